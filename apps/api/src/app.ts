@@ -1,0 +1,59 @@
+import type { CoreDeps } from '@calseta/core';
+import { OpenAPIHono } from '@hono/zod-openapi';
+import { errorResponse, issueList, toErrorResponse } from './errors.js';
+import { bodyLimits, jsonBodies, requestContext, securityHeaders } from './middleware/request.js';
+import { alertRoutes } from './routes/alerts.js';
+import { apiKeyRoutes } from './routes/api-keys.js';
+import { mappingRoutes } from './routes/indicator-mappings.js';
+import { ingestRoutes } from './routes/ingest.js';
+import { docsRoutes, healthRoutes } from './routes/system.js';
+import type { AppEnv } from './types.js';
+
+export interface AppOptions {
+  version: string;
+  maxIngestBytes: number;
+  maxBodyBytes: number;
+  logRequests: boolean;
+}
+
+/** The HTTP adapter: middleware, routes, one error mapping, the OpenAPI document and its docs page. */
+export function createApp(deps: CoreDeps, options: AppOptions) {
+  const app = new OpenAPIHono<AppEnv>({
+    defaultHook: (result, c) => {
+      if (!result.success) {
+        return errorResponse(c, 'VALIDATION_ERROR', 'Request validation failed.', {
+          errors: issueList(result.error.issues),
+        });
+      }
+    },
+  });
+
+  app.use('*', requestContext(deps, options.logRequests));
+  app.use('*', securityHeaders());
+  app.use('/v1/*', bodyLimits(options.maxIngestBytes, options.maxBodyBytes));
+  app.use('/v1/*', jsonBodies());
+
+  for (const routes of [alertRoutes, ingestRoutes, apiKeyRoutes, mappingRoutes]) app.route('/', routes);
+  app.route('/', healthRoutes(options.version));
+  app.route('/', docsRoutes());
+
+  app.openAPIRegistry.registerComponent('securitySchemes', 'ApiKey', {
+    type: 'http',
+    scheme: 'bearer',
+    description: 'An API key (`cai_...`) as a bearer token.',
+  });
+  app.doc31('/openapi.json', {
+    openapi: '3.1.0',
+    info: {
+      title: 'Calseta API',
+      version: options.version,
+      description: 'The data layer for security AI agents: ingest, normalize, enrich, contextualize, dispatch.',
+    },
+  });
+
+  app.notFound((c) => errorResponse(c, 'NOT_FOUND', 'The requested resource was not found.'));
+  app.onError((error, c) => toErrorResponse(c, error));
+  return app;
+}
+
+export type App = ReturnType<typeof createApp>;

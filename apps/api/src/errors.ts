@@ -1,0 +1,71 @@
+import { ERROR_STATUS, ServiceError } from '@calseta/core';
+import type { ErrorCode, ErrorEnvelope } from '@calseta/schema';
+import type { Context } from 'hono';
+import type { ContentfulStatusCode } from 'hono/utils/http-status';
+import type { z } from 'zod';
+import type { AppEnv } from './types.js';
+
+export function errorBody(
+  c: Context<AppEnv>,
+  code: ErrorCode,
+  message: string,
+  details?: Record<string, unknown>,
+): ErrorEnvelope {
+  return { error: { code, message, ...(details && { details }) }, request_id: c.get('requestId') ?? 'unknown' };
+}
+
+export function errorResponse(c: Context<AppEnv>, code: ErrorCode, message: string, details?: Record<string, unknown>) {
+  return c.json(errorBody(c, code, message, details), ERROR_STATUS[code] as ContentfulStatusCode);
+}
+
+/** zod issues as `{ path, message, code }`, never echoing the input back. */
+export function issueList(issues: readonly z.core.$ZodIssue[]) {
+  return issues.map((issue) => ({ path: issue.path.join('.'), message: issue.message, code: issue.code }));
+}
+
+/** The single mapping from anything thrown to the error envelope. */
+export function toErrorResponse(c: Context<AppEnv>, error: unknown) {
+  if (error instanceof ServiceError) return errorResponse(c, error.code, error.message, error.details);
+  if (isZodError(error)) {
+    return errorResponse(c, 'VALIDATION_ERROR', 'Request validation failed.', { errors: issueList(error.issues) });
+  }
+  if (isDatabaseDown(error)) {
+    c.header('Retry-After', '5');
+    return errorResponse(c, 'SERVICE_UNAVAILABLE', 'The database is unavailable. Retry shortly; nothing was stored.');
+  }
+  c.get('logger')?.error({ err: error }, 'unhandled error');
+  return errorResponse(c, 'INTERNAL_ERROR', 'An unexpected error occurred.');
+}
+
+function isZodError(error: unknown): error is z.ZodError {
+  return error instanceof Error && error.name === 'ZodError' && Array.isArray((error as z.ZodError).issues);
+}
+
+const CONNECTION_CODES = new Set([
+  'ECONNREFUSED',
+  'ECONNRESET',
+  'ETIMEDOUT',
+  'EPIPE',
+  '57P01',
+  '57P02',
+  '57P03',
+  '08006',
+  '08001',
+  '08003',
+]);
+
+/** Connection-level failures mean "try again", not "we have a bug". */
+function isDatabaseDown(error: unknown): boolean {
+  let current: unknown = error;
+  for (let depth = 0; current && depth < 5; depth++) {
+    const { code, message } = current as { code?: string; message?: string };
+    if (
+      (code && CONNECTION_CODES.has(code)) ||
+      /Connection terminated|timeout exceeded when trying to connect/i.test(message ?? '')
+    ) {
+      return true;
+    }
+    current = (current as { cause?: unknown }).cause;
+  }
+  return false;
+}

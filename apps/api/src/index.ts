@@ -1,0 +1,2 @@
+export type { App, AppOptions } from './app.js';
+export { createApp } from './app.js';

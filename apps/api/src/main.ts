@@ -1,0 +1,45 @@
+import { createCore, createLogger, JobQueue, seedSystemRows } from '@calseta/core';
+import { createDb } from '@calseta/db';
+import { serve } from '@hono/node-server';
+import { createApp } from './app.js';
+import { loadEnv, webhookSecrets } from './env.js';
+
+// Composition root: configuration → database → queue → core → HTTP.
+const env = loadEnv();
+const logger = createLogger({ service: 'api', level: env.LOG_LEVEL });
+const { db } = createDb({ url: env.DATABASE_URL, max: env.DB_POOL_SIZE, applicationName: 'calseta-api' });
+const queue = new JobQueue({ url: env.DATABASE_URL, logger, supervise: false });
+await queue.start();
+const deps = createCore({
+  db,
+  queue,
+  logger,
+  config: { dedupWindowHours: env.ALERT_DEDUP_WINDOW_HOURS, webhookSecrets: webhookSecrets(env) },
+});
+await seedSystemRows(deps);
+
+const app = createApp(deps, {
+  version: env.APP_VERSION,
+  maxIngestBytes: env.MAX_INGEST_PAYLOAD_SIZE_MB * 1_048_576,
+  maxBodyBytes: env.MAX_REQUEST_BODY_SIZE_MB * 1_048_576,
+  logRequests: env.LOG_REQUESTS,
+});
+const server = serve({ fetch: app.fetch, hostname: env.API_HOST, port: env.API_PORT }, (info) => {
+  logger.info(
+    { port: info.port, host: env.API_HOST },
+    `Calseta API listening on http://localhost:${info.port} (docs at /docs)`,
+  );
+});
+
+let stopping = false;
+async function shutdown(signal: string) {
+  if (stopping) return;
+  stopping = true;
+  logger.info({ signal }, 'shutting down');
+  server.close();
+  await queue.stop();
+  await db.destroy();
+  process.exit(0);
+}
+process.on('SIGINT', () => void shutdown('SIGINT'));
+process.on('SIGTERM', () => void shutdown('SIGTERM'));

@@ -1,0 +1,145 @@
+import {
+  deleteAlert,
+  getAlert,
+  ingestAlert,
+  listAlertActivity,
+  listAlertIndicators,
+  listAlerts,
+  patchAlert,
+} from '@calseta/core';
+import {
+  ActivityEventSchema,
+  AlertIndicatorSchema,
+  AlertIngestRequestSchema,
+  AlertListQuerySchema,
+  AlertPatchSchema,
+  AlertSchema,
+  AlertSummarySchema,
+  dataEnvelope,
+  IngestAcceptedSchema,
+  PageQuerySchema,
+  pageEnvelope,
+  UuidSchema,
+} from '@calseta/schema';
+import { OpenAPIHono, z } from '@hono/zod-openapi';
+import { apiRoute, body, errorContent, json } from '../route.js';
+import type { AppEnv } from '../types.js';
+
+const AlertParams = z.object({ alert_uuid: UuidSchema });
+
+export const alertRoutes = new OpenAPIHono<AppEnv>();
+
+alertRoutes.openapi(
+  apiRoute({
+    method: 'get',
+    path: '/v1/alerts',
+    tags: ['Alerts'],
+    summary: 'List alerts',
+    description: 'Filters take comma-separated values (`status=Open,Triaging`); `tags` must all be present.',
+    permission: 'alerts:read',
+    request: { query: AlertListQuerySchema.extend(PageQuerySchema.shape) },
+    responses: { 200: json(pageEnvelope(AlertSummarySchema), 'A page of alerts.') },
+  }),
+  async (c) => c.json(await listAlerts(c.get('ctx'), c.req.valid('query')), 200),
+);
+
+alertRoutes.openapi(
+  apiRoute({
+    method: 'post',
+    path: '/v1/alerts',
+    tags: ['Alerts'],
+    summary: 'Ingest an alert programmatically',
+    description: 'Same pipeline as the webhooks, without signature checks. 202 means the alert is stored and queued.',
+    permission: 'alerts:ingest',
+    request: { body: body(AlertIngestRequestSchema) },
+    responses: {
+      202: json(dataEnvelope(IngestAcceptedSchema), 'Stored and queued (or counted on a duplicate).'),
+      404: errorContent('Unknown source (`UNKNOWN_SOURCE`).'),
+    },
+  }),
+  async (c) => {
+    const request = c.req.valid('json');
+    const accepted = await ingestAlert(c.get('ctx'), { sourceName: request.source_name, payload: request.payload });
+    return c.json({ data: accepted, meta: {} }, 202);
+  },
+);
+
+alertRoutes.openapi(
+  apiRoute({
+    method: 'get',
+    path: '/v1/alerts/{alert_uuid}',
+    tags: ['Alerts'],
+    summary: 'Get an alert with its indicators and detection rule',
+    permission: 'alerts:read',
+    request: { params: AlertParams },
+    responses: { 200: json(dataEnvelope(AlertSchema), 'The alert.'), 404: errorContent('No such alert.') },
+  }),
+  async (c) => c.json(await getAlert(c.get('ctx'), c.req.valid('param').alert_uuid), 200),
+);
+
+alertRoutes.openapi(
+  apiRoute({
+    method: 'patch',
+    path: '/v1/alerts/{alert_uuid}',
+    tags: ['Alerts'],
+    summary: 'Update status, severity, tags, classification or malice override',
+    description: 'Closing requires `close_classification`. Lifecycle timestamps are set once and never cleared.',
+    permission: 'alerts:write',
+    request: {
+      params: AlertParams,
+      body: body(AlertPatchSchema),
+    },
+    responses: { 200: json(dataEnvelope(AlertSchema), 'The updated alert.'), 404: errorContent('No such alert.') },
+  }),
+  async (c) => c.json(await patchAlert(c.get('ctx'), c.req.valid('param').alert_uuid, c.req.valid('json')), 200),
+);
+
+alertRoutes.openapi(
+  apiRoute({
+    method: 'delete',
+    path: '/v1/alerts/{alert_uuid}',
+    tags: ['Alerts'],
+    summary: 'Delete an alert',
+    permission: 'alerts:write',
+    request: { params: AlertParams },
+    responses: { 204: { description: 'Deleted.' }, 404: errorContent('No such alert.') },
+  }),
+  async (c) => {
+    await deleteAlert(c.get('ctx'), c.req.valid('param').alert_uuid);
+    return c.body(null, 204);
+  },
+);
+
+alertRoutes.openapi(
+  apiRoute({
+    method: 'get',
+    path: '/v1/alerts/{alert_uuid}/indicators',
+    tags: ['Alerts'],
+    summary: "An alert's indicators",
+    permission: 'alerts:read',
+    request: { params: AlertParams },
+    responses: {
+      200: json(z.object({ data: z.array(AlertIndicatorSchema), meta: z.object({}) }), 'The indicators.'),
+      404: errorContent('No such alert.'),
+    },
+  }),
+  async (c) =>
+    c.json({ data: await listAlertIndicators(c.get('ctx'), c.req.valid('param').alert_uuid), meta: {} }, 200),
+);
+
+alertRoutes.openapi(
+  apiRoute({
+    method: 'get',
+    path: '/v1/alerts/{alert_uuid}/activity',
+    tags: ['Alerts'],
+    summary: "An alert's activity timeline, newest first",
+    permission: 'alerts:read',
+    request: { params: AlertParams, query: PageQuerySchema },
+    responses: {
+      200: json(pageEnvelope(ActivityEventSchema), 'A page of events.'),
+      404: errorContent('No such alert.'),
+    },
+  }),
+  async (c) =>
+    c.json(await listAlertActivity(c.get('ctx'), c.req.valid('param').alert_uuid, c.req.valid('query')), 200),
+);

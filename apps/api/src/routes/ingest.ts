@@ -1,0 +1,48 @@
+import { ingestAlert } from '@calseta/core';
+import { dataEnvelope, IngestAcceptedSchema } from '@calseta/schema';
+import { OpenAPIHono, z } from '@hono/zod-openapi';
+import { apiRoute, body, errorContent, json } from '../route.js';
+import type { AppEnv } from '../types.js';
+
+export const ingestRoutes = new OpenAPIHono<AppEnv>();
+
+ingestRoutes.openapi(
+  apiRoute({
+    method: 'post',
+    path: '/v1/ingest/{source_name}',
+    tags: ['Ingest'],
+    summary: 'Receive an alert webhook from a source',
+    description:
+      "The body is the source's own alert format (Sentinel incident, Elastic alert, Splunk webhook, generic JSON). " +
+      'When a webhook secret is configured for the source, its signature header is verified over the raw body. ' +
+      '202 means the alert and its pipeline job are committed.',
+    permission: 'alerts:ingest',
+    request: {
+      params: z.object({ source_name: z.string().min(1).max(100).openapi({ example: 'elastic' }) }),
+      body: {
+        required: true,
+        content: {
+          'application/json': { schema: z.record(z.string(), z.unknown()).openapi({ description: 'Source payload' }) },
+        },
+      },
+    },
+    responses: {
+      202: {
+        description: 'Stored and queued (or counted on a duplicate).',
+        content: { 'application/json': { schema: dataEnvelope(IngestAcceptedSchema) } },
+      },
+      400: errorContent('Body is not JSON (`INVALID_JSON`).'),
+      404: errorContent('Unknown source (`UNKNOWN_SOURCE`).'),
+      413: errorContent('Body over the ingest size limit (`PAYLOAD_TOO_LARGE`).'),
+      415: errorContent('Body is not JSON (`UNSUPPORTED_MEDIA_TYPE`).'),
+    },
+  }),
+  async (c) => {
+    const accepted = await ingestAlert(c.get('ctx'), {
+      sourceName: c.req.valid('param').source_name,
+      payload: c.get('body'),
+      webhook: { rawBody: new Uint8Array(await c.req.arrayBuffer()), headers: c.req.header() },
+    });
+    return c.json({ data: accepted, meta: {} }, 202);
+  },
+);

@@ -1,0 +1,58 @@
+import { readFile } from 'node:fs/promises';
+import { createRequire } from 'node:module';
+import { dirname, join } from 'node:path';
+import { checkHealth } from '@calseta/core';
+import { Hono } from 'hono';
+import type { AppEnv } from '../types.js';
+
+/** `/health`: no auth, 200 while the database answers, 503 when it does not. */
+export function healthRoutes(version: string) {
+  return new Hono<AppEnv>().get('/health', async (c) => {
+    const health = await checkHealth(c.get('deps'), version);
+    return c.json(health, health.status === 'ok' ? 200 : 503);
+  });
+}
+
+const DOCS_HTML = `<!doctype html>
+<html lang="en">
+<head>
+  <meta charset="utf-8" />
+  <meta name="viewport" content="width=device-width, initial-scale=1" />
+  <title>Calseta API reference</title>
+  <link rel="stylesheet" href="/docs/assets/swagger-ui.css" />
+</head>
+<body>
+  <div id="swagger-ui"></div>
+  <script src="/docs/assets/swagger-ui-bundle.js"></script>
+  <script src="/docs/assets/init.js"></script>
+</body>
+</html>`;
+
+// A separate file, because the CSP forbids inline scripts.
+const INIT_JS = `window.ui = SwaggerUIBundle({ url: '/openapi.json', dom_id: '#swagger-ui', deepLinking: true, persistAuthorization: true });`;
+
+const ASSETS: Record<string, string> = {
+  'swagger-ui.css': 'text/css; charset=utf-8',
+  'swagger-ui-bundle.js': 'text/javascript; charset=utf-8',
+};
+
+/** `/docs`: the API reference, with every asset served from this process (works offline). */
+export function docsRoutes() {
+  const require = createRequire(import.meta.url);
+  const assetDir = dirname(require.resolve('swagger-ui-dist/package.json'));
+  const cache = new Map<string, Buffer>();
+  return new Hono<AppEnv>()
+    .get('/docs', (c) => c.html(DOCS_HTML))
+    .get('/docs/assets/init.js', (c) => c.body(INIT_JS, 200, { 'Content-Type': 'text/javascript; charset=utf-8' }))
+    .get('/docs/assets/:file', async (c) => {
+      const file = c.req.param('file');
+      const type = ASSETS[file];
+      if (!type) return c.notFound();
+      let content = cache.get(file);
+      if (!content) {
+        content = await readFile(join(assetDir, file));
+        cache.set(file, content);
+      }
+      return c.body(new Uint8Array(content), 200, { 'Content-Type': type, 'Cache-Control': 'public, max-age=86400' });
+    });
+}

@@ -1,0 +1,22 @@
+import { type CoreDeps, createCore, createLogger, JobQueue, seedSystemRows } from '@calseta/core';
+import { createDb } from '@calseta/db';
+
+/**
+ * Core dependencies for a CLI command: database, queue (whose start installs the pg-boss schema)
+ * and the system rows. `close()` releases everything.
+ */
+export async function openCore(url: string, logLevel = 'warn'): Promise<{ deps: CoreDeps; close(): Promise<void> }> {
+  const logger = createLogger({ service: 'cli', level: logLevel });
+  const { db } = createDb({ url, max: 4, applicationName: 'calseta-cli' });
+  const queue = new JobQueue({ url, logger, supervise: false, maxConnections: 2 });
+  await queue.start();
+  const deps = createCore({ db, queue, logger, config: { dedupWindowHours: 24, webhookSecrets: {} } });
+  await seedSystemRows(deps);
+  return {
+    deps,
+    close: async () => {
+      await queue.stop();
+      await db.destroy();
+    },
+  };
+}

@@ -1,0 +1,23 @@
+import path from 'node:path';
+import { z } from 'zod';
+
+/** The CLI's configuration: the only place that reads process.env. */
+const EnvSchema = z.object({
+  DATABASE_URL: z.string().optional(),
+  CALSETA_DATA_DIR: z.string().default('.calseta'),
+  API_PORT: z.coerce.number().int().default(8000),
+  LOG_LEVEL: z.string().default('info'),
+  /** `pretty` (default on a terminal) or `json` for the children's logs. */
+  LOG_FORMAT: z.enum(['pretty', 'json']).optional(),
+});
+export type Env = z.infer<typeof EnvSchema> & { dataDir: string };
+
+export function loadEnv(): Env {
+  const env = EnvSchema.parse(process.env);
+  return { ...env, dataDir: path.resolve(env.CALSETA_DATA_DIR) };
+}
+
+/** The environment a child process (api, worker) starts with. */
+export function childEnv(overrides: Record<string, string>): NodeJS.ProcessEnv {
+  return { ...process.env, ...overrides };
+}

@@ -1,0 +1,120 @@
+#!/usr/bin/env node
+import { parseArgs } from 'node:util';
+import { contextFor, createApiKey, SYSTEM } from '@calseta/core';
+import { ApiKeyTypeSchema, ScopeSchema } from '@calseta/schema';
+import { seedDemo } from '@calseta/seeds';
+import { openCore } from './core.js';
+import { migrate, openDatabase } from './database.js';
+import { loadEnv } from './env.js';
+import { runStack } from './stack.js';
+
+const USAGE = `calseta <command>
+
+  dev                      run the API and worker with live reload (embedded Postgres unless DATABASE_URL)
+  start                    the same from built output, supervised
+  migrate                  apply database migrations
+  db                       run the embedded Postgres in the foreground and print its URL
+  api-key create --name N --scopes a,b [--type human|agent] [--expires-at ISO]
+                           create an API key; prints only the key
+  seed demo                ingest the demo alerts through the normal pipeline
+`;
+
+function fail(message: string): never {
+  process.stderr.write(`${message}\n`);
+  process.exit(2);
+}
+
+async function withDatabase<T>(run: (url: string) => Promise<T>): Promise<T> {
+  const env = loadEnv();
+  const database = await openDatabase(env);
+  try {
+    await migrate(database.url);
+    return await run(database.url);
+  } finally {
+    await database.stop();
+  }
+}
+
+async function main(argv: string[]): Promise<void> {
+  const [commandName, ...rest] = argv;
+  switch (commandName) {
+    case 'dev':
+    case 'start':
+      return runStack(loadEnv(), commandName);
+    case 'migrate': {
+      const applied = await withDatabase(migrate);
+      process.stdout.write(applied.length ? `Applied: ${applied.join(', ')}\n` : 'Already up to date.\n');
+      return;
+    }
+    case 'db': {
+      const database = await openDatabase(loadEnv());
+      await migrate(database.url);
+      process.stdout.write(`${database.url}\n`);
+      if (database.kind !== 'embedded') return;
+      process.stderr.write('Embedded Postgres running; Ctrl-C to stop.\n');
+      await new Promise<void>((resolve) => {
+        process.once('SIGINT', resolve);
+        process.once('SIGTERM', resolve);
+      });
+      await database.stop();
+      return;
+    }
+    case 'api-key': {
+      if (rest[0] !== 'create') fail(USAGE);
+      const { values } = parseArgs({
+        args: rest.slice(1),
+        options: {
+          name: { type: 'string' },
+          scopes: { type: 'string' },
+          type: { type: 'string', default: 'human' },
+          'expires-at': { type: 'string' },
+        },
+      });
+      if (!values.name || !values.scopes) fail('api-key create needs --name and --scopes (comma-separated)');
+      const scopes = values.scopes
+        .split(',')
+        .map((s) => s.trim())
+        .filter(Boolean);
+      const unknown = scopes.filter((s) => !ScopeSchema.safeParse(s).success);
+      if (unknown.length > 0) fail(`Unknown scope(s): ${unknown.join(', ')}. Known: ${ScopeSchema.options.join(', ')}`);
+      const type = ApiKeyTypeSchema.safeParse(values.type);
+      if (!type.success) fail('--type is human or agent');
+      const key = await withDatabase(async (url) => {
+        const core = await openCore(url);
+        try {
+          return await createApiKey(contextFor(core.deps, SYSTEM), {
+            name: values.name as string,
+            scopes: scopes as never,
+            key_type: type.data,
+            expires_at: values['expires-at'] ?? null,
+          });
+        } finally {
+          await core.close();
+        }
+      });
+      process.stdout.write(`${key.key}\n`);
+      return;
+    }
+    case 'seed': {
+      if (rest[0] !== 'demo') fail(USAGE);
+      const summary = await withDatabase(async (url) => {
+        const core = await openCore(url);
+        try {
+          return await seedDemo(core.deps);
+        } finally {
+          await core.close();
+        }
+      });
+      process.stdout.write(`${summary}\n`);
+      return;
+    }
+    default:
+      process.stdout.write(USAGE);
+      if (commandName && commandName !== 'help' && commandName !== '--help') process.exitCode = 2;
+  }
+}
+
+await main(process.argv.slice(2)).catch((error: unknown) => {
+  process.stderr.write(`${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`);
+  process.exit(1);
+});

@@ -1,0 +1,114 @@
+import { type ChildProcess, spawn } from 'node:child_process';
+import { createRequire } from 'node:module';
+import path from 'node:path';
+import { createInterface } from 'node:readline';
+import { fileURLToPath } from 'node:url';
+import PinoPretty from 'pino-pretty';
+import { openCore } from './core.js';
+import { migrate, openDatabase } from './database.js';
+import { childEnv, type Env } from './env.js';
+import { ensureAdminKey, ensureEncryptionKey } from './first-run.js';
+
+const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../..');
+const APPS = ['api', 'worker'] as const;
+type AppName = (typeof APPS)[number];
+
+function command(mode: 'dev' | 'start', app: AppName): string[] {
+  if (mode === 'start') return [path.join(ROOT, 'apps', app, 'dist', 'main.js')];
+  const tsx = createRequire(import.meta.url).resolve('tsx/cli');
+  return [tsx, 'watch', '--clear-screen=false', path.join(ROOT, 'apps', app, 'src', 'main.ts')];
+}
+
+/** Print a child's log lines, pretty on a terminal (JSON lines otherwise, for log shippers). */
+function pipeLogs(child: ChildProcess, app: AppName, pretty: boolean) {
+  const format = pretty
+    ? PinoPretty.prettyFactory({
+        colorize: process.stdout.isTTY,
+        ignore: 'pid,hostname',
+        translateTime: 'SYS:HH:MM:ss',
+      })
+    : null;
+  for (const stream of [child.stdout, child.stderr]) {
+    if (!stream) continue;
+    createInterface({ input: stream }).on('line', (line) => {
+      if (format && line.startsWith('{')) process.stdout.write(format(line));
+      else process.stdout.write(`[${app}] ${line}\n`);
+    });
+  }
+}
+
+/**
+ * `pnpm dev` / `pnpm start`: database (embedded unless DATABASE_URL), migrations, system rows,
+ * first-run keys, then the API and worker as child processes until Ctrl-C.
+ */
+export async function runStack(env: Env, mode: 'dev' | 'start'): Promise<void> {
+  const database = await openDatabase(env);
+  const applied = await migrate(database.url);
+  const core = await openCore(database.url);
+  const admin = await ensureAdminKey(core.deps, env.dataDir);
+  await core.close();
+  const encryptionKey = await ensureEncryptionKey(env.dataDir);
+
+  const banner = [
+    '',
+    `Calseta (${mode}) — data in ${env.dataDir}`,
+    `  database  ${database.kind}${applied.length ? `, applied ${applied.length} migration(s)` : ''}`,
+    `  API       http://localhost:${env.API_PORT}   (reference: http://localhost:${env.API_PORT}/docs)`,
+    '  worker    running',
+  ];
+  if (admin.created) {
+    banner.push(
+      '',
+      `  Admin API key (shown once; also saved to ${path.join(env.dataDir, 'admin-key')}):`,
+      `    ${admin.key}`,
+    );
+  } else {
+    banner.push(`  admin key ${path.join(env.dataDir, 'admin-key')}`);
+  }
+  process.stdout.write(`${banner.join('\n')}\n\n`);
+
+  const pretty = env.LOG_FORMAT ? env.LOG_FORMAT === 'pretty' : true;
+  const children = new Map<AppName, ChildProcess>();
+  let stopping = false;
+  const launch = (app: AppName) => {
+    const child = spawn(process.execPath, command(mode, app), {
+      cwd: ROOT,
+      env: childEnv({
+        DATABASE_URL: database.url,
+        API_PORT: String(env.API_PORT),
+        LOG_LEVEL: env.LOG_LEVEL,
+        ENCRYPTION_KEY: encryptionKey,
+      }),
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    children.set(app, child);
+    pipeLogs(child, app, pretty);
+    child.on('exit', (code, signal) => {
+      if (stopping) return;
+      // `start` supervises: a crashed process comes back; its unfinished jobs are retried by the queue.
+      process.stdout.write(`[${app}] exited (${signal ?? code}); restarting\n`);
+      setTimeout(() => launch(app), 1_000).unref();
+    });
+  };
+  for (const app of APPS) launch(app);
+
+  await new Promise<void>((resolve) => {
+    const stop = () => {
+      if (stopping) return;
+      stopping = true;
+      process.stdout.write('\nStopping Calseta…\n');
+      const exits = [...children.values()].map(
+        (child) =>
+          new Promise<void>((done) => {
+            if (child.exitCode !== null || child.signalCode !== null) return done();
+            child.once('exit', () => done());
+            child.kill('SIGTERM');
+          }),
+      );
+      void Promise.all(exits).then(() => resolve());
+    };
+    process.on('SIGINT', stop);
+    process.on('SIGTERM', stop);
+  });
+  await database.stop();
+}

@@ -1,0 +1,20 @@
+import { z } from 'zod';
+
+/** The worker's configuration: the only place that reads process.env. */
+const EnvSchema = z.object({
+  DATABASE_URL: z.string().min(1, 'DATABASE_URL is required (pnpm dev / pnpm start set it for you)'),
+  LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+  WORKER_CONCURRENCY: z.coerce.number().int().min(1).max(200).default(16),
+  DB_POOL_SIZE: z.coerce.number().int().positive().default(20),
+  ALERT_DEDUP_WINDOW_HOURS: z.coerce.number().min(0).default(24),
+});
+export type Env = z.infer<typeof EnvSchema>;
+
+export function loadEnv(source: NodeJS.ProcessEnv = process.env): Env {
+  const parsed = EnvSchema.safeParse(source);
+  if (!parsed.success) {
+    const problems = parsed.error.issues.map((i) => `  ${i.path.join('.')}: ${i.message}`).join('\n');
+    throw new Error(`Invalid worker configuration:\n${problems}`);
+  }
+  return parsed.data;
+}

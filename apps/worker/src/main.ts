@@ -1,0 +1,31 @@
+import { createCore, createLogger, JobQueue } from '@calseta/core';
+import { createDb } from '@calseta/db';
+import { loadEnv } from './env.js';
+import { startWorker } from './worker.js';
+
+// Composition root: configuration → database → queue (supervising) → core → job loops.
+const env = loadEnv();
+const logger = createLogger({ service: 'worker', level: env.LOG_LEVEL });
+const { db } = createDb({ url: env.DATABASE_URL, max: env.DB_POOL_SIZE, applicationName: 'calseta-worker' });
+const queue = new JobQueue({ url: env.DATABASE_URL, logger, supervise: true });
+await queue.start();
+const deps = createCore({
+  db,
+  queue,
+  logger,
+  config: { dedupWindowHours: env.ALERT_DEDUP_WINDOW_HOURS, webhookSecrets: {} },
+});
+await startWorker(deps, env.WORKER_CONCURRENCY);
+logger.info({ concurrency: env.WORKER_CONCURRENCY }, 'Calseta worker started');
+
+let stopping = false;
+async function shutdown(signal: string) {
+  if (stopping) return;
+  stopping = true;
+  logger.info({ signal }, 'draining and shutting down');
+  await queue.stop();
+  await db.destroy();
+  process.exit(0);
+}
+process.on('SIGINT', () => void shutdown('SIGINT'));
+process.on('SIGTERM', () => void shutdown('SIGTERM'));

@@ -1,0 +1,332 @@
+import type { Database } from '@calseta/db';
+import {
+  type ActivityEvent,
+  type Alert,
+  type AlertIndicator,
+  type AlertListQuery,
+  type AlertSummary,
+  type CloseClassification,
+  type Finding,
+  MALICE_WEIGHT,
+  type MaliceLevel,
+  type PageQuery,
+} from '@calseta/schema';
+import { type ExpressionBuilder, sql } from 'kysely';
+import { authorize } from '../auth/permissions.js';
+import type { Db, ServiceContext } from '../context.js';
+import { notFound } from '../errors.js';
+import { csv, iso, pageMeta } from '../serialize.js';
+
+export const SUMMARY_COLUMNS = [
+  'alerts.id',
+  'alerts.uuid',
+  'alerts.title',
+  'alerts.description',
+  'alerts.severity',
+  'alerts.status',
+  'alerts.enrichment_status',
+  'alerts.source_name',
+  'alerts.occurred_at',
+  'alerts.occurred_at_inferred',
+  'alerts.ingested_at',
+  'alerts.is_enriched',
+  'alerts.duplicate_count',
+  'alerts.tags',
+  'alerts.close_classification',
+  'alerts.closed_at',
+  'alerts.created_at',
+  'alerts.updated_at',
+] as const;
+
+type SummaryRow = {
+  uuid: string;
+  title: string;
+  description: string | null;
+  severity: string;
+  status: string;
+  enrichment_status: string;
+  source_name: string;
+  occurred_at: Date;
+  occurred_at_inferred: boolean;
+  ingested_at: Date;
+  is_enriched: boolean;
+  duplicate_count: number;
+  tags: string[];
+  close_classification: string | null;
+  closed_at: Date | null;
+  created_at: Date;
+  updated_at: Date;
+};
+
+export function toSummary(row: SummaryRow): AlertSummary {
+  return {
+    uuid: row.uuid,
+    title: row.title,
+    description: row.description,
+    severity: row.severity as AlertSummary['severity'],
+    status: row.status as AlertSummary['status'],
+    enrichment_status: row.enrichment_status as AlertSummary['enrichment_status'],
+    source_name: row.source_name,
+    occurred_at: iso(row.occurred_at),
+    occurred_at_inferred: row.occurred_at_inferred,
+    ingested_at: iso(row.ingested_at),
+    is_enriched: row.is_enriched,
+    duplicate_count: row.duplicate_count,
+    tags: row.tags,
+    close_classification: row.close_classification as CloseClassification | null,
+    closed_at: iso(row.closed_at),
+    created_at: iso(row.created_at),
+    updated_at: iso(row.updated_at),
+  };
+}
+
+const SEVERITY_RANK = sql<number>`CASE alerts.severity WHEN 'Critical' THEN 5 WHEN 'High' THEN 4 WHEN 'Medium' THEN 3 WHEN 'Low' THEN 2 WHEN 'Informational' THEN 1 ELSE 0 END`;
+
+export async function listAlerts(ctx: ServiceContext, query: AlertListQuery & PageQuery) {
+  authorize(ctx, 'alerts:read');
+  let base = ctx.db.selectFrom('alerts');
+  const inFilter = (column: 'status' | 'severity' | 'source_name' | 'enrichment_status', value: string | undefined) => {
+    const values = csv(value);
+    if (values) base = base.where(`alerts.${column}`, 'in', values);
+  };
+  inFilter('status', query.status);
+  inFilter('severity', query.severity);
+  inFilter('source_name', query.source_name);
+  inFilter('enrichment_status', query.enrichment_status);
+  if (query.is_enriched !== undefined) base = base.where('alerts.is_enriched', '=', query.is_enriched);
+  if (query.from_time) base = base.where('alerts.occurred_at', '>=', new Date(query.from_time));
+  if (query.to_time) base = base.where('alerts.occurred_at', '<=', new Date(query.to_time));
+  const tags = query.tags === undefined ? [] : Array.isArray(query.tags) ? query.tags : [query.tags];
+  if (tags.length > 0) base = base.where('alerts.tags', '@>', sql<string[]>`${tags}::text[]`);
+  if (query.detection_rule_uuid) {
+    const ruleUuid = query.detection_rule_uuid;
+    base = base.where('alerts.detection_rule_id', 'in', (eb: ExpressionBuilder<Database, 'alerts'>) =>
+      eb.selectFrom('detection_rules').select('detection_rules.id').where('detection_rules.uuid', '=', ruleUuid),
+    );
+  }
+  const direction = query.sort_order ?? 'desc';
+  const sortBy = query.sort_by ?? 'occurred_at';
+  const ordered = base
+    .select(SUMMARY_COLUMNS)
+    .orderBy(sortBy === 'severity' ? SEVERITY_RANK : sql.ref(`alerts.${sortBy}`), direction)
+    .orderBy('alerts.id', direction);
+  const [rows, count] = await Promise.all([
+    ordered
+      .limit(query.page_size)
+      .offset((query.page - 1) * query.page_size)
+      .execute(),
+    base.select((eb) => eb.fn.countAll<string>().as('n')).executeTakeFirstOrThrow(),
+  ]);
+  return { data: rows.map(toSummary), meta: pageMeta(Number(count.n), query.page, query.page_size) };
+}
+
+export async function alertIdByUuid(db: Db, uuid: string): Promise<number> {
+  const row = await db.selectFrom('alerts').select('id').where('uuid', '=', uuid).executeTakeFirst();
+  if (!row) throw notFound('Alert');
+  return row.id;
+}
+
+type IndicatorRow = {
+  uuid: string;
+  type: string;
+  value: string;
+  first_seen: Date;
+  last_seen: Date;
+  is_enriched: boolean;
+  malice: string;
+  malice_source: string;
+  malice_overridden_at: Date | null;
+  enrichment_results: unknown;
+  created_at: Date;
+  updated_at: Date;
+  source_field: string | null;
+};
+
+/** Provider results without raw responses: agents and lists never get raw provider payloads. */
+function stripRaw(results: unknown): AlertIndicator['enrichment_results'] {
+  if (!results || typeof results !== 'object') return null;
+  return Object.fromEntries(
+    Object.entries(results as Record<string, Record<string, unknown>>).map(([name, r]) => {
+      const { raw: _raw, debug_steps: _debug, ...rest } = r;
+      return [name, rest];
+    }),
+  ) as AlertIndicator['enrichment_results'];
+}
+
+function toAlertIndicator(row: IndicatorRow): AlertIndicator {
+  return {
+    uuid: row.uuid,
+    type: row.type as AlertIndicator['type'],
+    value: row.value,
+    first_seen: iso(row.first_seen),
+    last_seen: iso(row.last_seen),
+    is_enriched: row.is_enriched,
+    malice: row.malice as MaliceLevel,
+    malice_source: row.malice_source as AlertIndicator['malice_source'],
+    malice_overridden_at: iso(row.malice_overridden_at),
+    enrichment_results: stripRaw(row.enrichment_results),
+    created_at: iso(row.created_at),
+    updated_at: iso(row.updated_at),
+    source_field: row.source_field,
+  };
+}
+
+async function indicatorsOf(db: Db, alertId: number): Promise<AlertIndicator[]> {
+  const rows = await db
+    .selectFrom('alert_indicators')
+    .innerJoin('indicators', 'indicators.id', 'alert_indicators.indicator_id')
+    .select([
+      'indicators.uuid',
+      'indicators.type',
+      'indicators.value',
+      'indicators.first_seen',
+      'indicators.last_seen',
+      'indicators.is_enriched',
+      'indicators.malice',
+      'indicators.malice_source',
+      'indicators.malice_overridden_at',
+      'indicators.enrichment_results',
+      'indicators.created_at',
+      'indicators.updated_at',
+      'alert_indicators.source_field',
+    ])
+    .where('alert_indicators.alert_id', '=', alertId)
+    .orderBy('alert_indicators.id')
+    .execute();
+  return rows.map(toAlertIndicator);
+}
+
+export async function listAlertIndicators(ctx: ServiceContext, uuid: string): Promise<AlertIndicator[]> {
+  authorize(ctx, 'alerts:read');
+  return indicatorsOf(ctx.db, await alertIdByUuid(ctx.db, uuid));
+}
+
+/** The alert's verdict: the analyst's override, else the worst indicator verdict. */
+export function alertMalice(override: string | null, indicators: readonly { malice: string }[]): MaliceLevel {
+  if (override) return override as MaliceLevel;
+  let worst: MaliceLevel = 'Pending';
+  for (const { malice } of indicators) {
+    const level = malice as MaliceLevel;
+    if (level in MALICE_WEIGHT && MALICE_WEIGHT[level] > MALICE_WEIGHT[worst]) worst = level;
+  }
+  return worst;
+}
+
+export interface AlertWithMeta {
+  data: Alert;
+  meta: Record<string, unknown>;
+}
+
+export async function getAlert(ctx: ServiceContext, uuid: string): Promise<AlertWithMeta> {
+  authorize(ctx, 'alerts:read');
+  return loadAlert(ctx.db, uuid);
+}
+
+export async function loadAlert(db: Db, uuid: string): Promise<AlertWithMeta> {
+  const row = await db
+    .selectFrom('alerts')
+    .leftJoin('detection_rules', 'detection_rules.id', 'alerts.detection_rule_id')
+    .select([
+      ...SUMMARY_COLUMNS,
+      'alerts.enriched_at',
+      'alerts.fingerprint',
+      'alerts.last_seen_at',
+      'alerts.escalation_count',
+      'alerts.acknowledged_at',
+      'alerts.triaged_at',
+      'alerts.detection_rule_id',
+      'alerts.normalized',
+      'alerts.raw_payload',
+      'alerts.malice_override',
+      'alerts.malice_override_source',
+      'alerts.malice_override_at',
+      'alerts.agent_findings',
+      'alerts.enrichment_summary',
+      'detection_rules.uuid as rule_uuid',
+      'detection_rules.name as rule_name',
+      'detection_rules.source_rule_id as rule_source_rule_id',
+      'detection_rules.source_name as rule_source_name',
+      'detection_rules.severity as rule_severity',
+      'detection_rules.mitre_tactics as rule_mitre_tactics',
+      'detection_rules.mitre_techniques as rule_mitre_techniques',
+      'detection_rules.documentation as rule_documentation',
+    ])
+    .where('alerts.uuid', '=', uuid)
+    .executeTakeFirst();
+  if (!row) throw notFound('Alert');
+  const indicators = await indicatorsOf(db, row.id);
+  const data: Alert = {
+    ...toSummary(row),
+    enriched_at: iso(row.enriched_at),
+    fingerprint: row.fingerprint,
+    last_seen_at: iso(row.last_seen_at),
+    escalation_count: row.escalation_count,
+    acknowledged_at: iso(row.acknowledged_at),
+    triaged_at: iso(row.triaged_at),
+    detection_rule_id: row.detection_rule_id,
+    detection_rule: row.rule_uuid
+      ? {
+          uuid: row.rule_uuid,
+          name: row.rule_name ?? '',
+          source_rule_id: row.rule_source_rule_id ?? null,
+          source_name: row.rule_source_name ?? null,
+          severity: row.rule_severity ?? null,
+          mitre_tactics: row.rule_mitre_tactics ?? [],
+          mitre_techniques: row.rule_mitre_techniques ?? [],
+          documentation: row.rule_documentation ?? null,
+        }
+      : null,
+    normalized: (row.normalized ?? {}) as Record<string, unknown>,
+    raw_payload: (row.raw_payload ?? {}) as Record<string, unknown>,
+    malice: alertMalice(row.malice_override, indicators),
+    malice_override: row.malice_override as MaliceLevel | null,
+    malice_override_source: row.malice_override_source,
+    malice_override_at: iso(row.malice_override_at),
+    indicators,
+    agent_findings: (row.agent_findings as Finding[] | null) ?? null,
+  };
+  const summary = (row.enrichment_summary ?? {}) as Record<string, { status?: string }>;
+  const byStatus = (status: string) =>
+    Object.entries(summary)
+      .filter(([, r]) => r.status === status)
+      .map(([name]) => name)
+      .sort();
+  const meta = {
+    generated_at: new Date().toISOString(),
+    alert_source: row.source_name,
+    indicator_count: indicators.length,
+    enrichment: {
+      succeeded: byStatus('success'),
+      failed: byStatus('failed'),
+      skipped: byStatus('skipped'),
+      enriched_at: iso(row.enriched_at),
+    },
+    detection_rule_matched: row.rule_uuid !== null,
+  };
+  return { data, meta };
+}
+
+export async function listAlertActivity(ctx: ServiceContext, uuid: string, page: PageQuery) {
+  authorize(ctx, 'alerts:read');
+  const alertId = await alertIdByUuid(ctx.db, uuid);
+  const base = ctx.db.selectFrom('activity_events').where('alert_id', '=', alertId);
+  const [rows, count] = await Promise.all([
+    base
+      .select(['uuid', 'event_type', 'actor_type', 'actor_key_prefix', 'references', 'created_at'])
+      .orderBy('created_at', 'desc')
+      .orderBy('id', 'desc')
+      .limit(page.page_size)
+      .offset((page.page - 1) * page.page_size)
+      .execute(),
+    base.select((eb) => eb.fn.countAll<string>().as('n')).executeTakeFirstOrThrow(),
+  ]);
+  const data: ActivityEvent[] = rows.map((r) => ({
+    uuid: r.uuid,
+    event_type: r.event_type,
+    actor_type: r.actor_type as ActivityEvent['actor_type'],
+    actor_key_prefix: r.actor_key_prefix,
+    references: (r.references ?? {}) as Record<string, unknown>,
+    created_at: iso(r.created_at),
+  }));
+  return { data, meta: pageMeta(Number(count.n), page.page, page.page_size) };
+}

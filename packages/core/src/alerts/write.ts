@@ -1,0 +1,107 @@
+import { type AlertPatch, AlertPatchSchema } from '@calseta/schema';
+import { type ActivityInput, activityRow } from '../activity/record.js';
+import { authorize } from '../auth/permissions.js';
+import type { ServiceContext } from '../context.js';
+import { notFound } from '../errors.js';
+import { type AlertWithMeta, loadAlert } from './read.js';
+
+/**
+ * Update an alert's triage state. Lifecycle stamps are written once and never cleared:
+ * acknowledged_at (first move out of Open), triaged_at (first Triaging), closed_at (first Closed).
+ */
+export async function patchAlert(ctx: ServiceContext, uuid: string, input: AlertPatch): Promise<AlertWithMeta> {
+  authorize(ctx, 'alerts:write');
+  const patch = AlertPatchSchema.parse(input);
+  await ctx.db.transaction().execute(async (trx) => {
+    const current = await trx
+      .selectFrom('alerts')
+      .select(['id', 'status', 'severity', 'tags', 'malice_override', 'acknowledged_at', 'triaged_at', 'closed_at'])
+      .where('uuid', '=', uuid)
+      .forUpdate()
+      .executeTakeFirst();
+    if (!current) throw notFound('Alert');
+    const now = new Date();
+    const set: Record<string, unknown> = { updated_at: now };
+    const events: ActivityInput[] = [];
+    const event = (type: ActivityInput['type'], references: Record<string, unknown>) =>
+      events.push({ type, alertId: current.id, references });
+
+    if (patch.status !== undefined && patch.status !== current.status) {
+      set.status = patch.status;
+      const leavingOpen = current.status === 'Open';
+      if (!current.acknowledged_at && (patch.status === 'Closed' || (leavingOpen && patch.status !== 'Open'))) {
+        set.acknowledged_at = now;
+      }
+      if (patch.status === 'Triaging' && !current.triaged_at) set.triaged_at = now;
+      if (patch.status === 'Closed' && !current.closed_at) set.closed_at = now;
+      if (patch.status === 'Closed') {
+        event('alert_closed', { from_status: current.status, close_classification: patch.close_classification });
+      } else {
+        event('alert_status_updated', { from_status: current.status, to_status: patch.status });
+      }
+    }
+    if (patch.close_classification !== undefined) set.close_classification = patch.close_classification;
+    if (patch.severity !== undefined && patch.severity !== current.severity) {
+      set.severity = patch.severity;
+      event('alert_severity_updated', { from_severity: current.severity, to_severity: patch.severity });
+    }
+    if (patch.tags !== undefined) {
+      const tags = [...new Set(patch.tags)];
+      set.tags = tags;
+      if (tags.join('\u0000') !== current.tags.join('\u0000')) {
+        event('alert_tags_updated', { from_tags: current.tags, to_tags: tags });
+      }
+    }
+    if (patch.reset_malice_override) {
+      if (current.malice_override) {
+        Object.assign(set, { malice_override: null, malice_override_source: null, malice_override_at: null });
+        event('alert_malice_updated', {
+          from_malice: current.malice_override,
+          to_malice: null,
+          malice_source: 'reset',
+        });
+      }
+    } else if (patch.malice_override !== undefined && patch.malice_override !== current.malice_override) {
+      Object.assign(set, {
+        malice_override: patch.malice_override,
+        malice_override_source: 'analyst',
+        malice_override_at: now,
+      });
+      event('alert_malice_updated', {
+        from_malice: current.malice_override,
+        to_malice: patch.malice_override,
+        malice_source: 'analyst',
+      });
+    }
+    await trx.updateTable('alerts').set(set).where('id', '=', current.id).execute();
+    if (events.length > 0) {
+      await trx
+        .insertInto('activity_events')
+        .values(events.map((e) => activityRow(ctx, e)))
+        .execute();
+    }
+  });
+  return loadAlert(ctx.db, uuid);
+}
+
+/** Delete an alert and its links (indicators stay: they are global). */
+export async function deleteAlert(ctx: ServiceContext, uuid: string): Promise<void> {
+  authorize(ctx, 'alerts:write');
+  await ctx.db.transaction().execute(async (trx) => {
+    const deleted = await trx
+      .deleteFrom('alerts')
+      .where('uuid', '=', uuid)
+      .returning(['uuid', 'title', 'source_name'])
+      .executeTakeFirst();
+    if (!deleted) throw notFound('Alert');
+    await trx
+      .insertInto('activity_events')
+      .values(
+        activityRow(ctx, {
+          type: 'alert_deleted',
+          references: { alert_uuid: deleted.uuid, title: deleted.title, source_name: deleted.source_name },
+        }),
+      )
+      .execute();
+  });
+}

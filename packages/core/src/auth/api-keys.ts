@@ -1,0 +1,170 @@
+import {
+  type ApiKey,
+  type ApiKeyCreate,
+  type ApiKeyCreated,
+  ApiKeyCreateSchema,
+  type ApiKeyUpdate,
+  type PageQuery,
+  type Scope,
+} from '@calseta/schema';
+import { activityRow } from '../activity/record.js';
+import type { ServiceContext } from '../context.js';
+import { notFound } from '../errors.js';
+import { newUuid } from '../ids.js';
+import { iso, pageMeta } from '../serialize.js';
+import { generateApiKey, hashApiKey, keyPrefix } from './keys.js';
+import { authorize } from './permissions.js';
+
+const COLUMNS = [
+  'id',
+  'uuid',
+  'name',
+  'key_prefix',
+  'scopes',
+  'key_type',
+  'is_active',
+  'created_at',
+  'expires_at',
+  'last_used_at',
+  'revoked_at',
+  'allowed_sources',
+] as const;
+
+type KeyRow = {
+  uuid: string;
+  name: string;
+  key_prefix: string;
+  scopes: string[];
+  key_type: string;
+  is_active: boolean;
+  created_at: Date;
+  expires_at: Date | null;
+  last_used_at: Date | null;
+  revoked_at: Date | null;
+  allowed_sources: string[] | null;
+};
+
+function toApiKey(row: KeyRow): ApiKey {
+  return {
+    uuid: row.uuid,
+    name: row.name,
+    key_prefix: row.key_prefix,
+    scopes: row.scopes as Scope[],
+    key_type: row.key_type as ApiKey['key_type'],
+    is_active: row.is_active,
+    created_at: iso(row.created_at),
+    expires_at: iso(row.expires_at),
+    last_used_at: iso(row.last_used_at),
+    revoked_at: iso(row.revoked_at),
+    allowed_sources: row.allowed_sources && row.allowed_sources.length > 0 ? row.allowed_sources : null,
+  };
+}
+
+function createdBy(ctx: ServiceContext): string {
+  return ctx.actor.type === 'system' ? 'system' : ctx.actor.key.prefix;
+}
+
+/** Create a key. The plaintext is in the result and nowhere else, ever. */
+export async function createApiKey(ctx: ServiceContext, input: ApiKeyCreate): Promise<ApiKeyCreated> {
+  authorize(ctx, 'api_keys:manage');
+  const data = ApiKeyCreateSchema.parse(input);
+  const key = generateApiKey();
+  return ctx.db.transaction().execute(async (trx) => {
+    const row = await trx
+      .insertInto('api_keys')
+      .values({
+        uuid: newUuid(),
+        name: data.name,
+        key_prefix: keyPrefix(key),
+        key_hash: hashApiKey(key),
+        scopes: data.scopes,
+        key_type: data.key_type,
+        expires_at: data.expires_at ?? null,
+        allowed_sources: data.allowed_sources ?? null,
+        created_by: createdBy(ctx),
+      })
+      .returning(COLUMNS)
+      .executeTakeFirstOrThrow();
+    await trx
+      .insertInto('activity_events')
+      .values(
+        activityRow(ctx, {
+          type: 'api_key_created',
+          references: { key_uuid: row.uuid, name: row.name, scopes: row.scopes, key_type: row.key_type },
+        }),
+      )
+      .execute();
+    return { ...toApiKey(row), key };
+  });
+}
+
+export async function listApiKeys(ctx: ServiceContext, query: PageQuery & { include_inactive?: boolean }) {
+  authorize(ctx, 'api_keys:manage');
+  let base = ctx.db.selectFrom('api_keys');
+  if (!query.include_inactive) base = base.where('is_active', '=', true);
+  const [rows, count] = await Promise.all([
+    base
+      .select(COLUMNS)
+      .orderBy('created_at', 'desc')
+      .orderBy('id', 'desc')
+      .limit(query.page_size)
+      .offset((query.page - 1) * query.page_size)
+      .execute(),
+    base.select((eb) => eb.fn.countAll<number>().as('n')).executeTakeFirstOrThrow(),
+  ]);
+  return { data: rows.map(toApiKey), meta: pageMeta(Number(count.n), query.page, query.page_size) };
+}
+
+export async function getApiKey(ctx: ServiceContext, uuid: string): Promise<ApiKey> {
+  authorize(ctx, 'api_keys:manage');
+  const row = await ctx.db.selectFrom('api_keys').select(COLUMNS).where('uuid', '=', uuid).executeTakeFirst();
+  if (!row) throw notFound('API key');
+  return toApiKey(row);
+}
+
+export async function updateApiKey(ctx: ServiceContext, uuid: string, patch: ApiKeyUpdate): Promise<ApiKey> {
+  authorize(ctx, 'api_keys:manage');
+  return ctx.db.transaction().execute(async (trx) => {
+    const set: Record<string, unknown> = { updated_at: new Date() };
+    if (patch.name !== undefined) set.name = patch.name;
+    if (patch.scopes !== undefined) set.scopes = patch.scopes;
+    if (patch.expires_at !== undefined) set.expires_at = patch.expires_at;
+    if (patch.allowed_sources !== undefined) set.allowed_sources = patch.allowed_sources;
+    if (patch.is_active !== undefined) {
+      set.is_active = patch.is_active;
+      set.revoked_at = patch.is_active ? null : new Date();
+    }
+    const row = await trx
+      .updateTable('api_keys')
+      .set(set)
+      .where('uuid', '=', uuid)
+      .returning(COLUMNS)
+      .executeTakeFirst();
+    if (!row) throw notFound('API key');
+    await trx
+      .insertInto('activity_events')
+      .values(
+        activityRow(ctx, { type: 'api_key_updated', references: { key_uuid: uuid, changed: Object.keys(patch) } }),
+      )
+      .execute();
+    return toApiKey(row);
+  });
+}
+
+/** Revoke (soft-delete) a key: it stops authenticating at once and stays visible for audit. */
+export async function revokeApiKey(ctx: ServiceContext, uuid: string): Promise<void> {
+  authorize(ctx, 'api_keys:manage');
+  await ctx.db.transaction().execute(async (trx) => {
+    const row = await trx
+      .updateTable('api_keys')
+      .set({ is_active: false, revoked_at: new Date(), updated_at: new Date() })
+      .where('uuid', '=', uuid)
+      .returning(['uuid', 'name'])
+      .executeTakeFirst();
+    if (!row) throw notFound('API key');
+    await trx
+      .insertInto('activity_events')
+      .values(activityRow(ctx, { type: 'api_key_revoked', references: { key_uuid: row.uuid, name: row.name } }))
+      .execute();
+  });
+}

@@ -1,0 +1,88 @@
+import { createHash, randomBytes } from 'node:crypto';
+import type { Scope } from '@calseta/schema';
+import type { AuthenticatedKey, Db } from '../context.js';
+import { ServiceError } from '../errors.js';
+
+const KEY_PREFIX = 'cai_';
+const KEY_FORMAT = /^cai_[A-Za-z0-9_-]{32,128}$/;
+/** last_used_at is written at most this often per key, so reads stay reads. */
+const LAST_USED_RESOLUTION_MS = 60_000;
+
+/** A new plaintext key: `cai_` + 32 random bytes, base64url (47 characters). */
+export function generateApiKey(): string {
+  return KEY_PREFIX + randomBytes(32).toString('base64url');
+}
+
+/**
+ * Keys carry 256 bits of entropy, so a fast hash is as safe as bcrypt against offline guessing and
+ * lets every request be checked with one indexed lookup (docs/adr/0002-api-key-hashing.md).
+ */
+export function hashApiKey(key: string): string {
+  return createHash('sha256').update(key).digest('hex');
+}
+
+export function keyPrefix(key: string): string {
+  return key.slice(0, 8);
+}
+
+/** Resolve a bearer token to its key, or throw UNAUTHORIZED / KEY_EXPIRED. */
+export async function authenticate(
+  db: Db,
+  authorization: string | undefined,
+  now = new Date(),
+): Promise<AuthenticatedKey> {
+  if (!authorization) {
+    throw new ServiceError('UNAUTHORIZED', 'Missing Authorization header. Send "Authorization: Bearer cai_...".');
+  }
+  const match = /^Bearer\s+(\S+)$/i.exec(authorization.trim());
+  const token = match?.[1];
+  if (!token || !KEY_FORMAT.test(token)) {
+    throw new ServiceError('UNAUTHORIZED', 'Malformed Authorization header. Send "Authorization: Bearer cai_...".');
+  }
+  const row = await db
+    .selectFrom('api_keys')
+    .select([
+      'id',
+      'uuid',
+      'name',
+      'key_prefix',
+      'scopes',
+      'key_type',
+      'allowed_sources',
+      'is_active',
+      'expires_at',
+      'last_used_at',
+    ])
+    .where('key_hash', '=', hashApiKey(token))
+    .executeTakeFirst();
+  if (!row?.is_active) throw new ServiceError('UNAUTHORIZED', 'Invalid API key.');
+  if (row.expires_at && row.expires_at.getTime() <= now.getTime()) {
+    throw new ServiceError('KEY_EXPIRED', 'This API key has expired.');
+  }
+  if (!row.last_used_at || now.getTime() - row.last_used_at.getTime() > LAST_USED_RESOLUTION_MS) {
+    await db.updateTable('api_keys').set({ last_used_at: now }).where('id', '=', row.id).execute();
+  }
+  return {
+    id: row.id,
+    uuid: row.uuid,
+    name: row.name,
+    prefix: row.key_prefix,
+    scopes: row.scopes as Scope[],
+    keyType: row.key_type as AuthenticatedKey['keyType'],
+    allowedSources: row.allowed_sources && row.allowed_sources.length > 0 ? row.allowed_sources : null,
+  };
+}
+
+/** True when the key holds `admin` or any of `anyOf`. */
+export function hasScope(key: AuthenticatedKey, anyOf: readonly Scope[]): boolean {
+  return key.scopes.includes('admin') || anyOf.some((scope) => key.scopes.includes(scope));
+}
+
+/** Throw FORBIDDEN naming the required scopes unless the key holds one of them (or admin). */
+export function requireScope(key: AuthenticatedKey, anyOf: readonly Scope[]): void {
+  if (!hasScope(key, anyOf)) {
+    throw new ServiceError('FORBIDDEN', `Insufficient scope. Required: ${anyOf.join(' or ')}.`, {
+      required_scopes: anyOf,
+    });
+  }
+}

@@ -1,0 +1,25 @@
+import type { Scope } from '@calseta/schema';
+import type { ServiceContext } from '../context.js';
+import { requireScope } from './keys.js';
+
+/**
+ * The scope matrix: each permission a verb needs, and the scopes that grant it (any one of them, or
+ * admin). Verbs check it, REST routes check it before reading a body, and the OpenAPI document is
+ * generated from it — one table, so the three cannot disagree.
+ */
+export const PERMISSIONS = {
+  'alerts:read': ['alerts:read'],
+  'alerts:write': ['alerts:write'],
+  'alerts:ingest': ['alerts:write'],
+  'indicators:read': ['enrichments:read', 'alerts:read'],
+  'api_keys:manage': ['admin'],
+  'indicator_mappings:manage': ['admin'],
+} as const satisfies Record<string, readonly Scope[]>;
+
+export type Permission = keyof typeof PERMISSIONS;
+
+/** Throw FORBIDDEN unless the acting key may use `permission`. The system actor may do anything. */
+export function authorize(ctx: Pick<ServiceContext, 'actor'>, permission: Permission): void {
+  if (ctx.actor.type === 'system') return;
+  requireScope(ctx.actor.key, PERMISSIONS[permission]);
+}

@@ -1,0 +1,48 @@
+import type { Database } from '@calseta/db';
+import type { ApiKeyType, Scope } from '@calseta/schema';
+import type { Kysely } from 'kysely';
+import type { JobQueue } from './jobs/queue.js';
+import type { Logger } from './logger.js';
+import type { MappingRuleCache } from './mappings/rules.js';
+import type { SourceRegistry } from './sources/registry.js';
+
+export type Db = Kysely<Database>;
+
+/** An API key that passed authentication. */
+export interface AuthenticatedKey {
+  id: number;
+  uuid: string;
+  name: string;
+  prefix: string;
+  scopes: readonly Scope[];
+  keyType: ApiKeyType;
+  allowedSources: readonly string[] | null;
+}
+
+/** Who is acting: a key through a transport, or the system itself (worker, seeders). */
+export type Actor = { type: 'api' | 'mcp'; key: AuthenticatedKey } | { type: 'system' };
+
+export const SYSTEM: Actor = { type: 'system' };
+
+export interface CoreConfig {
+  /** Duplicates of an alert within this window are counted on it instead of stored; 0 disables. */
+  dedupWindowHours: number;
+  /** Secrets for webhook signature checks per source, when configured (else not checked). */
+  webhookSecrets: Readonly<Record<string, string>>;
+}
+
+/** Everything a verb needs, built once per process by its composition root. */
+export interface CoreDeps {
+  db: Db;
+  queue: JobQueue;
+  sources: SourceRegistry;
+  config: CoreConfig;
+  logger: Logger;
+  mappingRules: MappingRuleCache;
+}
+
+/** One call's context: the process's dependencies plus who is acting and the request id. */
+export interface ServiceContext extends CoreDeps {
+  actor: Actor;
+  requestId?: string;
+}

@@ -1,0 +1,43 @@
+import type { ErrorCode } from '@calseta/schema';
+
+/** The one error type of core. Transports map `code` to their own status once (see each app's errors.ts). */
+export class ServiceError extends Error {
+  readonly code: ErrorCode;
+  readonly details: Record<string, unknown> | undefined;
+
+  constructor(code: ErrorCode, message: string, details?: Record<string, unknown>) {
+    super(message);
+    this.name = 'ServiceError';
+    this.code = code;
+    this.details = details;
+  }
+}
+
+export function notFound(what: string): ServiceError {
+  return new ServiceError('NOT_FOUND', `${what} not found.`);
+}
+
+export function validationError(message: string, errors: Array<{ path: string; message: string }>): ServiceError {
+  return new ServiceError('VALIDATION_ERROR', message, { errors });
+}
+
+/** HTTP status for each error code: the single table every HTTP transport uses. */
+export const ERROR_STATUS: Readonly<Record<ErrorCode, number>> = {
+  UNAUTHORIZED: 401,
+  KEY_EXPIRED: 401,
+  INVALID_SIGNATURE: 401,
+  FORBIDDEN: 403,
+  SOURCE_NOT_ALLOWED: 403,
+  NOT_FOUND: 404,
+  UNKNOWN_SOURCE: 404,
+  CONFLICT: 409,
+  VALIDATION_ERROR: 422,
+  INVALID_PAYLOAD: 422,
+  SYSTEM_MAPPING_READONLY: 422,
+  INVALID_JSON: 400,
+  PAYLOAD_TOO_LARGE: 413,
+  UNSUPPORTED_MEDIA_TYPE: 415,
+  RATE_LIMITED: 429,
+  INTERNAL_ERROR: 500,
+  SERVICE_UNAVAILABLE: 503,
+};

@@ -1,0 +1,70 @@
+/**
+ * @calseta/core — the service layer shared by the API, worker and MCP server: one verb per
+ * operation, the pipeline steps, the job queue, auth and the activity log. Transports stay thin.
+ */
+import { builtinSources } from '@calseta/integrations';
+import type { AlertSource } from '@calseta/plugin-sdk';
+import type { CoreConfig, CoreDeps, Db } from './context.js';
+import type { JobQueue } from './jobs/queue.js';
+import type { Logger } from './logger.js';
+import { MappingRuleCache } from './mappings/rules.js';
+import { SourceRegistry } from './sources/registry.js';
+
+export interface CreateCoreOptions {
+  db: Db;
+  queue: JobQueue;
+  config: CoreConfig;
+  logger: Logger;
+  /** Defaults to the first-party sources. */
+  sources?: readonly AlertSource[];
+}
+
+/** Build a process's core dependencies. Called once, by each app's composition root. */
+export function createCore(options: CreateCoreOptions): CoreDeps {
+  return {
+    db: options.db,
+    queue: options.queue,
+    config: options.config,
+    logger: options.logger,
+    sources: new SourceRegistry(options.sources ?? builtinSources),
+    mappingRules: new MappingRuleCache(),
+  };
+}
+
+export { recordActivity, redact } from './activity/record.js';
+export { getAlert, listAlertActivity, listAlertIndicators, listAlerts } from './alerts/read.js';
+export { deleteAlert, patchAlert } from './alerts/write.js';
+export { createApiKey, getApiKey, listApiKeys, revokeApiKey, updateApiKey } from './auth/api-keys.js';
+export { authenticate, generateApiKey, hashApiKey, hasScope, requireScope } from './auth/keys.js';
+export type { Permission } from './auth/permissions.js';
+export { authorize, PERMISSIONS } from './auth/permissions.js';
+export type { Actor, AuthenticatedKey, CoreConfig, CoreDeps, Db, ServiceContext } from './context.js';
+export { SYSTEM } from './context.js';
+export { contextFor } from './context-for.js';
+export { ERROR_STATUS, notFound, ServiceError } from './errors.js';
+export { isUuid, newUuid } from './ids.js';
+export { extractIndicators } from './ingest/extract.js';
+export { fingerprint } from './ingest/fingerprint.js';
+export type { IngestInput } from './ingest/ingest-alert.js';
+export { ingestAlert } from './ingest/ingest-alert.js';
+export type { JobName, JobPayload } from './jobs/catalogue.js';
+export { JOB_NAMES, JOBS } from './jobs/catalogue.js';
+export type { Job } from './jobs/queue.js';
+export { JobQueue } from './jobs/queue.js';
+export type { Logger } from './logger.js';
+export { createLogger } from './logger.js';
+export {
+  createIndicatorMapping,
+  deleteIndicatorMapping,
+  getIndicatorMapping,
+  listIndicatorMappings,
+  sourcePluginFields,
+  testExtraction,
+  updateIndicatorMapping,
+} from './mappings/verbs.js';
+export { extractAlertIndicators } from './pipeline/extract-alert-indicators.js';
+export { JOB_HANDLERS } from './pipeline/handlers.js';
+export { SourceRegistry } from './sources/registry.js';
+export { seedSystemRows } from './system/bootstrap.js';
+export type { Health } from './system/health.js';
+export { checkHealth } from './system/health.js';

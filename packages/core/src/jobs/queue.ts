@@ -1,0 +1,200 @@
+import { EventEmitter } from 'node:events';
+import type { Database } from '@calseta/db';
+import { CompiledQuery, type Kysely } from 'kysely';
+import pg from 'pg';
+import PgBoss from 'pg-boss';
+import type { Logger } from '../logger.js';
+import { JOB_NAMES, JOBS, type JobName, type JobPayload } from './catalogue.js';
+
+const SCHEMA = 'pgboss';
+/** Channel a trigger on pgboss.job notifies with the queue name on every insert. */
+const WAKE_CHANNEL = 'calseta_jobs';
+/** Fallback poll for jobs no insert announces (retries becoming due, missed notifications). */
+const IDLE_POLL_MS = 2_000;
+
+export interface QueueOptions {
+  url: string;
+  logger: Logger;
+  /** The worker supervises (expiry, retries, archiving); API processes only send. */
+  supervise?: boolean;
+  maxConnections?: number;
+}
+
+export interface Job<N extends JobName> {
+  id: string;
+  name: N;
+  data: JobPayload<N>;
+}
+
+export interface WorkOptions<N extends JobName> {
+  /** How many jobs of this queue run at once in this process. */
+  concurrency: number;
+  handler: (job: Job<N>) => Promise<void>;
+}
+
+/**
+ * The job queue: pg-boss for storage, retries and expiry, with our own fetch loop so a worker takes
+ * new work the moment it is committed (LISTEN/NOTIFY) instead of after a poll interval.
+ */
+export class JobQueue {
+  readonly boss: PgBoss;
+  private readonly logger: Logger;
+  private readonly url: string;
+  private readonly wake = new EventEmitter();
+  private listener: pg.Client | undefined;
+  private stopping = false;
+  private readonly loops: Promise<void>[] = [];
+
+  constructor(options: QueueOptions) {
+    this.url = options.url;
+    this.logger = options.logger;
+    this.wake.setMaxListeners(0);
+    this.boss = new PgBoss({
+      connectionString: options.url,
+      schema: SCHEMA,
+      max: options.maxConnections ?? 4,
+      supervise: options.supervise ?? false,
+      schedule: options.supervise ?? false,
+      maintenanceIntervalSeconds: 30,
+      monitorStateIntervalSeconds: 60,
+    });
+    this.boss.on('error', (error) => this.logger.error({ err: error }, 'queue error'));
+  }
+
+  /** Install/upgrade the pg-boss schema, create our queues and the wake-up trigger. */
+  async start(): Promise<void> {
+    await this.boss.start();
+    for (const name of JOB_NAMES) {
+      const { retryLimit, retryDelay, retryBackoff, expireInSeconds } = JOBS[name];
+      const options = { name, retryLimit, retryDelay, retryBackoff, expireInSeconds };
+      if (await this.boss.getQueue(name)) await this.boss.updateQueue(name, options);
+      else await this.boss.createQueue(name, options);
+    }
+    await this.installWakeTrigger();
+  }
+
+  // Every process runs this at start; CREATE OR REPLACE keeps it idempotent across pg-boss upgrades.
+  private async installWakeTrigger(): Promise<void> {
+    const db = this.boss.getDb();
+    await db.executeSql(
+      `CREATE OR REPLACE FUNCTION ${SCHEMA}.calseta_notify_job() RETURNS trigger LANGUAGE plpgsql AS $$
+       BEGIN PERFORM pg_notify('${WAKE_CHANNEL}', NEW.name); RETURN NULL; END $$`,
+      [],
+    );
+    await db.executeSql(
+      `CREATE OR REPLACE TRIGGER calseta_notify_job AFTER INSERT ON ${SCHEMA}.job
+       FOR EACH ROW EXECUTE FUNCTION ${SCHEMA}.calseta_notify_job()`,
+      [],
+    );
+  }
+
+  /**
+   * Enqueue a job. Pass the caller's transaction as `db` and the job commits or rolls back with it:
+   * that is how a 202 means "durable and will be processed".
+   */
+  async send<N extends JobName>(
+    name: N,
+    data: JobPayload<N>,
+    options: { db?: Kysely<Database> } = {},
+  ): Promise<string> {
+    const payload = JOBS[name].payload.parse(data);
+    const executor = options.db;
+    const id = await this.boss.send(name, payload, {
+      ...(executor && {
+        db: {
+          executeSql: async (text: string, values: unknown[]) => {
+            const result = await executor.executeQuery(CompiledQuery.raw(text, values));
+            return { rows: result.rows as never[] };
+          },
+        },
+      }),
+    });
+    if (id === null) throw new Error(`Job ${name} was not created`);
+    return id;
+  }
+
+  /** Run a queue's jobs in this process until `stop()`. */
+  async work<N extends JobName>(name: N, options: WorkOptions<N>): Promise<void> {
+    await this.listen();
+    this.loops.push(this.loop(name, options));
+  }
+
+  private async loop<N extends JobName>(name: N, { concurrency, handler }: WorkOptions<N>): Promise<void> {
+    const running = new Set<Promise<void>>();
+    while (!this.stopping) {
+      const free = concurrency - running.size;
+      const jobs = free > 0 ? await this.fetch(name, free) : [];
+      for (const job of jobs) {
+        const task = this.run(name, job, handler).finally(() => running.delete(task));
+        running.add(task);
+      }
+      if (jobs.length > 0 && jobs.length === free) continue;
+      // Idle or full: wait for a slot to free up, a new job to be announced, or the fallback poll.
+      await new Promise<void>((resolve) => {
+        const done = () => {
+          clearTimeout(timer);
+          this.wake.off(name, done);
+          this.wake.off('stop', done);
+          resolve();
+        };
+        const timer = setTimeout(done, IDLE_POLL_MS);
+        this.wake.once(name, done);
+        this.wake.once('stop', done);
+        for (const task of running) void task.then(done, done);
+      });
+    }
+    await Promise.allSettled(running);
+  }
+
+  private async fetch<N extends JobName>(name: N, batchSize: number): Promise<PgBoss.Job<unknown>[]> {
+    try {
+      return (await this.boss.fetch(name, { batchSize })) ?? [];
+    } catch (error) {
+      this.logger.warn({ err: error, queue: name }, 'job fetch failed');
+      return [];
+    }
+  }
+
+  private async run<N extends JobName>(name: N, job: PgBoss.Job<unknown>, handler: WorkOptions<N>['handler']) {
+    try {
+      const data = JOBS[name].payload.parse(job.data) as JobPayload<N>;
+      await handler({ id: job.id, name, data });
+      await this.boss.complete(name, job.id);
+    } catch (error) {
+      this.logger.error({ err: error, queue: name, job_id: job.id }, 'job failed');
+      await this.boss
+        .fail(name, job.id, { message: error instanceof Error ? error.message : String(error) })
+        .catch((failError: unknown) => this.logger.error({ err: failError }, 'could not record job failure'));
+    }
+  }
+
+  private async listen(): Promise<void> {
+    if (this.listener) return;
+    const client = new pg.Client({ connectionString: this.url, application_name: 'calseta-wake' });
+    client.on('notification', (message) => {
+      if (message.payload) this.wake.emit(message.payload);
+    });
+    client.on('error', (error) => this.logger.warn({ err: error }, 'wake listener lost; polling until restart'));
+    await client.connect();
+    await client.query(`LISTEN ${WAKE_CHANNEL}`);
+    this.listener = client;
+  }
+
+  /** Counts of jobs by state per queue, for health and metrics. */
+  async depth(): Promise<number> {
+    const db = this.boss.getDb();
+    const { rows } = await db.executeSql(
+      `SELECT count(*)::int AS n FROM ${SCHEMA}.job WHERE state IN ('created', 'retry')`,
+      [],
+    );
+    return (rows[0] as { n: number } | undefined)?.n ?? 0;
+  }
+
+  async stop(): Promise<void> {
+    this.stopping = true;
+    this.wake.emit('stop');
+    await Promise.allSettled(this.loops);
+    await this.listener?.end().catch(() => undefined);
+    await this.boss.stop({ graceful: false, close: true, wait: true });
+  }
+}

@@ -1,0 +1,83 @@
+import type { ExtractedIndicator } from '@calseta/schema';
+import { sql } from 'kysely';
+import { activityRow } from '../activity/record.js';
+import type { Db, ServiceContext } from '../context.js';
+import { newUuid } from '../ids.js';
+import { extractIndicators } from '../ingest/extract.js';
+
+export interface ExtractedAlert {
+  alertId: number;
+  indicatorCount: number;
+  newLinks: number;
+}
+
+/**
+ * Pipeline step 3 for one alert: run the three extraction passes over its stored payload and
+ * persist the indicators (global, one row per type+value) and their links. Idempotent: a retry
+ * links nothing twice.
+ */
+export async function extractAlertIndicators(ctx: ServiceContext, alertId: number): Promise<ExtractedAlert | null> {
+  const alert = await ctx.db
+    .selectFrom('alerts')
+    .select(['id', 'source_name', 'raw_payload', 'normalized'])
+    .where('id', '=', alertId)
+    .executeTakeFirst();
+  if (!alert) return null; // deleted since it was queued: nothing to do
+  const source = ctx.sources.get(alert.source_name);
+  const normalized = ctx.sources.normalize(source, alert.raw_payload);
+  const rules = await ctx.mappingRules.forSource(ctx.db, source.name);
+  const { passes, indicators } = extractIndicators(ctx.sources, source, alert.raw_payload, normalized, rules);
+
+  return ctx.db.transaction().execute(async (trx) => {
+    const newLinks = await linkIndicators(trx, alertId, indicators);
+    await trx
+      .insertInto('activity_events')
+      .values(
+        activityRow(ctx, {
+          type: 'alert_indicators_extracted',
+          alertId,
+          references: {
+            indicator_count: indicators.length,
+            new_links: newLinks,
+            passes: Object.fromEntries(
+              passes.map((p) => [p.pass_name, { count: p.indicators.length, error: p.error }]),
+            ),
+          },
+        }),
+      )
+      .execute();
+    return { alertId, indicatorCount: indicators.length, newLinks };
+  });
+}
+
+/** Upsert indicators and link them to an alert; returns how many links are new. */
+export async function linkIndicators(
+  trx: Db,
+  alertId: number,
+  indicators: readonly ExtractedIndicator[],
+): Promise<number> {
+  if (indicators.length === 0) return 0;
+  // Upsert in a fixed order so concurrent jobs sharing indicators never deadlock.
+  const sorted = [...indicators].sort((a, b) => (a.type + a.value < b.type + b.value ? -1 : 1));
+  const now = new Date();
+  const rows = await trx
+    .insertInto('indicators')
+    .values(sorted.map((i) => ({ uuid: newUuid(), type: i.type, value: i.value, first_seen: now, last_seen: now })))
+    .onConflict((oc) => oc.columns(['type', 'value']).doUpdateSet({ last_seen: now, updated_at: now }))
+    .returning(['id', 'type', 'value'])
+    .execute();
+  const idOf = new Map(rows.map((r) => [`${r.type}\u0000${r.value}`, r.id]));
+  const links = await trx
+    .insertInto('alert_indicators')
+    .values(
+      sorted.map((i) => ({
+        alert_id: alertId,
+        indicator_id: idOf.get(`${i.type}\u0000${i.value}`) as number,
+        source_field: i.source_field,
+      })),
+    )
+    .onConflict((oc) => oc.columns(['alert_id', 'indicator_id']).doNothing())
+    .returning(sql<number>`1`.as('created'))
+    .execute();
+  return links.length;
+}

@@ -1,0 +1,36 @@
+import { sql } from 'kysely';
+import type { CoreDeps } from '../context.js';
+
+const PROBE_TIMEOUT_MS = 2_000;
+
+function withTimeout<T>(promise: Promise<T>): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new Error('probe timed out')), PROBE_TIMEOUT_MS);
+  });
+  return Promise.race([promise, timeout]).finally(() => clearTimeout(timer));
+}
+
+export interface Health {
+  status: 'ok' | 'down';
+  version: string;
+  database: 'ok' | 'error';
+  queue: 'ok' | 'error';
+  queue_depth: number | null;
+}
+
+/** Database and queue probes; `down` (503) only when the database does not answer. */
+export async function checkHealth(deps: Pick<CoreDeps, 'db' | 'queue'>, version: string): Promise<Health> {
+  const [database, depth] = await Promise.allSettled([
+    withTimeout(sql`SELECT 1`.execute(deps.db)),
+    withTimeout(deps.queue.depth()),
+  ]);
+  const dbOk = database.status === 'fulfilled';
+  return {
+    status: dbOk ? 'ok' : 'down',
+    version,
+    database: dbOk ? 'ok' : 'error',
+    queue: depth.status === 'fulfilled' ? 'ok' : 'error',
+    queue_depth: depth.status === 'fulfilled' ? depth.value : null,
+  };
+}

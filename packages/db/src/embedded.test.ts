@@ -1,0 +1,114 @@
+import { spawn, spawnSync } from 'node:child_process';
+import fs from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import pg from 'pg';
+import { afterAll, beforeAll, describe, expect, test } from 'vitest';
+import { type EmbeddedPostgres, startEmbeddedPostgres } from './embedded.js';
+
+const dirs: string[] = [];
+async function tempDir(): Promise<string> {
+  const dir = await fs.mkdtemp(path.join(os.tmpdir(), 'calseta-embedded-test-'));
+  dirs.push(dir);
+  return dir;
+}
+
+async function query<T extends pg.QueryResultRow>(url: string, text: string, values: unknown[] = []): Promise<T[]> {
+  const client = new pg.Client({ connectionString: url });
+  await client.connect();
+  try {
+    return (await client.query<T>(text, values)).rows;
+  } finally {
+    await client.end();
+  }
+}
+
+const running: EmbeddedPostgres[] = [];
+async function start(dataDir: string): Promise<EmbeddedPostgres> {
+  const server = await startEmbeddedPostgres({ dataDir, ephemeral: true });
+  running.push(server);
+  return server;
+}
+
+afterAll(async () => {
+  for (const server of running) await server.stop();
+  for (const dir of dirs) await fs.rm(dir, { recursive: true, force: true });
+});
+
+describe('startEmbeddedPostgres', () => {
+  let dataDir: string;
+  let pidFileWhileRunning: string;
+
+  beforeAll(async () => {
+    dataDir = await tempDir();
+  });
+
+  test('initialises, creates the calseta database and accepts queries', async () => {
+    const server = await start(dataDir);
+    expect(server.port).toBeGreaterThanOrEqual(54329);
+    expect(new URL(server.url).pathname).toBe('/calseta');
+    expect(new URL(server.url).hostname).toBe('127.0.0.1');
+    await query(server.url, 'CREATE TABLE notes (body text)');
+    await query(server.url, 'INSERT INTO notes VALUES ($1)', ['kept across restarts']);
+    pidFileWhileRunning = await fs.readFile(path.join(dataDir, 'pg', 'postmaster.pid'), 'utf8');
+
+    await server.stop();
+    await server.stop(); // idempotent
+    await expect(query(server.url, 'SELECT 1')).rejects.toThrow();
+  });
+
+  test('keeps the password in <dataDir>/pg-password with mode 600', async () => {
+    const stat = await fs.stat(path.join(dataDir, 'pg-password'));
+    expect(stat.mode & 0o777).toBe(0o600);
+    expect((await fs.readFile(path.join(dataDir, 'pg-password'), 'utf8')).trim()).toMatch(/^[A-Za-z0-9_-]{32}$/);
+  });
+
+  test('a second start on the same dataDir reuses the data and the password', async () => {
+    const server = await start(dataDir);
+    const password = (await fs.readFile(path.join(dataDir, 'pg-password'), 'utf8')).trim();
+    expect(decodeURIComponent(new URL(server.url).password)).toBe(password);
+    expect(await query(server.url, 'SELECT body FROM notes')).toEqual([{ body: 'kept across restarts' }]);
+    await server.stop();
+  });
+
+  test('a stale postmaster.pid (dead or unrelated process) does not prevent start', async () => {
+    const pidFile = path.join(dataDir, 'pg', 'postmaster.pid');
+    const dead = spawnSync(process.execPath, ['-e', '']).pid;
+    await fs.writeFile(pidFile, pidFileWhileRunning.replace(/^\d+/, String(dead)));
+    const first = await start(dataDir);
+    expect(await query(first.url, 'SELECT count(*)::int AS n FROM notes')).toEqual([{ n: 1 }]);
+    await first.stop();
+
+    const alive = spawn(process.execPath, ['-e', 'setInterval(() => {}, 60_000)'], { stdio: 'ignore' });
+    try {
+      await fs.writeFile(pidFile, pidFileWhileRunning.replace(/^\d+/, String(alive.pid)));
+      const second = await start(dataDir);
+      expect(await query(second.url, 'SELECT count(*)::int AS n FROM notes')).toEqual([{ n: 1 }]);
+      await second.stop();
+    } finally {
+      alive.kill();
+    }
+  });
+
+  test('an initialised cluster without its password file fails with a clear message', async () => {
+    const file = path.join(dataDir, 'pg-password');
+    await fs.rename(file, `${file}.bak`);
+    try {
+      await expect(startEmbeddedPostgres({ dataDir })).rejects.toThrow(/pg-password is missing/);
+    } finally {
+      await fs.rename(`${file}.bak`, file);
+    }
+  });
+
+  test('a half-initialised data dir (no PG_VERSION) is removed and initialised again', async () => {
+    const fresh = await tempDir();
+    await fs.mkdir(path.join(fresh, 'pg', 'base'), { recursive: true });
+    await fs.writeFile(path.join(fresh, 'pg', 'postgresql.conf'), '# interrupted initdb\n');
+    await fs.mkdir(path.join(fresh, 'pg.init'));
+    const server = await start(fresh);
+    expect(await query(server.url, 'SELECT current_database() AS db')).toEqual([{ db: 'calseta' }]);
+    await server.stop();
+    await expect(fs.access(path.join(fresh, 'pg', 'PG_VERSION'))).resolves.toBeUndefined();
+    await expect(fs.access(path.join(fresh, 'pg.init'))).rejects.toThrow();
+  });
+});

@@ -1,0 +1,19 @@
+/**
+ * Static migration registry. Every migration module is imported explicitly (no
+ * directory scan) so migrations work from source (tsx / vitest) and inside a
+ * single-file esbuild bundle alike.
+ *
+ * To add a migration: create `NNNN_name.ts` next to this file and add it here.
+ * Keys are the names stored in `kysely_migration`; they must sort in apply order
+ * and must never be renamed once released.
+ */
+import type { Migration } from 'kysely';
+import * as m0001 from './0001_core.js';
+import * as m0002 from './0002_enrichment.js';
+import * as m0003 from './0003_automation.js';
+
+export const migrations: Readonly<Record<string, Migration>> = Object.freeze({
+  '0001_core': m0001,
+  '0002_enrichment': m0002,
+  '0003_automation': m0003,
+});

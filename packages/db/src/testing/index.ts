@@ -1,0 +1,90 @@
+/**
+ * Per-test-file Postgres databases, cloned from the template built by
+ * `./global-setup.ts` (add it to the vitest config's `globalSetup`).
+ *
+ *   const t = await createTestDatabase();
+ *   afterAll(() => t.drop());
+ *   await t.db.selectFrom('alerts')...
+ */
+import { randomBytes } from 'node:crypto';
+import type { Kysely } from 'kysely';
+import pg from 'pg';
+import { inject } from 'vitest';
+import { createDb } from '../create-db.js';
+import type { Database } from '../database.js';
+import { withDatabase } from './shared.js';
+
+export { TEST_PGBOSS_SCHEMA } from './shared.js';
+
+declare module 'vitest' {
+  export interface ProvidedContext {
+    /** URL of the `postgres` maintenance database of the test server. */
+    pgAdminUrl: string;
+    /** Name of the migrated template database (schema + pg-boss schema). */
+    pgTemplate: string;
+    /** Per-run id embedded in test database names (`t_<runId>_<random>`). */
+    pgRunId: string;
+  }
+}
+
+export interface TestDatabase {
+  /** URL of the new database (for code that builds its own pool, e.g. pg-boss). */
+  url: string;
+  /** Kysely on a small pool (max 5) to the new database. */
+  db: Kysely<Database>;
+  /** Destroy `db` and drop the database (terminating other connections). Idempotent. */
+  drop(): Promise<void>;
+}
+
+const CLONE_ATTEMPTS = 5;
+const OBJECT_IN_USE = '55006';
+
+/** A fresh, fully migrated database (with the pg-boss schema) for this test file. */
+export async function createTestDatabase(): Promise<TestDatabase> {
+  const adminUrl = inject('pgAdminUrl');
+  const template = inject('pgTemplate');
+  const name = `t_${inject('pgRunId')}_${randomBytes(6).toString('hex')}`;
+
+  await withAdmin(adminUrl, async (admin) => {
+    for (let attempt = 1; ; attempt++) {
+      try {
+        await admin.query(
+          `CREATE DATABASE ${admin.escapeIdentifier(name)} TEMPLATE ${admin.escapeIdentifier(template)}`,
+        );
+        return;
+      } catch (error) {
+        // "source database is being accessed by other users": a session on the
+        // template (only possible when it is not locked down). Short bounded backoff.
+        if ((error as { code?: string }).code !== OBJECT_IN_USE || attempt >= CLONE_ATTEMPTS) throw error;
+        await new Promise((resolve) => setTimeout(resolve, 50 * 2 ** attempt));
+      }
+    }
+  });
+
+  const url = withDatabase(adminUrl, name);
+  const { db } = createDb({ url, max: 5, applicationName: 'calseta-test' });
+  let dropped: Promise<void> | undefined;
+  return {
+    url,
+    db,
+    drop: () => {
+      dropped ??= (async () => {
+        await db.destroy();
+        await withAdmin(adminUrl, (admin) =>
+          admin.query(`DROP DATABASE IF EXISTS ${admin.escapeIdentifier(name)} WITH (FORCE)`),
+        );
+      })();
+      return dropped;
+    },
+  };
+}
+
+async function withAdmin<T>(adminUrl: string, fn: (admin: pg.Client) => Promise<T>): Promise<T> {
+  const admin = new pg.Client({ connectionString: adminUrl, application_name: 'calseta-test-admin' });
+  await admin.connect();
+  try {
+    return await fn(admin);
+  } finally {
+    await admin.end();
+  }
+}

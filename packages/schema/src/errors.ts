@@ -1,0 +1,33 @@
+import { z } from 'zod';
+
+/** The closed set of error codes any Calseta transport can return. */
+export const ErrorCodeSchema = z.enum([
+  'UNAUTHORIZED',
+  'KEY_EXPIRED',
+  'FORBIDDEN',
+  'NOT_FOUND',
+  'VALIDATION_ERROR',
+  'UNKNOWN_SOURCE',
+  'SOURCE_NOT_ALLOWED',
+  'INVALID_SIGNATURE',
+  'INVALID_JSON',
+  'INVALID_PAYLOAD',
+  'CONFLICT',
+  'SYSTEM_MAPPING_READONLY',
+  'PAYLOAD_TOO_LARGE',
+  'UNSUPPORTED_MEDIA_TYPE',
+  'RATE_LIMITED',
+  'SERVICE_UNAVAILABLE',
+  'INTERNAL_ERROR',
+]);
+export type ErrorCode = z.infer<typeof ErrorCodeSchema>;
+
+export const ErrorEnvelopeSchema = z.object({
+  error: z.object({
+    code: ErrorCodeSchema,
+    message: z.string(),
+    details: z.record(z.string(), z.unknown()).optional(),
+  }),
+  request_id: z.string(),
+});
+export type ErrorEnvelope = z.infer<typeof ErrorEnvelopeSchema>;

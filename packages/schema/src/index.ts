@@ -1,0 +1,99 @@
+/**
+ * @calseta/schema — the zod schemas of the Calseta domain and API. zod is the only dependency.
+ * Named exports only: everything public is listed here.
+ */
+
+export type { DetectionRuleRef, ExtractedIndicator, NormalizedAlert, NormalizedAlertInput } from './alert.js';
+export {
+  DetectionRuleRefSchema,
+  ExtractedIndicatorSchema,
+  NORMALIZED_INDICATOR_FIELDS,
+  NormalizedAlertSchema,
+} from './alert.js';
+export type {
+  ActivityEvent,
+  Alert,
+  AlertIndicator,
+  AlertListQuery,
+  AlertPatch,
+  AlertSummary,
+  Finding,
+  Indicator,
+  IngestAccepted,
+} from './alerts.js';
+export {
+  ActivityEventSchema,
+  AlertIndicatorSchema,
+  AlertIngestRequestSchema,
+  AlertListQuerySchema,
+  AlertPatchSchema,
+  AlertSchema,
+  AlertSummarySchema,
+  DetectionRuleSummarySchema,
+  FindingSchema,
+  IndicatorSchema,
+  IngestAcceptedSchema,
+  ProviderResultSchema,
+} from './alerts.js';
+export type { ApiKey, ApiKeyCreate, ApiKeyCreated, ApiKeyUpdate } from './api-keys.js';
+export { ApiKeyCreatedSchema, ApiKeyCreateSchema, ApiKeySchema, ApiKeyUpdateSchema } from './api-keys.js';
+export type { PageMeta, PageQuery } from './common.js';
+export {
+  dataEnvelope,
+  PageMetaSchema,
+  PageQuerySchema,
+  pageEnvelope,
+  SortOrderSchema,
+  TimestampSchema,
+  UuidSchema,
+} from './common.js';
+export type {
+  ActivityEventType,
+  ActorType,
+  AlertSeverity,
+  AlertStatus,
+  ApiKeyType,
+  CloseClassification,
+  EnrichmentStatus,
+  FindingConfidence,
+  IndicatorMappingTarget,
+  IndicatorType,
+  MaliceLevel,
+  Scope,
+} from './enums.js';
+export {
+  ActivityEventTypeSchema,
+  ActorTypeSchema,
+  AlertSeveritySchema,
+  AlertStatusSchema,
+  ApiKeyTypeSchema,
+  CloseClassificationSchema,
+  EnrichmentStatusSchema,
+  FindingConfidenceSchema,
+  INDICATOR_TYPES,
+  IndicatorMappingTargetSchema,
+  IndicatorTypeSchema,
+  MALICE_WEIGHT,
+  MaliceLevelSchema,
+  SCOPES,
+  ScopeSchema,
+  SEVERITY_WEIGHT,
+} from './enums.js';
+export type { ErrorCode, ErrorEnvelope } from './errors.js';
+export { ErrorCodeSchema, ErrorEnvelopeSchema } from './errors.js';
+export type {
+  ExtractionPass,
+  IndicatorMapping,
+  IndicatorMappingCreate,
+  IndicatorMappingUpdate,
+  TestExtractionResult,
+} from './mappings.js';
+export {
+  ExtractionPassSchema,
+  IndicatorMappingCreateSchema,
+  IndicatorMappingListQuerySchema,
+  IndicatorMappingSchema,
+  IndicatorMappingUpdateSchema,
+  TestExtractionRequestSchema,
+  TestExtractionResultSchema,
+} from './mappings.js';
