@@ -49,7 +49,7 @@ export type { IngestInput } from './ingest/ingest-alert.js';
 export { ingestAlert } from './ingest/ingest-alert.js';
 export type { JobName, JobPayload } from './jobs/catalogue.js';
 export { JOB_NAMES, JOBS } from './jobs/catalogue.js';
-export type { Job } from './jobs/queue.js';
+export type { Job, JobOutcome } from './jobs/queue.js';
 export { JobQueue } from './jobs/queue.js';
 export type { Logger } from './logger.js';
 export { createLogger } from './logger.js';

@@ -88,7 +88,7 @@ class PoolOwningKysely extends Kysely<Database> {
  * applied by this call (empty when already up to date). Safe to call from
  * several processes at once (Kysely serialises migrators with a lock table).
  */
-export async function migrateToLatest(db: Kysely<any>): Promise<string[]> {
+export async function migrateToLatest(db: Kysely<Database>): Promise<string[]> {
   const migrator = new Migrator({
     db,
     provider: { getMigrations: async () => ({ ...migrations }) },

@@ -436,7 +436,9 @@ test('database.ts matches the migrated schema', async () => {
   for (const r of rows) {
     const mode =
       r.is_nullable === 'YES' ? 'null' : r.column_default !== null || r.is_identity === 'YES' ? 'default' : 'required';
-    (actual[r.table_name] ??= {})[r.column_name] = `${mode} ${KIND_OF_UDT[r.udt_name] ?? `unmapped:${r.udt_name}`}`;
+    const table = actual[r.table_name] ?? {};
+    table[r.column_name] = `${mode} ${KIND_OF_UDT[r.udt_name] ?? `unmapped:${r.udt_name}`}`;
+    actual[r.table_name] = table;
   }
   expect(actual).toEqual(EXPECTED);
 });

@@ -55,8 +55,11 @@ export async function ingestAlert(ctx: ServiceContext, input: IngestInput): Prom
     });
   }
   const normalized = ctx.sources.normalize(source, raw);
-  const rules = await ctx.mappingRules.forSource(ctx.db, source.name);
-  const { indicators } = extractIndicators(ctx.sources, source, raw, normalized, rules, { rawPass: false });
+  // The fingerprint covers what the plugin found plus custom normalized mappings. System mappings
+  // are left out: they re-find what plugins already report, and including them would change every
+  // fingerprint relative to the reference implementation (dedup must agree across both).
+  const customRules = (await ctx.mappingRules.forSource(ctx.db, source.name)).filter((r) => !r.is_system);
+  const { indicators } = extractIndicators(ctx.sources, source, raw, normalized, customRules, { rawPass: false });
   const print = fingerprint(normalized.title, source.name, indicators);
   const ruleRef = ctx.sources.detectionRule(source, raw);
   const now = new Date();

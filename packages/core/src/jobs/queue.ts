@@ -26,6 +26,14 @@ export interface Job<N extends JobName> {
   data: JobPayload<N>;
 }
 
+/** What `JobQueue.events` emits after each job this process ran: `completed` or `failed`. */
+export interface JobOutcome {
+  name: JobName;
+  id: string;
+  data: unknown;
+  error?: string;
+}
+
 export interface WorkOptions<N extends JobName> {
   /** How many jobs of this queue run at once in this process. */
   concurrency: number;
@@ -41,6 +49,8 @@ export class JobQueue {
   private readonly logger: Logger;
   private readonly url: string;
   private readonly wake = new EventEmitter();
+  /** `completed` / `failed` with a JobOutcome, for observers (tests, metrics) in this process. */
+  readonly events = new EventEmitter();
   private listener: pg.Client | undefined;
   private stopping = false;
   private readonly loops: Promise<void>[] = [];
@@ -49,6 +59,7 @@ export class JobQueue {
     this.url = options.url;
     this.logger = options.logger;
     this.wake.setMaxListeners(0);
+    this.events.setMaxListeners(0);
     this.boss = new PgBoss({
       connectionString: options.url,
       schema: SCHEMA,
@@ -160,11 +171,14 @@ export class JobQueue {
       const data = JOBS[name].payload.parse(job.data) as JobPayload<N>;
       await handler({ id: job.id, name, data });
       await this.boss.complete(name, job.id);
+      this.events.emit('completed', { name, id: job.id, data: job.data } satisfies JobOutcome);
     } catch (error) {
+      const message = error instanceof Error ? error.message : String(error);
       this.logger.error({ err: error, queue: name, job_id: job.id }, 'job failed');
       await this.boss
-        .fail(name, job.id, { message: error instanceof Error ? error.message : String(error) })
+        .fail(name, job.id, { message })
         .catch((failError: unknown) => this.logger.error({ err: failError }, 'could not record job failure'));
+      this.events.emit('failed', { name, id: job.id, data: job.data, error: message } satisfies JobOutcome);
     }
   }
 

@@ -9,11 +9,11 @@ const TTL_MS = 5_000;
  * Writes through core invalidate the local copy at once; other processes see them within TTL_MS.
  */
 export class MappingRuleCache {
-  private all: Array<MappingRule & { source_name: string | null }> = [];
+  private all: Array<MappingRule & { source_name: string | null; is_system: boolean }> = [];
   private loadedAt = 0;
   private loading: Promise<void> | undefined;
 
-  async forSource(db: Db, sourceName: string): Promise<MappingRule[]> {
+  async forSource(db: Db, sourceName: string): Promise<Array<MappingRule & { is_system: boolean }>> {
     if (Date.now() - this.loadedAt > TTL_MS) {
       this.loading ??= this.load(db).finally(() => {
         this.loading = undefined;
@@ -30,7 +30,7 @@ export class MappingRuleCache {
   private async load(db: Db): Promise<void> {
     this.all = await db
       .selectFrom('indicator_field_mappings')
-      .select(['source_name', 'field_path', 'indicator_type', 'extraction_target'])
+      .select(['source_name', 'field_path', 'indicator_type', 'extraction_target', 'is_system'])
       .where('is_active', '=', true)
       .orderBy('id')
       .execute();

@@ -1,0 +1,127 @@
+import type { AddressInfo } from 'node:net';
+import {
+  type CoreDeps,
+  contextFor,
+  createApiKey,
+  createCore,
+  createLogger,
+  type JobOutcome,
+  JobQueue,
+  SYSTEM,
+  seedSystemRows,
+} from '@calseta/core';
+import { createTestDatabase } from '@calseta/db/testing';
+import type { ApiKeyCreate } from '@calseta/schema';
+import { startWorker } from '@calseta/worker';
+import { serve } from '@hono/node-server';
+import { createApp } from '../src/app.js';
+
+export interface RequestOptions {
+  key?: string | null;
+  json?: unknown;
+  body?: string | Uint8Array;
+  headers?: Record<string, string>;
+}
+
+export interface Harness {
+  baseUrl: string;
+  deps: CoreDeps;
+  adminKey: string;
+  request(
+    method: string,
+    path: string,
+    options?: RequestOptions,
+  ): Promise<{ status: number; body: any; headers: Headers }>;
+  createKey(input: Partial<ApiKeyCreate> & { scopes: ApiKeyCreate['scopes'] }): Promise<string>;
+  startWorker(concurrency?: number): Promise<void>;
+  /** Resolves with the next job outcome (completed or failed) that matches. */
+  nextJob(
+    match?: (outcome: JobOutcome & { state: 'completed' | 'failed' }) => boolean,
+  ): Promise<JobOutcome & { state: 'completed' | 'failed' }>;
+  close(): Promise<void>;
+}
+
+export interface HarnessOptions {
+  dedupWindowHours?: number;
+  webhookSecrets?: Record<string, string>;
+  maxIngestBytes?: number;
+  wrapQueue?: (queue: JobQueue) => JobQueue;
+}
+
+/** The real API over real HTTP, on a fresh database of its own, with the worker available in-process. */
+export async function createHarness(options: HarnessOptions = {}): Promise<Harness> {
+  const database = await createTestDatabase();
+  const logger = createLogger({ service: 'test', level: 'silent' });
+  const realQueue = new JobQueue({ url: database.url, logger, supervise: false, maxConnections: 4 });
+  await realQueue.start();
+  const queue = options.wrapQueue ? options.wrapQueue(realQueue) : realQueue;
+  const deps = createCore({
+    db: database.db,
+    queue,
+    logger,
+    config: { dedupWindowHours: options.dedupWindowHours ?? 24, webhookSecrets: options.webhookSecrets ?? {} },
+  });
+  await seedSystemRows(deps);
+  const app = createApp(deps, {
+    version: 'test',
+    maxIngestBytes: options.maxIngestBytes ?? 5 * 1_048_576,
+    maxBodyBytes: 10 * 1_048_576,
+    logRequests: false,
+  });
+  const server = serve({ fetch: app.fetch, hostname: '127.0.0.1', port: 0 });
+  await new Promise<void>((resolve) => server.once('listening', () => resolve()));
+  const baseUrl = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+
+  const createKey: Harness['createKey'] = async (input) =>
+    (await createApiKey(contextFor(deps, SYSTEM), { name: 'test', ...input })).key;
+  const adminKey = await createKey({ scopes: ['admin'] });
+
+  return {
+    baseUrl,
+    deps,
+    adminKey,
+    createKey,
+    async request(method, path, { key = adminKey, json, body, headers = {} } = {}) {
+      const init: RequestInit = { method, headers: { ...headers } };
+      const h = init.headers as Record<string, string>;
+      if (key) h.authorization = `Bearer ${key}`;
+      if (json !== undefined) {
+        h['content-type'] ??= 'application/json';
+        init.body = JSON.stringify(json);
+      } else if (body !== undefined) {
+        init.body = body;
+      }
+      const response = await fetch(baseUrl + path, init);
+      const text = await response.text();
+      let parsed: unknown = text;
+      try {
+        parsed = text ? JSON.parse(text) : null;
+      } catch {
+        // not JSON (docs page, assets)
+      }
+      return { status: response.status, body: parsed, headers: response.headers };
+    },
+    startWorker: (concurrency = 4) => startWorker(deps, concurrency),
+    nextJob(match = () => true) {
+      return new Promise((resolve) => {
+        const handlers = {
+          completed: (o: JobOutcome) => check({ ...o, state: 'completed' }),
+          failed: (o: JobOutcome) => check({ ...o, state: 'failed' }),
+        };
+        const check = (outcome: JobOutcome & { state: 'completed' | 'failed' }) => {
+          if (!match(outcome)) return;
+          realQueue.events.off('completed', handlers.completed);
+          realQueue.events.off('failed', handlers.failed);
+          resolve(outcome);
+        };
+        realQueue.events.on('completed', handlers.completed);
+        realQueue.events.on('failed', handlers.failed);
+      });
+    },
+    async close() {
+      await new Promise<void>((resolve) => server.close(() => resolve()));
+      await realQueue.stop();
+      await database.drop();
+    },
+  };
+}
