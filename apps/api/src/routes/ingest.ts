@@ -1,7 +1,7 @@
 import { ingestAlert } from '@calseta/core';
 import { dataEnvelope, IngestAcceptedSchema } from '@calseta/schema';
 import { OpenAPIHono, z } from '@hono/zod-openapi';
-import { apiRoute, body, errorContent, json } from '../route.js';
+import { apiRoute, body, errorContent } from '../route.js';
 import type { AppEnv } from '../types.js';
 
 export const ingestRoutes = new OpenAPIHono<AppEnv>();
