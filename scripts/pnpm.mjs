@@ -27,9 +27,21 @@ let binDir = null;
 if (versionOf('pnpm') !== wanted) {
   if (versionOf(path.join(toolsBin, 'pnpm')) !== wanted) {
     console.error(`Installing pnpm ${wanted} into .tools/ …`);
-    execFileSync('npm', ['install', '--prefix', path.join(root, '.tools'), '--no-audit', '--no-fund', '--loglevel=error', `pnpm@${wanted}`], {
-      stdio: 'inherit',
-    });
+    execFileSync(
+      'npm',
+      [
+        'install',
+        '--prefix',
+        path.join(root, '.tools'),
+        '--no-audit',
+        '--no-fund',
+        '--loglevel=error',
+        `pnpm@${wanted}`,
+      ],
+      {
+        stdio: 'inherit',
+      },
+    );
   }
   binDir = toolsBin;
 }

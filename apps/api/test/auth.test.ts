@@ -17,11 +17,19 @@ beforeAll(async () => {
   const doc = (await h.request('GET', '/openapi.json', { key: null })).body;
   operations = Object.entries(doc.paths as Record<string, Record<string, { 'x-required-scopes': Scope[] }>>).flatMap(
     ([path, methods]) =>
-      Object.entries(methods).map(([method, op]) => ({ method: method.toUpperCase(), path, scopes: op['x-required-scopes'] })),
+      Object.entries(methods).map(([method, op]) => ({
+        method: method.toUpperCase(),
+        path,
+        scopes: op['x-required-scopes'],
+      })),
   );
   keys.expired = await h.createKey({ scopes: ['admin'], expires_at: '2020-01-01T00:00:00Z' });
   keys.revoked = await h.createKey({ scopes: ['admin'] });
-  const revokedRow = await h.deps.db.selectFrom('api_keys').select('uuid').orderBy('id', 'desc').executeTakeFirstOrThrow();
+  const revokedRow = await h.deps.db
+    .selectFrom('api_keys')
+    .select('uuid')
+    .orderBy('id', 'desc')
+    .executeTakeFirstOrThrow();
   expect((await h.request('DELETE', `/v1/api-keys/${revokedRow.uuid}`)).status).toBe(204);
 });
 afterAll(() => h.close());
@@ -82,7 +90,11 @@ describe('every route checks its key before anything else', () => {
   it('records when a key was last used', async () => {
     const key = await h.createKey({ scopes: ['alerts:read'] });
     expect((await h.request('GET', '/v1/alerts', { key })).status).toBe(200);
-    const row = await h.deps.db.selectFrom('api_keys').select('last_used_at').orderBy('id', 'desc').executeTakeFirstOrThrow();
+    const row = await h.deps.db
+      .selectFrom('api_keys')
+      .select('last_used_at')
+      .orderBy('id', 'desc')
+      .executeTakeFirstOrThrow();
     expect(row.last_used_at).toBeInstanceOf(Date);
   });
 });

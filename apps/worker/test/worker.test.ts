@@ -6,8 +6,8 @@ import {
   createLogger,
   ingestAlert,
   JOB_HANDLERS,
-  JobQueue,
   type JobOutcome,
+  JobQueue,
   SYSTEM,
   seedSystemRows,
 } from '@calseta/core';
@@ -68,7 +68,9 @@ describe('worker', () => {
     expect(await jobState(jobId)).toBe('active');
 
     // Fast-forward past its expiry instead of waiting 5 minutes; pg-boss's supervisor then retries it.
-    await queue.boss.getDb().executeSql("UPDATE pgboss.job SET started_on = now() - interval '1 hour' WHERE id = $1", [jobId]);
+    await queue.boss
+      .getDb()
+      .executeSql("UPDATE pgboss.job SET started_on = now() - interval '1 hour' WHERE id = $1", [jobId]);
     await queue.boss.maintain();
     expect(await jobState(jobId)).toBe('retry');
     await queue.boss.getDb().executeSql('UPDATE pgboss.job SET start_after = now() WHERE id = $1', [jobId]);
@@ -84,7 +86,11 @@ describe('worker', () => {
     const done = nextOutcome();
     const accepted = await ingestAlert(contextFor(deps, SYSTEM), { sourceName: 'elastic', payload });
     await done;
-    const alert = await deps.db.selectFrom('alerts').select('id').where('uuid', '=', accepted.alert_uuid).executeTakeFirstOrThrow();
+    const alert = await deps.db
+      .selectFrom('alerts')
+      .select('id')
+      .where('uuid', '=', accepted.alert_uuid)
+      .executeTakeFirstOrThrow();
     await JOB_HANDLERS['enrich-alert'](deps, { alert_id: alert.id, reason: 'manual' });
     expect(await linkCount(accepted.alert_uuid)).toBe(10);
     const indicators = await deps.db
@@ -98,7 +104,13 @@ describe('worker', () => {
   it('records a failing job for retry instead of losing it', async () => {
     const alert = await deps.db
       .insertInto('alerts')
-      .values({ title: 'orphan', severity: 'Low', source_name: 'no-such-plugin', occurred_at: new Date(), fingerprint: 'x' })
+      .values({
+        title: 'orphan',
+        severity: 'Low',
+        source_name: 'no-such-plugin',
+        occurred_at: new Date(),
+        fingerprint: 'x',
+      })
       .returning('id')
       .executeTakeFirstOrThrow();
     const failed = nextOutcome();

@@ -19,12 +19,7 @@ ingestRoutes.openapi(
     permission: 'alerts:ingest',
     request: {
       params: z.object({ source_name: z.string().min(1).max(100).openapi({ example: 'elastic' }) }),
-      body: {
-        required: true,
-        content: {
-          'application/json': { schema: z.record(z.string(), z.unknown()).openapi({ description: 'Source payload' }) },
-        },
-      },
+      body: body(z.record(z.string(), z.unknown()).openapi({ description: 'Source payload' })),
     },
     responses: {
       202: {
