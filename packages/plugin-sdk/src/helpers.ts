@@ -1,5 +1,12 @@
 import { createHmac, timingSafeEqual } from 'node:crypto';
-import { type AlertSeverity, type ExtractedIndicator, type IndicatorType, IndicatorTypeSchema } from '@calseta/schema';
+import {
+  type AlertSeverity,
+  type DetectionRuleRef,
+  type ExtractedIndicator,
+  type IndicatorType,
+  IndicatorTypeSchema,
+} from '@calseta/schema';
+import type { WebhookRequest } from './alert-source.js';
 
 export function isRecord(value: unknown): value is Record<string, unknown> {
   return typeof value === 'object' && value !== null && !Array.isArray(value);
@@ -151,3 +158,56 @@ export function verifyHmacSha256(rawBody: Uint8Array, secret: string, signature:
 }
 
 export type { IndicatorType };
+
+/** A header of a webhook request (names are lowercase), or undefined when absent. */
+export function webhookHeader(request: WebhookRequest, name: string): string | undefined {
+  const headers: unknown = request.headers;
+  if (typeof headers !== 'object' || headers === null || !Object.hasOwn(headers, name)) return undefined;
+  const value: unknown = (headers as Record<string, unknown>)[name];
+  return typeof value === 'string' ? value : undefined;
+}
+
+/** `verifySignature` for sources that sign the raw body with hex HMAC-SHA256 in `headerName`. */
+export function hmacSignature(headerName: string): (request: WebhookRequest) => boolean {
+  const name = headerName.toLowerCase();
+  return (request) => {
+    try {
+      return verifyHmacSha256(request.rawBody, request.secret, webhookHeader(request, name));
+    } catch {
+      return false;
+    }
+  };
+}
+
+/** `verifySignature` for sources that send the shared secret itself in `headerName`. */
+export function sharedSecretHeader(headerName: string): (request: WebhookRequest) => boolean {
+  const name = headerName.toLowerCase();
+  return (request) => {
+    const given = webhookHeader(request, name);
+    return given !== undefined && safeEqual(given, request.secret);
+  };
+}
+
+/** What a plugin may know about a rule; empty values are fine, they are left out. */
+export interface DetectionRuleFields {
+  source_rule_id: string | undefined;
+  name?: string | undefined;
+  severity?: string | undefined;
+  description?: string | undefined;
+  mitre_tactics?: readonly string[] | undefined;
+  mitre_techniques?: readonly string[] | undefined;
+}
+
+/** A detection-rule reference without empty members (null when there is no rule id). */
+export function detectionRuleRef(fields: DetectionRuleFields): DetectionRuleRef | null {
+  if (!fields.source_rule_id) return null;
+  const ref: DetectionRuleRef = { source_rule_id: fields.source_rule_id };
+  if (fields.name) ref.name = fields.name;
+  if (fields.severity) ref.severity = fields.severity;
+  if (fields.description) ref.description = fields.description;
+  const tactics = [...new Set(fields.mitre_tactics ?? [])];
+  const techniques = [...new Set(fields.mitre_techniques ?? [])];
+  if (tactics.length > 0) ref.mitre_tactics = tactics;
+  if (techniques.length > 0) ref.mitre_techniques = techniques;
+  return ref;
+}

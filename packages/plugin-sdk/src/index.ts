@@ -16,17 +16,22 @@ export type {
   WebhookRequest,
 } from './alert-source.js';
 export { defineAlertSource } from './alert-source.js';
+export type { DetectionRuleFields } from './helpers.js';
 export {
   COMMON_SEVERITIES,
   collectIndicators,
+  detectionRuleRef,
   firstPath,
   getPath,
+  hmacSignature,
   indicator,
   isRecord,
   mapSeverity,
   parseTimestamp,
   safeEqual,
+  sharedSecretHeader,
   str,
   strings,
   verifyHmacSha256,
+  webhookHeader,
 } from './helpers.js';

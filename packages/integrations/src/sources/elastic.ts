@@ -7,20 +7,20 @@ import type { ExtractedIndicator, IndicatorType, ValidationResult } from '@calse
 import {
   collectIndicators,
   defineAlertSource,
+  detectionRuleRef,
   getPath,
+  hmacSignature,
   indicator,
   isRecord,
   mapSeverity,
   parseTimestamp,
   str,
-  verifyHmacSha256,
 } from '@calseta/plugin-sdk';
 import type { DetectionRuleRef, NormalizedAlertInput } from '@calseta/schema';
 import {
   Facts,
   firstStr,
   firstText,
-  header,
   indicatorFields,
   notAnObject,
   result,
@@ -258,33 +258,15 @@ function normalize(raw: unknown): NormalizedAlertInput {
 }
 
 function detectionRule(raw: unknown): DetectionRuleRef | null {
-  const id = str(getPath(raw, 'kibana.alert.rule.uuid'));
-  if (id === undefined) {
-    return null;
-  }
-  const ref: DetectionRuleRef = { source_rule_id: id };
-  const name = str(getPath(raw, 'kibana.alert.rule.name'));
-  if (name !== undefined) {
-    ref.name = name;
-  }
-  const severity = firstStr(raw, ['kibana.alert.rule.severity', 'kibana.alert.severity']);
-  if (severity !== undefined) {
-    ref.severity = severity;
-  }
-  const description = str(getPath(raw, 'kibana.alert.rule.description'));
-  if (description !== undefined) {
-    ref.description = description;
-  }
   const m = mitre(raw);
-  const tactics = m.tacticIds.length > 0 ? m.tacticIds : m.tacticNames;
-  if (tactics.length > 0) {
-    ref.mitre_tactics = tactics;
-  }
-  const techniques = m.techniqueIds.length > 0 ? m.techniqueIds : m.techniqueNames;
-  if (techniques.length > 0) {
-    ref.mitre_techniques = techniques;
-  }
-  return ref;
+  return detectionRuleRef({
+    source_rule_id: str(getPath(raw, 'kibana.alert.rule.uuid')),
+    name: str(getPath(raw, 'kibana.alert.rule.name')),
+    severity: firstStr(raw, ['kibana.alert.rule.severity', 'kibana.alert.severity']),
+    description: str(getPath(raw, 'kibana.alert.rule.description')),
+    mitre_tactics: m.tacticIds.length > 0 ? m.tacticIds : m.tacticNames,
+    mitre_techniques: m.techniqueIds.length > 0 ? m.techniqueIds : m.techniqueNames,
+  });
 }
 
 export const elasticSource = defineAlertSource({
@@ -294,13 +276,7 @@ export const elasticSource = defineAlertSource({
   normalize,
   extractIndicators,
   detectionRule,
-  verifySignature(request) {
-    try {
-      return verifyHmacSha256(request.rawBody, request.secret, header(request, SIGNATURE_HEADER));
-    } catch {
-      return false;
-    }
-  },
+  verifySignature: hmacSignature(SIGNATURE_HEADER),
   documentedExtractions: EXTRACTIONS.map(({ path, type, description }) => ({
     field_path: path,
     indicator_type: type,

@@ -24,26 +24,17 @@ import type { ExtractedIndicator, IndicatorType, ValidationResult } from '@calse
 import {
   collectIndicators,
   defineAlertSource,
+  detectionRuleRef,
+  hmacSignature,
   indicator,
   isRecord,
   mapSeverity,
   parseTimestamp,
   str,
-  verifyHmacSha256,
 } from '@calseta/plugin-sdk';
 import type { DetectionRuleRef, NormalizedAlertInput } from '@calseta/schema';
 import type { IndicatorFields } from './shared.js';
-import {
-  Facts,
-  header,
-  indicatorFields,
-  notAnObject,
-  result,
-  severityTable,
-  text,
-  textValues,
-  unique,
-} from './shared.js';
+import { Facts, indicatorFields, notAnObject, result, severityTable, text, textValues } from './shared.js';
 
 const NAME = 'generic';
 const SIGNATURE_HEADER = 'x-calseta-signature';
@@ -182,28 +173,13 @@ function normalize(raw: unknown): NormalizedAlertInput {
 
 function detectionRule(raw: unknown): DetectionRuleRef | null {
   const payload = record(raw);
-  const id = str(payload.rule_id) ?? str(payload.rule_name);
-  if (id === undefined) {
-    return null;
-  }
-  const ref: DetectionRuleRef = { source_rule_id: id };
-  const name = str(payload.rule_name);
-  if (name !== undefined) {
-    ref.name = name;
-  }
-  const description = str(payload.rule_description);
-  if (description !== undefined) {
-    ref.description = description;
-  }
-  const tactics = unique(textValues(payload.mitre_tactics));
-  if (tactics.length > 0) {
-    ref.mitre_tactics = tactics;
-  }
-  const techniques = unique(textValues(payload.mitre_techniques));
-  if (techniques.length > 0) {
-    ref.mitre_techniques = techniques;
-  }
-  return ref;
+  return detectionRuleRef({
+    source_rule_id: str(payload.rule_id) ?? str(payload.rule_name),
+    name: str(payload.rule_name),
+    description: str(payload.rule_description),
+    mitre_tactics: textValues(payload.mitre_tactics),
+    mitre_techniques: textValues(payload.mitre_techniques),
+  });
 }
 
 export const genericSource = defineAlertSource({
@@ -214,13 +190,7 @@ export const genericSource = defineAlertSource({
   extractIndicators,
   detectionRule,
   /** HMAC-SHA256 (hex) of the raw body in `X-Calseta-Signature`; checked only when a secret is configured. */
-  verifySignature(request) {
-    try {
-      return verifyHmacSha256(request.rawBody, request.secret, header(request, SIGNATURE_HEADER));
-    } catch {
-      return false;
-    }
-  },
+  verifySignature: hmacSignature(SIGNATURE_HEADER),
   documentedExtractions: [
     {
       field_path: 'indicators[]',

@@ -7,17 +7,17 @@ import type { ExtractedIndicator, PayloadIssue, ValidationResult } from '@calset
 import {
   collectIndicators,
   defineAlertSource,
+  detectionRuleRef,
+  hmacSignature,
   indicator,
   isRecord,
   mapSeverity,
   parseTimestamp,
   str,
-  verifyHmacSha256,
 } from '@calseta/plugin-sdk';
 import type { DetectionRuleRef, NormalizedAlertInput } from '@calseta/schema';
 import {
   Facts,
-  header,
   indicatorFields,
   notAnObject,
   result,
@@ -25,7 +25,6 @@ import {
   severityTable,
   text,
   textValues,
-  unique,
 } from './shared.js';
 
 const NAME = 'sentinel';
@@ -273,30 +272,15 @@ function normalize(raw: unknown): NormalizedAlertInput {
 function detectionRule(raw: unknown): DetectionRuleRef | null {
   const p = properties(raw);
   const ids = Array.isArray(p.relatedAnalyticRuleIds) ? p.relatedAnalyticRuleIds : [];
-  const id = text(ids[0])?.replace(/\/+$/, '').split('/').pop();
-  if (id === undefined || id === '') {
-    return null;
-  }
   const data = isRecord(p.additionalData) ? p.additionalData : {};
-  const ref: DetectionRuleRef = { source_rule_id: id };
-  // The incident title is the closest thing to a rule name an incident carries.
-  const name = str(p.title);
-  if (name !== undefined) {
-    ref.name = name;
-  }
-  const severity = str(p.severity);
-  if (severity !== undefined) {
-    ref.severity = severity;
-  }
-  const tactics = unique(textValues(data.tactics));
-  if (tactics.length > 0) {
-    ref.mitre_tactics = tactics;
-  }
-  const techniques = unique(textValues(data.techniques));
-  if (techniques.length > 0) {
-    ref.mitre_techniques = techniques;
-  }
-  return ref;
+  return detectionRuleRef({
+    source_rule_id: text(ids[0])?.replace(/\/+$/, '').split('/').pop(),
+    // The incident title is the closest thing to a rule name an incident carries.
+    name: str(p.title),
+    severity: str(p.severity),
+    mitre_tactics: textValues(data.tactics),
+    mitre_techniques: textValues(data.techniques),
+  });
 }
 
 export const sentinelSource = defineAlertSource({
@@ -306,13 +290,7 @@ export const sentinelSource = defineAlertSource({
   normalize,
   extractIndicators,
   detectionRule,
-  verifySignature(request) {
-    try {
-      return verifyHmacSha256(request.rawBody, request.secret, header(request, SIGNATURE_HEADER));
-    } catch {
-      return false;
-    }
-  },
+  verifySignature: hmacSignature(SIGNATURE_HEADER),
   documentedExtractions: [
     { field_path: 'Entities.ip', indicator_type: 'ip', description: 'IP entities: Address' },
     {

@@ -155,16 +155,6 @@ export function notAnObject(what: string, value: unknown): PayloadIssue {
   return { path: '', message: `${what} must be a JSON object, got ${got}` };
 }
 
-/** A request header (names arrive lowercase), or undefined when absent or not a string. */
-export function header(request: WebhookRequest, name: string): string | undefined {
-  const headers: unknown = request.headers;
-  if (typeof headers !== 'object' || headers === null || !Object.hasOwn(headers, name)) {
-    return undefined;
-  }
-  const value: unknown = (headers as Record<string, unknown>)[name];
-  return typeof value === 'string' ? value : undefined;
-}
-
 type IndicatorFieldName =
   | 'src_ip'
   | 'dst_ip'

@@ -8,25 +8,16 @@ import {
   COMMON_SEVERITIES,
   collectIndicators,
   defineAlertSource,
+  detectionRuleRef,
   indicator,
   isRecord,
   mapSeverity,
   parseTimestamp,
-  safeEqual,
+  sharedSecretHeader,
   str,
 } from '@calseta/plugin-sdk';
 import type { DetectionRuleRef, NormalizedAlertInput } from '@calseta/schema';
-import {
-  Facts,
-  header,
-  indicatorFields,
-  notAnObject,
-  result,
-  severityTable,
-  text,
-  textValues,
-  unique,
-} from './shared.js';
+import { Facts, indicatorFields, notAnObject, result, severityTable, text, textValues } from './shared.js';
 
 const NAME = 'splunk';
 const SECRET_HEADER = 'x-splunk-webhook-secret';
@@ -218,27 +209,14 @@ function detectionRule(raw: unknown): DetectionRuleRef | null {
   const r = resultOf(raw);
   const envelope = isRecord(raw) ? raw : {};
   const id = str(r.rule_name) ?? str(envelope.search_name);
-  if (id === undefined) {
-    return null;
-  }
-  const ref: DetectionRuleRef = { source_rule_id: id, name: id };
-  const severity = str(r.severity) ?? str(r.urgency);
-  if (severity !== undefined) {
-    ref.severity = severity;
-  }
-  const description = str(r.rule_description);
-  if (description !== undefined) {
-    ref.description = description;
-  }
-  const tactics = unique(textValues(r.mitre_attack_tactic));
-  if (tactics.length > 0) {
-    ref.mitre_tactics = tactics;
-  }
-  const techniques = unique(textValues(r.mitre_attack_technique ?? r.mitre_attack_id));
-  if (techniques.length > 0) {
-    ref.mitre_techniques = techniques;
-  }
-  return ref;
+  return detectionRuleRef({
+    source_rule_id: id,
+    name: id,
+    severity: str(r.severity) ?? str(r.urgency),
+    description: str(r.rule_description),
+    mitre_tactics: textValues(r.mitre_attack_tactic),
+    mitre_techniques: textValues(r.mitre_attack_technique ?? r.mitre_attack_id),
+  });
 }
 
 export const splunkSource = defineAlertSource({
@@ -249,14 +227,7 @@ export const splunkSource = defineAlertSource({
   extractIndicators,
   detectionRule,
   /** A shared bearer secret in `X-Splunk-Webhook-Secret` (Splunk's webhook action cannot sign bodies). */
-  verifySignature(request) {
-    try {
-      const given = header(request, SECRET_HEADER);
-      return given !== undefined && safeEqual(given, request.secret);
-    } catch {
-      return false;
-    }
-  },
+  verifySignature: sharedSecretHeader(SECRET_HEADER),
   documentedExtractions: EXTRACTIONS.map(({ field: name, type, description }) => ({
     field_path: `result.${name}`,
     indicator_type: type,
