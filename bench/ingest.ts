@@ -49,6 +49,8 @@ const TARGET_P99_MS = 50;
 const HEALTH_TIMEOUT_MS = 60_000;
 /** "Other processes" CPU (% of one core) above which a phase's figures get a warning. */
 const OTHER_CPU_WARN = 20;
+/** --wait-idle: the machine counts as quiet below this busy % (of one core), sampled over 1 s. */
+const IDLE_BUSY = 25;
 
 type Pool = DbHandle['pool'];
 type Order = 'ingest-first' | 'floor-first';
@@ -62,6 +64,8 @@ interface Options {
   api: ApiMode;
   /** Run `node <apiEntry>` instead of the dist bundle or tsx (a bundle built some other way). */
   apiEntry: string | undefined;
+  /** Before each phase, wait up to this many seconds for the machine to be quiet. 0 = don't. */
+  waitIdle: number;
   tmp: string;
 }
 
@@ -75,6 +79,8 @@ const HELP = `Usage: pnpm bench ingest [--duration 20] [--connections 32] [--war
   --api          dist: build and run apps/api/dist/main.js; tsx: node --import tsx apps/api/src/main.ts;
                  auto (default): dist if it builds and starts, otherwise tsx
   --api-entry    run \`node <file>\` as the API instead (e.g. a bundle built elsewhere); overrides --api
+  --wait-idle    before each phase, wait up to this many seconds for other load on the machine to drop
+                 below ${IDLE_BUSY}% of one core (default 0: don't wait)
   --tmp          parent directory of the throwaway Postgres data dir (default: the OS temp dir)`;
 
 function parseOptions(args: string[]): Options | 'help' {
@@ -88,6 +94,7 @@ function parseOptions(args: string[]): Options | 'help' {
       order: { type: 'string', default: 'ingest-first' },
       api: { type: 'string', default: 'auto' },
       'api-entry': { type: 'string' },
+      'wait-idle': { type: 'string', default: '0' },
       tmp: { type: 'string', default: os.tmpdir() },
       help: { type: 'boolean', short: 'h', default: false },
     },
@@ -115,6 +122,7 @@ function parseOptions(args: string[]): Options | 'help' {
     order: values.order,
     api: values.api,
     apiEntry: values['api-entry'] === undefined ? undefined : path.resolve(values['api-entry']),
+    waitIdle: number('wait-idle', values['wait-idle'], { zero: true }),
     tmp: values.tmp,
   };
 }
@@ -490,6 +498,17 @@ async function machineBusy(ms: number): Promise<number | null> {
   return ((b.busy - a.busy) / (b.total - a.total)) * os.cpus().length * 100;
 }
 
+async function waitForIdle(maxSeconds: number): Promise<{ quiet: boolean; seconds: number; busy: number | null }> {
+  const started = performance.now();
+  let busy: number | null = null;
+  while ((performance.now() - started) / 1000 < maxSeconds) {
+    busy = await machineBusy(1_000);
+    if (busy === null || busy < IDLE_BUSY)
+      return { quiet: busy !== null, seconds: (performance.now() - started) / 1000, busy };
+  }
+  return { quiet: false, seconds: (performance.now() - started) / 1000, busy };
+}
+
 function filesystemOf(dir: string): string {
   try {
     return execFileSync('stat', ['-f', '-c', '%T', dir], { encoding: 'utf8' }).trim();
@@ -625,7 +644,7 @@ async function measure(options: Options, cleanup: Cleanup): Promise<number> {
     }
   }
   const apiPid = api.child.pid ?? null;
-  out(`  API       ${api.command} (pid ${apiPid}), DB_POOL_SIZE=20 (default), LOG_LEVEL=warn, LOG_REQUESTS=false`);
+  out(`  API       ${api.command} (pid ${apiPid}), DB_POOL_SIZE=${process.env.DB_POOL_SIZE ?? '20 (default)'}, LOG_LEVEL=warn, LOG_REQUESTS=false`);
   if (apiNote) out(`            fell back to tsx — ${apiNote}`);
   out(
     `  load      POST /v1/ingest/elastic, ${payload.bytes}-byte fixture body with a unique title per request, ` +
@@ -659,6 +678,13 @@ async function measure(options: Options, cleanup: Cleanup): Promise<number> {
   const phases = options.order === 'ingest-first' ? (['ingest', 'floor'] as const) : (['floor', 'ingest'] as const);
   for (const [i, phase] of phases.entries()) {
     const label = `[${i + 1}/2] ${phase}`;
+    if (options.waitIdle > 0) {
+      const waited = await waitForIdle(options.waitIdle);
+      out(
+        `${label}: ${waited.quiet ? 'machine quiet' : 'machine still busy'} after ${fmt(waited.seconds, 0)} s ` +
+          `(${fmt(waited.busy, 0)}% busy)`,
+      );
+    }
     const dbSizeBeforeMiB = await dbSize();
     if (phase === 'ingest') {
       process.stdout.write(`${label}: warm-up ${options.warmup} s… `);
@@ -717,6 +743,8 @@ async function measure(options: Options, cleanup: Cleanup): Promise<number> {
       : Object.entries(f)
           .map(([k, v]) => `${v}×${k}`)
           .join(' ');
+  // CPU-ms per completed item: unlike throughput, hardly affected by other load on the machine.
+  const perItem = (phase: PhaseResult, who: 'api' | 'postgres' | 'client') => fmt(cpuMsPerItem(phase, who), 2);
   const pct = (v: number | null) => (v === null ? 'n/a' : `${fmt(v, 0)}%`);
   const ms = (v: number) => fmt(v, 1);
 
@@ -739,6 +767,9 @@ async function measure(options: Options, cleanup: Cleanup): Promise<number> {
       ['CPU client (autocannon | pg)', pct(ingest.run.cpu.client), pct(floor.run.cpu.client)],
       ['CPU other processes', pct(ingest.run.cpu.other), pct(floor.run.cpu.other)],
       ['CPU whole machine', pct(ingest.run.cpu.machine), pct(floor.run.cpu.machine)],
+      ['API CPU ms per item', perItem(ingest.run, 'api'), '-'],
+      ['Postgres CPU ms per item', perItem(ingest.run, 'postgres'), perItem(floor.run, 'postgres')],
+      ['client CPU ms per item', perItem(ingest.run, 'client'), perItem(floor.run, 'client')],
       ['database size before, MiB', fmt(ingest.dbSizeBeforeMiB, 0), fmt(floor.dbSizeBeforeMiB, 0)],
     ]),
   );
@@ -816,7 +847,7 @@ async function measure(options: Options, cleanup: Cleanup): Promise<number> {
       note: 'load generator, API and Postgres share the cores',
     },
     postgres: { ...settings, data_dir_filesystem: fsType },
-    api: { command: api.command, fallback_note: apiNote || null, db_pool_size: 20, log_lines: apiLog.slice(0, 50) },
+    api: { command: api.command, fallback_note: apiNote || null, db_pool_size: Number(process.env.DB_POOL_SIZE ?? 20), log_lines: apiLog.slice(0, 50) },
     load: {
       generator: `autocannon ${autocannonVersion} (in the bench process)`,
       endpoint: 'POST /v1/ingest/elastic',
@@ -825,6 +856,7 @@ async function measure(options: Options, cleanup: Cleanup): Promise<number> {
       warmup_s: options.warmup,
       duration_s: options.duration,
       order: options.order,
+      wait_idle_s: options.waitIdle,
     },
     ingest: {
       ...roundPhase(ingest.run),
@@ -871,6 +903,11 @@ async function measure(options: Options, cleanup: Cleanup): Promise<number> {
   return 0;
 }
 
+function cpuMsPerItem(phase: PhaseResult, who: 'api' | 'postgres' | 'client'): number | null {
+  const percent = phase.cpu[who];
+  return percent === null || phase.perSecond === 0 ? null : (percent * 10) / phase.perSecond;
+}
+
 function roundPhase(phase: PhaseResult & Partial<HttpPhase>) {
   return {
     seconds: round(phase.seconds, 2),
@@ -890,6 +927,11 @@ function roundPhase(phase: PhaseResult & Partial<HttpPhase>) {
       client: round(phase.cpu.client),
       other: round(phase.cpu.other),
       machine: round(phase.cpu.machine),
+    },
+    cpu_ms_per_item: {
+      api: round(cpuMsPerItem(phase, 'api'), 3),
+      postgres: round(cpuMsPerItem(phase, 'postgres'), 3),
+      client: round(cpuMsPerItem(phase, 'client'), 3),
     },
     ...(phase.sent !== undefined && { sent: phase.sent, unanswered_at_stop: phase.unanswered }),
     ...(phase.perSecondSamples && { per_second_samples: phase.perSecondSamples }),

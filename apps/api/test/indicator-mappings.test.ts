@@ -46,7 +46,9 @@ interface Extracted {
 
 const line = (i: Extracted) => `${i.type} ${i.value} ${i.source_field}`;
 
-async function count(table: 'alerts' | 'indicators' | 'alert_indicators' | 'activity_events' | 'indicator_field_mappings') {
+async function count(
+  table: 'alerts' | 'indicators' | 'alert_indicators' | 'activity_events' | 'indicator_field_mappings',
+) {
   const row = await h.deps.db
     .selectFrom(table)
     .select((eb) => eb.fn.countAll<string>().as('n'))
@@ -92,7 +94,9 @@ describe('POST /v1/indicator-mappings/test-extraction', () => {
     expect(res.status).toBe(200);
     const data = res.body.data;
     expect(data).toMatchObject({ success: true, source_name: 'elastic', error_message: null });
-    expect(data.passes.map((p: { pass_name: string; pass_label: string; error: null }) => [p.pass_name, p.pass_label])).toEqual([
+    expect(
+      data.passes.map((p: { pass_name: string; pass_label: string; error: null }) => [p.pass_name, p.pass_label]),
+    ).toEqual([
       ['source_plugin', 'Source Plugin'],
       ['normalized_mappings', 'Normalized Mappings'],
       ['raw_payload_mappings', 'Raw Payload Mappings'],
@@ -217,7 +221,11 @@ describe('system mappings', () => {
       json: { is_active: true, description: 'Source host name' },
     });
     expect(on.status).toBe(200);
-    expect(on.body.data).toMatchObject({ is_active: true, description: 'Source host name', field_path: 'src_hostname' });
+    expect(on.body.data).toMatchObject({
+      is_active: true,
+      description: 'Source host name',
+      field_path: 'src_hostname',
+    });
     expect(await found()).toContain('domain WORKSTATION-01.corp.com normalized.src_hostname');
   });
 
@@ -271,11 +279,7 @@ describe('custom mappings', () => {
     });
     expect(ingested.status).toBe(202);
     const uuid = ingested.body.data.alert_uuid;
-    const { id } = await h.deps.db
-      .selectFrom('alerts')
-      .select('id')
-      .where('uuid', '=', uuid)
-      .executeTakeFirstOrThrow();
+    const { id } = await h.deps.db.selectFrom('alerts').select('id').where('uuid', '=', uuid).executeTakeFirstOrThrow();
     const done = h.nextJob((o) => (o.data as { alert_id?: number }).alert_id === id);
     await h.startWorker();
     expect((await done).state).toBe('completed');
@@ -312,7 +316,12 @@ describe('custom mappings', () => {
 
   it('filters by is_system and extraction_target', async () => {
     const normalized = await h.request('POST', '/v1/indicator-mappings', {
-      json: { source_name: 'elastic', field_path: 'dns_query', indicator_type: 'domain', extraction_target: 'normalized' },
+      json: {
+        source_name: 'elastic',
+        field_path: 'dns_query',
+        indicator_type: 'domain',
+        extraction_target: 'normalized',
+      },
     });
     expect(normalized.status).toBe(201);
     const paths = (res: { body: { data: Mapping[] } }) => res.body.data.map((m) => m.field_path).sort();

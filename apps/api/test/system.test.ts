@@ -109,7 +109,7 @@ describe('when the database is unreachable', () => {
     try {
       const res = await dns.app.request('/v1/alerts', { headers: { authorization: `Bearer ${h.adminKey}` } });
       expect(res.status).toBe(503);
-      expect((await res.json()).error.code).toBe('SERVICE_UNAVAILABLE');
+      expect(((await res.json()) as { error: { code: string } }).error.code).toBe('SERVICE_UNAVAILABLE');
     } finally {
       await dns.handle.db.destroy();
     }

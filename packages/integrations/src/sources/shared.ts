@@ -3,7 +3,7 @@
  * Everything here is total (never throws) over any JSON value.
  */
 
-import type { AlertSeverity, PayloadIssue, ValidationResult, WebhookRequest } from '@calseta/plugin-sdk';
+import type { AlertSeverity, PayloadIssue, ValidationResult } from '@calseta/plugin-sdk';
 import { getPath, str } from '@calseta/plugin-sdk';
 import type { NormalizedAlertInput } from '@calseta/schema';
 
