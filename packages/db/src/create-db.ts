@@ -15,6 +15,11 @@ export interface CreateDbOptions {
    * pool drops that client and reconnects on next use. Default: ignore.
    */
   onPoolError?: (error: Error) => void;
+  /**
+   * Give up opening a connection after this many ms (default 5000), so a database that accepts
+   * TCP but never answers fails requests with a clear error instead of hanging them.
+   */
+  connectionTimeoutMillis?: number;
 }
 
 export interface DbHandle {
@@ -57,6 +62,7 @@ export function createDb(options: CreateDbOptions): DbHandle {
     connectionString: options.url,
     max: options.max ?? 10,
     application_name: options.applicationName ?? 'calseta',
+    connectionTimeoutMillis: options.connectionTimeoutMillis ?? 5_000,
     types,
   });
   // An idle client that loses its connection emits 'error' on the pool; without a

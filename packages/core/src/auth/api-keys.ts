@@ -9,7 +9,7 @@ import {
 } from '@calseta/schema';
 import { activityRow } from '../activity/record.js';
 import type { ServiceContext } from '../context.js';
-import { notFound } from '../errors.js';
+import { notFound, ServiceError } from '../errors.js';
 import { newUuid } from '../ids.js';
 import { iso, pageMeta } from '../serialize.js';
 import { generateApiKey, hashApiKey, keyPrefix } from './keys.js';
@@ -125,22 +125,29 @@ export async function getApiKey(ctx: ServiceContext, uuid: string): Promise<ApiK
 export async function updateApiKey(ctx: ServiceContext, uuid: string, patch: ApiKeyUpdate): Promise<ApiKey> {
   authorize(ctx, 'api_keys:manage');
   return ctx.db.transaction().execute(async (trx) => {
+    const current = await trx
+      .selectFrom('api_keys')
+      .select(['id', 'revoked_at'])
+      .where('uuid', '=', uuid)
+      .forUpdate()
+      .executeTakeFirst();
+    if (!current) throw notFound('API key');
+    // Revocation is final (audit keeps the row); `is_active` only pauses a key that is not revoked.
+    if (current.revoked_at && patch.is_active === true) {
+      throw new ServiceError('CONFLICT', 'This API key was revoked and cannot be reactivated; create a new key.');
+    }
     const set: Record<string, unknown> = { updated_at: new Date() };
     if (patch.name !== undefined) set.name = patch.name;
     if (patch.scopes !== undefined) set.scopes = patch.scopes;
     if (patch.expires_at !== undefined) set.expires_at = patch.expires_at;
     if (patch.allowed_sources !== undefined) set.allowed_sources = patch.allowed_sources;
-    if (patch.is_active !== undefined) {
-      set.is_active = patch.is_active;
-      set.revoked_at = patch.is_active ? null : new Date();
-    }
+    if (patch.is_active !== undefined) set.is_active = patch.is_active;
     const row = await trx
       .updateTable('api_keys')
       .set(set)
-      .where('uuid', '=', uuid)
+      .where('id', '=', current.id)
       .returning(COLUMNS)
-      .executeTakeFirst();
-    if (!row) throw notFound('API key');
+      .executeTakeFirstOrThrow();
     await trx
       .insertInto('activity_events')
       .values(

@@ -55,7 +55,7 @@ export async function authenticate(
     ])
     .where('key_hash', '=', hashApiKey(token))
     .executeTakeFirst();
-  if (!row?.is_active) throw new ServiceError('UNAUTHORIZED', 'Invalid API key.');
+  if (!row?.is_active || row.revoked_at) throw new ServiceError('UNAUTHORIZED', 'Invalid API key.');
   if (row.expires_at && row.expires_at.getTime() <= now.getTime()) {
     throw new ServiceError('KEY_EXPIRED', 'This API key has expired.');
   }
