@@ -70,7 +70,8 @@ interface Options {
 }
 
 const HELP = `Usage: pnpm bench ingest [--duration 20] [--connections 32] [--warmup 3]
-                          [--order ingest-first|floor-first] [--api auto|dist|tsx] [--tmp <dir>]
+                          [--order ingest-first|floor-first] [--api auto|dist|tsx | --api-entry <file>]
+                          [--wait-idle <s>] [--tmp <dir>]
 
   --duration     measured seconds per phase (default 20)
   --connections  concurrent HTTP connections, and the floor's pool size / concurrency (default 32)
@@ -205,6 +206,10 @@ type ApiKind = 'dist' | 'tsx' | { entry: string };
 
 async function startApi(kind: ApiKind, databaseUrl: string, cleanup: Cleanup): Promise<ApiProcess> {
   const port = await freePort();
+  // The API's own settings (apps/api/src/env.ts) stay at their defaults, e.g. DB_POOL_SIZE 20, whatever
+  // this shell exports; everything else is passed through as `calseta start` does.
+  const apiSetting = /^(API_|DB_|LOG_|MAX_|ALERT_|APP_|DATABASE_URL$)|_WEBHOOK_SECRET$/;
+  const inherited = Object.fromEntries(Object.entries(process.env).filter(([name]) => !apiSetting.test(name)));
   const args =
     kind === 'dist'
       ? ['apps/api/dist/main.js']
@@ -214,7 +219,7 @@ async function startApi(kind: ApiKind, databaseUrl: string, cleanup: Cleanup): P
   const child = spawn(process.execPath, args, {
     cwd: ROOT,
     env: {
-      ...process.env,
+      ...inherited,
       DATABASE_URL: databaseUrl,
       API_HOST: '127.0.0.1',
       API_PORT: String(port),
@@ -284,6 +289,8 @@ interface PhaseResult {
   failures: Record<string, number>;
   latency: LatencySummary;
   cpu: CpuFigures;
+  /** Average Postgres connections of the load's application per state/wait (pg_stat_activity samples). */
+  activity?: { samples: number; connections: Record<string, number> };
 }
 
 interface HttpPhase extends PhaseResult {
@@ -461,6 +468,52 @@ async function one<T>(pool: Pool, text: string, values: unknown[] = []): Promise
   return rows[0] as T;
 }
 
+/**
+ * Samples pg_stat_activity for one application's connections every 100 ms while the load runs: what
+ * its backends were doing (running, waiting on I/O or a lock, idle in a transaction waiting for the
+ * client, idle). A measurement aid, not a result: it shows where the time goes.
+ */
+function activitySampler(pool: Pool, applicationName: string) {
+  const counts = new Map<string, number>();
+  let samples = 0;
+  let busy = false;
+  const timer = setInterval(() => {
+    if (busy) return;
+    busy = true;
+    pool
+      .query<{ what: string; n: number }>(
+        `SELECT state || coalesce(' ' || wait_event_type || ':' || wait_event, '') AS what, count(*)::int AS n
+           FROM pg_stat_activity WHERE application_name = $1 GROUP BY 1`,
+        [applicationName],
+      )
+      .then(({ rows }) => {
+        samples++;
+        for (const row of rows) counts.set(row.what, (counts.get(row.what) ?? 0) + row.n);
+      })
+      .catch(() => undefined)
+      .finally(() => {
+        busy = false;
+      });
+  }, 100);
+  return {
+    /** Average number of connections per state/wait over the samples, most frequent first. */
+    stop(): { samples: number; connections: Record<string, number> } {
+      clearInterval(timer);
+      const connections: Record<string, number> = {};
+      for (const [what, n] of [...counts].sort((a, b) => b[1] - a[1])) connections[what] = n / Math.max(1, samples);
+      return { samples, connections };
+    },
+  };
+}
+
+function describeActivity(activity: { connections: Record<string, number> }): string {
+  const parts = Object.entries(activity.connections)
+    .filter(([, n]) => n >= 0.05)
+    .slice(0, 6)
+    .map(([what, n]) => `${fmt(n, 1)} ${what}`);
+  return parts.length ? parts.join(', ') : 'n/a';
+}
+
 async function settleAlerts(pool: Pool): Promise<number> {
   // Requests in flight when the load generator closed its sockets still commit: wait until the count is stable.
   let last = -1;
@@ -577,8 +630,10 @@ async function measure(options: Options, cleanup: Cleanup): Promise<number> {
   out(`Calseta ingest benchmark — ${startedAt.toISOString()}`);
   out(`  machine   ${cores} cores (${cpuModel}), ${Math.round(os.totalmem() / 2 ** 30)} GiB, Node ${process.version}`);
   out(`            load generator, API and Postgres all share these ${cores} cores`);
-  const idle = await machineBusy(2_000);
-  out(`            busy before start (2 s sample): ${idle === null ? 'n/a' : `${fmt(idle, 0)}% of ${cores * 100}%`}`);
+  const busyBefore = await machineBusy(2_000);
+  out(
+    `            busy before start (2 s sample): ${busyBefore === null ? 'n/a' : `${fmt(busyBefore, 0)}% of ${cores * 100}%`}`,
+  );
   out(`  data dir  ${tmpDir} (${fsType})${fsType === 'tmpfs' ? '  WARNING: tmpfs makes fsync free' : ''}`);
 
   // Postgres: durable defaults (fsync, synchronous_commit, full_page_writes on).
@@ -644,7 +699,9 @@ async function measure(options: Options, cleanup: Cleanup): Promise<number> {
     }
   }
   const apiPid = api.child.pid ?? null;
-  out(`  API       ${api.command} (pid ${apiPid}), DB_POOL_SIZE=${process.env.DB_POOL_SIZE ?? '20 (default)'}, LOG_LEVEL=warn, LOG_REQUESTS=false`);
+  out(
+    `  API       ${api.command} (pid ${apiPid}), other settings at their defaults (DB_POOL_SIZE 20), LOG_LEVEL=warn, LOG_REQUESTS=false`,
+  );
   if (apiNote) out(`            fell back to tsx — ${apiNote}`);
   out(
     `  load      POST /v1/ingest/elastic, ${payload.bytes}-byte fixture body with a unique title per request, ` +
@@ -690,7 +747,9 @@ async function measure(options: Options, cleanup: Cleanup): Promise<number> {
       process.stdout.write(`${label}: warm-up ${options.warmup} s… `);
       const warmup = await httpPhase(url, key, options.connections, options.warmup, 'warmup', payload.body, cpu);
       process.stdout.write(`${warmup.ok} accepted; measuring ${options.duration} s… `);
+      const sampler = activitySampler(admin, 'calseta-api');
       const measured = await httpPhase(url, key, options.connections, options.duration, 'run', payload.body, cpu);
+      measured.activity = sampler.stop();
       out(`${measured.ok} accepted (database was ${fmt(dbSizeBeforeMiB, 0)} MiB)`);
       ingest = { warmup, run: measured, dbSizeBeforeMiB };
     } else {
@@ -704,6 +763,7 @@ async function measure(options: Options, cleanup: Cleanup): Promise<number> {
         cpu,
       );
       process.stdout.write(`${warmup.ok} commits; measuring ${options.duration} s… `);
+      const sampler = activitySampler(admin, 'calseta-bench-floor');
       const measured = await floorPhase(
         floorPool,
         options.connections,
@@ -712,6 +772,7 @@ async function measure(options: Options, cleanup: Cleanup): Promise<number> {
         payload.body,
         cpu,
       );
+      measured.activity = sampler.stop();
       out(`${measured.ok} commits (database was ${fmt(dbSizeBeforeMiB, 0)} MiB)`);
       floor = { warmup, run: measured, dbSizeBeforeMiB };
     }
@@ -777,6 +838,10 @@ async function measure(options: Options, cleanup: Cleanup): Promise<number> {
     `  ingest per-second samples (all statuses): min ${ingest.run.perSecondSamples.min}, ` +
       `mean ${fmt(ingest.run.perSecondSamples.mean, 0)}, max ${ingest.run.perSecondSamples.max}`,
   );
+  out(`  Postgres connections, average by state (pg_stat_activity every 100 ms; "idle in transaction" = waiting`);
+  out('  for the client mid-transaction, ClientRead = waiting for the next statement):');
+  out(`    ingest (API pool): ${ingest.run.activity ? describeActivity(ingest.run.activity) : 'n/a'}`);
+  out(`    floor (bench pool): ${floor.run.activity ? describeActivity(floor.run.activity) : 'n/a'}`);
   out(
     `  API memory at end: RSS ${fmt(apiMemory?.rss ?? null, 0)} MiB (peak ${fmt(apiMemory?.peak ?? null, 0)} MiB); ` +
       `database ${fmt(dbSizeEndMiB, 0)} MiB at end`,
@@ -844,10 +909,11 @@ async function measure(options: Options, cleanup: Cleanup): Promise<number> {
       cpu: cpuModel,
       memory_gib: round(os.totalmem() / 2 ** 30),
       node: process.version,
+      busy_before_start_percent: round(busyBefore),
       note: 'load generator, API and Postgres share the cores',
     },
     postgres: { ...settings, data_dir_filesystem: fsType },
-    api: { command: api.command, fallback_note: apiNote || null, db_pool_size: Number(process.env.DB_POOL_SIZE ?? 20), log_lines: apiLog.slice(0, 50) },
+    api: { command: api.command, fallback_note: apiNote || null, db_pool_size: 20, log_lines: apiLog.slice(0, 50) },
     load: {
       generator: `autocannon ${autocannonVersion} (in the bench process)`,
       endpoint: 'POST /v1/ingest/elastic',
@@ -935,6 +1001,12 @@ function roundPhase(phase: PhaseResult & Partial<HttpPhase>) {
     },
     ...(phase.sent !== undefined && { sent: phase.sent, unanswered_at_stop: phase.unanswered }),
     ...(phase.perSecondSamples && { per_second_samples: phase.perSecondSamples }),
+    ...(phase.activity && {
+      pg_connections_by_state: Object.fromEntries(
+        Object.entries(phase.activity.connections).map(([what, n]) => [what, round(n, 2)]),
+      ),
+      pg_activity_samples: phase.activity.samples,
+    }),
     ...(phase.errorSamples && phase.errorSamples.length > 0 && { failure_samples: phase.errorSamples }),
   };
 }

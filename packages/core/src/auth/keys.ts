@@ -50,6 +50,7 @@ export async function authenticate(
       'key_type',
       'allowed_sources',
       'is_active',
+      'revoked_at',
       'expires_at',
       'last_used_at',
     ])

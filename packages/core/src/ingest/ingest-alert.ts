@@ -66,7 +66,7 @@ export async function ingestAlert(ctx: ServiceContext, input: IngestInput): Prom
   const occurredAt = normalized.occurred_at ?? now.toISOString();
   const existingRuleId = ruleRef ? await findDetectionRule(ctx.db, source.name, ruleRef.source_rule_id) : null;
 
-  return ctx.db.transaction().execute(async (trx) => {
+  const accepted = await ctx.db.transaction().execute(async (trx) => {
     if (ctx.config.dedupWindowHours > 0) {
       // Serialize ingests of the same fingerprint only, so two copies arriving together dedupe.
       await sql`SELECT pg_advisory_xact_lock(hashtextextended(${print}, 0))`.execute(trx);
@@ -163,4 +163,6 @@ export async function ingestAlert(ctx: ServiceContext, input: IngestInput): Prom
       duplicate_count: null,
     } satisfies IngestAccepted;
   });
+  if (accepted.status !== 'deduplicated') ctx.queue.announce('enrich-alert');
+  return accepted;
 }

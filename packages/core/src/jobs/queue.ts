@@ -7,8 +7,10 @@ import type { Logger } from '../logger.js';
 import { JOB_NAMES, JOBS, type JobName, type JobPayload } from './catalogue.js';
 
 const SCHEMA = 'pgboss';
-/** Channel a trigger on pgboss.job notifies with the queue name on every insert. */
+/** Channel on which senders announce committed jobs (payload: the queue name). */
 const WAKE_CHANNEL = 'calseta_jobs';
+/** Announcements of one queue within this window are coalesced into one NOTIFY. */
+const ANNOUNCE_COALESCE_MS = 2;
 /** Fallback poll for jobs no insert announces (retries becoming due, missed notifications). */
 const IDLE_POLL_MS = 2_000;
 
@@ -53,6 +55,8 @@ export class JobQueue {
   readonly events = new EventEmitter();
   private listener: pg.Client | undefined;
   private stopping = false;
+  private readonly pendingAnnounce = new Set<JobName>();
+  private announceTimer: NodeJS.Timeout | undefined;
   private readonly loops: Promise<void>[] = [];
 
   constructor(options: QueueOptions) {
@@ -72,7 +76,7 @@ export class JobQueue {
     this.boss.on('error', (error) => this.logger.error({ err: error }, 'queue error'));
   }
 
-  /** Install/upgrade the pg-boss schema, create our queues and the wake-up trigger. */
+  /** Install/upgrade the pg-boss schema and create our queues. */
   async start(): Promise<void> {
     await this.boss.start();
     for (const name of JOB_NAMES) {
@@ -81,27 +85,15 @@ export class JobQueue {
       if (await this.boss.getQueue(name)) await this.boss.updateQueue(name, options);
       else await this.boss.createQueue(name, options);
     }
-    await this.installWakeTrigger();
-  }
-
-  // Every process runs this at start; CREATE OR REPLACE keeps it idempotent across pg-boss upgrades.
-  private async installWakeTrigger(): Promise<void> {
-    const db = this.boss.getDb();
-    await db.executeSql(
-      `CREATE OR REPLACE FUNCTION ${SCHEMA}.calseta_notify_job() RETURNS trigger LANGUAGE plpgsql AS $$
-       BEGIN PERFORM pg_notify('${WAKE_CHANNEL}', NEW.name); RETURN NULL; END $$`,
-      [],
-    );
-    await db.executeSql(
-      `CREATE OR REPLACE TRIGGER calseta_notify_job AFTER INSERT ON ${SCHEMA}.job
-       FOR EACH ROW EXECUTE FUNCTION ${SCHEMA}.calseta_notify_job()`,
-      [],
-    );
+    // Early builds woke workers from a trigger; NOTIFY inside the ingest transaction serializes
+    // commits (Postgres holds its notify lock through the WAL flush), so it is gone.
+    await this.boss.getDb().executeSql(`DROP TRIGGER IF EXISTS calseta_notify_job ON ${SCHEMA}.job`, []);
   }
 
   /**
    * Enqueue a job. Pass the caller's transaction as `db` and the job commits or rolls back with it:
-   * that is how a 202 means "durable and will be processed".
+   * that is how a 202 means "durable and will be processed". Call `announce(name)` once the
+   * transaction has committed so workers start at once; without `db` the job is announced here.
    */
   async send<N extends JobName>(
     name: N,
@@ -121,7 +113,27 @@ export class JobQueue {
       }),
     });
     if (id === null) throw new Error(`Job ${name} was not created`);
+    if (!executor) this.announce(name);
     return id;
+  }
+
+  /**
+   * Wake the workers of `name` in every process (NOTIFY after commit). Coalesced: a burst of
+   * announcements costs one statement. Best effort — a lost one only delays work to the next poll.
+   */
+  announce(name: JobName): void {
+    this.pendingAnnounce.add(name);
+    this.announceTimer ??= setTimeout(() => {
+      this.announceTimer = undefined;
+      const names = [...this.pendingAnnounce];
+      this.pendingAnnounce.clear();
+      const db = this.boss.getDb();
+      for (const queue of names) {
+        db.executeSql(`SELECT pg_notify('${WAKE_CHANNEL}', $1)`, [queue]).catch((error: unknown) =>
+          this.logger.warn({ err: error, queue }, 'job announcement failed; workers will poll'),
+        );
+      }
+    }, ANNOUNCE_COALESCE_MS);
   }
 
   /** Run a queue's jobs in this process until `stop()`. */
@@ -206,6 +218,7 @@ export class JobQueue {
 
   async stop(): Promise<void> {
     this.stopping = true;
+    clearTimeout(this.announceTimer);
     this.wake.emit('stop');
     await Promise.allSettled(this.loops);
     await this.listener?.end().catch(() => undefined);
