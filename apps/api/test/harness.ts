@@ -33,6 +33,8 @@ export interface Harness {
     options?: RequestOptions,
   ): Promise<{ status: number; body: any; headers: Headers }>;
   createKey(input: Partial<ApiKeyCreate> & { scopes: ApiKeyCreate['scopes'] }): Promise<string>;
+  /** Raw SQL on the test database (for assertions about stored state). */
+  query<T>(text: string, values?: unknown[]): Promise<T[]>;
   startWorker(concurrency?: number): Promise<void>;
   /** Resolves with the next job outcome (completed or failed) that matches. */
   nextJob(
@@ -100,6 +102,10 @@ export async function createHarness(options: HarnessOptions = {}): Promise<Harne
         // not JSON (docs page, assets)
       }
       return { status: response.status, body: parsed, headers: response.headers };
+    },
+    async query<T>(text: string, values: unknown[] = []) {
+      const { rows } = await realQueue.boss.getDb().executeSql(text, values);
+      return rows as T[];
     },
     startWorker: (concurrency = 4) => startWorker(deps, concurrency),
     nextJob(match = () => true) {

@@ -387,8 +387,8 @@ describe('ingest: the alert and its job commit together or not at all', () => {
     const broken = await createHarness({
       wrapQueue: (queue) =>
         Object.assign(Object.create(queue), {
-          send: async (...args: Parameters<typeof queue.send>) => {
-            await queue.send(...args); // the job row is written inside the transaction…
+          sendMany: async (...args: Parameters<typeof queue.sendMany>) => {
+            await queue.sendMany(...args); // the job rows are written inside the transaction…
             throw new Error('crash between enqueue and commit'); // …and then the transaction fails
           },
         }),

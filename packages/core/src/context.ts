@@ -1,10 +1,13 @@
 import type { Database } from '@calseta/db';
 import type { ApiKeyType, Scope } from '@calseta/schema';
 import type { Kysely } from 'kysely';
+import type { ApiKeyCache } from './auth/key-cache.js';
+import type { IngestBatcher } from './ingest/batcher.js';
 import type { JobQueue } from './jobs/queue.js';
 import type { Logger } from './logger.js';
 import type { MappingRuleCache } from './mappings/rules.js';
 import type { SourceRegistry } from './sources/registry.js';
+import type { Notifications } from './system/notifications.js';
 
 export type Db = Kysely<Database>;
 
@@ -39,6 +42,11 @@ export interface CoreDeps {
   config: CoreConfig;
   logger: Logger;
   mappingRules: MappingRuleCache;
+  apiKeys: ApiKeyCache;
+  /** Group commit of ingested alerts in this process. */
+  ingest: IngestBatcher;
+  /** This process's LISTEN connection (shared with the queue). */
+  notifications: Notifications;
 }
 
 /** One call's context: the process's dependencies plus who is acting and the request id. */

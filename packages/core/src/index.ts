@@ -4,7 +4,9 @@
  */
 import { builtinSources } from '@calseta/integrations';
 import type { AlertSource } from '@calseta/plugin-sdk';
+import { ApiKeyCache } from './auth/key-cache.js';
 import type { CoreConfig, CoreDeps, Db } from './context.js';
+import { IngestBatcher } from './ingest/batcher.js';
 import type { JobQueue } from './jobs/queue.js';
 import type { Logger } from './logger.js';
 import { MappingRuleCache } from './mappings/rules.js';
@@ -21,11 +23,18 @@ export interface CreateCoreOptions {
 
 /** Build a process's core dependencies. Called once, by each app's composition root. */
 export function createCore(options: CreateCoreOptions): CoreDeps {
+  const apiKeys = new ApiKeyCache();
+  const notifications = options.queue.notifications;
+  // Caching switches on once the invalidation listener is confirmed; until then keys are read.
+  apiKeys
+    .attach(notifications)
+    .catch((error: unknown) => options.logger.warn({ err: error }, 'API key cache disabled: no notification listener'));
+  const base = { db: options.db, queue: options.queue, config: options.config, logger: options.logger };
   return {
-    db: options.db,
-    queue: options.queue,
-    config: options.config,
-    logger: options.logger,
+    ...base,
+    apiKeys,
+    notifications,
+    ingest: new IngestBatcher(base),
     sources: new SourceRegistry(options.sources ?? builtinSources),
     mappingRules: new MappingRuleCache(),
   };

@@ -75,6 +75,13 @@ export interface DetectionRulesTable {
   updated_at: TimestampDefault;
 }
 
+/** Which alert owns a dedup fingerprint, since when (0004). */
+export interface AlertFingerprintsTable {
+  fingerprint: string;
+  alert_uuid: string;
+  claimed_at: TimestampDefault;
+}
+
 export interface AlertsTable {
   id: Id;
   uuid: Defaulted<string>;
@@ -479,6 +486,7 @@ export interface ActivityEventsTable {
 export interface Database {
   detection_rules: DetectionRulesTable;
   alerts: AlertsTable;
+  alert_fingerprints: AlertFingerprintsTable;
   indicators: IndicatorsTable;
   alert_indicators: AlertIndicatorsTable;
   api_keys: ApiKeysTable;

@@ -10,6 +10,7 @@ const TABLES = [
   'activity_events',
   'agent_registrations',
   'agent_runs',
+  'alert_fingerprints',
   'alert_indicators',
   'alerts',
   'api_keys',
@@ -81,9 +82,14 @@ describe('schema', () => {
     for (const table of TABLES) {
       const id = col(table, 'id');
       if (
-        ['enrichment_cache', 'enrichment_inflight', 'provider_rate_state', 'rate_limit_buckets', 'settings'].includes(
-          table,
-        )
+        [
+          'alert_fingerprints',
+          'enrichment_cache',
+          'enrichment_inflight',
+          'provider_rate_state',
+          'rate_limit_buckets',
+          'settings',
+        ].includes(table)
       ) {
         expect(id, `${table} is keyed naturally`).toBeUndefined();
         continue;
@@ -140,7 +146,7 @@ describe('migrations on an empty database', () => {
   });
 
   test('apply all, then nothing; down() reverts everything; up again', async () => {
-    expect(migrationNames()).toEqual(['0001_core', '0002_enrichment', '0003_automation']);
+    expect(migrationNames()).toEqual(['0001_core', '0002_enrichment', '0003_automation', '0004_ingest_claims']);
     expect(await migrateToLatest(empty.db)).toEqual(migrationNames());
     expect(await migrateToLatest(empty.db)).toEqual([]);
 

@@ -107,6 +107,11 @@ const EXPECTED: DatabaseSpec = {
     created_at: 'default Date',
     updated_at: 'default Date',
   },
+  alert_fingerprints: {
+    fingerprint: 'required string',
+    alert_uuid: 'required string',
+    claimed_at: 'default Date',
+  },
   alert_indicators: {
     id: 'default number',
     alert_id: 'required number',

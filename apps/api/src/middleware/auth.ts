@@ -10,7 +10,7 @@ export function requirePermission(permission: Permission): MiddlewareHandler<App
   return async (c, next) => {
     const deps = c.get('deps');
     try {
-      const key = await authenticate(deps.db, c.req.header('authorization'));
+      const key = await authenticate(deps, c.req.header('authorization'));
       const actor = { type: 'api', key } as const;
       authorize({ actor }, permission);
       c.set('ctx', contextFor(deps, actor, c.get('requestId')));

@@ -12,7 +12,7 @@ import type { ServiceContext } from '../context.js';
 import { notFound, ServiceError } from '../errors.js';
 import { newUuid } from '../ids.js';
 import { iso, pageMeta } from '../serialize.js';
-import { generateApiKey, hashApiKey, keyPrefix } from './keys.js';
+import { generateApiKey, hashApiKey, keyPrefix, keysChanged } from './keys.js';
 import { authorize } from './permissions.js';
 
 const COLUMNS = [
@@ -69,7 +69,7 @@ export async function createApiKey(ctx: ServiceContext, input: ApiKeyCreate): Pr
   authorize(ctx, 'api_keys:manage');
   const data = ApiKeyCreateSchema.parse(input);
   const key = generateApiKey();
-  return ctx.db.transaction().execute(async (trx) => {
+  const created = await ctx.db.transaction().execute(async (trx) => {
     const row = await trx
       .insertInto('api_keys')
       .values({
@@ -96,6 +96,8 @@ export async function createApiKey(ctx: ServiceContext, input: ApiKeyCreate): Pr
       .execute();
     return { ...toApiKey(row), key };
   });
+  await keysChanged(ctx);
+  return created;
 }
 
 export async function listApiKeys(ctx: ServiceContext, query: PageQuery & { include_inactive?: boolean }) {
@@ -124,7 +126,7 @@ export async function getApiKey(ctx: ServiceContext, uuid: string): Promise<ApiK
 
 export async function updateApiKey(ctx: ServiceContext, uuid: string, patch: ApiKeyUpdate): Promise<ApiKey> {
   authorize(ctx, 'api_keys:manage');
-  return ctx.db.transaction().execute(async (trx) => {
+  const updated = await ctx.db.transaction().execute(async (trx) => {
     const current = await trx
       .selectFrom('api_keys')
       .select(['id', 'revoked_at'])
@@ -156,6 +158,8 @@ export async function updateApiKey(ctx: ServiceContext, uuid: string, patch: Api
       .execute();
     return toApiKey(row);
   });
+  await keysChanged(ctx);
+  return updated;
 }
 
 /** Revoke (soft-delete) a key: it stops authenticating at once and stays visible for audit. */
@@ -174,4 +178,5 @@ export async function revokeApiKey(ctx: ServiceContext, uuid: string): Promise<v
       .values(activityRow(ctx, { type: 'api_key_revoked', references: { key_uuid: row.uuid, name: row.name } }))
       .execute();
   });
+  await keysChanged(ctx);
 }

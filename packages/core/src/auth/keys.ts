@@ -1,7 +1,9 @@
 import { createHash, randomBytes } from 'node:crypto';
 import type { Scope } from '@calseta/schema';
-import type { AuthenticatedKey, Db } from '../context.js';
+import { sql } from 'kysely';
+import type { AuthenticatedKey, CoreDeps } from '../context.js';
 import { ServiceError } from '../errors.js';
+import { API_KEYS_CHANNEL } from './key-cache.js';
 
 const KEY_PREFIX = 'cai_';
 const KEY_FORMAT = /^cai_[A-Za-z0-9_-]{32,128}$/;
@@ -27,7 +29,7 @@ export function keyPrefix(key: string): string {
 
 /** Resolve a bearer token to its key, or throw UNAUTHORIZED / KEY_EXPIRED. */
 export async function authenticate(
-  db: Db,
+  deps: Pick<CoreDeps, 'db' | 'apiKeys' | 'logger'>,
   authorization: string | undefined,
   now = new Date(),
 ): Promise<AuthenticatedKey> {
@@ -39,29 +41,28 @@ export async function authenticate(
   if (!token || !KEY_FORMAT.test(token)) {
     throw new ServiceError('UNAUTHORIZED', 'Malformed Authorization header. Send "Authorization: Bearer cai_...".');
   }
-  const row = await db
-    .selectFrom('api_keys')
-    .select([
-      'id',
-      'uuid',
-      'name',
-      'key_prefix',
-      'scopes',
-      'key_type',
-      'allowed_sources',
-      'is_active',
-      'revoked_at',
-      'expires_at',
-      'last_used_at',
-    ])
-    .where('key_hash', '=', hashApiKey(token))
-    .executeTakeFirst();
+  const hash = hashApiKey(token);
+  let row = deps.apiKeys.get(hash);
+  if (row === undefined) {
+    row =
+      (await deps.db.selectFrom('api_keys').select(KEY_COLUMNS).where('key_hash', '=', hash).executeTakeFirst()) ??
+      null;
+    deps.apiKeys.set(hash, row);
+  }
   if (!row?.is_active || row.revoked_at) throw new ServiceError('UNAUTHORIZED', 'Invalid API key.');
   if (row.expires_at && row.expires_at.getTime() <= now.getTime()) {
     throw new ServiceError('KEY_EXPIRED', 'This API key has expired.');
   }
   if (!row.last_used_at || now.getTime() - row.last_used_at.getTime() > LAST_USED_RESOLUTION_MS) {
-    await db.updateTable('api_keys').set({ last_used_at: now }).where('id', '=', row.id).execute();
+    // Best effort and off the request's path: a missed update only makes last_used_at coarser.
+    row.last_used_at = now;
+    const id = row.id;
+    deps.db
+      .updateTable('api_keys')
+      .set({ last_used_at: now })
+      .where('id', '=', id)
+      .execute()
+      .catch((error: unknown) => deps.logger.warn({ err: error, key_id: id }, 'could not record last_used_at'));
   }
   return {
     id: row.id,
@@ -72,6 +73,26 @@ export async function authenticate(
     keyType: row.key_type as AuthenticatedKey['keyType'],
     allowedSources: row.allowed_sources && row.allowed_sources.length > 0 ? row.allowed_sources : null,
   };
+}
+
+const KEY_COLUMNS = [
+  'id',
+  'uuid',
+  'name',
+  'key_prefix',
+  'scopes',
+  'key_type',
+  'allowed_sources',
+  'is_active',
+  'revoked_at',
+  'expires_at',
+  'last_used_at',
+] as const;
+
+/** After a key write commits: drop cached keys here and, via NOTIFY, in every other process. */
+export async function keysChanged(deps: Pick<CoreDeps, 'db' | 'apiKeys'>): Promise<void> {
+  deps.apiKeys.clear();
+  await sql`SELECT pg_notify(${API_KEYS_CHANNEL}, '')`.execute(deps.db);
 }
 
 /** True when the key holds `admin` or any of `anyOf`. */

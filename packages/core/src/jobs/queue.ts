@@ -1,9 +1,9 @@
 import { EventEmitter } from 'node:events';
 import type { Database } from '@calseta/db';
 import { CompiledQuery, type Kysely } from 'kysely';
-import pg from 'pg';
 import PgBoss from 'pg-boss';
 import type { Logger } from '../logger.js';
+import { Notifications } from '../system/notifications.js';
 import { JOB_NAMES, JOBS, type JobName, type JobPayload } from './catalogue.js';
 
 const SCHEMA = 'pgboss';
@@ -49,19 +49,20 @@ export interface WorkOptions<N extends JobName> {
 export class JobQueue {
   readonly boss: PgBoss;
   private readonly logger: Logger;
-  private readonly url: string;
   private readonly wake = new EventEmitter();
   /** `completed` / `failed` with a JobOutcome, for observers (tests, metrics) in this process. */
   readonly events = new EventEmitter();
-  private listener: pg.Client | undefined;
+  /** This process's LISTEN connection, shared with core's caches. */
+  readonly notifications: Notifications;
+  private listening = false;
   private stopping = false;
   private readonly pendingAnnounce = new Set<JobName>();
   private announceTimer: NodeJS.Timeout | undefined;
   private readonly loops: Promise<void>[] = [];
 
   constructor(options: QueueOptions) {
-    this.url = options.url;
     this.logger = options.logger;
+    this.notifications = new Notifications(options.url, options.logger);
     this.wake.setMaxListeners(0);
     this.events.setMaxListeners(0);
     this.boss = new PgBoss({
@@ -102,19 +103,22 @@ export class JobQueue {
   ): Promise<string> {
     const payload = JOBS[name].payload.parse(data);
     const executor = options.db;
-    const id = await this.boss.send(name, payload, {
-      ...(executor && {
-        db: {
-          executeSql: async (text: string, values: unknown[]) => {
-            const result = await executor.executeQuery(CompiledQuery.raw(text, values));
-            return { rows: result.rows as never[] };
-          },
-        },
-      }),
-    });
+    const id = await this.boss.send(name, payload, executor ? { db: this.executorFor(executor) } : {});
     if (id === null) throw new Error(`Job ${name} was not created`);
     if (!executor) this.announce(name);
     return id;
+  }
+
+  /** Enqueue many jobs of one queue in one statement (same transaction rules as `send`). */
+  async sendMany<N extends JobName>(
+    name: N,
+    data: JobPayload<N>[],
+    options: { db?: Kysely<Database> } = {},
+  ): Promise<void> {
+    const jobs = data.map((d) => ({ name, data: JOBS[name].payload.parse(d) }));
+    const executor = options.db;
+    await this.boss.insert(jobs, executor ? { db: this.executorFor(executor) } : {});
+    if (!executor) this.announce(name);
   }
 
   /**
@@ -134,6 +138,16 @@ export class JobQueue {
         );
       }
     }, ANNOUNCE_COALESCE_MS);
+  }
+
+  /** pg-boss statements run on the caller's Kysely transaction. */
+  private executorFor(db: Kysely<Database>) {
+    return {
+      executeSql: async (text: string, values: unknown[]) => {
+        const result = await db.executeQuery(CompiledQuery.raw(text, values));
+        return { rows: result.rows as never[] };
+      },
+    };
   }
 
   /** Run a queue's jobs in this process until `stop()`. */
@@ -195,15 +209,9 @@ export class JobQueue {
   }
 
   private async listen(): Promise<void> {
-    if (this.listener) return;
-    const client = new pg.Client({ connectionString: this.url, application_name: 'calseta-wake' });
-    client.on('notification', (message) => {
-      if (message.payload) this.wake.emit(message.payload);
-    });
-    client.on('error', (error) => this.logger.warn({ err: error }, 'wake listener lost; polling until restart'));
-    await client.connect();
-    await client.query(`LISTEN ${WAKE_CHANNEL}`);
-    this.listener = client;
+    if (this.listening) return;
+    this.listening = true;
+    await this.notifications.listen(WAKE_CHANNEL, (queue) => this.wake.emit(queue));
   }
 
   /** Counts of jobs by state per queue, for health and metrics. */
@@ -221,7 +229,7 @@ export class JobQueue {
     clearTimeout(this.announceTimer);
     this.wake.emit('stop');
     await Promise.allSettled(this.loops);
-    await this.listener?.end().catch(() => undefined);
+    await this.notifications.stop();
     await this.boss.stop({ graceful: false, close: true, wait: true });
   }
 }

@@ -15,6 +15,20 @@ function pluginFailure(source: string, step: string, error: unknown): ServiceErr
   return new ServiceError('INVALID_PAYLOAD', `The ${source} plugin could not ${step} this payload: ${reason}`);
 }
 
+const MAX_TAGS = 100;
+const MAX_TAG_LENGTH = 200;
+
+/** Tags as stored and indexed: trimmed, unique, bounded (the raw payload keeps the originals). */
+function cleanTags(tags: readonly string[]): string[] {
+  const out = new Set<string>();
+  for (const tag of tags) {
+    const clean = tag.trim().slice(0, MAX_TAG_LENGTH);
+    if (clean) out.add(clean);
+    if (out.size === MAX_TAGS) break;
+  }
+  return [...out];
+}
+
 /** The alert sources known to this process, by name. */
 export class SourceRegistry {
   private readonly sources = new Map<string, AlertSource>();
@@ -69,7 +83,7 @@ export class SourceRegistry {
         parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; '),
       );
     }
-    return { ...parsed.data, source_name: source.name };
+    return { ...parsed.data, source_name: source.name, tags: cleanTags(parsed.data.tags) };
   }
 
   extractIndicators(source: AlertSource, raw: unknown): ExtractedIndicator[] {

@@ -1,0 +1,98 @@
+import pg from 'pg';
+import type { Logger } from '../logger.js';
+
+type Handler = (payload: string) => void;
+
+const RECONNECT_MIN_MS = 500;
+const RECONNECT_MAX_MS = 15_000;
+
+/**
+ * One LISTEN connection per process, shared by everything that reacts to other processes:
+ * queue wake-ups and cache invalidations. After a lost connection it reconnects with backoff and
+ * calls the `onReconnect` hooks (notifications sent meanwhile are lost, so caches must flush).
+ */
+export class Notifications {
+  private client: pg.Client | undefined;
+  private connecting: Promise<void> | undefined;
+  private readonly handlers = new Map<string, Set<Handler>>();
+  private readonly reconnectHooks = new Set<() => void>();
+  private backoff = RECONNECT_MIN_MS;
+  private stopped = false;
+  private retryTimer: NodeJS.Timeout | undefined;
+
+  constructor(
+    private readonly url: string,
+    private readonly logger: Logger,
+  ) {}
+
+  /** Call `handler` with each payload sent on `channel` by any process. Resolves once listening. */
+  async listen(channel: string, handler: Handler): Promise<void> {
+    const existing = this.handlers.get(channel);
+    if (existing) {
+      existing.add(handler);
+      await this.ensureConnected();
+      return;
+    }
+    this.handlers.set(channel, new Set([handler]));
+    await this.ensureConnected();
+    await this.client?.query(`LISTEN ${pg.escapeIdentifier(channel)}`);
+  }
+
+  /** Called after the connection was lost and re-established. */
+  onReconnect(hook: () => void): void {
+    this.reconnectHooks.add(hook);
+  }
+
+  private ensureConnected(): Promise<void> {
+    if (this.client) return Promise.resolve();
+    this.connecting ??= this.connect().finally(() => {
+      this.connecting = undefined;
+    });
+    return this.connecting;
+  }
+
+  private async connect(): Promise<void> {
+    const client = new pg.Client({ connectionString: this.url, application_name: 'calseta-listen' });
+    client.on('notification', (message) => {
+      for (const handler of this.handlers.get(message.channel) ?? []) handler(message.payload ?? '');
+    });
+    client.on('error', (error) => this.lost(client, error));
+    client.on('end', () => this.lost(client, new Error('connection ended')));
+    await client.connect();
+    if (this.stopped) {
+      await client.end();
+      return;
+    }
+    for (const channel of this.handlers.keys()) await client.query(`LISTEN ${pg.escapeIdentifier(channel)}`);
+    this.client = client;
+    this.backoff = RECONNECT_MIN_MS;
+  }
+
+  private lost(client: pg.Client, error: Error): void {
+    if (this.client !== client || this.stopped) return;
+    this.client = undefined;
+    this.logger.warn({ err: error }, 'notification listener lost; reconnecting');
+    const retry = () => {
+      this.retryTimer = undefined;
+      if (this.stopped) return;
+      this.ensureConnected().then(
+        () => {
+          for (const hook of this.reconnectHooks) hook();
+        },
+        () => {
+          this.backoff = Math.min(this.backoff * 2, RECONNECT_MAX_MS);
+          this.retryTimer = setTimeout(retry, this.backoff);
+        },
+      );
+    };
+    this.retryTimer = setTimeout(retry, this.backoff);
+  }
+
+  async stop(): Promise<void> {
+    this.stopped = true;
+    clearTimeout(this.retryTimer);
+    const client = this.client;
+    this.client = undefined;
+    await client?.end().catch(() => undefined);
+  }
+}
