@@ -1,7 +1,7 @@
 import type { CoreDeps } from '@calseta/core';
 import { OpenAPIHono } from '@hono/zod-openapi';
 import { errorResponse, issueList, toErrorResponse } from './errors.js';
-import { bodyLimits, jsonBodies, requestContext, securityHeaders } from './middleware/request.js';
+import { jsonBodies, requestContext, securityHeaders } from './middleware/request.js';
 import { alertRoutes } from './routes/alerts.js';
 import { apiKeyRoutes } from './routes/api-keys.js';
 import { mappingRoutes } from './routes/indicator-mappings.js';
@@ -30,8 +30,7 @@ export function createApp(deps: CoreDeps, options: AppOptions) {
 
   app.use('*', requestContext(deps, options.logRequests));
   app.use('*', securityHeaders());
-  app.use('/v1/*', bodyLimits(options.maxIngestBytes, options.maxBodyBytes));
-  app.use('/v1/*', jsonBodies());
+  app.use('/v1/*', jsonBodies(options.maxIngestBytes, options.maxBodyBytes));
 
   for (const routes of [alertRoutes, ingestRoutes, apiKeyRoutes, mappingRoutes]) app.route('/', routes);
   app.route('/', healthRoutes(options.version));

@@ -1,7 +1,8 @@
 import { randomUUID } from 'node:crypto';
+import type { IncomingMessage } from 'node:http';
 import type { CoreDeps } from '@calseta/core';
+import type { HttpBindings } from '@hono/node-server';
 import type { MiddlewareHandler } from 'hono';
-import { bodyLimit } from 'hono/body-limit';
 import { errorResponse } from '../errors.js';
 import type { AppEnv } from '../types.js';
 
@@ -48,47 +49,62 @@ export function securityHeaders(): MiddlewareHandler<AppEnv> {
   };
 }
 
-/** Body cap by route class (ingest vs everything else); counts streamed bytes, not just Content-Length. */
-export function bodyLimits(ingestBytes: number, otherBytes: number): MiddlewareHandler<AppEnv> {
-  const limiter = (maxSize: number, label: string) =>
-    bodyLimit({
-      maxSize,
-      onError: (c) =>
-        errorResponse(c as never, 'PAYLOAD_TOO_LARGE', `Request body exceeds the ${label} limit.`, {
-          max_bytes: maxSize,
-        }),
-    });
-  const ingest = limiter(ingestBytes, `${ingestBytes / 1_048_576} MB ingest`);
-  const other = limiter(otherBytes, `${otherBytes / 1_048_576} MB request`);
-  return (c, next) => {
-    const isIngest = c.req.path.startsWith('/v1/ingest/') || c.req.path === '/v1/alerts';
-    return (isIngest ? ingest : other)(c, next);
-  };
-}
-
 const JSON_TYPE = /^application\/([\w.-]+\+)?json$/i;
 
+function isIngest(path: string): boolean {
+  return path.startsWith('/v1/ingest/') || path === '/v1/alerts';
+}
+
+/** The body bytes, or null once more than `limit` arrived (reading stops there). */
+async function readIncoming(incoming: IncomingMessage, limit: number): Promise<Uint8Array | null> {
+  const chunks: Buffer[] = [];
+  let size = 0;
+  for await (const chunk of incoming) {
+    size += (chunk as Buffer).length;
+    if (size > limit) return null;
+    chunks.push(chunk as Buffer);
+  }
+  return chunks.length === 1 ? (chunks[0] as Buffer) : Buffer.concat(chunks, size);
+}
+
 /**
- * Bodies are JSON: anything else is a 415, unparseable JSON a 400, both before any handler runs.
- * The bytes stay cached on the request for handlers that need them (signature checks).
+ * Read and check a JSON body before any handler runs: over the size limit (ingest vs other
+ * routes; streamed bytes count, not just Content-Length) is 413, not JSON 415, unparseable 400.
+ * Under Node the bytes come straight from the socket stream; they are then cached on the request,
+ * so validators and handlers (signature checks need the exact bytes) reuse them.
  */
-export function jsonBodies(): MiddlewareHandler<AppEnv> {
+export function jsonBodies(ingestBytes: number, otherBytes: number): MiddlewareHandler<AppEnv> {
   return async (c, next) => {
     const method = c.req.method;
     if (method !== 'POST' && method !== 'PUT' && method !== 'PATCH') return next();
-    const bytes = new Uint8Array(await c.req.arrayBuffer());
+    const limit = isIngest(c.req.path) ? ingestBytes : otherBytes;
+    const tooLarge = () =>
+      errorResponse(c, 'PAYLOAD_TOO_LARGE', `Request body exceeds the ${limit / 1_048_576} MB limit of this route.`, {
+        max_bytes: limit,
+      });
+    if (Number(c.req.header('content-length') ?? 0) > limit) return tooLarge();
+    const incoming = (c.env as Partial<HttpBindings> | undefined)?.incoming;
+    const bytes = incoming
+      ? await readIncoming(incoming as IncomingMessage, limit)
+      : new Uint8Array(await c.req.raw.arrayBuffer());
+    if (bytes === null || bytes.byteLength > limit) return tooLarge();
     if (bytes.byteLength === 0) return next();
     const type = (c.req.header('content-type') ?? '').split(';')[0]?.trim() ?? '';
     if (!JSON_TYPE.test(type)) {
       return errorResponse(c, 'UNSUPPORTED_MEDIA_TYPE', 'Send the body as JSON with "Content-Type: application/json".');
     }
+    let text: string;
     try {
-      c.set('body', JSON.parse(new TextDecoder('utf-8', { fatal: true }).decode(bytes)));
+      text = new TextDecoder('utf-8', { fatal: true }).decode(bytes);
+      c.set('body', JSON.parse(text));
     } catch (error) {
       return errorResponse(c, 'INVALID_JSON', 'The request body is not valid JSON.', {
         reason: error instanceof Error ? error.message.slice(0, 200) : 'unparseable',
       });
     }
+    const cache = c.req.bodyCache as Record<string, Promise<unknown>>;
+    cache.arrayBuffer = Promise.resolve(bytes.buffer.slice(bytes.byteOffset, bytes.byteOffset + bytes.byteLength));
+    cache.text = Promise.resolve(text);
     return next();
   };
 }

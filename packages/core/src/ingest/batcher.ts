@@ -24,7 +24,7 @@ interface Pending {
 }
 
 const MAX_BATCH = 100;
-const MAX_IN_FLIGHT = 4;
+const MAX_IN_FLIGHT = 2;
 
 /**
  * Group commit for ingest. Alerts submitted while earlier batches are committing are stored

@@ -10,7 +10,7 @@ const SCHEMA = 'pgboss';
 /** Channel on which senders announce committed jobs (payload: the queue name). */
 const WAKE_CHANNEL = 'calseta_jobs';
 /** Announcements of one queue within this window are coalesced into one NOTIFY. */
-const ANNOUNCE_COALESCE_MS = 2;
+const ANNOUNCE_COALESCE_MS = 10;
 /** Fallback poll for jobs no insert announces (retries becoming due, missed notifications). */
 const IDLE_POLL_MS = 2_000;
 
