@@ -76,7 +76,7 @@ export class IngestBatcher {
   private async run(batch: Pending[]): Promise<void> {
     try {
       const results = await this.commit(batch.map((p) => p.alert));
-      batch.forEach((p, i) => p.resolve(results[i] as IngestAccepted));
+      for (const [i, p] of batch.entries()) p.resolve(results[i] as IngestAccepted);
       if (results.some((r) => r.status !== 'deduplicated')) this.deps.queue.announce('enrich-alert');
     } catch (error) {
       if (batch.length === 1) {
