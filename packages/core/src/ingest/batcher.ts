@@ -3,6 +3,8 @@ import { type AlertSeverity, SEVERITY_WEIGHT } from '@calseta/schema';
 import { sql } from 'kysely';
 import { activityRow } from '../activity/record.js';
 import type { CoreDeps, Db, ServiceContext } from '../context.js';
+import { newUuid } from '../ids.js';
+import { enrichJobRows } from '../jobs/rows.js';
 import { ensureDetectionRule } from './detection-rules.js';
 
 /** An alert ready to be stored: everything computed before touching the database. */
@@ -89,100 +91,183 @@ export class IngestBatcher {
     }
   }
 
-  private commit(alerts: PreparedAlert[]): Promise<IngestAccepted[]> {
+  private async commit(alerts: PreparedAlert[]): Promise<IngestAccepted[]> {
     const windowSeconds = Math.round(this.deps.config.dedupWindowHours * 3600);
     // Claim in fingerprint order so concurrent batches lock claim rows in the same order.
     const ordered = [...alerts].sort((a, b) => (a.fingerprint < b.fingerprint ? -1 : 1));
-    const input = ordered.map((a) => {
-      const activity = activityRow(a.ctx, {
-        type: 'alert_ingested',
-        references: { source_name: a.sourceName, severity: a.normalized.severity, title: a.normalized.title },
-      });
-      return {
-        uuid: a.uuid,
-        fingerprint: a.fingerprint,
-        title: a.normalized.title,
-        description: a.normalized.description,
-        severity: a.normalized.severity,
-        source_name: a.sourceName,
-        occurred_at: a.normalized.occurred_at ?? a.ingestedAt.toISOString(),
-        occurred_at_inferred: a.normalized.occurred_at === null,
-        source_time: a.normalized.occurred_at,
-        ingested_at: a.ingestedAt.toISOString(),
-        tags: a.normalized.tags,
-        normalized: a.normalized,
-        raw_payload: a.raw,
-        rule_ref: a.ruleRef?.source_rule_id ?? null,
-        activity_uuid: activity.uuid,
-        actor_type: activity.actor_type,
-        actor_key_prefix: activity.actor_key_prefix,
-        actor_key_name: activity.actor_key_name,
-        api_key_id: activity.api_key_id,
-        activity_references: JSON.parse(activity.references),
-        request_id: activity.request_id,
-      };
-    });
+    const { rows } = await sql<{
+      uuid: string;
+      owner: string;
+      alert_id: number | null;
+      detection_rule_id: number | null;
+    }>`
+      ${ingestStatement(ordered.map(inputRow), windowSeconds)}`.execute(this.deps.db);
 
-    return this.deps.db.transaction().execute(async (trx) => {
-      // The claim fails for a fingerprint another alert owns inside the dedup window (a window
-      // of 0 always takes it over); only alerts whose claim succeeded are inserted.
-      const { rows } = await sql<{ id: number; uuid: string; detection_rule_id: number | null }>`
-        WITH input AS (
-          SELECT * FROM jsonb_to_recordset(${JSON.stringify(input)}::jsonb) AS x(
-            uuid uuid, fingerprint text, title text, description text, severity text, source_name text,
-            occurred_at timestamptz, occurred_at_inferred boolean, source_time timestamptz, ingested_at timestamptz,
-            tags text[], normalized jsonb, raw_payload jsonb, rule_ref text, activity_uuid uuid, actor_type text,
-            actor_key_prefix text, actor_key_name text, api_key_id bigint, activity_references jsonb, request_id text)
-        ), claim AS (
-          INSERT INTO alert_fingerprints AS f (fingerprint, alert_uuid, claimed_at)
-          SELECT fingerprint, uuid, now() FROM input
-          ON CONFLICT (fingerprint) DO UPDATE SET alert_uuid = EXCLUDED.alert_uuid, claimed_at = EXCLUDED.claimed_at
-            WHERE ${windowSeconds} = 0 OR f.claimed_at < now() - make_interval(secs => ${windowSeconds})
-          RETURNING alert_uuid
-        ), alert AS (
-          INSERT INTO alerts (uuid, title, description, severity, source_name, occurred_at, occurred_at_inferred,
-                              source_time, ingested_at, fingerprint, tags, normalized, raw_payload, detection_rule_id)
-          SELECT i.uuid, i.title, i.description, i.severity, i.source_name, i.occurred_at, i.occurred_at_inferred,
-                 i.source_time, i.ingested_at, i.fingerprint, i.tags, i.normalized, i.raw_payload, rule.id
-          FROM input i
-          JOIN claim ON claim.alert_uuid = i.uuid
-          LEFT JOIN LATERAL (
-            SELECT d.id FROM detection_rules d
-            WHERE d.source_name = i.source_name AND d.source_rule_id = i.rule_ref ORDER BY d.id LIMIT 1
-          ) rule ON true
-          RETURNING id, uuid, detection_rule_id
-        ), ingested AS (
-          INSERT INTO activity_events (uuid, event_type, actor_type, actor_key_prefix, actor_key_name, api_key_id,
-                                       alert_id, "references", request_id)
-          SELECT i.activity_uuid, 'alert_ingested', i.actor_type, i.actor_key_prefix, i.actor_key_name, i.api_key_id,
-                 alert.id, i.activity_references, i.request_id
-          FROM input i JOIN alert ON alert.uuid = i.uuid
-        )
-        SELECT id, uuid, detection_rule_id FROM alert`.execute(trx);
+    const byUuid = new Map(rows.map((r) => [r.uuid, r]));
+    const results = new Map<PreparedAlert, IngestAccepted>();
+    const duplicates: PreparedAlert[] = [];
+    const unlinked: Array<{ alertId: number; alert: PreparedAlert }> = [];
+    for (const alert of ordered) {
+      const row = byUuid.get(alert.uuid);
+      if (!row?.alert_id) {
+        duplicates.push(alert);
+        continue;
+      }
+      if (alert.ruleRef && row.detection_rule_id === null) unlinked.push({ alertId: row.alert_id, alert });
+      results.set(alert, { alert_uuid: alert.uuid, status: 'queued', is_duplicate: false, duplicate_count: null });
+    }
+    // Rare: a rule created by a concurrent batch after this statement's snapshot. Link it now.
+    for (const { alertId, alert } of unlinked) {
+      const ruleId = await ensureDetectionRule(
+        this.deps.db,
+        alert.ctx,
+        alert.sourceName,
+        alert.ruleRef as DetectionRuleRef,
+      );
+      await this.deps.db.updateTable('alerts').set({ detection_rule_id: ruleId }).where('id', '=', alertId).execute();
+    }
+    if (duplicates.length > 0) {
+      for (const [alert, accepted] of await this.countDuplicates(duplicates)) results.set(alert, accepted);
+    }
+    return alerts.map((a) => results.get(a) as IngestAccepted);
+  }
 
-      const stored = new Map(rows.map((r) => [r.uuid, r]));
-      const results = new Map<PreparedAlert, IngestAccepted>();
-      const jobs: Array<{ alert_id: number; reason: 'ingest' | 'escalation' }> = [];
-      for (const alert of ordered) {
-        const row = stored.get(alert.uuid);
-        if (!row) {
-          const duplicate = await countDuplicate(alert, trx);
-          results.set(alert, duplicate.accepted);
-          if (duplicate.escalatedAlertId) jobs.push({ alert_id: duplicate.escalatedAlertId, reason: 'escalation' });
+  /**
+   * Count duplicates on the alerts that own their fingerprints, in one transaction of their own
+   * (their owners may have committed after the batch statement's snapshot). An owner deleted in
+   * between frees the fingerprint: that alert is ingested again as new.
+   */
+  private async countDuplicates(duplicates: PreparedAlert[]): Promise<Map<PreparedAlert, IngestAccepted>> {
+    const results = new Map<PreparedAlert, IngestAccepted>();
+    const orphans: PreparedAlert[] = [];
+    await this.deps.db.transaction().execute(async (trx) => {
+      const jobs: Array<{ alert_id: number; reason: 'escalation' }> = [];
+      for (const alert of duplicates) {
+        const counted = await countDuplicate(alert, trx);
+        if (!counted) {
+          orphans.push(alert);
           continue;
         }
-        if (alert.ruleRef && row.detection_rule_id === null) {
-          // First alert of this rule: create its stub (named after the rule) and link it.
-          const ruleId = await ensureDetectionRule(trx, alert.ctx, alert.sourceName, alert.ruleRef);
-          await trx.updateTable('alerts').set({ detection_rule_id: ruleId }).where('id', '=', row.id).execute();
-        }
-        jobs.push({ alert_id: row.id, reason: 'ingest' });
-        results.set(alert, { alert_uuid: alert.uuid, status: 'queued', is_duplicate: false, duplicate_count: null });
+        results.set(alert, counted.accepted);
+        if (counted.escalatedAlertId) jobs.push({ alert_id: counted.escalatedAlertId, reason: 'escalation' });
       }
       if (jobs.length > 0) await this.deps.queue.sendMany('enrich-alert', jobs, { db: trx });
-      return alerts.map((a) => results.get(a) as IngestAccepted);
     });
+    for (const alert of orphans) results.set(alert, await this.submit(alert));
+    return results;
   }
+}
+
+/** One alert as a row of the batch statement's input. */
+function inputRow(a: PreparedAlert) {
+  const activity = activityRow(a.ctx, {
+    type: 'alert_ingested',
+    references: { source_name: a.sourceName, severity: a.normalized.severity, title: a.normalized.title },
+  });
+  const rule = a.ruleRef;
+  return {
+    uuid: a.uuid,
+    fingerprint: a.fingerprint,
+    title: a.normalized.title,
+    description: a.normalized.description,
+    severity: a.normalized.severity,
+    source_name: a.sourceName,
+    occurred_at: a.normalized.occurred_at ?? a.ingestedAt.toISOString(),
+    occurred_at_inferred: a.normalized.occurred_at === null,
+    source_time: a.normalized.occurred_at,
+    ingested_at: a.ingestedAt.toISOString(),
+    tags: a.normalized.tags,
+    normalized: a.normalized,
+    raw_payload: a.raw,
+    activity_uuid: activity.uuid,
+    actor_type: activity.actor_type,
+    actor_key_prefix: activity.actor_key_prefix,
+    actor_key_name: activity.actor_key_name,
+    api_key_id: activity.api_key_id,
+    activity_references: JSON.parse(activity.references),
+    request_id: activity.request_id,
+    rule_ref: rule?.source_rule_id ?? null,
+    rule_uuid: rule ? newUuid() : null,
+    rule_activity_uuid: rule ? newUuid() : null,
+    rule_name: rule ? (rule.name ?? rule.source_rule_id) : null,
+    rule_severity: rule?.severity ?? null,
+    rule_description: rule?.description ?? null,
+    rule_tactics: rule?.mitre_tactics ?? [],
+    rule_techniques: rule?.mitre_techniques ?? [],
+  };
+}
+
+/**
+ * The whole new-alert path as ONE statement (its own transaction): claim each fingerprint, create
+ * unknown detection rules (named after the rule), insert the alerts linked to their rules, their
+ * `alert_ingested` activity and their `enrich-alert` jobs. One round trip per batch matters: on a
+ * busy API every round trip also waits its turn on the event loop (docs/adr/0004).
+ *
+ * The claim always touches the fingerprint row so that it returns the current owner: ours when
+ * the fingerprint was free or its dedup window has passed (a window of 0 always takes it over),
+ * else the alert this one duplicates.
+ */
+function ingestStatement(input: ReturnType<typeof inputRow>[], windowSeconds: number) {
+  const expired = sql`(${windowSeconds} = 0 OR f.claimed_at < now() - make_interval(secs => ${windowSeconds}))`;
+  return sql`
+    WITH input AS (
+      SELECT * FROM jsonb_to_recordset(${JSON.stringify(input)}::jsonb) AS x(
+        uuid uuid, fingerprint text, title text, description text, severity text, source_name text,
+        occurred_at timestamptz, occurred_at_inferred boolean, source_time timestamptz, ingested_at timestamptz,
+        tags text[], normalized jsonb, raw_payload jsonb, activity_uuid uuid, actor_type text, actor_key_prefix text,
+        actor_key_name text, api_key_id bigint, activity_references jsonb, request_id text, rule_ref text,
+        rule_uuid uuid, rule_activity_uuid uuid, rule_name text, rule_severity text, rule_description text,
+        rule_tactics text[], rule_techniques text[])
+    ), claim AS (
+      INSERT INTO alert_fingerprints AS f (fingerprint, alert_uuid, claimed_at)
+      SELECT fingerprint, uuid, now() FROM input
+      ON CONFLICT (fingerprint) DO UPDATE SET
+        alert_uuid = CASE WHEN ${expired} THEN EXCLUDED.alert_uuid ELSE f.alert_uuid END,
+        claimed_at = CASE WHEN ${expired} THEN EXCLUDED.claimed_at ELSE f.claimed_at END
+      RETURNING fingerprint, alert_uuid AS owner
+    ), fresh AS (
+      SELECT i.* FROM input i JOIN claim c ON c.owner = i.uuid
+    ), new_rule AS (
+      INSERT INTO detection_rules (uuid, name, source_name, source_rule_id, severity, mitre_tactics, mitre_techniques,
+                                   documentation, created_by)
+      SELECT DISTINCT ON (source_name, rule_ref) rule_uuid, rule_name, source_name, rule_ref, rule_severity,
+             rule_tactics, rule_techniques, rule_description, 'system'
+      FROM fresh
+      WHERE rule_ref IS NOT NULL AND NOT EXISTS (
+        SELECT 1 FROM detection_rules e WHERE e.source_name = fresh.source_name AND e.source_rule_id = fresh.rule_ref)
+      ORDER BY source_name, rule_ref
+      ON CONFLICT (source_name, source_rule_id) WHERE source_rule_id IS NOT NULL DO NOTHING
+      RETURNING id, name, source_name, source_rule_id
+    ), rule_created AS (
+      INSERT INTO activity_events (uuid, event_type, actor_type, detection_rule_id, "references")
+      SELECT DISTINCT ON (r.id) i.rule_activity_uuid, 'detection_rule_created', 'system', r.id,
+             jsonb_build_object('name', r.name, 'source_name', r.source_name, 'source_rule_id', r.source_rule_id,
+                                'auto_created', true)
+      FROM new_rule r JOIN fresh i ON i.source_name = r.source_name AND i.rule_ref = r.source_rule_id
+      ORDER BY r.id
+    ), alert AS (
+      INSERT INTO alerts (uuid, title, description, severity, source_name, occurred_at, occurred_at_inferred,
+                          source_time, ingested_at, fingerprint, tags, normalized, raw_payload, detection_rule_id)
+      SELECT i.uuid, i.title, i.description, i.severity, i.source_name, i.occurred_at, i.occurred_at_inferred,
+             i.source_time, i.ingested_at, i.fingerprint, i.tags, i.normalized, i.raw_payload, COALESCE(known.id, r.id)
+      FROM fresh i
+      LEFT JOIN LATERAL (
+        SELECT e.id FROM detection_rules e
+        WHERE e.source_name = i.source_name AND e.source_rule_id = i.rule_ref ORDER BY e.id LIMIT 1
+      ) known ON true
+      LEFT JOIN new_rule r ON r.source_name = i.source_name AND r.source_rule_id = i.rule_ref
+      RETURNING id, uuid, detection_rule_id
+    ), ingested AS (
+      INSERT INTO activity_events (uuid, event_type, actor_type, actor_key_prefix, actor_key_name, api_key_id,
+                                   alert_id, "references", request_id)
+      SELECT i.activity_uuid, 'alert_ingested', i.actor_type, i.actor_key_prefix, i.actor_key_name, i.api_key_id,
+             a.id, i.activity_references, i.request_id
+      FROM fresh i JOIN alert a ON a.uuid = i.uuid
+    ), job AS (
+      ${enrichJobRows(sql`SELECT a.id AS alert_id FROM alert a`)}
+    )
+    SELECT i.uuid, c.owner, a.id AS alert_id, a.detection_rule_id
+    FROM input i JOIN claim c ON c.fingerprint = i.fingerprint LEFT JOIN alert a ON a.uuid = i.uuid`;
 }
 
 /**
@@ -192,14 +277,15 @@ export class IngestBatcher {
 async function countDuplicate(
   alert: PreparedAlert,
   trx: Db,
-): Promise<{ accepted: IngestAccepted; escalatedAlertId: number | null }> {
+): Promise<{ accepted: IngestAccepted; escalatedAlertId: number | null } | null> {
   const original = await trx
     .selectFrom('alert_fingerprints')
     .innerJoin('alerts', 'alerts.uuid', 'alert_fingerprints.alert_uuid')
     .select(['alerts.id', 'alerts.uuid', 'alerts.severity'])
     .where('alert_fingerprints.fingerprint', '=', alert.fingerprint)
     .forUpdate()
-    .executeTakeFirstOrThrow();
+    .executeTakeFirst();
+  if (!original) return null;
   const severity = alert.normalized.severity;
   const escalates = SEVERITY_WEIGHT[severity] > SEVERITY_WEIGHT[original.severity as AlertSeverity];
   const now = new Date();

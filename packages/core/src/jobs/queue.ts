@@ -5,8 +5,9 @@ import PgBoss from 'pg-boss';
 import type { Logger } from '../logger.js';
 import { Notifications } from '../system/notifications.js';
 import { JOB_NAMES, JOBS, type JobName, type JobPayload } from './catalogue.js';
+import { PGBOSS_SCHEMA_VERSION, QUEUE_SCHEMA } from './rows.js';
 
-const SCHEMA = 'pgboss';
+const SCHEMA = QUEUE_SCHEMA;
 /** Channel on which senders announce committed jobs (payload: the queue name). */
 const WAKE_CHANNEL = 'calseta_jobs';
 /** Announcements of one queue within this window are coalesced into one NOTIFY. */
@@ -80,6 +81,14 @@ export class JobQueue {
   /** Install/upgrade the pg-boss schema and create our queues. */
   async start(): Promise<void> {
     await this.boss.start();
+    const { rows } = await this.boss.getDb().executeSql(`SELECT version FROM ${SCHEMA}.version`, []);
+    const version = (rows[0] as { version: number } | undefined)?.version;
+    if (version !== PGBOSS_SCHEMA_VERSION) {
+      throw new Error(
+        `pg-boss schema version ${version} is not ${PGBOSS_SCHEMA_VERSION}, the version ingest writes job rows for ` +
+          '(packages/core/src/jobs/rows.ts). Update that SQL with the pg-boss upgrade.',
+      );
+    }
     for (const name of JOB_NAMES) {
       const { retryLimit, retryDelay, retryBackoff, expireInSeconds } = JOBS[name];
       const options = { name, retryLimit, retryDelay, retryBackoff, expireInSeconds };
