@@ -26,7 +26,9 @@ interface Pending {
 }
 
 const MAX_BATCH = 100;
-const MAX_IN_FLIGHT = 2;
+// One writer per process: batches form while it commits. Measured best (docs/adr/0004); API
+// replicas add parallelism.
+const MAX_IN_FLIGHT = 1;
 
 /**
  * Group commit for ingest. Alerts submitted while earlier batches are committing are stored
