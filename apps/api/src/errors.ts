@@ -1,6 +1,7 @@
 import { ERROR_STATUS, ServiceError } from '@calseta/core';
 import type { ErrorCode, ErrorEnvelope } from '@calseta/schema';
 import type { Context } from 'hono';
+import { HTTPException } from 'hono/http-exception';
 import type { ContentfulStatusCode } from 'hono/utils/http-status';
 import type { z } from 'zod';
 import type { AppEnv } from './types.js';
@@ -28,6 +29,12 @@ export function toErrorResponse(c: Context<AppEnv>, error: unknown) {
   if (error instanceof ServiceError) return errorResponse(c, error.code, error.message, error.details);
   if (isZodError(error)) {
     return errorResponse(c, 'VALIDATION_ERROR', 'Request validation failed.', { errors: issueList(error.issues) });
+  }
+  if (error instanceof HTTPException) {
+    // Raised by Hono itself (e.g. its validators): keep the status, use our envelope.
+    const code =
+      error.status === 400 ? 'INVALID_JSON' : error.status === 413 ? 'PAYLOAD_TOO_LARGE' : 'VALIDATION_ERROR';
+    return c.json(errorBody(c, code, error.message || 'Bad request.'), error.status);
   }
   if (isDatabaseDown(error)) {
     c.header('Retry-After', '5');

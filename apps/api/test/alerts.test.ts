@@ -533,3 +533,17 @@ describe('after the worker ran: indicators and deletion', () => {
     expect((await h.request('GET', `/v1/alerts/${other}`)).status).toBe(200);
   });
 });
+
+describe('PATCH bodies', () => {
+  it('an empty body changes nothing and is not a server error', async () => {
+    const created = await h.request('POST', '/v1/ingest/generic', {
+      json: { title: 'Empty patch target', severity: 'low' },
+    });
+    const uuid = created.body.data.alert_uuid;
+    for (const options of [{}, { body: '', headers: { 'content-type': 'application/json' } }]) {
+      const res = await h.request('PATCH', `/v1/alerts/${uuid}`, options);
+      expect(res.status).toBe(200);
+      expect(res.body.data).toMatchObject({ status: 'Open', severity: 'Low' });
+    }
+  });
+});

@@ -25,6 +25,8 @@ export interface RequestOptions {
 
 export interface Harness {
   baseUrl: string;
+  /** The test database's URL (for a second process's core). */
+  databaseUrl: string;
   deps: CoreDeps;
   adminKey: string;
   request(
@@ -80,6 +82,7 @@ export async function createHarness(options: HarnessOptions = {}): Promise<Harne
 
   return {
     baseUrl,
+    databaseUrl: database.url,
     deps,
     adminKey,
     createKey,

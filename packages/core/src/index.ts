@@ -29,6 +29,12 @@ export function createCore(options: CreateCoreOptions): CoreDeps {
   apiKeys
     .attach(notifications)
     .catch((error: unknown) => options.logger.warn({ err: error }, 'API key cache disabled: no notification listener'));
+  const mappingRules = new MappingRuleCache();
+  mappingRules
+    .attach(notifications)
+    .catch((error: unknown) =>
+      options.logger.warn({ err: error }, 'mapping changes from other processes arrive by TTL only'),
+    );
   const base = { db: options.db, queue: options.queue, config: options.config, logger: options.logger };
   return {
     ...base,
@@ -36,7 +42,7 @@ export function createCore(options: CreateCoreOptions): CoreDeps {
     notifications,
     ingest: new IngestBatcher(base),
     sources: new SourceRegistry(options.sources ?? builtinSources),
-    mappingRules: new MappingRuleCache(),
+    mappingRules,
   };
 }
 

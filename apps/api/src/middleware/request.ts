@@ -88,7 +88,13 @@ export function jsonBodies(ingestBytes: number, otherBytes: number): MiddlewareH
       ? await readIncoming(incoming as IncomingMessage, limit)
       : new Uint8Array(await c.req.raw.arrayBuffer());
     if (bytes === null || bytes.byteLength > limit) return tooLarge();
-    if (bytes.byteLength === 0) return next();
+    const cache = c.req.bodyCache as Record<string, Promise<unknown>>;
+    if (bytes.byteLength === 0) {
+      // No body reads as an empty object: validators then name the missing fields.
+      cache.text = Promise.resolve('{}');
+      cache.arrayBuffer = Promise.resolve(new ArrayBuffer(0));
+      return next();
+    }
     const type = (c.req.header('content-type') ?? '').split(';')[0]?.trim() ?? '';
     if (!JSON_TYPE.test(type)) {
       return errorResponse(c, 'UNSUPPORTED_MEDIA_TYPE', 'Send the body as JSON with "Content-Type: application/json".');
@@ -102,7 +108,6 @@ export function jsonBodies(ingestBytes: number, otherBytes: number): MiddlewareH
         reason: error instanceof Error ? error.message.slice(0, 200) : 'unparseable',
       });
     }
-    const cache = c.req.bodyCache as Record<string, Promise<unknown>>;
     cache.arrayBuffer = Promise.resolve(bytes.buffer.slice(bytes.byteOffset, bytes.byteOffset + bytes.byteLength));
     cache.text = Promise.resolve(text);
     return next();

@@ -1,12 +1,16 @@
 import type { Db } from '../context.js';
 import type { MappingRule } from '../ingest/extract.js';
+import type { Notifications } from '../system/notifications.js';
 
-/** How long a process trusts its copy of the active mappings. Edits reach every process within this. */
+/** Notified (after commit) when any mapping changes, so every process reloads. */
+export const MAPPINGS_CHANNEL = 'calseta_mappings';
+/** Without a live listener a process re-reads the mappings at least this often. */
 const TTL_MS = 5_000;
 
 /**
- * Active indicator mappings, cached briefly per process because ingest reads them on every alert.
- * Writes through core invalidate the local copy at once; other processes see them within TTL_MS.
+ * Active indicator mappings, cached per process because ingest reads them on every alert. Every
+ * mapping write notifies MAPPINGS_CHANNEL after commit and every process reloads; TTL_MS bounds
+ * staleness should a notification be lost.
  */
 export class MappingRuleCache {
   private all: Array<MappingRule & { source_name: string | null; is_system: boolean }> = [];
@@ -25,6 +29,11 @@ export class MappingRuleCache {
 
   invalidate(): void {
     this.loadedAt = 0;
+  }
+
+  async attach(notifications: Notifications): Promise<void> {
+    notifications.onReconnect(() => this.invalidate());
+    await notifications.listen(MAPPINGS_CHANNEL, () => this.invalidate());
   }
 
   private async load(db: Db): Promise<void> {

@@ -7,6 +7,7 @@ import {
   type PageQuery,
   type TestExtractionResult,
 } from '@calseta/schema';
+import { sql } from 'kysely';
 import { activityRow } from '../activity/record.js';
 import { authorize } from '../auth/permissions.js';
 import type { Db, ServiceContext } from '../context.js';
@@ -14,6 +15,7 @@ import { notFound, ServiceError } from '../errors.js';
 import { newUuid } from '../ids.js';
 import { extractIndicators } from '../ingest/extract.js';
 import { iso, pageMeta } from '../serialize.js';
+import { MAPPINGS_CHANNEL } from './rules.js';
 
 const COLUMNS = [
   'uuid',
@@ -49,6 +51,34 @@ function toMapping(row: MappingRow): IndicatorMapping {
     created_at: iso(row.created_at),
     updated_at: iso(row.updated_at),
   };
+}
+
+/** After a mapping write commits: reload here and, via NOTIFY, in every other process. */
+async function mappingsChanged(ctx: ServiceContext): Promise<void> {
+  ctx.mappingRules.invalidate();
+  await sql`SELECT pg_notify(${MAPPINGS_CHANNEL}, '')`.execute(ctx.db);
+}
+
+/** A custom mapping identical to an existing one would only extract the same values twice. */
+async function rejectDuplicate(
+  trx: Db,
+  m: { source_name: string | null; field_path: string; indicator_type: string; extraction_target: string },
+  except?: number,
+): Promise<void> {
+  let query = trx
+    .selectFrom('indicator_field_mappings')
+    .select('uuid')
+    .where('field_path', '=', m.field_path)
+    .where('indicator_type', '=', m.indicator_type)
+    .where('extraction_target', '=', m.extraction_target)
+    .where((eb) => (m.source_name === null ? eb('source_name', 'is', null) : eb('source_name', '=', m.source_name)));
+  if (except !== undefined) query = query.where('id', '!=', except);
+  const existing = await query.executeTakeFirst();
+  if (existing) {
+    throw new ServiceError('CONFLICT', 'An identical indicator mapping already exists.', {
+      existing_uuid: existing.uuid,
+    });
+  }
 }
 
 /** Seed the 14 system mappings from normalized fields (idempotent). */
@@ -138,6 +168,7 @@ export async function createIndicatorMapping(
   const data = IndicatorMappingCreateSchema.parse(input);
   checkSource(ctx, data.source_name);
   const row = await ctx.db.transaction().execute(async (trx) => {
+    await rejectDuplicate(trx, data);
     const created = await trx
       .insertInto('indicator_field_mappings')
       .values({ uuid: newUuid(), ...data, is_system: false })
@@ -151,7 +182,7 @@ export async function createIndicatorMapping(
       .execute();
     return created;
   });
-  ctx.mappingRules.invalidate();
+  await mappingsChanged(ctx);
   return toMapping(row);
 }
 
@@ -165,7 +196,7 @@ export async function updateIndicatorMapping(
   const row = await ctx.db.transaction().execute(async (trx) => {
     const current = await trx
       .selectFrom('indicator_field_mappings')
-      .select(['id', 'is_system', 'field_path', 'source_name', 'extraction_target'])
+      .select(['id', 'is_system', 'field_path', 'source_name', 'extraction_target', 'indicator_type'])
       .where('uuid', '=', uuid)
       .forUpdate()
       .executeTakeFirst();
@@ -180,6 +211,16 @@ export async function updateIndicatorMapping(
         'System mappings keep their field_path, source and target; you may change indicator_type, description and is_active.',
       );
     }
+    await rejectDuplicate(
+      trx,
+      {
+        source_name: patch.source_name === undefined ? current.source_name : patch.source_name,
+        field_path: patch.field_path ?? current.field_path,
+        indicator_type: patch.indicator_type ?? current.indicator_type,
+        extraction_target: patch.extraction_target ?? current.extraction_target,
+      },
+      current.id,
+    );
     const updated = await trx
       .updateTable('indicator_field_mappings')
       .set({ ...patch, updated_at: new Date() })
@@ -194,7 +235,7 @@ export async function updateIndicatorMapping(
       .execute();
     return updated;
   });
-  ctx.mappingRules.invalidate();
+  await mappingsChanged(ctx);
   return toMapping(row);
 }
 
@@ -221,7 +262,7 @@ export async function deleteIndicatorMapping(ctx: ServiceContext, uuid: string):
       )
       .execute();
   });
-  ctx.mappingRules.invalidate();
+  await mappingsChanged(ctx);
 }
 
 /** Dry run of the three extraction passes for a payload: nothing is stored. */
