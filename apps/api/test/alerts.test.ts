@@ -547,3 +547,28 @@ describe('PATCH bodies', () => {
     }
   });
 });
+
+describe('reclassifying a closed alert', () => {
+  it('records the change in the timeline', async () => {
+    const created = await h.request('POST', '/v1/ingest/generic', {
+      json: { title: 'Reclassify me', severity: 'low' },
+    });
+    const uuid = created.body.data.alert_uuid;
+    const closed = await h.request('PATCH', `/v1/alerts/${uuid}`, {
+      json: { status: 'Closed', close_classification: 'Undetermined' },
+    });
+    expect(closed.status).toBe(200);
+    await h.request('PATCH', `/v1/alerts/${uuid}`, {
+      json: { close_classification: 'False Positive - Inaccurate Data' },
+    });
+    const activity = await h.request('GET', `/v1/alerts/${uuid}/activity`);
+    // The worker may add its own events meanwhile; look at the triage events only, newest first.
+    const triage = activity.body.data.filter((e: { event_type: string }) => e.event_type.startsWith('alert_c'));
+    const [latest, previous] = triage;
+    expect(latest).toMatchObject({
+      event_type: 'alert_classification_updated',
+      references: { from_classification: 'Undetermined', to_classification: 'False Positive - Inaccurate Data' },
+    });
+    expect(previous.event_type).toBe('alert_closed');
+  });
+});

@@ -90,6 +90,7 @@ export const ActivityEventTypeSchema = z.enum([
   'alert_closed',
   'alert_severity_updated',
   'alert_tags_updated',
+  'alert_classification_updated',
   'alert_deleted',
   'indicator_mapping_created',
   'indicator_mapping_updated',

@@ -15,7 +15,17 @@ export async function patchAlert(ctx: ServiceContext, uuid: string, input: Alert
   await ctx.db.transaction().execute(async (trx) => {
     const current = await trx
       .selectFrom('alerts')
-      .select(['id', 'status', 'severity', 'tags', 'malice_override', 'acknowledged_at', 'triaged_at', 'closed_at'])
+      .select([
+        'id',
+        'status',
+        'severity',
+        'tags',
+        'close_classification',
+        'malice_override',
+        'acknowledged_at',
+        'triaged_at',
+        'closed_at',
+      ])
       .where('uuid', '=', uuid)
       .forUpdate()
       .executeTakeFirst();
@@ -40,7 +50,16 @@ export async function patchAlert(ctx: ServiceContext, uuid: string, input: Alert
         event('alert_status_updated', { from_status: current.status, to_status: patch.status });
       }
     }
-    if (patch.close_classification !== undefined) set.close_classification = patch.close_classification;
+    if (patch.close_classification !== undefined && patch.close_classification !== current.close_classification) {
+      set.close_classification = patch.close_classification;
+      // Closing records the classification in alert_closed; a change afterwards gets its own event.
+      if (patch.status !== 'Closed' || current.status === 'Closed') {
+        event('alert_classification_updated', {
+          from_classification: current.close_classification,
+          to_classification: patch.close_classification,
+        });
+      }
+    }
     if (patch.severity !== undefined && patch.severity !== current.severity) {
       set.severity = patch.severity;
       event('alert_severity_updated', { from_severity: current.severity, to_severity: patch.severity });
