@@ -17,6 +17,8 @@ const USAGE = `calseta <command>
   api-key create --name N --scopes a,b [--type human|agent] [--expires-at ISO]
                            create an API key; prints only the key
   seed demo                ingest the demo alerts through the normal pipeline
+  mock-providers [--port 8090 --latency 50 --error-rate 0.1 --rate-limit-every 5 ...]
+                           run local VirusTotal/AbuseIPDB/Okta/Entra look-alikes (dev, tests, benchmarks)
 `;
 
 function fail(message: string): never {
@@ -106,6 +108,11 @@ async function main(argv: string[]): Promise<void> {
         }
       });
       process.stdout.write(`${summary}\n`);
+      return;
+    }
+    case 'mock-providers': {
+      const { runMockProvidersCli } = await import('@calseta/mock-providers/main');
+      await runMockProvidersCli(rest);
       return;
     }
     default:
