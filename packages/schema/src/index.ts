@@ -97,3 +97,46 @@ export {
   TestExtractionRequestSchema,
   TestExtractionResultSchema,
 } from './mappings.js';
+
+// Enrichment provider definitions and results (enrichment.ts).
+
+export type {
+  EnrichmentProviderResult,
+  ExtractionValueType,
+  FieldExtraction,
+  FieldExtractionInput,
+  HttpConfig,
+  HttpConfigInput,
+  HttpMethod,
+  HttpStep,
+  MaliceOperator,
+  MaliceRule,
+  MaliceRules,
+  MaliceRulesInput,
+  ProviderDefinition,
+  ProviderDefinitionInput,
+  ProviderRunStatus,
+  ProviderStepDebug,
+  SkipReason,
+  VerdictExplanation,
+  VerdictReason,
+} from './enrichment.js';
+export {
+  EnrichmentProviderResultSchema,
+  ExtractionValueTypeSchema,
+  FieldExtractionSchema,
+  HttpConfigSchema,
+  HttpMethodSchema,
+  HttpStepSchema,
+  JsonPathSchema,
+  MaliceOperatorSchema,
+  MaliceRuleSchema,
+  MaliceRulesSchema,
+  ProviderDefinitionSchema,
+  ProviderRunStatusSchema,
+  ProviderStepDebugSchema,
+  SkipReasonSchema,
+  StepNameSchema,
+  VerdictExplanationSchema,
+  VerdictReasonSchema,
+} from './enrichment.js';

@@ -1,0 +1,60 @@
+import {
+  type EnrichmentProviderResult,
+  MALICE_WEIGHT,
+  type MaliceLevel,
+  type VerdictExplanation,
+} from '@calseta/schema';
+
+export interface AggregateVerdict {
+  verdict: MaliceLevel;
+  /** Why: the provider/rule that produced the worst verdict, the analyst, or null when nothing said anything. */
+  explanation: VerdictExplanation | null;
+}
+
+export interface AnalystOverride {
+  verdict: MaliceLevel;
+  /** When the analyst set it. */
+  at: string;
+}
+
+/** The worst of some verdicts (Malicious > Suspicious > Benign > Pending); Pending for none. */
+export function worstVerdict(levels: Iterable<MaliceLevel>): MaliceLevel {
+  let worst: MaliceLevel = 'Pending';
+  for (const level of levels) if (MALICE_WEIGHT[level] > MALICE_WEIGHT[worst]) worst = level;
+  return worst;
+}
+
+/**
+ * An indicator's verdict from its provider results: the worst verdict among results that have one
+ * (`success` and `not_found`; failed and skipped results say nothing), keeping the explanation of
+ * the first result (in input order) that produced it. An analyst override wins over everything.
+ */
+export function aggregateVerdict(
+  results: Iterable<EnrichmentProviderResult>,
+  override?: AnalystOverride | null,
+): AggregateVerdict {
+  if (override !== undefined && override !== null) {
+    return {
+      verdict: override.verdict,
+      explanation: {
+        provider: null,
+        rule_index: null,
+        field: null,
+        operator: null,
+        expected: null,
+        actual: null,
+        verdict: override.verdict,
+        reason: 'analyst',
+        fetched_at: override.at,
+      },
+    };
+  }
+  let best: AggregateVerdict | undefined;
+  for (const result of results) {
+    if (result.verdict === null || (result.status !== 'success' && result.status !== 'not_found')) continue;
+    if (best === undefined || MALICE_WEIGHT[result.verdict] > MALICE_WEIGHT[best.verdict]) {
+      best = { verdict: result.verdict, explanation: result.explanation };
+    }
+  }
+  return best ?? { verdict: 'Pending', explanation: null };
+}

@@ -1,0 +1,354 @@
+import type { HttpConfig, HttpMethod, HttpStep, ProviderStepDebug } from '@calseta/schema';
+import { maskHeaders, maskValue, secretForms, truncateBody } from './mask.js';
+import type { HttpPort, HttpResponse, IndicatorRef } from './ports.js';
+import { encodeComponent, renderJson, renderTemplate, TemplateError, type TemplateScope } from './template.js';
+
+export const DEFAULT_STEP_TIMEOUT_MS = 30_000;
+/** Pause applied after a 429 that carries no usable Retry-After. */
+export const DEFAULT_RETRY_AFTER_MS = 60_000;
+const RAW_TEXT_LIMIT = 2000;
+
+export interface RunStepsInput {
+  config: HttpConfig;
+  indicator: IndicatorRef;
+  auth: Readonly<Record<string, string>>;
+  http: HttpPort;
+  clock: () => Date;
+  /** Aborted when the whole provider call must stop (per-call timeout). */
+  signal?: AbortSignal;
+  /** Collect per-step debug records (masked) for the provider test endpoint. */
+  debug?: boolean;
+}
+
+export interface RateLimitHint {
+  retryAfterMs: number;
+}
+
+interface OutcomeBase {
+  /** One step's body, or `{ <step name>: body }` when the config has several steps. */
+  raw: unknown;
+  steps: ProviderStepDebug[];
+  /** Set when any step answered 429 (even an optional one): the caller should pause the provider. */
+  rateLimit: RateLimitHint | null;
+}
+
+export type StepsOutcome =
+  | (OutcomeBase & { status: 'success' })
+  | (OutcomeBase & { status: 'not_found'; step: string; httpStatus: number })
+  | (OutcomeBase & { status: 'failed'; error: string });
+
+/** A step configuration that cannot produce a request (no URL for the type, invalid URL, bad header). */
+class StepConfigError extends Error {}
+
+interface BuiltRequest {
+  method: HttpMethod;
+  url: string;
+  headers: Record<string, string>;
+  body: string | undefined;
+  /** The body as a value, for debug output. */
+  bodyValue: unknown;
+}
+
+export function stepName(step: HttpStep, index: number): string {
+  return step.name ?? `step_${index}`;
+}
+
+export function stepTimeoutMs(step: HttpStep): number {
+  if (step.timeout_ms !== undefined) return step.timeout_ms;
+  if (step.timeout_seconds !== undefined) return Math.round(step.timeout_seconds * 1000);
+  return DEFAULT_STEP_TIMEOUT_MS;
+}
+
+/** The URL template of a step for an indicator type (reference: the top-level override applies to step 0 only). */
+export function stepUrlTemplate(config: HttpConfig, index: number, type: string): string | undefined {
+  const step = config.steps[index];
+  if (step === undefined) return undefined;
+  const top =
+    index === 0 ? config.url_templates_by_type?.[type as keyof typeof config.url_templates_by_type] : undefined;
+  return top ?? step.url_by_type?.[type as keyof typeof step.url_by_type] ?? step.url;
+}
+
+function hasHeader(headers: Record<string, string>, name: string): boolean {
+  return Object.keys(headers).some((key) => key.toLowerCase() === name);
+}
+
+function appendQuery(url: string, pairs: ReadonlyArray<readonly [string, string]>): string {
+  if (pairs.length === 0) return url;
+  const hash = url.indexOf('#');
+  const base = hash === -1 ? url : url.slice(0, hash);
+  const query = pairs.map(([k, v]) => `${encodeComponent(k)}=${encodeComponent(v)}`).join('&');
+  const sep = !base.includes('?') ? '?' : /[?&]$/.test(base) ? '' : '&';
+  return `${base}${sep}${query}`;
+}
+
+function buildRequest(
+  config: HttpConfig,
+  step: HttpStep,
+  index: number,
+  scope: TemplateScope,
+  mask: boolean,
+): BuiltRequest {
+  const template = stepUrlTemplate(config, index, scope.indicator.type);
+  if (template === undefined) throw new StepConfigError(`no URL for indicator type '${scope.indicator.type}'`);
+  const text = (value: string | number | boolean) =>
+    typeof value === 'string' ? renderTemplate(value, scope, { position: 'text', mask }) : String(value);
+
+  const query = Object.entries(step.query_params).map(([k, v]) => [k, text(v)] as const);
+  const url = appendQuery(renderTemplate(template, scope, { position: 'url', mask }), query);
+  if (!mask) {
+    let parsed: URL;
+    try {
+      parsed = new URL(url);
+    } catch {
+      throw new StepConfigError('the URL is not a valid absolute URL');
+    }
+    if (parsed.protocol !== 'https:' && parsed.protocol !== 'http:') {
+      throw new StepConfigError(`URL scheme '${parsed.protocol}' is not http or https`);
+    }
+  }
+
+  const headers: Record<string, string> = {};
+  for (const [name, value] of Object.entries(step.headers)) {
+    const rendered = text(value);
+    if (/[\r\n\0]/.test(rendered)) throw new StepConfigError(`header '${name}' would contain a line break`);
+    headers[name] = rendered;
+  }
+
+  let body: string | undefined;
+  let bodyValue: unknown = null;
+  if (step.json_body !== undefined) {
+    bodyValue = renderJson(step.json_body, scope, { mask });
+    body = JSON.stringify(bodyValue);
+    if (!hasHeader(headers, 'content-type')) headers['content-type'] = 'application/json';
+  } else if (step.form_body !== undefined) {
+    const pairs = Object.entries(step.form_body).map(([k, v]) => [k, text(v)] as const);
+    bodyValue = Object.fromEntries(pairs);
+    body = new URLSearchParams(pairs.map(([k, v]): [string, string] => [k, v])).toString();
+    if (!hasHeader(headers, 'content-type')) headers['content-type'] = 'application/x-www-form-urlencoded';
+  }
+  return { method: step.method, url, headers, body, bodyValue };
+}
+
+type CallResult = { ok: true; response: HttpResponse } | { ok: false; error: string };
+
+function errorMessage(error: unknown): string {
+  if (error instanceof Error) return error.message || error.name;
+  return String(error);
+}
+
+/**
+ * Call the port with a step timeout and the provider's outer signal. The port gets an AbortSignal;
+ * whether or not it honours it, the engine stops waiting when the signal fires.
+ */
+async function callWithTimeout(
+  http: HttpPort,
+  request: BuiltRequest,
+  timeoutMs: number,
+  outer: AbortSignal | undefined,
+): Promise<CallResult> {
+  const controller = new AbortController();
+  const signal = outer === undefined ? controller.signal : AbortSignal.any([controller.signal, outer]);
+  let detach = () => {};
+  const aborted = new Promise<never>((_, reject) => {
+    const onAbort = () => reject(signal.reason);
+    if (signal.aborted) onAbort();
+    else {
+      signal.addEventListener('abort', onAbort, { once: true });
+      detach = () => signal.removeEventListener('abort', onAbort);
+    }
+  });
+  aborted.catch(() => {});
+  const timer = setTimeout(() => controller.abort(new Error('step timeout')), timeoutMs);
+  try {
+    const wire = { method: request.method, url: request.url, headers: request.headers, timeoutMs, signal };
+    const call = Promise.resolve().then(() =>
+      http(request.body === undefined ? wire : { ...wire, body: request.body }),
+    );
+    call.catch(() => {});
+    const response = await Promise.race([call, aborted]);
+    return { ok: true, response };
+  } catch (error) {
+    if (controller.signal.aborted) return { ok: false, error: `timed out after ${timeoutMs} ms` };
+    if (outer?.aborted) return { ok: false, error: 'cancelled (provider call timed out)' };
+    return { ok: false, error: errorMessage(error) };
+  } finally {
+    clearTimeout(timer);
+    detach();
+  }
+}
+
+function isJsonContentType(headers: Readonly<Record<string, string>>): boolean {
+  const type = Object.entries(headers).find(([k]) => k.toLowerCase() === 'content-type')?.[1] ?? '';
+  return /[/+]json\b/i.test(type);
+}
+
+type DecodedBody = { ok: true; value: unknown } | { ok: false; error: string };
+
+/** Parse a response body: JSON (declared, or text that looks like it) or `{ _raw_text }`. */
+export function decodeBody(response: Pick<HttpResponse, 'headers' | 'body'>): DecodedBody {
+  const { body } = response;
+  if (typeof body !== 'string') return { ok: true, value: body ?? null };
+  const trimmed = body.trim();
+  const declared = isJsonContentType(response.headers);
+  if (declared && trimmed === '') return { ok: true, value: null };
+  if (declared || trimmed.startsWith('{') || trimmed.startsWith('[')) {
+    try {
+      return { ok: true, value: JSON.parse(body) as unknown };
+    } catch (error) {
+      return { ok: false, error: `malformed JSON in response (${errorMessage(error)})` };
+    }
+  }
+  return { ok: true, value: { _raw_text: body.slice(0, RAW_TEXT_LIMIT) } };
+}
+
+/** Retry-After in ms (delta-seconds or HTTP-date), or null when absent/unusable. */
+export function parseRetryAfter(value: string | undefined, now: Date): number | null {
+  if (value === undefined) return null;
+  const text = value.trim();
+  if (/^\d+$/.test(text)) return Number(text) * 1000;
+  const at = Date.parse(text);
+  if (Number.isNaN(at)) return null;
+  return Math.max(0, at - now.getTime());
+}
+
+function header(headers: Readonly<Record<string, string>>, name: string): string | undefined {
+  return Object.entries(headers).find(([k]) => k.toLowerCase() === name)?.[1];
+}
+
+function assembleRaw(config: HttpConfig, bodies: Record<string, unknown>): unknown {
+  if (config.steps.length === 1) {
+    const [only] = Object.values(bodies);
+    return only ?? null;
+  }
+  return bodies;
+}
+
+/**
+ * Run the steps of an http_config in order. Never throws: every problem becomes a `failed` outcome
+ * (required step) or a skipped step (optional step).
+ */
+export async function runSteps(input: RunStepsInput): Promise<StepsOutcome> {
+  const { config, indicator, auth, http, clock, signal, debug = false } = input;
+  const secrets = debug ? secretForms(auth) : [];
+  const steps: ProviderStepDebug[] = [];
+  const bodies: Record<string, unknown> = {};
+  const scope: TemplateScope = { indicator, auth, steps: bodies };
+  let rateLimit: RateLimitHint | null = null;
+
+  for (const [index, step] of config.steps.entries()) {
+    const name = stepName(step, index);
+    const started = performance.now();
+    const record: ProviderStepDebug = {
+      step_name: name,
+      step_index: index,
+      method: step.method,
+      url: null,
+      request_headers: {},
+      request_body: null,
+      status: null,
+      response_headers: {},
+      response_body: null,
+      duration_ms: 0,
+      outcome: 'ok',
+      error: null,
+    };
+    if (debug) steps.push(record);
+
+    const finish = (outcome: ProviderStepDebug['outcome'], error: string | null, durationMs?: number) => {
+      record.outcome = outcome;
+      record.error = error;
+      record.duration_ms = durationMs ?? Math.round(performance.now() - started);
+    };
+    const fail = (error: string): StepsOutcome => {
+      finish('failed', error);
+      return { status: 'failed', error, raw: assembleRaw(config, bodies), steps, rateLimit };
+    };
+
+    if (debug) {
+      try {
+        const masked = buildRequest(config, step, index, scope, true);
+        record.url = masked.url;
+        record.request_headers = maskHeaders(masked.headers, secrets);
+        record.request_body = maskValue(masked.bodyValue, secrets);
+      } catch {
+        // The real build below reports the problem.
+      }
+    }
+
+    let request: BuiltRequest;
+    try {
+      request = buildRequest(config, step, index, scope, false);
+    } catch (error) {
+      const known = error instanceof TemplateError || error instanceof StepConfigError;
+      const message = `Step '${name}': ${known ? error.message : `cannot build the request (${errorMessage(error)})`}`;
+      if (step.optional) {
+        finish('skipped', message);
+        continue;
+      }
+      return fail(message);
+    }
+
+    const timeoutMs = stepTimeoutMs(step);
+    const call = await callWithTimeout(http, request, timeoutMs, signal);
+    if (!call.ok) {
+      const message = `Step '${name}' failed: ${call.error}`;
+      if (step.optional) {
+        finish('skipped', message);
+        continue;
+      }
+      return fail(message);
+    }
+
+    const { response } = call;
+    record.status = response.status;
+    if (debug) record.response_headers = maskHeaders(response.headers, secrets);
+    const durationMs = Number.isFinite(response.durationMs) ? response.durationMs : undefined;
+
+    if (step.not_found_status.includes(response.status)) {
+      bodies[name] = { status_code: response.status };
+      finish('not_found', null, durationMs);
+      return {
+        status: 'not_found',
+        step: name,
+        httpStatus: response.status,
+        raw: assembleRaw(config, bodies),
+        steps,
+        rateLimit,
+      };
+    }
+
+    if (!step.expected_status.includes(response.status)) {
+      if (response.status === 429) {
+        const retryAfterMs = parseRetryAfter(header(response.headers, 'retry-after'), clock());
+        rateLimit = { retryAfterMs: retryAfterMs ?? DEFAULT_RETRY_AFTER_MS };
+      }
+      if (debug) {
+        const decoded = decodeBody(response);
+        record.response_body = truncateBody(maskValue(decoded.ok ? decoded.value : response.body, secrets));
+      }
+      const message = `Step '${name}' returned HTTP ${response.status}`;
+      if (step.optional) {
+        finish('skipped', message, durationMs);
+        continue;
+      }
+      finish('failed', message, durationMs);
+      return { status: 'failed', error: message, raw: assembleRaw(config, bodies), steps, rateLimit };
+    }
+
+    const decoded = decodeBody(response);
+    if (!decoded.ok) {
+      const message = `Step '${name}' returned ${decoded.error}`;
+      if (step.optional) {
+        finish('skipped', message, durationMs);
+        continue;
+      }
+      finish('failed', message, durationMs);
+      return { status: 'failed', error: message, raw: assembleRaw(config, bodies), steps, rateLimit };
+    }
+    if (debug) record.response_body = truncateBody(maskValue(decoded.value, secrets));
+    bodies[name] = decoded.value;
+    finish('ok', null, durationMs);
+  }
+
+  return { status: 'success', raw: assembleRaw(config, bodies), steps, rateLimit };
+}

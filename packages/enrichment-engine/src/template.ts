@@ -1,0 +1,243 @@
+import { isRecord } from '@calseta/plugin-sdk';
+import { resolvePath } from './path.js';
+
+/**
+ * The template language of provider `http_config` strings.
+ *
+ *   {{ expr }}                      whitespace inside the braces is ignored
+ *   {{ expr | filter | filter }}    filters apply left to right
+ *
+ * Variables (anything else is an error, never an empty string):
+ *   indicator.value, indicator.type   (shorthands: value, type)
+ *   auth.<key>                        a credential field; missing → error `missing_credential`
+ *   steps.<name>.<dot.path>           the JSON body of an earlier step (`steps.<name>` alone: the whole body);
+ *                                     the reference spelling `steps.<name>.response.<path>` is accepted too
+ *
+ * Filters: urlencode (RFC 3986 component: only A-Z a-z 0-9 - . _ ~ stay), raw (no encoding), base64,
+ * base64url (unpadded, e.g. VirusTotal URL ids), lower, upper, trim.
+ *
+ * Position decides the default encoding:
+ *   - `url`: a value is percent-encoded as a path segment / query component unless its filters include
+ *     `urlencode` (then encoded exactly there, not twice) or `raw` (inserted verbatim, e.g.
+ *     `{{auth.base_url | raw}}/api/v1/ip/{{indicator.value}}`).
+ *   - `text` (headers, query params, bodies): values are inserted as they are; query params and form
+ *     bodies are encoded afterwards as a whole, by their position.
+ */
+
+export type TemplatePosition = 'url' | 'text';
+
+export interface TemplateScope {
+  indicator: { type: string; value: string };
+  auth: Readonly<Record<string, string>>;
+  /** Parsed bodies of the steps run so far, by step name. */
+  steps: Readonly<Record<string, unknown>>;
+}
+
+export type TemplateErrorCode =
+  | 'syntax'
+  | 'unknown_variable'
+  | 'unknown_filter'
+  | 'missing_credential'
+  | 'missing_value';
+
+export class TemplateError extends Error {
+  readonly code: TemplateErrorCode;
+  constructor(code: TemplateErrorCode, message: string) {
+    super(message);
+    this.name = 'TemplateError';
+    this.code = code;
+  }
+}
+
+/** What a masked render substitutes for every `auth.*` value. */
+export const MASK = '***';
+
+export const TEMPLATE_FILTERS = ['urlencode', 'raw', 'base64', 'base64url', 'lower', 'upper', 'trim'] as const;
+export type TemplateFilter = (typeof TEMPLATE_FILTERS)[number];
+
+export type TemplateRef =
+  | { ns: 'indicator'; key: 'value' | 'type' }
+  | { ns: 'auth'; key: string }
+  | { ns: 'steps'; step: string; path: string | undefined };
+
+export interface Placeholder {
+  ref: TemplateRef;
+  filters: TemplateFilter[];
+  /** The placeholder as written, braces included. */
+  source: string;
+}
+
+export type TemplateToken = string | Placeholder;
+
+const PLACEHOLDER = /\{\{([\s\S]*?)\}\}/g;
+const AUTH_REF = /^auth\.([A-Za-z0-9_]+)$/;
+const STEP_REF = /^steps\.([A-Za-z_][A-Za-z0-9_-]*)(?:\.(\S+))?$/;
+
+function isFilter(name: string): name is TemplateFilter {
+  return (TEMPLATE_FILTERS as readonly string[]).includes(name);
+}
+
+function parseRef(expr: string): TemplateRef {
+  if (expr === 'value' || expr === 'indicator.value') return { ns: 'indicator', key: 'value' };
+  if (expr === 'type' || expr === 'indicator.type') return { ns: 'indicator', key: 'type' };
+  const auth = AUTH_REF.exec(expr);
+  if (auth?.[1] !== undefined) return { ns: 'auth', key: auth[1] };
+  const step = STEP_REF.exec(expr);
+  if (step?.[1] !== undefined) return { ns: 'steps', step: step[1], path: step[2] };
+  throw new TemplateError('unknown_variable', `unknown template variable '${expr}'`);
+}
+
+export function parsePlaceholder(inner: string, source = `{{${inner}}}`): Placeholder {
+  const [head = '', ...rest] = inner.split('|').map((part) => part.trim());
+  if (head === '') throw new TemplateError('syntax', `empty placeholder ${source}`);
+  const ref = parseRef(head);
+  const filters = rest.map((name) => {
+    if (name === '') throw new TemplateError('syntax', `empty filter in ${source}`);
+    if (!isFilter(name)) throw new TemplateError('unknown_filter', `unknown template filter '${name}' in ${source}`);
+    return name;
+  });
+  return { ref, filters, source };
+}
+
+/** Split a template into literal text and placeholders. Throws `TemplateError` on bad syntax. */
+export function parseTemplate(template: string): TemplateToken[] {
+  const tokens: TemplateToken[] = [];
+  let last = 0;
+  const literal = (text: string) => {
+    if (text.includes('{{')) throw new TemplateError('syntax', `unclosed '{{' in template '${template}'`);
+    if (text !== '') tokens.push(text);
+  };
+  for (const match of template.matchAll(PLACEHOLDER)) {
+    literal(template.slice(last, match.index));
+    tokens.push(parsePlaceholder(match[1] ?? '', match[0]));
+    last = match.index + match[0].length;
+  }
+  literal(template.slice(last));
+  return tokens;
+}
+
+/** Percent-encode as an RFC 3986 path segment / query component (unreserved characters stay). */
+export function encodeComponent(text: string): string {
+  try {
+    return encodeURIComponent(text).replace(
+      /[!'()*]/g,
+      (c) => `%${c.charCodeAt(0).toString(16).toUpperCase().padStart(2, '0')}`,
+    );
+  } catch {
+    throw new TemplateError('syntax', 'value is not valid Unicode and cannot be URL-encoded');
+  }
+}
+
+function stringify(value: unknown): string {
+  if (typeof value === 'string') return value;
+  if (typeof value === 'number' || typeof value === 'boolean' || typeof value === 'bigint') return String(value);
+  return JSON.stringify(value);
+}
+
+function describe(ref: TemplateRef): string {
+  if (ref.ns === 'indicator') return `indicator.${ref.key}`;
+  if (ref.ns === 'auth') return `auth.${ref.key}`;
+  return ref.path === undefined ? `steps.${ref.step}` : `steps.${ref.step}.${ref.path}`;
+}
+
+/** The value a reference points at, or a `TemplateError` when it has none. */
+export function lookup(ref: TemplateRef, scope: TemplateScope): unknown {
+  if (ref.ns === 'indicator') return scope.indicator[ref.key];
+  if (ref.ns === 'auth') {
+    if (!Object.hasOwn(scope.auth, ref.key)) {
+      throw new TemplateError('missing_credential', `credential 'auth.${ref.key}' is not configured`);
+    }
+    return scope.auth[ref.key];
+  }
+  if (!Object.hasOwn(scope.steps, ref.step)) {
+    throw new TemplateError(
+      'missing_value',
+      `step '${ref.step}' has no response (not defined before this one, skipped or failed)`,
+    );
+  }
+  const body = scope.steps[ref.step];
+  let path = ref.path;
+  // Reference spelling `steps.<name>.response.<path>`, unless the body really has a `response` key.
+  if (path !== undefined && /^response(\.|$)/.test(path) && !(isRecord(body) && Object.hasOwn(body, 'response'))) {
+    path = path === 'response' ? undefined : path.slice('response.'.length);
+  }
+  const value = path === undefined ? body : resolvePath(body, path);
+  if (value === undefined || value === null) {
+    throw new TemplateError('missing_value', `'${describe(ref)}' is missing in the response of step '${ref.step}'`);
+  }
+  return value;
+}
+
+function applyFilter(filter: TemplateFilter, text: string): string {
+  switch (filter) {
+    case 'urlencode':
+      return encodeComponent(text);
+    case 'raw':
+      return text;
+    case 'base64':
+      return Buffer.from(text, 'utf8').toString('base64');
+    case 'base64url':
+      return Buffer.from(text, 'utf8').toString('base64url');
+    case 'lower':
+      return text.toLowerCase();
+    case 'upper':
+      return text.toUpperCase();
+    case 'trim':
+      return text.trim();
+  }
+}
+
+export interface RenderOptions {
+  position: TemplatePosition;
+  /** Substitute `***` for every `auth.*` value (for debug output). */
+  mask?: boolean;
+}
+
+function renderPlaceholder(placeholder: Placeholder, scope: TemplateScope, options: RenderOptions): string {
+  if (options.mask === true && placeholder.ref.ns === 'auth') return MASK;
+  let text = stringify(lookup(placeholder.ref, scope));
+  for (const filter of placeholder.filters) text = applyFilter(filter, text);
+  const explicit = placeholder.filters.includes('urlencode') || placeholder.filters.includes('raw');
+  return options.position === 'url' && !explicit ? encodeComponent(text) : text;
+}
+
+/** Render a template string. Throws `TemplateError` (syntax, unknown variable/filter, missing value). */
+export function renderTemplate(template: string, scope: TemplateScope, options: RenderOptions): string {
+  let out = '';
+  for (const token of parseTemplate(template)) {
+    out += typeof token === 'string' ? token : renderPlaceholder(token, scope, options);
+  }
+  return out;
+}
+
+/**
+ * Render every string inside a JSON value (`json_body`). Keys are not templated. A string that is
+ * exactly one placeholder without filters becomes the referenced value with its JSON type
+ * (`"{{steps.a.ids}}"` → the array), so bodies can carry numbers, lists and objects.
+ */
+export function renderJson(value: unknown, scope: TemplateScope, options: { mask?: boolean } = {}): unknown {
+  if (typeof value === 'string') {
+    const tokens = parseTemplate(value);
+    const [only] = tokens;
+    if (tokens.length === 1 && typeof only === 'object' && only.filters.length === 0) {
+      if (options.mask === true && only.ref.ns === 'auth') return MASK;
+      return lookup(only.ref, scope);
+    }
+    return renderTemplate(value, scope, { position: 'text', mask: options.mask ?? false });
+  }
+  if (Array.isArray(value)) return value.map((item) => renderJson(item, scope, options));
+  if (isRecord(value)) {
+    const out: Record<string, unknown> = {};
+    for (const [key, item] of Object.entries(value)) out[key] = renderJson(item, scope, options);
+    return out;
+  }
+  return value;
+}
+
+/** Every placeholder in a template or in the strings of a JSON value (parse errors propagate). */
+export function placeholdersOf(value: unknown): Placeholder[] {
+  if (typeof value === 'string') return parseTemplate(value).filter((t): t is Placeholder => typeof t !== 'string');
+  if (Array.isArray(value)) return value.flatMap(placeholdersOf);
+  if (isRecord(value)) return Object.values(value).flatMap(placeholdersOf);
+  return [];
+}
