@@ -1,0 +1,322 @@
+import { createDb } from '@calseta/db';
+import { createTestDatabase, type TestDatabase } from '@calseta/db/testing';
+import type { EnrichmentProviderResult } from '@calseta/schema';
+import { sql } from 'kysely';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import type { Db } from '../context.js';
+import { createLogger } from '../logger.js';
+import { Notifications } from '../system/notifications.js';
+import { PgEnrichmentCache } from './pg-cache.js';
+import {
+  CoalescedCallFailedError,
+  ENRICHMENT_DONE_CHANNEL,
+  PgCoalescer,
+  type PgCoalescerOptions,
+} from './pg-coalesce.js';
+
+const logger = createLogger({ service: 'test', level: 'silent' });
+// Long enough that only a notification can end a wait within a test's timeout.
+const NEVER_STALE_MS = 120_000;
+
+interface Deferred<T> {
+  promise: Promise<T>;
+  resolve: (value: T) => void;
+  reject: (error: unknown) => void;
+}
+
+function deferred<T = void>(): Deferred<T> {
+  let resolve: (value: T) => void = () => {};
+  let reject: (error: unknown) => void = () => {};
+  const promise = new Promise<T>((res, rej) => {
+    resolve = res;
+    reject = rej;
+  });
+  return { promise, resolve, reject };
+}
+
+function success(value: string, note = 'live'): EnrichmentProviderResult {
+  return {
+    provider_name: 'virustotal',
+    status: 'success',
+    extracted: { value, note },
+    verdict: 'Benign',
+    explanation: null,
+    raw: { value },
+    fetched_at: new Date().toISOString(),
+    error_message: null,
+    duration_ms: 1,
+    cache_hit: false,
+    skip_reason: null,
+    rate_limited: false,
+    retry_after_ms: null,
+  };
+}
+
+/** One simulated process: its own pool, LISTEN connection, cache and coalescer. */
+interface Proc {
+  db: Db;
+  notifications: Notifications;
+  cache: PgEnrichmentCache;
+  coalescer: PgCoalescer;
+  /** Resolves on the next time this process starts waiting on another's claim. */
+  nextWait(): Promise<string>;
+}
+
+let t: TestDatabase;
+const procs: Proc[] = [];
+
+function proc(options: Partial<PgCoalescerOptions> = {}): Proc {
+  const { db } = createDb({ url: t.url, max: 5, applicationName: 'calseta-test-proc' });
+  const notifications = new Notifications(t.url, logger);
+  const cache = new PgEnrichmentCache(db);
+  const waitListeners: Array<(key: string) => void> = [];
+  const coalescer = new PgCoalescer({
+    db,
+    notifications,
+    cache,
+    logger,
+    staleAfterMs: NEVER_STALE_MS,
+    onWait: (key) => {
+      for (const listener of waitListeners.splice(0)) listener(key);
+    },
+    ...options,
+  });
+  const p: Proc = {
+    db,
+    notifications,
+    cache,
+    coalescer,
+    nextWait: () => new Promise((resolve) => waitListeners.push(resolve)),
+  };
+  procs.push(p);
+  return p;
+}
+
+beforeAll(async () => {
+  t = await createTestDatabase();
+});
+afterEach(async () => {
+  for (const p of procs.splice(0)) {
+    await p.notifications.stop();
+    await p.db.destroy();
+  }
+});
+afterAll(() => t?.drop());
+
+async function claims(value: string) {
+  return t.db.selectFrom('enrichment_inflight').selectAll().where('indicator_value', '=', value).execute();
+}
+
+describe('PgCoalescer', () => {
+  it('runs one call for 20 concurrent requests spread over two processes', { timeout: 10_000 }, async () => {
+    const a = proc();
+    const b = proc();
+    const key = 'enrichment:virustotal:ip:198.51.100.1';
+    const expected = success('198.51.100.1');
+    const started = deferred();
+    const gate = deferred();
+    let calls = 0;
+    // The engine's fn: call the provider, store the cacheable result, return it.
+    const fnFor = (p: Proc) => async () => {
+      calls++;
+      started.resolve();
+      await gate.promise;
+      await p.cache.set(key, expected, 3600);
+      return expected;
+    };
+    const waited = Promise.race([a.nextWait(), b.nextWait()]);
+    const runs = Array.from({ length: 20 }, (_, i) => {
+      const p = i % 2 === 0 ? a : b;
+      return p.coalescer.run(key, fnFor(p));
+    });
+    // The winner's call is in flight and the other process is waiting on its claim.
+    await Promise.all([started.promise, waited]);
+    expect(await claims('198.51.100.1')).toHaveLength(1);
+    gate.resolve();
+    const results = await Promise.all(runs);
+    expect(calls).toBe(1);
+    expect(results).toHaveLength(20);
+    for (const r of results) expect(r).toEqual(expected);
+    expect(a.coalescer.executions + b.coalescer.executions).toBe(1);
+    expect(a.coalescer.joined + b.coalescer.joined).toBe(18);
+    expect(a.coalescer.waits + b.coalescer.waits).toBe(1);
+    // The claim is released.
+    expect(await claims('198.51.100.1')).toHaveLength(0);
+  });
+
+  it('runs different keys independently, at the same time', { timeout: 10_000 }, async () => {
+    const a = proc();
+    const b = proc();
+    const gate = deferred();
+    const startedOne = deferred();
+    const startedTwo = deferred();
+    const one = a.coalescer.run('enrichment:virustotal:ip:198.51.100.2', async () => {
+      startedOne.resolve();
+      await gate.promise;
+      return 'one';
+    });
+    const two = b.coalescer.run('enrichment:virustotal:ip:198.51.100.3', async () => {
+      startedTwo.resolve();
+      await gate.promise;
+      return 'two';
+    });
+    const three = a.coalescer.run('enrichment:abuseipdb:ip:198.51.100.2', async () => {
+      await startedOne.promise;
+      await startedTwo.promise;
+      return 'three';
+    });
+    // Both gated calls are running at once (each holds its own claim).
+    await Promise.all([startedOne.promise, startedTwo.promise]);
+    expect(await three).toBe('three');
+    gate.resolve();
+    expect(await Promise.all([one, two])).toEqual(['one', 'two']);
+    expect(a.coalescer.waits + b.coalescer.waits).toBe(0);
+  });
+
+  it('a failed call does not leave waiters hanging: they retry once themselves', { timeout: 10_000 }, async () => {
+    const a = proc();
+    const b = proc();
+    const key = 'enrichment:virustotal:ip:198.51.100.4';
+    const started = deferred();
+    const gate = deferred();
+    const owner = a.coalescer.run(key, async () => {
+      started.resolve();
+      await gate.promise;
+      throw new Error('provider exploded');
+    });
+    await started.promise;
+    let retries = 0;
+    const retried = success('198.51.100.4', 'retry');
+    const waited = b.nextWait();
+    const waiter = b.coalescer.run(key, async () => {
+      retries++;
+      await b.cache.set(key, retried, 3600);
+      return retried;
+    });
+    await waited;
+    gate.resolve();
+    await expect(owner).rejects.toThrow('provider exploded');
+    // Woken by the notification (the stale timer is two minutes), retried, got its own result.
+    expect(await waiter).toEqual(retried);
+    expect(retries).toBe(1);
+    expect(await claims('198.51.100.4')).toHaveLength(0);
+  });
+
+  it('an uncached result (e.g. failed) also sends waiters to their single retry', { timeout: 10_000 }, async () => {
+    const a = proc();
+    const b = proc();
+    const c = proc();
+    const key = 'enrichment:virustotal:ip:198.51.100.5';
+    const started = deferred();
+    const gate = deferred();
+    const failed = { ...success('x'), status: 'failed' as const, error_message: 'HTTP 500' };
+    // A owns the call; B and C wait.
+    const owner = a.coalescer.run(key, async () => {
+      started.resolve();
+      await gate.promise;
+      return failed;
+    });
+    await started.promise;
+    const bWaits = b.nextWait();
+    const cWaits = c.nextWait();
+    const retryGate = deferred();
+    const retryStarted = deferred();
+    let retries = 0;
+    const retry = async () => {
+      retries++;
+      retryStarted.resolve();
+      await retryGate.promise;
+      return failed; // the retry fails too (nothing cached)
+    };
+    const bRun = b.coalescer.run(key, retry);
+    const cRun = c.coalescer.run(key, retry);
+    await Promise.all([bWaits, cWaits]);
+    const secondWait = Promise.race([b.nextWait(), c.nextWait()]);
+    gate.resolve();
+    expect(await owner).toEqual(failed);
+    // One of B and C won the retry claim; the other waits on it.
+    await Promise.all([retryStarted.promise, secondWait]);
+    retryGate.resolve();
+    const settled = await Promise.allSettled([bRun, cRun]);
+    const fulfilled = settled.filter((s) => s.status === 'fulfilled');
+    const rejected = settled.filter((s) => s.status === 'rejected');
+    expect(retries).toBe(1);
+    expect(fulfilled).toHaveLength(1);
+    expect(fulfilled[0]?.status === 'fulfilled' && fulfilled[0].value).toEqual(failed);
+    expect(rejected).toHaveLength(1);
+    expect(rejected[0]?.status === 'rejected' && rejected[0].reason).toBeInstanceOf(CoalescedCallFailedError);
+  });
+
+  it('takes over a claim whose owner died long ago', { timeout: 10_000 }, async () => {
+    const a = proc({ staleAfterMs: 30_000 });
+    await t.db
+      .insertInto('enrichment_inflight')
+      .values({
+        provider_name: 'virustotal',
+        indicator_type: 'ip',
+        indicator_value: '198.51.100.6',
+        owner: 'dead-process',
+        started_at: sql<Date>`now() - interval '1 hour'`,
+      })
+      .execute();
+    let calls = 0;
+    const result = await a.coalescer.run('enrichment:virustotal:ip:198.51.100.6', async () => {
+      calls++;
+      const rows = await claims('198.51.100.6');
+      expect(rows.map((r) => r.owner)).toEqual([a.coalescer.owner]);
+      return 'fresh';
+    });
+    expect(result).toBe('fresh');
+    expect(calls).toBe(1);
+    expect(a.coalescer.waits).toBe(0);
+    expect(await claims('198.51.100.6')).toHaveLength(0);
+  });
+
+  it('leaves a fresh claim alone until it goes stale, then takes it over', { timeout: 10_000 }, async () => {
+    const a = proc({ staleAfterMs: 400 });
+    await t.db
+      .insertInto('enrichment_inflight')
+      .values({ provider_name: 'virustotal', indicator_type: 'ip', indicator_value: '198.51.100.7', owner: 'silent' })
+      .execute();
+    let calls = 0;
+    const waited = a.nextWait();
+    const run = a.coalescer.run('enrichment:virustotal:ip:198.51.100.7', async () => {
+      calls++;
+      return 'after-takeover';
+    });
+    await waited;
+    expect(calls).toBe(0);
+    // The silent owner never notifies: the bounded fallback timer ends the wait, then the takeover.
+    expect(await run).toBe('after-takeover');
+    expect(calls).toBe(1);
+    expect(await claims('198.51.100.7')).toHaveLength(0);
+  });
+
+  it('does not delete a claim that another process took over meanwhile', { timeout: 10_000 }, async () => {
+    const a = proc();
+    const key = 'enrichment:virustotal:ip:198.51.100.8';
+    const result = await a.coalescer.run(key, async () => {
+      await t.db
+        .updateTable('enrichment_inflight')
+        .set({ owner: 'usurper' })
+        .where('indicator_value', '=', '198.51.100.8')
+        .execute();
+      return 'done';
+    });
+    expect(result).toBe('done');
+    expect((await claims('198.51.100.8')).map((r) => r.owner)).toEqual(['usurper']);
+  });
+
+  it('announces completion on the shared channel with a fixed-size payload', { timeout: 10_000 }, async () => {
+    const a = proc();
+    const listener = new Notifications(t.url, logger);
+    try {
+      const heard = deferred<string>();
+      await listener.listen(ENRICHMENT_DONE_CHANNEL, (payload) => heard.resolve(payload));
+      await a.coalescer.run(`enrichment:urlscan:url:https://x.test/${'a'.repeat(9000)}`, async () => 1);
+      expect(await heard.promise).toMatch(/^ok:[0-9a-f]{64}$/);
+    } finally {
+      await listener.stop();
+    }
+  });
+});

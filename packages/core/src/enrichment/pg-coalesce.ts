@@ -1,0 +1,220 @@
+import { createHash, randomBytes } from 'node:crypto';
+import { hostname } from 'node:os';
+import { sql } from 'kysely';
+import type { Db } from '../context.js';
+import type { Logger } from '../logger.js';
+import type { Notifications } from '../system/notifications.js';
+import { type CachePort, type CoalescePort, type EnrichmentKey, parseEnrichmentKey } from './ports.js';
+
+/** Channel on which a claim's owner announces it is done: payload `ok|error:<sha256 of the key>`. */
+export const ENRICHMENT_DONE_CHANNEL = 'calseta_enrichment_done';
+
+/** Default age after which a claim counts as abandoned (2 × the default 10 s provider timeout, rounded up). */
+export const DEFAULT_STALE_CLAIM_MS = 30_000;
+
+/** A waiter's shared call ended without a cached result, and so did its own retry. */
+export class CoalescedCallFailedError extends Error {
+  constructor(readonly key: string) {
+    super('the shared enrichment call in another process ended without a cacheable result');
+    this.name = 'CoalescedCallFailedError';
+  }
+}
+
+export interface PgCoalescerOptions {
+  db: Db;
+  /** This process's LISTEN connection. */
+  notifications: Pick<Notifications, 'listen' | 'onReconnect'>;
+  /** Where the owner's `fn` stores its result (the engine's contract); waiters read it from here. */
+  cache: Pick<CachePort, 'get'>;
+  /** A claim older than this is taken over, and a waiter wakes after this long without news. Default 30 s. */
+  staleAfterMs?: number;
+  /** Identifies this process in `enrichment_inflight.owner`. Default `<host>:<pid>:<random>`. */
+  owner?: string;
+  logger?: Logger;
+  /** Observability hook: this process found `key` claimed elsewhere and started waiting. */
+  onWait?: (key: string) => void;
+}
+
+interface Waiter {
+  promise: Promise<void>;
+  /** Wake (or abandon) the waiter: idempotent, clears its timer. */
+  done: () => void;
+}
+
+/**
+ * Single flight across every process sharing the database: at most one `fn` per key runs at a time.
+ *
+ * - In this process, concurrent `run`s of a key share one promise (as the in-memory coalescer).
+ * - Across processes, the first to insert the key's row in `enrichment_inflight` owns it (one
+ *   `INSERT … ON CONFLICT DO UPDATE … WHERE started_at < now() - stale` statement: a fresh claim
+ *   elsewhere is left alone, an abandoned one is taken over atomically). The owner runs `fn` — which,
+ *   per the engine's contract, stores a cacheable result in the cache itself — then deletes its
+ *   claim and NOTIFYs {@link ENRICHMENT_DONE_CHANNEL} in one statement.
+ * - A process that lost the claim waits for that notification, bounded by a timer of `staleAfterMs`
+ *   (and woken on listener reconnects, since notifications may have been lost); then it reads the
+ *   cache. No polling.
+ *
+ * Failure semantics: when the owner's call ends without a cached result (`fn` threw, or returned a
+ * `failed`/`skipped` result, which is never cached), or the owner died, a waiter **retries once**:
+ * it claims the key again (one process wins, the others wait again) and runs its own `fn`, so it
+ * gets a truthful result of its own (e.g. `skipped`/`rate_limited` from the governor, or a fresh
+ * failure). If after that retry it still finds no cached result, it rejects with
+ * {@link CoalescedCallFailedError} (the engine turns a rejection into a `failed` result). So no
+ * waiter waits longer than about two stale timeouts, and calls stay strictly one at a time.
+ *
+ * The cross-process path assumes `T` is what `fn` stores in the cache (the engine's
+ * `EnrichmentProviderResult`): a waiter returns the cached value as the result.
+ */
+export class PgCoalescer implements CoalescePort {
+  readonly owner: string;
+  /** How many times `fn` ran in this process. */
+  executions = 0;
+  /** `run`s that joined a call already in flight in this process. */
+  joined = 0;
+  /** Times this process waited on a claim held by another process. */
+  waits = 0;
+
+  private readonly db: Db;
+  private readonly notifications: PgCoalescerOptions['notifications'];
+  private readonly cache: Pick<CachePort, 'get'>;
+  private readonly staleAfterMs: number;
+  private readonly logger: Logger | undefined;
+  private readonly onWait: ((key: string) => void) | undefined;
+  private readonly inflight = new Map<string, Promise<unknown>>();
+  private readonly waiters = new Map<string, Set<() => void>>();
+  private listening: Promise<void> | undefined;
+
+  constructor(options: PgCoalescerOptions) {
+    this.db = options.db;
+    this.notifications = options.notifications;
+    this.cache = options.cache;
+    this.staleAfterMs = options.staleAfterMs ?? DEFAULT_STALE_CLAIM_MS;
+    if (!(this.staleAfterMs > 0)) throw new TypeError(`staleAfterMs must be positive: ${this.staleAfterMs}`);
+    this.owner = options.owner ?? `${hostname()}:${process.pid}:${randomBytes(4).toString('hex')}`;
+    this.logger = options.logger;
+    this.onWait = options.onWait;
+  }
+
+  run<T>(key: string, fn: () => Promise<T>): Promise<T> {
+    const existing = this.inflight.get(key);
+    if (existing !== undefined) {
+      this.joined++;
+      return existing as Promise<T>;
+    }
+    const promise = this.shared(key, fn).finally(() => this.inflight.delete(key));
+    this.inflight.set(key, promise);
+    return promise;
+  }
+
+  private async shared<T>(key: string, fn: () => Promise<T>): Promise<T> {
+    const id = parseEnrichmentKey(key);
+    const digest = digestOf(key);
+    await this.listen();
+    for (let attempt = 0; ; attempt++) {
+      // Registered before claiming, so a notification sent right after our failed claim is not missed.
+      const waiter = this.waitFor(digest);
+      let claimed: boolean;
+      try {
+        claimed = await this.claim(id);
+      } catch (error) {
+        waiter.done();
+        throw error;
+      }
+      if (claimed) {
+        waiter.done();
+        return this.runAsOwner(id, digest, fn);
+      }
+      this.waits++;
+      this.onWait?.(key);
+      await waiter.promise;
+      const cached = await this.cache.get(key);
+      if (cached !== undefined) return cached as T;
+      if (attempt >= 1) throw new CoalescedCallFailedError(key);
+    }
+  }
+
+  private async runAsOwner<T>(id: EnrichmentKey, digest: string, fn: () => Promise<T>): Promise<T> {
+    this.executions++;
+    let outcome: 'ok' | 'error' = 'error';
+    try {
+      const result = await fn();
+      outcome = 'ok';
+      return result;
+    } finally {
+      await this.release(id, `${outcome}:${digest}`).catch((error: unknown) =>
+        // The claim stays until it goes stale; waiters elsewhere wake on their timers.
+        this.logger?.warn({ err: error }, 'could not release an enrichment claim'),
+      );
+    }
+  }
+
+  /** Claim `id` for this process: true when inserted, or taken over from an abandoned claim. */
+  private async claim(id: EnrichmentKey): Promise<boolean> {
+    const { rows } = await sql<{ owner: string }>`
+      INSERT INTO enrichment_inflight AS f (provider_name, indicator_type, indicator_value, owner, started_at)
+      VALUES (${id.provider}, ${id.type}, ${id.value}, ${this.owner}, now())
+      ON CONFLICT (provider_name, indicator_type, indicator_value) DO UPDATE
+        SET owner = excluded.owner, started_at = excluded.started_at
+        WHERE f.started_at < now() - make_interval(secs => ${this.staleAfterMs / 1000}::float8)
+      RETURNING f.owner`.execute(this.db);
+    return rows.length > 0;
+  }
+
+  /** Drop our claim (unless taken over meanwhile) and tell every process, in one statement. */
+  private async release(id: EnrichmentKey, payload: string): Promise<void> {
+    await sql`
+      WITH released AS (
+        DELETE FROM enrichment_inflight
+        WHERE provider_name = ${id.provider} AND indicator_type = ${id.type}
+          AND indicator_value = ${id.value} AND owner = ${this.owner}
+      )
+      SELECT pg_notify(${ENRICHMENT_DONE_CHANNEL}, ${payload})`.execute(this.db);
+  }
+
+  private waitFor(digest: string): Waiter {
+    let wake: () => void = () => {};
+    const promise = new Promise<void>((resolve) => {
+      wake = resolve;
+    });
+    let set = this.waiters.get(digest);
+    if (set === undefined) {
+      set = new Set();
+      this.waiters.set(digest, set);
+    }
+    const group = set;
+    const done = () => {
+      clearTimeout(timer);
+      group.delete(done);
+      if (group.size === 0 && this.waiters.get(digest) === group) this.waiters.delete(digest);
+      wake();
+    };
+    const timer = setTimeout(done, this.staleAfterMs);
+    group.add(done);
+    return { promise, done };
+  }
+
+  /** Subscribe once per instance. Without a listener, waits still end on their timers. */
+  private listen(): Promise<void> {
+    this.listening ??= (async () => {
+      this.notifications.onReconnect(() => this.wakeAll());
+      await this.notifications.listen(ENRICHMENT_DONE_CHANNEL, (payload) => this.onNotify(payload));
+    })().catch((error: unknown) => {
+      this.listening = undefined;
+      this.logger?.warn({ err: error }, 'enrichment coalescing: no listener; waits end by timer');
+    });
+    return this.listening;
+  }
+
+  private onNotify(payload: string): void {
+    const digest = payload.slice(payload.indexOf(':') + 1);
+    for (const done of [...(this.waiters.get(digest) ?? [])]) done();
+  }
+
+  private wakeAll(): void {
+    for (const group of [...this.waiters.values()]) for (const done of [...group]) done();
+  }
+}
+
+function digestOf(key: string): string {
+  return createHash('sha256').update(key).digest('hex');
+}
