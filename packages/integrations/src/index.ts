@@ -17,3 +17,25 @@ export const builtinSources: readonly AlertSource[] = Object.freeze([
   splunkSource,
   genericSource,
 ]);
+
+// Builtin enrichment providers (reference §4.9): ProviderDefinitions + auth specs (src/providers/).
+export {
+  abuseipdbAuth,
+  abuseipdbBuiltin,
+  abuseipdbProvider,
+  type BuiltinAuthSpec,
+  type BuiltinProvider,
+  builtinProviderSpecs,
+  builtinProviders,
+  entraAuth,
+  entraBuiltin,
+  entraProvider,
+  missingBuiltinAuth,
+  oktaAuth,
+  oktaBuiltin,
+  oktaProvider,
+  resolveBuiltinAuth,
+  virustotalAuth,
+  virustotalBuiltin,
+  virustotalProvider,
+} from './providers/index.js';
