@@ -15,7 +15,7 @@ import { checkEnrichable } from './enrichable.js';
 import { extractFields } from './extract.js';
 import { evaluateMalice, notFoundVerdict } from './malice.js';
 import type { EnginePorts, HttpPort, IndicatorRef } from './ports.js';
-import { type RateLimitHint, runSteps } from './steps.js';
+import { type RateLimitHint, type RunStepsInput, runSteps } from './steps.js';
 
 /** Whole-provider-call budget when neither the provider nor the caller sets one. */
 export const DEFAULT_CALL_TIMEOUT_MS = 60_000;
@@ -108,15 +108,9 @@ function errorMessage(error: unknown): string {
 
 const elapsed = (started: number) => Math.round(performance.now() - started);
 
-export interface RunProviderInput {
+/** A provider run takes what its steps take, with the whole provider instead of its http_config. */
+export interface RunProviderInput extends Omit<RunStepsInput, 'config'> {
   provider: ProviderDefinition;
-  indicator: IndicatorRef;
-  auth: Readonly<Record<string, string>>;
-  http: HttpPort;
-  clock: () => Date;
-  signal?: AbortSignal;
-  /** Collect masked per-step debug records. */
-  debug?: boolean;
 }
 
 export interface ProviderRun {
