@@ -1,3 +1,4 @@
+import { type CoreConfig, parseAllowedHosts, providerEnvFrom } from '@calseta/core';
 import { z } from 'zod';
 
 const bool = z.enum(['true', 'false', '1', '0']).transform((v) => v === 'true' || v === '1');
@@ -13,13 +14,19 @@ const EnvSchema = z.object({
   MAX_INGEST_PAYLOAD_SIZE_MB: z.coerce.number().positive().default(5),
   MAX_REQUEST_BODY_SIZE_MB: z.coerce.number().positive().default(10),
   DB_POOL_SIZE: z.coerce.number().int().positive().default(20),
+  /** 32 bytes, base64 or hex: encrypts provider credentials at rest (pnpm dev generates one). */
+  ENCRYPTION_KEY: z.string().optional(),
+  /** Hosts (or host:port) outbound calls may reach although internal, e.g. an on-prem intel API. */
+  SSRF_ALLOWED_HOSTS: z.string().optional(),
+  /** Budget of one provider call in milliseconds, unless the provider sets its own. */
+  ENRICHMENT_CALL_TIMEOUT_MS: z.coerce.number().int().positive().default(30_000),
   SENTINEL_WEBHOOK_SECRET: z.string().default(''),
   ELASTIC_WEBHOOK_SECRET: z.string().default(''),
   SPLUNK_WEBHOOK_SECRET: z.string().default(''),
   GENERIC_WEBHOOK_SECRET: z.string().default(''),
   LOG_REQUESTS: bool.default(true),
 });
-export type Env = z.infer<typeof EnvSchema>;
+export type Env = z.infer<typeof EnvSchema> & { providerEnv: Record<string, string> };
 
 export function loadEnv(source: NodeJS.ProcessEnv = process.env): Env {
   const parsed = EnvSchema.safeParse(source);
@@ -27,7 +34,7 @@ export function loadEnv(source: NodeJS.ProcessEnv = process.env): Env {
     const problems = parsed.error.issues.map((i) => `  ${i.path.join('.')}: ${i.message}`).join('\n');
     throw new Error(`Invalid API configuration:\n${problems}`);
   }
-  return parsed.data;
+  return { ...parsed.data, providerEnv: providerEnvFrom(source) };
 }
 
 /** Webhook secrets by source name; empty ones are left out (no check for that source). */
@@ -39,4 +46,16 @@ export function webhookSecrets(env: Env): Record<string, string> {
     generic: env.GENERIC_WEBHOOK_SECRET,
   });
   return Object.fromEntries(entries.filter(([, secret]) => secret !== ''));
+}
+
+/** Encryption and enrichment settings shared by every process. */
+export function enrichmentConfig(env: Env): Pick<CoreConfig, 'encryptionKey' | 'enrichment'> {
+  return {
+    encryptionKey: env.ENCRYPTION_KEY,
+    enrichment: {
+      outbound: { allowHosts: parseAllowedHosts(env.SSRF_ALLOWED_HOSTS) },
+      providerEnv: env.providerEnv,
+      callTimeoutMs: env.ENRICHMENT_CALL_TIMEOUT_MS,
+    },
+  };
 }

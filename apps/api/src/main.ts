@@ -2,7 +2,7 @@ import { createCore, createLogger, JobQueue, seedSystemRows } from '@calseta/cor
 import { createDb } from '@calseta/db';
 import { serve } from '@hono/node-server';
 import { createApp } from './app.js';
-import { loadEnv, webhookSecrets } from './env.js';
+import { enrichmentConfig, loadEnv, webhookSecrets } from './env.js';
 
 // Composition root: configuration → database → queue → core → HTTP.
 const env = loadEnv();
@@ -14,7 +14,11 @@ const deps = createCore({
   db,
   queue,
   logger,
-  config: { dedupWindowHours: env.ALERT_DEDUP_WINDOW_HOURS, webhookSecrets: webhookSecrets(env) },
+  config: {
+    dedupWindowHours: env.ALERT_DEDUP_WINDOW_HOURS,
+    webhookSecrets: webhookSecrets(env),
+    ...enrichmentConfig(env),
+  },
 });
 await seedSystemRows(deps);
 
@@ -38,6 +42,7 @@ async function shutdown(signal: string) {
   logger.info({ signal }, 'shutting down');
   server.close();
   await queue.stop();
+  await deps.enrichment.close();
   await db.destroy();
   process.exit(0);
 }

@@ -1,3 +1,4 @@
+import { randomBytes } from 'node:crypto';
 import type { AddressInfo } from 'node:net';
 import {
   type CoreDeps,
@@ -7,10 +8,18 @@ import {
   createLogger,
   type JobOutcome,
   JobQueue,
+  parseAllowedHosts,
+  providerEnvFrom,
   SYSTEM,
   seedSystemRows,
 } from '@calseta/core';
 import { createTestDatabase } from '@calseta/db/testing';
+import {
+  type MockProvidersOptions,
+  type MockProvidersServer,
+  mockProviderEnv,
+  startMockProviders,
+} from '@calseta/mock-providers';
 import type { ApiKeyCreate } from '@calseta/schema';
 import { startWorker } from '@calseta/worker';
 import { serve } from '@hono/node-server';
@@ -29,6 +38,8 @@ export interface Harness {
   databaseUrl: string;
   deps: CoreDeps;
   adminKey: string;
+  /** The mock provider server, when started (`mockProviders`). */
+  mock: MockProvidersServer | undefined;
   request(
     method: string,
     path: string,
@@ -50,6 +61,11 @@ export interface HarnessOptions {
   webhookSecrets?: Record<string, string>;
   maxIngestBytes?: number;
   wrapQueue?: (queue: JobQueue) => JobQueue;
+  /** Start the mock providers and point the builtins at them (credentials, base URLs, SSRF allowance). */
+  mockProviders?: MockProvidersOptions | boolean;
+  /** More provider environment (e.g. `CALSETA_PROVIDER_*`) and allow-listed hosts. */
+  providerEnv?: Record<string, string>;
+  callTimeoutMs?: number;
 }
 
 /** The real API over real HTTP, on a fresh database of its own, with the worker available in-process. */
@@ -59,11 +75,25 @@ export async function createHarness(options: HarnessOptions = {}): Promise<Harne
   const realQueue = new JobQueue({ url: database.url, logger, supervise: false, maxConnections: 4 });
   await realQueue.start();
   const queue = options.wrapQueue ? options.wrapQueue(realQueue) : realQueue;
+  const mock =
+    options.mockProviders === undefined || options.mockProviders === false
+      ? undefined
+      : await startMockProviders(options.mockProviders === true ? {} : options.mockProviders);
+  const env = { ...(mock ? mockProviderEnv(mock) : {}), ...options.providerEnv };
   const deps = createCore({
     db: database.db,
     queue,
     logger,
-    config: { dedupWindowHours: options.dedupWindowHours ?? 24, webhookSecrets: options.webhookSecrets ?? {} },
+    config: {
+      dedupWindowHours: options.dedupWindowHours ?? 24,
+      webhookSecrets: options.webhookSecrets ?? {},
+      encryptionKey: randomBytes(32).toString('base64'),
+      enrichment: {
+        outbound: { allowHosts: parseAllowedHosts(env.SSRF_ALLOWED_HOSTS) },
+        providerEnv: providerEnvFrom(env),
+        ...(options.callTimeoutMs === undefined ? {} : { callTimeoutMs: options.callTimeoutMs }),
+      },
+    },
   });
   await seedSystemRows(deps);
   const app = createApp(deps, {
@@ -85,6 +115,7 @@ export async function createHarness(options: HarnessOptions = {}): Promise<Harne
     databaseUrl: database.url,
     deps,
     adminKey,
+    mock,
     createKey,
     async request(method, path, { key = adminKey, json, body, headers = {} } = {}) {
       const init: RequestInit = { method, headers: { ...headers } };
@@ -130,6 +161,8 @@ export async function createHarness(options: HarnessOptions = {}): Promise<Harne
     async close() {
       await new Promise<void>((resolve) => server.close(() => resolve()));
       await realQueue.stop();
+      await deps.enrichment.close();
+      await mock?.close();
       await database.drop();
     },
   };

@@ -1,3 +1,4 @@
+import { type CoreConfig, parseAllowedHosts, providerEnvFrom } from '@calseta/core';
 import { z } from 'zod';
 
 /** The worker's configuration: the only place that reads process.env. */
@@ -6,9 +7,15 @@ const EnvSchema = z.object({
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
   WORKER_CONCURRENCY: z.coerce.number().int().min(1).max(200).default(16),
   DB_POOL_SIZE: z.coerce.number().int().positive().default(20),
+  /** 32 bytes, base64 or hex: encrypts provider credentials at rest (pnpm dev generates one). */
+  ENCRYPTION_KEY: z.string().optional(),
+  /** Hosts (or host:port) outbound calls may reach although internal, e.g. an on-prem intel API. */
+  SSRF_ALLOWED_HOSTS: z.string().optional(),
+  /** Budget of one provider call in milliseconds, unless the provider sets its own. */
+  ENRICHMENT_CALL_TIMEOUT_MS: z.coerce.number().int().positive().default(30_000),
   ALERT_DEDUP_WINDOW_HOURS: z.coerce.number().min(0).default(24),
 });
-export type Env = z.infer<typeof EnvSchema>;
+export type Env = z.infer<typeof EnvSchema> & { providerEnv: Record<string, string> };
 
 export function loadEnv(source: NodeJS.ProcessEnv = process.env): Env {
   const parsed = EnvSchema.safeParse(source);
@@ -16,5 +23,17 @@ export function loadEnv(source: NodeJS.ProcessEnv = process.env): Env {
     const problems = parsed.error.issues.map((i) => `  ${i.path.join('.')}: ${i.message}`).join('\n');
     throw new Error(`Invalid worker configuration:\n${problems}`);
   }
-  return parsed.data;
+  return { ...parsed.data, providerEnv: providerEnvFrom(source) };
+}
+
+/** Encryption and enrichment settings shared by every process. */
+export function enrichmentConfig(env: Env): Pick<CoreConfig, 'encryptionKey' | 'enrichment'> {
+  return {
+    encryptionKey: env.ENCRYPTION_KEY,
+    enrichment: {
+      outbound: { allowHosts: parseAllowedHosts(env.SSRF_ALLOWED_HOSTS) },
+      providerEnv: env.providerEnv,
+      callTimeoutMs: env.ENRICHMENT_CALL_TIMEOUT_MS,
+    },
+  };
 }

@@ -1,6 +1,6 @@
 import { createCore, createLogger, JobQueue } from '@calseta/core';
 import { createDb } from '@calseta/db';
-import { loadEnv } from './env.js';
+import { enrichmentConfig, loadEnv } from './env.js';
 import { startWorker } from './worker.js';
 
 // Composition root: configuration → database → queue (supervising) → core → job loops.
@@ -13,7 +13,7 @@ const deps = createCore({
   db,
   queue,
   logger,
-  config: { dedupWindowHours: env.ALERT_DEDUP_WINDOW_HOURS, webhookSecrets: {} },
+  config: { dedupWindowHours: env.ALERT_DEDUP_WINDOW_HOURS, webhookSecrets: {}, ...enrichmentConfig(env) },
 });
 await startWorker(deps, env.WORKER_CONCURRENCY);
 logger.info({ concurrency: env.WORKER_CONCURRENCY }, 'Calseta worker started');
@@ -24,6 +24,7 @@ async function shutdown(signal: string) {
   stopping = true;
   logger.info({ signal }, 'draining and shutting down');
   await queue.stop();
+  await deps.enrichment.close();
   await db.destroy();
   process.exit(0);
 }

@@ -2,10 +2,12 @@ import type { Database } from '@calseta/db';
 import type { ApiKeyType, Scope } from '@calseta/schema';
 import type { Kysely } from 'kysely';
 import type { ApiKeyCache } from './auth/key-cache.js';
+import type { EnrichmentConfig, EnrichmentRuntime } from './enrichment/runtime.js';
 import type { IngestBatcher } from './ingest/batcher.js';
 import type { JobQueue } from './jobs/queue.js';
 import type { Logger } from './logger.js';
 import type { MappingRuleCache } from './mappings/rules.js';
+import type { SecretBox } from './secrets/box.js';
 import type { SourceRegistry } from './sources/registry.js';
 import type { Notifications } from './system/notifications.js';
 
@@ -32,6 +34,10 @@ export interface CoreConfig {
   dedupWindowHours: number;
   /** Secrets for webhook signature checks per source, when configured (else not checked). */
   webhookSecrets: Readonly<Record<string, string>>;
+  /** `ENCRYPTION_KEY` for secrets at rest; without it secrets cannot be stored (ENCRYPTION_NOT_CONFIGURED). */
+  encryptionKey?: string | undefined;
+  /** Default: no extra allow-listed hosts, no provider environment. */
+  enrichment?: EnrichmentConfig;
 }
 
 /** Everything a verb needs, built once per process by its composition root. */
@@ -47,6 +53,10 @@ export interface CoreDeps {
   ingest: IngestBatcher;
   /** This process's LISTEN connection (shared with the queue). */
   notifications: Notifications;
+  /** Encrypts secrets at rest; null when no ENCRYPTION_KEY is configured. */
+  secrets: SecretBox | null;
+  /** Providers, the engine's Postgres ports and the SSRF-guarded client. */
+  enrichment: EnrichmentRuntime;
 }
 
 /** One call's context: the process's dependencies plus who is acting and the request id. */

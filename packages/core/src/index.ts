@@ -6,10 +6,12 @@ import { builtinSources } from '@calseta/integrations';
 import type { AlertSource } from '@calseta/plugin-sdk';
 import { ApiKeyCache } from './auth/key-cache.js';
 import type { CoreConfig, CoreDeps, Db } from './context.js';
+import { EnrichmentRuntime } from './enrichment/runtime.js';
 import { IngestBatcher } from './ingest/batcher.js';
 import type { JobQueue } from './jobs/queue.js';
 import type { Logger } from './logger.js';
 import { MappingRuleCache } from './mappings/rules.js';
+import { SecretBox } from './secrets/box.js';
 import { SourceRegistry } from './sources/registry.js';
 
 export interface CreateCoreOptions {
@@ -35,9 +37,24 @@ export function createCore(options: CreateCoreOptions): CoreDeps {
     .catch((error: unknown) =>
       options.logger.warn({ err: error }, 'mapping changes from other processes arrive by TTL only'),
     );
+  const secrets = options.config.encryptionKey ? new SecretBox(options.config.encryptionKey) : null;
+  const enrichment = new EnrichmentRuntime({
+    db: options.db,
+    notifications,
+    secrets,
+    logger: options.logger,
+    config: options.config.enrichment ?? { outbound: {}, providerEnv: {} },
+  });
+  enrichment
+    .attach()
+    .catch((error: unknown) =>
+      options.logger.warn({ err: error }, 'provider changes from other processes arrive by TTL only'),
+    );
   const base = { db: options.db, queue: options.queue, config: options.config, logger: options.logger };
   return {
     ...base,
+    secrets,
+    enrichment,
     apiKeys,
     notifications,
     ingest: new IngestBatcher(base),
@@ -56,7 +73,25 @@ export { authorize, PERMISSIONS } from './auth/permissions.js';
 export type { Actor, AuthenticatedKey, CoreConfig, CoreDeps, Db, ServiceContext } from './context.js';
 export { SYSTEM } from './context.js';
 export { contextFor } from './context-for.js';
+export type { LoadedProvider, ResolvedAuth } from './enrichment/registry.js';
+export { PROVIDERS_CHANNEL, ProviderRegistry, providerDefinition, resolveProviderAuth } from './enrichment/registry.js';
+export type { EnrichmentConfig } from './enrichment/runtime.js';
+export {
+  EnrichmentRuntime,
+  PROVIDER_ENV_PREFIX,
+  parseAllowedHosts,
+  providerEnvFrom,
+  safeHttpPort,
+} from './enrichment/runtime.js';
+export { seedBuiltinProviders } from './enrichment/seed.js';
 export { ERROR_STATUS, notFound, ServiceError } from './errors.js';
+export {
+  checkOutboundUrl,
+  createSafeFetch,
+  OutboundBlockedError,
+  type OutboundPolicy,
+  OutboundRequestError,
+} from './http/index.js';
 export { isUuid, newUuid } from './ids.js';
 export { extractIndicators } from './ingest/extract.js';
 export { fingerprint } from './ingest/fingerprint.js';
@@ -77,8 +112,11 @@ export {
   testExtraction,
   updateIndicatorMapping,
 } from './mappings/verbs.js';
+export type { EnrichmentSummary, ProviderTally } from './pipeline/enrich-alert.js';
+export { enrichAlert, enrichmentStatus, mergeResults } from './pipeline/enrich-alert.js';
 export { extractAlertIndicators } from './pipeline/extract-alert-indicators.js';
 export { JOB_HANDLERS } from './pipeline/handlers.js';
+export { isSealed, parseEncryptionKey, type SealedSecret, SecretBox, SecretError } from './secrets/box.js';
 export { SourceRegistry } from './sources/registry.js';
 export { seedSystemRows } from './system/bootstrap.js';
 export type { Health } from './system/health.js';

@@ -144,6 +144,10 @@ export interface IndicatorsTable {
   malice_overridden_at: NullableTimestamp;
   /** provider_name → stored provider result. */
   enrichment_results: NullableJson;
+  /** Why the indicator has its verdict (VerdictExplanation). */
+  malice_explanation: NullableJson;
+  /** When enrichment last stored results. */
+  enriched_at: NullableTimestamp;
   created_at: TimestampDefault;
   updated_at: TimestampDefault;
 }
@@ -245,6 +249,8 @@ export interface EnrichmentProvidersTable {
   rate_limit_per_minute: Nullable<number>;
   rate_limit_per_day: Nullable<number>;
   timeout_ms: Defaulted<number>;
+  /** TTL of `not_found` results; null = min(positive TTL, 600). */
+  negative_cache_ttl_seconds: Nullable<number>;
   created_at: TimestampDefault;
   updated_at: TimestampDefault;
 }

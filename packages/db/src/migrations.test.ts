@@ -146,7 +146,13 @@ describe('migrations on an empty database', () => {
   });
 
   test('apply all, then nothing; down() reverts everything; up again', async () => {
-    expect(migrationNames()).toEqual(['0001_core', '0002_enrichment', '0003_automation', '0004_ingest_claims']);
+    expect(migrationNames()).toEqual([
+      '0001_core',
+      '0002_enrichment',
+      '0003_automation',
+      '0004_ingest_claims',
+      '0005_enrichment_wiring',
+    ]);
     expect(await migrateToLatest(empty.db)).toEqual(migrationNames());
     expect(await migrateToLatest(empty.db)).toEqual([]);
 

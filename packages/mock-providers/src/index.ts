@@ -3,6 +3,8 @@
  * providers (VirusTotal v3, AbuseIPDB v2, Okta, Microsoft Entra ID / Graph) with deterministic,
  * full-size responses and switchable faults. For development, tests and benchmarks only.
  */
+import type { MockBaseUrls } from './server.js';
+
 export { ABUSEIPDB_DAILY_LIMIT } from './abuseipdb.js';
 export {
   type IndicatorKind,
@@ -27,3 +29,26 @@ export {
 export type { ApiKeys, FaultOptions, MockProviderName, MockProvidersOptions } from './types.js';
 export { KNOWN_USERS, type MockUser, SYNTHETIC_USER_RE } from './users.js';
 export { MOCK_NOW_MS, vtUrlId } from './util.js';
+
+/**
+ * The environment that points Calseta's builtin providers (VirusTotal, AbuseIPDB, Okta, Entra) at a
+ * running mock server, with placeholder credentials, and allows that server through the SSRF guard.
+ */
+export function mockProviderEnv(server: { url: string; baseUrls: MockBaseUrls }): Record<string, string> {
+  const b = server.baseUrls;
+  return {
+    VIRUSTOTAL_API_KEY: 'mock-virustotal-key',
+    VIRUSTOTAL_BASE_URL: b.virustotal,
+    ABUSEIPDB_API_KEY: 'mock-abuseipdb-key',
+    ABUSEIPDB_BASE_URL: b.abuseipdb,
+    OKTA_DOMAIN: 'mock.okta.test',
+    OKTA_API_TOKEN: 'mock-okta-token',
+    OKTA_BASE_URL: b.okta,
+    ENTRA_TENANT_ID: 'contoso-tenant',
+    ENTRA_CLIENT_ID: 'calseta-mock',
+    ENTRA_CLIENT_SECRET: 'mock-entra-secret',
+    ENTRA_LOGIN_BASE_URL: b.entraLogin,
+    ENTRA_GRAPH_BASE_URL: b.graph,
+    SSRF_ALLOWED_HOSTS: new URL(server.url).host,
+  };
+}

@@ -19,7 +19,7 @@ export const SEVERITY_WEIGHT: Readonly<Record<AlertSeverity, number>> = {
 };
 
 /** `Partial` is ours: some providers succeeded and some failed (the reference said `Enriched` for both). */
-export const EnrichmentStatusSchema = z.enum(['Pending', 'Enriched', 'Partial', 'Failed']);
+export const EnrichmentStatusSchema = z.enum(['Pending', 'Enriched', 'Partial', 'Failed', 'Skipped']);
 export type EnrichmentStatus = z.infer<typeof EnrichmentStatusSchema>;
 
 export const CloseClassificationSchema = z.enum([

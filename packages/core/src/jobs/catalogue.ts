@@ -8,7 +8,9 @@ export const JOBS = {
   'enrich-alert': {
     payload: z.object({
       alert_id: z.number().int().positive(),
-      reason: z.enum(['ingest', 'escalation', 'manual', 'indicators_added']),
+      reason: z.enum(['ingest', 'escalation', 'manual', 'indicators_added', 'rate_limited']),
+      /** Retries of rate-limited providers so far (reason `rate_limited`). */
+      attempt: z.number().int().min(0).optional(),
     }),
     /** 1 + 5 retries with exponential backoff from 5 s; a crashed worker's job expires after 5 min. */
     retryLimit: 5,

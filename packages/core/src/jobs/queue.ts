@@ -108,11 +108,14 @@ export class JobQueue {
   async send<N extends JobName>(
     name: N,
     data: JobPayload<N>,
-    options: { db?: Kysely<Database> } = {},
+    options: { db?: Kysely<Database>; startAfterSeconds?: number } = {},
   ): Promise<string> {
     const payload = JOBS[name].payload.parse(data);
     const executor = options.db;
-    const id = await this.boss.send(name, payload, executor ? { db: this.executorFor(executor) } : {});
+    const id = await this.boss.send(name, payload, {
+      ...(executor ? { db: this.executorFor(executor) } : {}),
+      ...(options.startAfterSeconds === undefined ? {} : { startAfter: options.startAfterSeconds }),
+    });
     if (id === null) throw new Error(`Job ${name} was not created`);
     if (!executor) this.announce(name);
     return id;

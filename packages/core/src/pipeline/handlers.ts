@@ -2,15 +2,24 @@ import type { CoreDeps } from '../context.js';
 import { SYSTEM } from '../context.js';
 import { contextFor } from '../context-for.js';
 import type { JobName, JobPayload } from '../jobs/catalogue.js';
+import { enrichAlert } from './enrich-alert.js';
 import { extractAlertIndicators } from './extract-alert-indicators.js';
 
 type Handlers = { [N in JobName]: (deps: CoreDeps, data: JobPayload<N>) => Promise<void> };
 
-/** What the worker does for each job. Enrichment, context and dispatch join `enrich-alert` later. */
+/** What the worker does for each job. Context and dispatch join `enrich-alert` later. */
 export const JOB_HANDLERS: Handlers = {
   'enrich-alert': async (deps, data) => {
     const ctx = contextFor(deps, SYSTEM);
-    const result = await extractAlertIndicators(ctx, data.alert_id);
-    deps.logger.debug({ alert_id: data.alert_id, reason: data.reason, ...result }, 'alert indicators extracted');
+    // A rate-limit retry only re-runs the providers: the indicators are already linked.
+    if (data.reason !== 'rate_limited') {
+      const extracted = await extractAlertIndicators(ctx, data.alert_id);
+      if (extracted === null) return;
+    }
+    const summary = await enrichAlert(ctx, data.alert_id, data.attempt ?? 0);
+    deps.logger.debug(
+      { alert_id: data.alert_id, reason: data.reason, status: summary?.status, retry_at: summary?.retry_at },
+      'alert enriched',
+    );
   },
 };

@@ -12,10 +12,12 @@ import * as m0001 from './0001_core.js';
 import * as m0002 from './0002_enrichment.js';
 import * as m0003 from './0003_automation.js';
 import * as m0004 from './0004_ingest_claims.js';
+import * as m0005 from './0005_enrichment_wiring.js';
 
 export const migrations: Readonly<Record<string, Migration>> = Object.freeze({
   '0001_core': m0001,
   '0002_enrichment': m0002,
   '0003_automation': m0003,
   '0004_ingest_claims': m0004,
+  '0005_enrichment_wiring': m0005,
 });

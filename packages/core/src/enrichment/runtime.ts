@@ -1,0 +1,163 @@
+import {
+  type EnginePorts,
+  type EnrichIndicatorOutcome,
+  enrichIndicator,
+  type HttpPort,
+  type IndicatorRef,
+  type ProviderRun,
+  testProvider,
+} from '@calseta/enrichment-engine';
+import { builtinProviderSpecs } from '@calseta/integrations';
+import type { Db } from '../context.js';
+import { createSafeFetch, type OutboundPolicy, type SafeFetch } from '../http/index.js';
+import type { Logger } from '../logger.js';
+import type { SecretBox } from '../secrets/box.js';
+import type { Notifications } from '../system/notifications.js';
+import { PgEnrichmentCache } from './pg-cache.js';
+import { PgCoalescer } from './pg-coalesce.js';
+import { PgRateGovernor, type ProviderQuota } from './pg-rate.js';
+import { type LoadedProvider, ProviderRegistry } from './registry.js';
+
+export interface EnrichmentConfig {
+  /** Outbound policy for provider calls (allow-listed internal hosts, timeouts, sizes). */
+  outbound: Partial<OutboundPolicy>;
+  /** Environment variables the builtin providers' `env_var_mapping`s read. */
+  providerEnv: Readonly<Record<string, string | undefined>>;
+  /** Budget of one provider call unless the provider sets `timeout_ms`. */
+  callTimeoutMs?: number;
+  /** More DNS suffixes treated as internal (never sent to providers). */
+  internalDomainSuffixes?: readonly string[];
+}
+
+/** Prefix of environment variables custom providers may read through `env_var_mapping`. */
+export const PROVIDER_ENV_PREFIX = 'CALSETA_PROVIDER_';
+
+/**
+ * The environment variables providers may read: the builtins' own (`VIRUSTOTAL_API_KEY`…) and
+ * `CALSETA_PROVIDER_*`. Never the rest, so a provider mapping cannot send `DATABASE_URL` out.
+ */
+export function providerEnvFrom(env: Readonly<Record<string, string | undefined>>): Record<string, string> {
+  const names = new Set(builtinProviderSpecs.flatMap((p) => Object.keys(p.auth.env_var_mapping)));
+  return Object.fromEntries(
+    Object.entries(env).filter(
+      (entry): entry is [string, string] =>
+        entry[1] !== undefined && entry[1] !== '' && (names.has(entry[0]) || entry[0].startsWith(PROVIDER_ENV_PREFIX)),
+    ),
+  );
+}
+
+/** `SSRF_ALLOWED_HOSTS`: comma-separated hosts or host:port that providers, workflows and webhooks may reach although internal. */
+export function parseAllowedHosts(text: string | undefined): string[] {
+  return (text ?? '')
+    .split(',')
+    .map((h) => h.trim())
+    .filter((h) => h !== '');
+}
+
+/** The engine's SSRF-guarded HTTP port. */
+export function safeHttpPort(fetch: SafeFetch): HttpPort {
+  return async (request) => {
+    const started = performance.now();
+    const response = await fetch(request.url, {
+      method: request.method,
+      headers: request.headers,
+      ...(request.body === undefined ? {} : { body: request.body }),
+      signal: request.signal,
+      timeoutMs: request.timeoutMs,
+    });
+    const headers: Record<string, string> = {};
+    response.headers.forEach((value, name) => {
+      headers[name.toLowerCase()] = value;
+    });
+    return {
+      status: response.status,
+      headers,
+      body: await response.text(),
+      durationMs: Math.round(performance.now() - started),
+    };
+  };
+}
+
+/**
+ * One process's enrichment machinery: the provider registry and the engine's ports on Postgres
+ * (cache, cross-process coalescing, rate governor) and the SSRF-guarded HTTP client.
+ */
+export class EnrichmentRuntime {
+  readonly registry: ProviderRegistry;
+  readonly cache: PgEnrichmentCache;
+  readonly coalescer: PgCoalescer;
+  readonly rate: PgRateGovernor;
+  readonly ports: EnginePorts;
+  private readonly fetch: SafeFetch;
+
+  constructor(
+    private readonly options: {
+      db: Db;
+      notifications: Notifications;
+      secrets: SecretBox | null;
+      logger: Logger;
+      config: EnrichmentConfig;
+    },
+  ) {
+    const { db, notifications, secrets, logger, config } = options;
+    this.registry = new ProviderRegistry({ db, secrets, env: config.providerEnv, logger });
+    this.cache = new PgEnrichmentCache(db);
+    this.coalescer = new PgCoalescer({ db, notifications, cache: this.cache, logger });
+    this.rate = new PgRateGovernor(db, this.registry.limits);
+    this.fetch = createSafeFetch(config.outbound);
+    this.ports = {
+      http: safeHttpPort(this.fetch),
+      cache: this.cache,
+      coalesce: this.coalescer,
+      rate: this.rate,
+      clock: () => new Date(),
+    };
+  }
+
+  /** Start following provider changes made by other processes. */
+  attach(): Promise<void> {
+    return this.registry.attach(this.options.notifications);
+  }
+
+  /** Enrich one indicator with every active provider (the engine's gate, cache, coalescing, governor). */
+  async enrich(
+    indicator: IndicatorRef,
+    options: { bypassCache?: boolean; providers?: readonly LoadedProvider[] } = {},
+  ): Promise<EnrichIndicatorOutcome> {
+    const providers = options.providers ?? (await this.registry.active());
+    const byName = new Map(providers.map((p) => [p.definition.provider_name, p]));
+    const { callTimeoutMs, internalDomainSuffixes } = this.options.config;
+    return enrichIndicator({
+      indicator,
+      providers: providers.map((p) => p.definition),
+      ports: this.ports,
+      auth: (definition) => byName.get(definition.provider_name)?.auth.auth ?? {},
+      options: {
+        ...(options.bypassCache === undefined ? {} : { bypassCache: options.bypassCache }),
+        ...(callTimeoutMs === undefined ? {} : { callTimeoutMs }),
+        ...(internalDomainSuffixes === undefined ? {} : { internalDomainSuffixes }),
+      },
+    });
+  }
+
+  /** A live debug run of one provider (no cache, no governor), for the provider test endpoint. */
+  test(provider: LoadedProvider, indicator: IndicatorRef): Promise<ProviderRun> {
+    const { callTimeoutMs } = this.options.config;
+    return testProvider({
+      provider: provider.definition,
+      indicator,
+      auth: provider.auth.auth,
+      http: this.ports.http,
+      clock: this.ports.clock,
+      ...(callTimeoutMs === undefined ? {} : { callTimeoutMs }),
+    });
+  }
+
+  quota(provider: string): Promise<ProviderQuota> {
+    return this.rate.remaining(provider);
+  }
+
+  close(): Promise<void> {
+    return this.fetch.close();
+  }
+}

@@ -1,0 +1,244 @@
+import { aggregateVerdict, type EnrichIndicatorOutcome } from '@calseta/enrichment-engine';
+import type { EnrichmentProviderResult, EnrichmentStatus, IndicatorType, MaliceLevel } from '@calseta/schema';
+import { sql } from 'kysely';
+import { activityRow } from '../activity/record.js';
+import type { ServiceContext } from '../context.js';
+
+/** Rate-limited providers are retried this many times per alert before counting as failed. */
+export const MAX_RATE_LIMIT_RETRIES = 20;
+
+/** Skips that say "this provider does not apply here", not "it could not run". */
+const NOT_APPLICABLE = new Set(['unsupported_type', 'not_enrichable', 'not_configured']);
+
+export type StoredResults = Record<string, EnrichmentProviderResult>;
+
+export interface ProviderTally {
+  succeeded: number;
+  not_found: number;
+  failed: number;
+  skipped: number;
+  /** Rate limited: retried later. */
+  deferred: number;
+}
+
+export interface EnrichmentSummary {
+  status: EnrichmentStatus;
+  indicator_count: number;
+  enrichable_count: number;
+  providers: Record<string, ProviderTally>;
+  providers_succeeded: string[];
+  providers_failed: string[];
+  providers_skipped: string[];
+  providers_deferred: string[];
+  /** When the deferred providers are tried again (null: nothing deferred). */
+  retry_at: string | null;
+  attempt: number;
+  malice_counts: Record<MaliceLevel, number>;
+  cache_hits: number;
+  completed_at: string;
+}
+
+function isDeferred(r: EnrichmentProviderResult): boolean {
+  return r.rate_limited && (r.status === 'skipped' || r.status === 'failed');
+}
+
+/**
+ * Merge fresh results into an indicator's stored ones: a result replaces the provider's previous
+ * one, except that a skip (rate limited, not configured…) never erases an earlier real answer, and
+ * "does not support this type" is not stored at all.
+ */
+export function mergeResults(
+  previous: StoredResults | null,
+  fresh: readonly EnrichmentProviderResult[],
+): StoredResults {
+  const merged: StoredResults = { ...(previous ?? {}) };
+  for (const result of fresh) {
+    if (result.skip_reason === 'unsupported_type') continue;
+    const before = merged[result.provider_name];
+    if (result.status === 'skipped' && before !== undefined && before.status !== 'skipped') continue;
+    merged[result.provider_name] = result;
+  }
+  return merged;
+}
+
+/**
+ * The alert's enrichment status, truthfully (reference quirks 20–21 fixed): `Enriched` only when
+ * every applicable provider call answered and at least one did; `Partial` when some answered and
+ * others failed or wait for a rate limit; `Failed` when none answered; `Pending` while everything
+ * applicable waits on a rate limit; `Skipped` when nothing applied (no enrichable indicator, or no
+ * configured provider for its types).
+ */
+export function enrichmentStatus(tallies: Iterable<ProviderTally>): EnrichmentStatus {
+  let ok = 0;
+  let failed = 0;
+  let deferred = 0;
+  for (const t of tallies) {
+    ok += t.succeeded + t.not_found;
+    failed += t.failed;
+    deferred += t.deferred;
+  }
+  if (ok + failed + deferred === 0) return 'Skipped';
+  if (ok === 0) return failed > 0 ? 'Failed' : 'Pending';
+  return failed + deferred > 0 ? 'Partial' : 'Enriched';
+}
+
+export function summarize(
+  outcomes: readonly EnrichIndicatorOutcome[],
+  verdicts: readonly MaliceLevel[],
+  attempt: number,
+  now: Date,
+): EnrichmentSummary {
+  const providers: Record<string, ProviderTally> = {};
+  let retryAfterMs = 0;
+  let cacheHits = 0;
+  for (const outcome of outcomes) {
+    for (const r of outcome.results) {
+      if (r.skip_reason === 'unsupported_type') continue;
+      const t = (providers[r.provider_name] ??= { succeeded: 0, not_found: 0, failed: 0, skipped: 0, deferred: 0 });
+      if (r.cache_hit) cacheHits += 1;
+      if (isDeferred(r) && attempt < MAX_RATE_LIMIT_RETRIES) {
+        t.deferred += 1;
+        retryAfterMs = Math.max(retryAfterMs, r.retry_after_ms ?? 1000);
+      } else if (r.status === 'success') t.succeeded += 1;
+      else if (r.status === 'not_found') t.not_found += 1;
+      else if (r.status === 'failed' || isDeferred(r)) t.failed += 1;
+      else t.skipped += 1;
+    }
+  }
+  // Skips that do not apply (private IPs, unconfigured providers) say nothing about success.
+  const applicable = Object.values(providers).map((t) => ({ ...t, skipped: 0 }));
+  const names = (pick: (t: ProviderTally) => boolean) =>
+    Object.entries(providers)
+      .filter(([, t]) => pick(t))
+      .map(([name]) => name);
+  const malice_counts: Record<MaliceLevel, number> = { Pending: 0, Benign: 0, Suspicious: 0, Malicious: 0 };
+  for (const v of verdicts) malice_counts[v] += 1;
+  return {
+    status: enrichmentStatus(applicable),
+    indicator_count: outcomes.length,
+    enrichable_count: outcomes.filter((o) => o.enrichable).length,
+    providers,
+    providers_succeeded: names((t) => t.succeeded + t.not_found > 0),
+    providers_failed: names((t) => t.failed > 0),
+    providers_skipped: names((t) => t.skipped > 0 && t.succeeded + t.not_found + t.failed + t.deferred === 0),
+    providers_deferred: names((t) => t.deferred > 0),
+    retry_at: retryAfterMs > 0 ? new Date(now.getTime() + retryAfterMs).toISOString() : null,
+    attempt,
+    malice_counts,
+    cache_hits: cacheHits,
+    completed_at: now.toISOString(),
+  };
+}
+
+/** Whether a result's skip means the provider could not apply (for callers filtering results). */
+export function notApplicable(result: EnrichmentProviderResult): boolean {
+  return result.status === 'skipped' && result.skip_reason !== null && NOT_APPLICABLE.has(result.skip_reason);
+}
+
+/**
+ * Pipeline step 4 for one alert: enrich every linked indicator with every active provider in
+ * parallel, store each indicator's results, verdict and explanation (an analyst's verdict stands),
+ * and the alert's truthful status and per-provider summary — in one transaction. Providers that
+ * were rate limited are retried by a delayed job once their pause is over.
+ */
+export async function enrichAlert(
+  ctx: ServiceContext,
+  alertId: number,
+  attempt = 0,
+): Promise<EnrichmentSummary | null> {
+  const alert = await ctx.db.selectFrom('alerts').select(['id']).where('id', '=', alertId).executeTakeFirst();
+  if (!alert) return null; // deleted since it was queued
+  const indicators = await ctx.db
+    .selectFrom('alert_indicators')
+    .innerJoin('indicators', 'indicators.id', 'alert_indicators.indicator_id')
+    .select([
+      'indicators.id',
+      'indicators.type',
+      'indicators.value',
+      'indicators.enrichment_results',
+      'indicators.malice_source',
+      'indicators.malice',
+      'indicators.malice_overridden_at',
+    ])
+    .where('alert_indicators.alert_id', '=', alertId)
+    .orderBy('indicators.id')
+    .execute();
+
+  const providers = await ctx.enrichment.registry.active();
+  const outcomes = await Promise.all(
+    indicators.map((i) => ctx.enrichment.enrich({ type: i.type as IndicatorType, value: i.value }, { providers })),
+  );
+  const now = new Date();
+  const updates = indicators.map((indicator, index) => {
+    const outcome = outcomes[index] as EnrichIndicatorOutcome;
+    const results = mergeResults(indicator.enrichment_results as StoredResults | null, outcome.results);
+    const analyst =
+      indicator.malice_source === 'analyst'
+        ? { verdict: indicator.malice as MaliceLevel, at: (indicator.malice_overridden_at ?? now).toISOString() }
+        : null;
+    const { verdict, explanation } = aggregateVerdict(Object.values(results), analyst);
+    return { id: indicator.id, results, verdict, explanation };
+  });
+  const summary = summarize(
+    outcomes,
+    updates.map((u) => u.verdict),
+    attempt,
+    now,
+  );
+
+  await ctx.db.transaction().execute(async (trx) => {
+    if (updates.length > 0) {
+      // One statement for every indicator, in id order (concurrent alerts sharing indicators never deadlock).
+      // An analyst's verdict is re-checked here: it may have been set while the providers ran.
+      await sql`
+        UPDATE indicators AS i SET
+          enrichment_results = u.results,
+          malice = CASE WHEN i.malice_source = 'analyst' THEN i.malice ELSE u.verdict END,
+          malice_explanation = CASE WHEN i.malice_source = 'analyst' THEN i.malice_explanation ELSE u.explanation END,
+          is_enriched = true,
+          enriched_at = ${now},
+          updated_at = ${now}
+        FROM jsonb_to_recordset(${JSON.stringify(updates)}::jsonb)
+          AS u(id bigint, results jsonb, verdict text, explanation jsonb)
+        WHERE i.id = u.id`.execute(trx);
+    }
+    await trx
+      .updateTable('alerts')
+      .set({
+        enrichment_status: summary.status,
+        is_enriched: summary.status !== 'Pending',
+        enriched_at: summary.status === 'Pending' ? null : now,
+        enrichment_summary: JSON.stringify(summary),
+        updated_at: now,
+      })
+      .where('id', '=', alertId)
+      .execute();
+    await trx
+      .insertInto('activity_events')
+      .values(
+        activityRow(ctx, {
+          type: 'alert_enrichment_completed',
+          alertId,
+          references: {
+            status: summary.status,
+            providers_succeeded: summary.providers_succeeded,
+            providers_failed: summary.providers_failed,
+            providers_skipped: summary.providers_skipped,
+            providers_deferred: summary.providers_deferred,
+            malice_counts: summary.malice_counts,
+            attempt,
+          },
+        }),
+      )
+      .execute();
+    if (summary.retry_at !== null) {
+      const seconds = Math.max(1, Math.ceil((Date.parse(summary.retry_at) - now.getTime()) / 1000));
+      await ctx.queue.send(
+        'enrich-alert',
+        { alert_id: alertId, reason: 'rate_limited', attempt: attempt + 1 },
+        { db: trx, startAfterSeconds: seconds },
+      );
+    }
+  });
+  return summary;
+}
