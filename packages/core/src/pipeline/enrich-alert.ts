@@ -94,7 +94,8 @@ export function summarize(
   for (const outcome of outcomes) {
     for (const r of outcome.results) {
       if (r.skip_reason === 'unsupported_type') continue;
-      const t = (providers[r.provider_name] ??= { succeeded: 0, not_found: 0, failed: 0, skipped: 0, deferred: 0 });
+      providers[r.provider_name] ??= { succeeded: 0, not_found: 0, failed: 0, skipped: 0, deferred: 0 };
+      const t = providers[r.provider_name] as ProviderTally;
       if (r.cache_hit) cacheHits += 1;
       if (isDeferred(r) && attempt < MAX_RATE_LIMIT_RETRIES) {
         t.deferred += 1;
