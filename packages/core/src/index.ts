@@ -121,3 +121,6 @@ export { SourceRegistry } from './sources/registry.js';
 export { seedSystemRows } from './system/bootstrap.js';
 export type { Health } from './system/health.js';
 export { checkHealth } from './system/health.js';
+
+// Enrichment provider and field extraction administration.
+export * from './enrichment/admin.js';

@@ -140,3 +140,6 @@ export {
   VerdictExplanationSchema,
   VerdictReasonSchema,
 } from './enrichment.js';
+
+// Enrichment provider / field extraction admin API (see enrichment-api.ts).
+export * from './enrichment-api.js';

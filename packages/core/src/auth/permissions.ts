@@ -14,6 +14,8 @@ export const PERMISSIONS = {
   'indicators:read': ['enrichments:read', 'alerts:read'],
   'api_keys:manage': ['admin'],
   'indicator_mappings:manage': ['admin'],
+  'enrichments:read': ['enrichments:read'],
+  'enrichment_providers:manage': ['admin'],
 } as const satisfies Record<string, readonly Scope[]>;
 
 export type Permission = keyof typeof PERMISSIONS;

@@ -1,0 +1,2 @@
+/** Verbs of the enrichment provider and field extraction admin API. */
+export {};
