@@ -4,6 +4,9 @@ import { errorResponse, issueList, toErrorResponse } from './errors.js';
 import { jsonBodies, requestContext, securityHeaders } from './middleware/request.js';
 import { alertRoutes } from './routes/alerts.js';
 import { apiKeyRoutes } from './routes/api-keys.js';
+import { fieldExtractionRoutes } from './routes/enrichment-field-extractions.js';
+import { enrichmentProviderRoutes } from './routes/enrichment-providers.js';
+import { enrichmentRoutes } from './routes/enrichments.js';
 import { mappingRoutes } from './routes/indicator-mappings.js';
 import { ingestRoutes } from './routes/ingest.js';
 import { docsRoutes, healthRoutes } from './routes/system.js';
@@ -32,7 +35,16 @@ export function createApp(deps: CoreDeps, options: AppOptions) {
   app.use('*', securityHeaders());
   app.use('/v1/*', jsonBodies(options.maxIngestBytes, options.maxBodyBytes));
 
-  for (const routes of [alertRoutes, ingestRoutes, apiKeyRoutes, mappingRoutes]) app.route('/', routes);
+  for (const routes of [
+    alertRoutes,
+    ingestRoutes,
+    apiKeyRoutes,
+    mappingRoutes,
+    enrichmentRoutes,
+    enrichmentProviderRoutes,
+    fieldExtractionRoutes,
+  ])
+    app.route('/', routes);
   app.route('/', healthRoutes(options.version));
   app.route('/', docsRoutes());
 

@@ -18,8 +18,6 @@ const EnvSchema = z.object({
   ENCRYPTION_KEY: z.string().optional(),
   /** Hosts (or host:port) outbound calls may reach although internal, e.g. an on-prem intel API. */
   SSRF_ALLOWED_HOSTS: z.string().optional(),
-  /** Budget of one provider call in milliseconds, unless the provider sets its own. */
-  ENRICHMENT_CALL_TIMEOUT_MS: z.coerce.number().int().positive().default(30_000),
   SENTINEL_WEBHOOK_SECRET: z.string().default(''),
   ELASTIC_WEBHOOK_SECRET: z.string().default(''),
   SPLUNK_WEBHOOK_SECRET: z.string().default(''),
@@ -55,7 +53,6 @@ export function enrichmentConfig(env: Env): Pick<CoreConfig, 'encryptionKey' | '
     enrichment: {
       outbound: { allowHosts: parseAllowedHosts(env.SSRF_ALLOWED_HOSTS) },
       providerEnv: env.providerEnv,
-      callTimeoutMs: env.ENRICHMENT_CALL_TIMEOUT_MS,
     },
   };
 }

@@ -65,7 +65,6 @@ export interface HarnessOptions {
   mockProviders?: MockProvidersOptions | boolean;
   /** More provider environment (e.g. `CALSETA_PROVIDER_*`) and allow-listed hosts. */
   providerEnv?: Record<string, string>;
-  callTimeoutMs?: number;
 }
 
 /** The real API over real HTTP, on a fresh database of its own, with the worker available in-process. */
@@ -91,7 +90,6 @@ export async function createHarness(options: HarnessOptions = {}): Promise<Harne
       enrichment: {
         outbound: { allowHosts: parseAllowedHosts(env.SSRF_ALLOWED_HOSTS) },
         providerEnv: providerEnvFrom(env),
-        ...(options.callTimeoutMs === undefined ? {} : { callTimeoutMs: options.callTimeoutMs }),
       },
     },
   });

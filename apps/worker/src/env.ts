@@ -11,8 +11,6 @@ const EnvSchema = z.object({
   ENCRYPTION_KEY: z.string().optional(),
   /** Hosts (or host:port) outbound calls may reach although internal, e.g. an on-prem intel API. */
   SSRF_ALLOWED_HOSTS: z.string().optional(),
-  /** Budget of one provider call in milliseconds, unless the provider sets its own. */
-  ENRICHMENT_CALL_TIMEOUT_MS: z.coerce.number().int().positive().default(30_000),
   ALERT_DEDUP_WINDOW_HOURS: z.coerce.number().min(0).default(24),
 });
 export type Env = z.infer<typeof EnvSchema> & { providerEnv: Record<string, string> };
@@ -33,7 +31,6 @@ export function enrichmentConfig(env: Env): Pick<CoreConfig, 'encryptionKey' | '
     enrichment: {
       outbound: { allowHosts: parseAllowedHosts(env.SSRF_ALLOWED_HOSTS) },
       providerEnv: env.providerEnv,
-      callTimeoutMs: env.ENRICHMENT_CALL_TIMEOUT_MS,
     },
   };
 }

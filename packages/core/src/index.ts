@@ -73,6 +73,9 @@ export { authorize, PERMISSIONS } from './auth/permissions.js';
 export type { Actor, AuthenticatedKey, CoreConfig, CoreDeps, Db, ServiceContext } from './context.js';
 export { SYSTEM } from './context.js';
 export { contextFor } from './context-for.js';
+// Enrichment provider and field extraction administration.
+export * from './enrichment/admin.js';
+export { enrichOnDemand, listProviderStatus, requestAlertEnrichment } from './enrichment/on-demand.js';
 export type { LoadedProvider, ResolvedAuth } from './enrichment/registry.js';
 export { PROVIDERS_CHANNEL, ProviderRegistry, providerDefinition, resolveProviderAuth } from './enrichment/registry.js';
 export type { EnrichmentConfig } from './enrichment/runtime.js';
@@ -93,6 +96,7 @@ export {
   OutboundRequestError,
 } from './http/index.js';
 export { isUuid, newUuid } from './ids.js';
+export { getIndicator, patchIndicator } from './indicators/indicators.js';
 export { extractIndicators } from './ingest/extract.js';
 export { fingerprint } from './ingest/fingerprint.js';
 export type { IngestInput } from './ingest/ingest-alert.js';
@@ -112,7 +116,6 @@ export {
   testExtraction,
   updateIndicatorMapping,
 } from './mappings/verbs.js';
-export type { EnrichmentSummary, ProviderTally } from './pipeline/enrich-alert.js';
 export { enrichAlert, enrichmentStatus, mergeResults } from './pipeline/enrich-alert.js';
 export { extractAlertIndicators } from './pipeline/extract-alert-indicators.js';
 export { JOB_HANDLERS } from './pipeline/handlers.js';
@@ -121,6 +124,3 @@ export { SourceRegistry } from './sources/registry.js';
 export { seedSystemRows } from './system/bootstrap.js';
 export type { Health } from './system/health.js';
 export { checkHealth } from './system/health.js';
-
-// Enrichment provider and field extraction administration.
-export * from './enrichment/admin.js';

@@ -527,7 +527,7 @@ export const URL_PROFILES: Record<
   'https://c2-relay.darkops.net/stager.ps1': { vtMalicious: 12, vtSuspicious: 2, title: '', status: 200 },
   'https://suspicious-cloud-sync.com/api/v2/upload': {
     vtMalicious: 0,
-    vtSuspicious: 2,
+    vtSuspicious: 3,
     title: 'CloudSync API',
     status: 405,
   },

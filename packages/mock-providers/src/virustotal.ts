@@ -53,10 +53,11 @@ interface Counts {
   suspicious: number;
 }
 
+/** Generated counts land clearly inside the builtin VirusTotal rules (≥ 5 malicious; ≥ 3 suspicious). */
 function countsFor(verdict: MockVerdict, r: Rng, listed?: Counts): Counts {
   if (listed) return listed;
-  if (verdict === 'malicious') return { malicious: r.int(4, 14), suspicious: r.int(0, 2) };
-  if (verdict === 'suspicious') return { malicious: 0, suspicious: r.int(1, 3) };
+  if (verdict === 'malicious') return { malicious: r.int(5, 14), suspicious: r.int(0, 2) };
+  if (verdict === 'suspicious') return { malicious: 0, suspicious: r.int(3, 5) };
   return { malicious: 0, suspicious: 0 };
 }
 

@@ -1,6 +1,12 @@
 import { z } from 'zod';
 import { SortOrderSchema, TimestampSchema, UuidSchema } from './common.js';
 import {
+  EnrichmentProviderResultSchema,
+  EnrichmentSummarySchema,
+  ProviderResultSummarySchema,
+  VerdictExplanationSchema,
+} from './enrichment.js';
+import {
   ActorTypeSchema,
   AlertSeveritySchema,
   AlertStatusSchema,
@@ -44,15 +50,6 @@ export const FindingSchema = z
   .meta({ id: 'Finding' });
 export type Finding = z.infer<typeof FindingSchema>;
 
-export const ProviderResultSchema = z.object({
-  provider_name: z.string(),
-  status: z.enum(['success', 'failed', 'skipped']),
-  success: z.boolean(),
-  extracted: z.record(z.string(), z.unknown()).nullable(),
-  enriched_at: TimestampSchema.nullable(),
-  error_message: z.string().nullable(),
-});
-
 export const IndicatorSchema = z
   .object({
     uuid: UuidSchema,
@@ -64,12 +61,29 @@ export const IndicatorSchema = z
     malice: MaliceLevelSchema,
     malice_source: z.enum(['enrichment', 'analyst']),
     malice_overridden_at: TimestampSchema.nullable(),
-    enrichment_results: z.record(z.string(), ProviderResultSchema).nullable(),
+    /** Why the indicator has its verdict: provider, rule, field and value, or the analyst. */
+    malice_explanation: VerdictExplanationSchema.nullable(),
+    enriched_at: TimestampSchema.nullable(),
+    /** Latest result per provider (raw responses only in the indicator detail). */
+    enrichment_results: z.record(z.string(), ProviderResultSummarySchema).nullable(),
     created_at: TimestampSchema,
     updated_at: TimestampSchema,
   })
   .meta({ id: 'Indicator' });
 export type Indicator = z.infer<typeof IndicatorSchema>;
+
+/** One indicator with each provider's full result, raw response included. */
+export const IndicatorDetailSchema = IndicatorSchema.extend({
+  enrichment_results: z.record(z.string(), EnrichmentProviderResultSchema).nullable(),
+}).meta({ id: 'IndicatorDetail' });
+export type IndicatorDetail = z.infer<typeof IndicatorDetailSchema>;
+
+/** An analyst's verdict for an indicator; `null` hands the verdict back to the providers. */
+export const IndicatorPatchSchema = z
+  .object({ malice: MaliceLevelSchema.nullable() })
+  .strict()
+  .meta({ id: 'IndicatorPatch' });
+export type IndicatorPatch = z.infer<typeof IndicatorPatchSchema>;
 
 /** An indicator as linked to one alert: where in the alert it was found. */
 export const AlertIndicatorSchema = IndicatorSchema.extend({
@@ -133,6 +147,8 @@ export const AlertSchema = z
     malice_override_source: z.string().nullable(),
     malice_override_at: TimestampSchema.nullable(),
     indicators: z.array(AlertIndicatorSchema),
+    /** What enrichment did, per provider; null until the alert was enriched. */
+    enrichment: EnrichmentSummarySchema.nullable(),
     agent_findings: z.array(FindingSchema).nullable(),
   })
   .meta({ id: 'Alert' });

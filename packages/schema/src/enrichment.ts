@@ -9,6 +9,27 @@ import { IndicatorTypeSchema, MaliceLevelSchema } from './enums.js';
  * shape only, the engine's `checkProviderDefinition` checks the templates.
  */
 
+/** Plain JSON data: what JSON.parse can return. */
+function isJsonValue(value: unknown, depth = 0): boolean {
+  if (depth > 64) return false;
+  if (value === null || typeof value === 'string' || typeof value === 'boolean') return true;
+  if (typeof value === 'number') return Number.isFinite(value);
+  if (Array.isArray(value)) return value.every((v) => isJsonValue(v, depth + 1));
+  if (typeof value === 'object' && Object.getPrototypeOf(value) === Object.prototype) {
+    return Object.values(value).every((v) => isJsonValue(v, depth + 1));
+  }
+  return false;
+}
+
+/**
+ * Any JSON value. (Not `z.json()`: its recursive definition overflows the OpenAPI generator; this
+ * documents as "any" and checks the same thing.)
+ */
+const JsonValueSchema = z
+  .unknown()
+  .refine((value) => value !== undefined && isJsonValue(value), 'must be a JSON value')
+  .meta({ description: 'Any JSON value.' });
+
 /** A template string: literal text with `{{ expr | filter }}` placeholders. */
 const TemplateSchema = z.string().max(8000);
 
@@ -58,7 +79,7 @@ export const HttpStepSchema = z
     /** Appended to the URL, percent-encoded (RFC 3986). */
     query_params: z.record(z.string().min(1).max(200), ScalarTemplateSchema).default({}),
     /** Any JSON; every string inside is a template. A string that is exactly one placeholder keeps the value's JSON type. */
-    json_body: z.json().optional(),
+    json_body: JsonValueSchema.optional(),
     /** Sent as `application/x-www-form-urlencoded`. Exclusive with `json_body`. */
     form_body: z.record(z.string().min(1).max(200), ScalarTemplateSchema).optional(),
     /** Extension: per-step timeout in milliseconds; wins over `timeout_seconds`. */
@@ -124,7 +145,7 @@ export const MaliceRuleSchema = z
     /** Dot path into the provider's raw response (multi-step: prefixed with the step name). */
     field: JsonPathSchema,
     operator: MaliceOperatorSchema,
-    value: z.json(),
+    value: JsonValueSchema,
     verdict: MaliceLevelSchema,
   })
   .strict()
@@ -223,10 +244,7 @@ export type ProviderRunStatus = z.infer<typeof ProviderRunStatusSchema>;
 export const SkipReasonSchema = z.enum(['not_enrichable', 'unsupported_type', 'not_configured', 'rate_limited']);
 export type SkipReason = z.infer<typeof SkipReasonSchema>;
 
-/**
- * One provider's result for one indicator. (Named `EnrichmentProviderResult` because
- * `ProviderResultSchema` in alerts.ts is the stored v1 wire shape of `enrichment_results`.)
- */
+/** One provider's result for one indicator, as the engine produces it and indicators store it. */
 export const EnrichmentProviderResultSchema = z
   .object({
     provider_name: z.string(),
@@ -269,3 +287,101 @@ export const ProviderStepDebugSchema = z
   })
   .meta({ id: 'ProviderStepDebug' });
 export type ProviderStepDebug = z.infer<typeof ProviderStepDebugSchema>;
+
+/** A provider result as lists and agent payloads show it: without the raw provider response. */
+export const ProviderResultSummarySchema = EnrichmentProviderResultSchema.omit({ raw: true }).meta({
+  id: 'ProviderResultSummary',
+});
+export type ProviderResultSummary = z.infer<typeof ProviderResultSummarySchema>;
+
+/** How one provider fared across an alert's indicators. */
+export const ProviderTallySchema = z
+  .object({
+    succeeded: z.number().int(),
+    not_found: z.number().int(),
+    failed: z.number().int(),
+    /** Did not apply: unsupported type, not enrichable (private IP, internal domain) or not configured. */
+    skipped: z.number().int(),
+    /** Rate limited: retried once the provider's pause is over. */
+    deferred: z.number().int(),
+  })
+  .meta({ id: 'ProviderTally' });
+export type ProviderTally = z.infer<typeof ProviderTallySchema>;
+
+/** What the enrichment step did for one alert (stored on the alert, shown in its detail). */
+export const EnrichmentSummarySchema = z
+  .object({
+    status: z.enum(['Pending', 'Enriched', 'Partial', 'Failed', 'Skipped']),
+    indicator_count: z.number().int(),
+    enrichable_count: z.number().int(),
+    providers: z.record(z.string(), ProviderTallySchema),
+    providers_succeeded: z.array(z.string()),
+    providers_failed: z.array(z.string()),
+    providers_skipped: z.array(z.string()),
+    providers_deferred: z.array(z.string()),
+    /** When the deferred providers are tried again; null when nothing is deferred. */
+    retry_at: TimestampSchema.nullable(),
+    attempt: z.number().int(),
+    malice_counts: z.record(MaliceLevelSchema, z.number().int()),
+    cache_hits: z.number().int(),
+    completed_at: TimestampSchema,
+  })
+  .meta({ id: 'EnrichmentSummary' });
+export type EnrichmentSummary = z.infer<typeof EnrichmentSummarySchema>;
+
+/** `POST /v1/enrichments`: enrich one value now (v1 aliases `indicator_type` / `indicator_value` accepted). */
+export const EnrichmentRequestSchema = z
+  .preprocess(
+    (input) => {
+      if (typeof input !== 'object' || input === null) return input;
+      const { indicator_type, indicator_value, ...rest } = input as Record<string, unknown>;
+      return { type: indicator_type, value: indicator_value, ...rest };
+    },
+    z
+      .object({
+        type: IndicatorTypeSchema,
+        value: z.string().trim().min(1).max(2048),
+        /** Ask the providers again even when a cached answer exists (the fresh one is cached). */
+        bypass_cache: z.boolean().default(false),
+      })
+      .strict(),
+  )
+  .meta({ id: 'EnrichmentRequest' });
+export type EnrichmentRequest = z.infer<typeof EnrichmentRequestSchema>;
+
+export const OnDemandEnrichmentSchema = z
+  .object({
+    type: IndicatorTypeSchema,
+    value: z.string(),
+    enrichable: z.boolean(),
+    /** Why the value was not sent to any provider (private IP, internal domain…). */
+    reason: z.string().nullable(),
+    verdict: MaliceLevelSchema,
+    explanation: VerdictExplanationSchema.nullable(),
+    /** One result per active provider that supports the type. */
+    results: z.record(z.string(), ProviderResultSummarySchema),
+    cache_hits: z.number().int(),
+    enriched_at: TimestampSchema,
+  })
+  .meta({ id: 'OnDemandEnrichment' });
+export type OnDemandEnrichment = z.infer<typeof OnDemandEnrichmentSchema>;
+
+/** An active provider as the enrichment registry sees it (what agents can expect to be enriched). */
+export const ProviderStatusSchema = z
+  .object({
+    provider_name: z.string(),
+    display_name: z.string(),
+    supported_types: z.array(IndicatorTypeSchema),
+    is_configured: z.boolean(),
+    cache_ttl_seconds: z.number().int().nullable(),
+    rate_limit_per_minute: z.number().int().nullable(),
+    rate_limit_per_day: z.number().int().nullable(),
+    /** Calls left in the current minute / UTC day (null: no such limit), and a 429 pause in force. */
+    quota: z.object({
+      minute_remaining: z.number().int().nullable(),
+      day_remaining: z.number().int().nullable(),
+      paused_until: TimestampSchema.nullable(),
+    }),
+  })
+  .meta({ id: 'ProviderStatus' });
+export type ProviderStatus = z.infer<typeof ProviderStatusSchema>;

@@ -110,6 +110,12 @@ export const ActivityEventTypeSchema = z.enum([
   'api_key_updated',
   'api_key_revoked',
   'auth_failed',
+  'enrichment_provider_created',
+  'enrichment_provider_updated',
+  'enrichment_provider_deleted',
+  'enrichment_extraction_created',
+  'enrichment_extraction_updated',
+  'enrichment_extraction_deleted',
 ]);
 export type ActivityEventType = z.infer<typeof ActivityEventTypeSchema>;
 

@@ -19,6 +19,8 @@ export type {
   AlertSummary,
   Finding,
   Indicator,
+  IndicatorDetail,
+  IndicatorPatch,
   IngestAccepted,
 } from './alerts.js';
 export {
@@ -31,9 +33,10 @@ export {
   AlertSummarySchema,
   DetectionRuleSummarySchema,
   FindingSchema,
+  IndicatorDetailSchema,
+  IndicatorPatchSchema,
   IndicatorSchema,
   IngestAcceptedSchema,
-  ProviderResultSchema,
 } from './alerts.js';
 export type { ApiKey, ApiKeyCreate, ApiKeyCreated, ApiKeyUpdate } from './api-keys.js';
 export { ApiKeyCreatedSchema, ApiKeyCreateSchema, ApiKeySchema, ApiKeyUpdateSchema } from './api-keys.js';
@@ -102,6 +105,8 @@ export {
 
 export type {
   EnrichmentProviderResult,
+  EnrichmentRequest,
+  EnrichmentSummary,
   ExtractionValueType,
   FieldExtraction,
   FieldExtractionInput,
@@ -113,16 +118,22 @@ export type {
   MaliceRule,
   MaliceRules,
   MaliceRulesInput,
+  OnDemandEnrichment,
   ProviderDefinition,
   ProviderDefinitionInput,
+  ProviderResultSummary,
   ProviderRunStatus,
+  ProviderStatus,
   ProviderStepDebug,
+  ProviderTally,
   SkipReason,
   VerdictExplanation,
   VerdictReason,
 } from './enrichment.js';
 export {
   EnrichmentProviderResultSchema,
+  EnrichmentRequestSchema,
+  EnrichmentSummarySchema,
   ExtractionValueTypeSchema,
   FieldExtractionSchema,
   HttpConfigSchema,
@@ -132,9 +143,13 @@ export {
   MaliceOperatorSchema,
   MaliceRuleSchema,
   MaliceRulesSchema,
+  OnDemandEnrichmentSchema,
   ProviderDefinitionSchema,
+  ProviderResultSummarySchema,
   ProviderRunStatusSchema,
+  ProviderStatusSchema,
   ProviderStepDebugSchema,
+  ProviderTallySchema,
   SkipReasonSchema,
   StepNameSchema,
   VerdictExplanationSchema,

@@ -6,6 +6,7 @@ import {
   listAlertIndicators,
   listAlerts,
   patchAlert,
+  requestAlertEnrichment,
 } from '@calseta/core';
 import {
   ActivityEventSchema,
@@ -125,6 +126,30 @@ alertRoutes.openapi(
   }),
   async (c) =>
     c.json({ data: await listAlertIndicators(c.get('ctx'), c.req.valid('param').alert_uuid), meta: {} }, 200),
+);
+
+alertRoutes.openapi(
+  apiRoute({
+    method: 'post',
+    path: '/v1/alerts/{alert_uuid}/enrich',
+    tags: ['Alerts'],
+    summary: 'Enrich the alert again (queued)',
+    description:
+      'Re-runs indicator extraction and enrichment with the active providers. Cached provider answers are reused until they expire.',
+    permission: 'alerts:write',
+    request: { params: AlertParams },
+    responses: {
+      202: json(
+        dataEnvelope(z.object({ message: z.string(), alert_uuid: UuidSchema })),
+        'Queued: the job is durable and the worker picks it up at once.',
+      ),
+      404: errorContent('No such alert.'),
+    },
+  }),
+  async (c) => {
+    const queued = await requestAlertEnrichment(c.get('ctx'), c.req.valid('param').alert_uuid);
+    return c.json({ data: { message: 'Enrichment queued', ...queued }, meta: {} }, 202);
+  },
 );
 
 alertRoutes.openapi(

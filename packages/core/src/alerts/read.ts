@@ -6,6 +6,7 @@ import {
   type AlertListQuery,
   type AlertSummary,
   type CloseClassification,
+  type EnrichmentSummary,
   type Finding,
   MALICE_WEIGHT,
   type MaliceLevel,
@@ -15,6 +16,7 @@ import { type ExpressionBuilder, sql } from 'kysely';
 import { authorize } from '../auth/permissions.js';
 import type { Db, ServiceContext } from '../context.js';
 import { notFound } from '../errors.js';
+import { INDICATOR_COLUMNS, toIndicator } from '../indicators/indicators.js';
 import { csv, iso, pageMeta } from '../serialize.js';
 
 export const SUMMARY_COLUMNS = [
@@ -126,74 +128,15 @@ export async function alertIdByUuid(db: Db, uuid: string): Promise<number> {
   return row.id;
 }
 
-type IndicatorRow = {
-  uuid: string;
-  type: string;
-  value: string;
-  first_seen: Date;
-  last_seen: Date;
-  is_enriched: boolean;
-  malice: string;
-  malice_source: string;
-  malice_overridden_at: Date | null;
-  enrichment_results: unknown;
-  created_at: Date;
-  updated_at: Date;
-  source_field: string | null;
-};
-
-/** Provider results without raw responses: agents and lists never get raw provider payloads. */
-function stripRaw(results: unknown): AlertIndicator['enrichment_results'] {
-  if (!results || typeof results !== 'object') return null;
-  return Object.fromEntries(
-    Object.entries(results as Record<string, Record<string, unknown>>).map(([name, r]) => {
-      const { raw: _raw, debug_steps: _debug, ...rest } = r;
-      return [name, rest];
-    }),
-  ) as AlertIndicator['enrichment_results'];
-}
-
-function toAlertIndicator(row: IndicatorRow): AlertIndicator {
-  return {
-    uuid: row.uuid,
-    type: row.type as AlertIndicator['type'],
-    value: row.value,
-    first_seen: iso(row.first_seen),
-    last_seen: iso(row.last_seen),
-    is_enriched: row.is_enriched,
-    malice: row.malice as MaliceLevel,
-    malice_source: row.malice_source as AlertIndicator['malice_source'],
-    malice_overridden_at: iso(row.malice_overridden_at),
-    enrichment_results: stripRaw(row.enrichment_results),
-    created_at: iso(row.created_at),
-    updated_at: iso(row.updated_at),
-    source_field: row.source_field,
-  };
-}
-
 async function indicatorsOf(db: Db, alertId: number): Promise<AlertIndicator[]> {
   const rows = await db
     .selectFrom('alert_indicators')
     .innerJoin('indicators', 'indicators.id', 'alert_indicators.indicator_id')
-    .select([
-      'indicators.uuid',
-      'indicators.type',
-      'indicators.value',
-      'indicators.first_seen',
-      'indicators.last_seen',
-      'indicators.is_enriched',
-      'indicators.malice',
-      'indicators.malice_source',
-      'indicators.malice_overridden_at',
-      'indicators.enrichment_results',
-      'indicators.created_at',
-      'indicators.updated_at',
-      'alert_indicators.source_field',
-    ])
+    .select([...INDICATOR_COLUMNS, 'alert_indicators.source_field'])
     .where('alert_indicators.alert_id', '=', alertId)
     .orderBy('alert_indicators.id')
     .execute();
-  return rows.map(toAlertIndicator);
+  return rows.map((row) => ({ ...toIndicator(row), source_field: row.source_field }));
 }
 
 export async function listAlertIndicators(ctx: ServiceContext, uuid: string): Promise<AlertIndicator[]> {
@@ -255,6 +198,7 @@ export async function loadAlert(db: Db, uuid: string): Promise<AlertWithMeta> {
     .executeTakeFirst();
   if (!row) throw notFound('Alert');
   const indicators = await indicatorsOf(db, row.id);
+  const summary = (row.enrichment_summary ?? null) as EnrichmentSummary | null;
   const data: Alert = {
     ...toSummary(row),
     enriched_at: iso(row.enriched_at),
@@ -283,22 +227,20 @@ export async function loadAlert(db: Db, uuid: string): Promise<AlertWithMeta> {
     malice_override_source: row.malice_override_source,
     malice_override_at: iso(row.malice_override_at),
     indicators,
+    enrichment: summary,
     agent_findings: (row.agent_findings as Finding[] | null) ?? null,
   };
-  const summary = (row.enrichment_summary ?? {}) as Record<string, { status?: string }>;
-  const byStatus = (status: string) =>
-    Object.entries(summary)
-      .filter(([, r]) => r.status === status)
-      .map(([name]) => name)
-      .sort();
   const meta = {
     generated_at: new Date().toISOString(),
     alert_source: row.source_name,
     indicator_count: indicators.length,
     enrichment: {
-      succeeded: byStatus('success'),
-      failed: byStatus('failed'),
-      skipped: byStatus('skipped'),
+      status: row.enrichment_status,
+      succeeded: summary?.providers_succeeded ?? [],
+      failed: summary?.providers_failed ?? [],
+      skipped: summary?.providers_skipped ?? [],
+      deferred: summary?.providers_deferred ?? [],
+      retry_at: summary?.retry_at ?? null,
       enriched_at: iso(row.enriched_at),
     },
     detection_rule_matched: row.rule_uuid !== null,

@@ -1,5 +1,12 @@
 import { aggregateVerdict, type EnrichIndicatorOutcome } from '@calseta/enrichment-engine';
-import type { EnrichmentProviderResult, EnrichmentStatus, IndicatorType, MaliceLevel } from '@calseta/schema';
+import type {
+  EnrichmentProviderResult,
+  EnrichmentStatus,
+  EnrichmentSummary,
+  IndicatorType,
+  MaliceLevel,
+  ProviderTally,
+} from '@calseta/schema';
 import { sql } from 'kysely';
 import { activityRow } from '../activity/record.js';
 import type { ServiceContext } from '../context.js';
@@ -11,32 +18,6 @@ export const MAX_RATE_LIMIT_RETRIES = 20;
 const NOT_APPLICABLE = new Set(['unsupported_type', 'not_enrichable', 'not_configured']);
 
 export type StoredResults = Record<string, EnrichmentProviderResult>;
-
-export interface ProviderTally {
-  succeeded: number;
-  not_found: number;
-  failed: number;
-  skipped: number;
-  /** Rate limited: retried later. */
-  deferred: number;
-}
-
-export interface EnrichmentSummary {
-  status: EnrichmentStatus;
-  indicator_count: number;
-  enrichable_count: number;
-  providers: Record<string, ProviderTally>;
-  providers_succeeded: string[];
-  providers_failed: string[];
-  providers_skipped: string[];
-  providers_deferred: string[];
-  /** When the deferred providers are tried again (null: nothing deferred). */
-  retry_at: string | null;
-  attempt: number;
-  malice_counts: Record<MaliceLevel, number>;
-  cache_hits: number;
-  completed_at: string;
-}
 
 function isDeferred(r: EnrichmentProviderResult): boolean {
   return r.rate_limited && (r.status === 'skipped' || r.status === 'failed');
@@ -178,7 +159,9 @@ export async function enrichAlert(
         ? { verdict: indicator.malice as MaliceLevel, at: (indicator.malice_overridden_at ?? now).toISOString() }
         : null;
     const { verdict, explanation } = aggregateVerdict(Object.values(results), analyst);
-    return { id: indicator.id, results, verdict, explanation };
+    // Enriched = some provider answered for it (reference quirk 20: not merely "was attempted").
+    const enriched = Object.values(results).some((r) => r.status === 'success' || r.status === 'not_found');
+    return { id: indicator.id, results, verdict, explanation, enriched };
   });
   const summary = summarize(
     outcomes,
@@ -196,11 +179,11 @@ export async function enrichAlert(
           enrichment_results = u.results,
           malice = CASE WHEN i.malice_source = 'analyst' THEN i.malice ELSE u.verdict END,
           malice_explanation = CASE WHEN i.malice_source = 'analyst' THEN i.malice_explanation ELSE u.explanation END,
-          is_enriched = true,
+          is_enriched = u.enriched,
           enriched_at = ${now},
           updated_at = ${now}
         FROM jsonb_to_recordset(${JSON.stringify(updates)}::jsonb)
-          AS u(id bigint, results jsonb, verdict text, explanation jsonb)
+          AS u(id bigint, results jsonb, verdict text, explanation jsonb, enriched boolean)
         WHERE i.id = u.id`.execute(trx);
     }
     await trx
