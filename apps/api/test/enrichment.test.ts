@@ -188,6 +188,25 @@ describe('enrichment end to end over the mock providers', () => {
     );
   });
 
+  it('changing a provider rule drops its cached answers: the next lookup asks again and judges anew', async () => {
+    const value = '91.234.56.78';
+    const ask = () => h.request('POST', '/v1/enrichments', { json: { type: 'ip', value } });
+    expect((await ask()).body.data.results.virustotal.verdict).toBe('Malicious');
+    expect((await ask()).body.data.results.virustotal.cache_hit).toBe(true);
+    const providers = (await h.request('GET', '/v1/enrichment-providers')).body.data;
+    const vt = providers.find((p: { provider_name: string }) => p.provider_name === 'virustotal');
+    const strict = {
+      rules: [{ field: 'data.attributes.last_analysis_stats.malicious', operator: '>=', value: 1000, verdict: 'Malicious' }],
+      default_verdict: 'Benign',
+      not_found_verdict: 'Pending',
+    };
+    const patched = await h.request('PATCH', `/v1/enrichment-providers/${vt.uuid}`, { json: { malice_rules: strict } });
+    expect(patched.status).toBe(200);
+    const after = (await ask()).body.data.results.virustotal;
+    expect(after).toMatchObject({ cache_hit: false, verdict: 'Benign' });
+    await h.request('PATCH', `/v1/enrichment-providers/${vt.uuid}`, { json: { malice_rules: vt.malice_rules } });
+  });
+
   it('GET /v1/enrichments/providers lists the active providers with configuration and quota', async () => {
     const { body } = await h.request('GET', '/v1/enrichments/providers');
     const names = body.data.map((p: { provider_name: string }) => p.provider_name);

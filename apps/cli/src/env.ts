@@ -1,4 +1,5 @@
 import path from 'node:path';
+import { providerEnvFrom } from '@calseta/core';
 import { z } from 'zod';
 
 /** The CLI's configuration: the only place that reads process.env. */
@@ -9,12 +10,18 @@ const EnvSchema = z.object({
   LOG_LEVEL: z.string().default('info'),
   /** `pretty` (default on a terminal) or `json` for the children's logs. */
   LOG_FORMAT: z.enum(['pretty', 'json']).optional(),
+  /** `pnpm dev` serves the builtin providers from the local mock unless credentials exist; `false` turns that off. */
+  CALSETA_MOCK_PROVIDERS: z.enum(['auto', 'true', 'false']).default('auto'),
 });
-export type Env = z.infer<typeof EnvSchema> & { dataDir: string };
+export type Env = z.infer<typeof EnvSchema> & {
+  dataDir: string;
+  /** Provider credentials from the environment (builtin env vars, CALSETA_PROVIDER_*). */
+  providerEnv: Record<string, string>;
+};
 
 export function loadEnv(): Env {
   const env = EnvSchema.parse(process.env);
-  return { ...env, dataDir: path.resolve(env.CALSETA_DATA_DIR) };
+  return { ...env, dataDir: path.resolve(env.CALSETA_DATA_DIR), providerEnv: providerEnvFrom(process.env) };
 }
 
 /** The environment a child process (api, worker) starts with. */

@@ -8,6 +8,7 @@ import { openCore } from './core.js';
 import { migrate, openDatabase } from './database.js';
 import { childEnv, type Env } from './env.js';
 import { ensureAdminKey, ensureEncryptionKey } from './first-run.js';
+import { startMockProvidersIfUnconfigured } from './mock-mode.js';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../..');
 const APPS = ['api', 'worker'] as const;
@@ -46,6 +47,7 @@ export async function runStack(env: Env, mode: 'dev' | 'start'): Promise<void> {
   const applied = await migrate(database.url);
   const core = await openCore(database.url);
   const admin = await ensureAdminKey(core.deps, env.dataDir);
+  const mock = mode === 'dev' ? await startMockProvidersIfUnconfigured(env, core.deps) : null;
   await core.close();
   const encryptionKey = await ensureEncryptionKey(env.dataDir);
 
@@ -56,6 +58,12 @@ export async function runStack(env: Env, mode: 'dev' | 'start'): Promise<void> {
     `  API       http://localhost:${env.API_PORT}   (reference: http://localhost:${env.API_PORT}/docs)`,
     '  worker    running',
   ];
+  if (mock) {
+    banner.push(
+      `  providers mock VirusTotal, AbuseIPDB, Okta and Entra at ${mock.server.url} (no credentials configured;`,
+      '            set e.g. VIRUSTOTAL_API_KEY or CALSETA_MOCK_PROVIDERS=false for real ones)',
+    );
+  }
   if (admin.created) {
     banner.push(
       '',
@@ -78,6 +86,7 @@ export async function runStack(env: Env, mode: 'dev' | 'start'): Promise<void> {
         API_PORT: String(env.API_PORT),
         LOG_LEVEL: env.LOG_LEVEL,
         ENCRYPTION_KEY: encryptionKey,
+        ...mock?.env,
       }),
       stdio: ['ignore', 'pipe', 'pipe'],
     });
@@ -110,5 +119,6 @@ export async function runStack(env: Env, mode: 'dev' | 'start'): Promise<void> {
     process.on('SIGINT', stop);
     process.on('SIGTERM', stop);
   });
+  await mock?.server.close();
   await database.stop();
 }

@@ -12,32 +12,6 @@ import { IndicatorTypeSchema } from './enums.js';
 
 /** Request and response schemas of the enrichment provider and field extraction admin API. */
 
-/**
- * `HttpConfigSchema` and `MaliceRulesSchema` hold `z.json()` values, which the OpenAPI generator
- * cannot render (it recurses forever). This validates with the real schema and documents it with
- * zod's own JSON Schema of it, any-JSON values as `{}`. Typed as the wrapped schema.
- */
-function documented<T extends z.ZodType>(schema: T, io: 'input' | 'output', description: string): T {
-  const { $schema: _, ...jsonSchema } = z.toJSONSchema(schema, {
-    io,
-    metadata: z.registry(),
-    unrepresentable: 'any',
-    override: (ctx) => {
-      if (ctx.zodSchema._zod.def.type !== 'lazy') return;
-      for (const key of Object.keys(ctx.jsonSchema)) delete (ctx.jsonSchema as Record<string, unknown>)[key];
-    },
-  });
-  return z
-    .unknown()
-    .meta({ ...jsonSchema, description })
-    .pipe(schema) as unknown as T;
-}
-
-const HTTP_CONFIG_DOC = 'The HTTP steps and templates (reference §4.2–4.4; see the enrichment engine README).';
-const MALICE_RULES_DOC = 'Verdict rules, first match wins; null: every verdict is Pending (reference §4.5).';
-const HttpConfigIn = documented(HttpConfigSchema, 'input', HTTP_CONFIG_DOC);
-const MaliceRulesIn = documented(MaliceRulesSchema.nullable(), 'input', MALICE_RULES_DOC);
-
 /** `"true"` / `"false"` in a query string. */
 const QueryBoolSchema = z
   .enum(['true', 'false'])
@@ -86,14 +60,14 @@ export const ProviderCreateSchema = z
     display_name: z.string().trim().min(1).max(200),
     description: z.string().max(2000).nullable().default(null),
     supported_indicator_types: z.array(IndicatorTypeSchema).min(1),
-    http_config: HttpConfigIn,
+    http_config: HttpConfigSchema,
     auth_type: AuthTypeSchema.default('no_auth'),
     auth_config: ProviderAuthConfigSchema.nullable().default(null),
     env_var_mapping: EnvVarMappingSchema.nullable().default(null),
     default_cache_ttl_seconds: TtlSecondsSchema.default(3600),
     cache_ttl_by_type: CacheTtlByTypeSchema.nullable().default(null),
     negative_cache_ttl_seconds: TtlSecondsSchema.nullable().default(null),
-    malice_rules: MaliceRulesIn.default(null),
+    malice_rules: MaliceRulesSchema.nullable().default(null),
     rate_limit_per_minute: RateLimitSchema.nullable().default(null),
     rate_limit_per_day: RateLimitSchema.nullable().default(null),
     timeout_ms: TimeoutMsSchema.default(10_000),
@@ -110,14 +84,14 @@ export const ProviderUpdateSchema = z
     description: z.string().max(2000).nullable().optional(),
     is_active: z.boolean().optional(),
     supported_indicator_types: z.array(IndicatorTypeSchema).min(1).optional(),
-    http_config: HttpConfigIn.optional(),
+    http_config: HttpConfigSchema.optional(),
     auth_type: AuthTypeSchema.optional(),
     auth_config: ProviderAuthConfigSchema.nullable().optional(),
     env_var_mapping: EnvVarMappingSchema.nullable().optional(),
     default_cache_ttl_seconds: TtlSecondsSchema.optional(),
     cache_ttl_by_type: CacheTtlByTypeSchema.nullable().optional(),
     negative_cache_ttl_seconds: TtlSecondsSchema.nullable().optional(),
-    malice_rules: MaliceRulesIn.optional(),
+    malice_rules: MaliceRulesSchema.nullable().optional(),
     rate_limit_per_minute: RateLimitSchema.nullable().optional(),
     rate_limit_per_day: RateLimitSchema.nullable().optional(),
     timeout_ms: TimeoutMsSchema.optional(),
@@ -166,13 +140,13 @@ export const ProviderSchema = z
     is_builtin: z.boolean(),
     is_active: z.boolean(),
     supported_indicator_types: z.array(IndicatorTypeSchema),
-    http_config: documented(HttpConfigSchema, 'output', HTTP_CONFIG_DOC),
+    http_config: HttpConfigSchema,
     auth_type: z.string(),
     env_var_mapping: z.record(z.string(), z.string()).nullable(),
     default_cache_ttl_seconds: z.number().int(),
     cache_ttl_by_type: CacheTtlByTypeSchema.nullable(),
     negative_cache_ttl_seconds: z.number().int().nullable(),
-    malice_rules: documented(MaliceRulesSchema.nullable(), 'output', MALICE_RULES_DOC),
+    malice_rules: MaliceRulesSchema.nullable(),
     rate_limit_per_minute: z.number().int().nullable(),
     rate_limit_per_day: z.number().int().nullable(),
     timeout_ms: z.number().int(),

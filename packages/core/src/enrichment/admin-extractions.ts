@@ -19,8 +19,18 @@ import { PROVIDERS_CHANNEL } from './registry.js';
 
 // Helpers shared with the provider verbs (admin-providers.ts) come first.
 
-/** After a provider or extraction write commits: reload here and, via NOTIFY, in every other process. */
-export async function providersChanged(ctx: ServiceContext): Promise<void> {
+/**
+ * After a provider or extraction write commits: reload here and, via NOTIFY, in every other process.
+ * `staleResults`: providers whose cached answers were computed under the old config (steps, rules,
+ * extractions) and must be fetched again.
+ */
+export async function providersChanged(ctx: ServiceContext, staleResults: readonly string[] = []): Promise<void> {
+  if (staleResults.length > 0) {
+    await ctx.db
+      .deleteFrom('enrichment_cache')
+      .where('provider_name', 'in', [...staleResults])
+      .execute();
+  }
   ctx.enrichment.registry.invalidate();
   await sql`SELECT pg_notify(${PROVIDERS_CHANNEL}, '')`.execute(ctx.db);
 }
@@ -242,7 +252,7 @@ export async function createFieldExtraction(ctx: ServiceContext, input: Extracti
   authorize(ctx, 'enrichment_providers:manage');
   const data = ExtractionCreateSchema.parse(input);
   const [created] = await ctx.db.transaction().execute((trx) => insertExtractions(ctx, trx, [data], () => ''));
-  await providersChanged(ctx);
+  await providersChanged(ctx, [data.provider_name]);
   return created as Extraction;
 }
 
@@ -255,7 +265,7 @@ export async function createFieldExtractions(
   const created = await ctx.db
     .transaction()
     .execute((trx) => insertExtractions(ctx, trx, extractions, (i) => `extractions.${i}.`));
-  await providersChanged(ctx);
+  await providersChanged(ctx, [...new Set(created.map((e) => e.provider_name))]);
   return created;
 }
 
@@ -315,13 +325,13 @@ export async function updateFieldExtraction(
       .execute();
     return updated;
   });
-  await providersChanged(ctx);
+  await providersChanged(ctx, [row.provider_name]);
   return toExtraction(row);
 }
 
 export async function deleteFieldExtraction(ctx: ServiceContext, uuid: string): Promise<void> {
   authorize(ctx, 'enrichment_providers:manage');
-  await ctx.db.transaction().execute(async (trx) => {
+  const provider = await ctx.db.transaction().execute(async (trx) => {
     const current = await trx
       .selectFrom('enrichment_field_extractions')
       .select(COLUMNS)
@@ -350,6 +360,7 @@ export async function deleteFieldExtraction(ctx: ServiceContext, uuid: string): 
         }),
       )
       .execute();
+    return current.provider_name;
   });
-  await providersChanged(ctx);
+  await providersChanged(ctx, [provider]);
 }

@@ -313,7 +313,11 @@ export async function updateEnrichmentProvider(
       .execute();
     return updated;
   });
-  await providersChanged(ctx);
+  // What a provider answered depends on its steps, types and rules: those answers are stale now.
+  const reshaped = ['http_config', 'supported_indicator_types', 'malice_rules'].some(
+    (field) => (patch as Record<string, unknown>)[field] !== undefined,
+  );
+  await providersChanged(ctx, reshaped ? [row.provider_name] : []);
   return toProvider(ctx, row);
 }
 

@@ -30,7 +30,8 @@ let cache: PgEnrichmentCache;
 
 beforeAll(async () => {
   t = await createTestDatabase();
-  cache = new PgEnrichmentCache(t.db);
+  // The Postgres layer on its own; the in-memory front has its own tests below.
+  cache = new PgEnrichmentCache(t.db, { maxEntries: 0 });
 });
 afterAll(() => t?.drop());
 
@@ -151,5 +152,46 @@ describe('PgEnrichmentCache', () => {
     expect(await cache.delete(keep)).toBe(true);
     expect(await cache.delete(keep)).toBe(false);
     expect(await cache.get(keep)).toBeUndefined();
+  });
+});
+
+describe('PgEnrichmentCache memory front', () => {
+  const key = 'enrichment:abuseipdb:ip:45.33.32.156';
+  const forget = () => t.db.deleteFrom('enrichment_cache').where('indicator_value', '=', '45.33.32.156').execute();
+
+  it('serves repeated reads from memory and re-reads Postgres after clearMemory()', async () => {
+    const front = new PgEnrichmentCache(t.db);
+    await front.set(key, result('success', { provider_name: 'abuseipdb' }), 3600);
+    await forget(); // only the process memory still has it
+    expect((await front.get(key))?.provider_name).toBe('abuseipdb');
+    front.clearMemory();
+    expect(await front.get(key)).toBeUndefined();
+  });
+
+  it('remembers what it read from Postgres; an expired row is never remembered', async () => {
+    const writer = new PgEnrichmentCache(t.db, { maxEntries: 0 });
+    await writer.set(key, result('success'), 3600);
+    const front = new PgEnrichmentCache(t.db);
+    expect(await front.get(key)).toBeDefined();
+    await forget();
+    expect(await front.get(key)).toBeDefined();
+
+    await writer.set(key, result('success'), 0);
+    const late = new PgEnrichmentCache(t.db);
+    expect(await late.get(key)).toBeUndefined();
+    expect(await late.get(key)).toBeUndefined();
+  });
+
+  it('holds at most maxEntries, dropping the oldest', async () => {
+    const small = new PgEnrichmentCache(t.db, { maxEntries: 2 });
+    const keys = ['1.1.1.1', '8.8.8.8', '9.9.9.9'].map((ip) => `enrichment:virustotal:ip:${ip}`);
+    for (const k of keys) await small.set(k, result('success'), 3600);
+    await t.db
+      .deleteFrom('enrichment_cache')
+      .where('indicator_value', 'in', ['1.1.1.1', '8.8.8.8', '9.9.9.9'])
+      .execute();
+    expect(await small.get(keys[0] as string)).toBeUndefined();
+    expect(await small.get(keys[1] as string)).toBeDefined();
+    expect(await small.get(keys[2] as string)).toBeDefined();
   });
 });

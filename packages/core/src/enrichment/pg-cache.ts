@@ -5,26 +5,76 @@ import { type CachePort, parseEnrichmentKey } from './ports.js';
 
 const CACHEABLE: ReadonlySet<string> = new Set(['success', 'not_found']);
 
+export interface MemoryFrontOptions {
+  /** Entries kept in this process (oldest dropped first). Default 2,000. */
+  maxEntries?: number;
+  /** An entry is re-read from Postgres after this long at most, even if its TTL is longer. Default 60 s. */
+  maxAgeMs?: number;
+}
+
+interface MemoryEntry {
+  value: EnrichmentProviderResult;
+  /** Date.now() after which the entry is not used. */
+  until: number;
+}
+
 /**
  * The engine's result cache in `enrichment_cache`, shared by every process. Keys are the engine's
  * `enrichment:{provider}:{type}:{value}`. Only `success` and `not_found` results are stored:
  * `set` rejects anything else (the engine never asks, this makes sure). One statement per call.
+ *
+ * A small in-process front keeps recent hits, so a burst of alerts sharing indicators reads each
+ * entry from Postgres once per process instead of once per alert. It never outlives the row's
+ * expiry or `maxAgeMs`, and `clearMemory()` drops it (provider changes, via the registry).
  */
 export class PgEnrichmentCache implements CachePort {
-  constructor(private readonly db: Db) {}
+  private readonly memory = new Map<string, MemoryEntry>();
+  private readonly maxEntries: number;
+  private readonly maxAgeMs: number;
 
-  /** The cached result, unless missing or expired. A fresh object on every call. */
+  constructor(
+    private readonly db: Db,
+    options: MemoryFrontOptions = {},
+  ) {
+    this.maxEntries = options.maxEntries ?? 2_000;
+    this.maxAgeMs = options.maxAgeMs ?? 60_000;
+  }
+
+  /** The cached result, unless missing or expired. Treat it as read-only (the engine copies it). */
   async get(key: string): Promise<EnrichmentProviderResult | undefined> {
+    const remembered = this.memory.get(key);
+    if (remembered !== undefined) {
+      if (remembered.until > Date.now()) return remembered.value;
+      this.memory.delete(key);
+    }
     const k = parseEnrichmentKey(key);
     const row = await this.db
       .selectFrom('enrichment_cache')
-      .select('result')
+      .select(['result', sql<number>`extract(epoch from expires_at - now()) * 1000`.as('ttl_ms')])
       .where('provider_name', '=', k.provider)
       .where('indicator_type', '=', k.type)
       .where('indicator_value', '=', k.value)
       .where('expires_at', '>', sql<Date>`now()`)
       .executeTakeFirst();
-    return row === undefined ? undefined : (row.result as unknown as EnrichmentProviderResult);
+    if (row === undefined) return undefined;
+    const value = row.result as unknown as EnrichmentProviderResult;
+    this.remember(key, value, Number(row.ttl_ms));
+    return value;
+  }
+
+  /** Forget what this process remembers (the rows in Postgres stay). */
+  clearMemory(): void {
+    this.memory.clear();
+  }
+
+  private remember(key: string, value: EnrichmentProviderResult, ttlMs: number): void {
+    if (this.maxEntries <= 0 || !(ttlMs > 0)) return;
+    this.memory.delete(key);
+    this.memory.set(key, { value, until: Date.now() + Math.min(ttlMs, this.maxAgeMs) });
+    if (this.memory.size > this.maxEntries) {
+      const oldest = this.memory.keys().next().value;
+      if (oldest !== undefined) this.memory.delete(oldest);
+    }
   }
 
   /** Store (or replace) `value` for `ttlSeconds` (≤ 0 stores it already expired). */
@@ -55,10 +105,12 @@ export class PgEnrichmentCache implements CachePort {
         })),
       )
       .execute();
+    this.remember(key, value, ttlSeconds * 1000);
   }
 
   /** Forget one entry (e.g. a forced refresh or a provider config change). True when one existed. */
   async delete(key: string): Promise<boolean> {
+    this.memory.delete(key);
     const k = parseEnrichmentKey(key);
     const result = await this.db
       .deleteFrom('enrichment_cache')

@@ -138,6 +138,8 @@ export interface ProviderRegistryOptions {
   /** Environment variables the builtin `env_var_mapping`s read. */
   env: Readonly<Record<string, string | undefined>>;
   logger: Logger;
+  /** Called on every invalidation (e.g. to drop cached provider results held in memory). */
+  onInvalidate?: () => void;
 }
 
 /**
@@ -175,6 +177,7 @@ export class ProviderRegistry {
   invalidate(): void {
     this.generation += 1;
     this.loadedAt = 0;
+    this.options.onInvalidate?.();
   }
 
   async attach(notifications: Notifications): Promise<void> {

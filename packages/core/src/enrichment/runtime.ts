@@ -100,8 +100,14 @@ export class EnrichmentRuntime {
     },
   ) {
     const { db, notifications, secrets, logger, config } = options;
-    this.registry = new ProviderRegistry({ db, secrets, env: config.providerEnv, logger });
     this.cache = new PgEnrichmentCache(db);
+    this.registry = new ProviderRegistry({
+      db,
+      secrets,
+      env: config.providerEnv,
+      logger,
+      onInvalidate: () => this.cache.clearMemory(),
+    });
     this.coalescer = new PgCoalescer({ db, notifications, cache: this.cache, logger });
     this.rate = new PgRateGovernor(db, this.registry.limits);
     this.fetch = createSafeFetch(config.outbound);

@@ -19,6 +19,8 @@ export class Notifications {
   private backoff = RECONNECT_MIN_MS;
   private stopped = false;
   private retryTimer: NodeJS.Timeout | undefined;
+  /** LISTEN statements run one at a time: a pg client must not be given a query while busy. */
+  private statements: Promise<unknown> = Promise.resolve();
 
   constructor(
     private readonly url: string,
@@ -35,7 +37,14 @@ export class Notifications {
     }
     this.handlers.set(channel, new Set([handler]));
     await this.ensureConnected();
-    await this.client?.query(`LISTEN ${pg.escapeIdentifier(channel)}`);
+    const client = this.client;
+    if (client) await this.serial(() => client.query(`LISTEN ${pg.escapeIdentifier(channel)}`));
+  }
+
+  private serial<T>(statement: () => Promise<T>): Promise<T> {
+    const run = this.statements.then(statement, statement);
+    this.statements = run.catch(() => undefined);
+    return run;
   }
 
   /** Called after the connection was lost and re-established. */
