@@ -1,6 +1,7 @@
 #!/usr/bin/env node
+import { readFile } from 'node:fs/promises';
 import { parseArgs } from 'node:util';
-import { contextFor, createApiKey, SYSTEM } from '@calseta/core';
+import { contextFor, createApiKey, importEnrichmentProvider, ServiceError, SYSTEM } from '@calseta/core';
 import { ApiKeyTypeSchema, ScopeSchema } from '@calseta/schema';
 import { seedDemo } from '@calseta/seeds';
 import { openCore } from './core.js';
@@ -17,6 +18,7 @@ const USAGE = `calseta <command>
   api-key create --name N --scopes a,b [--type human|agent] [--expires-at ISO]
                            create an API key; prints only the key
   seed demo                ingest the demo alerts through the normal pipeline
+  providers import <file>  add an enrichment provider (+ field extractions) from a JSON file
   mock-providers [--port 8090 --latency 50 --error-rate 0.1 --rate-limit-every 5 ...]
                            run local VirusTotal/AbuseIPDB/Okta/Entra look-alikes (dev, tests, benchmarks)
 `;
@@ -110,6 +112,24 @@ async function main(argv: string[]): Promise<void> {
       process.stdout.write(`${summary}\n`);
       return;
     }
+    case 'providers': {
+      if (rest[0] !== 'import' || rest[1] === undefined) fail(USAGE);
+      const file = JSON.parse(await readFile(rest[1], 'utf8')) as Parameters<typeof importEnrichmentProvider>[1];
+      const imported = await withDatabase(async (url) => {
+        const core = await openCore(url);
+        try {
+          return await importEnrichmentProvider(contextFor(core.deps, SYSTEM), file);
+        } finally {
+          await core.close();
+        }
+      });
+      const { provider, field_extractions } = imported;
+      process.stdout.write(
+        `Imported ${provider.provider_name} (${provider.uuid}) with ${field_extractions.length} field extraction(s); ` +
+          `${provider.is_configured ? 'configured' : 'needs credentials'}.\n`,
+      );
+      return;
+    }
     case 'mock-providers': {
       const { runMockProvidersCli } = await import('@calseta/mock-providers/main');
       await runMockProvidersCli(rest);
@@ -122,6 +142,12 @@ async function main(argv: string[]): Promise<void> {
 }
 
 await main(process.argv.slice(2)).catch((error: unknown) => {
+  // A refused operation is the user's to fix: say what and where, without a stack trace.
+  if (error instanceof ServiceError) {
+    const details = error.details ? `\n${JSON.stringify(error.details, null, 2)}` : '';
+    process.stderr.write(`${error.code}: ${error.message}${details}\n`);
+    process.exit(2);
+  }
   process.stderr.write(`${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`);
   process.exit(1);
 });
