@@ -196,7 +196,9 @@ describe('enrichment end to end over the mock providers', () => {
     const providers = (await h.request('GET', '/v1/enrichment-providers')).body.data;
     const vt = providers.find((p: { provider_name: string }) => p.provider_name === 'virustotal');
     const strict = {
-      rules: [{ field: 'data.attributes.last_analysis_stats.malicious', operator: '>=', value: 1000, verdict: 'Malicious' }],
+      rules: [
+        { field: 'data.attributes.last_analysis_stats.malicious', operator: '>=', value: 1000, verdict: 'Malicious' },
+      ],
       default_verdict: 'Benign',
       not_found_verdict: 'Pending',
     };
