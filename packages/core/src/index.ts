@@ -70,6 +70,7 @@ export { createApiKey, getApiKey, listApiKeys, revokeApiKey, updateApiKey } from
 export { authenticate, generateApiKey, hashApiKey, hasScope, requireScope } from './auth/keys.js';
 export type { Permission } from './auth/permissions.js';
 export { authorize, PERMISSIONS } from './auth/permissions.js';
+export { matchesTargeting, type TargetingSubject } from './context/targeting.js';
 export type { Actor, AuthenticatedKey, CoreConfig, CoreDeps, Db, ServiceContext } from './context.js';
 export { SYSTEM } from './context.js';
 export { contextFor } from './context-for.js';
@@ -116,6 +117,7 @@ export {
   testExtraction,
   updateIndicatorMapping,
 } from './mappings/verbs.js';
+export { buildAlertPayload, DEFAULT_TOKEN_BUDGET, type PayloadOptions } from './payload/build.js';
 export { enrichAlert, enrichmentStatus, mergeResults } from './pipeline/enrich-alert.js';
 export { extractAlertIndicators } from './pipeline/extract-alert-indicators.js';
 export { JOB_HANDLERS } from './pipeline/handlers.js';

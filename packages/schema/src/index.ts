@@ -158,3 +158,6 @@ export {
 
 // Enrichment provider / field extraction admin API (see enrichment-api.ts).
 export * from './enrichment-api.js';
+
+export type { TargetingField, TargetingOp, TargetingRule, TargetingRules } from './targeting.js';
+export { TargetingFieldSchema, TargetingOpSchema, TargetingRuleSchema, TargetingRulesSchema } from './targeting.js';
