@@ -2,13 +2,18 @@ import type { CoreDeps } from '@calseta/core';
 import { OpenAPIHono } from '@hono/zod-openapi';
 import { errorResponse, issueList, toErrorResponse } from './errors.js';
 import { jsonBodies, requestContext, securityHeaders } from './middleware/request.js';
+import { agentRoutes } from './routes/agents.js';
+import { alertLifecycleRoutes } from './routes/alert-lifecycle.js';
 import { alertRoutes } from './routes/alerts.js';
 import { apiKeyRoutes } from './routes/api-keys.js';
+import { contextDocumentRoutes } from './routes/context-documents.js';
+import { detectionRuleRoutes } from './routes/detection-rules.js';
 import { fieldExtractionRoutes } from './routes/enrichment-field-extractions.js';
 import { enrichmentProviderRoutes } from './routes/enrichment-providers.js';
 import { enrichmentRoutes } from './routes/enrichments.js';
 import { mappingRoutes } from './routes/indicator-mappings.js';
 import { ingestRoutes } from './routes/ingest.js';
+import { metricsRoutes } from './routes/metrics.js';
 import { docsRoutes, healthRoutes } from './routes/system.js';
 import type { AppEnv } from './types.js';
 
@@ -43,6 +48,11 @@ export function createApp(deps: CoreDeps, options: AppOptions) {
     enrichmentRoutes,
     enrichmentProviderRoutes,
     fieldExtractionRoutes,
+    detectionRuleRoutes,
+    contextDocumentRoutes,
+    agentRoutes,
+    metricsRoutes,
+    alertLifecycleRoutes,
   ])
     app.route('/', routes);
   app.route('/', healthRoutes(options.version));

@@ -64,12 +64,14 @@ export function createCore(options: CreateCoreOptions): CoreDeps {
 }
 
 export { recordActivity, redact } from './activity/record.js';
+export * from './agents/index.js';
 export { getAlert, listAlertActivity, listAlertIndicators, listAlerts } from './alerts/read.js';
 export { deleteAlert, patchAlert } from './alerts/write.js';
 export { createApiKey, getApiKey, listApiKeys, revokeApiKey, updateApiKey } from './auth/api-keys.js';
 export { authenticate, generateApiKey, hashApiKey, hasScope, requireScope } from './auth/keys.js';
 export type { Permission } from './auth/permissions.js';
 export { authorize, PERMISSIONS } from './auth/permissions.js';
+export * from './context/index.js';
 export { matchesTargeting, type TargetingSubject } from './context/targeting.js';
 export type { Actor, AuthenticatedKey, CoreConfig, CoreDeps, Db, ServiceContext } from './context.js';
 export { SYSTEM } from './context.js';
@@ -117,6 +119,7 @@ export {
   testExtraction,
   updateIndicatorMapping,
 } from './mappings/verbs.js';
+export * from './metrics/index.js';
 export { buildAlertPayload, DEFAULT_TOKEN_BUDGET, type PayloadOptions } from './payload/build.js';
 export { enrichAlert, enrichmentStatus, mergeResults } from './pipeline/enrich-alert.js';
 export { extractAlertIndicators } from './pipeline/extract-alert-indicators.js';

@@ -103,6 +103,8 @@ export {
 
 // Enrichment provider definitions and results (enrichment.ts).
 
+export * from './agents.js';
+export * from './context-api.js';
 export type {
   EnrichmentProviderResult,
   EnrichmentRequest,
@@ -155,9 +157,8 @@ export {
   VerdictExplanationSchema,
   VerdictReasonSchema,
 } from './enrichment.js';
-
 // Enrichment provider / field extraction admin API (see enrichment-api.ts).
 export * from './enrichment-api.js';
-
+export * from './metrics.js';
 export type { TargetingField, TargetingOp, TargetingRule, TargetingRules } from './targeting.js';
 export { TargetingFieldSchema, TargetingOpSchema, TargetingRuleSchema, TargetingRulesSchema } from './targeting.js';

@@ -16,6 +16,15 @@ export const PERMISSIONS = {
   'indicator_mappings:manage': ['admin'],
   'enrichments:read': ['enrichments:read'],
   'enrichment_providers:manage': ['admin'],
+  'detection_rules:read': ['alerts:read'],
+  'detection_rules:manage': ['admin'],
+  'context_documents:read': ['alerts:read'],
+  'context_documents:write': ['alerts:write'],
+  'findings:write': ['alerts:write'],
+  'metrics:read': ['alerts:read'],
+  'workflow_metrics:read': ['workflows:read'],
+  'agents:read': ['agents:read'],
+  'agents:write': ['agents:write'],
 } as const satisfies Record<string, readonly Scope[]>;
 
 export type Permission = keyof typeof PERMISSIONS;

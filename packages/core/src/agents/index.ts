@@ -1,0 +1,2 @@
+/** The agent registry and webhook dispatch. */
+export {};

@@ -1,0 +1,2 @@
+/** Detection rules and context documents. */
+export {};

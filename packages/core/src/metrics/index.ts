@@ -1,0 +1,2 @@
+/** Metrics, findings and the relationship graph. */
+export {};

@@ -1,0 +1,2 @@
+/** Agents, deliveries (agent runs) and dispatch: request and response schemas. */
+export {};

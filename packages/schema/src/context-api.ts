@@ -1,0 +1,2 @@
+/** Detection rules and context documents: request and response schemas. */
+export {};
