@@ -152,6 +152,8 @@ describe('migrations on an empty database', () => {
       '0003_automation',
       '0004_ingest_claims',
       '0005_enrichment_wiring',
+      '0006_dispatch',
+      '0007_context',
     ]);
     expect(await migrateToLatest(empty.db)).toEqual(migrationNames());
     expect(await migrateToLatest(empty.db)).toEqual([]);

@@ -13,6 +13,8 @@ import * as m0002 from './0002_enrichment.js';
 import * as m0003 from './0003_automation.js';
 import * as m0004 from './0004_ingest_claims.js';
 import * as m0005 from './0005_enrichment_wiring.js';
+import * as m0006 from './0006_dispatch.js';
+import * as m0007 from './0007_context.js';
 
 export const migrations: Readonly<Record<string, Migration>> = Object.freeze({
   '0001_core': m0001,
@@ -20,4 +22,6 @@ export const migrations: Readonly<Record<string, Migration>> = Object.freeze({
   '0003_automation': m0003,
   '0004_ingest_claims': m0004,
   '0005_enrichment_wiring': m0005,
+  '0006_dispatch': m0006,
+  '0007_context': m0007,
 });
