@@ -2,7 +2,7 @@ import { createCore, createLogger, JobQueue, seedSystemRows } from '@calseta/cor
 import { createDb } from '@calseta/db';
 import { serve } from '@hono/node-server';
 import { createApp } from './app.js';
-import { enrichmentConfig, loadEnv, webhookSecrets } from './env.js';
+import { sharedConfig, loadEnv, webhookSecrets } from './env.js';
 
 // Composition root: configuration → database → queue → core → HTTP.
 const env = loadEnv();
@@ -17,7 +17,7 @@ const deps = createCore({
   config: {
     dedupWindowHours: env.ALERT_DEDUP_WINDOW_HOURS,
     webhookSecrets: webhookSecrets(env),
-    ...enrichmentConfig(env),
+    ...sharedConfig(env),
   },
 });
 await seedSystemRows(deps);

@@ -63,8 +63,10 @@ export interface HarnessOptions {
   wrapQueue?: (queue: JobQueue) => JobQueue;
   /** Start the mock providers and point the builtins at them (credentials, base URLs, SSRF allowance). */
   mockProviders?: MockProvidersOptions | boolean;
-  /** More provider environment (e.g. `CALSETA_PROVIDER_*`) and allow-listed hosts. */
+  /** More provider environment (e.g. `CALSETA_PROVIDER_*`). */
   providerEnv?: Record<string, string>;
+  /** Hosts (`host:port`) outbound calls may reach although local, e.g. a test's agent endpoint. */
+  allowHosts?: string[];
 }
 
 /** The real API over real HTTP, on a fresh database of its own, with the worker available in-process. */
@@ -87,10 +89,8 @@ export async function createHarness(options: HarnessOptions = {}): Promise<Harne
       dedupWindowHours: options.dedupWindowHours ?? 24,
       webhookSecrets: options.webhookSecrets ?? {},
       encryptionKey: randomBytes(32).toString('base64'),
-      enrichment: {
-        outbound: { allowHosts: parseAllowedHosts(env.SSRF_ALLOWED_HOSTS) },
-        providerEnv: providerEnvFrom(env),
-      },
+      outbound: { allowHosts: [...parseAllowedHosts(env.SSRF_ALLOWED_HOSTS), ...(options.allowHosts ?? [])] },
+      enrichment: { providerEnv: providerEnvFrom(env) },
     },
   });
   await seedSystemRows(deps);

@@ -24,13 +24,11 @@ export function loadEnv(source: NodeJS.ProcessEnv = process.env): Env {
   return { ...parsed.data, providerEnv: providerEnvFrom(source) };
 }
 
-/** Encryption and enrichment settings shared by every process. */
-export function enrichmentConfig(env: Env): Pick<CoreConfig, 'encryptionKey' | 'enrichment'> {
+/** Secrets, outbound policy and provider settings shared by every process. */
+export function sharedConfig(env: Env): Pick<CoreConfig, 'encryptionKey' | 'enrichment' | 'outbound'> {
   return {
     encryptionKey: env.ENCRYPTION_KEY,
-    enrichment: {
-      outbound: { allowHosts: parseAllowedHosts(env.SSRF_ALLOWED_HOSTS) },
-      providerEnv: env.providerEnv,
-    },
+    outbound: { allowHosts: parseAllowedHosts(env.SSRF_ALLOWED_HOSTS) },
+    enrichment: { providerEnv: env.providerEnv },
   };
 }

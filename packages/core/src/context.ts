@@ -7,6 +7,7 @@ import type { IngestBatcher } from './ingest/batcher.js';
 import type { JobQueue } from './jobs/queue.js';
 import type { Logger } from './logger.js';
 import type { MappingRuleCache } from './mappings/rules.js';
+import type { OutboundPolicy } from './http/policy.js';
 import type { SecretBox } from './secrets/box.js';
 import type { SourceRegistry } from './sources/registry.js';
 import type { Notifications } from './system/notifications.js';
@@ -36,8 +37,13 @@ export interface CoreConfig {
   webhookSecrets: Readonly<Record<string, string>>;
   /** `ENCRYPTION_KEY` for secrets at rest; without it secrets cannot be stored (ENCRYPTION_NOT_CONFIGURED). */
   encryptionKey?: string | undefined;
-  /** Default: no extra allow-listed hosts, no provider environment. */
+  /** Default: no provider environment. */
   enrichment?: EnrichmentConfig;
+  /**
+   * Policy of every outbound call to a user-supplied URL (providers, agent webhooks, workflows):
+   * `allowHosts` from `SSRF_ALLOWED_HOSTS`. Default: public addresses only.
+   */
+  outbound?: Partial<OutboundPolicy>;
 }
 
 /** Everything a verb needs, built once per process by its composition root. */

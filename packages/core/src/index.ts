@@ -43,7 +43,8 @@ export function createCore(options: CreateCoreOptions): CoreDeps {
     notifications,
     secrets,
     logger: options.logger,
-    config: options.config.enrichment ?? { outbound: {}, providerEnv: {} },
+    config: options.config.enrichment ?? { providerEnv: {} },
+    outbound: options.config.outbound ?? {},
   });
   enrichment
     .attach()

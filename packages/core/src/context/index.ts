@@ -1,2 +1,2 @@
-/** Detection rules and context documents. */
-export {};
+/** Detection rules, context documents and the targeting rules that attach them to alerts. */
+export { targetingSubjectOf } from './subject.js';

@@ -19,8 +19,6 @@ import { PgRateGovernor, type ProviderQuota } from './pg-rate.js';
 import { type LoadedProvider, ProviderRegistry } from './registry.js';
 
 export interface EnrichmentConfig {
-  /** Outbound policy for provider calls (allow-listed internal hosts, timeouts, sizes). */
-  outbound: Partial<OutboundPolicy>;
   /** Environment variables the builtin providers' `env_var_mapping`s read. */
   providerEnv: Readonly<Record<string, string | undefined>>;
   /** Budget of one provider call unless the provider sets `timeout_ms`. */
@@ -97,9 +95,11 @@ export class EnrichmentRuntime {
       secrets: SecretBox | null;
       logger: Logger;
       config: EnrichmentConfig;
+      /** Outbound policy for provider calls (allow-listed internal hosts, timeouts, sizes). */
+      outbound: Partial<OutboundPolicy>;
     },
   ) {
-    const { db, notifications, secrets, logger, config } = options;
+    const { db, notifications, secrets, logger, config, outbound } = options;
     this.cache = new PgEnrichmentCache(db);
     this.registry = new ProviderRegistry({
       db,
@@ -110,7 +110,7 @@ export class EnrichmentRuntime {
     });
     this.coalescer = new PgCoalescer({ db, notifications, cache: this.cache, logger });
     this.rate = new PgRateGovernor(db, this.registry.limits);
-    this.fetch = createSafeFetch(config.outbound);
+    this.fetch = createSafeFetch(outbound);
     this.ports = {
       http: safeHttpPort(this.fetch),
       cache: this.cache,
