@@ -3,13 +3,10 @@
  * embedded Postgres, compared with a raw-SQL "floor" (the same two-row transaction done directly
  * with `pg`) on the same database, concurrency and duration. See bench/README.md.
  */
-import { type ChildProcess, execFileSync, spawn, spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import { createRequire } from 'node:module';
-import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import autocannon from 'autocannon';
 import {
@@ -21,13 +18,8 @@ import {
   SYSTEM,
   seedSystemRows,
 } from '../packages/core/src/index.js';
-import {
-  createDb,
-  type DbHandle,
-  type EmbeddedPostgres,
-  migrateToLatest,
-  startEmbeddedPostgres,
-} from '../packages/db/src/index.js';
+import { createDb, migrateToLatest, startEmbeddedPostgres } from '../packages/db/src/index.js';
+import { activitySampler, describeActivity } from './lib/pg-activity.js';
 import {
   CpuMeter,
   machineCpuSeconds,
@@ -36,32 +28,48 @@ import {
   processMemoryMiB,
   processTreeCpuSeconds,
 } from './lib/proc.js';
+import {
+  type AppKind,
+  type AppMode,
+  type AppProcess,
+  appArgs,
+  Cleanup,
+  filesystemOf,
+  freePort,
+  gitState,
+  healthy,
+  inheritedEnv,
+  machineBusy,
+  one,
+  type Pool,
+  ROOT,
+  spawnApp,
+  startWithFallback,
+  waitForIdle,
+  waitReady,
+  writeResult,
+} from './lib/stack.js';
 import { fmt, LatencyRecorder, type LatencySummary, round, table } from './lib/stats.js';
 
 export const description = 'POST /v1/ingest/elastic on the real API vs a raw-SQL floor, durable embedded Postgres';
 
-const BENCH_DIR = path.dirname(fileURLToPath(import.meta.url));
-const ROOT = path.resolve(BENCH_DIR, '..');
 const FIXTURE = path.join(ROOT, 'packages/integrations/fixtures/02_elastic_malware_hash.json');
 const TITLE_FIELD = '"kibana.alert.rule.name": "Known Malware Hash Detected on Endpoint';
 const TARGET_RATIO = 0.7;
 const TARGET_P99_MS = 50;
-const HEALTH_TIMEOUT_MS = 60_000;
 /** "Other processes" CPU (% of one core) above which a phase's figures get a warning. */
 const OTHER_CPU_WARN = 20;
 /** --wait-idle: the machine counts as quiet below this busy % (of one core), sampled over 1 s. */
 const IDLE_BUSY = 25;
 
-type Pool = DbHandle['pool'];
 type Order = 'ingest-first' | 'floor-first';
-type ApiMode = 'auto' | 'dist' | 'tsx';
 
 interface Options {
   duration: number;
   connections: number;
   warmup: number;
   order: Order;
-  api: ApiMode;
+  api: AppMode;
   /** Run `node <apiEntry>` instead of the dist bundle or tsx (a bundle built some other way). */
   apiEntry: string | undefined;
   /** Before each phase, wait up to this many seconds for the machine to be quiet. 0 = don't. */
@@ -142,130 +150,27 @@ function payloadFactory(): { bytes: number; body: (tag: string, n: number) => st
   return { bytes: Buffer.byteLength(text), body: (tag, n) => `${head} #${tag}-${n}${tail}` };
 }
 
-// ------------------------------------------------------------------------------------- cleanup
-
-/** Everything to undo, in order: also run on Ctrl-C, and (synchronously, best effort) on exit. */
-class Cleanup {
-  api: ChildProcess | undefined;
-  pools: Pool[] = [];
-  destroyers: (() => Promise<void>)[] = [];
-  postgres: EmbeddedPostgres | undefined;
-  tmpDir: string | undefined;
-  private done: Promise<void> | undefined;
-
-  run(): Promise<void> {
-    this.done ??= (async () => {
-      await stopApi(this.api);
-      for (const destroy of this.destroyers) await destroy().catch(() => undefined);
-      for (const pool of this.pools) if (!pool.ended && !pool.ending) await pool.end().catch(() => undefined);
-      await this.postgres?.stop().catch(() => undefined);
-      if (this.tmpDir) fs.rmSync(this.tmpDir, { recursive: true, force: true });
-    })();
-    return this.done;
-  }
-
-  /** Last resort at process exit: no awaiting possible (Postgres itself is stopped by its exit hook). */
-  runSync(): void {
-    if (this.api && this.api.exitCode === null && this.api.signalCode === null) this.api.kill('SIGKILL');
-    if (this.tmpDir) fs.rmSync(this.tmpDir, { recursive: true, force: true });
-  }
-}
-
 // ------------------------------------------------------------------------------------- API process
 
-interface ApiProcess {
-  child: ChildProcess;
+interface ApiProcess extends AppProcess {
   port: number;
-  command: string;
-  /** Lines the API wrote (LOG_LEVEL=warn: any line is worth a look). */
-  logLines: () => string[];
 }
 
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = net.createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const address = server.address();
-      const port = typeof address === 'object' && address ? address.port : 0;
-      server.close(() => resolve(port));
-    });
-  });
-}
-
-function buildApi(): { ok: true } | { ok: false; reason: string } {
-  const result = spawnSync('pnpm', ['--filter', '@calseta/api', 'build'], { cwd: ROOT, encoding: 'utf8' });
-  const main = path.join(ROOT, 'apps/api/dist/main.js');
-  if (result.status === 0 && fs.existsSync(main)) return { ok: true };
-  const output = `${result.stdout ?? ''}\n${result.stderr ?? ''}`;
-  const line = output.split('\n').find((l) => /error/i.test(l)) ?? `exit ${result.status ?? result.signal}`;
-  return { ok: false, reason: line.trim() };
-}
-
-type ApiKind = 'dist' | 'tsx' | { entry: string };
-
-async function startApi(kind: ApiKind, databaseUrl: string, cleanup: Cleanup): Promise<ApiProcess> {
+async function startApi(kind: AppKind, databaseUrl: string, cleanup: Cleanup): Promise<ApiProcess> {
   const port = await freePort();
   // The API's own settings (apps/api/src/env.ts) stay at their defaults, e.g. DB_POOL_SIZE 20, whatever
   // this shell exports; everything else is passed through as `calseta start` does.
-  const apiSetting = /^(API_|DB_|LOG_|MAX_|ALERT_|APP_|DATABASE_URL$)|_WEBHOOK_SECRET$/;
-  const inherited = Object.fromEntries(Object.entries(process.env).filter(([name]) => !apiSetting.test(name)));
-  const args =
-    kind === 'dist'
-      ? ['apps/api/dist/main.js']
-      : kind === 'tsx'
-        ? ['--import', 'tsx', 'apps/api/src/main.ts']
-        : [kind.entry];
-  const child = spawn(process.execPath, args, {
-    cwd: ROOT,
-    env: {
-      ...inherited,
-      DATABASE_URL: databaseUrl,
-      API_HOST: '127.0.0.1',
-      API_PORT: String(port),
-      LOG_LEVEL: 'warn',
-      LOG_REQUESTS: 'false',
-    },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  cleanup.api = child;
-  const lines: string[] = [];
-  for (const stream of [child.stdout, child.stderr]) {
-    let partial = '';
-    stream?.setEncoding('utf8');
-    stream?.on('data', (chunk: string) => {
-      const parts = (partial + chunk).split('\n');
-      partial = parts.pop() ?? '';
-      for (const line of parts) if (line.trim() !== '' && lines.length < 10_000) lines.push(line);
-    });
-  }
-  const exited = new Promise<string>((resolve) =>
-    child.once('exit', (code, signal) => resolve(`exited (${signal ?? code})`)),
-  );
-  const deadline = Date.now() + HEALTH_TIMEOUT_MS;
-  for (;;) {
-    const status = await fetch(`http://127.0.0.1:${port}/health`)
-      .then((r) => r.status)
-      .catch(() => 0);
-    if (status === 200) break;
-    const outcome = await Promise.race([exited, new Promise<null>((r) => setTimeout(() => r(null), 200))]);
-    if (outcome !== null || Date.now() > deadline) {
-      await stopApi(child);
-      throw new Error(
-        `API (node ${args.join(' ')}) did not become healthy: ${outcome ?? `timeout after ${HEALTH_TIMEOUT_MS} ms`}\n${lines.slice(-20).join('\n')}`,
-      );
-    }
-  }
-  return { child, port, command: `node ${args.join(' ')}`, logLines: () => lines };
-}
-
-async function stopApi(child: ChildProcess | undefined): Promise<void> {
-  if (!child || child.exitCode !== null || child.signalCode !== null) return;
-  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
-  child.kill('SIGTERM');
-  const timer = setTimeout(() => child.kill('SIGKILL'), 10_000);
-  await exited;
-  clearTimeout(timer);
+  const env = {
+    ...inheritedEnv(/^(API_|DB_|LOG_|MAX_|ALERT_|APP_|DATABASE_URL$)|_WEBHOOK_SECRET$/),
+    DATABASE_URL: databaseUrl,
+    API_HOST: '127.0.0.1',
+    API_PORT: String(port),
+    LOG_LEVEL: 'warn',
+    LOG_REQUESTS: 'false',
+  };
+  const app = spawnApp(appArgs('api', kind), env, cleanup);
+  await waitReady(app, healthy(port));
+  return { ...app, port };
 }
 
 // ------------------------------------------------------------------------------------- phases
@@ -463,57 +368,6 @@ async function floorPhase(
 
 // ------------------------------------------------------------------------------------- database
 
-async function one<T>(pool: Pool, text: string, values: unknown[] = []): Promise<T> {
-  const { rows } = await pool.query(text, values);
-  return rows[0] as T;
-}
-
-/**
- * Samples pg_stat_activity for one application's connections every 100 ms while the load runs: what
- * its backends were doing (running, waiting on I/O or a lock, idle in a transaction waiting for the
- * client, idle). A measurement aid, not a result: it shows where the time goes.
- */
-function activitySampler(pool: Pool, applicationName: string) {
-  const counts = new Map<string, number>();
-  let samples = 0;
-  let busy = false;
-  const timer = setInterval(() => {
-    if (busy) return;
-    busy = true;
-    pool
-      .query<{ what: string; n: number }>(
-        `SELECT state || coalesce(' ' || wait_event_type || ':' || wait_event, '') AS what, count(*)::int AS n
-           FROM pg_stat_activity WHERE application_name = $1 GROUP BY 1`,
-        [applicationName],
-      )
-      .then(({ rows }) => {
-        samples++;
-        for (const row of rows) counts.set(row.what, (counts.get(row.what) ?? 0) + row.n);
-      })
-      .catch(() => undefined)
-      .finally(() => {
-        busy = false;
-      });
-  }, 100);
-  return {
-    /** Average number of connections per state/wait over the samples, most frequent first. */
-    stop(): { samples: number; connections: Record<string, number> } {
-      clearInterval(timer);
-      const connections: Record<string, number> = {};
-      for (const [what, n] of [...counts].sort((a, b) => b[1] - a[1])) connections[what] = n / Math.max(1, samples);
-      return { samples, connections };
-    },
-  };
-}
-
-function describeActivity(activity: { connections: Record<string, number> }): string {
-  const parts = Object.entries(activity.connections)
-    .filter(([, n]) => n >= 0.05)
-    .slice(0, 6)
-    .map(([what, n]) => `${fmt(n, 1)} ${what}`);
-  return parts.length ? parts.join(', ') : 'n/a';
-}
-
 async function settleAlerts(pool: Pool): Promise<number> {
   // Requests in flight when the load generator closed its sockets still commit: wait until the count is stable.
   let last = -1;
@@ -542,44 +396,6 @@ async function alertsTagged(pool: Pool, tag: string): Promise<{ alerts: number; 
   return { ...a, jobs: j.jobs };
 }
 
-/** Whole-machine CPU over `ms`, as % of one core. */
-async function machineBusy(ms: number): Promise<number | null> {
-  const a = machineCpuSeconds();
-  await new Promise((r) => setTimeout(r, ms));
-  const b = machineCpuSeconds();
-  if (!a || !b || b.total <= a.total) return null;
-  return ((b.busy - a.busy) / (b.total - a.total)) * os.cpus().length * 100;
-}
-
-async function waitForIdle(maxSeconds: number): Promise<{ quiet: boolean; seconds: number; busy: number | null }> {
-  const started = performance.now();
-  let busy: number | null = null;
-  while ((performance.now() - started) / 1000 < maxSeconds) {
-    busy = await machineBusy(1_000);
-    if (busy === null || busy < IDLE_BUSY)
-      return { quiet: busy !== null, seconds: (performance.now() - started) / 1000, busy };
-  }
-  return { quiet: false, seconds: (performance.now() - started) / 1000, busy };
-}
-
-function filesystemOf(dir: string): string {
-  try {
-    return execFileSync('stat', ['-f', '-c', '%T', dir], { encoding: 'utf8' }).trim();
-  } catch {
-    return 'unknown';
-  }
-}
-
-function gitState(): { commit: string | null; dirtyFiles: number | null } {
-  try {
-    const commit = execFileSync('git', ['rev-parse', 'HEAD'], { cwd: ROOT, encoding: 'utf8' }).trim();
-    const status = execFileSync('git', ['status', '--porcelain'], { cwd: ROOT, encoding: 'utf8' });
-    return { commit, dirtyFiles: status.split('\n').filter((l) => l.trim() !== '').length };
-  } catch {
-    return { commit: null, dirtyFiles: null };
-  }
-}
-
 // ------------------------------------------------------------------------------------- main
 
 export async function run(args: string[]): Promise<number> {
@@ -596,22 +412,7 @@ export async function run(args: string[]): Promise<number> {
   }
 
   const cleanup = new Cleanup();
-  const onSignal = (signal: NodeJS.Signals) => {
-    process.stderr.write(`\n${signal}: stopping the API and Postgres, removing the data dir…\n`);
-    void cleanup.run().finally(() => process.exit(130));
-  };
-  const onExit = () => cleanup.runSync();
-  process.once('SIGINT', onSignal);
-  process.once('SIGTERM', onSignal);
-  process.on('exit', onExit);
-  try {
-    return await measure(options, cleanup);
-  } finally {
-    await cleanup.run();
-    process.off('SIGINT', onSignal);
-    process.off('SIGTERM', onSignal);
-    process.off('exit', onExit);
-  }
+  return cleanup.guard('the API and Postgres', () => measure(options, cleanup));
 }
 
 async function measure(options: Options, cleanup: Cleanup): Promise<number> {
@@ -680,23 +481,10 @@ async function measure(options: Options, cleanup: Cleanup): Promise<number> {
   let apiNote = '';
   if (options.apiEntry !== undefined) {
     api = await startApi({ entry: options.apiEntry }, postgres.url, cleanup);
-  } else if (options.api === 'tsx') {
-    api = await startApi('tsx', postgres.url, cleanup);
   } else {
-    const built = buildApi();
-    if (built.ok) {
-      try {
-        api = await startApi('dist', postgres.url, cleanup);
-      } catch (error) {
-        if (options.api === 'dist') throw error;
-        apiNote = `built bundle did not start: ${(error instanceof Error ? error.message : String(error)).split('\n')[0]}`;
-        api = await startApi('tsx', postgres.url, cleanup);
-      }
-    } else {
-      if (options.api === 'dist') throw new Error(`pnpm --filter @calseta/api build failed: ${built.reason}`);
-      apiNote = `pnpm --filter @calseta/api build failed: ${built.reason}`;
-      api = await startApi('tsx', postgres.url, cleanup);
-    }
+    const started = await startWithFallback('api', options.api, (kind) => startApi(kind, postgres.url, cleanup));
+    api = started.started;
+    apiNote = started.note;
   }
   const apiPid = api.child.pid ?? null;
   out(
@@ -736,7 +524,7 @@ async function measure(options: Options, cleanup: Cleanup): Promise<number> {
   for (const [i, phase] of phases.entries()) {
     const label = `[${i + 1}/2] ${phase}`;
     if (options.waitIdle > 0) {
-      const waited = await waitForIdle(options.waitIdle);
+      const waited = await waitForIdle(options.waitIdle, IDLE_BUSY);
       out(
         `${label}: ${waited.quiet ? 'machine quiet' : 'machine still busy'} after ${fmt(waited.seconds, 0)} s ` +
           `(${fmt(waited.busy, 0)}% busy)`,
@@ -960,12 +748,9 @@ async function measure(options: Options, cleanup: Cleanup): Promise<number> {
       floor: { commits: floor.warmup.committed + floor.run.committed, ...floorRows, match: floorOk },
     },
   };
-  const resultsDir = path.join(BENCH_DIR, 'results');
-  fs.mkdirSync(resultsDir, { recursive: true });
-  const file = path.join(resultsDir, `ingest-${startedAt.toISOString().replace(/[:.]/g, '-')}.json`);
-  fs.writeFileSync(file, `${JSON.stringify(result, null, 2)}\n`);
+  const file = writeResult('ingest', startedAt, result);
   out();
-  out(`Result written to ${path.relative(ROOT, file)}`);
+  out(`Result written to ${file}`);
   return 0;
 }
 
