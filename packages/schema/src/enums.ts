@@ -116,6 +116,10 @@ export const ActivityEventTypeSchema = z.enum([
   'enrichment_extraction_created',
   'enrichment_extraction_updated',
   'enrichment_extraction_deleted',
+  'detection_rule_deleted',
+  'context_document_created',
+  'context_document_updated',
+  'context_document_deleted',
 ]);
 export type ActivityEventType = z.infer<typeof ActivityEventTypeSchema>;
 
