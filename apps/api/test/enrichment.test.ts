@@ -117,6 +117,11 @@ describe('enrichment end to end over the mock providers', () => {
 
   it('records skipped providers separately and the second alert is served from the cache', async () => {
     const first = await ingestAndEnrich(h, 'elastic', fixture('02_elastic_malware_hash.json'));
+    const stamp = () =>
+      h.query<{ value: string; updated_at: Date }>(
+        `SELECT value, updated_at FROM indicators WHERE value IN ('a1b2c3d4e5f6a7b8c9d0e1f2a3b4c5d6e7f8a9b0c1d2e3f4a5b6c7d8e9f0a1b2', 'WORKSTATION12.corp.acmeinc.com') ORDER BY value`,
+      );
+    const before = await stamp();
     const again = { ...fixture('02_elastic_malware_hash.json') } as Record<string, unknown>;
     again['kibana.alert.rule.name'] = 'Known Malware Hash Detected on Endpoint (second host)';
     const second = await ingestAndEnrich(h, 'elastic', again);
@@ -126,6 +131,8 @@ describe('enrichment end to end over the mock providers', () => {
     expect(a.meta.enrichment.skipped).toContain('abuseipdb');
     expect(a.meta.enrichment.failed).toEqual([]);
     expect(b.data.enrichment.cache_hits).toBeGreaterThan(0);
+    // Answers served from the cache change nothing: the shared indicator rows are not rewritten.
+    expect(await stamp()).toEqual(before);
     const internal = b.data.indicators.find((i: { value: string }) => i.value === '10.0.15.201');
     expect(internal.enrichment_results.virustotal).toMatchObject({ status: 'skipped', skip_reason: 'not_enrichable' });
   });

@@ -154,6 +154,7 @@ describe('migrations on an empty database', () => {
       '0005_enrichment_wiring',
       '0006_dispatch',
       '0007_context',
+      '0008_enrichment_unlogged',
     ]);
     expect(await migrateToLatest(empty.db)).toEqual(migrationNames());
     expect(await migrateToLatest(empty.db)).toEqual([]);

@@ -122,6 +122,13 @@ export class PgCoalescer implements CoalescePort {
       }
       if (claimed) {
         waiter.done();
+        // The previous owner may have stored its answer and released between our cache miss and
+        // this claim: use that answer instead of calling again.
+        const fresh = attempt === 0 ? await this.cache.get(key) : undefined;
+        if (fresh !== undefined) {
+          await this.release(id, `ok:${digest}`).catch(() => undefined);
+          return fresh as T;
+        }
         return this.runAsOwner(id, digest, fn);
       }
       this.waits++;

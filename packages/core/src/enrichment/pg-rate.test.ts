@@ -98,13 +98,13 @@ describe('PgRateGovernor', () => {
     if (denied.ok) return;
     expect(denied.retryAfterMs).toBeGreaterThan(4_000);
     expect(denied.retryAfterMs).toBeLessThanOrEqual(5_000);
-    // Paused calls are not counted.
+    // A provider without limits is never counted: only its pause is stored.
     const row = await t.db
       .selectFrom('provider_rate_state')
       .select('minute_count')
       .where('provider_name', '=', 'paused')
       .executeTakeFirstOrThrow();
-    expect(row.minute_count).toBe(1);
+    expect(row.minute_count).toBe(0);
     await t.db
       .updateTable('provider_rate_state')
       .set({ paused_until: sql<Date>`now() - interval '1 second'` })
@@ -156,14 +156,14 @@ describe('PgRateGovernor', () => {
     expect(await a.remaining('quota')).toMatchObject({ minute_remaining: 3, day_remaining: 8 });
   });
 
-  it('treats providers without limits as unlimited but still counted', async () => {
+  it('treats providers without limits as unlimited and writes nothing for them', async () => {
     expect(await acquireMany(b, 'no_limits', 5)).toEqual(Array.from({ length: 5 }, () => ({ ok: true })));
     expect(await b.remaining('no_limits')).toEqual({ minute_remaining: null, day_remaining: null, paused_until: null });
-    const row = await t.db
+    const rows = await t.db
       .selectFrom('provider_rate_state')
       .select('day_count')
       .where('provider_name', '=', 'no_limits')
-      .executeTakeFirstOrThrow();
-    expect(row.day_count).toBe(5);
+      .execute();
+    expect(rows).toEqual([]);
   });
 });

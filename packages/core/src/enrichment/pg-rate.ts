@@ -40,6 +40,8 @@ export class PgRateGovernor implements RatePort {
     const limits = await this.limitsOf(provider);
     const perMinute = limits?.perMinute ?? null;
     const perDay = limits?.perDay ?? null;
+    // Nothing to count: only a 429 pause can refuse, and reading it writes nothing.
+    if (perMinute === null && perDay === null) return this.pausedDecision(provider);
     const minLimit = sql`${perMinute}::int`;
     const dayLimit = sql`${perDay}::int`;
     const { rows } = await sql<{ ok: boolean; retry_ms: number | null; next_minute_ms: number }>`
@@ -80,6 +82,14 @@ export class PgRateGovernor implements RatePort {
     // invisible (or a limit be 0), fall back to the next minute window.
     const retry = row.retry_ms !== null && row.retry_ms > 0 ? row.retry_ms : row.next_minute_ms;
     return { ok: false, retryAfterMs: Math.max(1, Math.ceil(retry)) };
+  }
+
+  private async pausedDecision(provider: string): Promise<RateDecision> {
+    const { rows } = await sql<{ retry_ms: number }>`
+      SELECT (extract(epoch FROM paused_until - now()) * 1000)::float8 AS retry_ms
+      FROM provider_rate_state WHERE provider_name = ${provider} AND paused_until > now()`.execute(this.db);
+    const retry = rows[0]?.retry_ms;
+    return retry === undefined ? { ok: true } : { ok: false, retryAfterMs: Math.max(1, Math.ceil(retry)) };
   }
 
   /** Stop calling `provider` for `ms` (a 429). Never shortens an existing pause. */

@@ -18,6 +18,8 @@ import type { ProviderRateLimits } from './pg-rate.js';
 export const PROVIDERS_CHANNEL = 'calseta_providers';
 /** Without a live listener a process re-reads the providers at least this often. */
 const TTL_MS = 5_000;
+/** With one, changes arrive by notification; this only bounds the damage of a missed one. */
+const LISTENING_TTL_MS = 60_000;
 
 export type ProviderRow = Selectable<EnrichmentProvidersTable>;
 export type ExtractionRow = {
@@ -152,12 +154,13 @@ export class ProviderRegistry {
   private loadedAt = 0;
   private generation = 0;
   private loading: Promise<void> | undefined;
+  private ttlMs = TTL_MS;
 
   constructor(private readonly options: ProviderRegistryOptions) {}
 
   /** Active providers in creation order. */
   async active(): Promise<readonly LoadedProvider[]> {
-    while (Date.now() - this.loadedAt > TTL_MS) {
+    while (Date.now() - this.loadedAt > this.ttlMs) {
       this.loading ??= this.load().finally(() => {
         this.loading = undefined;
       });
@@ -183,6 +186,7 @@ export class ProviderRegistry {
   async attach(notifications: Notifications): Promise<void> {
     notifications.onReconnect(() => this.invalidate());
     await notifications.listen(PROVIDERS_CHANNEL, () => this.invalidate());
+    this.ttlMs = LISTENING_TTL_MS;
   }
 
   private async load(): Promise<void> {

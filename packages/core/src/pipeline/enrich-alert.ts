@@ -1,3 +1,4 @@
+import { isDeepStrictEqual } from 'node:util';
 import { aggregateVerdict, type EnrichIndicatorOutcome } from '@calseta/enrichment-engine';
 import type {
   EnrichmentProviderResult,
@@ -40,6 +41,27 @@ export function mergeResults(
     merged[result.provider_name] = result;
   }
   return merged;
+}
+
+/** Same answer from the same fetch (a cache hit of what is stored): nothing to write. */
+function sameResult(a: EnrichmentProviderResult | undefined, b: EnrichmentProviderResult | undefined): boolean {
+  return (
+    a !== undefined &&
+    b !== undefined &&
+    a.status === b.status &&
+    a.fetched_at === b.fetched_at &&
+    a.verdict === b.verdict &&
+    a.skip_reason === b.skip_reason &&
+    a.error_message === b.error_message
+  );
+}
+
+/** Whether merging changed an indicator's stored results. */
+export function resultsChanged(previous: StoredResults | null, merged: StoredResults): boolean {
+  const before = previous ?? {};
+  const names = new Set([...Object.keys(before), ...Object.keys(merged)]);
+  for (const name of names) if (!sameResult(before[name], merged[name])) return true;
+  return false;
 }
 
 /**
@@ -141,6 +163,8 @@ export async function enrichAlert(
       'indicators.malice_source',
       'indicators.malice',
       'indicators.malice_overridden_at',
+      'indicators.malice_explanation',
+      'indicators.is_enriched',
     ])
     .where('alert_indicators.alert_id', '=', alertId)
     .orderBy('indicators.id')
@@ -161,7 +185,13 @@ export async function enrichAlert(
     const { verdict, explanation } = aggregateVerdict(Object.values(results), analyst);
     // Enriched = some provider answered for it (reference quirk 20: not merely "was attempted").
     const enriched = Object.values(results).some((r) => r.status === 'success' || r.status === 'not_found');
-    return { id: indicator.id, results, verdict, explanation, enriched };
+    const changed =
+      resultsChanged(indicator.enrichment_results as StoredResults | null, results) ||
+      enriched !== indicator.is_enriched ||
+      (analyst === null &&
+        // Deep equality: jsonb does not keep key order.
+        (verdict !== indicator.malice || !isDeepStrictEqual(explanation, indicator.malice_explanation ?? null)));
+    return { id: indicator.id, results, verdict, explanation, enriched, changed };
   });
   const summary = summarize(
     outcomes,
@@ -171,9 +201,16 @@ export async function enrichAlert(
   );
 
   await ctx.db.transaction().execute(async (trx) => {
-    if (updates.length > 0) {
-      // One statement for every indicator, in id order (concurrent alerts sharing indicators never deadlock).
-      // An analyst's verdict is re-checked here: it may have been set while the providers ran.
+    // Only indicators whose answers changed are written: alerts sharing indicators served from the
+    // cache touch no indicator rows (no lock queue, no WAL for unchanged raw responses).
+    const changed = updates.filter((u) => u.changed);
+    if (changed.length > 0) {
+      // Lock in id order first, so concurrent alerts sharing indicators never deadlock.
+      await sql`SELECT 1 FROM indicators WHERE id = ANY(${changed.map((u) => u.id)}::bigint[]) ORDER BY id FOR UPDATE`.execute(
+        trx,
+      );
+      // One statement for every indicator. An analyst's verdict is re-checked here: it may have
+      // been set while the providers ran.
       await sql`
         UPDATE indicators AS i SET
           enrichment_results = u.results,
@@ -182,7 +219,7 @@ export async function enrichAlert(
           is_enriched = u.enriched,
           enriched_at = ${now},
           updated_at = ${now}
-        FROM jsonb_to_recordset(${JSON.stringify(updates)}::jsonb)
+        FROM jsonb_to_recordset(${JSON.stringify(changed)}::jsonb)
           AS u(id bigint, results jsonb, verdict text, explanation jsonb, enriched boolean)
         WHERE i.id = u.id`.execute(trx);
     }

@@ -57,15 +57,35 @@ export async function linkIndicators(
   indicators: readonly ExtractedIndicator[],
 ): Promise<number> {
   if (indicators.length === 0) return 0;
-  // Upsert in a fixed order so concurrent jobs sharing indicators never deadlock.
+  // Insert in a fixed order so concurrent jobs creating the same indicators never deadlock.
   const sorted = [...indicators].sort((a, b) => (a.type + a.value < b.type + b.value ? -1 : 1));
   const now = new Date();
-  const rows = await trx
+  // Existing indicators are not locked here: every alert sharing them would otherwise queue behind
+  // the others' transactions.
+  await trx
     .insertInto('indicators')
     .values(sorted.map((i) => ({ uuid: newUuid(), type: i.type, value: i.value, first_seen: now, last_seen: now })))
-    .onConflict((oc) => oc.columns(['type', 'value']).doUpdateSet({ last_seen: now, updated_at: now }))
-    .returning(['id', 'type', 'value'])
+    .onConflict((oc) => oc.columns(['type', 'value']).doNothing())
     .execute();
+  // A new statement: it sees rows another job committed while this one waited on the insert.
+  const rows = await trx
+    .selectFrom('indicators')
+    .select(['id', 'type', 'value'])
+    .where((eb) =>
+      eb(
+        eb.refTuple('type', 'value'),
+        'in',
+        sorted.map((i) => eb.tuple(i.type, i.value)),
+      ),
+    )
+    .execute();
+  // `last_seen` to the minute; rows another job is touching right now are skipped, not waited for.
+  await sql`
+    UPDATE indicators SET last_seen = ${now}, updated_at = ${now}
+    WHERE id IN (
+      SELECT id FROM indicators
+      WHERE id = ANY(${rows.map((r) => r.id)}::bigint[]) AND last_seen < ${now}::timestamptz - interval '1 minute'
+      ORDER BY id FOR UPDATE SKIP LOCKED)`.execute(trx);
   const idOf = new Map(rows.map((r) => [`${r.type}\u0000${r.value}`, r.id]));
   const links = await trx
     .insertInto('alert_indicators')

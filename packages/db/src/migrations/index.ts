@@ -15,6 +15,7 @@ import * as m0004 from './0004_ingest_claims.js';
 import * as m0005 from './0005_enrichment_wiring.js';
 import * as m0006 from './0006_dispatch.js';
 import * as m0007 from './0007_context.js';
+import * as m0008 from './0008_enrichment_unlogged.js';
 
 export const migrations: Readonly<Record<string, Migration>> = Object.freeze({
   '0001_core': m0001,
@@ -24,4 +25,5 @@ export const migrations: Readonly<Record<string, Migration>> = Object.freeze({
   '0005_enrichment_wiring': m0005,
   '0006_dispatch': m0006,
   '0007_context': m0007,
+  '0008_enrichment_unlogged': m0008,
 });
