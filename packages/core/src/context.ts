@@ -3,11 +3,11 @@ import type { ApiKeyType, Scope } from '@calseta/schema';
 import type { Kysely } from 'kysely';
 import type { ApiKeyCache } from './auth/key-cache.js';
 import type { EnrichmentConfig, EnrichmentRuntime } from './enrichment/runtime.js';
+import type { OutboundPolicy } from './http/policy.js';
 import type { IngestBatcher } from './ingest/batcher.js';
 import type { JobQueue } from './jobs/queue.js';
 import type { Logger } from './logger.js';
 import type { MappingRuleCache } from './mappings/rules.js';
-import type { OutboundPolicy } from './http/policy.js';
 import type { SecretBox } from './secrets/box.js';
 import type { SourceRegistry } from './sources/registry.js';
 import type { Notifications } from './system/notifications.js';
@@ -44,6 +44,8 @@ export interface CoreConfig {
    * `allowHosts` from `SSRF_ALLOWED_HOSTS`. Default: public addresses only.
    */
   outbound?: Partial<OutboundPolicy>;
+  /** How agents reach this API (links in agent payloads). Default http://localhost:8000. */
+  apiBaseUrl?: string;
 }
 
 /** Everything a verb needs, built once per process by its composition root. */

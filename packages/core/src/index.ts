@@ -121,7 +121,15 @@ export {
   updateIndicatorMapping,
 } from './mappings/verbs.js';
 export * from './metrics/index.js';
-export { buildAlertPayload, DEFAULT_TOKEN_BUDGET, type PayloadOptions } from './payload/build.js';
+export {
+  buildAlertPayload,
+  DEFAULT_TOKEN_BUDGET,
+  type PayloadOptions,
+  relatedAlerts,
+} from './payload/build.js';
+export { type AgentPayload, composePayload, type PayloadSources, type TrimNote } from './payload/compose.js';
+export { tokensOf, untrusted } from './payload/text.js';
+export { getAlertContext, listRelatedAlerts } from './payload/verbs.js';
 export { enrichAlert, enrichmentStatus, mergeResults } from './pipeline/enrich-alert.js';
 export { extractAlertIndicators } from './pipeline/extract-alert-indicators.js';
 export { JOB_HANDLERS } from './pipeline/handlers.js';

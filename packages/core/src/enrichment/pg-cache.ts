@@ -12,8 +12,12 @@ export interface MemoryFrontOptions {
   maxAgeMs?: number;
 }
 
+/** How long a prefetch's "not cached" answer is trusted (the coalescer re-checks before any call). */
+const KNOWN_MISS_MS = 2_000;
+
 interface MemoryEntry {
-  value: EnrichmentProviderResult;
+  /** undefined: known not to be cached (a prefetch miss). */
+  value: EnrichmentProviderResult | undefined;
   /** Date.now() after which the entry is not used. */
   until: number;
 }
@@ -47,6 +51,48 @@ export class PgEnrichmentCache implements CachePort {
       if (remembered.until > Date.now()) return remembered.value;
       this.memory.delete(key);
     }
+    const row = await this.read(key);
+    if (row === undefined) return undefined;
+    this.remember(key, row.value, row.ttlMs);
+    return row.value;
+  }
+
+  /**
+   * Read many keys in one query into the memory front (hits until their expiry, misses for a
+   * moment), so the `get`s that follow cost nothing. Used before an alert's fan-out.
+   */
+  async prefetch(keys: readonly string[]): Promise<void> {
+    if (this.maxEntries <= 0) return;
+    const wanted = [...new Set(keys)].filter((k) => {
+      const m = this.memory.get(k);
+      return m === undefined || m.until <= Date.now();
+    });
+    if (wanted.length === 0) return;
+    const ids = wanted.map(parseEnrichmentKey);
+    const { rows } = await sql<{
+      provider_name: string;
+      indicator_type: string;
+      indicator_value: string;
+      result: unknown;
+      ttl_ms: number;
+    }>`
+      SELECT c.provider_name, c.indicator_type, c.indicator_value, c.result,
+             extract(epoch from c.expires_at - now()) * 1000 AS ttl_ms
+      FROM enrichment_cache c
+      JOIN unnest(${ids.map((k) => k.provider)}::text[], ${ids.map((k) => k.type)}::text[], ${ids.map((k) => k.value)}::text[])
+        AS k(provider_name, indicator_type, indicator_value)
+        USING (provider_name, indicator_type, indicator_value)
+      WHERE c.expires_at > now()`.execute(this.db);
+    const found = new Set<string>();
+    for (const row of rows) {
+      const key = `enrichment:${row.provider_name}:${row.indicator_type}:${row.indicator_value}`;
+      found.add(key);
+      this.remember(key, row.result as EnrichmentProviderResult, Number(row.ttl_ms));
+    }
+    for (const key of wanted) if (!found.has(key)) this.remember(key, undefined, KNOWN_MISS_MS);
+  }
+
+  private async read(key: string): Promise<{ value: EnrichmentProviderResult; ttlMs: number } | undefined> {
     const k = parseEnrichmentKey(key);
     const row = await this.db
       .selectFrom('enrichment_cache')
@@ -57,9 +103,7 @@ export class PgEnrichmentCache implements CachePort {
       .where('expires_at', '>', sql<Date>`now()`)
       .executeTakeFirst();
     if (row === undefined) return undefined;
-    const value = row.result as unknown as EnrichmentProviderResult;
-    this.remember(key, value, Number(row.ttl_ms));
-    return value;
+    return { value: row.result as unknown as EnrichmentProviderResult, ttlMs: Number(row.ttl_ms) };
   }
 
   /** Forget what this process remembers (the rows in Postgres stay). */
@@ -67,7 +111,7 @@ export class PgEnrichmentCache implements CachePort {
     this.memory.clear();
   }
 
-  private remember(key: string, value: EnrichmentProviderResult, ttlMs: number): void {
+  private remember(key: string, value: EnrichmentProviderResult | undefined, ttlMs: number): void {
     if (this.maxEntries <= 0 || !(ttlMs > 0)) return;
     this.memory.delete(key);
     this.memory.set(key, { value, until: Date.now() + Math.min(ttlMs, this.maxAgeMs) });

@@ -113,30 +113,32 @@ export class PgCoalescer implements CoalescePort {
     for (let attempt = 0; ; attempt++) {
       // Registered before claiming, so a notification sent right after our failed claim is not missed.
       const waiter = this.waitFor(digest);
-      let claimed: boolean;
+      let claim: { claimed: boolean; cached: unknown };
       try {
-        claimed = await this.claim(id);
+        claim = await this.claim(id);
       } catch (error) {
         waiter.done();
         throw error;
       }
-      if (claimed) {
+      // Someone stored the answer (perhaps between the caller's cache miss and now): use it.
+      if (claim.cached !== null) {
         waiter.done();
-        // The previous owner may have stored its answer and released between our cache miss and
-        // this claim: use that answer instead of calling again.
-        const fresh = attempt === 0 ? await this.cache.get(key) : undefined;
-        if (fresh !== undefined) {
-          await this.release(id, `ok:${digest}`).catch(() => undefined);
-          return fresh as T;
-        }
+        if (claim.claimed) await this.release(id, `ok:${digest}`).catch(() => undefined);
+        return claim.cached as T;
+      }
+      // Two calls ended without an answer (the owner's, then one retry): give up, do not call again.
+      if (attempt >= 2) {
+        waiter.done();
+        if (claim.claimed) await this.release(id, `error:${digest}`).catch(() => undefined);
+        throw new CoalescedCallFailedError(key);
+      }
+      if (claim.claimed) {
+        waiter.done();
         return this.runAsOwner(id, digest, fn);
       }
       this.waits++;
       this.onWait?.(key);
       await waiter.promise;
-      const cached = await this.cache.get(key);
-      if (cached !== undefined) return cached as T;
-      if (attempt >= 1) throw new CoalescedCallFailedError(key);
     }
   }
 
@@ -155,16 +157,26 @@ export class PgCoalescer implements CoalescePort {
     }
   }
 
-  /** Claim `id` for this process: true when inserted, or taken over from an abandoned claim. */
-  private async claim(id: EnrichmentKey): Promise<boolean> {
-    const { rows } = await sql<{ owner: string }>`
-      INSERT INTO enrichment_inflight AS f (provider_name, indicator_type, indicator_value, owner, started_at)
-      VALUES (${id.provider}, ${id.type}, ${id.value}, ${this.owner}, now())
-      ON CONFLICT (provider_name, indicator_type, indicator_value) DO UPDATE
-        SET owner = excluded.owner, started_at = excluded.started_at
-        WHERE f.started_at < now() - make_interval(secs => ${this.staleAfterMs / 1000}::float8)
-      RETURNING f.owner`.execute(this.db);
-    return rows.length > 0;
+  /**
+   * Claim `id` for this process (inserted, or taken over from an abandoned claim), and read the
+   * cached answer in the same round trip (the `enrichment_cache` row the owner's `fn` writes).
+   */
+  private async claim(id: EnrichmentKey): Promise<{ claimed: boolean; cached: unknown }> {
+    const { rows } = await sql<{ claimed: boolean; cached: unknown }>`
+      WITH claim AS (
+        INSERT INTO enrichment_inflight AS f (provider_name, indicator_type, indicator_value, owner, started_at)
+        VALUES (${id.provider}, ${id.type}, ${id.value}, ${this.owner}, now())
+        ON CONFLICT (provider_name, indicator_type, indicator_value) DO UPDATE
+          SET owner = excluded.owner, started_at = excluded.started_at
+          WHERE f.started_at < now() - make_interval(secs => ${this.staleAfterMs / 1000}::float8)
+        RETURNING f.owner
+      )
+      SELECT EXISTS (SELECT 1 FROM claim) AS claimed,
+        (SELECT result FROM enrichment_cache
+         WHERE provider_name = ${id.provider} AND indicator_type = ${id.type}
+           AND indicator_value = ${id.value} AND expires_at > now()) AS cached`.execute(this.db);
+    const row = rows[0];
+    return { claimed: row?.claimed === true, cached: row?.cached ?? null };
   }
 
   /** Drop our claim (unless taken over meanwhile) and tell every process, in one statement. */

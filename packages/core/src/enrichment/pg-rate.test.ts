@@ -3,7 +3,9 @@ import { createTestDatabase, type TestDatabase } from '@calseta/db/testing';
 import { sql } from 'kysely';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Db } from '../context.js';
-import { PgRateGovernor, type ProviderRateLimits } from './pg-rate.js';
+import { createLogger } from '../logger.js';
+import { Notifications } from '../system/notifications.js';
+import { PAUSES_CHANNEL, PgRateGovernor, type ProviderRateLimits } from './pg-rate.js';
 
 const LIMITS: Record<string, ProviderRateLimits> = {
   three_per_minute: { perMinute: 3, perDay: null },
@@ -165,5 +167,31 @@ describe('PgRateGovernor', () => {
       .where('provider_name', '=', 'no_limits')
       .execute();
     expect(rows).toEqual([]);
+  });
+
+  it('with a listener, unlimited providers are judged from memory and pauses arrive from other processes', async () => {
+    const notifications = new Notifications(t.url, createLogger({ service: 'test', level: 'silent' }));
+    try {
+      const c = new PgRateGovernor(dbB, () => ({ perMinute: null, perDay: null }));
+      await c.attach(notifications);
+      expect(await c.acquire('remote_pause')).toEqual({ ok: true });
+      // Another process pauses it: this one learns it from the notification, not by querying.
+      const heard = new Promise<void>((resolve) => {
+        void notifications.listen(PAUSES_CHANNEL, (payload) => {
+          if (payload.startsWith('remote_pause ')) resolve();
+        });
+      });
+      await a.pause('remote_pause', 5_000);
+      await heard;
+      const denied = await c.acquire('remote_pause');
+      expect(denied.ok).toBe(false);
+      if (!denied.ok) expect(denied.retryAfterMs).toBeGreaterThan(4_000);
+      // A pause stored before attaching is loaded on attach.
+      const d = new PgRateGovernor(t.db, () => ({ perMinute: null, perDay: null }));
+      await d.attach(notifications);
+      expect((await d.acquire('remote_pause')).ok).toBe(false);
+    } finally {
+      await notifications.stop();
+    }
   });
 });

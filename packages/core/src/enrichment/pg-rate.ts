@@ -1,5 +1,6 @@
 import { sql } from 'kysely';
 import type { Db } from '../context.js';
+import type { Notifications } from '../system/notifications.js';
 import type { RateDecision, RatePort } from './ports.js';
 
 /** A provider's outbound limits (`enrichment_providers.rate_limit_per_minute` / `_per_day`); null = unlimited. */
@@ -21,6 +22,9 @@ export interface ProviderQuota {
   paused_until: Date | null;
 }
 
+/** Notified with `<provider> <epoch ms>` when a provider is paused (a 429). */
+export const PAUSES_CHANNEL = 'calseta_provider_paused';
+
 /** now(), its minute window and its (UTC) day window, as every statement here computes them. */
 const WINDOWS = sql`SELECT now() AS ts, date_trunc('minute', now()) AS minute, (now() AT TIME ZONE 'UTC')::date AS day`;
 
@@ -31,10 +35,41 @@ const WINDOWS = sql`SELECT now() AS ts, date_trunc('minute', now()) AS minute, (
  * ON CONFLICT serialises concurrent acquires), so no two processes can overshoot a limit.
  */
 export class PgRateGovernor implements RatePort {
+  /** Pauses in force, by provider (epoch ms), while following PAUSES_CHANNEL. */
+  private pauses: Map<string, number> | undefined;
+  private loadingPauses: Promise<Map<string, number>> | undefined;
+
   constructor(
     private readonly db: Db,
     private readonly limits: RateLimitSource = {},
   ) {}
+
+  /**
+   * Keep the pauses of every process in memory, so providers without limits cost no query per
+   * call: pauses are loaded once and then arrive by notification (reloaded after a lost listener).
+   */
+  async attach(notifications: Pick<Notifications, 'listen' | 'onReconnect'>): Promise<void> {
+    notifications.onReconnect(() => {
+      this.pauses = undefined;
+    });
+    await notifications.listen(PAUSES_CHANNEL, (payload) => {
+      const [provider, until] = payload.split(' ');
+      if (provider && this.pauses) this.pauses.set(provider, Math.max(this.pauses.get(provider) ?? 0, Number(until)));
+    });
+    this.pauses = await this.loadPauses();
+  }
+
+  private loadPauses(): Promise<Map<string, number>> {
+    this.loadingPauses ??= sql<{ provider_name: string; until_ms: number }>`
+      SELECT provider_name, (extract(epoch FROM paused_until) * 1000)::float8 AS until_ms
+      FROM provider_rate_state WHERE paused_until > now()`
+      .execute(this.db)
+      .then(({ rows }) => new Map(rows.map((r) => [r.provider_name, r.until_ms])))
+      .finally(() => {
+        this.loadingPauses = undefined;
+      });
+    return this.loadingPauses;
+  }
 
   async acquire(provider: string): Promise<RateDecision> {
     const limits = await this.limitsOf(provider);
@@ -85,6 +120,11 @@ export class PgRateGovernor implements RatePort {
   }
 
   private async pausedDecision(provider: string): Promise<RateDecision> {
+    if (this.pauses !== undefined || this.loadingPauses !== undefined) {
+      this.pauses ??= await this.loadPauses();
+      const left = (this.pauses.get(provider) ?? 0) - Date.now();
+      return left > 0 ? { ok: false, retryAfterMs: Math.ceil(left) } : { ok: true };
+    }
     const { rows } = await sql<{ retry_ms: number }>`
       SELECT (extract(epoch FROM paused_until - now()) * 1000)::float8 AS retry_ms
       FROM provider_rate_state WHERE provider_name = ${provider} AND paused_until > now()`.execute(this.db);
@@ -96,15 +136,14 @@ export class PgRateGovernor implements RatePort {
   async pause(provider: string, ms: number): Promise<void> {
     if (!Number.isFinite(ms)) throw new TypeError(`invalid pause: ${ms}`);
     const until = sql<Date>`now() + make_interval(secs => ${Math.max(0, ms) / 1000}::float8)`;
-    await this.db
-      .insertInto('provider_rate_state')
-      .values({ provider_name: provider, paused_until: until })
-      .onConflict((oc) =>
-        oc.column('provider_name').doUpdateSet({
-          paused_until: sql<Date>`greatest(provider_rate_state.paused_until, excluded.paused_until)`,
-        }),
+    // Stored, and announced to every process in the same statement.
+    await sql`
+      WITH up AS (
+        INSERT INTO provider_rate_state AS s (provider_name, paused_until) VALUES (${provider}, ${until})
+        ON CONFLICT (provider_name) DO UPDATE SET paused_until = greatest(s.paused_until, excluded.paused_until)
+        RETURNING (extract(epoch FROM s.paused_until) * 1000)::float8 AS until_ms
       )
-      .execute();
+      SELECT pg_notify(${PAUSES_CHANNEL}, ${provider} || ' ' || until_ms::text) FROM up`.execute(this.db);
   }
 
   /** Calls left in the current minute / day, and the pause in force, for the quota display. */

@@ -121,8 +121,9 @@ export class EnrichmentRuntime {
   }
 
   /** Start following provider changes made by other processes. */
-  attach(): Promise<void> {
-    return this.registry.attach(this.options.notifications);
+  async attach(): Promise<void> {
+    await this.registry.attach(this.options.notifications);
+    await this.rate.attach(this.options.notifications);
   }
 
   /** Enrich one indicator with every active provider (the engine's gate, cache, coalescing, governor). */

@@ -1,9 +1,27 @@
-import { loadAlert } from '../alerts/read.js';
-import type { ServiceContext } from '../context.js';
+import type {
+  EnrichmentProviderResult,
+  EnrichmentSummary,
+  Finding,
+  MaliceLevel,
+  RelatedAlert,
+  TargetingRules,
+  VerdictExplanation,
+} from '@calseta/schema';
+import { sql } from 'kysely';
+import { alertMalice } from '../alerts/read.js';
+import { targetingSubjectOf } from '../context/subject.js';
+import { matchesTargeting, type TargetingSubject } from '../context/targeting.js';
+import type { Db, ServiceContext } from '../context.js';
 import { notFound } from '../errors.js';
+import { iso } from '../serialize.js';
+import { type AgentPayload, composePayload, type PayloadSources } from './compose.js';
 
 /** Default token budget (o200k) of an agent payload. */
 export const DEFAULT_TOKEN_BUDGET = 2_000;
+/** Earlier alerts sharing indicators, at most. */
+const RELATED_LIMIT = 10;
+/** Active workflows offered, at most. */
+const WORKFLOW_LIMIT = 20;
 
 export interface PayloadOptions {
   /** o200k tokens the payload must fit in (default DEFAULT_TOKEN_BUDGET). */
@@ -11,16 +29,193 @@ export interface PayloadOptions {
 }
 
 /**
- * The agent payload of an alert: what webhooks deliver, `GET /v1/alerts/{uuid}/context` returns and
- * MCP serves. PRELIMINARY: the alert detail as is; the budgeted, trimmed builder replaces it.
+ * Earlier alerts sharing at least one indicator with this one, most shared first, then newest:
+ * with their status, classification, verdict and findings, so an agent sees how the same
+ * indicators were judged before.
+ */
+export async function relatedAlerts(db: Db, alertId: number, limit = RELATED_LIMIT): Promise<RelatedAlert[]> {
+  const rows = await db
+    .selectFrom('alert_indicators as mine')
+    .innerJoin('alert_indicators as theirs', 'theirs.indicator_id', 'mine.indicator_id')
+    .innerJoin('alerts', 'alerts.id', 'theirs.alert_id')
+    .innerJoin('indicators', 'indicators.id', 'mine.indicator_id')
+    .innerJoin('alerts as self', 'self.id', 'mine.alert_id')
+    .where('mine.alert_id', '=', alertId)
+    .where('theirs.alert_id', '!=', alertId)
+    .whereRef('alerts.created_at', '<=', 'self.created_at')
+    .groupBy('alerts.id')
+    .select([
+      'alerts.id',
+      'alerts.uuid',
+      'alerts.title',
+      'alerts.severity',
+      'alerts.status',
+      'alerts.close_classification',
+      'alerts.occurred_at',
+      'alerts.malice_override',
+      'alerts.agent_findings',
+      sql<string[]>`array_agg(DISTINCT indicators.type || ':' || indicators.value)`.as('shared'),
+      sql<string[]>`(SELECT coalesce(array_agg(i.malice), '{}') FROM alert_indicators ai
+        JOIN indicators i ON i.id = ai.indicator_id WHERE ai.alert_id = alerts.id)`.as('verdicts'),
+    ])
+    .orderBy(sql`count(DISTINCT mine.indicator_id)`, 'desc')
+    .orderBy('alerts.created_at', 'desc')
+    .limit(limit)
+    .execute();
+  return rows.map((r) => ({
+    uuid: r.uuid,
+    title: r.title,
+    severity: r.severity,
+    status: r.status,
+    close_classification: r.close_classification,
+    occurred_at: iso(r.occurred_at),
+    malice: alertMalice(
+      r.malice_override,
+      r.verdicts.map((malice) => ({ malice })),
+    ),
+    shared_indicators: r.shared.sort(),
+    findings: (r.agent_findings as Finding[] | null) ?? [],
+  }));
+}
+
+// TEMPORARY until context/documents.ts lands: global documents, then targeted ones.
+async function contextDocumentsFor(db: Db, alertId: number) {
+  const subject = (await targetingSubjectOf(db, alertId)) as TargetingSubject;
+  const docs = await db
+    .selectFrom('context_documents')
+    .select(['uuid', 'title', 'document_type', 'is_global', 'content', 'targeting_rules'])
+    .orderBy('is_global', 'desc')
+    .orderBy('document_type')
+    .orderBy('title')
+    .execute();
+  return docs.filter((d) => d.is_global || matchesTargeting(d.targeting_rules as TargetingRules | null, subject));
+}
+
+/** Load everything the payload is made from, in parallel. */
+export async function loadPayloadSources(ctx: ServiceContext, alertId: number): Promise<PayloadSources> {
+  const alert = await ctx.db
+    .selectFrom('alerts')
+    .select([
+      'uuid',
+      'title',
+      'description',
+      'severity',
+      'status',
+      'source_name',
+      'occurred_at',
+      'ingested_at',
+      'enriched_at',
+      'enrichment_status',
+      'tags',
+      'close_classification',
+      'duplicate_count',
+      'normalized',
+      'agent_findings',
+      'malice_override',
+      'enrichment_summary',
+      'detection_rule_id',
+    ])
+    .where('id', '=', alertId)
+    .executeTakeFirst();
+  if (!alert) throw notFound('Alert');
+
+  const [indicators, rule, documents, related, workflows] = await Promise.all([
+    ctx.db
+      .selectFrom('alert_indicators')
+      .innerJoin('indicators', 'indicators.id', 'alert_indicators.indicator_id')
+      .select([
+        'indicators.uuid',
+        'indicators.type',
+        'indicators.value',
+        'indicators.malice',
+        'indicators.malice_source',
+        'indicators.malice_explanation',
+        'indicators.enrichment_results',
+        'alert_indicators.source_field',
+      ])
+      .where('alert_indicators.alert_id', '=', alertId)
+      .orderBy('alert_indicators.id')
+      .execute(),
+    alert.detection_rule_id === null
+      ? undefined
+      : ctx.db
+          .selectFrom('detection_rules')
+          .select([
+            'uuid',
+            'name',
+            'source_rule_id',
+            'severity',
+            'mitre_tactics',
+            'mitre_techniques',
+            'mitre_subtechniques',
+            'documentation',
+          ])
+          .where('id', '=', alert.detection_rule_id)
+          .executeTakeFirst(),
+    contextDocumentsFor(ctx.db, alertId),
+    relatedAlerts(ctx.db, alertId),
+    ctx.db
+      .selectFrom('workflows')
+      .select(['uuid', 'name', 'documentation', 'risk_level', 'approval_mode', 'indicator_types'])
+      .where('state', '=', 'active')
+      .orderBy('created_at')
+      .limit(WORKFLOW_LIMIT)
+      .execute(),
+  ]);
+
+  return {
+    apiBaseUrl: ctx.config.apiBaseUrl ?? 'http://localhost:8000',
+    alert: {
+      uuid: alert.uuid,
+      title: alert.title,
+      description: alert.description,
+      severity: alert.severity,
+      status: alert.status,
+      source_name: alert.source_name,
+      occurred_at: iso(alert.occurred_at),
+      ingested_at: iso(alert.ingested_at),
+      enriched_at: iso(alert.enriched_at),
+      enrichment_status: alert.enrichment_status,
+      malice: alertMalice(alert.malice_override, indicators),
+      tags: alert.tags,
+      close_classification: alert.close_classification,
+      duplicate_count: alert.duplicate_count,
+      normalized: (alert.normalized ?? {}) as Record<string, unknown>,
+      findings: (alert.agent_findings as Finding[] | null) ?? [],
+    },
+    enrichment: (alert.enrichment_summary ?? null) as EnrichmentSummary | null,
+    indicators: indicators.map((i) => ({
+      uuid: i.uuid,
+      type: i.type,
+      value: i.value,
+      malice: i.malice as MaliceLevel,
+      malice_source: i.malice_source,
+      source_field: i.source_field,
+      explanation: (i.malice_explanation ?? null) as VerdictExplanation | null,
+      results: (i.enrichment_results ?? {}) as Record<string, EnrichmentProviderResult>,
+    })),
+    rule: rule ?? null,
+    documents: documents.map((d) => ({
+      uuid: d.uuid,
+      title: d.title,
+      document_type: d.document_type,
+      is_global: d.is_global,
+      content: d.content,
+    })),
+    related,
+    workflows,
+  };
+}
+
+/**
+ * The agent payload of an alert: what webhooks deliver, `GET /v1/alerts/{uuid}/context` returns
+ * and MCP serves — one builder, fitted into the token budget (see compose.ts).
  */
 export async function buildAlertPayload(
   ctx: ServiceContext,
   alertId: number,
-  _options: PayloadOptions = {},
-): Promise<Record<string, unknown>> {
-  const row = await ctx.db.selectFrom('alerts').select('uuid').where('id', '=', alertId).executeTakeFirst();
-  if (!row) throw notFound('Alert');
-  const { data } = await loadAlert(ctx.db, row.uuid);
-  return { alert: data };
+  options: PayloadOptions = {},
+): Promise<AgentPayload> {
+  const sources = await loadPayloadSources(ctx, alertId);
+  return composePayload(sources, options.tokenBudget ?? DEFAULT_TOKEN_BUDGET);
 }

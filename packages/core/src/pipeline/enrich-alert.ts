@@ -1,5 +1,5 @@
 import { isDeepStrictEqual } from 'node:util';
-import { aggregateVerdict, type EnrichIndicatorOutcome } from '@calseta/enrichment-engine';
+import { aggregateVerdict, cacheKey, type EnrichIndicatorOutcome } from '@calseta/enrichment-engine';
 import type {
   EnrichmentProviderResult,
   EnrichmentStatus,
@@ -171,6 +171,14 @@ export async function enrichAlert(
     .execute();
 
   const providers = await ctx.enrichment.registry.active();
+  // One query for every cached answer this alert can use, instead of one per indicator × provider.
+  await ctx.enrichment.cache.prefetch(
+    indicators.flatMap((i) =>
+      providers
+        .filter((p) => p.definition.supported_indicator_types.includes(i.type as IndicatorType))
+        .map((p) => cacheKey(p.definition.provider_name, i.type, i.value)),
+    ),
+  );
   const outcomes = await Promise.all(
     indicators.map((i) => ctx.enrichment.enrich({ type: i.type as IndicatorType, value: i.value }, { providers })),
   );

@@ -1,0 +1,22 @@
+import type { RelatedAlert } from '@calseta/schema';
+import { alertIdByUuid } from '../alerts/read.js';
+import { authorize } from '../auth/permissions.js';
+import type { ServiceContext } from '../context.js';
+import { buildAlertPayload, relatedAlerts } from './build.js';
+import type { AgentPayload } from './compose.js';
+
+/** `GET /v1/alerts/{uuid}/context`: the agent payload, within the caller's token budget. */
+export async function getAlertContext(
+  ctx: ServiceContext,
+  uuid: string,
+  options: { tokenBudget?: number } = {},
+): Promise<AgentPayload> {
+  authorize(ctx, 'alerts:read');
+  return buildAlertPayload(ctx, await alertIdByUuid(ctx.db, uuid), options);
+}
+
+/** Earlier alerts sharing indicators with this one (what the payload's `related_alerts` is cut from). */
+export async function listRelatedAlerts(ctx: ServiceContext, uuid: string, limit = 50): Promise<RelatedAlert[]> {
+  authorize(ctx, 'alerts:read');
+  return relatedAlerts(ctx.db, await alertIdByUuid(ctx.db, uuid), limit);
+}
