@@ -1073,7 +1073,7 @@ async function measure(options: Options, cleanup: Cleanup): Promise<number> {
   );
   out(
     `  stored enrichment_results of the ${shared.length} shared indicators: ${fmt((resultSize.avg ?? 0) / 1024, 1)} KiB each ` +
-      `(compressed), ${fmt((resultSize.total ?? 0) / 1024, 0)} KiB in all — rewritten by every alert's enrichment`,
+      `(compressed), ${fmt((resultSize.total ?? 0) / 1024, 0)} KiB in all`,
   );
   const problems = { api: logProblems(logLines.api), workers: logProblems(logLines.workers) };
   for (const [app, counts] of Object.entries(problems)) {
