@@ -50,6 +50,19 @@ export function securityHeaders(): MiddlewareHandler<AppEnv> {
 }
 
 const JSON_TYPE = /^application\/([\w.-]+\+)?json$/i;
+const MULTIPART_TYPE = /^multipart\/form-data$/i;
+
+/** `METHOD path` of the routes that also take `multipart/form-data` (file uploads). */
+const multipartRoutes = new Set<string>();
+
+/**
+ * Let a route take a `multipart/form-data` body as well as JSON (a file upload): the bytes are
+ * read and size-checked like any body, then left for the route to parse (`c.req.parseBody()`).
+ * Call it where the route is defined; `path` is the concrete request path.
+ */
+export function acceptMultipart(method: string, path: string): void {
+  multipartRoutes.add(`${method.toUpperCase()} ${path}`);
+}
 
 function isIngest(path: string): boolean {
   return path.startsWith('/v1/ingest/') || path === '/v1/alerts';
@@ -68,7 +81,8 @@ async function readIncoming(incoming: IncomingMessage, limit: number): Promise<U
 }
 
 /**
- * Read and check a JSON body before any handler runs: over the size limit (ingest vs other
+ * Read and check a JSON body before any handler runs (routes may opt in to multipart uploads, see
+ * `acceptMultipart`): over the size limit (ingest vs other
  * routes; streamed bytes count, not just Content-Length) is 413, not JSON 415, unparseable 400.
  * Under Node the bytes come straight from the socket stream; they are then cached on the request,
  * so validators and handlers (signature checks need the exact bytes) reuse them.
@@ -96,6 +110,10 @@ export function jsonBodies(ingestBytes: number, otherBytes: number): MiddlewareH
       return next();
     }
     const type = (c.req.header('content-type') ?? '').split(';')[0]?.trim() ?? '';
+    if (MULTIPART_TYPE.test(type) && multipartRoutes.has(`${method} ${c.req.path}`)) {
+      cache.arrayBuffer = Promise.resolve(bytes.buffer.slice(bytes.byteOffset, bytes.byteOffset + bytes.byteLength));
+      return next();
+    }
     if (!JSON_TYPE.test(type)) {
       return errorResponse(c, 'UNSUPPORTED_MEDIA_TYPE', 'Send the body as JSON with "Content-Type: application/json".');
     }
