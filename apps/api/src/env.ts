@@ -18,6 +18,8 @@ const EnvSchema = z.object({
   ENCRYPTION_KEY: z.string().optional(),
   /** Hosts (or host:port) outbound calls may reach although internal, e.g. an on-prem intel API. */
   SSRF_ALLOWED_HOSTS: z.string().optional(),
+  /** The API's URL as agents reach it: links in agent payloads. */
+  CALSETA_API_BASE_URL: z.string().url().default('http://localhost:8000'),
   SENTINEL_WEBHOOK_SECRET: z.string().default(''),
   ELASTIC_WEBHOOK_SECRET: z.string().default(''),
   SPLUNK_WEBHOOK_SECRET: z.string().default(''),
@@ -47,8 +49,9 @@ export function webhookSecrets(env: Env): Record<string, string> {
 }
 
 /** Secrets, outbound policy and provider settings shared by every process. */
-export function sharedConfig(env: Env): Pick<CoreConfig, 'encryptionKey' | 'enrichment' | 'outbound'> {
+export function sharedConfig(env: Env): Pick<CoreConfig, 'encryptionKey' | 'enrichment' | 'outbound' | 'apiBaseUrl'> {
   return {
+    apiBaseUrl: env.CALSETA_API_BASE_URL,
     encryptionKey: env.ENCRYPTION_KEY,
     outbound: { allowHosts: parseAllowedHosts(env.SSRF_ALLOWED_HOSTS) },
     enrichment: { providerEnv: env.providerEnv },

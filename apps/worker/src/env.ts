@@ -11,6 +11,8 @@ const EnvSchema = z.object({
   ENCRYPTION_KEY: z.string().optional(),
   /** Hosts (or host:port) outbound calls may reach although internal, e.g. an on-prem intel API. */
   SSRF_ALLOWED_HOSTS: z.string().optional(),
+  /** The API's URL as agents reach it: links in agent payloads. */
+  CALSETA_API_BASE_URL: z.string().url().default('http://localhost:8000'),
   ALERT_DEDUP_WINDOW_HOURS: z.coerce.number().min(0).default(24),
 });
 export type Env = z.infer<typeof EnvSchema> & { providerEnv: Record<string, string> };
@@ -25,8 +27,9 @@ export function loadEnv(source: NodeJS.ProcessEnv = process.env): Env {
 }
 
 /** Secrets, outbound policy and provider settings shared by every process. */
-export function sharedConfig(env: Env): Pick<CoreConfig, 'encryptionKey' | 'enrichment' | 'outbound'> {
+export function sharedConfig(env: Env): Pick<CoreConfig, 'encryptionKey' | 'enrichment' | 'outbound' | 'apiBaseUrl'> {
   return {
+    apiBaseUrl: env.CALSETA_API_BASE_URL,
     encryptionKey: env.ENCRYPTION_KEY,
     outbound: { allowHosts: parseAllowedHosts(env.SSRF_ALLOWED_HOSTS) },
     enrichment: { providerEnv: env.providerEnv },

@@ -160,5 +160,13 @@ export {
 // Enrichment provider / field extraction admin API (see enrichment-api.ts).
 export * from './enrichment-api.js';
 export * from './metrics.js';
+export {
+  type AgentPayloadDoc,
+  AgentPayloadSchema,
+  type RelatedAlert,
+  RelatedAlertSchema,
+  TokenBudgetQuerySchema,
+  TrimNoteSchema,
+} from './payload.js';
 export type { TargetingField, TargetingOp, TargetingRule, TargetingRules } from './targeting.js';
 export { TargetingFieldSchema, TargetingOpSchema, TargetingRuleSchema, TargetingRulesSchema } from './targeting.js';

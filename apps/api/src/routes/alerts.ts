@@ -1,15 +1,18 @@
 import {
   deleteAlert,
   getAlert,
+  getAlertContext,
   ingestAlert,
   listAlertActivity,
   listAlertIndicators,
   listAlerts,
+  listRelatedAlerts,
   patchAlert,
   requestAlertEnrichment,
 } from '@calseta/core';
 import {
   ActivityEventSchema,
+  AgentPayloadSchema,
   AlertIndicatorSchema,
   AlertIngestRequestSchema,
   AlertListQuerySchema,
@@ -20,6 +23,8 @@ import {
   IngestAcceptedSchema,
   PageQuerySchema,
   pageEnvelope,
+  RelatedAlertSchema,
+  TokenBudgetQuerySchema,
   UuidSchema,
 } from '@calseta/schema';
 import { OpenAPIHono, z } from '@hono/zod-openapi';
@@ -126,6 +131,48 @@ alertRoutes.openapi(
   }),
   async (c) =>
     c.json({ data: await listAlertIndicators(c.get('ctx'), c.req.valid('param').alert_uuid), meta: {} }, 200),
+);
+
+alertRoutes.openapi(
+  apiRoute({
+    method: 'get',
+    path: '/v1/alerts/{alert_uuid}/context',
+    tags: ['Alerts'],
+    summary: 'The agent payload: everything an agent needs about this alert, within a token budget',
+    description:
+      'The same document webhooks deliver and MCP serves: normalized alert, indicators with verdicts and reasons, detection rule, context documents, related past alerts and workflows, fitted into `token_budget` o200k tokens (default 2,000) — `trimmed` says what was shortened and where the rest is.',
+    permission: 'alerts:read',
+    request: { params: AlertParams, query: TokenBudgetQuerySchema },
+    responses: {
+      200: json(dataEnvelope(AgentPayloadSchema), 'The payload.'),
+      404: errorContent('No such alert.'),
+    },
+  }),
+  async (c) => {
+    const { token_budget } = c.req.valid('query');
+    const payload = await getAlertContext(
+      c.get('ctx'),
+      c.req.valid('param').alert_uuid,
+      token_budget === undefined ? {} : { tokenBudget: token_budget },
+    );
+    return c.json({ data: payload, meta: {} }, 200);
+  },
+);
+
+alertRoutes.openapi(
+  apiRoute({
+    method: 'get',
+    path: '/v1/alerts/{alert_uuid}/related',
+    tags: ['Alerts'],
+    summary: 'Earlier alerts sharing indicators with this one, most shared first',
+    permission: 'alerts:read',
+    request: { params: AlertParams },
+    responses: {
+      200: json(z.object({ data: z.array(RelatedAlertSchema), meta: z.object({}) }), 'Related alerts.'),
+      404: errorContent('No such alert.'),
+    },
+  }),
+  async (c) => c.json({ data: await listRelatedAlerts(c.get('ctx'), c.req.valid('param').alert_uuid), meta: {} }, 200),
 );
 
 alertRoutes.openapi(
