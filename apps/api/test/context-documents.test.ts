@@ -144,7 +144,7 @@ async function upload(
     headers: { authorization: `Bearer ${key}` },
     body: form,
   });
-  return { status: response.status, body: await response.json() };
+  return { status: response.status, body: (await response.json()) as any };
 }
 
 // ------------------------------------------------------------------ CRUD
@@ -449,7 +449,7 @@ describe('file upload (multipart)', () => {
       body: form,
     });
     expect(other.status).toBe(415);
-    expect((await other.json()).error.code).toBe('UNSUPPORTED_MEDIA_TYPE');
+    expect(((await other.json()) as { error: { code: string } }).error.code).toBe('UNSUPPORTED_MEDIA_TYPE');
   });
 });
 
