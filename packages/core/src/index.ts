@@ -128,6 +128,7 @@ export {
   relatedAlerts,
 } from './payload/build.js';
 export { type AgentPayload, composePayload, type PayloadSources, type TrimNote } from './payload/compose.js';
+export { type KeyFacts, missingFacts } from './payload/facts.js';
 export { tokensOf, untrusted } from './payload/text.js';
 export { getAlertContext, listRelatedAlerts } from './payload/verbs.js';
 export { enrichAlert, enrichmentStatus, mergeResults } from './pipeline/enrich-alert.js';

@@ -4,13 +4,11 @@ import type {
   Finding,
   MaliceLevel,
   RelatedAlert,
-  TargetingRules,
   VerdictExplanation,
 } from '@calseta/schema';
 import { sql } from 'kysely';
 import { alertMalice } from '../alerts/read.js';
-import { targetingSubjectOf } from '../context/subject.js';
-import { matchesTargeting, type TargetingSubject } from '../context/targeting.js';
+import { contextDocumentsFor } from '../context/documents.js';
 import type { Db, ServiceContext } from '../context.js';
 import { notFound } from '../errors.js';
 import { iso } from '../serialize.js';
@@ -76,19 +74,6 @@ export async function relatedAlerts(db: Db, alertId: number, limit = RELATED_LIM
     shared_indicators: r.shared.sort(),
     findings: (r.agent_findings as Finding[] | null) ?? [],
   }));
-}
-
-// TEMPORARY until context/documents.ts lands: global documents, then targeted ones.
-async function contextDocumentsFor(db: Db, alertId: number) {
-  const subject = (await targetingSubjectOf(db, alertId)) as TargetingSubject;
-  const docs = await db
-    .selectFrom('context_documents')
-    .select(['uuid', 'title', 'document_type', 'is_global', 'content', 'targeting_rules'])
-    .orderBy('is_global', 'desc')
-    .orderBy('document_type')
-    .orderBy('title')
-    .execute();
-  return docs.filter((d) => d.is_global || matchesTargeting(d.targeting_rules as TargetingRules | null, subject));
 }
 
 /** Load everything the payload is made from, in parallel. */
