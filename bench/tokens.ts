@@ -2,7 +2,7 @@
  * `pnpm bench tokens`: what an agent reads about each case-study alert. For each of the five
  * `0*_*.json` fixtures, o200k tokens of (a) the naive input — the raw alert plus the raw responses
  * of every provider call made for it — and (b) Calseta's agent payload at the default budget, with
- * the fixture's key facts (packages/integrations/fixtures/key-facts.json) checked in (b).
+ * the fixture's key facts (packages/integrations/fixtures/facts/key-facts.json) checked in (b).
  * In-process: embedded Postgres, core, the worker's handlers and the mock providers.
  */
 import fs from 'node:fs';
@@ -16,18 +16,21 @@ import {
   createCore,
   createLogger,
   DEFAULT_TOKEN_BUDGET,
+  ingestAlert,
   JobQueue,
   type KeyFacts,
   missingFacts,
   parseAllowedHosts,
   providerEnvFrom,
   SYSTEM,
+  seedSystemContextDocuments,
+  seedSystemDetectionRules,
   seedSystemRows,
   tokensOf,
 } from '../packages/core/src/index.js';
 import { createDb, migrateToLatest, startEmbeddedPostgres } from '../packages/db/src/index.js';
 import { mockProviderEnv, startMockProviders } from '../packages/mock-providers/src/index.js';
-import { seedDemo } from '../seeds/src/index.js';
+import { demoDetectionRules, demoRunbooks } from '../seeds/src/index.js';
 import { Cleanup, ROOT, writeResult } from './lib/stack.js';
 import { fmt, table } from './lib/stats.js';
 
@@ -102,49 +105,48 @@ export async function run(args: string[]): Promise<number> {
     cleanup.destroyers.unshift(() => deps.enrichment.close());
     await seedSystemRows(deps);
 
-    // The demo detection rules and runbooks (and the demo alerts themselves) through the normal pipeline.
-    const keyFacts = JSON.parse(fs.readFileSync(path.join(FIXTURES_DIR, 'key-facts.json'), 'utf8')) as Record<
+    const ctx = contextFor(deps, SYSTEM);
+    // The demo detection rules and runbooks, as `pnpm calseta seed demo` installs them.
+    await seedSystemDetectionRules(ctx, await demoDetectionRules());
+    await seedSystemContextDocuments(ctx, await demoRunbooks());
+    await startWorker(deps, 4);
+
+    // Record every provider response body exactly as received: the naive input counts what an
+    // agent calling the providers itself would have read.
+    let bodies: string[] = [];
+    const http = deps.enrichment.ports.http;
+    deps.enrichment.ports.http = async (request) => {
+      const response = await http(request);
+      bodies.push(typeof response.body === 'string' ? response.body : JSON.stringify(response.body));
+      return response;
+    };
+
+    const keyFacts = JSON.parse(fs.readFileSync(path.join(FIXTURES_DIR, 'facts/key-facts.json'), 'utf8')) as Record<
       string,
       KeyFacts & { source: string }
     >;
-    const fixtures = Object.keys(keyFacts).filter((f) => /^0\d_.*\.json$/.test(f));
-    let done = 0;
-    const finished = new Promise<void>((resolve) => {
-      queue.events.on('completed', () => {
-        done += 1;
-        if (done === fixtures.length) resolve();
-      });
-    });
-    await startWorker(deps, 4);
-    await seedDemo(deps);
-    await finished;
-
-    const ctx = contextFor(deps, SYSTEM);
     const rows: Row[] = [];
-    for (const fixture of fixtures) {
+    // One alert at a time, so each provider call is attributed to the alert that made it.
+    for (const fixture of Object.keys(keyFacts).filter((f) => /^0\d_.*\.json$/.test(f))) {
       const facts = keyFacts[fixture] as KeyFacts & { source: string };
-      const raw = JSON.parse(fs.readFileSync(path.join(FIXTURES_DIR, fixture), 'utf8')) as Record<string, unknown>;
-      // The demo alert ingested from this fixture (same payload).
+      const text = fs.readFileSync(path.join(FIXTURES_DIR, fixture), 'utf8');
+      bodies = [];
+      const enriched = new Promise<void>((resolve) => {
+        const done = (job: { name: string }) => {
+          if (job.name !== 'enrich-alert') return;
+          queue.events.off('completed', done);
+          resolve();
+        };
+        queue.events.on('completed', done);
+      });
+      const accepted = await ingestAlert(ctx, { sourceName: facts.source, payload: JSON.parse(text) });
+      await enriched;
       const alert = await db
         .selectFrom('alerts')
-        .select(['id'])
-        .where('source_name', '=', facts.source)
-        .where(({ eb, ref }) => eb(ref('raw_payload'), '@>', JSON.stringify(raw) as never))
-        .executeTakeFirst();
-      if (!alert) throw new Error(`no alert ingested for ${fixture}`);
-      const indicators = await db
-        .selectFrom('alert_indicators')
-        .innerJoin('indicators', 'indicators.id', 'alert_indicators.indicator_id')
-        .select(['indicators.enrichment_results'])
-        .where('alert_indicators.alert_id', '=', alert.id)
-        .execute();
-      // Every provider response an agent would otherwise have fetched and read for this alert.
-      const responses = indicators.flatMap((i) =>
-        Object.values((i.enrichment_results ?? {}) as Record<string, { raw?: unknown }>)
-          .map((r) => r.raw)
-          .filter((r) => r !== null && r !== undefined),
-      );
-      const naive = tokensOf(raw) + responses.reduce<number>((n, r) => n + tokensOf(r), 0);
+        .select('id')
+        .where('uuid', '=', accepted.alert_uuid)
+        .executeTakeFirstOrThrow();
+      const naive = tokensOf(text) + bodies.reduce<number>((n, body) => n + tokensOf(body), 0);
       const payload = await buildAlertPayload(ctx, alert.id, { tokenBudget: options.budget });
       if (options.show !== undefined && fixture.startsWith(options.show)) {
         process.stdout.write(`${JSON.stringify(payload, null, 2)}\n`);
@@ -154,7 +156,7 @@ export async function run(args: string[]): Promise<number> {
         naive,
         payload: payload.token_count,
         reduction: 1 - payload.token_count / naive,
-        providerResponses: responses.length,
+        providerResponses: bodies.length,
         missing: missingFacts(payload, facts),
         trimmed: payload.trimmed.length,
       });

@@ -127,7 +127,13 @@ export {
   type PayloadOptions,
   relatedAlerts,
 } from './payload/build.js';
-export { type AgentPayload, composePayload, type PayloadSources, type TrimNote } from './payload/compose.js';
+export {
+  type AgentPayload,
+  composePayload,
+  type PayloadDetail,
+  type PayloadSources,
+  type TrimNote,
+} from './payload/compose.js';
 export { type KeyFacts, missingFacts } from './payload/facts.js';
 export { tokensOf, untrusted } from './payload/text.js';
 export { getAlertContext, listRelatedAlerts } from './payload/verbs.js';

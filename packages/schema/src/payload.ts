@@ -41,6 +41,8 @@ export type AgentPayloadDoc = z.infer<typeof AgentPayloadSchema>;
 
 export const TokenBudgetQuerySchema = z.object({
   token_budget: z.coerce.number().int().min(300).max(100_000).optional(),
+  /** `standard`: documents as brief summaries with links to the whole; `full`: documents inlined. */
+  detail: z.enum(['standard', 'full']).optional(),
 });
 
 export const RelatedAlertSchema = z

@@ -149,12 +149,11 @@ alertRoutes.openapi(
     },
   }),
   async (c) => {
-    const { token_budget } = c.req.valid('query');
-    const payload = await getAlertContext(
-      c.get('ctx'),
-      c.req.valid('param').alert_uuid,
-      token_budget === undefined ? {} : { tokenBudget: token_budget },
-    );
+    const { token_budget, detail } = c.req.valid('query');
+    const payload = await getAlertContext(c.get('ctx'), c.req.valid('param').alert_uuid, {
+      ...(token_budget === undefined ? {} : { tokenBudget: token_budget }),
+      ...(detail === undefined ? {} : { detail }),
+    });
     return c.json({ data: payload, meta: {} }, 200);
   },
 );

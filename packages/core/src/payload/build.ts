@@ -12,7 +12,7 @@ import { contextDocumentsFor } from '../context/documents.js';
 import type { Db, ServiceContext } from '../context.js';
 import { notFound } from '../errors.js';
 import { iso } from '../serialize.js';
-import { type AgentPayload, composePayload, type PayloadSources } from './compose.js';
+import { type AgentPayload, composePayload, type PayloadDetail, type PayloadSources } from './compose.js';
 
 /** Default token budget (o200k) of an agent payload. */
 export const DEFAULT_TOKEN_BUDGET = 2_000;
@@ -24,6 +24,8 @@ const WORKFLOW_LIMIT = 20;
 export interface PayloadOptions {
   /** o200k tokens the payload must fit in (default DEFAULT_TOKEN_BUDGET). */
   tokenBudget?: number;
+  /** `standard` (default): documents as brief summaries with links; `full`: inlined. */
+  detail?: PayloadDetail;
 }
 
 /**
@@ -202,5 +204,5 @@ export async function buildAlertPayload(
   options: PayloadOptions = {},
 ): Promise<AgentPayload> {
   const sources = await loadPayloadSources(ctx, alertId);
-  return composePayload(sources, options.tokenBudget ?? DEFAULT_TOKEN_BUDGET);
+  return composePayload(sources, options.tokenBudget ?? DEFAULT_TOKEN_BUDGET, options.detail ?? 'standard');
 }

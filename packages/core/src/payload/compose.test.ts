@@ -127,6 +127,7 @@ describe('untrusted text', () => {
 
   it('calls prose what has words, not identifiers', () => {
     expect(isProse('Suspicious Hosting LLC')).toBe(true);
+    expect(isProse('Julia Martinez')).toBe(false);
     expect(isProse('C:\\Users\\admin\\AppData\\Local\\Temp\\svchost_update.exe')).toBe(false);
     expect(isProse('a1b2c3d4e5f6a7b8c9d0e1f2a3b4c5d6e7f8a9b0c1d2e3f4a5b6c7d8e9f0a1b2')).toBe(false);
   });
@@ -151,8 +152,18 @@ describe('markdown summaries', () => {
 });
 
 describe('composePayload', () => {
-  it('keeps everything when the budget allows', () => {
+  it('standard detail keeps documents brief, with where the whole is', () => {
     const payload = composePayload(sources(), 100_000);
+    expect(payload.trimmed).toEqual([]);
+    expect(payload.detection_rule?.documentation).toBeUndefined();
+    expect(String(payload.detection_rule?.documentation_summary).split('\n').length).toBeLessThanOrEqual(4);
+    expect(payload.links.full).toBe('/v1/alerts/{alert.uuid}/context?detail=full');
+    expect(payload.context_documents[0]?.summary).toBeTypeOf('string');
+    expect(payload.token_count).toBeLessThan(composePayload(sources(), 100_000, 'full').token_count / 2);
+  });
+
+  it('keeps everything when the budget allows', () => {
+    const payload = composePayload(sources(), 100_000, 'full');
     expect(payload.trimmed).toEqual([]);
     expect(payload.detection_rule?.documentation).toContain('## Goal');
     expect(payload.context_documents[0]?.content).toContain('## Triage');
@@ -160,15 +171,16 @@ describe('composePayload', () => {
   });
 
   it.each([2_000, 1_200, 800])('fits a %i-token budget, saying what it trimmed and where the rest is', (budget) => {
-    const payload = composePayload(sources(), budget);
+    const payload = composePayload(sources(), budget, 'full');
     expect(payload.token_count).toBeLessThanOrEqual(budget);
     expect(payload.token_count).toBe(tokensOf(payload));
     expect(payload.trimmed.length).toBeGreaterThan(0);
-    for (const note of payload.trimmed) expect(note.fetch).toMatch(/^GET https:\/\/calseta\.example\/v1\//);
+    for (const note of payload.trimmed) expect(note.fetch).toMatch(/^GET \/v1\//);
+    expect(payload.links.api).toBe('https://calseta.example');
     // The malicious indicator and why survive any trimming.
     const bad = payload.indicators.find((i) => i.value === '185.220.101.34');
     expect(bad).toMatchObject({ verdict: 'Malicious', seen_in: 'src_ip' });
-    expect(bad?.why).toContain('data.attributes.last_analysis_stats.malicious = 14');
+    expect(bad?.why).toContain('virustotal: last_analysis_stats.malicious = 14, rule >= 5');
     // So do the alert's facts.
     const text = JSON.stringify(payload);
     for (const fact of ['47 failed', '936', 'AAD-SIGNIN-SVC.contoso.com', 'j.martinez@contoso.com', 'T1110']) {
@@ -188,9 +200,9 @@ describe('composePayload', () => {
       shared_indicators: ['ip:185.220.101.34'],
       findings: [],
     }));
-    const full = composePayload(sources({ related }), 100_000);
+    const full = composePayload(sources({ related }), 100_000, 'full');
     expect(full.related_alerts).toHaveLength(5);
-    const tight = composePayload(sources({ related }), 1_500);
+    const tight = composePayload(sources({ related }), 1_500, 'full');
     const parts = tight.trimmed.map((n) => n.part);
     // Related alerts are cut before the rule loses its documentation entirely.
     expect(parts).toContain('related_alerts');
@@ -209,6 +221,6 @@ describe('composePayload', () => {
     );
     expect(payload.alert.title).toMatch(/^<untrusted>.*<\/untrusted>$/);
     expect(payload.notice).toMatch(/untrusted/);
-    expect(payload.links.alert).toBe('https://calseta.example/v1/alerts/01a20a29-7fc6-7232-a224-322cda3735d4');
+    expect(payload.links.api).toBe('https://calseta.example');
   });
 });

@@ -1,9 +1,9 @@
 import { countTokens } from 'gpt-tokenizer/encoding/o200k_base';
 import { marked } from 'marked';
 
-/** o200k tokens of a value as it is delivered (compact JSON). */
+/** o200k tokens of a text, or of a value as it is delivered (compact JSON). */
 export function tokensOf(value: unknown): number {
-  return countTokens(JSON.stringify(value));
+  return countTokens(typeof value === 'string' ? value : JSON.stringify(value));
 }
 
 const OPEN = '<untrusted>';
@@ -19,14 +19,20 @@ export function untrusted(text: string): string {
   return `${OPEN}${text.replace(MARKERS, (m) => m.replace(/</g, '‹').replace(/>/g, '›'))}${CLOSE}`;
 }
 
-/** Free text (words, not one identifier): worth delimiting. IPs, hashes, hostnames and paths are not. */
+/**
+ * Free text worth delimiting: three words or more (an instruction needs a few). Identifiers — IPs,
+ * hashes, hostnames, paths — and two-word names are left bare (they stay inside the source block).
+ */
 export function isProse(text: string): boolean {
-  return /\S\s+\S/.test(text);
+  return /\S+\s+\S+\s+\S/.test(text);
 }
 
-/** Cut `text` to about `max` characters at a word boundary, saying it was cut. */
+/** Cut `text` to about `max` characters at a word boundary, saying it was cut; long unbroken runs (encoded blobs) are cut to their start. */
 export function clip(text: string, max: number): string {
-  const flat = text.replace(/\s+/g, ' ').trim();
+  const flat = text
+    .replace(/\s+/g, ' ')
+    .trim()
+    .replace(/\S{49,}/g, (run) => `${run.slice(0, 32)}…`);
   if (flat.length <= max) return flat;
   const cut = flat.slice(0, max);
   const space = cut.lastIndexOf(' ');
@@ -76,9 +82,15 @@ export function sections(markdown: string): Section[] {
  */
 export function summarizeMarkdown(
   markdown: string,
-  options: { perSection: number; prefer?: readonly string[]; maxSections?: number },
+  options: {
+    perSection: number;
+    prefer?: readonly string[];
+    maxSections?: number /** Preferred sections get twice the text. */;
+    emphasize?: boolean;
+  },
 ): string {
-  const all = sections(markdown).filter((s) => s.depth !== 1 || s.text !== '');
+  // The document's own title (a level-1 heading) is not a section worth repeating.
+  const all = sections(markdown).filter((s) => s.depth > 1 || (s.depth === 0 && s.text !== ''));
   const rank = (s: Section) => {
     const i = (options.prefer ?? []).findIndex((p) => s.heading.toLowerCase().includes(p.toLowerCase()));
     return i === -1 ? Number.POSITIVE_INFINITY : i;
@@ -89,7 +101,7 @@ export function summarizeMarkdown(
     .slice(0, options.maxSections ?? all.length)
     .sort((a, b) => (options.prefer ? a.rank - b.rank || a.index - b.index : a.index - b.index))
     .map(({ s, rank: r }) => {
-      const budget = Number.isFinite(r) ? options.perSection * 2 : options.perSection;
+      const budget = Number.isFinite(r) && options.emphasize !== false ? options.perSection * 2 : options.perSection;
       const body = s.text === '' ? '' : clip(s.text, budget);
       return s.heading === '' ? body : `${s.heading}: ${body}`.replace(/: $/, '');
     })

@@ -2,14 +2,14 @@ import type { RelatedAlert } from '@calseta/schema';
 import { alertIdByUuid } from '../alerts/read.js';
 import { authorize } from '../auth/permissions.js';
 import type { ServiceContext } from '../context.js';
-import { buildAlertPayload, relatedAlerts } from './build.js';
+import { buildAlertPayload, type PayloadOptions, relatedAlerts } from './build.js';
 import type { AgentPayload } from './compose.js';
 
 /** `GET /v1/alerts/{uuid}/context`: the agent payload, within the caller's token budget. */
 export async function getAlertContext(
   ctx: ServiceContext,
   uuid: string,
-  options: { tokenBudget?: number } = {},
+  options: PayloadOptions = {},
 ): Promise<AgentPayload> {
   authorize(ctx, 'alerts:read');
   return buildAlertPayload(ctx, await alertIdByUuid(ctx.db, uuid), options);
