@@ -2,7 +2,7 @@ import { createCore, createLogger, JobQueue, seedSystemRows } from '@calseta/cor
 import { createDb } from '@calseta/db';
 import { serve } from '@hono/node-server';
 import { createApp } from './app.js';
-import { sharedConfig, loadEnv, webhookSecrets } from './env.js';
+import { loadEnv, sharedConfig, webhookSecrets } from './env.js';
 
 // Composition root: configuration → database → queue → core → HTTP.
 const env = loadEnv();

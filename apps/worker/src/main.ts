@@ -1,6 +1,6 @@
 import { createCore, createLogger, JobQueue } from '@calseta/core';
 import { createDb } from '@calseta/db';
-import { sharedConfig, loadEnv } from './env.js';
+import { loadEnv, sharedConfig } from './env.js';
 import { startWorker } from './worker.js';
 
 // Composition root: configuration → database → queue (supervising) → core → job loops.
