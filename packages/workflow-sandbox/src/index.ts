@@ -1,0 +1,2 @@
+/** @calseta/workflow-sandbox — runs workflow code in QuickJS with hard limits. */
+export {};
