@@ -43,6 +43,7 @@ async function shutdown(signal: string) {
   server.close();
   await queue.stop();
   await deps.enrichment.close();
+  await deps.agentFetch.close();
   await db.destroy();
   process.exit(0);
 }

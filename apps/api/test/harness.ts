@@ -160,6 +160,7 @@ export async function createHarness(options: HarnessOptions = {}): Promise<Harne
       await new Promise<void>((resolve) => server.close(() => resolve()));
       await realQueue.stop();
       await deps.enrichment.close();
+      await deps.agentFetch.close();
       await mock?.close();
       await database.drop();
     },

@@ -25,6 +25,7 @@ async function shutdown(signal: string) {
   logger.info({ signal }, 'draining and shutting down');
   await queue.stop();
   await deps.enrichment.close();
+  await deps.agentFetch.close();
   await db.destroy();
   process.exit(0);
 }

@@ -4,6 +4,7 @@ import type { Kysely } from 'kysely';
 import type { ApiKeyCache } from './auth/key-cache.js';
 import type { EnrichmentConfig, EnrichmentRuntime } from './enrichment/runtime.js';
 import type { OutboundPolicy } from './http/policy.js';
+import type { SafeFetch } from './http/safe-fetch.js';
 import type { IngestBatcher } from './ingest/batcher.js';
 import type { JobQueue } from './jobs/queue.js';
 import type { Logger } from './logger.js';
@@ -46,6 +47,8 @@ export interface CoreConfig {
   outbound?: Partial<OutboundPolicy>;
   /** How agents reach this API (links in agent payloads). Default http://localhost:8000. */
   apiBaseUrl?: string;
+  /** Agent webhook retries: full-jitter backoff from `retryBaseSeconds` (default 2), capped (default 300). */
+  agentDispatch?: { retryBaseSeconds?: number; retryCapSeconds?: number };
 }
 
 /** Everything a verb needs, built once per process by its composition root. */
@@ -65,6 +68,8 @@ export interface CoreDeps {
   secrets: SecretBox | null;
   /** Providers, the engine's Postgres ports and the SSRF-guarded client. */
   enrichment: EnrichmentRuntime;
+  /** The SSRF-guarded client of agent webhooks (one pool per process; close on shutdown). */
+  agentFetch: SafeFetch;
 }
 
 /** One call's context: the process's dependencies plus who is acting and the request id. */

@@ -46,4 +46,6 @@ export const ERROR_STATUS: Readonly<Record<ErrorCode, number>> = {
   RATE_LIMITED: 429,
   INTERNAL_ERROR: 500,
   SERVICE_UNAVAILABLE: 503,
+  INVALID_ENDPOINT_URL: 400,
+  AGENT_INACTIVE: 422,
 };

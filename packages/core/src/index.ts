@@ -6,6 +6,7 @@ import { builtinSources } from '@calseta/integrations';
 import type { AlertSource } from '@calseta/plugin-sdk';
 import { ApiKeyCache } from './auth/key-cache.js';
 import type { CoreConfig, CoreDeps, Db } from './context.js';
+import { createAgentFetch } from './agents/deliver.js';
 import { EnrichmentRuntime } from './enrichment/runtime.js';
 import { IngestBatcher } from './ingest/batcher.js';
 import type { JobQueue } from './jobs/queue.js';
@@ -56,6 +57,7 @@ export function createCore(options: CreateCoreOptions): CoreDeps {
     ...base,
     secrets,
     enrichment,
+    agentFetch: createAgentFetch(options.config.outbound ?? {}),
     apiKeys,
     notifications,
     ingest: new IngestBatcher(base),

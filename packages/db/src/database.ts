@@ -463,6 +463,12 @@ export interface AgentRunsTable {
   duration_ms: Nullable<number>;
   started_at: NullableTimestamp;
   completed_at: NullableTimestamp;
+  /** Every attempt of this delivery (AgentRunAttempt[]), oldest first; write with JSON.stringify. */
+  attempts: ColumnType<JsonObject[], string | undefined, string>;
+  /** 'auto' | 'redispatch' | 'manual' | 'single' | 'redeliver'. One 'auto' row per (alert, agent). */
+  trigger: Defaulted<string>;
+  /** The delivery a redelivery repeats (same idempotency key). */
+  redelivery_of_id: Nullable<number>;
   created_at: TimestampDefault;
   updated_at: TimestampDefault;
 }

@@ -120,6 +120,10 @@ export const ActivityEventTypeSchema = z.enum([
   'context_document_created',
   'context_document_updated',
   'context_document_deleted',
+  'agent_created',
+  'agent_updated',
+  'agent_deleted',
+  'agent_signing_secret_rotated',
 ]);
 export type ActivityEventType = z.infer<typeof ActivityEventTypeSchema>;
 

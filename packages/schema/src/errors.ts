@@ -25,6 +25,8 @@ export const ErrorCodeSchema = z.enum([
   'RATE_LIMITED',
   'SERVICE_UNAVAILABLE',
   'INTERNAL_ERROR',
+  'INVALID_ENDPOINT_URL',
+  'AGENT_INACTIVE',
 ]);
 export type ErrorCode = z.infer<typeof ErrorCodeSchema>;
 

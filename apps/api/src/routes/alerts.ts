@@ -181,9 +181,13 @@ alertRoutes.openapi(
     tags: ['Alerts'],
     summary: 'Enrich the alert again (queued)',
     description:
-      'Re-runs indicator extraction and enrichment with the active providers. Cached provider answers are reused until they expire.',
+      'Re-runs indicator extraction and enrichment with the active providers. Cached provider answers are reused until they expire. ' +
+      'Agents that already received the alert are not notified again unless `redispatch=true`.',
     permission: 'alerts:write',
-    request: { params: AlertParams },
+    request: {
+      params: AlertParams,
+      query: z.object({ redispatch: z.enum(['true', 'false']).optional() }),
+    },
     responses: {
       202: json(
         dataEnvelope(z.object({ message: z.string(), alert_uuid: UuidSchema })),
@@ -193,7 +197,9 @@ alertRoutes.openapi(
     },
   }),
   async (c) => {
-    const queued = await requestAlertEnrichment(c.get('ctx'), c.req.valid('param').alert_uuid);
+    const queued = await requestAlertEnrichment(c.get('ctx'), c.req.valid('param').alert_uuid, {
+      redispatch: c.req.valid('query').redispatch === 'true',
+    });
     return c.json({ data: { message: 'Enrichment queued', ...queued }, meta: {} }, 202);
   },
 );

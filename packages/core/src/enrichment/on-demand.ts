@@ -64,9 +64,18 @@ export async function listProviderStatus(ctx: ServiceContext): Promise<ProviderS
 }
 
 /** Queue the alert's enrichment again (new indicators, changed providers, or fresher data). */
-export async function requestAlertEnrichment(ctx: ServiceContext, uuid: string): Promise<{ alert_uuid: string }> {
+export async function requestAlertEnrichment(
+  ctx: ServiceContext,
+  uuid: string,
+  options: { redispatch?: boolean } = {},
+): Promise<{ alert_uuid: string }> {
   authorize(ctx, 'alerts:write');
   const alertId = await alertIdByUuid(ctx.db, uuid);
-  await ctx.queue.send('enrich-alert', { alert_id: alertId, reason: 'manual' });
+  // Agents already notified of this alert are notified again only when asked (quirk 23).
+  await ctx.queue.send('enrich-alert', {
+    alert_id: alertId,
+    reason: 'manual',
+    ...(options.redispatch ? { redispatch: true } : {}),
+  });
   return { alert_uuid: uuid };
 }

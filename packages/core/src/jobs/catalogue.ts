@@ -11,12 +11,32 @@ export const JOBS = {
       reason: z.enum(['ingest', 'escalation', 'manual', 'indicators_added', 'rate_limited']),
       /** Retries of rate-limited providers so far (reason `rate_limited`). */
       attempt: z.number().int().min(0).optional(),
+      /** Deliver to matching agents again although they already received this alert (quirk 23). */
+      redispatch: z.boolean().optional(),
     }),
     /** 1 + 5 retries with exponential backoff from 5 s; a crashed worker's job expires after 5 min. */
     retryLimit: 5,
     retryDelay: 5,
     retryBackoff: true,
     expireInSeconds: 300,
+  },
+  /**
+   * One attempt of one agent delivery (`agent_runs` row `run_id`). The handler schedules the next
+   * attempt itself (backoff with jitter, `attempt`); pg-boss retries only cover crashes and database
+   * errors. Expiry exceeds the longest agent timeout (300 s).
+   */
+  'dispatch-agent': {
+    payload: z.object({
+      alert_id: z.number().int().positive(),
+      agent_id: z.number().int().positive(),
+      run_id: z.number().int().positive().optional(),
+      /** 1-based attempt this job makes (default 1). */
+      attempt: z.number().int().min(1).optional(),
+    }),
+    retryLimit: 3,
+    retryDelay: 30,
+    retryBackoff: true,
+    expireInSeconds: 360,
   },
 } as const;
 

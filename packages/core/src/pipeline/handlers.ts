@@ -1,3 +1,4 @@
+import { dispatchAfterEnrichment, runAgentDelivery } from '../agents/dispatch.js';
 import type { CoreDeps } from '../context.js';
 import { SYSTEM } from '../context.js';
 import { contextFor } from '../context-for.js';
@@ -21,5 +22,14 @@ export const JOB_HANDLERS: Handlers = {
       { alert_id: data.alert_id, reason: data.reason, status: summary?.status, retry_at: summary?.retry_at },
       'alert enriched',
     );
+    // Agents (issue 4): once per (alert, agent) unless `redispatch`; held back while rate-limited
+    // providers are still pending (`retry_at`), sent when the follow-up enrichment finishes.
+    if (summary !== null) {
+      await dispatchAfterEnrichment(ctx, data.alert_id, {
+        redispatch: data.redispatch ?? false,
+        final: summary.retry_at === null,
+      });
+    }
   },
+  'dispatch-agent': (deps, data) => runAgentDelivery(contextFor(deps, SYSTEM), data),
 };

@@ -1,0 +1,31 @@
+import type { TargetingRules } from '@calseta/schema';
+import { matchesTargeting, type TargetingSubject } from '../context/targeting.js';
+import type { Db } from '../context.js';
+import type { AgentRow } from './registry.js';
+
+type MatchFields = Pick<AgentRow, 'is_active' | 'trigger_on_sources' | 'trigger_on_severities' | 'trigger_filter'>;
+
+/**
+ * Reference §8.2: active; sources empty or containing the alert's source (exact); severities empty
+ * or containing its severity (exact); no filter, or the filter selects it (shared targeting evaluator).
+ */
+export function agentMatches(agent: MatchFields, subject: TargetingSubject): boolean {
+  if (!agent.is_active) return false;
+  if (agent.trigger_on_sources.length > 0 && !agent.trigger_on_sources.includes(subject.source_name)) return false;
+  if (agent.trigger_on_severities.length > 0 && !agent.trigger_on_severities.includes(subject.severity)) return false;
+  const filter = agent.trigger_filter as TargetingRules | null;
+  if (filter === null || ((filter.match_any?.length ?? 0) === 0 && (filter.match_all?.length ?? 0) === 0)) return true;
+  return matchesTargeting(filter, subject);
+}
+
+/** The active agents that match, oldest first. */
+export async function matchingAgents(db: Db, subject: TargetingSubject): Promise<AgentRow[]> {
+  const agents = await db
+    .selectFrom('agent_registrations')
+    .selectAll()
+    .where('is_active', '=', true)
+    .orderBy('created_at', 'asc')
+    .orderBy('id', 'asc')
+    .execute();
+  return agents.filter((agent) => agentMatches(agent, subject));
+}
