@@ -1,16 +1,22 @@
+import { createHmac, timingSafeEqual } from 'node:crypto';
 import { createServer, type IncomingHttpHeaders, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import {
-  agentMatches,
-  contextFor,
-  createAgent,
-  retryDelaySeconds,
-  SYSTEM,
-  type TargetingSubject,
-  verifySignature,
-} from '@calseta/core';
+import { agentMatches, contextFor, createAgent, retryDelaySeconds, SYSTEM, type TargetingSubject } from '@calseta/core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createHarness, type Harness } from './harness.js';
+
+/** What a receiver does (as docs/agent-webhooks.md shows), written here independently of core. */
+function verifySignature(
+  secret: string,
+  header: { timestamp: string | undefined; signature: string | undefined },
+  body: string,
+): boolean {
+  const ts = Number(header.timestamp);
+  if (!Number.isInteger(ts) || Math.abs(Date.now() / 1000 - ts) > 300) return false;
+  const expected = Buffer.from(`v1=${createHmac('sha256', secret).update(`${ts}.${body}`).digest('hex')}`);
+  const given = Buffer.from(header.signature ?? '');
+  return given.length === expected.length && timingSafeEqual(given, expected);
+}
 
 interface Received {
   headers: IncomingHttpHeaders;
