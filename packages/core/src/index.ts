@@ -4,9 +4,9 @@
  */
 import { builtinSources } from '@calseta/integrations';
 import type { AlertSource } from '@calseta/plugin-sdk';
+import { createAgentFetch } from './agents/deliver.js';
 import { ApiKeyCache } from './auth/key-cache.js';
 import type { CoreConfig, CoreDeps, Db } from './context.js';
-import { createAgentFetch } from './agents/deliver.js';
 import { EnrichmentRuntime } from './enrichment/runtime.js';
 import { IngestBatcher } from './ingest/batcher.js';
 import type { JobQueue } from './jobs/queue.js';

@@ -362,16 +362,29 @@ export async function runAgentDelivery(ctx: ServiceContext, data: JobPayload<'di
       payload = await buildAlertPayload(ctx, data.alert_id, { tokenBudget: agent.token_budget ?? undefined });
     } catch (error) {
       if (error instanceof ServiceError && error.code === 'NOT_FOUND') return; // alert deleted (runs cascade)
-      throw error;
+      // Recorded as a failed attempt and retried like one, so the claim never outlives the job.
+      ctx.logger.error({ err: error, run_uuid: claimed.uuid }, 'agent payload could not be built');
+      payload = null;
     }
-    body = JSON.stringify(payload);
-    outcome = await postToAgent(ctx, agent, {
-      body,
-      event: EVENT_ALERT_ENRICHED,
-      deliveryId: claimed.uuid,
-      idempotencyKey: claimed.idempotency_key,
-      secret,
-    });
+    if (payload === null) {
+      outcome = {
+        ok: false,
+        status_code: null,
+        error: 'Internal error: the payload could not be built',
+        duration_ms: 0,
+        response_body: null,
+        blocked: false,
+      };
+    } else {
+      body = JSON.stringify(payload);
+      outcome = await postToAgent(ctx, agent, {
+        body,
+        event: EVENT_ALERT_ENRICHED,
+        deliveryId: claimed.uuid,
+        idempotencyKey: claimed.idempotency_key,
+        secret,
+      });
+    }
   }
 
   const record: AgentRunAttempt = {
