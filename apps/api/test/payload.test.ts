@@ -48,6 +48,12 @@ describe('GET /v1/alerts/{uuid}/context — the agent payload', () => {
     expect(payload.context_documents.length).toBeGreaterThan(0);
     // Never raw provider responses.
     expect(JSON.stringify(payload)).not.toMatch(/last_analysis_results|"raw"/);
+    // The alert detail lists the same documents, whole.
+    const detail = (await h.request('GET', `/v1/alerts/${uuid}`)).body.data;
+    expect(detail.context_documents.map((d: { title: string }) => d.title)).toEqual(
+      payload.context_documents.map((d: { title: string }) => d.title),
+    );
+    expect(detail.context_documents[0].content.length).toBeGreaterThan(200);
   });
 
   it('a smaller budget trims, says what and where the rest is; detail=full inlines the documents', async () => {

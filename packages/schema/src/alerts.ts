@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { SortOrderSchema, TimestampSchema, UuidSchema } from './common.js';
+import { ContextDocumentMatchSchema } from './context-api.js';
 import {
   EnrichmentProviderResultSchema,
   EnrichmentSummarySchema,
@@ -149,6 +150,8 @@ export const AlertSchema = z
     indicators: z.array(AlertIndicatorSchema),
     /** What enrichment did, per provider; null until the alert was enriched. */
     enrichment: EnrichmentSummarySchema.nullable(),
+    /** Runbooks, IR plans and other documents that apply (global first, then targeted), with their markdown. */
+    context_documents: z.array(ContextDocumentMatchSchema),
     agent_findings: z.array(FindingSchema).nullable(),
   })
   .meta({ id: 'Alert' });

@@ -14,6 +14,7 @@ import {
 } from '@calseta/schema';
 import { type ExpressionBuilder, sql } from 'kysely';
 import { authorize } from '../auth/permissions.js';
+import { contextDocumentsFor } from '../context/documents.js';
 import type { Db, ServiceContext } from '../context.js';
 import { notFound } from '../errors.js';
 import { INDICATOR_COLUMNS, toIndicator } from '../indicators/indicators.js';
@@ -197,7 +198,7 @@ export async function loadAlert(db: Db, uuid: string): Promise<AlertWithMeta> {
     .where('alerts.uuid', '=', uuid)
     .executeTakeFirst();
   if (!row) throw notFound('Alert');
-  const indicators = await indicatorsOf(db, row.id);
+  const [indicators, contextDocuments] = await Promise.all([indicatorsOf(db, row.id), contextDocumentsFor(db, row.id)]);
   const summary = (row.enrichment_summary ?? null) as EnrichmentSummary | null;
   const data: Alert = {
     ...toSummary(row),
@@ -228,6 +229,7 @@ export async function loadAlert(db: Db, uuid: string): Promise<AlertWithMeta> {
     malice_override_at: iso(row.malice_override_at),
     indicators,
     enrichment: summary,
+    context_documents: contextDocuments,
     agent_findings: (row.agent_findings as Finding[] | null) ?? null,
   };
   const meta = {
