@@ -1,8 +1,8 @@
-import { createCore, createLogger, JobQueue, seedSystemRows } from '@calseta/core';
+import { createCore, createLogger, JobQueue, seedSystemRows, sharedCoreConfig } from '@calseta/core';
 import { createDb } from '@calseta/db';
 import { serve } from '@hono/node-server';
 import { createApp } from './app.js';
-import { loadEnv, sharedConfig, webhookSecrets } from './env.js';
+import { loadEnv, webhookSecrets } from './env.js';
 
 // Composition root: configuration → database → queue → core → HTTP.
 const env = loadEnv();
@@ -14,11 +14,7 @@ const deps = createCore({
   db,
   queue,
   logger,
-  config: {
-    dedupWindowHours: env.ALERT_DEDUP_WINDOW_HOURS,
-    webhookSecrets: webhookSecrets(env),
-    ...sharedConfig(env),
-  },
+  config: { ...sharedCoreConfig(env), webhookSecrets: webhookSecrets(env) },
 });
 await seedSystemRows(deps);
 

@@ -1,6 +1,6 @@
-import { createCore, createLogger, JobQueue } from '@calseta/core';
+import { createCore, createLogger, JobQueue, sharedCoreConfig } from '@calseta/core';
 import { createDb } from '@calseta/db';
-import { loadEnv, sharedConfig } from './env.js';
+import { loadEnv } from './env.js';
 import { startWorker } from './worker.js';
 
 // Composition root: configuration → database → queue (supervising) → core → job loops.
@@ -13,7 +13,7 @@ const deps = createCore({
   db,
   queue,
   logger,
-  config: { dedupWindowHours: env.ALERT_DEDUP_WINDOW_HOURS, webhookSecrets: {}, ...sharedConfig(env) },
+  config: { ...sharedCoreConfig(env), webhookSecrets: {} },
 });
 await startWorker(deps, env.WORKER_CONCURRENCY);
 logger.info({ concurrency: env.WORKER_CONCURRENCY }, 'Calseta worker started');

@@ -74,6 +74,7 @@ export { createApiKey, getApiKey, listApiKeys, revokeApiKey, updateApiKey } from
 export { authenticate, generateApiKey, hashApiKey, hasScope, requireScope } from './auth/keys.js';
 export type { Permission } from './auth/permissions.js';
 export { authorize, PERMISSIONS } from './auth/permissions.js';
+export { ProcessEnvSchema, parseProcessEnv, sharedCoreConfig } from './config.js';
 export * from './context/index.js';
 export { matchesTargeting, type TargetingSubject } from './context/targeting.js';
 export type { Actor, AuthenticatedKey, CoreConfig, CoreDeps, Db, ServiceContext } from './context.js';

@@ -13,7 +13,7 @@ import { authorize } from '../auth/permissions.js';
 import type { Db, ServiceContext } from '../context.js';
 import { notFound, ServiceError } from '../errors.js';
 import { newUuid } from '../ids.js';
-import { csv, iso, pageMeta } from '../serialize.js';
+import { csv, iso, paginate } from '../serialize.js';
 
 const COLUMNS = [
   'id',
@@ -84,17 +84,16 @@ export async function listDetectionRules(ctx: ServiceContext, query: DetectionRu
   if (query.is_active !== undefined) base = base.where('is_active', '=', query.is_active);
   const sortBy = query.sort_by ?? 'created_at';
   const direction = query.sort_order ?? 'desc';
-  const [rows, count] = await Promise.all([
-    base
-      .select(COLUMNS)
-      .orderBy(sortBy === 'severity' ? SEVERITY_RANK : sql.ref(`detection_rules.${sortBy}`), direction)
-      .orderBy('id', direction)
-      .limit(query.page_size)
-      .offset((query.page - 1) * query.page_size)
-      .execute(),
-    base.select((eb) => eb.fn.countAll<string>().as('n')).executeTakeFirstOrThrow(),
-  ]);
-  return { data: rows.map(toRule), meta: pageMeta(Number(count.n), query.page, query.page_size) };
+  return paginate(
+    base,
+    query,
+    (q) =>
+      q
+        .select(COLUMNS)
+        .orderBy(sortBy === 'severity' ? SEVERITY_RANK : sql.ref(`detection_rules.${sortBy}`), direction)
+        .orderBy('id', direction),
+    toRule,
+  );
 }
 
 async function findRule(db: Db, uuid: string, lock = false): Promise<Row> {

@@ -20,7 +20,7 @@ import { authorize } from '../auth/permissions.js';
 import type { Db, ServiceContext } from '../context.js';
 import { notFound, validationError } from '../errors.js';
 import { newUuid } from '../ids.js';
-import { csv, iso, pageMeta } from '../serialize.js';
+import { csv, iso, paginate } from '../serialize.js';
 import { convertToMarkdown, type UploadedFile } from './convert.js';
 import { actorLabel } from './detection-rules.js';
 import { targetingSubjectOf } from './subject.js';
@@ -112,17 +112,16 @@ export async function listContextDocuments(ctx: ServiceContext, query: ContextDo
   if (query.is_global !== undefined) base = base.where('is_global', '=', query.is_global);
   const sortBy = query.sort_by ?? 'created_at';
   const direction = query.sort_order ?? 'desc';
-  const [rows, count] = await Promise.all([
-    base
-      .select(SUMMARY_COLUMNS)
-      .orderBy(sql.ref(`context_documents.${sortBy}`), direction)
-      .orderBy('id', direction)
-      .limit(query.page_size)
-      .offset((query.page - 1) * query.page_size)
-      .execute(),
-    base.select((eb) => eb.fn.countAll<string>().as('n')).executeTakeFirstOrThrow(),
-  ]);
-  return { data: rows.map(toSummary), meta: pageMeta(Number(count.n), query.page, query.page_size) };
+  return paginate(
+    base,
+    query,
+    (q) =>
+      q
+        .select(SUMMARY_COLUMNS)
+        .orderBy(sql.ref(`context_documents.${sortBy}`), direction)
+        .orderBy('id', direction),
+    toSummary,
+  );
 }
 
 async function findDocument(db: Db, uuid: string, lock = false): Promise<Row> {

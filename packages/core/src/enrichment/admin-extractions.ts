@@ -14,7 +14,7 @@ import { authorize } from '../auth/permissions.js';
 import type { Db, ServiceContext } from '../context.js';
 import { notFound, ServiceError, validationError } from '../errors.js';
 import { newUuid } from '../ids.js';
-import { iso, pageMeta } from '../serialize.js';
+import { iso, paginate } from '../serialize.js';
 import { PROVIDERS_CHANNEL } from './registry.js';
 
 // Helpers shared with the provider verbs (admin-providers.ts) come first.
@@ -224,17 +224,12 @@ export async function listFieldExtractions(
   if (query.indicator_type !== undefined) base = base.where('indicator_type', '=', query.indicator_type);
   if (query.is_system !== undefined) base = base.where('is_system', '=', query.is_system);
   if (query.is_active !== undefined) base = base.where('is_active', '=', query.is_active);
-  const [rows, count] = await Promise.all([
-    base
-      .select(COLUMNS)
-      .orderBy('created_at', 'asc')
-      .orderBy('id', 'asc')
-      .limit(query.page_size)
-      .offset((query.page - 1) * query.page_size)
-      .execute(),
-    base.select((eb) => eb.fn.countAll<string>().as('n')).executeTakeFirstOrThrow(),
-  ]);
-  return { data: rows.map(toExtraction), meta: pageMeta(Number(count.n), query.page, query.page_size) };
+  return paginate(
+    base,
+    query,
+    (q) => q.select(COLUMNS).orderBy('created_at', 'asc').orderBy('id', 'asc'),
+    toExtraction,
+  );
 }
 
 export async function getFieldExtraction(ctx: ServiceContext, uuid: string): Promise<Extraction> {

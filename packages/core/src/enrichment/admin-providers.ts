@@ -24,7 +24,7 @@ import { authorize } from '../auth/permissions.js';
 import type { Db, ServiceContext } from '../context.js';
 import { notFound, ServiceError, validationError } from '../errors.js';
 import { newUuid } from '../ids.js';
-import { iso, pageMeta } from '../serialize.js';
+import { iso, paginate } from '../serialize.js';
 import {
   changedFields,
   fieldsOutside,
@@ -228,20 +228,13 @@ export async function listEnrichmentProviders(
   let base = ctx.db.selectFrom('enrichment_providers');
   if (query.is_active !== undefined) base = base.where('is_active', '=', query.is_active);
   if (query.is_builtin !== undefined) base = base.where('is_builtin', '=', query.is_builtin);
-  const [rows, count] = await Promise.all([
-    base
-      .select(COLUMNS)
-      .orderBy('created_at', 'asc')
-      .orderBy('id', 'asc')
-      .limit(query.page_size)
-      .offset((query.page - 1) * query.page_size)
-      .execute(),
-    base.select((eb) => eb.fn.countAll<string>().as('n')).executeTakeFirstOrThrow(),
-  ]);
-  return {
-    data: await Promise.all(rows.map((row) => toProvider(ctx, row))),
-    meta: pageMeta(Number(count.n), query.page, query.page_size),
-  };
+  const page = await paginate(
+    base,
+    query,
+    (q) => q.select(COLUMNS).orderBy('created_at', 'asc').orderBy('id', 'asc'),
+    (row) => toProvider(ctx, row),
+  );
+  return { data: await Promise.all(page.data), meta: page.meta };
 }
 
 async function findProvider(db: Db, uuid: string, lock = false): Promise<Row> {

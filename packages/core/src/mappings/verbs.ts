@@ -14,7 +14,7 @@ import type { Db, ServiceContext } from '../context.js';
 import { notFound, ServiceError } from '../errors.js';
 import { newUuid } from '../ids.js';
 import { extractIndicators } from '../ingest/extract.js';
-import { iso, pageMeta } from '../serialize.js';
+import { iso, paginate } from '../serialize.js';
 import { MAPPINGS_CHANNEL } from './rules.js';
 
 const COLUMNS = [
@@ -120,17 +120,7 @@ export async function listIndicatorMappings(
   if (query.is_system !== undefined) base = base.where('is_system', '=', query.is_system);
   if (query.is_active !== undefined) base = base.where('is_active', '=', query.is_active);
   if (query.extraction_target !== undefined) base = base.where('extraction_target', '=', query.extraction_target);
-  const [rows, count] = await Promise.all([
-    base
-      .select(COLUMNS)
-      .orderBy('created_at', 'asc')
-      .orderBy('id', 'asc')
-      .limit(query.page_size)
-      .offset((query.page - 1) * query.page_size)
-      .execute(),
-    base.select((eb) => eb.fn.countAll<string>().as('n')).executeTakeFirstOrThrow(),
-  ]);
-  return { data: rows.map(toMapping), meta: pageMeta(Number(count.n), query.page, query.page_size) };
+  return paginate(base, query, (q) => q.select(COLUMNS).orderBy('created_at', 'asc').orderBy('id', 'asc'), toMapping);
 }
 
 export async function getIndicatorMapping(ctx: ServiceContext, uuid: string): Promise<IndicatorMapping> {

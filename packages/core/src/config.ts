@@ -1,0 +1,47 @@
+import { z } from 'zod';
+import type { CoreConfig } from './context.js';
+import { parseAllowedHosts, providerEnvFrom } from './enrichment/runtime.js';
+
+/**
+ * The settings every process (api, worker, mcp) reads from its environment. Each app extends this
+ * schema with its own and parses in its `env.ts` — the only place that reads `process.env`.
+ */
+export const ProcessEnvSchema = z.object({
+  DATABASE_URL: z.string().min(1, 'DATABASE_URL is required (pnpm dev / pnpm start set it for you)'),
+  LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+  DB_POOL_SIZE: z.coerce.number().int().positive().default(20),
+  ALERT_DEDUP_WINDOW_HOURS: z.coerce.number().min(0).default(24),
+  /** 32 bytes, base64 or hex: encrypts secrets at rest (pnpm dev generates one). */
+  ENCRYPTION_KEY: z.string().optional(),
+  /** Hosts (or host:port) outbound calls may reach although internal, e.g. an on-prem intel API. */
+  SSRF_ALLOWED_HOSTS: z.string().optional(),
+  /** The API's URL as agents reach it: links in agent payloads. */
+  CALSETA_API_BASE_URL: z.string().url().default('http://localhost:8000'),
+});
+
+/** Parse an app's environment, saying every problem at once; adds the provider credentials it may read. */
+export function parseProcessEnv<S extends z.ZodType<z.infer<typeof ProcessEnvSchema>>>(
+  schema: S,
+  source: Readonly<Record<string, string | undefined>>,
+  app: string,
+): z.infer<S> & { providerEnv: Record<string, string> } {
+  const parsed = schema.safeParse(source);
+  if (!parsed.success) {
+    const problems = parsed.error.issues.map((i) => `  ${i.path.join('.')}: ${i.message}`).join('\n');
+    throw new Error(`Invalid ${app} configuration:\n${problems}`);
+  }
+  return { ...parsed.data, providerEnv: providerEnvFrom(source) };
+}
+
+/** The core configuration every process shares, from its parsed environment. */
+export function sharedCoreConfig(
+  env: z.infer<typeof ProcessEnvSchema> & { providerEnv: Record<string, string> },
+): Omit<CoreConfig, 'webhookSecrets'> {
+  return {
+    dedupWindowHours: env.ALERT_DEDUP_WINDOW_HOURS,
+    apiBaseUrl: env.CALSETA_API_BASE_URL,
+    encryptionKey: env.ENCRYPTION_KEY,
+    outbound: { allowHosts: parseAllowedHosts(env.SSRF_ALLOWED_HOSTS) },
+    enrichment: { providerEnv: env.providerEnv },
+  };
+}
