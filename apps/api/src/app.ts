@@ -15,6 +15,7 @@ import { mappingRoutes } from './routes/indicator-mappings.js';
 import { ingestRoutes } from './routes/ingest.js';
 import { metricsRoutes } from './routes/metrics.js';
 import { docsRoutes, healthRoutes } from './routes/system.js';
+import { workflowRoutes } from './routes/workflows.js';
 import type { AppEnv } from './types.js';
 
 export interface AppOptions {
@@ -53,6 +54,7 @@ export function createApp(deps: CoreDeps, options: AppOptions) {
     agentRoutes,
     metricsRoutes,
     alertLifecycleRoutes,
+    workflowRoutes,
   ])
     app.route('/', routes);
   app.route('/', healthRoutes(options.version));

@@ -148,3 +148,4 @@ export { SourceRegistry } from './sources/registry.js';
 export { seedSystemRows } from './system/bootstrap.js';
 export type { Health } from './system/health.js';
 export { checkHealth } from './system/health.js';
+export * from './workflows/index.js';

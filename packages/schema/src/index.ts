@@ -170,3 +170,4 @@ export {
 } from './payload.js';
 export type { TargetingField, TargetingOp, TargetingRule, TargetingRules } from './targeting.js';
 export { TargetingFieldSchema, TargetingOpSchema, TargetingRuleSchema, TargetingRulesSchema } from './targeting.js';
+export * from './workflows.js';

@@ -25,6 +25,9 @@ export const PERMISSIONS = {
   'workflow_metrics:read': ['workflows:read'],
   'agents:read': ['agents:read'],
   'agents:write': ['agents:write'],
+  'workflows:read': ['workflows:read'],
+  'workflows:write': ['workflows:write'],
+  'workflows:execute': ['workflows:execute'],
 } as const satisfies Record<string, readonly Scope[]>;
 
 export type Permission = keyof typeof PERMISSIONS;

@@ -1,0 +1,2 @@
+/** Workflows: CRUD, code versions, execution in the sandbox, runs. */
+export {};

@@ -1,0 +1,2 @@
+/** Workflows, code versions and runs: request and response schemas. */
+export {};
