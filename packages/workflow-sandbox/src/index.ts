@@ -7,9 +7,11 @@
 export type { BuiltinRiskLevel, BuiltinWorkflow } from './builtins.js';
 export { BUILTIN_WORKFLOWS } from './builtins.js';
 export type { LimitName, SandboxLimits } from './limits.js';
-export { DEFAULT_LIMITS, MIN_MEMORY_BYTES, resolveLimits } from './limits.js';
+export { DEFAULT_LIMITS, MIN_MEMORY_BYTES, MIN_RUN_MEMORY_BYTES, resolveLimits } from './limits.js';
 export type {
+  HeadersLike,
   HostHttp,
+  HostHttpOptions,
   HostHttpRequest,
   HostHttpResponse,
   HostIntegration,

@@ -24,6 +24,11 @@ export interface SandboxLimits {
 }
 
 export const MIB = 1024 * 1024;
+/**
+ * Smallest per-run QuickJS memory limit: below ~16 KB QuickJS fails to create a context, and below
+ * that it can even trap on a null pointer; 1 MiB leaves a margin for the prelude.
+ */
+export const MIN_RUN_MEMORY_BYTES = MIB;
 /** Smallest module memory: the QuickJS build's initial memory (256 pages). */
 export const MIN_MEMORY_BYTES = 16 * MIB;
 

@@ -179,6 +179,21 @@ describe('guest API', () => {
     expect(outcome.httpCalls).toBe(6);
   });
 
+  it('ctx.http: accepts fetch Headers and tells the client the bytes left', async () => {
+    const budgets: number[] = [];
+    const http: HostHttp = async (_request, { maxResponseBytes }) => {
+      budgets.push(maxResponseBytes);
+      return { status: 200, headers: new Headers({ 'X-Trace': 'abc' }), body: new TextEncoder().encode('héllo') };
+    };
+    const outcome = await run(
+      'export async function run(ctx) { const a = await ctx.http.post("https://a.test/", { body: "12345" }); const b = await ctx.http.get("https://a.test/"); return WorkflowResult.ok(b.text, a.headers); }',
+      { http, limits: { maxHttpBytes: 100 } },
+    );
+    expect(outcome.result).toEqual({ success: true, message: 'héllo', data: { 'x-trace': 'abc' } });
+    expect(budgets).toEqual([95, 89]);
+    expect(outcome.httpBytes).toBe(17);
+  });
+
   it('ctx.http: concurrent requests with Promise.all', async () => {
     const { calls, http } = recordingHttp((request) => ({ status: 200, body: request.url.slice(-1) }));
     const code = `export async function run(ctx) {
@@ -335,6 +350,12 @@ describe('limits', () => {
       limit: 'memory',
       error: 'Workflow exceeded memory limit (4 MB)',
     });
+  });
+
+  it('memory: a per-run limit below 1 MB is refused (QuickJS cannot even start a context)', async () => {
+    await expect(sandbox.run({ code: 'export function run() {}', limits: { memoryBytes: 8 * 1024 } })).rejects.toThrow(
+      'memoryBytes must be at least 1 MB',
+    );
   });
 
   it('stack: deep recursion fails with the stack message', async () => {

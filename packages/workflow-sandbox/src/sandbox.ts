@@ -18,6 +18,7 @@ import {
   formatSeconds,
   type LimitName,
   MIN_MEMORY_BYTES,
+  MIN_RUN_MEMORY_BYTES,
   resolveLimits,
   type SandboxLimits,
 } from './limits.js';
@@ -38,15 +39,30 @@ export interface HostHttpRequest {
 
 export interface HostHttpResponse {
   status: number;
-  headers?: Record<string, string | string[] | undefined>;
+  /** A plain record, or a fetch `Headers` (anything with `forEach(value, name)`). */
+  headers?: Record<string, string | string[] | undefined> | HeadersLike;
   body: string | Uint8Array;
+}
+
+export interface HeadersLike {
+  forEach(callback: (value: string, name: string) => void): void;
+}
+
+export interface HostHttpOptions {
+  /** Aborts when the run ends (deadline, limit, completion). */
+  signal: AbortSignal;
+  /**
+   * What is left of the run's `maxHttpBytes` after the request body: a larger response body fails
+   * the run anyway, so the client may stop reading past it.
+   */
+  maxResponseBytes: number;
 }
 
 /**
  * The host's HTTP client. A rejection (SSRF refusal, DNS, connect, timeout…) becomes an exception
- * inside the workflow (`HttpError: …`, message only). `signal` aborts when the run ends.
+ * inside the workflow (`HttpError: …`, message only).
  */
-export type HostHttp = (request: HostHttpRequest, options: { signal: AbortSignal }) => Promise<HostHttpResponse>;
+export type HostHttp = (request: HostHttpRequest, options: HostHttpOptions) => Promise<HostHttpResponse>;
 
 /** An integration client: methods taking and returning JSON values. */
 export type HostIntegration = Record<string, (...args: unknown[]) => Promise<unknown> | unknown>;
@@ -137,6 +153,9 @@ export function createSandbox(options: SandboxOptions = {}): Sandbox {
     async run(input) {
       const runLimits = resolveLimits(limits, input.limits);
       runLimits.memoryBytes = Math.min(runLimits.memoryBytes, limits.memoryBytes);
+      if (runLimits.memoryBytes < MIN_RUN_MEMORY_BYTES) {
+        throw new TypeError(`memoryBytes must be at least ${formatBytes(MIN_RUN_MEMORY_BYTES)}`);
+      }
       const slot = await pool.acquire();
       let healthy = true;
       try {
@@ -181,6 +200,16 @@ class GuestFacingError extends Error {
   }
 }
 
+/** The prelude failed: an internal problem unless it hit a limit (see `LIMIT_ERRORS`). */
+class PreludeFailure extends Error {
+  constructor(readonly guest: GuestError) {
+    super(`prelude failed: ${guest.name}: ${guest.message}`);
+  }
+}
+
+/** QuickJS `InternalError` messages that mean a limit was hit. */
+const LIMIT_ERRORS = new Set(['interrupted', 'out of memory', 'stack overflow']);
+
 const byteLength = (text: string) => Buffer.byteLength(text, 'utf8');
 
 /** One run: owns the runtime, context, in-flight host operations and the counters. */
@@ -224,9 +253,13 @@ class Execution {
     try {
       outcome = await this.execute();
     } catch (error) {
-      // The QuickJS module itself misbehaved (e.g. an abort inside the WebAssembly): drop it.
+      // The prelude could not even start (a tiny per-run memory limit, a deadline already past), or
+      // the QuickJS module itself misbehaved (e.g. an abort inside the WebAssembly): drop the module.
       this.healthy = false;
-      outcome = failed(`Sandbox internal error: ${error instanceof Error ? error.message : String(error)}`);
+      outcome =
+        error instanceof PreludeFailure && LIMIT_ERRORS.has(error.guest.message)
+          ? (this.abortOutcome() ?? this.classify(error.guest, 'exception'))
+          : failed(`Sandbox internal error: ${error instanceof Error ? error.message : String(error)}`);
     } finally {
       this.finish();
     }
@@ -313,34 +346,33 @@ class Execution {
   /** Drains jobs and waits for host operations until the runner reports or the run ends. */
   private async drive(): Promise<Verdict> {
     const rt = this.rt as QuickJSRuntime;
-    let timer: NodeJS.Timeout | undefined;
-    try {
-      for (;;) {
-        const aborted = this.abortOutcome();
-        if (aborted) return aborted;
-        const drained = this.guarded(() => rt.executePendingJobs());
-        if (!drained.ok) return drained.outcome;
-        const jobs = drained.value;
-        if (jobs.error) {
-          const error = this.takeError(jobs.error);
-          return this.abortOutcome() ?? this.classify(error, 'exception');
-        }
-        jobs.dispose();
-        const afterJobs = this.abortOutcome();
-        if (afterJobs) return afterJobs;
-        if (this.envelope !== null) return this.readEnvelope(this.envelope);
-        if (this.inFlight.size === 0) {
-          return failed('Workflow run() did not settle: it awaits a promise that nothing will resolve');
-        }
-        if (Date.now() >= this.deadline) return this.timedOut();
-        timer ??= setTimeout(() => this.wake?.(), Math.max(0, this.deadline - Date.now()) + 1);
-        await new Promise<void>((resolve) => {
-          this.wake = resolve;
-        });
-        this.wake = null;
+    for (;;) {
+      const aborted = this.abortOutcome();
+      if (aborted) return aborted;
+      const drained = this.guarded(() => rt.executePendingJobs());
+      if (!drained.ok) return drained.outcome;
+      const jobs = drained.value;
+      if (jobs.error) {
+        const error = this.takeError(jobs.error);
+        return this.abortOutcome() ?? this.classify(error, 'exception');
       }
-    } finally {
-      if (timer) clearTimeout(timer);
+      jobs.dispose();
+      const afterJobs = this.abortOutcome();
+      if (afterJobs) return afterJobs;
+      if (this.envelope !== null) return this.readEnvelope(this.envelope);
+      if (this.inFlight.size === 0) {
+        return failed('Workflow run() did not settle: it awaits a promise that nothing will resolve');
+      }
+      if (Date.now() >= this.deadline) return this.timedOut();
+      // Wait for a host operation to settle, or the deadline (a fresh timer each time: timers can
+      // fire a little early, and the loop then simply waits again).
+      let timer: NodeJS.Timeout | undefined;
+      await new Promise<void>((resolve) => {
+        this.wake = resolve;
+        timer = setTimeout(resolve, Math.max(0, this.deadline - Date.now()) + 1);
+      });
+      clearTimeout(timer);
+      this.wake = null;
     }
   }
 
@@ -516,7 +548,10 @@ class Execution {
     const target = `${method} ${url.origin}${url.pathname}`;
     let response: HostHttpResponse;
     try {
-      response = await hostHttp({ method, url: url.toString(), headers, body }, { signal: this.controller.signal });
+      response = await hostHttp(
+        { method, url: url.toString(), headers, body },
+        { signal: this.controller.signal, maxResponseBytes: Math.max(0, this.limits.maxHttpBytes - this.httpBytes) },
+      );
     } catch (error) {
       const reason = error instanceof Error ? error.message : String(error);
       throw new GuestFacingError('HttpError', `HTTP ${target} failed: ${reason}`);
@@ -529,9 +564,16 @@ class Execution {
     const text = typeof response.body === 'string' ? response.body : new TextDecoder().decode(response.body);
     this.countHttpBytes(byteLength(text));
     const responseHeaders: Record<string, string> = {};
-    for (const [key, value] of Object.entries(response.headers ?? {})) {
-      if (value === undefined) continue;
-      responseHeaders[key.toLowerCase()] = Array.isArray(value) ? value.join(', ') : String(value);
+    const raw = response.headers;
+    if (raw && typeof (raw as HeadersLike).forEach === 'function') {
+      (raw as HeadersLike).forEach((value, name) => {
+        responseHeaders[name.toLowerCase()] = String(value);
+      });
+    } else if (raw) {
+      for (const [key, value] of Object.entries(raw as Record<string, string | string[] | undefined>)) {
+        if (value === undefined) continue;
+        responseHeaders[key.toLowerCase()] = Array.isArray(value) ? value.join(', ') : String(value);
+      }
     }
     return JSON.stringify({ status, headers: responseHeaders, text });
   }
@@ -652,10 +694,7 @@ class Execution {
   // --- handles ----------------------------------------------------------------------------------
 
   private unwrapInternal(result: { error?: QuickJSHandle; value?: QuickJSHandle }): QuickJSHandle {
-    if (result.error) {
-      const error = this.takeError(result.error);
-      throw new Error(`prelude failed: ${error.name}: ${error.message}`);
-    }
+    if (result.error) throw new PreludeFailure(this.takeError(result.error));
     return result.value as QuickJSHandle;
   }
 
