@@ -259,6 +259,23 @@ describe('guest API', () => {
     expect(unconfigured.result?.message).toBe('Okta integration is not configured');
   });
 
+  it('ctx.integrations: class instances expose their methods (not constructor or _private ones)', async () => {
+    class Okta {
+      private readonly token = 'secret-token';
+      async revokeSessions(login: unknown) {
+        return `revoked ${String(login)} with ${this.token.length}`;
+      }
+      _internal() {
+        return this.token;
+      }
+    }
+    const outcome = await run(
+      'export async function run(ctx) { const o = ctx.integrations.okta; return WorkflowResult.ok(await o.revokeSessions("a"), Object.keys(o)); }',
+      { integrations: { okta: new Okta() } },
+    );
+    expect(outcome.result).toEqual({ success: true, message: 'revoked a with 12', data: ['revokeSessions'] });
+  });
+
   it('ctx.integrations: host errors become IntegrationError', async () => {
     const outcome = await run(
       'export async function run(ctx) { try { await ctx.integrations.entra.disableAccount("a"); } catch (e) { return WorkflowResult.fail(e.name + ": " + e.message); } }',

@@ -64,8 +64,11 @@ export interface HostHttpOptions {
  */
 export type HostHttp = (request: HostHttpRequest, options: HostHttpOptions) => Promise<HostHttpResponse>;
 
-/** An integration client: methods taking and returning JSON values. */
-export type HostIntegration = Record<string, (...args: unknown[]) => Promise<unknown> | unknown>;
+/**
+ * An integration client: any object (a plain one or a class instance) whose methods — own or
+ * inherited, not `constructor` nor `_`-prefixed — take and return JSON values (sync or async).
+ */
+export type HostIntegration = object;
 
 export type JsonValue = string | number | boolean | null | JsonValue[] | { [key: string]: JsonValue };
 
@@ -228,6 +231,8 @@ class Execution {
   /** The watchdog killed guest execution: the module is never touched again. */
   private terminated = false;
   private readonly inFlight = new Set<QuickJSDeferredPromise>();
+  /** Integration name → the methods exposed to the guest (fixed at setup). */
+  private readonly integrationMethods = new Map<string, Set<string>>();
   private readonly controller = new AbortController();
   private wake: (() => void) | null = null;
   private deadline = 0;
@@ -384,7 +389,9 @@ class Execution {
     const integrations: Record<string, string[] | null> = {};
     for (const name of DEFAULT_INTEGRATIONS) integrations[name] = null;
     for (const [name, client] of Object.entries(this.input.integrations ?? {})) {
-      integrations[name] = client ? Object.keys(client).filter((method) => typeof client[method] === 'function') : null;
+      const methods = client ? integrationMethods(client) : null;
+      if (methods) this.integrationMethods.set(name, methods);
+      integrations[name] = methods ? [...methods] : null;
     }
     return { context, integrations };
   }
@@ -588,10 +595,9 @@ class Execution {
   private async integration(args: Record<string, unknown>): Promise<string | undefined> {
     const name = String(args.name);
     const method = String(args.method);
-    const clients = this.input.integrations ?? {};
-    const client = Object.hasOwn(clients, name) ? clients[name] : undefined;
-    const fn = client && Object.hasOwn(client, method) ? client[method] : undefined;
-    if (typeof fn !== 'function') {
+    const client = this.integrationMethods.get(name)?.has(method) ? this.input.integrations?.[name] : undefined;
+    const fn = client ? (client as Record<string, unknown>)[method] : undefined;
+    if (!client || typeof fn !== 'function') {
       throw new GuestFacingError('TypeError', `Integration method ${name}.${method} is not available`);
     }
     const callArgs = Array.isArray(args.args) ? (args.args as unknown[]) : [];
@@ -727,6 +733,22 @@ class Execution {
       this.healthy = false;
     }
   }
+}
+
+/**
+ * The callable methods of an integration client: own and inherited (class instances), excluding
+ * `Object.prototype`, `constructor` and names starting with `_`.
+ */
+function integrationMethods(client: HostIntegration): Set<string> {
+  const methods = new Set<string>();
+  for (let o: object | null = client; o !== null && o !== Object.prototype; o = Object.getPrototypeOf(o)) {
+    for (const key of Object.getOwnPropertyNames(o)) {
+      if (key === 'constructor' || key.startsWith('_')) continue;
+      const descriptor = Object.getOwnPropertyDescriptor(o, key);
+      if (descriptor && typeof descriptor.value === 'function') methods.add(key);
+    }
+  }
+  return methods;
 }
 
 /** The outcome fields decided by a run (the rest — logs, counters, duration — are added at the end). */
