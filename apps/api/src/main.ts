@@ -40,6 +40,7 @@ async function shutdown(signal: string) {
   await queue.stop();
   await deps.enrichment.close();
   await deps.agentFetch.close();
+  await deps.workflowFetch.close();
   await db.destroy();
   process.exit(0);
 }

@@ -161,6 +161,7 @@ export async function createHarness(options: HarnessOptions = {}): Promise<Harne
       await realQueue.stop();
       await deps.enrichment.close();
       await deps.agentFetch.close();
+      await deps.workflowFetch.close();
       await mock?.close();
       await database.drop();
     },

@@ -70,6 +70,8 @@ export interface CoreDeps {
   enrichment: EnrichmentRuntime;
   /** The SSRF-guarded client of agent webhooks (one pool per process; close on shutdown). */
   agentFetch: SafeFetch;
+  /** The SSRF-guarded client of workflow code (`ctx.http`; one pool per process; close on shutdown). */
+  workflowFetch: SafeFetch;
 }
 
 /** One call's context: the process's dependencies plus who is acting and the request id. */

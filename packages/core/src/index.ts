@@ -14,6 +14,7 @@ import type { Logger } from './logger.js';
 import { MappingRuleCache } from './mappings/rules.js';
 import { SecretBox } from './secrets/box.js';
 import { SourceRegistry } from './sources/registry.js';
+import { createWorkflowFetch } from './workflows/http.js';
 
 export interface CreateCoreOptions {
   db: Db;
@@ -58,6 +59,7 @@ export function createCore(options: CreateCoreOptions): CoreDeps {
     secrets,
     enrichment,
     agentFetch: createAgentFetch(options.config.outbound ?? {}),
+    workflowFetch: createWorkflowFetch(options.config.outbound ?? {}),
     apiKeys,
     notifications,
     ingest: new IngestBatcher(base),

@@ -124,6 +124,10 @@ export const ActivityEventTypeSchema = z.enum([
   'agent_updated',
   'agent_deleted',
   'agent_signing_secret_rotated',
+  'workflow_created',
+  'workflow_updated',
+  'workflow_deleted',
+  'workflow_secret_set',
 ]);
 export type ActivityEventType = z.infer<typeof ActivityEventTypeSchema>;
 

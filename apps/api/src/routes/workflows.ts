@@ -1,4 +1,268 @@
-import { OpenAPIHono } from '@hono/zod-openapi';
+import {
+  createWorkflow,
+  deleteWorkflow,
+  executeWorkflow,
+  getWorkflow,
+  getWorkflowRun,
+  listWorkflowRuns,
+  listWorkflows,
+  listWorkflowVersions,
+  setWorkflowSecret,
+  testWorkflow,
+  updateWorkflow,
+} from '@calseta/core';
+import {
+  dataEnvelope,
+  PageQuerySchema,
+  pageEnvelope,
+  UuidSchema,
+  WorkflowCodeVersionSchema,
+  WorkflowCreateSchema,
+  WorkflowExecuteSchema,
+  WorkflowListQuerySchema,
+  WorkflowPatchSchema,
+  WorkflowRunListQuerySchema,
+  WorkflowRunSchema,
+  WorkflowSchema,
+  WorkflowSecretNameSchema,
+  WorkflowSecretSetSchema,
+  WorkflowSummarySchema,
+  WorkflowTestResultSchema,
+  WorkflowTestSchema,
+} from '@calseta/schema';
+import { OpenAPIHono, z } from '@hono/zod-openapi';
+import { apiRoute, body, errorContent, json } from '../route.js';
 import type { AppEnv } from '../types.js';
 
+const Params = z.object({ workflow_uuid: UuidSchema });
+const tags = ['Workflows'];
+const workflowEnvelope = dataEnvelope(WorkflowSchema);
+const runEnvelope = dataEnvelope(WorkflowRunSchema);
+
 export const workflowRoutes = new OpenAPIHono<AppEnv>();
+
+workflowRoutes.openapi(
+  apiRoute({
+    method: 'get',
+    path: '/v1/workflows',
+    tags,
+    summary: 'List workflows (summaries, no code)',
+    description:
+      'Filters: `state` and `risk_level` take comma-separated lists; `workflow_type`; `is_system`. Sort by `name`, `state`, `risk_level`, `updated_at` or `created_at` (default `created_at desc`).',
+    permission: 'workflows:read',
+    request: { query: WorkflowListQuerySchema.extend(PageQuerySchema.shape) },
+    responses: { 200: json(pageEnvelope(WorkflowSummarySchema), 'A page of workflows.') },
+  }),
+  async (c) => c.json(await listWorkflows(c.get('ctx'), c.req.valid('query')), 200),
+);
+
+workflowRoutes.openapi(
+  apiRoute({
+    method: 'post',
+    path: '/v1/workflows',
+    tags,
+    summary: 'Create a workflow',
+    description:
+      'The code is a JavaScript module exporting `async function run(ctx)`; it is validated (422 `VALIDATION_ERROR` with `details.errors[{message, line, column}]`). Declared `secrets` are names; set values with PUT /v1/workflows/{uuid}/secrets/{name}.',
+    permission: 'workflows:write',
+    request: { body: body(WorkflowCreateSchema) },
+    responses: { 201: json(workflowEnvelope, 'Created.') },
+  }),
+  async (c) => c.json({ data: await createWorkflow(c.get('ctx'), c.req.valid('json')), meta: {} }, 201),
+);
+
+workflowRoutes.openapi(
+  apiRoute({
+    method: 'get',
+    path: '/v1/workflows/{workflow_uuid}',
+    tags,
+    summary: 'Get a workflow (with code and declared secrets, never their values)',
+    permission: 'workflows:read',
+    request: { params: Params },
+    responses: { 200: json(workflowEnvelope, 'The workflow.'), 404: errorContent('No such workflow.') },
+  }),
+  async (c) => c.json({ data: await getWorkflow(c.get('ctx'), c.req.valid('param').workflow_uuid), meta: {} }, 200),
+);
+
+workflowRoutes.openapi(
+  apiRoute({
+    method: 'patch',
+    path: '/v1/workflows/{workflow_uuid}',
+    tags,
+    summary: 'Update a workflow',
+    description:
+      'A code change is validated, the previous code is saved as a version and `code_version` goes up. The code of a system workflow is read-only (400 `BUILTIN_RESTRICTED`). Removing a declared secret drops its value.',
+    permission: 'workflows:write',
+    request: { params: Params, body: body(WorkflowPatchSchema) },
+    responses: {
+      200: json(workflowEnvelope, 'The updated workflow.'),
+      400: errorContent('The code of a system workflow cannot change (`BUILTIN_RESTRICTED`).'),
+      404: errorContent('No such workflow.'),
+    },
+  }),
+  async (c) =>
+    c.json(
+      { data: await updateWorkflow(c.get('ctx'), c.req.valid('param').workflow_uuid, c.req.valid('json')), meta: {} },
+      200,
+    ),
+);
+
+workflowRoutes.openapi(
+  apiRoute({
+    method: 'delete',
+    path: '/v1/workflows/{workflow_uuid}',
+    tags,
+    summary: 'Delete a workflow (with its versions, runs and secret values)',
+    permission: 'workflows:write',
+    request: { params: Params },
+    responses: { 204: { description: 'Deleted.' }, 404: errorContent('No such workflow.') },
+  }),
+  async (c) => {
+    await deleteWorkflow(c.get('ctx'), c.req.valid('param').workflow_uuid);
+    return c.body(null, 204);
+  },
+);
+
+workflowRoutes.openapi(
+  apiRoute({
+    method: 'get',
+    path: '/v1/workflows/{workflow_uuid}/versions',
+    tags,
+    summary: 'Saved code versions, newest first (the current code is not among them)',
+    permission: 'workflows:read',
+    request: { params: Params },
+    responses: {
+      200: json(dataEnvelope(z.array(WorkflowCodeVersionSchema)), 'The versions.'),
+      404: errorContent('No such workflow.'),
+    },
+  }),
+  async (c) =>
+    c.json({ data: await listWorkflowVersions(c.get('ctx'), c.req.valid('param').workflow_uuid), meta: {} }, 200),
+);
+
+workflowRoutes.openapi(
+  apiRoute({
+    method: 'put',
+    path: '/v1/workflows/{workflow_uuid}/secrets/{name}',
+    tags,
+    summary: 'Set the value of a declared secret (stored encrypted, never returned)',
+    permission: 'workflows:write',
+    request: {
+      params: Params.extend({ name: WorkflowSecretNameSchema }),
+      body: body(WorkflowSecretSetSchema),
+    },
+    responses: {
+      200: json(workflowEnvelope, 'The workflow (secrets show `is_set`).'),
+      400: errorContent('No ENCRYPTION_KEY configured (`ENCRYPTION_NOT_CONFIGURED`).'),
+      404: errorContent('No such workflow.'),
+    },
+  }),
+  async (c) => {
+    const { workflow_uuid, name } = c.req.valid('param');
+    return c.json(
+      { data: await setWorkflowSecret(c.get('ctx'), workflow_uuid, name, c.req.valid('json').value), meta: {} },
+      200,
+    );
+  },
+);
+
+workflowRoutes.openapi(
+  apiRoute({
+    method: 'post',
+    path: '/v1/workflows/{workflow_uuid}/execute',
+    tags,
+    summary: 'Queue a run of an active workflow',
+    description:
+      'The trigger type is the key type. Agent keys must give `reason` and `confidence` (0..1), else 422. The run is queued with its job (202) and executed by the worker in the sandbox; follow it with GET /v1/workflow-runs/{uuid}. Not active → 409 `CONFLICT`.',
+    permission: 'workflows:execute',
+    request: { params: Params, body: body(WorkflowExecuteSchema) },
+    responses: {
+      202: json(runEnvelope, 'Queued.'),
+      404: errorContent('No such workflow or alert.'),
+      409: errorContent('The workflow is not active (`CONFLICT`).'),
+    },
+  }),
+  async (c) =>
+    c.json(
+      { data: await executeWorkflow(c.get('ctx'), c.req.valid('param').workflow_uuid, c.req.valid('json')), meta: {} },
+      202,
+    ),
+);
+
+workflowRoutes.openapi(
+  apiRoute({
+    method: 'post',
+    path: '/v1/workflows/{workflow_uuid}/test',
+    tags,
+    summary: 'Run a workflow now against mocked HTTP answers (records nothing)',
+    description:
+      '`mock_http` answers `ctx.http` (first match of `method` + `url_pattern` wins; an unmatched request throws in the workflow). Any state. Timeout: min(timeout_seconds, 30).',
+    permission: 'workflows:execute',
+    request: { params: Params, body: body(WorkflowTestSchema) },
+    responses: {
+      200: json(dataEnvelope(WorkflowTestResultSchema), 'The outcome.'),
+      404: errorContent('No such workflow.'),
+    },
+  }),
+  async (c) =>
+    c.json(
+      { data: await testWorkflow(c.get('ctx'), c.req.valid('param').workflow_uuid, c.req.valid('json')), meta: {} },
+      200,
+    ),
+);
+
+workflowRoutes.openapi(
+  apiRoute({
+    method: 'get',
+    path: '/v1/workflows/{workflow_uuid}/runs',
+    tags,
+    summary: "A workflow's runs, newest first",
+    permission: 'workflows:read',
+    request: {
+      params: Params,
+      query: WorkflowRunListQuerySchema.omit({ workflow_uuid: true }).extend(PageQuerySchema.shape),
+    },
+    responses: {
+      200: json(pageEnvelope(WorkflowRunSchema), 'A page of runs.'),
+      404: errorContent('No such workflow.'),
+    },
+  }),
+  async (c) =>
+    c.json(
+      await listWorkflowRuns(c.get('ctx'), {
+        ...c.req.valid('query'),
+        workflow_uuid: c.req.valid('param').workflow_uuid,
+      }),
+      200,
+    ),
+);
+
+workflowRoutes.openapi(
+  apiRoute({
+    method: 'get',
+    path: '/v1/workflow-runs',
+    tags,
+    summary: 'Workflow runs, newest first',
+    description: 'Filters: `status` (comma-separated), `workflow_uuid` (unknown → 404).',
+    permission: 'workflows:read',
+    request: { query: WorkflowRunListQuerySchema.extend(PageQuerySchema.shape) },
+    responses: {
+      200: json(pageEnvelope(WorkflowRunSchema), 'A page of runs.'),
+      404: errorContent('No such workflow.'),
+    },
+  }),
+  async (c) => c.json(await listWorkflowRuns(c.get('ctx'), c.req.valid('query')), 200),
+);
+
+workflowRoutes.openapi(
+  apiRoute({
+    method: 'get',
+    path: '/v1/workflow-runs/{run_uuid}',
+    tags,
+    summary: 'Get a workflow run (status, result, logs)',
+    permission: 'workflows:read',
+    request: { params: z.object({ run_uuid: UuidSchema }) },
+    responses: { 200: json(runEnvelope, 'The run.'), 404: errorContent('No such run.') },
+  }),
+  async (c) => c.json({ data: await getWorkflowRun(c.get('ctx'), c.req.valid('param').run_uuid), meta: {} }, 200),
+);

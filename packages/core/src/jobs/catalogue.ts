@@ -38,6 +38,17 @@ export const JOBS = {
     retryBackoff: true,
     expireInSeconds: 360,
   },
+  /**
+   * One run of a workflow (`workflow_runs` row `run_id`) in the sandbox. One attempt: a run is not
+   * repeated (it may have acted); expiry exceeds the longest workflow timeout (900 s).
+   */
+  'execute-workflow': {
+    payload: z.object({ run_id: z.number().int().positive() }),
+    retryLimit: 0,
+    retryDelay: 0,
+    retryBackoff: false,
+    expireInSeconds: 960,
+  },
 } as const;
 
 export type JobName = keyof typeof JOBS;

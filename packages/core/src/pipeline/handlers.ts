@@ -3,6 +3,7 @@ import type { CoreDeps } from '../context.js';
 import { SYSTEM } from '../context.js';
 import { contextFor } from '../context-for.js';
 import type { JobName, JobPayload } from '../jobs/catalogue.js';
+import { runWorkflowJob } from '../workflows/runs.js';
 import { enrichAlert } from './enrich-alert.js';
 import { extractAlertIndicators } from './extract-alert-indicators.js';
 
@@ -32,4 +33,5 @@ export const JOB_HANDLERS: Handlers = {
     }
   },
   'dispatch-agent': (deps, data) => runAgentDelivery(contextFor(deps, SYSTEM), data),
+  'execute-workflow': (deps, data) => runWorkflowJob(contextFor(deps, SYSTEM), data),
 };

@@ -1,2 +1,20 @@
 /** Workflows: CRUD, code versions, execution in the sandbox, runs. */
-export {};
+export { createWorkflowFetch, hostHttpOf, mockHostHttp } from './http.js';
+export {
+  executeWorkflow,
+  getWorkflowRun,
+  listWorkflowRuns,
+  runWorkflowJob,
+  testWorkflow,
+  workflowSandbox,
+} from './runs.js';
+export { seedBuiltinWorkflows } from './seed.js';
+export {
+  createWorkflow,
+  deleteWorkflow,
+  getWorkflow,
+  listWorkflows,
+  listWorkflowVersions,
+  setWorkflowSecret,
+  updateWorkflow,
+} from './verbs.js';

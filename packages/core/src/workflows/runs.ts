@@ -1,0 +1,395 @@
+import type { WorkflowRow } from '@calseta/db';
+import {
+  type PageQuery,
+  type WorkflowExecuteInput,
+  WorkflowExecuteSchema,
+  type WorkflowRun,
+  type WorkflowRunListQuery,
+  type WorkflowRunStatus,
+  type WorkflowTestInput,
+  type WorkflowTestResult,
+  WorkflowTestSchema,
+} from '@calseta/schema';
+import {
+  createSandbox,
+  type HostHttp,
+  type JsonValue,
+  type LogEntry,
+  type RunOutcome,
+  type Sandbox,
+} from '@calseta/workflow-sandbox';
+import { authorize } from '../auth/permissions.js';
+import type { Db, ServiceContext } from '../context.js';
+import { notFound, ServiceError } from '../errors.js';
+import { newUuid } from '../ids.js';
+import type { JobPayload } from '../jobs/catalogue.js';
+import { csv, iso, paginate } from '../serialize.js';
+import { hostHttpOf, mockHostHttp, type RecordedCall } from './http.js';
+import { findWorkflow, openWorkflowSecrets, workflowActivity } from './verbs.js';
+
+const JOB = 'execute-workflow';
+
+let sandbox: Sandbox | undefined;
+/** This process's sandbox (a pool of QuickJS modules), created on first use. */
+export function workflowSandbox(): Sandbox {
+  sandbox ??= createSandbox({ maxConcurrency: 4 });
+  return sandbox;
+}
+
+interface StoredResult {
+  success: boolean;
+  message: string;
+  data: unknown;
+  /** The sandbox's reason when it ended the run (no result from the workflow). */
+  error?: string | null;
+}
+
+type RunJoin = {
+  id: number;
+  uuid: string;
+  workflow_uuid: string;
+  workflow_name: string;
+  trigger_type: string;
+  trigger_context: unknown;
+  code_version_executed: number;
+  status: string;
+  attempt_count: number;
+  log_output: string | null;
+  result: unknown;
+  duration_ms: number | null;
+  started_at: Date | null;
+  completed_at: Date | null;
+  created_at: Date;
+  updated_at: Date;
+};
+
+function parseLogs(text: string | null): LogEntry[] {
+  if (!text) return [];
+  return text
+    .split('\n')
+    .filter(Boolean)
+    .map((line) => {
+      try {
+        return JSON.parse(line) as LogEntry;
+      } catch {
+        return { level: 'info', message: line, at: '' } as LogEntry;
+      }
+    });
+}
+
+function toRun(row: RunJoin): WorkflowRun {
+  const stored = row.result as StoredResult | null;
+  return {
+    uuid: row.uuid,
+    workflow_uuid: row.workflow_uuid,
+    workflow_name: row.workflow_name,
+    trigger_type: row.trigger_type,
+    trigger_context: row.trigger_context,
+    code_version_executed: row.code_version_executed,
+    status: row.status as WorkflowRunStatus,
+    attempt_count: row.attempt_count,
+    logs: parseLogs(row.log_output),
+    result:
+      stored && stored.error == null ? { success: stored.success, message: stored.message, data: stored.data } : null,
+    error: stored?.error ?? null,
+    duration_ms: row.duration_ms,
+    started_at: iso(row.started_at),
+    completed_at: iso(row.completed_at),
+    created_at: iso(row.created_at),
+    updated_at: iso(row.updated_at),
+  };
+}
+
+function runsQuery(db: Db) {
+  return db
+    .selectFrom('workflow_runs as r')
+    .innerJoin('workflows as w', 'w.id', 'r.workflow_id')
+    .select([
+      'r.id',
+      'r.uuid',
+      'w.uuid as workflow_uuid',
+      'w.name as workflow_name',
+      'r.trigger_type',
+      'r.trigger_context',
+      'r.code_version_executed',
+      'r.status',
+      'r.attempt_count',
+      'r.log_output',
+      'r.result',
+      'r.duration_ms',
+      'r.started_at',
+      'r.completed_at',
+      'r.created_at',
+      'r.updated_at',
+    ]);
+}
+
+/**
+ * Queue a run of an active workflow (`202`): the run row and its job commit together. The trigger
+ * type is the caller key's type; agent keys must give `reason` and `confidence`. Approval gating
+ * (`approval_mode`) is not applied yet.
+ */
+export async function executeWorkflow(
+  ctx: ServiceContext,
+  uuid: string,
+  input: WorkflowExecuteInput,
+): Promise<WorkflowRun> {
+  authorize(ctx, 'workflows:execute');
+  const data = WorkflowExecuteSchema.parse(input);
+  const trigger = ctx.actor.type === 'system' ? 'system' : ctx.actor.key.keyType;
+  if (trigger === 'agent') {
+    const errors = [
+      ...(data.reason === undefined ? [{ path: 'reason', message: 'agent keys must give a reason' }] : []),
+      ...(data.confidence === undefined
+        ? [{ path: 'confidence', message: 'agent keys must give a confidence between 0 and 1' }]
+        : []),
+    ];
+    if (errors.length > 0) {
+      throw new ServiceError('VALIDATION_ERROR', 'Agent keys must give reason and confidence.', { errors });
+    }
+  }
+  const runId = await ctx.db.transaction().execute(async (trx) => {
+    const workflow = await findWorkflow(trx, uuid);
+    if (workflow.state !== 'active') {
+      throw new ServiceError(
+        'CONFLICT',
+        `Workflow is not executable: its state is '${workflow.state}' (only 'active' runs).`,
+        {
+          state: workflow.state,
+        },
+      );
+    }
+    let alertId: number | null = null;
+    if (data.alert_uuid !== undefined) {
+      const alert = await trx.selectFrom('alerts').select('id').where('uuid', '=', data.alert_uuid).executeTakeFirst();
+      if (!alert) throw notFound('Alert');
+      alertId = alert.id;
+    }
+    const run = await trx
+      .insertInto('workflow_runs')
+      .values({
+        uuid: newUuid(),
+        workflow_id: workflow.id,
+        trigger_type: trigger,
+        trigger_context: JSON.stringify({
+          indicator_type: data.indicator_type,
+          indicator_value: data.indicator_value,
+          alert_id: alertId,
+          alert_uuid: data.alert_uuid ?? null,
+          reason: data.reason ?? null,
+          confidence: data.confidence ?? null,
+          requested_by: ctx.actor.type === 'system' ? 'system' : ctx.actor.key.prefix,
+        }),
+        code_version_executed: workflow.code_version,
+        status: 'queued',
+      })
+      .returning('id')
+      .executeTakeFirstOrThrow();
+    await ctx.queue.send(JOB, { run_id: run.id }, { db: trx });
+    return run.id;
+  });
+  ctx.queue.announce(JOB);
+  return toRun(await runsQuery(ctx.db).where('r.id', '=', runId).executeTakeFirstOrThrow());
+}
+
+/** The code a run executes: the version recorded at enqueue time. */
+async function codeOf(db: Db, workflow: WorkflowRow, version: number): Promise<string> {
+  if (version === workflow.code_version) return workflow.code;
+  const saved = await db
+    .selectFrom('workflow_code_versions')
+    .select('code')
+    .where('workflow_id', '=', workflow.id)
+    .where('version', '=', version)
+    .orderBy('id', 'desc')
+    .executeTakeFirst();
+  return saved?.code ?? workflow.code;
+}
+
+/** `ctx.indicator`: the stored indicator when known, else just its type and value. */
+async function indicatorContext(db: Db, type: string, value: string): Promise<JsonValue> {
+  const row = await db
+    .selectFrom('indicators')
+    .select(['uuid', 'type', 'value', 'malice', 'is_enriched', 'enrichment_results', 'first_seen', 'last_seen'])
+    .where('type', '=', type)
+    .where('value', '=', value)
+    .executeTakeFirst();
+  if (!row) return { uuid: null, type, value, malice: 'Pending', is_enriched: false, enrichment_results: {} };
+  return {
+    uuid: row.uuid,
+    type: row.type,
+    value: row.value,
+    malice: row.malice,
+    is_enriched: row.is_enriched,
+    enrichment_results: (row.enrichment_results ?? {}) as JsonValue,
+    first_seen: iso(row.first_seen),
+    last_seen: iso(row.last_seen),
+  };
+}
+
+async function alertContext(db: Db, alertId: number | null): Promise<JsonValue> {
+  if (alertId === null) return null;
+  const row = await db
+    .selectFrom('alerts')
+    .select(['uuid', 'title', 'severity', 'source_name', 'status', 'occurred_at', 'tags'])
+    .where('id', '=', alertId)
+    .executeTakeFirst();
+  if (!row) return null;
+  return { ...row, occurred_at: iso(row.occurred_at) } as JsonValue;
+}
+
+function storedResult(outcome: RunOutcome): StoredResult {
+  if (outcome.result) return { ...outcome.result, error: null };
+  return { success: false, message: outcome.error ?? 'Workflow failed', data: {}, error: outcome.error };
+}
+
+/** Worker: run a queued workflow run in the sandbox and record its outcome (one attempt). */
+export async function runWorkflowJob(ctx: ServiceContext, data: JobPayload<'execute-workflow'>): Promise<void> {
+  const claimed = await ctx.db
+    .updateTable('workflow_runs')
+    .set((eb) => ({
+      status: 'running',
+      started_at: new Date(),
+      attempt_count: eb('attempt_count', '+', 1),
+      updated_at: new Date(),
+    }))
+    .where('id', '=', data.run_id)
+    .where('status', '=', 'queued')
+    .returningAll()
+    .executeTakeFirst();
+  if (!claimed) return; // gone, or already run (a redelivered job)
+  const workflow = await ctx.db
+    .selectFrom('workflows')
+    .selectAll()
+    .where('id', '=', claimed.workflow_id)
+    .executeTakeFirstOrThrow();
+  const trigger = (claimed.trigger_context ?? {}) as {
+    indicator_type: string;
+    indicator_value: string;
+    alert_id: number | null;
+  };
+  const [code, indicator, alert, secrets] = await Promise.all([
+    codeOf(ctx.db, workflow, claimed.code_version_executed),
+    indicatorContext(ctx.db, trigger.indicator_type, trigger.indicator_value),
+    alertContext(ctx.db, trigger.alert_id ?? null),
+    openWorkflowSecrets(ctx, workflow),
+  ]);
+  const outcome = await workflowSandbox().run({
+    code,
+    context: { indicator, alert },
+    secrets,
+    http: hostHttpOf(ctx.workflowFetch),
+    limits: { timeoutMs: workflow.timeout_seconds * 1000 },
+    filename: `workflow-${workflow.uuid}.js`,
+  });
+  await ctx.db.transaction().execute(async (trx) => {
+    await trx
+      .updateTable('workflow_runs')
+      .set({
+        status: outcome.status,
+        result: JSON.stringify(storedResult(outcome)),
+        log_output: outcome.logs.map((l) => JSON.stringify(l)).join('\n'),
+        duration_ms: Math.round(outcome.durationMs),
+        completed_at: new Date(),
+        updated_at: new Date(),
+      })
+      .where('id', '=', claimed.id)
+      .execute();
+    await trx
+      .insertInto('activity_events')
+      .values(
+        workflowActivity(ctx, 'workflow_executed', workflow, {
+          run_uuid: claimed.uuid,
+          status: outcome.status,
+          trigger_type: claimed.trigger_type,
+          indicator_type: trigger.indicator_type,
+          indicator_value: trigger.indicator_value,
+          ...(outcome.limit ? { limit: outcome.limit } : {}),
+        }),
+      )
+      .execute();
+  });
+}
+
+export async function listWorkflowRuns(ctx: ServiceContext, query: WorkflowRunListQuery & PageQuery) {
+  authorize(ctx, 'workflows:read');
+  let base = ctx.db.selectFrom('workflow_runs as r').innerJoin('workflows as w', 'w.id', 'r.workflow_id');
+  if (query.workflow_uuid !== undefined) {
+    const workflow = await findWorkflow(ctx.db, query.workflow_uuid);
+    base = base.where('r.workflow_id', '=', workflow.id);
+  }
+  const statuses = csv(query.status);
+  if (statuses) base = base.where('r.status', 'in', statuses);
+  return paginate(
+    base,
+    query,
+    (q) =>
+      q
+        .select([
+          'r.id',
+          'r.uuid',
+          'w.uuid as workflow_uuid',
+          'w.name as workflow_name',
+          'r.trigger_type',
+          'r.trigger_context',
+          'r.code_version_executed',
+          'r.status',
+          'r.attempt_count',
+          'r.log_output',
+          'r.result',
+          'r.duration_ms',
+          'r.started_at',
+          'r.completed_at',
+          'r.created_at',
+          'r.updated_at',
+        ])
+        .orderBy('r.created_at', 'desc')
+        .orderBy('r.id', 'desc'),
+    toRun,
+  );
+}
+
+export async function getWorkflowRun(ctx: ServiceContext, uuid: string): Promise<WorkflowRun> {
+  authorize(ctx, 'workflows:read');
+  const row = await runsQuery(ctx.db).where('r.uuid', '=', uuid).executeTakeFirst();
+  if (!row) throw notFound('Workflow run');
+  return toRun(row);
+}
+
+/**
+ * Run a workflow now, in any state, against the caller's `mock_http` answers instead of the network;
+ * declared secrets are passed (their real values). Nothing is recorded.
+ */
+export async function testWorkflow(
+  ctx: ServiceContext,
+  uuid: string,
+  input: WorkflowTestInput,
+  options: { http?: HostHttp } = {},
+): Promise<WorkflowTestResult> {
+  authorize(ctx, 'workflows:execute');
+  const data = WorkflowTestSchema.parse(input);
+  const workflow = await findWorkflow(ctx.db, uuid);
+  const calls: RecordedCall[] = [];
+  const secrets = await openWorkflowSecrets(ctx, workflow);
+  const outcome = await workflowSandbox().run({
+    code: workflow.code,
+    context: {
+      indicator: await indicatorContext(ctx.db, data.indicator_type, data.indicator_value),
+      alert: null,
+    },
+    secrets,
+    http: options.http ?? mockHostHttp(data.mock_http, calls),
+    limits: { timeoutMs: Math.min(workflow.timeout_seconds, 30) * 1000 },
+    filename: `workflow-${workflow.uuid}.js`,
+  });
+  const stored = storedResult(outcome);
+  return {
+    status: outcome.status,
+    success: stored.success,
+    message: stored.message,
+    result: outcome.result,
+    error: outcome.error,
+    logs: outcome.logs,
+    duration_ms: Math.round(outcome.durationMs),
+    http_calls: calls,
+  };
+}
