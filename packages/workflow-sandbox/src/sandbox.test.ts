@@ -312,6 +312,15 @@ describe('guest API', () => {
     expect(cyclic.error).toMatch(/^Workflow result is not JSON-serialisable: TypeError/);
   });
 
+  it('caps the error text copied from a deep stack', async () => {
+    const outcome = await run(
+      'function f(n) { if (n === 0) throw new Error("deep"); return f(n - 1) + 1; }\nexport async function run() { return f(400); }',
+    );
+    expect(outcome.error).toMatch(/^Workflow run\(\) raised an exception: Error: deep\n/);
+    expect(outcome.error?.endsWith('\n    …')).toBe(true);
+    expect(outcome.error?.length).toBeLessThan(5000);
+  });
+
   it('supports top-level await and helper functions in the module', async () => {
     const outcome = await run(
       'const base = await Promise.resolve(40);\nfunction add(x) { return x + 2; }\nexport async function run() { return WorkflowResult.ok(String(add(base))); }',

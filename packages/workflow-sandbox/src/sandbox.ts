@@ -213,6 +213,10 @@ class PreludeFailure extends Error {
 /** QuickJS `InternalError` messages that mean a limit was hit. */
 const LIMIT_ERRORS = new Set(['interrupted', 'out of memory', 'stack overflow']);
 
+/** Caps on the guest error text copied into `RunOutcome.error`. */
+const MAX_MESSAGE_CHARS = 4096;
+const MAX_STACK_CHARS = 4096;
+
 const byteLength = (text: string) => Buffer.byteLength(text, 'utf8');
 
 /** One run: owns the runtime, context, in-flight host operations and the counters. */
@@ -641,7 +645,9 @@ class Execution {
     if (error.name === 'InternalError' && error.message === 'stack overflow') {
       return failed(`Workflow exceeded the stack size limit (${formatBytes(this.limits.stackBytes)})`, 'stack');
     }
-    const text = `${error.name}: ${error.message}${error.stack ? `\n${error.stack.trimEnd()}` : ''}`;
+    const stack = error.stack.trimEnd();
+    const trace = stack.length > MAX_STACK_CHARS ? `${stack.slice(0, MAX_STACK_CHARS)}\n    …` : stack;
+    const text = `${error.name}: ${error.message.slice(0, MAX_MESSAGE_CHARS)}${trace ? `\n${trace}` : ''}`;
     return failed(
       phase === 'load'
         ? `Workflow code raised an exception during module load: ${text}`
@@ -757,20 +763,24 @@ type Verdict = Pick<RunOutcome, 'status' | 'result' | 'error' | 'limit'>;
 /** How far past the deadline a synchronous stretch of guest code may run before the V8 watchdog kills it. */
 export const WATCHDOG_GRACE_MS = 50;
 
-const watchdogContext = nodeVm.createContext({ task: null });
-const watchdogScript = new nodeVm.Script('task()', { filename: 'calseta:workflow-watchdog.js' });
+let watchdog: { context: nodeVm.Context; script: nodeVm.Script } | undefined;
 
 /**
  * Calls `fn` under Node's `vm` timeout: a watchdog thread terminates V8 execution — including the
  * QuickJS WebAssembly — after `ms` (throws `ERR_SCRIPT_EXECUTION_TIMEOUT`). ≈70 µs per call.
  */
 function runWithWatchdog<T>(ms: number, fn: () => T): T {
-  const previous = watchdogContext.task;
-  watchdogContext.task = fn;
+  watchdog ??= {
+    context: nodeVm.createContext({ task: null }),
+    script: new nodeVm.Script('task()', { filename: 'calseta:workflow-watchdog.js' }),
+  };
+  const { context, script } = watchdog;
+  const previous = context.task;
+  context.task = fn;
   try {
-    return watchdogScript.runInContext(watchdogContext, { timeout: Math.ceil(ms) }) as T;
+    return script.runInContext(context, { timeout: Math.ceil(ms) }) as T;
   } finally {
-    watchdogContext.task = previous;
+    context.task = previous;
   }
 }
 
