@@ -10,6 +10,7 @@ import {
   type RunInput,
   type RunOutcome,
   type Sandbox,
+  validateWorkflowCode,
 } from './index.js';
 
 let sandbox: Sandbox;
@@ -393,6 +394,21 @@ describe('sandbox escape suite', () => {
       expect((await normal).result?.message).toBe('still fine');
     } finally {
       pair.close();
+    }
+  });
+
+  it('save-time validation also refuses the attacks that rely on forbidden constructs', () => {
+    for (const code of [
+      'export async function run(ctx) { return ctx.http.get.constructor.constructor("return this")(); }',
+      'export async function run() { return Object.getOwnPropertyNames(globalThis); }',
+      'export async function run() { return await import("fs"); }',
+      'import cp from "child_process";\nexport async function run() {}',
+      'export async function run() { require("child_process"); }',
+      'export async function run() { ({}).__proto__.polluted = 1; }',
+      'export async function run() { return eval("1"); }',
+    ]) {
+      const result = validateWorkflowCode(code);
+      expect(result.ok, code).toBe(false);
     }
   });
 });
