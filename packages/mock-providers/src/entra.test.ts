@@ -229,3 +229,55 @@ describe('Graph auth', () => {
     expect((await graph('/users/jdoe%40corp.com', fresh.body.access_token)).status).toBe(200);
   });
 });
+
+describe('Graph writes (builtin workflows)', () => {
+  async function call(method: string, path: string, json?: unknown, bearer = accessToken) {
+    const headers: Record<string, string> = { Authorization: `Bearer ${bearer}` };
+    if (json !== undefined) headers['Content-Type'] = 'application/json';
+    const res = await fetch(`${server.baseUrls.graph}/v1.0${path}`, {
+      method,
+      headers,
+      ...(json === undefined ? {} : { body: JSON.stringify(json) }),
+    });
+    const text = await res.text();
+    return { status: res.status, body: text ? (JSON.parse(text) as any) : null };
+  }
+
+  it('revokes sign-in sessions', async () => {
+    const res = await call('POST', '/users/user8001@graph.example/revokeSignInSessions');
+    expect(res.status).toBe(200);
+    expect(res.body.value).toBe(true);
+  });
+
+  it('disables and enables an account (PATCH accountEnabled), reflected on GET', async () => {
+    const upn = 'user8002@graph.example';
+    expect((await call('PATCH', `/users/${upn}`, { accountEnabled: false })).status).toBe(204);
+    expect((await graph(`/users/${upn}?$select=accountEnabled`, accessToken)).body.accountEnabled).toBe(false);
+    expect((await call('PATCH', `/users/${upn}`, { accountEnabled: true })).status).toBe(204);
+    expect((await graph(`/users/${upn}?$select=accountEnabled`, accessToken)).body.accountEnabled).toBe(true);
+    expect((await call('PATCH', `/users/${upn}`, { accountEnabled: 'no' })).status).toBe(400);
+  });
+
+  it('deletes non-password authentication methods; the password method stays', async () => {
+    const upn = 'j.martinez@contoso.com';
+    const before = (await graph(`/users/${upn}/authentication/methods`, accessToken)).body.value as any[];
+    const segment = (m: any) =>
+      `${String(m['@odata.type'])
+        .replace('#microsoft.graph.', '')
+        .replace(/AuthenticationMethod$/, '')}Methods`;
+    const others = before.filter((m) => !String(m['@odata.type']).includes('password'));
+    expect(others.length).toBeGreaterThan(0);
+    for (const m of others) {
+      expect((await call('DELETE', `/users/${upn}/authentication/${segment(m)}/${m.id}`)).status).toBe(204);
+    }
+    const after = (await graph(`/users/${upn}/authentication/methods`, accessToken)).body.value as any[];
+    expect(after.map((m) => m['@odata.type'])).toEqual(['#microsoft.graph.passwordAuthenticationMethod']);
+    const pw = after[0];
+    expect((await call('DELETE', `/users/${upn}/authentication/passwordMethods/${pw.id}`)).status).toBe(400);
+    expect((await call('DELETE', `/users/${upn}/authentication/phoneMethods/nope`)).status).toBe(404);
+  });
+
+  it('requires a token', async () => {
+    expect((await call('POST', '/users/user8003@graph.example/revokeSignInSessions', undefined, '')).status).toBe(401);
+  });
+});

@@ -3,6 +3,9 @@
  *   login:  POST /{tenant}/oauth2/v2.0/token   (client credentials)
  *   graph:  GET  /v1.0/users/{id|upn}, /memberOf, /transitiveMemberOf, /manager,
  *                /authentication/methods, /identityProtection/riskyUsers/{id}   (`beta` accepted too)
+ *   writes (the builtin workflows): POST /users/{id}/revokeSignInSessions, PATCH /users/{id}
+ *                {accountEnabled}, DELETE /users/{id}/authentication/{kind}Methods/{methodId};
+ *                kept per server (accountEnabled, removed methods)
  */
 import { createHmac, randomBytes, randomUUID, timingSafeEqual } from 'node:crypto';
 import {
@@ -581,12 +584,12 @@ function handleGraph(
       if (!sel.ok) return sel.response;
       const fields = sel.fields ?? DEFAULT_USER_SELECT;
       const context = sel.fields ? `${meta}#users(${sel.fields.join(',')})/$entity` : `${meta}#users/$entity`;
-      return ok(
-        ctx.memo(`graph:user:${context}:${user.entraId}`, () => ({
-          '@odata.context': context,
-          ...project(graphUser(user), fields),
-        })),
-      );
+      const body = ctx.memo(`graph:user:${context}:${user.entraId}`, () => ({
+        '@odata.context': context,
+        ...project(graphUser(user), fields),
+      }));
+      const enabled = stateOf(ENABLED, ctx).get(user.entraId);
+      return ok(enabled !== undefined && 'accountEnabled' in body ? { ...body, accountEnabled: enabled } : body);
     }
     case 'memberOf':
     case 'transitiveMemberOf': {
@@ -623,7 +626,7 @@ function handleGraph(
     case 'authMethods':
       return ok({
         '@odata.context': `${meta}#users('${user.entraId}')/authentication/methods`,
-        value: authMethods(user),
+        value: authMethods(user).filter((m) => !stateOf(REMOVED, ctx).get(user.entraId)?.has(String(m.id))),
       });
     case 'riskyUser': {
       if (!user.risk) return graphNotFound(key);
@@ -642,6 +645,92 @@ function handleGraph(
     }
   }
 }
+
+/** Writes per server (keyed by its directory): entra id → accountEnabled / removed method ids. */
+const ENABLED = new WeakMap<object, Map<string, boolean>>();
+const REMOVED = new WeakMap<object, Map<string, Set<string>>>();
+function stateOf<V>(store: WeakMap<object, Map<string, V>>, ctx: HandlerContext): Map<string, V> {
+  let m = store.get(ctx.directory);
+  if (!m) {
+    m = new Map();
+    store.set(ctx.directory, m);
+  }
+  return m;
+}
+
+/** `#microsoft.graph.phoneAuthenticationMethod` → `phoneMethods` (the DELETE path segment). */
+function methodSegment(odataType: unknown): string {
+  const name = String(odataType)
+    .replace('#microsoft.graph.', '')
+    .replace(/AuthenticationMethod$/, '');
+  return `${name}Methods`;
+}
+
+type GraphWrite = 'revoke' | 'patch' | 'deleteMethod';
+
+function handleGraphWrite(
+  op: GraphWrite,
+  version: string,
+  rawKey: string,
+  req: MockRequest,
+  ctx: HandlerContext,
+  method?: { segment: string; id: string },
+): MockResponse {
+  const denied = graphAuth(req, ctx);
+  if (denied) return denied;
+  const key = decodeSegment(rawKey) ?? rawKey;
+  const user = ctx.directory.findEntra(key);
+  if (!user) return graphNotFound(key);
+  const requestId = randomUUID();
+  const headers = { 'Content-Type': GRAPH_CONTENT_TYPE, 'request-id': requestId, 'client-request-id': requestId };
+  switch (op) {
+    case 'revoke':
+      return {
+        status: 200,
+        headers,
+        body: { '@odata.context': `${req.base}/${version}/$metadata#Edm.Boolean`, value: true },
+      };
+    case 'patch': {
+      let body: unknown;
+      try {
+        body = JSON.parse(req.body);
+      } catch {
+        return graphError(400, 'BadRequest', 'Unable to read JSON request payload.');
+      }
+      if (!body || typeof body !== 'object' || Array.isArray(body)) {
+        return graphError(400, 'BadRequest', 'Unable to read JSON request payload.');
+      }
+      const enabled = (body as Record<string, unknown>).accountEnabled;
+      if (enabled !== undefined && typeof enabled !== 'boolean') {
+        return graphError(
+          400,
+          'BadRequest',
+          "Invalid value specified for property 'accountEnabled' of resource 'User'.",
+        );
+      }
+      if (typeof enabled === 'boolean') stateOf(ENABLED, ctx).set(user.entraId, enabled);
+      return { status: 204, headers: { 'request-id': requestId, 'client-request-id': requestId }, body: '' };
+    }
+    case 'deleteMethod': {
+      const removed = stateOf(REMOVED, ctx);
+      const gone = removed.get(user.entraId) ?? new Set<string>();
+      const target = authMethods(user).find(
+        (m) => m.id === method?.id && methodSegment(m['@odata.type']) === method?.segment && !gone.has(String(m.id)),
+      );
+      if (!target) return graphNotFound(method?.id ?? '');
+      if (method?.segment === 'passwordMethods') {
+        return graphError(400, 'BadRequest', 'The password authentication method cannot be deleted.');
+      }
+      gone.add(String(target.id));
+      removed.set(user.entraId, gone);
+      return { status: 204, headers: { 'request-id': requestId, 'client-request-id': requestId }, body: '' };
+    }
+  }
+}
+
+const GRAPH_REVOKE_RE = /^\/(v1\.0|beta)\/users\/([^/]+)\/revokeSignInSessions\/?$/;
+const GRAPH_METHOD_RE = /^\/(v1\.0|beta)\/users\/([^/]+)\/authentication\/([A-Za-z0-9]+Methods)\/([^/]+)\/?$/;
+const GRAPH_PATCH_RE = /^\/(v1\.0|beta)\/users\/([^/]+)\/?$/;
 
 function projectPresent(o: Record<string, unknown>, fields: readonly string[]): Record<string, unknown> {
   const out: Record<string, unknown> = {};
@@ -664,6 +753,38 @@ export const entra: ProviderModule = {
       return {
         endpoint: 'POST /{tenant}/oauth2/v2.0/token',
         handle: (req, ctx) => handleToken(rawTenant, req, ctx),
+      };
+    }
+    const revoke = method === 'POST' ? GRAPH_REVOKE_RE.exec(path) : null;
+    if (revoke) {
+      const version = revoke[1] ?? 'v1.0';
+      const rawKey = revoke[2] ?? '';
+      return {
+        endpoint: `POST /${version}/users/{id}/revokeSignInSessions`,
+        value: decodeSegment(rawKey) ?? rawKey,
+        handle: (req, ctx) => handleGraphWrite('revoke', version, rawKey, req, ctx),
+      };
+    }
+    const patch = method === 'PATCH' ? GRAPH_PATCH_RE.exec(path) : null;
+    if (patch) {
+      const version = patch[1] ?? 'v1.0';
+      const rawKey = patch[2] ?? '';
+      return {
+        endpoint: `PATCH /${version}/users/{id}`,
+        value: decodeSegment(rawKey) ?? rawKey,
+        handle: (req, ctx) => handleGraphWrite('patch', version, rawKey, req, ctx),
+      };
+    }
+    const del = method === 'DELETE' ? GRAPH_METHOD_RE.exec(path) : null;
+    if (del) {
+      const version = del[1] ?? 'v1.0';
+      const rawKey = del[2] ?? '';
+      const segment = del[3] ?? '';
+      const id = decodeSegment(del[4] ?? '') ?? '';
+      return {
+        endpoint: `DELETE /${version}/users/{id}/authentication/${segment}/{id}`,
+        value: decodeSegment(rawKey) ?? rawKey,
+        handle: (req, ctx) => handleGraphWrite('deleteMethod', version, rawKey, req, ctx, { segment, id }),
       };
     }
     if (method !== 'GET') return null;

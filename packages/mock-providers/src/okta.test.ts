@@ -166,3 +166,43 @@ describe('Okta auth', () => {
     expect((await get(user('jdoe@corp.com'), { Authorization: 'SSWS right-token' })).status).toBe(200);
   });
 });
+
+describe('Okta writes (builtin workflows)', () => {
+  async function call(method: string, path: string, headers: Record<string, string> = AUTH) {
+    const res = await fetch(`${server.baseUrls.okta}/api/v1${path}`, { method, headers });
+    const text = await res.text();
+    return { status: res.status, body: text ? (JSON.parse(text) as any) : null };
+  }
+
+  it('suspends and unsuspends a user, reflected on GET, with Okta errors for bad transitions', async () => {
+    const login = 'user7001@lifecycle.example';
+    const id = (await get(user(login))).body.id;
+    expect((await call('POST', `/users/${id}/lifecycle/suspend`)).status).toBe(200);
+    expect((await get(user(login))).body.status).toBe('SUSPENDED');
+    const again = await call('POST', `/users/${id}/lifecycle/suspend`);
+    expect(again.status).toBe(400);
+    expect(again.body.errorCode).toBe('E0000001');
+    expect((await call('POST', `/users/${id}/lifecycle/unsuspend`)).status).toBe(200);
+    expect((await get(user(login))).body.status).toBe('ACTIVE');
+    expect((await call('POST', `/users/${id}/lifecycle/unsuspend`)).status).toBe(400);
+  });
+
+  it('clears sessions (204), resets and expires passwords', async () => {
+    const id = (await get(user('user7002@lifecycle.example'))).body.id;
+    expect((await call('DELETE', `/users/${id}/sessions`)).status).toBe(204);
+    const reset = await call('POST', `/users/${id}/lifecycle/reset_password?sendEmail=true`);
+    expect(reset).toEqual({ status: 200, body: {} });
+    const link = await call('POST', `/users/${id}/lifecycle/reset_password?sendEmail=false`);
+    expect(link.body.resetPasswordUrl).toMatch(/\/reset_password\//);
+    const expired = await call('POST', `/users/${id}/lifecycle/expire_password`);
+    expect(expired.status).toBe(200);
+    expect(expired.body.status).toBe('PASSWORD_EXPIRED');
+  });
+
+  it('rejects writes without credentials and for unknown users', async () => {
+    expect((await call('DELETE', '/users/user7003@lifecycle.example/sessions', {})).status).toBe(401);
+    const missing = await call('POST', '/users/unknown-user@x.example/lifecycle/suspend');
+    expect(missing.status).toBe(404);
+    expect(missing.body.errorCode).toBe('E0000007');
+  });
+});

@@ -1,6 +1,8 @@
 /**
  * Okta Management API mock: users, their groups, factors and linked objects, with
- * `Authorization: SSWS <token>` (an OAuth `Bearer` token is accepted too).
+ * `Authorization: SSWS <token>` (an OAuth `Bearer` token is accepted too). Writes the builtin
+ * workflows use: `DELETE /users/{id}/sessions` and `POST /users/{id}/lifecycle/{suspend | unsuspend
+ * | reset_password | expire_password}`; lifecycle changes are kept per server (the user's `status`).
  */
 import { randomBytes } from 'node:crypto';
 import {
@@ -279,12 +281,11 @@ function handle(
   const headers = oktaHeaders(ctx.providerCount);
   const find = (login: string) => ctx.directory.findByLogin(login);
   switch (sub) {
-    case 'user':
-      return {
-        status: 200,
-        headers,
-        body: ctx.memo(`okta:user:${base}:${user.oktaId}`, () => oktaUser(user, base, find)),
-      };
+    case 'user': {
+      const body = ctx.memo(`okta:user:${base}:${user.oktaId}`, () => oktaUser(user, base, find));
+      const changed = statuses(ctx).get(user.oktaId);
+      return { status: 200, headers, body: changed ? { ...body, status: changed } : body };
+    }
     case 'groups':
       return {
         status: 200,
@@ -319,12 +320,87 @@ function handle(
   }
 }
 
+/** Lifecycle changes per server (keyed by its directory): okta id → status. */
+const STATUS = new WeakMap<object, Map<string, string>>();
+function statuses(ctx: HandlerContext): Map<string, string> {
+  let m = STATUS.get(ctx.directory);
+  if (!m) {
+    m = new Map();
+    STATUS.set(ctx.directory, m);
+  }
+  return m;
+}
+
+type Write = 'sessions' | 'suspend' | 'unsuspend' | 'reset_password' | 'expire_password';
+
+function handleWrite(op: Write, rawKey: string, req: MockRequest, ctx: HandlerContext): MockResponse {
+  if (!authorized(req, ctx)) return oktaError(401, 'E0000011', 'Invalid token provided');
+  const key = decodeSegment(rawKey) ?? rawKey;
+  const user = ctx.directory.findOkta(key);
+  if (!user) return notFound(key);
+  const headers = oktaHeaders(ctx.providerCount);
+  const state = statuses(ctx);
+  const status = state.get(user.oktaId) ?? user.oktaStatus;
+  const invalid = (summary: string) => oktaError(400, 'E0000001', `Api validation failed: ${summary}`);
+  switch (op) {
+    case 'sessions':
+      return { status: 204, headers, body: '' };
+    case 'suspend':
+      if (status !== 'ACTIVE') return invalid('Cannot suspend a user that is not active');
+      state.set(user.oktaId, 'SUSPENDED');
+      return { status: 200, headers, body: {} };
+    case 'unsuspend':
+      if (status !== 'SUSPENDED') return invalid('Cannot unsuspend a user that is not suspended');
+      state.set(user.oktaId, 'ACTIVE');
+      return { status: 200, headers, body: {} };
+    case 'reset_password': {
+      if (status === 'DEPROVISIONED' || user.credentialProvider.type !== 'OKTA') {
+        return oktaError(403, 'E0000006', 'You do not have permission to perform the requested action');
+      }
+      state.set(user.oktaId, 'RECOVERY');
+      if (req.query.get('sendEmail') === 'false') {
+        const token = randomBytes(15).toString('base64url');
+        return { status: 200, headers, body: { resetPasswordUrl: `${req.base}/reset_password/${token}` } };
+      }
+      return { status: 200, headers, body: {} };
+    }
+    case 'expire_password': {
+      if (status === 'DEPROVISIONED') return invalid('Cannot expire the password of a deprovisioned user');
+      state.set(user.oktaId, 'PASSWORD_EXPIRED');
+      const find = (login: string) => ctx.directory.findByLogin(login);
+      return { status: 200, headers, body: { ...oktaUser(user, req.base, find), status: 'PASSWORD_EXPIRED' } };
+    }
+  }
+}
+
+const SESSIONS_RE = /^\/api\/v1\/users\/([^/]+)\/sessions\/?$/;
+const LIFECYCLE_RE = /^\/api\/v1\/users\/([^/]+)\/lifecycle\/(suspend|unsuspend|reset_password|expire_password)\/?$/;
+
 const USER_RE = /^\/api\/v1\/users\/([^/]+)(?:\/(groups|factors|linkedObjects\/([^/]+)))?\/?$/;
 
 export const okta: ProviderModule = {
   name: 'okta',
   prefixes: ['/okta'],
   match(method, path): RouteMatch | null {
+    const sessions = method === 'DELETE' ? SESSIONS_RE.exec(path) : null;
+    if (sessions) {
+      const rawKey = sessions[1] ?? '';
+      return {
+        endpoint: 'DELETE /api/v1/users/{id}/sessions',
+        value: decodeSegment(rawKey) ?? rawKey,
+        handle: (req, ctx) => handleWrite('sessions', rawKey, req, ctx),
+      };
+    }
+    const lifecycle = method === 'POST' ? LIFECYCLE_RE.exec(path) : null;
+    if (lifecycle) {
+      const rawKey = lifecycle[1] ?? '';
+      const op = lifecycle[2] as Write;
+      return {
+        endpoint: `POST /api/v1/users/{id}/lifecycle/${op}`,
+        value: decodeSegment(rawKey) ?? rawKey,
+        handle: (req, ctx) => handleWrite(op, rawKey, req, ctx),
+      };
+    }
     const m = USER_RE.exec(path);
     if (!m || method !== 'GET') return null;
     const rawKey = m[1] ?? '';
