@@ -3,7 +3,7 @@ import { createSandbox, type HostHttp, type HostHttpRequest, type RunInput, type
 
 let sandbox: Sandbox;
 beforeAll(async () => {
-  sandbox = createSandbox({ limits: { timeoutMs: 2_000 }, now: () => new Date('2026-01-02T03:04:05.000Z') });
+  sandbox = createSandbox({ limits: { timeoutMs: 10_000 }, now: () => new Date('2026-01-02T03:04:05.000Z') });
   await sandbox.prewarm(2);
 });
 afterAll(() => sandbox.close());
