@@ -214,3 +214,13 @@ export const PRELUDE_SOURCE = `(function (host, setupJson) {
     apply(then, resolved(modulePromise), [onModule, onLoadError]);
   };
 })`;
+
+/**
+ * The prelude as evaluated: comment lines and indentation dropped (QuickJS compiles it on every run,
+ * roughly in proportion to its length; line breaks are kept, so automatic semicolon insertion is
+ * unchanged). Evaluated in QuickJS "strip" mode: no source text or debug info kept for it either.
+ */
+export const PRELUDE_COMPACT = PRELUDE_SOURCE.split('\n')
+  .map((line) => line.trim())
+  .filter((line) => line !== '' && !line.startsWith('//'))
+  .join('\n');

@@ -23,7 +23,7 @@ import {
   type SandboxLimits,
 } from './limits.js';
 import { ModulePool, type ModuleSlot } from './pool.js';
-import { PRELUDE_SOURCE } from './prelude.js';
+import { PRELUDE_COMPACT } from './prelude.js';
 
 export type HttpMethod = 'GET' | 'POST' | 'PUT' | 'PATCH' | 'DELETE' | 'HEAD' | 'OPTIONS';
 export const HTTP_METHODS: readonly HttpMethod[] = ['GET', 'POST', 'PUT', 'PATCH', 'DELETE', 'HEAD', 'OPTIONS'];
@@ -305,7 +305,9 @@ class Execution {
     this.vm = vm;
 
     // Prelude → setup function → runner.
-    const setupFn = this.unwrapInternal(vm.evalCode(PRELUDE_SOURCE, 'calseta:prelude.js', { type: 'global' }));
+    const setupFn = this.unwrapInternal(
+      vm.evalCode(PRELUDE_COMPACT, 'calseta:prelude.js', { type: 'global', strip: true }),
+    );
     const host = vm.newFunction('host', (opHandle, payloadHandle) => this.onHostCall(opHandle, payloadHandle));
     const setupJson = vm.newString(JSON.stringify(this.setup()));
     const runnerResult = vm.callFunction(setupFn, vm.undefined, host, setupJson);
