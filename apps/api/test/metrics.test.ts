@@ -292,6 +292,15 @@ describe('GET /v1/detection-rules/{uuid}/metrics', () => {
 
 describe('workflow metrics and the summary', () => {
   const wf: Record<string, number> = {};
+  /** The seeded builtin workflows (system rows), counted alongside the test's own. */
+  const builtins = async () => {
+    const [row] = await h.query<{ total: number; active: number; indicator: number }>(
+      `SELECT count(*)::int AS total, (count(*) FILTER (WHERE state = 'active' AND is_active))::int AS active,
+              (count(*) FILTER (WHERE workflow_type = 'indicator'))::int AS indicator
+       FROM workflows WHERE is_system`,
+    );
+    return row ?? { total: 0, active: 0, indicator: 0 };
+  };
   beforeAll(async () => {
     const workflows = [
       ['W1', 'Block IP', 'indicator', 'active', true, 15],
@@ -372,12 +381,13 @@ describe('workflow metrics and the summary', () => {
   it('GET /v1/metrics/workflows computes counts, success rate and time saved over runs in the window', async () => {
     const res = await h.request('GET', `/v1/metrics/workflows?from_time=${FROM}&to_time=${TO}`);
     expect(res.status).toBe(200);
+    const system = await builtins();
     expect(res.body.data).toEqual({
       period_from: FROM,
       period_to: TO,
-      total_configured: 3,
-      active: 1, // W1: state active and is_active
-      workflows_by_type: { alert: 1, indicator: 1, unset: 1 },
+      total_configured: 3 + system.total,
+      active: 1 + system.active, // W1: state active and is_active
+      workflows_by_type: { alert: 1, indicator: 1 + system.indicator, unset: 1 },
       workflow_run_count: 5,
       workflow_success_rate: 0.8,
       workflow_runs_over_time: [
@@ -416,9 +426,10 @@ describe('workflow metrics and the summary', () => {
       mttc_seconds: expect.closeTo(500, 6),
     });
     // Quirk 36: total_configured means the same as in /metrics/workflows (all 3, not the 2 with state=active).
+    const system = await builtins();
     expect(d.workflows).toEqual({
-      total_configured: 3,
-      active: 1,
+      total_configured: 3 + system.total,
+      active: 1 + system.active,
       executions: 2,
       success_rate: 0.5,
       estimated_time_saved_hours: 0.25,
@@ -443,7 +454,7 @@ describe('workflow metrics and the summary', () => {
               (SELECT count(*)::int FROM enrichment_providers WHERE is_active) AS enrichment_providers,
               (SELECT count(*)::int FROM indicator_field_mappings) AS indicator_mappings`,
     );
-    expect(p).toMatchObject({ ...counts, detection_rules: 2, agents: 1, workflows: 3 });
+    expect(p).toMatchObject({ ...counts, detection_rules: 2, agents: 1, workflows: 3 + (await builtins()).total });
     const providers = await h.query<{ supported_indicator_types: string[] }>(
       'SELECT supported_indicator_types FROM enrichment_providers WHERE is_active',
     );

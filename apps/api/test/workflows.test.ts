@@ -262,9 +262,7 @@ describe('workflows API (real Postgres, real worker, real HTTP)', () => {
   });
 
   it('seeds the builtin workflows idempotently, inactive without credentials, code read-only', async () => {
-    // Not wired into seedSystemRows yet (other suites count workflows): seeded here directly.
-    const { seedBuiltinWorkflows } = await import('@calseta/core');
-    await seedBuiltinWorkflows(h.deps);
+    // Seeded by seedSystemRows at start-up (the harness runs it); no credentials here → inactive.
     const list = await h.request('GET', '/v1/workflows?is_system=true&page_size=50');
     expect(list.body.meta.total).toBe(9);
     for (const wf of list.body.data) {
@@ -276,7 +274,8 @@ describe('workflows API (real Postgres, real worker, real HTTP)', () => {
       });
       expect(wf.documentation).toMatch(/not configured/);
     }
-    await seedBuiltinWorkflows(h.deps);
+    const { seedSystemRows } = await import('@calseta/core');
+    await seedSystemRows(h.deps); // a restart re-seeds: still nine
     expect((await h.request('GET', '/v1/workflows?is_system=true')).body.meta.total).toBe(9);
 
     const first = list.body.data[0];

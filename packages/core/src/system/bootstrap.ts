@@ -1,9 +1,16 @@
 import type { CoreDeps } from '../context.js';
 import { seedBuiltinProviders } from '../enrichment/seed.js';
 import { seedSystemMappings } from '../mappings/verbs.js';
+import { seedBuiltinWorkflows } from '../workflows/seed.js';
 
-/** Seed the rows every installation has (idempotent; safe in every process at every start). */
-export async function seedSystemRows(deps: Pick<CoreDeps, 'db'>): Promise<void> {
+/**
+ * Seed the rows every installation has (idempotent; safe in every process at every start). The
+ * builtin workflows are `active` only when their provider's credentials resolve (needs `enrichment`).
+ */
+export async function seedSystemRows(
+  deps: Pick<CoreDeps, 'db'> & Partial<Pick<CoreDeps, 'enrichment'>>,
+): Promise<void> {
   await seedSystemMappings(deps.db);
   await seedBuiltinProviders(deps.db);
+  await seedBuiltinWorkflows(deps);
 }

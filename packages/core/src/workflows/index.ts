@@ -1,6 +1,13 @@
 /** Workflows: CRUD, code versions, execution in the sandbox, runs. */
 export { createWorkflowFetch, hostHttpOf, mockHostHttp } from './http.js';
 export {
+  clearEntraTokenCache,
+  EntraIntegration,
+  mockWorkflowIntegrations,
+  OktaIntegration,
+  workflowIntegrations,
+} from './integrations.js';
+export {
   executeWorkflow,
   getWorkflowRun,
   listWorkflowRuns,

@@ -25,6 +25,7 @@ import { newUuid } from '../ids.js';
 import type { JobPayload } from '../jobs/catalogue.js';
 import { csv, iso, paginate } from '../serialize.js';
 import { hostHttpOf, mockHostHttp, type RecordedCall } from './http.js';
+import { mockWorkflowIntegrations, workflowIntegrations } from './integrations.js';
 import { findWorkflow, openWorkflowSecrets, workflowActivity } from './verbs.js';
 
 const JOB = 'execute-workflow';
@@ -267,17 +268,19 @@ export async function runWorkflowJob(ctx: ServiceContext, data: JobPayload<'exec
     indicator_value: string;
     alert_id: number | null;
   };
-  const [code, indicator, alert, secrets] = await Promise.all([
+  const [code, indicator, alert, secrets, integrations] = await Promise.all([
     codeOf(ctx.db, workflow, claimed.code_version_executed),
     indicatorContext(ctx.db, trigger.indicator_type, trigger.indicator_value),
     alertContext(ctx.db, trigger.alert_id ?? null),
     openWorkflowSecrets(ctx, workflow),
+    workflowIntegrations(ctx),
   ]);
   const outcome = await workflowSandbox().run({
     code,
     context: { indicator, alert },
     secrets,
     http: hostHttpOf(ctx.workflowFetch),
+    integrations,
     limits: { timeoutMs: workflow.timeout_seconds * 1000 },
     filename: `workflow-${workflow.uuid}.js`,
   });
@@ -357,7 +360,8 @@ export async function getWorkflowRun(ctx: ServiceContext, uuid: string): Promise
 
 /**
  * Run a workflow now, in any state, against the caller's `mock_http` answers instead of the network;
- * declared secrets are passed (their real values). Nothing is recorded.
+ * declared secrets are passed (their real values); `ctx.integrations` are no-op mocks whose calls
+ * appear in `http_calls` as `INTEGRATION integration://<name>/<method>`. Nothing is recorded.
  */
 export async function testWorkflow(
   ctx: ServiceContext,
@@ -378,6 +382,8 @@ export async function testWorkflow(
     },
     secrets,
     http: options.http ?? mockHostHttp(data.mock_http, calls),
+    // Okta / Entra: no-op clients, reported in http_calls (never the real services).
+    integrations: mockWorkflowIntegrations(calls),
     limits: { timeoutMs: Math.min(workflow.timeout_seconds, 30) * 1000 },
     filename: `workflow-${workflow.uuid}.js`,
   });
