@@ -17,6 +17,10 @@ export const ProcessEnvSchema = z.object({
   SSRF_ALLOWED_HOSTS: z.string().optional(),
   /** The API's URL as agents reach it: links in agent payloads. */
   CALSETA_API_BASE_URL: z.string().url().default('http://localhost:8000'),
+  /** Enables `POST /v1/workflows/generate` (Anthropic Messages API). */
+  ANTHROPIC_API_KEY: z.string().optional(),
+  ANTHROPIC_BASE_URL: z.string().url().default('https://api.anthropic.com'),
+  ANTHROPIC_MODEL: z.string().min(1).default('claude-sonnet-4-6'),
 });
 
 /** Parse an app's environment, saying every problem at once; adds the provider credentials it may read. */
@@ -43,5 +47,10 @@ export function sharedCoreConfig(
     encryptionKey: env.ENCRYPTION_KEY,
     outbound: { allowHosts: parseAllowedHosts(env.SSRF_ALLOWED_HOSTS) },
     enrichment: { providerEnv: env.providerEnv },
+    generation: {
+      anthropicApiKey: env.ANTHROPIC_API_KEY || undefined,
+      anthropicBaseUrl: env.ANTHROPIC_BASE_URL,
+      model: env.ANTHROPIC_MODEL,
+    },
   };
 }

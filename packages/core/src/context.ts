@@ -49,6 +49,11 @@ export interface CoreConfig {
   apiBaseUrl?: string;
   /** Agent webhook retries: full-jitter backoff from `retryBaseSeconds` (default 2), capped (default 300). */
   agentDispatch?: { retryBaseSeconds?: number; retryCapSeconds?: number };
+  /**
+   * Workflow generation (`ANTHROPIC_*`): without `anthropicApiKey` it answers GENERATION_NOT_CONFIGURED.
+   * Defaults: base URL https://api.anthropic.com, model claude-sonnet-4-6.
+   */
+  generation?: { anthropicApiKey?: string | undefined; anthropicBaseUrl?: string; model?: string };
 }
 
 /** Everything a verb needs, built once per process by its composition root. */

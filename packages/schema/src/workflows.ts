@@ -246,3 +246,29 @@ export const WorkflowTestResultSchema = z
   })
   .meta({ id: 'WorkflowTestResult' });
 export type WorkflowTestResult = z.infer<typeof WorkflowTestResultSchema>;
+
+export const WorkflowGenerateSchema = z
+  .object({
+    /** What the workflow should do, in plain language. */
+    description: z.string().min(1).max(10_000),
+    indicator_types: z.array(IndicatorTypeSchema).max(20).optional(),
+    /** A name to suggest to the model (nothing is saved). */
+    name: z.string().min(1).max(200).optional(),
+  })
+  .strict()
+  .meta({ id: 'WorkflowGenerate' });
+export type WorkflowGenerateInput = z.infer<typeof WorkflowGenerateSchema>;
+
+export const WorkflowGenerateResultSchema = z
+  .object({
+    /** The generated workflow code (not saved). */
+    code: z.string(),
+    /** `validateWorkflowCode` of `code` (after at most one corrective retry). */
+    validation: z.object({
+      ok: z.boolean(),
+      errors: z.array(z.object({ message: z.string(), line: z.number().int(), column: z.number().int() })),
+    }),
+    model: z.string(),
+  })
+  .meta({ id: 'WorkflowGenerateResult' });
+export type WorkflowGenerateResult = z.infer<typeof WorkflowGenerateResultSchema>;

@@ -2,6 +2,7 @@ import {
   createWorkflow,
   deleteWorkflow,
   executeWorkflow,
+  generateWorkflow,
   getWorkflow,
   getWorkflowRun,
   listWorkflowRuns,
@@ -19,6 +20,8 @@ import {
   WorkflowCodeVersionSchema,
   WorkflowCreateSchema,
   WorkflowExecuteSchema,
+  WorkflowGenerateResultSchema,
+  WorkflowGenerateSchema,
   WorkflowListQuerySchema,
   WorkflowPatchSchema,
   WorkflowRunListQuerySchema,
@@ -187,6 +190,25 @@ workflowRoutes.openapi(
       { data: await executeWorkflow(c.get('ctx'), c.req.valid('param').workflow_uuid, c.req.valid('json')), meta: {} },
       202,
     ),
+);
+
+workflowRoutes.openapi(
+  apiRoute({
+    method: 'post',
+    path: '/v1/workflows/generate',
+    tags,
+    summary: 'Generate workflow code from a description (Claude; not saved)',
+    description:
+      'Asks the Anthropic Messages API (`ANTHROPIC_API_KEY`, `ANTHROPIC_MODEL`, `ANTHROPIC_BASE_URL`) for workflow code, validates it (one corrective retry feeding the validation errors back) and returns `{code, validation, model}` without saving. Without `ANTHROPIC_API_KEY`: 400 `GENERATION_NOT_CONFIGURED`. Upstream failures: 503 `SERVICE_UNAVAILABLE`.',
+    permission: 'workflows:write',
+    request: { body: body(WorkflowGenerateSchema) },
+    responses: {
+      200: json(dataEnvelope(WorkflowGenerateResultSchema), 'The generated code and its validation.'),
+      400: errorContent('No ANTHROPIC_API_KEY configured (`GENERATION_NOT_CONFIGURED`).'),
+      503: errorContent('The Anthropic API failed or could not be reached (`SERVICE_UNAVAILABLE`).'),
+    },
+  }),
+  async (c) => c.json({ data: await generateWorkflow(c.get('ctx'), c.req.valid('json')), meta: {} }, 200),
 );
 
 workflowRoutes.openapi(

@@ -1,4 +1,5 @@
 /** Workflows: CRUD, code versions, execution in the sandbox, runs. */
+export { extractCode, GENERATE_SYSTEM_PROMPT, generateWorkflow } from './generate.js';
 export { createWorkflowFetch, hostHttpOf, mockHostHttp } from './http.js';
 export {
   clearEntraTokenCache,
