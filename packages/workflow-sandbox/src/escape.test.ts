@@ -241,7 +241,7 @@ describe('sandbox escape suite', () => {
   });
 
   it('16. huge log output, one giant message and giant extra', async () => {
-    const one = await attack('export async function run(ctx) { ctx.log.error("x".repeat(10 * 1024 * 1024)); }');
+    const one = await attack('export async function run(ctx) { ctx.log.error("x".repeat(1024 * 1024)); }');
     expect(one).toMatchObject({ status: 'failed', limit: 'log_bytes', logs: [] });
     const extra = await attack('export async function run(ctx) { console.log("a", { big: "y".repeat(1e6) }); }');
     expect(extra).toMatchObject({ status: 'failed', limit: 'log_bytes', logs: [] });
