@@ -277,8 +277,13 @@ describe('workflows API (real Postgres, real worker, real HTTP)', () => {
     const { seedSystemRows } = await import('@calseta/core');
     await seedSystemRows(h.deps); // a restart re-seeds: still nine
     expect((await h.request('GET', '/v1/workflows?is_system=true')).body.meta.total).toBe(9);
+    // Processes starting together (fresh database): still nine, no duplicates.
+    await h.query('DELETE FROM workflows WHERE is_system');
+    await Promise.all([seedSystemRows(h.deps), seedSystemRows(h.deps), seedSystemRows(h.deps)]);
+    const seeded = await h.request('GET', '/v1/workflows?is_system=true&page_size=50');
+    expect(seeded.body.meta.total).toBe(9);
 
-    const first = list.body.data[0];
+    const first = seeded.body.data[0];
     const edit = await h.request('PATCH', `/v1/workflows/${first.uuid}`, { json: { code: OK_CODE } });
     expect(edit.status).toBe(400);
     expect(edit.body.error.code).toBe('BUILTIN_RESTRICTED');

@@ -1,4 +1,5 @@
 import { BUILTIN_WORKFLOWS } from '@calseta/workflow-sandbox';
+import { sql } from 'kysely';
 import type { CoreDeps } from '../context.js';
 import { newUuid } from '../ids.js';
 
@@ -25,6 +26,8 @@ export async function seedBuiltinWorkflows(deps: Pick<CoreDeps, 'db'> & Partial<
       ? builtin.documentation
       : builtin.documentation + NOT_CONFIGURED_NOTE(label, builtin.integration);
     await deps.db.transaction().execute(async (trx) => {
+      // Names are not unique in the table: processes starting together take turns (no duplicates).
+      await sql`SELECT pg_advisory_xact_lock(hashtext('calseta:seed-builtin-workflows'))`.execute(trx);
       const existing = await trx
         .selectFrom('workflows')
         .select(['id', 'code', 'code_version', 'state', 'documentation'])
