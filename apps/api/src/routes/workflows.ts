@@ -218,7 +218,7 @@ workflowRoutes.openapi(
     tags,
     summary: 'Run a workflow now against mocked HTTP answers (records nothing)',
     description:
-      '`mock_http` answers `ctx.http` (first match of `method` + `url_pattern` wins; an unmatched request throws in the workflow). Any state. Timeout: min(timeout_seconds, 30).',
+      '`mock_http` answers `ctx.http` (first match of `method` + `url_pattern` wins; an unmatched request throws in the workflow). `ctx.integrations.okta` / `entra` are no-op mocks (always present; nothing reaches Okta or Entra), each call listed in `http_calls` as `INTEGRATION integration://<name>/<method>`. Any state. Timeout: min(timeout_seconds, 30).',
     permission: 'workflows:execute',
     request: { params: Params, body: body(WorkflowTestSchema) },
     responses: {

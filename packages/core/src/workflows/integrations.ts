@@ -129,10 +129,15 @@ export class EntraIntegration {
     this.#graph = `${trimBase(auth.graph_base_url)}/v1.0`;
   }
 
-  async #token(): Promise<string> {
+  #cacheKey(): string {
     const a = this.#auth;
     const secretHash = createHash('sha256').update(a.client_secret).digest('hex');
-    const key = [trimBase(a.login_base_url), a.tenant_id, a.client_id, secretHash].join('|');
+    return [trimBase(a.login_base_url), a.tenant_id, a.client_id, secretHash].join('|');
+  }
+
+  async #token(): Promise<string> {
+    const a = this.#auth;
+    const key = this.#cacheKey();
     const cached = tokenCache.get(key);
     if (cached && cached.expiresAt - TOKEN_MARGIN_MS > Date.now()) return cached.token;
     const response = await this.#fetch(
@@ -160,7 +165,7 @@ export class EntraIntegration {
     return body.access_token;
   }
 
-  async #call(method: string, path: string, json?: unknown): Promise<unknown> {
+  async #call(method: string, path: string, json?: unknown, retried = false): Promise<unknown> {
     const headers: Record<string, string> = {
       Authorization: `Bearer ${await this.#token()}`,
       Accept: 'application/json',
@@ -172,6 +177,11 @@ export class EntraIntegration {
       ...(json === undefined ? {} : { body: JSON.stringify(json) }),
       timeoutMs: REQUEST_TIMEOUT_MS,
     });
+    if (response.status === 401 && !retried) {
+      // A cached token Graph no longer accepts (revoked, clock skew): forget it and retry once.
+      tokenCache.delete(this.#cacheKey());
+      return this.#call(method, path, json, true);
+    }
     if (!response.ok) throw new Error(await errorMessage('Microsoft Graph', response));
     if (response.status === 204 || response.bytes.length === 0) return null;
     return response.json();
