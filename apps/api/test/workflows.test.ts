@@ -39,9 +39,10 @@ describe('workflows API (real Postgres, real worker, real HTTP)', () => {
     await blocked.close();
   });
 
+  /** Approval `never`: these tests are about execution (approval gating has its own tests). */
   async function create(overrides: Record<string, unknown> = {}) {
     const res = await h.request('POST', '/v1/workflows', {
-      json: { name: `wf ${Math.random()}`, code: OK_CODE, state: 'active', ...overrides },
+      json: { name: `wf ${Math.random()}`, code: OK_CODE, state: 'active', approval_mode: 'never', ...overrides },
     });
     expect(res.status).toBe(201);
     return res.body.data;
