@@ -6,6 +6,7 @@ import { agentRoutes } from './routes/agents.js';
 import { alertLifecycleRoutes } from './routes/alert-lifecycle.js';
 import { alertRoutes } from './routes/alerts.js';
 import { apiKeyRoutes } from './routes/api-keys.js';
+import { approvalRoutes } from './routes/approvals.js';
 import { contextDocumentRoutes } from './routes/context-documents.js';
 import { detectionRuleRoutes } from './routes/detection-rules.js';
 import { fieldExtractionRoutes } from './routes/enrichment-field-extractions.js';
@@ -55,6 +56,7 @@ export function createApp(deps: CoreDeps, options: AppOptions) {
     metricsRoutes,
     alertLifecycleRoutes,
     workflowRoutes,
+    approvalRoutes,
   ])
     app.route('/', routes);
   app.route('/', healthRoutes(options.version));

@@ -41,6 +41,7 @@ async function shutdown(signal: string) {
   await deps.enrichment.close();
   await deps.agentFetch.close();
   await deps.workflowFetch.close();
+  await deps.approvalFetch.close();
   await db.destroy();
   process.exit(0);
 }

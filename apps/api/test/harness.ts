@@ -1,6 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import type { AddressInfo } from 'node:net';
 import {
+  type CoreConfig,
   type CoreDeps,
   contextFor,
   createApiKey,
@@ -67,6 +68,8 @@ export interface HarnessOptions {
   providerEnv?: Record<string, string>;
   /** Hosts (`host:port`) outbound calls may reach although local, e.g. a test's agent endpoint. */
   allowHosts?: string[];
+  /** Approval notifier settings (`CoreConfig.approvals`). */
+  approvals?: CoreConfig['approvals'];
 }
 
 /** The real API over real HTTP, on a fresh database of its own, with the worker available in-process. */
@@ -91,6 +94,7 @@ export async function createHarness(options: HarnessOptions = {}): Promise<Harne
       encryptionKey: randomBytes(32).toString('base64'),
       outbound: { allowHosts: [...parseAllowedHosts(env.SSRF_ALLOWED_HOSTS), ...(options.allowHosts ?? [])] },
       enrichment: { providerEnv: providerEnvFrom(env) },
+      ...(options.approvals ? { approvals: options.approvals } : {}),
     },
   });
   await seedSystemRows(deps);
@@ -162,6 +166,7 @@ export async function createHarness(options: HarnessOptions = {}): Promise<Harne
       await deps.enrichment.close();
       await deps.agentFetch.close();
       await deps.workflowFetch.close();
+      await deps.approvalFetch.close();
       await mock?.close();
       await database.drop();
     },

@@ -1,4 +1,4 @@
-import { createCore, createLogger, JobQueue, sharedCoreConfig } from '@calseta/core';
+import { APPROVAL_SWEEP_CRON, createCore, createLogger, JobQueue, sharedCoreConfig } from '@calseta/core';
 import { createDb } from '@calseta/db';
 import { loadEnv } from './env.js';
 import { startWorker } from './worker.js';
@@ -16,6 +16,8 @@ const deps = createCore({
   config: { ...sharedCoreConfig(env), webhookSecrets: {} },
 });
 await startWorker(deps, env.WORKER_CONCURRENCY);
+// Expire stale approval requests every minute (pg-boss cron: one schedule however many workers).
+await queue.boss.schedule('sweep-approvals', APPROVAL_SWEEP_CRON, {});
 logger.info({ concurrency: env.WORKER_CONCURRENCY }, 'Calseta worker started');
 
 let stopping = false;
@@ -27,6 +29,7 @@ async function shutdown(signal: string) {
   await deps.enrichment.close();
   await deps.agentFetch.close();
   await deps.workflowFetch.close();
+  await deps.approvalFetch.close();
   await db.destroy();
   process.exit(0);
 }

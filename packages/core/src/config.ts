@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { approvalNotifierOf } from './approvals/config.js';
 import type { CoreConfig } from './context.js';
 import { parseAllowedHosts, providerEnvFrom } from './enrichment/runtime.js';
 
@@ -21,6 +22,14 @@ export const ProcessEnvSchema = z.object({
   ANTHROPIC_API_KEY: z.string().optional(),
   ANTHROPIC_BASE_URL: z.string().url().default('https://api.anthropic.com'),
   ANTHROPIC_MODEL: z.string().min(1).default('claude-sonnet-4-6'),
+  /** Where approval requests go: none | slack | teams (case-insensitive; anything else is none). */
+  APPROVAL_NOTIFIER: z.string().optional(),
+  /** Slack incoming-webhook URL of approval messages (a workflow's URL `approval_channel` wins). */
+  SLACK_WEBHOOK_URL: z.string().url().optional(),
+  /** Verifies Slack button callbacks; without it messages carry no buttons and the callback is off. */
+  SLACK_SIGNING_SECRET: z.string().optional(),
+  /** Teams incoming-webhook URL of approval cards (a workflow's URL `approval_channel` wins). */
+  TEAMS_WEBHOOK_URL: z.string().url().optional(),
 });
 
 /** Parse an app's environment, saying every problem at once; adds the provider credentials it may read. */
@@ -51,6 +60,12 @@ export function sharedCoreConfig(
       anthropicApiKey: env.ANTHROPIC_API_KEY || undefined,
       anthropicBaseUrl: env.ANTHROPIC_BASE_URL,
       model: env.ANTHROPIC_MODEL,
+    },
+    approvals: {
+      notifier: approvalNotifierOf(env.APPROVAL_NOTIFIER),
+      slackWebhookUrl: env.SLACK_WEBHOOK_URL || undefined,
+      slackSigningSecret: env.SLACK_SIGNING_SECRET || undefined,
+      teamsWebhookUrl: env.TEAMS_WEBHOOK_URL || undefined,
     },
   };
 }

@@ -1,6 +1,7 @@
 import type { Database } from '@calseta/db';
 import type { ApiKeyType, Scope } from '@calseta/schema';
 import type { Kysely } from 'kysely';
+import type { ApprovalConfig } from './approvals/config.js';
 import type { ApiKeyCache } from './auth/key-cache.js';
 import type { EnrichmentConfig, EnrichmentRuntime } from './enrichment/runtime.js';
 import type { OutboundPolicy } from './http/policy.js';
@@ -54,6 +55,8 @@ export interface CoreConfig {
    * Defaults: base URL https://api.anthropic.com, model claude-sonnet-4-6.
    */
   generation?: { anthropicApiKey?: string | undefined; anthropicBaseUrl?: string; model?: string };
+  /** Workflow approvals (`APPROVAL_*`, `SLACK_*`, `TEAMS_*`); default: notifier `none`. */
+  approvals?: ApprovalConfig;
 }
 
 /** Everything a verb needs, built once per process by its composition root. */
@@ -77,6 +80,8 @@ export interface CoreDeps {
   agentFetch: SafeFetch;
   /** The SSRF-guarded client of workflow code (`ctx.http`; one pool per process; close on shutdown). */
   workflowFetch: SafeFetch;
+  /** The SSRF-guarded client of approval notifications (Slack / Teams webhooks; close on shutdown). */
+  approvalFetch: SafeFetch;
 }
 
 /** One call's context: the process's dependencies plus who is acting and the request id. */

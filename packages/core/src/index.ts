@@ -5,6 +5,7 @@
 import { builtinSources } from '@calseta/integrations';
 import type { AlertSource } from '@calseta/plugin-sdk';
 import { createAgentFetch } from './agents/deliver.js';
+import { createApprovalFetch } from './approvals/notify.js';
 import { ApiKeyCache } from './auth/key-cache.js';
 import type { CoreConfig, CoreDeps, Db } from './context.js';
 import { EnrichmentRuntime } from './enrichment/runtime.js';
@@ -60,6 +61,7 @@ export function createCore(options: CreateCoreOptions): CoreDeps {
     enrichment,
     agentFetch: createAgentFetch(options.config.outbound ?? {}),
     workflowFetch: createWorkflowFetch(options.config.outbound ?? {}),
+    approvalFetch: createApprovalFetch(options.config.outbound ?? {}),
     apiKeys,
     notifications,
     ingest: new IngestBatcher(base),
@@ -72,6 +74,7 @@ export { recordActivity, redact } from './activity/record.js';
 export * from './agents/index.js';
 export { getAlert, listAlertActivity, listAlertIndicators, listAlerts } from './alerts/read.js';
 export { deleteAlert, patchAlert } from './alerts/write.js';
+export * from './approvals/index.js';
 export { createApiKey, getApiKey, listApiKeys, revokeApiKey, updateApiKey } from './auth/api-keys.js';
 export { authenticate, generateApiKey, hashApiKey, hasScope, requireScope } from './auth/keys.js';
 export type { Permission } from './auth/permissions.js';

@@ -28,6 +28,8 @@ export const ErrorCodeSchema = z.enum([
   'INTERNAL_ERROR',
   'INVALID_ENDPOINT_URL',
   'AGENT_INACTIVE',
+  'APPROVAL_EXPIRED',
+  'APPROVAL_ALREADY_DECIDED',
 ]);
 export type ErrorCode = z.infer<typeof ErrorCodeSchema>;
 

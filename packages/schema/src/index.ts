@@ -104,6 +104,7 @@ export {
 // Enrichment provider definitions and results (enrichment.ts).
 
 export * from './agents.js';
+export * from './approvals.js';
 export * from './context-api.js';
 export type {
   EnrichmentProviderResult,

@@ -35,6 +35,9 @@ export function requestContext(deps: CoreDeps, logRequests: boolean): Middleware
 }
 
 const API_CSP = "default-src 'none'; frame-ancestors 'none'";
+/** The browser approval page: inline styles only, forms post back to this origin, nothing else loads. */
+const APPROVAL_CSP =
+  "default-src 'none'; style-src 'unsafe-inline'; form-action 'self'; base-uri 'none'; frame-ancestors 'none'";
 const DOCS_CSP = "default-src 'self'; img-src 'self' data:; style-src 'self' 'unsafe-inline'; frame-ancestors 'none'";
 
 export function securityHeaders(): MiddlewareHandler<AppEnv> {
@@ -45,12 +48,20 @@ export function securityHeaders(): MiddlewareHandler<AppEnv> {
     c.header('Referrer-Policy', 'no-referrer');
     c.header('Permissions-Policy', 'geolocation=(), microphone=(), camera=()');
     c.header('Cross-Origin-Resource-Policy', 'same-origin');
-    c.header('Content-Security-Policy', c.req.path.startsWith('/docs') ? DOCS_CSP : API_CSP);
+    const path = c.req.path;
+    c.header(
+      'Content-Security-Policy',
+      path.startsWith('/docs') ? DOCS_CSP : path.startsWith('/v1/approvals/') ? APPROVAL_CSP : API_CSP,
+    );
   };
 }
 
 const JSON_TYPE = /^application\/([\w.-]+\+)?json$/i;
 const MULTIPART_TYPE = /^multipart\/form-data$/i;
+const FORM_TYPE = /^application\/x-www-form-urlencoded$/i;
+
+/** The browser approval form and Slack's interactivity callback post URL-encoded forms. */
+const isFormRoute = (path: string) => path.startsWith('/v1/approvals/');
 
 /** `METHOD path` of the routes that also take `multipart/form-data` (file uploads). */
 const multipartRoutes = new Set<string>();
@@ -111,6 +122,11 @@ export function jsonBodies(ingestBytes: number, otherBytes: number): MiddlewareH
     }
     const type = (c.req.header('content-type') ?? '').split(';')[0]?.trim() ?? '';
     if (MULTIPART_TYPE.test(type) && multipartRoutes.has(`${method} ${c.req.path}`)) {
+      cache.arrayBuffer = Promise.resolve(bytes.buffer.slice(bytes.byteOffset, bytes.byteOffset + bytes.byteLength));
+      return next();
+    }
+    if (FORM_TYPE.test(type) && isFormRoute(c.req.path)) {
+      // Left as bytes for the route (Slack signatures are over the exact body).
       cache.arrayBuffer = Promise.resolve(bytes.buffer.slice(bytes.byteOffset, bytes.byteOffset + bytes.byteLength));
       return next();
     }

@@ -15,6 +15,7 @@ import {
 import {
   dataEnvelope,
   PageQuerySchema,
+  PendingApprovalSchema,
   pageEnvelope,
   UuidSchema,
   WorkflowCodeVersionSchema,
@@ -174,13 +175,13 @@ workflowRoutes.openapi(
     method: 'post',
     path: '/v1/workflows/{workflow_uuid}/execute',
     tags,
-    summary: 'Queue a run of an active workflow',
+    summary: 'Queue a run of an active workflow (or request its approval)',
     description:
-      'The trigger type is the key type. Agent keys must give `reason` and `confidence` (0..1), else 422. The run is queued with its job (202) and executed by the worker in the sandbox; follow it with GET /v1/workflow-runs/{uuid}. Not active → 409 `CONFLICT`.',
+      'The trigger type is the key type. Agent keys must give `reason` and `confidence` (0..1), else 422. When `approval_mode` asks for approval (`always`; `agent_only` for agent keys) no run is created: the answer is `{status: "pending_approval", approval_request_uuid, expires_at, approval}` and the run is queued once approved (see /v1/workflow-approvals). Otherwise the run is queued with its job (202) and executed by the worker in the sandbox; follow it with GET /v1/workflow-runs/{uuid}. Not active → 409 `CONFLICT`.',
     permission: 'workflows:execute',
     request: { params: Params, body: body(WorkflowExecuteSchema) },
     responses: {
-      202: json(runEnvelope, 'Queued.'),
+      202: json(dataEnvelope(z.union([WorkflowRunSchema, PendingApprovalSchema])), 'Queued, or pending approval.'),
       404: errorContent('No such workflow or alert.'),
       409: errorContent('The workflow is not active (`CONFLICT`).'),
     },

@@ -28,6 +28,7 @@ export const PERMISSIONS = {
   'workflows:read': ['workflows:read'],
   'workflows:write': ['workflows:write'],
   'workflows:execute': ['workflows:execute'],
+  'approvals:write': ['approvals:write'],
 } as const satisfies Record<string, readonly Scope[]>;
 
 export type Permission = keyof typeof PERMISSIONS;

@@ -49,6 +49,29 @@ export const JOBS = {
     retryBackoff: false,
     expireInSeconds: 960,
   },
+  /**
+   * One approval notification (Slack / Teams webhook): a new request (`token` for its browser link,
+   * never stored), a decision, an expiry or the approved run's result. 1 + 2 retries, 30 s apart.
+   */
+  'notify-approval': {
+    payload: z.object({
+      approval_id: z.number().int().positive(),
+      event: z.enum(['requested', 'decided', 'expired', 'executed']),
+      token: z.string().min(1).max(256).optional(),
+    }),
+    retryLimit: 2,
+    retryDelay: 30,
+    retryBackoff: true,
+    expireInSeconds: 120,
+  },
+  /** Expire pending approval requests past `expires_at` and notify (the worker schedules it every minute). */
+  'sweep-approvals': {
+    payload: z.object({}),
+    retryLimit: 0,
+    retryDelay: 0,
+    retryBackoff: false,
+    expireInSeconds: 120,
+  },
 } as const;
 
 export type JobName = keyof typeof JOBS;

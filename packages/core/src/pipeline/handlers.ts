@@ -1,4 +1,6 @@
 import { dispatchAfterEnrichment, runAgentDelivery } from '../agents/dispatch.js';
+import { sendApprovalNotification } from '../approvals/notify.js';
+import { recordApprovedRunResult, sweepApprovals } from '../approvals/verbs.js';
 import type { CoreDeps } from '../context.js';
 import { SYSTEM } from '../context.js';
 import { contextFor } from '../context-for.js';
@@ -33,5 +35,14 @@ export const JOB_HANDLERS: Handlers = {
     }
   },
   'dispatch-agent': (deps, data) => runAgentDelivery(contextFor(deps, SYSTEM), data),
-  'execute-workflow': (deps, data) => runWorkflowJob(contextFor(deps, SYSTEM), data),
+  'execute-workflow': async (deps, data) => {
+    const ctx = contextFor(deps, SYSTEM);
+    await runWorkflowJob(ctx, data);
+    // A run created by an approval: its result goes into the request and is notified.
+    await recordApprovedRunResult(ctx, data.run_id);
+  },
+  'notify-approval': (deps, data) => sendApprovalNotification(contextFor(deps, SYSTEM), data),
+  'sweep-approvals': async (deps) => {
+    await sweepApprovals(contextFor(deps, SYSTEM));
+  },
 };

@@ -1,6 +1,7 @@
 import type { WorkflowRow } from '@calseta/db';
 import {
   type PageQuery,
+  type PendingApproval,
   type WorkflowExecuteInput,
   WorkflowExecuteSchema,
   type WorkflowRun,
@@ -18,6 +19,7 @@ import {
   type RunOutcome,
   type Sandbox,
 } from '@calseta/workflow-sandbox';
+import { needsApproval, requestApproval } from '../approvals/verbs.js';
 import { authorize } from '../auth/permissions.js';
 import type { Db, ServiceContext } from '../context.js';
 import { notFound, ServiceError } from '../errors.js';
@@ -126,15 +128,42 @@ function runsQuery(db: Db) {
 }
 
 /**
- * Queue a run of an active workflow (`202`): the run row and its job commit together. The trigger
- * type is the caller key's type; agent keys must give `reason` and `confidence`. Approval gating
- * (`approval_mode`) is not applied yet.
+ * Insert a queued run and its `execute-workflow` job in `trx` (the caller announces the job after
+ * commit); returns the run id. Used by execute and by approval decisions.
+ */
+export async function insertQueuedRun(
+  ctx: Pick<ServiceContext, 'queue'>,
+  trx: Db,
+  workflow: Pick<WorkflowRow, 'id' | 'code_version'>,
+  input: { trigger: string; context: Record<string, unknown>; codeVersion?: number },
+): Promise<number> {
+  const run = await trx
+    .insertInto('workflow_runs')
+    .values({
+      uuid: newUuid(),
+      workflow_id: workflow.id,
+      trigger_type: input.trigger,
+      trigger_context: JSON.stringify(input.context),
+      code_version_executed: input.codeVersion ?? workflow.code_version,
+      status: 'queued',
+    })
+    .returning('id')
+    .executeTakeFirstOrThrow();
+  await ctx.queue.send(JOB, { run_id: run.id }, { db: trx });
+  return run.id;
+}
+
+/**
+ * Execute an active workflow (`202`). The trigger type is the caller key's type; agent keys must
+ * give `reason` and `confidence`. When `approval_mode` asks for it (`always`; `agent_only` for agent
+ * keys) an approval request is created instead of a run (`pending_approval`); otherwise the run row
+ * and its job commit together.
  */
 export async function executeWorkflow(
   ctx: ServiceContext,
   uuid: string,
   input: WorkflowExecuteInput,
-): Promise<WorkflowRun> {
+): Promise<WorkflowRun | PendingApproval> {
   authorize(ctx, 'workflows:execute');
   const data = WorkflowExecuteSchema.parse(input);
   const trigger = ctx.actor.type === 'system' ? 'system' : ctx.actor.key.keyType;
@@ -149,7 +178,7 @@ export async function executeWorkflow(
       throw new ServiceError('VALIDATION_ERROR', 'Agent keys must give reason and confidence.', { errors });
     }
   }
-  const runId = await ctx.db.transaction().execute(async (trx) => {
+  const outcome = await ctx.db.transaction().execute(async (trx) => {
     const workflow = await findWorkflow(trx, uuid);
     if (workflow.state !== 'active') {
       throw new ServiceError(
@@ -166,31 +195,36 @@ export async function executeWorkflow(
       if (!alert) throw notFound('Alert');
       alertId = alert.id;
     }
-    const run = await trx
-      .insertInto('workflow_runs')
-      .values({
-        uuid: newUuid(),
-        workflow_id: workflow.id,
-        trigger_type: trigger,
-        trigger_context: JSON.stringify({
-          indicator_type: data.indicator_type,
-          indicator_value: data.indicator_value,
-          alert_id: alertId,
-          alert_uuid: data.alert_uuid ?? null,
-          reason: data.reason ?? null,
-          confidence: data.confidence ?? null,
-          requested_by: ctx.actor.type === 'system' ? 'system' : ctx.actor.key.prefix,
-        }),
-        code_version_executed: workflow.code_version,
-        status: 'queued',
-      })
-      .returning('id')
-      .executeTakeFirstOrThrow();
-    await ctx.queue.send(JOB, { run_id: run.id }, { db: trx });
-    return run.id;
+    const context = {
+      indicator_type: data.indicator_type,
+      indicator_value: data.indicator_value,
+      alert_id: alertId,
+      alert_uuid: data.alert_uuid ?? null,
+    };
+    if (needsApproval(workflow.approval_mode, trigger)) {
+      return requestApproval(ctx, trx, workflow, {
+        trigger,
+        context,
+        reason: data.reason,
+        confidence: data.confidence,
+      });
+    }
+    return insertQueuedRun(ctx, trx, workflow, {
+      trigger,
+      context: {
+        ...context,
+        reason: data.reason ?? null,
+        confidence: data.confidence ?? null,
+        requested_by: ctx.actor.type === 'system' ? 'system' : ctx.actor.key.prefix,
+      },
+    });
   });
+  if (typeof outcome !== 'number') {
+    ctx.queue.announce('notify-approval');
+    return outcome;
+  }
   ctx.queue.announce(JOB);
-  return toRun(await runsQuery(ctx.db).where('r.id', '=', runId).executeTakeFirstOrThrow());
+  return toRun(await runsQuery(ctx.db).where('r.id', '=', outcome).executeTakeFirstOrThrow());
 }
 
 /** The code a run executes: the version recorded at enqueue time. */

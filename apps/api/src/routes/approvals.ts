@@ -1,0 +1,233 @@
+import {
+  type ApprovalPreview,
+  approvalPreview,
+  contextFor,
+  decideWithToken,
+  getApproval,
+  handleSlackCallback,
+  isUuid,
+  listApprovals,
+  respondToApproval,
+  ServiceError,
+  SYSTEM,
+} from '@calseta/core';
+import {
+  ApprovalDecisionSchema,
+  ApprovalListQuerySchema,
+  dataEnvelope,
+  PageQuerySchema,
+  pageEnvelope,
+  UuidSchema,
+  WorkflowApprovalSchema,
+} from '@calseta/schema';
+import { OpenAPIHono, z } from '@hono/zod-openapi';
+import type { Context } from 'hono';
+import { apiRoute, errorContent, json } from '../route.js';
+import type { AppEnv } from '../types.js';
+
+const tags = ['Workflow approvals'];
+const Params = z.object({ approval_uuid: UuidSchema });
+const approvalEnvelope = dataEnvelope(WorkflowApprovalSchema);
+const decisionBody = { required: false, content: { 'application/json': { schema: ApprovalDecisionSchema } } };
+
+export const approvalRoutes = new OpenAPIHono<AppEnv>();
+
+// ------------------------------------------------------------------ REST (approvals:write)
+
+approvalRoutes.openapi(
+  apiRoute({
+    method: 'get',
+    path: '/v1/workflow-approvals',
+    tags,
+    summary: 'Approval requests, newest first',
+    description:
+      'Filters: `status` (comma-separated: pending, approved, rejected, expired), `workflow_uuid` (unknown → 404). Stale pending requests are marked expired first.',
+    permission: 'approvals:write',
+    request: { query: ApprovalListQuerySchema.extend(PageQuerySchema.shape) },
+    responses: {
+      200: json(pageEnvelope(WorkflowApprovalSchema), 'A page of approval requests.'),
+      404: errorContent('No such workflow.'),
+    },
+  }),
+  async (c) => c.json(await listApprovals(c.get('ctx'), c.req.valid('query')), 200),
+);
+
+approvalRoutes.openapi(
+  apiRoute({
+    method: 'get',
+    path: '/v1/workflow-approvals/{approval_uuid}',
+    tags,
+    summary: 'Get an approval request',
+    permission: 'approvals:write',
+    request: { params: Params },
+    responses: { 200: json(approvalEnvelope, 'The request.'), 404: errorContent('No such request.') },
+  }),
+  async (c) => c.json({ data: await getApproval(c.get('ctx'), c.req.valid('param').approval_uuid), meta: {} }, 200),
+);
+
+for (const decision of ['approve', 'reject'] as const) {
+  approvalRoutes.openapi(
+    apiRoute({
+      method: 'post',
+      path: `/v1/workflow-approvals/{approval_uuid}/${decision}`,
+      tags,
+      summary: decision === 'approve' ? 'Approve: the run is queued' : 'Reject: nothing runs',
+      description:
+        'Body optional: `{responder_id}` (default: the key prefix). Decided already → 409 `APPROVAL_ALREADY_DECIDED`; past expiry → 409 `APPROVAL_EXPIRED` (the request is marked expired).',
+      permission: 'approvals:write',
+      request: { params: Params, body: decisionBody },
+      responses: {
+        200: json(approvalEnvelope, 'The decided request (`run_uuid` once approved).'),
+        404: errorContent('No such request.'),
+        409: errorContent('Already decided or expired (`APPROVAL_ALREADY_DECIDED`, `APPROVAL_EXPIRED`).'),
+      },
+    }),
+    async (c) =>
+      c.json(
+        {
+          data: await respondToApproval(
+            c.get('ctx'),
+            c.req.valid('param').approval_uuid,
+            decision,
+            c.req.valid('json'),
+          ),
+          meta: {},
+        },
+        200,
+      ),
+  );
+}
+
+// ------------------------------------------------------------------ browser page (token = credential)
+
+const escapeHtml = (value: unknown) =>
+  String(value ?? '').replace(
+    /[&<>"']/g,
+    (ch) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' })[ch] as string,
+  );
+
+const STYLE = `body{font-family:system-ui,-apple-system,Segoe UI,sans-serif;background:#0f1419;color:#e6e6e6;margin:0;padding:2rem}
+main{max-width:760px;margin:0 auto;background:#171d24;border:1px solid #2a323c;border-radius:10px;padding:1.5rem 2rem}
+h1{font-size:1.3rem;margin:.2rem 0 1rem}dl{display:grid;grid-template-columns:10rem 1fr;gap:.4rem 1rem}dt{color:#8b98a5}dd{margin:0;word-break:break-all}
+pre{background:#0b0f13;border:1px solid #2a323c;border-radius:6px;padding:1rem;overflow:auto;max-height:24rem;font-size:.8rem}
+.pill{display:inline-block;padding:.15rem .6rem;border-radius:999px;font-size:.75rem;font-weight:700;text-transform:uppercase;background:#3b4754}
+.pill.high,.pill.critical{background:#a3262b}.pill.medium{background:#a36a12}.pill.low{background:#2b6a3c}
+.actions{display:flex;gap:1rem;margin-top:1.5rem}button{font-size:1rem;padding:.6rem 1.6rem;border:0;border-radius:6px;cursor:pointer;color:#fff}
+.approve{background:#2b8a3e}.reject{background:#c92a2a}.status{font-size:1.1rem;padding:1rem;border-radius:6px;background:#222b35}`;
+
+function page(title: string, body: string): string {
+  return `<!doctype html><html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">
+<meta name="referrer" content="no-referrer"><meta name="robots" content="noindex"><title>${escapeHtml(title)}</title><style>${STYLE}</style></head>
+<body><main>${body}</main></body></html>`;
+}
+
+function messagePage(title: string, message: string): string {
+  return page(title, `<h1>${escapeHtml(title)}</h1><p class="status">${escapeHtml(message)}</p>`);
+}
+
+function previewPage(preview: ApprovalPreview, token: string): string {
+  const a = preview.approval;
+  const t = a.trigger_context;
+  const facts: Array<[string, string]> = [
+    ['Workflow', a.workflow_name],
+    ['Risk level', a.risk_level],
+    ['Indicator', t ? `${t.indicator_type}: ${t.indicator_value}` : '-'],
+    ['Alert', preview.alert ? `${preview.alert.title} (${preview.alert.severity}, ${preview.alert.source_name})` : '-'],
+    ['Requested by', `${a.trigger_type} (${a.trigger_agent_key_prefix})`],
+    ['Confidence', `${Math.round(a.confidence * 100)}%`],
+    ['Agent reason', a.reason || '(none given)'],
+    ['Expires', a.expires_at],
+    ['Status', a.status],
+  ];
+  const dl = facts.map(([k, v]) => `<dt>${escapeHtml(k)}</dt><dd>${escapeHtml(v)}</dd>`).join('');
+  const code = preview.code.length > 20_000 ? `${preview.code.slice(0, 20_000)}\n… (truncated)` : preview.code;
+  const form =
+    a.status === 'pending'
+      ? `<form method="post" action="/v1/approvals/${escapeHtml(a.uuid)}/decide"><input type="hidden" name="token" value="${escapeHtml(token)}">
+<div class="actions"><button class="approve" name="decision" value="approve">Approve</button><button class="reject" name="decision" value="reject">Reject</button></div></form>`
+      : `<p class="status">This request is ${escapeHtml(a.status)}${a.responder_id ? ` (by ${escapeHtml(a.responder_id)})` : ''}; nothing more to decide.</p>`;
+  return page(
+    `Approve workflow: ${a.workflow_name}`,
+    `<span class="pill ${escapeHtml(a.risk_level)}">${escapeHtml(a.risk_level)} risk</span>
+<h1>Workflow approval: ${escapeHtml(a.workflow_name)}</h1><dl>${dl}</dl>
+<h2>What will run</h2><p>Code version ${escapeHtml(preview.code_version)} (timeout ${escapeHtml(preview.timeout_seconds)} s), with <code>ctx.indicator</code> = ${escapeHtml(t ? `${t.indicator_type} ${t.indicator_value}` : '-')}${preview.alert ? ` and <code>ctx.alert</code> = ${escapeHtml(preview.alert.uuid)}` : ''}:</p>
+<pre><code>${escapeHtml(code)}</code></pre>${form}`,
+  );
+}
+
+type HtmlStatus = 200 | 400 | 403 | 404 | 409 | 410;
+
+/** A ServiceError as an HTML page; other errors propagate (500 JSON envelope). */
+function errorPage(c: Context<AppEnv>, error: unknown) {
+  if (!(error instanceof ServiceError)) throw error;
+  const statuses: Partial<Record<string, [HtmlStatus, string]>> = {
+    NOT_FOUND: [404, 'Approval request not found'],
+    FORBIDDEN: [403, 'Invalid approval link'],
+    APPROVAL_EXPIRED: [410, 'Approval request expired'],
+    APPROVAL_ALREADY_DECIDED: [409, 'Already decided'],
+  };
+  const [status, title] = statuses[error.code] ?? [400, 'Request refused'];
+  return c.html(messagePage(title, error.message), status);
+}
+
+function systemContext(c: Context<AppEnv>) {
+  return contextFor(c.get('deps'), SYSTEM, c.get('requestId'));
+}
+
+/**
+ * `GET /v1/approvals/{uuid}/decide?token=`: no API key — the single-use token from the notification
+ * is the credential (404 unknown, 403 wrong token). Shows what will run; expired/decided requests
+ * show their status.
+ */
+approvalRoutes.get('/v1/approvals/:approval_uuid/decide', async (c) => {
+  const uuid = c.req.param('approval_uuid');
+  if (!isUuid(uuid)) return c.html(messagePage('Approval request not found', 'No such approval request.'), 404);
+  const token = c.req.query('token');
+  try {
+    const preview = await approvalPreview(systemContext(c), uuid, token);
+    c.header('Cache-Control', 'no-store');
+    return c.html(previewPage(preview, token ?? ''), 200);
+  } catch (error) {
+    return errorPage(c, error);
+  }
+});
+
+/** `POST /v1/approvals/{uuid}/decide` (form `token`, `decision=approve|reject`). */
+approvalRoutes.post('/v1/approvals/:approval_uuid/decide', async (c) => {
+  const uuid = c.req.param('approval_uuid');
+  if (!isUuid(uuid)) return c.html(messagePage('Approval request not found', 'No such approval request.'), 404);
+  const form = new URLSearchParams(await c.req.text());
+  const decision = form.get('decision');
+  if (decision !== 'approve' && decision !== 'reject') {
+    return c.html(messagePage('Invalid decision', 'Choose approve or reject.'), 400);
+  }
+  try {
+    await decideWithToken(systemContext(c), uuid, form.get('token') ?? undefined, decision);
+    c.header('Cache-Control', 'no-store');
+    return c.html(
+      decision === 'approve'
+        ? messagePage('Approved', 'Workflow approved. Execution has been queued.')
+        : messagePage('Rejected', 'Workflow rejected. No execution will occur.'),
+      200,
+    );
+  } catch (error) {
+    return errorPage(c, error);
+  }
+});
+
+// ------------------------------------------------------------------ chat callbacks
+
+/** Slack interactivity: verified with SLACK_SIGNING_SECRET; without it the route answers 404. */
+approvalRoutes.post('/v1/approvals/callback/slack', async (c) => {
+  const raw = await c.req.text();
+  const result = await handleSlackCallback(systemContext(c), raw, {
+    timestamp: c.req.header('x-slack-request-timestamp'),
+    signature: c.req.header('x-slack-signature'),
+  });
+  return c.text(result.text, result.status);
+});
+
+/** Teams has no interactive callback: decisions use the card's browser link. */
+approvalRoutes.post('/v1/approvals/callback/teams', (c) =>
+  c.json({ message: 'Teams approvals are decided through the browser link in the card or the REST API.' }, 200),
+);

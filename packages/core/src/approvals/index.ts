@@ -1,0 +1,34 @@
+/** Workflow approvals: the execute gate, decisions (REST, browser token, Slack), notifiers, sweeper. */
+export { type ApprovalConfig, approvalNotifierOf } from './config.js';
+export {
+  createApprovalFetch,
+  decideUrl,
+  sendApprovalNotification,
+  slackMessage,
+  teamsMessage,
+} from './notify.js';
+export { handleSlackCallback, type SlackCallbackResult } from './slack.js';
+export {
+  decideTokenMatches,
+  hashDecideToken,
+  newDecideToken,
+  SLACK_MAX_AGE_SECONDS,
+  slackSignature,
+  verifySlackSignature,
+} from './token.js';
+export {
+  type ApprovalPreview,
+  approvalPreview,
+  decideApproval,
+  decideWithToken,
+  expireStaleApprovals,
+  getApproval,
+  listApprovals,
+  needsApproval,
+  recordApprovedRunResult,
+  respondToApproval,
+  sweepApprovals,
+} from './verbs.js';
+
+/** Cron of the `sweep-approvals` job (pg-boss schedules need a supervising queue: the worker's). */
+export const APPROVAL_SWEEP_CRON = '* * * * *';
