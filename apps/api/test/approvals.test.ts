@@ -119,7 +119,11 @@ describe('workflow approvals: gate, REST decisions, expiry (no notifier)', () =>
     expect(list.status).toBe(200);
     expect(list.body.data.map((a: { uuid: string }) => a.uuid)).toEqual([uuid]);
 
-    const ran = h.nextJob((o) => o.name === 'execute-workflow');
+    // Runs queued by the previous test may still finish: wait for the run this approval creates.
+    const [{ max }] = (await h.query<{ max: number }>(
+      'SELECT coalesce(max(id), 0)::int AS max FROM workflow_runs',
+    )) as [{ max: number }];
+    const ran = h.nextJob((o) => o.name === 'execute-workflow' && (o.data as { run_id: number }).run_id > max);
     const approved = await h.request('POST', `/v1/workflow-approvals/${uuid}/approve`, {
       key: approver,
       json: { responder_id: 'alice' },
