@@ -6,6 +6,8 @@ import { IndicatorTypeSchema } from './enums.js';
 export const WorkflowStateSchema = z.enum(['draft', 'active', 'inactive']).meta({ id: 'WorkflowState' });
 export type WorkflowState = z.infer<typeof WorkflowStateSchema>;
 export const WorkflowTypeSchema = z.enum(['indicator', 'alert']).meta({ id: 'WorkflowType' });
+/** `sandboxed`: JavaScript run in QuickJS; `http`: the run's context POSTed to an external endpoint. */
+export const WorkflowKindSchema = z.enum(['sandboxed', 'http']).meta({ id: 'WorkflowKind' });
 export const WorkflowRiskLevelSchema = z.enum(['low', 'medium', 'high', 'critical']).meta({ id: 'WorkflowRiskLevel' });
 export const WorkflowApprovalModeSchema = z
   .enum(['always', 'agent_only', 'never'])
@@ -28,6 +30,8 @@ const fields = {
   workflow_type: WorkflowTypeSchema.nullable(),
   indicator_types: z.array(IndicatorTypeSchema).max(20),
   code: z.string().min(1).max(262_144),
+  workflow_kind: WorkflowKindSchema,
+  http_endpoint_url: z.string().url().max(2048).nullable(),
   state: WorkflowStateSchema,
   timeout_seconds: z.number().int().min(1).max(MAX_WORKFLOW_TIMEOUT_SECONDS),
   retry_count: z.number().int().min(0).max(10),
@@ -46,8 +50,11 @@ export const WorkflowCreateSchema = z
     name: fields.name,
     workflow_type: fields.workflow_type.default('indicator'),
     indicator_types: fields.indicator_types.default([]),
-    /** JavaScript module exporting `async function run(ctx)`; validated on save. */
-    code: fields.code,
+    /** JavaScript module exporting `async function run(ctx)`; validated on save. Sandboxed workflows only. */
+    code: fields.code.optional(),
+    workflow_kind: fields.workflow_kind.default('sandboxed'),
+    /** Where an `http` workflow POSTs the run's context (checked against the outbound policy). */
+    http_endpoint_url: fields.http_endpoint_url.default(null),
     /** Only `active` workflows execute. */
     state: fields.state.default('draft'),
     timeout_seconds: fields.timeout_seconds.default(30),
@@ -64,6 +71,18 @@ export const WorkflowCreateSchema = z
     documentation: fields.documentation.default(null),
   })
   .strict()
+  .superRefine((w, ctx) => {
+    if (w.workflow_kind === 'sandboxed' && w.code === undefined) {
+      ctx.addIssue({ code: 'custom', path: ['code'], message: 'a sandboxed workflow needs code' });
+    }
+    if (w.workflow_kind === 'http' && w.http_endpoint_url === null) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['http_endpoint_url'],
+        message: 'an http workflow needs http_endpoint_url',
+      });
+    }
+  })
   .meta({ id: 'WorkflowCreate' });
 export type WorkflowCreateInput = z.input<typeof WorkflowCreateSchema>;
 
@@ -73,6 +92,7 @@ export const WorkflowPatchSchema = z
     workflow_type: fields.workflow_type.optional(),
     indicator_types: fields.indicator_types.optional(),
     code: fields.code.optional(),
+    http_endpoint_url: fields.http_endpoint_url.optional(),
     state: fields.state.optional(),
     timeout_seconds: fields.timeout_seconds.optional(),
     retry_count: fields.retry_count.optional(),
@@ -96,6 +116,8 @@ export const WorkflowSummarySchema = z
     uuid: UuidSchema,
     name: z.string(),
     workflow_type: z.string().nullable(),
+    workflow_kind: WorkflowKindSchema,
+    http_endpoint_url: z.string().nullable(),
     indicator_types: z.array(z.string()),
     state: WorkflowStateSchema,
     code_version: z.number().int(),

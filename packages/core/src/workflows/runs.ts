@@ -26,6 +26,7 @@ import { notFound, ServiceError } from '../errors.js';
 import { newUuid } from '../ids.js';
 import type { JobPayload } from '../jobs/catalogue.js';
 import { csv, iso, paginate } from '../serialize.js';
+import { runEndpointWorkflow } from './endpoint.js';
 import { hostHttpOf, mockHostHttp, type RecordedCall } from './http.js';
 import { mockWorkflowIntegrations, workflowIntegrations } from './integrations.js';
 import { findWorkflow, openWorkflowSecrets, workflowActivity } from './verbs.js';
@@ -309,15 +310,24 @@ export async function runWorkflowJob(ctx: ServiceContext, data: JobPayload<'exec
     openWorkflowSecrets(ctx, workflow),
     workflowIntegrations(ctx),
   ]);
-  const outcome = await workflowSandbox().run({
-    code,
-    context: { indicator, alert },
-    secrets,
-    http: hostHttpOf(ctx.workflowFetch),
-    integrations,
-    limits: { timeoutMs: workflow.timeout_seconds * 1000 },
-    filename: `workflow-${workflow.uuid}.js`,
-  });
+  const http = hostHttpOf(ctx.workflowFetch);
+  const outcome =
+    workflow.workflow_kind === 'http' && workflow.http_endpoint_url
+      ? await runEndpointWorkflow(http, workflow.http_endpoint_url, workflow.timeout_seconds * 1000, {
+          workflow: { uuid: workflow.uuid, name: workflow.name },
+          run_uuid: claimed.uuid,
+          indicator,
+          alert,
+        })
+      : await workflowSandbox().run({
+          code,
+          context: { indicator, alert },
+          secrets,
+          http,
+          integrations,
+          limits: { timeoutMs: workflow.timeout_seconds * 1000 },
+          filename: `workflow-${workflow.uuid}.js`,
+        });
   await ctx.db.transaction().execute(async (trx) => {
     await trx
       .updateTable('workflow_runs')
@@ -408,19 +418,29 @@ export async function testWorkflow(
   const workflow = await findWorkflow(ctx.db, uuid);
   const calls: RecordedCall[] = [];
   const secrets = await openWorkflowSecrets(ctx, workflow);
-  const outcome = await workflowSandbox().run({
-    code: workflow.code,
-    context: {
-      indicator: await indicatorContext(ctx.db, data.indicator_type, data.indicator_value),
-      alert: null,
-    },
-    secrets,
-    http: options.http ?? mockHostHttp(data.mock_http, calls),
-    // Okta / Entra: no-op clients, reported in http_calls (never the real services).
-    integrations: mockWorkflowIntegrations(calls),
-    limits: { timeoutMs: Math.min(workflow.timeout_seconds, 30) * 1000 },
-    filename: `workflow-${workflow.uuid}.js`,
-  });
+  const indicator = await indicatorContext(ctx.db, data.indicator_type, data.indicator_value);
+  const http = options.http ?? mockHostHttp(data.mock_http, calls);
+  const outcome =
+    workflow.workflow_kind === 'http' && workflow.http_endpoint_url
+      ? await runEndpointWorkflow(http, workflow.http_endpoint_url, Math.min(workflow.timeout_seconds, 30) * 1000, {
+          workflow: { uuid: workflow.uuid, name: workflow.name },
+          run_uuid: null,
+          indicator,
+          alert: null,
+        })
+      : await workflowSandbox().run({
+          code: workflow.code,
+          context: {
+            indicator,
+            alert: null,
+          },
+          secrets,
+          http,
+          // Okta / Entra: no-op clients, reported in http_calls (never the real services).
+          integrations: mockWorkflowIntegrations(calls),
+          limits: { timeoutMs: Math.min(workflow.timeout_seconds, 30) * 1000 },
+          filename: `workflow-${workflow.uuid}.js`,
+        });
   const stored = storedResult(outcome);
   return {
     status: outcome.status,

@@ -18,6 +18,7 @@ import { activityRow } from '../activity/record.js';
 import { authorize } from '../auth/permissions.js';
 import type { Db, ServiceContext } from '../context.js';
 import { notFound, ServiceError } from '../errors.js';
+import { checkOutboundUrl } from '../http/safe-fetch.js';
 import { newUuid } from '../ids.js';
 import { isSealed } from '../secrets/box.js';
 import { csv, iso, paginate } from '../serialize.js';
@@ -36,6 +37,18 @@ export function actorLabel(ctx: Pick<ServiceContext, 'actor'>): string {
   return ctx.actor.type === 'system' ? 'system' : ctx.actor.key.prefix;
 }
 
+/** 422 unless an http workflow's endpoint passes the outbound policy (checked again at every run). */
+async function assertReachableEndpoint(ctx: ServiceContext, url: string | null): Promise<void> {
+  if (url === null) return;
+  try {
+    await checkOutboundUrl(ctx.config.outbound ?? {}, url);
+  } catch (error) {
+    throw new ServiceError('VALIDATION_ERROR', 'http_endpoint_url is not reachable under the outbound policy.', {
+      errors: [{ path: 'http_endpoint_url', message: error instanceof Error ? error.message : String(error) }],
+    });
+  }
+}
+
 /** 422 `VALIDATION_ERROR` with `details.errors[{path, message, line, column}]` unless the code is valid. */
 export function assertValidCode(code: string): void {
   const check = validateWorkflowCode(code);
@@ -50,6 +63,8 @@ export function toSummary(row: WorkflowRow): WorkflowSummary {
     uuid: row.uuid,
     name: row.name,
     workflow_type: row.workflow_type,
+    workflow_kind: row.workflow_kind as WorkflowSummary['workflow_kind'],
+    http_endpoint_url: row.http_endpoint_url,
     indicator_types: row.indicator_types,
     state: row.state as WorkflowState,
     code_version: row.code_version,
@@ -146,12 +161,14 @@ export async function getWorkflow(ctx: ServiceContext, uuid: string): Promise<Wo
 export async function createWorkflow(ctx: ServiceContext, input: WorkflowCreateInput): Promise<Workflow> {
   authorize(ctx, 'workflows:write');
   const data = WorkflowCreateSchema.parse(input);
-  assertValidCode(data.code);
+  if (data.workflow_kind === 'http') await assertReachableEndpoint(ctx, data.http_endpoint_url);
+  else assertValidCode(data.code ?? '');
   const row = await ctx.db.transaction().execute(async (trx) => {
     const created = await trx
       .insertInto('workflows')
       .values({
         ...data,
+        code: data.code ?? '',
         uuid: newUuid(),
         secrets: [...new Set(data.secrets)],
         is_active: data.state === 'active',
@@ -177,9 +194,15 @@ export async function updateWorkflow(ctx: ServiceContext, uuid: string, input: W
   const patch = WorkflowPatchSchema.parse(input);
   const fields = Object.keys(patch).filter((k) => (patch as Record<string, unknown>)[k] !== undefined);
   if (patch.code !== undefined) assertValidCode(patch.code);
+  if (patch.http_endpoint_url !== undefined) await assertReachableEndpoint(ctx, patch.http_endpoint_url);
   const row = await ctx.db.transaction().execute(async (trx) => {
     const current = await findWorkflow(trx, uuid, true);
     if (fields.length === 0) return current;
+    if (current.workflow_kind === 'http' && patch.http_endpoint_url === null) {
+      throw new ServiceError('VALIDATION_ERROR', 'An http workflow needs http_endpoint_url.', {
+        errors: [{ path: 'http_endpoint_url', message: 'required for an http workflow' }],
+      });
+    }
     const codeChanged = patch.code !== undefined && patch.code !== current.code;
     if (codeChanged && current.is_system) {
       throw new ServiceError(
