@@ -1,0 +1,2 @@
+/** @calseta/mcp — the MCP server over core. */
+export {};
