@@ -1,2 +1,3 @@
 /** @calseta/mcp — the MCP server over core. */
-export {};
+export { createApp } from './app.js';
+export { buildMcpServer, errorMessage, SERVER_NAME } from './server.js';

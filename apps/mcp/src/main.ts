@@ -1,0 +1,36 @@
+import { createCore, createLogger, JobQueue, sharedCoreConfig } from '@calseta/core';
+import { createDb } from '@calseta/db';
+import { serve } from '@hono/node-server';
+import { createApp } from './app.js';
+import { loadEnv } from './env.js';
+
+// Composition root: configuration → database → queue → core → HTTP.
+const env = loadEnv();
+const logger = createLogger({ service: 'mcp', level: env.LOG_LEVEL });
+const { db } = createDb({ url: env.DATABASE_URL, max: env.DB_POOL_SIZE, applicationName: 'calseta-mcp' });
+// The queue is only sent to (workflow runs, re-enrichment); the worker processes it.
+const queue = new JobQueue({ url: env.DATABASE_URL, logger, supervise: false });
+await queue.start();
+const deps = createCore({ db, queue, logger, config: { ...sharedCoreConfig(env), webhookSecrets: {} } });
+
+const app = createApp(deps);
+const server = serve({ fetch: app.fetch, hostname: env.MCP_HOST, port: env.MCP_PORT }, (info) => {
+  logger.info({ port: info.port, host: env.MCP_HOST }, `Calseta MCP listening on http://localhost:${info.port}/mcp`);
+});
+
+let stopping = false;
+async function shutdown(signal: string) {
+  if (stopping) return;
+  stopping = true;
+  logger.info({ signal }, 'shutting down');
+  server.close();
+  await queue.stop();
+  await deps.enrichment.close();
+  await deps.agentFetch.close();
+  await deps.workflowFetch.close();
+  await deps.approvalFetch.close();
+  await db.destroy();
+  process.exit(0);
+}
+process.on('SIGINT', () => void shutdown('SIGINT'));
+process.on('SIGTERM', () => void shutdown('SIGTERM'));
