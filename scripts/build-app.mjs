@@ -10,6 +10,8 @@ const EXTERNAL = [
   'pino-pretty',
   'esbuild',
   'pg-native',
+  // QuickJS loads its .wasm file next to its own module at run time.
+  '@jitl/quickjs-wasmfile-release-sync',
 ];
 const entry = process.argv[2] ?? 'src/main.ts';
 

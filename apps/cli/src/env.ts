@@ -7,6 +7,7 @@ const EnvSchema = z.object({
   DATABASE_URL: z.string().optional(),
   CALSETA_DATA_DIR: z.string().default('.calseta'),
   API_PORT: z.coerce.number().int().default(8000),
+  MCP_PORT: z.coerce.number().int().default(8001),
   LOG_LEVEL: z.string().default('info'),
   /** `pretty` (default on a terminal) or `json` for the children's logs. */
   LOG_FORMAT: z.enum(['pretty', 'json']).optional(),

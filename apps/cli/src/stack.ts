@@ -11,7 +11,7 @@ import { ensureAdminKey, ensureEncryptionKey } from './first-run.js';
 import { startMockProvidersIfUnconfigured } from './mock-mode.js';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../..');
-const APPS = ['api', 'worker'] as const;
+const APPS = ['api', 'worker', 'mcp'] as const;
 type AppName = (typeof APPS)[number];
 
 function command(mode: 'dev' | 'start', app: AppName): string[] {
@@ -57,6 +57,7 @@ export async function runStack(env: Env, mode: 'dev' | 'start'): Promise<void> {
     `  database  ${database.kind}${applied.length ? `, applied ${applied.length} migration(s)` : ''}`,
     `  API       http://localhost:${env.API_PORT}   (reference: http://localhost:${env.API_PORT}/docs)`,
     '  worker    running',
+    `  MCP       http://localhost:${env.MCP_PORT}/mcp   (Streamable HTTP; bearer API key)`,
   ];
   if (mock) {
     banner.push(
@@ -84,6 +85,7 @@ export async function runStack(env: Env, mode: 'dev' | 'start'): Promise<void> {
       env: childEnv({
         DATABASE_URL: database.url,
         API_PORT: String(env.API_PORT),
+        MCP_PORT: String(env.MCP_PORT),
         LOG_LEVEL: env.LOG_LEVEL,
         ENCRYPTION_KEY: encryptionKey,
         ...mock?.env,
