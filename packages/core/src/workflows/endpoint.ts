@@ -55,7 +55,7 @@ export async function runEndpointWorkflow(
       return done({ status: 'failed', result: null, error: `Endpoint answered HTTP ${response.status}` });
     }
     const stated = json !== null && typeof json === 'object' && !Array.isArray(json) ? json : null;
-    const success = stated?.success === false ? false : true;
+    const success = stated?.success !== false;
     const message = typeof stated?.message === 'string' ? stated.message : `HTTP ${response.status}`;
     const data = stated && 'data' in stated ? (stated.data ?? null) : json;
     return done({ status: success ? 'succeeded' : 'failed', result: { success, message, data }, error: null });
