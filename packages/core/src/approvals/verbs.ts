@@ -61,35 +61,42 @@ type ApprovalJoin = {
   updated_at: Date;
 };
 
-export function approvalQuery(db: Db) {
+/** The columns of an approval request with its workflow and run. */
+const APPROVAL_COLUMNS = [
+  'a.id',
+  'a.uuid',
+  'a.workflow_id',
+  'w.uuid as workflow_uuid',
+  'w.name as workflow_name',
+  'w.risk_level',
+  'a.status',
+  'a.trigger_type',
+  'a.trigger_agent_key_prefix',
+  'a.trigger_context',
+  'a.reason',
+  'a.confidence',
+  'a.notifier_type',
+  'a.notifier_channel',
+  'a.responder_id',
+  'a.responded_at',
+  'a.expires_at',
+  'r.uuid as run_uuid',
+  'a.execution_result',
+  'a.decide_token',
+  'a.created_at',
+  'a.updated_at',
+] as const;
+
+/** Approval requests joined with their workflow and run. */
+function approvalRows(db: Db) {
   return db
     .selectFrom('workflow_approval_requests as a')
     .innerJoin('workflows as w', 'w.id', 'a.workflow_id')
-    .leftJoin('workflow_runs as r', 'r.id', 'a.workflow_run_id')
-    .select([
-      'a.id',
-      'a.uuid',
-      'a.workflow_id',
-      'w.uuid as workflow_uuid',
-      'w.name as workflow_name',
-      'w.risk_level',
-      'a.status',
-      'a.trigger_type',
-      'a.trigger_agent_key_prefix',
-      'a.trigger_context',
-      'a.reason',
-      'a.confidence',
-      'a.notifier_type',
-      'a.notifier_channel',
-      'a.responder_id',
-      'a.responded_at',
-      'a.expires_at',
-      'r.uuid as run_uuid',
-      'a.execution_result',
-      'a.decide_token',
-      'a.created_at',
-      'a.updated_at',
-    ]);
+    .leftJoin('workflow_runs as r', 'r.id', 'a.workflow_run_id');
+}
+
+export function approvalQuery(db: Db) {
+  return approvalRows(db).select(APPROVAL_COLUMNS);
 }
 
 export type ApprovalRecord = ApprovalJoin;
@@ -253,10 +260,7 @@ const isStale = (row: ApprovalJoin) => row.status === 'pending' && row.expires_a
 
 export async function listApprovals(ctx: ServiceContext, query: ApprovalListQuery & PageQuery) {
   authorize(ctx, 'approvals:write');
-  let base = ctx.db
-    .selectFrom('workflow_approval_requests as a')
-    .innerJoin('workflows as w', 'w.id', 'a.workflow_id')
-    .leftJoin('workflow_runs as r', 'r.id', 'a.workflow_run_id');
+  let base = approvalRows(ctx.db);
   if (query.workflow_uuid !== undefined) {
     const workflow = await findWorkflow(ctx.db, query.workflow_uuid);
     base = base.where('a.workflow_id', '=', workflow.id);
@@ -267,34 +271,7 @@ export async function listApprovals(ctx: ServiceContext, query: ApprovalListQuer
   return paginate(
     base,
     query,
-    (q) =>
-      q
-        .select([
-          'a.id',
-          'a.uuid',
-          'a.workflow_id',
-          'w.uuid as workflow_uuid',
-          'w.name as workflow_name',
-          'w.risk_level',
-          'a.status',
-          'a.trigger_type',
-          'a.trigger_agent_key_prefix',
-          'a.trigger_context',
-          'a.reason',
-          'a.confidence',
-          'a.notifier_type',
-          'a.notifier_channel',
-          'a.responder_id',
-          'a.responded_at',
-          'a.expires_at',
-          'r.uuid as run_uuid',
-          'a.execution_result',
-          'a.decide_token',
-          'a.created_at',
-          'a.updated_at',
-        ])
-        .orderBy('a.created_at', 'desc')
-        .orderBy('a.id', 'desc'),
+    (q) => q.select(APPROVAL_COLUMNS).orderBy('a.created_at', 'desc').orderBy('a.id', 'desc'),
     (row) => toApproval(row),
   );
 }

@@ -104,28 +104,33 @@ function toRun(row: RunJoin): WorkflowRun {
   };
 }
 
+/** The columns of a run with its workflow. */
+const RUN_COLUMNS = [
+  'r.id',
+  'r.uuid',
+  'w.uuid as workflow_uuid',
+  'w.name as workflow_name',
+  'r.trigger_type',
+  'r.trigger_context',
+  'r.code_version_executed',
+  'r.status',
+  'r.attempt_count',
+  'r.log_output',
+  'r.result',
+  'r.duration_ms',
+  'r.started_at',
+  'r.completed_at',
+  'r.created_at',
+  'r.updated_at',
+] as const;
+
+/** Runs joined with their workflow. */
+function runRows(db: Db) {
+  return db.selectFrom('workflow_runs as r').innerJoin('workflows as w', 'w.id', 'r.workflow_id');
+}
+
 function runsQuery(db: Db) {
-  return db
-    .selectFrom('workflow_runs as r')
-    .innerJoin('workflows as w', 'w.id', 'r.workflow_id')
-    .select([
-      'r.id',
-      'r.uuid',
-      'w.uuid as workflow_uuid',
-      'w.name as workflow_name',
-      'r.trigger_type',
-      'r.trigger_context',
-      'r.code_version_executed',
-      'r.status',
-      'r.attempt_count',
-      'r.log_output',
-      'r.result',
-      'r.duration_ms',
-      'r.started_at',
-      'r.completed_at',
-      'r.created_at',
-      'r.updated_at',
-    ]);
+  return runRows(db).select(RUN_COLUMNS);
 }
 
 /**
@@ -359,7 +364,7 @@ export async function runWorkflowJob(ctx: ServiceContext, data: JobPayload<'exec
 
 export async function listWorkflowRuns(ctx: ServiceContext, query: WorkflowRunListQuery & PageQuery) {
   authorize(ctx, 'workflows:read');
-  let base = ctx.db.selectFrom('workflow_runs as r').innerJoin('workflows as w', 'w.id', 'r.workflow_id');
+  let base = runRows(ctx.db);
   if (query.workflow_uuid !== undefined) {
     const workflow = await findWorkflow(ctx.db, query.workflow_uuid);
     base = base.where('r.workflow_id', '=', workflow.id);
@@ -369,28 +374,7 @@ export async function listWorkflowRuns(ctx: ServiceContext, query: WorkflowRunLi
   return paginate(
     base,
     query,
-    (q) =>
-      q
-        .select([
-          'r.id',
-          'r.uuid',
-          'w.uuid as workflow_uuid',
-          'w.name as workflow_name',
-          'r.trigger_type',
-          'r.trigger_context',
-          'r.code_version_executed',
-          'r.status',
-          'r.attempt_count',
-          'r.log_output',
-          'r.result',
-          'r.duration_ms',
-          'r.started_at',
-          'r.completed_at',
-          'r.created_at',
-          'r.updated_at',
-        ])
-        .orderBy('r.created_at', 'desc')
-        .orderBy('r.id', 'desc'),
+    (q) => q.select(RUN_COLUMNS).orderBy('r.created_at', 'desc').orderBy('r.id', 'desc'),
     toRun,
   );
 }
