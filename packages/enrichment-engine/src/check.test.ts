@@ -194,12 +194,19 @@ describe('in-memory ports', () => {
   it('MemoryCoalescer shares in-flight runs and forgets them afterwards (also after failure)', async () => {
     const co = new MemoryCoalescer();
     let runs = 0;
+    // Held open until all three calls are made, so the two 'k' calls overlap (no timer).
+    let release = () => {};
+    const gate = new Promise<void>((r) => {
+      release = r;
+    });
     const fn = async () => {
       runs++;
-      await new Promise((r) => setTimeout(r, 5));
+      await gate;
       return runs;
     };
-    expect(await Promise.all([co.run('k', fn), co.run('k', fn), co.run('other', fn)])).toEqual([2, 2, 2]);
+    const pending = [co.run('k', fn), co.run('k', fn), co.run('other', fn)];
+    release();
+    expect(await Promise.all(pending)).toEqual([2, 2, 2]);
     expect(runs).toBe(2);
     expect(await co.run('k', fn)).toBe(3);
     await expect(co.run('bad', () => Promise.reject(new Error('x')))).rejects.toThrow('x');
