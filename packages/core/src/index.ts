@@ -108,7 +108,7 @@ export {
   OutboundRequestError,
 } from './http/index.js';
 export { isUuid, newUuid } from './ids.js';
-export { getIndicator, patchIndicator } from './indicators/indicators.js';
+export { findIndicator, getIndicator, patchIndicator } from './indicators/indicators.js';
 export { extractIndicators } from './ingest/extract.js';
 export { fingerprint } from './ingest/fingerprint.js';
 export type { IngestInput } from './ingest/ingest-alert.js';
@@ -145,7 +145,14 @@ export {
 export { type KeyFacts, missingFacts } from './payload/facts.js';
 export { tokensOf, untrusted } from './payload/text.js';
 export { getAlertContext, listRelatedAlerts } from './payload/verbs.js';
-export { enrichAlert, enrichmentStatus, mergeResults } from './pipeline/enrich-alert.js';
+export {
+  ALERT_ENRICHED_CHANNEL,
+  type AlertEnrichedEvent,
+  enrichAlert,
+  enrichmentStatus,
+  mergeResults,
+  onAlertEnriched,
+} from './pipeline/enrich-alert.js';
 export { extractAlertIndicators } from './pipeline/extract-alert-indicators.js';
 export { JOB_HANDLERS } from './pipeline/handlers.js';
 export { isSealed, parseEncryptionKey, type SealedSecret, SecretBox, SecretError } from './secrets/box.js';

@@ -22,13 +22,16 @@ const REDACT = [
 export interface LoggerOptions {
   service: 'api' | 'worker' | 'cli' | 'mcp' | 'test';
   level?: string;
+  /** Where lines go; stderr when stdout is a protocol channel (MCP over stdio). Default stdout. */
+  destination?: 'stdout' | 'stderr';
 }
 
-export function createLogger({ service, level = 'info' }: LoggerOptions): Logger {
-  return pino({
+export function createLogger({ service, level = 'info', destination = 'stdout' }: LoggerOptions): Logger {
+  const options = {
     level,
     base: { service },
     timestamp: pino.stdTimeFunctions.isoTime,
     redact: { paths: REDACT, censor: '[REDACTED]' },
-  });
+  };
+  return destination === 'stderr' ? pino(options, pino.destination({ dest: 2, sync: true })) : pino(options);
 }

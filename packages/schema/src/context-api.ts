@@ -126,6 +126,12 @@ const boolParam = z
   .optional();
 
 export const DetectionRuleListQuerySchema = z.object({
+  /** Case-insensitive substring of the rule's name. */
+  name: z.string().trim().min(1).max(200).optional(),
+  /** A MITRE ATT&CK tactic the rule lists (exact, e.g. `TA0001` or `Initial Access`). */
+  mitre_tactic: z.string().trim().min(1).max(100).optional(),
+  /** A MITRE ATT&CK technique or sub-technique the rule lists (exact, e.g. `T1566` or `T1566.001`). */
+  mitre_technique: z.string().trim().min(1).max(100).optional(),
   /** Comma-separated. */
   source_name: csvParam,
   /** Comma-separated (compared case-insensitively). */

@@ -82,6 +82,13 @@ export async function listDetectionRules(ctx: ServiceContext, query: DetectionRu
   const severities = csv(query.severity)?.map((s) => s.toLowerCase());
   if (severities) base = base.where(sql<string>`lower(severity)`, 'in', severities);
   if (query.is_active !== undefined) base = base.where('is_active', '=', query.is_active);
+  // strpos, not LIKE: the search text is literal (no wildcards to escape).
+  if (query.name) base = base.where(sql<boolean>`strpos(lower(name), lower(${query.name})) > 0`);
+  if (query.mitre_tactic) base = base.where(sql<boolean>`${query.mitre_tactic} = ANY(mitre_tactics)`);
+  if (query.mitre_technique) {
+    const technique = query.mitre_technique;
+    base = base.where(sql<boolean>`(${technique} = ANY(mitre_techniques) OR ${technique} = ANY(mitre_subtechniques))`);
+  }
   const sortBy = query.sort_by ?? 'created_at';
   const direction = query.sort_order ?? 'desc';
   return paginate(

@@ -4,13 +4,14 @@ import type {
   Indicator,
   IndicatorDetail,
   IndicatorPatch,
+  IndicatorType,
   MaliceLevel,
   VerdictExplanation,
 } from '@calseta/schema';
 import { activityRow } from '../activity/record.js';
 import { authorize } from '../auth/permissions.js';
 import type { Db, ServiceContext } from '../context.js';
-import { notFound } from '../errors.js';
+import { notFound, ServiceError } from '../errors.js';
 import { iso } from '../serialize.js';
 
 /** Indicator columns every indicator view selects (qualified, for joins). */
@@ -91,6 +92,32 @@ async function indicatorRow(db: Db, uuid: string): Promise<IndicatorRow> {
 export async function getIndicator(ctx: ServiceContext, uuid: string): Promise<IndicatorDetail> {
   authorize(ctx, 'indicators:read');
   return toIndicator(await indicatorRow(ctx.db, uuid), { raw: true });
+}
+
+/**
+ * What is stored about an indicator, by uuid or by type and value, without raw provider responses
+ * (what agents read). Reading it never calls a provider: that is `enrichOnDemand`'s job.
+ */
+export async function findIndicator(
+  ctx: ServiceContext,
+  by: { uuid: string } | { type: IndicatorType; value: string },
+): Promise<Indicator> {
+  authorize(ctx, 'indicators:read');
+  if ('uuid' in by) return toIndicator(await indicatorRow(ctx.db, by.uuid));
+  const value = by.value.trim();
+  const row = await ctx.db
+    .selectFrom('indicators')
+    .select(INDICATOR_COLUMNS)
+    .where('type', '=', by.type)
+    .where('value', '=', value)
+    .executeTakeFirst();
+  if (!row) {
+    throw new ServiceError(
+      'NOT_FOUND',
+      `No ${by.type} indicator "${value}" has been seen in an alert, so nothing is stored. A live enrichment asks the providers (and spends their quota).`,
+    );
+  }
+  return toIndicator(row);
 }
 
 /**

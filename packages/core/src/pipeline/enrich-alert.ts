@@ -15,6 +15,27 @@ import type { ServiceContext } from '../context.js';
 /** Rate-limited providers are retried this many times per alert before counting as failed. */
 export const MAX_RATE_LIMIT_RETRIES = 20;
 
+/**
+ * Sent (on commit) each time an alert's enrichment completes; the payload is JSON
+ * `{ alert_uuid, status }`. The MCP server tells subscribed clients from it.
+ */
+export const ALERT_ENRICHED_CHANNEL = 'calseta_alert_enriched';
+
+export interface AlertEnrichedEvent {
+  alert_uuid: string;
+  status: EnrichmentStatus;
+}
+
+/** Call `handler` whenever any process finishes enriching an alert. Resolves once listening. */
+export function onAlertEnriched(
+  deps: Pick<ServiceContext, 'notifications'>,
+  handler: (event: AlertEnrichedEvent) => void,
+): Promise<void> {
+  return deps.notifications.listen(ALERT_ENRICHED_CHANNEL, (payload) =>
+    handler(JSON.parse(payload) as AlertEnrichedEvent),
+  );
+}
+
 /** Skips that say "this provider does not apply here", not "it could not run". */
 const NOT_APPLICABLE = new Set(['unsupported_type', 'not_enrichable', 'not_configured']);
 
@@ -150,7 +171,7 @@ export async function enrichAlert(
   alertId: number,
   attempt = 0,
 ): Promise<EnrichmentSummary | null> {
-  const alert = await ctx.db.selectFrom('alerts').select(['id']).where('id', '=', alertId).executeTakeFirst();
+  const alert = await ctx.db.selectFrom('alerts').select(['id', 'uuid']).where('id', '=', alertId).executeTakeFirst();
   if (!alert) return null; // deleted since it was queued
   const indicators = await ctx.db
     .selectFrom('alert_indicators')
@@ -260,6 +281,8 @@ export async function enrichAlert(
         }),
       )
       .execute();
+    const event: AlertEnrichedEvent = { alert_uuid: alert.uuid, status: summary.status };
+    await sql`SELECT pg_notify(${ALERT_ENRICHED_CHANNEL}, ${JSON.stringify(event)})`.execute(trx);
     if (summary.retry_at !== null) {
       const seconds = Math.max(1, Math.ceil((Date.parse(summary.retry_at) - now.getTime()) / 1000));
       await ctx.queue.send(
