@@ -1,7 +1,10 @@
+import { stepName, stepUrlTemplate } from '@calseta/plugin-sdk';
 import type { HttpConfig, HttpMethod, HttpStep, ProviderStepDebug } from '@calseta/schema';
 import { maskHeaders, maskValue, secretForms, truncateBody } from './mask.js';
 import type { HttpPort, HttpResponse, IndicatorRef } from './ports.js';
 import { encodeComponent, renderJson, renderTemplate, TemplateError, type TemplateScope } from './template.js';
+
+export { stepName, stepUrlTemplate };
 
 export const DEFAULT_STEP_TIMEOUT_MS = 30_000;
 /** Pause applied after a 429 that carries no usable Retry-After. */
@@ -49,23 +52,10 @@ interface BuiltRequest {
   bodyValue: unknown;
 }
 
-export function stepName(step: HttpStep, index: number): string {
-  return step.name ?? `step_${index}`;
-}
-
 export function stepTimeoutMs(step: HttpStep): number {
   if (step.timeout_ms !== undefined) return step.timeout_ms;
   if (step.timeout_seconds !== undefined) return Math.round(step.timeout_seconds * 1000);
   return DEFAULT_STEP_TIMEOUT_MS;
-}
-
-/** The URL template of a step for an indicator type (reference: the top-level override applies to step 0 only). */
-export function stepUrlTemplate(config: HttpConfig, index: number, type: string): string | undefined {
-  const step = config.steps[index];
-  if (step === undefined) return undefined;
-  const top =
-    index === 0 ? config.url_templates_by_type?.[type as keyof typeof config.url_templates_by_type] : undefined;
-  return top ?? step.url_by_type?.[type as keyof typeof step.url_by_type] ?? step.url;
 }
 
 function hasHeader(headers: Record<string, string>, name: string): boolean {

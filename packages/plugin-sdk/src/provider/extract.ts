@@ -1,5 +1,5 @@
-import { isRecord } from '@calseta/plugin-sdk';
 import type { ExtractionValueType, FieldExtraction } from '@calseta/schema';
+import { isRecord } from '../helpers.js';
 import { resolvePath } from './path.js';
 
 export type Coerced = { ok: true; value: unknown } | { ok: false };

@@ -1,5 +1,5 @@
-import { isRecord } from '@calseta/plugin-sdk';
 import type { MaliceLevel, MaliceOperator, MaliceRules, VerdictExplanation } from '@calseta/schema';
+import { isRecord } from '../helpers.js';
 import { toFloat } from './extract.js';
 import { resolvePath } from './path.js';
 

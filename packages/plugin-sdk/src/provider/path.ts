@@ -1,4 +1,4 @@
-import { isRecord } from '@calseta/plugin-sdk';
+import { isRecord } from '../helpers.js';
 
 /**
  * Dot paths shared by templates, field extraction and malice rules.

@@ -1,4 +1,4 @@
-import { isRecord } from '@calseta/plugin-sdk';
+import { isRecord } from '../helpers.js';
 import { resolvePath } from './path.js';
 
 /**
