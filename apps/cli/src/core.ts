@@ -5,8 +5,11 @@ import { createDb } from '@calseta/db';
  * Core dependencies for a CLI command: database, queue (whose start installs the pg-boss schema)
  * and the system rows. `close()` releases everything.
  */
-export async function openCore(url: string, logLevel = 'warn'): Promise<{ deps: CoreDeps; close(): Promise<void> }> {
-  const logger = createLogger({ service: 'cli', level: logLevel });
+export async function openCore(
+  url: string,
+  { logLevel = 'warn', logTo = 'stdout' }: { logLevel?: string; logTo?: 'stdout' | 'stderr' } = {},
+): Promise<{ deps: CoreDeps; close(): Promise<void> }> {
+  const logger = createLogger({ service: 'cli', level: logLevel, destination: logTo });
   const { db } = createDb({ url, max: 4, applicationName: 'calseta-cli' });
   const queue = new JobQueue({ url, logger, supervise: false, maxConnections: 2 });
   await queue.start();

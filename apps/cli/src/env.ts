@@ -13,6 +13,8 @@ const EnvSchema = z.object({
   LOG_FORMAT: z.enum(['pretty', 'json']).optional(),
   /** `pnpm dev` serves the builtin providers from the local mock unless credentials exist; `false` turns that off. */
   CALSETA_MOCK_PROVIDERS: z.enum(['auto', 'true', 'false']).default('auto'),
+  /** The API key `calseta mcp --stdio` acts with. */
+  CALSETA_API_KEY: z.string().optional(),
 });
 export type Env = z.infer<typeof EnvSchema> & {
   dataDir: string;

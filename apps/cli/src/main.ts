@@ -17,6 +17,7 @@ const USAGE = `calseta <command>
   db                       run the embedded Postgres in the foreground and print its URL
   api-key create --name N --scopes a,b [--type human|agent] [--expires-at ISO]
                            create an API key; prints only the key
+  mcp --stdio              serve MCP over stdio for a desktop agent (key in CALSETA_API_KEY)
   seed demo                ingest the demo alerts through the normal pipeline
   providers import <file>  add an enrichment provider (+ field extractions) from a JSON file
   mock-providers [--port 8090 --latency 50 --error-rate 0.1 --rate-limit-every 5 ...]
@@ -128,6 +129,22 @@ async function main(argv: string[]): Promise<void> {
         `Imported ${provider.provider_name} (${provider.uuid}) with ${field_extractions.length} field extraction(s); ` +
           `${provider.is_configured ? 'configured' : 'needs credentials'}.\n`,
       );
+      return;
+    }
+    case 'mcp': {
+      if (rest[0] !== '--stdio') fail('mcp --stdio (pnpm dev / pnpm start serve MCP over HTTP on :8001)');
+      const apiKey = loadEnv().CALSETA_API_KEY;
+      if (!apiKey) fail('mcp --stdio needs the API key in CALSETA_API_KEY');
+      const { serveStdio } = await import('@calseta/mcp');
+      // stdout carries the protocol: logs go to stderr.
+      await withDatabase(async (url) => {
+        const core = await openCore(url, { logTo: 'stderr' });
+        try {
+          await serveStdio(core.deps, { apiKey });
+        } finally {
+          await core.close();
+        }
+      });
       return;
     }
     case 'mock-providers': {
