@@ -1,7 +1,8 @@
 import type { CoreDeps } from '@calseta/core';
 import { OpenAPIHono } from '@hono/zod-openapi';
 import { errorResponse, issueList, toErrorResponse } from './errors.js';
-import { jsonBodies, requestContext, securityHeaders } from './middleware/request.js';
+import { ipRateLimit } from './middleware/rate-limit.js';
+import { corsFor, jsonBodies, requestContext, securityHeaders } from './middleware/request.js';
 import { agentRoutes } from './routes/agents.js';
 import { alertLifecycleRoutes } from './routes/alert-lifecycle.js';
 import { alertRoutes } from './routes/alerts.js';
@@ -15,15 +16,20 @@ import { enrichmentRoutes } from './routes/enrichments.js';
 import { mappingRoutes } from './routes/indicator-mappings.js';
 import { ingestRoutes } from './routes/ingest.js';
 import { metricsRoutes } from './routes/metrics.js';
+import { settingsRoutes } from './routes/settings.js';
+import { sourceRoutes } from './routes/sources.js';
 import { docsRoutes, healthRoutes } from './routes/system.js';
 import { workflowRoutes } from './routes/workflows.js';
-import type { AppEnv } from './types.js';
+import type { AppEnv, SecurityOptions } from './types.js';
+import { webApp } from './web-app.js';
 
 export interface AppOptions {
   version: string;
   maxIngestBytes: number;
   maxBodyBytes: number;
   logRequests: boolean;
+  /** Rate limits, trusted proxies, CORS, HSTS; absent = all off. */
+  security?: SecurityOptions;
 }
 
 /** The HTTP adapter: middleware, routes, one error mapping, the OpenAPI document and its docs page. */
@@ -38,8 +44,12 @@ export function createApp(deps: CoreDeps, options: AppOptions) {
     },
   });
 
-  app.use('*', requestContext(deps, options.logRequests));
-  app.use('*', securityHeaders());
+  const security = options.security ?? {};
+  app.use('*', requestContext(deps, options.logRequests, security));
+  app.use('*', webApp());
+  app.use('*', securityHeaders(security.hsts));
+  if (security.corsOrigins?.length) app.use('*', corsFor(security.corsOrigins));
+  app.use('/v1/approvals/*', ipRateLimit('authenticated'));
   app.use('/v1/*', jsonBodies(options.maxIngestBytes, options.maxBodyBytes));
 
   for (const routes of [
@@ -57,6 +67,8 @@ export function createApp(deps: CoreDeps, options: AppOptions) {
     alertLifecycleRoutes,
     workflowRoutes,
     approvalRoutes,
+    sourceRoutes,
+    settingsRoutes,
   ])
     app.route('/', routes);
   app.route('/', healthRoutes(options.version));

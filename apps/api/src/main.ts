@@ -2,7 +2,7 @@ import { createCore, createLogger, JobQueue, seedSystemRows, sharedCoreConfig } 
 import { createDb } from '@calseta/db';
 import { serve } from '@hono/node-server';
 import { createApp } from './app.js';
-import { loadEnv, webhookSecrets } from './env.js';
+import { loadEnv, securityOptions, webhookSecrets } from './env.js';
 
 // Composition root: configuration → database → queue → core → HTTP.
 const env = loadEnv();
@@ -23,6 +23,7 @@ const app = createApp(deps, {
   maxIngestBytes: env.MAX_INGEST_PAYLOAD_SIZE_MB * 1_048_576,
   maxBodyBytes: env.MAX_REQUEST_BODY_SIZE_MB * 1_048_576,
   logRequests: env.LOG_REQUESTS,
+  security: securityOptions(env),
 });
 const server = serve({ fetch: app.fetch, hostname: env.API_HOST, port: env.API_PORT }, (info) => {
   logger.info(

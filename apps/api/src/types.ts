@@ -1,4 +1,16 @@
-import type { CoreDeps, Logger, ServiceContext } from '@calseta/core';
+import type { CoreDeps, Logger, RateLimitConfig, ServiceContext, TrustedProxies } from '@calseta/core';
+
+/** Rate limits, client-IP trust, CORS and HSTS (see docs/security.md). */
+export interface SecurityOptions {
+  /** Absent: no rate limiting (tests, embedded use). */
+  rateLimits?: RateLimitConfig;
+  /** Proxies whose X-Forwarded-For is believed; default none. */
+  trustedProxies?: TrustedProxies;
+  /** Origins CORS allows (`*` = any); empty or absent: CORS off. */
+  corsOrigins?: readonly string[];
+  /** Send Strict-Transport-Security. */
+  hsts?: boolean;
+}
 
 /** Per-request values the middleware sets for handlers. */
 export interface AppEnv {
@@ -10,5 +22,8 @@ export interface AppEnv {
     ctx: ServiceContext;
     /** The parsed JSON body, when the request had one. */
     body: unknown;
+    /** The client's address (the peer, or X-Forwarded-For through trusted proxies). */
+    clientIp: string;
+    security: SecurityOptions;
   };
 }

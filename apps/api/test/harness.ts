@@ -25,6 +25,7 @@ import type { ApiKeyCreate } from '@calseta/schema';
 import { startWorker } from '@calseta/worker';
 import { serve } from '@hono/node-server';
 import { createApp } from '../src/app.js';
+import type { SecurityOptions } from '../src/types.js';
 
 export interface RequestOptions {
   key?: string | null;
@@ -70,12 +71,18 @@ export interface HarnessOptions {
   allowHosts?: string[];
   /** Approval notifier settings (`CoreConfig.approvals`). */
   approvals?: CoreConfig['approvals'];
+  /** Rate limits, trusted proxies, CORS, HSTS (`AppOptions.security`); default all off. */
+  security?: SecurityOptions;
+  /** Log lines (JSON) go here, at level info, with request logging on; default: silent. */
+  logSink?: (line: string) => void;
 }
 
 /** The real API over real HTTP, on a fresh database of its own, with the worker available in-process. */
 export async function createHarness(options: HarnessOptions = {}): Promise<Harness> {
   const database = await createTestDatabase();
-  const logger = createLogger({ service: 'test', level: 'silent' });
+  const logger = options.logSink
+    ? createLogger({ service: 'test', level: 'info', destination: { write: options.logSink } })
+    : createLogger({ service: 'test', level: 'silent' });
   const realQueue = new JobQueue({ url: database.url, logger, supervise: false, maxConnections: 4 });
   await realQueue.start();
   const queue = options.wrapQueue ? options.wrapQueue(realQueue) : realQueue;
@@ -102,7 +109,8 @@ export async function createHarness(options: HarnessOptions = {}): Promise<Harne
     version: 'test',
     maxIngestBytes: options.maxIngestBytes ?? 5 * 1_048_576,
     maxBodyBytes: 10 * 1_048_576,
-    logRequests: false,
+    logRequests: options.logSink !== undefined,
+    ...(options.security ? { security: options.security } : {}),
   });
   const server = serve({ fetch: app.fetch, hostname: '127.0.0.1', port: 0 });
   await new Promise<void>((resolve) => server.once('listening', () => resolve()));

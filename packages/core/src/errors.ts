@@ -51,4 +51,5 @@ export const ERROR_STATUS: Readonly<Record<ErrorCode, number>> = {
   AGENT_INACTIVE: 422,
   APPROVAL_EXPIRED: 409,
   APPROVAL_ALREADY_DECIDED: 409,
+  INVALID_SOURCE: 400,
 };

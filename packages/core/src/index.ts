@@ -70,15 +70,25 @@ export function createCore(options: CreateCoreOptions): CoreDeps {
   };
 }
 
+export { type ApiWrite, type AuthFailure, recordApiWrite, recordAuthFailure } from './activity/audit.js';
+export { listActivity } from './activity/list.js';
 export { recordActivity, redact } from './activity/record.js';
 export * from './agents/index.js';
 export { getAlert, listAlertActivity, listAlertIndicators, listAlerts } from './alerts/read.js';
 export { deleteAlert, patchAlert } from './alerts/write.js';
 export * from './approvals/index.js';
 export { createApiKey, getApiKey, listApiKeys, revokeApiKey, updateApiKey } from './auth/api-keys.js';
+export { clientIp, parseTrustedProxies, type TrustedProxies } from './auth/client-ip.js';
 export { authenticate, generateApiKey, hashApiKey, hasScope, requireScope } from './auth/keys.js';
 export type { Permission } from './auth/permissions.js';
 export { authorize, PERMISSIONS } from './auth/permissions.js';
+export {
+  hitRateLimit,
+  type RateLimitClass,
+  type RateLimitConfig,
+  type RateLimitResult,
+  rateLimitClassOf,
+} from './auth/rate-limit.js';
 export { ProcessEnvSchema, parseProcessEnv, sharedCoreConfig } from './config.js';
 export * from './context/index.js';
 export { matchesTargeting, type TargetingSubject } from './context/targeting.js';
@@ -156,6 +166,15 @@ export {
 export { extractAlertIndicators } from './pipeline/extract-alert-indicators.js';
 export { JOB_HANDLERS } from './pipeline/handlers.js';
 export { isSealed, parseEncryptionKey, type SealedSecret, SecretBox, SecretError } from './secrets/box.js';
+export { DEFAULT_APPROVAL_TIMEOUT_SECONDS, getApprovalDefaults } from './settings.js';
+export {
+  createSource,
+  deleteSource,
+  getSource,
+  listSources,
+  sourceIngestPolicy,
+  updateSource,
+} from './sources/integrations.js';
 export { SourceRegistry } from './sources/registry.js';
 export { seedSystemRows } from './system/bootstrap.js';
 export type { Health } from './system/health.js';

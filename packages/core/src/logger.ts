@@ -22,8 +22,11 @@ const REDACT = [
 export interface LoggerOptions {
   service: 'api' | 'worker' | 'cli' | 'mcp' | 'test';
   level?: string;
-  /** Where lines go; stderr when stdout is a protocol channel (MCP over stdio). Default stdout. */
-  destination?: 'stdout' | 'stderr';
+  /**
+   * Where lines go; stderr when stdout is a protocol channel (MCP over stdio), or a sink (tests).
+   * Default stdout.
+   */
+  destination?: 'stdout' | 'stderr' | { write(line: string): void };
 }
 
 export function createLogger({ service, level = 'info', destination = 'stdout' }: LoggerOptions): Logger {
@@ -33,5 +36,6 @@ export function createLogger({ service, level = 'info', destination = 'stdout' }
     timestamp: pino.stdTimeFunctions.isoTime,
     redact: { paths: REDACT, censor: '[REDACTED]' },
   };
+  if (typeof destination === 'object') return pino(options, destination);
   return destination === 'stderr' ? pino(options, pino.destination({ dest: 2, sync: true })) : pino(options);
 }

@@ -155,6 +155,7 @@ describe('migrations on an empty database', () => {
       '0006_dispatch',
       '0007_context',
       '0008_enrichment_unlogged',
+      '0009_rate_limits',
     ]);
     expect(await migrateToLatest(empty.db)).toEqual(migrationNames());
     expect(await migrateToLatest(empty.db)).toEqual([]);

@@ -128,6 +128,7 @@ export const ActivityEventTypeSchema = z.enum([
   'workflow_updated',
   'workflow_deleted',
   'workflow_secret_set',
+  'api_write',
 ]);
 export type ActivityEventType = z.infer<typeof ActivityEventTypeSchema>;
 

@@ -30,6 +30,7 @@ export const ErrorCodeSchema = z.enum([
   'AGENT_INACTIVE',
   'APPROVAL_EXPIRED',
   'APPROVAL_ALREADY_DECIDED',
+  'INVALID_SOURCE',
 ]);
 export type ErrorCode = z.infer<typeof ErrorCodeSchema>;
 

@@ -169,6 +169,7 @@ export {
   TokenBudgetQuerySchema,
   TrimNoteSchema,
 } from './payload.js';
+export * from './security.js';
 export type { TargetingField, TargetingOp, TargetingRule, TargetingRules } from './targeting.js';
 export { TargetingFieldSchema, TargetingOpSchema, TargetingRuleSchema, TargetingRulesSchema } from './targeting.js';
 export * from './workflows.js';

@@ -1,22 +1,31 @@
 import { randomUUID } from 'node:crypto';
 import type { IncomingMessage } from 'node:http';
-import type { CoreDeps } from '@calseta/core';
+import { type CoreDeps, clientIp } from '@calseta/core';
 import type { HttpBindings } from '@hono/node-server';
 import type { MiddlewareHandler } from 'hono';
+import { cors } from 'hono/cors';
 import { errorResponse } from '../errors.js';
-import type { AppEnv } from '../types.js';
+import type { AppEnv, SecurityOptions } from '../types.js';
 
 const REQUEST_ID = /^[A-Za-z0-9._:-]{1,128}$/;
 
 /** Request id (inbound X-Request-ID or a new one), dependencies and a request-scoped logger. */
-export function requestContext(deps: CoreDeps, logRequests: boolean): MiddlewareHandler<AppEnv> {
+export function requestContext(
+  deps: CoreDeps,
+  logRequests: boolean,
+  security: SecurityOptions = {},
+): MiddlewareHandler<AppEnv> {
+  const trusted = security.trustedProxies ?? [];
   return async (c, next) => {
     const inbound = c.req.header('x-request-id');
     const requestId = inbound && REQUEST_ID.test(inbound) ? inbound : randomUUID();
     const logger = deps.logger.child({ request_id: requestId });
+    const peer = (c.env as Partial<HttpBindings> | undefined)?.incoming?.socket?.remoteAddress;
     c.set('requestId', requestId);
     c.set('logger', logger);
     c.set('deps', deps);
+    c.set('security', security);
+    c.set('clientIp', clientIp(peer, c.req.header('x-forwarded-for'), trusted));
     c.header('X-Request-ID', requestId);
     const started = performance.now();
     await next();
@@ -26,6 +35,7 @@ export function requestContext(deps: CoreDeps, logRequests: boolean): Middleware
           method: c.req.method,
           path: c.req.path,
           status: c.res.status,
+          client_ip: c.get('clientIp'),
           duration_ms: Math.round((performance.now() - started) * 10) / 10,
         },
         'request',
@@ -40,9 +50,12 @@ const APPROVAL_CSP =
   "default-src 'none'; style-src 'unsafe-inline'; form-action 'self'; base-uri 'none'; frame-ancestors 'none'";
 const DOCS_CSP = "default-src 'self'; img-src 'self' data:; style-src 'self' 'unsafe-inline'; frame-ancestors 'none'";
 
-export function securityHeaders(): MiddlewareHandler<AppEnv> {
+const HSTS = 'max-age=63072000; includeSubDomains';
+
+export function securityHeaders(hsts = false): MiddlewareHandler<AppEnv> {
   return async (c, next) => {
     await next();
+    if (hsts) c.header('Strict-Transport-Security', HSTS);
     c.header('X-Content-Type-Options', 'nosniff');
     c.header('X-Frame-Options', 'DENY');
     c.header('Referrer-Policy', 'no-referrer');
@@ -54,6 +67,22 @@ export function securityHeaders(): MiddlewareHandler<AppEnv> {
       path.startsWith('/docs') ? DOCS_CSP : path.startsWith('/v1/approvals/') ? APPROVAL_CSP : API_CSP,
     );
   };
+}
+
+/**
+ * Opt-in CORS (`CORS_ALLOWED_ORIGINS`): only the listed origins (or `*`) get CORS headers. The API
+ * authenticates with bearer keys, never cookies, so credentials are not allowed.
+ */
+export function corsFor(origins: readonly string[]): MiddlewareHandler<AppEnv> {
+  const any = origins.includes('*');
+  return cors({
+    origin: any ? '*' : (origin) => (origins.includes(origin) ? origin : null),
+    allowMethods: ['GET', 'POST', 'PATCH', 'PUT', 'DELETE', 'OPTIONS'],
+    allowHeaders: ['Authorization', 'Content-Type', 'X-Request-ID'],
+    exposeHeaders: ['X-Request-ID', 'Retry-After', 'RateLimit-Limit', 'RateLimit-Remaining', 'RateLimit-Reset'],
+    credentials: false,
+    maxAge: 600,
+  });
 }
 
 const JSON_TYPE = /^application\/([\w.-]+\+)?json$/i;

@@ -29,6 +29,10 @@ export const PERMISSIONS = {
   'workflows:write': ['workflows:write'],
   'workflows:execute': ['workflows:execute'],
   'approvals:write': ['approvals:write'],
+  'sources:read': ['alerts:read'],
+  'sources:manage': ['admin'],
+  'settings:read': ['admin'],
+  'activity:read': ['admin'],
 } as const satisfies Record<string, readonly Scope[]>;
 
 export type Permission = keyof typeof PERMISSIONS;

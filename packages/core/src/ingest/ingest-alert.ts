@@ -1,8 +1,10 @@
+import type { AlertSource } from '@calseta/plugin-sdk';
 import type { IngestAccepted } from '@calseta/schema';
 import { authorize } from '../auth/permissions.js';
 import type { ServiceContext } from '../context.js';
 import { ServiceError } from '../errors.js';
 import { newUuid } from '../ids.js';
+import { sourceIngestPolicy } from '../sources/integrations.js';
 import { extractIndicators } from './extract.js';
 import { fingerprint } from './fingerprint.js';
 
@@ -31,17 +33,7 @@ export async function ingestAlert(ctx: ServiceContext, input: IngestInput): Prom
       allowed_sources: ctx.actor.key.allowedSources,
     });
   }
-  const secret = ctx.config.webhookSecrets[source.name];
-  if (input.webhook && secret && source.verifySignature) {
-    const valid = (() => {
-      try {
-        return source.verifySignature({ ...input.webhook, secret });
-      } catch {
-        return false;
-      }
-    })();
-    if (!valid) throw new ServiceError('INVALID_SIGNATURE', `Webhook signature check failed for "${source.name}".`);
-  }
+  if (input.webhook) await checkWebhook(ctx, source, input.webhook);
   const raw = input.payload;
   if (typeof raw !== 'object' || raw === null || Array.isArray(raw)) {
     throw new ServiceError('INVALID_PAYLOAD', 'The payload must be a JSON object.');
@@ -86,4 +78,33 @@ function containsNul(value: unknown): boolean {
     return Object.entries(value).some(([key, item]) => key.includes('\u0000') || containsNul(item));
   }
   return false;
+}
+
+/**
+ * A webhook's authenticity, before anything is parsed further or stored: the source integration's
+ * `webhook_secret` when one is configured (a disabled integration refuses everything), else the
+ * process's `<SOURCE>_WEBHOOK_SECRET`, else nothing is checked (no integration configured keeps
+ * the open behaviour; the API key still authenticates the caller). The plugin compares in
+ * constant time (HMAC-SHA256 over the exact raw bytes, or the shared-secret header for Splunk).
+ */
+async function checkWebhook(
+  ctx: ServiceContext,
+  source: AlertSource,
+  webhook: NonNullable<IngestInput['webhook']>,
+): Promise<void> {
+  const policy = await sourceIngestPolicy(ctx, source.name);
+  if (policy.configured && !policy.active) {
+    throw new ServiceError('SOURCE_NOT_ALLOWED', `The "${source.name}" source integration is disabled.`, {
+      source_name: source.name,
+    });
+  }
+  const secret = (policy.configured ? policy.secret : null) ?? ctx.config.webhookSecrets[source.name];
+  if (!secret) return;
+  let valid = false;
+  try {
+    valid = source.verifySignature?.({ ...webhook, secret }) === true;
+  } catch {
+    valid = false;
+  }
+  if (!valid) throw new ServiceError('INVALID_SIGNATURE', `Webhook signature check failed for "${source.name}".`);
 }

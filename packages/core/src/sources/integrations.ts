@@ -1,0 +1,210 @@
+import type { SourceIntegrationsTable } from '@calseta/db';
+import {
+  type PageQuery,
+  type SourceAuthConfig,
+  type SourceIntegration,
+  type SourceIntegrationCreate,
+  SourceIntegrationCreateSchema,
+  type SourceIntegrationUpdate,
+  SourceIntegrationUpdateSchema,
+} from '@calseta/schema';
+import type { Selectable } from 'kysely';
+import { authorize } from '../auth/permissions.js';
+import type { Db, ServiceContext } from '../context.js';
+import { notFound, ServiceError } from '../errors.js';
+import { newUuid } from '../ids.js';
+import { isSealed, type SecretBox } from '../secrets/box.js';
+import { iso, pageMeta } from '../serialize.js';
+
+type Row = Selectable<SourceIntegrationsTable>;
+
+/** Additional data bound to a source's sealed credentials: a copied ciphertext does not open elsewhere. */
+export const sourceAuthContext = (uuid: string) => `source_integration:${uuid}`;
+
+function openAuthConfig(secrets: SecretBox | null, row: Pick<Row, 'uuid' | 'auth_config'>): SourceAuthConfig | null {
+  const stored = row.auth_config as unknown;
+  if (stored === null || stored === undefined || secrets === null || !isSealed(stored)) return null;
+  const value = secrets.open(stored, sourceAuthContext(row.uuid));
+  return value && typeof value === 'object' ? (value as SourceAuthConfig) : null;
+}
+
+/** Built field by field: the credentials themselves never leave core, only their field names. */
+function toSource(ctx: Pick<ServiceContext, 'secrets' | 'logger'>, row: Row): SourceIntegration {
+  let config: SourceAuthConfig | null = null;
+  try {
+    config = openAuthConfig(ctx.secrets, row);
+  } catch (error) {
+    ctx.logger.warn({ err: error, source_uuid: row.uuid }, 'source auth_config does not decrypt with ENCRYPTION_KEY');
+  }
+  return {
+    uuid: row.uuid,
+    source_name: row.source_name,
+    display_name: row.display_name,
+    is_active: row.is_active,
+    auth_type: row.auth_type,
+    has_auth_config: row.auth_config !== null,
+    has_webhook_secret: typeof config?.webhook_secret === 'string',
+    auth_config_fields: config ? Object.keys(config).sort() : [],
+    documentation: row.documentation,
+    webhook_path: `/v1/ingest/${row.source_name}`,
+    created_at: iso(row.created_at),
+    updated_at: iso(row.updated_at),
+  };
+}
+
+function sealAuthConfig(ctx: ServiceContext, uuid: string, config: SourceAuthConfig): string {
+  if (ctx.secrets === null) {
+    throw new ServiceError(
+      'ENCRYPTION_NOT_CONFIGURED',
+      'Storing auth_config needs ENCRYPTION_KEY; set it and try again.',
+    );
+  }
+  return JSON.stringify(ctx.secrets.seal(config, sourceAuthContext(uuid)));
+}
+
+/** A webhook secret is only useful when the plugin can check it: refuse one it would ignore. */
+function checkSecretSupported(ctx: ServiceContext, sourceName: string, config: SourceAuthConfig | null | undefined) {
+  if (config?.webhook_secret === undefined) return;
+  if (!ctx.sources.get(sourceName).verifySignature) {
+    throw new ServiceError(
+      'INVALID_SOURCE',
+      `The ${sourceName} plugin does not verify webhook signatures, so a webhook_secret cannot be enforced.`,
+    );
+  }
+}
+
+async function findSource(db: Db, uuid: string): Promise<Row> {
+  const row = await db.selectFrom('source_integrations').selectAll().where('uuid', '=', uuid).executeTakeFirst();
+  if (!row) throw notFound('Source');
+  return row;
+}
+
+export async function listSources(ctx: ServiceContext, page: PageQuery) {
+  authorize(ctx, 'sources:read');
+  const [rows, count] = await Promise.all([
+    ctx.db
+      .selectFrom('source_integrations')
+      .selectAll()
+      .orderBy('created_at', 'desc')
+      .orderBy('id', 'desc')
+      .limit(page.page_size)
+      .offset((page.page - 1) * page.page_size)
+      .execute(),
+    ctx.db
+      .selectFrom('source_integrations')
+      .select((eb) => eb.fn.countAll<string>().as('n'))
+      .executeTakeFirstOrThrow(),
+  ]);
+  return { data: rows.map((r) => toSource(ctx, r)), meta: pageMeta(Number(count.n), page.page, page.page_size) };
+}
+
+export async function getSource(ctx: ServiceContext, uuid: string): Promise<SourceIntegration> {
+  authorize(ctx, 'sources:read');
+  return toSource(ctx, await findSource(ctx.db, uuid));
+}
+
+export async function createSource(ctx: ServiceContext, input: SourceIntegrationCreate): Promise<SourceIntegration> {
+  authorize(ctx, 'sources:manage');
+  const data = SourceIntegrationCreateSchema.parse(input);
+  if (!ctx.sources.has(data.source_name)) {
+    throw new ServiceError('INVALID_SOURCE', `"${data.source_name}" is not a registered source plugin.`, {
+      known_sources: ctx.sources.list().map((s) => s.name),
+    });
+  }
+  checkSecretSupported(ctx, data.source_name, data.auth_config);
+  const uuid = newUuid();
+  const row = await ctx.db
+    .insertInto('source_integrations')
+    .values({
+      uuid,
+      source_name: data.source_name,
+      display_name: data.display_name,
+      is_active: data.is_active,
+      auth_type: data.auth_type,
+      auth_config: data.auth_config === null ? null : sealAuthConfig(ctx, uuid, data.auth_config),
+      documentation: data.documentation,
+    })
+    .onConflict((oc) => oc.column('source_name').doNothing())
+    .returningAll()
+    .executeTakeFirst();
+  if (!row) {
+    throw new ServiceError('CONFLICT', `A source integration for "${data.source_name}" already exists.`, {
+      source_name: data.source_name,
+    });
+  }
+  return toSource(ctx, row);
+}
+
+export async function updateSource(
+  ctx: ServiceContext,
+  uuid: string,
+  patch: SourceIntegrationUpdate,
+): Promise<SourceIntegration> {
+  authorize(ctx, 'sources:manage');
+  const data = SourceIntegrationUpdateSchema.parse(patch);
+  const current = await findSource(ctx.db, uuid);
+  checkSecretSupported(ctx, current.source_name, data.auth_config);
+  const set: Record<string, unknown> = { updated_at: new Date() };
+  if (data.display_name !== undefined) set.display_name = data.display_name;
+  if (data.is_active !== undefined) set.is_active = data.is_active;
+  if (data.auth_type !== undefined) set.auth_type = data.auth_type;
+  if (data.documentation !== undefined) set.documentation = data.documentation;
+  if (data.auth_config !== undefined) {
+    set.auth_config = data.auth_config === null ? null : sealAuthConfig(ctx, uuid, data.auth_config);
+  }
+  const row = await ctx.db
+    .updateTable('source_integrations')
+    .set(set)
+    .where('uuid', '=', uuid)
+    .returningAll()
+    .executeTakeFirst();
+  if (!row) throw notFound('Source');
+  return toSource(ctx, row);
+}
+
+export async function deleteSource(ctx: ServiceContext, uuid: string): Promise<void> {
+  authorize(ctx, 'sources:manage');
+  const row = await ctx.db
+    .deleteFrom('source_integrations')
+    .where('uuid', '=', uuid)
+    .returning('id')
+    .executeTakeFirst();
+  if (!row) throw notFound('Source');
+}
+
+/**
+ * What ingest must enforce for `sourceName`: nothing (no integration configured: today's
+ * behaviour, the env secret if any), refusal (integration disabled), or the integration's webhook
+ * secret. Read on every webhook (one indexed row): a secret set through the API takes effect on
+ * every replica at once. Credentials that do not decrypt fail closed.
+ */
+export async function sourceIngestPolicy(
+  ctx: ServiceContext,
+  sourceName: string,
+): Promise<{ configured: false } | { configured: true; active: boolean; secret: string | null }> {
+  const row = await ctx.db
+    .selectFrom('source_integrations')
+    .select(['uuid', 'is_active', 'auth_config'])
+    .where('source_name', '=', sourceName)
+    .executeTakeFirst();
+  if (!row) return { configured: false };
+  if (row.auth_config === null) return { configured: true, active: row.is_active, secret: null };
+  let config: SourceAuthConfig | null;
+  try {
+    config = openAuthConfig(ctx.secrets, row);
+  } catch (error) {
+    ctx.logger.error(
+      { err: error, source_name: sourceName },
+      'source credentials do not decrypt; refusing its webhooks',
+    );
+    throw new ServiceError('INVALID_SIGNATURE', `Webhook signature check failed for "${sourceName}".`);
+  }
+  if (config === null) {
+    ctx.logger.error(
+      { source_name: sourceName },
+      'source credentials stored but no ENCRYPTION_KEY; refusing its webhooks',
+    );
+    throw new ServiceError('INVALID_SIGNATURE', `Webhook signature check failed for "${sourceName}".`);
+  }
+  return { configured: true, active: row.is_active, secret: config.webhook_secret ?? null };
+}
