@@ -2,22 +2,42 @@ import { type Logger, pino } from 'pino';
 
 export type { Logger };
 
-/** Keys whose values never reach a log line. */
-const REDACT = [
+/** Field names whose values never reach a log line (credentials, signatures, key material). */
+const SECRET_FIELDS = [
   'authorization',
-  '*.authorization',
-  'req.headers.authorization',
-  'headers.authorization',
-  '*.password',
-  '*.secret',
-  '*.token',
-  '*.api_key',
-  '*.key',
-  'key',
+  'cookie',
   'password',
   'secret',
   'token',
+  'api_key',
+  'apikey',
+  'key',
+  'auth_config',
+  'auth_header_value',
+  'webhook_secret',
+  'signing_secret',
+  'client_secret',
+  'access_token',
+  'refresh_token',
+  'private_key',
+  'encryption_key',
+  'decide_token',
+  '"x-calseta-signature"',
+  '"x-sentinel-signature"',
+  '"x-elastic-signature"',
+  '"x-splunk-webhook-secret"',
+  '"x-slack-signature"',
 ];
+
+/**
+ * Redacted at the top level and up to three levels down (`headers.authorization`,
+ * `body.auth_config`, `req.headers.authorization`, `input.provider.auth_config`).
+ */
+const REDACT = SECRET_FIELDS.flatMap((field) => {
+  const tail = field.startsWith('"') ? `[${field}]` : `.${field}`;
+  const top = field.startsWith('"') ? `[${field}]` : field;
+  return [top, `*${tail}`, `*.*${tail}`, `*.*.*${tail}`];
+});
 
 export interface LoggerOptions {
   service: 'api' | 'worker' | 'cli' | 'mcp' | 'test';

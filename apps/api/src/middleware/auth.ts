@@ -13,6 +13,20 @@ import type { AppEnv } from '../types.js';
 import { checkRateLimit, rateLimited } from './rate-limit.js';
 
 const WRITE_METHODS = new Set(['POST', 'PUT', 'PATCH', 'DELETE']);
+/**
+ * POST routes that are not `api_write` audited: dry runs and lookups that change nothing, and
+ * ingest, whose every alert already gets an `alert_ingested` / `alert_deduplicated` event naming the
+ * key (a second row per alert would double the hot path's writes).
+ */
+const NOT_AUDITED = new Set([
+  'POST /v1/ingest/:source_name',
+  'POST /v1/alerts',
+  'POST /v1/indicator-mappings/test-extraction',
+  'POST /v1/enrichments',
+  'POST /v1/enrichment-providers/:provider_uuid/test',
+  'POST /v1/workflows/generate',
+  'POST /v1/workflows/:workflow_uuid/test',
+]);
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 /** Without configured limits, at most this many auth failures per IP per minute become audit rows. */
 const DEFAULT_AUDIT_CAP = 30;
@@ -144,6 +158,12 @@ export function requirePermission(permission: Permission): MiddlewareHandler<App
     const refused = await checkRateLimit(c, rateLimitClassOf(c.req.method, c.req.routePath), `key:${key.prefix}`);
     if (refused) return refused;
     await next();
-    if (WRITE_METHODS.has(c.req.method) && c.res.status < 400) await auditWrite(c);
+    if (
+      WRITE_METHODS.has(c.req.method) &&
+      c.res.status < 400 &&
+      !NOT_AUDITED.has(`${c.req.method} ${c.req.routePath}`)
+    ) {
+      await auditWrite(c);
+    }
   };
 }
