@@ -1,9 +1,12 @@
-import { readdirSync, readFileSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createHarness, type Harness } from './harness.js';
 
-const DIR = new URL('../../../community-plugins/providers/', import.meta.url);
-const FILES = readdirSync(DIR).filter((f) => f.endsWith('.json'));
+// Every community plugin that ships a provider keeps it as data in `community-plugins/<name>/provider.json`.
+const DIR = new URL('../../../community-plugins/', import.meta.url);
+const FILES = readdirSync(DIR, { withFileTypes: true })
+  .filter((d) => d.isDirectory() && existsSync(new URL(`${d.name}/provider.json`, DIR)))
+  .map((d) => `${d.name}/provider.json`);
 
 describe('community provider files import through the API', () => {
   let h: Harness;
