@@ -1,0 +1,170 @@
+import {
+  type Agent,
+  type DispatchAgentResult,
+  type IndicatorType,
+  IndicatorTypeSchema,
+  type PendingApproval,
+  type WorkflowRun,
+  type WorkflowSummary,
+} from '@calseta/schema';
+import { useState } from 'react';
+import { Link } from 'react-router';
+import type { One, Page } from '../api/client.js';
+import { useApi, useApiMutation } from '../api/hooks.js';
+import { ErrorBanner } from './feedback.js';
+import { SelectField, TextField } from './form.js';
+import { Dialog } from './layout.js';
+
+type ExecuteAnswer = WorkflowRun | PendingApproval;
+
+/**
+ * Execute a workflow on an indicator (optionally for an alert). Workflows that need approval answer
+ * with an approval request; the dialog links to the approvals queue.
+ */
+export function RunWorkflowDialog({
+  open,
+  onClose,
+  workflowUuid,
+  alertUuid,
+  indicators = [],
+}: {
+  open: boolean;
+  onClose(): void;
+  workflowUuid?: string;
+  alertUuid?: string;
+  indicators?: Array<{ type: IndicatorType; value: string }>;
+}) {
+  const workflows = useApi<Page<WorkflowSummary>>(
+    open && !workflowUuid ? '/v1/workflows?state=active&page_size=200' : null,
+  );
+  const [chosen, setChosen] = useState('');
+  const first = indicators[0];
+  const [type, setType] = useState<IndicatorType>(first?.type ?? 'ip');
+  const [value, setValue] = useState(first?.value ?? '');
+  const [reason, setReason] = useState('');
+  const target = workflowUuid ?? chosen;
+  const run = useApiMutation<One<ExecuteAnswer>, void>(
+    () => ({
+      path: `/v1/workflows/${target}/execute`,
+      json: {
+        indicator_type: type,
+        indicator_value: value,
+        ...(alertUuid ? { alert_uuid: alertUuid } : {}),
+        ...(reason ? { reason } : {}),
+      },
+    }),
+    { invalidates: ['/v1/workflow-runs', '/v1/workflow-approvals', `/v1/workflows/${target}`] },
+  );
+  const answer = run.data?.data;
+  const matching = (workflows.data?.data ?? []).filter(
+    (w) => w.indicator_types.length === 0 || w.indicator_types.includes(type),
+  );
+  return (
+    <Dialog open={open} onClose={onClose} title="Run workflow">
+      {answer ? (
+        'approval_request_uuid' in answer ? (
+          <div className="banner warn" role="status">
+            Approval required — request sent. <Link to="/approvals">Open the approvals queue</Link>.
+          </div>
+        ) : (
+          <div className="banner ok" role="status">
+            Run queued ({answer.status}). <Link to={`/workflows/${answer.workflow_uuid}?tab=runs`}>Follow the run</Link>
+            .
+          </div>
+        )
+      ) : (
+        <form
+          onSubmit={(e) => {
+            e.preventDefault();
+            run.mutate();
+          }}
+        >
+          {indicators.length > 0 && (
+            <SelectField
+              label="Indicator"
+              value={`${type}:${value}`}
+              options={indicators.map((i) => ({ value: `${i.type}:${i.value}`, label: `${i.type} — ${i.value}` }))}
+              onChange={(v) => {
+                const found = indicators.find((i) => `${i.type}:${i.value}` === v);
+                if (found) {
+                  setType(found.type);
+                  setValue(found.value);
+                }
+              }}
+            />
+          )}
+          {indicators.length === 0 && (
+            <div className="form-grid">
+              <SelectField
+                label="Indicator type"
+                value={type}
+                options={IndicatorTypeSchema.options}
+                onChange={setType}
+              />
+              <TextField label="Indicator value" value={value} onChange={setValue} required />
+            </div>
+          )}
+          {!workflowUuid && (
+            <SelectField
+              label="Workflow"
+              value={chosen}
+              allowEmpty="Choose a workflow…"
+              options={matching.map((w) => ({
+                value: w.uuid,
+                label: `${w.name} (${w.risk_level} risk, approval ${w.approval_mode})`,
+              }))}
+              onChange={setChosen}
+            />
+          )}
+          <TextField label="Reason (optional)" value={reason} onChange={setReason} />
+          <ErrorBanner error={run.error} />
+          <div className="actions">
+            <button type="submit" className="primary" disabled={!target || !value || run.isPending}>
+              {run.isPending ? 'Starting…' : 'Run workflow'}
+            </button>
+          </div>
+        </form>
+      )}
+    </Dialog>
+  );
+}
+
+/** Send an alert to one agent now (dispatch-agent). */
+export function RunAgentDialog({ open, onClose, alertUuid }: { open: boolean; onClose(): void; alertUuid: string }) {
+  const agents = useApi<Page<Agent>>(open ? '/v1/agents?page_size=200' : null);
+  const [agent, setAgent] = useState('');
+  const dispatch = useApiMutation<One<DispatchAgentResult>, void>(
+    () => ({ path: `/v1/alerts/${alertUuid}/dispatch-agent?agent_uuid=${agent}` }),
+    { invalidates: [`/v1/alerts/${alertUuid}`] },
+  );
+  return (
+    <Dialog open={open} onClose={onClose} title="Run agent">
+      {dispatch.data ? (
+        <div className="banner ok" role="status">
+          Delivery to {dispatch.data.data.agent_name} queued. See the “Agent deliveries” tab.
+        </div>
+      ) : (
+        <form
+          onSubmit={(e) => {
+            e.preventDefault();
+            dispatch.mutate();
+          }}
+        >
+          <SelectField
+            label="Agent"
+            value={agent}
+            allowEmpty="Choose an agent…"
+            options={(agents.data?.data ?? [])
+              .filter((a) => a.is_active)
+              .map((a) => ({ value: a.uuid, label: a.name }))}
+            onChange={setAgent}
+          />
+          <ErrorBanner error={agents.error ?? dispatch.error} />
+          <button type="submit" className="primary" disabled={!agent || dispatch.isPending}>
+            Send alert to agent
+          </button>
+        </form>
+      )}
+    </Dialog>
+  );
+}

@@ -1,0 +1,3 @@
+export function AgentDetailPage() {
+  return <p>Coming soon.</p>;
+}

@@ -1,0 +1,433 @@
+import {
+  type ActivityEvent,
+  type AgentPayloadDoc,
+  type AgentRun,
+  type Alert,
+  type AlertFinding,
+  type AlertIndicator,
+  AlertSeveritySchema,
+  AlertStatusSchema,
+  type CloseClassification,
+  CloseClassificationSchema,
+  MaliceLevelSchema,
+  type RelatedAlert,
+  type RelationshipGraph,
+} from '@calseta/schema';
+import { useState } from 'react';
+import { Link, useParams } from 'react-router';
+import type { List, One, Page } from '../api/client.js';
+import { useApi, useApiMutation } from '../api/hooks.js';
+import { Badge, ErrorBanner, Loading, Time } from '../components/feedback.js';
+import { ListField, SelectField } from '../components/form.js';
+import { JsonView } from '../components/json-view.js';
+import { Card, Details, Dialog, PageHeader, Tabs } from '../components/layout.js';
+import { Markdown } from '../components/markdown.js';
+import { RelationshipGraphView } from '../components/relationship-graph.js';
+import { RunAgentDialog, RunWorkflowDialog } from '../components/run-dialogs.js';
+import { type Column, DataTable } from '../components/table.js';
+import { Explanation, ProviderResults } from '../components/verdicts.js';
+
+export function AlertDetailPage() {
+  const { uuid = '' } = useParams();
+  const base = `/v1/alerts/${uuid}`;
+  // Poll while the pipeline is still working on it, so "Pending" turns into verdicts on its own.
+  const alert = useApi<One<Alert>>(base, {
+    refetchInterval: (d) => (!d || d.data.enrichment_status === 'Pending' ? 1_000 : 15_000),
+  });
+  const a = alert.data?.data;
+  const [dialog, setDialog] = useState<null | 'agent' | 'workflow' | 'close'>(null);
+
+  if (alert.error) return <ErrorBanner error={alert.error} />;
+  if (!a) return <Loading />;
+  return (
+    <>
+      <PageHeader
+        title={a.title}
+        subtitle={
+          <>
+            <Badge value={a.severity} />
+            <Badge value={a.status} />
+            <span>
+              Enrichment <Badge value={a.enrichment_status} />
+            </span>
+            <span>
+              Verdict <Badge value={a.malice} />
+            </span>
+            <span className="muted">{a.source_name}</span>
+          </>
+        }
+        actions={
+          <>
+            <button type="button" onClick={() => setDialog('agent')}>
+              Run agent
+            </button>
+            <button type="button" onClick={() => setDialog('workflow')}>
+              Run workflow
+            </button>
+            {a.status !== 'Closed' && (
+              <button type="button" className="primary" onClick={() => setDialog('close')}>
+                Close alert
+              </button>
+            )}
+          </>
+        }
+      />
+      <div className="layout-detail">
+        <div>
+          <Tabs
+            label="Alert sections"
+            tabs={[
+              { id: 'overview', label: 'Overview', render: () => <Overview alert={a} /> },
+              {
+                id: 'indicators',
+                label: `Indicators (${a.indicators.length})`,
+                render: () => <Indicators indicators={a.indicators} />,
+              },
+              {
+                id: 'context',
+                label: `Context (${a.context_documents.length})`,
+                render: () => <ContextDocs alert={a} />,
+              },
+              { id: 'related', label: 'Past alerts', render: () => <Related base={base} /> },
+              { id: 'findings', label: 'Findings', render: () => <Findings base={base} /> },
+              { id: 'activity', label: 'Activity', render: () => <Activity base={base} /> },
+              { id: 'graph', label: 'Graph', render: () => <Graph base={base} /> },
+              { id: 'deliveries', label: 'Agent deliveries', render: () => <Deliveries base={base} /> },
+              { id: 'payload', label: 'Agent payload', render: () => <Payload base={base} /> },
+              { id: 'raw', label: 'Raw', render: () => <JsonView label="raw_payload" value={a.raw_payload} open /> },
+            ]}
+          />
+        </div>
+        <Sidebar alert={a} onClose={() => setDialog('close')} />
+      </div>
+      <RunAgentDialog open={dialog === 'agent'} onClose={() => setDialog(null)} alertUuid={a.uuid} />
+      <RunWorkflowDialog
+        open={dialog === 'workflow'}
+        onClose={() => setDialog(null)}
+        alertUuid={a.uuid}
+        indicators={a.indicators.map((i) => ({ type: i.type, value: i.value }))}
+      />
+      <CloseDialog open={dialog === 'close'} onClose={() => setDialog(null)} alert={a} />
+    </>
+  );
+}
+
+function usePatch(uuid: string) {
+  return useApiMutation<One<Alert>, Record<string, unknown>>(
+    (json) => ({ method: 'PATCH', path: `/v1/alerts/${uuid}`, json }),
+    {
+      invalidates: [`/v1/alerts`],
+    },
+  );
+}
+
+function Sidebar({ alert: a, onClose }: { alert: Alert; onClose(): void }) {
+  const patch = usePatch(a.uuid);
+  const [tags, setTags] = useState<string[]>(a.tags);
+  return (
+    <aside>
+      <Card title="Triage">
+        <SelectField
+          label="Status"
+          value={a.status}
+          options={AlertStatusSchema.options}
+          onChange={(status) => (status === 'Closed' ? onClose() : patch.mutate({ status }))}
+        />
+        <SelectField
+          label="Severity"
+          value={a.severity === 'Pending' ? '' : a.severity}
+          allowEmpty="Pending"
+          options={AlertSeveritySchema.options.filter((s) => s !== 'Pending')}
+          onChange={(severity) => severity && patch.mutate({ severity })}
+        />
+        <SelectField
+          label="Verdict override"
+          hint={
+            a.malice_override ? `Overridden by ${a.malice_override_source ?? 'analyst'}` : 'Computed from indicators'
+          }
+          value={a.malice_override ?? ''}
+          allowEmpty="Computed"
+          options={MaliceLevelSchema.options}
+          onChange={(m) => patch.mutate(m ? { malice_override: m } : { reset_malice_override: true })}
+        />
+        <ListField label="Tags" value={tags} onChange={setTags} />
+        <button type="button" className="small" onClick={() => patch.mutate({ tags })} disabled={patch.isPending}>
+          Save tags
+        </button>
+        <ErrorBanner error={patch.error} />
+      </Card>
+      <Card title="Details">
+        <Details
+          items={[
+            ['Occurred', <Time key="o" value={a.occurred_at} />],
+            ['Ingested', <Time key="i" value={a.ingested_at} />],
+            ['Enriched', <Time key="e" value={a.enriched_at} />],
+            ['Acknowledged', <Time key="a" value={a.acknowledged_at} />],
+            ['Closed', <Time key="c" value={a.closed_at} />],
+            ['Classification', a.close_classification],
+            ['Duplicates', a.duplicate_count],
+            ['Fingerprint', a.fingerprint && <code>{a.fingerprint}</code>],
+            [
+              'Detection rule',
+              a.detection_rule && <Link to={`/detection-rules/${a.detection_rule.uuid}`}>{a.detection_rule.name}</Link>,
+            ],
+          ]}
+        />
+      </Card>
+    </aside>
+  );
+}
+
+function CloseDialog({ open, onClose, alert: a }: { open: boolean; onClose(): void; alert: Alert }) {
+  const [classification, setClassification] = useState<CloseClassification | ''>('');
+  const patch = usePatch(a.uuid);
+  return (
+    <Dialog open={open} onClose={onClose} title="Close alert">
+      <form
+        onSubmit={(e) => {
+          e.preventDefault();
+          if (classification)
+            patch.mutate({ status: 'Closed', close_classification: classification }, { onSuccess: onClose });
+        }}
+      >
+        <SelectField
+          label="Classification"
+          value={classification}
+          allowEmpty="Choose a classification…"
+          options={CloseClassificationSchema.options}
+          onChange={setClassification}
+        />
+        <ErrorBanner error={patch.error} />
+        <button type="submit" className="primary" disabled={!classification || patch.isPending}>
+          Close alert
+        </button>
+      </form>
+    </Dialog>
+  );
+}
+
+function Overview({ alert: a }: { alert: Alert }) {
+  const e = a.enrichment;
+  return (
+    <div className="stack">
+      <Card title="Description">
+        <p style={{ whiteSpace: 'pre-wrap' }}>{a.description ?? <span className="muted">No description.</span>}</p>
+      </Card>
+      <Card title="Enrichment">
+        {e ? (
+          <Details
+            items={[
+              ['Status', <Badge key="s" value={e.status} />],
+              ['Indicators', `${e.indicator_count} (${e.enrichable_count} enrichable)`],
+              ['Succeeded', e.providers_succeeded.join(', ') || '—'],
+              ['Failed', e.providers_failed.join(', ') || '—'],
+              ['Skipped', e.providers_skipped.join(', ') || '—'],
+              ['Deferred', e.providers_deferred.join(', ') || '—'],
+              ['Cache hits', e.cache_hits],
+              ['Completed', <Time key="c" value={e.completed_at} />],
+            ]}
+          />
+        ) : (
+          <p className="muted">Not enriched yet.</p>
+        )}
+      </Card>
+      {a.detection_rule?.documentation && (
+        <Card title={`Detection rule: ${a.detection_rule.name}`}>
+          <Markdown>{a.detection_rule.documentation}</Markdown>
+        </Card>
+      )}
+      <JsonView label="Normalized alert" value={a.normalized} open={false} />
+    </div>
+  );
+}
+
+function Indicators({ indicators }: { indicators: AlertIndicator[] }) {
+  const [open, setOpen] = useState<string | null>(null);
+  const columns: Column<AlertIndicator>[] = [
+    { id: 'type', header: 'Type', cell: (i) => i.type },
+    {
+      id: 'value',
+      header: 'Value',
+      className: 'wrap',
+      cell: (i) => <Link to={`/indicators/${i.uuid}`}>{i.value}</Link>,
+    },
+    { id: 'malice', header: 'Verdict', cell: (i) => <Badge value={i.malice} /> },
+    { id: 'why', header: 'Why', className: 'wrap', cell: (i) => <Explanation explanation={i.malice_explanation} /> },
+    {
+      id: 'providers',
+      header: 'Providers',
+      cell: (i) => (
+        <button
+          type="button"
+          className="small"
+          aria-expanded={open === i.uuid}
+          onClick={() => setOpen(open === i.uuid ? null : i.uuid)}
+        >
+          {Object.keys(i.enrichment_results ?? {}).length} results
+        </button>
+      ),
+    },
+    { id: 'field', header: 'Found in', cell: (i) => <code>{i.source_field ?? '—'}</code> },
+  ];
+  const shown = indicators.find((i) => i.uuid === open);
+  return (
+    <>
+      <DataTable
+        caption="Indicators"
+        columns={columns}
+        rows={indicators}
+        rowKey={(i) => i.uuid}
+        empty="No indicators extracted."
+      />
+      {shown && (
+        <Card title={`Provider results — ${shown.type} ${shown.value}`}>
+          <ProviderResults results={shown.enrichment_results} />
+        </Card>
+      )}
+    </>
+  );
+}
+
+function ContextDocs({ alert: a }: { alert: Alert }) {
+  if (a.context_documents.length === 0) return <p className="muted">No context document applies to this alert.</p>;
+  return (
+    <div className="stack">
+      {a.context_documents.map((d) => (
+        <Card
+          key={d.uuid}
+          title={
+            <>
+              <Link to={`/context-docs/${d.uuid}`}>{d.title}</Link> <Badge value={d.document_type} tone="info" />
+            </>
+          }
+          actions={
+            <span className="muted small">
+              {d.matched_by === 'global' ? 'global' : `matched ${d.matched_by.length} rule(s)`}
+            </span>
+          }
+        >
+          <Markdown>{d.content}</Markdown>
+        </Card>
+      ))}
+    </div>
+  );
+}
+
+function Related({ base }: { base: string }) {
+  const related = useApi<List<RelatedAlert>>(`${base}/related`);
+  const columns: Column<RelatedAlert>[] = [
+    { id: 'title', header: 'Alert', className: 'wrap', cell: (r) => <Link to={`/alerts/${r.uuid}`}>{r.title}</Link> },
+    { id: 'severity', header: 'Severity', cell: (r) => <Badge value={r.severity} /> },
+    { id: 'status', header: 'Status', cell: (r) => <Badge value={r.status} /> },
+    { id: 'closed', header: 'Closed as', cell: (r) => r.close_classification ?? '—' },
+    { id: 'shared', header: 'Shared indicators', className: 'wrap', cell: (r) => r.shared_indicators.join(', ') },
+    { id: 'occurred', header: 'Occurred', cell: (r) => <Time value={r.occurred_at} /> },
+  ];
+  if (related.error) return <ErrorBanner error={related.error} />;
+  if (!related.data) return <Loading />;
+  return (
+    <DataTable
+      caption="Past alerts sharing indicators"
+      columns={columns}
+      rows={related.data.data}
+      rowKey={(r) => r.uuid}
+      empty="No earlier alert shares an indicator."
+    />
+  );
+}
+
+function Findings({ base }: { base: string }) {
+  const findings = useApi<List<AlertFinding>>(`${base}/findings`);
+  if (findings.error) return <ErrorBanner error={findings.error} />;
+  if (!findings.data) return <Loading />;
+  if (findings.data.data.length === 0) return <p className="muted">No agent has posted a finding yet.</p>;
+  return (
+    <div className="stack">
+      {findings.data.data.map((f) => (
+        <Card key={f.id} title={f.agent_name} actions={<Time value={f.posted_at} />}>
+          <div className="row">
+            {f.confidence && <Badge value={`confidence ${f.confidence}`} tone="info" />}
+            {f.posted_by?.key_prefix && <span className="muted small">by {f.posted_by.key_prefix}</span>}
+          </div>
+          <Markdown>{f.summary}</Markdown>
+          {f.recommended_action && (
+            <p>
+              <strong>Recommended:</strong> {f.recommended_action}
+            </p>
+          )}
+          {f.evidence && <JsonView label="Evidence" value={f.evidence} open={false} />}
+        </Card>
+      ))}
+    </div>
+  );
+}
+
+function Activity({ base }: { base: string }) {
+  const activity = useApi<Page<ActivityEvent>>(`${base}/activity?page_size=100`);
+  if (activity.error) return <ErrorBanner error={activity.error} />;
+  if (!activity.data) return <Loading />;
+  return (
+    <ol className="timeline" aria-label="Activity, newest first">
+      {activity.data.data.map((e) => (
+        <li key={e.uuid}>
+          <div className="row">
+            <strong>{e.event_type.replaceAll('_', ' ')}</strong>
+            <Badge value={e.actor_type} tone="muted" />
+            {e.actor_key_prefix && <code className="small">{e.actor_key_prefix}</code>}
+            <Time value={e.created_at} />
+          </div>
+          {Object.keys(e.references).length > 0 && <JsonView label="Details" value={e.references} open={false} />}
+        </li>
+      ))}
+    </ol>
+  );
+}
+
+function Graph({ base }: { base: string }) {
+  const graph = useApi<One<RelationshipGraph>>(`${base}/relationship-graph`);
+  if (graph.error) return <ErrorBanner error={graph.error} />;
+  if (!graph.data) return <Loading />;
+  return <RelationshipGraphView graph={graph.data.data} />;
+}
+
+function Deliveries({ base }: { base: string }) {
+  const runs = useApi<Page<AgentRun>>(`${base}/agent-runs`, { refetchInterval: 5_000 });
+  const columns: Column<AgentRun>[] = [
+    {
+      id: 'agent',
+      header: 'Agent',
+      cell: (r) => <Link to={`/agents/${r.agent_uuid}?tab=deliveries`}>{r.agent_name}</Link>,
+    },
+    { id: 'status', header: 'Status', cell: (r) => <Badge value={r.status} /> },
+    { id: 'trigger', header: 'Trigger', cell: (r) => r.trigger },
+    { id: 'attempts', header: 'Attempts', cell: (r) => `${r.attempt_count} / ${r.max_attempts}` },
+    { id: 'code', header: 'HTTP', cell: (r) => r.response_status_code ?? '—' },
+    { id: 'error', header: 'Error', className: 'wrap', cell: (r) => r.error ?? '' },
+    { id: 'created', header: 'Queued', cell: (r) => <Time value={r.created_at} /> },
+  ];
+  if (runs.error) return <ErrorBanner error={runs.error} />;
+  if (!runs.data) return <Loading />;
+  return (
+    <DataTable
+      caption="Agent deliveries"
+      columns={columns}
+      rows={runs.data.data}
+      rowKey={(r) => r.uuid}
+      empty="No delivery to an agent yet."
+    />
+  );
+}
+
+function Payload({ base }: { base: string }) {
+  const payload = useApi<One<AgentPayloadDoc>>(`${base}/context`);
+  if (payload.error) return <ErrorBanner error={payload.error} />;
+  if (!payload.data) return <Loading />;
+  return (
+    <>
+      <p className="muted">
+        What agents receive for this alert ({payload.data.data.token_count.toLocaleString()} tokens).
+      </p>
+      <JsonView label="Agent payload" value={payload.data.data} open />
+    </>
+  );
+}

@@ -1,0 +1,149 @@
+import { ApprovalStatusSchema, type WorkflowApproval } from '@calseta/schema';
+import { useState } from 'react';
+import { Link } from 'react-router';
+import { type One, type Page, query } from '../api/client.js';
+import { useApi, useApiMutation } from '../api/hooks.js';
+import { Badge, ErrorBanner, Loading, Time } from '../components/feedback.js';
+import { MultiFilter } from '../components/form.js';
+import { Dialog, PageHeader } from '../components/layout.js';
+import { type Column, DataTable, Pagination, useListParams } from '../components/table.js';
+
+export function ApprovalsPage() {
+  const list = useListParams(['status']);
+  const status = list.filters.status?.length ? list.filters.status : ['pending'];
+  const approvals = useApi<Page<WorkflowApproval>>(
+    `/v1/workflow-approvals${query({ ...list.apiParams, status: status.join(',') })}`,
+    { refetchInterval: 5_000 },
+  );
+  const decide = useApiMutation<One<WorkflowApproval>, { uuid: string; decision: 'approve' | 'reject' }>(
+    ({ uuid, decision }) => ({ path: `/v1/workflow-approvals/${uuid}/${decision}`, json: {} }),
+    { invalidates: ['/v1/workflow-approvals', '/v1/workflow-runs', '/v1/metrics'] },
+  );
+  const [rejecting, setRejecting] = useState<WorkflowApproval | null>(null);
+  const columns: Column<WorkflowApproval>[] = [
+    {
+      id: 'workflow',
+      header: 'Workflow',
+      cell: (a) => <Link to={`/workflows/${a.workflow_uuid}`}>{a.workflow_name}</Link>,
+    },
+    { id: 'status', header: 'Status', cell: (a) => <Badge value={a.status} /> },
+    { id: 'risk', header: 'Risk', cell: (a) => <Badge value={a.risk_level} /> },
+    {
+      id: 'target',
+      header: 'Target',
+      className: 'wrap',
+      cell: (a) =>
+        a.trigger_context ? (
+          <>
+            {a.trigger_context.indicator_type} <code>{a.trigger_context.indicator_value}</code>
+            {a.trigger_context.alert_uuid && (
+              <>
+                {' '}
+                · <Link to={`/alerts/${a.trigger_context.alert_uuid}`}>alert</Link>
+              </>
+            )}
+          </>
+        ) : (
+          '—'
+        ),
+    },
+    { id: 'by', header: 'Requested by', cell: (a) => `${a.trigger_type} ${a.trigger_agent_key_prefix}` },
+    { id: 'reason', header: 'Reason', className: 'wrap', cell: (a) => a.reason },
+    { id: 'confidence', header: 'Confidence', className: 'num', cell: (a) => `${Math.round(a.confidence * 100)}%` },
+    { id: 'expires', header: 'Expires', cell: (a) => <Time value={a.expires_at} /> },
+    {
+      id: 'result',
+      header: 'Result',
+      className: 'wrap',
+      cell: (a) =>
+        a.execution_result ? (
+          <>
+            <Badge value={a.execution_result.success ? 'succeeded' : 'failed'} /> {a.execution_result.message}
+          </>
+        ) : a.run_uuid ? (
+          <Link to={`/workflows/${a.workflow_uuid}?tab=runs`}>run queued</Link>
+        ) : (
+          ''
+        ),
+    },
+    {
+      id: 'actions',
+      header: 'Decision',
+      cell: (a) =>
+        a.status === 'pending' ? (
+          <div className="row">
+            <button
+              type="button"
+              className="primary small"
+              disabled={decide.isPending}
+              aria-label={`Approve ${a.workflow_name} on ${a.trigger_context?.indicator_value ?? ''}`}
+              onClick={() => decide.mutate({ uuid: a.uuid, decision: 'approve' })}
+            >
+              Approve
+            </button>
+            <button type="button" className="danger small" disabled={decide.isPending} onClick={() => setRejecting(a)}>
+              Reject
+            </button>
+          </div>
+        ) : (
+          <span className="muted small">{a.responder_id ?? ''}</span>
+        ),
+    },
+  ];
+  return (
+    <>
+      <PageHeader title="Approvals" subtitle="Workflow runs waiting for a human decision." />
+      <div className="toolbar">
+        <MultiFilter
+          label="Status"
+          options={ApprovalStatusSchema.options}
+          value={status}
+          onChange={(v) => list.setFilter('status', v)}
+        />
+      </div>
+      <ErrorBanner error={approvals.error ?? decide.error} />
+      {decide.data && (
+        <p className="banner ok" role="status">
+          {decide.data.data.status === 'approved' ? 'Approved: the run is queued.' : 'Rejected: nothing runs.'}
+        </p>
+      )}
+      {!approvals.data ? (
+        approvals.isLoading && <Loading />
+      ) : (
+        <>
+          <DataTable
+            caption="Approval requests"
+            columns={columns}
+            rows={approvals.data.data}
+            rowKey={(a) => a.uuid}
+            empty="No approval requests with this status."
+          />
+          <Pagination meta={approvals.data.meta} onPage={list.setPage} onPageSize={list.setPageSize} />
+        </>
+      )}
+      <Dialog open={rejecting !== null} onClose={() => setRejecting(null)} title="Reject this request?">
+        {rejecting && (
+          <>
+            <p>
+              <strong>{rejecting.workflow_name}</strong> will not run on {rejecting.trigger_context?.indicator_value}.
+            </p>
+            <div className="actions">
+              <button type="button" onClick={() => setRejecting(null)}>
+                Cancel
+              </button>
+              <button
+                type="button"
+                className="danger"
+                onClick={() =>
+                  decide.mutate({ uuid: rejecting.uuid, decision: 'reject' }, { onSuccess: () => setRejecting(null) })
+                }
+              >
+                Reject
+              </button>
+            </div>
+          </>
+        )}
+      </Dialog>
+    </>
+  );
+}

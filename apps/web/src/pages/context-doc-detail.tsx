@@ -1,0 +1,3 @@
+export function ContextDocDetailPage() {
+  return <p>Coming soon.</p>;
+}

@@ -1,0 +1,3 @@
+export function ContextDocsPage() {
+  return <p>Coming soon.</p>;
+}

@@ -1,0 +1,3 @@
+export function ProvidersPage() {
+  return <p>Coming soon.</p>;
+}

@@ -1,0 +1,3 @@
+export function RuleDetailPage() {
+  return <p>Coming soon.</p>;
+}

@@ -1,0 +1,3 @@
+export function WorkflowDetailPage() {
+  return <p>Coming soon.</p>;
+}

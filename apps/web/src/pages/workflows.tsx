@@ -1,0 +1,3 @@
+export function WorkflowsPage() {
+  return <p>Coming soon.</p>;
+}

@@ -1,0 +1,87 @@
+import type { ReactNode } from 'react';
+import { NavLink } from 'react-router';
+import { useApi } from './api/hooks.js';
+import { useAuth } from './auth.js';
+
+const NAV: Array<{ group: string; links: Array<[string, string]> }> = [
+  {
+    group: 'Operate',
+    links: [
+      ['/', 'Dashboard'],
+      ['/alerts', 'Alerts'],
+      ['/approvals', 'Approvals'],
+      ['/workflows', 'Workflows'],
+    ],
+  },
+  {
+    group: 'Manage',
+    links: [
+      ['/agents', 'Agents'],
+      ['/providers', 'Enrichment providers'],
+      ['/detection-rules', 'Detection rules'],
+      ['/context-docs', 'Context documents'],
+    ],
+  },
+  {
+    group: 'Settings',
+    links: [
+      ['/settings/api-keys', 'API keys'],
+      ['/settings/sources', 'Alert sources'],
+      ['/settings/indicator-mappings', 'Indicator mappings'],
+    ],
+  },
+];
+
+interface Health {
+  status: string;
+  version?: string;
+}
+
+export function Shell({ children }: { children: ReactNode }) {
+  const { signOut } = useAuth();
+  const health = useApi<Health>('/health', { refetchInterval: 30_000 });
+  const ok = health.data?.status === 'ok';
+  return (
+    <div className="shell">
+      <a href="#main" className="skip-link">
+        Skip to content
+      </a>
+      <aside className="sidebar">
+        <div className="brand">
+          <span className="logo" aria-hidden="true">
+            ◆
+          </span>{' '}
+          Calseta
+        </div>
+        <nav aria-label="Main">
+          {NAV.map((section) => (
+            <div key={section.group} className="nav-group">
+              <h2>{section.group}</h2>
+              <ul>
+                {section.links.map(([to, label]) => (
+                  <li key={to}>
+                    <NavLink to={to} end={to === '/'}>
+                      {label}
+                    </NavLink>
+                  </li>
+                ))}
+              </ul>
+            </div>
+          ))}
+        </nav>
+        <div className="sidebar-footer">
+          <span className={`health ${health.isLoading ? '' : ok ? 'ok' : 'down'}`} role="status">
+            <span className="dot" aria-hidden="true" /> API {health.isLoading ? '…' : ok ? 'healthy' : 'unreachable'}
+            {health.data?.version ? ` · ${health.data.version}` : ''}
+          </span>
+          <button type="button" className="ghost small" onClick={() => signOut()}>
+            Sign out
+          </button>
+        </div>
+      </aside>
+      <main id="main" className="content" tabIndex={-1}>
+        {children}
+      </main>
+    </div>
+  );
+}
