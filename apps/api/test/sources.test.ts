@@ -288,3 +288,44 @@ describe('settings', () => {
     expect((await h.request('GET', '/v1/settings/approval-defaults', { key: reader })).status).toBe(403);
   });
 });
+
+describe('field size limits', () => {
+  it('bounds an ingested title and description; the raw payload keeps the originals', async () => {
+    const title = `T${'x'.repeat(4_999)}`;
+    const res = await h.request('POST', '/v1/ingest/generic', {
+      json: { title, severity: 'Low', description: 'd'.repeat(70_000) },
+    });
+    expect(res.status).toBe(202);
+    const [row] = await h.query<{ title: string; description: string; raw: string }>(
+      `SELECT title, description, raw_payload->>'title' AS raw FROM alerts WHERE uuid = $1`,
+      [res.body.data.alert_uuid],
+    );
+    expect(row?.title).toHaveLength(1_000);
+    expect(row?.description).toHaveLength(65_536);
+    expect(row?.raw).toBe(title);
+  });
+
+  it('refuses over-long targeting values with 422 VALIDATION_ERROR', async () => {
+    const res = await h.request('POST', '/v1/context-documents', {
+      json: {
+        title: 'runbook',
+        document_type: 'runbook',
+        content: '# steps',
+        targeting_rules: { match_any: [{ field: 'title', op: 'contains', value: 'v'.repeat(1_001) }] },
+      },
+    });
+    expect(res.status).toBe(422);
+    expect(res.body.error.code).toBe('VALIDATION_ERROR');
+    const list = await h.request('POST', '/v1/context-documents', {
+      json: {
+        title: 'runbook',
+        document_type: 'runbook',
+        content: '# steps',
+        targeting_rules: {
+          match_any: [{ field: 'tags', op: 'in', value: Array.from({ length: 501 }, (_, i) => `t${i}`) }],
+        },
+      },
+    });
+    expect(list.status).toBe(422);
+  });
+});

@@ -29,7 +29,12 @@ export const TargetingRuleSchema = z
   .object({
     field: TargetingFieldSchema,
     op: TargetingOpSchema,
-    value: z.union([z.string(), z.number(), z.boolean(), z.array(z.union([z.string(), z.number()]))]),
+    value: z.union([
+      z.string().max(1_000),
+      z.number(),
+      z.boolean(),
+      z.array(z.union([z.string().max(1_000), z.number()])).max(500),
+    ]),
   })
   .strict()
   .superRefine((rule, ctx) => {

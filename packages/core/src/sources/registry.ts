@@ -17,6 +17,9 @@ function pluginFailure(source: string, step: string, error: unknown): ServiceErr
 
 const MAX_TAGS = 100;
 const MAX_TAG_LENGTH = 200;
+/** Bounds of attacker-controllable text kept in columns and agent payloads (the raw payload keeps the originals). */
+export const MAX_TITLE_LENGTH = 1_000;
+export const MAX_DESCRIPTION_LENGTH = 65_536;
 
 /** Tags as stored and indexed: trimmed, unique, bounded (the raw payload keeps the originals). */
 function cleanTags(tags: readonly string[]): string[] {
@@ -83,7 +86,13 @@ export class SourceRegistry {
         parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; '),
       );
     }
-    return { ...parsed.data, source_name: source.name, tags: cleanTags(parsed.data.tags) };
+    return {
+      ...parsed.data,
+      title: parsed.data.title.slice(0, MAX_TITLE_LENGTH),
+      description: parsed.data.description?.slice(0, MAX_DESCRIPTION_LENGTH) ?? null,
+      source_name: source.name,
+      tags: cleanTags(parsed.data.tags),
+    };
   }
 
   extractIndicators(source: AlertSource, raw: unknown): ExtractedIndicator[] {
