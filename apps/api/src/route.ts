@@ -18,6 +18,9 @@ const COMMON_ERRORS = {
   401: errorContent('Missing, invalid, revoked or expired API key (`UNAUTHORIZED`, `KEY_EXPIRED`).'),
   403: errorContent('The key lacks the required scope (`FORBIDDEN`, `details.required_scopes`).'),
   422: errorContent('The request failed validation (`VALIDATION_ERROR`, `details.errors`).'),
+  429: errorContent(
+    'Rate limit of the key exceeded (`RATE_LIMITED`, `Retry-After`, `details.retry_after_seconds`; see docs/security.md).',
+  ),
   503: errorContent('The database is unavailable; retry (`SERVICE_UNAVAILABLE`).'),
 } as const;
 

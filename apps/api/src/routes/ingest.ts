@@ -14,7 +14,9 @@ ingestRoutes.openapi(
     summary: 'Receive an alert webhook from a source',
     description:
       "The body is the source's own alert format (Sentinel incident, Elastic alert, Splunk webhook, generic JSON). " +
-      'When a webhook secret is configured for the source, its signature header is verified over the raw body. ' +
+      'When the source integration (`/v1/sources`) has a `webhook_secret`, or else `<SOURCE>_WEBHOOK_SECRET` is set, ' +
+      'its signature header is verified over the raw body (HMAC-SHA256; Splunk: the shared-secret header). ' +
+      'Keys with `allowed_sources` may ingest from those sources only. ' +
       '202 means the alert and its pipeline job are committed.',
     permission: 'alerts:ingest',
     request: {
@@ -27,6 +29,12 @@ ingestRoutes.openapi(
         content: { 'application/json': { schema: dataEnvelope(IngestAcceptedSchema) } },
       },
       400: errorContent('Body is not JSON (`INVALID_JSON`).'),
+      401: errorContent(
+        'Missing or invalid API key, or missing / wrong webhook signature (`INVALID_SIGNATURE`; nothing is stored).',
+      ),
+      403: errorContent(
+        "Missing scope (`FORBIDDEN`), a source outside the key's `allowed_sources` or a disabled integration (`SOURCE_NOT_ALLOWED`).",
+      ),
       404: errorContent('Unknown source (`UNKNOWN_SOURCE`).'),
       413: errorContent('Body over the ingest size limit (`PAYLOAD_TOO_LARGE`).'),
       415: errorContent('Body is not JSON (`UNSUPPORTED_MEDIA_TYPE`).'),
