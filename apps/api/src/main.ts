@@ -1,4 +1,12 @@
-import { createCore, createLogger, JobQueue, seedSystemRows, sharedCoreConfig } from '@calseta/core';
+import {
+  createCore,
+  createLogger,
+  installPluginProviders,
+  JobQueue,
+  loadPlugins,
+  seedSystemRows,
+  sharedCoreConfig,
+} from '@calseta/core';
 import { createDb } from '@calseta/db';
 import { serve } from '@hono/node-server';
 import { createApp } from './app.js';
@@ -10,13 +18,16 @@ const logger = createLogger({ service: 'api', level: env.LOG_LEVEL });
 const { db } = createDb({ url: env.DATABASE_URL, max: env.DB_POOL_SIZE, applicationName: 'calseta-api' });
 const queue = new JobQueue({ url: env.DATABASE_URL, logger, supervise: false });
 await queue.start();
+const plugins = await loadPlugins(env.CALSETA_PLUGINS, { logger });
 const deps = createCore({
   db,
   queue,
   logger,
+  plugins,
   config: { ...sharedCoreConfig(env), webhookSecrets: webhookSecrets(env) },
 });
 await seedSystemRows(deps);
+await installPluginProviders(deps, plugins);
 
 const app = createApp(deps, {
   version: env.APP_VERSION,

@@ -7,8 +7,10 @@ import {
   createApiKey,
   createCore,
   createLogger,
+  installPluginProviders,
   type JobOutcome,
   JobQueue,
+  loadPlugins,
   parseAllowedHosts,
   providerEnvFrom,
   SYSTEM,
@@ -71,6 +73,8 @@ export interface HarnessOptions {
   allowHosts?: string[];
   /** Approval notifier settings (`CoreConfig.approvals`). */
   approvals?: CoreConfig['approvals'];
+  /** Plugin packages to load, as `CALSETA_PLUGINS` lists them (sources registered, providers installed). */
+  plugins?: readonly string[];
   /** Rate limits, trusted proxies, CORS, HSTS (`AppOptions.security`); default all off. */
   security?: SecurityOptions;
   /** Log lines (JSON) go here, at level info, with request logging on; default: silent. */
@@ -91,10 +95,12 @@ export async function createHarness(options: HarnessOptions = {}): Promise<Harne
       ? undefined
       : await startMockProviders(options.mockProviders === true ? {} : options.mockProviders);
   const env = { ...(mock ? mockProviderEnv(mock) : {}), ...options.providerEnv };
+  const plugins = await loadPlugins(options.plugins ?? []);
   const deps = createCore({
     db: database.db,
     queue,
     logger,
+    plugins,
     config: {
       dedupWindowHours: options.dedupWindowHours ?? 24,
       webhookSecrets: options.webhookSecrets ?? {},
@@ -105,6 +111,7 @@ export async function createHarness(options: HarnessOptions = {}): Promise<Harne
     },
   });
   await seedSystemRows(deps);
+  await installPluginProviders(deps, plugins);
   const app = createApp(deps, {
     version: 'test',
     maxIngestBytes: options.maxIngestBytes ?? 5 * 1_048_576,

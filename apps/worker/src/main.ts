@@ -1,4 +1,4 @@
-import { APPROVAL_SWEEP_CRON, createCore, createLogger, JobQueue, sharedCoreConfig } from '@calseta/core';
+import { APPROVAL_SWEEP_CRON, createCore, createLogger, JobQueue, loadPlugins, sharedCoreConfig } from '@calseta/core';
 import { createDb } from '@calseta/db';
 import { loadEnv } from './env.js';
 import { startWorker } from './worker.js';
@@ -9,10 +9,13 @@ const logger = createLogger({ service: 'worker', level: env.LOG_LEVEL });
 const { db } = createDb({ url: env.DATABASE_URL, max: env.DB_POOL_SIZE, applicationName: 'calseta-worker' });
 const queue = new JobQueue({ url: env.DATABASE_URL, logger, supervise: true });
 await queue.start();
+// Plugin sources: the pipeline re-normalizes alerts with the source that ingested them.
+const plugins = await loadPlugins(env.CALSETA_PLUGINS, { logger });
 const deps = createCore({
   db,
   queue,
   logger,
+  plugins,
   config: { ...sharedCoreConfig(env), webhookSecrets: {} },
 });
 await startWorker(deps, env.WORKER_CONCURRENCY);

@@ -2,6 +2,7 @@ import { z } from 'zod';
 import { approvalNotifierOf } from './approvals/config.js';
 import type { CoreConfig } from './context.js';
 import { parseAllowedHosts, providerEnvFrom } from './enrichment/runtime.js';
+import { parsePluginList } from './plugins.js';
 
 /**
  * The settings every process (api, worker, mcp) reads from its environment. Each app extends this
@@ -30,6 +31,8 @@ export const ProcessEnvSchema = z.object({
   SLACK_SIGNING_SECRET: z.string().optional(),
   /** Teams incoming-webhook URL of approval cards (a workflow's URL `approval_channel` wins). */
   TEAMS_WEBHOOK_URL: z.string().url().optional(),
+  /** Plugin packages to load at startup (comma-separated names or paths): their sources and providers. */
+  CALSETA_PLUGINS: z.string().optional().transform(parsePluginList),
 });
 
 /** Parse an app's environment, saying every problem at once; adds the provider credentials it may read. */

@@ -13,6 +13,7 @@ import { IngestBatcher } from './ingest/batcher.js';
 import type { JobQueue } from './jobs/queue.js';
 import type { Logger } from './logger.js';
 import { MappingRuleCache } from './mappings/rules.js';
+import type { LoadedPlugins } from './plugins.js';
 import { SecretBox } from './secrets/box.js';
 import { SourceRegistry } from './sources/registry.js';
 import { createWorkflowFetch } from './workflows/http.js';
@@ -24,6 +25,8 @@ export interface CreateCoreOptions {
   logger: Logger;
   /** Defaults to the first-party sources. */
   sources?: readonly AlertSource[];
+  /** Plugins loaded from `CALSETA_PLUGINS` (`loadPlugins`): their sources are registered after `sources`. */
+  plugins?: Pick<LoadedPlugins, 'sources'>;
 }
 
 /** Build a process's core dependencies. Called once, by each app's composition root. */
@@ -65,7 +68,7 @@ export function createCore(options: CreateCoreOptions): CoreDeps {
     apiKeys,
     notifications,
     ingest: new IngestBatcher(base),
-    sources: new SourceRegistry(options.sources ?? builtinSources),
+    sources: new SourceRegistry([...(options.sources ?? builtinSources), ...(options.plugins?.sources ?? [])]),
     mappingRules,
   };
 }
@@ -165,6 +168,8 @@ export {
 } from './pipeline/enrich-alert.js';
 export { extractAlertIndicators } from './pipeline/extract-alert-indicators.js';
 export { JOB_HANDLERS } from './pipeline/handlers.js';
+export type { InstalledProviders, LoadedPlugins, LoadPluginsOptions } from './plugins.js';
+export { installPluginProviders, loadPlugins, NO_PLUGINS, parsePluginList } from './plugins.js';
 export { isSealed, parseEncryptionKey, type SealedSecret, SecretBox, SecretError } from './secrets/box.js';
 export { DEFAULT_APPROVAL_TIMEOUT_SECONDS, getApprovalDefaults } from './settings.js';
 export {
