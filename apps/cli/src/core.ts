@@ -1,4 +1,4 @@
-import { type CoreDeps, createCore, createLogger, JobQueue, seedSystemRows } from '@calseta/core';
+import { type CoreConfig, type CoreDeps, createCore, createLogger, JobQueue, seedSystemRows } from '@calseta/core';
 import { createDb } from '@calseta/db';
 
 /**
@@ -7,13 +7,17 @@ import { createDb } from '@calseta/db';
  */
 export async function openCore(
   url: string,
-  { logLevel = 'warn', logTo = 'stdout' }: { logLevel?: string; logTo?: 'stdout' | 'stderr' } = {},
+  {
+    logLevel = 'warn',
+    logTo = 'stdout',
+    config,
+  }: { logLevel?: string; logTo?: 'stdout' | 'stderr'; config?: Partial<CoreConfig> } = {},
 ): Promise<{ deps: CoreDeps; close(): Promise<void> }> {
   const logger = createLogger({ service: 'cli', level: logLevel, destination: logTo });
   const { db } = createDb({ url, max: 4, applicationName: 'calseta-cli' });
   const queue = new JobQueue({ url, logger, supervise: false, maxConnections: 2 });
   await queue.start();
-  const deps = createCore({ db, queue, logger, config: { dedupWindowHours: 24, webhookSecrets: {} } });
+  const deps = createCore({ db, queue, logger, config: { dedupWindowHours: 24, webhookSecrets: {}, ...config } });
   await seedSystemRows(deps);
   return {
     deps,

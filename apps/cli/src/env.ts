@@ -1,5 +1,5 @@
 import path from 'node:path';
-import { providerEnvFrom } from '@calseta/core';
+import { ProcessEnvSchema, parseProcessEnv, providerEnvFrom } from '@calseta/core';
 import { z } from 'zod';
 
 /** The CLI's configuration: the only place that reads process.env. */
@@ -30,4 +30,16 @@ export function loadEnv(): Env {
 /** The environment a child process (api, worker) starts with. */
 export function childEnv(overrides: Record<string, string>): NodeJS.ProcessEnv {
   return { ...process.env, ...overrides };
+}
+
+/**
+ * The settings the api, worker and mcp processes read, for a command that runs core in this
+ * process (`mcp --stdio`): the environment wins; the data dir's key is the fallback.
+ */
+export function coreProcessEnv(databaseUrl: string, encryptionKey: string) {
+  return parseProcessEnv(
+    ProcessEnvSchema,
+    { ENCRYPTION_KEY: encryptionKey, ...process.env, DATABASE_URL: databaseUrl },
+    'CLI',
+  );
 }

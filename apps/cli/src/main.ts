@@ -1,12 +1,20 @@
 #!/usr/bin/env node
 import { readFile } from 'node:fs/promises';
 import { parseArgs } from 'node:util';
-import { contextFor, createApiKey, importEnrichmentProvider, ServiceError, SYSTEM } from '@calseta/core';
+import {
+  contextFor,
+  createApiKey,
+  importEnrichmentProvider,
+  ServiceError,
+  SYSTEM,
+  sharedCoreConfig,
+} from '@calseta/core';
 import { ApiKeyTypeSchema, ScopeSchema } from '@calseta/schema';
 import { seedDemo } from '@calseta/seeds';
 import { openCore } from './core.js';
 import { migrate, openDatabase } from './database.js';
-import { loadEnv } from './env.js';
+import { coreProcessEnv, loadEnv } from './env.js';
+import { ensureEncryptionKey } from './first-run.js';
 import { runStack } from './stack.js';
 
 const USAGE = `calseta <command>
@@ -137,8 +145,11 @@ async function main(argv: string[]): Promise<void> {
       if (!apiKey) fail('mcp --stdio needs the API key in CALSETA_API_KEY');
       const { serveStdio } = await import('@calseta/mcp');
       // stdout carries the protocol: logs go to stderr.
+      const encryptionKey = await ensureEncryptionKey(loadEnv().dataDir);
       await withDatabase(async (url) => {
-        const core = await openCore(url, { logTo: 'stderr' });
+        // Configured like the MCP server (providers, outbound policy, secrets), logging to stderr.
+        const config = sharedCoreConfig(coreProcessEnv(url, encryptionKey));
+        const core = await openCore(url, { logTo: 'stderr', config });
         try {
           await serveStdio(core.deps, { apiKey });
         } finally {

@@ -3,6 +3,7 @@ import { createDb } from '@calseta/db';
 import { serve } from '@hono/node-server';
 import { createApp } from './app.js';
 import { loadEnv } from './env.js';
+import { McpSessions } from './sessions.js';
 
 // Composition root: configuration → database → queue → core → HTTP.
 const env = loadEnv();
@@ -13,7 +14,12 @@ const queue = new JobQueue({ url: env.DATABASE_URL, logger, supervise: false });
 await queue.start();
 const deps = createCore({ db, queue, logger, config: { ...sharedCoreConfig(env), webhookSecrets: {} } });
 
-const app = createApp(deps);
+const sessions = new McpSessions({
+  maxSessions: env.MCP_MAX_SESSIONS,
+  idleMs: env.MCP_SESSION_IDLE_MINUTES * 60_000,
+});
+await sessions.start(deps);
+const app = createApp(deps, sessions);
 const server = serve({ fetch: app.fetch, hostname: env.MCP_HOST, port: env.MCP_PORT }, (info) => {
   logger.info({ port: info.port, host: env.MCP_HOST }, `Calseta MCP listening on http://localhost:${info.port}/mcp`);
 });
@@ -24,6 +30,7 @@ async function shutdown(signal: string) {
   stopping = true;
   logger.info({ signal }, 'shutting down');
   server.close();
+  await sessions.close();
   await queue.stop();
   await deps.enrichment.close();
   await deps.agentFetch.close();

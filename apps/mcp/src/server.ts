@@ -1,12 +1,13 @@
 import {
   addAlertFinding,
+  authorize,
   enrichOnDemand,
   executeWorkflow,
+  findIndicator,
   getAlert,
   getAlertContext,
   getContextDocument,
   getDetectionRule,
-  getIndicator,
   getMetricsSummary,
   getWorkflow,
   listAlertActivity,
@@ -21,15 +22,31 @@ import {
   ServiceError,
 } from '@calseta/core';
 import {
+  AgentPayloadSchema,
   AlertSeveritySchema,
   AlertStatusSchema,
+  AlertSummarySchema,
   CloseClassificationSchema,
+  DetectionRuleSchema,
   FindingConfidenceSchema,
+  IndicatorSchema,
   IndicatorTypeSchema,
   MaliceLevelSchema,
+  MetricsSummarySchema,
+  OnDemandEnrichmentSchema,
+  PendingApprovalSchema,
+  WorkflowRunSchema,
+  WorkflowSummarySchema,
 } from '@calseta/schema';
 import { McpServer, ResourceTemplate } from '@modelcontextprotocol/sdk/server/mcp.js';
-import type { CallToolResult, ReadResourceResult } from '@modelcontextprotocol/sdk/types.js';
+import {
+  type CallToolResult,
+  ErrorCode,
+  McpError,
+  type ReadResourceResult,
+  SubscribeRequestSchema,
+  UnsubscribeRequestSchema,
+} from '@modelcontextprotocol/sdk/types.js';
 import { z } from 'zod';
 
 export const SERVER_NAME = 'Calseta';
@@ -38,14 +55,34 @@ const INSTRUCTIONS = [
   'Calseta is the data layer for security AI agents: alerts normalized, enriched and packaged with their context.',
   'Start with the `calseta://alerts` resource or `search_alerts`, then `get_alert_context` (the agent payload,',
   'fitted to `token_budget` tokens). Record conclusions with `post_alert_finding` and triage with `update_alert_status`.',
-  '`enrich_indicator` returns stored results unless `live: true` is passed.',
+  '`enrich_indicator` returns stored results unless `live: true` is passed (live calls spend provider quota).',
+  'Subscribe to `calseta://alerts` to be told when an alert has been enriched.',
 ].join(' ');
 
 /** Page sizes the MCP surface asks core for (core caps page_size at 500). */
 const LIST_LIMIT = 50;
 const CATALOGUE_LIMIT = 500;
+/** Documentation in rule lists is cut to this many characters (the full text is one read away). */
+const DOC_SUMMARY_CHARS = 200;
 
 const UUID = z.string().min(1).max(100);
+
+/**
+ * The caller's context for one call. Stateful sessions and stdio re-authenticate per call, so a
+ * revoked key or changed scopes take effect at once.
+ */
+export type ContextSource = () => Promise<ServiceContext>;
+
+export interface McpServerOptions {
+  /**
+   * The resource URIs this session is subscribed to. Given for sessions that can receive
+   * notifications (stateful HTTP, SSE, stdio); the server then offers `resources/subscribe`.
+   */
+  subscriptions?: Set<string>;
+}
+
+/** Resources a client may subscribe to: the alert list, one alert, one alert's payload. */
+const SUBSCRIBABLE = /^calseta:\/\/alerts(\/[^/]+(\/context)?)?$/;
 
 function json(uri: URL, value: unknown): ReadResourceResult {
   return { contents: [{ uri: uri.href, mimeType: 'application/json', text: JSON.stringify(value, null, 2) }] };
@@ -60,167 +97,250 @@ export function errorMessage(error: unknown): string {
   return error instanceof Error ? error.message : String(error);
 }
 
-/** Run a verb for a tool: its result as structured content, or an `isError` result — never a crash. */
-async function tool(run: () => Promise<Record<string, unknown>>): Promise<CallToolResult> {
-  try {
-    const result = await run();
-    return { content: [{ type: 'text', text: JSON.stringify(result) }], structuredContent: result };
-  } catch (error) {
-    return { isError: true, content: [{ type: 'text', text: errorMessage(error) }] };
+/** A refused resource read or subscription as a protocol error whose message says why. */
+function protocolError(error: unknown): unknown {
+  if (error instanceof ServiceError || error instanceof z.ZodError) {
+    return new McpError(ErrorCode.InvalidParams, errorMessage(error));
   }
-}
-
-/** A template's list callback: nothing (not an error) when the key may not read the collection. */
-async function listed(run: () => Promise<{ uri: string; name: string; description?: string }[]>) {
-  try {
-    return { resources: (await run()).map((r) => ({ ...r, mimeType: 'application/json' })) };
-  } catch (error) {
-    if (error instanceof ServiceError) return { resources: [] };
-    throw error;
-  }
+  return error;
 }
 
 function variable(value: string | string[] | undefined): string {
   return Array.isArray(value) ? (value[0] ?? '') : (value ?? '');
 }
 
+function summarizeDocumentation(documentation: string | null): string | null {
+  if (documentation === null || documentation.length <= DOC_SUMMARY_CHARS) return documentation;
+  return `${documentation.slice(0, DOC_SUMMARY_CHARS)}…`;
+}
+
 const page = { page: z.number().int().min(1).default(1), page_size: z.number().int().min(1).max(100).default(20) };
-const paged = z.object({ total: z.number(), page: z.number(), page_size: z.number() });
-const anyObject = z.record(z.string(), z.unknown());
+const paged = { total: z.number().int(), page: z.number().int(), page_size: z.number().int() };
+const RuleListItemSchema = DetectionRuleSchema.omit({ documentation: true }).extend({
+  /** The first 200 characters; read `calseta://detection-rules/{uuid}` for all of it. */
+  documentation_summary: z.string().nullable(),
+});
+// Tool output schemas are passed as shapes: a schema with a registered id would become a `$ref`,
+// and MCP wants `type: "object"` at the root.
+const ExecuteOutputSchema = z.object({
+  /** `run`: the workflow ran (see `run`); `pending_approval`: a human must approve first (see `approval`). */
+  outcome: z.enum(['run', 'pending_approval']),
+  run: WorkflowRunSchema.nullable(),
+  approval: PendingApprovalSchema.nullable(),
+});
+const EnrichOutputSchema = z.object({
+  /** `stored`: what the pipeline recorded (no provider called); `live`: the providers were asked. */
+  source: z.enum(['stored', 'live']),
+  indicator: IndicatorSchema.nullable(),
+  live: OnDemandEnrichmentSchema.nullable(),
+});
 
 /**
- * The MCP server for one authenticated caller. Every resource and tool is one core verb, which
- * authorizes itself: this layer only maps arguments and shapes results.
+ * The MCP server for one caller. Every resource and tool is one core verb, which authorizes
+ * itself: this layer only maps arguments and shapes results.
  */
-export function buildMcpServer(ctx: ServiceContext): McpServer {
+export function buildMcpServer(context: ContextSource, options: McpServerOptions = {}): McpServer {
   const server = new McpServer({ name: SERVER_NAME, version: '0.1.0' }, { instructions: INSTRUCTIONS });
+
+  /** A resource read: the verb's answer as JSON, or a protocol error naming the refusal. */
+  const read =
+    <A extends unknown[]>(run: (ctx: ServiceContext, uri: URL, ...rest: A) => Promise<unknown>) =>
+    async (uri: URL, ...rest: A): Promise<ReadResourceResult> => {
+      try {
+        return json(uri, await run(await context(), uri, ...rest));
+      } catch (error) {
+        throw protocolError(error);
+      }
+    };
+
+  /** A template's list callback: nothing (not an error) when the key may not read the collection. */
+  const listed = (run: (ctx: ServiceContext) => Promise<{ uri: string; name: string }[]>) => async () => {
+    try {
+      return { resources: (await run(await context())).map((r) => ({ ...r, mimeType: 'application/json' })) };
+    } catch (error) {
+      if (error instanceof ServiceError) return { resources: [] };
+      throw error;
+    }
+  };
+
+  /** A tool call: structured content, or an `isError` result the agent can read — never a crash. */
+  const tool = async <T extends object>(run: (ctx: ServiceContext) => Promise<T>): Promise<CallToolResult> => {
+    try {
+      const result = (await run(await context())) as Record<string, unknown>;
+      return { content: [{ type: 'text', text: JSON.stringify(result) }], structuredContent: result };
+    } catch (error) {
+      return { isError: true, content: [{ type: 'text', text: errorMessage(error) }] };
+    }
+  };
 
   // ------------------------------------------------------------------ resources
   server.registerResource(
     'alerts',
     'calseta://alerts',
-    { description: 'The 50 most recent alerts (by occurred_at).', mimeType: 'application/json' },
-    async (uri) => {
+    { description: 'The 50 most recent alerts (by occurred_at). Subscribable.', mimeType: 'application/json' },
+    read(async (ctx) => {
       const { data, meta } = await listAlerts(ctx, { page: 1, page_size: LIST_LIMIT });
-      return json(uri, { alerts: data, count: data.length, total: meta.total });
-    },
+      return { alerts: data, count: data.length, total: meta.total };
+    }),
   );
   server.registerResource(
     'alert',
     new ResourceTemplate('calseta://alerts/{uuid}', {
-      list: () =>
-        listed(async () =>
-          (await listAlerts(ctx, { page: 1, page_size: LIST_LIMIT })).data.map((a) => ({
-            uri: `calseta://alerts/${a.uuid}`,
-            name: a.title,
-          })),
-        ),
+      list: listed(async (ctx) =>
+        (await listAlerts(ctx, { page: 1, page_size: LIST_LIMIT })).data.map((a) => ({
+          uri: `calseta://alerts/${a.uuid}`,
+          name: a.title,
+        })),
+      ),
     }),
-    { description: 'One alert with its indicators, detection rule and findings.', mimeType: 'application/json' },
-    async (uri, { uuid }) => json(uri, await getAlert(ctx, variable(uuid))),
+    {
+      description: 'One alert with its indicators, detection rule and findings. Subscribable.',
+      mimeType: 'application/json',
+    },
+    read((ctx, _uri, { uuid }) => getAlert(ctx, variable(uuid))),
   );
   server.registerResource(
     'alert-context',
     new ResourceTemplate('calseta://alerts/{uuid}/context', { list: undefined }),
     {
-      description: 'The agent payload of an alert (default token budget; use get_alert_context to choose one).',
+      description:
+        'The agent payload of an alert (default token budget; use get_alert_context to choose one). Subscribable.',
       mimeType: 'application/json',
     },
-    async (uri, { uuid }) => json(uri, await getAlertContext(ctx, variable(uuid))),
+    read((ctx, _uri, { uuid }) => getAlertContext(ctx, variable(uuid))),
   );
   server.registerResource(
     'alert-activity',
     new ResourceTemplate('calseta://alerts/{uuid}/activity', { list: undefined }),
     { description: 'An alert’s activity log, newest first (max 100).', mimeType: 'application/json' },
-    async (uri, { uuid }) => {
+    read(async (ctx, _uri, { uuid }) => {
       const { data } = await listAlertActivity(ctx, variable(uuid), { page: 1, page_size: 100 });
-      return json(uri, { activity: data, count: data.length });
-    },
+      return { activity: data, count: data.length };
+    }),
   );
   server.registerResource(
     'detection-rules',
     'calseta://detection-rules',
-    { description: 'Detection rules (max 500).', mimeType: 'application/json' },
-    async (uri) => {
+    { description: 'Detection rules with a documentation summary (max 500).', mimeType: 'application/json' },
+    read(async (ctx) => {
       const { data } = await listDetectionRules(ctx, { page: 1, page_size: CATALOGUE_LIMIT });
-      return json(uri, { detection_rules: data, count: data.length });
-    },
+      const rules = data.map(({ documentation, ...rule }) => ({
+        ...rule,
+        documentation_summary: summarizeDocumentation(documentation),
+      }));
+      return { detection_rules: rules, count: rules.length };
+    }),
   );
   server.registerResource(
     'detection-rule',
     new ResourceTemplate('calseta://detection-rules/{uuid}', {
-      list: () =>
-        listed(async () =>
-          (await listDetectionRules(ctx, { page: 1, page_size: LIST_LIMIT })).data.map((r) => ({
-            uri: `calseta://detection-rules/${r.uuid}`,
-            name: r.name,
-          })),
-        ),
+      list: listed(async (ctx) =>
+        (await listDetectionRules(ctx, { page: 1, page_size: LIST_LIMIT })).data.map((r) => ({
+          uri: `calseta://detection-rules/${r.uuid}`,
+          name: r.name,
+        })),
+      ),
     }),
     { description: 'One detection rule with its documentation.', mimeType: 'application/json' },
-    async (uri, { uuid }) => json(uri, await getDetectionRule(ctx, variable(uuid))),
+    read((ctx, _uri, { uuid }) => getDetectionRule(ctx, variable(uuid))),
   );
   server.registerResource(
     'context-documents',
     'calseta://context-documents',
     { description: 'Context documents, without content (max 500).', mimeType: 'application/json' },
-    async (uri) => {
+    read(async (ctx) => {
       const { data } = await listContextDocuments(ctx, { page: 1, page_size: CATALOGUE_LIMIT });
-      return json(uri, { context_documents: data, count: data.length });
-    },
+      return { context_documents: data, count: data.length };
+    }),
   );
   server.registerResource(
     'context-document',
     new ResourceTemplate('calseta://context-documents/{uuid}', {
-      list: () =>
-        listed(async () =>
-          (await listContextDocuments(ctx, { page: 1, page_size: LIST_LIMIT })).data.map((d) => ({
-            uri: `calseta://context-documents/${d.uuid}`,
-            name: d.title,
-          })),
-        ),
+      list: listed(async (ctx) =>
+        (await listContextDocuments(ctx, { page: 1, page_size: LIST_LIMIT })).data.map((d) => ({
+          uri: `calseta://context-documents/${d.uuid}`,
+          name: d.title,
+        })),
+      ),
     }),
     { description: 'One context document with its content and targeting rules.', mimeType: 'application/json' },
-    async (uri, { uuid }) => json(uri, await getContextDocument(ctx, variable(uuid))),
+    read((ctx, _uri, { uuid }) => getContextDocument(ctx, variable(uuid))),
   );
   server.registerResource(
     'workflows',
     'calseta://workflows',
     { description: 'Workflows, without code (max 500).', mimeType: 'application/json' },
-    async (uri) => {
+    read(async (ctx) => {
       const { data } = await listWorkflows(ctx, { page: 1, page_size: CATALOGUE_LIMIT });
-      return json(uri, { workflows: data, count: data.length });
-    },
+      return { workflows: data, count: data.length };
+    }),
   );
   server.registerResource(
     'workflow',
     new ResourceTemplate('calseta://workflows/{uuid}', {
-      list: () =>
-        listed(async () =>
-          (await listWorkflows(ctx, { page: 1, page_size: LIST_LIMIT })).data.map((w) => ({
-            uri: `calseta://workflows/${w.uuid}`,
-            name: w.name,
-          })),
-        ),
+      list: listed(async (ctx) =>
+        (await listWorkflows(ctx, { page: 1, page_size: LIST_LIMIT })).data.map((w) => ({
+          uri: `calseta://workflows/${w.uuid}`,
+          name: w.name,
+        })),
+      ),
     }),
     { description: 'One workflow with its code and approval settings.', mimeType: 'application/json' },
-    async (uri, { uuid }) => json(uri, await getWorkflow(ctx, variable(uuid))),
+    read((ctx, _uri, { uuid }) => getWorkflow(ctx, variable(uuid))),
   );
   server.registerResource(
     'metrics-summary',
     'calseta://metrics/summary',
     { description: 'The dashboard numbers over the last 30 days.', mimeType: 'application/json' },
-    async (uri) => json(uri, await getMetricsSummary(ctx)),
+    read((ctx) => getMetricsSummary(ctx)),
+  );
+  server.registerResource(
+    'enrichment',
+    new ResourceTemplate('calseta://enrichments/{type}/{value}', { list: undefined }),
+    {
+      description:
+        'What is stored about an indicator (verdict, explanation, per-provider results). Reading it calls no ' +
+        'provider; use enrich_indicator with live: true to ask them.',
+      mimeType: 'application/json',
+    },
+    read((ctx, _uri, { type, value }) =>
+      findIndicator(ctx, { type: IndicatorTypeSchema.parse(variable(type)), value: variable(value) }),
+    ),
   );
   server.registerResource(
     'enrichment-providers',
     'calseta://enrichments/providers',
     { description: 'Active enrichment providers, what they support and their quota.', mimeType: 'application/json' },
-    async (uri) => {
+    read(async (ctx) => {
       const providers = await listProviderStatus(ctx);
-      return json(uri, { providers, count: providers.length });
-    },
+      return { providers, count: providers.length };
+    }),
   );
+
+  // ------------------------------------------------------------------ subscriptions
+  const subscriptions = options.subscriptions;
+  if (subscriptions) {
+    server.server.registerCapabilities({ resources: { subscribe: true } });
+    server.server.setRequestHandler(SubscribeRequestSchema, async ({ params }) => {
+      if (!SUBSCRIBABLE.test(params.uri)) {
+        throw new McpError(
+          ErrorCode.InvalidParams,
+          `Only calseta://alerts, calseta://alerts/{uuid} and calseta://alerts/{uuid}/context can be subscribed to.`,
+        );
+      }
+      try {
+        authorize(await context(), 'alerts:read');
+      } catch (error) {
+        throw protocolError(error);
+      }
+      subscriptions.add(params.uri);
+      return {};
+    });
+    server.server.setRequestHandler(UnsubscribeRequestSchema, async ({ params }) => {
+      subscriptions.delete(params.uri);
+      return {};
+    });
+  }
 
   // ------------------------------------------------------------------ tools
   server.registerTool(
@@ -241,11 +361,11 @@ export function buildMcpServer(ctx: ServiceContext): McpServer {
         sort_order: z.enum(['asc', 'desc']).optional(),
         ...page,
       },
-      outputSchema: { alerts: z.array(anyObject), ...paged.shape },
+      outputSchema: { alerts: z.array(AlertSummarySchema), ...paged },
+      annotations: { readOnlyHint: true },
     },
-    (args) =>
-      tool(async () => {
-        const { is_enriched, tags, ...rest } = args;
+    ({ is_enriched, tags, ...rest }) =>
+      tool(async (ctx) => {
         const { data, meta } = await listAlerts(ctx, {
           ...rest,
           ...(is_enriched !== undefined && { is_enriched }),
@@ -269,15 +389,15 @@ export function buildMcpServer(ctx: ServiceContext): McpServer {
         token_budget: z.number().int().min(1).optional().describe('o200k tokens the payload must fit in'),
         detail: z.enum(['standard', 'full']).optional().describe('full inlines context documents'),
       },
-      outputSchema: {},
+      outputSchema: AgentPayloadSchema.shape,
+      annotations: { readOnlyHint: true },
     },
     ({ alert_uuid, token_budget, detail }) =>
-      tool(
-        async () =>
-          (await getAlertContext(ctx, alert_uuid, {
-            ...(token_budget !== undefined && { tokenBudget: token_budget }),
-            ...(detail !== undefined && { detail }),
-          })) as unknown as Record<string, unknown>,
+      tool((ctx) =>
+        getAlertContext(ctx, alert_uuid, {
+          ...(token_budget !== undefined && { tokenBudget: token_budget }),
+          ...(detail !== undefined && { detail }),
+        }),
       ),
   );
 
@@ -291,12 +411,12 @@ export function buildMcpServer(ctx: ServiceContext): McpServer {
         confidence: FindingConfidenceSchema,
         agent_name: z.string().default('mcp-agent'),
         recommended_action: z.string().optional(),
-        evidence: anyObject.optional(),
+        evidence: z.record(z.string(), z.unknown()).optional(),
       },
       outputSchema: { finding_id: z.string(), alert_uuid: z.string(), posted_at: z.string() },
     },
     ({ alert_uuid, ...input }) =>
-      tool(async () => {
+      tool(async (ctx) => {
         const finding = await addAlertFinding(ctx, alert_uuid, input);
         return { finding_id: finding.id, alert_uuid, posted_at: finding.posted_at };
       }),
@@ -312,10 +432,15 @@ export function buildMcpServer(ctx: ServiceContext): McpServer {
         close_classification: CloseClassificationSchema.optional(),
         severity: AlertSeveritySchema.exclude(['Pending']).optional(),
       },
-      outputSchema: { alert_uuid: z.string(), status: z.string(), previous_status: z.string(), updated_at: z.string() },
+      outputSchema: {
+        alert_uuid: z.string(),
+        status: AlertStatusSchema,
+        previous_status: AlertStatusSchema,
+        updated_at: z.string(),
+      },
     },
     ({ alert_uuid, ...patch }) =>
-      tool(async () => {
+      tool(async (ctx) => {
         const before = await getAlert(ctx, alert_uuid);
         const after = await patchAlert(ctx, alert_uuid, { ...patch, reset_malice_override: false });
         return {
@@ -332,10 +457,16 @@ export function buildMcpServer(ctx: ServiceContext): McpServer {
     {
       description: 'Set an analyst malice override on an alert, or reset it (malice: null).',
       inputSchema: { alert_uuid: UUID, malice: MaliceLevelSchema.nullable() },
-      outputSchema: { alert_uuid: z.string(), malice_override: z.string().nullable(), updated_at: z.string() },
+      outputSchema: {
+        alert_uuid: z.string(),
+        malice_override: MaliceLevelSchema.nullable(),
+        /** The verdict agents should act on: the override when set, else the indicators' worst. */
+        effective_malice: MaliceLevelSchema,
+        updated_at: z.string(),
+      },
     },
     ({ alert_uuid, malice }) =>
-      tool(async () => {
+      tool(async (ctx) => {
         const after = await patchAlert(
           ctx,
           alert_uuid,
@@ -344,6 +475,7 @@ export function buildMcpServer(ctx: ServiceContext): McpServer {
         return {
           alert_uuid,
           malice_override: after.data.malice_override ?? null,
+          effective_malice: after.data.malice,
           updated_at: after.data.updated_at,
         };
       }),
@@ -356,13 +488,13 @@ export function buildMcpServer(ctx: ServiceContext): McpServer {
       inputSchema: { indicator_uuid: UUID, malice: MaliceLevelSchema.nullable() },
       outputSchema: {
         indicator_uuid: z.string(),
-        malice: z.string(),
+        malice: MaliceLevelSchema,
         malice_source: z.string(),
         updated_at: z.string(),
       },
     },
     ({ indicator_uuid, malice }) =>
-      tool(async () => {
+      tool(async (ctx) => {
         const indicator = await patchIndicator(ctx, indicator_uuid, { malice });
         return {
           indicator_uuid,
@@ -376,8 +508,13 @@ export function buildMcpServer(ctx: ServiceContext): McpServer {
   server.registerTool(
     'search_detection_rules',
     {
-      description: 'List detection rules. source_name and severity are comma lists.',
+      description:
+        'Search detection rules by name (substring), MITRE tactic or technique (exact; techniques match ' +
+        'sub-techniques too), source_name and severity (comma lists). Documentation is summarized.',
       inputSchema: {
+        name: z.string().optional(),
+        mitre_tactic: z.string().optional(),
+        mitre_technique: z.string().optional(),
         source_name: z.string().optional(),
         severity: z.string().optional(),
         is_active: z.boolean().optional(),
@@ -385,12 +522,17 @@ export function buildMcpServer(ctx: ServiceContext): McpServer {
         sort_order: z.enum(['asc', 'desc']).optional(),
         ...page,
       },
-      outputSchema: { detection_rules: z.array(anyObject), ...paged.shape },
+      outputSchema: { detection_rules: z.array(RuleListItemSchema), ...paged },
+      annotations: { readOnlyHint: true },
     },
     (args) =>
-      tool(async () => {
+      tool(async (ctx) => {
         const { data, meta } = await listDetectionRules(ctx, args);
-        return { detection_rules: data, total: meta.total, page: meta.page, page_size: meta.page_size };
+        const rules = data.map(({ documentation, ...rule }) => ({
+          ...rule,
+          documentation_summary: summarizeDocumentation(documentation),
+        }));
+        return { detection_rules: rules, total: meta.total, page: meta.page, page_size: meta.page_size };
       }),
   );
 
@@ -404,10 +546,11 @@ export function buildMcpServer(ctx: ServiceContext): McpServer {
         workflow_type: z.string().optional(),
         ...page,
       },
-      outputSchema: { workflows: z.array(anyObject), ...paged.shape },
+      outputSchema: { workflows: z.array(WorkflowSummarySchema), ...paged },
+      annotations: { readOnlyHint: true },
     },
     (args) =>
-      tool(async () => {
+      tool(async (ctx) => {
         const { data, meta } = await listWorkflows(ctx, args);
         return { workflows: data, total: meta.total, page: meta.page, page_size: meta.page_size };
       }),
@@ -426,18 +569,25 @@ export function buildMcpServer(ctx: ServiceContext): McpServer {
         reason: z.string().optional(),
         confidence: z.number().min(0).max(1).optional(),
       },
-      outputSchema: {},
+      outputSchema: ExecuteOutputSchema.shape,
+      annotations: { destructiveHint: true },
     },
     ({ workflow_uuid, ...input }) =>
-      tool(async () => (await executeWorkflow(ctx, workflow_uuid, input)) as unknown as Record<string, unknown>),
+      tool(async (ctx) => {
+        const result = await executeWorkflow(ctx, workflow_uuid, input);
+        return 'approval_request_uuid' in result
+          ? { outcome: 'pending_approval' as const, run: null, approval: result }
+          : { outcome: 'run' as const, run: result, approval: null };
+      }),
   );
 
   server.registerTool(
     'enrich_indicator',
     {
       description:
-        'Enrichment of an indicator. Default: the stored results of indicator_uuid (no provider is called). ' +
-        'live: true asks the providers for type/value (cache first; bypass_cache to force fresh answers).',
+        'Enrichment of an indicator. Default: what is stored for indicator_uuid, or for type + value (no ' +
+        'provider is called, no quota spent). live: true asks the providers for type + value (cache first; ' +
+        'bypass_cache forces fresh answers).',
       inputSchema: {
         indicator_uuid: z.string().optional(),
         type: IndicatorTypeSchema.optional(),
@@ -445,23 +595,31 @@ export function buildMcpServer(ctx: ServiceContext): McpServer {
         live: z.boolean().default(false),
         bypass_cache: z.boolean().default(false),
       },
-      outputSchema: {},
+      outputSchema: EnrichOutputSchema.shape,
     },
     ({ indicator_uuid, type, value, live, bypass_cache }) =>
-      tool(async () => {
+      tool(async (ctx) => {
         if (live) {
           if (type === undefined || value === undefined) {
-            throw new ServiceError('VALIDATION_ERROR', 'live enrichment needs type and value.');
+            throw new ServiceError('VALIDATION_ERROR', 'A live enrichment needs type and value.');
           }
-          return (await enrichOnDemand(ctx, { type, value, bypass_cache })) as unknown as Record<string, unknown>;
+          const answer = await enrichOnDemand(ctx, { type, value, bypass_cache });
+          return { source: 'live' as const, indicator: null, live: answer };
         }
-        if (indicator_uuid === undefined) {
-          throw new ServiceError(
-            'VALIDATION_ERROR',
-            'Pass indicator_uuid for the stored results (see get_alert_context), or live: true with type and value to call the providers.',
-          );
+        if (indicator_uuid !== undefined) {
+          return {
+            source: 'stored' as const,
+            indicator: await findIndicator(ctx, { uuid: indicator_uuid }),
+            live: null,
+          };
         }
-        return (await getIndicator(ctx, indicator_uuid)) as unknown as Record<string, unknown>;
+        if (type !== undefined && value !== undefined) {
+          return { source: 'stored' as const, indicator: await findIndicator(ctx, { type, value }), live: null };
+        }
+        throw new ServiceError(
+          'VALIDATION_ERROR',
+          'Pass indicator_uuid, or type and value, for the stored results; add live: true to ask the providers.',
+        );
       }),
   );
 
@@ -470,9 +628,10 @@ export function buildMcpServer(ctx: ServiceContext): McpServer {
     {
       description: 'The dashboard numbers over the last 30 days (alerts, workflows, approvals, platform).',
       inputSchema: {},
-      outputSchema: {},
+      outputSchema: MetricsSummarySchema.shape,
+      annotations: { readOnlyHint: true },
     },
-    () => tool(async () => (await getMetricsSummary(ctx)) as unknown as Record<string, unknown>),
+    () => tool((ctx) => getMetricsSummary(ctx)),
   );
 
   return server;

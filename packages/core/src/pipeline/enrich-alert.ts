@@ -31,9 +31,15 @@ export function onAlertEnriched(
   deps: Pick<ServiceContext, 'notifications'>,
   handler: (event: AlertEnrichedEvent) => void,
 ): Promise<void> {
-  return deps.notifications.listen(ALERT_ENRICHED_CHANNEL, (payload) =>
-    handler(JSON.parse(payload) as AlertEnrichedEvent),
-  );
+  return deps.notifications.listen(ALERT_ENRICHED_CHANNEL, (payload) => {
+    let event: AlertEnrichedEvent;
+    try {
+      event = JSON.parse(payload) as AlertEnrichedEvent;
+    } catch {
+      return; // not ours: anyone with database access can NOTIFY
+    }
+    handler(event);
+  });
 }
 
 /** Skips that say "this provider does not apply here", not "it could not run". */
