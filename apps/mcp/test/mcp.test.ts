@@ -1,7 +1,9 @@
+import { execFile } from 'node:child_process';
 import { once } from 'node:events';
 import { readFileSync } from 'node:fs';
 import type { AddressInfo } from 'node:net';
 import { fileURLToPath } from 'node:url';
+import { promisify } from 'node:util';
 import {
   type CoreDeps,
   contextFor,
@@ -33,6 +35,7 @@ import { createApp } from '../src/app.js';
 import { McpSessions } from '../src/sessions.js';
 
 const CLI = fileURLToPath(new URL('../../cli/src/main.ts', import.meta.url));
+const INSPECTOR_CHECK = fileURLToPath(new URL('../scripts/inspector-check.mjs', import.meta.url));
 const NIL_UUID = '00000000-0000-4000-8000-000000000000';
 
 function fixture(name: string): Record<string, unknown> {
@@ -91,8 +94,8 @@ async function open(key: string, transport: Transport): Promise<Client> {
       new StdioClientTransport({
         command: process.execPath,
         args: ['--import', 'tsx', CLI, 'mcp', '--stdio'],
+        // The SDK adds a safe default environment (PATH, HOME, …).
         env: {
-          ...(process.env as Record<string, string>),
           ...providerEnv,
           DATABASE_URL: database.url,
           CALSETA_API_KEY: key,
@@ -415,6 +418,24 @@ describe.each<Transport>(['streamable-http', 'sse', 'stdio'])('MCP over %s', (tr
     await enrichAlert(contextFor(deps, SYSTEM), id);
     await updatesReach(4);
     expect(updates[3]).toBe(`calseta://alerts/${uuid}/context`);
+  });
+});
+
+describe('an independent client', () => {
+  it('the MCP Inspector CLI lists the tools and calls one over Streamable HTTP', async () => {
+    const { stdout } = await promisify(execFile)(process.execPath, [
+      INSPECTOR_CHECK,
+      new URL('/mcp', base).href,
+      keys.admin,
+    ]);
+    expect(stdout).toContain(`tools/list: ${TOOLS.length} tools (${TOOLS.join(', ')})`);
+    const [, shown, total] = /search_alerts: (\d+) of (\d+) alert/.exec(stdout) ?? [];
+    const alerts = await deps.db
+      .selectFrom('alerts')
+      .select((eb) => eb.fn.countAll<string>().as('n'))
+      .executeTakeFirstOrThrow();
+    expect(Number(total)).toBe(Number(alerts.n));
+    expect(Number(shown)).toBe(Math.min(5, Number(alerts.n)));
   });
 });
 
