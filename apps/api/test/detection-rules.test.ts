@@ -242,6 +242,37 @@ describe('listing', () => {
     expect((await h.request('GET', '/v1/detection-rules?sort_by=uuid')).status).toBe(422);
     expect((await h.request('GET', '/v1/detection-rules?sort_order=up')).status).toBe(422);
   });
+
+  it('searches by name (literal substring, any case) and by MITRE tactic or technique', async () => {
+    const spray = await create({
+      source_name: 'search',
+      name: 'Password Spray 100%_done',
+      mitre_tactics: ['TA0006'],
+      mitre_techniques: ['T1110'],
+      mitre_subtechniques: ['T1110.003'],
+    });
+    const phish = await create({
+      source_name: 'search',
+      name: 'Phishing link clicked',
+      mitre_tactics: ['TA0001'],
+      mitre_techniques: ['T1566'],
+    });
+    const uuids = async (query: string) =>
+      (
+        (await h.request('GET', `/v1/detection-rules?source_name=search&${query}`, { key: readKey })).body
+          .data as RuleView[]
+      )
+        .map((r) => r.uuid)
+        .sort();
+    expect(await uuids('name=password%20SPRAY')).toEqual([spray.uuid]);
+    expect(await uuids('name=100%25_')).toEqual([spray.uuid]); // % and _ are literal, not wildcards
+    expect(await uuids('name=%25')).toEqual([spray.uuid]);
+    expect(await uuids('mitre_tactic=TA0001')).toEqual([phish.uuid]);
+    expect(await uuids('mitre_technique=T1110')).toEqual([spray.uuid]);
+    expect(await uuids('mitre_technique=T1110.003')).toEqual([spray.uuid]);
+    expect(await uuids('mitre_technique=T1110.001')).toEqual([]);
+    expect(await uuids('name=link&mitre_tactic=TA0006')).toEqual([]);
+  });
 });
 
 describe('scopes', () => {
