@@ -28,6 +28,8 @@ const USAGE = `calseta <command>
   mcp --stdio              serve MCP over stdio for a desktop agent (key in CALSETA_API_KEY)
   seed demo                ingest the demo alerts through the normal pipeline
   providers import <file>  add an enrichment provider (+ field extractions) from a JSON file
+  plugin new <source|provider> <name> [--dir <repo root>] [--no-install]
+                           scaffold community-plugins/<name> (passing conformance test) + api_notes stub
   mock-providers [--port 8090 --latency 50 --error-rate 0.1 --rate-limit-every 5 ...]
                            run local VirusTotal/AbuseIPDB/Okta/Entra look-alikes (dev, tests, benchmarks)
 `;
@@ -156,6 +158,12 @@ async function main(argv: string[]): Promise<void> {
           await core.close();
         }
       });
+      return;
+    }
+    case 'plugin': {
+      if (rest[0] !== 'new') fail(USAGE);
+      const { runPluginNew } = await import('./plugin-new.js');
+      process.stdout.write(`${await runPluginNew(rest.slice(1), process.cwd())}\n`);
       return;
     }
     case 'mock-providers': {
