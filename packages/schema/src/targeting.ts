@@ -29,12 +29,7 @@ export const TargetingRuleSchema = z
   .object({
     field: TargetingFieldSchema,
     op: TargetingOpSchema,
-    value: z.union([
-      z.string().max(1_000),
-      z.number(),
-      z.boolean(),
-      z.array(z.union([z.string().max(1_000), z.number()])).max(500),
-    ]),
+    value: z.union([z.string(), z.number(), z.boolean(), z.array(z.union([z.string(), z.number()]))]),
   })
   .strict()
   .superRefine((rule, ctx) => {

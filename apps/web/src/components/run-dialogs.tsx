@@ -56,9 +56,9 @@ export function RunWorkflowDialog({
     { invalidates: ['/v1/workflow-runs', '/v1/workflow-approvals', `/v1/workflows/${target}`] },
   );
   const answer = run.data?.data;
-  const matching = (workflows.data?.data ?? []).filter(
-    (w) => w.indicator_types.length === 0 || w.indicator_types.includes(type),
-  );
+  const all = workflows.data?.data ?? [];
+  const accepted = all.find((w) => w.uuid === chosen)?.indicator_types ?? [];
+  const usable = indicators.filter((i) => accepted.length === 0 || accepted.includes(i.type));
   return (
     <Dialog open={open} onClose={onClose} title="Run workflow">
       {answer ? (
@@ -79,11 +79,32 @@ export function RunWorkflowDialog({
             run.mutate();
           }}
         >
+          {!workflowUuid && (
+            <SelectField
+              label="Workflow"
+              value={chosen}
+              allowEmpty="Choose a workflow…"
+              options={all.map((w) => ({
+                value: w.uuid,
+                label: `${w.name} (${w.risk_level} risk, approval ${w.approval_mode})`,
+              }))}
+              onChange={(uuid) => {
+                setChosen(uuid);
+                // Pick an indicator the workflow accepts.
+                const types = all.find((w) => w.uuid === uuid)?.indicator_types ?? [];
+                const fit = indicators.find((i) => types.length === 0 || types.includes(i.type));
+                if (fit) {
+                  setType(fit.type);
+                  setValue(fit.value);
+                }
+              }}
+            />
+          )}
           {indicators.length > 0 && (
             <SelectField
               label="Indicator"
               value={`${type}:${value}`}
-              options={indicators.map((i) => ({ value: `${i.type}:${i.value}`, label: `${i.type} — ${i.value}` }))}
+              options={usable.map((i) => ({ value: `${i.type}:${i.value}`, label: `${i.type} — ${i.value}` }))}
               onChange={(v) => {
                 const found = indicators.find((i) => `${i.type}:${i.value}` === v);
                 if (found) {
@@ -103,18 +124,6 @@ export function RunWorkflowDialog({
               />
               <TextField label="Indicator value" value={value} onChange={setValue} required />
             </div>
-          )}
-          {!workflowUuid && (
-            <SelectField
-              label="Workflow"
-              value={chosen}
-              allowEmpty="Choose a workflow…"
-              options={matching.map((w) => ({
-                value: w.uuid,
-                label: `${w.name} (${w.risk_level} risk, approval ${w.approval_mode})`,
-              }))}
-              onChange={setChosen}
-            />
           )}
           <TextField label="Reason (optional)" value={reason} onChange={setReason} />
           <ErrorBanner error={run.error} />

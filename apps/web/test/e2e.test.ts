@@ -1,0 +1,171 @@
+/**
+ * The web UI end to end: the real API (serving the built UI) on a real Postgres, the worker, the mock
+ * providers, and Debian's chromium driven by playwright-core. An analyst signs in, an alert is
+ * ingested and enriched, its verdicts and runbook are shown, a workflow that needs approval is run
+ * from the alert, approved on the approvals page, and its run succeeds. Screenshots of the main pages
+ * go to apps/web/test-artifacts/ (git-ignored).
+ */
+import { mkdir, mkdtemp, rm } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { type BrowserContext, chromium, type Page } from 'playwright-core';
+import { build } from 'vite';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { fixture } from '../../api/test/fixtures.js';
+import { createHarness, type Harness } from '../../api/test/harness.js';
+
+const WEB = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
+const ARTIFACTS = path.join(WEB, 'test-artifacts');
+// process.env is read here on purpose: test infrastructure only.
+const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
+// The machine's closed network: no background traffic, no QUIC, nothing phoning home.
+const ARGS = [
+  '--headless',
+  '--no-sandbox',
+  '--disable-gpu',
+  '--disable-quic',
+  '--no-first-run',
+  '--disable-background-networking',
+  '--disable-component-update',
+  '--disable-sync',
+];
+const RUNBOOK = `## Contain the host
+
+1. Isolate the endpoint.
+2. Reset the user's credentials.`;
+const CODE = `export async function run(ctx) {
+  ctx.log.info('blocking ' + ctx.indicator.value);
+  return WorkflowResult.ok('blocked ' + ctx.indicator.value, { value: ctx.indicator.value });
+}`;
+
+describe('web UI end to end (chromium)', () => {
+  let h: Harness;
+  let context: BrowserContext;
+  let page: Page;
+  let profile: string;
+  let workflowUuid: string;
+
+  beforeAll(async () => {
+    const started = Date.now();
+    const [harness] = await Promise.all([
+      createHarness({ mockProviders: true }),
+      build({ root: WEB, logLevel: 'warn', configFile: path.join(WEB, 'vite.config.ts') }),
+      mkdir(ARTIFACTS, { recursive: true }),
+    ]);
+    h = harness;
+    await h.startWorker();
+    const doc = await h.request('POST', '/v1/context-documents', {
+      json: { title: 'Endpoint compromise runbook', document_type: 'runbook', is_global: true, content: RUNBOOK },
+    });
+    expect(doc.status).toBe(201);
+    const wf = await h.request('POST', '/v1/workflows', {
+      json: {
+        name: 'Block IP at the firewall',
+        code: CODE,
+        state: 'active',
+        indicator_types: ['ip'],
+        approval_mode: 'always',
+        risk_level: 'high',
+      },
+    });
+    expect(wf.status).toBe(201);
+    workflowUuid = wf.body.data.uuid;
+    profile = await mkdtemp(path.join(os.tmpdir(), 'calseta-chromium-'));
+    context = await chromium.launchPersistentContext(profile, {
+      executablePath: CHROMIUM,
+      headless: true,
+      args: ARGS,
+      viewport: { width: 1440, height: 900 },
+      colorScheme: 'dark',
+    });
+    page = context.pages()[0] ?? (await context.newPage());
+    page.setDefaultTimeout(20_000);
+    console.log(`e2e setup ${Date.now() - started} ms`);
+  }, 120_000);
+
+  afterAll(async () => {
+    await context?.close();
+    await h?.close();
+    if (profile) await rm(profile, { recursive: true, force: true });
+  });
+
+  const shot = (name: string) => page.screenshot({ path: path.join(ARTIFACTS, `${name}.png`), fullPage: true });
+
+  it('sign in, watch an alert get enriched, read verdicts and runbook, run a gated workflow, approve it', async () => {
+    const errors: string[] = [];
+    page.on('pageerror', (e) => errors.push(String(e)));
+
+    // Sign in.
+    await page.goto(`${h.baseUrl}/`);
+    await page.getByLabel('API key').fill(h.adminKey);
+    await page.getByRole('button', { name: 'Sign in' }).click();
+    await page.getByRole('heading', { name: 'Dashboard' }).waitFor();
+    await page.getByText('API healthy').waitFor();
+
+    // A SIEM sends an alert.
+    const ingested = await h.request('POST', '/v1/ingest/sentinel', {
+      json: fixture('01_sentinel_brute_force_tor.json'),
+    });
+    expect(ingested.status).toBe(202);
+    const uuid = ingested.body.data.alert_uuid as string;
+    const title = (await h.request('GET', `/v1/alerts/${uuid}`)).body.data.title as string;
+
+    // It shows up in the list (live refresh), and becomes enriched.
+    await page.getByRole('link', { name: 'Alerts', exact: true }).click();
+    await page.getByRole('link', { name: title }).click();
+    await page.getByRole('heading', { name: title }).waitFor();
+    await page.locator('.page-header').getByText('Enriched', { exact: true }).waitFor({ timeout: 45_000 });
+
+    // Verdicts with their explanation.
+    await page.getByRole('tab', { name: /Indicators/ }).click();
+    const indicators = page.getByRole('table', { name: 'Indicators' });
+    await indicators.getByText('Malicious').first().waitFor();
+    // Each verdict says why: provider, field, operator, expected and actual value.
+    await indicators
+      .locator('.explanation', { hasText: /\(actual .+\)/ })
+      .first()
+      .waitFor();
+    await shot('alert-indicators');
+
+    // The runbook that applies.
+    await page.getByRole('tab', { name: /Context/ }).click();
+    await page.getByRole('heading', { name: 'Contain the host' }).waitFor();
+    await shot('alert-context');
+
+    // Run the workflow from the alert: it needs approval.
+    await page.getByRole('button', { name: 'Run workflow' }).click();
+    const dialog = page.getByRole('dialog', { name: 'Run workflow' });
+    await dialog.getByLabel('Workflow').selectOption(workflowUuid);
+    await dialog.getByRole('button', { name: 'Run workflow' }).click();
+    await dialog.getByText('Approval required').waitFor();
+    await dialog.getByRole('link', { name: 'Open the approvals queue' }).click();
+
+    // Approve it.
+    await page.getByRole('heading', { name: 'Approvals' }).waitFor();
+    await shot('approvals');
+    await page.getByRole('button', { name: /^Approve Block IP at the firewall/ }).click();
+    await page.getByText('Approved: the run is queued.').waitFor();
+
+    // The run succeeds.
+    await page.goto(`${h.baseUrl}/workflows/${workflowUuid}?tab=runs`);
+    await page
+      .getByRole('table', { name: 'Workflow runs' })
+      .getByText('succeeded', { exact: true })
+      .waitFor({ timeout: 30_000 });
+    await shot('workflow-runs');
+
+    // Screenshots of the other main pages.
+    for (const [name, url, heading] of [
+      ['dashboard', '/', 'Dashboard'],
+      ['alerts', '/alerts', 'Alerts'],
+      ['workflows', '/workflows', 'Workflows'],
+    ] as const) {
+      await page.goto(`${h.baseUrl}${url}`);
+      await page.getByRole('heading', { name: heading, exact: true }).waitFor();
+      await page.locator('.loading').first().waitFor({ state: 'detached' });
+      await shot(name);
+    }
+    expect(errors).toEqual([]);
+  }, 120_000);
+});
