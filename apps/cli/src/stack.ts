@@ -12,9 +12,16 @@ import { startMockProvidersIfUnconfigured } from './mock-mode.js';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../..');
 const APPS = ['api', 'worker', 'mcp'] as const;
-type AppName = (typeof APPS)[number];
+/** `web` is the Vite dev server (dev only; `start` has the API serve the built UI). */
+type AppName = (typeof APPS)[number] | 'web';
+const WEB_PORT = 5173;
 
 function command(mode: 'dev' | 'start', app: AppName): string[] {
+  if (app === 'web') {
+    const web = path.join(ROOT, 'apps', 'web');
+    const vite = createRequire(path.join(web, 'package.json')).resolve('vite/bin/vite.js');
+    return [vite, web, '--port', String(WEB_PORT), '--strictPort'];
+  }
   if (mode === 'start') return [path.join(ROOT, 'apps', app, 'dist', 'main.js')];
   const tsx = createRequire(import.meta.url).resolve('tsx/cli');
   return [tsx, 'watch', '--clear-screen=false', path.join(ROOT, 'apps', app, 'src', 'main.ts')];
@@ -58,6 +65,7 @@ export async function runStack(env: Env, mode: 'dev' | 'start'): Promise<void> {
     `  API       http://localhost:${env.API_PORT}   (reference: http://localhost:${env.API_PORT}/docs)`,
     '  worker    running',
     `  MCP       http://localhost:${env.MCP_PORT}/mcp   (Streamable HTTP; bearer API key)`,
+    `  web UI    http://localhost:${mode === 'dev' ? WEB_PORT : env.API_PORT}/   (sign in with an API key)`,
   ];
   if (mock) {
     banner.push(
@@ -102,6 +110,7 @@ export async function runStack(env: Env, mode: 'dev' | 'start'): Promise<void> {
     });
   };
   for (const app of APPS) launch(app);
+  if (mode === 'dev') launch('web');
 
   await new Promise<void>((resolve) => {
     const stop = () => {
