@@ -305,27 +305,16 @@ describe('field size limits', () => {
     expect(row?.raw).toBe(title);
   });
 
-  it('refuses over-long targeting values with 422 VALIDATION_ERROR', async () => {
-    const res = await h.request('POST', '/v1/context-documents', {
+  it('refuses an agent trigger filter over 64 KB with 422 VALIDATION_ERROR', async () => {
+    const res = await h.request('POST', '/v1/agents', {
       json: {
-        title: 'runbook',
-        document_type: 'runbook',
-        content: '# steps',
-        targeting_rules: { match_any: [{ field: 'title', op: 'contains', value: 'v'.repeat(1_001) }] },
+        name: 'big filter',
+        endpoint_url: 'https://agent.example/hook',
+        trigger_filter: { match_any: [{ field: 'title', op: 'contains', value: 'x'.repeat(70_000) }] },
       },
     });
     expect(res.status).toBe(422);
     expect(res.body.error.code).toBe('VALIDATION_ERROR');
-    const list = await h.request('POST', '/v1/context-documents', {
-      json: {
-        title: 'runbook',
-        document_type: 'runbook',
-        content: '# steps',
-        targeting_rules: {
-          match_any: [{ field: 'tags', op: 'in', value: Array.from({ length: 501 }, (_, i) => `t${i}`) }],
-        },
-      },
-    });
-    expect(list.status).toBe(422);
+    expect(res.body.error.details.errors.map((e: { path: string }) => e.path)).toEqual(['trigger_filter']);
   });
 });

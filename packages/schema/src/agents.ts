@@ -16,6 +16,8 @@ const HeaderValueSchema = z
   .max(8_000)
   .regex(/^[^\r\n\0]*$/, 'a header value has no line breaks');
 
+/** Serialized size cap of a trigger filter (reference: SMALL JSON field, 64 KB). */
+const TRIGGER_FILTER_MAX_BYTES = 64 * 1024;
 const TimeoutSecondsSchema = z.number().int().min(1).max(300);
 const RetryCountSchema = z.number().int().min(0).max(10);
 const TokenBudgetSchema = z.number().int().min(300).max(100_000);
@@ -30,7 +32,10 @@ const agentFields = {
   auth_header_value: HeaderValueSchema.nullable(),
   trigger_on_sources: NameListSchema,
   trigger_on_severities: NameListSchema,
-  trigger_filter: TargetingRulesSchema.nullable(),
+  trigger_filter: TargetingRulesSchema.refine(
+    (rules) => new TextEncoder().encode(JSON.stringify(rules)).byteLength <= TRIGGER_FILTER_MAX_BYTES,
+    { message: 'trigger_filter exceeds maximum size of 64 KB serialized' },
+  ).nullable(),
   timeout_seconds: TimeoutSecondsSchema,
   retry_count: RetryCountSchema,
   token_budget: TokenBudgetSchema.nullable(),
