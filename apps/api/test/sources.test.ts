@@ -317,4 +317,19 @@ describe('field size limits', () => {
     expect(res.body.error.code).toBe('VALIDATION_ERROR');
     expect(res.body.error.details.errors.map((e: { path: string }) => e.path)).toEqual(['trigger_filter']);
   });
+
+  it('refuses provider credentials over 256 KB serialized with 422 VALIDATION_ERROR', async () => {
+    const auth_config = Object.fromEntries(Array.from({ length: 30 }, (_, i) => [`k${i}`, 'v'.repeat(9_999)]));
+    const res = await h.request('POST', '/v1/enrichment-providers', {
+      json: {
+        provider_name: 'huge_creds',
+        display_name: 'Huge',
+        supported_indicator_types: ['ip'],
+        http_config: { steps: [{ name: 'lookup', method: 'GET', url: 'https://intel.example/{{value}}' }] },
+        auth_config,
+      },
+    });
+    expect(res.status).toBe(422);
+    expect(res.body.error.details.errors.map((e: { path: string }) => e.path)).toEqual(['auth_config']);
+  });
 });

@@ -54,20 +54,30 @@ const TimeoutMsSchema = z.number().int().min(1).max(600_000);
 /** Free text in the reference; only `no_auth` means something (no credentials expected). */
 const AuthTypeSchema = z.string().min(1).max(50);
 
+/** Serialized size cap of `http_config`, `auth_config` and `malice_rules` (reference: MEDIUM JSON fields, 256 KB). */
+export const PROVIDER_JSON_MAX_BYTES = 256 * 1024;
+const medium = <T extends z.ZodType>(schema: T, field: string) =>
+  schema.refine((value) => new TextEncoder().encode(JSON.stringify(value)).byteLength <= PROVIDER_JSON_MAX_BYTES, {
+    message: `${field} exceeds maximum size of 256 KB serialized`,
+  });
+const HttpConfigInputSchema = medium(HttpConfigSchema, 'http_config');
+const AuthConfigInputSchema = medium(ProviderAuthConfigSchema, 'auth_config');
+const MaliceRulesInputSchema = medium(MaliceRulesSchema, 'malice_rules');
+
 export const ProviderCreateSchema = z
   .object({
     provider_name: ProviderNameSchema,
     display_name: z.string().trim().min(1).max(200),
     description: z.string().max(2000).nullable().default(null),
-    supported_indicator_types: z.array(IndicatorTypeSchema).min(1),
-    http_config: HttpConfigSchema,
+    supported_indicator_types: z.array(IndicatorTypeSchema).min(1).max(20),
+    http_config: HttpConfigInputSchema,
     auth_type: AuthTypeSchema.default('no_auth'),
-    auth_config: ProviderAuthConfigSchema.nullable().default(null),
+    auth_config: AuthConfigInputSchema.nullable().default(null),
     env_var_mapping: EnvVarMappingSchema.nullable().default(null),
     default_cache_ttl_seconds: TtlSecondsSchema.default(3600),
     cache_ttl_by_type: CacheTtlByTypeSchema.nullable().default(null),
     negative_cache_ttl_seconds: TtlSecondsSchema.nullable().default(null),
-    malice_rules: MaliceRulesSchema.nullable().default(null),
+    malice_rules: MaliceRulesInputSchema.nullable().default(null),
     rate_limit_per_minute: RateLimitSchema.nullable().default(null),
     rate_limit_per_day: RateLimitSchema.nullable().default(null),
     timeout_ms: TimeoutMsSchema.default(10_000),
@@ -83,15 +93,15 @@ export const ProviderUpdateSchema = z
     display_name: z.string().trim().min(1).max(200).optional(),
     description: z.string().max(2000).nullable().optional(),
     is_active: z.boolean().optional(),
-    supported_indicator_types: z.array(IndicatorTypeSchema).min(1).optional(),
-    http_config: HttpConfigSchema.optional(),
+    supported_indicator_types: z.array(IndicatorTypeSchema).min(1).max(20).optional(),
+    http_config: HttpConfigInputSchema.optional(),
     auth_type: AuthTypeSchema.optional(),
-    auth_config: ProviderAuthConfigSchema.nullable().optional(),
+    auth_config: AuthConfigInputSchema.nullable().optional(),
     env_var_mapping: EnvVarMappingSchema.nullable().optional(),
     default_cache_ttl_seconds: TtlSecondsSchema.optional(),
     cache_ttl_by_type: CacheTtlByTypeSchema.nullable().optional(),
     negative_cache_ttl_seconds: TtlSecondsSchema.nullable().optional(),
-    malice_rules: MaliceRulesSchema.nullable().optional(),
+    malice_rules: MaliceRulesInputSchema.nullable().optional(),
     rate_limit_per_minute: RateLimitSchema.nullable().optional(),
     rate_limit_per_day: RateLimitSchema.nullable().optional(),
     timeout_ms: TimeoutMsSchema.optional(),
