@@ -13,7 +13,7 @@ export const AUTH_CONFIG_MAX_BYTES = 256 * 1024;
 export const SourceAuthConfigSchema = z
   .object({ webhook_secret: z.string().min(16).max(1_000).optional() })
   .catchall(z.unknown())
-  .refine((value) => JSON.stringify(value).length <= AUTH_CONFIG_MAX_BYTES, {
+  .refine((value) => new TextEncoder().encode(JSON.stringify(value)).byteLength <= AUTH_CONFIG_MAX_BYTES, {
     message: `auth_config exceeds maximum size of ${AUTH_CONFIG_MAX_BYTES / 1024} KB`,
   })
   .meta({ id: 'SourceAuthConfig' });
