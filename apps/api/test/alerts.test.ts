@@ -572,3 +572,74 @@ describe('reclassifying a closed alert', () => {
     expect(previous.event_type).toBe('alert_closed');
   });
 });
+
+describe('POST /v1/alerts/{uuid}/indicators', () => {
+  const enrichJobs = async (id: number) => {
+    const { rows } = await h.deps.queue.boss
+      .getDb()
+      .executeSql(
+        `SELECT count(*)::int AS n FROM pgboss.job WHERE name = 'enrich-alert' AND data->>'reason' = 'indicators_added' AND (data->>'alert_id')::bigint = $1`,
+        [id],
+      );
+    return (rows[0] as { n: number }).n;
+  };
+
+  it('upserts and links each indicator once, records it and queues enrichment', async () => {
+    const uuid = await seed({ title: 'Manual indicators' });
+    const id = await alertId(uuid);
+    const add = (json: unknown, query = '') => h.request('POST', `/v1/alerts/${uuid}/indicators${query}`, { json });
+    const first = await add({
+      indicators: [
+        { type: 'ip', value: ' 203.0.113.50 ' },
+        { type: 'domain', value: 'evil-manual.example' },
+        { type: 'ip', value: '203.0.113.50' },
+      ],
+    });
+    expect(first.status, JSON.stringify(first.body)).toBe(201);
+    expect(first.body.data.added_count).toBe(2);
+    expect(first.body.data.enrich_requested).toBe(true);
+    expect(first.body.data.indicators.map((i: { value: string }) => i.value).sort()).toEqual([
+      '203.0.113.50',
+      'evil-manual.example',
+    ]);
+    expect(await enrichJobs(id)).toBe(1);
+
+    const again = await add({ indicators: [{ type: 'ip', value: '203.0.113.50' }] }, '?enrich=false');
+    expect(again.status).toBe(201);
+    expect(again.body.data).toMatchObject({ added_count: 0, enrich_requested: false });
+    expect(await enrichJobs(id)).toBe(1);
+
+    const listed = await h.request('GET', `/v1/alerts/${uuid}/indicators`);
+    expect(listed.body.data.map((i: { source_field: string }) => i.source_field)).toEqual(['manual', 'manual']);
+    const activity = await h.request('GET', `/v1/alerts/${uuid}/activity`);
+    const added = activity.body.data.filter((e: { event_type: string }) => e.event_type === 'alert_indicators_added');
+    expect(added).toHaveLength(2);
+  });
+
+  it('refuses bad input whole, and unknown alerts', async () => {
+    const uuid = await seed({ title: 'Manual indicators refused' });
+    const bad = await h.request('POST', `/v1/alerts/${uuid}/indicators`, {
+      json: {
+        indicators: [
+          { type: 'ip', value: '198.51.100.1' },
+          { type: 'nonsense', value: 'x' },
+        ],
+      },
+    });
+    expect([400, 422]).toContain(bad.status);
+    expect(bad.body.error.code).toBe('VALIDATION_ERROR');
+    const empty = await h.request('POST', `/v1/alerts/${uuid}/indicators`, { json: { indicators: [] } });
+    expect(empty.body.error.code).toBe('VALIDATION_ERROR');
+    expect((await h.request('GET', `/v1/alerts/${uuid}/indicators`)).body.data).toEqual([]);
+    const missing = await h.request('POST', `/v1/alerts/${randomUUID()}/indicators`, {
+      json: { indicators: [{ type: 'ip', value: '198.51.100.1' }] },
+    });
+    expect(missing.status).toBe(404);
+    const reader = await h.createKey({ scopes: ['alerts:read'] });
+    const denied = await h.request('POST', `/v1/alerts/${uuid}/indicators`, {
+      key: reader,
+      json: { indicators: [{ type: 'ip', value: '198.51.100.1' }] },
+    });
+    expect(denied.status).toBe(403);
+  });
+});

@@ -1,4 +1,5 @@
 import { createHmac } from 'node:crypto';
+import { contextFor, createSource, ServiceError, SYSTEM } from '@calseta/core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { fixtureText } from './fixtures.js';
 import { createHarness, type Harness } from './harness.js';
@@ -102,6 +103,18 @@ describe('sources CRUD', () => {
     expect((await h.request('DELETE', `/v1/sources/${source.uuid}`)).status).toBe(204);
     expect((await h.request('GET', `/v1/sources/${source.uuid}`)).status).toBe(404);
     expect((await h.request('DELETE', `/v1/sources/${source.uuid}`)).status).toBe(404);
+  });
+
+  it('refuses credentials without ENCRYPTION_KEY (400 ENCRYPTION_NOT_CONFIGURED), not a 500', async () => {
+    const ctx = contextFor({ ...h.deps, secrets: null }, SYSTEM);
+    const attempt = createSource(ctx, {
+      source_name: 'splunk',
+      display_name: 'Splunk',
+      auth_config: { webhook_secret: SECRET },
+    });
+    await expect(attempt).rejects.toBeInstanceOf(ServiceError);
+    await expect(attempt).rejects.toMatchObject({ code: 'ENCRYPTION_NOT_CONFIGURED' });
+    expect(await h.query('SELECT 1 FROM source_integrations WHERE source_name = $1', ['splunk'])).toEqual([]);
   });
 
   it('refuses a source that is not a registered plugin, and bad bodies', async () => {

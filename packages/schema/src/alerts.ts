@@ -86,6 +86,28 @@ export const IndicatorPatchSchema = z
   .meta({ id: 'IndicatorPatch' });
 export type IndicatorPatch = z.infer<typeof IndicatorPatchSchema>;
 
+/** Indicators an analyst or agent adds to an alert by hand (`POST /v1/alerts/{uuid}/indicators`). */
+export const IndicatorAddRequestSchema = z
+  .object({
+    indicators: z
+      .array(z.object({ type: IndicatorTypeSchema, value: z.string().trim().min(1).max(2048) }).strict())
+      .min(1)
+      .max(100),
+  })
+  .strict()
+  .meta({ id: 'IndicatorAddRequest' });
+export type IndicatorAddRequest = z.input<typeof IndicatorAddRequestSchema>;
+
+export const IndicatorAddResultSchema = z
+  .object({
+    /** Links that did not exist before (adding an indicator twice adds it once). */
+    added_count: z.number().int(),
+    indicators: z.array(IndicatorSchema),
+    enrich_requested: z.boolean(),
+  })
+  .meta({ id: 'IndicatorAddResult' });
+export type IndicatorAddResult = z.infer<typeof IndicatorAddResultSchema>;
+
 /** An indicator as linked to one alert: where in the alert it was found. */
 export const AlertIndicatorSchema = IndicatorSchema.extend({
   source_field: z.string().nullable(),

@@ -66,6 +66,7 @@ async function onAuthFailure(
       reason,
       code: error.code,
       permission,
+      ...(error.code === 'FORBIDDEN' && { required_scopes: error.details?.required_scopes }),
       method: c.req.method,
       path: c.req.path,
       key_prefix: keyPrefix,

@@ -1,4 +1,5 @@
 import {
+  addAlertIndicators,
   deleteAlert,
   getAlert,
   getAlertContext,
@@ -20,6 +21,8 @@ import {
   AlertSchema,
   AlertSummarySchema,
   dataEnvelope,
+  IndicatorAddRequestSchema,
+  IndicatorAddResultSchema,
   IngestAcceptedSchema,
   PageQuerySchema,
   pageEnvelope,
@@ -131,6 +134,33 @@ alertRoutes.openapi(
   }),
   async (c) =>
     c.json({ data: await listAlertIndicators(c.get('ctx'), c.req.valid('param').alert_uuid), meta: {} }, 200),
+);
+
+alertRoutes.openapi(
+  apiRoute({
+    method: 'post',
+    path: '/v1/alerts/{alert_uuid}/indicators',
+    tags: ['Alerts'],
+    summary: 'Add indicators to an alert (and queue its enrichment unless enrich=false)',
+    description:
+      'Each indicator is upserted and linked once (adding one twice adds it once). With `enrich` (default true) the alert is enriched again in the background; agents that already received it are not notified again.',
+    permission: 'alerts:write',
+    request: {
+      params: AlertParams,
+      query: z.object({ enrich: z.enum(['true', 'false']).optional() }),
+      body: body(IndicatorAddRequestSchema),
+    },
+    responses: {
+      201: json(dataEnvelope(IndicatorAddResultSchema), 'The indicators as stored.'),
+      404: errorContent('No such alert.'),
+    },
+  }),
+  async (c) => {
+    const result = await addAlertIndicators(c.get('ctx'), c.req.valid('param').alert_uuid, c.req.valid('json'), {
+      enrich: c.req.valid('query').enrich !== 'false',
+    });
+    return c.json({ data: result, meta: {} }, 201);
+  },
 );
 
 alertRoutes.openapi(

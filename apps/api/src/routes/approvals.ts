@@ -231,3 +231,58 @@ approvalRoutes.post('/v1/approvals/callback/slack', async (c) => {
 approvalRoutes.post('/v1/approvals/callback/teams', (c) =>
   c.json({ message: 'Teams approvals are decided through the browser link in the card or the REST API.' }, 200),
 );
+
+// The four routes above answer HTML or chat payloads and authenticate with their own credential (the
+// link's token, Slack's signature), so they are plain routes; they are documented here all the same.
+const ApprovalPath = z.object({ approval_uuid: UuidSchema });
+const html = (description: string) => ({ description, content: { 'text/html': { schema: z.string() } } });
+approvalRoutes.openAPIRegistry.registerPath({
+  method: 'get',
+  path: '/v1/approvals/{approval_uuid}/decide',
+  tags: ['Workflow approvals'],
+  summary: 'The browser approval page (credential: the token in the notification link)',
+  request: { params: ApprovalPath, query: z.object({ token: z.string() }) },
+  responses: {
+    200: html('What will run, with approve and reject buttons.'),
+    403: html('Wrong token.'),
+    404: html('No such request.'),
+  },
+});
+approvalRoutes.openAPIRegistry.registerPath({
+  method: 'post',
+  path: '/v1/approvals/{approval_uuid}/decide',
+  tags: ['Workflow approvals'],
+  summary: 'Decide from the browser page (form fields token and decision=approve|reject)',
+  request: {
+    params: ApprovalPath,
+    body: {
+      content: {
+        'application/x-www-form-urlencoded': {
+          schema: z.object({ token: z.string(), decision: z.enum(['approve', 'reject']) }),
+        },
+      },
+    },
+  },
+  responses: {
+    200: html('Decided.'),
+    400: html('Invalid decision.'),
+    403: html('Wrong token.'),
+    404: html('No such request.'),
+    409: html('Already decided.'),
+    410: html('Expired.'),
+  },
+});
+approvalRoutes.openAPIRegistry.registerPath({
+  method: 'post',
+  path: '/v1/approvals/callback/slack',
+  tags: ['Workflow approvals'],
+  summary: 'Slack interactivity callback (verified with SLACK_SIGNING_SECRET; 404 without it)',
+  responses: { 200: { description: 'Decision recorded.' }, 401: { description: 'Bad signature.' } },
+});
+approvalRoutes.openAPIRegistry.registerPath({
+  method: 'post',
+  path: '/v1/approvals/callback/teams',
+  tags: ['Workflow approvals'],
+  summary: 'Teams callback (none: Teams decisions use the browser link)',
+  responses: { 200: { description: 'An explanation.' } },
+});

@@ -2,15 +2,25 @@ import { readFile } from 'node:fs/promises';
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import { checkHealth } from '@calseta/core';
+import { OpenAPIHono } from '@hono/zod-openapi';
 import { Hono } from 'hono';
 import type { AppEnv } from '../types.js';
 
 /** `/health`: no auth, 200 while the database answers, 503 when it does not. */
 export function healthRoutes(version: string) {
-  return new Hono<AppEnv>().get('/health', async (c) => {
+  const routes = new OpenAPIHono<AppEnv>();
+  routes.get('/health', async (c) => {
     const health = await checkHealth(c.get('deps'), version);
     return c.json(health, health.status === 'ok' ? 200 : 503);
   });
+  routes.openAPIRegistry.registerPath({
+    method: 'get',
+    path: '/health',
+    tags: ['System'],
+    summary: 'Liveness and database reachability (no API key)',
+    responses: { 200: { description: 'Up.' }, 503: { description: 'The database does not answer.' } },
+  });
+  return routes;
 }
 
 const DOCS_HTML = `<!doctype html>

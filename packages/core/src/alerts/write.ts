@@ -1,8 +1,16 @@
-import { type AlertPatch, AlertPatchSchema } from '@calseta/schema';
+import {
+  type AlertPatch,
+  AlertPatchSchema,
+  type IndicatorAddRequest,
+  IndicatorAddRequestSchema,
+  type IndicatorAddResult,
+} from '@calseta/schema';
 import { type ActivityInput, activityRow } from '../activity/record.js';
 import { authorize } from '../auth/permissions.js';
 import type { ServiceContext } from '../context.js';
 import { notFound } from '../errors.js';
+import { INDICATOR_COLUMNS, toIndicator } from '../indicators/indicators.js';
+import { linkIndicators } from '../pipeline/extract-alert-indicators.js';
 import { type AlertWithMeta, loadAlert } from './read.js';
 
 /**
@@ -122,5 +130,58 @@ export async function deleteAlert(ctx: ServiceContext, uuid: string): Promise<vo
         }),
       )
       .execute();
+  });
+}
+
+/**
+ * Add indicators to an alert by hand: each is upserted (global, one row per type+value) and linked
+ * once; with `enrich` the alert's enrichment is queued in the same transaction. Agents already
+ * notified of the alert are not notified again (quirk 23).
+ */
+export async function addAlertIndicators(
+  ctx: ServiceContext,
+  uuid: string,
+  input: IndicatorAddRequest,
+  { enrich = true }: { enrich?: boolean } = {},
+): Promise<IndicatorAddResult> {
+  authorize(ctx, 'alerts:write');
+  const { indicators } = IndicatorAddRequestSchema.parse(input);
+  const unique = [...new Map(indicators.map((i) => [`${i.type}\u0000${i.value}`, i])).values()];
+  return ctx.db.transaction().execute(async (trx) => {
+    const alert = await trx.selectFrom('alerts').select('id').where('uuid', '=', uuid).executeTakeFirst();
+    if (!alert) throw notFound('Alert');
+    const added = await linkIndicators(
+      trx,
+      alert.id,
+      unique.map((i) => ({ ...i, source_field: 'manual' })),
+    );
+    await trx
+      .insertInto('activity_events')
+      .values(
+        activityRow(ctx, {
+          type: 'alert_indicators_added',
+          alertId: alert.id,
+          references: {
+            indicator_count: unique.length,
+            indicators: unique.map(({ type, value }) => ({ type, value })),
+            enrich_requested: enrich,
+          },
+        }),
+      )
+      .execute();
+    if (enrich) await ctx.queue.send('enrich-alert', { alert_id: alert.id, reason: 'indicators_added' }, { db: trx });
+    const rows = await trx
+      .selectFrom('indicators')
+      .select(INDICATOR_COLUMNS)
+      .where((eb) =>
+        eb(
+          eb.refTuple('type', 'value'),
+          'in',
+          unique.map((i) => eb.tuple(i.type, i.value)),
+        ),
+      )
+      .orderBy('id')
+      .execute();
+    return { added_count: added, indicators: rows.map((row) => toIndicator(row)), enrich_requested: enrich };
   });
 }
