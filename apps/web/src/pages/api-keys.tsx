@@ -1,3 +1,153 @@
+import { type ApiKey, type ApiKeyCreate, type ApiKeyCreated, SCOPES, type Scope } from '@calseta/schema';
+import { useState } from 'react';
+import { type One, type Page, query } from '../api/client.js';
+import { useApi, useApiMutation } from '../api/hooks.js';
+import { Badge, ErrorBanner, Loading, Time } from '../components/feedback.js';
+import { CheckboxGroup, ListField, SelectField, TextField } from '../components/form.js';
+import { Dialog, PageHeader } from '../components/layout.js';
+import { type Column, DataTable, Pagination, useListParams } from '../components/table.js';
+
 export function ApiKeysPage() {
-  return <p>Coming soon.</p>;
+  const list = useListParams();
+  const keys = useApi<Page<ApiKey>>(`/v1/api-keys${query(list.apiParams)}`);
+  const [creating, setCreating] = useState(false);
+  const [editing, setEditing] = useState<ApiKey | null>(null);
+  const deactivate = useApiMutation<void, string>((uuid) => ({ method: 'DELETE', path: `/v1/api-keys/${uuid}` }), {
+    invalidates: ['/v1/api-keys'],
+  });
+  const columns: Column<ApiKey>[] = [
+    { id: 'prefix', header: 'Prefix', cell: (k) => <code>{k.key_prefix}</code> },
+    { id: 'name', header: 'Name', cell: (k) => k.name },
+    { id: 'type', header: 'Type', cell: (k) => k.key_type },
+    { id: 'scopes', header: 'Scopes', className: 'wrap', cell: (k) => k.scopes.join(', ') },
+    { id: 'status', header: 'Status', cell: (k) => <Badge value={k.is_active ? 'active' : 'inactive'} /> },
+    { id: 'sources', header: 'Sources', cell: (k) => k.allowed_sources?.join(', ') ?? 'any' },
+    { id: 'used', header: 'Last used', cell: (k) => <Time value={k.last_used_at} /> },
+    { id: 'expires', header: 'Expires', cell: (k) => <Time value={k.expires_at} /> },
+    {
+      id: 'actions',
+      header: '',
+      cell: (k) => (
+        <div className="row">
+          <button type="button" className="small" onClick={() => setEditing(k)}>
+            Edit scopes
+          </button>
+          {k.is_active && (
+            <button type="button" className="danger small" onClick={() => deactivate.mutate(k.uuid)}>
+              Deactivate
+            </button>
+          )}
+        </div>
+      ),
+    },
+  ];
+  return (
+    <>
+      <PageHeader
+        title="API keys"
+        subtitle="Keys for analysts and agents. Stored hashed; the full key is shown once."
+        actions={
+          <button type="button" className="primary" onClick={() => setCreating(true)}>
+            Create key
+          </button>
+        }
+      />
+      <ErrorBanner error={keys.error ?? deactivate.error} />
+      {keys.isLoading && <Loading />}
+      {keys.data && (
+        <>
+          <DataTable caption="API keys" columns={columns} rows={keys.data.data} rowKey={(k) => k.uuid} />
+          <Pagination meta={keys.data.meta} onPage={list.setPage} onPageSize={list.setPageSize} />
+        </>
+      )}
+      <CreateKeyDialog open={creating} onClose={() => setCreating(false)} />
+      {editing && <EditScopesDialog key={editing.uuid} apiKey={editing} onClose={() => setEditing(null)} />}
+    </>
+  );
+}
+
+function CreateKeyDialog({ open, onClose }: { open: boolean; onClose(): void }) {
+  const [name, setName] = useState('');
+  const [type, setType] = useState<'human' | 'agent'>('human');
+  const [scopes, setScopes] = useState<Scope[]>(['alerts:read']);
+  const [sources, setSources] = useState<string[]>([]);
+  const [expires, setExpires] = useState('');
+  const create = useApiMutation<One<ApiKeyCreated>, ApiKeyCreate>((json) => ({ path: '/v1/api-keys', json }), {
+    invalidates: ['/v1/api-keys'],
+  });
+  const close = () => {
+    create.reset();
+    onClose();
+  };
+  return (
+    <Dialog open={open} onClose={close} title="Create API key">
+      {create.data ? (
+        <div className="stack">
+          <p className="banner warn" role="status">
+            Copy the key now: it is not shown again.
+          </p>
+          <pre className="block" aria-label="New API key">
+            {create.data.data.key}
+          </pre>
+          <button type="button" onClick={() => void navigator.clipboard?.writeText(create.data?.data.key ?? '')}>
+            Copy
+          </button>
+        </div>
+      ) : (
+        <form
+          onSubmit={(e) => {
+            e.preventDefault();
+            create.mutate({
+              name,
+              key_type: type,
+              scopes,
+              allowed_sources: sources.length ? sources : null,
+              expires_at: expires ? new Date(expires).toISOString() : null,
+            });
+          }}
+        >
+          <TextField label="Name" value={name} onChange={setName} required />
+          <SelectField
+            label="Key type"
+            value={type}
+            options={['human', 'agent'] as const}
+            onChange={setType}
+            hint="Agent keys must give a reason and confidence when they run workflows."
+          />
+          <CheckboxGroup legend="Scopes" options={SCOPES} value={scopes} onChange={setScopes} />
+          <ListField
+            label="Allowed sources (optional)"
+            value={sources}
+            onChange={setSources}
+            hint="Comma-separated; empty: any source may be ingested."
+          />
+          <TextField label="Expires (optional)" type="datetime-local" value={expires} onChange={setExpires} />
+          <ErrorBanner error={create.error} />
+          <button type="submit" className="primary" disabled={!name || scopes.length === 0 || create.isPending}>
+            Create key
+          </button>
+        </form>
+      )}
+    </Dialog>
+  );
+}
+
+function EditScopesDialog({ apiKey, onClose }: { apiKey: ApiKey; onClose(): void }) {
+  const [scopes, setScopes] = useState<Scope[]>(apiKey.scopes);
+  const patch = useApiMutation<One<ApiKey>, void>(
+    () => ({ method: 'PATCH', path: `/v1/api-keys/${apiKey.uuid}`, json: { scopes } }),
+    {
+      invalidates: ['/v1/api-keys'],
+      onSuccess: onClose,
+    },
+  );
+  return (
+    <Dialog open onClose={onClose} title={`Scopes of ${apiKey.name}`}>
+      <CheckboxGroup legend="Scopes" options={SCOPES} value={scopes} onChange={setScopes} />
+      <ErrorBanner error={patch.error} />
+      <button type="button" className="primary" disabled={scopes.length === 0} onClick={() => patch.mutate()}>
+        Save scopes
+      </button>
+    </Dialog>
+  );
 }
