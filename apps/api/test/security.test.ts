@@ -70,6 +70,20 @@ describe('CORS', () => {
   });
 });
 
+describe('error bodies', () => {
+  it('never echo the request body back, and carry the request id', async () => {
+    const res = await h.request('POST', '/v1/sources', {
+      body: '{"display_name": cai_pasted_by_mistake_0123456789}',
+      headers: { 'content-type': 'application/json' },
+    });
+    expect(res.status).toBe(400);
+    expect(res.body.error.code).toBe('INVALID_JSON');
+    expect(res.body.error.details.reason).toBe("Unexpected token 'c'");
+    expect(JSON.stringify(res.body)).not.toContain('cai_pasted');
+    expect(res.body.request_id).toBe(res.headers.get('x-request-id'));
+  });
+});
+
 describe('security headers', () => {
   it('are on every response; HSTS only when enabled', async () => {
     const res = await fetch(`${h.baseUrl}/v1/alerts`);

@@ -85,6 +85,14 @@ export function corsFor(origins: readonly string[]): MiddlewareHandler<AppEnv> {
   });
 }
 
+/**
+ * V8's JSON errors quote the body (`Unexpected token 'c', "{"a": cai_…"... is not valid JSON`):
+ * keep the reason, never echo the input back (it may be a credential pasted in the wrong place).
+ */
+function parseErrorReason(message: string): string {
+  return message.replace(/,\s.*is not valid JSON$/s, '').slice(0, 200);
+}
+
 const JSON_TYPE = /^application\/([\w.-]+\+)?json$/i;
 const MULTIPART_TYPE = /^multipart\/form-data$/i;
 const FORM_TYPE = /^application\/x-www-form-urlencoded$/i;
@@ -168,7 +176,7 @@ export function jsonBodies(ingestBytes: number, otherBytes: number): MiddlewareH
       c.set('body', JSON.parse(text));
     } catch (error) {
       return errorResponse(c, 'INVALID_JSON', 'The request body is not valid JSON.', {
-        reason: error instanceof Error ? error.message.slice(0, 200) : 'unparseable',
+        reason: error instanceof Error ? parseErrorReason(error.message) : 'unparseable',
       });
     }
     cache.arrayBuffer = Promise.resolve(bytes.buffer.slice(bytes.byteOffset, bytes.byteOffset + bytes.byteLength));
