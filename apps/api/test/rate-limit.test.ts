@@ -123,6 +123,21 @@ describe('per-key limits', () => {
   });
 });
 
+describe('storage', () => {
+  it('counters live in an UNLOGGED table, one row per bucket and window', async () => {
+    const [table] = await h.query<{ relpersistence: string }>(
+      `SELECT relpersistence FROM pg_class WHERE relname = 'rate_limit_buckets'`,
+    );
+    expect(table?.relpersistence).toBe('u');
+    const key = await h.createKey({ scopes: ['alerts:read'] });
+    for (let i = 0; i < 2; i++) await h.request('GET', '/v1/alerts', { key });
+    const rows = await h.query<{ count: number }>('SELECT count FROM rate_limit_buckets WHERE bucket = $1', [
+      `authenticated:key:${key.slice(0, 8)}`,
+    ]);
+    expect(rows).toEqual([{ count: 2 }]);
+  });
+});
+
 describe('per client IP', () => {
   it('limits failed authentications per IP; X-Forwarded-For is ignored unless the peer is a trusted proxy', async () => {
     const direct = await serveApp(h.deps, { rateLimits: LIMITS });
