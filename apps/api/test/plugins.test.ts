@@ -117,7 +117,14 @@ describe('plugin configuration', () => {
       "export const plugin = { name: 'bad', providers: [], sources: [{ name: 'Bad Name', displayName: 'x', documentedExtractions: [] }] };\n",
     );
     await expect(loadPlugins(['./none.mjs'], { resolveFrom: dir })).rejects.toThrow(/no named export `plugin`/);
-    await expect(loadPlugins(['./bad.mjs'], { resolveFrom: dir })).rejects.toThrow(/"Bad Name" must match/);
+    await expect(loadPlugins(['./bad.mjs'], { resolveFrom: dir })).rejects.toThrow(
+      /a source lacks validate, normalize, extractIndicators/,
+    );
+    writeFileSync(
+      join(dir, 'badname.mjs'),
+      "const m = () => ({ ok: true }); export const plugin = { name: 'bad', providers: [], sources: [{ name: 'Bad Name', displayName: 'x', validate: m, normalize: m, extractIndicators: () => [], documentedExtractions: [] }] };\n",
+    );
+    await expect(loadPlugins(['./badname.mjs'], { resolveFrom: dir })).rejects.toThrow(/"Bad Name" must match/);
   });
 
   it('a path plugin loads from its file', async () => {

@@ -108,12 +108,18 @@ export async function loadPlugins(
       throw pluginError(specifier, 'has no named export `plugin` made with definePlugin() from @calseta/plugin-sdk');
     }
     for (const source of plugin.sources) {
+      const missing = (['validate', 'normalize', 'extractIndicators'] as const).filter(
+        (method) => typeof source?.[method] !== 'function',
+      );
+      if (missing.length > 0) throw pluginError(specifier, `a source lacks ${missing.join(', ')}`);
       try {
-        // Re-checks the static contract: the module may not have used defineAlertSource.
-        out.sources.push(defineAlertSource(source));
+        // Re-checks the static contract (the module may not have used defineAlertSource); the source
+        // itself is registered, so class-based sources keep their prototype methods.
+        defineAlertSource(source);
       } catch (error) {
         throw pluginError(specifier, error instanceof Error ? error.message : String(error));
       }
+      out.sources.push(source);
     }
     for (const provider of plugin.providers) {
       const parsed = ProviderImportSchema.safeParse(provider);
