@@ -1,10 +1,10 @@
-import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, symlinkSync } from 'node:fs';
+import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { loadPlugins } from '@calseta/core';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { createPlugin, pluginNameProblem, runPluginNew } from './plugin-new.js';
+import { createPlugin, linkAtRoot, pluginNameProblem, runPluginNew } from './plugin-new.js';
 
 interface Report {
   ok: boolean;
@@ -95,6 +95,23 @@ describe('calseta plugin new', () => {
       expect(pluginNameProblem(bad), bad).toMatch(/kebab-case/);
     }
     expect(pluginNameProblem('acme-edr2')).toBeUndefined();
+  });
+
+  it('links a package at the root so CALSETA_PLUGINS can name it (sorted, once)', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'calseta-root-'));
+    writeFileSync(
+      join(dir, 'package.json'),
+      `${JSON.stringify({ name: 'r', devDependencies: { z: '1', a: '1' } }, null, 2)}\n`,
+    );
+    expect(await linkAtRoot(dir, '@calseta-community/acme-edr')).toBe(true);
+    expect(await linkAtRoot(dir, '@calseta-community/acme-edr')).toBe(false);
+    const pkg = JSON.parse(readFileSync(join(dir, 'package.json'), 'utf8'));
+    expect(Object.entries(pkg.devDependencies)).toEqual([
+      ['@calseta-community/acme-edr', 'workspace:*'],
+      ['a', '1'],
+      ['z', '1'],
+    ]);
+    expect(await linkAtRoot(mkdtempSync(join(tmpdir(), 'calseta-empty-')), 'x')).toBe(false);
   });
 
   it('the command parses its arguments and says what to do next', async () => {

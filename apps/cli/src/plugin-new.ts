@@ -1,6 +1,6 @@
 import { spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
-import { mkdir, writeFile } from 'node:fs/promises';
+import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { dirname, join, relative } from 'node:path';
 
 /**
@@ -427,6 +427,23 @@ export async function createPlugin(options: NewPluginOptions): Promise<NewPlugin
   return { packageDir, packageName, id, files: written };
 }
 
+/**
+ * Add the package to the root package.json's devDependencies (`workspace:*`, sorted) so its name
+ * resolves from the repository — what `CALSETA_PLUGINS=<package>` needs. Returns false when the root
+ * has no package.json or already lists it.
+ */
+export async function linkAtRoot(root: string, packageName: string): Promise<boolean> {
+  const file = join(root, 'package.json');
+  if (!existsSync(file)) return false;
+  const pkg = JSON.parse(await readFile(file, 'utf8')) as { devDependencies?: Record<string, string> };
+  const dev = pkg.devDependencies ?? {};
+  if (Object.hasOwn(dev, packageName)) return false;
+  dev[packageName] = 'workspace:*';
+  pkg.devDependencies = Object.fromEntries(Object.entries(dev).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)));
+  await writeFile(file, json(pkg));
+  return true;
+}
+
 /** `calseta plugin new <source|provider> <name> [--dir <repo root>] [--no-install]`. */
 export async function runPluginNew(args: readonly string[], cwd: string): Promise<string> {
   const [kind, name, ...flags] = args;
@@ -442,6 +459,9 @@ export async function runPluginNew(args: readonly string[], cwd: string): Promis
   ];
   const install = !flags.includes('--no-install') && existsSync(join(root, 'scripts', 'pnpm.mjs'));
   if (install) {
+    if (await linkAtRoot(root, result.packageName)) {
+      lines.push(`  package.json (devDependencies: ${result.packageName})`);
+    }
     // Links the new workspace package (no registry download: it depends only on the SDK).
     const run = spawnSync(process.execPath, [join(root, 'scripts', 'pnpm.mjs'), 'install'], {
       cwd: root,
@@ -452,7 +472,12 @@ export async function runPluginNew(args: readonly string[], cwd: string): Promis
   lines.push(
     '',
     'Next:',
-    ...(install ? [] : ['  node scripts/pnpm.mjs install            # link the package']),
+    ...(install
+      ? []
+      : [
+          `  add "${result.packageName}": "workspace:*" to the root devDependencies, then`,
+          '  node scripts/pnpm.mjs install            # link the package',
+        ]),
     `  npx vitest run community-plugins/${name}   # the conformance test passes as generated`,
     `  edit docs/integrations/${name}/api_notes.md, then src/, fixtures/ and test/suite.ts`,
     `  CALSETA_PLUGINS=${result.packageName} pnpm dev`,
