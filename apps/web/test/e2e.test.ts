@@ -160,6 +160,10 @@ describe('web UI end to end (chromium)', () => {
       ['dashboard', '/', 'Dashboard'],
       ['alerts', '/alerts', 'Alerts'],
       ['workflows', '/workflows', 'Workflows'],
+      ['providers', '/providers', 'Enrichment providers'],
+      ['context-docs', '/context-docs', 'Context documents'],
+      ['detection-rules', '/detection-rules', 'Detection rules'],
+      ['indicator-mappings', '/settings/indicator-mappings', 'Indicator mappings'],
     ] as const) {
       await page.goto(`${h.baseUrl}${url}`);
       await page.getByRole('heading', { name: heading, exact: true }).waitFor();

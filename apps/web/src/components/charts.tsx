@@ -26,6 +26,9 @@ const SEVERITY_COLORS: Record<string, string> = {
 const AXIS = { stroke: '#8b98a9', fontSize: 12 };
 const TOOLTIP = { contentStyle: { background: '#111827', border: '1px solid #334155', borderRadius: 6 } };
 
+const compact = (v: number) =>
+  Intl.NumberFormat(undefined, { notation: 'compact', maximumFractionDigits: 1 }).format(v);
+
 /** Several series over one x axis (days, weeks). `format` renders values in the tooltip. */
 export function LineSeries({
   data,

@@ -86,9 +86,7 @@ function CreateKeyDialog({ open, onClose }: { open: boolean; onClose(): void }) 
           <p className="banner warn" role="status">
             Copy the key now: it is not shown again.
           </p>
-          <pre className="block" aria-label="New API key">
-            {create.data.data.key}
-          </pre>
+          <pre className="block">{create.data.data.key}</pre>
           <button type="button" onClick={() => void navigator.clipboard?.writeText(create.data?.data.key ?? '')}>
             Copy
           </button>
