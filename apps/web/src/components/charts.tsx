@@ -51,12 +51,7 @@ export function LineSeries({
         <LineChart data={data} margin={{ top: 8, right: 16, bottom: 0, left: 0 }}>
           <CartesianGrid stroke="#1f2937" vertical={false} />
           <XAxis dataKey={x} tick={AXIS} stroke="#334155" />
-          <YAxis
-            tick={AXIS}
-            stroke="#334155"
-            width={48}
-            tickFormatter={format ? (v: number) => format(v) : undefined}
-          />
+          <YAxis tick={AXIS} stroke="#334155" width={48} tickFormatter={compact} />
           <Tooltip {...TOOLTIP} formatter={format ? (v) => format(Number(v)) : undefined} />
           {series.length > 1 && <Legend />}
           {series.map((s, i) => (
