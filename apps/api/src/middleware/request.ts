@@ -128,6 +128,25 @@ async function readIncoming(incoming: IncomingMessage, limit: number): Promise<U
   return chunks.length === 1 ? (chunks[0] as Buffer) : Buffer.concat(chunks, size);
 }
 
+/** JSON escapes of characters Postgres cannot store in text or jsonb: NUL and UTF-16 surrogates. */
+const UNSTORABLE_ESCAPE = /\\u(0000|d[89a-f][0-9a-f]{2})/i;
+/** NUL, a high surrogate not followed by a low one, or a low surrogate not preceded by a high one. */
+const UNSTORABLE_CHAR = /\u0000|[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/g;
+
+/**
+ * The value with NUL and unpaired surrogates (in keys and strings) replaced by U+FFFD, so a payload
+ * carrying them is stored rather than lost to a database error. Signatures still see the original
+ * bytes.
+ */
+function storable(value: unknown): unknown {
+  if (typeof value === 'string') return value.replace(UNSTORABLE_CHAR, '\uFFFD');
+  if (Array.isArray(value)) return value.map(storable);
+  if (value !== null && typeof value === 'object') {
+    return Object.fromEntries(Object.entries(value).map(([k, v]) => [storable(k) as string, storable(v)]));
+  }
+  return value;
+}
+
 /**
  * Read and check a JSON body before any handler runs (routes may opt in to multipart uploads, see
  * `acceptMultipart`): over the size limit (ingest vs other
@@ -173,7 +192,12 @@ export function jsonBodies(ingestBytes: number, otherBytes: number): MiddlewareH
     let text: string;
     try {
       text = new TextDecoder('utf-8', { fatal: true }).decode(bytes);
-      c.set('body', JSON.parse(text));
+      let parsed: unknown = JSON.parse(text);
+      if (UNSTORABLE_ESCAPE.test(text)) {
+        parsed = storable(parsed);
+        text = JSON.stringify(parsed);
+      }
+      c.set('body', parsed);
     } catch (error) {
       return errorResponse(c, 'INVALID_JSON', 'The request body is not valid JSON.', {
         reason: error instanceof Error ? parseErrorReason(error.message) : 'unparseable',
