@@ -1,4 +1,4 @@
-import { createHmac, timingSafeEqual } from 'node:crypto';
+import { createHash, createHmac, timingSafeEqual } from 'node:crypto';
 import {
   type AlertSeverity,
   type DetectionRuleRef,
@@ -132,15 +132,11 @@ export function collectIndicators(list: ReadonlyArray<ExtractedIndicator | null>
   return out;
 }
 
-/** Constant-time string comparison (lengths leak, contents do not). */
+/** Constant-time string comparison: neither the contents nor the lengths leak. */
 export function safeEqual(a: string, b: string): boolean {
-  const ab = Buffer.from(a);
-  const bb = Buffer.from(b);
-  if (ab.length !== bb.length) {
-    timingSafeEqual(ab, ab);
-    return false;
-  }
-  return timingSafeEqual(ab, bb);
+  // Compare fixed-length digests: the time taken says nothing about either string, its length included.
+  const digest = (value: string) => createHash('sha256').update(value).digest();
+  return timingSafeEqual(digest(a), digest(b));
 }
 
 /**
