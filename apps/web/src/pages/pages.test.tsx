@@ -9,6 +9,19 @@ import { alertDetail, alertSummary } from '../test/fixtures.js';
 import { one, page, renderApp } from '../test/render.js';
 
 const health = { status: 'ok', version: 'test' };
+
+function RulesHarness({ onChange }: { onChange(value: unknown): void }) {
+  const [value, setValue] = useState<Parameters<typeof MaliceRulesBuilder>[0]['value']>(null);
+  return (
+    <MaliceRulesBuilder
+      value={value}
+      onChange={(v) => {
+        setValue(v);
+        onChange(v);
+      }}
+    />
+  );
+}
 const T = '2026-11-20T10:00:00.000Z';
 
 describe('dashboard', () => {
@@ -164,19 +177,7 @@ describe('providers', () => {
   it('the malice-rules builder produces rules the API accepts', async () => {
     const user = userEvent.setup();
     let latest: unknown = null;
-    function Harness() {
-      const [value, setValue] = useState<Parameters<typeof MaliceRulesBuilder>[0]['value']>(null);
-      return (
-        <MaliceRulesBuilder
-          value={value}
-          onChange={(v) => {
-            setValue(v);
-            latest = v;
-          }}
-        />
-      );
-    }
-    render(<Harness />);
+    render(<RulesHarness onChange={(v) => (latest = v)} />);
     await user.click(screen.getByRole('button', { name: '+ Add rule' }));
     await user.type(screen.getByLabelText('Rule 1 field'), 'data.score');
     await user.clear(screen.getByLabelText('Rule 1 value'));
