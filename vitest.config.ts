@@ -11,7 +11,7 @@ export default defineConfig({
       {
         test: {
           name: 'node',
-          include: ['{packages,apps,seeds,community-plugins}/*/{src,test}/**/*.test.ts'],
+          include: ['{packages,apps,seeds,community-plugins,examples}/*/{src,test}/**/*.test.ts'],
           globalSetup: ['./packages/db/src/testing/global-setup.ts'],
           testTimeout: 30_000,
           hookTimeout: 120_000,

@@ -54,7 +54,7 @@ const awkwardString = fc.oneof(
     ' ',
     '\u0000',
     '../../etc/passwd',
-    '${7*7}',
+    `\${7*7}`,
     "'; DROP TABLE alerts; --",
     '\uD800',
     'é'.repeat(3000),
