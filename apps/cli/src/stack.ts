@@ -19,7 +19,12 @@ const WEB_PORT = 5173;
 function command(mode: 'dev' | 'start', app: AppName): string[] {
   if (app === 'web') {
     const web = path.join(ROOT, 'apps', 'web');
-    const vite = createRequire(path.join(web, 'package.json')).resolve('vite/bin/vite.js');
+    // `vite/bin/vite.js` is not an export; its package.json is.
+    const vite = path.join(
+      path.dirname(createRequire(path.join(web, 'package.json')).resolve('vite/package.json')),
+      'bin',
+      'vite.js',
+    );
     return [vite, web, '--port', String(WEB_PORT), '--strictPort'];
   }
   if (mode === 'start') return [path.join(ROOT, 'apps', app, 'dist', 'main.js')];
