@@ -1,8 +1,9 @@
 import { QueryClient, QueryClientProvider } from '@tanstack/react-query';
 import { type ComponentType, lazy, type ReactNode, Suspense, useState } from 'react';
-import { Route, Routes } from 'react-router';
+import { Route, Routes, useLocation } from 'react-router';
 import { ApiError } from './api/client.js';
 import { AuthGate } from './auth.js';
+import { ErrorBoundary } from './components/error-boundary.js';
 import { Loading } from './components/feedback.js';
 import { Shell } from './shell.js';
 
@@ -58,27 +59,30 @@ export function App({ client }: { client?: QueryClient }) {
 }
 
 function AppRoutes(): ReactNode {
+  const location = useLocation();
   return (
-    <Routes>
-      <Route path="/" element={<Dashboard />} />
-      <Route path="/alerts" element={<Alerts />} />
-      <Route path="/alerts/:uuid" element={<AlertDetail />} />
-      <Route path="/indicators/:uuid" element={<IndicatorDetail />} />
-      <Route path="/approvals" element={<Approvals />} />
-      <Route path="/workflows" element={<Workflows />} />
-      <Route path="/workflows/:uuid" element={<WorkflowDetail />} />
-      <Route path="/agents" element={<Agents />} />
-      <Route path="/agents/:uuid" element={<AgentDetail />} />
-      <Route path="/providers" element={<Providers />} />
-      <Route path="/providers/:uuid" element={<ProviderDetail />} />
-      <Route path="/detection-rules" element={<Rules />} />
-      <Route path="/detection-rules/:uuid" element={<RuleDetail />} />
-      <Route path="/context-docs" element={<Docs />} />
-      <Route path="/context-docs/:uuid" element={<DocDetail />} />
-      <Route path="/settings/api-keys" element={<ApiKeys />} />
-      <Route path="/settings/sources" element={<Sources />} />
-      <Route path="/settings/indicator-mappings" element={<Mappings />} />
-      <Route path="*" element={<p className="muted">Page not found.</p>} />
-    </Routes>
+    <ErrorBoundary resetKey={location.pathname}>
+      <Routes>
+        <Route path="/" element={<Dashboard />} />
+        <Route path="/alerts" element={<Alerts />} />
+        <Route path="/alerts/:uuid" element={<AlertDetail />} />
+        <Route path="/indicators/:uuid" element={<IndicatorDetail />} />
+        <Route path="/approvals" element={<Approvals />} />
+        <Route path="/workflows" element={<Workflows />} />
+        <Route path="/workflows/:uuid" element={<WorkflowDetail />} />
+        <Route path="/agents" element={<Agents />} />
+        <Route path="/agents/:uuid" element={<AgentDetail />} />
+        <Route path="/providers" element={<Providers />} />
+        <Route path="/providers/:uuid" element={<ProviderDetail />} />
+        <Route path="/detection-rules" element={<Rules />} />
+        <Route path="/detection-rules/:uuid" element={<RuleDetail />} />
+        <Route path="/context-docs" element={<Docs />} />
+        <Route path="/context-docs/:uuid" element={<DocDetail />} />
+        <Route path="/settings/api-keys" element={<ApiKeys />} />
+        <Route path="/settings/sources" element={<Sources />} />
+        <Route path="/settings/indicator-mappings" element={<Mappings />} />
+        <Route path="*" element={<p className="muted">Page not found.</p>} />
+      </Routes>
+    </ErrorBoundary>
   );
 }

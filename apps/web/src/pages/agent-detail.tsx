@@ -13,7 +13,7 @@ import { useApi, useApiMutation } from '../api/hooks.js';
 import { Badge, ErrorBanner, Loading, Time } from '../components/feedback.js';
 import { Checkbox, CheckboxGroup, TextField } from '../components/form.js';
 import { Card, Details, PageHeader, Tabs } from '../components/layout.js';
-import { MarkdownEditor } from '../components/markdown.js';
+import { MarkdownEditor } from '../components/markdown-editor.js';
 import { type Column, DataTable } from '../components/table.js';
 import { TargetingBuilder } from '../components/targeting-builder.js';
 

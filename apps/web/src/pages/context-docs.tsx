@@ -11,7 +11,7 @@ import { useApi, useApiMutation } from '../api/hooks.js';
 import { Badge, ErrorBanner, Loading, Time } from '../components/feedback.js';
 import { Checkbox, Field, MultiFilter, SelectField, TextField } from '../components/form.js';
 import { Dialog, PageHeader } from '../components/layout.js';
-import { MarkdownEditor } from '../components/markdown.js';
+import { MarkdownEditor } from '../components/markdown-editor.js';
 import { type Column, DataTable, Pagination, useListParams } from '../components/table.js';
 
 const COLUMNS: Column<ContextDocumentSummary>[] = [

@@ -7,7 +7,7 @@ import { AlertsTable } from '../components/alerts-table.js';
 import { CountBars, countsOf, LineSeries } from '../components/charts.js';
 import { Badge, duration, ErrorBanner, Loading, percent, Time } from '../components/feedback.js';
 import { Card, Details, PageHeader, Tabs } from '../components/layout.js';
-import { MarkdownEditor } from '../components/markdown.js';
+import { MarkdownEditor } from '../components/markdown-editor.js';
 
 export function RuleDetailPage() {
   const { uuid = '' } = useParams();

@@ -18,7 +18,7 @@ import { Badge, ErrorBanner, Loading, Time } from '../components/feedback.js';
 import { CheckboxGroup, ListField, parseJson, SelectField, TextField } from '../components/form.js';
 import { JsonView } from '../components/json-view.js';
 import { Card, Details, PageHeader, Tabs } from '../components/layout.js';
-import { MarkdownEditor } from '../components/markdown.js';
+import { MarkdownEditor } from '../components/markdown-editor.js';
 import { RunWorkflowDialog } from '../components/run-dialogs.js';
 import { type Column, DataTable } from '../components/table.js';
 
