@@ -1,0 +1,40 @@
+// Container health check (the images' HEALTHCHECK). api, mcp and web: their HTTP endpoint answers
+// 2xx. worker and cli have no port: healthy while Postgres (DATABASE_URL) accepts connections, the
+// one thing they need. Exit 0 = healthy, 1 = not.
+import net from 'node:net';
+
+// biome-ignore lint/style/noProcessEnv: a standalone container script, not an app (no env.ts)
+const env = process.env;
+const TIMEOUT_MS = 4_000;
+
+const urls = {
+  api: `http://127.0.0.1:${env.API_PORT ?? '8000'}/health`,
+  mcp: `http://127.0.0.1:${env.MCP_PORT ?? '8001'}/health`,
+  web: `http://127.0.0.1:${env.WEB_PORT ?? '5173'}/healthz`,
+};
+
+async function httpOk(url) {
+  const response = await fetch(url, { signal: AbortSignal.timeout(TIMEOUT_MS) });
+  return response.ok;
+}
+
+function tcpOpen(databaseUrl) {
+  const { hostname, port } = new URL(databaseUrl);
+  return new Promise((resolve) => {
+    const socket = net.connect({ host: hostname, port: Number(port || 5432), timeout: TIMEOUT_MS });
+    socket.once('connect', () => {
+      socket.destroy();
+      resolve(true);
+    });
+    socket.once('timeout', () => {
+      socket.destroy();
+      resolve(false);
+    });
+    socket.once('error', () => resolve(false));
+  });
+}
+
+const app = env.CALSETA_APP ?? '';
+const url = env.HEALTHCHECK_URL ?? urls[app];
+const healthy = url ? await httpOk(url).catch(() => false) : env.DATABASE_URL ? await tcpOpen(env.DATABASE_URL) : false;
+process.exit(healthy ? 0 : 1);
