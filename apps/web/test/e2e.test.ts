@@ -132,6 +132,9 @@ describe('web UI end to end (chromium)', () => {
     await page.getByRole('tab', { name: /Context/ }).click();
     await page.getByRole('heading', { name: 'Contain the host' }).waitFor();
     await shot('alert-context');
+    await page.getByRole('tab', { name: 'Graph' }).click();
+    await page.getByRole('img', { name: /Relationship graph/ }).waitFor();
+    await shot('alert-graph');
 
     // Run the workflow from the alert: it needs approval.
     await page.getByRole('button', { name: 'Run workflow' }).click();
@@ -170,6 +173,15 @@ describe('web UI end to end (chromium)', () => {
       await page.locator('.loading').first().waitFor({ state: 'detached' });
       await shot(name);
     }
+    // A provider's configuration: the HTTP steps and malice rules builders.
+    await page.goto(`${h.baseUrl}/providers`);
+    await page.getByRole('link', { name: 'AbuseIPDB' }).click();
+    await page
+      .getByRole('heading', { name: 'Malice rules (first match wins)' })
+      .or(page.getByText('Malice rules (first match wins)'))
+      .first()
+      .waitFor();
+    await shot('provider-detail');
     expect(errors).toEqual([]);
   }, 120_000);
 });

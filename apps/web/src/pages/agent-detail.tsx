@@ -10,6 +10,7 @@ import { useState } from 'react';
 import { Link, useNavigate, useParams } from 'react-router';
 import type { One, Page } from '../api/client.js';
 import { useApi, useApiMutation } from '../api/hooks.js';
+import { ConfirmButton } from '../components/confirm-button.js';
 import { Badge, ErrorBanner, Loading, Time } from '../components/feedback.js';
 import { Checkbox, CheckboxGroup, TextField } from '../components/form.js';
 import { Card, Details, PageHeader, Tabs } from '../components/layout.js';
@@ -41,9 +42,9 @@ export function AgentDetailPage() {
           </>
         }
         actions={
-          <button type="button" className="danger" onClick={() => remove.mutate()}>
-            Delete
-          </button>
+          <ConfirmButton label="Delete" title="Delete this agent?" onConfirm={() => remove.mutate()}>
+            It stops receiving alerts; its delivery log is deleted.
+          </ConfirmButton>
         }
       />
       <ErrorBanner error={remove.error} />

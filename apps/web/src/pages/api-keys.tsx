@@ -2,6 +2,7 @@ import { type ApiKey, type ApiKeyCreate, type ApiKeyCreated, SCOPES, type Scope 
 import { useState } from 'react';
 import { type One, type Page, query } from '../api/client.js';
 import { useApi, useApiMutation } from '../api/hooks.js';
+import { ConfirmButton } from '../components/confirm-button.js';
 import { Badge, ErrorBanner, Loading, Time } from '../components/feedback.js';
 import { CheckboxGroup, ListField, SelectField, TextField } from '../components/form.js';
 import { Dialog, PageHeader } from '../components/layout.js';
@@ -33,9 +34,14 @@ export function ApiKeysPage() {
             Edit scopes
           </button>
           {k.is_active && (
-            <button type="button" className="danger small" onClick={() => deactivate.mutate(k.uuid)}>
-              Deactivate
-            </button>
+            <ConfirmButton
+              small
+              label="Deactivate"
+              title={`Deactivate ${k.name}?`}
+              onConfirm={() => deactivate.mutate(k.uuid)}
+            >
+              Requests with this key are refused from now on.
+            </ConfirmButton>
           )}
         </div>
       ),

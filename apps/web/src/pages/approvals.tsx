@@ -49,7 +49,12 @@ export function ApprovalsPage() {
     },
     { id: 'by', header: 'Requested by', cell: (a) => `${a.trigger_type} ${a.trigger_agent_key_prefix}` },
     { id: 'reason', header: 'Reason', className: 'wrap', cell: (a) => a.reason },
-    { id: 'confidence', header: 'Confidence', className: 'num', cell: (a) => `${Math.round(a.confidence * 100)}%` },
+    {
+      id: 'confidence',
+      header: 'Confidence',
+      className: 'num',
+      cell: (a) => (a.trigger_type === 'agent' ? `${Math.round(a.confidence * 100)}%` : '—'),
+    },
     { id: 'expires', header: 'Expires', cell: (a) => <Time value={a.expires_at} /> },
     {
       id: 'result',

@@ -9,6 +9,7 @@ import { useState } from 'react';
 import { useNavigate, useParams } from 'react-router';
 import type { List, One } from '../api/client.js';
 import { useApi, useApiMutation } from '../api/hooks.js';
+import { ConfirmButton } from '../components/confirm-button.js';
 import { Badge, ErrorBanner, Loading, Time } from '../components/feedback.js';
 import { Checkbox, ListField, SelectField, TextField } from '../components/form.js';
 import { Card, PageHeader, Tabs } from '../components/layout.js';
@@ -42,9 +43,9 @@ export function ContextDocDetailPage() {
         }
         actions={
           !d.is_system && (
-            <button type="button" className="danger" onClick={() => remove.mutate()}>
-              Delete
-            </button>
+            <ConfirmButton label="Delete" title="Delete this document?" onConfirm={() => remove.mutate()}>
+              Agents and analysts stop seeing it on alerts.
+            </ConfirmButton>
           )
         }
       />

@@ -206,3 +206,32 @@ describe('alerts list live refresh', () => {
     });
   });
 });
+
+describe('destructive actions', () => {
+  it('deactivating a key asks first', async () => {
+    const user = userEvent.setup();
+    const key = {
+      uuid: '00000000-0000-7000-8000-0000000000c2',
+      name: 'old-agent',
+      key_prefix: 'cai_zzzz',
+      scopes: ['alerts:read'],
+      key_type: 'agent',
+      is_active: true,
+      created_at: T,
+      expires_at: null,
+      last_used_at: null,
+      revoked_at: null,
+      allowed_sources: null,
+    };
+    const { calls } = renderApp('/settings/api-keys', {
+      'GET /health': health,
+      'GET /v1/api-keys': page([key]),
+      'DELETE /v1/api-keys/00000000-0000-7000-8000-0000000000c2': { status: 204 },
+    });
+    await user.click(await screen.findByRole('button', { name: 'Deactivate' }));
+    expect(calls.some((c) => c.method === 'DELETE')).toBe(false);
+    const dialog = screen.getByRole('dialog', { name: 'Deactivate old-agent?' });
+    await user.click(within(dialog).getByRole('button', { name: 'Deactivate' }));
+    await waitFor(() => expect(calls.some((c) => c.method === 'DELETE')).toBe(true));
+  });
+});

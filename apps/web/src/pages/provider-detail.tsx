@@ -14,6 +14,7 @@ import { useState } from 'react';
 import { useNavigate, useParams } from 'react-router';
 import type { One, Page } from '../api/client.js';
 import { useApi, useApiMutation } from '../api/hooks.js';
+import { ConfirmButton } from '../components/confirm-button.js';
 import { Badge, ErrorBanner, Loading, Time } from '../components/feedback.js';
 import { SelectField, TextField } from '../components/form.js';
 import { JsonView } from '../components/json-view.js';
@@ -71,9 +72,9 @@ export function ProviderDetailPage() {
               {p.is_active ? 'Deactivate' : 'Activate'}
             </button>
             {!p.is_builtin && (
-              <button type="button" className="danger" onClick={() => remove.mutate()}>
-                Delete
-              </button>
+              <ConfirmButton label="Delete" title="Delete this provider?" onConfirm={() => remove.mutate()}>
+                Its field extractions are deleted too.
+              </ConfirmButton>
             )}
           </>
         }

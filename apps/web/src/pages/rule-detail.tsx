@@ -5,6 +5,7 @@ import type { One } from '../api/client.js';
 import { useApi, useApiMutation } from '../api/hooks.js';
 import { AlertsTable } from '../components/alerts-table.js';
 import { CountBars, countsOf, LineSeries } from '../components/charts.js';
+import { ConfirmButton } from '../components/confirm-button.js';
 import { Badge, duration, ErrorBanner, Loading, percent, Time } from '../components/feedback.js';
 import { Card, Details, PageHeader, Tabs } from '../components/layout.js';
 import { MarkdownEditor } from '../components/markdown-editor.js';
@@ -33,9 +34,9 @@ export function RuleDetailPage() {
           </>
         }
         actions={
-          <button type="button" className="danger" onClick={() => remove.mutate()}>
-            Delete
-          </button>
+          <ConfirmButton label="Delete" title="Delete this detection rule?" onConfirm={() => remove.mutate()}>
+            Alerts keep their data but lose the link to the rule.
+          </ConfirmButton>
         }
       />
       <ErrorBanner error={remove.error} />

@@ -2,6 +2,7 @@ import type { SourceIntegration, SourceIntegrationCreate } from '@calseta/schema
 import { useState } from 'react';
 import { type One, type Page, query } from '../api/client.js';
 import { useApi, useApiMutation } from '../api/hooks.js';
+import { ConfirmButton } from '../components/confirm-button.js';
 import { Badge, ErrorBanner, Loading, Time } from '../components/feedback.js';
 import { SelectField, TextField } from '../components/form.js';
 import { Dialog, PageHeader } from '../components/layout.js';
@@ -40,9 +41,14 @@ export function SourcesPage() {
           <button type="button" className="small" onClick={() => toggle.mutate(s)}>
             {s.is_active ? 'Disable' : 'Enable'}
           </button>
-          <button type="button" className="danger small" onClick={() => remove.mutate(s.uuid)}>
-            Delete
-          </button>
+          <ConfirmButton
+            small
+            label="Delete"
+            title={`Delete ${s.display_name}?`}
+            onConfirm={() => remove.mutate(s.uuid)}
+          >
+            Its settings and webhook secret are deleted.
+          </ConfirmButton>
         </div>
       ),
     },

@@ -14,6 +14,7 @@ import { useNavigate, useParams } from 'react-router';
 import type { List, One, Page } from '../api/client.js';
 import { useApi, useApiMutation } from '../api/hooks.js';
 import { CodeEditor } from '../components/code-editor.js';
+import { ConfirmButton } from '../components/confirm-button.js';
 import { Badge, ErrorBanner, Loading, Time } from '../components/feedback.js';
 import { CheckboxGroup, ListField, parseJson, SelectField, TextField } from '../components/form.js';
 import { JsonView } from '../components/json-view.js';
@@ -56,9 +57,9 @@ export function WorkflowDetailPage() {
               Run
             </button>
             {!w.is_system && (
-              <button type="button" className="danger" onClick={() => remove.mutate()}>
-                Delete
-              </button>
+              <ConfirmButton label="Delete" title="Delete this workflow?" onConfirm={() => remove.mutate()}>
+                Its runs and versions go with it.
+              </ConfirmButton>
             )}
           </>
         }
@@ -231,7 +232,7 @@ function RunsTab({ uuid }: { uuid: string }) {
           aria-expanded={open === r.uuid}
           onClick={() => setOpen(open === r.uuid ? null : r.uuid)}
         >
-          {r.logs.length} lines
+          {r.logs.length} {r.logs.length === 1 ? 'line' : 'lines'}
         </button>
       ),
     },
