@@ -13,6 +13,10 @@ const EnvSchema = z.object({
   LOG_FORMAT: z.enum(['pretty', 'json']).optional(),
   /** `pnpm dev` serves the builtin providers from the local mock unless credentials exist; `false` turns that off. */
   CALSETA_MOCK_PROVIDERS: z.enum(['auto', 'true', 'false']).default('auto'),
+  /** `pnpm dev` runs the demo: the example triage agent, a containment workflow, the case-study alerts (first run). */
+  CALSETA_DEMO: z.enum(['true', 'false']).default('true'),
+  /** Hosts outbound calls may reach although internal (passed on to the apps, with the demo's own). */
+  SSRF_ALLOWED_HOSTS: z.string().optional(),
   /** The API key `calseta mcp --stdio` acts with. */
   CALSETA_API_KEY: z.string().optional(),
 });

@@ -3,9 +3,11 @@ import { createRequire } from 'node:module';
 import path from 'node:path';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
+import { parseAllowedHosts } from '@calseta/core';
 import PinoPretty from 'pino-pretty';
 import { openCore } from './core.js';
 import { migrate, openDatabase } from './database.js';
+import { DEMO_AGENT_NAME, type DemoAgent, ensureDemoAgentKey, seedLivingDemo, startDemoAgent } from './demo.js';
 import { childEnv, type Env } from './env.js';
 import { ensureAdminKey, ensureEncryptionKey } from './first-run.js';
 import { startMockProvidersIfUnconfigured } from './mock-mode.js';
@@ -60,8 +62,19 @@ export async function runStack(env: Env, mode: 'dev' | 'start'): Promise<void> {
   const core = await openCore(database.url);
   const admin = await ensureAdminKey(core.deps, env.dataDir);
   const mock = mode === 'dev' ? await startMockProvidersIfUnconfigured(env, core.deps) : null;
+  const demoLog = (line: string) => process.stdout.write(`[demo-agent] ${line}\n`);
+  const demo =
+    mode === 'dev' && env.CALSETA_DEMO === 'true'
+      ? await startDemoAgent(
+          `http://localhost:${env.API_PORT}`,
+          await ensureDemoAgentKey(core.deps, env.dataDir),
+          demoLog,
+        )
+      : null;
   await core.close();
   const encryptionKey = await ensureEncryptionKey(env.dataDir);
+  // The apps may call the mock providers and the demo agent, both on loopback.
+  const allowedHosts = [env.SSRF_ALLOWED_HOSTS, mock?.env.SSRF_ALLOWED_HOSTS, demo?.host].filter(Boolean).join(',');
 
   const banner = [
     '',
@@ -76,6 +89,12 @@ export async function runStack(env: Env, mode: 'dev' | 'start'): Promise<void> {
     banner.push(
       `  providers mock VirusTotal, AbuseIPDB, Okta and Entra at ${mock.server.url} (no credentials configured;`,
       '            set e.g. VIRUSTOTAL_API_KEY or CALSETA_MOCK_PROVIDERS=false for real ones)',
+    );
+  }
+  if (demo) {
+    banner.push(
+      `  demo      agent "${DEMO_AGENT_NAME}" at ${demo.agent.url}; case-study alerts seeded on the first run`,
+      '            (findings and approvals appear in the UI; CALSETA_DEMO=false turns the demo off)',
     );
   }
   if (admin.created) {
@@ -102,6 +121,7 @@ export async function runStack(env: Env, mode: 'dev' | 'start'): Promise<void> {
         LOG_LEVEL: env.LOG_LEVEL,
         ENCRYPTION_KEY: encryptionKey,
         ...mock?.env,
+        ...(allowedHosts && { SSRF_ALLOWED_HOSTS: allowedHosts }),
       }),
       stdio: ['ignore', 'pipe', 'pipe'],
     });
@@ -116,6 +136,7 @@ export async function runStack(env: Env, mode: 'dev' | 'start'): Promise<void> {
   };
   for (const app of APPS) launch(app);
   if (mode === 'dev') launch('web');
+  if (demo) void runDemo(database.url, encryptionKey, allowedHosts, demo, env, demoLog);
 
   await new Promise<void>((resolve) => {
     const stop = () => {
@@ -135,6 +156,45 @@ export async function runStack(env: Env, mode: 'dev' | 'start'): Promise<void> {
     process.on('SIGINT', stop);
     process.on('SIGTERM', stop);
   });
+  await demo?.agent.close();
   await mock?.server.close();
   await database.stop();
+}
+
+/**
+ * Once the API answers (the agent posts its findings there), register the demo agent and seed the
+ * demo. Failures are reported, never fatal: the stack runs without the demo.
+ */
+async function runDemo(
+  databaseUrl: string,
+  encryptionKey: string,
+  allowedHosts: string,
+  demo: DemoAgent & { setSecret(secret: string): void },
+  env: Env,
+  log: (line: string) => void,
+): Promise<void> {
+  try {
+    const health = `http://localhost:${env.API_PORT}/health`;
+    const deadline = Date.now() + 120_000;
+    while (
+      !(await fetch(health).then(
+        (r) => r.ok,
+        () => false,
+      ))
+    ) {
+      if (Date.now() > deadline) throw new Error(`the API did not answer on ${health}`);
+      await new Promise((resolve) => setTimeout(resolve, 500));
+    }
+    const core = await openCore(databaseUrl, {
+      config: { encryptionKey, outbound: { allowHosts: parseAllowedHosts(allowedHosts) } },
+    });
+    try {
+      const seeded = await seedLivingDemo(core.deps, demo.agent.url, env.dataDir, demo.setSecret);
+      if (seeded) log(`seeded:\n${seeded}`);
+    } finally {
+      await core.close();
+    }
+  } catch (error) {
+    log(`demo not started: ${error instanceof Error ? error.message : String(error)}`);
+  }
 }
