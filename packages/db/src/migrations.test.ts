@@ -156,6 +156,7 @@ describe('migrations on an empty database', () => {
       '0007_context',
       '0008_enrichment_unlogged',
       '0009_rate_limits',
+      '0010_alert_list_indexes',
     ]);
     expect(await migrateToLatest(empty.db)).toEqual(migrationNames());
     expect(await migrateToLatest(empty.db)).toEqual([]);

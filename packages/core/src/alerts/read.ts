@@ -12,7 +12,7 @@ import {
   type MaliceLevel,
   type PageQuery,
 } from '@calseta/schema';
-import { type ExpressionBuilder, sql } from 'kysely';
+import { CompiledQuery, type ExpressionBuilder, sql } from 'kysely';
 import { authorize } from '../auth/permissions.js';
 import { contextDocumentsFor } from '../context/documents.js';
 import type { Db, ServiceContext } from '../context.js';
@@ -83,17 +83,43 @@ export function toSummary(row: SummaryRow): AlertSummary {
   };
 }
 
+/**
+ * Severity by weight. Migration 0010 indexes exactly this expression (with occurred_at and id), so
+ * keep the two identical.
+ */
 const SEVERITY_RANK = sql<number>`CASE alerts.severity WHEN 'Critical' THEN 5 WHEN 'High' THEN 4 WHEN 'Medium' THEN 3 WHEN 'Low' THEN 2 WHEN 'Informational' THEN 1 ELSE 0 END`;
+const SEVERITY_RANKS: ReadonlyMap<string, number> = new Map([
+  ['Critical', 5],
+  ['High', 4],
+  ['Medium', 3],
+  ['Low', 2],
+  ['Informational', 1],
+]);
 
-export async function listAlerts(ctx: ServiceContext, query: AlertListQuery & PageQuery) {
-  authorize(ctx, 'alerts:read');
-  let base = ctx.db.selectFrom('alerts');
-  const inFilter = (column: 'status' | 'severity' | 'source_name' | 'enrichment_status', value: string | undefined) => {
+/**
+ * `meta.total` is exact when the list's end is on the page, or when the planner expects at most this
+ * many matches and a count capped just above it confirms it; otherwise it is the planner's estimate
+ * and `meta.total_is_estimate` is true (docs/adr/0007-alert-list-totals.md). An exact count visits
+ * every match: capped, a list request costs the same at 10k alerts as at 10M.
+ */
+export const ALERT_TOTAL_EXACT_UP_TO = 1000;
+
+type AlertListInput = AlertListQuery & PageQuery;
+
+function filteredAlerts(db: Db, query: AlertListInput) {
+  let base = db.selectFrom('alerts');
+  const inFilter = (column: 'status' | 'source_name' | 'enrichment_status', value: string | undefined) => {
     const values = csv(value);
     if (values) base = base.where(`alerts.${column}`, 'in', values);
   };
   inFilter('status', query.status);
-  inFilter('severity', query.severity);
+  const severities = csv(query.severity);
+  const rank = severities?.length === 1 ? SEVERITY_RANKS.get(severities[0] ?? '') : undefined;
+  // One weighted severity: equal weight is equal severity (stored severities are AlertSeverity
+  // values), and the weight leads an index ordered like the list (0010), so the page is an index
+  // range. Several: filtered on the time-ordered walk, like the other multi-value filters.
+  if (rank !== undefined) base = base.where(SEVERITY_RANK, '=', rank);
+  else if (severities) base = base.where('alerts.severity', 'in', severities);
   inFilter('source_name', query.source_name);
   inFilter('enrichment_status', query.enrichment_status);
   if (query.is_enriched !== undefined) base = base.where('alerts.is_enriched', '=', query.is_enriched);
@@ -107,20 +133,79 @@ export async function listAlerts(ctx: ServiceContext, query: AlertListQuery & Pa
       eb.selectFrom('detection_rules').select('detection_rules.id').where('detection_rules.uuid', '=', ruleUuid),
     );
   }
+  return base;
+}
+
+/**
+ * The statements behind `listAlerts` (exported for the read benchmark's EXPLAIN):
+ *
+ * - `page`: the page's ids in order, then their rows. Every sort key ends in `occurred_at, id` in the
+ *   same direction, which an index serves for each key but title (0010), so a page is an index walk
+ *   that stops after offset + page_size entries rather than a sort of every match; the offset is
+ *   skipped on ids alone, before any row is fetched;
+ * - `count`: the matches, counted up to ALERT_TOTAL_EXACT_UP_TO + 1 (run only when the estimate is
+ *   below that);
+ * - `matching`: the uncapped match set, only ever EXPLAINed (not run) for the planner's row estimate.
+ */
+export function alertListStatements(db: Db, query: AlertListInput) {
+  const base = filteredAlerts(db, query);
   const direction = query.sort_order ?? 'desc';
   const sortBy = query.sort_by ?? 'occurred_at';
-  const ordered = base
-    .select(SUMMARY_COLUMNS)
-    .orderBy(sortBy === 'severity' ? SEVERITY_RANK : sql.ref(`alerts.${sortBy}`), direction)
+  const key =
+    sortBy === 'severity'
+      ? SEVERITY_RANK
+      : sortBy === 'occurred_at' || sortBy === 'created_at'
+        ? null
+        : sql.ref(`alerts.${sortBy}`);
+  const time = sortBy === 'created_at' ? 'alerts.created_at' : 'alerts.occurred_at';
+  const ids = (key === null ? base : base.orderBy(key, direction))
+    .select('alerts.id')
+    .orderBy(time, direction)
+    .orderBy('alerts.id', direction)
+    .limit(query.page_size)
+    .offset((query.page - 1) * query.page_size);
+  const rows = db.selectFrom('alerts').innerJoin(ids.as('page'), 'page.id', 'alerts.id').select(SUMMARY_COLUMNS);
+  const page = (key === null ? rows : rows.orderBy(key, direction))
+    .orderBy(time, direction)
     .orderBy('alerts.id', direction);
-  const [rows, count] = await Promise.all([
-    ordered
-      .limit(query.page_size)
-      .offset((query.page - 1) * query.page_size)
-      .execute(),
-    base.select((eb) => eb.fn.countAll<string>().as('n')).executeTakeFirstOrThrow(),
-  ]);
-  return { data: rows.map(toSummary), meta: pageMeta(Number(count.n), query.page, query.page_size) };
+  const count = db
+    .selectFrom(
+      base
+        .select(sql<number>`1`.as('one'))
+        .limit(ALERT_TOTAL_EXACT_UP_TO + 1)
+        .as('capped'),
+    )
+    .select((eb) => eb.fn.countAll<string>().as('n'));
+  const matching = base.select(sql<number>`1`.as('one'));
+  return { page, count, matching };
+}
+
+/** The planner's row estimate for `query` (EXPLAIN, nothing executed). */
+async function estimatedRows(db: Db, query: { compile(): CompiledQuery }): Promise<number> {
+  const compiled = query.compile();
+  const result = await db.executeQuery<{ 'QUERY PLAN': [{ Plan: { 'Plan Rows': number } }] }>(
+    CompiledQuery.raw(`EXPLAIN (FORMAT JSON) ${compiled.sql}`, [...compiled.parameters]),
+  );
+  return Math.round(result.rows[0]?.['QUERY PLAN'][0]?.Plan['Plan Rows'] ?? 0);
+}
+
+export async function listAlerts(ctx: ServiceContext, query: AlertListInput) {
+  authorize(ctx, 'alerts:read');
+  const { page, count, matching } = alertListStatements(ctx.db, query);
+  const [rows, estimate] = await Promise.all([page.execute(), estimatedRows(ctx.db, matching)]);
+  const data = rows.map(toSummary);
+  const offset = (query.page - 1) * query.page_size;
+  const exactPage = (total: number) => ({ data, meta: pageMeta(total, query.page, query.page_size) });
+  // A short, non-empty page (or an empty first page) ends the list: its end is the exact total.
+  if (rows.length < query.page_size && (rows.length > 0 || offset === 0)) return exactPage(offset + rows.length);
+  if (estimate <= ALERT_TOTAL_EXACT_UP_TO) {
+    const exact = Number((await count.executeTakeFirstOrThrow()).n);
+    if (exact <= ALERT_TOTAL_EXACT_UP_TO) return exactPage(exact);
+  }
+  // A full page proves at least offset + page_size matches; an empty page past the first at most offset.
+  const floor = Math.max(ALERT_TOTAL_EXACT_UP_TO + 1, rows.length > 0 ? offset + rows.length : 0);
+  const total = rows.length === 0 ? Math.min(Math.max(estimate, floor), offset) : Math.max(estimate, floor);
+  return { data, meta: { ...pageMeta(total, query.page, query.page_size), total_is_estimate: true } };
 }
 
 export async function alertIdByUuid(db: Db, uuid: string): Promise<number> {

@@ -17,6 +17,7 @@ import * as m0006 from './0006_dispatch.js';
 import * as m0007 from './0007_context.js';
 import * as m0008 from './0008_enrichment_unlogged.js';
 import * as m0009 from './0009_rate_limits.js';
+import * as m0010 from './0010_alert_list_indexes.js';
 
 export const migrations: Readonly<Record<string, Migration>> = Object.freeze({
   '0001_core': m0001,
@@ -28,4 +29,5 @@ export const migrations: Readonly<Record<string, Migration>> = Object.freeze({
   '0007_context': m0007,
   '0008_enrichment_unlogged': m0008,
   '0009_rate_limits': m0009,
+  '0010_alert_list_indexes': m0010,
 });
