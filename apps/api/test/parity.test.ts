@@ -1,5 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { committedParityPage, type OpenApiDocument, parity, referenceOperations } from '../../../scripts/api-parity.js';
+import { API_REFERENCE_PAGE, apiReferenceMarkdown, committedPage } from '../../../scripts/reference-docs.js';
 import { createHarness, type Harness } from './harness.js';
 
 let h: Harness;
@@ -29,5 +30,11 @@ describe('REST parity with the reference', () => {
     delete trimmed.paths['/v1/alerts/{alert_uuid}/findings'];
     const missing = parity(trimmed).missing.map((op) => `${op.method} ${op.path}`);
     expect(missing).toEqual(['POST /v1/alerts/{alert_uuid}/findings', 'GET /v1/alerts/{alert_uuid}/findings']);
+  });
+
+  it('the committed docs/api/reference.md is what the script generates (pnpm docs:reference)', () => {
+    const markdown = apiReferenceMarkdown(doc as Parameters<typeof apiReferenceMarkdown>[0]);
+    expect(markdown).toContain('| POST | `/v1/ingest/{source_name}` |');
+    expect(committedPage(API_REFERENCE_PAGE, markdown)).toBe(markdown);
   });
 });

@@ -31,6 +31,7 @@ import { StdioClientTransport } from '@modelcontextprotocol/sdk/client/stdio.js'
 import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
 import { ResourceUpdatedNotificationSchema } from '@modelcontextprotocol/sdk/types.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { committedPage, MCP_REFERENCE_PAGE, mcpReferenceMarkdown } from '../../../scripts/reference-docs.js';
 import { createApp } from '../src/app.js';
 import { McpSessions } from '../src/sessions.js';
 
@@ -418,6 +419,20 @@ describe.each<Transport>(['streamable-http', 'sse', 'stdio'])('MCP over %s', (tr
     await enrichAlert(contextFor(deps, SYSTEM), id);
     await updatesReach(4);
     expect(updates[3]).toBe(`calseta://alerts/${uuid}/context`);
+  });
+});
+
+describe('the MCP reference', () => {
+  it('the committed docs/mcp.md is what the server lists (pnpm docs:reference)', async () => {
+    const client = await connect(keys.admin);
+    const markdown = mcpReferenceMarkdown({
+      tools: (await client.listTools()).tools,
+      // Only the fixed resources: the listed instances of templates depend on the data.
+      resources: (await client.listResources()).resources.filter((r) => !/[0-9a-f]{8}-[0-9a-f]{4}/.test(r.uri)),
+      templates: (await client.listResourceTemplates()).resourceTemplates,
+    });
+    expect(markdown).toContain('### `get_alert_context`');
+    expect(committedPage(MCP_REFERENCE_PAGE, markdown)).toBe(markdown);
   });
 });
 
