@@ -9,6 +9,8 @@ import {
   AlertStatusSchema,
   type CloseClassification,
   CloseClassificationSchema,
+  type IndicatorType,
+  IndicatorTypeSchema,
   MaliceLevelSchema,
   type RelatedAlert,
   type RelationshipGraph,
@@ -18,7 +20,7 @@ import { Link, useParams } from 'react-router';
 import type { List, One, Page } from '../api/client.js';
 import { useApi, useApiMutation } from '../api/hooks.js';
 import { Badge, ErrorBanner, Loading, Time } from '../components/feedback.js';
-import { ListField, SelectField } from '../components/form.js';
+import { Checkbox, ListField, Select, SelectField } from '../components/form.js';
 import { JsonView } from '../components/json-view.js';
 import { Card, Details, Dialog, PageHeader, Tabs } from '../components/layout.js';
 import { Markdown } from '../components/markdown.js';
@@ -58,6 +60,7 @@ export function AlertDetailPage() {
         }
         actions={
           <>
+            <ReEnrich uuid={a.uuid} />
             <button type="button" onClick={() => setDialog('agent')}>
               Run agent
             </button>
@@ -81,7 +84,7 @@ export function AlertDetailPage() {
               {
                 id: 'indicators',
                 label: `Indicators (${a.indicators.length})`,
-                render: () => <Indicators indicators={a.indicators} />,
+                render: () => <Indicators alertUuid={a.uuid} indicators={a.indicators} />,
               },
               {
                 id: 'context',
@@ -241,7 +244,53 @@ function Overview({ alert: a }: { alert: Alert }) {
   );
 }
 
-function Indicators({ indicators }: { indicators: AlertIndicator[] }) {
+function ReEnrich({ uuid }: { uuid: string }) {
+  const enrich = useApiMutation<unknown, void>(() => ({ path: `/v1/alerts/${uuid}/enrich` }), {
+    invalidates: [`/v1/alerts/${uuid}`],
+  });
+  return (
+    <button type="button" onClick={() => enrich.mutate()} disabled={enrich.isPending} title={enrich.error?.message}>
+      {enrich.isSuccess ? 'Enrichment queued' : 'Re-enrich'}
+    </button>
+  );
+}
+
+/** Indicators the analyst found elsewhere: linked to the alert, and enriched with it. */
+function AddIndicators({ alertUuid }: { alertUuid: string }) {
+  const [type, setType] = useState<IndicatorType>('ip');
+  const [value, setValue] = useState('');
+  const [enrich, setEnrich] = useState(true);
+  const add = useApiMutation<unknown, void>(
+    () => ({ path: `/v1/alerts/${alertUuid}/indicators?enrich=${enrich}`, json: { indicators: [{ type, value }] } }),
+    { invalidates: [`/v1/alerts/${alertUuid}`], onSuccess: () => setValue('') },
+  );
+  return (
+    <Card title="Add an indicator">
+      <form
+        className="row"
+        onSubmit={(e) => {
+          e.preventDefault();
+          add.mutate();
+        }}
+      >
+        <Select ariaLabel="New indicator type" value={type} options={IndicatorTypeSchema.options} onChange={setType} />
+        <input
+          aria-label="New indicator value"
+          value={value}
+          onChange={(e) => setValue(e.target.value)}
+          placeholder="value"
+        />
+        <Checkbox label="Enrich now" checked={enrich} onChange={setEnrich} />
+        <button type="submit" disabled={!value.trim() || add.isPending}>
+          Add
+        </button>
+      </form>
+      <ErrorBanner error={add.error} />
+    </Card>
+  );
+}
+
+function Indicators({ alertUuid, indicators }: { alertUuid: string; indicators: AlertIndicator[] }) {
   const [open, setOpen] = useState<string | null>(null);
   const columns: Column<AlertIndicator>[] = [
     { id: 'type', header: 'Type', cell: (i) => i.type },
@@ -284,6 +333,7 @@ function Indicators({ indicators }: { indicators: AlertIndicator[] }) {
           <ProviderResults results={shown.enrichment_results} />
         </Card>
       )}
+      <AddIndicators alertUuid={alertUuid} />
     </>
   );
 }

@@ -1,5 +1,8 @@
-import { cleanup } from '@testing-library/react';
+import { cleanup, configure } from '@testing-library/react';
 import { afterEach } from 'vitest';
+
+// Pages are lazy chunks: their first import can take a few seconds on a busy machine.
+configure({ asyncUtilTimeout: 8_000 });
 
 afterEach(() => {
   cleanup();
