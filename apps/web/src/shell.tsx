@@ -1,5 +1,5 @@
-import type { ReactNode } from 'react';
-import { NavLink } from 'react-router';
+import { type ReactNode, useEffect, useRef } from 'react';
+import { NavLink, useLocation } from 'react-router';
 import { useApi } from './api/hooks.js';
 import { useAuth } from './auth.js';
 
@@ -41,6 +41,14 @@ export function Shell({ children }: { children: ReactNode }) {
   const { signOut } = useAuth();
   const health = useApi<Health>('/health', { refetchInterval: 30_000 });
   const ok = health.data?.status === 'ok';
+  // After client-side navigation, focus the new page (screen readers announce it; Tab starts there).
+  const location = useLocation();
+  const lastPath = useRef(location.pathname);
+  useEffect(() => {
+    if (lastPath.current === location.pathname) return;
+    lastPath.current = location.pathname;
+    document.getElementById('main')?.focus();
+  }, [location.pathname]);
   return (
     <div className="shell">
       <a href="#main" className="skip-link">

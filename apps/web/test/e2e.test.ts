@@ -80,9 +80,9 @@ describe('web UI end to end (chromium)', () => {
       colorScheme: 'dark',
     });
     page = context.pages()[0] ?? (await context.newPage());
-    page.setDefaultTimeout(20_000);
+    page.setDefaultTimeout(30_000);
     console.log(`e2e setup ${Date.now() - started} ms`);
-  }, 120_000);
+  }, 180_000);
 
   afterAll(async () => {
     await context?.close();
@@ -182,6 +182,11 @@ describe('web UI end to end (chromium)', () => {
       .first()
       .waitFor();
     await shot('provider-detail');
+    // Narrow screens: the navigation wraps above the content, tables scroll sideways.
+    await page.setViewportSize({ width: 390, height: 844 });
+    await page.goto(`${h.baseUrl}/alerts`);
+    await page.getByRole('link', { name: title }).waitFor();
+    await shot('alerts-mobile');
     expect(errors).toEqual([]);
-  }, 120_000);
+  }, 180_000);
 });
