@@ -6,6 +6,7 @@ import {
   type CoreDeps,
   contextFor,
   ERROR_STATUS,
+  recordAuthFailure,
   ServiceError,
 } from '@calseta/core';
 import type { HttpBindings } from '@hono/node-server';
@@ -19,6 +20,9 @@ import { buildMcpServer, type ContextSource } from './server.js';
 import { McpSessions } from './sessions.js';
 
 type Env = { Bindings: HttpBindings };
+
+/** Auth failures per client IP and minute that become audit rows (the log line is always written). */
+const AUTH_FAILURE_AUDIT_CAP = 30;
 
 /** A JSON-RPC error answered by this layer (before any transport sees the request). */
 function rpcError(c: Context<Env>, status: ContentfulStatusCode, code: number, message: string): Response {
@@ -44,10 +48,34 @@ export function createApp(deps: CoreDeps, sessions: McpSessions = new McpSession
       return await authenticate(deps, c.req.header('authorization'));
     } catch (error) {
       if (!(error instanceof ServiceError)) throw error;
+      const authorization = c.req.header('authorization');
+      const reason = error.code === 'KEY_EXPIRED' ? 'key_expired' : authorization ? 'invalid_key' : 'missing_header';
+      const clientIp = c.env?.incoming?.socket?.remoteAddress ?? 'unknown';
       deps.logger.warn(
-        { event: 'auth_failure', code: error.code, method: c.req.method, path: c.req.path },
+        {
+          event: 'auth_failure',
+          reason,
+          code: error.code,
+          method: c.req.method,
+          path: c.req.path,
+          client_ip: clientIp,
+        },
         error.message,
       );
+      // Audited like REST failures: one statement, capped per client IP and minute.
+      await recordAuthFailure(
+        deps.db,
+        {
+          reason,
+          code: error.code,
+          method: c.req.method,
+          route: `mcp ${c.req.path}`,
+          path: c.req.path,
+          clientIp,
+          keyPrefix: /^Bearer\s+(cai_\S{4})/i.exec(authorization ?? '')?.[1] ?? null,
+        },
+        AUTH_FAILURE_AUDIT_CAP,
+      ).catch((auditError: unknown) => deps.logger.error({ err: auditError }, 'could not record auth failure'));
       c.header('WWW-Authenticate', 'Bearer');
       return c.json(
         { error: { code: error.code, message: error.message } },

@@ -478,6 +478,16 @@ describe('MCP transport edges', () => {
     expect(sse.status).toBe(401);
     const health = await fetch(new URL('/health', base));
     expect(health.status).toBe(200);
+    // Audited like REST failures, with only the presented key's public prefix.
+    const audited = await deps.db
+      .selectFrom('activity_events')
+      .select(['actor_key_prefix', 'references'])
+      .where('event_type', '=', 'auth_failed')
+      .execute();
+    const reasons = audited.map((a) => (a.references as { reason: string; route: string }).reason);
+    expect(reasons).toEqual(expect.arrayContaining(['missing_header', 'invalid_key']));
+    expect(audited.map((a) => a.actor_key_prefix)).toContain('cai_nota');
+    expect(JSON.stringify(audited)).not.toContain('cai_notarealkey');
   });
 
   it('serves a request without a session, and never lets another key use a session', async () => {
