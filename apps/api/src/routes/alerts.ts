@@ -24,6 +24,7 @@ import {
   IndicatorAddRequestSchema,
   IndicatorAddResultSchema,
   IngestAcceptedSchema,
+  PageMetaSchema,
   PageQuerySchema,
   pageEnvelope,
   RelatedAlertSchema,
@@ -36,6 +37,17 @@ import type { AppEnv } from '../types.js';
 
 const AlertParams = z.object({ alert_uuid: UuidSchema });
 
+/** `pageEnvelope(AlertSummary)` whose `meta` may carry `total_is_estimate` (docs/adr/0007). */
+const AlertPageSchema = z.object({
+  data: z.array(AlertSummarySchema),
+  meta: PageMetaSchema.extend({
+    total_is_estimate: z
+      .literal(true)
+      .optional()
+      .describe('Present (true) when `total` is an estimate: more than 1,000 alerts match.'),
+  }).meta({ id: 'AlertPageMeta' }),
+});
+
 export const alertRoutes = new OpenAPIHono<AppEnv>();
 
 alertRoutes.openapi(
@@ -44,10 +56,16 @@ alertRoutes.openapi(
     path: '/v1/alerts',
     tags: ['Alerts'],
     summary: 'List alerts',
-    description: 'Filters take comma-separated values (`status=Open,Triaging`); `tags` must all be present.',
+    description:
+      'Filters take comma-separated values (`status=Open,Triaging`); `tags` must all be present. Sorts other than ' +
+      'by time break ties by `occurred_at`, and every sort finally by insertion order, in the same direction.\n\n' +
+      '`meta.total` is exact when the list ends on the returned page or when at most 1,000 alerts match. For ' +
+      "larger results it is the database planner's estimate (at least what the page proves) and " +
+      '`meta.total_is_estimate` is `true`; `total_pages` follows from it. Counting every match exactly would ' +
+      'make each page cost grow with the table (docs/adr/0007-alert-list-totals.md).',
     permission: 'alerts:read',
     request: { query: AlertListQuerySchema.extend(PageQuerySchema.shape) },
-    responses: { 200: json(pageEnvelope(AlertSummarySchema), 'A page of alerts.') },
+    responses: { 200: json(AlertPageSchema, 'A page of alerts.') },
   }),
   async (c) => c.json(await listAlerts(c.get('ctx'), c.req.valid('query')), 200),
 );

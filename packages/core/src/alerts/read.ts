@@ -205,7 +205,7 @@ export async function listAlerts(ctx: ServiceContext, query: AlertListInput) {
   // A full page proves at least offset + page_size matches; an empty page past the first at most offset.
   const floor = Math.max(ALERT_TOTAL_EXACT_UP_TO + 1, rows.length > 0 ? offset + rows.length : 0);
   const total = rows.length === 0 ? Math.min(Math.max(estimate, floor), offset) : Math.max(estimate, floor);
-  return { data, meta: { ...pageMeta(total, query.page, query.page_size), total_is_estimate: true } };
+  return { data, meta: { ...pageMeta(total, query.page, query.page_size), total_is_estimate: true as const } };
 }
 
 export async function alertIdByUuid(db: Db, uuid: string): Promise<number> {
