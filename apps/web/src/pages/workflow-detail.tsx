@@ -313,6 +313,7 @@ function SettingsTab({ workflow: w, base }: { workflow: Workflow; base: string }
     timeout_seconds: String(w.timeout_seconds),
     indicator_types: w.indicator_types as IndicatorType[],
     tags: w.tags,
+    secrets: w.secrets.map((x) => x.name),
     time_saved_minutes: w.time_saved_minutes === null ? '' : String(w.time_saved_minutes),
   });
   const patch = usePatch(base);
@@ -335,6 +336,7 @@ function SettingsTab({ workflow: w, base }: { workflow: Workflow; base: string }
               timeout_seconds: Number(form.timeout_seconds),
               indicator_types: form.indicator_types,
               tags: form.tags,
+              secrets: form.secrets,
               time_saved_minutes: form.time_saved_minutes === '' ? null : Number(form.time_saved_minutes),
             });
           }}
@@ -387,6 +389,12 @@ function SettingsTab({ workflow: w, base }: { workflow: Workflow; base: string }
             onChange={set('indicator_types')}
           />
           <ListField label="Tags" value={form.tags} onChange={set('tags')} />
+          <ListField
+            label="Secrets it may read"
+            value={form.secrets}
+            onChange={set('secrets')}
+            hint="Names, comma-separated (e.g. API_TOKEN); set values under Secrets."
+          />
           <ErrorBanner error={patch.error} />
           {patch.isSuccess && (
             <p className="banner ok" role="status">
@@ -398,18 +406,59 @@ function SettingsTab({ workflow: w, base }: { workflow: Workflow; base: string }
           </button>
         </form>
       </Card>
-      <Card title="Facts">
-        <Details
-          items={[
-            ['Kind', w.workflow_kind],
-            ['Builtin', w.is_system ? 'yes' : 'no'],
-            ['Secrets', w.secrets.map((s) => `${s.name}${s.is_set ? '' : ' (unset)'}`).join(', ') || '—'],
-            ['Created', <Time key="c" value={w.created_at} />],
-            ['Updated', <Time key="u" value={w.updated_at} />],
-          ]}
-        />
-      </Card>
+      <div>
+        <Secrets workflow={w} base={base} />
+        <Card title="Facts">
+          <Details
+            items={[
+              ['Kind', w.workflow_kind],
+              ['Builtin', w.is_system ? 'yes' : 'no'],
+              ['Secrets', w.secrets.map((s) => `${s.name}${s.is_set ? '' : ' (unset)'}`).join(', ') || '—'],
+              ['Created', <Time key="c" value={w.created_at} />],
+              ['Updated', <Time key="u" value={w.updated_at} />],
+            ]}
+          />
+        </Card>
+      </div>
     </div>
+  );
+}
+
+/** Declared secrets: set a value (write-only; the workflow reads it with ctx.secrets.get). */
+function Secrets({ workflow: w, base }: { workflow: Workflow; base: string }) {
+  const [name, setName] = useState(w.secrets.find((s) => !s.is_set)?.name ?? w.secrets[0]?.name ?? '');
+  const [value, setValue] = useState('');
+  const put = useApiMutation<unknown, void>(
+    () => ({ method: 'PUT', path: `${base}/secrets/${name}`, json: { value } }),
+    {
+      invalidates: [base],
+      onSuccess: () => setValue(''),
+    },
+  );
+  if (w.secrets.length === 0) return null;
+  return (
+    <Card title="Secrets">
+      <ul className="small">
+        {w.secrets.map((s) => (
+          <li key={s.name}>
+            <code>{s.name}</code> {s.is_set ? <Badge value="set" tone="ok" /> : <Badge value="unset" tone="warn" />}
+          </li>
+        ))}
+      </ul>
+      <form
+        onSubmit={(e) => {
+          e.preventDefault();
+          put.mutate();
+        }}
+      >
+        <SelectField label="Secret" value={name} options={w.secrets.map((s) => s.name)} onChange={setName} />
+        <TextField label="Value" type="password" value={value} onChange={setValue} />
+        <ErrorBanner error={put.error} />
+        <button type="submit" className="small" disabled={!name || !value || put.isPending}>
+          Set secret
+        </button>
+      </form>
+    </Card>
   );
 }
 

@@ -1,6 +1,7 @@
 import {
   type Workflow,
   type WorkflowCreateInput,
+  type WorkflowGenerateResult,
   WorkflowRiskLevelSchema,
   WorkflowStateSchema,
   type WorkflowSummary,
@@ -11,7 +12,7 @@ import { type One, type Page, query } from '../api/client.js';
 import { useApi, useApiMutation } from '../api/hooks.js';
 import { CodeEditor } from '../components/code-editor.js';
 import { Badge, ErrorBanner, Loading, Time } from '../components/feedback.js';
-import { MultiFilter, SelectField, TextField } from '../components/form.js';
+import { MultiFilter, SelectField, TextArea, TextField } from '../components/form.js';
 import { Dialog, PageHeader } from '../components/layout.js';
 import { type Column, DataTable, Pagination, useListParams } from '../components/table.js';
 
@@ -110,6 +111,11 @@ function CreateWorkflowDialog({ open, onClose }: { open: boolean; onClose(): voi
   const [name, setName] = useState('');
   const [template, setTemplate] = useState('Starter');
   const [code, setCode] = useState(TEMPLATES.Starter ?? '');
+  const [description, setDescription] = useState('');
+  const generate = useApiMutation<One<WorkflowGenerateResult>, void>(
+    () => ({ path: '/v1/workflows/generate', json: { description, ...(name ? { name } : {}) } }),
+    { onSuccess: (r) => setCode(r.data.code) },
+  );
   const create = useApiMutation<One<Workflow>, WorkflowCreateInput>((json) => ({ path: '/v1/workflows', json }), {
     invalidates: ['/v1/workflows'],
     onSuccess: (w) => void navigate(`/workflows/${w.data.uuid}`),
@@ -134,6 +140,24 @@ function CreateWorkflowDialog({ open, onClose }: { open: boolean; onClose(): voi
             }}
           />
         </div>
+        <details>
+          <summary>Draft the code from a description</summary>
+          <TextArea label="What should the workflow do?" value={description} onChange={setDescription} rows={3} />
+          <button
+            type="button"
+            className="small"
+            disabled={!description || generate.isPending}
+            onClick={() => generate.mutate()}
+          >
+            {generate.isPending ? 'Drafting…' : 'Draft code'}
+          </button>
+          <ErrorBanner error={generate.error} />
+          {generate.data && !generate.data.data.validation.ok && (
+            <p className="banner warn">
+              The draft does not validate yet: {generate.data.data.validation.errors.map((e) => e.message).join('; ')}
+            </p>
+          )}
+        </details>
         <CodeEditor label="Workflow code" language="javascript" value={code} onChange={setCode} />
         <p className="muted small">Created as a draft with approval “always”; activate it from its page.</p>
         <ErrorBanner error={create.error} />
