@@ -57,8 +57,16 @@ async function main(argv: string[]): Promise<void> {
     case 'start':
       return runStack(loadEnv(), commandName);
     case 'migrate': {
-      const applied = await withDatabase(migrate);
-      process.stdout.write(applied.length ? `Applied: ${applied.join(', ')}\n` : 'Already up to date.\n');
+      const database = await openDatabase(loadEnv());
+      try {
+        const applied = await migrate(database.url);
+        // Also install the job queue's schema and the system rows, so that processes started after
+        // this (docker compose's api, worker and mcp, all at once) never race to create them.
+        await (await openCore(database.url)).close();
+        process.stdout.write(applied.length ? `Applied: ${applied.join(', ')}\n` : 'Already up to date.\n');
+      } finally {
+        await database.stop();
+      }
       return;
     }
     case 'db': {
