@@ -1,0 +1,382 @@
+/**
+ * docker/: no Docker engine runs in CI, so the deployment files are checked with tools from the
+ * package registries: the compose file against the official compose-spec JSON schema (vendored by
+ * dclint) and dclint's rules, the Dockerfile with dockerfile-utils (the VS Code Docker language
+ * service's validator) plus our own rules; and the two scripts the images run are exercised for real.
+ */
+import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdir } from 'node:fs/promises';
+import http from 'node:http';
+import type { AddressInfo } from 'node:net';
+import os from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { Ajv } from 'ajv';
+import { validate as lintDockerfile } from 'dockerfile-utils';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { parse as parseYaml } from 'yaml';
+
+const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../..');
+const DOCKER = path.join(ROOT, 'docker');
+const read = (file: string) => readFileSync(path.join(ROOT, file), 'utf8');
+
+type Service = {
+  build?: { context: string; dockerfile: string; target?: string; args?: Record<string, string> };
+  image?: string;
+  command?: string[];
+  restart?: string;
+  environment?: Record<string, string>;
+  env_file?: Array<{ path: string; required?: boolean }>;
+  ports?: string[];
+  healthcheck?: { test: string[] };
+  depends_on?: Record<string, { condition: string }>;
+};
+type Compose = { services: Record<string, Service>; volumes?: Record<string, unknown> };
+
+const compose = parseYaml(read('docker/docker-compose.yml')) as Compose;
+const services = compose.services;
+const APPS = ['api', 'worker', 'mcp'] as const;
+
+describe('docker/docker-compose.yml', () => {
+  // The compose-spec schema (draft-07) as dclint vendors it. Its "$schema" spells the draft's URL
+  // with https, a name Ajv does not know; like dclint, use the canonical one, so Ajv checks the
+  // schema against the draft-07 meta-schema before compiling it.
+  const schema = JSON.parse(read('node_modules/dclint/schemas/compose.schema.json')) as { $schema: string };
+  expect(schema.$schema).toBe('https://json-schema.org/draft-07/schema');
+  schema.$schema = 'http://json-schema.org/draft-07/schema#';
+  const validateCompose = new Ajv({ allErrors: true, strict: false }).compile(schema);
+
+  it('is valid against the compose-spec JSON schema', () => {
+    const valid = validateCompose(compose);
+    expect(validateCompose.errors ?? []).toEqual([]);
+    expect(valid).toBe(true);
+  });
+
+  it('the schema check has teeth: a misspelled condition or an unknown key is refused', () => {
+    const broken = structuredClone(compose);
+    (broken.services.api as { depends_on: Record<string, { condition: string }> }).depends_on.migrate = {
+      condition: 'service_completed',
+    };
+    expect(validateCompose(broken)).toBe(false);
+    const unknownKey = structuredClone(compose) as Compose & { services: { api: Record<string, unknown> } };
+    unknownKey.services.api.healthchek = { test: ['CMD', 'true'] };
+    expect(validateCompose(unknownKey)).toBe(false);
+  });
+
+  it('passes dclint (schema + rules, warnings are errors)', () => {
+    const bin = path.join(ROOT, 'node_modules/dclint/bin/dclint.cjs');
+    const result = spawnSync(
+      process.execPath,
+      [bin, '-c', 'docker/dclint.config.json', '--max-warnings', '0', 'docker/docker-compose.yml'],
+      { cwd: ROOT, encoding: 'utf8' },
+    );
+    expect(`${result.stdout}${result.stderr}`.trim()).toBe('');
+    expect(result.status).toBe(0);
+  });
+
+  it('starts postgres, a one-shot migrate, api on 8000, worker, mcp on 8001 and web on 5173', () => {
+    expect(Object.keys(services).sort()).toEqual(['api', 'mcp', 'migrate', 'postgres', 'web', 'worker']);
+    expect(services.api?.ports).toEqual(['127.0.0.1:8000:8000']);
+    expect(services.mcp?.ports).toEqual(['127.0.0.1:8001:8001']);
+    expect(services.web?.ports).toEqual(['127.0.0.1:5173:5173']);
+    expect(services.worker?.ports).toBeUndefined();
+    expect(services.migrate?.command).toEqual(['node', 'dist/main.js', 'migrate']);
+    expect(services.migrate?.restart).toBe('no');
+    expect(services.migrate?.build?.args?.APP).toBe('cli');
+    for (const app of [...APPS, 'web'] as const) {
+      const build = services[app]?.build;
+      expect(build, app).toMatchObject({ context: '..', dockerfile: 'docker/Dockerfile', args: { APP: app } });
+      expect(build?.target, app).toBe(app === 'web' ? 'web' : 'app');
+    }
+    expect(services.postgres?.image).toMatch(/^postgres:\d+/);
+  });
+
+  it('migrations run once, after Postgres is healthy, before any app starts', () => {
+    expect(services.migrate?.depends_on).toEqual({ postgres: { condition: 'service_healthy' } });
+    for (const app of [...APPS, 'web']) {
+      expect(services[app]?.depends_on?.migrate, app).toEqual({ condition: 'service_completed_successfully' });
+    }
+    for (const app of APPS) {
+      expect(services[app]?.depends_on?.postgres, app).toEqual({ condition: 'service_healthy' });
+    }
+    expect(services.web?.depends_on?.api).toEqual({ condition: 'service_healthy' });
+  });
+
+  it('every long-running service has a healthcheck', () => {
+    expect(services.postgres?.healthcheck?.test.join(' ')).toContain('pg_isready');
+    for (const app of [...APPS, 'web']) {
+      expect(services[app]?.healthcheck?.test, app).toEqual(['CMD', 'node', 'healthcheck.mjs']);
+    }
+  });
+
+  it('holds no secret inline: they come from .env (interpolated or env_file)', () => {
+    const secretName = /PASSWORD|SECRET|KEY|TOKEN/;
+    for (const [name, service] of Object.entries(services)) {
+      for (const [variable, value] of Object.entries(service.environment ?? {})) {
+        const text = String(value);
+        if (secretName.test(variable)) expect(text, `${name}.${variable}`).toMatch(/^\$\{[A-Z_]+(:\?[^}]*)?\}$/);
+        // A URL's password part is interpolated too.
+        const userinfo = /^[a-z]+:\/\/[^:/@]+:([^@]*)@/.exec(text);
+        if (userinfo) expect(userinfo[1], `${name}.${variable}`).toMatch(/^\$\{POSTGRES_PASSWORD(:\?[^}]*)?\}$/);
+      }
+      for (const file of service.env_file ?? []) expect(file).toEqual({ path: '../.env', required: true });
+    }
+    for (const app of APPS) {
+      expect(services[app]?.env_file, app).toEqual([{ path: '../.env', required: true }]);
+      expect(services[app]?.environment?.ENCRYPTION_KEY, app).toMatch(/^\$\{ENCRYPTION_KEY:\?/);
+    }
+  });
+});
+
+describe('.env.example', () => {
+  const example = read('.env.example');
+  const entries = [...example.matchAll(/^#?\s?([A-Z][A-Z0-9_]+)=(.*)$/gm)].map((m) => ({
+    name: m[1] as string,
+    value: m[2] as string,
+    commented: m[0].startsWith('#'),
+  }));
+  // Every setting a process reads: the apps' env.ts, core's config, the builtin providers' env mappings.
+  const sources = [
+    'apps/api/src/env.ts',
+    'apps/worker/src/env.ts',
+    'apps/mcp/src/env.ts',
+    'packages/core/src/config.ts',
+    'packages/integrations/src/providers/virustotal.ts',
+    'packages/integrations/src/providers/abuseipdb.ts',
+    'packages/integrations/src/providers/okta.ts',
+    'packages/integrations/src/providers/entra.ts',
+  ]
+    .map(read)
+    .join('\n');
+
+  it('documents every variable the compose file interpolates, with no value for the secrets', () => {
+    const interpolated = new Set(
+      [...read('docker/docker-compose.yml').matchAll(/\$\{([A-Z_]+)/g)].map((m) => m[1] as string),
+    );
+    expect([...interpolated].sort()).toEqual(['ENCRYPTION_KEY', 'POSTGRES_PASSWORD']);
+    for (const name of interpolated) {
+      const entry = entries.find((e) => e.name === name && !e.commented);
+      expect(entry, name).toBeDefined();
+      expect(entry?.value, name).toBe('');
+    }
+  });
+
+  it('names only settings the processes read (no drift), and no secret has a value', () => {
+    for (const { name, value } of entries) {
+      if (name === 'POSTGRES_PASSWORD') continue; // Postgres's own, for the compose file.
+      expect(sources.includes(name), `${name} is read by no process`).toBe(true);
+      if (/PASSWORD|SECRET|API_KEY|TOKEN/.test(name)) expect(value, name).toBe('');
+    }
+    expect(entries.length).toBeGreaterThan(20);
+  });
+});
+
+/** Dockerfile instructions, continuation lines joined, comments dropped. */
+function instructions(text: string): Array<{ keyword: string; args: string }> {
+  return text
+    .replace(/\\\n/g, ' ')
+    .split('\n')
+    .map((line) => line.trim())
+    .filter((line) => line !== '' && !line.startsWith('#'))
+    .map((line) => {
+      const [keyword = '', ...rest] = line.split(/\s+/);
+      return { keyword: keyword.toUpperCase(), args: rest.join(' ') };
+    });
+}
+
+describe('docker/Dockerfile', () => {
+  const text = read('docker/Dockerfile');
+  const all = instructions(text);
+  /** The instructions of each stage, by stage name. */
+  const stages = new Map<string, typeof all>();
+  let current: typeof all = [];
+  for (const instruction of all) {
+    if (instruction.keyword === 'FROM') {
+      current = [];
+      const name = /\sAS\s+(\S+)$/i.exec(instruction.args)?.[1];
+      stages.set(name ?? `stage${stages.size}`, current);
+    }
+    current.push(instruction);
+  }
+  const stage = (name: string) => stages.get(name) ?? [];
+
+  it('passes the dockerfile-utils linter', () => {
+    expect(lintDockerfile(text).map((d) => `${d.range.start.line + 1}: ${d.message}`)).toEqual([]);
+    // …which does find errors: a misspelled flag and a malformed FROM.
+    const broken = text.replace('HEALTHCHECK --interval', 'HEALTHCHECK --intervall').replace(' AS web', ' AS web x');
+    expect(lintDockerfile(broken).length).toBeGreaterThanOrEqual(2);
+  });
+
+  it('is multi-stage on the Node 24 LTS image', () => {
+    expect([...stages.keys()]).toEqual(['base', 'prune', 'build', 'app', 'web']);
+    const nodeImage = /^ARG NODE_IMAGE=(\S+)$/m.exec(text)?.[1];
+    expect(nodeImage).toMatch(/^node:24(\.\d+)*-[a-z]+(-slim)?(@sha256:[0-9a-f]{64})?$/);
+    for (const name of ['base', 'app', 'web']) expect(stage(name)[0]?.args, name).toMatch(/^\$\{NODE_IMAGE\} AS /);
+    expect(text).not.toMatch(/:latest\b/);
+  });
+
+  it('prunes the workspace per app with turbo, installs from the lockfile, deploys production dependencies', () => {
+    const run = (name: string) =>
+      stage(name)
+        .filter((i) => i.keyword === 'RUN')
+        .map((i) => i.args)
+        .join('\n');
+    expect(run('base')).toMatch(/pnpm@10\.34\.9/);
+    expect(run('base')).toMatch(/turbo@2\.11\.11/);
+    const pinned = JSON.parse(read('package.json')) as {
+      packageManager: string;
+      devDependencies: Record<string, string>;
+    };
+    expect(pinned.packageManager).toBe('pnpm@10.34.9');
+    expect(pinned.devDependencies.turbo).toBe('2.11.11');
+    expect(run('prune')).toMatch(/turbo prune "@calseta\/\$\{APP\}" --docker/);
+    expect(run('build')).toContain('pnpm install --frozen-lockfile');
+    expect(run('build')).toMatch(/pnpm turbo run build --filter="@calseta\/\$\{APP\}"/);
+    expect(run('build')).toContain('deploy --prod');
+  });
+
+  it('final stages run as a non-root user, with a healthcheck and an exec-form command', () => {
+    for (const name of ['app', 'web']) {
+      const s = stage(name);
+      const users = s.filter((i) => i.keyword === 'USER').map((i) => i.args);
+      expect(users.length, name).toBeGreaterThan(0);
+      expect(users.at(-1), name).not.toMatch(/^(root|0)(:|$)/);
+      const health = s.find((i) => i.keyword === 'HEALTHCHECK');
+      expect(health?.args, name).toMatch(/CMD \["node", "healthcheck\.mjs"\]$/);
+      expect(s.at(-1)?.keyword, name).toBe('CMD');
+      expect(s.at(-1)?.args, name).toMatch(/^\[/);
+    }
+  });
+
+  it('has a BuildKit ignore file that keeps secrets and build output out of the context', () => {
+    const ignore = read('docker/Dockerfile.dockerignore').split('\n');
+    for (const entry of ['.env', '**/node_modules', '**/dist', '.git', '.calseta']) expect(ignore).toContain(entry);
+  });
+});
+
+// ---------------------------------------------------------------------------- the images' scripts
+
+async function waitForLine(child: ChildProcess, pattern: RegExp, timeoutMs = 10_000): Promise<string> {
+  return new Promise((resolve, reject) => {
+    let output = '';
+    const timer = setTimeout(() => reject(new Error(`timeout waiting for ${pattern}: ${output}`)), timeoutMs);
+    const onData = (chunk: Buffer) => {
+      output += chunk.toString();
+      const match = pattern.exec(output);
+      if (match) {
+        clearTimeout(timer);
+        resolve(match[0]);
+      }
+    };
+    child.stdout?.on('data', onData);
+    child.stderr?.on('data', onData);
+    child.once('exit', (code) => {
+      clearTimeout(timer);
+      reject(new Error(`exited ${code}: ${output}`));
+    });
+  });
+}
+
+/** GET a path exactly as given (no URL normalization); resolves with the status. */
+function rawStatus(base: string, rawPath: string): Promise<number> {
+  const { hostname, port } = new URL(base);
+  return new Promise((resolve, reject) => {
+    http
+      .get({ hostname, port, path: rawPath, headers: { accept: 'text/plain' } }, (res) => {
+        res.resume();
+        resolve(res.statusCode ?? 0);
+      })
+      .on('error', reject);
+  });
+}
+
+describe('docker/web-server.mjs and docker/healthcheck.mjs', () => {
+  let dir: string;
+  let upstream: http.Server;
+  let web: ChildProcess;
+  let base: string;
+  const seen: string[] = [];
+
+  beforeAll(async () => {
+    dir = mkdtempSync(path.join(os.tmpdir(), 'calseta-web-'));
+    await mkdir(path.join(dir, 'assets'));
+    writeFileSync(path.join(dir, 'index.html'), '<!doctype html><title>Calseta</title>');
+    writeFileSync(path.join(dir, 'assets', 'app-1234.js'), 'console.log(1)');
+    writeFileSync(path.join(os.tmpdir(), 'calseta-outside.txt'), 'secret');
+    upstream = http.createServer((req, res) => {
+      seen.push(`${req.method} ${req.url} xff=${req.headers['x-forwarded-for'] ?? ''}`);
+      res.writeHead(200, { 'Content-Type': 'application/json' });
+      res.end(JSON.stringify({ from: 'api', url: req.url }));
+    });
+    await new Promise<void>((resolve) => upstream.listen(0, '127.0.0.1', resolve));
+    const upstreamPort = (upstream.address() as AddressInfo).port;
+    web = spawn(process.execPath, [path.join(DOCKER, 'web-server.mjs')], {
+      env: {
+        WEB_ROOT: dir,
+        WEB_PORT: '0',
+        WEB_HOST: '127.0.0.1',
+        API_UPSTREAM: `http://127.0.0.1:${upstreamPort}`,
+      },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    const line = await waitForLine(web, /"port":\d+/);
+    base = `http://127.0.0.1:${line.split(':')[1]}`;
+  });
+
+  afterAll(async () => {
+    web?.kill('SIGTERM');
+    await new Promise<void>((resolve) => upstream?.close(() => resolve()));
+    rmSync(dir, { recursive: true, force: true });
+    rmSync(path.join(os.tmpdir(), 'calseta-outside.txt'), { force: true });
+  });
+
+  it('serves the UI, falls back to index.html for client routes, and refuses paths outside its root', async () => {
+    const index = await fetch(`${base}/`);
+    expect(index.status).toBe(200);
+    expect(index.headers.get('content-type')).toContain('text/html');
+    expect(index.headers.get('content-security-policy')).toContain("default-src 'self'");
+    expect(await index.text()).toContain('<title>Calseta</title>');
+    const asset = await fetch(`${base}/assets/app-1234.js`);
+    expect(asset.headers.get('cache-control')).toContain('immutable');
+    expect(await asset.text()).toBe('console.log(1)');
+    const route = await fetch(`${base}/alerts/123`, { headers: { accept: 'text/html' } });
+    expect(await route.text()).toContain('<title>Calseta</title>');
+    expect((await fetch(`${base}/assets/missing.js`)).status).toBe(404);
+    // Raw paths (fetch would normalize them): never a file outside the root.
+    for (const raw of [
+      '/../calseta-outside.txt',
+      '/assets/..%2f..%2fcalseta-outside.txt',
+      '/%2e%2e/calseta-outside.txt',
+    ]) {
+      expect(await rawStatus(base, raw), raw).toBe(404);
+    }
+  });
+
+  it('proxies the API paths to API_UPSTREAM with X-Forwarded-For', async () => {
+    const answer = await fetch(`${base}/v1/alerts?severity=High`, { headers: { accept: 'application/json' } });
+    expect(await answer.json()).toEqual({ from: 'api', url: '/v1/alerts?severity=High' });
+    await fetch(`${base}/health`);
+    await fetch(`${base}/openapi.json`);
+    expect(seen).toEqual([
+      'GET /v1/alerts?severity=High xff=127.0.0.1',
+      'GET /health xff=127.0.0.1',
+      'GET /openapi.json xff=127.0.0.1',
+    ]);
+  });
+
+  it('healthcheck.mjs: 0 when the endpoint answers, 1 when it does not; TCP to Postgres for the worker', async () => {
+    const check = (env: Record<string, string>) =>
+      spawnSync(process.execPath, [path.join(DOCKER, 'healthcheck.mjs')], { env, encoding: 'utf8' }).status;
+    expect(check({ HEALTHCHECK_URL: `${base}/healthz` })).toBe(0);
+    expect(check({ HEALTHCHECK_URL: `${base}/nothing-here` })).toBe(1);
+    const port = new URL(base).port;
+    expect(check({ CALSETA_APP: 'web', WEB_PORT: port })).toBe(0);
+    expect(check({ CALSETA_APP: 'worker', DATABASE_URL: `postgres://u:p@127.0.0.1:${port}/db` })).toBe(0);
+    const closed = http.createServer();
+    await new Promise<void>((resolve) => closed.listen(0, '127.0.0.1', resolve));
+    const closedPort = (closed.address() as AddressInfo).port;
+    await new Promise<void>((resolve) => closed.close(() => resolve()));
+    expect(check({ CALSETA_APP: 'worker', DATABASE_URL: `postgres://u:p@127.0.0.1:${closedPort}/db` })).toBe(1);
+  });
+});
