@@ -22,6 +22,8 @@ const MAY_CHANGE = new Set([
 ]);
 const RUNS_PER_SOURCE = 250;
 const RUNS_PER_OPERATION = 40;
+/** Thousands of requests: minutes on a loaded 2-core machine, seconds on a quiet one. */
+const FUZZ_TIMEOUT_MS = 300_000;
 
 let h: Harness;
 let tables: string[];
@@ -182,52 +184,57 @@ describe('fuzzing ingest', () => {
         { numRuns: RUNS_PER_SOURCE },
       );
     },
+    FUZZ_TIMEOUT_MS,
   );
 });
 
 describe('fuzzing every JSON-body operation', () => {
-  it('generated bodies never 5xx; refusals are enveloped and write nothing', async () => {
-    const doc = (await h.request('GET', '/openapi.json')).body as {
-      paths: Record<string, Record<string, { requestBody?: { content?: Record<string, { schema?: unknown }> } }>>;
-      components?: { schemas?: Record<string, { properties?: Record<string, unknown> }> };
-    };
-    const resolve = (schema: unknown): { properties?: Record<string, unknown> } => {
-      const ref = (schema as { $ref?: string } | undefined)?.$ref;
-      return ref ? (doc.components?.schemas?.[ref.split('/').pop() as string] ?? {}) : ((schema ?? {}) as object);
-    };
-    const operations: BodyOperation[] = Object.entries(doc.paths).flatMap(([path, item]) =>
-      Object.entries(item).flatMap(([method, op]) => {
-        const schema = op.requestBody?.content?.['application/json']?.schema;
-        if (!schema || !['post', 'patch', 'put'].includes(method) || path.startsWith('/v1/ingest/')) return [];
-        return [
-          {
-            method: method.toUpperCase() as BodyOperation['method'],
-            path,
-            keys: Object.keys(resolve(schema).properties ?? {}),
-          },
-        ];
-      }),
-    );
-    expect(operations.length).toBeGreaterThan(30);
-    const failures: string[] = [];
-    for (const op of operations) {
-      await fc.assert(
-        fc.asyncProperty(bodyFor(op.keys), async (body) => {
-          const before = await fingerprint();
-          const res = await h.request(op.method, concrete(op.path), { json: body });
-          if (res.status >= 500)
-            failures.push(`${op.method} ${op.path} → ${res.status} for ${JSON.stringify(body).slice(0, 200)}`);
-          if (res.status < 400) return; // accepted: a write is allowed
-          if (!isEnvelope(res.body)) failures.push(`${op.method} ${op.path} → ${res.status} without the envelope`);
-          const after = await fingerprint();
-          if (after !== before)
-            failures.push(`${op.method} ${op.path} → ${res.status} but wrote: ${before} → ${after}`);
+  it(
+    'generated bodies never 5xx; refusals are enveloped and write nothing',
+    async () => {
+      const doc = (await h.request('GET', '/openapi.json')).body as {
+        paths: Record<string, Record<string, { requestBody?: { content?: Record<string, { schema?: unknown }> } }>>;
+        components?: { schemas?: Record<string, { properties?: Record<string, unknown> }> };
+      };
+      const resolve = (schema: unknown): { properties?: Record<string, unknown> } => {
+        const ref = (schema as { $ref?: string } | undefined)?.$ref;
+        return ref ? (doc.components?.schemas?.[ref.split('/').pop() as string] ?? {}) : ((schema ?? {}) as object);
+      };
+      const operations: BodyOperation[] = Object.entries(doc.paths).flatMap(([path, item]) =>
+        Object.entries(item).flatMap(([method, op]) => {
+          const schema = op.requestBody?.content?.['application/json']?.schema;
+          if (!schema || !['post', 'patch', 'put'].includes(method) || path.startsWith('/v1/ingest/')) return [];
+          return [
+            {
+              method: method.toUpperCase() as BodyOperation['method'],
+              path,
+              keys: Object.keys(resolve(schema).properties ?? {}),
+            },
+          ];
         }),
-        { numRuns: RUNS_PER_OPERATION },
       );
-    }
-    expect(failures.slice(0, 20)).toEqual([]);
-  });
+      expect(operations.length).toBeGreaterThan(30);
+      const failures: string[] = [];
+      for (const op of operations) {
+        await fc.assert(
+          fc.asyncProperty(bodyFor(op.keys), async (body) => {
+            const before = await fingerprint();
+            const res = await h.request(op.method, concrete(op.path), { json: body });
+            if (res.status >= 500)
+              failures.push(`${op.method} ${op.path} → ${res.status} for ${JSON.stringify(body).slice(0, 200)}`);
+            if (res.status < 400) return; // accepted: a write is allowed
+            if (!isEnvelope(res.body)) failures.push(`${op.method} ${op.path} → ${res.status} without the envelope`);
+            const after = await fingerprint();
+            if (after !== before)
+              failures.push(`${op.method} ${op.path} → ${res.status} but wrote: ${before} → ${after}`);
+          }),
+          { numRuns: RUNS_PER_OPERATION },
+        );
+      }
+      expect(failures.slice(0, 20)).toEqual([]);
+    },
+    FUZZ_TIMEOUT_MS,
+  );
 });
 
 describe('characters Postgres cannot store', () => {
