@@ -1,21 +1,20 @@
 import {
   type Agent,
-  type AgentRun,
   type AgentTestResult,
   type AgentUpdateInput,
   AlertSeveritySchema,
   type TargetingRules,
 } from '@calseta/schema';
 import { useState } from 'react';
-import { Link, useNavigate, useParams } from 'react-router';
-import type { One, Page } from '../api/client.js';
+import { useNavigate, useParams } from 'react-router';
+import type { One } from '../api/client.js';
 import { useApi, useApiMutation } from '../api/hooks.js';
 import { ConfirmButton } from '../components/confirm-button.js';
+import { DeliveryLog } from '../components/delivery-log.js';
 import { Badge, ErrorBanner, Loading, Time } from '../components/feedback.js';
 import { Checkbox, CheckboxGroup, TextField } from '../components/form.js';
 import { Card, Details, PageHeader, Tabs } from '../components/layout.js';
 import { MarkdownEditor } from '../components/markdown-editor.js';
-import { type Column, DataTable } from '../components/table.js';
 import { TargetingBuilder } from '../components/targeting-builder.js';
 
 const SOURCES = ['sentinel', 'elastic', 'splunk', 'generic'] as const;
@@ -56,7 +55,11 @@ export function AgentDetailPage() {
             label: 'Configuration',
             render: () => <Configuration key={a.updated_at} agent={a} base={base} />,
           },
-          { id: 'deliveries', label: 'Delivery log', render: () => <Deliveries base={base} /> },
+          {
+            id: 'deliveries',
+            label: 'Delivery log',
+            render: () => <DeliveryLog path={`${base}/runs?page_size=50`} linkTo="alert" />,
+          },
           { id: 'test', label: 'Test', render: () => <TestDelivery base={base} /> },
           {
             id: 'docs',
@@ -168,52 +171,6 @@ function Configuration({ agent: a, base }: { agent: Agent; base: string }) {
         />
       </Card>
     </div>
-  );
-}
-
-function Deliveries({ base }: { base: string }) {
-  const runs = useApi<Page<AgentRun>>(`${base}/runs?page_size=50`, { refetchInterval: 5_000 });
-  const redeliver = useApiMutation<unknown, string>((uuid) => ({ path: `/v1/agent-runs/${uuid}/redeliver` }), {
-    invalidates: [`${base}/runs`],
-  });
-  const columns: Column<AgentRun>[] = [
-    { id: 'alert', header: 'Alert', cell: (r) => <Link to={`/alerts/${r.alert_uuid}?tab=deliveries`}>alert</Link> },
-    { id: 'status', header: 'Status', cell: (r) => <Badge value={r.status} /> },
-    { id: 'trigger', header: 'Trigger', cell: (r) => r.trigger },
-    { id: 'attempts', header: 'Attempts', cell: (r) => `${r.attempt_count} / ${r.max_attempts}` },
-    { id: 'code', header: 'HTTP', cell: (r) => r.response_status_code ?? '—' },
-    {
-      id: 'duration',
-      header: 'Duration',
-      className: 'num',
-      cell: (r) => (r.duration_ms === null ? '—' : `${r.duration_ms} ms`),
-    },
-    { id: 'error', header: 'Error', className: 'wrap', cell: (r) => r.error ?? '' },
-    { id: 'created', header: 'Queued', cell: (r) => <Time value={r.created_at} /> },
-    {
-      id: 'redeliver',
-      header: '',
-      cell: (r) =>
-        r.status === 'failed' || r.status === 'delivered' ? (
-          <button type="button" className="small" onClick={() => redeliver.mutate(r.uuid)}>
-            Redeliver
-          </button>
-        ) : null,
-    },
-  ];
-  if (runs.error) return <ErrorBanner error={runs.error} />;
-  if (!runs.data) return <Loading />;
-  return (
-    <>
-      <ErrorBanner error={redeliver.error} />
-      <DataTable
-        caption="Deliveries"
-        columns={columns}
-        rows={runs.data.data}
-        rowKey={(r) => r.uuid}
-        empty="Nothing delivered yet."
-      />
-    </>
   );
 }
 

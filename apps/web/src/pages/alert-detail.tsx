@@ -1,7 +1,6 @@
 import {
   type ActivityEvent,
   type AgentPayloadDoc,
-  type AgentRun,
   type Alert,
   type AlertFinding,
   type AlertIndicator,
@@ -19,6 +18,7 @@ import { useState } from 'react';
 import { Link, useParams } from 'react-router';
 import type { List, One, Page } from '../api/client.js';
 import { useApi, useApiMutation } from '../api/hooks.js';
+import { DeliveryLog } from '../components/delivery-log.js';
 import { Badge, ErrorBanner, Loading, Time } from '../components/feedback.js';
 import { Checkbox, ListField, Select, SelectField } from '../components/form.js';
 import { JsonView } from '../components/json-view.js';
@@ -95,7 +95,11 @@ export function AlertDetailPage() {
               { id: 'findings', label: 'Findings', render: () => <Findings base={base} /> },
               { id: 'activity', label: 'Activity', render: () => <Activity base={base} /> },
               { id: 'graph', label: 'Graph', render: () => <Graph base={base} /> },
-              { id: 'deliveries', label: 'Agent deliveries', render: () => <Deliveries base={base} /> },
+              {
+                id: 'deliveries',
+                label: 'Agent deliveries',
+                render: () => <DeliveryLog path={`${base}/agent-runs`} linkTo="agent" />,
+              },
               { id: 'payload', label: 'Agent payload', render: () => <Payload base={base} /> },
               { id: 'raw', label: 'Raw', render: () => <JsonView label="raw_payload" value={a.raw_payload} open /> },
             ]}
@@ -438,34 +442,6 @@ function Graph({ base }: { base: string }) {
   if (graph.error) return <ErrorBanner error={graph.error} />;
   if (!graph.data) return <Loading />;
   return <RelationshipGraphView graph={graph.data.data} />;
-}
-
-function Deliveries({ base }: { base: string }) {
-  const runs = useApi<Page<AgentRun>>(`${base}/agent-runs`, { refetchInterval: 5_000 });
-  const columns: Column<AgentRun>[] = [
-    {
-      id: 'agent',
-      header: 'Agent',
-      cell: (r) => <Link to={`/agents/${r.agent_uuid}?tab=deliveries`}>{r.agent_name}</Link>,
-    },
-    { id: 'status', header: 'Status', cell: (r) => <Badge value={r.status} /> },
-    { id: 'trigger', header: 'Trigger', cell: (r) => r.trigger },
-    { id: 'attempts', header: 'Attempts', cell: (r) => `${r.attempt_count} / ${r.max_attempts}` },
-    { id: 'code', header: 'HTTP', cell: (r) => r.response_status_code ?? '—' },
-    { id: 'error', header: 'Error', className: 'wrap', cell: (r) => r.error ?? '' },
-    { id: 'created', header: 'Queued', cell: (r) => <Time value={r.created_at} /> },
-  ];
-  if (runs.error) return <ErrorBanner error={runs.error} />;
-  if (!runs.data) return <Loading />;
-  return (
-    <DataTable
-      caption="Agent deliveries"
-      columns={columns}
-      rows={runs.data.data}
-      rowKey={(r) => r.uuid}
-      empty="No delivery to an agent yet."
-    />
-  );
 }
 
 function Payload({ base }: { base: string }) {
