@@ -5,9 +5,9 @@ import { type Page, query } from '../api/client.js';
 import { useApi } from '../api/hooks.js';
 import { Badge, ErrorBanner, Loading, Time } from './feedback.js';
 import { Checkbox, MultiFilter } from './form.js';
+import { SOURCE_PLUGINS } from './sources.js';
 import { type Column, DataTable, Pagination, useListParams } from './table.js';
 
-const SOURCES = ['sentinel', 'elastic', 'splunk', 'generic'] as const;
 const FILTERS = ['status', 'severity', 'source_name', 'enrichment_status'] as const;
 
 const COLUMNS: Column<AlertSummary>[] = [
@@ -41,7 +41,7 @@ export function AlertsTable({ fixed = {} }: { fixed?: Record<string, string> }) 
   const options: Record<(typeof FILTERS)[number], readonly string[]> = {
     status: AlertStatusSchema.options,
     severity: AlertSeveritySchema.options,
-    source_name: SOURCES,
+    source_name: SOURCE_PLUGINS,
     enrichment_status: EnrichmentStatusSchema.options,
   };
   const labels = { status: 'Status', severity: 'Severity', source_name: 'Source', enrichment_status: 'Enrichment' };

@@ -15,9 +15,8 @@ import { Badge, ErrorBanner, Loading, Time } from '../components/feedback.js';
 import { Checkbox, CheckboxGroup, TextField } from '../components/form.js';
 import { Card, Details, PageHeader, Tabs } from '../components/layout.js';
 import { MarkdownEditor } from '../components/markdown-editor.js';
+import { SOURCE_PLUGINS } from '../components/sources.js';
 import { TargetingBuilder } from '../components/targeting-builder.js';
-
-const SOURCES = ['sentinel', 'elastic', 'splunk', 'generic'] as const;
 
 export function AgentDetailPage() {
   const { uuid = '' } = useParams();
@@ -139,7 +138,7 @@ function Configuration({ agent: a, base }: { agent: Agent; base: string }) {
           <p className="muted small">Empty lists mean every source / severity. The filter must also hold.</p>
           <CheckboxGroup
             legend="Sources"
-            options={SOURCES}
+            options={SOURCE_PLUGINS}
             value={form.trigger_on_sources}
             onChange={set('trigger_on_sources')}
           />

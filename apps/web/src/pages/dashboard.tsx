@@ -5,6 +5,7 @@ import { api, type One, query } from '../api/client.js';
 import { useApi } from '../api/hooks.js';
 import { CountBars, countsOf, Donut, LineSeries } from '../components/charts.js';
 import { duration, ErrorBanner, Loading, percent } from '../components/feedback.js';
+import { Kpi } from '../components/kpi.js';
 import { Card, PageHeader } from '../components/layout.js';
 
 const WEEKS = 8;
@@ -17,15 +18,6 @@ function weekWindows(now: number) {
     const to = end - (WEEKS - 1 - i) * 7 * DAY;
     return { from: new Date(to - 7 * DAY).toISOString(), to: new Date(to).toISOString() };
   });
-}
-
-function Kpi({ label, value, hint }: { label: string; value: string | number; hint?: string }) {
-  return (
-    <div className="kpi" title={hint}>
-      <div className="label">{label}</div>
-      <div className="value">{value}</div>
-    </div>
-  );
 }
 
 export function DashboardPage() {

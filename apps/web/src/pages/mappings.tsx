@@ -13,9 +13,9 @@ import { Badge, ErrorBanner, Loading } from '../components/feedback.js';
 import { parseJson, SelectField, TextField } from '../components/form.js';
 import { JsonView } from '../components/json-view.js';
 import { Card, PageHeader, Tabs } from '../components/layout.js';
+import { SOURCE_PLUGINS } from '../components/sources.js';
 import { type Column, DataTable } from '../components/table.js';
 
-const SOURCES = ['sentinel', 'elastic', 'splunk', 'generic'] as const;
 type Target = 'normalized' | 'raw_payload';
 
 export function MappingsPage() {
@@ -128,9 +128,9 @@ function Mappings({ target }: { target: Target }) {
           <div className="form-grid">
             <SelectField
               label="Source"
-              value={draft.source as (typeof SOURCES)[number] | ''}
+              value={draft.source as (typeof SOURCE_PLUGINS)[number] | ''}
               allowEmpty="All sources"
-              options={SOURCES}
+              options={SOURCE_PLUGINS}
               onChange={(source) => setDraft({ ...draft, source })}
             />
             <TextField
@@ -157,7 +157,7 @@ function Mappings({ target }: { target: Target }) {
 }
 
 function TestExtraction() {
-  const [source, setSource] = useState<(typeof SOURCES)[number]>('generic');
+  const [source, setSource] = useState<(typeof SOURCE_PLUGINS)[number]>('generic');
   const [payload, setPayload] = useState('{\n  "title": "Test alert",\n  "src_ip": "185.220.101.34"\n}');
   const parsed = parseJson(payload);
   const test = useApiMutation<One<TestExtractionResult>, void>(() => ({
@@ -168,7 +168,7 @@ function TestExtraction() {
   return (
     <div className="grid two">
       <Card title="Payload">
-        <SelectField label="Source" value={source} options={SOURCES} onChange={setSource} />
+        <SelectField label="Source" value={source} options={SOURCE_PLUGINS} onChange={setSource} />
         <CodeEditor label="Raw alert payload" language="json" value={payload} onChange={setPayload} minHeight="280px" />
         {!parsed.ok && <p className="banner error">{parsed.error}</p>}
         <ErrorBanner error={test.error} />

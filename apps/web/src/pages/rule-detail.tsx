@@ -7,6 +7,7 @@ import { AlertsTable } from '../components/alerts-table.js';
 import { CountBars, countsOf, LineSeries } from '../components/charts.js';
 import { ConfirmButton } from '../components/confirm-button.js';
 import { Badge, duration, ErrorBanner, Loading, percent, Time } from '../components/feedback.js';
+import { Kpi } from '../components/kpi.js';
 import { Card, Details, PageHeader, Tabs } from '../components/layout.js';
 import { MarkdownEditor } from '../components/markdown-editor.js';
 
@@ -125,10 +126,7 @@ function Metrics({ base }: { base: string }) {
           ['MTTA', duration(m.mtta_seconds)],
           ['MTTC', duration(m.mttc_seconds)],
         ].map(([label, value]) => (
-          <div className="kpi" key={String(label)}>
-            <div className="label">{label}</div>
-            <div className="value">{value}</div>
-          </div>
+          <Kpi key={String(label)} label={String(label)} value={value} />
         ))}
       </div>
       <div className="grid two">

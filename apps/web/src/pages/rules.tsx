@@ -13,9 +13,8 @@ import { Badge, ErrorBanner, Loading, Time } from '../components/feedback.js';
 import { CheckboxGroup, ListField, MultiFilter, SelectField, TextField } from '../components/form.js';
 import { Dialog, PageHeader } from '../components/layout.js';
 import { MarkdownEditor } from '../components/markdown-editor.js';
+import { SOURCE_PLUGINS } from '../components/sources.js';
 import { type Column, DataTable, Pagination, useListParams } from '../components/table.js';
-
-const SOURCES = ['sentinel', 'elastic', 'splunk', 'generic'] as const;
 
 /** Alerting & Detection Strategy: what the rule's documentation should answer. */
 export const ADS_TEMPLATE = `## Goal
@@ -76,7 +75,7 @@ export function RulesPage() {
       <div className="toolbar">
         <MultiFilter
           label="Source"
-          options={SOURCES}
+          options={SOURCE_PLUGINS}
           value={list.filters.source_name ?? []}
           onChange={(v) => list.setFilter('source_name', v)}
         />
@@ -110,7 +109,7 @@ export function RulesPage() {
 function CreateRuleDialog({ open, onClose }: { open: boolean; onClose(): void }) {
   const navigate = useNavigate();
   const [name, setName] = useState('');
-  const [source, setSource] = useState<(typeof SOURCES)[number] | ''>('');
+  const [source, setSource] = useState<(typeof SOURCE_PLUGINS)[number] | ''>('');
   const [severity, setSeverity] = useState<AlertSeverity | ''>('');
   const [tactics, setTactics] = useState<string[]>([]);
   const [techniques, setTechniques] = useState<string[]>([]);
@@ -141,7 +140,7 @@ function CreateRuleDialog({ open, onClose }: { open: boolean; onClose(): void })
       >
         <div className="form-grid">
           <TextField label="Name" value={name} onChange={setName} required />
-          <SelectField label="Source" value={source} allowEmpty="Any" options={SOURCES} onChange={setSource} />
+          <SelectField label="Source" value={source} allowEmpty="Any" options={SOURCE_PLUGINS} onChange={setSource} />
           <SelectField
             label="Severity"
             value={severity}

@@ -6,9 +6,8 @@ import { ConfirmButton } from '../components/confirm-button.js';
 import { Badge, ErrorBanner, Loading, Time } from '../components/feedback.js';
 import { SelectField, TextField } from '../components/form.js';
 import { Dialog, PageHeader } from '../components/layout.js';
+import { SOURCE_PLUGINS } from '../components/sources.js';
 import { type Column, DataTable, Pagination, useListParams } from '../components/table.js';
-
-const PLUGINS = ['sentinel', 'elastic', 'splunk', 'generic'] as const;
 
 export function SourcesPage() {
   const list = useListParams();
@@ -84,7 +83,7 @@ export function SourcesPage() {
 }
 
 function CreateSourceDialog({ open, onClose }: { open: boolean; onClose(): void }) {
-  const [plugin, setPlugin] = useState<(typeof PLUGINS)[number]>('elastic');
+  const [plugin, setPlugin] = useState<(typeof SOURCE_PLUGINS)[number]>('elastic');
   const [name, setName] = useState('');
   const [secret, setSecret] = useState('');
   const create = useApiMutation<One<SourceIntegration>, SourceIntegrationCreate>(
@@ -106,7 +105,7 @@ function CreateSourceDialog({ open, onClose }: { open: boolean; onClose(): void 
           });
         }}
       >
-        <SelectField label="Plugin" value={plugin} options={PLUGINS} onChange={setPlugin} />
+        <SelectField label="Plugin" value={plugin} options={SOURCE_PLUGINS} onChange={setPlugin} />
         <TextField label="Display name" value={name} onChange={setName} required />
         <TextField
           label="Webhook secret (optional)"
