@@ -16,7 +16,12 @@ import { loadEnv, securityOptions, webhookSecrets } from './env.js';
 const env = loadEnv();
 const logger = createLogger({ service: 'api', level: env.LOG_LEVEL });
 const { db } = createDb({ url: env.DATABASE_URL, max: env.DB_POOL_SIZE, applicationName: 'calseta-api' });
-const queue = new JobQueue({ url: env.DATABASE_URL, logger, supervise: false });
+const queue = new JobQueue({
+  url: env.DATABASE_URL,
+  logger,
+  supervise: false,
+  ...(env.JOB_EXPIRE_SECONDS === undefined ? {} : { expireInSeconds: env.JOB_EXPIRE_SECONDS }),
+});
 await queue.start();
 const plugins = await loadPlugins(env.CALSETA_PLUGINS, { logger });
 const deps = createCore({

@@ -7,7 +7,12 @@ import { startWorker } from './worker.js';
 const env = loadEnv();
 const logger = createLogger({ service: 'worker', level: env.LOG_LEVEL });
 const { db } = createDb({ url: env.DATABASE_URL, max: env.DB_POOL_SIZE, applicationName: 'calseta-worker' });
-const queue = new JobQueue({ url: env.DATABASE_URL, logger, supervise: true });
+const queue = new JobQueue({
+  url: env.DATABASE_URL,
+  logger,
+  supervise: true,
+  ...(env.JOB_EXPIRE_SECONDS === undefined ? {} : { expireInSeconds: env.JOB_EXPIRE_SECONDS }),
+});
 await queue.start();
 // Plugin sources: the pipeline re-normalizes alerts with the source that ingested them.
 const plugins = await loadPlugins(env.CALSETA_PLUGINS, { logger });

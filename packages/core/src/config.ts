@@ -33,6 +33,14 @@ export const ProcessEnvSchema = z.object({
   TEAMS_WEBHOOK_URL: z.string().url().optional(),
   /** Plugin packages to load at startup (comma-separated names or paths): their sources and providers. */
   CALSETA_PLUGINS: z.string().optional().transform(parsePluginList),
+  /**
+   * Seconds after which a job still running in a process that died is given back to the queue
+   * (every queue; default: each queue's own expiry, 2–16 min). Must exceed the longest legitimate
+   * run; set it in every process (api and worker), since each writes the queue policy on start.
+   */
+  JOB_EXPIRE_SECONDS: z.coerce.number().int().min(1).optional(),
+  /** Longest wait between two attempts of an agent delivery (default 300). */
+  AGENT_RETRY_CAP_SECONDS: z.coerce.number().int().min(1).optional(),
 });
 
 /** Parse an app's environment, saying every problem at once; adds the provider credentials it may read. */
@@ -59,6 +67,9 @@ export function sharedCoreConfig(
     encryptionKey: env.ENCRYPTION_KEY,
     outbound: { allowHosts: parseAllowedHosts(env.SSRF_ALLOWED_HOSTS) },
     enrichment: { providerEnv: env.providerEnv },
+    ...(env.AGENT_RETRY_CAP_SECONDS === undefined
+      ? {}
+      : { agentDispatch: { retryCapSeconds: env.AGENT_RETRY_CAP_SECONDS } }),
     generation: {
       anthropicApiKey: env.ANTHROPIC_API_KEY || undefined,
       anthropicBaseUrl: env.ANTHROPIC_BASE_URL,

@@ -21,6 +21,12 @@ export interface QueueOptions {
   /** The worker supervises (expiry, retries, archiving); API processes only send. */
   supervise?: boolean;
   maxConnections?: number;
+  /**
+   * Expiry of every queue's jobs, in seconds, instead of the catalogue's (`JOB_EXPIRE_SECONDS`): how
+   * long a job held by a process that died stays active before it is retried. Supervision then runs
+   * at least that often.
+   */
+  expireInSeconds?: number;
 }
 
 export interface Job<N extends JobName> {
@@ -60,9 +66,11 @@ export class JobQueue {
   private readonly pendingAnnounce = new Set<JobName>();
   private announceTimer: NodeJS.Timeout | undefined;
   private readonly loops: Promise<void>[] = [];
+  private readonly expireInSeconds: number | undefined;
 
   constructor(options: QueueOptions) {
     this.logger = options.logger;
+    this.expireInSeconds = options.expireInSeconds;
     this.notifications = new Notifications(options.url, options.logger);
     this.wake.setMaxListeners(0);
     this.events.setMaxListeners(0);
@@ -72,7 +80,7 @@ export class JobQueue {
       max: options.maxConnections ?? 4,
       supervise: options.supervise ?? false,
       schedule: options.supervise ?? false,
-      maintenanceIntervalSeconds: 30,
+      maintenanceIntervalSeconds: Math.max(1, Math.min(30, Math.floor((options.expireInSeconds ?? 60) / 2))),
       monitorStateIntervalSeconds: 60,
     });
     this.boss.on('error', (error) => this.logger.error({ err: error }, 'queue error'));
@@ -90,7 +98,8 @@ export class JobQueue {
       );
     }
     for (const name of JOB_NAMES) {
-      const { retryLimit, retryDelay, retryBackoff, expireInSeconds } = JOBS[name];
+      const { retryLimit, retryDelay, retryBackoff } = JOBS[name];
+      const expireInSeconds = this.expireInSeconds ?? JOBS[name].expireInSeconds;
       const options = { name, retryLimit, retryDelay, retryBackoff, expireInSeconds };
       if (await this.boss.getQueue(name)) await this.boss.updateQueue(name, options);
       else await this.boss.createQueue(name, options);
