@@ -20,8 +20,8 @@ const MAY_CHANGE = new Set([
   'enrichment_inflight',
   'provider_rate_state',
 ]);
-const RUNS_PER_SOURCE = 250;
-const RUNS_PER_OPERATION = 40;
+const RUNS_PER_SOURCE = 200;
+const RUNS_PER_OPERATION = 30;
 /** Thousands of requests: minutes on a loaded 2-core machine, seconds on a quiet one. */
 const FUZZ_TIMEOUT_MS = 300_000;
 
