@@ -174,6 +174,28 @@ describe('providers', () => {
     expect(within(row).getByText('3/min left')).toBeTruthy();
   });
 
+  it('imports a community provider file', async () => {
+    const user = userEvent.setup();
+    const file = { provider: { provider_name: 'greynoise', display_name: 'GreyNoise' }, field_extractions: [] };
+    const { calls } = renderApp('/providers', {
+      'GET /health': health,
+      'GET /v1/enrichment-providers': page([]),
+      'POST /v1/enrichment-providers/import': {
+        status: 201,
+        body: one({ provider: { uuid: '00000000-0000-7000-8000-0000000000b9' }, field_extractions: [] }),
+      },
+      'GET /v1/enrichment-providers/00000000-0000-7000-8000-0000000000b9': {
+        status: 404,
+        body: { error: { code: 'NOT_FOUND', message: 'gone' }, request_id: 'r' },
+      },
+    });
+    await user.upload(
+      await screen.findByLabelText('Import JSON'),
+      new File([JSON.stringify(file)], 'greynoise.json', { type: 'application/json' }),
+    );
+    await waitFor(() => expect(calls.find((c) => c.method === 'POST')?.body).toEqual(file));
+  });
+
   it('the malice-rules builder produces rules the API accepts', async () => {
     const user = userEvent.setup();
     let latest: unknown = null;

@@ -4,13 +4,14 @@ import {
   IndicatorTypeSchema,
   type Provider,
   type ProviderCreateInput,
+  type ProviderImportResult,
 } from '@calseta/schema';
 import { useState } from 'react';
 import { Link, useNavigate } from 'react-router';
 import { type One, type Page, query } from '../api/client.js';
 import { useApi, useApiMutation } from '../api/hooks.js';
 import { Badge, ErrorBanner, Loading } from '../components/feedback.js';
-import { CheckboxGroup, SelectField, TextField } from '../components/form.js';
+import { CheckboxGroup, parseJson, readFileText, SelectField, TextField } from '../components/form.js';
 import { Dialog, PageHeader } from '../components/layout.js';
 import { HttpConfigBuilder } from '../components/provider-builders.js';
 import { type Column, DataTable, Pagination, useListParams } from '../components/table.js';
@@ -61,9 +62,12 @@ export function ProvidersPage() {
         title="Enrichment providers"
         subtitle="Every active provider enriches every indicator of every alert, in parallel."
         actions={
-          <button type="button" className="primary" onClick={() => setCreating(true)}>
-            Add provider
-          </button>
+          <>
+            <ImportProvider />
+            <button type="button" className="primary" onClick={() => setCreating(true)}>
+              Add provider
+            </button>
+          </>
         }
       />
       <div className="toolbar">
@@ -84,6 +88,44 @@ export function ProvidersPage() {
         </>
       )}
       <CreateProviderDialog open={creating} onClose={() => setCreating(false)} />
+    </>
+  );
+}
+
+/** A community provider file (`community-plugins/providers/*.json`): provider plus field extractions. */
+function ImportProvider() {
+  const navigate = useNavigate();
+  const [error, setError] = useState<string | null>(null);
+  const importing = useApiMutation<One<ProviderImportResult>, unknown>(
+    (json) => ({ path: '/v1/enrichment-providers/import', json }),
+    {
+      invalidates: ['/v1/enrichment-providers', '/v1/enrichment-field-extractions'],
+      onSuccess: (r) => void navigate(`/providers/${r.data.provider.uuid}`),
+    },
+  );
+  return (
+    <>
+      <label className="button">
+        Import JSON
+        <input
+          type="file"
+          accept=".json,application/json"
+          className="sr-only"
+          onChange={async (e) => {
+            const file = e.target.files?.[0];
+            if (!file) return;
+            const parsed = parseJson(await readFileText(file));
+            setError(parsed.ok ? null : `Not JSON: ${parsed.error}`);
+            if (parsed.ok) importing.mutate(parsed.value);
+          }}
+        />
+      </label>
+      {error && (
+        <span className="banner error" role="alert">
+          {error}
+        </span>
+      )}
+      <ErrorBanner error={importing.error} title="Import failed" />
     </>
   );
 }
