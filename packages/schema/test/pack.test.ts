@@ -5,7 +5,7 @@
  * project outside the workspace (zod comes from the registry) and compile and run a consumer there.
  */
 import { type SpawnSyncReturns, spawnSync } from 'node:child_process';
-import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -63,7 +63,8 @@ describe.each(PACKAGES)('@calseta/%s tarball', (name) => {
     exports: Record<string, unknown>;
     files: string[];
     sideEffects: boolean;
-    dependencies: Record<string, string>;
+    dependencies?: Record<string, string>;
+    peerDependencies: Record<string, string>;
   };
 
   beforeAll(() => {
@@ -81,8 +82,9 @@ describe.each(PACKAGES)('@calseta/%s tarball', (name) => {
     expect(listing.some((f) => f.includes('.test.'))).toBe(false);
     expect(manifest.exports['.']).toEqual({ types: './dist/index.d.ts', default: './dist/index.js' });
     expect(manifest.sideEffects).toBe(false);
-    // workspace:/catalog: specifiers are replaced by real versions.
-    expect(Object.values(manifest.dependencies).every((v) => /^\^?\d/.test(v))).toBe(true);
+    // workspace:/catalog: specifiers are replaced by real versions; zod is a peer (one instance).
+    expect(Object.values(manifest.dependencies ?? {}).every((v) => /^\^?\d/.test(v))).toBe(true);
+    expect(manifest.peerDependencies).toEqual({ zod: '^4.6.7' });
   });
 
   it('passes publint --strict', () => {
@@ -180,6 +182,11 @@ describe('a fresh project outside the workspace', () => {
     );
     const installed = readdirSync(path.join(project, 'node_modules', '@calseta')).sort();
     expect(installed).toEqual(['plugin-sdk', 'schema']);
+    // zod is a peer: npm installs it once, at the top, and the packages use the project's copy.
+    expect(existsSync(path.join(project, 'node_modules', 'zod', 'package.json'))).toBe(true);
+    for (const name of PACKAGES) {
+      expect(existsSync(path.join(project, 'node_modules', '@calseta', name, 'node_modules', 'zod'))).toBe(false);
+    }
 
     writeFileSync(path.join(project, 'consumer.ts'), CONSUMER);
     writeFileSync(
