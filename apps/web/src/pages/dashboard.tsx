@@ -1,10 +1,11 @@
 import type { AlertMetrics, MetricsSummary } from '@calseta/schema';
 import { useQueries } from '@tanstack/react-query';
-import { Link } from 'react-router';
+import { Link, useSearchParams } from 'react-router';
 import { api, type One, query } from '../api/client.js';
 import { useApi } from '../api/hooks.js';
 import { CountBars, countsOf, Donut, LineSeries } from '../components/charts.js';
 import { duration, ErrorBanner, Loading, percent } from '../components/feedback.js';
+import { Select } from '../components/form.js';
 import { Kpi } from '../components/kpi.js';
 import { Card, PageHeader } from '../components/layout.js';
 
@@ -22,7 +23,14 @@ function weekWindows(now: number) {
 
 export function DashboardPage() {
   const summary = useApi<One<MetricsSummary>>('/v1/metrics/summary', { refetchInterval: 30_000 });
-  const month = useApi<One<AlertMetrics>>('/v1/metrics/alerts', { refetchInterval: 30_000 });
+  // The volume and top-rule charts follow the chosen window; the KPIs are the API's fixed 30 days.
+  const [params, setParams] = useSearchParams();
+  const days = Number(params.get('days') ?? 30) || 30;
+  const now = Math.floor(Date.now() / DAY) * DAY + DAY;
+  const month = useApi<One<AlertMetrics>>(
+    `/v1/metrics/alerts${query({ from_time: new Date(now - days * DAY).toISOString(), to_time: new Date(now).toISOString() })}`,
+    { refetchInterval: 30_000 },
+  );
   const windows = weekWindows(Date.now());
   const weeks = useQueries({
     queries: windows.map((w) => {
@@ -46,7 +54,22 @@ export function DashboardPage() {
   });
   return (
     <>
-      <PageHeader title="Dashboard" subtitle="Last 30 days" />
+      <PageHeader
+        title="Dashboard"
+        subtitle="Key figures: last 30 days"
+        actions={
+          <Select<'7' | '30' | '90'>
+            ariaLabel="Chart window"
+            value={String(days) as '7' | '30' | '90'}
+            options={[
+              { value: '7', label: 'Charts: 7 days' },
+              { value: '30', label: 'Charts: 30 days' },
+              { value: '90', label: 'Charts: 90 days' },
+            ]}
+            onChange={(d) => setParams({ days: d }, { replace: true })}
+          />
+        }
+      />
       <ErrorBanner error={summary.error ?? month.error} />
       {!s ? (
         <Loading />
