@@ -64,3 +64,24 @@ test('a failing migration names the migration and keeps the cause', async () => 
     await db.destroy();
   }
 });
+
+test('a lent-out client whose connection dies between queries does not crash the process', async () => {
+  const errors: Error[] = [];
+  const { db, pool } = createDb({ url, max: 2, onPoolError: (error) => errors.push(error) });
+  const client = await pool.connect();
+  const { rows } = await client.query<{ pid: number }>('SELECT pg_backend_pid() AS pid');
+  // The pool removed its idle listener at checkout; ours must still be there.
+  expect(client.listenerCount('error')).toBeGreaterThan(0);
+  const killer = new pg.Client({ connectionString: url });
+  await killer.connect();
+  const died = new Promise<void>((resolve) => client.once('end', () => resolve()));
+  await killer.query('SELECT pg_terminate_backend($1)', [rows[0]?.pid]);
+  await killer.end();
+  await died; // the FATAL arrived with no query running: an 'error' event on the client
+  expect(errors.some((e) => /terminating connection/.test(e.message))).toBe(true);
+  await expect(client.query('SELECT 1')).rejects.toThrow();
+  client.release();
+  // The pool dropped the dead client and answers with a fresh one.
+  expect((await sql<{ one: number }>`SELECT 1 AS one`.execute(db)).rows[0]?.one).toBe(1);
+  await db.destroy();
+});

@@ -67,7 +67,13 @@ export function createDb(options: CreateDbOptions): DbHandle {
   });
   // An idle client that loses its connection emits 'error' on the pool; without a
   // listener that would crash the process.
-  pool.on('error', options.onPoolError ?? (() => {}));
+  const onError = options.onPoolError ?? (() => {});
+  pool.on('error', onError);
+  // A checked-out client whose connection dies between two queries (the server restarted or
+  // terminated it, e.g. inside a transaction) emits 'error' on the client itself: pg-pool removes
+  // its idle listener while the client is lent out, so without this the process crashed. Its
+  // queries fail, and the pool drops it on release (it is no longer queryable).
+  pool.on('connect', (client) => client.on('error', onError));
   const db = new PoolOwningKysely(pool);
   return { db, pool };
 }

@@ -614,6 +614,16 @@ export async function checkInvariants(
       problems.push(`alert ${a.uuid} is ${a.enrichment_status}: ${JSON.stringify(a.enrichment_summary)}`);
     }
   }
+  const wrong = alerts.filter((a) => !statusOk(a.enrichment_status)).slice(0, 3);
+  if (wrong.length > 0) {
+    // What the providers' stored results say, for the report.
+    const { rows: results } = await pool.query(
+      `SELECT a.uuid, i.value, i.enrichment_results FROM alerts a JOIN alert_indicators ai ON ai.alert_id = a.id
+       JOIN indicators i ON i.id = ai.indicator_id WHERE a.id = ANY($1::bigint[])`,
+      [wrong.map((a) => a.id)],
+    );
+    problems.push(`stored results: ${JSON.stringify(results).slice(0, 4_000)}`);
+  }
 
   const { rows: dupIndicators } = await pool.query(
     'SELECT type, value, count(*)::int AS n FROM indicators GROUP BY 1, 2 HAVING count(*) > 1',

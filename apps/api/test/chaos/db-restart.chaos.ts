@@ -1,0 +1,142 @@
+/**
+ * Database restart under load: a Postgres cluster of this test's own (durable settings) is stopped
+ * while alerts are being ingested and enriched, and started again on the same data directory and
+ * port. While it is down the API answers 503 SERVICE_UNAVAILABLE promptly (no 500, no hang); when
+ * it is back the API and the worker recover by themselves (no restart), and every alert that got a
+ * 202 is enriched and delivered, nothing duplicated.
+ */
+import fs from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import { createDb, type EmbeddedPostgres, migrateToLatest, startEmbeddedPostgres } from '@calseta/db';
+import { type MockProvidersServer, mockProviderEnv, startMockProviders } from '@calseta/mock-providers';
+import { afterAll, beforeAll, expect, it } from 'vitest';
+import {
+  type AgentEndpoint,
+  appEnv,
+  checkInvariants,
+  createAdminKey,
+  freePort,
+  ingestLoad,
+  type Pool,
+  registerAgent,
+  Stack,
+  startAgentEndpoint,
+  uniqueIp,
+  until,
+  waitQuiescent,
+} from './lib.js';
+
+let dataDir: string;
+let postgres: EmbeddedPostgres | undefined;
+let mock: MockProvidersServer;
+let endpoint: AgentEndpoint;
+let stack: Stack | undefined;
+let pool: Pool | undefined;
+const t0 = performance.now();
+const progress = (what: string) =>
+  process.stderr.write(`[chaos db +${((performance.now() - t0) / 1000).toFixed(1)} s] ${what}\n`);
+
+beforeAll(async () => {
+  dataDir = await fs.mkdtemp(path.join(os.tmpdir(), 'calseta-chaos-pg-'));
+  postgres = await startEmbeddedPostgres({ dataDir });
+  const { db } = createDb({ url: postgres.url, max: 2 });
+  await migrateToLatest(db);
+  await db.destroy();
+  mock = await startMockProviders({ latencyMs: 50 });
+  endpoint = await startAgentEndpoint();
+}, 120_000);
+
+afterAll(async () => {
+  await stack?.stop();
+  await pool?.end().catch(() => undefined);
+  await endpoint?.close();
+  await mock?.close();
+  await postgres?.stop();
+  if (dataDir) await fs.rm(dataDir, { recursive: true, force: true });
+});
+
+it('Postgres stopped and started under load: 503 while down, recovers by itself, nothing lost', async () => {
+  const pgUrl = (postgres as EmbeddedPostgres).url;
+  const pgPort = (postgres as EmbeddedPostgres).port;
+  pool = createDb({ url: pgUrl, max: 3 }).pool;
+  stack = new Stack(appEnv(pgUrl, mockProviderEnv(mock), [endpoint.host]), await freePort());
+  const s = stack;
+  await s.startApi(); // creates the pg-boss schema and seeds the builtin providers
+  const key = await createAdminKey(pgUrl);
+  await s.startWorker('worker-1');
+  await registerAgent(s.apiUrl, key, endpoint, 'all-alerts');
+  progress('stack up');
+
+  let down = false;
+  const whileDown: Record<string, number> = {};
+  let slowestRefusalMs = 0;
+  const load = ingestLoad({
+    url: () => s.apiUrl,
+    key,
+    loops: 3,
+    pauseMs: 30,
+    ips: (i) => [uniqueIp(i, 4), `23.1.0.${(i % 20) + 1}`],
+    title: 'chaos db restart',
+    onRefused: (status, ms) => {
+      if (!down) return;
+      whileDown[status] = (whileDown[status] ?? 0) + 1;
+      slowestRefusalMs = Math.max(slowestRefusalMs, ms);
+    },
+  });
+  const waitAccepted = (n: number, timeoutMs = 60_000) =>
+    until(`${n} alerts accepted`, () => (load.result.accepted.length >= n ? true : undefined), {
+      timeoutMs,
+      describe: () => `${JSON.stringify(load.result.refused)}\n${s.tails()}`,
+    });
+  await waitAccepted(100);
+
+  // Stop Postgres (fast shutdown: every connection is cut) while work is under way.
+  down = true;
+  const acceptedBefore = load.result.accepted.length;
+  await (postgres as EmbeddedPostgres).stop();
+  const downAt = performance.now();
+  progress('postgres stopped');
+  // Down until the load generator has seen 30 refusals and at least 4 s have passed.
+  await until(
+    '30 refusals while down',
+    () =>
+      Object.values(whileDown).reduce((a, b) => a + b, 0) >= 30 && performance.now() - downAt > 4_000
+        ? true
+        : undefined,
+    { timeoutMs: 60_000, describe: () => s.tails(20) },
+  );
+  expect(s.unexpectedExits(new Set()).map((p) => `${p.name}: ${p.lines.slice(-60).join('\n')}`)).toEqual([]);
+  const health = await fetch(`${s.apiUrl}/health`);
+  const healthStatus = health.status;
+  await health.body?.cancel();
+  const acceptedWhileDown = load.result.accepted.length - acceptedBefore;
+
+  postgres = await startEmbeddedPostgres({ dataDir, port: pgPort });
+  down = false;
+  const outage = (performance.now() - downAt) / 1000;
+  progress(`postgres started again after ${outage.toFixed(1)} s`);
+  const backAt = performance.now();
+  const resumedFrom = load.result.accepted.length;
+  await waitAccepted(resumedFrom + 1);
+  const recovered = (performance.now() - backAt) / 1000;
+  await waitAccepted(resumedFrom + 100);
+  const result = await load.stop();
+  const quiescence = await waitQuiescent(pool, result.accepted, 150_000, () => s.tails());
+
+  expect(s.unexpectedExits(new Set()).map((p) => p.name)).toEqual([]);
+  expect(healthStatus).toBe(503);
+  // Refused with 503 and promptly (the pool's 5 s connection timeout is the bound), never 500.
+  expect(Object.keys(whileDown)).toEqual(['503']);
+  expect(slowestRefusalMs).toBeLessThan(6_000);
+  const inv = await checkInvariants(pool, result.accepted, endpoint, { 'all-alerts': () => true }, (status) =>
+    ['Enriched'].includes(status),
+  );
+  process.stdout.write(
+    `chaos db restart: ${result.accepted.length} alerts accepted; Postgres down ${outage.toFixed(1)} s: ` +
+      `${JSON.stringify(whileDown)} refusals (slowest ${slowestRefusalMs.toFixed(0)} ms), ${acceptedWhileDown} ` +
+      `202s while down (answered before the stop); /health ${healthStatus}; first 202 ${recovered.toFixed(1)} s ` +
+      `after Postgres was back; quiescent ${quiescence.toFixed(1)} s after load stopped; statuses ` +
+      `${JSON.stringify(inv.statuses)}; ${inv.deliveries} deliveries, ${inv.repeatedKeys} repeats of a key\n`,
+  );
+}, 300_000);
