@@ -253,4 +253,4 @@ it('2 APIs and 3 workers on one database: no alert lost, no job processed twice'
     `scaling: start ${t1 - t0} ms, ingest ${t2 - t1} ms, last enriched +${t3 - t2} ms; ` +
       `alerts per worker ${byWorker.map((ids) => ids.length).join(' / ')}; provider calls ${stats.requests}\n`,
   );
-}, 120_000);
+}, 180_000);
