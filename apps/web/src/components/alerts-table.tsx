@@ -1,6 +1,6 @@
 import { AlertSeveritySchema, AlertStatusSchema, type AlertSummary, EnrichmentStatusSchema } from '@calseta/schema';
 import { useState } from 'react';
-import { Link } from 'react-router';
+import { Link, useSearchParams } from 'react-router';
 import { type Page, query } from '../api/client.js';
 import { useApi } from '../api/hooks.js';
 import { Badge, ErrorBanner, Loading, Time } from './feedback.js';
@@ -35,7 +35,26 @@ const COLUMNS: Column<AlertSummary>[] = [
 export function AlertsTable({ fixed = {} }: { fixed?: Record<string, string> }) {
   const list = useListParams(FILTERS);
   const [live, setLive] = useState(true);
-  const alerts = useApi<Page<AlertSummary>>(`/v1/alerts${query({ ...list.apiParams, ...fixed })}`, {
+  // Occurred between two days (inclusive), as local dates in the URL.
+  const [params, setParams] = useSearchParams();
+  const from = params.get('from') ?? '';
+  const to = params.get('to') ?? '';
+  const range = {
+    from_time: from ? new Date(`${from}T00:00:00`).toISOString() : undefined,
+    to_time: to ? new Date(`${to}T23:59:59.999`).toISOString() : undefined,
+  };
+  const setDate = (key: 'from' | 'to', value: string) =>
+    setParams(
+      (prev) => {
+        const next = new URLSearchParams(prev);
+        if (value) next.set(key, value);
+        else next.delete(key);
+        next.delete('page');
+        return next;
+      },
+      { replace: true },
+    );
+  const alerts = useApi<Page<AlertSummary>>(`/v1/alerts${query({ ...list.apiParams, ...range, ...fixed })}`, {
     refetchInterval: live ? 5_000 : false,
   });
   const options: Record<(typeof FILTERS)[number], readonly string[]> = {
@@ -57,6 +76,14 @@ export function AlertsTable({ fixed = {} }: { fixed?: Record<string, string> }) 
             onChange={(v) => list.setFilter(f, v)}
           />
         ))}
+        <label className="row small">
+          From
+          <input type="date" value={from} onChange={(e) => setDate('from', e.target.value)} />
+        </label>
+        <label className="row small">
+          to
+          <input type="date" value={to} onChange={(e) => setDate('to', e.target.value)} />
+        </label>
         <Checkbox label="Live refresh" checked={live} onChange={setLive} />
         <button type="button" className="small" onClick={() => void alerts.refetch()}>
           Refresh

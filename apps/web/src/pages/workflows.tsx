@@ -12,7 +12,7 @@ import { type One, type Page, query } from '../api/client.js';
 import { useApi, useApiMutation } from '../api/hooks.js';
 import { CodeEditor } from '../components/code-editor.js';
 import { Badge, ErrorBanner, Loading, Time } from '../components/feedback.js';
-import { MultiFilter, SelectField, TextArea, TextField } from '../components/form.js';
+import { MultiFilter, Select, SelectField, TextArea, TextField } from '../components/form.js';
 import { Dialog, PageHeader } from '../components/layout.js';
 import { type Column, DataTable, Pagination, useListParams } from '../components/table.js';
 
@@ -58,7 +58,7 @@ const COLUMNS: Column<WorkflowSummary>[] = [
 ];
 
 export function WorkflowsPage() {
-  const list = useListParams(['state', 'risk_level']);
+  const list = useListParams(['state', 'risk_level', 'is_system']);
   const workflows = useApi<Page<WorkflowSummary>>(`/v1/workflows${query(list.apiParams)}`);
   const [creating, setCreating] = useState(false);
   return (
@@ -84,6 +84,16 @@ export function WorkflowsPage() {
           options={WorkflowRiskLevelSchema.options}
           value={list.filters.risk_level ?? []}
           onChange={(v) => list.setFilter('risk_level', v)}
+        />
+        <Select<'true' | 'false'>
+          ariaLabel="Builtin or custom"
+          value={(list.filters.is_system?.[0] as 'true' | 'false' | undefined) ?? ''}
+          allowEmpty="Builtin and custom"
+          options={[
+            { value: 'true', label: 'Builtin only' },
+            { value: 'false', label: 'Custom only' },
+          ]}
+          onChange={(v) => list.setFilter('is_system', v ? [v] : [])}
         />
       </div>
       <ErrorBanner error={workflows.error} />
