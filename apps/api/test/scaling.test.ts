@@ -1,7 +1,8 @@
 /**
  * Scaling out: api and worker are stateless, so any number of them run against one Postgres. Two
  * real API processes and three real worker processes (node --import tsx, as `pnpm dev` runs them)
- * share one database; 300 alerts are ingested across both APIs while one worker is stopped midway
+ * share one database, started together after a one-shot `calseta migrate` as docker compose starts
+ * them; 300 alerts are ingested across both APIs while one worker is stopped midway
  * (scale-in). Every 202'd alert exists once, was enriched exactly once (one job, no retry, one
  * completion event, one worker's log line), and no provider value was fetched twice.
  */
@@ -33,8 +34,8 @@ const procs: Proc[] = [];
 let database: TestDatabase;
 let mock: MockProvidersServer;
 
-function start(name: string, app: 'api' | 'worker', env: Record<string, string>): Proc {
-  const child = spawn(process.execPath, ['--import', 'tsx', `apps/${app}/src/main.ts`], {
+function start(name: string, app: 'api' | 'worker' | 'cli', env: Record<string, string>, args: string[] = []): Proc {
+  const child = spawn(process.execPath, ['--import', 'tsx', `apps/${app}/src/main.ts`, ...args], {
     cwd: ROOT,
     env,
     stdio: ['ignore', 'pipe', 'pipe'],
@@ -130,6 +131,11 @@ it('2 APIs and 3 workers on one database: no alert lost, no job processed twice'
   // Workers log each finished enrichment ("alert enriched", debug) with the alert id.
   const workerEnv = { ...env, LOG_LEVEL: 'debug', WORKER_CONCURRENCY: '8' };
   const t0 = Date.now();
+  // As docker compose does: `calseta migrate` once (migrations, the job queues, system rows), then
+  // every process at once. (Processes creating the queues concurrently can deadlock in pg-boss.)
+  const migrate = start('migrate', 'cli', { DATABASE_URL: database.url }, ['migrate']);
+  stopped.add('migrate');
+  expect(await migrate.exited, migrate.lines.join('\n')).toBe(0);
   const apis = [start('api-1', 'api', apiEnv), start('api-2', 'api', apiEnv)];
   const workers = [1, 2, 3].map((n) => start(`worker-${n}`, 'worker', workerEnv));
 
