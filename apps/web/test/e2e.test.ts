@@ -132,6 +132,14 @@ describe('web UI end to end (chromium)', () => {
     await page.getByRole('tab', { name: /Context/ }).click();
     await page.getByRole('heading', { name: 'Contain the host' }).waitFor();
     await shot('alert-context');
+    // An analyst overrides one indicator's verdict on its page.
+    await page.getByRole('tab', { name: /Indicators/ }).click();
+    await indicators.getByRole('link', { name: '185.220.101.34' }).click();
+    await page.getByRole('heading', { name: /185\.220\.101\.34/ }).waitFor();
+    await shot('indicator-detail');
+    await page.getByLabel('Malice override').selectOption('Suspicious');
+    await page.getByText('(analyst)').waitFor();
+    await page.goBack();
     await page.getByRole('tab', { name: 'Graph' }).click();
     await page.getByRole('img', { name: /Relationship graph/ }).waitFor();
     await shot('alert-graph');
