@@ -83,6 +83,16 @@ export function RelationshipGraphView({ graph }: { graph: RelationshipGraph }) {
           </g>
         ))}
       </svg>
+      <p className="muted small legend">
+        {Object.entries(COLORS).map(([verdict, color]) => (
+          <span key={verdict}>
+            <span className="swatch" style={{ background: color, borderRadius: '50%' }} /> {verdict}{' '}
+          </span>
+        ))}
+        <span>
+          <span className="swatch" style={{ background: '#60a5fa' }} /> other alert with this indicator
+        </span>
+      </p>
     </div>
   );
 }
