@@ -236,6 +236,19 @@ describe('docker/Dockerfile', () => {
     expect(run('build')).toContain('deploy --prod');
   });
 
+  it('copies every root file the builds read (turbo prune copies only workspace packages)', () => {
+    const turbo = JSON.parse(read('turbo.json')) as { globalDependencies?: string[] };
+    const copied = stage('build')
+      .filter((i) => i.keyword === 'COPY' && !i.args.startsWith('--from'))
+      .flatMap((i) => i.args.split(/\s+/).slice(0, -1));
+    for (const file of turbo.globalDependencies ?? []) expect(copied, file).toContain(file);
+    // …and every app an image is built for has a build script.
+    for (const app of ['api', 'worker', 'mcp', 'cli', 'web']) {
+      const manifest = JSON.parse(read(`apps/${app}/package.json`)) as { scripts: Record<string, string> };
+      expect(manifest.scripts.build, app).toBeDefined();
+    }
+  });
+
   it('final stages run as a non-root user, with a healthcheck and an exec-form command', () => {
     for (const name of ['app', 'web']) {
       const s = stage(name);
