@@ -316,12 +316,12 @@ describe('workflow metrics and the summary', () => {
       wf[key] = Number(row?.id);
     }
     const runs: Array<[string, string, string]> = [
-      ['W1', 'success', '2025-03-02T01:00:00Z'],
-      ['W1', 'success', '2025-03-02T02:00:00Z'],
+      ['W1', 'succeeded', '2025-03-02T01:00:00Z'],
+      ['W1', 'succeeded', '2025-03-02T02:00:00Z'],
       ['W1', 'failed', '2025-03-04T01:00:00Z'],
-      ['W2', 'success', '2025-03-04T05:00:00Z'],
-      ['W3', 'success', '2025-03-06T05:00:00Z'],
-      ['W1', 'success', '2025-03-09T00:00:00Z'], // outside the window
+      ['W2', 'succeeded', '2025-03-04T05:00:00Z'],
+      ['W3', 'succeeded', '2025-03-06T05:00:00Z'],
+      ['W1', 'succeeded', '2025-03-09T00:00:00Z'], // outside the window
     ];
     for (const [key, status, created] of runs) {
       await h.query(
@@ -333,7 +333,7 @@ describe('workflow metrics and the summary', () => {
     // Recent runs, for the 30-day summary.
     await h.query(
       `INSERT INTO workflow_runs (workflow_id, trigger_type, code_version_executed, status, created_at) VALUES
-       ($1, 'human', 1, 'success', now() - interval '1 day'), ($2, 'human', 1, 'failed', now() - interval '2 days')`,
+       ($1, 'human', 1, 'succeeded', now() - interval '1 day'), ($2, 'human', 1, 'failed', now() - interval '2 days')`,
       [wf.W1, wf.W2],
     );
     // Approvals (summary window = last 30 days).

@@ -49,8 +49,8 @@ interface RunScalars {
 async function runScalars(db: Db, window: Window): Promise<RunScalars> {
   const { rows } = await sql<RunScalars>`
     SELECT count(*)::int AS runs,
-      (count(*) FILTER (WHERE workflow_runs.status = 'success'))::int AS succeeded,
-      (coalesce(sum(w.time_saved_minutes) FILTER (WHERE workflow_runs.status = 'success'), 0))::float8 AS minutes_saved
+      (count(*) FILTER (WHERE workflow_runs.status = 'succeeded'))::int AS succeeded,
+      (coalesce(sum(w.time_saved_minutes) FILTER (WHERE workflow_runs.status = 'succeeded'), 0))::float8 AS minutes_saved
     FROM workflow_runs JOIN workflows w ON w.id = workflow_runs.workflow_id
     WHERE ${inWindow('workflow_runs', window)}
   `.execute(db);
