@@ -60,7 +60,7 @@ it('Postgres stopped and started under load: 503 while down, recovers by itself,
   const pgUrl = (postgres as EmbeddedPostgres).url;
   const pgPort = (postgres as EmbeddedPostgres).port;
   pool = createDb({ url: pgUrl, max: 3 }).pool;
-  stack = new Stack(appEnv(pgUrl, mockProviderEnv(mock), [endpoint.host]), await freePort());
+  stack = new Stack(appEnv(pgUrl, mockProviderEnv(mock), [endpoint.host], 10), await freePort());
   const s = stack;
   await s.startApi(); // creates the pg-boss schema and seeds the builtin providers
   const key = await createAdminKey(pgUrl);

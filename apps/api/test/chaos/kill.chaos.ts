@@ -50,7 +50,7 @@ it('kill -9 of the API and the workers during ingest loses nothing', async () =>
   const startedAt = performance.now();
   const { pool } = await import('@calseta/db').then(({ createDb }) => createDb({ url: database.url, max: 3 }));
   const key = await createAdminKey(database.url);
-  stack = new Stack(appEnv(database.url, mockProviderEnv(mock), [endpoint.host]), await freePort());
+  stack = new Stack(appEnv(database.url, mockProviderEnv(mock), [endpoint.host], 10), await freePort());
   const s = stack;
   await s.startApi();
   await Promise.all([s.startWorker('worker-1'), s.startWorker('worker-2')]);

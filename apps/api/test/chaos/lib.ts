@@ -356,10 +356,15 @@ export type CallOutcome = 'ok' | 'not_found' | 'failed' | 'timeout' | 'rate_limi
 /**
  * A recording proxy in front of the mock providers: every call passes through unchanged, and the
  * outcome the caller saw is remembered per `provider:value` (ok, not_found, failed = 5xx or a
- * malformed body, timeout = the caller hung up before the answer, rate_limited = 429). Point the
+ * malformed body, timeout = the answer took longer than the provider's timeout (`timeoutMs` by provider name);
+ * Calseta's client stops waiting then but may leave the request open — or the caller hung up,
+ * rate_limited = 429). Point the
  * builtins at `{ url, baseUrls }` (mockProviderEnv accepts it).
  */
-export async function startProviderRecorder(mock: MockProvidersServer) {
+export async function startProviderRecorder(
+  mock: MockProvidersServer,
+  options: { timeoutMs?: Record<string, number> } = {},
+) {
   const outcomes = new Map<string, CallOutcome[]>();
   const record = (key: string | null, outcome: CallOutcome) => {
     if (!key) return;
@@ -379,6 +384,7 @@ export async function startProviderRecorder(mock: MockProvidersServer) {
     req.on('end', () => {
       const url = new URL(req.url ?? '/', mock.url);
       const key = keyOf(url);
+      const started = performance.now();
       let settled = false;
       res.on('close', () => {
         if (!settled) {
@@ -398,8 +404,11 @@ export async function startProviderRecorder(mock: MockProvidersServer) {
           if (settled) return;
           settled = true;
           const fault = upstream.headers.get('x-mock-fault');
-          const outcome: CallOutcome =
-            upstream.status === 429
+          const limit = options.timeoutMs?.[key?.slice(0, key.indexOf(':')) ?? ''];
+          const late = limit !== undefined && performance.now() - started >= limit;
+          const outcome: CallOutcome = late
+            ? 'timeout'
+            : upstream.status === 429
               ? 'rate_limited'
               : upstream.status === 404
                 ? 'not_found'
@@ -686,8 +695,17 @@ export async function checkInvariants(
   return { alerts: alerts.length, statuses, deliveries: endpoint.deliveries.length, repeatedKeys };
 }
 
-/** The environment of every Calseta process of a scenario. */
-export function appEnv(databaseUrl: string, providerEnv: Record<string, string>, allowHosts: string[]) {
+/**
+ * The environment of every Calseta process of a scenario. `jobExpireSeconds`: how long a job held by
+ * a killed process stays active before it is retried (default 5 min; the crash scenarios use 10 s,
+ * which also lets a job that legitimately runs longer be run twice — at-least-once, as after a crash).
+ */
+export function appEnv(
+  databaseUrl: string,
+  providerEnv: Record<string, string>,
+  allowHosts: string[],
+  jobExpireSeconds?: number,
+) {
   return {
     ...providerEnv,
     DATABASE_URL: databaseUrl,
@@ -695,9 +713,8 @@ export function appEnv(databaseUrl: string, providerEnv: Record<string, string>,
     SSRF_ALLOWED_HOSTS: [providerEnv.SSRF_ALLOWED_HOSTS, ...allowHosts].filter(Boolean).join(','),
     ALERT_DEDUP_WINDOW_HOURS: '0',
     DB_POOL_SIZE: '6',
-    // A job held by a killed process goes back to the queue after 10 s instead of 5 min, and a
-    // delivery waits at most 4 s between attempts: the same code paths, on a test's time scale.
-    JOB_EXPIRE_SECONDS: '10',
+    // A delivery waits at most 4 s between attempts: the same code path on a test's time scale.
     AGENT_RETRY_CAP_SECONDS: '4',
+    ...(jobExpireSeconds === undefined ? {} : { JOB_EXPIRE_SECONDS: String(jobExpireSeconds) }),
   } satisfies Record<string, string>;
 }
