@@ -545,7 +545,7 @@ async function explainList(
     const explain = label === 'matching' ? 'EXPLAIN' : 'EXPLAIN (ANALYZE, BUFFERS, COSTS OFF)';
     const { rows } = await pool.query<{ 'QUERY PLAN': string }>(`${explain} ${compiled.sql}`, [...compiled.parameters]);
     lines.push(
-      `[${label}]${label === 'count' ? ' (run only when the estimate is <= 1,000)' : label === 'matching' ? ' (planned, not run: the estimate)' : ''}`,
+      `[${label}]${label === 'count' ? ' (run only when the estimate is <= 1,000 rows and <= 10,000 cost)' : label === 'matching' ? ' (planned, not run: the estimate)' : ''}`,
     );
     for (const { 'QUERY PLAN': text } of rows) {
       if (/Planning:|Buffers:|Worker \d|Heap Blocks|Index Searches|Sort Method/.test(text)) continue;

@@ -59,8 +59,8 @@ alertRoutes.openapi(
     description:
       'Filters take comma-separated values (`status=Open,Triaging`); `tags` must all be present. Sorts other than ' +
       'by time break ties by `occurred_at`, and every sort finally by insertion order, in the same direction.\n\n' +
-      '`meta.total` is exact when the list ends on the returned page or when at most 1,000 alerts match. For ' +
-      "larger results it is the database planner's estimate (at least what the page proves) and " +
+      '`meta.total` is exact when the list ends on the returned page or when at most 1,000 alerts match and ' +
+      "an index finds them. Otherwise it is the database planner's estimate (at least what the page proves) and " +
       '`meta.total_is_estimate` is `true`; `total_pages` follows from it. Counting every match exactly would ' +
       'make each page cost grow with the table (docs/adr/0007-alert-list-totals.md).',
     permission: 'alerts:read',

@@ -98,9 +98,10 @@ const SEVERITY_RANKS: ReadonlyMap<string, number> = new Map([
 
 /**
  * `meta.total` is exact when the list's end is on the page, or when the planner expects at most this
- * many matches and a count capped just above it confirms it; otherwise it is the planner's estimate
- * and `meta.total_is_estimate` is true (docs/adr/0007-alert-list-totals.md). An exact count visits
- * every match: capped, a list request costs the same at 10k alerts as at 10M.
+ * many matches, cheaply found (ALERT_EXACT_COUNT_MAX_COST), and a count capped just above it confirms
+ * it; otherwise it is the planner's estimate and `meta.total_is_estimate` is true
+ * (docs/adr/0007-alert-list-totals.md). An exact count visits every match: bounded so, a list request
+ * costs the same at 10k alerts as at 10M.
  */
 export const ALERT_TOTAL_EXACT_UP_TO = 1000;
 
@@ -143,8 +144,8 @@ function filteredAlerts(db: Db, query: AlertListInput) {
  *   same direction, which an index serves for each key but title (0010), so a page is an index walk
  *   that stops after offset + page_size entries rather than a sort of every match; the offset is
  *   skipped on ids alone, before any row is fetched;
- * - `count`: the matches, counted up to ALERT_TOTAL_EXACT_UP_TO + 1 (run only when the estimate is
- *   below that);
+ * - `count`: the matches, counted up to ALERT_TOTAL_EXACT_UP_TO + 1 (run only when the planner expects
+ *   no more than that, at a cost below ALERT_EXACT_COUNT_MAX_COST);
  * - `matching`: the uncapped match set, only ever EXPLAINed (not run) for the planner's row estimate.
  */
 export function alertListStatements(db: Db, query: AlertListInput) {
@@ -180,31 +181,40 @@ export function alertListStatements(db: Db, query: AlertListInput) {
   return { page, count, matching };
 }
 
-/** The planner's row estimate for `query` (EXPLAIN, nothing executed). */
-async function estimatedRows(db: Db, query: { compile(): CompiledQuery }): Promise<number> {
+/**
+ * Past this planner cost (units of one sequential page read; a random one is 4) counting even a few
+ * matches exactly is not cheap — a filter no index serves scans the table — so the total stays an
+ * estimate. 10,000 is a few ms of work at default settings.
+ */
+export const ALERT_EXACT_COUNT_MAX_COST = 10_000;
+
+/** The planner's row and cost estimates for `query` (EXPLAIN, nothing executed). */
+async function estimate(db: Db, query: { compile(): CompiledQuery }): Promise<{ rows: number; cost: number }> {
   const compiled = query.compile();
-  const result = await db.executeQuery<{ 'QUERY PLAN': [{ Plan: { 'Plan Rows': number } }] }>(
+  const result = await db.executeQuery<{ 'QUERY PLAN': [{ Plan: { 'Plan Rows': number; 'Total Cost': number } }] }>(
     CompiledQuery.raw(`EXPLAIN (FORMAT JSON) ${compiled.sql}`, [...compiled.parameters]),
   );
-  return Math.round(result.rows[0]?.['QUERY PLAN'][0]?.Plan['Plan Rows'] ?? 0);
+  const plan = result.rows[0]?.['QUERY PLAN'][0]?.Plan;
+  return { rows: Math.round(plan?.['Plan Rows'] ?? 0), cost: plan?.['Total Cost'] ?? Number.POSITIVE_INFINITY };
 }
 
 export async function listAlerts(ctx: ServiceContext, query: AlertListInput) {
   authorize(ctx, 'alerts:read');
   const { page, count, matching } = alertListStatements(ctx.db, query);
-  const [rows, estimate] = await Promise.all([page.execute(), estimatedRows(ctx.db, matching)]);
+  const [rows, planned] = await Promise.all([page.execute(), estimate(ctx.db, matching)]);
   const data = rows.map(toSummary);
   const offset = (query.page - 1) * query.page_size;
   const exactPage = (total: number) => ({ data, meta: pageMeta(total, query.page, query.page_size) });
   // A short, non-empty page (or an empty first page) ends the list: its end is the exact total.
   if (rows.length < query.page_size && (rows.length > 0 || offset === 0)) return exactPage(offset + rows.length);
-  if (estimate <= ALERT_TOTAL_EXACT_UP_TO) {
+  let atLeast = rows.length > 0 ? offset + rows.length : 0; // a full page proves this many
+  if (planned.rows <= ALERT_TOTAL_EXACT_UP_TO && planned.cost <= ALERT_EXACT_COUNT_MAX_COST) {
     const exact = Number((await count.executeTakeFirstOrThrow()).n);
     if (exact <= ALERT_TOTAL_EXACT_UP_TO) return exactPage(exact);
+    atLeast = Math.max(atLeast, exact);
   }
-  // A full page proves at least offset + page_size matches; an empty page past the first at most offset.
-  const floor = Math.max(ALERT_TOTAL_EXACT_UP_TO + 1, rows.length > 0 ? offset + rows.length : 0);
-  const total = rows.length === 0 ? Math.min(Math.max(estimate, floor), offset) : Math.max(estimate, floor);
+  // An empty page past the first proves at most `offset`.
+  const total = rows.length === 0 ? Math.min(Math.max(planned.rows, atLeast), offset) : Math.max(planned.rows, atLeast);
   return { data, meta: { ...pageMeta(total, query.page, query.page_size), total_is_estimate: true as const } };
 }
 
