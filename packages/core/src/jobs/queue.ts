@@ -1,11 +1,15 @@
 import { EventEmitter } from 'node:events';
 import type { Database } from '@calseta/db';
 import { CompiledQuery, type Kysely } from 'kysely';
+import pg from 'pg';
 import PgBoss from 'pg-boss';
 import type { Logger } from '../logger.js';
 import { Notifications } from '../system/notifications.js';
 import { JOB_NAMES, JOBS, type JobName, type JobPayload } from './catalogue.js';
 import { PGBOSS_SCHEMA_VERSION, QUEUE_SCHEMA } from './rows.js';
+
+/** Advisory-lock key serializing queue creation across processes ("calseta" queues). */
+const QUEUE_SETUP_LOCK = 7_301_001;
 
 const SCHEMA = QUEUE_SCHEMA;
 /** Channel on which senders announce committed jobs (payload: the queue name). */
@@ -67,9 +71,11 @@ export class JobQueue {
   private announceTimer: NodeJS.Timeout | undefined;
   private readonly loops: Promise<void>[] = [];
   private readonly expireInSeconds: number | undefined;
+  private readonly url: string;
 
   constructor(options: QueueOptions) {
     this.logger = options.logger;
+    this.url = options.url;
     this.expireInSeconds = options.expireInSeconds;
     this.notifications = new Notifications(options.url, options.logger);
     this.wake.setMaxListeners(0);
@@ -97,16 +103,35 @@ export class JobQueue {
           '(packages/core/src/jobs/rows.ts). Update that SQL with the pg-boss upgrade.',
       );
     }
-    for (const name of JOB_NAMES) {
-      const { retryLimit, retryDelay, retryBackoff } = JOBS[name];
-      const expireInSeconds = this.expireInSeconds ?? JOBS[name].expireInSeconds;
-      const options = { name, retryLimit, retryDelay, retryBackoff, expireInSeconds };
-      if (await this.boss.getQueue(name)) await this.boss.updateQueue(name, options);
-      else await this.boss.createQueue(name, options);
-    }
+    await this.withQueueLock(async () => {
+      for (const name of JOB_NAMES) {
+        const { retryLimit, retryDelay, retryBackoff } = JOBS[name];
+        const expireInSeconds = this.expireInSeconds ?? JOBS[name].expireInSeconds;
+        const options = { name, retryLimit, retryDelay, retryBackoff, expireInSeconds };
+        if (await this.boss.getQueue(name)) await this.boss.updateQueue(name, options);
+        else await this.boss.createQueue(name, options);
+      }
+    });
     // Early builds woke workers from a trigger; NOTIFY inside the ingest transaction serializes
     // commits (Postgres holds its notify lock through the WAL flush), so it is gone.
     await this.boss.getDb().executeSql(`DROP TRIGGER IF EXISTS calseta_notify_job ON ${SCHEMA}.job`, []);
+  }
+
+  /**
+   * Run `work` holding a session advisory lock on a connection of its own: processes starting
+   * together on a fresh database would otherwise create the same queues at once, and pg-boss's
+   * `create_queue` (partition DDL) deadlocks between them.
+   */
+  private async withQueueLock(work: () => Promise<void>): Promise<void> {
+    const client = new pg.Client({ connectionString: this.url });
+    await client.connect();
+    try {
+      await client.query('SELECT pg_advisory_lock($1)', [QUEUE_SETUP_LOCK]);
+      await work();
+    } finally {
+      await client.query('SELECT pg_advisory_unlock($1)', [QUEUE_SETUP_LOCK]).catch(() => undefined);
+      await client.end();
+    }
   }
 
   /**
