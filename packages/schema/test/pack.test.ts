@@ -78,7 +78,10 @@ describe.each(PACKAGES)('@calseta/%s tarball', (name) => {
     const listing = run('tar', ['tzf', tarballs[name]], tmp).stdout.split('\n').filter(Boolean);
     expect(listing).toContain('package/dist/index.js');
     expect(listing).toContain('package/dist/index.d.ts');
-    expect(listing.filter((f) => !/^package\/(dist\/.+\.(js|d\.ts)|package\.json|README\.md)$/.test(f))).toEqual([]);
+    expect(listing).toContain('package/LICENSE');
+    expect(
+      listing.filter((f) => !/^package\/(dist\/.+\.(js|d\.ts)|package\.json|README\.md|LICENSE)$/.test(f)),
+    ).toEqual([]);
     expect(listing.some((f) => f.includes('.test.'))).toBe(false);
     expect(manifest.exports['.']).toEqual({ types: './dist/index.d.ts', default: './dist/index.js' });
     expect(manifest.sideEffects).toBe(false);
