@@ -114,8 +114,19 @@ it('kill -9 of the API and the workers during ingest loses nothing', async () =>
     result.accepted,
     endpoint,
     { 'all-alerts': () => true, 'high-only': (a) => a.severity === 'High' },
-    (status) => status === 'Enriched',
+    // Enriched, or truthfully not: a provider result may be `failed` only because the cross-process
+    // call it waited on died with its process twice in a row (the coalescer then gives up rather
+    // than wait longer; ADR 0005) — the providers themselves are healthy here.
+    (status) => ['Enriched', 'Partial', 'Failed'].includes(status),
   );
+  const { rows: failures } = await pool.query<{ error: string | null; n: number }>(
+    `SELECT r.value->>'error_message' AS error, count(*)::int AS n
+     FROM alerts a JOIN alert_indicators ai ON ai.alert_id = a.id JOIN indicators i ON i.id = ai.indicator_id,
+          jsonb_each(i.enrichment_results) r
+     WHERE a.uuid = ANY($1::uuid[]) AND r.value->>'status' = 'failed' GROUP BY 1`,
+    [result.accepted.map((a) => a.uuid)],
+  );
+  expect(failures.filter((f) => !/shared enrichment call/.test(f.error ?? ''))).toEqual([]);
   const { rows } = await pool.query<{ retried: number }>(
     `SELECT count(*)::int AS retried FROM pgboss.job WHERE name IN ('enrich-alert', 'dispatch-agent') AND retry_count > 0`,
   );
@@ -126,7 +137,8 @@ it('kill -9 of the API and the workers during ingest loses nothing', async () =>
   process.stdout.write(
     `chaos kill: ${log.length} kills (${log.join(', ')}); ${result.accepted.length} alerts accepted of ${result.attempts} ` +
       `attempts (refused: ${JSON.stringify(result.refused)}); load ${loadSeconds.toFixed(1)} s; quiescent ` +
-      `${quiescence.toFixed(1)} s after load stopped; statuses ${JSON.stringify(inv.statuses)}; ` +
+      `${quiescence.toFixed(1)} s after load stopped; statuses ${JSON.stringify(inv.statuses)} ` +
+      `(failed provider results: ${JSON.stringify(failures)}); ` +
       `${inv.deliveries} deliveries received, ${inv.repeatedKeys} repeats of an already received key; ` +
       `${rows[0]?.retried ?? 0} jobs retried\n`,
   );
