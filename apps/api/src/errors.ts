@@ -49,7 +49,7 @@ function isZodError(error: unknown): error is z.ZodError {
 }
 
 // Network errors (the host is down, unresolvable or unreachable) and the Postgres SQLSTATEs for
-// admin/crash shutdown, "cannot connect now" and connection failures.
+// admin/crash shutdown, "cannot connect now", "too many clients" and connection failures.
 const CONNECTION_CODES = new Set([
   'ECONNREFUSED',
   'ECONNRESET',
@@ -63,6 +63,8 @@ const CONNECTION_CODES = new Set([
   '57P01',
   '57P02',
   '57P03',
+  // too_many_connections: the server (or the role/database) is out of connection slots.
+  '53300',
   '08006',
   '08001',
   '08003',

@@ -117,6 +117,25 @@ describe('when the database is unreachable', () => {
     }
   });
 
+  // Postgres out of connection slots ("sorry, too many clients already", 53300) means "retry", not
+  // "bug": found by `pnpm bench pipeline` with 4 workers and the API on one default server.
+  it('a database out of connection slots gives 503, not 500', async () => {
+    const role = `no_slots_${Math.random().toString(36).slice(2, 10)}`;
+    await h.query(`CREATE ROLE ${role} LOGIN PASSWORD 'pw' CONNECTION LIMIT 0`);
+    const url = new URL(h.databaseUrl);
+    url.username = role;
+    url.password = 'pw';
+    const full = appWithDatabase(url.toString());
+    try {
+      const res = await full.app.request('/v1/alerts', { headers: { authorization: `Bearer ${h.adminKey}` } });
+      expect(res.status).toBe(503);
+      expect(((await res.json()) as { error: { code: string } }).error.code).toBe('SERVICE_UNAVAILABLE');
+    } finally {
+      await full.handle.db.destroy();
+      await h.query(`DROP ROLE ${role}`);
+    }
+  });
+
   // A server that accepts the connection but never answers must fail the request, not hang it.
   it('answers 503 when the database accepts connections but never replies', async () => {
     const silent = net.createServer(() => {});
