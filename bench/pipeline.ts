@@ -63,6 +63,7 @@ interface Options {
   latency: number;
   indicators: number;
   workerConcurrency: number;
+  workerPool: number;
   seconds: number;
   warmup: number;
   latencySeconds: number;
@@ -72,13 +73,15 @@ interface Options {
 }
 
 const HELP = `Usage: pnpm bench pipeline [--workers 1,2,4] [--latency 50] [--indicators 2] [--worker-concurrency 16]
-                           [--seconds 20] [--warmup 5] [--latency-seconds 15] [--in-flight 0]
+                           [--worker-pool 12] [--seconds 20] [--warmup 5] [--latency-seconds 15] [--in-flight 0]
                            [--apps auto|dist|tsx] [--tmp <dir>]
 
   --workers             worker process counts to measure, one after another (default 1,2,4)
   --latency             every mock provider answer is delayed this many ms (default 50)
   --indicators          fresh public IPs per alert (each: 3 provider calls; default 2)
   --worker-concurrency  WORKER_CONCURRENCY of each worker (default 16)
+  --worker-pool         DB_POOL_SIZE of each worker (default 12: the API (20) and 4 workers, each
+                        with pg-boss (4) and a LISTEN connection, stay under Postgres's 100)
   --seconds             measured window of the saturation phase (default 20), after --warmup (default 5)
   --latency-seconds     paced phase at 50% of the sustained rate (default 15)
   --in-flight           alerts kept between ingest and delivery in the saturation phase
@@ -92,6 +95,7 @@ function parseOptions(args: string[]): Options | 'help' {
       latency: { type: 'string', default: '50' },
       indicators: { type: 'string', default: '2' },
       'worker-concurrency': { type: 'string', default: '16' },
+      'worker-pool': { type: 'string', default: '12' },
       seconds: { type: 'string', default: '20' },
       warmup: { type: 'string', default: '5' },
       'latency-seconds': { type: 'string', default: '15' },
@@ -115,6 +119,7 @@ function parseOptions(args: string[]): Options | 'help' {
     latency: int('latency', values.latency, 0),
     indicators: int('indicators', values.indicators, 1),
     workerConcurrency: int('worker-concurrency', values['worker-concurrency'], 1),
+    workerPool: int('worker-pool', values['worker-pool'], 1),
     seconds: int('seconds', values.seconds, 1),
     warmup: int('warmup', values.warmup, 0),
     latencySeconds: int('latency-seconds', values['latency-seconds'], 1),
@@ -356,7 +361,7 @@ async function measure(options: Options, cleanup: Cleanup): Promise<number> {
     `  API       ${stack.api.command} (pid ${stack.api.child.pid})${stack.apiNote ? ` — fell back: ${stack.apiNote}` : ''}`,
   );
   out(
-    `  workers   ${options.workers.join(', ')} processes × WORKER_CONCURRENCY=${options.workerConcurrency} (${stack.kind === 'dist' ? 'dist bundles' : 'tsx'})`,
+    `  workers   ${options.workers.join(', ')} processes × WORKER_CONCURRENCY=${options.workerConcurrency}, DB_POOL_SIZE=${options.workerPool} (${stack.kind === 'dist' ? 'dist bundles' : 'tsx'})`,
   );
   out(
     `  providers virustotal, abuseipdb, bench_intel (custom, JSON) — mock in the bench process, ${options.latency} ms each`,
@@ -372,7 +377,12 @@ async function measure(options: Options, cleanup: Cleanup): Promise<number> {
   for (const count of options.workers) {
     const workers: AppProcess[] = [];
     for (let i = 0; i < count; i++) {
-      const env = { ...common, LOG_LEVEL: 'info', WORKER_CONCURRENCY: String(options.workerConcurrency) };
+      const env = {
+        ...common,
+        LOG_LEVEL: 'info',
+        WORKER_CONCURRENCY: String(options.workerConcurrency),
+        DB_POOL_SIZE: String(options.workerPool),
+      };
       workers.push(spawnApp(appArgs('worker', stack.kind), env, cleanup));
     }
     await Promise.all(
