@@ -89,7 +89,7 @@ it('Postgres stopped and started under load: 503 while down, recovers by itself,
       timeoutMs,
       describe: () => `${JSON.stringify(load.result.refused)}\n${s.tails()}`,
     });
-  await waitAccepted(100);
+  await waitAccepted(60);
 
   // Stop Postgres (fast shutdown: every connection is cut) while work is under way.
   down = true;
@@ -120,7 +120,7 @@ it('Postgres stopped and started under load: 503 while down, recovers by itself,
   const resumedFrom = load.result.accepted.length;
   await waitAccepted(resumedFrom + 1);
   const recovered = (performance.now() - backAt) / 1000;
-  await waitAccepted(resumedFrom + 100);
+  await waitAccepted(resumedFrom + 60);
   const result = await load.stop();
   const quiescence = await waitQuiescent(pool, result.accepted, 150_000, () => s.tails());
 

@@ -116,7 +116,7 @@ async function providerFaults() {
     ips: (i) => [uniqueIp(i, 1), uniqueIp(i, 2)],
     title: 'chaos provider faults',
   });
-  await until('200 alerts accepted', () => (load.result.accepted.length >= 200 ? true : undefined), {
+  await until('150 alerts accepted', () => (load.result.accepted.length >= 150 ? true : undefined), {
     timeoutMs: 90_000,
     describe: () => JSON.stringify(load.result.refused),
   });

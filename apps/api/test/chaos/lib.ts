@@ -30,7 +30,14 @@ export interface UntilOptions {
   describe?: () => string;
 }
 
-/** Re-check `condition` every `everyMs` (default 200) until it returns a value other than undefined. */
+/** Thrown by a condition to stop waiting at once (other errors count as "not yet"). */
+export class GiveUp extends Error {}
+
+/**
+ * Re-check `condition` every `everyMs` (default 200) until it returns a value other than undefined.
+ * A condition that throws counts as not yet (e.g. a connection refused while a process starts),
+ * except for {@link GiveUp}, which ends the wait with that error.
+ */
 export async function until<T>(
   what: string,
   condition: () => Promise<T | undefined> | T | undefined,
@@ -43,6 +50,7 @@ export async function until<T>(
       const value = await condition();
       if (value !== undefined) return value;
     } catch (error) {
+      if (error instanceof GiveUp) throw error;
       lastError = error;
     }
     if (Date.now() > deadline) {
@@ -139,7 +147,7 @@ export class Stack {
     await until(
       'the API to answer /health',
       async () => {
-        if (!alive(proc)) throw new Error(`api exited: ${proc.lines.slice(-10).join('\n')}`);
+        if (!alive(proc)) throw new GiveUp(`api exited: ${proc.lines.slice(-10).join('\n')}`);
         const response = await fetch(`${this.apiUrl}/health`);
         await response.body?.cancel();
         return response.status === 200 ? true : undefined;
@@ -155,7 +163,7 @@ export class Stack {
     await until(
       `${name} to start`,
       () => {
-        if (!alive(proc)) throw new Error(`${name} exited: ${proc.lines.slice(-10).join('\n')}`);
+        if (!alive(proc)) throw new GiveUp(`${name} exited: ${proc.lines.slice(-10).join('\n')}`);
         return proc.lines.some((l) => l.includes('Calseta worker started')) ? true : undefined;
       },
       { timeoutMs, describe: () => proc.lines.slice(-10).join('\n') },
