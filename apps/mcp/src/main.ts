@@ -10,7 +10,13 @@ const env = loadEnv();
 const logger = createLogger({ service: 'mcp', level: env.LOG_LEVEL });
 const { db } = createDb({ url: env.DATABASE_URL, max: env.DB_POOL_SIZE, applicationName: 'calseta-mcp' });
 // The queue is only sent to (workflow runs, re-enrichment); the worker processes it.
-const queue = new JobQueue({ url: env.DATABASE_URL, logger, supervise: false });
+const queue = new JobQueue({
+  url: env.DATABASE_URL,
+  logger,
+  supervise: false,
+  // Same expiry as the API and worker: starting a queue also (re)writes the queue settings.
+  ...(env.JOB_EXPIRE_SECONDS === undefined ? {} : { expireInSeconds: env.JOB_EXPIRE_SECONDS }),
+});
 await queue.start();
 const deps = createCore({ db, queue, logger, config: { ...sharedCoreConfig(env), webhookSecrets: {} } });
 
