@@ -26,7 +26,7 @@ import {
   type AppKind,
   type AppMode,
   appArgs,
-  Cleanup,
+  type Cleanup,
   filesystemOf,
   freePort,
   gitState,
@@ -35,6 +35,7 @@ import {
   machineBusy,
   one,
   type Pool,
+  runMeasured,
   spawnApp,
   startWithFallback,
   waitReady,
@@ -245,21 +246,8 @@ async function measure(
 
 // ------------------------------------------------------------------------------------- main
 
-export async function run(args: string[]): Promise<number> {
-  let options: Options | 'help';
-  try {
-    options = parseOptions(args);
-  } catch (error) {
-    process.stderr.write(`${error instanceof Error ? error.message : String(error)}\n\n${HELP}\n`);
-    return 2;
-  }
-  if (options === 'help') {
-    process.stdout.write(`${HELP}\n`);
-    return 0;
-  }
-  const cleanup = new Cleanup();
-  const chosen = options;
-  return cleanup.guard('the API and Postgres', () => bench(chosen, cleanup));
+export function run(args: string[]): Promise<number> {
+  return runMeasured(args, parseOptions, HELP, 'the API and Postgres', bench);
 }
 
 async function startApi(kind: AppKind, databaseUrl: string, cleanup: Cleanup) {

@@ -35,7 +35,7 @@ import {
   type AppMode,
   type AppProcess,
   appArgs,
-  Cleanup,
+  type Cleanup,
   filesystemOf,
   freePort,
   gitState,
@@ -44,6 +44,7 @@ import {
   machineBusy,
   one,
   type Pool,
+  runMeasured,
   spawnApp,
   startWithFallback,
   waitForIdle,
@@ -793,21 +794,8 @@ function logProblems(lines: readonly string[]): Record<string, number> {
 
 // ------------------------------------------------------------------------------------- main
 
-export async function run(args: string[]): Promise<number> {
-  let options: Options | 'help';
-  try {
-    options = parseOptions(args);
-  } catch (error) {
-    process.stderr.write(`${error instanceof Error ? error.message : String(error)}\n\n${HELP}\n`);
-    return 2;
-  }
-  if (options === 'help') {
-    process.stdout.write(`${HELP}\n`);
-    return 0;
-  }
-  const cleanup = new Cleanup();
-  const parsed = options;
-  return cleanup.guard('the API, the workers, the mock providers and Postgres', () => measure(parsed, cleanup));
+export function run(args: string[]): Promise<number> {
+  return runMeasured(args, parseOptions, HELP, 'the API, the workers, the mock providers and Postgres', measure);
 }
 
 async function measure(options: Options, cleanup: Cleanup): Promise<number> {

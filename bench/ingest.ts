@@ -33,7 +33,7 @@ import {
   type AppMode,
   type AppProcess,
   appArgs,
-  Cleanup,
+  type Cleanup,
   filesystemOf,
   freePort,
   gitState,
@@ -43,6 +43,7 @@ import {
   one,
   type Pool,
   ROOT,
+  runMeasured,
   spawnApp,
   startWithFallback,
   waitForIdle,
@@ -401,21 +402,8 @@ async function alertsTagged(pool: Pool, tag: string): Promise<{ alerts: number; 
 
 // ------------------------------------------------------------------------------------- main
 
-export async function run(args: string[]): Promise<number> {
-  let options: Options | 'help';
-  try {
-    options = parseOptions(args);
-  } catch (error) {
-    process.stderr.write(`${error instanceof Error ? error.message : String(error)}\n\n${HELP}\n`);
-    return 2;
-  }
-  if (options === 'help') {
-    process.stdout.write(`${HELP}\n`);
-    return 0;
-  }
-
-  const cleanup = new Cleanup();
-  return cleanup.guard('the API and Postgres', () => measure(options, cleanup));
+export function run(args: string[]): Promise<number> {
+  return runMeasured(args, parseOptions, HELP, 'the API and Postgres', measure);
 }
 
 async function measure(options: Options, cleanup: Cleanup): Promise<number> {

@@ -37,13 +37,14 @@ import {
   type AppProcess,
   appArgs,
   buildApp,
-  Cleanup,
+  type Cleanup,
   filesystemOf,
   freePort,
   gitState,
   healthy,
   inheritedEnv,
   machineBusy,
+  runMeasured,
   spawnApp,
   startWithFallback,
   stopChild,
@@ -251,21 +252,8 @@ async function waitDrained(agent: { deliveredAt: Map<string, number> }, uuids: r
   return false;
 }
 
-export async function run(args: string[]): Promise<number> {
-  let options: Options | 'help';
-  try {
-    options = parseOptions(args);
-  } catch (error) {
-    process.stderr.write(`${error instanceof Error ? error.message : String(error)}\n\n${HELP}\n`);
-    return 2;
-  }
-  if (options === 'help') {
-    process.stdout.write(`${HELP}\n`);
-    return 0;
-  }
-  const cleanup = new Cleanup();
-  const parsed = options;
-  return cleanup.guard('the API, the workers, the mock providers and Postgres', () => measure(parsed, cleanup));
+export function run(args: string[]): Promise<number> {
+  return runMeasured(args, parseOptions, HELP, 'the API, the workers, the mock providers and Postgres', measure);
 }
 
 async function measure(options: Options, cleanup: Cleanup): Promise<number> {

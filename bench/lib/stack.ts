@@ -254,3 +254,30 @@ export function writeResult(name: string, startedAt: Date, result: unknown): str
   fs.writeFileSync(file, `${JSON.stringify(result, null, 2)}\n`);
   return path.relative(ROOT, file);
 }
+
+/**
+ * A benchmark's `run(args)`: parse its flags (a thrown message is a usage error, exit 2; `'help'`
+ * prints `help`), then measure under a `Cleanup` that stops `what` whatever happens.
+ */
+export async function runMeasured<O>(
+  args: string[],
+  parse: (args: string[]) => O | 'help',
+  help: string,
+  what: string,
+  measure: (options: O, cleanup: Cleanup) => Promise<number>,
+): Promise<number> {
+  let options: O | 'help';
+  try {
+    options = parse(args);
+  } catch (error) {
+    process.stderr.write(`${error instanceof Error ? error.message : String(error)}\n\n${help}\n`);
+    return 2;
+  }
+  if (options === 'help') {
+    process.stdout.write(`${help}\n`);
+    return 0;
+  }
+  const cleanup = new Cleanup();
+  const parsed = options;
+  return cleanup.guard(what, () => measure(parsed, cleanup));
+}
