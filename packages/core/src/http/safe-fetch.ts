@@ -96,7 +96,7 @@ async function resolveTarget(
   const allowListed = isAllowListedHost(policy, hostname, port, protocol);
   const literal = ipLiteral(hostname);
   if (literal !== null) {
-    const reason = allowListed ? null : addressVerdict(policy, literal);
+    const reason = addressVerdict(policy, literal, allowListed);
     if (reason) throw new OutboundBlockedError(reason, hostname);
     return { addresses: [literal], servername: options.servername || undefined };
   }
@@ -117,7 +117,7 @@ async function resolveTarget(
     if (net.isIP(address) === 0) {
       throw new OutboundBlockedError(`Blocked non-address DNS answer for ${hostname}`, hostname);
     }
-    const reason = allowListed ? null : addressVerdict(policy, address);
+    const reason = addressVerdict(policy, address, allowListed);
     if (reason) throw new OutboundBlockedError(`${reason} (resolved from ${hostname})`, hostname);
   }
   return { addresses: answers.map((answer) => answer.address), servername: options.servername || hostname };
