@@ -207,3 +207,156 @@ export function detectionRuleRef(fields: DetectionRuleFields): DetectionRuleRef 
   if (techniques.length > 0) ref.mitre_techniques = techniques;
   return ref;
 }
+
+/**
+ * How a number is read by `normalizeSeverity`; higher always means more severe except `priority`.
+ * - `level`: 1 Informational, 2 Low, 3 Medium, 4 High, 5 Critical (0 Informational) — Falcon's
+ *   legacy `Severity`, most 1–5 scales.
+ * - `priority`: 1 Critical … 5 Informational — P1–P5 ticket priorities.
+ * - `risk_score`: Elastic's documented bands, 0–21 Low, 22–47 Medium, 48–73 High, 74–100 Critical.
+ * - `falcon`: Falcon's 1–100 severity (named values 10/30/50/70/90): <20 Informational, 20–39 Low,
+ *   40–59 Medium, 60–79 High, ≥80 Critical.
+ * - `splunk`: Splunk's `alert.severity` 1 debug, 2 info, 3 warn, 4 error, 5 severe, 6 fatal.
+ * - `auto` (default): 0–5 as `level`, 6–100 as `risk_score`.
+ */
+export type SeverityScale = 'auto' | 'level' | 'priority' | 'risk_score' | 'falcon' | 'splunk';
+
+/**
+ * What `normalizeSeverity` made of a value. `status`: `mapped` (a severity was read), `unmapped` (the
+ * source sent something we cannot read: `severity` is the visible default, never Pending), `absent`
+ * (the source said nothing: Pending). `raw` is the vendor's value as text (≤ 64 chars), null when absent.
+ */
+export interface SeverityResult {
+  severity: AlertSeverity;
+  mapped: boolean;
+  status: 'mapped' | 'unmapped' | 'absent';
+  raw: string | null;
+}
+
+export interface NormalizeSeverityOptions {
+  /** How numbers (and numeric strings) are read. Default `auto`. */
+  scale?: SeverityScale;
+  /** The severity given to a value that is present but unreadable. Default `Medium`: visible, not demoted. */
+  unmapped?: Exclude<AlertSeverity, 'Pending'>;
+}
+
+/** Severity words and synonyms (syslog levels included), lowercase. No prototype: payload words stay data. */
+const SEVERITY_WORDS: Readonly<Record<string, AlertSeverity>> = Object.freeze(
+  Object.assign(Object.create(null) as Record<string, AlertSeverity>, {
+    critical: 'Critical',
+    crit: 'Critical',
+    fatal: 'Critical',
+    emergency: 'Critical',
+    emerg: 'Critical',
+    alert: 'Critical',
+    highest: 'Critical',
+    'very high': 'Critical',
+    high: 'High',
+    severe: 'High',
+    major: 'High',
+    error: 'High',
+    err: 'High',
+    important: 'High',
+    medium: 'Medium',
+    med: 'Medium',
+    moderate: 'Medium',
+    warning: 'Medium',
+    warn: 'Medium',
+    elevated: 'Medium',
+    low: 'Low',
+    minor: 'Low',
+    notice: 'Low',
+    lowest: 'Informational',
+    informational: 'Informational',
+    information: 'Informational',
+    info: 'Informational',
+    debug: 'Informational',
+    trace: 'Informational',
+    // Our own value, sent back by an export: it means "not set".
+    pending: 'Pending',
+  }),
+);
+
+/** Values that say "no severity": the alert carries nothing, so Pending is the truth. */
+const NO_SEVERITY = new Set([
+  '',
+  'none',
+  'unknown',
+  'unset',
+  'n/a',
+  'na',
+  '-',
+  'null',
+  'undefined',
+  'unknownfuturevalue',
+]);
+
+const LEVELS: readonly AlertSeverity[] = ['Informational', 'Informational', 'Low', 'Medium', 'High', 'Critical'];
+
+function severityFromNumber(n: number, scale: SeverityScale): AlertSeverity | undefined {
+  if (!Number.isFinite(n) || n < 0) return undefined;
+  const whole = Number.isInteger(n);
+  switch (scale) {
+    case 'level':
+      return whole && n <= 5 ? LEVELS[n] : undefined;
+    case 'priority':
+      return whole && n >= 1 && n <= 5 ? LEVELS[6 - n] : undefined;
+    case 'splunk':
+      return whole && n >= 1 && n <= 6
+        ? (['Informational', 'Informational', 'Medium', 'High', 'High', 'Critical'] as const)[n - 1]
+        : undefined;
+    case 'risk_score':
+      if (n > 100) return undefined;
+      return n <= 21 ? 'Low' : n <= 47 ? 'Medium' : n <= 73 ? 'High' : 'Critical';
+    case 'falcon':
+      if (n > 100) return undefined;
+      return n < 20 ? 'Informational' : n < 40 ? 'Low' : n < 60 ? 'Medium' : n < 80 ? 'High' : 'Critical';
+    default:
+      return whole && n <= 5 ? LEVELS[n] : severityFromNumber(n, 'risk_score');
+  }
+}
+
+/**
+ * Read a vendor severity as a person would: words and synonyms in any case (`CRITICAL`, `crit`, `fatal`,
+ * `severe`, `moderate`, `minor`, `info`, `notice`, …), vendor-prefixed words (`SEV_040_HIGH`,
+ * `severity-high`), and numbers on the given `scale`. An array is read by its first member (Splunk
+ * multi-value fields). `Pending` only when nothing was sent (missing, null, blank, `unknown`, `none`);
+ * a value that is present but unreadable is `unmapped` and gets the visible `unmapped` default.
+ */
+export function normalizeSeverity(value: unknown, options: NormalizeSeverityOptions = {}): SeverityResult {
+  const scale = options.scale ?? 'auto';
+  const fallback = options.unmapped ?? 'Medium';
+  const first = Array.isArray(value) ? value.find((v) => v !== null && v !== undefined && v !== '') : value;
+  const absent: SeverityResult = { severity: 'Pending', mapped: false, status: 'absent', raw: null };
+  if (typeof first === 'boolean' || (typeof first !== 'string' && typeof first !== 'number')) return absent;
+  const raw = String(first).trim().slice(0, 64);
+  const key = raw.toLowerCase().replace(/\s+/g, ' ');
+  if (NO_SEVERITY.has(key)) return absent;
+  const mapped = (severity: AlertSeverity): SeverityResult =>
+    severity === 'Pending' ? absent : { severity, mapped: true, status: 'mapped', raw };
+  const word = SEVERITY_WORDS[key];
+  if (word !== undefined) return mapped(word);
+  if (/^\d+(\.\d+)?$/.test(key)) {
+    const fromNumber = severityFromNumber(Number(key), scale);
+    if (fromNumber !== undefined) return mapped(fromNumber);
+  } else {
+    // `SEV_040_HIGH`, `severity-high`, `P1 - Critical`: the last word that is a severity word.
+    const words = key.split(/[^a-z]+/).filter((w) => w !== '');
+    for (let i = words.length - 1; i >= 0; i--) {
+      const found = SEVERITY_WORDS[words[i] ?? ''];
+      if (found !== undefined && found !== 'Pending') return mapped(found);
+    }
+  }
+  return { severity: fallback, mapped: false, status: 'unmapped', raw };
+}
+
+/**
+ * The first `mapped` result of several candidates (e.g. a severity word, then a risk score); failing
+ * that the first `unmapped` one (so it stays visible and flagged); failing that `absent`.
+ */
+export function pickSeverity(...results: readonly SeverityResult[]): SeverityResult {
+  return (
+    results.find((r) => r.status === 'mapped') ??
+    results.find((r) => r.status === 'unmapped') ?? { severity: 'Pending', mapped: false, status: 'absent', raw: null }
+  );
+}

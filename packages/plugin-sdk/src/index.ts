@@ -21,7 +21,7 @@ export type {
 export { defineAlertSource } from './alert-source.js';
 export type { EnrichmentProviderPlugin, EnrichmentProviderPluginInput } from './enrichment-provider.js';
 export { defineEnrichmentProvider } from './enrichment-provider.js';
-export type { DetectionRuleFields } from './helpers.js';
+export type { DetectionRuleFields, NormalizeSeverityOptions, SeverityResult, SeverityScale } from './helpers.js';
 export {
   COMMON_SEVERITIES,
   collectIndicators,
@@ -32,7 +32,9 @@ export {
   indicator,
   isRecord,
   mapSeverity,
+  normalizeSeverity,
   parseTimestamp,
+  pickSeverity,
   safeEqual,
   sharedSecretHeader,
   str,
