@@ -15,7 +15,15 @@ export const ProcessEnvSchema = z.object({
   ALERT_DEDUP_WINDOW_HOURS: z.coerce.number().min(0).default(24),
   /** 32 bytes, base64 or hex: encrypts secrets at rest (pnpm dev generates one). */
   ENCRYPTION_KEY: z.string().optional(),
-  /** Hosts (or host:port) outbound calls may reach although internal, e.g. an on-prem intel API. */
+  /**
+   * Hosts (or host:port) one kind of outbound call may reach although internal, e.g. an on-prem
+   * intel API for providers. Metadata and link-local addresses stay blocked whatever is listed.
+   */
+  SSRF_ALLOWED_HOSTS_PROVIDERS: z.string().optional(),
+  SSRF_ALLOWED_HOSTS_AGENTS: z.string().optional(),
+  SSRF_ALLOWED_HOSTS_WORKFLOWS: z.string().optional(),
+  SSRF_ALLOWED_HOSTS_NOTIFIERS: z.string().optional(),
+  /** Deprecated: hosts EVERY kind of outbound call may reach; use the per-purpose lists above. */
   SSRF_ALLOWED_HOSTS: z.string().optional(),
   /** The API's URL as agents reach it: links in agent payloads. */
   CALSETA_API_BASE_URL: z.string().url().default('http://localhost:8000'),
@@ -65,7 +73,15 @@ export function sharedCoreConfig(
     dedupWindowHours: env.ALERT_DEDUP_WINDOW_HOURS,
     apiBaseUrl: env.CALSETA_API_BASE_URL,
     encryptionKey: env.ENCRYPTION_KEY,
-    outbound: { allowHosts: parseAllowedHosts(env.SSRF_ALLOWED_HOSTS) },
+    outbound: {
+      allowHosts: parseAllowedHosts(env.SSRF_ALLOWED_HOSTS),
+      allowHostsFor: {
+        providers: parseAllowedHosts(env.SSRF_ALLOWED_HOSTS_PROVIDERS),
+        agents: parseAllowedHosts(env.SSRF_ALLOWED_HOSTS_AGENTS),
+        workflows: parseAllowedHosts(env.SSRF_ALLOWED_HOSTS_WORKFLOWS),
+        notifiers: parseAllowedHosts(env.SSRF_ALLOWED_HOSTS_NOTIFIERS),
+      },
+    },
     enrichment: { providerEnv: env.providerEnv },
     ...(env.AGENT_RETRY_CAP_SECONDS === undefined
       ? {}

@@ -4,7 +4,7 @@ import type { Kysely } from 'kysely';
 import type { ApprovalConfig } from './approvals/config.js';
 import type { ApiKeyCache } from './auth/key-cache.js';
 import type { EnrichmentConfig, EnrichmentRuntime } from './enrichment/runtime.js';
-import type { OutboundPolicy } from './http/policy.js';
+import type { OutboundConfig } from './http/policy.js';
 import type { SafeFetch } from './http/safe-fetch.js';
 import type { IngestBatcher } from './ingest/batcher.js';
 import type { JobQueue } from './jobs/queue.js';
@@ -42,10 +42,11 @@ export interface CoreConfig {
   /** Default: no provider environment. */
   enrichment?: EnrichmentConfig;
   /**
-   * Policy of every outbound call to a user-supplied URL (providers, agent webhooks, workflows):
-   * `allowHosts` from `SSRF_ALLOWED_HOSTS`. Default: public addresses only.
+   * Policy of every outbound call to a user-supplied URL (providers, agent webhooks, workflows,
+   * notifiers): `allowHostsFor` per purpose from `SSRF_ALLOWED_HOSTS_<PURPOSE>`, `allowHosts` from the
+   * deprecated shared `SSRF_ALLOWED_HOSTS`. Default: public addresses only.
    */
-  outbound?: Partial<OutboundPolicy>;
+  outbound?: OutboundConfig;
   /** How agents reach this API (links in agent payloads). Default http://localhost:8000. */
   apiBaseUrl?: string;
   /** Agent webhook retries: full-jitter backoff from `retryBaseSeconds` (default 2), capped (default 300). */

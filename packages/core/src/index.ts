@@ -9,6 +9,7 @@ import { createApprovalFetch } from './approvals/notify.js';
 import { ApiKeyCache } from './auth/key-cache.js';
 import type { CoreConfig, CoreDeps, Db } from './context.js';
 import { EnrichmentRuntime } from './enrichment/runtime.js';
+import { policyFor } from './http/policy.js';
 import { IngestBatcher } from './ingest/batcher.js';
 import type { JobQueue } from './jobs/queue.js';
 import type { Logger } from './logger.js';
@@ -50,7 +51,7 @@ export function createCore(options: CreateCoreOptions): CoreDeps {
     secrets,
     logger: options.logger,
     config: options.config.enrichment ?? { providerEnv: {} },
-    outbound: options.config.outbound ?? {},
+    outbound: policyFor(options.config.outbound ?? {}, 'providers'),
   });
   enrichment
     .attach()
@@ -62,9 +63,9 @@ export function createCore(options: CreateCoreOptions): CoreDeps {
     ...base,
     secrets,
     enrichment,
-    agentFetch: createAgentFetch(options.config.outbound ?? {}),
-    workflowFetch: createWorkflowFetch(options.config.outbound ?? {}),
-    approvalFetch: createApprovalFetch(options.config.outbound ?? {}),
+    agentFetch: createAgentFetch(policyFor(options.config.outbound ?? {}, 'agents')),
+    workflowFetch: createWorkflowFetch(policyFor(options.config.outbound ?? {}, 'workflows')),
+    approvalFetch: createApprovalFetch(policyFor(options.config.outbound ?? {}, 'notifiers')),
     apiKeys,
     notifications,
     ingest: new IngestBatcher(base),
@@ -116,9 +117,13 @@ export { ERROR_STATUS, notFound, ServiceError } from './errors.js';
 export {
   checkOutboundUrl,
   createSafeFetch,
+  OUTBOUND_PURPOSES,
   OutboundBlockedError,
+  type OutboundConfig,
   type OutboundPolicy,
+  type OutboundPurpose,
   OutboundRequestError,
+  policyFor,
 } from './http/index.js';
 export { isUuid, newUuid } from './ids.js';
 export { findIndicator, getIndicator, patchIndicator } from './indicators/indicators.js';

@@ -14,6 +14,7 @@ import { authorize } from '../auth/permissions.js';
 import type { Db, ServiceContext } from '../context.js';
 import { notFound, ServiceError } from '../errors.js';
 import { OutboundBlockedError } from '../http/errors.js';
+import { policyFor } from '../http/policy.js';
 import { checkOutboundUrl } from '../http/safe-fetch.js';
 import { newUuid } from '../ids.js';
 import { iso, pageMeta } from '../serialize.js';
@@ -47,7 +48,7 @@ export function toAgent(row: AgentRow): Agent {
 /** Refuse an endpoint the outbound policy would not reach (reference §8.1, §10.6). */
 export async function checkEndpoint(ctx: ServiceContext, url: string): Promise<void> {
   try {
-    await checkOutboundUrl(ctx.config.outbound ?? {}, url);
+    await checkOutboundUrl(policyFor(ctx.config.outbound ?? {}, 'agents'), url);
   } catch (error) {
     const reason =
       error instanceof OutboundBlockedError ? error.reason : error instanceof Error ? error.message : String(error);

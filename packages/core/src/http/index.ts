@@ -1,7 +1,13 @@
 export type { OutboundFailure } from './errors.js';
 export { OutboundBlockedError, OutboundRequestError } from './errors.js';
-export type { OutboundPolicy } from './policy.js';
-export { DEFAULT_OUTBOUND_POLICY, isBlockedAddress, outboundPolicy } from './policy.js';
+export type { OutboundConfig, OutboundPolicy, OutboundPurpose } from './policy.js';
+export {
+  DEFAULT_OUTBOUND_POLICY,
+  isBlockedAddress,
+  OUTBOUND_PURPOSES,
+  outboundPolicy,
+  policyFor,
+} from './policy.js';
 export type {
   LookupAddress,
   LookupPort,

@@ -136,11 +136,11 @@ describe('outboundPolicy', () => {
     expect(() => checkUrl(policy, 'http://127.0.0.1:8080/')).toThrow(OutboundBlockedError);
   });
 
-  it('lets allowCidrs open private ranges but never the metadata addresses', () => {
+  it('lets allowCidrs open private ranges but never the metadata or link-local addresses', () => {
     const policy = compile(outboundPolicy({ allowCidrs: ['10.0.0.0/8', '169.254.0.0/16', '127.0.0.1/32'] }));
     expect(checkUrl(policy, 'http://10.2.3.4/').hostname).toBe('10.2.3.4');
     expect(checkUrl(policy, 'http://[::ffff:10.2.3.4]/').hostname).toBe('[::ffff:a02:304]');
-    expect(checkUrl(policy, 'http://169.254.1.1/').hostname).toBe('169.254.1.1');
+    expect(() => checkUrl(policy, 'http://169.254.1.1/')).toThrow(/link-local/);
     expect(() => checkUrl(policy, 'http://169.254.169.254/')).toThrow(/cloud metadata/);
     expect(() => checkUrl(policy, 'http://127.0.0.2/')).toThrow(/loopback/);
   });

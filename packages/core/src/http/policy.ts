@@ -5,11 +5,15 @@ import { OutboundBlockedError } from './errors.js';
 /**
  * What an outbound HTTP client may reach. Everything not globally routable is refused unless
  * listed here; `allowHosts` is the deliberate escape hatch for internal providers and tests.
+ * The cloud metadata endpoints and link-local addresses are refused whatever is listed.
  */
 export interface OutboundPolicy {
-  /** Exact hostnames or `host:port` (IPv6 as `[::1]:8080`), case-insensitive. Bypasses every other check. */
+  /**
+   * Exact hostnames or `host:port` (IPv6 as `[::1]:8080`), case-insensitive. Bypasses every other
+   * check except the metadata / link-local block.
+   */
   allowHosts: string[];
-  /** Addresses inside these ranges are allowed although not public (never the cloud metadata addresses). */
+  /** Addresses inside these ranges are allowed although not public (never metadata or link-local). */
   allowCidrs?: string[];
   /** Plain `http:` allowed (default true); `https:` always is. */
   allowHttp: boolean;
@@ -29,6 +33,25 @@ export const DEFAULT_OUTBOUND_POLICY: Readonly<OutboundPolicy> = Object.freeze({
   maxResponseBytes: 5 * 1024 * 1024,
   timeoutMs: 10_000,
 });
+
+/** What an outbound client is for: each has its own allow-list (`SSRF_ALLOWED_HOSTS_<PURPOSE>`). */
+export const OUTBOUND_PURPOSES = ['providers', 'agents', 'workflows', 'notifiers'] as const;
+export type OutboundPurpose = (typeof OUTBOUND_PURPOSES)[number];
+
+/**
+ * The process's outbound configuration: a base policy whose `allowHosts` every purpose shares (the
+ * deprecated `SSRF_ALLOWED_HOSTS`), plus hosts only one purpose may reach — so an on-prem intel API
+ * opened for providers is not also a target for agent webhooks or workflow code.
+ */
+export interface OutboundConfig extends Partial<OutboundPolicy> {
+  allowHostsFor?: Partial<Record<OutboundPurpose, readonly string[]>>;
+}
+
+/** The policy of one purpose: the shared allow-list plus that purpose's own. */
+export function policyFor(config: OutboundConfig, purpose: OutboundPurpose): Partial<OutboundPolicy> {
+  const { allowHostsFor, ...base } = config;
+  return { ...base, allowHosts: [...(base.allowHosts ?? []), ...(allowHostsFor?.[purpose] ?? [])] };
+}
 
 /** The policy with defaults filled in; throws `TypeError` on a malformed allow-list entry or limit. */
 export function outboundPolicy(input: Partial<OutboundPolicy> = {}): OutboundPolicy {
@@ -64,8 +87,15 @@ function ranges(list: ReadonlyArray<readonly [string, string]>): Range[] {
   });
 }
 
-/** Cloud instance-metadata endpoints: blocked even when an `allowCidrs` range covers them. */
+/** Cloud instance-metadata endpoints: blocked even when allow-listed (host or `allowCidrs`). */
 const METADATA = new Set(['169.254.169.254', '169.254.170.2', '100.100.100.200', 'fd00:ec2::254']);
+/** Link-local ranges (where metadata services live): blocked even when allow-listed. */
+const LINK_LOCAL: ReadonlyArray<[Address, number]> = [
+  ipaddr.parseCIDR('169.254.0.0/16'),
+  ipaddr.parseCIDR('fe80::/10'),
+];
+/** Metadata service names: never allow-listable. */
+const METADATA_NAMES = new Set(['metadata.google.internal', 'metadata.goog', 'metadata.azure.com']);
 
 // IANA special-purpose registries; first match wins, so more specific ranges come first.
 const V4_BLOCKED = ranges([
@@ -191,6 +221,25 @@ export function isBlockedAddress(ip: string): string | null {
   return reason ? `Blocked ${reason}` : null;
 }
 
+/**
+ * Why `ip` is refused whatever the allow-lists say (a cloud metadata address or link-local, also
+ * inside IPv4-mapped and other IPv6 forms that embed an IPv4 address), or `null`.
+ */
+export function alwaysBlockedAddress(ip: string): string | null {
+  const address = parseAddress(ip.includes('%') ? '' : ip);
+  if (!address) return null; // not an address: the ordinary checks refuse it
+  const candidates: Address[] = [address];
+  if (address.kind() === 'ipv6') candidates.push(...embeddedV4(address as ipaddr.IPv6).map((e) => e.v4));
+  for (const candidate of candidates) {
+    const text = candidate.toString();
+    if (METADATA.has(text)) return `Blocked cloud metadata address ${text} (never allow-listable)`;
+    if (LINK_LOCAL.some(([net, bits]) => candidate.kind() === net.kind() && candidate.match(net, bits))) {
+      return `Blocked link-local address ${text} (never allow-listable)`;
+    }
+  }
+  return null;
+}
+
 // ---------------------------------------------------------------------------------------------
 // Hostnames
 
@@ -284,9 +333,13 @@ export function defaultPort(protocol: string): string {
   return protocol === 'https:' ? '443' : '80';
 }
 
-/** `hostname` as the URL parser gives it (IPv6 with or without brackets); `port` '' means the scheme default. */
+/**
+ * `hostname` as the URL parser gives it (IPv6 with or without brackets); `port` '' means the scheme
+ * default. A metadata name or address, or a link-local address, is never allow-listed.
+ */
 export function isAllowListedHost(policy: CompiledPolicy, hostname: string, port: string, protocol: string): boolean {
   const host = normalizeHost(hostname);
+  if (METADATA_NAMES.has(host) || alwaysBlockedAddress(host) !== null) return false;
   const effectivePort = port === '' ? defaultPort(protocol) : port;
   return policy.allowHosts.some(
     (entry) => entry.host === host && (entry.port === undefined || entry.port === effectivePort),
@@ -303,12 +356,18 @@ function inAllowedCidr(policy: CompiledPolicy, address: Address): boolean {
   );
 }
 
-/** Why `ip` must not be contacted under this policy (allowCidrs applied), or `null`. */
-export function addressVerdict(policy: CompiledPolicy, ip: string): string | null {
+/**
+ * Why `ip` must not be contacted under this policy (allowCidrs applied), or `null`. For an
+ * allow-listed host only the metadata / link-local block applies.
+ */
+export function addressVerdict(policy: CompiledPolicy, ip: string, allowListed = false): string | null {
+  const always = alwaysBlockedAddress(ip);
+  if (always) return always;
+  if (allowListed) return null;
   const reason = isBlockedAddress(ip);
   if (reason === null) return null;
   const address = parseAddress(ip);
-  if (!address || METADATA.has(address.toString())) return reason;
+  if (!address) return reason;
   return inAllowedCidr(policy, address) ? null : reason;
 }
 

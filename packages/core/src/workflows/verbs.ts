@@ -18,6 +18,7 @@ import { activityRow } from '../activity/record.js';
 import { authorize } from '../auth/permissions.js';
 import type { Db, ServiceContext } from '../context.js';
 import { notFound, ServiceError } from '../errors.js';
+import { policyFor } from '../http/policy.js';
 import { checkOutboundUrl } from '../http/safe-fetch.js';
 import { newUuid } from '../ids.js';
 import { isSealed } from '../secrets/box.js';
@@ -41,7 +42,7 @@ export function actorLabel(ctx: Pick<ServiceContext, 'actor'>): string {
 async function assertReachableEndpoint(ctx: ServiceContext, url: string | null): Promise<void> {
   if (url === null) return;
   try {
-    await checkOutboundUrl(ctx.config.outbound ?? {}, url);
+    await checkOutboundUrl(policyFor(ctx.config.outbound ?? {}, 'workflows'), url);
   } catch (error) {
     throw new ServiceError('VALIDATION_ERROR', 'http_endpoint_url is not reachable under the outbound policy.', {
       errors: [{ path: 'http_endpoint_url', message: error instanceof Error ? error.message : String(error) }],
