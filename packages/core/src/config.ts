@@ -49,6 +49,8 @@ export const ProcessEnvSchema = z.object({
   JOB_EXPIRE_SECONDS: z.coerce.number().int().min(1).optional(),
   /** Longest wait between two attempts of an agent delivery (default 300). */
   AGENT_RETRY_CAP_SECONDS: z.coerce.number().int().min(1).optional(),
+  /** Worker threads running workflow code in this process (default min(2, CPU cores)). */
+  WORKFLOW_SANDBOX_THREADS: z.coerce.number().int().min(1).max(64).optional(),
 });
 
 /** Parse an app's environment, saying every problem at once; adds the provider credentials it may read. */
@@ -83,6 +85,7 @@ export function sharedCoreConfig(
       },
     },
     enrichment: { providerEnv: env.providerEnv },
+    ...(env.WORKFLOW_SANDBOX_THREADS === undefined ? {} : { workflowThreads: env.WORKFLOW_SANDBOX_THREADS }),
     ...(env.AGENT_RETRY_CAP_SECONDS === undefined
       ? {}
       : { agentDispatch: { retryCapSeconds: env.AGENT_RETRY_CAP_SECONDS } }),

@@ -58,6 +58,8 @@ export interface CoreConfig {
   generation?: { anthropicApiKey?: string | undefined; anthropicBaseUrl?: string; model?: string };
   /** Workflow approvals (`APPROVAL_*`, `SLACK_*`, `TEAMS_*`); default: notifier `none`. */
   approvals?: ApprovalConfig;
+  /** Worker threads of the workflow sandbox (`WORKFLOW_SANDBOX_THREADS`); default min(2, cores). */
+  workflowThreads?: number;
 }
 
 /** Everything a verb needs, built once per process by its composition root. */
