@@ -42,6 +42,16 @@ export {
   verifyHmacSha256,
   webhookHeader,
 } from './helpers.js';
+export type { IndicatorCheck, IndicatorRefusalReason } from './indicator-check.js';
+export {
+  checkIndicator,
+  INDICATOR_MAX_BYTES,
+  isDomainName,
+  isEmailAddress,
+  isIdentifierField,
+  isPrivateIp,
+  MAX_INDICATORS_PER_ALERT,
+} from './indicator-check.js';
 export type { CalsetaPlugin, CalsetaPluginInput } from './plugin.js';
 export { definePlugin, isCalsetaPlugin } from './plugin.js';
 // The meaning of a provider definition: one implementation, used by the enrichment engine and the kit.

@@ -60,6 +60,20 @@ export const ExtractedIndicatorSchema = z.object({
 });
 export type ExtractedIndicator = z.infer<typeof ExtractedIndicatorSchema>;
 
+/** A candidate indicator the per-type validation refused before storage, and why. */
+export const RefusedIndicatorSchema = z.object({
+  type: IndicatorTypeSchema,
+  /** The candidate value, cut to 256 characters. */
+  value: z.string(),
+  /** Where it was found, as `source_field` of an indicator. */
+  field: z.string(),
+  pass_name: z.enum(['source_plugin', 'normalized_mappings', 'raw_payload_mappings']),
+  /** e.g. `hash_length`, `hash_placeholder`, `id_field`, `domain_invalid`, `too_long`, `placeholder`. */
+  reason: z.string(),
+  detail: z.string(),
+});
+export type RefusedIndicator = z.infer<typeof RefusedIndicatorSchema>;
+
 /** What a plugin knows about the detection rule that fired. */
 export const DetectionRuleRefSchema = z.object({
   source_rule_id: z.string().min(1),

@@ -3,12 +3,19 @@
  * Named exports only: everything public is listed here.
  */
 
-export type { DetectionRuleRef, ExtractedIndicator, NormalizedAlert, NormalizedAlertInput } from './alert.js';
+export type {
+  DetectionRuleRef,
+  ExtractedIndicator,
+  NormalizedAlert,
+  NormalizedAlertInput,
+  RefusedIndicator,
+} from './alert.js';
 export {
   DetectionRuleRefSchema,
   ExtractedIndicatorSchema,
   NORMALIZED_INDICATOR_FIELDS,
   NormalizedAlertSchema,
+  RefusedIndicatorSchema,
 } from './alert.js';
 export type {
   ActivityEvent,

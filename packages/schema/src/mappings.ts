@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { ExtractedIndicatorSchema } from './alert.js';
+import { ExtractedIndicatorSchema, RefusedIndicatorSchema } from './alert.js';
 import { TimestampSchema, UuidSchema } from './common.js';
 import { IndicatorMappingTargetSchema, IndicatorTypeSchema } from './enums.js';
 
@@ -88,6 +88,12 @@ export const TestExtractionResultSchema = z
     passes: z.array(ExtractionPassSchema),
     deduplicated: z.array(ExtractedIndicatorSchema),
     deduplicated_count: z.number().int(),
+    /** Ours: candidates the per-type validation refused, with the reason (first 100 listed). */
+    refused: z.array(RefusedIndicatorSchema),
+    /** Ours: how many candidates were refused in all. */
+    refused_count: z.number().int(),
+    /** Ours: valid indicators beyond the per-alert cap (500), which would not be stored. */
+    indicators_over_cap: z.number().int(),
     normalization_preview: z.record(z.string(), z.unknown()).nullable(),
     error_message: z.string().nullable(),
     duration_ms: z.number(),

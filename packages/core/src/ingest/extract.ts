@@ -1,11 +1,12 @@
 import type { AlertSource } from '@calseta/plugin-sdk';
-import { getPath } from '@calseta/plugin-sdk';
+import { checkIndicator, getPath, MAX_INDICATORS_PER_ALERT } from '@calseta/plugin-sdk';
 import {
   type ExtractedIndicator,
   type ExtractionPass,
   type IndicatorType,
   IndicatorTypeSchema,
   type NormalizedAlert,
+  type RefusedIndicator,
 } from '@calseta/schema';
 import type { SourceRegistry } from '../sources/registry.js';
 
@@ -18,9 +19,17 @@ export interface MappingRule {
 
 export interface ExtractionResult {
   passes: ExtractionPass[];
-  /** All passes merged, deduplicated by (type, value), first occurrence kept. */
+  /** All passes merged, deduplicated by (type, value), first occurrence kept, at most MAX_INDICATORS_PER_ALERT. */
   indicators: ExtractedIndicator[];
+  /** Candidates the per-type validation refused, with the reason (the first REFUSED_LISTED of them). */
+  refused: RefusedIndicator[];
+  refusedCount: number;
+  /** Valid indicators beyond the per-alert cap: counted, not stored. */
+  overCap: number;
 }
+
+/** Refused candidates listed per extraction (all are counted); values shown are cut to 256 characters. */
+const REFUSED_LISTED = 100;
 
 function fromMappings(
   target: unknown,
@@ -62,17 +71,42 @@ export function dedupeIndicators(lists: readonly ExtractedIndicator[][]): Extrac
   return out;
 }
 
-function runPass(name: ExtractionPass['pass_name'], label: string, run: () => ExtractedIndicator[]): ExtractionPass {
+interface CheckedPass {
+  pass: ExtractionPass;
+  refused: RefusedIndicator[];
+}
+
+/**
+ * Run one pass and put every candidate through the per-type validation: this is the one gate between
+ * any extraction (plugin, system mapping, custom mapping) and storage.
+ */
+function runPass(name: ExtractionPass['pass_name'], label: string, run: () => ExtractedIndicator[]): CheckedPass {
+  let candidates: ExtractedIndicator[];
   try {
-    return { pass_name: name, pass_label: label, indicators: run(), error: null };
+    candidates = run();
   } catch (error) {
-    return {
-      pass_name: name,
-      pass_label: label,
-      indicators: [],
-      error: error instanceof Error ? error.message : String(error),
-    };
+    const message = error instanceof Error ? error.message : String(error);
+    return { pass: { pass_name: name, pass_label: label, indicators: [], error: message }, refused: [] };
   }
+  const indicators: ExtractedIndicator[] = [];
+  const refused: RefusedIndicator[] = [];
+  for (const candidate of candidates) {
+    const check = checkIndicator(candidate.type, candidate.value, candidate.source_field);
+    if (check.ok) {
+      indicators.push({ ...candidate, value: check.value });
+    } else {
+      const value = candidate.value.length > 256 ? `${candidate.value.slice(0, 256)}…` : candidate.value;
+      refused.push({
+        type: candidate.type,
+        value,
+        field: candidate.source_field,
+        pass_name: name,
+        reason: check.reason,
+        detail: check.detail,
+      });
+    }
+  }
+  return { pass: { pass_name: name, pass_label: label, indicators, error: null }, refused };
 }
 
 /**
@@ -88,7 +122,7 @@ export function extractIndicators(
   rules: readonly MappingRule[],
   { rawPass = true }: { rawPass?: boolean } = {},
 ): ExtractionResult {
-  const passes: ExtractionPass[] = [
+  const checked: CheckedPass[] = [
     runPass('source_plugin', 'Source Plugin', () => registry.extractIndicators(source, raw)),
     runPass('normalized_mappings', 'Normalized Mappings', () => {
       if (!normalized) throw new Error('Normalization failed — cannot run Pass 2');
@@ -97,7 +131,7 @@ export function extractIndicators(
     }),
   ];
   if (rawPass) {
-    passes.push(
+    checked.push(
       runPass('raw_payload_mappings', 'Raw Payload Mappings', () =>
         fromMappings(
           raw,
@@ -107,5 +141,14 @@ export function extractIndicators(
       ),
     );
   }
-  return { passes, indicators: dedupeIndicators(passes.map((p) => p.indicators)) };
+  const passes = checked.map((c) => c.pass);
+  const refused = checked.flatMap((c) => c.refused);
+  const all = dedupeIndicators(passes.map((p) => p.indicators));
+  return {
+    passes,
+    indicators: all.slice(0, MAX_INDICATORS_PER_ALERT),
+    refused: refused.slice(0, REFUSED_LISTED),
+    refusedCount: refused.length,
+    overCap: Math.max(0, all.length - MAX_INDICATORS_PER_ALERT),
+  };
 }

@@ -288,13 +288,22 @@ export async function testExtraction(
     .where((eb) => eb.or([eb('source_name', 'is', null), eb('source_name', '=', source.name)]))
     .orderBy('id')
     .execute();
-  const { passes, indicators } = extractIndicators(ctx.sources, source, input.raw_payload, normalized, rules);
+  const { passes, indicators, refused, refusedCount, overCap } = extractIndicators(
+    ctx.sources,
+    source,
+    input.raw_payload,
+    normalized,
+    rules,
+  );
   return {
     success: true,
     source_name: source.name,
     passes,
     deduplicated: indicators,
     deduplicated_count: indicators.length,
+    refused,
+    refused_count: refusedCount,
+    indicators_over_cap: overCap,
     normalization_preview: normalized,
     error_message: normalizeError,
     duration_ms: Math.round((performance.now() - started) * 100) / 100,

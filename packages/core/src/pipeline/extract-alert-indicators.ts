@@ -26,7 +26,13 @@ export async function extractAlertIndicators(ctx: ServiceContext, alertId: numbe
   const source = ctx.sources.get(alert.source_name);
   const normalized = ctx.sources.normalize(source, alert.raw_payload);
   const rules = await ctx.mappingRules.forSource(ctx.db, source.name);
-  const { passes, indicators } = extractIndicators(ctx.sources, source, alert.raw_payload, normalized, rules);
+  const { passes, indicators, refused, refusedCount, overCap } = extractIndicators(
+    ctx.sources,
+    source,
+    alert.raw_payload,
+    normalized,
+    rules,
+  );
 
   return ctx.db.transaction().execute(async (trx) => {
     const newLinks = await linkIndicators(trx, alertId, indicators);
@@ -42,6 +48,10 @@ export async function extractAlertIndicators(ctx: ServiceContext, alertId: numbe
             passes: Object.fromEntries(
               passes.map((p) => [p.pass_name, { count: p.indicators.length, error: p.error }]),
             ),
+            // What validation refused (a few listed, all counted) and what the per-alert cap left out.
+            refused_count: refusedCount,
+            refused: refused.slice(0, 20).map((r) => ({ type: r.type, field: r.field, reason: r.reason })),
+            indicators_over_cap: overCap,
           },
         }),
       )
