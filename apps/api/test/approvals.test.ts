@@ -1,39 +1,18 @@
-import { createServer } from 'node:http';
-import type { AddressInfo } from 'node:net';
-import { slackMessage, slackSignature, verifySlackSignature } from '@calseta/core';
+import { hashApiKey, slackMessage, slackSignature, verifySlackSignature } from '@calseta/core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createHarness, type Harness } from './harness.js';
+import { startRecorder } from './recorder.js';
 
 const CODE = `export async function run(ctx) {
   return WorkflowResult.ok('contained ' + ctx.indicator.value, { value: ctx.indicator.value });
 }`;
 
-/** A local HTTP server standing in for Slack's / Teams' incoming-webhook endpoint. */
+/** A recorder standing in for Slack's / Teams' incoming-webhook endpoint; `next` yields message bodies. */
 async function startWebhook() {
-  const received: Array<{ url: string; body: any }> = [];
-  const waiters: Array<() => void> = [];
-  const server = createServer((req, res) => {
-    let text = '';
-    req.on('data', (chunk) => {
-      text += chunk;
-    });
-    req.on('end', () => {
-      received.push({ url: req.url ?? '', body: JSON.parse(text) });
-      res.writeHead(200, { 'content-type': 'text/plain' }).end('ok');
-      for (const w of waiters.splice(0)) w();
-    });
-  });
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', () => resolve()));
-  const host = `127.0.0.1:${(server.address() as AddressInfo).port}`;
-  /** Resolves with the first received message (from `from` on) that matches. */
-  const next = async (match: (body: any) => boolean, from = 0): Promise<any> => {
-    for (;;) {
-      const found = received.slice(from).find((r) => match(r.body));
-      if (found) return found.body;
-      await new Promise<void>((resolve) => waiters.push(resolve));
-    }
-  };
-  return { host, received, next, close: () => new Promise<void>((resolve) => server.close(() => resolve())) };
+  const recorder = await startRecorder();
+  const next = async (match: (body: any) => boolean, from = 0): Promise<any> =>
+    (await recorder.next((r) => match(r.body), from)).body;
+  return { ...recorder, next };
 }
 
 const textOf = (message: unknown) => JSON.stringify(message);
@@ -124,12 +103,17 @@ describe('workflow approvals: gate, REST decisions, expiry (no notifier)', () =>
       'SELECT coalesce(max(id), 0)::int AS max FROM workflow_runs',
     )) as [{ max: number }];
     const ran = h.nextJob((o) => o.name === 'execute-workflow' && (o.data as { run_id: number }).run_id > max);
+    // The reference's body `responder_id` is accepted but not trusted: the responder is the key.
+    const [{ uuid: approverUuid }] = (await h.query<{ uuid: string }>('SELECT uuid FROM api_keys WHERE key_hash = $1', [
+      hashApiKey(approver),
+    ])) as [{ uuid: string }];
+    const approvedBy = `api_key:${approverUuid}`;
     const approved = await h.request('POST', `/v1/workflow-approvals/${uuid}/approve`, {
       key: approver,
       json: { responder_id: 'alice' },
     });
     expect(approved.status).toBe(200);
-    expect(approved.body.data).toMatchObject({ status: 'approved', responder_id: 'alice' });
+    expect(approved.body.data).toMatchObject({ status: 'approved', responder_id: approvedBy });
     expect(approved.body.data.run_uuid).toEqual(expect.any(String));
     expect((await ran).state).toBe('completed');
 
@@ -137,7 +121,7 @@ describe('workflow approvals: gate, REST decisions, expiry (no notifier)', () =>
     expect(after.body.data.execution_result).toMatchObject({ success: true, message: 'contained 203.0.113.7' });
     const run = await h.request('GET', `/v1/workflow-runs/${approved.body.data.run_uuid}`, { key: human });
     expect(run.body.data).toMatchObject({ status: 'succeeded', trigger_type: 'agent' });
-    expect(run.body.data.trigger_context).toMatchObject({ approval_uuid: uuid, approved_by: 'alice' });
+    expect(run.body.data.trigger_context).toMatchObject({ approval_uuid: uuid, approved_by: approvedBy });
 
     const again = await h.request('POST', `/v1/workflow-approvals/${uuid}/reject`, { key: approver });
     expect(again.status).toBe(409);
@@ -146,7 +130,7 @@ describe('workflow approvals: gate, REST decisions, expiry (no notifier)', () =>
     const other = (await execute(wf.uuid, agent)).body.data.approval_request_uuid;
     const rejected = await h.request('POST', `/v1/workflow-approvals/${other}/reject`, { key: approver });
     expect(rejected.status).toBe(200);
-    expect(rejected.body.data).toMatchObject({ status: 'rejected', run_uuid: null, responder_id: expect.any(String) });
+    expect(rejected.body.data).toMatchObject({ status: 'rejected', run_uuid: null, responder_id: approvedBy });
     const events = await h.query<{ event_type: string }>(
       `SELECT event_type FROM activity_events WHERE event_type LIKE 'workflow_approval_%' AND "references"->>'approval_uuid' = $1`,
       [other],

@@ -73,11 +73,15 @@ for (const decision of ['approve', 'reject'] as const) {
       tags,
       summary: decision === 'approve' ? 'Approve: the run is queued' : 'Reject: nothing runs',
       description:
-        'Body optional: `{responder_id}` (default: the key prefix). Decided already → 409 `APPROVAL_ALREADY_DECIDED`; past expiry → 409 `APPROVAL_EXPIRED` (the request is marked expired).',
+        'The responder recorded is the calling key (`api_key:<uuid>`). Agent keys never decide, and the key that ' +
+        'requested the execution cannot decide it (403 `FORBIDDEN`, `details.reason` `agent` / `requester`). The ' +
+        "reference's optional body `{responder_id}` is accepted and ignored. Decided already → 409 " +
+        '`APPROVAL_ALREADY_DECIDED`; past expiry → 409 `APPROVAL_EXPIRED` (the request is marked expired).',
       permission: 'approvals:write',
       request: { params: Params, body: decisionBody },
       responses: {
         200: json(approvalEnvelope, 'The decided request (`run_uuid` once approved).'),
+        403: errorContent('An agent key, or the key that requested the execution (`FORBIDDEN`).'),
         404: errorContent('No such request.'),
         409: errorContent('Already decided or expired (`APPROVAL_ALREADY_DECIDED`, `APPROVAL_EXPIRED`).'),
       },

@@ -1,5 +1,6 @@
 /** Workflow approvals: the execute gate, decisions (REST, browser token, Slack), notifiers, sweeper. */
 export { type ApprovalConfig, approvalNotifierOf } from './config.js';
+export { decisionRefusal, type Principal, principalOf, type Requester } from './identity.js';
 export {
   createApprovalFetch,
   decideUrl,
@@ -9,9 +10,9 @@ export {
 } from './notify.js';
 export { handleSlackCallback, type SlackCallbackResult } from './slack.js';
 export {
+  decideToken,
   decideTokenMatches,
   hashDecideToken,
-  newDecideToken,
   SLACK_MAX_AGE_SECONDS,
   slackSignature,
   verifySlackSignature,

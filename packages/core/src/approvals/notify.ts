@@ -4,6 +4,7 @@ import { OutboundBlockedError } from '../http/errors.js';
 import type { OutboundPolicy } from '../http/policy.js';
 import { createSafeFetch, type SafeFetch } from '../http/safe-fetch.js';
 import type { JobPayload } from '../jobs/catalogue.js';
+import { decideToken, decideTokenMatches } from './token.js';
 import { approvalQuery, toApproval } from './verbs.js';
 
 /** One SSRF-guarded client per process for Slack / Teams webhooks: 15 s, no redirects, small bodies. */
@@ -24,8 +25,33 @@ const utc = (iso: string) => `${iso.slice(0, 16).replace('T', ' ')} UTC`;
 const indicatorOf = (a: WorkflowApproval) =>
   a.trigger_context ? `${a.trigger_context.indicator_type}: ${a.trigger_context.indicator_value}` : '-';
 
-/** Slack mrkdwn: `&`, `<` and `>` escaped so user text cannot make links or mentions. */
-const mrkdwn = (text: string) => text.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;');
+/**
+ * Untrusted text (indicator, reason, workflow name, responder, run message) as one line of at most
+ * `max` characters: no forged lines, and no block over what Slack (3,000) or Teams accept.
+ */
+function plain(text: string, max: number): string {
+  const line = text.replace(/\s+/g, ' ').trim();
+  return line.length > max ? `${line.slice(0, max - 1)}…` : line;
+}
+
+/**
+ * Slack mrkdwn: `&`, `<` and `>` escaped, so the text cannot make links (`<url|label>`) or mentions
+ * (`<!channel>`, `<@U…>`); at most `max` characters once escaped (a cut never splits an entity).
+ */
+function mrkdwn(text: string, max = 1_500): string {
+  const escaped = plain(text, max).replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;');
+  return escaped.length <= max ? escaped : `${escaped.slice(0, max - 1).replace(/&[a-z]{0,3}$/, '')}…`;
+}
+
+/**
+ * Adaptive Card text (TextBlock, Fact values) is Markdown: links `[label](url)`, emphasis, lists. Every
+ * character that opens one is backslash-escaped (CommonMark), `<`/`&` too, and a leading list marker.
+ */
+const cardText = (text: string, max = 1_000) =>
+  plain(text, max)
+    .replace(/[\\*_[\]()<>&~`]/g, '\\$&')
+    .replace(/^([-+])(?= )/, '\\$1')
+    .replace(/^(\d+)\.(?= )/, '$1\\.');
 
 function outcomeLine(a: WorkflowApproval, event: ApprovalEvent): string {
   if (event === 'expired') return `⌛ Expired without a decision (${utc(a.expires_at)})`;
@@ -51,15 +77,15 @@ export function slackMessage(
   if (event !== 'requested') {
     const line = outcomeLine(a, event);
     return {
-      text: `${a.workflow_name}: ${line}`,
+      text: mrkdwn(`${a.workflow_name}: ${line}`),
       blocks: [
-        { type: 'section', text: { type: 'mrkdwn', text: `*${mrkdwn(title)}*\n${mrkdwn(line)}` } },
+        { type: 'section', text: { type: 'mrkdwn', text: `*${mrkdwn(title, 500)}*\n${mrkdwn(line, 2_000)}` } },
         { type: 'context', elements: [{ type: 'mrkdwn', text: `Approval ${a.uuid}` }] },
       ],
     };
   }
   const blocks: Record<string, unknown>[] = [
-    { type: 'header', text: { type: 'plain_text', text: title.slice(0, 150) } },
+    { type: 'header', text: { type: 'plain_text', text: plain(title, 150) } },
     {
       type: 'section',
       fields: [
@@ -69,7 +95,10 @@ export function slackMessage(
         { type: 'mrkdwn', text: `*Expires*\n${utc(a.expires_at)}` },
       ],
     },
-    { type: 'section', text: { type: 'mrkdwn', text: `*Agent reason*\n${mrkdwn(a.reason || '(none given)')}` } },
+    {
+      type: 'section',
+      text: { type: 'mrkdwn', text: `*Agent reason*\n${mrkdwn(a.reason || '(none given)', 2_800)}` },
+    },
   ];
   if (options.buttons) {
     blocks.push({
@@ -99,7 +128,7 @@ export function slackMessage(
       elements: [{ type: 'mrkdwn', text: `<${options.link}|Review and decide in the browser>` }],
     });
   }
-  return { text: `Workflow approval needed: ${a.workflow_name} (${indicatorOf(a)})`, blocks };
+  return { text: `Workflow approval needed: ${mrkdwn(`${a.workflow_name} (${indicatorOf(a)})`)}`, blocks };
 }
 
 /** Teams: an Adaptive Card 1.4; decisions happen through the browser link (no Teams callback). */
@@ -108,19 +137,20 @@ export function teamsMessage(
   event: ApprovalEvent,
   options: { link?: string | undefined },
 ): Record<string, unknown> {
-  const facts =
+  const facts = (
     event === 'requested'
       ? [
-          { title: 'Indicator', value: indicatorOf(a) },
-          { title: 'Trigger', value: `${a.trigger_type} (${a.trigger_agent_key_prefix})` },
-          { title: 'Confidence', value: pct(a.confidence) },
-          { title: 'Risk Level', value: a.risk_level },
-          { title: 'Expires', value: utc(a.expires_at) },
+          ['Indicator', indicatorOf(a)],
+          ['Trigger', `${a.trigger_type} (${a.trigger_agent_key_prefix})`],
+          ['Confidence', pct(a.confidence)],
+          ['Risk Level', a.risk_level],
+          ['Expires', utc(a.expires_at)],
         ]
       : [
-          { title: 'Workflow', value: a.workflow_name },
-          { title: 'Outcome', value: outcomeLine(a, event) },
-        ];
+          ['Workflow', a.workflow_name],
+          ['Outcome', outcomeLine(a, event)],
+        ]
+  ).map(([title, value]) => ({ title, value: cardText(value as string) }));
   const body: Record<string, unknown>[] = [
     {
       type: 'TextBlock',
@@ -129,14 +159,14 @@ export function teamsMessage(
       wrap: true,
       text:
         event === 'requested'
-          ? `[${a.risk_level.toUpperCase()}] Workflow Approval Required`
+          ? `[${cardText(a.risk_level.toUpperCase(), 20)}] Workflow Approval Required`
           : 'Workflow Approval Update',
     },
-    { type: 'TextBlock', wrap: true, text: a.workflow_name },
+    { type: 'TextBlock', wrap: true, text: cardText(a.workflow_name) },
     { type: 'FactSet', facts },
   ];
   if (event === 'requested')
-    body.push({ type: 'TextBlock', wrap: true, text: `Agent reason: ${a.reason || '(none given)'}` });
+    body.push({ type: 'TextBlock', wrap: true, text: `Agent reason: ${cardText(a.reason || '(none given)', 3_000)}` });
   return {
     type: 'message',
     attachments: [
@@ -156,12 +186,20 @@ export function teamsMessage(
   };
 }
 
-/** The webhook URL: the workflow's `approval_channel` when it is an http(s) URL, else the configured one. */
-function webhookUrl(ctx: Pick<ServiceContext, 'config'>, approval: WorkflowApproval): string | undefined {
-  const channel = approval.notifier_channel?.trim();
-  if (channel && /^https?:\/\//i.test(channel)) return channel;
+/**
+ * The webhook URL: only what an admin configured (`SLACK_WEBHOOK_URL` / `TEAMS_WEBHOOK_URL`). A
+ * workflow's `approval_channel` is a label, never a destination: a `workflows:write` key could
+ * otherwise send itself the decide link of every request of its workflow.
+ */
+function webhookUrl(ctx: Pick<ServiceContext, 'config'>, notifier: string): string | undefined {
   const config = ctx.config.approvals ?? {};
-  return approval.notifier_type === 'slack' ? config.slackWebhookUrl : config.teamsWebhookUrl;
+  return notifier === 'slack' ? config.slackWebhookUrl : notifier === 'teams' ? config.teamsWebhookUrl : undefined;
+}
+
+/** The browser link of a new request: its token derived again (token.ts), if it still matches the row. */
+function requestLink(ctx: Pick<ServiceContext, 'config'>, row: { uuid: string; decide_token: string | null }) {
+  const token = decideToken(ctx.config.encryptionKey, row.uuid);
+  return token !== null && decideTokenMatches(row.decide_token, token) ? decideUrl(ctx, row.uuid, token) : undefined;
 }
 
 /** Worker (`notify-approval`): post one notification; HTTP failures retry, refused URLs do not. */
@@ -173,13 +211,16 @@ export async function sendApprovalNotification(
   if (!row) return;
   const approval = toApproval(row);
   if (approval.notifier_type === 'none') return;
-  const url = webhookUrl(ctx, approval);
+  const url = webhookUrl(ctx, approval.notifier_type);
   const log = ctx.logger.child({ approval_uuid: approval.uuid, event: data.event, notifier: approval.notifier_type });
   if (!url) {
     log.warn('approval notification skipped: no webhook URL configured');
     return;
   }
-  const link = data.token ? decideUrl(ctx, approval.uuid, data.token) : undefined;
+  const link = data.event === 'requested' ? requestLink(ctx, row) : undefined;
+  if (data.event === 'requested' && link === undefined) {
+    log.warn('approval notification without a browser link: no ENCRYPTION_KEY, or another one than at request time');
+  }
   const message =
     approval.notifier_type === 'slack'
       ? slackMessage(approval, data.event, { link, buttons: Boolean(ctx.config.approvals?.slackSigningSecret) })

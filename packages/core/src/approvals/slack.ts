@@ -42,7 +42,8 @@ export async function handleSlackCallback(
   }
   const user = typeof payload.user?.id === 'string' ? payload.user.id : 'slack';
   try {
-    await decideApproval(ctx, uuid, verb, { responderId: `slack:${user}`.slice(0, 200), via: 'slack' });
+    const decider = { id: `slack:${user}`.slice(0, 200), kind: 'person' as const };
+    await decideApproval(ctx, uuid, verb, { decider, via: 'slack' });
   } catch (error) {
     if (!(error instanceof ServiceError)) throw error;
     ctx.logger.warn({ approval_uuid: uuid, code: error.code }, `Slack approval decision refused: ${error.message}`);

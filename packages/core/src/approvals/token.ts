@@ -1,8 +1,18 @@
-import { createHash, createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
+import { createHash, createHmac, hkdfSync, timingSafeEqual } from 'node:crypto';
+import { parseEncryptionKey } from '../secrets/box.js';
 
-/** A new decide token: 32 random bytes, base64url (43 characters). */
-export function newDecideToken(): string {
-  return randomBytes(32).toString('base64url');
+/**
+ * The decide token of a request: HMAC-SHA256 of its uuid under a key derived (HKDF) from
+ * `ENCRYPTION_KEY` — 256 bits, base64url (43 characters). It is never stored nor queued: the row
+ * keeps its SHA-256 and the notifier derives it again when it builds the link, so neither the
+ * database nor the job queue holds a usable link. Null without `ENCRYPTION_KEY` (no browser link).
+ */
+export function decideToken(encryptionKey: string | undefined, approvalUuid: string): string | null {
+  if (!encryptionKey) return null;
+  const key = Buffer.from(
+    hkdfSync('sha256', parseEncryptionKey(encryptionKey), Buffer.alloc(0), 'calseta approval decide token v1', 32),
+  );
+  return createHmac('sha256', key).update(approvalUuid, 'utf8').digest('base64url');
 }
 
 /** What is stored of a token: its SHA-256 (hex). The token itself is never stored. */

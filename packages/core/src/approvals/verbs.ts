@@ -15,7 +15,8 @@ import { newUuid } from '../ids.js';
 import { csv, iso, paginate } from '../serialize.js';
 import { insertQueuedRun } from '../workflows/runs.js';
 import { findWorkflow } from '../workflows/verbs.js';
-import { decideTokenMatches, hashDecideToken, newDecideToken } from './token.js';
+import { decisionRefusal, type Principal, principalOf } from './identity.js';
+import { decideToken, decideTokenMatches, hashDecideToken } from './token.js';
 
 export type ApprovalMode = 'always' | 'agent_only' | 'never';
 export type Decision = 'approve' | 'reject';
@@ -34,6 +35,8 @@ export interface ApprovalTriggerContext {
   alert_uuid: string | null;
   /** The code version shown to the approver: the one that runs on approval. */
   code_version?: number;
+  /** The requester's identity (`Principal.id`), so it can never decide its own request. */
+  requested_by?: string;
 }
 
 type ApprovalJoin = {
@@ -159,7 +162,8 @@ function notifierOf(ctx: Pick<ServiceContext, 'config'>): ApprovalNotifier {
 
 /**
  * Gate of an execution (inside the execute transaction): a pending request instead of a run. The
- * decide token goes only to the notification job (its link); the row keeps its SHA-256.
+ * row keeps the decide token's SHA-256 only; the notification job carries the request's id, and the
+ * notifier derives the token again for its link (token.ts). The requester's identity is recorded.
  */
 export async function requestApproval(
   ctx: ServiceContext,
@@ -172,25 +176,30 @@ export async function requestApproval(
     confidence: number | undefined;
   },
 ): Promise<PendingApproval> {
-  const token = newDecideToken();
+  const uuid = newUuid();
+  const token = decideToken(ctx.config.encryptionKey, uuid);
   const notifier = notifierOf(ctx);
   const prefix = ctx.actor.type === 'system' ? 'system' : ctx.actor.key.prefix;
   const timeout = workflow.approval_timeout_seconds > 0 ? workflow.approval_timeout_seconds : 3600;
   const inserted = await trx
     .insertInto('workflow_approval_requests')
     .values({
-      uuid: newUuid(),
+      uuid,
       workflow_id: workflow.id,
       trigger_type: input.trigger,
       trigger_agent_key_prefix: prefix,
-      trigger_context: JSON.stringify({ ...input.context, code_version: workflow.code_version }),
+      trigger_context: JSON.stringify({
+        ...input.context,
+        code_version: workflow.code_version,
+        requested_by: principalOf(ctx.actor).id,
+      }),
       reason: input.reason ?? '',
       confidence: input.confidence ?? 0,
       notifier_type: notifier,
       notifier_channel: workflow.approval_channel,
       status: 'pending',
       expires_at: new Date(Date.now() + timeout * 1000),
-      decide_token: hashDecideToken(token),
+      decide_token: token === null ? null : hashDecideToken(token),
     })
     .returning(['id', 'uuid'])
     .executeTakeFirstOrThrow();
@@ -211,7 +220,7 @@ export async function requestApproval(
     )
     .execute();
   if (notifier !== 'none') {
-    await ctx.queue.send('notify-approval', { approval_id: inserted.id, event: 'requested', token }, { db: trx });
+    await ctx.queue.send('notify-approval', { approval_id: inserted.id, event: 'requested' }, { db: trx });
   }
   return {
     status: 'pending_approval',
@@ -292,14 +301,23 @@ export async function getApproval(ctx: ServiceContext, uuid: string): Promise<Wo
 }
 
 export interface DecideOptions {
-  responderId: string;
-  /** Who decides: REST (key), the browser page (token), or a verified Slack button. */
+  /** Who decides, authenticated by the transport: a key, a verified Slack user, the link's holder. */
+  decider: Principal;
+  /** Through what: REST (key), the browser page (token), or a verified Slack button. */
   via: 'rest' | 'browser' | 'slack';
 }
 
+const REFUSALS = {
+  agent: 'Agent keys cannot decide approval requests: a person must.',
+  requester: 'The requester of an approval cannot decide it: another person must.',
+} as const;
+
+const refused = (reason: keyof typeof REFUSALS) => new ServiceError('FORBIDDEN', REFUSALS[reason], { reason });
+
 /**
  * Approve or reject a pending request. Approval creates the run and its job in the same
- * transaction (the code version shown to the approver runs). Decided → 409
+ * transaction (the code version shown to the approver runs). The decider is checked against the
+ * locked row (agents and the requester are refused, 403). Decided → 409
  * `APPROVAL_ALREADY_DECIDED`; past expiry → marked expired, 409 `APPROVAL_EXPIRED`.
  */
 export async function decideApproval(
@@ -316,6 +334,12 @@ export async function decideApproval(
       .forUpdate()
       .executeTakeFirst();
     if (!row) throw notFound('Approval request');
+    const trigger = (row.trigger_context ?? {}) as unknown as ApprovalTriggerContext;
+    const refusal = decisionRefusal(
+      { requested_by: trigger.requested_by, trigger_agent_key_prefix: row.trigger_agent_key_prefix },
+      options.decider,
+    );
+    if (refusal !== null) throw refused(refusal);
     if (row.status === 'expired') return 'expired' as const;
     if (row.status !== 'pending') {
       throw new ServiceError('APPROVAL_ALREADY_DECIDED', `This approval request is already ${row.status}.`, {
@@ -328,7 +352,7 @@ export async function decideApproval(
       .selectAll()
       .where('id', '=', row.workflow_id)
       .executeTakeFirstOrThrow();
-    const trigger = (row.trigger_context ?? {}) as unknown as ApprovalTriggerContext;
+    const responderId = options.decider.id;
     let runId: number | null = null;
     if (decision === 'approve') {
       runId = await insertQueuedRun(ctx, trx, workflow, {
@@ -343,7 +367,7 @@ export async function decideApproval(
           confidence: row.confidence,
           requested_by: row.trigger_agent_key_prefix,
           approval_uuid: row.uuid,
-          approved_by: options.responderId,
+          approved_by: responderId,
         },
       });
     }
@@ -351,7 +375,7 @@ export async function decideApproval(
       .updateTable('workflow_approval_requests')
       .set({
         status: decision === 'approve' ? 'approved' : 'rejected',
-        responder_id: options.responderId,
+        responder_id: responderId,
         responded_at: new Date(),
         workflow_run_id: runId,
         updated_at: new Date(),
@@ -364,7 +388,7 @@ export async function decideApproval(
         approvalActivity(ctx, 'workflow_approval_responded', workflow, trigger.alert_id ?? null, {
           approval_uuid: row.uuid,
           decision: decision === 'approve' ? 'approved' : 'rejected',
-          responder_id: options.responderId,
+          responder_id: responderId,
           via: options.via,
           indicator_type: trigger.indicator_type,
           indicator_value: trigger.indicator_value,
@@ -389,16 +413,21 @@ export async function decideApproval(
   return toApproval(await approvalQuery(ctx.db).where('a.uuid', '=', uuid).executeTakeFirstOrThrow());
 }
 
-/** REST approve / reject (`approvals:write`): responder = body `responder_id` or the key prefix. */
+/**
+ * REST approve / reject (`approvals:write`, a person's key): the responder is the authenticated key.
+ * The reference's body `responder_id` is accepted for wire compatibility and ignored — a caller
+ * could otherwise record anyone as the approver (docs/api/differences.md).
+ */
 export async function respondToApproval(
   ctx: ServiceContext,
   uuid: string,
   decision: Decision,
-  input: { responder_id?: string | undefined } = {},
+  _input: { responder_id?: string | undefined } = {},
 ): Promise<WorkflowApproval> {
   authorize(ctx, 'approvals:write');
-  const fallback = ctx.actor.type === 'system' ? 'system' : ctx.actor.key.prefix;
-  return decideApproval(ctx, uuid, decision, { responderId: input.responder_id ?? fallback, via: 'rest' });
+  const decider = principalOf(ctx.actor);
+  if (decider.kind === 'agent') throw refused('agent'); // before revealing whether the request exists
+  return decideApproval(ctx, uuid, decision, { decider, via: 'rest' });
 }
 
 export interface ApprovalPreview {
@@ -473,7 +502,7 @@ export async function decideWithToken(
   decision: Decision,
 ): Promise<WorkflowApproval> {
   await checkDecideToken(ctx, uuid, token);
-  return decideApproval(ctx, uuid, decision, { responderId: 'browser', via: 'browser' });
+  return decideApproval(ctx, uuid, decision, { decider: { id: 'browser', kind: 'person' }, via: 'browser' });
 }
 
 /**

@@ -50,14 +50,14 @@ export const JOBS = {
     expireInSeconds: 960,
   },
   /**
-   * One approval notification (Slack / Teams webhook): a new request (`token` for its browser link,
-   * never stored), a decision, an expiry or the approved run's result. 1 + 2 retries, 30 s apart.
+   * One approval notification (Slack / Teams webhook): a new request, a decision, an expiry or the
+   * approved run's result. No token: the notifier derives the browser link's token at send time
+   * (approvals/token.ts), so the queue never holds a usable link. 1 + 2 retries, 30 s apart.
    */
   'notify-approval': {
     payload: z.object({
       approval_id: z.number().int().positive(),
       event: z.enum(['requested', 'decided', 'expired', 'executed']),
-      token: z.string().min(1).max(256).optional(),
     }),
     retryLimit: 2,
     retryDelay: 30,
