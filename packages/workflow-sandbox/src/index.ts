@@ -27,6 +27,8 @@ export type {
   WorkflowResultData,
 } from './sandbox.js';
 export { createSandbox, HTTP_METHODS, WATCHDOG_GRACE_MS } from './sandbox.js';
+export type { ThreadedSandboxOptions } from './threads.js';
+export { createThreadedSandbox, DEFAULT_RESOURCE_LIMITS, DEFAULT_TERMINATE_GRACE_MS } from './threads.js';
 export type { ValidationError, ValidationResult } from './validate.js';
 export {
   FORBIDDEN_IDENTIFIERS,

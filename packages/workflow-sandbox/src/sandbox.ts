@@ -747,7 +747,7 @@ class Execution {
  * The callable methods of an integration client: own and inherited (class instances), excluding
  * `Object.prototype`, `constructor` and names starting with `_`.
  */
-function integrationMethods(client: HostIntegration): Set<string> {
+export function integrationMethods(client: HostIntegration): Set<string> {
   const methods = new Set<string>();
   for (let o: object | null = client; o !== null && o !== Object.prototype; o = Object.getPrototypeOf(o)) {
     for (const key of Object.getOwnPropertyNames(o)) {

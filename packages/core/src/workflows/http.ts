@@ -37,15 +37,43 @@ export function hostHttpOf(fetch: SafeFetch): HostHttp {
   };
 }
 
-function patternMatches(pattern: string, url: string): boolean {
-  if (!pattern.includes('*')) return url === pattern || url.startsWith(pattern);
-  const re = new RegExp(
-    `^${pattern
-      .split('*')
-      .map((p) => p.replace(/[.+?^${}()|[\]\\]/g, '\\$&'))
-      .join('.*')}`,
-  );
-  return re.test(url);
+/**
+ * Whether `url` starts with what `pattern` describes, `*` standing for any run of characters (the
+ * reference's prefix glob). No regular expression is built from the caller's pattern (40 `*` made a
+ * backtracking one hang the process): the literal pieces between stars are found in order, each at
+ * its leftmost place after the previous one — leftmost is always right for a prefix match, since it
+ * leaves the most room for the rest — with a KMP search, which never moves backwards in `url`.
+ * Linear: O(|url| + |pattern|) for any input.
+ */
+export function globPrefixMatches(pattern: string, url: string): boolean {
+  const pieces = pattern.split('*');
+  const first = pieces[0] ?? '';
+  if (!url.startsWith(first)) return false;
+  let at = first.length;
+  for (let i = 1; i < pieces.length; i++) {
+    const found = indexOfLinear(url, pieces[i] ?? '', at);
+    if (found < 0) return false;
+    at = found + (pieces[i] ?? '').length;
+  }
+  return true;
+}
+
+/** `text.indexOf(word, from)` by Knuth–Morris–Pratt: O(|text| − from + |word|), whatever the input. */
+function indexOfLinear(text: string, word: string, from: number): number {
+  const m = word.length;
+  if (m === 0) return from;
+  const fail = new Int32Array(m);
+  for (let i = 1, k = 0; i < m; i++) {
+    while (k > 0 && word.charCodeAt(i) !== word.charCodeAt(k)) k = fail[k - 1] ?? 0;
+    if (word.charCodeAt(i) === word.charCodeAt(k)) k++;
+    fail[i] = k;
+  }
+  for (let i = from, k = 0; i < text.length; i++) {
+    while (k > 0 && text.charCodeAt(i) !== word.charCodeAt(k)) k = fail[k - 1] ?? 0;
+    if (text.charCodeAt(i) === word.charCodeAt(k)) k++;
+    if (k === m) return i - m + 1;
+  }
+  return -1;
 }
 
 export interface RecordedCall {
@@ -60,7 +88,7 @@ export function mockHostHttp(mocks: readonly MockHttpResponse[], calls: Recorded
     const mock = mocks.find(
       (m) =>
         (m.method === undefined || m.method.toUpperCase() === request.method) &&
-        patternMatches(m.url_pattern, request.url),
+        globPrefixMatches(m.url_pattern, request.url),
     );
     if (!mock) {
       calls.push({ method: request.method, url: request.url, status: null });

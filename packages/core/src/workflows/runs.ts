@@ -12,7 +12,7 @@ import {
   WorkflowTestSchema,
 } from '@calseta/schema';
 import {
-  createSandbox,
+  createThreadedSandbox,
   type HostHttp,
   type JsonValue,
   type LogEntry,
@@ -21,7 +21,7 @@ import {
 } from '@calseta/workflow-sandbox';
 import { needsApproval, requestApproval } from '../approvals/verbs.js';
 import { authorize } from '../auth/permissions.js';
-import type { Db, ServiceContext } from '../context.js';
+import type { CoreConfig, Db, ServiceContext } from '../context.js';
 import { notFound, ServiceError } from '../errors.js';
 import { newUuid } from '../ids.js';
 import type { JobPayload } from '../jobs/catalogue.js';
@@ -29,14 +29,19 @@ import { csv, iso, paginate } from '../serialize.js';
 import { runEndpointWorkflow } from './endpoint.js';
 import { hostHttpOf, mockHostHttp, type RecordedCall } from './http.js';
 import { mockWorkflowIntegrations, workflowIntegrations } from './integrations.js';
+import { redactSecrets } from './redact.js';
 import { findWorkflow, openWorkflowSecrets, workflowActivity } from './verbs.js';
 
 const JOB = 'execute-workflow';
 
 let sandbox: Sandbox | undefined;
-/** This process's sandbox (a pool of QuickJS modules), created on first use. */
-export function workflowSandbox(): Sandbox {
-  sandbox ??= createSandbox({ maxConcurrency: 4 });
+/**
+ * This process's sandbox, created on first use: a pool of worker threads (`threads`, default
+ * min(2, cores); `WORKFLOW_SANDBOX_THREADS`), so workflow code never runs on the event loop that
+ * serves requests or jobs.
+ */
+export function workflowSandbox(config: Pick<CoreConfig, 'workflowThreads'> = {}): Sandbox {
+  sandbox ??= createThreadedSandbox(config.workflowThreads === undefined ? {} : { threads: config.workflowThreads });
   return sandbox;
 }
 
@@ -316,7 +321,7 @@ export async function runWorkflowJob(ctx: ServiceContext, data: JobPayload<'exec
     workflowIntegrations(ctx),
   ]);
   const http = hostHttpOf(ctx.workflowFetch);
-  const outcome =
+  const ran =
     workflow.workflow_kind === 'http' && workflow.http_endpoint_url
       ? await runEndpointWorkflow(http, workflow.http_endpoint_url, workflow.timeout_seconds * 1000, {
           workflow: { uuid: workflow.uuid, name: workflow.name },
@@ -324,7 +329,7 @@ export async function runWorkflowJob(ctx: ServiceContext, data: JobPayload<'exec
           indicator,
           alert,
         })
-      : await workflowSandbox().run({
+      : await workflowSandbox(ctx.config).run({
           code,
           context: { indicator, alert },
           secrets,
@@ -333,6 +338,8 @@ export async function runWorkflowJob(ctx: ServiceContext, data: JobPayload<'exec
           limits: { timeoutMs: workflow.timeout_seconds * 1000 },
           filename: `workflow-${workflow.uuid}.js`,
         });
+  // Secret values the workflow read never reach the stored logs or result.
+  const outcome = redactSecrets(ran, secrets);
   await ctx.db.transaction().execute(async (trx) => {
     await trx
       .updateTable('workflow_runs')
@@ -389,7 +396,8 @@ export async function getWorkflowRun(ctx: ServiceContext, uuid: string): Promise
 /**
  * Run a workflow now, in any state, against the caller's `mock_http` answers instead of the network;
  * declared secrets are passed (their real values); `ctx.integrations` are no-op mocks whose calls
- * appear in `http_calls` as `INTEGRATION integration://<name>/<method>`. Nothing is recorded.
+ * appear in `http_calls` as `INTEGRATION integration://<name>/<method>`. Nothing is recorded; secret
+ * values are redacted from the answer.
  */
 export async function testWorkflow(
   ctx: ServiceContext,
@@ -412,7 +420,7 @@ export async function testWorkflow(
           indicator,
           alert: null,
         })
-      : await workflowSandbox().run({
+      : await workflowSandbox(ctx.config).run({
           code: workflow.code,
           context: {
             indicator,
@@ -426,14 +434,18 @@ export async function testWorkflow(
           filename: `workflow-${workflow.uuid}.js`,
         });
   const stored = storedResult(outcome);
-  return {
-    status: outcome.status,
-    success: stored.success,
-    message: stored.message,
-    result: outcome.result,
-    error: outcome.error,
-    logs: outcome.logs,
-    duration_ms: Math.round(outcome.durationMs),
-    http_calls: calls,
-  };
+  // Secret values (real ones) never come back: not in logs, result, errors nor the URLs called.
+  return redactSecrets(
+    {
+      status: outcome.status,
+      success: stored.success,
+      message: stored.message,
+      result: outcome.result,
+      error: outcome.error,
+      logs: outcome.logs,
+      duration_ms: Math.round(outcome.durationMs),
+      http_calls: calls,
+    },
+    secrets,
+  );
 }

@@ -15,6 +15,7 @@ import {
 import { validateWorkflowCode } from '@calseta/workflow-sandbox';
 import { sql } from 'kysely';
 import { activityRow } from '../activity/record.js';
+import { requireScope } from '../auth/keys.js';
 import { authorize } from '../auth/permissions.js';
 import type { Db, ServiceContext } from '../context.js';
 import { notFound, ServiceError } from '../errors.js';
@@ -186,9 +187,14 @@ export async function createWorkflow(ctx: ServiceContext, input: WorkflowCreateI
   return toWorkflow(ctx.db, row);
 }
 
+/** How much review each approval mode asks for (lowering it needs `admin`). */
+const APPROVAL_RANK = { never: 0, agent_only: 1, always: 2 } as const;
+const approvalRank = (mode: string): number => APPROVAL_RANK[mode as keyof typeof APPROVAL_RANK] ?? 2;
+
 /**
  * Update a workflow. A code change is validated, the previous code is kept as a version and
  * `code_version` goes up. The code of a system workflow cannot change (`BUILTIN_RESTRICTED`).
+ * Lowering `approval_mode` needs `admin`; any change of it is audited with its before and after.
  */
 export async function updateWorkflow(ctx: ServiceContext, uuid: string, input: WorkflowPatch): Promise<Workflow> {
   authorize(ctx, 'workflows:write');
@@ -203,6 +209,11 @@ export async function updateWorkflow(ctx: ServiceContext, uuid: string, input: W
       throw new ServiceError('VALIDATION_ERROR', 'An http workflow needs http_endpoint_url.', {
         errors: [{ path: 'http_endpoint_url', message: 'required for an http workflow' }],
       });
+    }
+    // Lowering the approval gate (always → agent_only → never) lets runs through unreviewed: admin only.
+    const approvalChanged = patch.approval_mode !== undefined && patch.approval_mode !== current.approval_mode;
+    if (approvalChanged && approvalRank(patch.approval_mode ?? 'always') < approvalRank(current.approval_mode)) {
+      if (ctx.actor.type !== 'system') requireScope(ctx.actor.key, ['admin']);
     }
     const codeChanged = patch.code !== undefined && patch.code !== current.code;
     if (codeChanged && current.is_system) {
@@ -256,6 +267,9 @@ export async function updateWorkflow(ctx: ServiceContext, uuid: string, input: W
         workflowActivity(ctx, 'workflow_updated', updated, {
           fields,
           ...(codeChanged ? { code_version: updated.code_version } : {}),
+          ...(approvalChanged
+            ? { approval_mode: { before: current.approval_mode, after: updated.approval_mode } }
+            : {}),
         }),
       )
       .execute();
