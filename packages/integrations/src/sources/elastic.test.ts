@@ -256,12 +256,16 @@ describe('elastic: validate', () => {
       issues: [
         {
           path: 'kibana.alert.rule.name',
-          message: 'Elastic alerts need kibana.alert.rule.name or kibana.alert.rule.uuid (flat or nested keys)',
+          message:
+            'Elastic alerts need kibana.alert.rule.name or kibana.alert.rule.uuid (8.x), or signal.rule.name or ' +
+            'signal.rule.id (7.x), flat or nested keys',
         },
       ],
     });
     expect(elastic.validate({ 'kibana.alert.rule.uuid': 'u' })).toEqual({ ok: true });
     expect(elastic.validate({ kibana: { alert: { rule: { name: 'n' } } } })).toEqual({ ok: true });
+    expect(elastic.validate({ signal: { rule: { name: 'legacy' } } })).toEqual({ ok: true });
+    expect(elastic.validate({ 'signal.rule.id': 'u' })).toEqual({ ok: true });
   });
 });
 
@@ -279,14 +283,25 @@ describe('elastic: normalize edge cases', () => {
     expect(describe_({})).toBeNull();
   });
 
-  it('prefers the alert severity over the rule severity, case-insensitively', () => {
+  it('prefers the alert severity over the rule severity, then the risk score; Pending only with neither', () => {
     const severity = (extra: Record<string, unknown>) => elastic.normalize({ ...RULE, ...extra }).severity;
     expect(severity({ 'kibana.alert.severity': 'LOW', 'kibana.alert.rule.severity': 'high' })).toBe('Low');
     expect(severity({ 'kibana.alert.rule.severity': 'medium' })).toBe('Medium');
     expect(severity({ 'kibana.alert.severity': 'informational' })).toBe('Informational');
-    expect(severity({ 'kibana.alert.severity': 'bogus' })).toBe('Pending');
-    expect(severity({ 'kibana.alert.severity': '__proto__' })).toBe('Pending');
+    expect(severity({ 'signal.rule.severity': 'critical' })).toBe('Critical');
+    // Elastic's documented risk-score bands: 0–21 Low, 22–47 Medium, 48–73 High, 74–100 Critical.
+    expect(severity({ 'kibana.alert.risk_score': 21 })).toBe('Low');
+    expect(severity({ 'kibana.alert.rule.risk_score': 47 })).toBe('Medium');
+    expect(severity({ 'kibana.alert.risk_score': 73 })).toBe('High');
+    expect(severity({ 'signal.rule.risk_score': 99 })).toBe('Critical');
+    expect(severity({ 'kibana.alert.severity': 'high', 'kibana.alert.risk_score': 10 })).toBe('High');
     expect(severity({})).toBe('Pending');
+    // Present but unreadable: visible (Medium) and flagged; prototype words stay data.
+    for (const word of ['bogus', '__proto__']) {
+      const alert = elastic.normalize({ ...RULE, 'kibana.alert.severity': word });
+      expect(alert.severity).toBe('Medium');
+      expect(alert.extra?.unmapped_severity).toBe(word);
+    }
   });
 
   it('takes kibana.alert.start, then @timestamp, and null (not now) when neither parses', () => {
@@ -300,7 +315,7 @@ describe('elastic: normalize edge cases', () => {
     expect(at({ '@timestamp': 'last tuesday' })).toBeNull();
   });
 
-  it('accepts arrays and IPv6 in every IP field, strings only elsewhere', () => {
+  it('accepts strings or arrays of strings (IPv6 included) in every field, nothing else', () => {
     const raw = {
       ...RULE,
       'source.ip': ['2001:db8::1', 42, '', '10.1.1.1'],
@@ -309,13 +324,14 @@ describe('elastic: normalize edge cases', () => {
       'threat.indicator.domain': 'bad.example',
       'threat.indicator.file.hash.sha256': 'f'.repeat(64),
       'user.name': 1001,
-      'dns.question.name': ['not.taken.example'],
+      'dns.question.name': ['resolved.example', { nested: 'no' }],
     };
     expect(pairs(raw)).toEqual([
       'ip 2001:db8::1 source.ip',
       'ip 10.1.1.1 source.ip',
       'ip 2001:db8::2 destination.ip',
       'ip 203.0.113.9 threat.indicator.ip',
+      'domain resolved.example dns.question.name',
       'domain bad.example threat.indicator.domain',
       `hash_sha256 ${'f'.repeat(64)} threat.indicator.file.hash.sha256`,
     ]);

@@ -1,10 +1,13 @@
 /**
- * Elastic Security detection alerts: the Kibana alert `_source`, normally with flat dotted keys
- * (`"kibana.alert.rule.name": …`); nested objects and mixtures of both are read the same way.
+ * Elastic Security detection alerts: the Kibana 8.x alert `_source` (`kibana.alert.*`), normally with flat
+ * dotted keys (`"kibana.alert.rule.name": …`) — nested objects and mixtures of both are read the same way —
+ * and the legacy 7.x signal document (`signal.rule.*`, `signal.original_time`). The source event's ECS
+ * fields sit beside them in both.
  */
 
 import type { ExtractedIndicator, IndicatorType, ValidationResult } from '@calseta/plugin-sdk';
 import {
+  checkIndicator,
   collectIndicators,
   defineAlertSource,
   detectionRuleRef,
@@ -12,75 +15,114 @@ import {
   hmacSignature,
   indicator,
   isRecord,
-  mapSeverity,
+  normalizeSeverity,
   parseTimestamp,
+  pickSeverity,
   str,
 } from '@calseta/plugin-sdk';
 import type { DetectionRuleRef, NormalizedAlertInput } from '@calseta/schema';
-import {
-  Facts,
-  firstStr,
-  firstText,
-  indicatorFields,
-  notAnObject,
-  result,
-  severityTable,
-  text,
-  textValues,
-  unique,
-} from './shared.js';
+import { Facts, firstStr, firstText, indicatorFields, notAnObject, result, textValues, unique } from './shared.js';
 
 const NAME = 'elastic';
 const SIGNATURE_HEADER = 'x-elastic-signature';
 
-const SEVERITY = severityTable({
-  critical: 'Critical',
-  high: 'High',
-  medium: 'Medium',
-  low: 'Low',
-  informational: 'Informational',
-});
+/** Where 8.x and 7.x keep the same fact: the 8.x path first. */
+const RULE_NAME = ['kibana.alert.rule.name', 'signal.rule.name'];
+const RULE_UUID = ['kibana.alert.rule.uuid', 'signal.rule.id'];
+const RULE_DESCRIPTION = ['kibana.alert.rule.description', 'signal.rule.description'];
+const RULE_SEVERITY = ['kibana.alert.rule.severity', 'signal.rule.severity'];
+const RISK_SCORE = ['kibana.alert.risk_score', 'kibana.alert.rule.risk_score', 'signal.rule.risk_score'];
+const REASON = ['kibana.alert.reason', 'signal.reason'];
+
+const HASHES = [
+  ['sha256', 'hash_sha256', 'SHA-256'],
+  ['sha1', 'hash_sha1', 'SHA-1'],
+  ['md5', 'hash_md5', 'MD5'],
+] as const;
 
 /**
  * Pass-1 fields, in extraction order. IP fields accept a string or an array of strings (IPv4 or IPv6,
  * taken as sent); every other field must be a string.
  */
-const EXTRACTIONS: ReadonlyArray<{ path: string; type: IndicatorType; list: boolean; description: string }> = [
-  { path: 'source.ip', type: 'ip', list: true, description: 'Source IP address' },
-  { path: 'destination.ip', type: 'ip', list: true, description: 'Destination IP address' },
-  { path: 'host.ip', type: 'ip', list: true, description: 'IP addresses of the host (array)' },
-  { path: 'threat.indicator.ip', type: 'ip', list: true, description: 'Threat intelligence indicator IP' },
-  { path: 'destination.domain', type: 'domain', list: false, description: 'Destination domain' },
-  { path: 'dns.question.name', type: 'domain', list: false, description: 'DNS query name' },
-  { path: 'url.domain', type: 'domain', list: false, description: 'Domain of the URL' },
-  { path: 'threat.indicator.domain', type: 'domain', list: false, description: 'Threat intelligence indicator domain' },
-  { path: 'url.full', type: 'url', list: false, description: 'Full URL' },
-  { path: 'process.hash.sha256', type: 'hash_sha256', list: false, description: 'SHA-256 of the process executable' },
-  { path: 'file.hash.sha256', type: 'hash_sha256', list: false, description: 'SHA-256 of the file' },
-  {
-    path: 'threat.indicator.file.hash.sha256',
-    type: 'hash_sha256',
-    list: false,
-    description: 'Threat intelligence indicator file SHA-256',
-  },
-  { path: 'process.hash.sha1', type: 'hash_sha1', list: false, description: 'SHA-1 of the process executable' },
-  { path: 'file.hash.sha1', type: 'hash_sha1', list: false, description: 'SHA-1 of the file' },
-  { path: 'process.hash.md5', type: 'hash_md5', list: false, description: 'MD5 of the process executable' },
-  { path: 'file.hash.md5', type: 'hash_md5', list: false, description: 'MD5 of the file' },
-  { path: 'user.email', type: 'email', list: false, description: 'Email address of the user' },
-  { path: 'user.name', type: 'account', list: false, description: 'User name' },
+type Extraction = { path: string; type: IndicatorType; description: string; each?: string };
+
+/** The hash fields of one ECS file object at `prefix` (`process`, `file.`, …), as extractions. */
+const hashes = (prefix: string, what: string, each?: string): Extraction[] =>
+  HASHES.map(([algorithm, type, label]) => ({
+    path: `${prefix}hash.${algorithm}`,
+    type,
+    description: `${label} of ${what}`,
+    ...(each === undefined ? {} : { each }),
+  }));
+
+/** The threat-intelligence indicator fields under `prefix` (`threat.indicator.`, or each enrichment's `indicator.`). */
+const threatIndicator = (prefix: string, what: string, each?: string): Extraction[] =>
+  [
+    { path: `${prefix}ip`, type: 'ip' as const, description: `${what} IP` },
+    { path: `${prefix}domain`, type: 'domain' as const, description: `${what} domain (legacy field)` },
+    { path: `${prefix}url.domain`, type: 'domain' as const, description: `${what} URL domain` },
+    { path: `${prefix}url.full`, type: 'url' as const, description: `${what} URL` },
+    { path: `${prefix}email.address`, type: 'email' as const, description: `${what} email address` },
+    ...hashes(`${prefix}file.`, `the ${what} file`),
+  ].map((x) => (each === undefined ? x : { ...x, each }));
+
+/**
+ * Pass-1 fields, in extraction order. Every field may hold a string or an array of strings (ECS allows
+ * arrays everywhere; `host.ip` is one). `each` names an array of objects (`dll`, `threat.enrichments`)
+ * whose members hold `path`. Kibana's own links (`kibana.alert.url`, rule `references`) are never read:
+ * they point at Kibana and at documentation, not at the attack.
+ */
+const EXTRACTIONS: readonly Extraction[] = [
+  { path: 'source.ip', type: 'ip', description: 'Source IP address' },
+  { path: 'destination.ip', type: 'ip', description: 'Destination IP address' },
+  { path: 'host.ip', type: 'ip', description: 'IP addresses of the host (string or array)' },
+  ...threatIndicator('threat.indicator.', 'Threat intelligence indicator').filter((x) => x.type === 'ip'),
+  { path: 'destination.domain', type: 'domain', description: 'Destination domain' },
+  { path: 'dns.question.name', type: 'domain', description: 'DNS query name' },
+  { path: 'url.domain', type: 'domain', description: 'Domain of the URL' },
+  ...threatIndicator('threat.indicator.', 'Threat intelligence indicator').filter((x) => x.type === 'domain'),
+  { path: 'url.full', type: 'url', description: 'Full URL' },
+  ...threatIndicator('threat.indicator.', 'Threat intelligence indicator').filter(
+    (x) => x.type === 'url' || x.type === 'email',
+  ),
+  ...hashes('process.', 'the process executable'),
+  ...hashes('file.', 'the file'),
+  ...hashes('process.parent.', 'the parent process executable'),
+  ...hashes('', 'each loaded library (dll[])', 'dll'),
+  ...hashes('threat.indicator.file.', 'the threat intelligence indicator file'),
+  ...threatIndicator('indicator.', 'Matched threat indicator (threat.enrichments[])', 'threat.enrichments'),
+  { path: 'user.email', type: 'email', description: 'Email address of the user' },
+  { path: 'user.name', type: 'account', description: 'User name' },
 ];
+
+/** The strings at `path` (a string or an array of strings), or inside each member of the array at `each`. */
+function valuesAt(raw: unknown, path: string, each?: string): string[] {
+  if (each === undefined) return textValues(getPath(raw, path));
+  const list = getPath(raw, each);
+  return (Array.isArray(list) ? list : [list]).flatMap((item) => textValues(getPath(item, path)));
+}
+
+/** The first value at any of `paths` that is a well-formed `type` (so a `"fake md5"` never fills a field). */
+function firstValid(raw: unknown, type: IndicatorType, paths: readonly string[]): string | undefined {
+  for (const path of paths) {
+    const found = textValues(getPath(raw, path)).find((v) => checkIndicator(type, v, path).ok);
+    if (found !== undefined) return found;
+  }
+  return undefined;
+}
 
 /** `extra` facts: `[key, ...paths]`, first path holding a value wins. */
 const FACTS: ReadonlyArray<readonly [string, ...string[]]> = [
   ['alert_id', 'kibana.alert.uuid'],
   ['alert_status', 'kibana.alert.status'],
-  ['workflow_status', 'kibana.alert.workflow_status'],
+  ['workflow_status', 'kibana.alert.workflow_status', 'signal.status'],
   ['alert_end', 'kibana.alert.end'],
-  ['original_time', 'kibana.alert.original_time'],
-  ['rule_id', 'kibana.alert.rule.rule_id'],
+  ['original_time', 'kibana.alert.original_time', 'signal.original_time'],
+  ['rule_id', 'kibana.alert.rule.rule_id', 'signal.rule.rule_id'],
+  ['rule_type', 'kibana.alert.rule.type', 'signal.rule.type'],
   ['rule_category', 'kibana.alert.rule.category'],
-  ['risk_score', 'kibana.alert.risk_score', 'kibana.alert.rule.risk_score'],
+  ['risk_score', ...RISK_SCORE],
+  ['alert_url', 'kibana.alert.url'],
   ['event_action', 'event.action'],
   ['event_outcome', 'event.outcome'],
   ['event_category', 'event.category'],
@@ -102,12 +144,16 @@ const FACTS: ReadonlyArray<readonly [string, ...string[]]> = [
   ['process_executable', 'process.executable'],
   ['process_args', 'process.args'],
   ['process_command_line', 'process.command_line'],
+  ['process_working_directory', 'process.working_directory'],
+  ['process_code_signature', 'process.code_signature.subject_name', 'process.Ext.code_signature.subject_name'],
   ['parent_process_name', 'process.parent.name'],
   ['parent_process_pid', 'process.parent.pid'],
   ['parent_process_executable', 'process.parent.executable'],
   ['parent_process_command_line', 'process.parent.command_line'],
   ['file_name', 'file.name'],
   ['file_path', 'file.path'],
+  ['file_directory', 'file.directory'],
+  ['malware_classification', 'file.Ext.malware_classification.identifier'],
   ['file_size', 'file.size'],
   ['source_port', 'source.port'],
   ['destination_port', 'destination.port'],
@@ -145,7 +191,7 @@ function mitre(raw: unknown): Mitre {
       ...textValues(getPath(raw, 'threat.technique.subtechnique.name')),
     ],
   };
-  const ruleThreat = getPath(raw, 'kibana.alert.rule.threat');
+  const ruleThreat = getPath(raw, 'kibana.alert.rule.threat') ?? getPath(raw, 'signal.rule.threat');
   if (out.tacticIds.length + out.tacticNames.length + out.techniqueIds.length === 0 && Array.isArray(ruleThreat)) {
     for (const entry of ruleThreat) {
       if (!isRecord(entry)) {
@@ -182,11 +228,10 @@ function mitre(raw: unknown): Mitre {
 
 function extractIndicators(raw: unknown): ExtractedIndicator[] {
   const found: Array<ExtractedIndicator | null> = [];
-  for (const { path, type, list } of EXTRACTIONS) {
-    const value = getPath(raw, path);
-    const values = list ? textValues(value) : [text(value)];
-    for (const v of values) {
-      found.push(indicator(type, v, path));
+  for (const { path, type, each } of EXTRACTIONS) {
+    const source = each === undefined ? path : `${each}[].${path}`;
+    for (const v of valuesAt(raw, path, each)) {
+      found.push(indicator(type, v, source));
     }
   }
   return collectIndicators(found);
@@ -196,28 +241,43 @@ function validate(raw: unknown): ValidationResult {
   if (!isRecord(raw)) {
     return result([notAnObject('An Elastic alert', raw)]);
   }
-  if (firstStr(raw, ['kibana.alert.rule.name', 'kibana.alert.rule.uuid']) === undefined) {
+  if (firstStr(raw, [...RULE_NAME, ...RULE_UUID]) === undefined) {
     return result([
       {
         path: 'kibana.alert.rule.name',
-        message: 'Elastic alerts need kibana.alert.rule.name or kibana.alert.rule.uuid (flat or nested keys)',
+        message:
+          'Elastic alerts need kibana.alert.rule.name or kibana.alert.rule.uuid (8.x), or signal.rule.name or ' +
+          'signal.rule.id (7.x), flat or nested keys',
       },
     ]);
   }
   return result([]);
 }
 
+/** The alert severity, else the rule's, else the risk score on Elastic's documented bands. */
+function severity(raw: unknown) {
+  return pickSeverity(
+    normalizeSeverity(getPath(raw, 'kibana.alert.severity')),
+    ...RULE_SEVERITY.map((path) => normalizeSeverity(getPath(raw, path))),
+    ...RISK_SCORE.map((path) => normalizeSeverity(getPath(raw, path), { scale: 'risk_score' })),
+  );
+}
+
 function normalize(raw: unknown): NormalizedAlertInput {
-  const title = firstStr(raw, ['kibana.alert.rule.name', 'kibana.alert.reason']) ?? 'Untitled Elastic Alert';
-  const reason = str(getPath(raw, 'kibana.alert.reason'));
-  let description = str(getPath(raw, 'kibana.alert.rule.description')) ?? reason;
+  const title = firstStr(raw, [...RULE_NAME, ...REASON]) ?? 'Untitled Elastic Alert';
+  const reason = firstStr(raw, REASON);
+  let description = firstStr(raw, RULE_DESCRIPTION) ?? reason;
   if (description === title) {
     description = reason;
   }
-  const tagsValue = getPath(raw, 'kibana.alert.rule.tags');
+  const tagsValue = getPath(raw, 'kibana.alert.rule.tags') ?? getPath(raw, 'signal.rule.tags');
   const tags = Array.isArray(tagsValue) ? tagsValue.map(str).filter((t): t is string => t !== undefined) : [];
   const m = mitre(raw);
   const facts = new Facts().pickAll(raw, FACTS);
+  const sev = severity(raw);
+  if (sev.status === 'unmapped') {
+    facts.set('unmapped_severity', sev.raw);
+  }
   if (reason !== undefined && reason !== description && reason !== title) {
     facts.set('alert_reason', reason);
   }
@@ -228,8 +288,11 @@ function normalize(raw: unknown): NormalizedAlertInput {
     .set('mitre_technique_names', m.techniqueNames);
   return {
     title,
-    severity: mapSeverity(firstStr(raw, ['kibana.alert.severity', 'kibana.alert.rule.severity']), SEVERITY),
-    occurred_at: parseTimestamp(getPath(raw, 'kibana.alert.start')) ?? parseTimestamp(getPath(raw, '@timestamp')),
+    severity: sev.severity,
+    occurred_at:
+      parseTimestamp(getPath(raw, 'kibana.alert.start')) ??
+      parseTimestamp(getPath(raw, 'signal.original_time')) ??
+      parseTimestamp(getPath(raw, '@timestamp')),
     source_name: NAME,
     description: description ?? null,
     ...indicatorFields({
@@ -237,13 +300,14 @@ function normalize(raw: unknown): NormalizedAlertInput {
       dst_ip: firstText(raw, ['destination.ip']),
       src_hostname: firstText(raw, ['source.domain', 'host.hostname']),
       dst_hostname: firstText(raw, ['destination.domain']),
-      file_hash_sha256: firstText(raw, [
+      // The alert's own binary first; a placeholder (`"fake md5"`) is skipped, never copied into a field.
+      file_hash_sha256: firstValid(raw, 'hash_sha256', [
         'process.hash.sha256',
         'file.hash.sha256',
         'threat.indicator.file.hash.sha256',
       ]),
-      file_hash_sha1: firstText(raw, ['process.hash.sha1', 'file.hash.sha1']),
-      file_hash_md5: firstText(raw, ['process.hash.md5', 'file.hash.md5']),
+      file_hash_sha1: firstValid(raw, 'hash_sha1', ['process.hash.sha1', 'file.hash.sha1']),
+      file_hash_md5: firstValid(raw, 'hash_md5', ['process.hash.md5', 'file.hash.md5']),
       actor_email: firstText(raw, ['user.email']),
       actor_username: firstText(raw, ['user.name']),
       dns_query: firstText(raw, ['dns.question.name']),
@@ -260,10 +324,10 @@ function normalize(raw: unknown): NormalizedAlertInput {
 function detectionRule(raw: unknown): DetectionRuleRef | null {
   const m = mitre(raw);
   return detectionRuleRef({
-    source_rule_id: str(getPath(raw, 'kibana.alert.rule.uuid')),
-    name: str(getPath(raw, 'kibana.alert.rule.name')),
-    severity: firstStr(raw, ['kibana.alert.rule.severity', 'kibana.alert.severity']),
-    description: str(getPath(raw, 'kibana.alert.rule.description')),
+    source_rule_id: firstStr(raw, RULE_UUID),
+    name: firstStr(raw, RULE_NAME),
+    severity: firstStr(raw, [...RULE_SEVERITY, 'kibana.alert.severity']),
+    description: firstStr(raw, RULE_DESCRIPTION),
     mitre_tactics: m.tacticIds.length > 0 ? m.tacticIds : m.tacticNames,
     mitre_techniques: m.techniqueIds.length > 0 ? m.techniqueIds : m.techniqueNames,
   });
@@ -277,8 +341,8 @@ export const elasticSource = defineAlertSource({
   extractIndicators,
   detectionRule,
   verifySignature: hmacSignature(SIGNATURE_HEADER),
-  documentedExtractions: EXTRACTIONS.map(({ path, type, description }) => ({
-    field_path: path,
+  documentedExtractions: EXTRACTIONS.map(({ path, type, description, each }) => ({
+    field_path: each === undefined ? path : `${each}[].${path}`,
     indicator_type: type,
     description,
   })),

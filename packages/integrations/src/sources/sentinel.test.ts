@@ -179,42 +179,53 @@ describe('sentinel: validate', () => {
     expect(!res.ok && res.issues[0]?.path).toBe('');
   });
 
-  it('rejects a payload without a properties object', () => {
-    expect(sentinel.validate({ Entities: [] })).toEqual({
-      ok: false,
-      issues: [{ path: 'properties', message: 'Sentinel incidents need a properties object' }],
-    });
-    expect(sentinel.validate({ properties: 'x' }).ok).toBe(false);
-  });
-
-  it('needs a title or a severity', () => {
-    const expected = {
+  it('rejects a payload with neither a title nor a severity, in any shape', () => {
+    const missing = (path: string) => ({
       ok: false,
       issues: [
-        { path: 'properties.title', message: 'Sentinel incidents need properties.title or properties.severity' },
+        {
+          path,
+          message:
+            'Sentinel payloads need a title or a severity: properties.title (incident), AlertDisplayName (alert), ' +
+            'title (Graph alert) or alertDisplayName (custom playbook body)',
+        },
       ],
-    };
-    expect(sentinel.validate(incident({}))).toEqual(expected);
-    expect(sentinel.validate(incident({ title: '  ', severity: '' }))).toEqual(expected);
+    });
+    expect(sentinel.validate({ Entities: [] })).toEqual(missing('title'));
+    expect(sentinel.validate({ properties: 'x' })).toEqual(missing('title'));
+    expect(sentinel.validate(incident({}))).toEqual(missing('properties.title'));
+    expect(sentinel.validate(incident({ title: '  ', severity: '' }))).toEqual(missing('properties.title'));
+    expect(sentinel.validate({ object: { properties: { status: 'New' } } })).toEqual(missing('properties.title'));
+  });
+
+  it('accepts a title or a severity in every documented shape', () => {
     expect(sentinel.validate(incident({ title: 'T' }))).toEqual({ ok: true });
     expect(sentinel.validate(incident({ severity: 'Low' }))).toEqual({ ok: true });
+    expect(sentinel.validate({ object: { properties: { title: 'T' } } })).toEqual({ ok: true });
+    expect(sentinel.validate({ AlertDisplayName: 'A' })).toEqual({ ok: true });
+    expect(sentinel.validate({ alert_display_name: 'A' })).toEqual({ ok: true });
+    expect(sentinel.validate({ title: 'Graph', evidence: [] })).toEqual({ ok: true });
   });
 });
 
 describe('sentinel: normalize edge cases', () => {
-  it('maps severities case-insensitively; unknown is Pending and missing is Informational', () => {
+  it('reads severities as a person would: any case, Critical, numbers; Pending only when none is given', () => {
     const severity = (value: unknown) => sentinel.normalize(incident({ title: 'T', severity: value })).severity;
     expect(severity('High')).toBe('High');
     expect(severity('HIGH')).toBe('High');
     expect(severity('medium')).toBe('Medium');
     expect(severity('Low')).toBe('Low');
     expect(severity('Informational')).toBe('Informational');
-    expect(severity('None')).toBe('Informational');
-    expect(severity(undefined)).toBe('Informational');
-    expect(severity('Critical')).toBe('Pending');
-    expect(severity('bogus')).toBe('Pending');
-    expect(severity('constructor')).toBe('Pending');
-    expect(severity(3)).toBe('Pending');
+    expect(severity('Critical')).toBe('Critical');
+    expect(severity(3)).toBe('Medium');
+    expect(severity('None')).toBe('Pending');
+    expect(severity(undefined)).toBe('Pending');
+    // Present but unreadable: visible (Medium) and flagged, never silently demoted; prototype words stay data.
+    for (const word of ['bogus', 'constructor']) {
+      const alert = sentinel.normalize(incident({ title: 'T', severity: word }));
+      expect(alert.severity).toBe('Medium');
+      expect(alert.extra?.unmapped_severity).toBe(word);
+    }
   });
 
   it('uses createdTimeUtc when firstActivityTimeUtc is missing or unparseable, and null (not now) when neither parses', () => {
@@ -254,11 +265,13 @@ describe('sentinel: normalize edge cases', () => {
       'ip 2001:db8::1 Entities.ip',
       'account alice Entities.account',
       'account bob@corp.example Entities.account',
-      'domain pc-7 Entities.host',
       'url https://x.example/a Entities.url',
       'hash_sha1 da39a3ee5e6b4b0d3255bfef95601890afd80709 Entities.filehash',
     ]);
-    expect(sentinel.normalize(raw).file_hash_sha1).toBe('da39a3ee5e6b4b0d3255bfef95601890afd80709');
+    const alert = sentinel.normalize(raw);
+    expect(alert.file_hash_sha1).toBe('da39a3ee5e6b4b0d3255bfef95601890afd80709');
+    // A bare host name is not a domain, but it still names the host.
+    expect(alert.src_hostname).toBe('pc-7');
   });
 
   it('fills email and DNS fields from mailbox, mail message and DNS entities', () => {
