@@ -17,21 +17,36 @@ export interface AnalystOverride {
   at: string;
 }
 
-/** The worst of some verdicts (Malicious > Suspicious > Benign > Pending); Pending for none. */
+/** The worst of some verdicts (Malicious > Suspicious > Benign > Context > Unknown > Pending); Pending for none. */
 export function worstVerdict(levels: Iterable<MaliceLevel>): MaliceLevel {
   let worst: MaliceLevel = 'Pending';
   for (const level of levels) if (MALICE_WEIGHT[level] > MALICE_WEIGHT[worst]) worst = level;
   return worst;
 }
 
+export interface AggregateOptions {
+  /**
+   * Enrichment has run for this indicator and nothing will ask again (no rate-limited provider is
+   * waiting for a retry): when no provider judged it, the verdict is `Unknown` rather than `Pending`.
+   */
+  settled?: boolean;
+}
+
+/** A result that waits on a provider's rate limit (a later attempt may answer). */
+export function isDeferred(result: EnrichmentProviderResult): boolean {
+  return result.rate_limited && (result.status === 'skipped' || result.status === 'failed');
+}
+
 /**
  * An indicator's verdict from its provider results: the worst verdict among results that have one
  * (`success` and `not_found`; failed and skipped results say nothing), keeping the explanation of
  * the first result (in input order) that produced it. An analyst override wins over everything.
+ * An answer's `Pending` (stored by older versions) counts as `Unknown`: the provider did answer.
  */
 export function aggregateVerdict(
   results: Iterable<EnrichmentProviderResult>,
   override?: AnalystOverride | null,
+  options: AggregateOptions = {},
 ): AggregateVerdict {
   if (override !== undefined && override !== null) {
     return {
@@ -52,9 +67,14 @@ export function aggregateVerdict(
   let best: AggregateVerdict | undefined;
   for (const result of results) {
     if (result.verdict === null || (result.status !== 'success' && result.status !== 'not_found')) continue;
-    if (best === undefined || MALICE_WEIGHT[result.verdict] > MALICE_WEIGHT[best.verdict]) {
-      best = { verdict: result.verdict, explanation: result.explanation };
+    const verdict: MaliceLevel = result.verdict === 'Pending' ? 'Unknown' : result.verdict;
+    if (best === undefined || MALICE_WEIGHT[verdict] > MALICE_WEIGHT[best.verdict]) {
+      best = {
+        verdict,
+        explanation: result.explanation === null ? null : { ...result.explanation, verdict },
+      };
     }
   }
-  return best ?? { verdict: 'Pending', explanation: null };
+  if (best !== undefined) return best;
+  return { verdict: options.settled === true ? 'Unknown' : 'Pending', explanation: null };
 }

@@ -195,7 +195,8 @@ describe('skips', () => {
       }),
     ]);
     expect(http.calls).toHaveLength(0);
-    expect(outcome.verdict).toBe('Pending');
+    // Enrichment ran and no provider could judge the value: Unknown, not "not enriched yet".
+    expect(outcome.verdict).toBe('Unknown');
   });
 
   it('a non-enrichable indicator calls nobody and says why', async () => {
@@ -291,7 +292,7 @@ describe('cache', () => {
     const second = await enrich(hash, [vt]);
     expect(first.results[0]).toMatchObject({
       status: 'not_found',
-      verdict: 'Pending',
+      verdict: 'Unknown',
       extracted: { found: false },
       explanation: { reason: 'not_found', provider: 'virustotal' },
       cache_hit: false,
@@ -517,15 +518,15 @@ describe('reference builtin shapes', () => {
       http: http.port,
       clock: () => new Date('2026-03-01T12:00:00.000Z'),
     });
+    // No `result` flags here (a definition written before them): the token step, read by the later
+    // steps' Authorization headers, is an authentication step and is never kept; no rules: Unknown.
     expect(run.result).toMatchObject({
       status: 'success',
       extracted: { object_id: 'obj-1', account_enabled: true },
-      verdict: 'Pending',
-      raw: {
-        token: { access_token: 'graph-token', token_type: 'Bearer' },
-        user_lookup: { id: 'obj-1', displayName: 'R Chen', accountEnabled: true },
-      },
+      verdict: 'Unknown',
     });
+    expect(run.result.raw).toEqual({ user_lookup: { id: 'obj-1', displayName: 'R Chen', accountEnabled: true } });
+    expect(JSON.stringify(run.result)).not.toContain('graph-token');
     expect(http.calls.map((c) => c.url)).toEqual([
       'https://login.test/tenant-1/oauth2/v2.0/token',
       'https://graph.test/v1.0/users/r.chen%40contoso.com?$select=id,displayName,accountEnabled',

@@ -9,12 +9,13 @@ import {
   type SkipReason,
   type VerdictExplanation,
 } from '@calseta/schema';
-import { aggregateVerdict } from './aggregate.js';
+import { aggregateVerdict, isDeferred } from './aggregate.js';
 import { requiredAuthKeys } from './check.js';
 import { checkEnrichable } from './enrichable.js';
 import { extractFields } from './extract.js';
-import { evaluateMalice, notFoundVerdict } from './malice.js';
+import { evaluateMalice, type MaliceEvaluation, notFoundVerdict } from './malice.js';
 import type { EnginePorts, HttpPort, IndicatorRef } from './ports.js';
+import { redactCredentials } from './redact.js';
 import { type RateLimitHint, type RunStepsInput, runSteps } from './steps.js';
 
 /** Whole-provider-call budget when neither the provider nor the caller sets one. */
@@ -108,6 +109,15 @@ function errorMessage(error: unknown): string {
 
 const elapsed = (started: number) => Math.round(performance.now() - started);
 
+/**
+ * A provider that answered is never `Pending` (that means "not enriched yet"): a `Pending` default
+ * (the reference's default, kept by older definitions) says it could not judge the value: `Unknown`.
+ */
+function answered(evaluation: MaliceEvaluation): MaliceEvaluation {
+  if (evaluation.verdict !== 'Pending') return evaluation;
+  return { verdict: 'Unknown', explanation: { ...evaluation.explanation, verdict: 'Unknown' } };
+}
+
 /** A provider run takes what its steps take, with the whole provider instead of its http_config. */
 export interface RunProviderInput extends Omit<RunStepsInput, 'config'> {
   provider: ProviderDefinition;
@@ -170,7 +180,7 @@ export async function runProvider(input: RunProviderInput): Promise<ProviderRun>
       return done(result, outcome.steps, outcome.rateLimit);
     }
     if (outcome.status === 'not_found') {
-      const { verdict, explanation } = notFoundVerdict(provider.malice_rules, context);
+      const { verdict, explanation } = answered(notFoundVerdict(provider.malice_rules, context));
       const result: EnrichmentProviderResult = {
         ...blank(provider, 'not_found'),
         extracted: { found: false },
@@ -181,7 +191,7 @@ export async function runProvider(input: RunProviderInput): Promise<ProviderRun>
       };
       return done(result, outcome.steps, outcome.rateLimit);
     }
-    const { verdict, explanation } = evaluateMalice(provider.malice_rules, outcome.raw, context);
+    const { verdict, explanation } = answered(evaluateMalice(provider.malice_rules, outcome.raw, context));
     const result: EnrichmentProviderResult = {
       ...blank(provider, 'success'),
       extracted: extractFields(outcome.raw, provider.field_extractions, indicator.type),
@@ -290,7 +300,16 @@ async function enrichWithProvider(
   const key = cacheKey(provider.provider_name, indicator.type, indicator.value);
   if (options.bypassCache !== true) {
     const cached = await ports.cache.get(key).catch(() => undefined);
-    if (cached !== undefined) return { ...cached, cache_hit: true, duration_ms: elapsed(started) };
+    // Redacted again: an entry written by an older version may still hold credential material.
+    if (cached !== undefined) {
+      return {
+        ...cached,
+        raw: redactCredentials(cached.raw),
+        extracted: redactCredentials(cached.extracted) as EnrichmentProviderResult['extracted'],
+        cache_hit: true,
+        duration_ms: elapsed(started),
+      };
+    }
   }
 
   const ms = provider.timeout_ms ?? options.callTimeoutMs ?? DEFAULT_CALL_TIMEOUT_MS;
@@ -354,7 +373,7 @@ export async function enrichIndicator(input: EnrichIndicatorInput): Promise<Enri
       ),
     );
   }
-  const { verdict, explanation } = aggregateVerdict(results);
+  const { verdict, explanation } = aggregateVerdict(results, null, { settled: !results.some(isDeferred) });
   return {
     indicator,
     enrichable: gate.enrichable,

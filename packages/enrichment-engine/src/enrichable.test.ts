@@ -247,8 +247,32 @@ describe('hashes, emails, accounts', () => {
     ['account', 'j.martinez@contoso.com', true],
     ['account', '   ', false],
     ['email', '', false],
+    // Identity lookups put the value in a URL path: dot segments and separators never reach them.
+    ['account', '.', false],
+    ['account', '..', false],
+    ['account', ' ... ', false],
+    ['account', '../admin', false],
+    ['account', 'user?x=1', false],
+    ['account', 'a\u0000b', false],
+    ['account', 'x'.repeat(257), false],
+    ['account', 'CONTOSO\\jdoe', true],
+    ['account', 'jdoe.admin', true],
+    ['email', 'jdoe@corp.local', true], // internal mail domains are what identity providers know
+    ['email', '..@corp.com', false],
+    ['email', 'a@b@corp.com', false],
+    ['email', '@corp.com', false],
+    ['email', 'jdoe@', false],
+    ['email', 'jdoe@localhost', false],
+    ['email', 'j/doe@corp.com', false],
+    ['email', 'j doe@corp.com', false],
+    ['email', `${'x'.repeat(65)}@corp.com`, false],
   ])('%s %s → %s', (type, value, expected) => {
     expect(checkEnrichable(type, value).enrichable).toBe(expected);
+  });
+
+  it('says why an account or email is refused', () => {
+    expect(checkEnrichable('account', '..').reason).toBe("account name '..' is a URL dot segment");
+    expect(checkEnrichable('email', 'nope').reason).toBe('not a valid email address');
   });
 
   it('names the hash kind in the reason', () => {

@@ -226,13 +226,56 @@ function urlEnrichability(text: string, options: EnrichabilityOptions): Enrichab
 
 const HASH_LENGTH: Readonly<Record<string, number>> = { hash_md5: 32, hash_sha1: 40, hash_sha256: 64 };
 
+/** Code points an identity lookup never needs and a URL path must not get: C0/C1 controls, `/`, `?`, `#`. */
+function hasUnsafeChar(text: string): boolean {
+  for (let i = 0; i < text.length; i += 1) {
+    const c = text.charCodeAt(i);
+    if (c < 0x20 || (c >= 0x7f && c <= 0x9f) || c === 0x2f || c === 0x3f || c === 0x23) return true;
+  }
+  return false;
+}
+
+const onlyDots = (text: string) => text.length > 0 && text.split('').every((c) => c === '.');
+
+/**
+ * Account names go into identity providers' URL paths (`/api/v1/users/{{indicator.value}}`): a value
+ * of dots or with a path separator would address another resource (Okta `/api/v1/users/..` lists
+ * every user), so it is refused before any call.
+ */
+function accountEnrichability(text: string): Enrichability {
+  const value = text.trim();
+  if (value.length > 256) return { enrichable: false, reason: 'account name longer than 256 characters' };
+  if (onlyDots(value)) return { enrichable: false, reason: `account name '${value}' is a URL dot segment` };
+  if (hasUnsafeChar(value)) {
+    return { enrichable: false, reason: 'account name contains a control character, `/`, `?` or `#`' };
+  }
+  return { enrichable: true };
+}
+
+/** One `@`, a plain local part (RFC 5321 length) and a well-formed domain of ≥ 2 labels (internal domains allowed). */
+function emailEnrichability(text: string): Enrichability {
+  const value = text.trim();
+  const at = value.indexOf('@');
+  const invalid = { enrichable: false, reason: 'not a valid email address' };
+  if (value.length > 254 || at <= 0 || at !== value.lastIndexOf('@')) return invalid;
+  const local = value.slice(0, at);
+  const domain = value.slice(at + 1).toLowerCase();
+  if (local.length > 64 || onlyDots(local) || hasUnsafeChar(local) || /\s/.test(local)) return invalid;
+  const labels = domain.split('.');
+  if (labels.length < 2 || domain.length > 253 || !labels.every((label) => LABEL.test(label))) return invalid;
+  return { enrichable: true };
+}
+
 /**
  * Whether an indicator may be sent to providers:
  * - ip: parses and is globally reachable per the IANA registries (see the tables above);
  * - domain: a well-formed name of ≥ 2 labels, not under an internal suffix;
  * - url: has a host, and that host passes the ip or domain rule;
  * - hash_*: hex of the right length (32/40/64);
- * - email, account: any non-empty value (as the reference).
+ * - email: one `@`, a plain local part and a well-formed domain (internal domains allowed: identity
+ *   providers know them);
+ * - account: up to 256 characters, not only dots, no control character, `/`, `?` or `#` (the
+ *   reference took any non-empty value; a dot segment made Okta list every user).
  */
 export function checkEnrichable(type: IndicatorType, value: string, options: EnrichabilityOptions = {}): Enrichability {
   if (value.trim() === '') return { enrichable: false, reason: 'empty value' };
@@ -252,7 +295,8 @@ export function checkEnrichable(type: IndicatorType, value: string, options: Enr
         : { enrichable: false, reason: `not a ${length}-character hex ${type.slice(5).toUpperCase()} hash` };
     }
     case 'email':
+      return emailEnrichability(value);
     case 'account':
-      return { enrichable: true };
+      return accountEnrichability(value);
   }
 }

@@ -3,8 +3,8 @@
  * Pure: no database, queue or network of its own; everything goes through the ports. Named exports only.
  */
 
-export type { AggregateVerdict, AnalystOverride } from './aggregate.js';
-export { aggregateVerdict, worstVerdict } from './aggregate.js';
+export type { AggregateOptions, AggregateVerdict, AnalystOverride } from './aggregate.js';
+export { aggregateVerdict, isDeferred, worstVerdict } from './aggregate.js';
 export { checkHttpConfig, requiredAuthKeys } from './check.js';
 export type {
   AuthResolver,
@@ -45,6 +45,8 @@ export type {
   RateDecision,
   RatePort,
 } from './ports.js';
+export type { RedactOptions } from './redact.js';
+export { REDACTED, redactCredentials, redactText } from './redact.js';
 export type { RateLimitHint, RunStepsInput, StepsOutcome } from './steps.js';
 export {
   DEFAULT_RETRY_AFTER_MS,

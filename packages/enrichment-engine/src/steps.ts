@@ -1,10 +1,11 @@
-import { stepName, stepUrlTemplate } from '@calseta/plugin-sdk';
+import { resultSteps, stepName, stepUrlTemplate } from '@calseta/plugin-sdk';
 import type { HttpConfig, HttpMethod, HttpStep, ProviderStepDebug } from '@calseta/schema';
-import { maskHeaders, maskValue, secretForms, truncateBody } from './mask.js';
+import { isSensitiveName, maskHeaders, maskValue, secretForms, truncateBody } from './mask.js';
 import type { HttpPort, HttpResponse, IndicatorRef } from './ports.js';
+import { redactCredentials } from './redact.js';
 import { encodeComponent, renderJson, renderTemplate, TemplateError, type TemplateScope } from './template.js';
 
-export { stepName, stepUrlTemplate };
+export { resultSteps, stepName, stepUrlTemplate };
 
 export const DEFAULT_STEP_TIMEOUT_MS = 30_000;
 /** Pause applied after a 429 that carries no usable Retry-After. */
@@ -28,7 +29,10 @@ export interface RateLimitHint {
 }
 
 interface OutcomeBase {
-  /** One step's body, or `{ <step name>: body }` when the config has several steps. */
+  /**
+   * The result steps' bodies (authentication steps are never kept, see `resultSteps`), redacted of
+   * credential material: one step's body, or `{ <step name>: body }` when the config has several steps.
+   */
   raw: unknown;
   steps: ProviderStepDebug[];
   /** Set when any step answered 429 (even an optional one): the caller should pause the provider. */
@@ -205,12 +209,23 @@ function header(headers: Readonly<Record<string, string>>, name: string): string
   return Object.entries(headers).find(([k]) => k.toLowerCase() === name)?.[1];
 }
 
-function assembleRaw(config: HttpConfig, bodies: Record<string, unknown>): unknown {
+/**
+ * What a run keeps: only the result steps' bodies (an access token lives in `bodies` for later
+ * templates, never here), redacted of credential material and of the provider's own secrets. The
+ * shape keeps the step names when the config has several steps, so extraction paths stay the same.
+ */
+function assembleRaw(config: HttpConfig, bodies: Record<string, unknown>, secrets: readonly string[]): unknown {
   if (config.steps.length === 1) {
     const [only] = Object.values(bodies);
-    return only ?? null;
+    return resultSteps(config)[0] === true ? redactCredentials(only ?? null, { secrets }) : null;
   }
-  return bodies;
+  const results = resultSteps(config);
+  const kept: Record<string, unknown> = {};
+  config.steps.forEach((step, index) => {
+    const name = stepName(step, index);
+    if (results[index] === true && Object.hasOwn(bodies, name)) kept[name] = bodies[name];
+  });
+  return redactCredentials(kept, { secrets });
 }
 
 /**
@@ -219,7 +234,10 @@ function assembleRaw(config: HttpConfig, bodies: Record<string, unknown>): unkno
  */
 export async function runSteps(input: RunStepsInput): Promise<StepsOutcome> {
   const { config, indicator, auth, http, clock, signal, debug = false } = input;
-  const secrets = debug ? secretForms(auth) : [];
+  const masks = debug ? secretForms(auth) : [];
+  // Only credential-named auth values are redacted from results: a tenant or a domain (Entra's
+  // `tenant_id`, Okta's `domain`) is part of legitimate answers (a UPN, a link).
+  const secrets = secretForms(Object.fromEntries(Object.entries(auth).filter(([key]) => isSensitiveName(key))));
   const steps: ProviderStepDebug[] = [];
   const bodies: Record<string, unknown> = {};
   const scope: TemplateScope = { indicator, auth, steps: bodies };
@@ -251,15 +269,15 @@ export async function runSteps(input: RunStepsInput): Promise<StepsOutcome> {
     };
     const fail = (error: string): StepsOutcome => {
       finish('failed', error);
-      return { status: 'failed', error, raw: assembleRaw(config, bodies), steps, rateLimit };
+      return { status: 'failed', error, raw: assembleRaw(config, bodies, secrets), steps, rateLimit };
     };
 
     if (debug) {
       try {
         const masked = buildRequest(config, step, index, scope, true);
         record.url = masked.url;
-        record.request_headers = maskHeaders(masked.headers, secrets);
-        record.request_body = maskValue(masked.bodyValue, secrets);
+        record.request_headers = maskHeaders(masked.headers, masks);
+        record.request_body = maskValue(masked.bodyValue, masks);
       } catch {
         // The real build below reports the problem.
       }
@@ -291,7 +309,7 @@ export async function runSteps(input: RunStepsInput): Promise<StepsOutcome> {
 
     const { response } = call;
     record.status = response.status;
-    if (debug) record.response_headers = maskHeaders(response.headers, secrets);
+    if (debug) record.response_headers = maskHeaders(response.headers, masks);
     const durationMs = Number.isFinite(response.durationMs) ? response.durationMs : undefined;
 
     if (step.not_found_status.includes(response.status)) {
@@ -301,7 +319,7 @@ export async function runSteps(input: RunStepsInput): Promise<StepsOutcome> {
         status: 'not_found',
         step: name,
         httpStatus: response.status,
-        raw: assembleRaw(config, bodies),
+        raw: assembleRaw(config, bodies, secrets),
         steps,
         rateLimit,
       };
@@ -314,7 +332,9 @@ export async function runSteps(input: RunStepsInput): Promise<StepsOutcome> {
       }
       if (debug) {
         const decoded = decodeBody(response);
-        record.response_body = truncateBody(maskValue(decoded.ok ? decoded.value : response.body, secrets));
+        record.response_body = truncateBody(
+          maskValue(redactCredentials(decoded.ok ? decoded.value : response.body), masks),
+        );
       }
       const message = `Step '${name}' returned HTTP ${response.status}`;
       if (step.optional) {
@@ -322,7 +342,7 @@ export async function runSteps(input: RunStepsInput): Promise<StepsOutcome> {
         continue;
       }
       finish('failed', message, durationMs);
-      return { status: 'failed', error: message, raw: assembleRaw(config, bodies), steps, rateLimit };
+      return { status: 'failed', error: message, raw: assembleRaw(config, bodies, secrets), steps, rateLimit };
     }
 
     const decoded = decodeBody(response);
@@ -333,12 +353,12 @@ export async function runSteps(input: RunStepsInput): Promise<StepsOutcome> {
         continue;
       }
       finish('failed', message, durationMs);
-      return { status: 'failed', error: message, raw: assembleRaw(config, bodies), steps, rateLimit };
+      return { status: 'failed', error: message, raw: assembleRaw(config, bodies, secrets), steps, rateLimit };
     }
-    if (debug) record.response_body = truncateBody(maskValue(decoded.value, secrets));
+    if (debug) record.response_body = truncateBody(maskValue(redactCredentials(decoded.value), masks));
     bodies[name] = decoded.value;
     finish('ok', null, durationMs);
   }
 
-  return { status: 'success', raw: assembleRaw(config, bodies), steps, rateLimit };
+  return { status: 'success', raw: assembleRaw(config, bodies, secrets), steps, rateLimit };
 }

@@ -224,3 +224,40 @@ describe('parseTemplate / encodeComponent', () => {
     expect(() => encodeComponent('\uD800')).toThrow(TemplateError);
   });
 });
+
+describe('dot segments in URL paths', () => {
+  const dots = (value: string): TemplateScope => ({ ...scope, indicator: { type: 'account', value } });
+  const url = 'https://okta.test/api/v1/users/{{indicator.value}}';
+
+  it.each(['.', '..'])('refuses %s as a whole path value: a URL parser would drop the segment', (value) => {
+    const error = (() => {
+      try {
+        renderTemplate(url, dots(value), { position: 'url' });
+      } catch (caught) {
+        return caught;
+      }
+      return null;
+    })();
+    expect(error).toBeInstanceOf(TemplateError);
+    expect((error as TemplateError).code).toBe('unsafe_value' satisfies TemplateErrorCode);
+    // What would have been requested: the collection, not a user.
+    expect(new URL(`https://okta.test/api/v1/users/${value}`).pathname).toBe(value === '.' ? '/api/v1/users/' : '/api/v1/');
+  });
+
+  it('refuses encoded dot segments passed raw, and keeps dots that are not a whole value', () => {
+    const raw = 'https://okta.test/api/v1/users/{{indicator.value | raw}}';
+    expect(() => renderTemplate(raw, dots('%2e%2E'), { position: 'url' })).toThrow(TemplateError);
+    expect(() => renderTemplate(raw, dots('.%2e'), { position: 'url' })).toThrow(TemplateError);
+    expect(renderTemplate(url, dots('j.doe'), { position: 'url' })).toBe('https://okta.test/api/v1/users/j.doe');
+    expect(renderTemplate(url, dots('...'), { position: 'url' })).toBe('https://okta.test/api/v1/users/...');
+    // `%2e` typed by an attacker is encoded as `%252e`: a value, not a segment.
+    expect(renderTemplate(url, dots('%2e'), { position: 'url' })).toBe('https://okta.test/api/v1/users/%252e');
+  });
+
+  it('a dot value in the query or in a header is only a value', () => {
+    expect(renderTemplate('https://a.test/check?ip={{indicator.value}}', dots('..'), { position: 'url' })).toBe(
+      'https://a.test/check?ip=..',
+    );
+    expect(renderTemplate('{{indicator.value}}', dots('..'), { position: 'text' })).toBe('..');
+  });
+});

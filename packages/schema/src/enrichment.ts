@@ -91,6 +91,13 @@ export const HttpStepSchema = z
     not_found_status: z.array(HttpStatusSchema).default([]),
     /** An optional step may fail (transport, status, body, template) without failing the provider. */
     optional: z.boolean().default(false),
+    /**
+     * Extension: whether this step's body is part of the stored/returned result. `false` for an
+     * authentication step (token exchange): its body feeds later templates only and is never kept.
+     * Unset: a step whose body a later step's header reads (`Bearer {{steps.token.access_token}}`) is
+     * an authentication step; every other step is a result.
+     */
+    result: z.boolean().optional(),
   })
   .strict()
   .meta({ id: 'EnrichmentHttpStep' });

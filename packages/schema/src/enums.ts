@@ -33,14 +33,22 @@ export const CloseClassificationSchema = z.enum([
 ]);
 export type CloseClassification = z.infer<typeof CloseClassificationSchema>;
 
-export const MaliceLevelSchema = z.enum(['Pending', 'Benign', 'Suspicious', 'Malicious']);
+/**
+ * `Pending`: not enriched yet (or waiting on a rate-limited provider). Ours, after enrichment finished:
+ * `Unknown` — no provider could judge the value (none answered, or answers carried no judgement);
+ * `Context` — providers described it (identity providers: Okta, Entra) but none judges maliciousness.
+ */
+export const MaliceLevelSchema = z.enum(['Pending', 'Unknown', 'Context', 'Benign', 'Suspicious', 'Malicious']);
 export type MaliceLevel = z.infer<typeof MaliceLevelSchema>;
 
+/** Worst-of order: any judgement outranks a description, a description outranks "could not judge". */
 export const MALICE_WEIGHT: Readonly<Record<MaliceLevel, number>> = {
   Pending: 0,
-  Benign: 1,
-  Suspicious: 2,
-  Malicious: 3,
+  Unknown: 1,
+  Context: 2,
+  Benign: 3,
+  Suspicious: 4,
+  Malicious: 5,
 };
 
 export const IndicatorTypeSchema = z.enum([

@@ -1,12 +1,13 @@
 import { isDeepStrictEqual } from 'node:util';
 import { aggregateVerdict, cacheKey, type EnrichIndicatorOutcome } from '@calseta/enrichment-engine';
-import type {
-  EnrichmentProviderResult,
-  EnrichmentStatus,
-  EnrichmentSummary,
-  IndicatorType,
-  MaliceLevel,
-  ProviderTally,
+import {
+  type EnrichmentProviderResult,
+  type EnrichmentStatus,
+  type EnrichmentSummary,
+  type IndicatorType,
+  type MaliceLevel,
+  MaliceLevelSchema,
+  type ProviderTally,
 } from '@calseta/schema';
 import { sql } from 'kysely';
 import { activityRow } from '../activity/record.js';
@@ -146,7 +147,10 @@ export function summarize(
     Object.entries(providers)
       .filter(([, t]) => pick(t))
       .map(([name]) => name);
-  const malice_counts: Record<MaliceLevel, number> = { Pending: 0, Benign: 0, Suspicious: 0, Malicious: 0 };
+  const malice_counts = Object.fromEntries(MaliceLevelSchema.options.map((level) => [level, 0])) as Record<
+    MaliceLevel,
+    number
+  >;
   for (const v of verdicts) malice_counts[v] += 1;
   return {
     status: enrichmentStatus(applicable),
@@ -231,7 +235,9 @@ export async function enrichAlert(
       indicator.malice_source === 'analyst'
         ? { verdict: indicator.malice as MaliceLevel, at: (indicator.malice_overridden_at ?? now).toISOString() }
         : null;
-    const { verdict, explanation } = aggregateVerdict(Object.values(results), analyst);
+    // Settled (never `Pending`) unless a rate-limited provider is asked again by a delayed job.
+    const retrying = attempt < MAX_RATE_LIMIT_RETRIES && outcome.results.some(isDeferred);
+    const { verdict, explanation } = aggregateVerdict(Object.values(results), analyst, { settled: !retrying });
     // Enriched = some provider answered for it (reference quirk 20: not merely "was attempted").
     const enriched = Object.values(results).some((r) => r.status === 'success' || r.status === 'not_found');
     const changed =

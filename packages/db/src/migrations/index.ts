@@ -18,6 +18,7 @@ import * as m0007 from './0007_context.js';
 import * as m0008 from './0008_enrichment_unlogged.js';
 import * as m0009 from './0009_rate_limits.js';
 import * as m0010 from './0010_alert_list_indexes.js';
+import * as m0011 from './0011_scrub_provider_credentials.js';
 
 export const migrations: Readonly<Record<string, Migration>> = Object.freeze({
   '0001_core': m0001,
@@ -30,4 +31,5 @@ export const migrations: Readonly<Record<string, Migration>> = Object.freeze({
   '0008_enrichment_unlogged': m0008,
   '0009_rate_limits': m0009,
   '0010_alert_list_indexes': m0010,
+  '0011_scrub_provider_credentials': m0011,
 });

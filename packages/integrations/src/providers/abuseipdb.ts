@@ -22,6 +22,7 @@ export const abuseipdbProvider = ProviderDefinitionSchema.parse({
     steps: [
       {
         name: 'lookup',
+        result: true,
         method: 'GET',
         url: '{{auth.base_url | raw}}/api/v2/check',
         headers: { Key: '{{auth.api_key}}', Accept: 'application/json' },
@@ -37,7 +38,8 @@ export const abuseipdbProvider = ProviderDefinitionSchema.parse({
       { field: 'data.abuseConfidenceScore', operator: '>=', value: 25, verdict: 'Suspicious' },
     ],
     default_verdict: 'Benign',
-    not_found_verdict: 'Pending',
+    // Not known to the provider: it answered but cannot judge the value.
+    not_found_verdict: 'Unknown',
   },
   field_extractions: extractionsFor(
     ['ip'],

@@ -10,7 +10,8 @@ import { type BuiltinAuthSpec, type BuiltinProvider, extractionsFor, NO_VERDICT 
  * into `not_found`). Needs application permissions `User.Read.All` + `GroupMember.Read.All`
  * (or `Directory.Read.All`). Base URLs from `auth.login_base_url` (default
  * `https://login.microsoftonline.com`) and `auth.graph_base_url` (default `https://graph.microsoft.com`).
- * No token caching across calls (as in the reference). Context only: no verdict.
+ * No token caching across calls (as in the reference); the token step is not a result, so the stored
+ * result holds the three lookups only. Context only: no verdict (`Context`).
  */
 
 const GRAPH = '{{auth.graph_base_url | raw}}/v1.0/users';
@@ -50,6 +51,8 @@ export const entraProvider = ProviderDefinitionSchema.parse({
     steps: [
       {
         name: 'token',
+        // Authentication only: its body (the access token) feeds the Bearer headers and is never kept.
+        result: false,
         method: 'POST',
         url: '{{auth.login_base_url | raw}}/{{auth.tenant_id}}/oauth2/v2.0/token',
         headers: { Accept: 'application/json' },
@@ -63,6 +66,7 @@ export const entraProvider = ProviderDefinitionSchema.parse({
       },
       {
         name: 'user_lookup',
+        result: true,
         url: `${GRAPH}/{{indicator.value}}?$select=${USER_SELECT}`,
         headers: BEARER,
         expected_status: [200],
@@ -70,12 +74,14 @@ export const entraProvider = ProviderDefinitionSchema.parse({
       },
       {
         name: 'user_groups',
+        result: true,
         url: `${GRAPH}/{{steps.user_lookup.id}}/memberOf?$select=displayName`,
         headers: BEARER,
         optional: true,
       },
       {
         name: 'user_manager',
+        result: true,
         url: `${GRAPH}/{{steps.user_lookup.id}}/manager?$select=displayName,mail,jobTitle`,
         headers: BEARER,
         optional: true,

@@ -26,6 +26,7 @@ export const oktaProvider = ProviderDefinitionSchema.parse({
     steps: [
       {
         name: 'user_lookup',
+        result: true,
         url: `${USERS}/{{indicator.value | urlencode}}`,
         headers: HEADERS,
         expected_status: [200],
@@ -33,12 +34,14 @@ export const oktaProvider = ProviderDefinitionSchema.parse({
       },
       {
         name: 'user_groups',
+        result: true,
         url: `${USERS}/{{steps.user_lookup.id}}/groups`,
         headers: HEADERS,
         optional: true,
       },
       {
         name: 'user_manager',
+        result: true,
         url: `${USERS}/{{steps.user_lookup.id}}/linkedObjects/manager`,
         headers: HEADERS,
         optional: true,

@@ -274,11 +274,11 @@ describe('builtin providers against the mock server over HTTP', () => {
     expect(typeof two.result.extracted?.registrar).toBe('string');
   });
 
-  it('VirusTotal: unknown hash is not_found (Pending), negatively cached', async () => {
+  it('VirusTotal: unknown hash is not_found (Unknown), negatively cached', async () => {
     const hash = '0'.repeat(64);
     const { result } = await enrich(mock, ports, virustotalProvider, 'hash_sha256', hash);
     expect(result.status).toBe('not_found');
-    expect(result.verdict).toBe('Pending');
+    expect(result.verdict).toBe('Unknown');
     expect(ports.cache.sets).toEqual([
       { key: `enrichment:virustotal:hash_sha256:${hash}`, ttlSeconds: 600, status: 'not_found' },
     ]);
@@ -313,7 +313,7 @@ describe('builtin providers against the mock server over HTTP', () => {
   it('Okta: known user in 3 calls with department, status and groups', async () => {
     const { result } = await enrich(mock, ports, oktaProvider, 'email', 'j.martinez@contoso.com');
     expect(result.status).toBe('success');
-    expect(result.verdict).toBe('Pending');
+    expect(result.verdict).toBe('Context');
     const extracted = result.extracted ?? {};
     expect(extracted).toMatchObject({
       login: 'j.martinez@contoso.com',
@@ -344,14 +344,17 @@ describe('builtin providers against the mock server over HTTP', () => {
   it('Okta: unknown user is not_found after one call', async () => {
     const { result } = await enrich(mock, ports, oktaProvider, 'account', 'ghost.user@contoso.com');
     expect(result.status).toBe('not_found');
-    expect(result.verdict).toBe('Pending');
+    expect(result.verdict).toBe('Unknown');
     expect(mock.stats().byProvider.okta).toBe(1);
   });
 
   it('Entra: token step then user, groups and manager', async () => {
     const { result } = await enrich(mock, ports, entraProvider, 'email', 'r.chen@contoso.com');
     expect(result.status, result.error_message ?? '').toBe('success');
-    expect(result.verdict).toBe('Pending');
+    expect(result.verdict).toBe('Context');
+    // The token step is authentication only: never part of the result.
+    expect(Object.keys(result.raw as object).sort()).toEqual(['user_groups', 'user_lookup', 'user_manager']);
+    expect(JSON.stringify(result)).not.toMatch(/access_token|eyJ/);
     expect(result.extracted).toMatchObject({
       object_id: 'f9e8d7c6-b5a4-3210-9876-543210fedcba',
       user_principal_name: 'r.chen@contoso.com',

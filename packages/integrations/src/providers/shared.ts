@@ -42,8 +42,11 @@ export function extractionsFor(
   );
 }
 
-/** Identity providers give context, not a verdict (reference §4.9: empty rules, default Pending). */
-export const NO_VERDICT: MaliceRulesInput = { rules: [], default_verdict: 'Pending', not_found_verdict: 'Pending' };
+/**
+ * Identity providers give context, not a verdict: a found account is `Context` (described, not
+ * judged), an unknown one `Unknown`. The reference left both `Pending`, which then never changed.
+ */
+export const NO_VERDICT: MaliceRulesInput = { rules: [], default_verdict: 'Context', not_found_verdict: 'Unknown' };
 
 const REF_RE = /\{([A-Za-z0-9_]+)\}/g;
 

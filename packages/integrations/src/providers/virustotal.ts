@@ -38,6 +38,7 @@ export const virustotalProvider = ProviderDefinitionSchema.parse({
     steps: [
       {
         name: 'lookup',
+        result: true,
         method: 'GET',
         url_by_type: {
           ip: `${API}/ip_addresses/{{indicator.value}}`,
@@ -61,7 +62,8 @@ export const virustotalProvider = ProviderDefinitionSchema.parse({
       { field: `${A}.last_analysis_stats.suspicious`, operator: '>=', value: 3, verdict: 'Suspicious' },
     ],
     default_verdict: 'Benign',
-    not_found_verdict: 'Pending',
+    // Not known to the provider: it answered but cannot judge the value.
+    not_found_verdict: 'Unknown',
   },
   field_extractions: [
     ...extractionsFor(

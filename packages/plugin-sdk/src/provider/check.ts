@@ -1,5 +1,5 @@
 import type { HttpConfig, HttpStep, IndicatorType } from '@calseta/schema';
-import { stepName, stepUrlTemplate } from './steps.js';
+import { resultSteps, stepName, stepUrlTemplate } from './steps.js';
 import { type Placeholder, placeholdersOf, TemplateError } from './template.js';
 
 /** Every template of a step, labelled for error messages. */
@@ -49,6 +49,9 @@ export function checkHttpConfig(config: HttpConfig): string[] {
     }
     earlier.add(name);
   });
+  if (!resultSteps(config).some(Boolean)) {
+    problems.push('no step is a result: mark the lookup step `"result": true` (authentication steps are never kept)');
+  }
   return problems;
 }
 

@@ -38,7 +38,9 @@ export type TemplateErrorCode =
   | 'unknown_variable'
   | 'unknown_filter'
   | 'missing_credential'
-  | 'missing_value';
+  | 'missing_value'
+  /** A value that would change the request's path: a whole `.`/`..` segment (any encoding). */
+  | 'unsafe_value';
 
 export class TemplateError extends Error {
   readonly code: TemplateErrorCode;
@@ -201,11 +203,35 @@ function renderPlaceholder(placeholder: Placeholder, scope: TemplateScope, optio
   return options.position === 'url' && !explicit ? encodeComponent(text) : text;
 }
 
-/** Render a template string. Throws `TemplateError` (syntax, unknown variable/filter, missing value). */
+/**
+ * `.`, `..` and their percent-encoded forms: URL parsers (WHATWG, so Node and undici) remove such a
+ * path segment and the one before it even when encoded as `%2e`, so no encoding keeps it a value.
+ */
+const DOT_SEGMENT = /^(?:\.|%2e){1,2}$/i;
+
+/**
+ * Render a template string. Throws `TemplateError` (syntax, unknown variable/filter, missing value,
+ * and in a URL path a value that is a dot segment: `/api/v1/users/{{indicator.value}}` with `..`
+ * would otherwise ask for `/api/v1/` — e.g. Okta's list of every user).
+ */
 export function renderTemplate(template: string, scope: TemplateScope, options: RenderOptions): string {
   let out = '';
+  let inPath = options.position === 'url';
   for (const token of parseTemplate(template)) {
-    out += typeof token === 'string' ? token : renderPlaceholder(token, scope, options);
+    if (typeof token === 'string') {
+      out += token;
+      if (inPath && (token.includes('?') || token.includes('#'))) inPath = false;
+      continue;
+    }
+    const text = renderPlaceholder(token, scope, options);
+    if (inPath && DOT_SEGMENT.test(text)) {
+      throw new TemplateError(
+        'unsafe_value',
+        `'${describe(token.ref)}' is '${text}', a URL dot segment that would change the request path`,
+      );
+    }
+    out += text;
+    if (inPath && (text.includes('?') || text.includes('#'))) inPath = false;
   }
   return out;
 }

@@ -1,0 +1,106 @@
+import { describe, expect, it } from 'vitest';
+import { containsJwt, MAX_REDACT_DEPTH, REDACTED, redactCredentials, redactText, TOO_DEEP } from './redact.js';
+
+// A real-shaped JWT (header {"alg":"RS256","typ":"JWT"}), as Entra's token endpoint returns.
+const JWT =
+  'eyJhbGciOiJSUzI1NiIsInR5cCI6IkpXVCJ9.eyJhdWQiOiJodHRwczovL2dyYXBoLm1pY3Jvc29mdC5jb20iLCJ0aWQiOiJ0In0.c2lnbmF0dXJl';
+
+describe('redactCredentials', () => {
+  it('replaces credential-named members in any case and spelling, at any depth', () => {
+    const body = {
+      token_type: 'Bearer',
+      expires_in: 3599,
+      access_token: 'opaque-token-1',
+      Refresh_Token: 'r-2',
+      nested: [{ 'ID-TOKEN': 'i-3', clientSecret: 's-4', PASSWORD: { x: 1 }, 'X-ApiKey': 'k-5', apiKey: 'k-6' }],
+      password_last_changed: '2026-01-01',
+      empty: { password: null, api_key: '' },
+    };
+    expect(redactCredentials(body)).toEqual({
+      token_type: 'Bearer',
+      expires_in: 3599,
+      access_token: REDACTED,
+      Refresh_Token: REDACTED,
+      nested: [
+        { 'ID-TOKEN': REDACTED, clientSecret: REDACTED, PASSWORD: REDACTED, 'X-ApiKey': REDACTED, apiKey: REDACTED },
+      ],
+      password_last_changed: '2026-01-01',
+      empty: { password: null, api_key: '' },
+    });
+  });
+
+  it('redacts bearer and SSWS values, JWT-shaped words, key=value pairs and given secrets in text', () => {
+    expect(redactText('Authorization: Bearer abc.def-123 then more')).toBe(
+      `Authorization: Bearer ${REDACTED} then more`,
+    );
+    expect(redactText('SSWS 00aBcD_efGh-1234 was used')).toBe(`SSWS ${REDACTED} was used`);
+    expect(redactText(`id ${JWT} end`)).toBe(`id ${REDACTED} end`);
+    expect(redactText('access_token=abc123&token_type=bearer&expires_in=3600')).toBe(
+      `access_token=${REDACTED}&token_type=bearer&expires_in=3600`,
+    );
+    expect(redactText('{"client_secret": "s3cr3t-value", "scope": "x"}')).toBe(
+      `{"client_secret": "${REDACTED}", "scope": "x"}`,
+    );
+    expect(redactText('you sent my-api-key-9 back', ['my-api-key-9'])).toBe(`you sent ${REDACTED} back`);
+    expect(redactCredentials({ echo: 'key my-api-key-9' }, { secrets: ['my-api-key-9'] })).toEqual({
+      echo: `key ${REDACTED}`,
+    });
+  });
+
+  it('keeps ordinary provider answers as they are', () => {
+    const vt = {
+      data: {
+        id: '185.220.101.32',
+        attributes: { last_analysis_stats: { malicious: 12 }, as_owner: 'Tor exit', tags: ['tor'], whois: 'a.b.c' },
+      },
+    };
+    expect(redactCredentials(vt)).toEqual(vt);
+    const text = 'The token type is bearer-like; password policy: strong. v1.2.3 eyJ-not.a.jwt';
+    expect(redactText(text)).toBe(text);
+    expect(containsJwt('eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiIxIn0.')).toBe(true);
+    expect(containsJwt('eyJhbGciOiJIUzI1NiJ9')).toBe(false);
+  });
+
+  it('bounds depth: a deeply nested body ends in a marker instead of a stack overflow', () => {
+    let deep: unknown = { access_token: 'x' };
+    for (let i = 0; i < 100_000; i += 1) deep = [deep];
+    const out = redactCredentials(deep);
+    let level: unknown = out;
+    let depth = 0;
+    while (Array.isArray(level)) {
+      level = level[0];
+      depth += 1;
+    }
+    expect(level).toBe(TOO_DEEP);
+    expect(depth).toBe(MAX_REDACT_DEPTH);
+  });
+
+  it('is linear on attacker-sized text (no backtracking): 4 MB of near-misses in seconds, not hours', () => {
+    const cases = [
+      'eyJ'.repeat(1_400_000), // JWT prefixes without dots
+      `${'eyJaaaaaaaaaaa.'.repeat(280_000)}`, // JWT-like segments, never three base64url parts
+      'bearer '.repeat(600_000), // scheme words followed by scheme words
+      'password: '.repeat(400_000),
+      `${'a'.repeat(4_000_000)}!`,
+    ];
+    for (const text of cases) {
+      const started = performance.now();
+      redactText(text);
+      // Generous for a loaded machine: a quadratic scan of 4 MB would take hours.
+      expect(performance.now() - started).toBeLessThan(3000);
+    }
+    const wide = { items: Array.from({ length: 200_000 }, (_, i) => ({ id: i, note: `Bearer t${i}`, ok: true })) };
+    const started = performance.now();
+    const out = redactCredentials(wide) as typeof wide;
+    expect(performance.now() - started).toBeLessThan(10_000);
+    expect(out.items[7]?.note).toBe(`Bearer ${REDACTED}`);
+  });
+
+  it('keeps a __proto__ member a member', () => {
+    const parsed = JSON.parse('{"__proto__": {"password": "p"}, "a": 1}') as unknown;
+    const out = redactCredentials(parsed) as Record<string, unknown>;
+    expect(Object.getPrototypeOf(out)).toBe(Object.prototype);
+    expect(Object.hasOwn(out, '__proto__')).toBe(true);
+    expect(JSON.stringify(out)).toBe(`{"__proto__":{"password":"${REDACTED}"},"a":1}`);
+  });
+});

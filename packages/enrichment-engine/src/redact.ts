@@ -1,0 +1,188 @@
+import { isRecord } from '@calseta/plugin-sdk';
+
+/**
+ * The second line of defence for provider bodies: whatever a provider definition keeps (a forgotten
+ * `result: false`, a lookup API that echoes the caller's key), credential material never reaches a
+ * stored or returned result. Applied by the engine to every result body, so runtime JSON providers and
+ * community providers get it too.
+ *
+ * Replaced by {@link REDACTED}:
+ * - the value of any member whose name is a credential name (any case, `_`/`-` ignored):
+ *   access_token, refresh_token, id_token, client_secret, password, api_key, …;
+ * - in text: the word after `Bearer` / `SSWS` (Okta), a value after a credential name and `=`/`:`
+ *   (`access_token=…&`, `"password": "…"`), JWT-shaped words (`eyJ….….…`), and every given secret.
+ *
+ * Linear in the input: one pass per string with a hand-written scanner (no backtracking regex), depth
+ * bounded (deeper values become {@link TOO_DEEP}), no recursion beyond that bound.
+ */
+
+export const REDACTED = '[REDACTED]';
+export const TOO_DEEP = '[TRUNCATED: nested too deep]';
+/** Nesting depth kept; real provider answers are far shallower. */
+export const MAX_REDACT_DEPTH = 64;
+
+/** Credential member names, normalised by {@link normalizeName}. */
+const CREDENTIAL_NAMES = new Set([
+  'accesstoken',
+  'refreshtoken',
+  'idtoken',
+  'token',
+  'sessiontoken',
+  'bearertoken',
+  'authtoken',
+  'clientsecret',
+  'secret',
+  'password',
+  'passwd',
+  'apikey',
+  'xapikey',
+  'authorization',
+  'privatekey',
+  'clientassertion',
+]);
+
+/** Words after which the next word is a credential (`Authorization: Bearer <token>`, Okta `SSWS <token>`). */
+const SCHEME_WORDS = new Set(['bearer', 'ssws']);
+
+/** Lower-case letters and digits only: `X-ApiKey`, `api_key` and `apiKey` are one name. */
+export function normalizeName(name: string): string {
+  let out = '';
+  for (let i = 0; i < name.length; i += 1) {
+    const c = name.charCodeAt(i);
+    if ((c >= 48 && c <= 57) || (c >= 97 && c <= 122)) out += name[i];
+    else if (c >= 65 && c <= 90) out += String.fromCharCode(c + 32);
+  }
+  return out;
+}
+
+export function isCredentialName(name: string): boolean {
+  // Longer names are never one of ours: skip normalising attacker-sized keys.
+  return name.length >= 5 && name.length <= 40 && CREDENTIAL_NAMES.has(normalizeName(name));
+}
+
+/** Characters of a token word: base64/base64url, dots (JWT), `~`. */
+function isWordChar(c: number): boolean {
+  return (
+    (c >= 48 && c <= 57) ||
+    (c >= 65 && c <= 90) ||
+    (c >= 97 && c <= 122) ||
+    c === 45 || // -
+    c === 95 || // _
+    c === 46 || // .
+    c === 126 || // ~
+    c === 43 || // +
+    c === 47 // /
+  );
+}
+
+function isBase64Url(segment: string): boolean {
+  for (let i = 0; i < segment.length; i += 1) {
+    const c = segment.charCodeAt(i);
+    const ok = (c >= 48 && c <= 57) || (c >= 65 && c <= 90) || (c >= 97 && c <= 122) || c === 45 || c === 95;
+    if (!ok) return false;
+  }
+  return true;
+}
+
+/** A word holding `<header>.<payload>.<signature>` with a JSON header (`eyJ` = base64url of `{"`). */
+export function containsJwt(word: string): boolean {
+  if (!word.includes('eyJ')) return false;
+  const parts = word.split('.');
+  for (let k = 0; k + 2 < parts.length; k += 1) {
+    const header = parts[k] as string;
+    const payload = parts[k + 1] as string;
+    const signature = parts[k + 2] as string;
+    if (
+      header.length >= 10 &&
+      header.startsWith('eyJ') &&
+      payload.length >= 2 &&
+      isBase64Url(header) &&
+      isBase64Url(payload) &&
+      isBase64Url(signature)
+    ) {
+      return true;
+    }
+  }
+  return false;
+}
+
+const isSpace = (c: number) => c === 32 || c === 9 || c === 10 || c === 13;
+/** Between a credential name and its value: quotes, spaces, `:` and `=` (`"api_key": "…"`, `token=…`). */
+const isAssign = (c: number) => c === 58 || c === 61;
+const isQuote = (c: number) => c === 34 || c === 39;
+
+/** Redact credential material inside one string (see the module comment). Linear in `text`. */
+export function redactText(text: string, secrets: readonly string[] = []): string {
+  let s = text;
+  for (const secret of secrets) if (secret !== '' && s.includes(secret)) s = s.split(secret).join(REDACTED);
+  if (s.length < 8) return s;
+  let out = '';
+  let copied = 0;
+  // What the previous word asks of the next one: a scheme word wants whitespace only between them,
+  // a credential name wants an `=` or `:` (with quotes/spaces around it).
+  let expect: 'scheme' | 'name' | null = null;
+  let gapOk = true;
+  let gapAssign = false;
+  let i = 0;
+  while (i < s.length) {
+    const c = s.charCodeAt(i);
+    if (!isWordChar(c)) {
+      if (expect === 'scheme' && !isSpace(c)) gapOk = false;
+      if (expect === 'name') {
+        if (isAssign(c)) gapAssign = true;
+        else if (!isSpace(c) && !isQuote(c)) gapOk = false;
+      }
+      i += 1;
+      continue;
+    }
+    let j = i + 1;
+    while (j < s.length && isWordChar(s.charCodeAt(j))) j += 1;
+    const word = s.slice(i, j);
+    const follows = gapOk && (expect === 'scheme' || (expect === 'name' && gapAssign));
+    const lower = word.length <= 6 ? word.toLowerCase() : '';
+    if (follows && expect === 'name' && SCHEME_WORDS.has(lower)) {
+      expect = 'scheme'; // `Authorization: Bearer <token>`: the token is the credential
+    } else if (follows || containsJwt(word)) {
+      out += s.slice(copied, i) + REDACTED;
+      copied = j;
+      expect = null;
+    } else {
+      expect = SCHEME_WORDS.has(lower) ? 'scheme' : isCredentialName(word) ? 'name' : null;
+    }
+    gapOk = true;
+    gapAssign = false;
+    i = j;
+  }
+  return copied === 0 ? s : out + s.slice(copied);
+}
+
+export interface RedactOptions {
+  /** Exact values to remove wherever they appear (the provider's own credentials). */
+  secrets?: readonly string[];
+}
+
+/**
+ * A copy of a JSON value with credential material replaced (see the module comment). Never throws;
+ * non-JSON leaves (numbers, booleans, null) are kept as they are.
+ */
+export function redactCredentials(value: unknown, options: RedactOptions = {}): unknown {
+  const secrets = options.secrets ?? [];
+  const walk = (item: unknown, depth: number): unknown => {
+    if (typeof item === 'string') return redactText(item, secrets);
+    if (item === null || typeof item !== 'object') return item;
+    if (depth >= MAX_REDACT_DEPTH) return TOO_DEEP;
+    if (Array.isArray(item)) return item.map((member) => walk(member, depth + 1));
+    if (!isRecord(item)) return null;
+    const out: Record<string, unknown> = {};
+    for (const [key, member] of Object.entries(item)) {
+      const kept = isCredentialName(key) && member !== null && member !== '' ? REDACTED : walk(member, depth + 1);
+      const name = redactText(key, secrets);
+      // A `__proto__` member from JSON.parse stays a member, not a prototype.
+      if (name === '__proto__') {
+        Object.defineProperty(out, name, { value: kept, enumerable: true, writable: true, configurable: true });
+      } else out[name] = kept;
+    }
+    return out;
+  };
+  return walk(value, 0);
+}
