@@ -1,6 +1,7 @@
 import {
   createCore,
   createLogger,
+  exitOnConfigError,
   installPluginProviders,
   JobQueue,
   loadPlugins,
@@ -13,7 +14,7 @@ import { createApp } from './app.js';
 import { loadEnv, securityOptions, webhookSecrets } from './env.js';
 
 // Composition root: configuration → database → queue → core → HTTP.
-const env = loadEnv();
+const env = await exitOnConfigError(() => loadEnv());
 const logger = createLogger({ service: 'api', level: env.LOG_LEVEL });
 const { db } = createDb({ url: env.DATABASE_URL, max: env.DB_POOL_SIZE, applicationName: 'calseta-api' });
 const queue = new JobQueue({
@@ -23,7 +24,7 @@ const queue = new JobQueue({
   ...(env.JOB_EXPIRE_SECONDS === undefined ? {} : { expireInSeconds: env.JOB_EXPIRE_SECONDS }),
 });
 await queue.start();
-const plugins = await loadPlugins(env.CALSETA_PLUGINS, { logger });
+const plugins = await exitOnConfigError(() => loadPlugins(env.CALSETA_PLUGINS, { logger }));
 const deps = createCore({
   db,
   queue,

@@ -36,6 +36,11 @@ export function childEnv(overrides: Record<string, string>): NodeJS.ProcessEnv {
   return { ...process.env, ...overrides };
 }
 
+/** NODE_OPTIONS of a `dev` child: the inherited ones, plus the `development` export condition. */
+export function devNodeOptions(): string {
+  return `${process.env.NODE_OPTIONS ?? ''} --conditions=development`.trim();
+}
+
 /**
  * The settings the api, worker and mcp processes read, for a command that runs core in this
  * process (`mcp --stdio`): the environment wins; the data dir's key is the fallback.

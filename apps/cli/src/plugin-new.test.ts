@@ -61,6 +61,13 @@ describe('calseta plugin new', () => {
       type: 'module',
       dependencies: { '@calseta/plugin-sdk': 'workspace:*' },
     });
+    // Built like the community plugins (dist for `pnpm start` and the image, sources for dev/tests).
+    const falcon = JSON.parse(
+      readFileSync(new URL('../../../community-plugins/crowdstrike-falcon/package.json', import.meta.url), 'utf8'),
+    );
+    expect(pkg.exports['.']).toEqual(falcon.exports['.']);
+    expect(pkg.scripts.build).toBe(falcon.scripts.build);
+    expect(pkg.files).toEqual(['dist']);
 
     const { acmeEdrSource } = await load(join(dir, 'src/index.ts'));
     const { suite } = await load(join(dir, 'test/suite.ts'));

@@ -61,8 +61,14 @@ function packageJson(packageName: string, description: string, extraExports: Rec
     description,
     type: 'module',
     license: 'Apache-2.0',
-    exports: { '.': './src/index.ts', ...extraExports },
-    scripts: { typecheck: 'tsc --noEmit -p .' },
+    // Run time (`pnpm start`, the Docker image) imports the built bundle; TypeScript, vitest and
+    // `pnpm dev` (the `development` condition) read the sources, so nothing needs a build first.
+    exports: {
+      '.': { types: './src/index.ts', development: './src/index.ts', default: './dist/index.js' },
+      ...extraExports,
+    },
+    files: ['dist', ...Object.values(extraExports).map((f) => f.replace(/^\.\//, ''))],
+    scripts: { typecheck: 'tsc --noEmit -p .', build: 'node ../../scripts/build-app.mjs src/index.ts dist/index.js' },
     dependencies: { '@calseta/plugin-sdk': 'workspace:*' },
     devDependencies: {},
   });

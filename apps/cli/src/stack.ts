@@ -3,12 +3,12 @@ import { createRequire } from 'node:module';
 import path from 'node:path';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
-import { parseAllowedHosts } from '@calseta/core';
+import { EXIT_CONFIG, parseAllowedHosts } from '@calseta/core';
 import PinoPretty from 'pino-pretty';
 import { openCore } from './core.js';
 import { migrate, openDatabase } from './database.js';
 import { DEMO_AGENT_NAME, type DemoAgent, ensureDemoAgentKey, seedLivingDemo, startDemoAgent } from './demo.js';
-import { childEnv, type Env } from './env.js';
+import { childEnv, devNodeOptions, type Env } from './env.js';
 import { ensureAdminKey, ensureEncryptionKey } from './first-run.js';
 import { startMockProvidersIfUnconfigured } from './mock-mode.js';
 
@@ -111,6 +111,9 @@ export async function runStack(env: Env, mode: 'dev' | 'start'): Promise<void> {
   const pretty = env.LOG_FORMAT ? env.LOG_FORMAT === 'pretty' : true;
   const children = new Map<AppName, ChildProcess>();
   let stopping = false;
+  let stop: (reason?: string) => void = () => undefined;
+  /** Set when a child refused its configuration: the stack stops and the CLI exits with this code. */
+  let failed: number | undefined;
   const launch = (app: AppName) => {
     const child = spawn(process.execPath, command(mode, app), {
       cwd: ROOT,
@@ -122,13 +125,23 @@ export async function runStack(env: Env, mode: 'dev' | 'start'): Promise<void> {
         ENCRYPTION_KEY: encryptionKey,
         ...mock?.env,
         ...(allowedHosts && { SSRF_ALLOWED_HOSTS: allowedHosts }),
+        // dev runs the TypeScript sources: workspace packages that export built files for `start`
+        // (the community plugins CALSETA_PLUGINS loads) export their sources under `development`.
+        ...(mode === 'dev' && { NODE_OPTIONS: devNodeOptions() }),
       }),
       stdio: ['ignore', 'pipe', 'pipe'],
     });
     children.set(app, child);
     pipeLogs(child, app, pretty);
-    child.on('exit', (code, signal) => {
+    // 'close': after the child's last log line was read, so its message is printed before ours.
+    child.on('close', (code, signal) => {
       if (stopping) return;
+      if (code === EXIT_CONFIG) {
+        // Restarting cannot fix a configuration (an unknown plugin, an invalid setting): stop.
+        failed = code;
+        stop(`[${app}] refused its configuration (exit ${code}, message above); stopping, not restarting`);
+        return;
+      }
       // `start` supervises: a crashed process comes back; its unfinished jobs are retried by the queue.
       process.stdout.write(`[${app}] exited (${signal ?? code}); restarting\n`);
       setTimeout(() => launch(app), 1_000).unref();
@@ -139,10 +152,10 @@ export async function runStack(env: Env, mode: 'dev' | 'start'): Promise<void> {
   if (demo) void runDemo(database.url, encryptionKey, allowedHosts, demo, env, demoLog);
 
   await new Promise<void>((resolve) => {
-    const stop = () => {
+    stop = (reason) => {
       if (stopping) return;
       stopping = true;
-      process.stdout.write('\nStopping Calseta…\n');
+      process.stdout.write(reason ? `${reason}\n` : '\nStopping Calseta…\n');
       const exits = [...children.values()].map(
         (child) =>
           new Promise<void>((done) => {
@@ -153,12 +166,13 @@ export async function runStack(env: Env, mode: 'dev' | 'start'): Promise<void> {
       );
       void Promise.all(exits).then(() => resolve());
     };
-    process.on('SIGINT', stop);
-    process.on('SIGTERM', stop);
+    process.on('SIGINT', () => stop());
+    process.on('SIGTERM', () => stop());
   });
   await demo?.agent.close();
   await mock?.server.close();
   await database.stop();
+  if (failed !== undefined) process.exit(failed);
 }
 
 /**

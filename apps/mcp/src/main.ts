@@ -1,4 +1,4 @@
-import { createCore, createLogger, JobQueue, sharedCoreConfig } from '@calseta/core';
+import { createCore, createLogger, exitOnConfigError, JobQueue, sharedCoreConfig } from '@calseta/core';
 import { createDb } from '@calseta/db';
 import { serve } from '@hono/node-server';
 import { createApp } from './app.js';
@@ -6,7 +6,7 @@ import { loadEnv } from './env.js';
 import { McpSessions } from './sessions.js';
 
 // Composition root: configuration → database → queue → core → HTTP.
-const env = loadEnv();
+const env = await exitOnConfigError(() => loadEnv());
 const logger = createLogger({ service: 'mcp', level: env.LOG_LEVEL });
 const { db } = createDb({ url: env.DATABASE_URL, max: env.DB_POOL_SIZE, applicationName: 'calseta-mcp' });
 // The queue is only sent to (workflow runs, re-enrichment); the worker processes it.

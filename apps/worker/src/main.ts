@@ -1,10 +1,18 @@
-import { APPROVAL_SWEEP_CRON, createCore, createLogger, JobQueue, loadPlugins, sharedCoreConfig } from '@calseta/core';
+import {
+  APPROVAL_SWEEP_CRON,
+  createCore,
+  createLogger,
+  exitOnConfigError,
+  JobQueue,
+  loadPlugins,
+  sharedCoreConfig,
+} from '@calseta/core';
 import { createDb } from '@calseta/db';
 import { loadEnv } from './env.js';
 import { startWorker } from './worker.js';
 
 // Composition root: configuration → database → queue (supervising) → core → job loops.
-const env = loadEnv();
+const env = await exitOnConfigError(() => loadEnv());
 const logger = createLogger({ service: 'worker', level: env.LOG_LEVEL });
 const { db } = createDb({ url: env.DATABASE_URL, max: env.DB_POOL_SIZE, applicationName: 'calseta-worker' });
 const queue = new JobQueue({
@@ -15,7 +23,7 @@ const queue = new JobQueue({
 });
 await queue.start();
 // Plugin sources: the pipeline re-normalizes alerts with the source that ingested them.
-const plugins = await loadPlugins(env.CALSETA_PLUGINS, { logger });
+const plugins = await exitOnConfigError(() => loadPlugins(env.CALSETA_PLUGINS, { logger }));
 const deps = createCore({
   db,
   queue,

@@ -94,6 +94,7 @@ export {
   rateLimitClassOf,
 } from './auth/rate-limit.js';
 export { ProcessEnvSchema, parseProcessEnv, sharedCoreConfig } from './config.js';
+export { EXIT_CONFIG, exitOnConfigError } from './startup.js';
 export * from './context/index.js';
 export { matchesTargeting, type TargetingSubject } from './context/targeting.js';
 export type { Actor, AuthenticatedKey, CoreConfig, CoreDeps, Db, ServiceContext } from './context.js';
