@@ -136,15 +136,15 @@ describe('approval bypass', () => {
     const wf = await workflow({ approval_channel: `${attacker.url}/steal` }, author);
     const from = teams.received.length;
     const uuid = await requestApproval(wf, agentBoth);
-    const card = await teams.next((r) => textOf(r.body).includes(uuid), from);
-    expect(card.url).toBe('/webhookb2/configured');
-    // The link the admin-configured channel got still decides (browser path kept).
-    const token = tokenIn(card.body);
+    // The notify job has completed (requestApproval waited for it): nothing went to the workflow's URL…
+    expect(attacker.received).toEqual([]);
+    // …and the admin-configured channel got the link, which still decides (browser path kept).
+    const card = teams.received.slice(from).find((r) => textOf(r.body).includes(uuid));
+    expect(card?.url).toBe('/webhookb2/configured');
+    const token = tokenIn(card?.body);
     expect(token).toBeDefined();
     const page = await h.request('GET', `/v1/approvals/${uuid}/decide?token=${token}`, { key: null });
     expect(page.status).toBe(200);
-    // The notify job has completed (requestApproval waited for it): nothing went to the workflow's URL.
-    expect(attacker.received).toEqual([]);
   });
 });
 
@@ -203,8 +203,14 @@ describe('untrusted text in notifications', () => {
     expect(cardHazards(requested.body)).toEqual([]);
     expect(textOf(requested.body)).toContain('\\\\[Approve now\\\\]\\\\(https://phish.example/login\\\\)');
 
+    const [{ id }] = (await h.query<{ id: string }>('SELECT id FROM workflow_approval_requests WHERE uuid = $1', [
+      uuid,
+    ])) as [{ id: string }];
     const notified = (event: string) =>
-      h.nextJob((o) => o.name === 'notify-approval' && (o.data as { event: string }).event === event);
+      h.nextJob((o) => {
+        const data = o.data as { event: string; approval_id: number };
+        return o.name === 'notify-approval' && data.event === event && data.approval_id === Number(id);
+      });
     const decided = notified('decided');
     const executed = notified('executed');
     expect((await decide(uuid, approver)).status).toBe(200);
