@@ -42,7 +42,10 @@ export interface SafeRequestInit {
   signal?: AbortSignal;
   /** A shorter timeout for this request (the policy's `timeoutMs` is the ceiling). */
   timeoutMs?: number;
-  /** Header names (besides authorization, cookie, proxy-authorization) dropped when a redirect changes origin. */
+  /**
+   * Kept for callers that name their credential header. A redirect to another origin now drops every
+   * header but {@link CROSS_ORIGIN_SAFE_HEADERS} anyway, so this adds nothing.
+   */
   sensitiveHeaders?: readonly string[];
 }
 
@@ -66,7 +69,20 @@ export type SafeFetch = ((url: string | URL, init?: SafeRequestInit) => Promise<
 };
 
 const REDIRECT_STATUSES = new Set([301, 302, 303, 307, 308]);
-const CREDENTIAL_HEADERS = ['authorization', 'cookie', 'proxy-authorization'];
+/**
+ * The only request headers that follow a redirect to another origin. Any other header may carry a
+ * credential under a name only its API knows (VirusTotal `x-apikey`, AbuseIPDB `Key`, GreyNoise `key`,
+ * an agent's auth header): dropping all of them by default is the only rule that cannot miss one.
+ */
+export const CROSS_ORIGIN_SAFE_HEADERS: ReadonlySet<string> = new Set([
+  'accept',
+  'accept-language',
+  'user-agent',
+  'content-type',
+  'content-length',
+  'content-encoding',
+  'content-language',
+]);
 const BODY_HEADERS = ['content-type', 'content-length', 'content-encoding', 'content-language', 'content-location'];
 /** Connect failures after which the next (already checked) address of the same answer is tried. */
 const RETRY_NEXT_ADDRESS = new Set([
@@ -335,7 +351,6 @@ export function createSafeFetch(policyInput: Partial<OutboundPolicy>, options: S
     let method = (init.method ?? 'GET').toUpperCase();
     let body = init.body;
     let headers = requestHeaders(init.headers);
-    const sensitive = [...CREDENTIAL_HEADERS, ...(init.sensitiveHeaders ?? []).map((name) => name.toLowerCase())];
 
     for (let hop = 0; ; hop += 1) {
       let response: Dispatcher.ResponseData;
@@ -377,13 +392,20 @@ export function createSafeFetch(policyInput: Partial<OutboundPolicy>, options: S
       } catch (error) {
         throw failure(error, true);
       }
-      if (next.origin !== url.origin) {
-        headers = Object.fromEntries(Object.entries(headers).filter(([name]) => !sensitive.includes(name)));
-      }
       const status = response.statusCode;
       const becomesGet =
         (status === 303 && method !== 'GET' && method !== 'HEAD') ||
         ((status === 301 || status === 302) && method === 'POST');
+      if (next.origin !== url.origin) {
+        // A 307/308 resends the body, which may hold credentials (an OAuth client secret): never to another origin.
+        if (body !== undefined && !becomesGet) {
+          throw failure(
+            new OutboundBlockedError(`a request body is not resent to another origin (${next.host})`, next.hostname),
+            true,
+          );
+        }
+        headers = Object.fromEntries(Object.entries(headers).filter(([name]) => CROSS_ORIGIN_SAFE_HEADERS.has(name)));
+      }
       if (becomesGet) {
         method = 'GET';
         body = undefined;
