@@ -1,5 +1,6 @@
 import { createHmac } from 'node:crypto';
-import { readFileSync } from 'node:fs';
+import { readdirSync, readFileSync } from 'node:fs';
+import { checkIndicator } from '@calseta/plugin-sdk';
 import { NormalizedAlertSchema } from '@calseta/schema';
 import { describe, expect, it } from 'vitest';
 import { sentinelSource as sentinel } from './sentinel.js';
@@ -327,5 +328,42 @@ describe('sentinel: verifySignature', () => {
     expect(verify({ 'x-sentinel-signature': good }, 'other')).toBe(false);
     expect(verify({})).toBe(false);
     expect(verify({ 'x-elastic-signature': good })).toBe(false);
+  });
+});
+
+/**
+ * The corpus (`corpus/sentinel/<name>.json` + `.expected.json`): the exact indicator set a person reads off each
+ * vendor payload, after the core's per-type validation gate (which refuses placeholders such as `fake md5`).
+ */
+describe('sentinel: corpus', () => {
+  const dir = new URL('../../corpus/sentinel/', import.meta.url);
+  const names = readdirSync(dir)
+    .filter((f) => f.endsWith('.json') && !f.endsWith('.expected.json'))
+    .map((f) => f.slice(0, -'.json'.length));
+
+  it('holds its payloads', () => {
+    expect(names.length).toBeGreaterThanOrEqual(12);
+  });
+
+  it.each(names)('%s', (file) => {
+    const raw = JSON.parse(readFileSync(new URL(`${file}.json`, dir), 'utf8')) as unknown;
+    const expected = JSON.parse(readFileSync(new URL(`${file}.expected.json`, dir), 'utf8')) as {
+      origin: string;
+      title: string;
+      severity: string;
+      indicators: Array<{ type: string; value: string }>;
+    };
+    expect(expected.origin.length).toBeGreaterThan(10);
+    expect(sentinel.validate(raw)).toEqual({ ok: true });
+    const alert = sentinel.normalize(raw);
+    expect(() => NormalizedAlertSchema.parse(alert)).not.toThrow();
+    expect(alert.title).toBe(expected.title);
+    expect(alert.severity).toBe(expected.severity);
+    const kept = sentinel
+      .extractIndicators(raw)
+      .filter((i) => checkIndicator(i.type, i.value, i.source_field).ok)
+      .map((i) => `${i.type} ${i.value}`);
+    expect(new Set(kept).size).toBe(kept.length);
+    expect([...kept].sort()).toEqual(expected.indicators.map((i) => `${i.type} ${i.value}`).sort());
   });
 });
