@@ -2,7 +2,7 @@ import type { CoreDeps } from '@calseta/core';
 import { OpenAPIHono } from '@hono/zod-openapi';
 import { errorResponse, issueList, toErrorResponse } from './errors.js';
 import { ipRateLimit } from './middleware/rate-limit.js';
-import { corsFor, jsonBodies, requestContext, securityHeaders } from './middleware/request.js';
+import { bodyLimits, corsFor, readBody, requestContext, securityHeaders } from './middleware/request.js';
 import { agentRoutes } from './routes/agents.js';
 import { alertLifecycleRoutes } from './routes/alert-lifecycle.js';
 import { alertRoutes } from './routes/alerts.js';
@@ -50,7 +50,11 @@ export function createApp(deps: CoreDeps, options: AppOptions) {
   app.use('*', securityHeaders(security.hsts));
   if (security.corsOrigins?.length) app.use('*', corsFor(security.corsOrigins));
   app.use('/v1/approvals/*', ipRateLimit('authenticated'));
-  app.use('/v1/*', jsonBodies(options.maxIngestBytes, options.maxBodyBytes));
+  app.use('/v1/*', bodyLimits(options.maxIngestBytes, options.maxBodyBytes));
+  // Key-authenticated routes read their body behind the gate (apiRoute); these routes carry their
+  // own credential (the decide link's token, Slack's signature) and are rate limited per IP above.
+  app.use('/v1/approvals/:approval_uuid/decide', readBody);
+  app.use('/v1/approvals/callback/*', readBody);
 
   for (const routes of [
     alertRoutes,

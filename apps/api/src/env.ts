@@ -1,4 +1,4 @@
-import { ProcessEnvSchema, parseProcessEnv, parseTrustedProxies } from '@calseta/core';
+import { GateEnvSchema, gateOptionsFrom, ProcessEnvSchema, parseProcessEnv } from '@calseta/core';
 import { z } from 'zod';
 import type { SecurityOptions } from './types.js';
 
@@ -16,15 +16,8 @@ const EnvSchema = ProcessEnvSchema.extend({
   SPLUNK_WEBHOOK_SECRET: z.string().default(''),
   GENERIC_WEBHOOK_SECRET: z.string().default(''),
   LOG_REQUESTS: bool.default(true),
-  /** Requests per minute per API key (or client IP on unauthenticated routes); 0 switches a class off. */
-  RATE_LIMIT_AUTHED_PER_MINUTE: z.coerce.number().int().min(0).default(600),
-  RATE_LIMIT_INGEST_PER_MINUTE: z.coerce.number().int().min(0).default(100),
-  RATE_LIMIT_ENRICHMENT_PER_MINUTE: z.coerce.number().int().min(0).default(60),
-  RATE_LIMIT_WORKFLOW_EXECUTE_PER_MINUTE: z.coerce.number().int().min(0).default(30),
-  /** Failed authentications per client IP per minute before 429 (and the audit-row cap per IP). */
-  RATE_LIMIT_UNAUTHED_PER_MINUTE: z.coerce.number().int().min(0).default(30),
-  /** Comma-separated CIDRs of reverse proxies whose X-Forwarded-For is believed; empty trusts none. */
-  TRUSTED_PROXIES: z.string().default(''),
+  // RATE_LIMIT_* and TRUSTED_PROXIES: core's gate, shared with the MCP server (one budget per key).
+  ...GateEnvSchema.shape,
   /** Comma-separated browser origins allowed by CORS (`*` for any); empty (default) = CORS off. */
   CORS_ALLOWED_ORIGINS: z.string().default(''),
   /** Send Strict-Transport-Security (only behind HTTPS). */
@@ -50,16 +43,7 @@ export function webhookSecrets(env: Env): Record<string, string> {
 /** The API's hardening options (`AppOptions.security`) from its environment. */
 export function securityOptions(env: Env): SecurityOptions {
   return {
-    rateLimits: {
-      limits: {
-        authenticated: env.RATE_LIMIT_AUTHED_PER_MINUTE,
-        ingest: env.RATE_LIMIT_INGEST_PER_MINUTE,
-        enrichment: env.RATE_LIMIT_ENRICHMENT_PER_MINUTE,
-        workflow_execute: env.RATE_LIMIT_WORKFLOW_EXECUTE_PER_MINUTE,
-        unauthenticated: env.RATE_LIMIT_UNAUTHED_PER_MINUTE,
-      },
-    },
-    trustedProxies: parseTrustedProxies(env.TRUSTED_PROXIES),
+    ...gateOptionsFrom(env),
     corsOrigins: env.CORS_ALLOWED_ORIGINS.split(',')
       .map((o) => o.trim())
       .filter(Boolean),

@@ -5,6 +5,7 @@ type ZodType = z.ZodType;
 
 import { ErrorEnvelopeSchema } from '@calseta/schema';
 import { requirePermission } from './middleware/auth.js';
+import { readBody } from './middleware/request.js';
 
 type Method = RouteConfig['method'];
 
@@ -33,8 +34,9 @@ export interface ApiRouteConfig<P extends string>
 }
 
 /**
- * A route with the scope check wired in and documented: the auth middleware runs before any body
- * is validated, and the OpenAPI operation carries the same scopes (`x-required-scopes`).
+ * A route with the scope check wired in and documented: the gate (key, scope, rate limit) runs
+ * before the body is even read, and the OpenAPI operation carries the same scopes
+ * (`x-required-scopes`).
  */
 export function apiRoute<P extends string, R extends ApiRouteConfig<P>>(config: R) {
   const { permission, ...rest } = config;
@@ -45,7 +47,7 @@ export function apiRoute<P extends string, R extends ApiRouteConfig<P>>(config: 
     'x-required-scopes': [...scopes],
     description:
       `${rest.description ?? ''}\n\nRequires scope: ${scopes.map((s) => `\`${s}\``).join(' or ')} (or \`admin\`).`.trim(),
-    middleware: [requirePermission(permission)] as const,
+    middleware: [requirePermission(permission), readBody] as const,
     responses: { ...COMMON_ERRORS, ...rest.responses },
   });
 }

@@ -25,5 +25,7 @@ export interface AppEnv {
     /** The client's address (the peer, or X-Forwarded-For through trusted proxies). */
     clientIp: string;
     security: SecurityOptions;
+    /** Body size limits: ingest routes and the others (bytes). */
+    bodyLimits: { ingest: number; other: number };
   };
 }

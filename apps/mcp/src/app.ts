@@ -2,11 +2,14 @@ import { randomUUID } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import {
   type AuthenticatedKey,
+  admit,
   authenticate,
   type CoreDeps,
+  clientIp,
   contextFor,
   ERROR_STATUS,
-  recordAuthFailure,
+  type GateOptions,
+  type RateLimitClass,
   ServiceError,
 } from '@calseta/core';
 import type { HttpBindings } from '@hono/node-server';
@@ -16,17 +19,47 @@ import { WebStandardStreamableHTTPServerTransport } from '@modelcontextprotocol/
 import { isInitializeRequest } from '@modelcontextprotocol/sdk/types.js';
 import { type Context, Hono } from 'hono';
 import type { ContentfulStatusCode } from 'hono/utils/http-status';
-import { buildMcpServer, type ContextSource } from './server.js';
+import { buildMcpServer, type ContextSource, rateLimitClassOfMessage } from './server.js';
 import { McpSessions } from './sessions.js';
 
 type Env = { Bindings: HttpBindings };
 
-/** Auth failures per client IP and minute that become audit rows (the log line is always written). */
-const AUTH_FAILURE_AUDIT_CAP = 30;
+export interface McpAppOptions {
+  /** Rate limits and trusted proxies, as the API's (core's gate); absent = no rate limiting. */
+  security?: GateOptions;
+  /** Largest request body accepted (bytes); default 1 MiB. */
+  maxBodyBytes?: number;
+}
+
+const DEFAULT_MAX_BODY_BYTES = 1_048_576;
 
 /** A JSON-RPC error answered by this layer (before any transport sees the request). */
 function rpcError(c: Context<Env>, status: ContentfulStatusCode, code: number, message: string): Response {
   return c.json({ jsonrpc: '2.0', error: { code, message }, id: null }, status);
+}
+
+/** The body as JSON, reading no more than `limit` bytes (streamed bytes count, not just Content-Length). */
+async function readJson(request: Request, limit: number): Promise<unknown> {
+  const tooLarge = () => new ServiceError('PAYLOAD_TOO_LARGE', `Request body exceeds ${limit} bytes.`);
+  if (Number(request.headers.get('content-length') ?? 0) > limit) throw tooLarge();
+  const reader = request.body?.getReader();
+  const chunks: Uint8Array[] = [];
+  let size = 0;
+  for (;;) {
+    const chunk = reader ? await reader.read() : { done: true as const, value: undefined };
+    if (chunk.done) break;
+    size += chunk.value.byteLength;
+    if (size > limit) {
+      await reader?.cancel().catch(() => undefined);
+      throw tooLarge();
+    }
+    chunks.push(chunk.value);
+  }
+  try {
+    return JSON.parse(Buffer.concat(chunks).toString('utf8'));
+  } catch {
+    throw new ServiceError('INVALID_JSON', 'Parse error: the body is not JSON.');
+  }
 }
 
 /**
@@ -35,53 +68,66 @@ function rpcError(c: Context<Env>, status: ContentfulStatusCode, code: number, m
  *   subscribe and receive notifications on `GET /mcp`); any other request is served on its own, so a
  *   request that reaches a replica without the session (or after it expired) still works.
  * - `GET /sse` + `POST /messages?sessionId=` — the legacy HTTP+SSE transport for older clients.
- * Every request authenticates its bearer key; a session only ever serves the key that opened it.
+ * Every request passes core's gate like a REST request (key, per-IP failure limit and audit, the
+ * key's rate-limit class — the same buckets as REST), and its body is read only after the key is
+ * known, up to `maxBodyBytes`. A session only ever serves the key that opened it.
  */
-export function createApp(deps: CoreDeps, sessions: McpSessions = new McpSessions()): Hono<Env> {
+export function createApp(
+  deps: CoreDeps,
+  sessions: McpSessions = new McpSessions(),
+  options: McpAppOptions = {},
+): Hono<Env> {
   const app = new Hono<Env>();
+  const security = options.security ?? {};
+  const maxBodyBytes = options.maxBodyBytes ?? DEFAULT_MAX_BODY_BYTES;
 
   app.get('/health', (c) => c.json({ status: 'ok', service: 'mcp' }));
 
-  /** The caller's key, or the 401/403 answer to send. */
-  async function caller(c: Context<Env>): Promise<AuthenticatedKey | Response> {
+  /**
+   * The caller's key, or the answer to send (401/403/429, or 413/400 for the body). `classify`
+   * gives the request's rate-limit class once the key is known (reading the body when needed).
+   */
+  async function caller(
+    c: Context<Env>,
+    classify: RateLimitClass | (() => Promise<RateLimitClass>) = 'authenticated',
+  ): Promise<AuthenticatedKey | Response> {
+    const peer = c.env?.incoming?.socket?.remoteAddress;
+    const ip = clientIp(peer, c.req.header('x-forwarded-for'), security.trustedProxies ?? []);
+    let admission: Awaited<ReturnType<typeof admit>>;
     try {
-      return await authenticate(deps, c.req.header('authorization'));
+      admission = await admit(deps, security, {
+        authorization: c.req.header('authorization'),
+        rateLimitClass: classify,
+        method: c.req.method,
+        route: `mcp ${c.req.path}`,
+        path: c.req.path,
+        clientIp: ip,
+        logger: deps.logger,
+      });
     } catch (error) {
       if (!(error instanceof ServiceError)) throw error;
-      const authorization = c.req.header('authorization');
-      const reason = error.code === 'KEY_EXPIRED' ? 'key_expired' : authorization ? 'invalid_key' : 'missing_header';
-      const clientIp = c.env?.incoming?.socket?.remoteAddress ?? 'unknown';
-      deps.logger.warn(
-        {
-          event: 'auth_failure',
-          reason,
-          code: error.code,
-          method: c.req.method,
-          path: c.req.path,
-          client_ip: clientIp,
-        },
-        error.message,
-      );
-      // Audited like REST failures: one statement, capped per client IP and minute.
-      await recordAuthFailure(
-        deps.db,
-        {
-          reason,
-          code: error.code,
-          method: c.req.method,
-          route: `mcp ${c.req.path}`,
-          path: c.req.path,
-          clientIp,
-          keyPrefix: /^Bearer\s+(cai_\S{4})/i.exec(authorization ?? '')?.[1] ?? null,
-        },
-        AUTH_FAILURE_AUDIT_CAP,
-      ).catch((auditError: unknown) => deps.logger.error({ err: auditError }, 'could not record auth failure'));
-      c.header('WWW-Authenticate', 'Bearer');
-      return c.json(
-        { error: { code: error.code, message: error.message } },
-        (ERROR_STATUS[error.code] ?? 401) as ContentfulStatusCode,
-      );
+      return error.code === 'PAYLOAD_TOO_LARGE'
+        ? rpcError(c, 413, -32600, error.message)
+        : rpcError(c, 400, -32700, error.message);
     }
+    if (admission.ok) return admission.key;
+    const { error } = admission;
+    if (error.code === 'RATE_LIMITED') c.header('Retry-After', String(error.details?.retry_after_seconds ?? 60));
+    else if (error.code === 'UNAUTHORIZED' || error.code === 'KEY_EXPIRED') c.header('WWW-Authenticate', 'Bearer');
+    return c.json(
+      { error: { code: error.code, message: error.message, ...(error.details && { details: error.details }) } },
+      (ERROR_STATUS[error.code] ?? 401) as ContentfulStatusCode,
+    );
+  }
+
+  /** Gate a POST carrying JSON-RPC: its body (read after authentication) decides its rate-limit class. */
+  async function postCaller(c: Context<Env>): Promise<{ key: AuthenticatedKey; body: unknown } | Response> {
+    let body: unknown;
+    const key = await caller(c, async () => {
+      body = await readJson(c.req.raw, maxBodyBytes);
+      return rateLimitClassOfMessage(body);
+    });
+    return key instanceof Response ? key : { key, body };
   }
 
   /** Calls re-authenticate (through the key cache), so revocation and scope changes apply mid-session. */
@@ -132,14 +178,9 @@ export function createApp(deps: CoreDeps, sessions: McpSessions = new McpSession
   }
 
   app.post('/mcp', async (c) => {
-    const key = await caller(c);
-    if (key instanceof Response) return key;
-    let body: unknown;
-    try {
-      body = await c.req.json();
-    } catch {
-      return rpcError(c, 400, -32700, 'Parse error: the body is not JSON.');
-    }
+    const admitted = await postCaller(c);
+    if (admitted instanceof Response) return admitted;
+    const { key, body } = admitted;
     const sessionId = c.req.header('mcp-session-id');
     if (sessionId) {
       const handle = sessions.get(sessionId, key.id)?.handleRequest;
@@ -187,15 +228,16 @@ export function createApp(deps: CoreDeps, sessions: McpSessions = new McpSession
   });
 
   app.post('/messages', async (c) => {
-    const key = await caller(c);
-    if (key instanceof Response) return key;
+    const admitted = await postCaller(c);
+    if (admitted instanceof Response) return admitted;
+    const { key, body } = admitted;
     const id = c.req.query('sessionId') ?? '';
     const transport = sseTransports.get(id);
     if (!transport || !sessions.get(id, key.id)) {
       return rpcError(c, 404, -32001, 'Session not found: open a new stream on GET /sse.');
     }
     const { incoming, outgoing } = c.env;
-    await transport.handlePostMessage(incoming as IncomingMessage, outgoing as ServerResponse);
+    await transport.handlePostMessage(incoming as IncomingMessage, outgoing as ServerResponse, body);
     return RESPONSE_ALREADY_SENT;
   });
 

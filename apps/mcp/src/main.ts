@@ -1,4 +1,11 @@
-import { createCore, createLogger, exitOnConfigError, JobQueue, sharedCoreConfig } from '@calseta/core';
+import {
+  createCore,
+  createLogger,
+  exitOnConfigError,
+  gateOptionsFrom,
+  JobQueue,
+  sharedCoreConfig,
+} from '@calseta/core';
 import { createDb } from '@calseta/db';
 import { serve } from '@hono/node-server';
 import { createApp } from './app.js';
@@ -25,7 +32,10 @@ const sessions = new McpSessions({
   idleMs: env.MCP_SESSION_IDLE_MINUTES * 60_000,
 });
 await sessions.start(deps);
-const app = createApp(deps, sessions);
+const app = createApp(deps, sessions, {
+  security: gateOptionsFrom(env),
+  maxBodyBytes: Math.round(env.MCP_MAX_BODY_SIZE_MB * 1_048_576),
+});
 const server = serve({ fetch: app.fetch, hostname: env.MCP_HOST, port: env.MCP_PORT }, (info) => {
   logger.info({ port: info.port, host: env.MCP_HOST }, `Calseta MCP listening on http://localhost:${info.port}/mcp`);
 });

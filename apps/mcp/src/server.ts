@@ -1,5 +1,6 @@
 import {
   addAlertFinding,
+  auditWrite,
   authorize,
   enrichOnDemand,
   executeWorkflow,
@@ -16,8 +17,11 @@ import {
   listDetectionRules,
   listProviderStatus,
   listWorkflows,
+  PERMISSIONS,
+  type Permission,
   patchAlert,
   patchIndicator,
+  type RateLimitClass,
   type ServiceContext,
   ServiceError,
 } from '@calseta/core';
@@ -88,6 +92,8 @@ function json(uri: URL, value: unknown): ReadResourceResult {
   return { contents: [{ uri: uri.href, mimeType: 'application/json', text: JSON.stringify(value, null, 2) }] };
 }
 
+type ToolRun = (...args: unknown[]) => unknown;
+
 /** A readable message for anything a verb or its validation threw. */
 export function errorMessage(error: unknown): string {
   if (error instanceof ServiceError) return `${error.code}: ${error.message}`;
@@ -136,11 +142,123 @@ const EnrichOutputSchema = z.object({
 });
 
 /**
+ * What each tool and resource needs: every permission listed (core's scope table, PERMISSIONS, says
+ * which scopes grant each). Checked before the tool or read runs — the verbs check again — and
+ * published in `_meta` of tools/list and resources/list (`calseta/permissions`, and the scopes that
+ * grant them as `calseta/required_scopes`), as REST publishes `x-required-scopes`.
+ */
+export const TOOL_PERMISSIONS = {
+  search_alerts: ['alerts:read'],
+  get_alert_context: ['alerts:read'],
+  post_alert_finding: ['findings:write'],
+  update_alert_status: ['alerts:read', 'alerts:write'],
+  update_alert_malice: ['alerts:write'],
+  update_indicator_malice: ['alerts:write'],
+  search_detection_rules: ['detection_rules:read'],
+  list_workflows: ['workflows:read'],
+  execute_workflow: ['workflows:execute'],
+  // Stored results; `live: true` also needs enrichments:read (checked by the verb).
+  enrich_indicator: ['indicators:read'],
+  get_metrics: ['metrics:read'],
+} as const satisfies Record<string, readonly Permission[]>;
+
+export const RESOURCE_PERMISSIONS = {
+  alerts: ['alerts:read'],
+  alert: ['alerts:read'],
+  'alert-context': ['alerts:read'],
+  'alert-activity': ['alerts:read'],
+  'detection-rules': ['detection_rules:read'],
+  'detection-rule': ['detection_rules:read'],
+  'context-documents': ['context_documents:read'],
+  'context-document': ['context_documents:read'],
+  workflows: ['workflows:read'],
+  workflow: ['workflows:read'],
+  'metrics-summary': ['metrics:read'],
+  enrichment: ['indicators:read'],
+  'enrichment-providers': ['enrichments:read'],
+} as const satisfies Record<string, readonly Permission[]>;
+
+/** The `_meta` entries naming what a tool or resource needs. */
+function requirementMeta(permissions: readonly Permission[] | undefined, what: string) {
+  if (!permissions) throw new Error(`${what} has no entry in the MCP permission tables`);
+  return {
+    'calseta/permissions': [...permissions],
+    'calseta/required_scopes': permissions.map((p) => [...PERMISSIONS[p]]),
+  };
+}
+
+/**
+ * The rate-limit class of a JSON-RPC message (or batch), as REST classes the same operations:
+ * running a workflow and live enrichment have their own budgets; everything else is `authenticated`.
+ */
+export function rateLimitClassOfMessage(body: unknown): RateLimitClass {
+  let cls: RateLimitClass = 'authenticated';
+  for (const message of Array.isArray(body) ? body : [body]) {
+    const { method, params } = (message ?? {}) as {
+      method?: unknown;
+      params?: { name?: unknown; arguments?: unknown };
+    };
+    if (method !== 'tools/call') continue;
+    if (params?.name === 'execute_workflow') return 'workflow_execute';
+    if (params?.name === 'enrich_indicator' && (params.arguments as { live?: unknown } | undefined)?.live === true) {
+      cls = 'enrichment';
+    }
+  }
+  return cls;
+}
+
+/**
  * The MCP server for one caller. Every resource and tool is one core verb, which authorizes
  * itself: this layer only maps arguments and shapes results.
  */
 export function buildMcpServer(context: ContextSource, options: McpServerOptions = {}): McpServer {
   const server = new McpServer({ name: SERVER_NAME, version: '0.1.0' }, { instructions: INSTRUCTIONS });
+
+  /** Throw FORBIDDEN unless the caller holds every permission. */
+  const requireAll = async (permissions: readonly Permission[]) => {
+    const ctx = await context();
+    for (const permission of permissions) authorize(ctx, permission);
+  };
+
+  // Registration with the permission tables applied: published in `_meta`, checked before running.
+  const registerTool = ((name: string, config: { _meta?: Record<string, unknown> }, run: ToolRun) => {
+    const permissions = (TOOL_PERMISSIONS as Record<string, readonly Permission[]>)[name];
+    const meta = requirementMeta(permissions, `tool ${name}`);
+    return server.registerTool(
+      name,
+      { ...config, _meta: { ...config._meta, ...meta } } as never,
+      (async (...args: unknown[]) => {
+        try {
+          await requireAll(permissions ?? []);
+        } catch (error) {
+          return { isError: true, content: [{ type: 'text', text: errorMessage(error) }] };
+        }
+        return run(...args);
+      }) as never,
+    );
+  }) as unknown as McpServer['registerTool'];
+  const registerResource = ((
+    name: string,
+    target: unknown,
+    metadata: { _meta?: Record<string, unknown> },
+    readResource: ToolRun,
+  ) => {
+    const permissions = (RESOURCE_PERMISSIONS as Record<string, readonly Permission[]>)[name];
+    const meta = requirementMeta(permissions, `resource ${name}`);
+    return server.registerResource(
+      name,
+      target as never,
+      { ...metadata, _meta: { ...metadata._meta, ...meta } },
+      (async (...args: unknown[]) => {
+        try {
+          await requireAll(permissions ?? []);
+        } catch (error) {
+          throw protocolError(error);
+        }
+        return readResource(...args);
+      }) as never,
+    );
+  }) as unknown as McpServer['registerResource'];
 
   /** A resource read: the verb's answer as JSON, or a protocol error naming the refusal. */
   const read =
@@ -163,10 +281,26 @@ export function buildMcpServer(context: ContextSource, options: McpServerOptions
     }
   };
 
-  /** A tool call: structured content, or an `isError` result the agent can read — never a crash. */
-  const tool = async <T extends object>(run: (ctx: ServiceContext) => Promise<T>): Promise<CallToolResult> => {
+  /**
+   * A tool call: structured content, or an `isError` result the agent can read — never a crash. A
+   * write (`write`: the tool and the resource it changed) is audited like a REST write (`api_write`).
+   */
+  const tool = async <T extends object>(
+    run: (ctx: ServiceContext) => Promise<T>,
+    write?: { tool: string; resourceId: string },
+  ): Promise<CallToolResult> => {
     try {
-      const result = (await run(await context())) as Record<string, unknown>;
+      const ctx = await context();
+      const result = (await run(ctx)) as Record<string, unknown>;
+      if (write) {
+        await auditWrite(ctx, {
+          method: 'POST',
+          route: `mcp tools/call ${write.tool}`,
+          path: '/mcp',
+          status: 200,
+          resourceId: write.resourceId,
+        });
+      }
       return { content: [{ type: 'text', text: JSON.stringify(result) }], structuredContent: result };
     } catch (error) {
       return { isError: true, content: [{ type: 'text', text: errorMessage(error) }] };
@@ -174,7 +308,7 @@ export function buildMcpServer(context: ContextSource, options: McpServerOptions
   };
 
   // ------------------------------------------------------------------ resources
-  server.registerResource(
+  registerResource(
     'alerts',
     'calseta://alerts',
     { description: 'The 50 most recent alerts (by occurred_at). Subscribable.', mimeType: 'application/json' },
@@ -183,7 +317,7 @@ export function buildMcpServer(context: ContextSource, options: McpServerOptions
       return { alerts: data, count: data.length, total: meta.total };
     }),
   );
-  server.registerResource(
+  registerResource(
     'alert',
     new ResourceTemplate('calseta://alerts/{uuid}', {
       list: listed(async (ctx) =>
@@ -199,7 +333,7 @@ export function buildMcpServer(context: ContextSource, options: McpServerOptions
     },
     read((ctx, _uri, { uuid }) => getAlert(ctx, variable(uuid))),
   );
-  server.registerResource(
+  registerResource(
     'alert-context',
     new ResourceTemplate('calseta://alerts/{uuid}/context', { list: undefined }),
     {
@@ -209,7 +343,7 @@ export function buildMcpServer(context: ContextSource, options: McpServerOptions
     },
     read((ctx, _uri, { uuid }) => getAlertContext(ctx, variable(uuid))),
   );
-  server.registerResource(
+  registerResource(
     'alert-activity',
     new ResourceTemplate('calseta://alerts/{uuid}/activity', { list: undefined }),
     { description: 'An alert’s activity log, newest first (max 100).', mimeType: 'application/json' },
@@ -218,7 +352,7 @@ export function buildMcpServer(context: ContextSource, options: McpServerOptions
       return { activity: data, count: data.length };
     }),
   );
-  server.registerResource(
+  registerResource(
     'detection-rules',
     'calseta://detection-rules',
     { description: 'Detection rules with a documentation summary (max 500).', mimeType: 'application/json' },
@@ -231,7 +365,7 @@ export function buildMcpServer(context: ContextSource, options: McpServerOptions
       return { detection_rules: rules, count: rules.length };
     }),
   );
-  server.registerResource(
+  registerResource(
     'detection-rule',
     new ResourceTemplate('calseta://detection-rules/{uuid}', {
       list: listed(async (ctx) =>
@@ -244,7 +378,7 @@ export function buildMcpServer(context: ContextSource, options: McpServerOptions
     { description: 'One detection rule with its documentation.', mimeType: 'application/json' },
     read((ctx, _uri, { uuid }) => getDetectionRule(ctx, variable(uuid))),
   );
-  server.registerResource(
+  registerResource(
     'context-documents',
     'calseta://context-documents',
     { description: 'Context documents, without content (max 500).', mimeType: 'application/json' },
@@ -253,7 +387,7 @@ export function buildMcpServer(context: ContextSource, options: McpServerOptions
       return { context_documents: data, count: data.length };
     }),
   );
-  server.registerResource(
+  registerResource(
     'context-document',
     new ResourceTemplate('calseta://context-documents/{uuid}', {
       list: listed(async (ctx) =>
@@ -266,7 +400,7 @@ export function buildMcpServer(context: ContextSource, options: McpServerOptions
     { description: 'One context document with its content and targeting rules.', mimeType: 'application/json' },
     read((ctx, _uri, { uuid }) => getContextDocument(ctx, variable(uuid))),
   );
-  server.registerResource(
+  registerResource(
     'workflows',
     'calseta://workflows',
     { description: 'Workflows, without code (max 500).', mimeType: 'application/json' },
@@ -275,7 +409,7 @@ export function buildMcpServer(context: ContextSource, options: McpServerOptions
       return { workflows: data, count: data.length };
     }),
   );
-  server.registerResource(
+  registerResource(
     'workflow',
     new ResourceTemplate('calseta://workflows/{uuid}', {
       list: listed(async (ctx) =>
@@ -288,13 +422,13 @@ export function buildMcpServer(context: ContextSource, options: McpServerOptions
     { description: 'One workflow with its code and approval settings.', mimeType: 'application/json' },
     read((ctx, _uri, { uuid }) => getWorkflow(ctx, variable(uuid))),
   );
-  server.registerResource(
+  registerResource(
     'metrics-summary',
     'calseta://metrics/summary',
     { description: 'The dashboard numbers over the last 30 days.', mimeType: 'application/json' },
     read((ctx) => getMetricsSummary(ctx)),
   );
-  server.registerResource(
+  registerResource(
     'enrichment',
     new ResourceTemplate('calseta://enrichments/{type}/{value}', { list: undefined }),
     {
@@ -307,7 +441,7 @@ export function buildMcpServer(context: ContextSource, options: McpServerOptions
       findIndicator(ctx, { type: IndicatorTypeSchema.parse(variable(type)), value: variable(value) }),
     ),
   );
-  server.registerResource(
+  registerResource(
     'enrichment-providers',
     'calseta://enrichments/providers',
     { description: 'Active enrichment providers, what they support and their quota.', mimeType: 'application/json' },
@@ -343,7 +477,7 @@ export function buildMcpServer(context: ContextSource, options: McpServerOptions
   }
 
   // ------------------------------------------------------------------ tools
-  server.registerTool(
+  registerTool(
     'search_alerts',
     {
       description: 'Search alerts. status/severity/source_name/enrichment_status are comma lists; tags must ALL match.',
@@ -380,7 +514,7 @@ export function buildMcpServer(context: ContextSource, options: McpServerOptions
       }),
   );
 
-  server.registerTool(
+  registerTool(
     'get_alert_context',
     {
       description: 'The agent payload of an alert: alert, indicators, enrichment, rule, documents, related alerts.',
@@ -401,7 +535,7 @@ export function buildMcpServer(context: ContextSource, options: McpServerOptions
       ),
   );
 
-  server.registerTool(
+  registerTool(
     'post_alert_finding',
     {
       description: 'Append a finding (summary, confidence, recommended action) to an alert.',
@@ -416,13 +550,16 @@ export function buildMcpServer(context: ContextSource, options: McpServerOptions
       outputSchema: { finding_id: z.string(), alert_uuid: z.string(), posted_at: z.string() },
     },
     ({ alert_uuid, ...input }) =>
-      tool(async (ctx) => {
-        const finding = await addAlertFinding(ctx, alert_uuid, input);
-        return { finding_id: finding.id, alert_uuid, posted_at: finding.posted_at };
-      }),
+      tool(
+        async (ctx) => {
+          const finding = await addAlertFinding(ctx, alert_uuid, input);
+          return { finding_id: finding.id, alert_uuid, posted_at: finding.posted_at };
+        },
+        { tool: 'post_alert_finding', resourceId: alert_uuid },
+      ),
   );
 
-  server.registerTool(
+  registerTool(
     'update_alert_status',
     {
       description: 'Move an alert through its lifecycle; Closed requires close_classification.',
@@ -440,19 +577,22 @@ export function buildMcpServer(context: ContextSource, options: McpServerOptions
       },
     },
     ({ alert_uuid, ...patch }) =>
-      tool(async (ctx) => {
-        const before = await getAlert(ctx, alert_uuid);
-        const after = await patchAlert(ctx, alert_uuid, { ...patch, reset_malice_override: false });
-        return {
-          alert_uuid,
-          status: after.data.status,
-          previous_status: before.data.status,
-          updated_at: after.data.updated_at,
-        };
-      }),
+      tool(
+        async (ctx) => {
+          const before = await getAlert(ctx, alert_uuid);
+          const after = await patchAlert(ctx, alert_uuid, { ...patch, reset_malice_override: false });
+          return {
+            alert_uuid,
+            status: after.data.status,
+            previous_status: before.data.status,
+            updated_at: after.data.updated_at,
+          };
+        },
+        { tool: 'update_alert_status', resourceId: alert_uuid },
+      ),
   );
 
-  server.registerTool(
+  registerTool(
     'update_alert_malice',
     {
       description: 'Set an analyst malice override on an alert, or reset it (malice: null).',
@@ -466,22 +606,27 @@ export function buildMcpServer(context: ContextSource, options: McpServerOptions
       },
     },
     ({ alert_uuid, malice }) =>
-      tool(async (ctx) => {
-        const after = await patchAlert(
-          ctx,
-          alert_uuid,
-          malice === null ? { reset_malice_override: true } : { malice_override: malice, reset_malice_override: false },
-        );
-        return {
-          alert_uuid,
-          malice_override: after.data.malice_override ?? null,
-          effective_malice: after.data.malice,
-          updated_at: after.data.updated_at,
-        };
-      }),
+      tool(
+        async (ctx) => {
+          const after = await patchAlert(
+            ctx,
+            alert_uuid,
+            malice === null
+              ? { reset_malice_override: true }
+              : { malice_override: malice, reset_malice_override: false },
+          );
+          return {
+            alert_uuid,
+            malice_override: after.data.malice_override ?? null,
+            effective_malice: after.data.malice,
+            updated_at: after.data.updated_at,
+          };
+        },
+        { tool: 'update_alert_malice', resourceId: alert_uuid },
+      ),
   );
 
-  server.registerTool(
+  registerTool(
     'update_indicator_malice',
     {
       description: 'Set an analyst verdict on an indicator, or back to the providers’ verdict (malice: null).',
@@ -494,18 +639,21 @@ export function buildMcpServer(context: ContextSource, options: McpServerOptions
       },
     },
     ({ indicator_uuid, malice }) =>
-      tool(async (ctx) => {
-        const indicator = await patchIndicator(ctx, indicator_uuid, { malice });
-        return {
-          indicator_uuid,
-          malice: indicator.malice,
-          malice_source: indicator.malice_source,
-          updated_at: indicator.updated_at,
-        };
-      }),
+      tool(
+        async (ctx) => {
+          const indicator = await patchIndicator(ctx, indicator_uuid, { malice });
+          return {
+            indicator_uuid,
+            malice: indicator.malice,
+            malice_source: indicator.malice_source,
+            updated_at: indicator.updated_at,
+          };
+        },
+        { tool: 'update_indicator_malice', resourceId: indicator_uuid },
+      ),
   );
 
-  server.registerTool(
+  registerTool(
     'search_detection_rules',
     {
       description:
@@ -536,7 +684,7 @@ export function buildMcpServer(context: ContextSource, options: McpServerOptions
       }),
   );
 
-  server.registerTool(
+  registerTool(
     'list_workflows',
     {
       description: 'List workflows (no code). state and risk_level are comma lists.',
@@ -556,7 +704,7 @@ export function buildMcpServer(context: ContextSource, options: McpServerOptions
       }),
   );
 
-  server.registerTool(
+  registerTool(
     'execute_workflow',
     {
       description:
@@ -573,15 +721,18 @@ export function buildMcpServer(context: ContextSource, options: McpServerOptions
       annotations: { destructiveHint: true },
     },
     ({ workflow_uuid, ...input }) =>
-      tool(async (ctx) => {
-        const result = await executeWorkflow(ctx, workflow_uuid, input);
-        return 'approval_request_uuid' in result
-          ? { outcome: 'pending_approval' as const, run: null, approval: result }
-          : { outcome: 'run' as const, run: result, approval: null };
-      }),
+      tool(
+        async (ctx) => {
+          const result = await executeWorkflow(ctx, workflow_uuid, input);
+          return 'approval_request_uuid' in result
+            ? { outcome: 'pending_approval' as const, run: null, approval: result }
+            : { outcome: 'run' as const, run: result, approval: null };
+        },
+        { tool: 'execute_workflow', resourceId: workflow_uuid },
+      ),
   );
 
-  server.registerTool(
+  registerTool(
     'enrich_indicator',
     {
       description:
@@ -623,7 +774,7 @@ export function buildMcpServer(context: ContextSource, options: McpServerOptions
       }),
   );
 
-  server.registerTool(
+  registerTool(
     'get_metrics',
     {
       description: 'The dashboard numbers over the last 30 days (alerts, workflows, approvals, platform).',

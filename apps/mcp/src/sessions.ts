@@ -1,5 +1,5 @@
 import { EventEmitter } from 'node:events';
-import { type AlertEnrichedEvent, type CoreDeps, onAlertEnriched } from '@calseta/core';
+import { type AlertEnrichedEvent, type CoreDeps, onAlertEnriched, onApiKeysChanged, usableKeyIds } from '@calseta/core';
 import type { McpServer } from '@modelcontextprotocol/sdk/server/mcp.js';
 
 /** A connected client that can be sent notifications: a stateful HTTP session, an SSE client or stdio. */
@@ -29,10 +29,12 @@ export interface McpSessionsOptions {
 /**
  * The sessions this process holds, and the one place that turns "an alert was enriched" (a
  * Postgres notification from whichever worker did it) into `notifications/resources/updated` for
- * the sessions subscribed to that alert or to the alert list. Emits `stream` (session id) when a
- * session's notification stream opens.
+ * the sessions subscribed to that alert or to the alert list. When any process changes a key
+ * (NOTIFY), sessions whose key was revoked, deactivated or has expired are closed at once, streams
+ * included. Emits `stream` (session id) when a session's notification stream opens, and `closed`
+ * (session id) when a session is closed because its key no longer authenticates.
  */
-export class McpSessions extends EventEmitter<{ stream: [id: string] }> {
+export class McpSessions extends EventEmitter<{ stream: [id: string]; closed: [id: string] }> {
   private readonly sessions = new Map<string, McpSession>();
   private readonly maxSessions: number;
   private readonly idleMs: number;
@@ -46,11 +48,37 @@ export class McpSessions extends EventEmitter<{ stream: [id: string] }> {
     this.subscribedIdleMs = options.subscribedIdleMs ?? 24 * 60 * 60_000;
   }
 
-  /** Listen for enriched alerts and start closing idle sessions. Resolves once listening. */
-  async start(deps: Pick<CoreDeps, 'notifications'>): Promise<void> {
+  /**
+   * Listen for enriched alerts and key changes, and start closing idle sessions (and sessions whose
+   * key expired). Resolves once listening.
+   */
+  async start(deps: Pick<CoreDeps, 'notifications' | 'db' | 'logger'>): Promise<void> {
+    const recheck = () =>
+      void this.closeUnauthorized(deps).catch((error: unknown) =>
+        deps.logger.error({ err: error }, 'could not re-check the keys of open MCP sessions'),
+      );
     await onAlertEnriched(deps, (event) => this.alertEnriched(event));
-    this.sweeper = setInterval(() => this.sweep(), 60_000);
+    // Notifications missed while the listener was down are made up for by re-checking on reconnect.
+    await onApiKeysChanged(deps, recheck);
+    this.sweeper = setInterval(() => {
+      this.sweep();
+      recheck();
+    }, 60_000);
     this.sweeper.unref();
+  }
+
+  /** Close every session whose key no longer authenticates (revoked, deactivated, expired, deleted). */
+  async closeUnauthorized(deps: Pick<CoreDeps, 'db'>): Promise<void> {
+    const keyIds = new Set<number>();
+    for (const session of this.sessions.values()) if (session.keyId !== null) keyIds.add(session.keyId);
+    if (keyIds.size === 0) return;
+    const usable = await usableKeyIds(deps.db, [...keyIds]);
+    for (const session of [...this.sessions.values()]) {
+      if (session.keyId === null || usable.has(session.keyId)) continue;
+      this.remove(session.id);
+      await session.close().catch(() => undefined);
+      this.emit('closed', session.id);
+    }
   }
 
   get size(): number {

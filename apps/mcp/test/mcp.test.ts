@@ -485,7 +485,8 @@ describe('MCP transport edges', () => {
       .where('event_type', '=', 'auth_failed')
       .execute();
     const reasons = audited.map((a) => (a.references as { reason: string; route: string }).reason);
-    expect(reasons).toEqual(expect.arrayContaining(['missing_header', 'invalid_key']));
+    // Classified as REST classifies them (core's gate): the short token is malformed, not merely unknown.
+    expect(reasons).toEqual(expect.arrayContaining(['missing_header', 'invalid_format']));
     expect(audited.map((a) => a.actor_key_prefix)).toContain('cai_nota');
     expect(JSON.stringify(audited)).not.toContain('cai_notarealkey');
   });

@@ -83,7 +83,18 @@ export { addAlertIndicators, deleteAlert, patchAlert } from './alerts/write.js';
 export * from './approvals/index.js';
 export { createApiKey, getApiKey, listApiKeys, revokeApiKey, updateApiKey } from './auth/api-keys.js';
 export { clientIp, parseTrustedProxies, type TrustedProxies } from './auth/client-ip.js';
-export { authenticate, generateApiKey, hashApiKey, hasScope, requireScope } from './auth/keys.js';
+export {
+  type Admission,
+  admit,
+  auditWrite,
+  countRequest,
+  GateEnvSchema,
+  type GateOptions,
+  type GateRequest,
+  gateOptionsFrom,
+} from './auth/gate.js';
+export { onApiKeysChanged } from './auth/key-cache.js';
+export { authenticate, generateApiKey, hashApiKey, hasScope, requireScope, usableKeyIds } from './auth/keys.js';
 export type { Permission } from './auth/permissions.js';
 export { authorize, PERMISSIONS } from './auth/permissions.js';
 export {
@@ -94,7 +105,6 @@ export {
   rateLimitClassOf,
 } from './auth/rate-limit.js';
 export { ProcessEnvSchema, parseProcessEnv, sharedCoreConfig } from './config.js';
-export { EXIT_CONFIG, exitOnConfigError } from './startup.js';
 export * from './context/index.js';
 export { matchesTargeting, type TargetingSubject } from './context/targeting.js';
 export type { Actor, AuthenticatedKey, CoreConfig, CoreDeps, Db, ServiceContext } from './context.js';
@@ -187,6 +197,7 @@ export {
   updateSource,
 } from './sources/integrations.js';
 export { SourceRegistry } from './sources/registry.js';
+export { EXIT_CONFIG, exitOnConfigError } from './startup.js';
 export { seedSystemRows } from './system/bootstrap.js';
 export type { Health } from './system/health.js';
 export { checkHealth } from './system/health.js';

@@ -1,4 +1,4 @@
-import { hitRateLimit, type RateLimitClass } from '@calseta/core';
+import { countRequest, type RateLimitClass, type RateLimitResult } from '@calseta/core';
 import type { Context, MiddlewareHandler } from 'hono';
 import { errorResponse } from '../errors.js';
 import type { AppEnv } from '../types.js';
@@ -14,30 +14,24 @@ export function rateLimited(c: Context<AppEnv>, retryAfter: number) {
   });
 }
 
-/**
- * Count this request in `bucket` of class `cls` (when limits are configured and the class is on):
- * sets the RateLimit headers, and returns the 429 response when over the limit, else null.
- */
-export async function checkRateLimit(c: Context<AppEnv>, cls: RateLimitClass, subject: string) {
-  const config = c.get('security')?.rateLimits;
-  const limit = config?.limits[cls] ?? 0;
-  if (!config || limit <= 0) return null;
-  const result = await hitRateLimit(c.get('deps').db, `${cls}:${subject}`, limit, config.windowSeconds);
+export function setRateLimitHeaders(c: Context<AppEnv>, result: RateLimitResult): void {
   c.header('RateLimit-Limit', String(result.limit));
   c.header('RateLimit-Remaining', String(result.remaining));
   c.header('RateLimit-Reset', String(result.resetSeconds));
-  if (!result.allowed) {
-    c.get('logger').warn({ event: 'rate_limited', class: cls, subject, count: result.count }, 'rate limited');
-    return rateLimited(c, result.resetSeconds);
-  }
-  return null;
 }
 
 /** Routes without an API key (browser approval page, chat callbacks): limited per client IP. */
 export function ipRateLimit(cls: RateLimitClass): MiddlewareHandler<AppEnv> {
   return async (c, next) => {
-    const refused = await checkRateLimit(c, cls, `ip:${c.get('clientIp')}`);
-    if (refused) return refused;
+    const subject = `ip:${c.get('clientIp')}`;
+    const result = await countRequest(c.get('deps'), c.get('security')?.rateLimits, cls, subject);
+    if (result) {
+      setRateLimitHeaders(c, result);
+      if (!result.allowed) {
+        c.get('logger').warn({ event: 'rate_limited', class: cls, subject, count: result.count }, 'rate limited');
+        return rateLimited(c, result.resetSeconds);
+      }
+    }
     await next();
   };
 }

@@ -148,64 +148,73 @@ function storable(value: unknown): unknown {
   return value;
 }
 
-/**
- * Read and check a JSON body before any handler runs (routes may opt in to multipart uploads, see
- * `acceptMultipart`): over the size limit (ingest vs other
- * routes; streamed bytes count, not just Content-Length) is 413, not JSON 415, unparseable 400.
- * Under Node the bytes come straight from the socket stream; they are then cached on the request,
- * so validators and handlers (signature checks need the exact bytes) reuse them.
- */
-export function jsonBodies(ingestBytes: number, otherBytes: number): MiddlewareHandler<AppEnv> {
+/** The body size limits (ingest vs other routes) `readBody` applies. */
+export function bodyLimits(ingestBytes: number, otherBytes: number): MiddlewareHandler<AppEnv> {
   return async (c, next) => {
-    const method = c.req.method;
-    if (method !== 'POST' && method !== 'PUT' && method !== 'PATCH') return next();
-    const limit = isIngest(c.req.path) ? ingestBytes : otherBytes;
-    const tooLarge = () =>
-      errorResponse(c, 'PAYLOAD_TOO_LARGE', `Request body exceeds the ${limit / 1_048_576} MB limit of this route.`, {
-        max_bytes: limit,
-      });
-    if (Number(c.req.header('content-length') ?? 0) > limit) return tooLarge();
-    const incoming = (c.env as Partial<HttpBindings> | undefined)?.incoming;
-    const bytes = incoming
-      ? await readIncoming(incoming as IncomingMessage, limit)
-      : new Uint8Array(await c.req.raw.arrayBuffer());
-    if (bytes === null || bytes.byteLength > limit) return tooLarge();
-    const cache = c.req.bodyCache as Record<string, Promise<unknown>>;
-    if (bytes.byteLength === 0) {
-      // No body reads as an empty object: validators then name the missing fields.
-      cache.text = Promise.resolve('{}');
-      cache.arrayBuffer = Promise.resolve(new ArrayBuffer(0));
-      return next();
-    }
-    const type = (c.req.header('content-type') ?? '').split(';')[0]?.trim() ?? '';
-    if (MULTIPART_TYPE.test(type) && multipartRoutes.has(`${method} ${c.req.path}`)) {
-      cache.arrayBuffer = Promise.resolve(bytes.buffer.slice(bytes.byteOffset, bytes.byteOffset + bytes.byteLength));
-      return next();
-    }
-    if (FORM_TYPE.test(type) && isFormRoute(c.req.path)) {
-      // Left as bytes for the route (Slack signatures are over the exact body).
-      cache.arrayBuffer = Promise.resolve(bytes.buffer.slice(bytes.byteOffset, bytes.byteOffset + bytes.byteLength));
-      return next();
-    }
-    if (!JSON_TYPE.test(type)) {
-      return errorResponse(c, 'UNSUPPORTED_MEDIA_TYPE', 'Send the body as JSON with "Content-Type: application/json".');
-    }
-    let text: string;
-    try {
-      text = new TextDecoder('utf-8', { fatal: true }).decode(bytes);
-      let parsed: unknown = JSON.parse(text);
-      if (UNSTORABLE_ESCAPE.test(text)) {
-        parsed = storable(parsed);
-        text = JSON.stringify(parsed);
-      }
-      c.set('body', parsed);
-    } catch (error) {
-      return errorResponse(c, 'INVALID_JSON', 'The request body is not valid JSON.', {
-        reason: error instanceof Error ? parseErrorReason(error.message) : 'unparseable',
-      });
-    }
-    cache.arrayBuffer = Promise.resolve(bytes.buffer.slice(bytes.byteOffset, bytes.byteOffset + bytes.byteLength));
-    cache.text = Promise.resolve(text);
-    return next();
+    c.set('bodyLimits', { ingest: ingestBytes, other: otherBytes });
+    await next();
   };
 }
+
+/**
+ * Read and check a JSON body (routes may opt in to multipart uploads, see `acceptMultipart`). It
+ * runs after the caller is authenticated (`apiRoute` puts it behind the gate; the token and
+ * signature routes have their own credential in the body), so an unauthenticated request's body is
+ * never read. Over the size limit (ingest vs other routes; streamed bytes count, not just
+ * Content-Length) is 413, not JSON 415, unparseable 400. Under Node the bytes come straight from the
+ * socket stream; they are then cached on the request, so validators and handlers (signature checks
+ * need the exact bytes) reuse them.
+ */
+export const readBody: MiddlewareHandler<AppEnv> = async (c, next) => {
+  const method = c.req.method;
+  if (method !== 'POST' && method !== 'PUT' && method !== 'PATCH') return next();
+  const limits = c.get('bodyLimits');
+  const limit = isIngest(c.req.path) ? limits.ingest : limits.other;
+  const tooLarge = () =>
+    errorResponse(c, 'PAYLOAD_TOO_LARGE', `Request body exceeds the ${limit / 1_048_576} MB limit of this route.`, {
+      max_bytes: limit,
+    });
+  if (Number(c.req.header('content-length') ?? 0) > limit) return tooLarge();
+  const incoming = (c.env as Partial<HttpBindings> | undefined)?.incoming;
+  const bytes = incoming
+    ? await readIncoming(incoming as IncomingMessage, limit)
+    : new Uint8Array(await c.req.raw.arrayBuffer());
+  if (bytes === null || bytes.byteLength > limit) return tooLarge();
+  const cache = c.req.bodyCache as Record<string, Promise<unknown>>;
+  if (bytes.byteLength === 0) {
+    // No body reads as an empty object: validators then name the missing fields.
+    cache.text = Promise.resolve('{}');
+    cache.arrayBuffer = Promise.resolve(new ArrayBuffer(0));
+    return next();
+  }
+  const type = (c.req.header('content-type') ?? '').split(';')[0]?.trim() ?? '';
+  if (MULTIPART_TYPE.test(type) && multipartRoutes.has(`${method} ${c.req.path}`)) {
+    cache.arrayBuffer = Promise.resolve(bytes.buffer.slice(bytes.byteOffset, bytes.byteOffset + bytes.byteLength));
+    return next();
+  }
+  if (FORM_TYPE.test(type) && isFormRoute(c.req.path)) {
+    // Left as bytes for the route (Slack signatures are over the exact body).
+    cache.arrayBuffer = Promise.resolve(bytes.buffer.slice(bytes.byteOffset, bytes.byteOffset + bytes.byteLength));
+    return next();
+  }
+  if (!JSON_TYPE.test(type)) {
+    return errorResponse(c, 'UNSUPPORTED_MEDIA_TYPE', 'Send the body as JSON with "Content-Type: application/json".');
+  }
+  let text: string;
+  try {
+    text = new TextDecoder('utf-8', { fatal: true }).decode(bytes);
+    let parsed: unknown = JSON.parse(text);
+    if (UNSTORABLE_ESCAPE.test(text)) {
+      parsed = storable(parsed);
+      text = JSON.stringify(parsed);
+    }
+    c.set('body', parsed);
+  } catch (error) {
+    return errorResponse(c, 'INVALID_JSON', 'The request body is not valid JSON.', {
+      reason: error instanceof Error ? parseErrorReason(error.message) : 'unparseable',
+    });
+  }
+  cache.arrayBuffer = Promise.resolve(bytes.buffer.slice(bytes.byteOffset, bytes.byteOffset + bytes.byteLength));
+  cache.text = Promise.resolve(text);
+  return next();
+};

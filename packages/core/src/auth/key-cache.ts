@@ -52,3 +52,12 @@ export class ApiKeyCache {
     this.entries.clear();
   }
 }
+
+/**
+ * Call `handler` whenever any process changes an API key (created, updated, revoked), and after the
+ * listener reconnects (changes made meanwhile were not heard). Resolves once listening.
+ */
+export async function onApiKeysChanged(deps: { notifications: Notifications }, handler: () => void): Promise<void> {
+  deps.notifications.onReconnect(handler);
+  await deps.notifications.listen(API_KEYS_CHANNEL, handler);
+}

@@ -89,6 +89,20 @@ const KEY_COLUMNS = [
   'last_used_at',
 ] as const;
 
+/** Which of `ids` still authenticate: active, not revoked, not expired. */
+export async function usableKeyIds(db: CoreDeps['db'], ids: readonly number[], now = new Date()): Promise<Set<number>> {
+  if (ids.length === 0) return new Set();
+  const rows = await db
+    .selectFrom('api_keys')
+    .select('id')
+    .where('id', 'in', ids)
+    .where('is_active', '=', true)
+    .where('revoked_at', 'is', null)
+    .where((eb) => eb.or([eb('expires_at', 'is', null), eb('expires_at', '>', now)]))
+    .execute();
+  return new Set(rows.map((row) => row.id));
+}
+
 /** After a key write commits: drop cached keys here and, via NOTIFY, in every other process. */
 export async function keysChanged(deps: Pick<CoreDeps, 'db' | 'apiKeys'>): Promise<void> {
   deps.apiKeys.clear();

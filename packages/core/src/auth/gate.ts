@@ -1,0 +1,204 @@
+import { z } from 'zod';
+import { type ApiWrite, recordApiWrite, recordAuthFailure } from '../activity/audit.js';
+import type { AuthenticatedKey, CoreDeps, ServiceContext } from '../context.js';
+import { ServiceError } from '../errors.js';
+import type { Logger } from '../logger.js';
+import { parseTrustedProxies, type TrustedProxies } from './client-ip.js';
+import { authenticate } from './keys.js';
+import { authorize, type Permission } from './permissions.js';
+import { hitRateLimit, type RateLimitClass, type RateLimitConfig, type RateLimitResult } from './rate-limit.js';
+
+/**
+ * The environment of the gate, shared by every transport that serves keys (API and MCP), so one
+ * key has one budget whichever door it uses.
+ */
+export const GateEnvSchema = z.object({
+  /** Requests per minute per API key (or client IP on unauthenticated routes); 0 switches a class off. */
+  RATE_LIMIT_AUTHED_PER_MINUTE: z.coerce.number().int().min(0).default(600),
+  RATE_LIMIT_INGEST_PER_MINUTE: z.coerce.number().int().min(0).default(6_000),
+  RATE_LIMIT_ENRICHMENT_PER_MINUTE: z.coerce.number().int().min(0).default(60),
+  RATE_LIMIT_WORKFLOW_EXECUTE_PER_MINUTE: z.coerce.number().int().min(0).default(30),
+  /** Failed authentications per client IP per minute before 429 (and the audit-row cap per IP). */
+  RATE_LIMIT_UNAUTHED_PER_MINUTE: z.coerce.number().int().min(0).default(30),
+  /** Comma-separated CIDRs of reverse proxies whose X-Forwarded-For is believed; empty trusts none. */
+  TRUSTED_PROXIES: z.string().default(''),
+});
+
+export interface GateOptions {
+  /** Absent: no rate limiting (tests, embedded use). */
+  rateLimits?: RateLimitConfig;
+  /** Proxies whose X-Forwarded-For is believed; default none. */
+  trustedProxies?: TrustedProxies;
+}
+
+/** The gate's options from the parsed environment. */
+export function gateOptionsFrom(env: z.infer<typeof GateEnvSchema>): Required<GateOptions> {
+  return {
+    rateLimits: {
+      limits: {
+        authenticated: env.RATE_LIMIT_AUTHED_PER_MINUTE,
+        ingest: env.RATE_LIMIT_INGEST_PER_MINUTE,
+        enrichment: env.RATE_LIMIT_ENRICHMENT_PER_MINUTE,
+        workflow_execute: env.RATE_LIMIT_WORKFLOW_EXECUTE_PER_MINUTE,
+        unauthenticated: env.RATE_LIMIT_UNAUTHED_PER_MINUTE,
+      },
+    },
+    trustedProxies: parseTrustedProxies(env.TRUSTED_PROXIES),
+  };
+}
+
+/** One request at the door, as any transport describes it. */
+export interface GateRequest {
+  authorization: string | undefined;
+  /** Checked right after authentication (REST routes); MCP's verbs authorize themselves. */
+  permission?: Permission;
+  /**
+   * The request's rate-limit class, or how to find it once the key is known (MCP reads the body —
+   * only after authentication — to see which tool is called). What it throws propagates.
+   */
+  rateLimitClass: RateLimitClass | (() => Promise<RateLimitClass>);
+  method: string;
+  /** The route pattern (`/v1/agents/:agent_uuid`, `mcp /mcp`) for the audit row. */
+  route: string;
+  path: string;
+  clientIp: string;
+  requestId?: string;
+  logger: Logger;
+}
+
+export type Admission =
+  | { ok: true; key: AuthenticatedKey; rate: RateLimitResult | null }
+  /** `error` is the 401/403 to answer, or RATE_LIMITED (`details.retry_after_seconds`). */
+  | { ok: false; error: ServiceError; rate: RateLimitResult | null };
+
+/** Without configured limits, at most this many auth failures per IP per minute become audit rows. */
+const DEFAULT_AUDIT_CAP = 30;
+const BEARER_KEY = /^Bearer\s+(cai_\S+)$/i;
+
+function failureReason(error: ServiceError, authorization: string | undefined, authenticated: boolean): string {
+  if (authenticated) return 'insufficient_scope';
+  if (error.code === 'KEY_EXPIRED') return 'key_expired';
+  if (!authorization) return 'missing_header';
+  return BEARER_KEY.test(authorization.trim()) && !error.message.startsWith('Malformed')
+    ? 'invalid_key'
+    : 'invalid_format';
+}
+
+/** The first 8 characters of a presented `cai_` token (the public key prefix), never more. */
+function presentedPrefix(authorization: string | undefined): string | null {
+  const token = BEARER_KEY.exec(authorization?.trim() ?? '')?.[1];
+  return token ? token.slice(0, 8) : null;
+}
+
+export function rateLimitedError(retryAfter: number): ServiceError {
+  return new ServiceError('RATE_LIMITED', `Rate limit exceeded. Retry after ${retryAfter} seconds.`, {
+    retry_after_seconds: retryAfter,
+  });
+}
+
+/**
+ * Count one request of class `cls` for `subject` when limits are configured and the class is on:
+ * the result (for RateLimit headers), or null when not limited.
+ */
+export async function countRequest(
+  deps: Pick<CoreDeps, 'db'>,
+  limits: RateLimitConfig | undefined,
+  cls: RateLimitClass,
+  subject: string,
+): Promise<RateLimitResult | null> {
+  const limit = limits?.limits[cls] ?? 0;
+  if (!limits || limit <= 0) return null;
+  return hitRateLimit(deps.db, `${cls}:${subject}`, limit, limits.windowSeconds);
+}
+
+/**
+ * The one door every transport serving API keys goes through (REST routes, MCP over HTTP):
+ * authenticate the bearer key (a hash lookup through the key cache — before any body is read),
+ * check the permission, classify a failure by its code and audit it (one statement: per-IP
+ * counter + capped audit row; too many failures from one IP become 429), then count the request
+ * against the key's rate-limit class.
+ */
+export async function admit(
+  deps: Pick<CoreDeps, 'db' | 'apiKeys' | 'logger'>,
+  options: GateOptions,
+  request: GateRequest,
+): Promise<Admission> {
+  let key: AuthenticatedKey | null = null;
+  try {
+    key = await authenticate(deps, request.authorization);
+    if (request.permission) authorize({ actor: { type: 'api', key } }, request.permission);
+  } catch (error) {
+    if (!(error instanceof ServiceError)) throw error;
+    return { ok: false, error: await authFailure(deps, options, request, error, key), rate: null };
+  }
+  const cls = typeof request.rateLimitClass === 'function' ? await request.rateLimitClass() : request.rateLimitClass;
+  const subject = `key:${key.prefix}`;
+  const rate = await countRequest(deps, options.rateLimits, cls, subject);
+  if (rate && !rate.allowed) {
+    request.logger.warn({ event: 'rate_limited', class: cls, subject, count: rate.count }, 'rate limited');
+    return { ok: false, error: rateLimitedError(rate.resetSeconds), rate };
+  }
+  return { ok: true, key, rate };
+}
+
+async function authFailure(
+  deps: Pick<CoreDeps, 'db'>,
+  options: GateOptions,
+  request: GateRequest,
+  error: ServiceError,
+  key: AuthenticatedKey | null,
+): Promise<ServiceError> {
+  const reason = failureReason(error, request.authorization, key !== null);
+  const keyPrefix = key?.prefix ?? presentedPrefix(request.authorization);
+  request.logger.warn(
+    {
+      event: 'auth_failure',
+      reason,
+      code: error.code,
+      ...(request.permission && { permission: request.permission }),
+      ...(error.code === 'FORBIDDEN' && { required_scopes: error.details?.required_scopes }),
+      method: request.method,
+      path: request.path,
+      key_prefix: keyPrefix,
+      client_ip: request.clientIp,
+    },
+    error.message,
+  );
+  const unauthedLimit = options.rateLimits?.limits.unauthenticated ?? 0;
+  try {
+    const { count, resetSeconds } = await recordAuthFailure(
+      deps.db,
+      {
+        reason,
+        code: error.code,
+        method: request.method,
+        route: request.route,
+        path: request.path,
+        clientIp: request.clientIp,
+        keyPrefix,
+        keyName: key?.name ?? null,
+        ...(error.code === 'FORBIDDEN' && { requiredScopes: error.details?.required_scopes as string[] }),
+        ...(request.requestId !== undefined && { requestId: request.requestId }),
+      },
+      unauthedLimit > 0 ? unauthedLimit : DEFAULT_AUDIT_CAP,
+      options.rateLimits?.windowSeconds,
+    );
+    if (unauthedLimit > 0 && count > unauthedLimit) return rateLimitedError(resetSeconds);
+  } catch (auditError) {
+    // The audit must never turn a 401 into a 500; the log line above already recorded it.
+    request.logger.error({ err: auditError }, 'could not record auth failure');
+  }
+  return error;
+}
+
+/**
+ * Audit a successful write (`api_write`: who, what, when), whichever transport it came through.
+ * The write itself is committed: losing its audit row is logged loudly, never turned into an error.
+ */
+export async function auditWrite(ctx: ServiceContext, write: ApiWrite): Promise<void> {
+  try {
+    await recordApiWrite(ctx, write);
+  } catch (error) {
+    ctx.logger.error({ err: error, method: write.method, path: write.path }, 'could not record API write audit');
+  }
+}
