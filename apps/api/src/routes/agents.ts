@@ -99,7 +99,9 @@ agentRoutes.openapi(
     summary: 'Update an agent',
     description:
       'Omitted fields are unchanged; `null` clears (`trigger_filter: null`, `auth_header_name: null` removes the auth header). ' +
-      'Setting the auth header takes both `auth_header_name` and `auth_header_value`.',
+      'Setting the auth header takes both `auth_header_name` and `auth_header_value`. A new `endpoint_url` on another ' +
+      'origin (scheme, host or port) drops the stored auth header unless a new one comes in the same request: the ' +
+      'credential was given for the old host.',
     permission: 'agents:write',
     request: { params: AgentParams, body: body(AgentUpdateSchema) },
     responses: {

@@ -161,6 +161,20 @@ export async function createAgent(ctx: ServiceContext, input: AgentCreateInput):
   return { ...toAgent(row), signing_secret: secret };
 }
 
+/** The origin (scheme, host, port) of an endpoint; null when it does not parse. */
+function originOf(url: string): string | null {
+  try {
+    return new URL(url).origin;
+  } catch {
+    return null;
+  }
+}
+
+/**
+ * Update an agent. Its auth header is a credential for the endpoint's host: moving the endpoint to
+ * another origin drops the stored header unless a new one comes in the same request — otherwise an
+ * `agents:write` key could send the sealed credential to a host of its choosing.
+ */
 export async function updateAgent(ctx: ServiceContext, uuid: string, input: AgentUpdateInput): Promise<Agent> {
   authorize(ctx, 'agents:write');
   const patch = AgentUpdateSchema.parse(input);
@@ -172,7 +186,10 @@ export async function updateAgent(ctx: ServiceContext, uuid: string, input: Agen
       if (value === undefined || key === 'auth_header_value' || key === 'auth_header_name') continue;
       values[key] = key === 'trigger_filter' && value !== null ? JSON.stringify(value) : value;
     }
-    if (patch.auth_header_name === null) {
+    const moved = patch.endpoint_url !== undefined && originOf(patch.endpoint_url) !== originOf(current.endpoint_url);
+    const newHeader = patch.auth_header_name !== undefined && patch.auth_header_name !== null;
+    const dropHeader = patch.auth_header_name === null || (moved && !newHeader);
+    if (dropHeader) {
       values.auth_header_name = null;
       values.auth_header_value_encrypted = null;
     } else if (patch.auth_header_name !== undefined && patch.auth_header_value) {
@@ -192,7 +209,12 @@ export async function updateAgent(ctx: ServiceContext, uuid: string, input: Agen
       .executeTakeFirstOrThrow();
     await trx
       .insertInto('activity_events')
-      .values(agentActivity(ctx, 'agent_updated', current, { fields: Object.keys(patch).sort() }))
+      .values(
+        agentActivity(ctx, 'agent_updated', current, {
+          fields: Object.keys(patch).sort(),
+          ...(dropHeader && current.auth_header_value_encrypted !== null ? { auth_header_dropped: true } : {}),
+        }),
+      )
       .execute();
     return updated;
   });
