@@ -157,6 +157,7 @@ describe('migrations on an empty database', () => {
       '0008_enrichment_unlogged',
       '0009_rate_limits',
       '0010_alert_list_indexes',
+      '0011_scrub_provider_credentials',
     ]);
     expect(await migrateToLatest(empty.db)).toEqual(migrationNames());
     expect(await migrateToLatest(empty.db)).toEqual([]);
