@@ -60,7 +60,7 @@ const CASES: Expected[] = [
     ruleName: 'Anomalous Outbound Data Transfer',
     indicators: [
       'account svc_backup',
-      'domain FILESERVER03',
+      // 'FILESERVER03' (dest_host) is a bare host name, not a domain: refused by validation.
       'domain suspicious-cloud-sync.com',
       'ip 10.0.8.55',
       'ip 45.33.32.156',
@@ -155,7 +155,7 @@ const CASES: Expected[] = [
     indicators: [
       'account admin',
       'domain corp.example.com',
-      'hash_sha256 b94f6f125c79e3a5ffaa826f584c10d52ada669e6762051b826b55776d05a8a',
+      // The fixture's file_hash is 63 hex characters: not a SHA-256, refused by validation.
       'ip 10.0.0.99',
       'ip 192.168.1.10',
     ],

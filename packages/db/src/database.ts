@@ -89,6 +89,10 @@ export interface AlertsTable {
   description: Nullable<string>;
   /** AlertSeverity; default 'Pending'. */
   severity: Defaulted<string>;
+  /** The vendor's own severity value (≤ 64 chars); null when the source sent none (0012). */
+  severity_raw: Nullable<string>;
+  /** True when `severity_raw` could not be read: the alert carries the visible default (0012). */
+  severity_unmapped: Defaulted<boolean>;
   source_name: string;
   occurred_at: Timestamp;
   /** True when the source gave no usable time and occurred_at is the ingest time. */

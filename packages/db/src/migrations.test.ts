@@ -158,6 +158,7 @@ describe('migrations on an empty database', () => {
       '0009_rate_limits',
       '0010_alert_list_indexes',
       '0011_scrub_provider_credentials',
+      '0012_severity_unmapped',
     ]);
     expect(await migrateToLatest(empty.db)).toEqual(migrationNames());
     expect(await migrateToLatest(empty.db)).toEqual([]);

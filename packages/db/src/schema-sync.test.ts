@@ -129,6 +129,8 @@ const EXPECTED: DatabaseSpec = {
     title: 'required string',
     description: 'null string',
     severity: 'default string',
+    severity_raw: 'null string',
+    severity_unmapped: 'default boolean',
     source_name: 'required string',
     occurred_at: 'required Date',
     occurred_at_inferred: 'default boolean',

@@ -9,6 +9,13 @@ import { AlertSeveritySchema, IndicatorTypeSchema } from './enums.js';
 export const NormalizedAlertSchema = z.object({
   title: z.string().min(1),
   severity: AlertSeveritySchema,
+  /**
+   * The vendor's own severity value as text (see `normalizeSeverity`); absent or null when the source
+   * sent none. Core re-reads it when `severity` is Pending: Pending is kept only when nothing was sent.
+   */
+  severity_raw: z.string().nullable().optional(),
+  /** True when `severity_raw` was present but unreadable (`severity` then holds a visible default). */
+  severity_unmapped: z.boolean().optional(),
   /** ISO-8601 with offset, or null when the source gave no parseable time. Never silently "now". */
   occurred_at: z.string().datetime({ offset: true }).nullable(),
   source_name: z.string().min(1),

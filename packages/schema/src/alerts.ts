@@ -119,6 +119,10 @@ const alertCore = {
   title: z.string(),
   description: z.string().nullable(),
   severity: AlertSeveritySchema,
+  /** Ours: the severity as the source sent it (≤ 64 chars), null when it sent none. */
+  severity_raw: z.string().nullable(),
+  /** Ours: the source sent a severity no table could read; `severity` is then the visible default (Medium). */
+  severity_unmapped: z.boolean(),
   status: AlertStatusSchema,
   enrichment_status: EnrichmentStatusSchema,
   source_name: z.string(),
@@ -204,6 +208,11 @@ export const AlertListQuerySchema = z.object({
   source_name: csv,
   enrichment_status: csv,
   is_enriched: z
+    .enum(['true', 'false'])
+    .transform((v) => v === 'true')
+    .optional(),
+  /** Ours: only alerts whose source severity could (false) or could not (true) be read. */
+  severity_unmapped: z
     .enum(['true', 'false'])
     .transform((v) => v === 'true')
     .optional(),

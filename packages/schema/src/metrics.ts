@@ -70,6 +70,8 @@ export const AlertMetricsSchema = z
     top_detection_rules: z.array(z.object({ uuid: UuidSchema, name: z.string(), count: z.number().int() })),
     /** Enriched alerts ÷ all alerts; 0 when there are none. */
     enrichment_coverage: z.number(),
+    /** Ours: alerts whose source sent a severity no table could read (`severity_unmapped`). */
+    severity_unmapped_alerts: z.number().int(),
   })
   .meta({ id: 'AlertMetrics' });
 export type AlertMetrics = z.infer<typeof AlertMetricsSchema>;

@@ -8,6 +8,8 @@ export function alertSummary(i: number, over: Partial<AlertSummary> = {}): Alert
     title: `Suspicious login ${i}`,
     description: null,
     severity: 'High',
+    severity_raw: 'high',
+    severity_unmapped: false,
     status: 'Open',
     enrichment_status: 'Enriched',
     source_name: 'elastic',

@@ -26,6 +26,8 @@ export const SUMMARY_COLUMNS = [
   'alerts.title',
   'alerts.description',
   'alerts.severity',
+  'alerts.severity_raw',
+  'alerts.severity_unmapped',
   'alerts.status',
   'alerts.enrichment_status',
   'alerts.source_name',
@@ -46,6 +48,8 @@ type SummaryRow = {
   title: string;
   description: string | null;
   severity: string;
+  severity_raw: string | null;
+  severity_unmapped: boolean;
   status: string;
   enrichment_status: string;
   source_name: string;
@@ -67,6 +71,8 @@ export function toSummary(row: SummaryRow): AlertSummary {
     title: row.title,
     description: row.description,
     severity: row.severity as AlertSummary['severity'],
+    severity_raw: row.severity_raw,
+    severity_unmapped: row.severity_unmapped,
     status: row.status as AlertSummary['status'],
     enrichment_status: row.enrichment_status as AlertSummary['enrichment_status'],
     source_name: row.source_name,
@@ -124,6 +130,9 @@ function filteredAlerts(db: Db, query: AlertListInput) {
   inFilter('source_name', query.source_name);
   inFilter('enrichment_status', query.enrichment_status);
   if (query.is_enriched !== undefined) base = base.where('alerts.is_enriched', '=', query.is_enriched);
+  if (query.severity_unmapped !== undefined) {
+    base = base.where('alerts.severity_unmapped', '=', query.severity_unmapped);
+  }
   if (query.from_time) base = base.where('alerts.occurred_at', '>=', new Date(query.from_time));
   if (query.to_time) base = base.where('alerts.occurred_at', '<=', new Date(query.to_time));
   const tags = query.tags === undefined ? [] : Array.isArray(query.tags) ? query.tags : [query.tags];

@@ -3,6 +3,7 @@ import { type AlertSeverity, SEVERITY_WEIGHT } from '@calseta/schema';
 import { sql } from 'kysely';
 import { activityRow } from '../activity/record.js';
 import type { CoreDeps, Db, ServiceContext } from '../context.js';
+import { ServiceError } from '../errors.js';
 import { newUuid } from '../ids.js';
 import { enrichJobRows } from '../jobs/rows.js';
 import { ensureDetectionRule } from './detection-rules.js';
@@ -29,6 +30,16 @@ const MAX_BATCH = 100;
 // One writer per process: batches form while it commits. Measured best (docs/adr/0004); API
 // replicas add parallelism.
 const MAX_IN_FLIGHT = 1;
+/**
+ * Alerts that may wait for a commit before ingest answers 429: the overload signal. The backlog
+ * grows only when alerts arrive faster than Postgres commits them (a saturated or slow database),
+ * so a storm that one node can store is accepted whole, however fast it comes, and a real overload
+ * is refused early (with Retry-After) instead of holding requests until the SIEM's timeout. 2,000
+ * is about 1–2 s of commits on the 2-core reference machine (`pnpm bench ingest`; docs/reliability.md).
+ */
+export const DEFAULT_MAX_WAITING = 2_000;
+/** Seconds a refused sender is told to wait: the backlog drains within about that. */
+const OVERLOAD_RETRY_AFTER_SECONDS = 1;
 
 /**
  * Group commit for ingest. Alerts submitted while earlier batches are committing are stored
@@ -39,10 +50,32 @@ const MAX_IN_FLIGHT = 1;
 export class IngestBatcher {
   private readonly queue: Pending[] = [];
   private inFlight = 0;
+  /** See {@link DEFAULT_MAX_WAITING}; settable for tests. */
+  maxWaiting = DEFAULT_MAX_WAITING;
 
   constructor(private readonly deps: Pick<CoreDeps, 'db' | 'queue' | 'config' | 'logger'>) {}
 
+  /** Alerts waiting for a commit (not counting the batch being committed). */
+  get waiting(): number {
+    return this.queue.length;
+  }
+
   submit(alert: PreparedAlert): Promise<IngestAccepted> {
+    if (this.queue.length >= this.maxWaiting) {
+      this.deps.logger.warn({ event: 'ingest_overloaded', waiting: this.queue.length }, 'ingest overloaded: 429');
+      return Promise.reject(
+        new ServiceError(
+          'RATE_LIMITED',
+          `Ingest is overloaded (${this.queue.length} alerts waiting to be stored); nothing was stored. ` +
+            `Retry after ${OVERLOAD_RETRY_AFTER_SECONDS} second.`,
+          { retry_after_seconds: OVERLOAD_RETRY_AFTER_SECONDS, reason: 'ingest_backlog' },
+        ),
+      );
+    }
+    return this.enqueue(alert);
+  }
+
+  private enqueue(alert: PreparedAlert): Promise<IngestAccepted> {
     return new Promise((resolve, reject) => {
       this.queue.push({ alert, resolve, reject });
       this.pump();
@@ -155,7 +188,7 @@ export class IngestBatcher {
       }
       if (jobs.length > 0) await this.deps.queue.sendMany('enrich-alert', jobs, { db: trx });
     });
-    for (const alert of orphans) results.set(alert, await this.submit(alert));
+    for (const alert of orphans) results.set(alert, await this.enqueue(alert));
     return results;
   }
 }
@@ -164,7 +197,12 @@ export class IngestBatcher {
 function inputRow(a: PreparedAlert) {
   const activity = activityRow(a.ctx, {
     type: 'alert_ingested',
-    references: { source_name: a.sourceName, severity: a.normalized.severity, title: a.normalized.title },
+    references: {
+      source_name: a.sourceName,
+      severity: a.normalized.severity,
+      title: a.normalized.title,
+      ...(a.normalized.severity_unmapped && { severity_raw: a.normalized.severity_raw, severity_unmapped: true }),
+    },
   });
   const rule = a.ruleRef;
   return {
@@ -173,6 +211,8 @@ function inputRow(a: PreparedAlert) {
     title: a.normalized.title,
     description: a.normalized.description,
     severity: a.normalized.severity,
+    severity_raw: a.normalized.severity_raw?.slice(0, 64) ?? null,
+    severity_unmapped: a.normalized.severity_unmapped === true,
     source_name: a.sourceName,
     occurred_at: a.normalized.occurred_at ?? a.ingestedAt.toISOString(),
     occurred_at_inferred: a.normalized.occurred_at === null,
@@ -214,7 +254,8 @@ function ingestStatement(input: ReturnType<typeof inputRow>[], windowSeconds: nu
   return sql`
     WITH input AS (
       SELECT * FROM jsonb_to_recordset(${JSON.stringify(input)}::jsonb) AS x(
-        uuid uuid, fingerprint text, title text, description text, severity text, source_name text,
+        uuid uuid, fingerprint text, title text, description text, severity text, severity_raw text,
+        severity_unmapped boolean, source_name text,
         occurred_at timestamptz, occurred_at_inferred boolean, source_time timestamptz, ingested_at timestamptz,
         tags text[], normalized jsonb, raw_payload jsonb, activity_uuid uuid, actor_type text, actor_key_prefix text,
         actor_key_name text, api_key_id bigint, activity_references jsonb, request_id text, rule_ref text,
@@ -248,9 +289,11 @@ function ingestStatement(input: ReturnType<typeof inputRow>[], windowSeconds: nu
       FROM new_rule r JOIN fresh i ON i.source_name = r.source_name AND i.rule_ref = r.source_rule_id
       ORDER BY r.id
     ), alert AS (
-      INSERT INTO alerts (uuid, title, description, severity, source_name, occurred_at, occurred_at_inferred,
-                          source_time, ingested_at, fingerprint, tags, normalized, raw_payload, detection_rule_id)
-      SELECT i.uuid, i.title, i.description, i.severity, i.source_name, i.occurred_at, i.occurred_at_inferred,
+      INSERT INTO alerts (uuid, title, description, severity, severity_raw, severity_unmapped, source_name, occurred_at,
+                          occurred_at_inferred, source_time, ingested_at, fingerprint, tags, normalized, raw_payload,
+                          detection_rule_id)
+      SELECT i.uuid, i.title, i.description, i.severity, i.severity_raw, i.severity_unmapped, i.source_name,
+             i.occurred_at, i.occurred_at_inferred,
              i.source_time, i.ingested_at, i.fingerprint, i.tags, i.normalized, i.raw_payload, COALESCE(known.id, r.id)
       FROM fresh i
       LEFT JOIN LATERAL (
@@ -297,7 +340,13 @@ async function countDuplicate(
       duplicate_count: eb('duplicate_count', '+', 1),
       last_seen_at: now,
       updated_at: now,
-      ...(escalates && { severity, escalation_count: eb('escalation_count', '+', 1), last_escalated_at: now }),
+      ...(escalates && {
+        severity,
+        severity_raw: alert.normalized.severity_raw?.slice(0, 64) ?? null,
+        severity_unmapped: alert.normalized.severity_unmapped === true,
+        escalation_count: eb('escalation_count', '+', 1),
+        last_escalated_at: now,
+      }),
     }))
     .where('id', '=', original.id)
     .returning(['duplicate_count'])

@@ -5,8 +5,10 @@ import type { ServiceContext } from '../context.js';
 import { ServiceError } from '../errors.js';
 import { newUuid } from '../ids.js';
 import { sourceIngestPolicy } from '../sources/integrations.js';
+import { boundedRuleRef } from './detection-rules.js';
 import { extractIndicators } from './extract.js';
 import { fingerprint } from './fingerprint.js';
+import { settleSeverity } from './severity.js';
 
 export interface IngestInput {
   sourceName: string;
@@ -51,14 +53,16 @@ export async function ingestAlert(ctx: ServiceContext, input: IngestInput): Prom
       errors: validation.issues,
     });
   }
-  const normalized = ctx.sources.normalize(source, raw);
+  const plugin = ctx.sources.normalize(source, raw);
+  const normalized = { ...plugin, ...settleSeverity(plugin) };
   // The fingerprint covers what the plugin found plus custom normalized mappings. System mappings
   // are left out: they re-find what plugins already report, and including them would change every
   // fingerprint relative to the reference implementation (dedup must agree across both).
   const customRules = (await ctx.mappingRules.forSource(ctx.db, source.name)).filter((r) => !r.is_system);
   const { indicators } = extractIndicators(ctx.sources, source, raw, normalized, customRules, { rawPass: false });
   const print = fingerprint(normalized.title, source.name, indicators);
-  const ruleRef = ctx.sources.detectionRule(source, raw);
+  // Bounded here, so every path that stores a rule stub (the batch statement, the link-up) gets it.
+  const ruleRef = boundedRuleRef(ctx.sources.detectionRule(source, raw));
   return ctx.ingest.submit({
     ctx,
     uuid: newUuid(),

@@ -24,6 +24,8 @@ export interface AlertScalars {
   closed_fp: number;
   closed_tp: number;
   enriched: number;
+  /** Alerts whose source severity no table could read (shown with the visible default). */
+  severity_unmapped: number;
   /** AVG(enriched_at − ingested_at) over enriched alerts. */
   mtte: number | null;
   /** AVG(created_at − occurred_at), leaving out alerts whose occurred_at was inferred (it is the ingest time). */
@@ -43,6 +45,7 @@ export async function alertScalars(db: Db, where: RawBuilder<boolean>): Promise<
       (count(*) FILTER (WHERE ${CLOSED_FP}))::int AS closed_fp,
       (count(*) FILTER (WHERE ${CLOSED_TP}))::int AS closed_tp,
       (count(*) FILTER (WHERE alerts.is_enriched))::int AS enriched,
+      (count(*) FILTER (WHERE alerts.severity_unmapped))::int AS severity_unmapped,
       ${avgSeconds('alerts.enriched_at', 'alerts.ingested_at', sql`alerts.is_enriched AND alerts.enriched_at IS NOT NULL`)} AS mtte,
       ${avgSeconds('alerts.created_at', 'alerts.occurred_at', sql`NOT alerts.occurred_at_inferred`)} AS mttd,
       ${avgSeconds('alerts.acknowledged_at', 'alerts.created_at', sql`alerts.acknowledged_at IS NOT NULL`)} AS mtta,
@@ -87,6 +90,7 @@ export async function alertMetrics(db: Db, window: Window): Promise<AlertMetrics
     active_alerts_by_severity: activeBySeverity,
     top_detection_rules: topRules.rows,
     enrichment_coverage: ratio(s.enriched, s.total),
+    severity_unmapped_alerts: s.severity_unmapped,
   };
 }
 

@@ -19,6 +19,7 @@ import * as m0008 from './0008_enrichment_unlogged.js';
 import * as m0009 from './0009_rate_limits.js';
 import * as m0010 from './0010_alert_list_indexes.js';
 import * as m0011 from './0011_scrub_provider_credentials.js';
+import * as m0012 from './0012_severity_unmapped.js';
 
 export const migrations: Readonly<Record<string, Migration>> = Object.freeze({
   '0001_core': m0001,
@@ -32,4 +33,5 @@ export const migrations: Readonly<Record<string, Migration>> = Object.freeze({
   '0009_rate_limits': m0009,
   '0010_alert_list_indexes': m0010,
   '0011_scrub_provider_credentials': m0011,
+  '0012_severity_unmapped': m0012,
 });
