@@ -26,6 +26,7 @@ export {
   startMockProviders,
   toMockUrl,
 } from './server.js';
+export { startTokenIntel, type TokenIntelServer } from './token-intel.js';
 export type { ApiKeys, FaultOptions, MockProviderName, MockProvidersOptions } from './types.js';
 export { KNOWN_USERS, type MockUser, SYNTHETIC_USER_RE } from './users.js';
 export { MOCK_NOW_MS, vtUrlId } from './util.js';
