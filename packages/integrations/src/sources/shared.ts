@@ -3,7 +3,7 @@
  * Everything here is total (never throws) over any JSON value.
  */
 
-import type { AlertSeverity, PayloadIssue, ValidationResult } from '@calseta/plugin-sdk';
+import type { AlertSeverity, IndicatorType, PayloadIssue, ValidationResult } from '@calseta/plugin-sdk';
 import { getPath, str } from '@calseta/plugin-sdk';
 import type { NormalizedAlertInput } from '@calseta/schema';
 
@@ -191,4 +191,21 @@ export function secondsBetween(from: string | null, to: string | null): number |
   }
   const seconds = (Date.parse(to) - Date.parse(from)) / 1000;
   return Number.isFinite(seconds) && seconds >= 0 ? seconds : undefined;
+}
+
+/**
+ * The hash type of a hex digest by its length (MD5 32, SHA-1 40, SHA-256 64), for fields that say
+ * "hash" without saying which; undefined for anything else (validation refuses it anyway).
+ */
+export function hashType(value: string): IndicatorType | undefined {
+  if (!/^[0-9a-f]+$/i.test(value)) {
+    return undefined;
+  }
+  return value.length === 32
+    ? 'hash_md5'
+    : value.length === 40
+      ? 'hash_sha1'
+      : value.length === 64
+        ? 'hash_sha256'
+        : undefined;
 }

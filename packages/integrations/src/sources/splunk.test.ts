@@ -187,7 +187,16 @@ describe('splunk: normalize edge cases', () => {
   it('titles from rule_name, signature, search_name, then a default', () => {
     expect(splunk.normalize(hook({ signature: 'Sig' })).title).toBe('Sig');
     expect(splunk.normalize(hook({})).title).toBe('Search');
-    expect(splunk.normalize({ sid: 'x', result: {} }).title).toBe('Untitled Splunk Alert');
+    // Splunk documents `search_name: null` for ad-hoc searches: the app and owner say where it came from.
+    expect(splunk.normalize({ sid: 'x', result: {} }).title).toBe('Splunk alert');
+    expect(splunk.normalize({ sid: 'x', search_name: null, app: 'search', owner: 'admin', result: {} }).title).toBe(
+      'Splunk alert (app search, owner admin)',
+    );
+    expect(splunk.normalize(hook({ rule_title: 'Brute force from 10.1.1.1', rule_name: 'R' })).title).toBe(
+      'Brute force from 10.1.1.1',
+    );
+    expect(splunk.normalize(hook({ rule_name: ['R1', 'R2'] })).title).toBe('R1');
+    expect(splunk.normalize(hook({ rule_name: '', signature: 'Sig' })).title).toBe('Sig');
   });
 
   it('replaces a description equal to the title by _raw when present', () => {
@@ -197,14 +206,54 @@ describe('splunk: normalize edge cases', () => {
     expect(splunk.normalize(hook({})).description).toBeNull();
   });
 
-  it('maps urgency, then severity, defaulting to low; unknown is Pending', () => {
+  it('maps urgency, then severity, defaulting to low; an unreadable value is flagged, not Pending', () => {
     const severity = (result: Record<string, unknown>) => splunk.normalize(hook(result)).severity;
     expect(severity({})).toBe('Low');
     expect(severity({ urgency: 'CRITICAL', severity: 'low' })).toBe('Critical');
     expect(severity({ severity: 'info' })).toBe('Informational');
     expect(severity({ urgency: 'informational' })).toBe('Informational');
-    expect(severity({ urgency: 'urgent' })).toBe('Pending');
-    expect(severity({ urgency: 'constructor' })).toBe('Pending');
+    expect(severity({ urgency: '', severity: 'high' })).toBe('High');
+    expect(severity({ urgency: ['medium', 'low'] })).toBe('Medium');
+    expect(severity({ severity: '6' })).toBe('Critical'); // Splunk's alert.severity scale: 6 fatal
+    expect(splunk.normalize(hook({ urgency: 'urgent' }))).toMatchObject({
+      severity: 'Medium',
+      severity_raw: 'urgent',
+      severity_unmapped: true,
+    });
+    expect(splunk.normalize(hook({ urgency: 'constructor' }))).toMatchObject({ severity_unmapped: true });
+  });
+
+  it('multi-value and empty result fields: every real member, blanks skipped; src/dest host names as domains', () => {
+    expect(
+      pairs(
+        hook({
+          src: ['10.1.1.1', 'ws01.corp.example.com', 'WS01'],
+          dest: '',
+          user: ['alice', '', 'bob'],
+          file_hash: 'd41d8cd98f00b204e9800998ecf8427e',
+          url: '',
+        }),
+      ),
+    ).toEqual([
+      'ip 10.1.1.1 result.src',
+      'domain ws01.corp.example.com result.src',
+      'account alice result.user',
+      'account bob result.user',
+      'hash_md5 d41d8cd98f00b204e9800998ecf8427e result.file_hash',
+    ]);
+  });
+
+  it('results_link and server_uri are context, never indicators', () => {
+    const raw = {
+      sid: 'rt_1',
+      search_name: null,
+      results_link: 'http://Splunk-HF:8000/app/search/search?sid=rt_1',
+      server_uri: 'https://127.0.0.1:8089',
+      result: { count: '3' },
+    };
+    expect(pairs(raw)).toEqual([]);
+    expect(splunk.normalize(raw).http_url).toBeUndefined();
+    expect(splunk.normalize(raw).extra).toMatchObject({ server_uri: 'https://127.0.0.1:8089' });
   });
 
   it('parses _time as epoch seconds (or ISO) and gives null, not now, otherwise', () => {

@@ -1,43 +1,60 @@
 /**
  * Splunk alert webhooks: the envelope `{search_name, sid, app, owner, results_link, result: {...}}` sent by
  * the Splunk webhook alert action (and by Enterprise Security notables), `result` being the first result row.
+ * As Splunk documents it, `search_name` may be null (ad-hoc searches), `result` values are strings (counts
+ * included), a multi-value field arrives as an array and an empty field as `""`. `results_link` and
+ * `server_uri` point at the Splunk UI: they are context, never indicators.
  */
 
+import { isIP } from 'node:net';
 import type { ExtractedIndicator, IndicatorType, PayloadIssue, ValidationResult } from '@calseta/plugin-sdk';
 import {
-  COMMON_SEVERITIES,
   collectIndicators,
   defineAlertSource,
   detectionRuleRef,
   indicator,
+  isDomainName,
   isRecord,
-  mapSeverity,
+  normalizeSeverity,
   parseTimestamp,
+  pickSeverity,
   sharedSecretHeader,
   str,
 } from '@calseta/plugin-sdk';
 import type { DetectionRuleRef, NormalizedAlertInput } from '@calseta/schema';
-import { Facts, indicatorFields, notAnObject, result, severityTable, text, textValues } from './shared.js';
+import { Facts, hashType, indicatorFields, notAnObject, result, textValues } from './shared.js';
 
 const NAME = 'splunk';
 const SECRET_HEADER = 'x-splunk-webhook-secret';
 /** `_raw` is copied to `extra.raw_event` up to this many characters (`raw_payload` keeps all of it). */
 const MAX_RAW_EVENT = 2000;
 
-const SEVERITY = severityTable(COMMON_SEVERITIES);
+/**
+ * How a `result` field's value becomes an indicator: a fixed type, or `host` (CIM `src`/`dest`: an IP, or
+ * a DNS name with a dot; a bare host name is not an indicator) or `hash` (CIM `file_hash`: typed by length).
+ */
+type Kind = IndicatorType | 'host' | 'hash';
 
-/** Pass-1 fields of `result`, in extraction order. `src`/`dest` only count when `src_ip`/`dest_ip` are empty. */
-const EXTRACTIONS: ReadonlyArray<{ field: string; type: IndicatorType; description: string }> = [
-  { field: 'src_ip', type: 'ip', description: 'Source IP address' },
-  { field: 'dest_ip', type: 'ip', description: 'Destination IP address' },
-  { field: 'src', type: 'ip', description: 'Source (CIM), used only when src_ip is empty' },
-  { field: 'dest', type: 'ip', description: 'Destination (CIM), used only when dest_ip is empty' },
-  { field: 'user', type: 'account', description: 'User' },
-  { field: 'sha256', type: 'hash_sha256', description: 'SHA-256 hash' },
-  { field: 'md5', type: 'hash_md5', description: 'MD5 hash' },
-  { field: 'sha1', type: 'hash_sha1', description: 'SHA-1 hash' },
-  { field: 'url', type: 'url', description: 'URL' },
-  { field: 'domain', type: 'domain', description: 'Domain' },
+/**
+ * Pass-1 fields of `result`, in extraction order; every member of a multi-value field counts. `src`/`dest`
+ * only count when `src_ip`/`dest_ip` are empty.
+ */
+const EXTRACTIONS: ReadonlyArray<{ field: string; kind: Kind; type: IndicatorType; description: string }> = [
+  { field: 'src_ip', kind: 'ip', type: 'ip', description: 'Source IP address' },
+  { field: 'dest_ip', kind: 'ip', type: 'ip', description: 'Destination IP address' },
+  { field: 'src', kind: 'host', type: 'ip', description: 'Source (CIM), IP or DNS name, when src_ip is empty' },
+  { field: 'dest', kind: 'host', type: 'ip', description: 'Destination (CIM), IP or DNS name, when dest_ip is empty' },
+  { field: 'user', kind: 'account', type: 'account', description: 'User' },
+  { field: 'src_user', kind: 'account', type: 'account', description: 'Source user (CIM)' },
+  { field: 'sha256', kind: 'hash_sha256', type: 'hash_sha256', description: 'SHA-256 hash' },
+  { field: 'md5', kind: 'hash_md5', type: 'hash_md5', description: 'MD5 hash' },
+  { field: 'sha1', kind: 'hash_sha1', type: 'hash_sha1', description: 'SHA-1 hash' },
+  { field: 'file_hash', kind: 'hash', type: 'hash_sha256', description: 'File hash (CIM), typed by its length' },
+  { field: 'url', kind: 'url', type: 'url', description: 'URL' },
+  { field: 'domain', kind: 'domain', type: 'domain', description: 'Domain' },
+  { field: 'url_domain', kind: 'domain', type: 'domain', description: 'URL domain (CIM Web)' },
+  { field: 'query', kind: 'domain', type: 'domain', description: 'DNS query (CIM Network Resolution)' },
+  { field: 'sender', kind: 'email', type: 'email', description: 'Email sender (CIM Email)' },
 ];
 
 /**
@@ -77,6 +94,9 @@ const RESULT_FACTS = [
   'session_id',
   'event_id',
   'notable_event_id',
+  'security_domain',
+  'rule_name',
+  'orig_sid',
   'threat_category',
   'kill_chain_phase',
   'tag',
@@ -97,10 +117,15 @@ function resultOf(raw: unknown): Record<string, unknown> {
   return isRecord(raw) && isRecord(raw.result) ? raw.result : {};
 }
 
+/** The real values of a `result` field: every member of a multi-value field, blanks and CIM placeholders left out. */
+function values(r: Record<string, unknown>, name: string): string[] {
+  return textValues(r[name]).filter((v) => !PLACEHOLDERS.has(v.toLowerCase()));
+}
+
 /** First real value of `fields` in `result` (first member of a multivalue field; CIM placeholders skipped). */
 function field(r: Record<string, unknown>, ...fields: string[]): string | undefined {
   for (const name of fields) {
-    const value = textValues(r[name]).find((v) => !PLACEHOLDERS.has(v.toLowerCase()));
+    const value = values(r, name)[0];
     if (value !== undefined) {
       return value;
     }
@@ -108,17 +133,63 @@ function field(r: Record<string, unknown>, ...fields: string[]): string | undefi
   return undefined;
 }
 
+/** First value of `name` in `result` that reads as an IP (CIM `src`/`dest` may hold host names). */
+function ipField(r: Record<string, unknown>, ...fields: string[]): string | undefined {
+  return fields.flatMap((name) => values(r, name)).find((v) => isIP(v) !== 0);
+}
+
+/**
+ * The title: ES's per-notable `rule_title`, the rule name, the signature, the saved search; for an ad-hoc
+ * search (`search_name` null, as Splunk documents) the app and owner say where it came from.
+ */
+function titleOf(envelope: Record<string, unknown>, r: Record<string, unknown>): string {
+  const named = field(r, 'rule_title', 'rule_name', 'signature') ?? str(envelope.search_name);
+  if (named !== undefined) {
+    return named;
+  }
+  const where = [str(envelope.app) && `app ${str(envelope.app)}`, str(envelope.owner) && `owner ${str(envelope.owner)}`]
+    .filter(Boolean)
+    .join(', ');
+  return where === '' ? 'Splunk alert' : `Splunk alert (${where})`;
+}
+
+/**
+ * ES urgency (what Incident Review sorts by), then the result's severity (words, or Splunk's 1–6 scale).
+ * A webhook carrying neither is Low, as the reference maps it.
+ */
+function severityOf(r: Record<string, unknown>) {
+  const read = pickSeverity(normalizeSeverity(r.urgency), normalizeSeverity(r.severity, { scale: 'splunk' }));
+  return {
+    severity: read.status === 'absent' ? ('Low' as const) : read.severity,
+    severity_raw: read.raw,
+    severity_unmapped: read.status === 'unmapped',
+  };
+}
+
+/** The indicator type of a value of a `host` or `hash` field, or undefined when it is neither. */
+function typeOf(kind: Kind, value: string): IndicatorType | undefined {
+  if (kind === 'host') {
+    return isIP(value) !== 0 ? 'ip' : isDomainName(value) ? 'domain' : undefined;
+  }
+  if (kind === 'hash') {
+    return hashType(value);
+  }
+  return kind;
+}
+
 function extractIndicators(raw: unknown): ExtractedIndicator[] {
   const r = resultOf(raw);
   const found: Array<ExtractedIndicator | null> = [];
-  for (const { field: name, type } of EXTRACTIONS) {
-    if (name === 'src' && r.src_ip) {
+  for (const { field: name, kind } of EXTRACTIONS) {
+    if ((name === 'src' && field(r, 'src_ip')) || (name === 'dest' && field(r, 'dest_ip'))) {
       continue;
     }
-    if (name === 'dest' && r.dest_ip) {
-      continue;
+    for (const value of values(r, name)) {
+      const type = typeOf(kind, value);
+      if (type !== undefined) {
+        found.push(indicator(type, value, `result.${name}`));
+      }
     }
-    found.push(indicator(type, text(r[name]), `result.${name}`));
   }
   return collectIndicators(found);
 }
@@ -145,7 +216,8 @@ function extra(raw: unknown, r: Record<string, unknown>): Record<string, unknown
     .set('splunk_app', envelope.app)
     .set('search_owner', envelope.owner)
     .set('results_link', envelope.results_link)
-    .set('server_host', envelope.server_host);
+    .set('server_host', envelope.server_host)
+    .set('server_uri', envelope.server_uri);
   for (const name of RESULT_FACTS) {
     facts.set(name, r[name]);
   }
@@ -174,27 +246,30 @@ function extra(raw: unknown, r: Record<string, unknown>): Record<string, unknown
 function normalize(raw: unknown): NormalizedAlertInput {
   const r = resultOf(raw);
   const envelope = isRecord(raw) ? raw : {};
-  const title = str(r.rule_name) ?? str(r.signature) ?? str(envelope.search_name) ?? 'Untitled Splunk Alert';
-  let description = str(r.signature) ?? str(r.search_name);
+  const title = titleOf(envelope, r);
+  let description = field(r, 'signature', 'rule_description', 'search_name');
   if (description !== undefined && description === title) {
-    description = str(r._raw) ?? description;
+    description = field(r, '_raw') ?? description;
   }
+  const fileHash = field(r, 'file_hash');
+  const fileHashType = fileHash === undefined ? undefined : hashType(fileHash);
   return {
     title,
-    severity: mapSeverity(str(r.urgency) ?? str(r.severity) ?? 'low', SEVERITY),
-    occurred_at: parseTimestamp(r._time),
+    ...severityOf(r),
+    occurred_at: parseTimestamp(Array.isArray(r._time) ? r._time[0] : r._time),
     source_name: NAME,
     description: description ?? null,
     ...indicatorFields({
-      src_ip: field(r, 'src_ip', 'src'),
-      dst_ip: field(r, 'dest_ip', 'dest'),
+      src_ip: ipField(r, 'src_ip', 'src'),
+      dst_ip: ipField(r, 'dest_ip', 'dest'),
       src_hostname: field(r, 'src_dns', 'src_host', 'src_nt_host'),
       dst_hostname: field(r, 'dest_dns', 'dest_host', 'dest_nt_host'),
-      file_hash_sha256: field(r, 'sha256', 'file_hash'),
-      file_hash_sha1: field(r, 'sha1'),
-      file_hash_md5: field(r, 'md5'),
-      actor_username: field(r, 'user'),
+      file_hash_sha256: field(r, 'sha256') ?? (fileHashType === 'hash_sha256' ? fileHash : undefined),
+      file_hash_sha1: field(r, 'sha1') ?? (fileHashType === 'hash_sha1' ? fileHash : undefined),
+      file_hash_md5: field(r, 'md5') ?? (fileHashType === 'hash_md5' ? fileHash : undefined),
+      actor_username: field(r, 'user', 'src_user'),
       actor_email: field(r, 'user_email'),
+      dns_query: field(r, 'query'),
       http_url: field(r, 'url'),
       http_hostname: field(r, 'url_domain', 'site'),
       email_from: field(r, 'sender'),
@@ -208,12 +283,12 @@ function normalize(raw: unknown): NormalizedAlertInput {
 function detectionRule(raw: unknown): DetectionRuleRef | null {
   const r = resultOf(raw);
   const envelope = isRecord(raw) ? raw : {};
-  const id = str(r.rule_name) ?? str(envelope.search_name);
+  const id = field(r, 'rule_name') ?? str(envelope.search_name);
   return detectionRuleRef({
     source_rule_id: id,
     name: id,
-    severity: str(r.severity) ?? str(r.urgency),
-    description: str(r.rule_description),
+    severity: field(r, 'severity', 'urgency'),
+    description: field(r, 'rule_description'),
     mitre_tactics: textValues(r.mitre_attack_tactic),
     mitre_techniques: textValues(r.mitre_attack_technique ?? r.mitre_attack_id),
   });
