@@ -1,5 +1,6 @@
 import { createHmac } from 'node:crypto';
-import { readFileSync } from 'node:fs';
+import { readdirSync, readFileSync } from 'node:fs';
+import { checkIndicator } from '@calseta/plugin-sdk';
 import { NormalizedAlertSchema } from '@calseta/schema';
 import { describe, expect, it } from 'vitest';
 import { elasticSource as elastic } from './elastic.js';
@@ -382,6 +383,81 @@ describe('elastic: normalize edge cases', () => {
   });
 });
 
+describe('elastic: what Kibana really sends', () => {
+  const corpus = (name: string): Record<string, unknown> =>
+    JSON.parse(readFileSync(new URL(`../../corpus/elastic/${name}.json`, import.meta.url), 'utf8')) as Record<
+      string,
+      unknown
+    >;
+
+  it('never takes "fake md5" for a hash; the real dll[] hashes are found', () => {
+    const raw = corpus('endpoint_malware_alert_placeholder_hashes');
+    const alert = elastic.normalize(raw);
+    expect(alert.file_hash_md5).toBeUndefined();
+    expect(alert.file_hash_sha1).toBeUndefined();
+    expect(alert.file_hash_sha256).toBeUndefined();
+    expect(pairs(raw)).toEqual(
+      expect.arrayContaining([
+        'hash_md5 1f2d082566b0fc5f2c238a5180db7451 dll[].hash.md5',
+        'hash_sha256 d4c2b0a9f8e7d6c5b4a3928170f6e5d4c3b2a1908f7e6d5c4b3a29180f7e6d5c dll[].hash.sha256',
+      ]),
+    );
+    // The analyst still sees where the binary ran from.
+    expect(alert.extra).toMatchObject({
+      process_executable: 'C:/Users/r.silva/AppData/Local/Temp/malware.exe',
+      file_path: 'C:/Users/r.silva/AppData/Local/Temp/fake_malware.exe',
+      parent_process_executable: 'C:/Windows/explorer.exe',
+    });
+  });
+
+  it('fills the hash fields with the first well-formed value', () => {
+    const sha = '6f1a0b5c9e2d4a7f8b3c1e5d9a0f2b4c6e8d1a3f5b7c9e0d2f4a6b8c1e3d5f7a';
+    const alert = elastic.normalize({ ...RULE, 'process.hash.sha256': 'fake sha256', 'file.hash.sha256': sha });
+    expect(alert.file_hash_sha256).toBe(sha);
+  });
+
+  it('reads a legacy 7.x signal: rule, severity, time, status and MITRE from signal.*', () => {
+    const raw = corpus('signal_7x_nested_rdp_logon');
+    expect(elastic.validate(raw)).toEqual({ ok: true });
+    const alert = elastic.normalize(raw);
+    expect(alert).toMatchObject({
+      title: 'Successful RDP Logon from External Address',
+      severity: 'High',
+      occurred_at: '2021-09-14T08:21:57.412Z',
+      description: expect.stringMatching(/^Identifies a successful RDP/),
+      tags: ['Elastic', 'Windows', 'Initial Access'],
+      src_ip: '45.155.205.233',
+      actor_username: 'Administrator',
+    });
+    expect(alert.extra).toMatchObject({
+      workflow_status: 'open',
+      risk_score: 73,
+      rule_id: '8c1bdde8-4204-45c0-9e0c-c85ca3902488',
+    });
+    expect(elastic.detectionRule?.(raw)).toEqual({
+      source_rule_id: '3c7e1f9a-5b2d-4e8f-a6c4-0d2b8f6e4a1c',
+      name: 'Successful RDP Logon from External Address',
+      severity: 'high',
+      description: expect.stringMatching(/^Identifies a successful RDP/),
+      mitre_tactics: ['TA0001'],
+      mitre_techniques: ['T1133'],
+    });
+  });
+
+  it('reads the matched indicators of threat.enrichments[]; Kibana links and rule references are not indicators', () => {
+    const raw = corpus('threat_match_enrichments');
+    const found = pairs(raw);
+    expect(found).toEqual(
+      expect.arrayContaining([
+        'ip 193.42.33.7 destination.ip',
+        'hash_md5 0c9e8d7f6a5b4c3d2e1f0a9b8c7d6e5f threat.enrichments[].indicator.file.hash.md5',
+      ]),
+    );
+    expect(found.filter((p) => /kibana\.example\.com|elastic\.co|urlhaus/.test(p))).toEqual([]);
+    expect(elastic.normalize(raw).extra?.alert_url).toMatch(/^https:\/\/kibana\.example\.com/);
+  });
+});
+
 describe('elastic: verifySignature', () => {
   const body = new TextEncoder().encode('{"kibana.alert.rule.name":"x"}');
   const secret = 'elastic-secret';
@@ -398,5 +474,42 @@ describe('elastic: verifySignature', () => {
     expect(verify({ 'x-elastic-signature': '' })).toBe(false);
     expect(verify({ 'x-sentinel-signature': good })).toBe(false);
     expect(verify({})).toBe(false);
+  });
+});
+
+/**
+ * The corpus (`corpus/elastic/<name>.json` + `.expected.json`): the exact indicator set a person reads off each
+ * vendor payload, after the core's per-type validation gate (which refuses placeholders such as `fake md5`).
+ */
+describe('elastic: corpus', () => {
+  const dir = new URL('../../corpus/elastic/', import.meta.url);
+  const names = readdirSync(dir)
+    .filter((f) => f.endsWith('.json') && !f.endsWith('.expected.json'))
+    .map((f) => f.slice(0, -'.json'.length));
+
+  it('holds its payloads', () => {
+    expect(names.length).toBeGreaterThanOrEqual(9);
+  });
+
+  it.each(names)('%s', (file) => {
+    const raw = JSON.parse(readFileSync(new URL(`${file}.json`, dir), 'utf8')) as unknown;
+    const expected = JSON.parse(readFileSync(new URL(`${file}.expected.json`, dir), 'utf8')) as {
+      origin: string;
+      title: string;
+      severity: string;
+      indicators: Array<{ type: string; value: string }>;
+    };
+    expect(expected.origin.length).toBeGreaterThan(10);
+    expect(elastic.validate(raw)).toEqual({ ok: true });
+    const alert = elastic.normalize(raw);
+    expect(() => NormalizedAlertSchema.parse(alert)).not.toThrow();
+    expect(alert.title).toBe(expected.title);
+    expect(alert.severity).toBe(expected.severity);
+    const kept = elastic
+      .extractIndicators(raw)
+      .filter((i) => checkIndicator(i.type, i.value, i.source_field).ok)
+      .map((i) => `${i.type} ${i.value}`);
+    expect(new Set(kept).size).toBe(kept.length);
+    expect([...kept].sort()).toEqual(expected.indicators.map((i) => `${i.type} ${i.value}`).sort());
   });
 });

@@ -99,6 +99,8 @@ const EXTRACTIONS: readonly Extraction[] = [
 function valuesAt(raw: unknown, path: string, each?: string): string[] {
   if (each === undefined) return textValues(getPath(raw, path));
   const list = getPath(raw, each);
+  // Flat dotted keys (`"dll.hash.md5"`) have no `dll` object to step into.
+  if (list === undefined) return textValues(getPath(raw, `${each}.${path}`));
   return (Array.isArray(list) ? list : [list]).flatMap((item) => textValues(getPath(item, path)));
 }
 

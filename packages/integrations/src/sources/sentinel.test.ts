@@ -297,6 +297,138 @@ describe('sentinel: normalize edge cases', () => {
   });
 });
 
+describe('sentinel: the shapes a playbook really sends', () => {
+  const corpus = (name: string): Record<string, unknown> =>
+    JSON.parse(readFileSync(new URL(`../../corpus/sentinel/${name}.json`, import.meta.url), 'utf8')) as Record<
+      string,
+      unknown
+    >;
+
+  it('reads a custom playbook body built from the alert trigger (flat keys, incidentNumber a string)', () => {
+    // The shape of the real-world body (SEKOIA-IO/intake-formats sentinel_alert.json), reduced.
+    const raw = {
+      alertDisplayName: 'TI map Domain entity to Dns Events (ASIM DNS Schema)',
+      alertDescription: 'This analytic rule uses [ASIM](https://aka.ms/AboutASIM) and supports any built-in source.',
+      severity: 'Medium',
+      alertType: '8e013f8e-94d8-405e-8b55-73d451f17239_9da2b00c-5ca3-44a6-8f5d-a26a1117e301',
+      incidentNumber: '59',
+      incidentUrl:
+        'https://portal.azure.com/#asset/Microsoft_Azure_Security_Insights/Incident/subscriptions/x/Incidents/y',
+      alertStartTime: '2023-12-17T17:21:26.0968264Z',
+      relatedEntities: [
+        { kind: 'Ip', properties: { address: '8.8.8.8', friendlyName: '8.8.8.8' } },
+        { kind: 'Host', properties: { hostName: 'WIN2K16-DNS-ARY', netBiosName: 'WIN2K16-DNS-ARY' } },
+      ],
+    };
+    expect(sentinel.validate(raw)).toEqual({ ok: true });
+    const alert = sentinel.normalize(raw);
+    expect(alert).toMatchObject({
+      title: 'TI map Domain entity to Dns Events (ASIM DNS Schema)',
+      severity: 'Medium',
+      occurred_at: '2023-12-17T17:21:26.096Z',
+      src_hostname: 'WIN2K16-DNS-ARY',
+    });
+    expect(alert.extra).toMatchObject({ incident_number: '59' });
+    // The documentation link and the portal link are not indicators; a host without a DNS domain is no domain.
+    expect(pairs(raw)).toEqual(['ip 8.8.8.8 relatedEntities.ip']);
+    expect(sentinel.detectionRule?.(raw)?.source_rule_id).toBe('9da2b00c-5ca3-44a6-8f5d-a26a1117e301');
+  });
+
+  it('resolves $ref entities of a SecurityAlert Entities JSON string and never counts one twice', () => {
+    const raw = corpus('securityalert_row_entities_string_refs');
+    expect(typeof raw.Entities).toBe('string');
+    const alert = sentinel.normalize(raw);
+    expect(alert.extra?.entity_counts).toEqual({
+      account: 1,
+      process: 3,
+      file: 2,
+      filehash: 6,
+      url: 1,
+      ip: 1,
+      host: 1,
+    });
+    // The process lineage an analyst needs: image paths through $ref, command lines, the parent.
+    expect(alert.extra?.processes).toContainEqual(
+      expect.objectContaining({
+        process_id: '7908',
+        executable: 'C:\\Windows\\System32\\WindowsPowerShell\\v1.0\\powershell.exe',
+        parent_executable: 'C:\\Windows\\System32\\cmd.exe',
+        parent_command_line: expect.stringContaining('"cmd.exe" /c powershell.exe'),
+      }),
+    );
+    expect(alert.extra?.mitre_techniques).toEqual(['T1059.001', 'T1105']);
+    expect(alert.actor_username).toBe('CONTOSO\\jdoe');
+  });
+
+  it('survives a self-referencing, cyclic or broken Entities string', () => {
+    const cyclic = {
+      AlertDisplayName: 'A',
+      Entities: '[{"$id":"1","Type":"process","ParentProcess":{"$ref":"1"}},{"$ref":"1"},{"$ref":"9"}]',
+    };
+    expect(sentinel.normalize(cyclic).extra?.entity_counts).toEqual({ process: 1 });
+    expect(sentinel.extractIndicators({ AlertDisplayName: 'A', Entities: '[{"Type":"ip",' })).toEqual([]);
+    const deep = { AlertDisplayName: 'A', Entities: `${'['.repeat(5000)}${']'.repeat(5000)}` };
+    expect(sentinel.extractIndicators(deep)).toEqual([]);
+  });
+
+  it('never gives a UPN its suffix twice; NT accounts read DOMAIN\\name', () => {
+    const account = (properties: Record<string, unknown>) =>
+      pairs({ object: { properties: { title: 'T', relatedEntities: [{ kind: 'Account', properties }] } } });
+    expect(account({ accountName: 'user1@example.com', upnSuffix: 'example.com' })).toEqual([
+      'account user1@example.com relatedEntities.account',
+    ]);
+    expect(account({ accountName: 'user1', upnSuffix: 'example.com' })).toEqual([
+      'account user1@example.com relatedEntities.account',
+    ]);
+    expect(account({ accountName: 'svc_sql', ntDomain: 'FABRIKAM' })).toEqual([
+      'account FABRIKAM\\svc_sql relatedEntities.account',
+    ]);
+    expect(account({ aadUserId: '3f2e1d0c-9b8a-4765-8432-10fedcba9876' })).toEqual([]);
+  });
+
+  it('makes a host an FQDN only with a DNS domain, never twice', () => {
+    const host = (properties: Record<string, unknown>) =>
+      pairs({ properties: { title: 'T' }, Entities: [{ Type: 'host', ...properties }] });
+    expect(host({ HostName: 'host01', DnsDomain: 'example.com' })).toEqual(['domain host01.example.com Entities.host']);
+    expect(host({ HostName: 'host01.example.com', DnsDomain: 'EXAMPLE.com' })).toEqual([
+      'domain host01.example.com Entities.host',
+    ]);
+    expect(host({ HostName: 'alert-windows', FQDN: 'alert-windows', DnsDomain: '' })).toEqual([]);
+  });
+
+  it('reads file hash algorithms in any case, from value or hashValue', () => {
+    const sha = 'e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855';
+    const hash = (algorithm: string, key = 'value') =>
+      pairs({ properties: { title: 'T' }, Entities: [{ type: 'FileHash', algorithm, [key]: sha }] });
+    for (const algorithm of ['SHA256', 'sha256', 'Sha256', 'SHA-256']) {
+      expect(hash(algorithm)).toEqual([`hash_sha256 ${sha} Entities.filehash`]);
+    }
+    expect(hash('SHA256', 'hashValue')).toEqual([`hash_sha256 ${sha} Entities.filehash`]);
+    expect(hash('SHA256AC')).toEqual([]);
+  });
+
+  it('reads Graph evidence: a device name without a dot is no domain; process image files keep their path', () => {
+    const raw = corpus('graph_alert_v2_get_alert_example');
+    const alert = sentinel.normalize(raw);
+    expect(alert.src_hostname).toBe('tempDns');
+    expect(pairs(raw).some((p) => p.startsWith('domain'))).toBe(false);
+    expect(alert.extra?.processes).toEqual([
+      expect.objectContaining({ executable: 'C:\\Program Files\\temp\\MsSense.exe', command_line: '"MsSense.exe"' }),
+    ]);
+    expect(sentinel.detectionRule?.(raw)).toMatchObject({ source_rule_id: 'e0da400f-affd-43ef-b1d5-afc2eb6f2756' });
+  });
+
+  it('reads snake_case serialisations like camelCase ones', () => {
+    const raw = corpus('incident_snake_case_sdk');
+    expect(sentinel.normalize(raw)).toMatchObject({
+      title: 'P-BHA-IDB_UID-01-06 Possible BEC-AiTM stolen Token attack',
+      occurred_at: '2026-03-18T13:46:52.889Z',
+      extra: { incident_number: 12372, alerts_count: 1, mitre_tactics: ['InitialAccess', 'CredentialAccess'] },
+    });
+    expect(sentinel.detectionRule?.(raw)?.source_rule_id).toBe('853d5d3b-6e14-482f-a11a-5e8d8593be95');
+  });
+});
+
 describe('sentinel: detectionRule', () => {
   it('trims a trailing slash', () => {
     const raw = incident({ title: 'T', relatedAnalyticRuleIds: ['/a/alertRules/rule-9/'] });
