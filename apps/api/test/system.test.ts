@@ -157,7 +157,7 @@ describe('when the database is unreachable', () => {
 describe('/openapi.json', () => {
   const PATHS: Record<string, Record<string, string[]>> = {
     '/v1/alerts': { get: ['alerts:read'], post: ['alerts:write'] },
-    '/v1/alerts/{alert_uuid}': { get: ['alerts:read'], patch: ['alerts:write'], delete: ['alerts:write'] },
+    '/v1/alerts/{alert_uuid}': { get: ['alerts:read'], patch: ['alerts:write'], delete: ['admin'] },
     '/v1/alerts/{alert_uuid}/indicators': { get: ['alerts:read'], post: ['alerts:write'] },
     '/v1/alerts/{alert_uuid}/activity': { get: ['alerts:read'] },
     '/v1/ingest/{source_name}': { post: ['alerts:write'] },

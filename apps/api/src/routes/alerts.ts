@@ -76,11 +76,17 @@ alertRoutes.openapi(
     path: '/v1/alerts',
     tags: ['Alerts'],
     summary: 'Ingest an alert programmatically',
-    description: 'Same pipeline as the webhooks, without signature checks. 202 means the alert is stored and queued.',
+    description:
+      'Same pipeline and source checks as `POST /v1/ingest/{source}`: a disabled source integration refuses (403 ' +
+      '`SOURCE_NOT_ALLOWED`), and a source that requires a webhook signature (integration `webhook_secret` or ' +
+      '`<SOURCE>_WEBHOOK_SECRET`) is refused here (401 `INVALID_SIGNATURE`, nothing stored) unless the key is `admin`: ' +
+      'this body is an envelope no source signature covers. 202 means the alert is stored and queued.',
     permission: 'alerts:ingest',
     request: { body: body(AlertIngestRequestSchema) },
     responses: {
       202: json(dataEnvelope(IngestAcceptedSchema), 'Stored and queued (or counted on a duplicate).'),
+      401: errorContent('The source requires signed webhooks (`INVALID_SIGNATURE`; nothing is stored).'),
+      403: errorContent('Missing scope, a source outside `allowed_sources` or a disabled integration.'),
       404: errorContent('Unknown source (`UNKNOWN_SOURCE`).'),
     },
   }),
@@ -127,7 +133,8 @@ alertRoutes.openapi(
     path: '/v1/alerts/{alert_uuid}',
     tags: ['Alerts'],
     summary: 'Delete an alert',
-    permission: 'alerts:write',
+    description: 'Admin only: deleting removes evidence (the reference allowed any `alerts:write` key).',
+    permission: 'alerts:delete',
     request: { params: AlertParams },
     responses: { 204: { description: 'Deleted.' }, 404: errorContent('No such alert.') },
   }),

@@ -113,7 +113,7 @@ export async function patchAlert(ctx: ServiceContext, uuid: string, input: Alert
 
 /** Delete an alert and its links (indicators stay: they are global). */
 export async function deleteAlert(ctx: ServiceContext, uuid: string): Promise<void> {
-  authorize(ctx, 'alerts:write');
+  authorize(ctx, 'alerts:delete');
   await ctx.db.transaction().execute(async (trx) => {
     const deleted = await trx
       .deleteFrom('alerts')

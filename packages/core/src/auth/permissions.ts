@@ -10,6 +10,8 @@ import { requireScope } from './keys.js';
 export const PERMISSIONS = {
   'alerts:read': ['alerts:read'],
   'alerts:write': ['alerts:write'],
+  /** Deleting destroys evidence (an attacker's alert, or the analyst's record of one): admin only. */
+  'alerts:delete': ['admin'],
   'alerts:ingest': ['alerts:write'],
   'indicators:read': ['enrichments:read', 'alerts:read'],
   'api_keys:manage': ['admin'],

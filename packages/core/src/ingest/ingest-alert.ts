@@ -1,5 +1,6 @@
 import type { AlertSource } from '@calseta/plugin-sdk';
 import type { IngestAccepted } from '@calseta/schema';
+import { hasScope } from '../auth/keys.js';
 import { authorize } from '../auth/permissions.js';
 import type { ServiceContext } from '../context.js';
 import { ServiceError } from '../errors.js';
@@ -35,7 +36,7 @@ export async function ingestAlert(ctx: ServiceContext, input: IngestInput): Prom
       allowed_sources: ctx.actor.key.allowedSources,
     });
   }
-  if (input.webhook) await checkWebhook(ctx, source, input.webhook);
+  await checkAuthenticity(ctx, source, input.webhook);
   const raw = input.payload;
   if (typeof raw !== 'object' || raw === null || Array.isArray(raw)) {
     throw new ServiceError('INVALID_PAYLOAD', 'The payload must be a JSON object.');
@@ -85,16 +86,19 @@ function containsNul(value: unknown): boolean {
 }
 
 /**
- * A webhook's authenticity, before anything is parsed further or stored: the source integration's
+ * An alert's authenticity, before anything is parsed further or stored: the source integration's
  * `webhook_secret` when one is configured (a disabled integration refuses everything), else the
  * process's `<SOURCE>_WEBHOOK_SECRET`, else nothing is checked (no integration configured keeps
  * the open behaviour; the API key still authenticates the caller). The plugin compares in
  * constant time (HMAC-SHA256 over the exact raw bytes, or the shared-secret header for Splunk).
+ * Programmatic ingest (`POST /v1/alerts`, no `webhook`) passes the same checks: its body is our
+ * envelope, which no source signature covers, so a source that requires one takes it only from an
+ * admin (who could set the secret anyway) or the system — never as a bypass for an ingest key.
  */
-async function checkWebhook(
+async function checkAuthenticity(
   ctx: ServiceContext,
   source: AlertSource,
-  webhook: NonNullable<IngestInput['webhook']>,
+  webhook: IngestInput['webhook'],
 ): Promise<void> {
   const policy = await sourceIngestPolicy(ctx, source.name);
   if (policy.configured && !policy.active) {
@@ -104,6 +108,13 @@ async function checkWebhook(
   }
   const secret = (policy.configured ? policy.secret : null) ?? ctx.config.webhookSecrets[source.name];
   if (!secret) return;
+  if (webhook === undefined) {
+    if (ctx.actor.type === 'system' || hasScope(ctx.actor.key, ['admin'])) return;
+    throw new ServiceError(
+      'INVALID_SIGNATURE',
+      `The "${source.name}" source requires signed webhooks: send its alerts to POST /v1/ingest/${source.name} with its signature header.`,
+    );
+  }
   let valid = false;
   try {
     valid = source.verifySignature?.({ ...webhook, secret }) === true;
