@@ -1,7 +1,7 @@
 /**
  * Secret values a workflow read (a token in a URL it called, a header it logged) must not come back
  * in what a run returns or stores. Every string of the value — object keys too — has each declared
- * secret's value replaced by `[secret NAME]`, as written and as URL-encoded (query strings, paths).
+ * secret's value replaced by `[secret NAME]`, as written and as URL encodings write it (query, path).
  * Cost: one split/join per secret form per string, linear in the text.
  */
 export function redactSecrets<T>(value: T, secrets: Readonly<Record<string, string>>): T {
@@ -9,13 +9,7 @@ export function redactSecrets<T>(value: T, secrets: Readonly<Record<string, stri
   for (const [name, secret] of Object.entries(secrets)) {
     if (!secret) continue;
     const label = `[secret ${name}]`;
-    for (const form of new Set([
-      secret,
-      encodeURIComponent(secret),
-      new URLSearchParams({ s: secret }).toString().slice(2),
-    ])) {
-      forms.push([form, label]);
-    }
+    for (const form of encodings(secret)) forms.push([form, label]);
   }
   if (forms.length === 0) return value;
   // Longest first: a secret that contains another is replaced whole.
@@ -31,4 +25,19 @@ export function redactSecrets<T>(value: T, secrets: Readonly<Record<string, stri
     return v;
   };
   return walk(value) as T;
+}
+
+/** A value as written, and as each URL encoding writes it (component, form, WHATWG query and path). */
+function encodings(secret: string): Set<string> {
+  const url = new URL('http://x/');
+  url.pathname = `/${secret}`;
+  const path = url.pathname.slice(1);
+  url.search = `?${secret}`;
+  return new Set([
+    secret,
+    encodeURIComponent(secret),
+    new URLSearchParams({ s: secret }).toString().slice(2),
+    url.search.slice(1),
+    path,
+  ]);
 }
