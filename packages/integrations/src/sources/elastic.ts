@@ -21,7 +21,17 @@ import {
   str,
 } from '@calseta/plugin-sdk';
 import type { DetectionRuleRef, NormalizedAlertInput } from '@calseta/schema';
-import { Facts, firstStr, firstText, indicatorFields, notAnObject, result, textValues, unique } from './shared.js';
+import {
+  Facts,
+  firstStr,
+  firstText,
+  indicatorFields,
+  notAnObject,
+  result,
+  severityFlags,
+  textValues,
+  unique,
+} from './shared.js';
 
 const NAME = 'elastic';
 const SIGNATURE_HEADER = 'x-elastic-signature';
@@ -277,9 +287,6 @@ function normalize(raw: unknown): NormalizedAlertInput {
   const m = mitre(raw);
   const facts = new Facts().pickAll(raw, FACTS);
   const sev = severity(raw);
-  if (sev.status === 'unmapped') {
-    facts.set('unmapped_severity', sev.raw);
-  }
   if (reason !== undefined && reason !== description && reason !== title) {
     facts.set('alert_reason', reason);
   }
@@ -291,6 +298,7 @@ function normalize(raw: unknown): NormalizedAlertInput {
   return {
     title,
     severity: sev.severity,
+    ...severityFlags(sev),
     occurred_at:
       parseTimestamp(getPath(raw, 'kibana.alert.start')) ??
       parseTimestamp(getPath(raw, 'signal.original_time')) ??

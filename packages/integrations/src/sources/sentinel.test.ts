@@ -225,7 +225,7 @@ describe('sentinel: normalize edge cases', () => {
     for (const word of ['bogus', 'constructor']) {
       const alert = sentinel.normalize(incident({ title: 'T', severity: word }));
       expect(alert.severity).toBe('Medium');
-      expect(alert.extra?.unmapped_severity).toBe(word);
+      expect(alert).toMatchObject({ severity_raw: word, severity_unmapped: true });
     }
   });
 

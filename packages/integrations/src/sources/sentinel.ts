@@ -26,7 +26,17 @@ import {
   str,
 } from '@calseta/plugin-sdk';
 import type { DetectionRuleRef } from '@calseta/schema';
-import { Facts, fact, indicatorFields, notAnObject, result, secondsBetween, text, textValues } from './shared.js';
+import {
+  Facts,
+  fact,
+  indicatorFields,
+  notAnObject,
+  result,
+  secondsBetween,
+  severityFlags,
+  text,
+  textValues,
+} from './shared.js';
 
 const NAME = 'sentinel';
 const SIGNATURE_HEADER = 'x-sentinel-signature';
@@ -653,8 +663,6 @@ function normalize(raw: unknown): NormalizedAlertInput {
     ...arrayOf(field(root, 'labels')).flatMap((label) => textValues(field(label, 'labelName'))),
     ...(v.shape === 'graph' ? textValues(field(root, 'systemTags')) : []),
   ];
-  const facts = extra(v);
-  if (severity.status === 'unmapped') facts.unmapped_severity = severity.raw;
   const time = ['firstActivityTimeUtc', 'firstActivityDateTime', 'startTimeUtc', 'startTime', 'alertStartTime'];
   const fallbackTime = ['timeGenerated', 'alertTime', 'createdTimeUtc', 'createdDateTime'];
   return {
@@ -662,6 +670,7 @@ function normalize(raw: unknown): NormalizedAlertInput {
       fieldText(root, ...TITLE_FIELDS) ??
       (v.shape === 'incident' ? 'Untitled Sentinel Incident' : 'Untitled Sentinel Alert'),
     severity: severity.severity,
+    ...severityFlags(severity),
     occurred_at:
       [...time, ...fallbackTime].map((name) => parseTimestamp(field(root, name))).find((t) => t !== null) ?? null,
     source_name: NAME,
@@ -680,7 +689,7 @@ function normalize(raw: unknown): NormalizedAlertInput {
       file_hash_md5: firstHash(list, 'hash_md5'),
     }),
     tags: [...new Set(tags)],
-    extra: facts,
+    extra: extra(v),
   };
 }
 

@@ -3,7 +3,7 @@
  * Everything here is total (never throws) over any JSON value.
  */
 
-import type { AlertSeverity, IndicatorType, PayloadIssue, ValidationResult } from '@calseta/plugin-sdk';
+import type { AlertSeverity, IndicatorType, PayloadIssue, SeverityResult, ValidationResult } from '@calseta/plugin-sdk';
 import { getPath, str } from '@calseta/plugin-sdk';
 import type { NormalizedAlertInput } from '@calseta/schema';
 
@@ -208,4 +208,17 @@ export function hashType(value: string): IndicatorType | undefined {
       : value.length === 64
         ? 'hash_sha256'
         : undefined;
+}
+
+/**
+ * The vendor's own severity value (`severity_raw`) and whether it could not be read (`severity_unmapped`),
+ * from a `normalizeSeverity` result; absent values are left out.
+ */
+export function severityFlags(
+  result: SeverityResult,
+): Pick<NormalizedAlertInput, 'severity_raw' | 'severity_unmapped'> {
+  return {
+    ...(result.raw === null ? {} : { severity_raw: result.raw }),
+    ...(result.status === 'unmapped' ? { severity_unmapped: true } : {}),
+  };
 }
