@@ -719,6 +719,17 @@ async function runPhase(input: {
   const sampler = activitySampler(admin, 'calseta-worker');
   input.cpu.start();
   const ingest = await send(input.url, input.key, input.count, input.body, input.mode);
+  if (ingest.accepted < ingest.sent) {
+    // Figures over the accepted part of a phase would describe a different load than the one named
+    // (e.g. a 1,000-alert burst of which a rate limit let 100 in): refuse to print them.
+    input.cpu.stop();
+    throw new Error(
+      `${input.name}: ${ingest.sent - ingest.accepted} of ${ingest.sent} alerts were refused ` +
+        `(${Object.entries(ingest.failures)
+          .map(([status, n]) => `${n} × ${status}`)
+          .join(', ')}), e.g. ${ingest.failureSamples.join(' | ')}. No figures: they would not describe this load.`,
+    );
+  }
   const waited = await waitEnriched(admin, after, ingest.queued, input.timeoutS);
   const cpu = input.cpu.stop();
   const workerActivity = sampler.stop();

@@ -26,7 +26,12 @@ export function issueList(issues: readonly z.core.$ZodIssue[]) {
 
 /** The single mapping from anything thrown to the error envelope. */
 export function toErrorResponse(c: Context<AppEnv>, error: unknown) {
-  if (error instanceof ServiceError) return errorResponse(c, error.code, error.message, error.details);
+  if (error instanceof ServiceError) {
+    // A refusal that says when to come back (an overloaded ingest) says it in the header too.
+    const retryAfter = error.details?.retry_after_seconds;
+    if (typeof retryAfter === 'number') c.header('Retry-After', String(retryAfter));
+    return errorResponse(c, error.code, error.message, error.details);
+  }
   if (isZodError(error)) {
     return errorResponse(c, 'VALIDATION_ERROR', 'Request validation failed.', { errors: issueList(error.issues) });
   }
