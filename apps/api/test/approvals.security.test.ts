@@ -202,6 +202,11 @@ describe('untrusted text in notifications', () => {
     const requested = await teams.next((r) => textOf(r.body).includes('Workflow Approval Required'), from);
     expect(cardHazards(requested.body)).toEqual([]);
     expect(textOf(requested.body)).toContain('\\\\[Approve now\\\\]\\\\(https://phish.example/login\\\\)');
+    // The browser page the card links to escapes the same text as HTML.
+    const page = await h.request('GET', `/v1/approvals/${uuid}/decide?token=${tokenIn(requested.body)}`, { key: null });
+    expect(page.status).toBe(200);
+    expect(page.body).toContain('&lt;at&gt;CISO&lt;/at&gt; &amp; &lt;!channel&gt;');
+    expect(page.body).not.toMatch(/<at>|<!channel>|<https:/);
 
     const [{ id }] = (await h.query<{ id: string }>('SELECT id FROM workflow_approval_requests WHERE uuid = $1', [
       uuid,

@@ -66,7 +66,7 @@ export type ApprovalListQuery = z.infer<typeof ApprovalListQuerySchema>;
 
 export const ApprovalDecisionSchema = z
   .object({
-    /** Who decided; default the caller key's prefix. */
+    /** Accepted (reference wire compatibility) and ignored: the responder is the authenticated caller. */
     responder_id: z.string().trim().min(1).max(200).optional(),
     /** Accepted and ignored (wire compatibility). */
     reason: z.string().max(10_000).optional(),
