@@ -16,9 +16,10 @@ import {
 } from '@calseta/schema';
 import { sql } from 'kysely';
 import { activityRow } from '../activity/record.js';
+import { hasScope } from '../auth/keys.js';
 import { authorize } from '../auth/permissions.js';
 import type { Db, ServiceContext } from '../context.js';
-import { notFound, validationError } from '../errors.js';
+import { notFound, ServiceError, validationError } from '../errors.js';
 import { newUuid } from '../ids.js';
 import { csv, iso, paginate } from '../serialize.js';
 import { convertToMarkdown, type UploadedFile } from './convert.js';
@@ -92,6 +93,21 @@ function checkTargetingSize(rules: TargetingRules | null | undefined): void {
   }
 }
 
+/**
+ * A global document reaches every agent as the operator's guidance (it is not wrapped as untrusted
+ * in the agent payload): creating one, making a document global, changing or deleting a global
+ * one needs `admin`. Targeted documents stay writable with `alerts:write`; their text reaches
+ * agents wrapped as untrusted (docs/security.md).
+ */
+function requireGlobalWriter(ctx: Pick<ServiceContext, 'actor'>): void {
+  if (ctx.actor.type === 'system' || hasScope(ctx.actor.key, ['admin'])) return;
+  throw new ServiceError(
+    'FORBIDDEN',
+    'Global context documents reach every agent: creating, changing or deleting one needs the admin scope.',
+    { required_scopes: ['admin'] },
+  );
+}
+
 function documentActivity(
   ctx: ServiceContext,
   type: 'context_document_created' | 'context_document_updated' | 'context_document_deleted',
@@ -144,6 +160,7 @@ async function insertDocument(
 ): Promise<Row> {
   const data = ContextDocumentCreateSchema.parse(input);
   checkTargetingSize(data.targeting_rules);
+  if (data.is_global) requireGlobalWriter(ctx);
   return ctx.db.transaction().execute(async (trx) => {
     const created = await trx
       .insertInto('context_documents')
@@ -244,6 +261,7 @@ export async function createContextDocumentFromUpload(
 ): Promise<ContextDocument> {
   authorize(ctx, 'context_documents:write');
   const parsed = parseUploadFields(fields, file);
+  if (parsed.is_global) requireGlobalWriter(ctx);
   // Validate the metadata before spending time on conversion.
   ContextDocumentCreateSchema.parse({ ...parsed, content: 'x' });
   const { format, markdown } = await convertToMarkdown(file as UploadedFile);
@@ -319,6 +337,7 @@ export async function updateContextDocument(
   checkTargetingSize(patch.targeting_rules);
   const row = await ctx.db.transaction().execute(async (trx) => {
     const current = await findDocument(trx, uuid, true);
+    if (current.is_global || patch.is_global === true) requireGlobalWriter(ctx);
     return patchDocument(ctx, trx, current, patch);
   });
   return toDocument(row);
@@ -328,6 +347,7 @@ export async function deleteContextDocument(ctx: ServiceContext, uuid: string): 
   authorize(ctx, 'context_documents:write');
   await ctx.db.transaction().execute(async (trx) => {
     const current = await findDocument(trx, uuid, true);
+    if (current.is_global) requireGlobalWriter(ctx);
     // Stored versions go with it (ON DELETE CASCADE).
     await trx.deleteFrom('context_documents').where('id', '=', current.id).execute();
     await trx
@@ -422,6 +442,13 @@ const byTypeThenTitle = (a: { document_type: string; title: string }, b: { docum
       ? 1
       : a.title.localeCompare(b.title, 'en', { sensitivity: 'base' });
 
+/** A document that applies to an alert, as `applicableDocuments` loads it. */
+export interface ApplicableDocument extends ContextDocumentMatch {
+  is_system: boolean;
+  /** The whole content's length in characters (`content` may be only its start). */
+  length: number;
+}
+
 /**
  * The context documents that apply to an alert, for agents and the alert views:
  * 1. every global document (`matched_by: 'global'`; its targeting rules are ignored);
@@ -429,11 +456,16 @@ const byTypeThenTitle = (a: { document_type: string; title: string }, b: { docum
  *    that matched). A non-global document without rules applies to no alert (reference quirk 22
  *    fixed).
  * Global documents come first, then targeted ones; each group ordered by `document_type`, then
- * `title`. No limit. An unknown alert has none. Content is markdown.
+ * `title`. An unknown alert has none. Content is markdown. `limit` loads only the first documents
+ * and `contentChars` only the start of each (the agent payload shows no more); `total` counts all.
  */
-export async function contextDocumentsFor(db: Db, alertId: number): Promise<ContextDocumentMatch[]> {
+export async function applicableDocuments(
+  db: Db,
+  alertId: number,
+  options: { limit?: number; contentChars?: number } = {},
+): Promise<{ total: number; documents: ApplicableDocument[] }> {
   const subject = await targetingSubjectOf(db, alertId);
-  if (subject === null) return [];
+  if (subject === null) return { total: 0, documents: [] };
   const candidates = await db
     .selectFrom('context_documents')
     .select(['id', 'title', 'document_type', 'is_global', 'targeting_rules'])
@@ -449,7 +481,12 @@ export async function contextDocumentsFor(db: Db, alertId: number): Promise<Cont
     const rules = doc.targeting_rules as TargetingRules | null;
     if (rules && matchesTargeting(rules, subject)) matched.set(doc.id, matchedRules(rules, subject));
   }
-  if (matched.size === 0) return [];
+  const ordered = candidates.filter((c) => matched.has(c.id));
+  const globals = ordered.filter((c) => matched.get(c.id) === 'global').sort(byTypeThenTitle);
+  const targeted = ordered.filter((c) => matched.get(c.id) !== 'global').sort(byTypeThenTitle);
+  const chosen = [...globals, ...targeted].slice(0, options.limit ?? ordered.length).map((c) => c.id);
+  if (chosen.length === 0) return { total: ordered.length, documents: [] };
+  const chars = options.contentChars;
   const rows = await db
     .selectFrom('context_documents')
     .select([
@@ -459,28 +496,44 @@ export async function contextDocumentsFor(db: Db, alertId: number): Promise<Cont
       'document_type',
       'description',
       'is_global',
+      'is_system',
       'tags',
       'version',
       'updated_at',
-      'content',
+      chars === undefined ? 'content' : sql<string>`substr(content, 1, ${chars})`.as('content'),
+      sql<number>`length(content)`.as('length'),
     ])
-    .where('id', 'in', [...matched.keys()])
+    .where('id', 'in', chosen)
     .execute();
-  const globals = rows.filter((r) => matched.get(r.id) === 'global').sort(byTypeThenTitle);
-  const targeted = rows.filter((r) => matched.get(r.id) !== 'global').sort(byTypeThenTitle);
-  return [...globals, ...targeted].map((r) => ({
-    uuid: r.uuid,
-    title: r.title,
-    document_type: r.document_type as ContextDocumentType,
-    description: r.description,
-    // A document made global after matching is reported as global.
-    is_global: r.is_global,
-    tags: r.tags,
-    version: r.version,
-    updated_at: iso(r.updated_at),
-    content: r.content,
-    matched_by: matched.get(r.id) as 'global' | TargetingRule[],
-  }));
+  const byId = new Map(rows.map((r) => [r.id, r]));
+  const documents = chosen.flatMap((id) => {
+    const r = byId.get(id);
+    if (!r) return [];
+    return [
+      {
+        uuid: r.uuid,
+        title: r.title,
+        document_type: r.document_type as ContextDocumentType,
+        description: r.description,
+        // A document made global after matching is reported as global.
+        is_global: r.is_global,
+        is_system: r.is_system,
+        tags: r.tags,
+        version: r.version,
+        updated_at: iso(r.updated_at),
+        content: r.content,
+        length: Number(r.length),
+        matched_by: matched.get(r.id) as 'global' | TargetingRule[],
+      },
+    ];
+  });
+  return { total: ordered.length, documents };
+}
+
+/** Every context document that applies to an alert (see applicableDocuments), whole. */
+export async function contextDocumentsFor(db: Db, alertId: number): Promise<ContextDocumentMatch[]> {
+  const { documents } = await applicableDocuments(db, alertId);
+  return documents.map(({ is_system: _s, length: _l, ...match }) => match);
 }
 
 /** JSON with object keys sorted (jsonb does not keep key order). */

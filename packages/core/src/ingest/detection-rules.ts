@@ -1,14 +1,57 @@
+import { createHash } from 'node:crypto';
 import type { DetectionRuleRef } from '@calseta/schema';
 import { activityRow } from '../activity/record.js';
 import type { Db, ServiceContext } from '../context.js';
 import { newUuid } from '../ids.js';
+
+/** Bounds on what an alert says about its rule (the alert source controls all of it). */
+export const RULE_NAME_MAX = 500;
+export const RULE_DESCRIPTION_MAX = 65_536;
+const RULE_ID_MAX = 500;
+const MITRE_MAX = 50;
+
+/** `text` cut to `max` characters with a marker saying so: ingest never refuses an alert for a long rule text. */
+function capped(text: string, max: number): string {
+  if (text.length <= max) return text;
+  const marker = `… [cut by Calseta: ${text.length} characters]`;
+  return `${text.slice(0, max - marker.length)}${marker}`;
+}
+
+/** A long rule id kept unique: its start and a hash of the whole (the id is looked up, not read). */
+function ruleId(id: string): string {
+  return id.length <= RULE_ID_MAX
+    ? id
+    : `${id.slice(0, RULE_ID_MAX - 72)}…sha256:${createHash('sha256').update(id).digest('hex')}`;
+}
+
+/** Bounded MITRE lists: at most MITRE_MAX short entries. */
+const mitre = (list: readonly string[] | undefined) => list?.slice(0, MITRE_MAX).map((v) => String(v).slice(0, 100));
+
+/**
+ * What an alert says about its rule, bounded before anything is stored (the alert source controls
+ * all of it): name and description cut with a marker — ingest never refuses an alert for a long
+ * rule text —, a long id shortened but kept unique, MITRE lists and severity cut. Idempotent.
+ */
+export function boundedRuleRef<T extends DetectionRuleRef | null>(ref: T): T {
+  if (ref === null) return ref;
+  const { name, severity, description, mitre_tactics, mitre_techniques } = ref;
+  return {
+    ...ref,
+    source_rule_id: ruleId(ref.source_rule_id),
+    ...(name === undefined ? {} : { name: capped(name, RULE_NAME_MAX) }),
+    ...(severity === undefined ? {} : { severity: severity.slice(0, 50) }),
+    ...(description === undefined ? {} : { description: capped(description, RULE_DESCRIPTION_MAX) }),
+    ...(mitre_tactics === undefined ? {} : { mitre_tactics: mitre(mitre_tactics) }),
+    ...(mitre_techniques === undefined ? {} : { mitre_techniques: mitre(mitre_techniques) }),
+  };
+}
 
 export async function findDetectionRule(db: Db, sourceName: string, sourceRuleId: string): Promise<number | null> {
   const row = await db
     .selectFrom('detection_rules')
     .select('id')
     .where('source_name', '=', sourceName)
-    .where('source_rule_id', '=', sourceRuleId)
+    .where('source_rule_id', '=', ruleId(sourceRuleId))
     .orderBy('id')
     .limit(1)
     .executeTakeFirst();
@@ -17,19 +60,22 @@ export async function findDetectionRule(db: Db, sourceName: string, sourceRuleId
 
 /**
  * The rule an alert fired on, created as a stub (named after the rule, not its id) the first time
- * it is seen. Safe under concurrent ingests of the same rule.
+ * it is seen. Safe under concurrent ingests of the same rule. Name, description, id and MITRE
+ * lists are bounded (cut with a marker, never refused): they come from the alert source.
  */
 export async function ensureDetectionRule(
   trx: Db,
   ctx: Pick<ServiceContext, 'actor' | 'requestId'>,
   sourceName: string,
-  ref: DetectionRuleRef,
+  input: DetectionRuleRef,
 ): Promise<number> {
+  const ref = boundedRuleRef(input);
+  const name = ref.name ?? ref.source_rule_id;
   const created = await trx
     .insertInto('detection_rules')
     .values({
       uuid: newUuid(),
-      name: ref.name ?? ref.source_rule_id,
+      name,
       source_name: sourceName,
       source_rule_id: ref.source_rule_id,
       severity: ref.severity ?? null,
@@ -51,7 +97,7 @@ export async function ensureDetectionRule(
           type: 'detection_rule_created',
           detectionRuleId: created.id,
           references: {
-            name: ref.name ?? ref.source_rule_id,
+            name,
             source_name: sourceName,
             source_rule_id: ref.source_rule_id,
             auto_created: true,

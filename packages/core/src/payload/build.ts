@@ -8,11 +8,19 @@ import type {
 } from '@calseta/schema';
 import { sql } from 'kysely';
 import { alertMalice } from '../alerts/read.js';
-import { contextDocumentsFor } from '../context/documents.js';
+import { applicableDocuments } from '../context/documents.js';
 import type { Db, ServiceContext } from '../context.js';
 import { notFound } from '../errors.js';
 import { iso } from '../serialize.js';
-import { type AgentPayload, composePayload, type PayloadDetail, type PayloadSources } from './compose.js';
+import {
+  type AgentPayload,
+  composePayload,
+  FULL_TEXT_MAX,
+  MAX_DOCUMENTS,
+  type PayloadDetail,
+  type PayloadSources,
+} from './compose.js';
+import { SCAN_MAX } from './text.js';
 
 /** Default token budget (o200k) of an agent payload. */
 export const DEFAULT_TOKEN_BUDGET = 2_000;
@@ -136,10 +144,16 @@ export async function loadPayloadSources(ctx: ServiceContext, alertId: number): 
             'mitre_techniques',
             'mitre_subtechniques',
             'documentation',
+            'created_by',
+            'is_system',
           ])
           .where('id', '=', alert.detection_rule_id)
           .executeTakeFirst(),
-    contextDocumentsFor(ctx.db, alertId),
+    // Only what the payload can show: the first documents, and the start of each.
+    applicableDocuments(ctx.db, alertId, {
+      limit: MAX_DOCUMENTS,
+      contentChars: Math.max(SCAN_MAX, FULL_TEXT_MAX) + 1,
+    }),
     relatedAlerts(ctx.db, alertId),
     ctx.db
       .selectFrom('workflows')
@@ -181,14 +195,31 @@ export async function loadPayloadSources(ctx: ServiceContext, alertId: number): 
       explanation: (i.malice_explanation ?? null) as VerdictExplanation | null,
       results: (i.enrichment_results ?? {}) as Record<string, EnrichmentProviderResult>,
     })),
-    rule: rule ?? null,
-    documents: documents.map((d) => ({
+    rule: rule
+      ? {
+          uuid: rule.uuid,
+          name: rule.name,
+          source_rule_id: rule.source_rule_id,
+          severity: rule.severity,
+          mitre_tactics: rule.mitre_tactics,
+          mitre_techniques: rule.mitre_techniques,
+          mitre_subtechniques: rule.mitre_subtechniques,
+          documentation: rule.documentation,
+          // A stub ingest created holds what the alert said; a seed or an admin's rule does not.
+          from_alert_source: !rule.is_system && rule.created_by === 'system',
+        }
+      : null,
+    documents: documents.documents.map((d) => ({
       uuid: d.uuid,
       title: d.title,
       document_type: d.document_type,
       is_global: d.is_global,
+      // Global documents need admin to write; shipped ones are Calseta's.
+      trusted: d.is_global || d.is_system,
       content: d.content,
+      length: d.length,
     })),
+    documentsTotal: documents.total,
     related,
     workflows,
   };

@@ -1,42 +1,337 @@
 import { countTokens } from 'gpt-tokenizer/encoding/o200k_base';
-import { marked } from 'marked';
 
-/** o200k tokens of a text, or of a value as it is delivered (compact JSON). */
-export function tokensOf(value: unknown): number {
-  return countTokens(typeof value === 'string' ? value : JSON.stringify(value));
-}
+// Everything here runs on stored or attacker text (alert fields, documents, provider answers): each
+// transform is linear in its input — hand-written scanners, or regexes whose quantified classes
+// exclude what follows them, so no match attempt rescans what an earlier one read.
 
-const OPEN = '<untrusted>';
-const CLOSE = '</untrusted>';
-/** A marker written inside the text itself must not close (or fake) the block. */
-const MARKERS = /<\s*\/?\s*untrusted\s*>/gi;
+const isWhitespaceCode = (c: number) => c === 32 || (c >= 9 && c <= 13) || c === 0xa0 || c === 0x3000;
+const isAsciiLetter = (c: number) => (c >= 65 && c <= 90) || (c >= 97 && c <= 122);
+/** ASCII punctuation, without the apostrophe (it joins letters: `'s`). */
+const isPunct = (c: number) =>
+  (c >= 33 && c <= 47 && c !== 39) || (c >= 58 && c <= 64) || (c >= 91 && c <= 96) || (c >= 123 && c <= 126);
 
 /**
- * Text from the alert source — attacker-controllable — delimited so an agent can tell data from
- * instructions. Markers inside the text are defused first, so the text cannot break out.
+ * BPE on one long pre-token (100,000 `*`, a run of spaces, of CJK or emoji) is quadratic in
+ * gpt-tokenizer, so text is counted in pieces. Pieces end where o200k's pre-tokenizer starts a new
+ * pre-token anyway — at a space or tab after a non-space, or at a letter after two punctuation
+ * marks (`","value`: JSON) — so text and JSON count exactly; inside a longer run with no such
+ * point, after RUN_MAX characters.
+ */
+const RUN_MAX = 64;
+const PIECE_MAX = 4_096;
+
+function countText(text: string): number {
+  if (text.length <= RUN_MAX) return countTokens(text);
+  let total = 0;
+  let start = 0;
+  let run = 0;
+  for (let i = 1; i < text.length; i++) {
+    const c = text.charCodeAt(i);
+    const before = text.charCodeAt(i - 1);
+    if (
+      ((c === 32 || c === 9) && !isWhitespaceCode(before)) ||
+      (isAsciiLetter(c) && isPunct(before) && i > 1 && isPunct(text.charCodeAt(i - 2)))
+    ) {
+      run = 0;
+      if (i - start >= PIECE_MAX) {
+        total += countTokens(text.slice(start, i));
+        start = i;
+      }
+    } else if (++run >= RUN_MAX && !(c >= 0xdc00 && c <= 0xdfff)) {
+      // Never between the halves of a surrogate pair.
+      total += countTokens(text.slice(start, i));
+      start = i;
+      run = 0;
+    }
+  }
+  return total + countTokens(text.slice(start));
+}
+
+/** Strings this long are counted on their own and remembered (a document recurs across trimming steps and requests). */
+const LONG_STRING = 512;
+const longCounts = new Map<string, number>();
+function countLong(json: string): number {
+  let n = longCounts.get(json);
+  if (n === undefined) {
+    if (longCounts.size >= 256) longCounts.clear();
+    n = countText(json);
+    longCounts.set(json, n);
+  }
+  return n;
+}
+
+/**
+ * o200k tokens of a text, or of a value as it is delivered (compact JSON). Linear in the text.
+ * Long strings inside a value are counted apart from the JSON around them (within a token or two
+ * of counting the whole at once) and remembered.
+ */
+export function tokensOf(value: unknown): number {
+  if (typeof value === 'string') return countText(value);
+  let long = 0;
+  const rest = JSON.stringify(value, (_key, v: unknown) => {
+    if (typeof v !== 'string' || v.length <= LONG_STRING) return v;
+    long += countLong(JSON.stringify(v));
+    return '';
+  });
+  return long + countText(rest ?? '');
+}
+
+// ---------------------------------------------------------------- untrusted text
+
+export const OPEN = '<untrusted>';
+export const CLOSE = '</untrusted>';
+
+/** Characters that read as `<`, `/` or `>` (NFKC forms and Unicode confusables). */
+const LESS = new Set('<＜﹤‹〈〈⟨❮ᐸ˂≺⋖⧼⦑⟪《'.split(''));
+const SLASH = new Set('/／⁄∕⧸╱⟋᜵〳𝈺'.split(''));
+const GREATER = new Set('>＞﹥›〉〉⟩❯ᐳ˃≻⋗⧽⦒⟫》'.split(''));
+/** Latin look-alikes (Cyrillic, Greek, Armenian, small capitals) of the letters of `untrusted`. */
+const LOOKALIKE: Readonly<Record<string, string>> = {
+  υ: 'u',
+  ս: 'u',
+  ᴜ: 'u',
+  ʋ: 'u',
+  ո: 'n',
+  п: 'n',
+  ɴ: 'n',
+  η: 'n',
+  т: 't',
+  τ: 't',
+  ᴛ: 't',
+  г: 'r',
+  ʀ: 'r',
+  ᴦ: 'r',
+  ѕ: 's',
+  ꜱ: 's',
+  ʂ: 's',
+  е: 'e',
+  ҽ: 'e',
+  ε: 'e',
+  ᴇ: 'e',
+  ԁ: 'd',
+  ɗ: 'd',
+  ᴅ: 'd',
+};
+const MARKER_NAME = 'untrusted';
+/** Invisible or spacing characters an attacker can slip into a tag: whitespace, format (zero-width, bidi) and combining marks. */
+const IGNORABLE = /^[\s\p{Cf}\p{Mn}\p{Me}]$/u;
+const COMBINING = /\p{M}/gu;
+
+/** One character folded for comparison with `untrusted`: compatibility forms, accents and case removed, look-alikes mapped. */
+const foldSeen = new Map<string, string>();
+function foldLetter(ch: string): string {
+  if (ch.length === 1 && ch.charCodeAt(0) < 128) return ch.toLowerCase();
+  let folded = foldSeen.get(ch);
+  if (folded === undefined) {
+    if (foldSeen.size > 10_000) foldSeen.clear();
+    const base = ch.normalize('NFKD').replace(COMBINING, '').toLowerCase();
+    folded = LOOKALIKE[base] ?? LOOKALIKE[ch.toLowerCase()] ?? base;
+    foldSeen.set(ch, folded);
+  }
+  return folded;
+}
+
+/** NFKC forms of non-ASCII characters, remembered (a text repeating one character normalizes it once). */
+const nfkcSeen = new Map<string, string>();
+function nfkc(ch: string): string {
+  let folded = nfkcSeen.get(ch);
+  if (folded === undefined) {
+    if (nfkcSeen.size > 10_000) nfkcSeen.clear();
+    folded = ch.normalize('NFKC');
+    nfkcSeen.set(ch, folded);
+  }
+  return folded;
+}
+
+const classOf = (ch: string, set: ReadonlySet<string>, ascii: string) =>
+  ch === ascii || set.has(ch) || (ch.charCodeAt(0) > 127 && set.has(nfkc(ch)));
+
+/** An entity spelling of `<` or `>` (`&lt;`, `&#60;`, `&#x3c;`): its length at `i`, or 0. */
+function entityAt(text: string, i: number, gt: boolean): number {
+  if (text[i] !== '&') return 0;
+  const head = text.slice(i, i + 7).toLowerCase();
+  for (const e of gt ? ['&gt;', '&#62;', '&#x3e;'] : ['&lt;', '&#60;', '&#x3c;'])
+    if (head.startsWith(e)) return e.length;
+  return 0;
+}
+
+/** The length of a `<`-like opener at `i` (a character or an entity), or 0. */
+function lessAt(text: string, i: number): number {
+  const code = text.charCodeAt(i);
+  if (code < 128) return code === 60 ? 1 : code === 38 ? entityAt(text, i, false) : 0;
+  const cp = text.codePointAt(i) as number;
+  const ch = String.fromCodePoint(cp);
+  if (classOf(ch, LESS, '<')) return ch.length;
+  return entityAt(text, i, false);
+}
+
+/**
+ * The end of a marker-like tag starting with the opener at `i` (length `open`): opener, ignorables,
+ * an optional slash, ignorables, the letters of `untrusted` (ignorables between them, any case,
+ * compatibility forms and look-alikes), ignorables, an optional `>`-like closer. Null when it is not
+ * one. Scans only characters that cannot start another opener, so the caller's scan stays linear.
+ */
+function markerEnd(text: string, i: number, open: number): { end: number; closer: [number, number] | null } | null {
+  let j = i + open;
+  let slash = false;
+  let matched = 0;
+  while (j < text.length) {
+    const ch = String.fromCodePoint(text.codePointAt(j) as number);
+    if (IGNORABLE.test(ch)) {
+      j += ch.length;
+      continue;
+    }
+    if (matched === 0 && !slash && classOf(ch, SLASH, '/')) {
+      slash = true;
+      j += ch.length;
+      continue;
+    }
+    if (matched < MARKER_NAME.length) {
+      const folded = foldLetter(ch);
+      if (folded !== MARKER_NAME[matched]) return null;
+      matched++;
+      j += ch.length;
+      continue;
+    }
+    const gt = classOf(ch, GREATER, '>') ? ch.length : entityAt(text, j, true);
+    return { end: j + gt, closer: gt > 0 ? [j, j + gt] : null };
+  }
+  return matched === MARKER_NAME.length ? { end: j, closer: null } : null;
+}
+
+/**
+ * `text` with every marker-like tag defused: `</untrusted>`, `<untrusted>` and their spellings with
+ * zero-width or other invisible characters, spaces, any case, fullwidth or look-alike brackets,
+ * slashes and letters, or HTML entities lose their brackets (`[/untrusted]`), so the text cannot
+ * close its block early or fake a new one. Linear time.
+ */
+export function defuse(text: string): string {
+  let out = '';
+  let copied = 0;
+  for (let i = 0; i < text.length; ) {
+    const open = lessAt(text, i);
+    if (open === 0) {
+      i++;
+      continue;
+    }
+    const marker = markerEnd(text, i, open);
+    if (marker === null) {
+      i += open;
+      continue;
+    }
+    out += `${text.slice(copied, i)}[`;
+    if (marker.closer) out += `${text.slice(i + open, marker.closer[0])}]${text.slice(marker.closer[1], marker.end)}`;
+    else out += text.slice(i + open, marker.end);
+    copied = marker.end;
+    i = marker.end;
+  }
+  return copied === 0 ? text : out + text.slice(copied);
+}
+
+/**
+ * Text an attacker may control — from an alert source, a provider's answer or an API writer —
+ * delimited so an agent can tell data from instructions. Markers inside the text are defused
+ * first, so the text cannot break out.
  */
 export function untrusted(text: string): string {
-  return `${OPEN}${text.replace(MARKERS, (m) => m.replace(/</g, '‹').replace(/>/g, '›'))}${CLOSE}`;
+  return `${OPEN}${defuse(text)}${CLOSE}`;
+}
+
+const INVISIBLE = /^[\p{Cf}\p{Mn}\p{Me}]$/u;
+const LETTER = /^\p{L}$/u;
+
+/**
+ * Words in `text`: runs of two or more letters, split at case changes (`ignoreAllRules` is three);
+ * a caseless letter (CJK, Arabic…) counts as a word on its own; invisible characters are skipped
+ * (`ig\u200Bnore` is one word). Stops counting at `atLeast`.
+ */
+export function wordCount(text: string, atLeast = Number.POSITIVE_INFINITY): number {
+  let words = 0;
+  let run = 0;
+  let lowerBefore = false;
+  const endWord = () => {
+    if (run >= 2) words++;
+    run = 0;
+    lowerBefore = false;
+  };
+  for (const ch of text) {
+    if (words >= atLeast) return words;
+    if (INVISIBLE.test(ch)) continue;
+    if (!LETTER.test(ch)) {
+      endWord();
+      continue;
+    }
+    const upper = ch !== ch.toLowerCase();
+    const lower = ch !== ch.toUpperCase();
+    if (!upper && !lower) {
+      endWord();
+      words++;
+      continue;
+    }
+    if (upper && lowerBefore) endWord();
+    run++;
+    lowerBefore = lower;
+  }
+  endWord();
+  return words;
+}
+
+/** Identifiers with no room for words: numbers, IPs, hashes, UUIDs, MAC addresses. */
+const HEXISH = /^[0-9a-f:.-]+$/i;
+
+/**
+ * Can this string carry an instruction? A value that cannot — short, at most two words (`TOR`,
+ * `powershell.exe`, an IP, a hash) — stays bare to keep the payload compact; anything else that an
+ * attacker controls is wrapped. An instruction needs a few words ("ignore previous instructions").
+ */
+export function isInert(text: string): boolean {
+  if (text.length > 64) return false;
+  return HEXISH.test(text) || wordCount(text, 3) <= 2;
+}
+
+/** A field name that cannot carry an instruction: identifier characters, at most four words (`process_command_line`). */
+export function isInertKey(key: string): boolean {
+  return key.length <= 64 && /^[A-Za-z0-9_.@$-]+$/.test(key) && wordCount(key, 5) <= 4;
+}
+
+// ---------------------------------------------------------------- clipping and markdown
+
+/** Input any summary reads at most: the start of a document (text beyond this is never summarized). */
+export const SCAN_MAX = 32_000;
+
+/**
+ * A long unbroken run (no spaces): a path or URL keeps its start and its end (the file name, the
+ * folder it ran from); anything else — an encoded blob — only its start.
+ */
+function shortRun(run: string): string {
+  if (/[\\/]/.test(run.slice(0, 400))) return run.length <= 160 ? run : `${run.slice(0, 48)}…${run.slice(-96)}`;
+  return `${run.slice(0, 32)}…`;
+}
+
+/** `text` without trailing characters of `chars`. */
+function trimEndOf(text: string, chars: string): string {
+  let end = text.length;
+  while (end > 0 && chars.includes(text[end - 1] as string)) end--;
+  return text.slice(0, end);
 }
 
 /**
- * Free text worth delimiting: three words or more (an instruction needs a few). Identifiers — IPs,
- * hashes, hostnames, paths — and two-word names are left bare (they stay inside the source block).
+ * Cut `text` to about `max` characters at a word boundary, saying it was cut; long unbroken runs
+ * (encoded blobs) are shortened (paths keep their end).
  */
-export function isProse(text: string): boolean {
-  return /\S+\s+\S+\s+\S/.test(text);
-}
-
-/** Cut `text` to about `max` characters at a word boundary, saying it was cut; long unbroken runs (encoded blobs) are cut to their start. */
 export function clip(text: string, max: number): string {
+  // Only the start is read: collapsing whitespace and shortening runs shrink text, so a window of a
+  // few times `max` holds what is kept (unless the text is mostly whitespace or blobs).
+  const window = max * 4 + 512;
   const flat = text
+    .slice(0, window)
     .replace(/\s+/g, ' ')
     .trim()
-    .replace(/\S{49,}/g, (run) => `${run.slice(0, 32)}…`);
-  if (flat.length <= max) return flat;
+    .replace(/\S{49,}/g, shortRun);
+  if (flat.length <= max) return text.length <= window ? flat : `${flat}…`;
   const cut = flat.slice(0, max);
   const space = cut.lastIndexOf(' ');
-  return `${(space > max * 0.6 ? cut.slice(0, space) : cut).replace(/[,;:.\s]+$/, '')}…`;
+  return `${trimEndOf(space > max * 0.6 ? cut.slice(0, space) : cut, ',;:. ')}…`;
 }
 
 export interface Section {
@@ -46,39 +341,109 @@ export interface Section {
   text: string;
 }
 
-function plain(markdown: string): string {
-  return markdown
-    .replace(/```[\s\S]*?```/g, ' ')
-    .replace(/`([^`]*)`/g, '$1')
-    .replace(/!?\[([^\]]*)\]\([^)]*\)/g, '$1')
-    .replace(/^[>\s]*[-*+]\s+/gm, '- ')
-    .replace(/[*_#>|]/g, '')
-    .replace(/\s+/g, ' ')
-    .trim();
+/** Markdown to plain text: code fences, inline code marks, link targets, list and emphasis marks removed. */
+export function plain(markdown: string): string {
+  return (
+    markdown
+      .replace(/`/g, '')
+      // The link text excludes brackets and the target excludes parentheses: each attempt stops at
+      // the next bracket, so `[[[[…` is read once.
+      .replace(/!?\[([^[\]\n]*)\]\([^()\n]*\)/g, '$1')
+      .replace(/^[> \t]*[-*+][ \t]+/gm, '- ')
+      .replace(/[*_#>|]/g, '')
+      .replace(/\s+/g, ' ')
+      .trim()
+  );
 }
 
-/** Split markdown into its heading sections (text before the first heading is a section titled ''). */
+/** `### Heading ##` → [3, 'Heading'] (CommonMark ATX heading), else null. */
+function atxHeading(line: string): [number, string] | null {
+  let i = 0;
+  while (i < 3 && line[i] === ' ') i++;
+  let depth = 0;
+  while (line[i + depth] === '#') depth++;
+  if (depth === 0 || depth > 6) return null;
+  const rest = line.slice(i + depth);
+  if (rest !== '' && rest[0] !== ' ' && rest[0] !== '\t') return null;
+  let text = rest.trim();
+  // An optional closing sequence of #s, after a space.
+  let end = text.length;
+  while (end > 0 && text[end - 1] === '#') end--;
+  if (end === 0 || text[end - 1] === ' ' || text[end - 1] === '\t') text = text.slice(0, end).trim();
+  return [depth, text];
+}
+
+/** The fence a line opens (```` ``` ```` or `~~~`, three or more), or null. */
+function fenceOf(line: string): string | null {
+  const t = line.trimStart();
+  if (line.length - t.length > 3) return null;
+  const ch = t[0];
+  if (ch !== '`' && ch !== '~') return null;
+  let n = 0;
+  while (t[n] === ch) n++;
+  return n >= 3 ? ch.repeat(n) : null;
+}
+
+const isSetextUnderline = (line: string) => /^ {0,3}(=+|-+)[ \t]*$/.test(line);
+
+/** Sections read at most: a summary lists a few; a document of thousands of headings is not read past them. */
+const MAX_SCANNED_SECTIONS = 500;
+
+/**
+ * Split markdown into its heading sections (text before the first heading is a section titled '').
+ * One pass over the lines: ATX and setext headings; fenced code is skipped (a `#` in code is no heading).
+ */
 export function sections(markdown: string): Section[] {
   const out: Section[] = [];
-  let current: Section = { heading: '', depth: 0, text: '' };
+  let heading = '';
+  let depth = 0;
+  let body: string[] = [];
   const flush = () => {
-    if (current.heading !== '' || current.text.trim() !== '') out.push({ ...current, text: plain(current.text) });
+    const text = plain(body.join('\n'));
+    if (heading !== '' || text !== '') out.push({ heading, depth, text });
   };
-  for (const token of marked.lexer(markdown)) {
-    if (token.type === 'heading') {
+  let fence: string | null = null;
+  for (const line of markdown.split('\n')) {
+    if (out.length >= MAX_SCANNED_SECTIONS) break;
+    if (fence !== null) {
+      const closing = fenceOf(line);
+      if (closing !== null && closing[0] === fence[0] && closing.length >= fence.length && line.trim() === closing)
+        fence = null;
+      continue;
+    }
+    fence = fenceOf(line);
+    if (fence !== null) continue;
+    const atx = atxHeading(line);
+    const previous = body.at(-1);
+    if (atx) {
       flush();
-      current = { heading: plain(token.text), depth: token.depth, text: '' };
+      [depth, heading] = [atx[0], plain(atx[1])];
+      body = [];
+    } else if (
+      previous !== undefined &&
+      previous.trim() !== '' &&
+      isSetextUnderline(line) &&
+      !/^\s*[-*+>]/.test(previous)
+    ) {
+      body.pop();
+      flush();
+      [depth, heading] = [line.trim()[0] === '=' ? 1 : 2, plain(previous)];
+      body = [];
     } else {
-      current.text += `${token.raw}\n`;
+      body.push(line);
     }
   }
   flush();
   return out;
 }
 
+/** Sections a summary lists at most. */
+const MAX_SECTIONS = 30;
+
 /**
  * A document in a few lines: each section's heading and the start of its text. `prefer` headings
  * (case-insensitive substrings) come first and keep more text; the document title section is dropped.
+ * Reads at most the first SCAN_MAX characters.
  */
 export function summarizeMarkdown(
   markdown: string,
@@ -90,20 +455,23 @@ export function summarizeMarkdown(
   },
 ): string {
   // The document's own title (a level-1 heading) is not a section worth repeating.
-  const all = sections(markdown).filter((s) => s.depth > 1 || (s.depth === 0 && s.text !== ''));
+  const all = sections(markdown.slice(0, SCAN_MAX)).filter((s) => s.depth > 1 || (s.depth === 0 && s.text !== ''));
+  const prefer = (options.prefer ?? []).map((p) => p.toLowerCase());
   const rank = (s: Section) => {
-    const i = (options.prefer ?? []).findIndex((p) => s.heading.toLowerCase().includes(p.toLowerCase()));
+    const heading = s.heading.slice(0, 200).toLowerCase();
+    const i = prefer.findIndex((p) => heading.includes(p));
     return i === -1 ? Number.POSITIVE_INFINITY : i;
   };
   const chosen = [...all]
     .map((s, index) => ({ s, index, rank: rank(s) }))
     .sort((a, b) => a.rank - b.rank || a.index - b.index)
-    .slice(0, options.maxSections ?? all.length)
+    .slice(0, options.maxSections ?? MAX_SECTIONS)
     .sort((a, b) => (options.prefer ? a.rank - b.rank || a.index - b.index : a.index - b.index))
     .map(({ s, rank: r }) => {
       const budget = Number.isFinite(r) && options.emphasize !== false ? options.perSection * 2 : options.perSection;
       const body = s.text === '' ? '' : clip(s.text, budget);
-      return s.heading === '' ? body : `${s.heading}: ${body}`.replace(/: $/, '');
+      const heading = clip(s.heading, 120);
+      return heading === '' ? body : `${heading}: ${body}`.replace(/: $/, '');
     })
     .filter((line) => line !== '');
   return chosen.join('\n');
