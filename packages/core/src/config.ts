@@ -33,11 +33,11 @@ export const ProcessEnvSchema = z.object({
   ANTHROPIC_MODEL: z.string().min(1).default('claude-sonnet-4-6'),
   /** Where approval requests go: none | slack | teams (case-insensitive; anything else is none). */
   APPROVAL_NOTIFIER: z.string().optional(),
-  /** Slack incoming-webhook URL of approval messages (a workflow's URL `approval_channel` wins). */
+  /** Slack incoming-webhook URL of approval messages (the only destination; `approval_channel` is a label). */
   SLACK_WEBHOOK_URL: z.string().url().optional(),
   /** Verifies Slack button callbacks; without it messages carry no buttons and the callback is off. */
   SLACK_SIGNING_SECRET: z.string().optional(),
-  /** Teams incoming-webhook URL of approval cards (a workflow's URL `approval_channel` wins). */
+  /** Teams incoming-webhook URL of approval cards (the only destination; `approval_channel` is a label). */
   TEAMS_WEBHOOK_URL: z.string().url().optional(),
   /** Plugin packages to load at startup (comma-separated names or paths): their sources and providers. */
   CALSETA_PLUGINS: z.string().optional().transform(parsePluginList),

@@ -4,14 +4,14 @@ import type { ApprovalNotifier } from '@calseta/schema';
 export interface ApprovalConfig {
   /** `APPROVAL_NOTIFIER`; default none. */
   notifier?: ApprovalNotifier;
-  /** `SLACK_WEBHOOK_URL`: incoming webhook of approval messages (a workflow's URL `approval_channel` wins). */
+  /** `SLACK_WEBHOOK_URL`: incoming webhook of approval messages (the only destination; `approval_channel` is a label). */
   slackWebhookUrl?: string | undefined;
   /**
    * `SLACK_SIGNING_SECRET`: verifies `POST /v1/approvals/callback/slack`. Without it the messages carry
    * no buttons (browser link only) and the callback answers 404 (reference quirk 28 fixed).
    */
   slackSigningSecret?: string | undefined;
-  /** `TEAMS_WEBHOOK_URL`: incoming webhook of approval cards (a workflow's URL `approval_channel` wins). */
+  /** `TEAMS_WEBHOOK_URL`: incoming webhook of approval cards (the only destination; `approval_channel` is a label). */
   teamsWebhookUrl?: string | undefined;
 }
 
