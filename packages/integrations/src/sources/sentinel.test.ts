@@ -371,6 +371,22 @@ describe('sentinel: the shapes a playbook really sends', () => {
     expect(sentinel.extractIndicators(deep)).toEqual([]);
   });
 
+  it('walks a deeply nested, self-referencing Entities string within its bounds', () => {
+    const nested = `${'{"Type":"process","ParentProcess":'.repeat(2000)}{"$ref":"1"}${'}'.repeat(2000)}`;
+    const refs = Array.from({ length: 20_000 }, () => '{"$ref":"1"}').join(',');
+    const raw = {
+      AlertDisplayName: 'A',
+      Entities: `[{"$id":"1","Type":"ip","Address":"192.0.2.1"},${nested},${refs}]`,
+    };
+    const started = performance.now();
+    const alert = sentinel.normalize(raw);
+    const indicators = sentinel.extractIndicators(raw);
+    expect(performance.now() - started).toBeLessThan(1000);
+    expect(indicators.map((i) => i.value)).toEqual(['192.0.2.1']);
+    // The ip entity is counted once however often it is referenced; the nested chain is cut at the depth bound.
+    expect(alert.extra?.entity_counts).toMatchObject({ ip: 1 });
+  });
+
   it('never gives a UPN its suffix twice; NT accounts read DOMAIN\\name', () => {
     const account = (properties: Record<string, unknown>) =>
       pairs({ object: { properties: { title: 'T', relatedEntities: [{ kind: 'Account', properties }] } } });

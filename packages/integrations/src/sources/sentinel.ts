@@ -693,6 +693,15 @@ function normalize(raw: unknown): NormalizedAlertInput {
   };
 }
 
+/** The last non-empty segment of an ARM id (`…/alertRules/<id>/`). Linear: no regex over the id. */
+function lastSegment(id: string | undefined): string | undefined {
+  const segments = id?.split('/') ?? [];
+  for (let i = segments.length - 1; i >= 0; i--) {
+    if (segments[i] !== '') return segments[i];
+  }
+  return undefined;
+}
+
 /** SecurityAlert `AlertType` of a scheduled rule is `<workspace id>_<rule id>`: the rule id is the second GUID. */
 const GUID_PAIR = /^[0-9a-f]{8}(?:-[0-9a-f]{4}){3}-[0-9a-f]{12}_([0-9a-f]{8}(?:-[0-9a-f]{4}){3}-[0-9a-f]{12})$/i;
 
@@ -703,7 +712,7 @@ function detectionRule(raw: unknown): DetectionRuleRef | null {
   const ruleIds = arrayOf(field(root, 'relatedAnalyticRuleIds'));
   const alertType = fieldText(root, 'alertType');
   const ruleId =
-    text(ruleIds[0])?.replace(/\/+$/, '').split('/').pop() ??
+    lastSegment(text(ruleIds[0])) ??
     (alertType === undefined ? undefined : (GUID_PAIR.exec(alertType)?.[1] ?? alertType)) ??
     (shape === 'graph' ? fieldText(root, 'detectorId') : undefined);
   return detectionRuleRef({
