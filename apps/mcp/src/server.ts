@@ -52,6 +52,7 @@ import {
   UnsubscribeRequestSchema,
 } from '@modelcontextprotocol/sdk/types.js';
 import { z } from 'zod';
+import { portableSchema } from './portable-schema.js';
 
 export const SERVER_NAME = 'Calseta';
 
@@ -785,5 +786,29 @@ export function buildMcpServer(context: ContextSource, options: McpServerOptions
     () => tool((ctx) => getMetricsSummary(ctx)),
   );
 
+  listPortableSchemas(server);
   return server;
+}
+
+type RequestHandler = (request: unknown, extra: unknown) => Promise<unknown>;
+
+/**
+ * Serve tools/list with portable schemas (`portableSchema`): the SDK's own listing, post-processed.
+ * The SDK has no hook for its JSON Schema output, so its registered handler is wrapped.
+ */
+function listPortableSchemas(server: McpServer): void {
+  const handlers = (server.server as unknown as { _requestHandlers: Map<string, RequestHandler> })._requestHandlers;
+  const list = handlers.get('tools/list');
+  if (!list) throw new Error('tools/list is not registered');
+  handlers.set('tools/list', async (request, extra) => {
+    const result = (await list(request, extra)) as { tools: Array<Record<string, unknown>> };
+    return {
+      ...result,
+      tools: result.tools.map((tool) => ({
+        ...tool,
+        inputSchema: portableSchema(tool.inputSchema),
+        ...(tool.outputSchema !== undefined && { outputSchema: portableSchema(tool.outputSchema) }),
+      })),
+    };
+  });
 }

@@ -437,13 +437,15 @@ describe('the MCP reference', () => {
 });
 
 describe('an independent client', () => {
-  it('the MCP Inspector CLI lists the tools and calls one over Streamable HTTP', async () => {
+  it('the MCP Inspector 2.12 CLI lists the tools with portable schemas (--strict) and calls one over Streamable HTTP', async () => {
     const { stdout } = await promisify(execFile)(process.execPath, [
       INSPECTOR_CHECK,
       new URL('/mcp', base).href,
       keys.admin,
     ]);
     expect(stdout).toContain(`tools/list: ${TOOLS.length} tools (${TOOLS.join(', ')})`);
+    // Every tool's input and output schema passes the Inspector's portability check: no type unions, no keyword-less schemas.
+    expect(stdout).toContain('schema portability: 0 errors, 0 warnings');
     const [, shown, total] = /search_alerts: (\d+) of (\d+) alert/.exec(stdout) ?? [];
     const alerts = await deps.db
       .selectFrom('alerts')
