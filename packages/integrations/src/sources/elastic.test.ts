@@ -1,7 +1,7 @@
 import { createHmac } from 'node:crypto';
 import { readdirSync, readFileSync } from 'node:fs';
 import { checkIndicator } from '@calseta/plugin-sdk';
-import { NormalizedAlertSchema } from '@calseta/schema';
+import { NORMALIZED_INDICATOR_FIELDS, NormalizedAlertSchema } from '@calseta/schema';
 import { describe, expect, it } from 'vitest';
 import { elasticSource as elastic } from './elastic.js';
 
@@ -505,11 +505,14 @@ describe('elastic: corpus', () => {
     expect(() => NormalizedAlertSchema.parse(alert)).not.toThrow();
     expect(alert.title).toBe(expected.title);
     expect(alert.severity).toBe(expected.severity);
-    const kept = elastic
-      .extractIndicators(raw)
-      .filter((i) => checkIndicator(i.type, i.value, i.source_field).ok)
-      .map((i) => `${i.type} ${i.value}`);
-    expect(new Set(kept).size).toBe(kept.length);
+    // Pass 1 (the plugin) and pass 2 (the system mappings over the normalized fields), through the gate.
+    const pass1 = elastic.extractIndicators(raw).map((i) => [i.type, i.value, i.source_field] as const);
+    const pass2 = NORMALIZED_INDICATOR_FIELDS.map(([key, type]) => [type, alert[key], `normalized.${key}`] as const);
+    const kept = new Set(
+      [...pass1, ...pass2]
+        .filter(([type, value, field]) => checkIndicator(type, value, field).ok)
+        .map(([type, value]) => `${type} ${value}`),
+    );
     expect([...kept].sort()).toEqual(expected.indicators.map((i) => `${i.type} ${i.value}`).sort());
   });
 });
