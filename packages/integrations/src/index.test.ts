@@ -56,14 +56,19 @@ describe('builtinSources', () => {
       'result.src:ip',
       'result.dest:ip',
       'result.user:account',
+      'result.src_user:account',
       'result.sha256:hash_sha256',
       'result.md5:hash_md5',
       'result.sha1:hash_sha1',
+      'result.file_hash:hash_sha256',
       'result.url:url',
       'result.domain:domain',
+      'result.url_domain:domain',
+      'result.query:domain',
+      'result.sender:email',
     ]);
     expect(documented('generic')?.[0]).toBe('indicators[]:ip');
-    expect(documented('generic')).toHaveLength(16);
+    expect(documented('generic')).toHaveLength(17);
     for (const source of builtinSources) {
       for (const d of source.documentedExtractions) {
         expect(d.description.length).toBeGreaterThan(0);

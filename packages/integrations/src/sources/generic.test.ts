@@ -107,12 +107,21 @@ describe('generic: validate', () => {
   it('needs a non-empty title', () => {
     const expected = {
       ok: false,
-      issues: [{ path: 'title', message: 'Generic webhook payloads need a non-empty title' }],
+      issues: [
+        {
+          path: 'title',
+          message:
+            'Generic webhook payloads need a non-empty title (or one of name, alert_name, alertName, rule_name, rule.name, event.DetectName, DetectName, summary)',
+        },
+      ],
     };
     expect(generic.validate({})).toEqual(expected);
     expect(generic.validate({ title: '   ' })).toEqual(expected);
     expect(generic.validate({ title: { text: 'x' } })).toEqual(expected);
     expect(generic.validate({ title: 'ok' })).toEqual({ ok: true });
+    // A vendor document forwarded as is: its own title key.
+    expect(generic.validate({ name: 'Large Upload (Generic)' })).toEqual({ ok: true });
+    expect(generic.validate({ event: { DetectName: 'Overwatch Detection' } })).toEqual({ ok: true });
   });
 });
 
@@ -124,7 +133,7 @@ describe('generic: normalize edge cases', () => {
     expect(alert.extra).toEqual({});
   });
 
-  it('maps severities case-insensitively, pending included; unknown is Pending', () => {
+  it('maps severities case-insensitively, pending included; an unreadable one is flagged, not Pending', () => {
     const severity = (value: unknown) => generic.normalize({ title: 'T', severity: value }).severity;
     expect(severity('critical')).toBe('Critical');
     expect(severity('Medium')).toBe('Medium');
@@ -132,9 +141,20 @@ describe('generic: normalize edge cases', () => {
     expect(severity('INFO')).toBe('Informational');
     expect(severity('informational')).toBe('Informational');
     expect(severity('pending')).toBe('Pending');
-    expect(severity('sev1')).toBe('Pending');
     expect(severity(undefined)).toBe('Pending');
-    expect(severity('constructor')).toBe('Pending');
+    expect(severity('Crit')).toBe('Critical');
+    expect(severity(4)).toBe('High');
+    expect(generic.normalize({ title: 'T', risk_score: 73 }).severity).toBe('High');
+    expect(generic.normalize({ title: 'T', event: { SeverityName: 'Critical', Severity: 5 } }).severity).toBe(
+      'Critical',
+    );
+    for (const odd of ['sev1', 'constructor']) {
+      expect(generic.normalize({ title: 'T', severity: odd })).toMatchObject({
+        severity: 'Medium',
+        severity_raw: odd,
+        severity_unmapped: true,
+      });
+    }
   });
 
   it('reads naive timestamps as UTC, accepts epochs, and gives null (not now) otherwise', () => {
@@ -219,8 +239,41 @@ describe('generic: normalize edge cases', () => {
     ]);
   });
 
-  it('ignores non-string top-level values and a non-array indicators field', () => {
-    expect(pairs({ title: 'T', src_ip: 12, user: ['a'], indicators: { type: 'ip', value: '1.1.1.1' } })).toEqual([]);
+  it('ignores non-string values and a non-array indicators field; a list of strings gives each', () => {
+    expect(pairs({ title: 'T', src_ip: 12, indicators: { type: 'ip', value: '1.1.1.1' } })).toEqual([]);
+    expect(pairs({ title: 'T', user: ['a', 'b'] })).toEqual(['account a user', 'account b user']);
+  });
+
+  it('reads indicator-named keys anywhere, never identifier keys', () => {
+    expect(
+      pairs({
+        name: 'Vendor alert',
+        metadata: { customerIDString: '46de5283260647ec8f28def00bffd094' },
+        event: {
+          HostGroups: '6252fc7505974dc38abfef73269b8deb',
+          SHA256String: 'e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855',
+          UserName: 'Administrator',
+          ProcessId: 22164474048,
+        },
+        host_ip: ['1.2.3.4'],
+        events: [{ user_name: 'JDOE', contains_featured_ip: 'NO', tenant_md5: '0'.repeat(32) }],
+      }),
+    ).toEqual([
+      'hash_sha256 e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855 event.SHA256String',
+      'account Administrator event.UserName',
+      'ip 1.2.3.4 host_ip',
+      'account JDOE events.0.user_name',
+    ]);
+  });
+
+  it('stays bounded on deep and wide documents', () => {
+    let deep: Record<string, unknown> = { src_ip: '9.9.9.9' };
+    for (let i = 0; i < 10_000; i++) deep = { a: deep };
+    const wide = Object.fromEntries(Array.from({ length: 50_000 }, (_, i) => [`k${i}_ip`, '1.1.1.1']));
+    const started = performance.now();
+    expect(pairs({ title: 'T', deep })).toEqual([]);
+    expect(pairs({ title: 'T', wide }).length).toBe(1);
+    expect(performance.now() - started).toBeLessThan(1_000);
   });
 
   it('names the rule from rule_id, else rule_name; null without either', () => {

@@ -16,38 +16,75 @@
  * }
  * ```
  *
+ * Payloads forwarded as the vendor wrote them (a CrowdStrike Falcon `DetectionSummaryEvent`, a Cortex XDR
+ * alert, …) are accepted too: the title, severity and time come from the first of the usual keys
+ * (TITLE_PATHS, SEVERITY_PATHS, TIME_PATHS), and pass 1 also reads indicator-named keys anywhere in the
+ * document (`SHA256String`, `host_ip`, `events[].user_name`…, see `scanFieldType`); identifiers
+ * (`customerIDString`, `HostGroups`, `*_id`) are never read, and core's validation refuses the rest of the
+ * junk (truncated hashes, `N/A`, dotless host names).
+ *
  * Optional HMAC: when a secret is configured for the source, the sender signs the raw body with
  * HMAC-SHA256 and sends the hex digest (optionally prefixed `sha256=`) in `X-Calseta-Signature`.
  */
 
-import type { ExtractedIndicator, IndicatorType, ValidationResult } from '@calseta/plugin-sdk';
+import type { ExtractedIndicator, IndicatorType, SeverityScale, ValidationResult } from '@calseta/plugin-sdk';
 import {
   collectIndicators,
   defineAlertSource,
   detectionRuleRef,
+  firstPath,
+  getPath,
   hmacSignature,
   indicator,
   isRecord,
-  mapSeverity,
+  normalizeSeverity,
   parseTimestamp,
+  pickSeverity,
   str,
 } from '@calseta/plugin-sdk';
 import type { DetectionRuleRef, NormalizedAlertInput } from '@calseta/schema';
 import type { IndicatorFields } from './shared.js';
-import { Facts, indicatorFields, notAnObject, result, severityTable, text, textValues } from './shared.js';
+import { Facts, hashType, indicatorFields, notAnObject, result, text, textValues } from './shared.js';
 
 const NAME = 'generic';
 const SIGNATURE_HEADER = 'x-calseta-signature';
 
-const SEVERITY = severityTable({
-  critical: 'Critical',
-  high: 'High',
-  medium: 'Medium',
-  low: 'Low',
-  informational: 'Informational',
-  info: 'Informational',
-  pending: 'Pending',
-});
+/** Where a title is found, first non-blank wins: ours, then the usual vendor keys (Cortex `name`, Falcon `DetectName`). */
+const TITLE_PATHS = [
+  'title',
+  'name',
+  'alert_name',
+  'alertName',
+  'rule_name',
+  'rule.name',
+  'event.DetectName',
+  'DetectName',
+  'summary',
+] as const;
+
+/** Severity candidates in order, each read on its scale (`normalizeSeverity`); the first readable one wins. */
+const SEVERITY_PATHS: ReadonlyArray<readonly [string, SeverityScale]> = [
+  ['severity', 'auto'],
+  ['SeverityName', 'auto'],
+  ['event.SeverityName', 'auto'],
+  ['severity_name', 'auto'],
+  ['Severity', 'level'],
+  ['event.Severity', 'level'],
+  ['urgency', 'auto'],
+  ['risk_score', 'risk_score'],
+  ['priority', 'priority'],
+];
+
+const TIME_PATHS = [
+  'occurred_at',
+  'timestamp',
+  '@timestamp',
+  'detection_timestamp',
+  // Falcon: when the detection was raised (ProcessStartTime may be days earlier, e.g. explorer.exe).
+  'metadata.eventCreationTime',
+] as const;
+
+const DESCRIPTION_PATHS = ['description', 'event.DetectDescription', 'DetectDescription'] as const;
 
 /** Pass-1 top-level string fields, in extraction order (after the explicit `indicators` array). */
 const EXTRACTIONS: ReadonlyArray<{ field: string; type: IndicatorType }> = [
@@ -65,8 +102,89 @@ const EXTRACTIONS: ReadonlyArray<{ field: string; type: IndicatorType }> = [
   { field: 'md5', type: 'hash_md5' },
   { field: 'sha1', type: 'hash_sha1' },
   { field: 'sha256', type: 'hash_sha256' },
-  { field: 'hash', type: 'hash_sha256' },
+  { field: 'hash', type: 'hash_sha256' }, // typed by length when it is an MD5 or SHA-1
 ];
+
+/** Bounds of the indicator-key scan: deep or huge documents are read only this far. */
+const SCAN_MAX_DEPTH = 8;
+const SCAN_MAX_NODES = 5_000;
+
+/** `SHA256String` → [sha256, string]; `customerIDString` → [customer, id, string]; `host_ip` → [host, ip]. */
+function keyTokens(key: string): string[] {
+  return key
+    .replace(/([a-z0-9])([A-Z])/g, '$1_$2')
+    .replace(/([A-Z]+)([A-Z][a-z])/g, '$1_$2')
+    .toLowerCase()
+    .split(/[^a-z0-9]+/)
+    .filter((t) => t !== '');
+}
+
+const HASH_TOKENS: ReadonlyMap<string, IndicatorType> = new Map([
+  ['md5', 'hash_md5'],
+  ['sha1', 'hash_sha1'],
+  ['sha256', 'hash_sha256'],
+]);
+const IDENTIFIER_TOKENS = new Set(['id', 'ids', 'uuid', 'guid', 'customer', 'tenant', 'group', 'groups']);
+
+/**
+ * The indicator type a key names, read from its words: hashes (`*_sha256`, `MD5String`), IPs (`*_ip`,
+ * `*_ip_addresses`), DNS names (`*_domain`, `*_hostname`, `host_name`, `fqdn`, `dns_query_name`), URLs,
+ * e-mail addresses and user names. Keys with an identifier word (`customerIDString`, `HostGroups`,
+ * `tenant_id`) name no indicator, whatever their values look like.
+ */
+export function scanFieldType(key: string): IndicatorType | undefined {
+  const tokens = keyTokens(key);
+  // Identifiers, and flags such as Cortex's `contains_featured_ip: "NO"`.
+  if (tokens.some((t) => IDENTIFIER_TOKENS.has(t)) || ['contains', 'is', 'has'].includes(tokens[0] ?? '')) {
+    return undefined;
+  }
+  const words = tokens.filter((t) => t !== 'string' && t !== 'v4' && t !== 'v6' && t !== 'value');
+  const last = words[words.length - 1] ?? '';
+  const pair = words.slice(-2).join('_');
+  for (const word of words) {
+    const hash = HASH_TOKENS.get(word);
+    if (hash) return hash;
+  }
+  if (last === 'ip' || last === 'ips' || pair === 'ip_address' || pair === 'ip_addresses') return 'ip';
+  if (['domain', 'hostname', 'fqdn'].includes(last) || ['host_name', 'computer_name', 'query_name'].includes(pair)) {
+    return 'domain';
+  }
+  if (last === 'url' || last === 'urls') return 'url';
+  if (last === 'email' || pair === 'email_sender' || pair === 'email_recipient' || last === 'sender') return 'email';
+  if (last === 'username' || pair === 'user_name' || key === 'user' || key === 'src_user' || key === 'dest_user') {
+    return 'account';
+  }
+  return undefined;
+}
+
+/** Indicator-named keys anywhere in the document (bounded), with their dotted path. */
+function scanIndicators(payload: Record<string, unknown>): Array<ExtractedIndicator | null> {
+  const found: Array<ExtractedIndicator | null> = [];
+  let nodes = 0;
+  const visit = (value: unknown, path: string, key: string, depth: number): void => {
+    if (++nodes > SCAN_MAX_NODES || depth > SCAN_MAX_DEPTH) return;
+    if (typeof value === 'string' || (Array.isArray(value) && value.every((v) => typeof v === 'string'))) {
+      const type = key === '' ? undefined : scanFieldType(key);
+      if (type) {
+        for (const v of textValues(value)) found.push(indicator(type, v, path));
+      }
+      return;
+    }
+    if (Array.isArray(value)) {
+      for (const [i, item] of value.entries()) {
+        visit(item, `${path}.${i}`, key, depth + 1);
+      }
+    } else if (isRecord(value)) {
+      for (const [k, v] of Object.entries(value)) {
+        // Our own envelope's explicit parts are read elsewhere.
+        if (depth === 0 && (k === 'indicators' || k === 'extra')) continue;
+        visit(v, path === '' ? k : `${path}.${k}`, k, depth + 1);
+      }
+    }
+  };
+  visit(payload, '', '', 0);
+  return found;
+}
 
 /**
  * Normalized indicator fields: the field's own name is accepted as is, then the listed aliases, first
@@ -91,6 +209,9 @@ const NORMALIZED: Readonly<Record<keyof IndicatorFields, readonly string[]>> = {
 
 /** Top-level fields with a dedicated home; every other top-level scalar is kept in `extra`. */
 const CONSUMED = new Set<string>([
+  ...TITLE_PATHS,
+  ...SEVERITY_PATHS.map(([path]) => path),
+  ...TIME_PATHS,
   'title',
   'severity',
   'occurred_at',
@@ -119,17 +240,32 @@ function extractIndicators(raw: unknown): ExtractedIndicator[] {
     }
   }
   for (const { field, type } of EXTRACTIONS) {
-    found.push(indicator(type, text(payload[field]), field));
+    const value = text(payload[field]);
+    found.push(indicator(field === 'hash' && value ? (hashType(value) ?? type) : type, value, field));
   }
+  found.push(...scanIndicators(payload));
   return collectIndicators(found);
+}
+
+function titleOf(payload: Record<string, unknown>): string | undefined {
+  for (const path of TITLE_PATHS) {
+    const title = str(getPath(payload, path));
+    if (title !== undefined) return title;
+  }
+  return undefined;
 }
 
 function validate(raw: unknown): ValidationResult {
   if (!isRecord(raw)) {
     return result([notAnObject('A generic webhook payload', raw)]);
   }
-  if (str(raw.title) === undefined) {
-    return result([{ path: 'title', message: 'Generic webhook payloads need a non-empty title' }]);
+  if (titleOf(raw) === undefined) {
+    return result([
+      {
+        path: 'title',
+        message: `Generic webhook payloads need a non-empty title (or one of ${TITLE_PATHS.slice(1).join(', ')})`,
+      },
+    ]);
   }
   return result([]);
 }
@@ -159,12 +295,17 @@ function normalize(raw: unknown): NormalizedAlertInput {
   for (const [name, aliases] of Object.entries(NORMALIZED) as Array<[keyof IndicatorFields, readonly string[]]>) {
     fields[name] = aliases.map((alias) => textValues(payload[alias])[0]).find((v) => v !== undefined);
   }
+  const severity = pickSeverity(
+    ...SEVERITY_PATHS.map(([path, scale]) => normalizeSeverity(getPath(payload, path), { scale })),
+  );
   return {
-    title: str(payload.title) ?? 'Untitled Alert',
-    severity: mapSeverity(payload.severity, SEVERITY),
-    occurred_at: parseTimestamp(payload.occurred_at),
+    title: titleOf(payload) ?? 'Untitled Alert',
+    severity: severity.severity,
+    severity_raw: severity.raw,
+    severity_unmapped: severity.status === 'unmapped',
+    occurred_at: parseTimestamp(firstPath(payload, TIME_PATHS)),
     source_name: NAME,
-    description: str(payload.description) ?? null,
+    description: str(firstPath(payload, DESCRIPTION_PATHS)) ?? null,
     ...indicatorFields(fields),
     tags: Array.isArray(payload.tags) ? payload.tags.map(str).filter((t): t is string => t !== undefined) : [],
     extra: extra(payload),
@@ -202,5 +343,11 @@ export const genericSource = defineAlertSource({
       indicator_type: type,
       description: `Top-level ${field} (string)`,
     })),
+    {
+      field_path: '**',
+      indicator_type: 'hash_sha256',
+      description:
+        'Indicator-named keys anywhere, all types (…_ip, …_sha256, MD5String, …_domain, host_name, …_url, …_email, user_name); never identifier keys (…_id, customer…, tenant…, …groups)',
+    },
   ],
 });
