@@ -5,6 +5,18 @@ import { builtinSources, elasticSource, genericSource, sentinelSource, splunkSou
 
 const FIXTURES = new URL('../fixtures/', import.meta.url);
 
+/** Every vendor payload of `corpus/<source>/` (not the `.expected.json` beside it). */
+function corpus(): unknown[] {
+  const root = new URL('../corpus/', import.meta.url);
+  const sources = readdirSync(root, { withFileTypes: true }).filter((d) => d.isDirectory());
+  return sources.flatMap(({ name: source }) =>
+    readdirSync(new URL(`${source}/`, root))
+      .filter((file) => file.endsWith('.json') && !file.endsWith('.expected.json'))
+      .sort()
+      .map((file) => JSON.parse(readFileSync(new URL(`${source}/${file}`, root), 'utf8')) as unknown),
+  );
+}
+
 function fixtures(): Array<{ file: string; raw: unknown }> {
   return readdirSync(FIXTURES)
     .filter((file) => file.endsWith('.json'))
@@ -293,6 +305,15 @@ describe('never throws on garbage', () => {
     for (let i = 0; i < 400; i++) {
       const base = all[i % all.length];
       exercise(asJson(mutate(base?.raw, rand)));
+    }
+  });
+
+  it('survives 400 mutations of the vendor corpus payloads', () => {
+    const rand = prng(16);
+    const all = corpus();
+    expect(all.length).toBeGreaterThan(20);
+    for (let i = 0; i < 400; i++) {
+      exercise(asJson(mutate(all[i % all.length], rand)));
     }
   });
 
