@@ -86,6 +86,10 @@ beforeAll(async () => {
 
   const created = await h.request('POST', '/v1/enrichment-providers', { json: intel.provider() });
   expect(created.status, JSON.stringify(created.body)).toBe(201);
+  const mapped = await h.request('POST', '/v1/enrichment-field-extractions/bulk', {
+    json: { extractions: intel.extractions() },
+  });
+  expect(mapped.status, JSON.stringify(mapped.body)).toBe(201);
   const registered = await h.request('POST', '/v1/agents', {
     json: { name: 'reader-agent', endpoint_url: agent.url },
   });

@@ -31,9 +31,15 @@ export interface TokenIntelServer {
    * `result` flag (as providers written before the flag) and a lookup step.
    */
   provider(name?: string): Record<string, unknown>;
+  /**
+   * Field extractions for that provider (the REST bulk-create body's `extractions`), including the
+   * echoed request metadata, as an author mapping "what the API saw" would write.
+   */
+  extractions(name?: string): Array<Record<string, unknown>>;
   close(): Promise<void>;
 }
 
+const TYPES = ['ip', 'domain', 'hash_sha256', 'account', 'email'];
 const b64url = (value: unknown) => Buffer.from(JSON.stringify(value)).toString('base64url');
 
 export async function startTokenIntel(): Promise<TokenIntelServer> {
@@ -114,7 +120,7 @@ export async function startTokenIntel(): Promise<TokenIntelServer> {
     provider: (name = 'token_intel') => ({
       provider_name: name,
       display_name: 'Token-authenticated intel',
-      supported_indicator_types: ['ip', 'domain', 'hash_sha256', 'account', 'email'],
+      supported_indicator_types: TYPES,
       auth_type: 'oauth2_client_credentials',
       auth_config: { client_id: clientId, client_secret: clientSecret, base_url: url },
       http_config: {
@@ -141,6 +147,17 @@ export async function startTokenIntel(): Promise<TokenIntelServer> {
         default_verdict: 'Benign',
       },
     }),
+    extractions: (name = 'token_intel') =>
+      TYPES.flatMap((indicator_type) => [
+        { provider_name: name, indicator_type, source_path: 'lookup.score', target_key: 'score', value_type: 'int' },
+        {
+          provider_name: name,
+          indicator_type,
+          source_path: 'lookup.request',
+          target_key: 'request_seen',
+          value_type: 'dict',
+        },
+      ]),
     close: async () => {
       server.closeAllConnections();
       await new Promise<void>((resolve) => server.close(() => resolve()));

@@ -1,0 +1,272 @@
+import { randomBytes } from 'node:crypto';
+import { once } from 'node:events';
+import type { AddressInfo } from 'node:net';
+import {
+  type CoreDeps,
+  contextFor,
+  createApiKey,
+  createCore,
+  createEnrichmentProvider,
+  createFieldExtractions,
+  createLogger,
+  enrichAlert,
+  extractAlertIndicators,
+  ingestAlert,
+  JobQueue,
+  parseAllowedHosts,
+  providerEnvFrom,
+  SYSTEM,
+  seedSystemRows,
+} from '@calseta/core';
+import { createTestDatabase } from '@calseta/db/testing';
+import {
+  type MockProvidersServer,
+  mockProviderEnv,
+  startMockProviders,
+  startTokenIntel,
+  type TokenIntelServer,
+} from '@calseta/mock-providers';
+import { type ExtractionCreateInput, type ProviderCreateInput, SCOPES, type Scope } from '@calseta/schema';
+import { serve } from '@hono/node-server';
+import { Client } from '@modelcontextprotocol/sdk/client/index.js';
+import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createApp } from '../src/app.js';
+import { McpSessions } from '../src/sessions.js';
+
+// Audit finding (issue 15, Critical), over MCP: every resource and every tool that reads, for every
+// non-admin scope, after every builtin provider (mock providers) and a runtime JSON provider with a
+// token step (a real token-issuing server) enriched real indicators. No credential value and no
+// JWT-shaped string may appear in anything MCP returns. The REST side is
+// apps/api/test/credentials.security.test.ts.
+
+const JWT_SHAPED = /eyJ[A-Za-z0-9_-]{7,}\.[A-Za-z0-9_-]{2,}\.[A-Za-z0-9_-]*/;
+/** Tools that change state other than an indicator's verdict: not called here (they return no provider body). */
+const WRITERS = ['execute_workflow', 'post_alert_finding', 'update_alert_malice', 'update_alert_status'];
+
+const INDICATORS = [
+  { type: 'ip', value: '185.220.101.32' },
+  { type: 'domain', value: 'evil.example.com' },
+  { type: 'hash_sha256', value: 'de96a6e69944335375dc1ac238336066889d9ffc7d73628ef4fe1b1b160ab32c' },
+  { type: 'account', value: 'r.chen@contoso.com' },
+  { type: 'email', value: 'j.martinez@contoso.com' },
+] as const;
+
+let database: Awaited<ReturnType<typeof createTestDatabase>>;
+let queue: JobQueue;
+let mock: MockProvidersServer;
+let intel: TokenIntelServer;
+let deps: CoreDeps;
+let sessions: McpSessions;
+let server: ReturnType<typeof serve>;
+let base: URL;
+let alertUuid: string;
+let credentials: string[];
+const clients: Client[] = [];
+
+function leaks(body: unknown): string[] {
+  const text = typeof body === 'string' ? body : JSON.stringify(body);
+  const found = credentials.filter((c) => text.includes(c));
+  const jwt = JWT_SHAPED.exec(text);
+  if (jwt) found.push(`JWT-shaped ${jwt[0].slice(0, 24)}…`);
+  return found;
+}
+
+async function connect(key: string): Promise<Client> {
+  const client = new Client({ name: 'calseta-credential-probe', version: '0.0.0' });
+  await client.connect(
+    new StreamableHTTPClientTransport(new URL('/mcp', base), {
+      requestInit: { headers: { authorization: `Bearer ${key}` } },
+    }),
+  );
+  clients.push(client);
+  return client;
+}
+
+beforeAll(async () => {
+  database = await createTestDatabase();
+  const logger = createLogger({ service: 'test', level: 'silent' });
+  queue = new JobQueue({ url: database.url, logger, supervise: false, maxConnections: 4 });
+  await queue.start();
+  mock = await startMockProviders();
+  intel = await startTokenIntel();
+  const env = mockProviderEnv(mock);
+  deps = createCore({
+    db: database.db,
+    queue,
+    logger,
+    config: {
+      dedupWindowHours: 0,
+      webhookSecrets: {},
+      encryptionKey: randomBytes(32).toString('base64'),
+      outbound: { allowHosts: [...parseAllowedHosts(env.SSRF_ALLOWED_HOSTS), intel.host] },
+      enrichment: { providerEnv: providerEnvFrom(env) },
+    },
+  });
+  await seedSystemRows(deps);
+  const ctx = contextFor(deps, SYSTEM);
+  await createEnrichmentProvider(ctx, intel.provider() as ProviderCreateInput);
+  // Its extractions include the request metadata the API echoes (an Authorization header).
+  await createFieldExtractions(ctx, { extractions: intel.extractions() as ExtractionCreateInput[] });
+  const { alert_uuid } = await ingestAlert(ctx, {
+    sourceName: 'generic',
+    payload: {
+      title: 'Credential probe',
+      severity: 'high',
+      rule_name: 'Credential probe rule',
+      indicators: INDICATORS,
+    },
+  });
+  alertUuid = alert_uuid;
+  const row = await deps.db.selectFrom('alerts').select('id').where('uuid', '=', alert_uuid).executeTakeFirstOrThrow();
+  await extractAlertIndicators(ctx, row.id);
+  await enrichAlert(ctx, row.id);
+
+  sessions = new McpSessions();
+  await sessions.start(deps);
+  server = serve({ fetch: createApp(deps, sessions).fetch, hostname: '127.0.0.1', port: 0 });
+  await once(server, 'listening');
+  base = new URL(`http://127.0.0.1:${(server.address() as AddressInfo).port}`);
+
+  credentials = [
+    env.VIRUSTOTAL_API_KEY,
+    env.ABUSEIPDB_API_KEY,
+    env.OKTA_API_TOKEN,
+    env.ENTRA_CLIENT_SECRET,
+    intel.clientSecret,
+    ...intel.issued,
+  ].filter((c): c is string => typeof c === 'string' && c !== '');
+});
+
+afterAll(async () => {
+  for (const client of clients) await client.close().catch(() => undefined);
+  await sessions?.close();
+  await new Promise<void>((resolve) => server?.close(() => resolve()));
+  await queue?.stop();
+  await deps?.enrichment.close();
+  await deps?.agentFetch.close();
+  await deps?.workflowFetch.close();
+  await deps?.approvalFetch.close();
+  await mock?.close();
+  await intel?.close();
+  await database?.drop();
+});
+
+describe('provider credentials are never readable over MCP by a non-admin key', () => {
+  it('the providers answered with their token steps (the probe has something to find)', async () => {
+    const rows = await deps.db.selectFrom('indicators').select(['enrichment_results']).execute();
+    const answered = new Set(
+      rows.flatMap((r) =>
+        Object.entries((r.enrichment_results ?? {}) as Record<string, { status: string }>)
+          .filter(([, result]) => result.status === 'success')
+          .map(([name]) => name),
+      ),
+    );
+    expect([...answered].sort()).toEqual(['abuseipdb', 'entra', 'okta', 'token_intel', 'virustotal']);
+    expect(intel.issued.length).toBeGreaterThan(0);
+  });
+
+  it('every resource and every reading tool, for every non-admin scope', async () => {
+    const ids = async (table: 'indicators' | 'detection_rules' | 'context_documents' | 'workflows') =>
+      (await deps.db.selectFrom(table).select('uuid').orderBy('id').execute()).map((r) => r.uuid);
+    const indicatorUuids = await ids('indicators');
+    const fill: Record<string, () => Promise<string[]>> = {
+      'calseta://alerts/{uuid}': async () => [`calseta://alerts/${alertUuid}`],
+      'calseta://alerts/{uuid}/context': async () => [`calseta://alerts/${alertUuid}/context`],
+      'calseta://alerts/{uuid}/activity': async () => [`calseta://alerts/${alertUuid}/activity`],
+      'calseta://detection-rules/{uuid}': async () =>
+        (await ids('detection_rules')).map((u) => `calseta://detection-rules/${u}`),
+      'calseta://context-documents/{uuid}': async () =>
+        (await ids('context_documents')).map((u) => `calseta://context-documents/${u}`),
+      'calseta://workflows/{uuid}': async () => (await ids('workflows')).map((u) => `calseta://workflows/${u}`),
+      'calseta://enrichments/{type}/{value}': async () =>
+        INDICATORS.map((i) => `calseta://enrichments/${i.type}/${encodeURIComponent(i.value)}`),
+    };
+    const calls: Array<[string, Record<string, unknown>]> = [
+      ['search_alerts', {}],
+      ['get_alert_context', { alert_uuid: alertUuid }],
+      ['get_alert_context', { alert_uuid: alertUuid, detail: 'full' }],
+      ['search_detection_rules', {}],
+      ['list_workflows', {}],
+      ['get_metrics', {}],
+      ...indicatorUuids.map((uuid): [string, Record<string, unknown>] => [
+        'enrich_indicator',
+        { indicator_uuid: uuid },
+      ]),
+      ...INDICATORS.flatMap(
+        (i): Array<[string, Record<string, unknown>]> => [
+          ['enrich_indicator', { type: i.type, value: i.value }],
+          ['enrich_indicator', { type: i.type, value: i.value, live: true }],
+          ['enrich_indicator', { type: i.type, value: i.value, live: true, bypass_cache: true }],
+        ],
+      ),
+      ...indicatorUuids.map((uuid): [string, Record<string, unknown>] => [
+        'update_indicator_malice',
+        { indicator_uuid: uuid, malice: 'Suspicious' },
+      ]),
+    ];
+
+    const scopeSets = [...SCOPES.filter((s) => s !== 'admin').map((s) => [s]), SCOPES.filter((s) => s !== 'admin')];
+    const found: string[] = [];
+    let answered = 0;
+    for (const scopes of scopeSets) {
+      const { key } = await createApiKey(contextFor(deps, SYSTEM), {
+        name: `probe-${scopes.join('+')}`,
+        scopes: scopes as Scope[],
+        key_type: 'agent',
+      });
+      const client = await connect(key);
+      const label = scopes.join('+');
+
+      // Every tool is either called here or a known writer: a new reading tool cannot go unwatched.
+      const tools = (await client.listTools()).tools.map((t) => t.name);
+      expect(tools.filter((t) => !WRITERS.includes(t) && !calls.some(([name]) => name === t))).toEqual([]);
+
+      const uris = new Set<string>();
+      for (const resource of (await client.listResources()).resources) uris.add(resource.uri);
+      for (const template of (await client.listResourceTemplates()).resourceTemplates) {
+        const expand = fill[template.uriTemplate];
+        expect(expand, `no values for ${template.uriTemplate}`).toBeDefined();
+        for (const uri of (await expand?.()) ?? []) uris.add(uri);
+      }
+      for (const uri of uris) {
+        try {
+          const result = await client.readResource({ uri });
+          answered += 1;
+          for (const leak of leaks(result)) found.push(`${label} read ${uri}: ${leak}`);
+        } catch (error) {
+          for (const leak of leaks(String(error))) found.push(`${label} read ${uri} (error): ${leak}`);
+        }
+      }
+      for (const [name, args] of calls) {
+        if (!tools.includes(name)) continue;
+        const result = await client.callTool({ name, arguments: args });
+        if (result.isError !== true) answered += 1;
+        for (const leak of leaks(result)) found.push(`${label} ${name}(${JSON.stringify(args)}): ${leak}`);
+      }
+    }
+    expect(found).toEqual([]);
+    expect(answered).toBeGreaterThan(scopeSets.length * 5);
+  });
+
+  it('an alerts:read key reads every indicator with its provider results', async () => {
+    const { key } = await createApiKey(contextFor(deps, SYSTEM), {
+      name: 'reader',
+      scopes: ['alerts:read'],
+      key_type: 'agent',
+    });
+    const client = await connect(key);
+    for (const i of INDICATORS) {
+      const result = await client.callTool({ name: 'enrich_indicator', arguments: { type: i.type, value: i.value } });
+      expect(result.isError, JSON.stringify(result)).not.toBe(true);
+      const indicator = (result.structuredContent as { indicator: { enrichment_results: Record<string, unknown> } })
+        .indicator;
+      expect(Object.keys(indicator.enrichment_results).length).toBeGreaterThan(0);
+      // The echoed Authorization header reaches the result only redacted.
+      expect(indicator.enrichment_results.token_intel).toMatchObject({
+        extracted: { request_seen: { authorization: 'Bearer [REDACTED]' } },
+      });
+      expect(leaks(result)).toEqual([]);
+    }
+  });
+});
