@@ -444,6 +444,16 @@ describe('elastic: what Kibana really sends', () => {
     });
   });
 
+  it('unwraps a search hit (what a poller of the alerts index relays) to its _source', () => {
+    const source = corpus('signal_7x_nested_rdp_logon');
+    const hit = { _index: '.siem-signals-default-000001', _id: 'a1b2c3', _score: 1, _source: source };
+    expect(elastic.validate(hit)).toEqual({ ok: true });
+    expect(elastic.normalize(hit)).toEqual(elastic.normalize(source));
+    expect(elastic.extractIndicators(hit)).toEqual(elastic.extractIndicators(source));
+    expect(elastic.detectionRule?.(hit)).toEqual(elastic.detectionRule?.(source));
+    expect(elastic.validate({ _source: { nothing: 1 } }).ok).toBe(false);
+  });
+
   it('reads the matched indicators of threat.enrichments[]; Kibana links and rule references are not indicators', () => {
     const raw = corpus('threat_match_enrichments');
     const found = pairs(raw);

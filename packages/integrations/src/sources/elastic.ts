@@ -1,8 +1,8 @@
 /**
  * Elastic Security detection alerts: the Kibana 8.x alert `_source` (`kibana.alert.*`), normally with flat
  * dotted keys (`"kibana.alert.rule.name": …`) — nested objects and mixtures of both are read the same way —
- * and the legacy 7.x signal document (`signal.rule.*`, `signal.original_time`). The source event's ECS
- * fields sit beside them in both.
+ * and the legacy 7.x signal document (`signal.rule.*`, `signal.original_time`), alone or as a search hit's
+ * `_source`. The source event's ECS fields sit beside them in both.
  */
 
 import type { ExtractedIndicator, IndicatorType, ValidationResult } from '@calseta/plugin-sdk';
@@ -238,7 +238,19 @@ function mitre(raw: unknown): Mitre {
   };
 }
 
-function extractIndicators(raw: unknown): ExtractedIndicator[] {
+/**
+ * The alert document itself: a search hit (`{_index, _id, _source}`, what a poller of the alerts index or
+ * the signals search API relays) is unwrapped to its `_source`.
+ */
+function alertDocument(raw: unknown): unknown {
+  if (isRecord(raw) && isRecord(raw._source) && firstStr(raw, [...RULE_NAME, ...RULE_UUID]) === undefined) {
+    return raw._source;
+  }
+  return raw;
+}
+
+function extractIndicators(payload: unknown): ExtractedIndicator[] {
+  const raw = alertDocument(payload);
   const found: Array<ExtractedIndicator | null> = [];
   for (const { path, type, each } of EXTRACTIONS) {
     const source = each === undefined ? path : `${each}[].${path}`;
@@ -249,10 +261,11 @@ function extractIndicators(raw: unknown): ExtractedIndicator[] {
   return collectIndicators(found);
 }
 
-function validate(raw: unknown): ValidationResult {
-  if (!isRecord(raw)) {
-    return result([notAnObject('An Elastic alert', raw)]);
+function validate(payload: unknown): ValidationResult {
+  if (!isRecord(payload)) {
+    return result([notAnObject('An Elastic alert', payload)]);
   }
+  const raw = alertDocument(payload);
   if (firstStr(raw, [...RULE_NAME, ...RULE_UUID]) === undefined) {
     return result([
       {
@@ -275,7 +288,8 @@ function severity(raw: unknown) {
   );
 }
 
-function normalize(raw: unknown): NormalizedAlertInput {
+function normalize(payload: unknown): NormalizedAlertInput {
+  const raw = alertDocument(payload);
   const title = firstStr(raw, [...RULE_NAME, ...REASON]) ?? 'Untitled Elastic Alert';
   const reason = firstStr(raw, REASON);
   let description = firstStr(raw, RULE_DESCRIPTION) ?? reason;
@@ -331,7 +345,8 @@ function normalize(raw: unknown): NormalizedAlertInput {
   };
 }
 
-function detectionRule(raw: unknown): DetectionRuleRef | null {
+function detectionRule(payload: unknown): DetectionRuleRef | null {
+  const raw = alertDocument(payload);
   const m = mitre(raw);
   return detectionRuleRef({
     source_rule_id: firstStr(raw, RULE_UUID),
