@@ -487,8 +487,9 @@ describe('after the worker ran: indicators and deletion', () => {
       (i: { type: string; value: string; source_field: string }) => `${i.type} ${i.value} ${i.source_field}`,
     );
     expect(found.sort()).toEqual(['account wuser user', 'domain worker.example domain', 'ip 203.0.113.77 src_ip']);
+    // Enrichment ran and no provider could judge them (none configured): Unknown, never Pending again.
     for (const indicator of res.body.data) {
-      expect(indicator).toMatchObject({ malice: 'Pending', is_enriched: false });
+      expect(indicator).toMatchObject({ malice: 'Unknown', is_enriched: false });
     }
     const detail = await h.request('GET', `/v1/alerts/${uuid}`);
     expect(detail.body.meta.indicator_count).toBe(3);

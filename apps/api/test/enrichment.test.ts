@@ -25,14 +25,15 @@ const KIND: Partial<Record<IndicatorType, IndicatorKind>> = {
 /** What the mock intends for a value (its own data tables), as a verdict of the threat-intel providers. */
 function intended(type: IndicatorType, value: string): MaliceLevel {
   const kind = KIND[type];
-  if (kind === undefined || !checkEnrichable(type, value).enrichable) return 'Pending';
+  // After enrichment a value nobody could judge is Unknown (Pending means "not enriched yet").
+  if (kind === undefined || !checkEnrichable(type, value).enrichable) return 'Unknown';
   const verdict = mockVerdict(kind, value);
   return verdict === 'malicious'
     ? 'Malicious'
     : verdict === 'suspicious'
       ? 'Suspicious'
       : verdict === 'not_found'
-        ? 'Pending'
+        ? 'Unknown'
         : 'Benign';
 }
 
@@ -109,10 +110,10 @@ describe('enrichment end to end over the mock providers', () => {
     expect(tor.enrichment_results.virustotal.status).toBe('success');
     expect(tor.enrichment_results.abuseipdb.verdict).toBe('Malicious');
     expect(tor.enrichment_results.virustotal.extracted.malicious_count).toBeGreaterThan(0);
-    // Identity providers give context, not verdicts.
+    // Identity providers give context, not verdicts: Context, never a permanent Pending.
     const account = body.data.find((i: { type: string }) => i.type === 'account');
     expect(account.enrichment_results.okta.status).toBe('success');
-    expect(account.malice).toBe('Pending');
+    expect(account.malice).toBe('Context');
   });
 
   it('records skipped providers separately and the second alert is served from the cache', async () => {
@@ -186,7 +187,7 @@ describe('enrichment end to end over the mock providers', () => {
     expect(stored).toEqual([]);
 
     const internal = await h.request('POST', '/v1/enrichments', { json: { type: 'ip', value: '10.1.2.3' } });
-    expect(internal.body.data).toMatchObject({ enrichable: false, verdict: 'Pending' });
+    expect(internal.body.data).toMatchObject({ enrichable: false, verdict: 'Unknown' });
     expect(internal.body.data.reason).toMatch(/private|global/i);
     expect((await h.request('POST', '/v1/enrichments', { json: { type: 'ipv9', value: 'x' } })).status).toBe(422);
     const noScope = await h.createKey({ scopes: ['alerts:read'] });
@@ -262,7 +263,8 @@ describe('faults: one provider failing, one timing out, one rate limited', () =>
     expect(ip.enrichment_results.virustotal).toMatchObject({ status: 'failed' });
     expect(ip.enrichment_results.virustotal.error_message).toMatch(/500/);
     expect(ip.enrichment_results.abuseipdb.error_message).toMatch(/timed out/);
-    expect(ip.malice).toBe('Pending');
+    // Both of its providers failed (neither waits on a rate limit): nobody could judge it.
+    expect(ip.malice).toBe('Unknown');
     const pause = await h.request('GET', '/v1/enrichments/providers');
     const okta = pause.body.data.find((p: { provider_name: string }) => p.provider_name === 'okta');
     expect(okta.quota.paused_until).not.toBeNull();
