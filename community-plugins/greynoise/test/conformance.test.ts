@@ -68,7 +68,8 @@ describe('greynoise specifics', () => {
     const step = greynoiseProvider.provider.http_config.steps[0];
     expect(step?.not_found_status).toEqual([404]);
     expect(fixture('not-observed-404')).toMatchObject({ noise: false, riot: false });
-    expect(greynoiseProvider.provider.malice_rules?.not_found_verdict).toBe('Pending');
+    // Answered, but GreyNoise cannot judge an IP it never saw: Unknown (Pending means "not enriched yet").
+    expect(greynoiseProvider.provider.malice_rules?.not_found_verdict).toBe('Unknown');
   });
 
   it('reads its key only from CALSETA_PROVIDER_GREYNOISE_API_KEY', () => {
