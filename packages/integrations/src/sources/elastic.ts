@@ -50,10 +50,6 @@ const HASHES = [
   ['md5', 'hash_md5', 'MD5'],
 ] as const;
 
-/**
- * Pass-1 fields, in extraction order. IP fields accept a string or an array of strings (IPv4 or IPv6,
- * taken as sent); every other field must be a string.
- */
 type Extraction = { path: string; type: IndicatorType; description: string; each?: string };
 
 /** The hash fields of one ECS file object at `prefix` (`process`, `file.`, …), as extractions. */
@@ -76,6 +72,9 @@ const threatIndicator = (prefix: string, what: string, each?: string): Extractio
     ...hashes(`${prefix}file.`, `the ${what} file`),
   ].map((x) => (each === undefined ? x : { ...x, each }));
 
+const THREAT_INDICATOR = threatIndicator('threat.indicator.', 'Threat intelligence indicator');
+const ofType = (list: readonly Extraction[], ...types: IndicatorType[]) => list.filter((x) => types.includes(x.type));
+
 /**
  * Pass-1 fields, in extraction order. Every field may hold a string or an array of strings (ECS allows
  * arrays everywhere; `host.ip` is one). `each` names an array of objects (`dll`, `threat.enrichments`)
@@ -86,20 +85,18 @@ const EXTRACTIONS: readonly Extraction[] = [
   { path: 'source.ip', type: 'ip', description: 'Source IP address' },
   { path: 'destination.ip', type: 'ip', description: 'Destination IP address' },
   { path: 'host.ip', type: 'ip', description: 'IP addresses of the host (string or array)' },
-  ...threatIndicator('threat.indicator.', 'Threat intelligence indicator').filter((x) => x.type === 'ip'),
+  ...ofType(THREAT_INDICATOR, 'ip'),
   { path: 'destination.domain', type: 'domain', description: 'Destination domain' },
   { path: 'dns.question.name', type: 'domain', description: 'DNS query name' },
   { path: 'url.domain', type: 'domain', description: 'Domain of the URL' },
-  ...threatIndicator('threat.indicator.', 'Threat intelligence indicator').filter((x) => x.type === 'domain'),
+  ...ofType(THREAT_INDICATOR, 'domain'),
   { path: 'url.full', type: 'url', description: 'Full URL' },
-  ...threatIndicator('threat.indicator.', 'Threat intelligence indicator').filter(
-    (x) => x.type === 'url' || x.type === 'email',
-  ),
+  ...ofType(THREAT_INDICATOR, 'url', 'email'),
   ...hashes('process.', 'the process executable'),
   ...hashes('file.', 'the file'),
   ...hashes('process.parent.', 'the parent process executable'),
   ...hashes('', 'each loaded library (dll[])', 'dll'),
-  ...hashes('threat.indicator.file.', 'the threat intelligence indicator file'),
+  ...ofType(THREAT_INDICATOR, 'hash_sha256', 'hash_sha1', 'hash_md5'),
   ...threatIndicator('indicator.', 'Matched threat indicator (threat.enrichments[])', 'threat.enrichments'),
   { path: 'user.email', type: 'email', description: 'Email address of the user' },
   { path: 'user.name', type: 'account', description: 'User name' },
