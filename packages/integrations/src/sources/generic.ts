@@ -132,7 +132,10 @@ const IDENTIFIER_TOKENS = new Set(['id', 'ids', 'uuid', 'guid', 'customer', 'ten
  * e-mail addresses and user names. Keys with an identifier word (`customerIDString`, `HostGroups`,
  * `tenant_id`) name no indicator, whatever their values look like.
  */
-export function scanFieldType(key: string): IndicatorType | undefined {
+export function scanFieldType(key: string, parent = ''): IndicatorType | undefined {
+  // ECS-style objects: `user.name` is an account, `host.name` a host.
+  if (key === 'name' && (parent === 'user' || parent === 'account')) return 'account';
+  if (key === 'name' && parent === 'host') return 'domain';
   const tokens = keyTokens(key);
   // Identifiers, and flags such as Cortex's `contains_featured_ip: "NO"`.
   if (tokens.some((t) => IDENTIFIER_TOKENS.has(t)) || ['contains', 'is', 'has'].includes(tokens[0] ?? '')) {
@@ -161,10 +164,10 @@ export function scanFieldType(key: string): IndicatorType | undefined {
 function scanIndicators(payload: Record<string, unknown>): Array<ExtractedIndicator | null> {
   const found: Array<ExtractedIndicator | null> = [];
   let nodes = 0;
-  const visit = (value: unknown, path: string, key: string, depth: number): void => {
+  const visit = (value: unknown, path: string, key: string, depth: number, parent: string): void => {
     if (++nodes > SCAN_MAX_NODES || depth > SCAN_MAX_DEPTH) return;
     if (typeof value === 'string' || (Array.isArray(value) && value.every((v) => typeof v === 'string'))) {
-      const type = key === '' ? undefined : scanFieldType(key);
+      const type = key === '' ? undefined : scanFieldType(key, parent);
       if (type) {
         for (const v of textValues(value)) found.push(indicator(type, v, path));
       }
@@ -172,17 +175,17 @@ function scanIndicators(payload: Record<string, unknown>): Array<ExtractedIndica
     }
     if (Array.isArray(value)) {
       for (const [i, item] of value.entries()) {
-        visit(item, `${path}.${i}`, key, depth + 1);
+        visit(item, `${path}.${i}`, key, depth + 1, parent);
       }
     } else if (isRecord(value)) {
       for (const [k, v] of Object.entries(value)) {
         // Our own envelope's explicit parts are read elsewhere.
         if (depth === 0 && (k === 'indicators' || k === 'extra')) continue;
-        visit(v, path === '' ? k : `${path}.${k}`, k, depth + 1);
+        visit(v, path === '' ? k : `${path}.${k}`, k, depth + 1, key);
       }
     }
   };
-  visit(payload, '', '', 0);
+  visit(payload, '', '', 0, '');
   return found;
 }
 
