@@ -8,6 +8,7 @@
  * loaded machine does not flake it). The API and its in-process worker share one event loop here,
  * exactly as the attack needs: anything run on it would hold both.
  */
+import { workflowSandbox } from '@calseta/core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createHarness, type Harness } from './harness.js';
 
@@ -20,6 +21,8 @@ describe('one request cannot freeze the API or the worker', () => {
   beforeAll(async () => {
     h = await createHarness();
     await h.startWorker(4);
+    // Both sandbox threads started up front: the timings below are the attack's, not a thread start's.
+    await workflowSandbox(h.deps.config).prewarm(2);
   });
   afterAll(async () => {
     await h.close();
@@ -67,7 +70,7 @@ describe('one request cannot freeze the API or the worker', () => {
   });
 
   it('a real run of for(;;){} leaves the worker serving: a second job completes while it spins', async () => {
-    const spin = await create(SPIN, { timeout_seconds: 4 });
+    const spin = await create(SPIN, { timeout_seconds: 6 });
     const quick = await create(OK);
     const started = await h.request('POST', `/v1/workflows/${spin.uuid}/execute`, {
       json: { indicator_type: 'ip', indicator_value: '1.1.1.1' },
@@ -80,7 +83,8 @@ describe('one request cannot freeze the API or the worker', () => {
       status = (await h.request('GET', `/v1/workflow-runs/${spinRun}`)).body.data.status;
     }
     expect(status).toBe('running');
-    const [{ id: spinId }] = await h.query<{ id: number }>('SELECT id FROM workflow_runs WHERE uuid = $1', [spinRun]);
+    const [row] = await h.query<{ id: number }>('SELECT id FROM workflow_runs WHERE uuid = $1', [spinRun]);
+    const spinId = row?.id;
     const ofSpin = (o: { name: string; data: unknown }) =>
       o.name === 'execute-workflow' && Number((o.data as { run_id: number }).run_id) === Number(spinId);
     const spinDone = h.nextJob(ofSpin);
@@ -99,7 +103,7 @@ describe('one request cannot freeze the API or the worker', () => {
 
     await spinDone;
     const ended = (await h.request('GET', `/v1/workflow-runs/${spinRun}`)).body.data;
-    expect(ended).toMatchObject({ status: 'timed_out', error: 'Workflow execution timed out after 4 seconds' });
+    expect(ended).toMatchObject({ status: 'timed_out', error: 'Workflow execution timed out after 6 seconds' });
     // The pool recovered: the next run works.
     const again = h.nextJob((o) => o.name === 'execute-workflow');
     const next = await h.request('POST', `/v1/workflows/${quick.uuid}/execute`, {

@@ -117,7 +117,8 @@ class Thread {
       workerData: { limits },
       resourceLimits,
     });
-    this.worker.unref();
+    // Referenced while it starts and while it runs (a caller awaiting a run keeps the process up);
+    // unreferenced while idle, so an idle pool never holds a process open.
     let started: (() => void) | undefined;
     let failed: ((error: Error) => void) | undefined;
     this.ready = new Promise<void>((resolve, reject) => {
