@@ -1,10 +1,12 @@
 /**
  * The web UI end to end: the real API (serving the built UI) on a real Postgres, the worker, the mock
- * providers, and Debian's chromium driven by playwright-core. An analyst signs in, an alert is
- * ingested and enriched, its verdicts and runbook are shown, a workflow that needs approval is run
- * from the alert, approved on the approvals page, and its run succeeds. Screenshots of the main pages
+ * providers, and Debian's chromium driven by playwright-core. An analyst (a person's key) signs in, an
+ * alert is ingested and enriched, its verdicts and runbook are shown, a workflow that needs approval is
+ * run from the alert (approving one's own request is refused, and the page says why), an agent key
+ * asks through the API for another run, the analyst approves it and the run succeeds. Screenshots of the main pages
  * go to apps/web/test-artifacts/ (git-ignored).
  */
+import { existsSync, readFileSync } from 'node:fs';
 import { mkdir, mkdtemp, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
@@ -17,8 +19,11 @@ import { createHarness, type Harness } from '../../api/test/harness.js';
 
 const WEB = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const ARTIFACTS = path.join(WEB, 'test-artifacts');
-// process.env is read here on purpose: test infrastructure only.
-const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
+// process.env is read here on purpose: test infrastructure only. Else the browser `npm test`
+// provided (scripts/ensure-chromium.mjs writes its path when it is not Debian's), else Debian's.
+const PROVIDED = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../../.tools/chromium/path');
+const CHROMIUM =
+  process.env.CHROMIUM_PATH ?? (existsSync(PROVIDED) ? readFileSync(PROVIDED, 'utf8').trim() : '/usr/bin/chromium');
 // The machine's closed network: no background traffic, no QUIC, nothing phoning home.
 const ARGS = [
   '--headless',
@@ -45,6 +50,8 @@ describe('web UI end to end (chromium)', () => {
   let page: Page;
   let profile: string;
   let workflowUuid: string;
+  let analystKey: string;
+  let agentKey: string;
 
   beforeAll(async () => {
     const started = Date.now();
@@ -71,6 +78,11 @@ describe('web UI end to end (chromium)', () => {
     });
     expect(wf.status).toBe(201);
     workflowUuid = wf.body.data.uuid;
+    // A person signs into the UI; an agent works through the API with its own key.
+    [analystKey, agentKey] = await Promise.all([
+      h.createKey({ name: 'analyst', scopes: ['admin'] }),
+      h.createKey({ name: 'triage agent', key_type: 'agent', scopes: ['alerts:read', 'workflows:execute'] }),
+    ]);
     profile = await mkdtemp(path.join(os.tmpdir(), 'calseta-chromium-'));
     context = await chromium.launchPersistentContext(profile, {
       executablePath: CHROMIUM,
@@ -92,13 +104,13 @@ describe('web UI end to end (chromium)', () => {
 
   const shot = (name: string) => page.screenshot({ path: path.join(ARTIFACTS, `${name}.png`), fullPage: true });
 
-  it('sign in, watch an alert get enriched, read verdicts and runbook, run a gated workflow, approve it', async () => {
+  it('sign in, watch an alert get enriched, read verdicts and runbook, approve an agent’s gated run (not one’s own)', async () => {
     const errors: string[] = [];
     page.on('pageerror', (e) => errors.push(String(e)));
 
     // Sign in.
     await page.goto(`${h.baseUrl}/`);
-    await page.getByLabel('API key').fill(h.adminKey);
+    await page.getByLabel('API key').fill(analystKey);
     await page.getByRole('button', { name: 'Sign in' }).click();
     await page.getByRole('heading', { name: 'Dashboard' }).waitFor();
     await page.getByText('API healthy').waitFor();
@@ -144,18 +156,40 @@ describe('web UI end to end (chromium)', () => {
     await page.getByRole('img', { name: /Relationship graph/ }).waitFor();
     await shot('alert-graph');
 
-    // Run the workflow from the alert: it needs approval.
+    // The analyst runs the workflow from the alert: it needs approval — by someone else.
     await page.getByRole('button', { name: 'Run workflow' }).click();
     const dialog = page.getByRole('dialog', { name: 'Run workflow' });
     await dialog.getByLabel('Workflow').selectOption(workflowUuid);
     await dialog.getByRole('button', { name: 'Run workflow' }).click();
     await dialog.getByText('Approval required').waitFor();
     await dialog.getByRole('link', { name: 'Open the approvals queue' }).click();
-
-    // Approve it.
     await page.getByRole('heading', { name: 'Approvals' }).waitFor();
-    await shot('approvals');
+    // Approving one's own request is refused (403), and the page says why instead of failing.
     await page.getByRole('button', { name: /^Approve Block IP at the firewall/ }).click();
+    await page
+      .getByRole('alert')
+      .getByText(/you requested this run/i)
+      .waitFor();
+
+    // The agent asks, through the API, to block another IP of the alert.
+    const asked = await h.request('POST', `/v1/workflows/${workflowUuid}/execute`, {
+      key: agentKey,
+      json: {
+        indicator_type: 'ip',
+        indicator_value: '203.0.113.7',
+        alert_uuid: uuid,
+        reason: 'Brute force from this address against the VPN gateway.',
+        confidence: 0.92,
+      },
+    });
+    expect(asked.status).toBe(202);
+    expect(asked.body.data.status).toBe('pending_approval');
+
+    // The analyst approves the agent's request.
+    const approve = page.getByRole('button', { name: 'Approve Block IP at the firewall on 203.0.113.7' });
+    await approve.waitFor();
+    await shot('approvals');
+    await approve.click();
     await page.getByText('Approved: the run is queued.').waitFor();
 
     // The run succeeds.

@@ -1,13 +1,23 @@
 import type { ReactNode } from 'react';
 import { ApiError } from '../api/client.js';
 
-/** An error from a query or mutation; a 403 names the scopes the key lacks. */
+/** Why a 403 that is not about scopes refused (`details.reason`), in an analyst's words. */
+const REFUSALS: Record<string, string> = {
+  requester: 'You requested this run, so another person must approve or reject it.',
+  agent: 'Agent keys cannot decide approvals: sign in with a person’s key.',
+};
+
+/** An error from a query or mutation; a 403 names the scopes the key lacks, or why it was refused. */
 export function ErrorBanner({ error, title }: { error: unknown; title?: string }) {
   if (!error) return null;
   let message = error instanceof Error ? error.message : String(error);
   if (error instanceof ApiError && error.status === 403) {
     const scopes = error.details?.required_scopes;
-    message = `Your API key may not do this${Array.isArray(scopes) ? ` (needs ${scopes.join(' or ')})` : ''}. ${error.message}`;
+    const reason = error.details?.reason;
+    message =
+      typeof reason === 'string' && REFUSALS[reason]
+        ? `${REFUSALS[reason]} (${error.message})`
+        : `Your API key may not do this${Array.isArray(scopes) ? ` (needs ${scopes.join(' or ')})` : ''}. ${error.message}`;
   }
   const issues =
     error instanceof ApiError && Array.isArray(error.details?.errors)
