@@ -13,7 +13,7 @@ import { aggregateVerdict, isDeferred } from './aggregate.js';
 import { requiredAuthKeys } from './check.js';
 import { checkEnrichable } from './enrichable.js';
 import { extractFields } from './extract.js';
-import { evaluateMalice, type MaliceEvaluation, notFoundVerdict } from './malice.js';
+import { evaluateMalice, notFoundVerdict } from './malice.js';
 import type { EnginePorts, HttpPort, IndicatorRef } from './ports.js';
 import { redactCredentials } from './redact.js';
 import { type RateLimitHint, type RunStepsInput, runSteps } from './steps.js';
@@ -109,15 +109,6 @@ function errorMessage(error: unknown): string {
 
 const elapsed = (started: number) => Math.round(performance.now() - started);
 
-/**
- * A provider that answered is never `Pending` (that means "not enriched yet"): a `Pending` default
- * (the reference's default, kept by older definitions) says it could not judge the value: `Unknown`.
- */
-function answered(evaluation: MaliceEvaluation): MaliceEvaluation {
-  if (evaluation.verdict !== 'Pending') return evaluation;
-  return { verdict: 'Unknown', explanation: { ...evaluation.explanation, verdict: 'Unknown' } };
-}
-
 /** A provider run takes what its steps take, with the whole provider instead of its http_config. */
 export interface RunProviderInput extends Omit<RunStepsInput, 'config'> {
   provider: ProviderDefinition;
@@ -180,7 +171,7 @@ export async function runProvider(input: RunProviderInput): Promise<ProviderRun>
       return done(result, outcome.steps, outcome.rateLimit);
     }
     if (outcome.status === 'not_found') {
-      const { verdict, explanation } = answered(notFoundVerdict(provider.malice_rules, context));
+      const { verdict, explanation } = notFoundVerdict(provider.malice_rules, context);
       const result: EnrichmentProviderResult = {
         ...blank(provider, 'not_found'),
         extracted: { found: false },
@@ -191,7 +182,7 @@ export async function runProvider(input: RunProviderInput): Promise<ProviderRun>
       };
       return done(result, outcome.steps, outcome.rateLimit);
     }
-    const { verdict, explanation } = answered(evaluateMalice(provider.malice_rules, outcome.raw, context));
+    const { verdict, explanation } = evaluateMalice(provider.malice_rules, outcome.raw, context);
     const result: EnrichmentProviderResult = {
       ...blank(provider, 'success'),
       extracted: extractFields(outcome.raw, provider.field_extractions, indicator.type),

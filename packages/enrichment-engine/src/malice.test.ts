@@ -145,7 +145,8 @@ describe('evaluateMalice', () => {
       ],
     });
     expect(evaluateMalice(r, { user_lookup: { status: 'LOCKED_OUT' } }, ctx).verdict).toBe('Suspicious');
-    expect(evaluateMalice(r, { user_lookup: { status: 'ACTIVE' } }, ctx).verdict).toBe('Pending');
+    // The rules' default is Pending (schema default), but the provider answered: Unknown.
+    expect(evaluateMalice(r, { user_lookup: { status: 'ACTIVE' } }, ctx).verdict).toBe('Unknown');
   });
 
   it('wildcard paths give lists that contains can test', () => {
@@ -160,13 +161,13 @@ describe('evaluateMalice', () => {
     expect(evaluateMalice(r, { data: { categories: { a: 'news' } } }, ctx).verdict).toBe('Benign');
   });
 
-  it('null rules → Pending; empty rules → default_verdict', () => {
+  it('null rules → Unknown (answered, not judged); empty rules → default_verdict', () => {
     expect(evaluateMalice(null, stats(99, 0), ctx)).toMatchObject({
-      verdict: 'Pending',
+      verdict: 'Unknown',
       explanation: { reason: 'default', provider: 'virustotal' },
     });
     expect(evaluateMalice(rules({ default_verdict: 'Benign' }), {}, ctx).verdict).toBe('Benign');
-    expect(evaluateMalice(rules({}), {}, ctx).verdict).toBe('Pending');
+    expect(evaluateMalice(rules({}), {}, ctx).verdict).toBe('Unknown');
   });
 
   it('not found → not_found_verdict', () => {
@@ -184,7 +185,7 @@ describe('evaluateMalice', () => {
         fetched_at: '2026-03-01T12:00:00.000Z',
       },
     });
-    expect(notFoundVerdict(null, ctx).verdict).toBe('Pending');
+    expect(notFoundVerdict(null, ctx).verdict).toBe('Unknown');
   });
 });
 

@@ -69,7 +69,12 @@ export function matchesOperator(operator: MaliceOperator, actual: unknown, expec
   }
 }
 
-function verdictOnly(verdict: MaliceLevel, reason: 'default' | 'not_found', ctx: VerdictContext): MaliceEvaluation {
+/**
+ * A default or not-found verdict: the provider answered, so `Pending` ("not enriched yet", the
+ * reference's default, still written by older definitions) is untrue; it could not judge: `Unknown`.
+ */
+function verdictOnly(configured: MaliceLevel, reason: 'default' | 'not_found', ctx: VerdictContext): MaliceEvaluation {
+  const verdict: MaliceLevel = configured === 'Pending' ? 'Unknown' : configured;
   return {
     verdict,
     explanation: {
@@ -89,7 +94,7 @@ function verdictOnly(verdict: MaliceLevel, reason: 'default' | 'not_found', ctx:
 /**
  * Evaluate ordered rules against the provider's raw response (as the reference does: the same paths
  * a field extraction would use). First matching rule wins; a missing or null field matches no
- * operator (not even `!=`); no match → `default_verdict`; no rules at all (null) → Pending.
+ * operator (not even `!=`); no match → `default_verdict`; no rules at all (null) → Unknown.
  */
 export function evaluateMalice(rules: MaliceRules | null, raw: unknown, ctx: VerdictContext): MaliceEvaluation {
   if (rules === null) return verdictOnly('Pending', 'default', ctx);
@@ -115,7 +120,7 @@ export function evaluateMalice(rules: MaliceRules | null, raw: unknown, ctx: Ver
   return verdictOnly(rules.default_verdict, 'default', ctx);
 }
 
-/** The verdict of a `not_found` answer: `not_found_verdict` (Pending without rules). */
+/** The verdict of a `not_found` answer: `not_found_verdict` (Unknown without rules). */
 export function notFoundVerdict(rules: MaliceRules | null, ctx: VerdictContext): MaliceEvaluation {
   return verdictOnly(rules?.not_found_verdict ?? 'Pending', 'not_found', ctx);
 }
