@@ -241,7 +241,9 @@ describe('dot segments in URL paths', () => {
     expect(error).toBeInstanceOf(TemplateError);
     expect((error as TemplateError).code).toBe('unsafe_value' satisfies TemplateErrorCode);
     // What would have been requested: the collection, not a user.
-    expect(new URL(`https://okta.test/api/v1/users/${value}`).pathname).toBe(value === '.' ? '/api/v1/users/' : '/api/v1/');
+    expect(new URL(`https://okta.test/api/v1/users/${value}`).pathname).toBe(
+      value === '.' ? '/api/v1/users/' : '/api/v1/',
+    );
   });
 
   it('refuses encoded dot segments passed raw, and keeps dots that are not a whole value', () => {
