@@ -141,7 +141,7 @@ class Thread {
     });
   }
 
-  /** Posts a run; resolves with its outcome, or rejects for a programmer error in the thread. */
+  /** Posts a run; its outcome (or the thread's death) comes back through `run.settle`. */
   start(run: ActiveRun, message: ThreadRun): void {
     this.run = run;
     this.worker.ref();
