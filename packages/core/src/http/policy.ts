@@ -222,22 +222,19 @@ export function isBlockedAddress(ip: string): string | null {
 }
 
 /**
- * Why `ip` is refused whatever the allow-lists say (a cloud metadata address or link-local, also
- * inside IPv4-mapped and other IPv6 forms that embed an IPv4 address), or `null`.
+ * True when `ip` is refused whatever the allow-lists say: a cloud metadata address or link-local,
+ * also inside IPv4-mapped and other IPv6 forms that embed an IPv4 address.
  */
-export function alwaysBlockedAddress(ip: string): string | null {
+export function isAlwaysBlocked(ip: string): boolean {
   const address = parseAddress(ip.includes('%') ? '' : ip);
-  if (!address) return null; // not an address: the ordinary checks refuse it
+  if (!address) return false; // not an address: the ordinary checks refuse it
   const candidates: Address[] = [address];
   if (address.kind() === 'ipv6') candidates.push(...embeddedV4(address as ipaddr.IPv6).map((e) => e.v4));
-  for (const candidate of candidates) {
-    const text = candidate.toString();
-    if (METADATA.has(text)) return `Blocked cloud metadata address ${text} (never allow-listable)`;
-    if (LINK_LOCAL.some(([net, bits]) => candidate.kind() === net.kind() && candidate.match(net, bits))) {
-      return `Blocked link-local address ${text} (never allow-listable)`;
-    }
-  }
-  return null;
+  return candidates.some(
+    (candidate) =>
+      METADATA.has(candidate.toString()) ||
+      LINK_LOCAL.some(([net, bits]) => candidate.kind() === net.kind() && candidate.match(net, bits)),
+  );
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -339,7 +336,7 @@ export function defaultPort(protocol: string): string {
  */
 export function isAllowListedHost(policy: CompiledPolicy, hostname: string, port: string, protocol: string): boolean {
   const host = normalizeHost(hostname);
-  if (METADATA_NAMES.has(host) || alwaysBlockedAddress(host) !== null) return false;
+  if (METADATA_NAMES.has(host) || isAlwaysBlocked(host)) return false;
   const effectivePort = port === '' ? defaultPort(protocol) : port;
   return policy.allowHosts.some(
     (entry) => entry.host === host && (entry.port === undefined || entry.port === effectivePort),
@@ -361,11 +358,9 @@ function inAllowedCidr(policy: CompiledPolicy, address: Address): boolean {
  * allow-listed host only the metadata / link-local block applies.
  */
 export function addressVerdict(policy: CompiledPolicy, ip: string, allowListed = false): string | null {
-  const always = alwaysBlockedAddress(ip);
-  if (always) return always;
-  if (allowListed) return null;
   const reason = isBlockedAddress(ip);
-  if (reason === null) return null;
+  if (reason === null || isAlwaysBlocked(ip)) return reason;
+  if (allowListed) return null;
   const address = parseAddress(ip);
   if (!address) return reason;
   return inAllowedCidr(policy, address) ? null : reason;
