@@ -1,3 +1,4 @@
+import { isIdentifierField } from '@calseta/plugin-sdk';
 import {
   type IndicatorMapping,
   type IndicatorMappingCreate,
@@ -134,6 +135,24 @@ export async function getIndicatorMapping(ctx: ServiceContext, uuid: string): Pr
   return toMapping(row);
 }
 
+/**
+ * A hash mapping on a field named as an identifier (`metadata.customerIDString`, `event.HostGroups`,
+ * `tenant_id`) would only ever extract ids that look like hashes: refused when the mapping is written
+ * (extraction refuses such values too, with reason `id_field`).
+ */
+function checkIdentifierField(fieldPath: string, indicatorType: string): void {
+  if (indicatorType.startsWith('hash_') && isIdentifierField(fieldPath)) {
+    throw new ServiceError('VALIDATION_ERROR', `"${fieldPath}" holds an identifier, not a ${indicatorType}.`, {
+      errors: [
+        {
+          path: 'field_path',
+          message: 'customer, tenant, host-group and *_id fields carry ids that look like hashes; map a hash field',
+        },
+      ],
+    });
+  }
+}
+
 function checkSource(ctx: ServiceContext, sourceName: string | null | undefined): void {
   if (sourceName && !ctx.sources.has(sourceName)) {
     throw new ServiceError('VALIDATION_ERROR', `Unknown source "${sourceName}".`, {
@@ -157,6 +176,7 @@ export async function createIndicatorMapping(
   authorize(ctx, 'indicator_mappings:manage');
   const data = IndicatorMappingCreateSchema.parse(input);
   checkSource(ctx, data.source_name);
+  checkIdentifierField(data.field_path, data.indicator_type);
   const row = await ctx.db.transaction().execute(async (trx) => {
     await rejectDuplicate(trx, data);
     const created = await trx
@@ -195,6 +215,7 @@ export async function updateIndicatorMapping(
       (patch.field_path !== undefined && patch.field_path !== current.field_path) ||
       (patch.source_name !== undefined && patch.source_name !== current.source_name) ||
       (patch.extraction_target !== undefined && patch.extraction_target !== current.extraction_target);
+    checkIdentifierField(patch.field_path ?? current.field_path, patch.indicator_type ?? current.indicator_type);
     if (current.is_system && changesIdentity) {
       throw new ServiceError(
         'SYSTEM_MAPPING_READONLY',

@@ -18,8 +18,8 @@
  *
  * Payloads forwarded as the vendor wrote them (a CrowdStrike Falcon `DetectionSummaryEvent`, a Cortex XDR
  * alert, …) are accepted too: the title, severity and time come from the first of the usual keys
- * (TITLE_PATHS, SEVERITY_PATHS, TIME_PATHS), and pass 1 also reads indicator-named keys anywhere in the
- * document (`SHA256String`, `host_ip`, `events[].user_name`…, see `scanFieldType`); identifiers
+ * (TITLE_PATHS, SEVERITY_PATHS, TIME_PATHS), and, as such a document has no `title`, pass 1 also reads
+ * indicator-named keys anywhere in it (`SHA256String`, `host_ip`, `events[].user_name`…, see `scanFieldType`); identifiers
  * (`customerIDString`, `HostGroups`, `*_id`) are never read, and core's validation refuses the rest of the
  * junk (truncated hashes, `N/A`, dotless host names).
  *
@@ -246,7 +246,11 @@ function extractIndicators(raw: unknown): ExtractedIndicator[] {
     const value = text(payload[field]);
     found.push(indicator(field === 'hash' && value ? (hashType(value) ?? type) : type, value, field));
   }
-  found.push(...scanIndicators(payload));
+  // Our own shape (it has a `title`) keeps the reference's pass 1 exactly; a vendor document forwarded as
+  // is has no fixed places, so its indicator-named keys are read wherever they are.
+  if (str(payload.title) === undefined) {
+    found.push(...scanIndicators(payload));
+  }
   return collectIndicators(found);
 }
 
@@ -350,7 +354,7 @@ export const genericSource = defineAlertSource({
       field_path: '**',
       indicator_type: 'hash_sha256',
       description:
-        'Indicator-named keys anywhere, all types (…_ip, …_sha256, MD5String, …_domain, host_name, …_url, …_email, user_name); never identifier keys (…_id, customer…, tenant…, …groups)',
+        'Documents without a title (vendor shapes): indicator-named keys anywhere, all types (…_ip, …_sha256, MD5String, …_domain, host_name, …_url, …_email, user_name); never identifier keys (…_id, customer…, tenant…, …groups)',
     },
   ],
 });
