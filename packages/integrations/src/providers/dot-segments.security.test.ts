@@ -44,7 +44,12 @@ const http_: HttpPort = async (request) => {
     ...(request.body === undefined ? {} : { body: request.body }),
     signal: request.signal,
   });
-  return { status: response.status, headers: Object.fromEntries(response.headers), body: await response.text() };
+  return {
+    status: response.status,
+    headers: Object.fromEntries(response.headers),
+    body: await response.text(),
+    durationMs: 0,
+  };
 };
 
 /** Okta's admin token and Entra's app credentials, every base URL on the recording server. */
