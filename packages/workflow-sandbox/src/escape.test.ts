@@ -5,6 +5,7 @@
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import {
   createSandbox,
+  createThreadedSandbox,
   type HostHttp,
   type HostHttpRequest,
   type RunInput,
@@ -17,14 +18,19 @@ let sandbox: Sandbox;
 const unhandled: unknown[] = [];
 const onUnhandled = (reason: unknown) => unhandled.push(reason);
 
-beforeAll(async () => {
+type Make = (concurrency: number) => Sandbox;
+/** The engine itself, and the production path (core): the same engine in worker threads. */
+const MODES: [string, Make][] = [
+  ['in-thread', (concurrency) => createSandbox({ maxConcurrency: concurrency, limits: { timeoutMs: 5_000 } })],
+  ['worker threads', (concurrency) => createThreadedSandbox({ threads: concurrency, limits: { timeoutMs: 5_000 } })],
+];
+let mode = '';
+let make: Make;
+
+beforeAll(() => {
   process.on('unhandledRejection', onUnhandled);
-  // One module: every attack and the run after it share it (unless the attack broke it).
-  sandbox = createSandbox({ maxConcurrency: 1, limits: { timeoutMs: 5_000 } });
-  await sandbox.prewarm();
 });
 afterAll(() => {
-  sandbox.close();
   process.off('unhandledRejection', onUnhandled);
 });
 
@@ -77,7 +83,16 @@ function guardedHttp() {
   return { http, sent };
 }
 
-describe('sandbox escape suite', () => {
+describe.each(MODES)('sandbox escape suite (%s)', (name, factory) => {
+  beforeAll(async () => {
+    mode = name;
+    make = factory;
+    // One module (one thread): every attack and the run after it share it (unless the attack broke it).
+    sandbox = make(1);
+    await sandbox.prewarm();
+  });
+  afterAll(() => sandbox.close());
+
   it('1. infinite loop in run()', async () => {
     const outcome = await attack('export async function run() { while (true) {} }', SHORT);
     expect(outcome).toMatchObject({
@@ -116,7 +131,8 @@ describe('sandbox escape suite', () => {
     );
     expect(outcome).toMatchObject({ status: 'timed_out', limit: 'timeout' });
     expect(outcome.durationMs).toBeLessThan(2_000);
-    expect(sandbox.stats().modules).toBe(0); // dropped; the next run gets a new one
+    // The module is dropped and the next run gets a new one (inside the thread, which stays).
+    expect(sandbox.stats().modules).toBe(mode === 'in-thread' ? 0 : 1);
   });
 
   it('5. memory bomb with large arrays', async () => {
@@ -380,7 +396,7 @@ describe('sandbox escape suite', () => {
   });
 
   it('27. a memory bomb running next to a normal run does not affect it', async () => {
-    const pair = createSandbox({ maxConcurrency: 2, limits: { timeoutMs: 5_000 } });
+    const pair = make(2);
     try {
       let release: () => void = () => undefined;
       const gate = new Promise<void>((resolve) => {
