@@ -726,3 +726,75 @@ export function appEnv(
     ...(jobExpireSeconds === undefined ? {} : { JOB_EXPIRE_SECONDS: String(jobExpireSeconds) }),
   } satisfies Record<string, string>;
 }
+
+// ------------------------------------------------------------------------------------- randomness
+
+/**
+ * The scenario's random numbers, from a seed: `CHAOS_SEED` when set (to replay a run), else a fresh
+ * one. The seed is printed first thing, so a red run can be replayed with the same kill schedule.
+ */
+export function chaosRandom(scenario: string): { seed: number; random: () => number } {
+  // biome-ignore lint/style/noProcessEnv: the replay switch of the chaos suite, read by the test itself
+  const given = process.env.CHAOS_SEED;
+  const seed = given !== undefined && given !== '' ? Number(given) >>> 0 : (Math.random() * 2 ** 32) >>> 0;
+  process.stderr.write(`[chaos ${scenario}] CHAOS_SEED=${seed} (set it to replay this schedule)\n`);
+  // mulberry32: small, fast and good enough for a schedule.
+  let state = seed;
+  const random = () => {
+    state = (state + 0x6d2b79f5) >>> 0;
+    let t = state;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 2 ** 32;
+  };
+  return { seed, random };
+}
+
+// ------------------------------------------------------------------------------------- failures
+
+/** The one provider failure a kill or an outage may cause (packages/core/src/enrichment/pg-coalesce.ts). */
+export const KILL_FAILURE_CODE = 'coalesced_call_lost';
+
+export interface ProviderFailure {
+  uuid: string;
+  provider: string;
+  value: string;
+  error: string | null;
+  /** When the alert's enrichment finished (ms since the epoch). */
+  enrichedAt: number;
+}
+
+/** Every `failed` provider result stored for the accepted alerts. */
+export async function providerFailures(pool: Pool, accepted: readonly Sent[]): Promise<ProviderFailure[]> {
+  const { rows } = await pool.query<{ uuid: string; provider: string; value: string; error: string | null; at: Date }>(
+    `SELECT a.uuid, r.key AS provider, i.value, r.value->>'error_message' AS error, a.enriched_at AS at
+     FROM alerts a JOIN alert_indicators ai ON ai.alert_id = a.id JOIN indicators i ON i.id = ai.indicator_id,
+          jsonb_each(i.enrichment_results) r
+     WHERE a.uuid = ANY($1::uuid[]) AND r.value->>'status' = 'failed'`,
+    [accepted.map((a) => a.uuid)],
+  );
+  return rows.map((r) => ({ ...r, enrichedAt: new Date(r.at).getTime() }));
+}
+
+/**
+ * Failures the scenario's events (kills, an outage: epoch ms) can explain, and nothing else: each
+ * carries the coalescer's code for a shared call lost with its owner, its alert finished within
+ * `withinMs` after one of the events, and no more alerts are affected than there were events. Returns
+ * the violations (empty when every failure is explained).
+ */
+export function unexplainedFailures(failures: readonly ProviderFailure[], events: readonly number[], withinMs: number) {
+  const problems: string[] = [];
+  for (const f of failures) {
+    if (!f.error?.includes(`${KILL_FAILURE_CODE}:`)) {
+      problems.push(`${f.provider} ${f.value} on ${f.uuid}: not a failure a kill causes: ${f.error}`);
+    } else if (!events.some((at) => f.enrichedAt >= at && f.enrichedAt - at <= withinMs)) {
+      problems.push(
+        `${f.provider} ${f.value} on ${f.uuid}: finished ${new Date(f.enrichedAt).toISOString()}, not close to a kill`,
+      );
+    }
+  }
+  const alerts = new Set(failures.map((f) => f.uuid)).size;
+  if (alerts > events.length)
+    problems.push(`${alerts} alerts with failed providers, more than the ${events.length} kills`);
+  return problems;
+}

@@ -272,6 +272,36 @@ describe('PgCoalescer', () => {
     expect(await claims('198.51.100.6')).toHaveLength(0);
   });
 
+  it('takes over the claim of a process that is gone at the next re-check, long before it goes stale', {
+    timeout: 20_000,
+  }, async () => {
+    const a = proc();
+    const b = proc({ recheckMs: 200 });
+    const key = 'enrichment:virustotal:ip:198.51.100.9';
+    const aCalled = deferred();
+    const aHangs = deferred<string>();
+    const aRun = a.coalescer.run(key, async () => {
+      aCalled.resolve();
+      return aHangs.promise;
+    });
+    await aCalled.promise;
+    expect(a.coalescer.owner).toMatch(/^live:\d+:/);
+    const waited = b.nextWait();
+    const bRun = b.coalescer.run(key, async () => 'taken over');
+    await waited;
+    // Alive: b keeps waiting through several re-checks (the claim is fresh, its owner holds its lock).
+    await new Promise((resolve) => setTimeout(resolve, 700));
+    expect(b.coalescer.executions).toBe(0);
+    // a's connection ends, as when its process is killed: its liveness lock is released.
+    const goneAt = performance.now();
+    await a.notifications.stop();
+    expect(await bRun).toBe('taken over');
+    expect(performance.now() - goneAt).toBeLessThan(NEVER_STALE_MS / 10);
+    expect(b.coalescer.executions).toBe(1);
+    aHangs.resolve('late');
+    expect(await aRun).toBe('late');
+  });
+
   it('leaves a fresh claim alone until it goes stale, then takes it over', { timeout: 10_000 }, async () => {
     const a = proc({ staleAfterMs: 400 });
     await t.db

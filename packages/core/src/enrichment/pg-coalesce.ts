@@ -3,6 +3,7 @@ import { hostname } from 'node:os';
 import { sql } from 'kysely';
 import type { Db } from '../context.js';
 import type { Logger } from '../logger.js';
+import { livenessHeldSql } from '../system/liveness.js';
 import type { Notifications } from '../system/notifications.js';
 import { type CachePort, type CoalescePort, type EnrichmentKey, parseEnrichmentKey } from './ports.js';
 
@@ -11,34 +12,57 @@ export const ENRICHMENT_DONE_CHANNEL = 'calseta_enrichment_done';
 
 /** Default age after which a claim counts as abandoned (2 × the default 10 s provider timeout, rounded up). */
 export const DEFAULT_STALE_CLAIM_MS = 30_000;
+/**
+ * A waiter re-checks the claim at least this often: a claim whose owner process is gone (its
+ * liveness lock released, system/liveness.ts) is taken over then, well within any provider's call
+ * budget, instead of after `staleAfterMs`.
+ */
+export const DEFAULT_RECHECK_MS = 2_000;
+/** An owner that could not release its claim (the database was away) retries this often. */
+const RELEASE_RETRY_MS = 1_000;
+
+/**
+ * The failure code (first word of the message, which the engine stores in the provider result's
+ * `error_message`) of {@link CoalescedCallFailedError}: a shared call was lost twice.
+ */
+export const COALESCED_CALL_LOST = 'coalesced_call_lost';
 
 /** A waiter's shared call ended without a cached result, and so did its own retry. */
 export class CoalescedCallFailedError extends Error {
+  readonly code = COALESCED_CALL_LOST;
   constructor(readonly key: string) {
-    super('the shared enrichment call in another process ended without a cacheable result');
+    super(`${COALESCED_CALL_LOST}: the shared enrichment call in another process ended without a cacheable result`);
     this.name = 'CoalescedCallFailedError';
   }
 }
 
 export interface PgCoalescerOptions {
   db: Db;
-  /** This process's LISTEN connection. */
-  notifications: Pick<Notifications, 'listen' | 'onReconnect'>;
+  /** This process's LISTEN connection (with its liveness id, when it holds a liveness lock). */
+  notifications: Pick<Notifications, 'listen' | 'onReconnect'> & { readonly livenessId?: number };
   /** Where the owner's `fn` stores its result (the engine's contract); waiters read it from here. */
   cache: Pick<CachePort, 'get'>;
   /** A claim older than this is taken over, and a waiter wakes after this long without news. Default 30 s. */
   staleAfterMs?: number;
-  /** Identifies this process in `enrichment_inflight.owner`. Default `<host>:<pid>:<random>`. */
+  /** How often a waiter re-checks the claim (owner gone → take over). Default 2 s (at most `staleAfterMs`). */
+  recheckMs?: number;
+  /**
+   * Identifies this process in `enrichment_inflight.owner`. Default `live:<liveness id>:<host>:<pid>`
+   * (a claim whose owner's liveness lock is released is taken over at once), or `<host>:<pid>:<random>`.
+   */
   owner?: string;
   logger?: Logger;
   /** Observability hook: this process found `key` claimed elsewhere and started waiting. */
   onWait?: (key: string) => void;
 }
 
+/** Why a waiter woke: the owner announced the end of its call, or it is time to re-check the claim. */
+type Wake = 'ended' | 'check';
+
 interface Waiter {
-  promise: Promise<void>;
+  promise: Promise<Wake>;
   /** Wake (or abandon) the waiter: idempotent, clears its timer. */
-  done: () => void;
+  done: (why?: Wake) => void;
 }
 
 /**
@@ -50,9 +74,11 @@ interface Waiter {
  *   elsewhere is left alone, an abandoned one is taken over atomically). The owner runs `fn` — which,
  *   per the engine's contract, stores a cacheable result in the cache itself — then deletes its
  *   claim and NOTIFYs {@link ENRICHMENT_DONE_CHANNEL} in one statement.
- * - A process that lost the claim waits for that notification, bounded by a timer of `staleAfterMs`
- *   (and woken on listener reconnects, since notifications may have been lost); then it reads the
- *   cache. No polling.
+ * - A process that lost the claim waits for that notification, re-checking the claim every
+ *   `recheckMs` (2 s) and on listener reconnects (notifications may have been lost): a claim whose
+ *   owner process is gone — its liveness lock released (system/liveness.ts) — or older than
+ *   `staleAfterMs` is taken over then. So a killed owner costs its waiters about 2 s, not their call
+ *   budget. An owner that cannot release its claim (the database is away) retries until it can.
  *
  * Failure semantics: when the owner's call ends without a cached result (`fn` threw, or returned a
  * `failed`/`skipped` result, which is never cached), or the owner died, a waiter **retries once**:
@@ -78,10 +104,11 @@ export class PgCoalescer implements CoalescePort {
   private readonly notifications: PgCoalescerOptions['notifications'];
   private readonly cache: Pick<CachePort, 'get'>;
   private readonly staleAfterMs: number;
+  private readonly recheckMs: number;
   private readonly logger: Logger | undefined;
   private readonly onWait: ((key: string) => void) | undefined;
   private readonly inflight = new Map<string, Promise<unknown>>();
-  private readonly waiters = new Map<string, Set<() => void>>();
+  private readonly waiters = new Map<string, Set<(why: Wake) => void>>();
   private listening: Promise<void> | undefined;
 
   constructor(options: PgCoalescerOptions) {
@@ -90,7 +117,13 @@ export class PgCoalescer implements CoalescePort {
     this.cache = options.cache;
     this.staleAfterMs = options.staleAfterMs ?? DEFAULT_STALE_CLAIM_MS;
     if (!(this.staleAfterMs > 0)) throw new TypeError(`staleAfterMs must be positive: ${this.staleAfterMs}`);
-    this.owner = options.owner ?? `${hostname()}:${process.pid}:${randomBytes(4).toString('hex')}`;
+    this.recheckMs = Math.min(options.recheckMs ?? DEFAULT_RECHECK_MS, this.staleAfterMs);
+    const live = options.notifications.livenessId;
+    this.owner =
+      options.owner ??
+      (live === undefined
+        ? `${hostname()}:${process.pid}:${randomBytes(4).toString('hex')}`
+        : `live:${live}:${hostname()}:${process.pid}`);
     this.logger = options.logger;
     this.onWait = options.onWait;
   }
@@ -110,7 +143,10 @@ export class PgCoalescer implements CoalescePort {
     const id = parseEnrichmentKey(key);
     const digest = digestOf(key);
     await this.listen();
-    for (let attempt = 0; ; attempt++) {
+    // Calls (the owner's, then one retry) that ended without an answer; re-checks do not count.
+    let ended = 0;
+    let why: Wake = 'ended';
+    for (;;) {
       // Registered before claiming, so a notification sent right after our failed claim is not missed.
       const waiter = this.waitFor(digest);
       let claim: { claimed: boolean; cached: unknown };
@@ -127,7 +163,7 @@ export class PgCoalescer implements CoalescePort {
         return claim.cached as T;
       }
       // Two calls ended without an answer (the owner's, then one retry): give up, do not call again.
-      if (attempt >= 2) {
+      if (ended >= 2) {
         waiter.done();
         if (claim.claimed) await this.release(id, `error:${digest}`).catch(() => undefined);
         throw new CoalescedCallFailedError(key);
@@ -136,9 +172,12 @@ export class PgCoalescer implements CoalescePort {
         waiter.done();
         return this.runAsOwner(id, digest, fn);
       }
-      this.waits++;
-      this.onWait?.(key);
-      await waiter.promise;
+      if (why === 'ended') {
+        this.waits++;
+        this.onWait?.(key);
+      }
+      why = await waiter.promise;
+      if (why === 'ended') ended++;
     }
   }
 
@@ -150,16 +189,27 @@ export class PgCoalescer implements CoalescePort {
       outcome = 'ok';
       return result;
     } finally {
-      await this.release(id, `${outcome}:${digest}`).catch((error: unknown) =>
-        // The claim stays until it goes stale; waiters elsewhere wake on their timers.
-        this.logger?.warn({ err: error }, 'could not release an enrichment claim'),
-      );
+      await this.release(id, `${outcome}:${digest}`).catch((error: unknown) => {
+        // The database is away: release (and announce) once it is back, before the claim goes
+        // stale, so waiters elsewhere are not left waiting on a live owner that is done.
+        this.logger?.warn({ err: error }, 'could not release an enrichment claim; retrying');
+        this.releaseLater(id, `${outcome}:${digest}`, Date.now() + this.staleAfterMs);
+      });
     }
   }
 
+  private releaseLater(id: EnrichmentKey, payload: string, deadline: number): void {
+    setTimeout(() => {
+      this.release(id, payload).catch(() => {
+        if (Date.now() < deadline) this.releaseLater(id, payload, deadline);
+      });
+    }, RELEASE_RETRY_MS).unref();
+  }
+
   /**
-   * Claim `id` for this process (inserted, or taken over from an abandoned claim), and read the
-   * cached answer in the same round trip (the `enrichment_cache` row the owner's `fn` writes).
+   * Claim `id` for this process (inserted, or taken over from an abandoned claim: stale, or held by
+   * a process that is gone), and read the cached answer in the same round trip (the
+   * `enrichment_cache` row the owner's `fn` writes).
    */
   private async claim(id: EnrichmentKey): Promise<{ claimed: boolean; cached: unknown }> {
     const { rows } = await sql<{ claimed: boolean; cached: unknown }>`
@@ -169,6 +219,7 @@ export class PgCoalescer implements CoalescePort {
         ON CONFLICT (provider_name, indicator_type, indicator_value) DO UPDATE
           SET owner = excluded.owner, started_at = excluded.started_at
           WHERE f.started_at < now() - make_interval(secs => ${this.staleAfterMs / 1000}::float8)
+             OR (f.owner LIKE 'live:%' AND NOT ${OWNER_ALIVE})
         RETURNING f.owner
       )
       SELECT EXISTS (SELECT 1 FROM claim) AS claimed,
@@ -191,8 +242,8 @@ export class PgCoalescer implements CoalescePort {
   }
 
   private waitFor(digest: string): Waiter {
-    let wake: () => void = () => {};
-    const promise = new Promise<void>((resolve) => {
+    let wake: (why: Wake) => void = () => {};
+    const promise = new Promise<Wake>((resolve) => {
       wake = resolve;
     });
     let set = this.waiters.get(digest);
@@ -201,13 +252,13 @@ export class PgCoalescer implements CoalescePort {
       this.waiters.set(digest, set);
     }
     const group = set;
-    const done = () => {
+    const done = (why: Wake = 'check') => {
       clearTimeout(timer);
       group.delete(done);
       if (group.size === 0 && this.waiters.get(digest) === group) this.waiters.delete(digest);
-      wake();
+      wake(why);
     };
-    const timer = setTimeout(done, this.staleAfterMs);
+    const timer = setTimeout(done, this.recheckMs);
     group.add(done);
     return { promise, done };
   }
@@ -226,13 +277,17 @@ export class PgCoalescer implements CoalescePort {
 
   private onNotify(payload: string): void {
     const digest = payload.slice(payload.indexOf(':') + 1);
-    for (const done of [...(this.waiters.get(digest) ?? [])]) done();
+    for (const done of [...(this.waiters.get(digest) ?? [])]) done('ended');
   }
 
+  /** After a listener reconnect (announcements may have been lost): every waiter re-checks its claim. */
   private wakeAll(): void {
-    for (const group of [...this.waiters.values()]) for (const done of [...group]) done();
+    for (const group of [...this.waiters.values()]) for (const done of [...group]) done('check');
   }
 }
+
+/** SQL: the claim row `f`'s owner process holds its liveness lock. */
+const OWNER_ALIVE = sql.raw(livenessHeldSql("split_part(f.owner, ':', 2)"));
 
 function digestOf(key: string): string {
   return createHash('sha256').update(key).digest('hex');

@@ -27,3 +27,53 @@ describe('JobQueue.start', () => {
     }
   });
 });
+
+describe('jobs held by a process that died', () => {
+  it('are retried by a sweep once the owner is seen gone twice, never while it lives', async () => {
+    const logger = createLogger({ service: 'test', level: 'silent' });
+    const owner = new JobQueue({ url: database.url, logger, maxConnections: 2 });
+    const other = new JobQueue({ url: database.url, logger, maxConnections: 2 });
+    let release: () => void = () => undefined;
+    const held = new Promise<void>((resolve) => {
+      release = resolve;
+    });
+    let started: () => void = () => undefined;
+    const running = new Promise<void>((resolve) => {
+      started = resolve;
+    });
+    try {
+      await owner.start();
+      await other.start();
+      const id = await other.send('enrich-alert', { alert_id: 1, reason: 'ingest' });
+      await owner.work('enrich-alert', {
+        concurrency: 1,
+        handler: async () => {
+          started();
+          await held;
+        },
+      });
+      await running;
+      const state = async () =>
+        (
+          await sql<{ state: string; output: unknown }>`SELECT state, output FROM pgboss.job WHERE id = ${id}`.execute(
+            database.db,
+          )
+        ).rows[0];
+      expect(await state()).toEqual({
+        state: 'active',
+        output: { calseta_owner: String(owner.notifications.livenessId) },
+      });
+      // Alive: never swept.
+      expect(await other.sweepOrphans()).toBe(0);
+      expect(await other.sweepOrphans()).toBe(0);
+      // Its connection to Postgres ends (as when the process is killed): the lock is gone.
+      await owner.notifications.stop();
+      expect(await other.sweepOrphans()).toBe(0); // seen gone once
+      expect(await other.sweepOrphans()).toBe(1); // twice: retried
+      expect((await state())?.state).toBe('retry');
+    } finally {
+      release();
+      await Promise.all([owner.stop(), other.stop()]);
+    }
+  });
+});

@@ -4,6 +4,7 @@ import { CompiledQuery, type Kysely } from 'kysely';
 import pg from 'pg';
 import PgBoss from 'pg-boss';
 import type { Logger } from '../logger.js';
+import { livenessHeldSql } from '../system/liveness.js';
 import { Notifications } from '../system/notifications.js';
 import { JOB_NAMES, JOBS, type JobName, type JobPayload } from './catalogue.js';
 import { PGBOSS_SCHEMA_VERSION, QUEUE_SCHEMA } from './rows.js';
@@ -18,6 +19,14 @@ const WAKE_CHANNEL = 'calseta_jobs';
 const ANNOUNCE_COALESCE_MS = 10;
 /** Fallback poll for jobs no insert announces (retries becoming due, missed notifications). */
 const IDLE_POLL_MS = 2_000;
+/**
+ * How often a working process looks for active jobs whose process is gone (and once at start). A
+ * job's owner must be seen gone on two sweeps in a row before its job is failed for a retry, so a
+ * live process whose connection was only cut (a database restart) is not mistaken for a dead one.
+ */
+const ORPHAN_SWEEP_MS = 5_000;
+/** What a job's `output` says while it is active: the liveness id of the process running it. */
+const OWNER_FIELD = 'calseta_owner';
 
 export interface QueueOptions {
   url: string;
@@ -72,6 +81,9 @@ export class JobQueue {
   private readonly loops: Promise<void>[] = [];
   private readonly expireInSeconds: number | undefined;
   private readonly url: string;
+  private sweepTimer: NodeJS.Timeout | undefined;
+  /** Owners (liveness ids) seen gone by the previous sweep. */
+  private goneBefore = new Set<string>();
 
   constructor(options: QueueOptions) {
     this.logger = options.logger;
@@ -198,8 +210,46 @@ export class JobQueue {
 
   /** Run a queue's jobs in this process until `stop()`. */
   async work<N extends JobName>(name: N, options: WorkOptions<N>): Promise<void> {
+    // Listening first: our liveness lock is held before any job is marked as ours.
     await this.listen();
+    this.startSweeping();
     this.loops.push(this.loop(name, options));
+  }
+
+  /**
+   * Jobs held by a process that died are retried now instead of after their expiry (minutes): every
+   * working process sweeps at start and every ORPHAN_SWEEP_MS (system/liveness.ts).
+   */
+  private startSweeping(): void {
+    if (this.sweepTimer !== undefined || this.stopping) return;
+    const sweep = () => {
+      this.sweepOrphans()
+        .catch((error: unknown) => this.logger.warn({ err: error }, 'orphaned job sweep failed'))
+        .finally(() => {
+          if (!this.stopping) this.sweepTimer = setTimeout(sweep, ORPHAN_SWEEP_MS).unref();
+        });
+    };
+    this.sweepTimer = setTimeout(sweep, 0).unref();
+  }
+
+  /** Fail (for a retry, as an expiry would) the active jobs whose owner was gone on this sweep and the last. */
+  async sweepOrphans(): Promise<number> {
+    const db = this.boss.getDb();
+    const { rows } = await db.executeSql(
+      `SELECT j.name, j.id, j.output->>'${OWNER_FIELD}' AS owner FROM ${SCHEMA}.job j
+       WHERE j.state = 'active' AND j.name = ANY($1::text[]) AND j.output ? '${OWNER_FIELD}'
+         AND NOT ${livenessHeldSql(`j.output->>'${OWNER_FIELD}'`)}`,
+      [JOB_NAMES],
+    );
+    const gone = rows as Array<{ name: JobName; id: string; owner: string }>;
+    const orphans = gone.filter((r) => this.goneBefore.has(r.owner));
+    this.goneBefore = new Set(gone.map((r) => r.owner));
+    for (const name of new Set(orphans.map((o) => o.name))) {
+      const ids = orphans.filter((o) => o.name === name).map((o) => o.id);
+      for (const id of ids) await this.boss.fail(name, id, { message: 'its process died; retried' });
+      this.logger.warn({ queue: name, jobs: ids.length }, 'retrying jobs held by a process that died');
+    }
+    return orphans.length;
   }
 
   private async loop<N extends JobName>(name: N, { concurrency, handler }: WorkOptions<N>): Promise<void> {
@@ -229,9 +279,32 @@ export class JobQueue {
     await Promise.allSettled(running);
   }
 
+  /**
+   * pg-boss's fetch (its `fetchNextJob` for our standard-policy queues), plus the owner: the job's
+   * `output` holds this process's liveness id while it is active (pg-boss overwrites it on
+   * completion or failure), so a sweep elsewhere can tell when the process running it is gone.
+   */
   private async fetch<N extends JobName>(name: N, batchSize: number): Promise<PgBoss.Job<unknown>[]> {
     try {
-      return (await this.boss.fetch(name, { batchSize })) ?? [];
+      const { rows } = await this.boss.getDb().executeSql(
+        `WITH next AS (
+           SELECT id FROM ${SCHEMA}.job
+           WHERE name = $1 AND state < 'active' AND start_after < now()
+           ORDER BY priority DESC, created_on, id
+           LIMIT $2
+           FOR UPDATE SKIP LOCKED
+         )
+         UPDATE ${SCHEMA}.job j SET
+           state = 'active',
+           started_on = now(),
+           retry_count = CASE WHEN j.started_on IS NOT NULL THEN j.retry_count + 1 ELSE j.retry_count END,
+           output = jsonb_build_object('${OWNER_FIELD}', $3::text)
+         FROM next
+         WHERE j.name = $1 AND j.id = next.id
+         RETURNING j.id, j.name, j.data, EXTRACT(epoch FROM j.expire_in) AS "expireInSeconds"`,
+        [name, batchSize, String(this.notifications.livenessId)],
+      );
+      return rows as PgBoss.Job<unknown>[];
     } catch (error) {
       this.logger.warn({ err: error, queue: name }, 'job fetch failed');
       return [];
@@ -273,6 +346,7 @@ export class JobQueue {
   async stop(): Promise<void> {
     this.stopping = true;
     clearTimeout(this.announceTimer);
+    clearTimeout(this.sweepTimer);
     this.wake.emit('stop');
     await Promise.allSettled(this.loops);
     await this.notifications.stop();

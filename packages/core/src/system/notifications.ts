@@ -1,5 +1,6 @@
 import pg from 'pg';
 import type { Logger } from '../logger.js';
+import { LIVENESS_LOCK_CLASS, newLivenessId } from './liveness.js';
 
 type Handler = (payload: string) => void;
 
@@ -21,6 +22,11 @@ export class Notifications {
   private retryTimer: NodeJS.Timeout | undefined;
   /** LISTEN statements run one at a time: a pg client must not be given a query while busy. */
   private statements: Promise<unknown> = Promise.resolve();
+  /**
+   * This process's liveness id: its connection holds the advisory lock (LIVENESS_LOCK_CLASS, id)
+   * from the first `listen` on, so other processes can tell when it is gone (system/liveness.ts).
+   */
+  readonly livenessId = newLivenessId();
 
   constructor(
     private readonly url: string,
@@ -72,6 +78,8 @@ export class Notifications {
       await client.end();
       return;
     }
+    // Not granted only while our previous, lost connection still holds it: then we are still alive.
+    await client.query('SELECT pg_try_advisory_lock($1, $2)', [LIVENESS_LOCK_CLASS, this.livenessId]);
     for (const channel of this.handlers.keys()) await client.query(`LISTEN ${pg.escapeIdentifier(channel)}`);
     this.client = client;
     this.backoff = RECONNECT_MIN_MS;
