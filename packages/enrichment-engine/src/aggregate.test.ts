@@ -74,10 +74,29 @@ describe('aggregateVerdict', () => {
     expect(out).toMatchObject({ verdict: 'Benign', explanation: { provider: 'vt', reason: 'not_found' } });
   });
 
-  it('a lone Pending keeps its explanation; nothing at all is Pending without one', () => {
-    expect(aggregateVerdict([result('okta', 'success', 'Pending')]).explanation).toMatchObject({ provider: 'okta' });
+  it('an answered Pending (older results) is Unknown with its explanation; no results at all is Pending', () => {
+    expect(aggregateVerdict([result('okta', 'success', 'Pending')])).toMatchObject({
+      verdict: 'Unknown',
+      explanation: { provider: 'okta', verdict: 'Unknown' },
+    });
     expect(aggregateVerdict([])).toEqual({ verdict: 'Pending', explanation: null });
-    expect(aggregateVerdict([result('x', 'failed', null)])).toEqual({ verdict: 'Pending', explanation: null });
+  });
+
+  it('after enrichment nobody could judge: Unknown; Pending only while a rate-limited provider will be asked again', () => {
+    expect(aggregateVerdict([result('x', 'failed', null)])).toEqual({ verdict: 'Unknown', explanation: null });
+    const deferred = { ...result('okta', 'skipped', null), rate_limited: true, skip_reason: 'rate_limited' as const };
+    expect(aggregateVerdict([result('x', 'failed', null), deferred]).verdict).toBe('Pending');
+    // The caller knows better: the last retry is over (settled), or enrichment has not run yet.
+    expect(aggregateVerdict([deferred], null, { settled: true }).verdict).toBe('Unknown');
+    expect(aggregateVerdict([], null, { settled: true }).verdict).toBe('Unknown');
+    expect(aggregateVerdict([result('x', 'failed', null)], null, { settled: false }).verdict).toBe('Pending');
+  });
+
+  it('ranks Context (identity providers described it) between Unknown and any judgement', () => {
+    const context = result('okta', 'success', 'Context');
+    expect(aggregateVerdict([result('entra', 'not_found', 'Unknown'), context]).verdict).toBe('Context');
+    expect(aggregateVerdict([context, result('vt', 'success', 'Benign')]).verdict).toBe('Benign');
+    expect(worstVerdict(['Pending', 'Unknown', 'Context'])).toBe('Context');
   });
 
   it('an analyst override wins, even when lower', () => {

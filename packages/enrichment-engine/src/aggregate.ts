@@ -28,6 +28,8 @@ export interface AggregateOptions {
   /**
    * Enrichment has run for this indicator and nothing will ask again (no rate-limited provider is
    * waiting for a retry): when no provider judged it, the verdict is `Unknown` rather than `Pending`.
+   * Default: there are results and none waits on a rate limit (stored results exist only once
+   * enrichment ran).
    */
   settled?: boolean;
 }
@@ -65,7 +67,11 @@ export function aggregateVerdict(
     };
   }
   let best: AggregateVerdict | undefined;
+  let any = false;
+  let waiting = false;
   for (const result of results) {
+    any = true;
+    if (isDeferred(result)) waiting = true;
     if (result.verdict === null || (result.status !== 'success' && result.status !== 'not_found')) continue;
     const verdict: MaliceLevel = result.verdict === 'Pending' ? 'Unknown' : result.verdict;
     if (best === undefined || MALICE_WEIGHT[verdict] > MALICE_WEIGHT[best.verdict]) {
@@ -76,5 +82,6 @@ export function aggregateVerdict(
     }
   }
   if (best !== undefined) return best;
-  return { verdict: options.settled === true ? 'Unknown' : 'Pending', explanation: null };
+  const settled = options.settled ?? (any && !waiting);
+  return { verdict: settled ? 'Unknown' : 'Pending', explanation: null };
 }
