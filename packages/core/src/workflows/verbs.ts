@@ -163,6 +163,8 @@ export async function getWorkflow(ctx: ServiceContext, uuid: string): Promise<Wo
 export async function createWorkflow(ctx: ServiceContext, input: WorkflowCreateInput): Promise<Workflow> {
   authorize(ctx, 'workflows:write');
   const data = WorkflowCreateSchema.parse(input);
+  // Creating below the default (`always`) is lowering the gate, as a PATCH would be: admin only.
+  requireApprovalLowering(ctx, 'always', data.approval_mode);
   if (data.workflow_kind === 'http') await assertReachableEndpoint(ctx, data.http_endpoint_url);
   else assertValidCode(data.code ?? '');
   const row = await ctx.db.transaction().execute(async (trx) => {
@@ -191,6 +193,11 @@ export async function createWorkflow(ctx: ServiceContext, input: WorkflowCreateI
 const APPROVAL_RANK = { never: 0, agent_only: 1, always: 2 } as const;
 const approvalRank = (mode: string): number => APPROVAL_RANK[mode as keyof typeof APPROVAL_RANK] ?? 2;
 
+/** Throw FORBIDDEN unless the caller is admin (or the system) when `after` asks for less review than `before`. */
+function requireApprovalLowering(ctx: Pick<ServiceContext, 'actor'>, before: string, after: string): void {
+  if (approvalRank(after) < approvalRank(before) && ctx.actor.type !== 'system') requireScope(ctx.actor.key, ['admin']);
+}
+
 /**
  * Update a workflow. A code change is validated, the previous code is kept as a version and
  * `code_version` goes up. The code of a system workflow cannot change (`BUILTIN_RESTRICTED`).
@@ -212,9 +219,7 @@ export async function updateWorkflow(ctx: ServiceContext, uuid: string, input: W
     }
     // Lowering the approval gate (always → agent_only → never) lets runs through unreviewed: admin only.
     const approvalChanged = patch.approval_mode !== undefined && patch.approval_mode !== current.approval_mode;
-    if (approvalChanged && approvalRank(patch.approval_mode ?? 'always') < approvalRank(current.approval_mode)) {
-      if (ctx.actor.type !== 'system') requireScope(ctx.actor.key, ['admin']);
-    }
+    if (approvalChanged) requireApprovalLowering(ctx, current.approval_mode, patch.approval_mode ?? 'always');
     const codeChanged = patch.code !== undefined && patch.code !== current.code;
     if (codeChanged && current.is_system) {
       throw new ServiceError(
