@@ -127,7 +127,13 @@ export function createApp(
       body = await readJson(c.req.raw, maxBodyBytes);
       return rateLimitClassOfMessage(body);
     });
-    return key instanceof Response ? key : { key, body };
+    if (key instanceof Response) return key;
+    // The gate counts one hit per request: a JSON-RPC batch (up to 100 messages in the SDK) would
+    // multiply every budget by its length. MCP 2025-06-18 dropped batching; one message per POST.
+    if (Array.isArray(body) && body.length > 1) {
+      return rpcError(c, 400, -32600, 'JSON-RPC batches are not supported: send one message per request.');
+    }
+    return { key, body };
   }
 
   /** Calls re-authenticate (through the key cache), so revocation and scope changes apply mid-session. */
