@@ -4,8 +4,8 @@
  * dclint) and dclint's rules, the Dockerfile with dockerfile-utils (the VS Code Docker language
  * service's validator) plus our own rules; and the two scripts the images run are exercised for real.
  */
-import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { type ChildProcess, execFileSync, spawn, spawnSync } from 'node:child_process';
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { mkdir } from 'node:fs/promises';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -230,11 +230,53 @@ describe('docker/Dockerfile', () => {
     };
     expect(pinned.packageManager).toBe('pnpm@10.34.9');
     expect(pinned.devDependencies.turbo).toBe('2.11.11');
-    expect(run('prune')).toMatch(/turbo prune "@calseta\/\$\{APP\}" --docker/);
+    expect(run('prune')).toMatch(/turbo prune "@calseta\/\$\{APP\}" \$\(echo "\$PLUGINS" \| tr , " "\) --docker/);
     expect(run('build')).toContain('pnpm install --frozen-lockfile');
     expect(run('build')).toMatch(/pnpm turbo run build --filter="@calseta\/\$\{APP\}"/);
     expect(run('build')).toContain('deploy --prod');
+    // --build-arg PLUGINS: pruned and built with the app, then installed into the deployment.
+    for (const name of ['prune', 'build']) {
+      expect(
+        stage(name).some((i) => i.keyword === 'ARG' && i.args === 'PLUGINS=""'),
+        name,
+      ).toBe(true);
+    }
+    expect(run('build')).toContain('--filter=$p');
+    expect(run('build')).toContain('bash docker/add-plugins.sh /deploy "$PLUGINS"');
   });
+
+  it('PLUGINS: add-plugins.sh installs a listed plugin as packed (dist only), importable by name without TypeScript', () => {
+    const plugin = '@calseta-community/greynoise';
+    execFileSync(process.execPath, ['../../scripts/build-app.mjs', 'src/index.ts', 'dist/index.js'], {
+      cwd: path.join(ROOT, 'community-plugins/greynoise'),
+    });
+    const deploy = mkdtempSync(path.join(os.tmpdir(), 'calseta-deploy-'));
+    try {
+      const add = (name: string) =>
+        spawnSync(process.execPath, ['scripts/pnpm.mjs', 'exec', 'bash', 'docker/add-plugins.sh', deploy, name], {
+          cwd: ROOT,
+          encoding: 'utf8',
+        });
+      const added = add(plugin);
+      expect(added.status, added.stderr).toBe(0);
+      const dir = path.join(deploy, 'node_modules', plugin);
+      expect(existsSync(path.join(dir, 'dist/index.js'))).toBe(true);
+      expect(existsSync(path.join(dir, 'src'))).toBe(false);
+      // As the image's dist/main.js imports it: by name, from the deployment's node_modules.
+      writeFileSync(
+        path.join(deploy, 'probe.mjs'),
+        `const { plugin } = await import('${plugin}');\nconsole.log(plugin.providers.map((p) => p.provider.provider_name).join());\n`,
+      );
+      expect(execFileSync(process.execPath, [path.join(deploy, 'probe.mjs')], { encoding: 'utf8' }).trim()).toBe(
+        'greynoise_community',
+      );
+      const unknown = add('@calseta-community/no-such-plugin');
+      expect(unknown.status).not.toBe(0);
+      expect(unknown.stderr).toContain('no workspace package named @calseta-community/no-such-plugin');
+    } finally {
+      rmSync(deploy, { recursive: true, force: true });
+    }
+  }, 120_000);
 
   it('copies every root file the builds read (turbo prune copies only workspace packages)', () => {
     const turbo = JSON.parse(read('turbo.json')) as { globalDependencies?: string[] };
