@@ -79,7 +79,7 @@ const errorPaths = (body: { error: { details?: { errors?: Array<{ path: string }
   (body.error.details?.errors ?? []).map((e) => e.path);
 
 describe('GET /v1/enrichment-providers', () => {
-  it('lists the seeded builtins, configured from the environment, without credentials', async () => {
+  it('lists the seeded builtins, configured from the mock providers, without credentials', async () => {
     const res = await h.request('GET', '/v1/enrichment-providers');
     expect(res.status).toBe(200);
     const builtins = (res.body.data as ProviderView[]).filter((p) => p.is_builtin);
@@ -89,7 +89,8 @@ describe('GET /v1/enrichment-providers', () => {
         is_active: true,
         has_credentials: true,
         is_configured: true,
-        credential_source: 'env',
+        // The harness points them at the mock providers (CALSETA_MOCK_ENV): demo data, said so.
+        credential_source: 'mock',
       });
       expect(p.quota).toEqual({ minute_remaining: null, day_remaining: null, paused_until: null });
       expect(p).not.toHaveProperty('auth_config');

@@ -87,8 +87,9 @@ export async function runStack(env: Env, mode: 'dev' | 'start'): Promise<void> {
   ];
   if (mock) {
     banner.push(
-      `  providers mock VirusTotal, AbuseIPDB, Okta and Entra at ${mock.server.url} (no credentials configured;`,
-      '            set e.g. VIRUSTOTAL_API_KEY or CALSETA_MOCK_PROVIDERS=false for real ones)',
+      `  providers mock server at ${mock.server.url} answers for builtins without a real credential (demo`,
+      '            verdicts, flagged in the UI, /health and payloads; store a credential, set e.g.',
+      '            VIRUSTOTAL_API_KEY, or CALSETA_MOCK_PROVIDERS=false for real ones)',
     );
   }
   if (demo) {

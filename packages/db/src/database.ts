@@ -115,6 +115,11 @@ export interface AlertsTable {
   malice_override: Nullable<string>;
   malice_override_source: Nullable<string>;
   malice_override_at: NullableTimestamp;
+  /** Worst linked indicator's MALICE_WEIGHT and the number of links, kept by triggers (0014). */
+  indicators_malice_rank: GeneratedAlways<number>;
+  indicator_count: GeneratedAlways<number>;
+  /** The verdict's weight: the override's, else `indicators_malice_rank` (generated, 0014). */
+  malice_rank: GeneratedAlways<number>;
   escalation_count: Defaulted<number>;
   last_escalated_at: NullableTimestamp;
   /** Original source payload, verbatim. */

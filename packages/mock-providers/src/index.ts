@@ -34,10 +34,12 @@ export { MOCK_NOW_MS, vtUrlId } from './util.js';
 /**
  * The environment that points Calseta's builtin providers (VirusTotal, AbuseIPDB, Okta, Entra) at a
  * running mock server, with placeholder credentials, and allows that server through the SSRF guard.
+ * `CALSETA_MOCK_ENV` names the variables that come from the mock, so Calseta knows (and says) which
+ * providers answer with demo data; a provider's own real credential overrides them all.
  */
 export function mockProviderEnv(server: { url: string; baseUrls: MockBaseUrls }): Record<string, string> {
   const b = server.baseUrls;
-  return {
+  const providers: Record<string, string> = {
     VIRUSTOTAL_API_KEY: 'mock-virustotal-key',
     VIRUSTOTAL_BASE_URL: b.virustotal,
     ABUSEIPDB_API_KEY: 'mock-abuseipdb-key',
@@ -50,6 +52,10 @@ export function mockProviderEnv(server: { url: string; baseUrls: MockBaseUrls })
     ENTRA_CLIENT_SECRET: 'mock-entra-secret',
     ENTRA_LOGIN_BASE_URL: b.entraLogin,
     ENTRA_GRAPH_BASE_URL: b.graph,
+  };
+  return {
+    ...providers,
+    CALSETA_MOCK_ENV: Object.keys(providers).join(','),
     SSRF_ALLOWED_HOSTS: new URL(server.url).host,
   };
 }

@@ -139,7 +139,15 @@ const alertCore = {
   updated_at: TimestampSchema,
 };
 
-export const AlertSummarySchema = z.object(alertCore).meta({ id: 'AlertSummary' });
+export const AlertSummarySchema = z
+  .object({
+    ...alertCore,
+    /** Ours: the alert's verdict (the analyst's override, else its worst indicator's), as on the alert. */
+    malice: MaliceLevelSchema,
+    /** Ours: how many indicators the alert has. */
+    indicator_count: z.number().int(),
+  })
+  .meta({ id: 'AlertSummary' });
 export type AlertSummary = z.infer<typeof AlertSummarySchema>;
 
 export const DetectionRuleSummarySchema = z
@@ -220,7 +228,10 @@ export const AlertListQuerySchema = z.object({
   from_time: z.iso.datetime({ offset: true }).optional(),
   to_time: z.iso.datetime({ offset: true }).optional(),
   tags: z.union([z.string(), z.array(z.string())]).optional(),
-  sort_by: z.enum(['title', 'status', 'severity', 'source_name', 'occurred_at', 'created_at']).optional(),
+  /** Ours: alerts whose verdict is one of these (comma-separated MaliceLevel values). */
+  malice: csv,
+  /** `malice` (ours) sorts by the verdict's weight (Malicious worst), like `severity`. */
+  sort_by: z.enum(['title', 'status', 'severity', 'malice', 'source_name', 'occurred_at', 'created_at']).optional(),
   sort_order: SortOrderSchema.optional(),
 });
 export type AlertListQuery = z.infer<typeof AlertListQuerySchema>;

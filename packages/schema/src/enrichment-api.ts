@@ -137,7 +137,8 @@ export const ProviderQuotaSchema = z
   .meta({ id: 'EnrichmentProviderQuota' });
 export type ProviderQuotaView = z.infer<typeof ProviderQuotaSchema>;
 
-export const CredentialSourceSchema = z.enum(['stored', 'env', 'none', 'not_needed']);
+/** `mock`: no real credential, so the provider answers from Calseta's built-in mock (demo data). */
+export const CredentialSourceSchema = z.enum(['stored', 'env', 'mock', 'none', 'not_needed']);
 export type CredentialSource = z.infer<typeof CredentialSourceSchema>;
 
 /** A provider as the API shows it: never its credentials, only whether and where it has them. */

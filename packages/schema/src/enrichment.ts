@@ -241,6 +241,8 @@ export const VerdictExplanationSchema = z
     reason: VerdictReasonSchema,
     /** When the data behind the verdict was fetched (or the analyst set it). */
     fetched_at: TimestampSchema.nullable(),
+    /** The provider answered from Calseta's built-in mock (demo data), not the real service. */
+    mock: z.boolean().optional(),
   })
   .meta({ id: 'VerdictExplanation' });
 export type VerdictExplanation = z.infer<typeof VerdictExplanationSchema>;
@@ -272,6 +274,8 @@ export const EnrichmentProviderResultSchema = z
     rate_limited: z.boolean(),
     /** When to try again (rate limited). */
     retry_after_ms: z.number().int().nullable(),
+    /** Answered by Calseta's built-in mock provider (demo data), not the real service. */
+    mock: z.boolean().optional(),
   })
   .meta({ id: 'EnrichmentProviderResult' });
 export type EnrichmentProviderResult = z.infer<typeof EnrichmentProviderResultSchema>;
@@ -380,6 +384,8 @@ export const ProviderStatusSchema = z
     display_name: z.string(),
     supported_types: z.array(IndicatorTypeSchema),
     is_configured: z.boolean(),
+    /** Answers from Calseta's built-in mock (demo data): no real credential is configured. */
+    is_mock: z.boolean(),
     cache_ttl_seconds: z.number().int().nullable(),
     rate_limit_per_minute: z.number().int().nullable(),
     rate_limit_per_day: z.number().int().nullable(),

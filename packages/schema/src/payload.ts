@@ -28,6 +28,10 @@ export const AgentPayloadSchema = z
         'Worst first: type, value, verdict, why (provider, rule, field, value, fetch time), compact provider fields.',
     }),
     enrichment: z.record(z.string(), z.unknown()).optional(),
+    mock_data: z.string().optional().meta({
+      description:
+        "Present when some verdicts came from Calseta's built-in mock providers (demo data, no real credentials): names them. Do not act on them as real intelligence.",
+    }),
     detection_rule: z.record(z.string(), z.unknown()).nullable(),
     context_documents: z.array(z.record(z.string(), z.unknown())),
     related_alerts: z.array(z.record(z.string(), z.unknown())),

@@ -41,7 +41,15 @@ export const SUMMARY_COLUMNS = [
   'alerts.closed_at',
   'alerts.created_at',
   'alerts.updated_at',
+  'alerts.malice_rank',
+  'alerts.indicator_count',
 ] as const;
+
+/** MaliceLevel by weight (MALICE_WEIGHT; `alerts.malice_rank`, kept by migration 0014). */
+const MALICE_BY_RANK = Object.fromEntries(Object.entries(MALICE_WEIGHT).map(([level, w]) => [w, level])) as Record<
+  number,
+  MaliceLevel
+>;
 
 type SummaryRow = {
   uuid: string;
@@ -63,6 +71,8 @@ type SummaryRow = {
   closed_at: Date | null;
   created_at: Date;
   updated_at: Date;
+  malice_rank: number;
+  indicator_count: number;
 };
 
 export function toSummary(row: SummaryRow): AlertSummary {
@@ -86,6 +96,8 @@ export function toSummary(row: SummaryRow): AlertSummary {
     closed_at: iso(row.closed_at),
     created_at: iso(row.created_at),
     updated_at: iso(row.updated_at),
+    malice: MALICE_BY_RANK[row.malice_rank] ?? 'Pending',
+    indicator_count: row.indicator_count,
   };
 }
 
@@ -129,6 +141,11 @@ function filteredAlerts(db: Db, query: AlertListInput) {
   else if (severities) base = base.where('alerts.severity', 'in', severities);
   inFilter('source_name', query.source_name);
   inFilter('enrichment_status', query.enrichment_status);
+  const malice = csv(query.malice)
+    ?.map((level) => MALICE_WEIGHT[level as MaliceLevel])
+    .filter((w) => w !== undefined);
+  // One level leads the (malice_rank, occurred_at, id) index of 0014, like one severity.
+  if (malice) base = base.where('alerts.malice_rank', 'in', malice.length > 0 ? malice : [-1]);
   if (query.is_enriched !== undefined) base = base.where('alerts.is_enriched', '=', query.is_enriched);
   if (query.severity_unmapped !== undefined) {
     base = base.where('alerts.severity_unmapped', '=', query.severity_unmapped);
@@ -164,9 +181,11 @@ export function alertListStatements(db: Db, query: AlertListInput) {
   const key =
     sortBy === 'severity'
       ? SEVERITY_RANK
-      : sortBy === 'occurred_at' || sortBy === 'created_at'
-        ? null
-        : sql.ref(`alerts.${sortBy}`);
+      : sortBy === 'malice'
+        ? sql.ref('alerts.malice_rank')
+        : sortBy === 'occurred_at' || sortBy === 'created_at'
+          ? null
+          : sql.ref(`alerts.${sortBy}`);
   const time = sortBy === 'created_at' ? 'alerts.created_at' : 'alerts.occurred_at';
   const ids = (key === null ? base : base.orderBy(key, direction))
     .select('alerts.id')

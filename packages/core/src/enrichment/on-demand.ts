@@ -50,6 +50,7 @@ export async function listProviderStatus(ctx: ServiceContext): Promise<ProviderS
         display_name: p.definition.display_name,
         supported_types: [...p.definition.supported_indicator_types] as IndicatorType[],
         is_configured: p.auth.hasCredentials,
+        is_mock: p.auth.source === 'mock',
         cache_ttl_seconds: p.definition.default_cache_ttl_seconds,
         rate_limit_per_minute: p.limits.perMinute,
         rate_limit_per_day: p.limits.perDay,

@@ -35,8 +35,8 @@ export interface ResolvedAuth {
   auth: Record<string, string>;
   /** Every auth key its templates need (for any supported type) is present. */
   hasCredentials: boolean;
-  /** Where the values came from. */
-  source: 'stored' | 'env' | 'none' | 'not_needed';
+  /** Where the values came from; `mock`: the built-in mock providers (demo data), no real credential. */
+  source: 'stored' | 'env' | 'mock' | 'none' | 'not_needed';
   /** The stored secret could not be decrypted (wrong or missing ENCRYPTION_KEY). */
   decryptError: string | null;
 }
@@ -49,6 +49,13 @@ export interface LoadedProvider {
   auth: ResolvedAuth;
   limits: ProviderRateLimits;
 }
+
+/**
+ * Names the environment variables that point the builtins at the mock providers (comma-separated;
+ * set by `mockProviderEnv`). A provider resolved from them is mocked; any real credential of its own,
+ * stored or in the environment, wins and ignores them all (the base URL too).
+ */
+export const MOCK_ENV_VAR = 'CALSETA_MOCK_ENV';
 
 export function secretContext(providerName: string): string {
   return `enrichment_provider:${providerName}`;
@@ -86,6 +93,22 @@ export function resolveProviderAuth(
     ProviderRow,
     'provider_name' | 'auth_config' | 'env_var_mapping' | 'http_config' | 'supported_indicator_types'
   >,
+  secrets: SecretBox | null,
+  env: Readonly<Record<string, string | undefined>>,
+): ResolvedAuth {
+  const mockNames = new Set((env[MOCK_ENV_VAR] ?? '').split(',').filter((n) => n !== ''));
+  if (mockNames.size === 0) return resolveFrom(row, secrets, env);
+  const realEnv = Object.fromEntries(Object.entries(env).filter(([name]) => !mockNames.has(name)));
+  const real = resolveFrom(row, secrets, realEnv);
+  if (real.source !== 'none' || real.decryptError !== null) return real;
+  const mapping = Object.values((row.env_var_mapping ?? {}) as Record<string, string>);
+  if (!mapping.some((name) => mockNames.has(name))) return real;
+  const mock = resolveFrom(row, secrets, env);
+  return mock.hasCredentials ? { ...mock, source: 'mock' } : real;
+}
+
+function resolveFrom(
+  row: Parameters<typeof resolveProviderAuth>[0],
   secrets: SecretBox | null,
   env: Readonly<Record<string, string | undefined>>,
 ): ResolvedAuth {

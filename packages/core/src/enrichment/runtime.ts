@@ -1,4 +1,5 @@
 import {
+  type CachePort,
   type EnginePorts,
   type EnrichIndicatorOutcome,
   enrichIndicator,
@@ -16,7 +17,7 @@ import type { Notifications } from '../system/notifications.js';
 import { PgEnrichmentCache } from './pg-cache.js';
 import { PgCoalescer } from './pg-coalesce.js';
 import { PgRateGovernor, type ProviderQuota } from './pg-rate.js';
-import { type LoadedProvider, ProviderRegistry } from './registry.js';
+import { type LoadedProvider, MOCK_ENV_VAR, ProviderRegistry } from './registry.js';
 
 export interface EnrichmentConfig {
   /** Environment variables the builtin providers' `env_var_mapping`s read. */
@@ -39,7 +40,9 @@ export function providerEnvFrom(env: Readonly<Record<string, string | undefined>
   return Object.fromEntries(
     Object.entries(env).filter(
       (entry): entry is [string, string] =>
-        entry[1] !== undefined && entry[1] !== '' && (names.has(entry[0]) || entry[0].startsWith(PROVIDER_ENV_PREFIX)),
+        entry[1] !== undefined &&
+        entry[1] !== '' &&
+        (names.has(entry[0]) || entry[0].startsWith(PROVIDER_ENV_PREFIX) || entry[0] === MOCK_ENV_VAR),
     ),
   );
 }
@@ -50,6 +53,35 @@ export function parseAllowedHosts(text: string | undefined): string[] {
     .split(',')
     .map((h) => h.trim())
     .filter((h) => h !== '');
+}
+
+/**
+ * Mocked providers' answers are never cached (the mock is local and instant), so a provider given a
+ * real credential never serves a mock answer from the cache, nor the mock a real one.
+ */
+function mockAwareCache(cache: CachePort, mocked: ReadonlySet<string>): CachePort {
+  // Keys are `enrichment:<provider>:<type>:<value>` (the engine's cacheKey).
+  const isMock = (key: string) => mocked.has(key.split(':', 2)[1] ?? '');
+  return {
+    get: (key) => (isMock(key) ? Promise.resolve(undefined) : cache.get(key)),
+    set: (key, value, ttl) => (isMock(key) ? Promise.resolve() : cache.set(key, value, ttl)),
+  };
+}
+
+/** Results (and the verdict's explanation) of mocked providers say so: stored with the indicator. */
+function markMock(outcome: EnrichIndicatorOutcome, mocked: ReadonlySet<string>): EnrichIndicatorOutcome {
+  const flag = <T extends { mock?: boolean | undefined }>(value: T): T => ({ ...value, mock: true });
+  const isMock = (provider: string | null | undefined) => provider != null && mocked.has(provider);
+  return {
+    ...outcome,
+    results: outcome.results.map((r) =>
+      isMock(r.provider_name) ? { ...flag(r), explanation: r.explanation === null ? null : flag(r.explanation) } : r,
+    ),
+    explanation:
+      outcome.explanation !== null && isMock(outcome.explanation.provider)
+        ? flag(outcome.explanation)
+        : outcome.explanation,
+  };
 }
 
 /** The engine's SSRF-guarded HTTP port. */
@@ -133,11 +165,12 @@ export class EnrichmentRuntime {
   ): Promise<EnrichIndicatorOutcome> {
     const providers = options.providers ?? (await this.registry.active());
     const byName = new Map(providers.map((p) => [p.definition.provider_name, p]));
+    const mocked = new Set(providers.filter((p) => p.auth.source === 'mock').map((p) => p.definition.provider_name));
     const { callTimeoutMs, internalDomainSuffixes } = this.options.config;
-    return enrichIndicator({
+    const outcome = await enrichIndicator({
       indicator,
       providers: providers.map((p) => p.definition),
-      ports: this.ports,
+      ports: mocked.size === 0 ? this.ports : { ...this.ports, cache: mockAwareCache(this.cache, mocked) },
       auth: (definition) => byName.get(definition.provider_name)?.auth.auth ?? {},
       options: {
         ...(options.bypassCache === undefined ? {} : { bypassCache: options.bypassCache }),
@@ -145,6 +178,7 @@ export class EnrichmentRuntime {
         ...(internalDomainSuffixes === undefined ? {} : { internalDomainSuffixes }),
       },
     });
+    return mocked.size === 0 ? outcome : markMock(outcome, mocked);
   }
 
   /** A live debug run of one provider (no cache, no governor), for the provider test endpoint. */

@@ -17,13 +17,19 @@ export interface Health {
   database: 'ok' | 'error';
   queue: 'ok' | 'error';
   queue_depth: number | null;
+  /** Active providers answering from the built-in mock (demo data: no real credential configured). */
+  mocked_providers: string[];
 }
 
 /** Database and queue probes; `down` (503) only when the database does not answer. */
-export async function checkHealth(deps: Pick<CoreDeps, 'db' | 'queue'>, version: string): Promise<Health> {
-  const [database, depth] = await Promise.allSettled([
+export async function checkHealth(
+  deps: Pick<CoreDeps, 'db' | 'queue' | 'enrichment'>,
+  version: string,
+): Promise<Health> {
+  const [database, depth, providers] = await Promise.allSettled([
     withTimeout(sql`SELECT 1`.execute(deps.db)),
     withTimeout(deps.queue.depth()),
+    withTimeout(deps.enrichment.registry.active()),
   ]);
   const dbOk = database.status === 'fulfilled';
   return {
@@ -32,5 +38,9 @@ export async function checkHealth(deps: Pick<CoreDeps, 'db' | 'queue'>, version:
     database: dbOk ? 'ok' : 'error',
     queue: depth.status === 'fulfilled' ? 'ok' : 'error',
     queue_depth: depth.status === 'fulfilled' ? depth.value : null,
+    mocked_providers:
+      providers.status === 'fulfilled'
+        ? providers.value.filter((p) => p.auth.source === 'mock').map((p) => p.definition.provider_name)
+        : [],
   };
 }

@@ -20,6 +20,7 @@ import * as m0009 from './0009_rate_limits.js';
 import * as m0010 from './0010_alert_list_indexes.js';
 import * as m0011 from './0011_scrub_provider_credentials.js';
 import * as m0012 from './0012_severity_unmapped.js';
+import * as m0014 from './0014_alert_verdict.js';
 
 export const migrations: Readonly<Record<string, Migration>> = Object.freeze({
   '0001_core': m0001,
@@ -34,4 +35,5 @@ export const migrations: Readonly<Record<string, Migration>> = Object.freeze({
   '0010_alert_list_indexes': m0010,
   '0011_scrub_provider_credentials': m0011,
   '0012_severity_unmapped': m0012,
+  '0014_alert_verdict': m0014,
 });
