@@ -147,6 +147,8 @@ const TRUST: Trust = {
     },
   ],
   enrichment: true,
+  // Calseta's sentence naming mocked providers (builtins, identifier-shaped names).
+  mock_data: true,
   detection_rule: { documentation: 'text', documentation_summary: 'text' },
   context_documents: [{ type: true, global: true, summary: 'text', content: 'text' }],
   related_alerts: [
@@ -579,6 +581,12 @@ function render(src: PayloadSources, k: Knobs, start: Knobs): AgentPayload {
     note('alert.findings', `the latest ${findings.length} of ${a.findings.length}`, `${alertPath}/findings`);
 
   const enrichment = src.enrichment;
+  // Providers that answered from the built-in mock: the agent must not take their verdicts as real.
+  const mocked = [
+    ...new Set(src.indicators.flatMap((i) => Object.keys(i.results).filter((name) => i.results[name]?.mock))),
+  ]
+    .filter((name) => /^[a-z0-9_]+$/.test(name))
+    .sort();
   const composed: AgentPayload = {
     schema: 'calseta.alert.v1',
     notice: NOTICE,
@@ -608,6 +616,11 @@ function render(src: PayloadSources, k: Knobs, start: Knobs): AgentPayload {
               ? { deferred: enrichment.providers_deferred, retry_at: enrichment.retry_at }
               : {}),
           },
+        }
+      : {}),
+    ...(mocked.length > 0
+      ? {
+          mock_data: `Verdicts of ${mocked.join(', ')} come from Calseta's built-in mock providers (demo data, no real credentials): not real threat intelligence.`,
         }
       : {}),
     detection_rule: rule,
