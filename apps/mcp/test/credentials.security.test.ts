@@ -262,9 +262,9 @@ describe('provider credentials are never readable over MCP by a non-admin key', 
       const indicator = (result.structuredContent as { indicator: { enrichment_results: Record<string, unknown> } })
         .indicator;
       expect(Object.keys(indicator.enrichment_results).length).toBeGreaterThan(0);
-      // The echoed Authorization header reaches the result only redacted.
+      // The echoed Authorization header reaches the result only redacted (by name, and in text).
       expect(indicator.enrichment_results.token_intel).toMatchObject({
-        extracted: { request_seen: { authorization: 'Bearer [REDACTED]' } },
+        extracted: { request_seen: { authorization: '[REDACTED]', note: 'served for Bearer [REDACTED]' } },
       });
       expect(leaks(result)).toEqual([]);
     }
