@@ -136,12 +136,14 @@ describe('.env.example', () => {
     value: m[2] as string,
     commented: m[0].startsWith('#'),
   }));
-  // Every setting a process reads: the apps' env.ts, core's config, the builtin providers' env mappings.
+  // Every setting a process reads: the apps' env.ts, core's config and gate (rate limits, shared by
+  // api and mcp), the builtin providers' env mappings.
   const sources = [
     'apps/api/src/env.ts',
     'apps/worker/src/env.ts',
     'apps/mcp/src/env.ts',
     'packages/core/src/config.ts',
+    'packages/core/src/auth/gate.ts',
     'packages/integrations/src/providers/virustotal.ts',
     'packages/integrations/src/providers/abuseipdb.ts',
     'packages/integrations/src/providers/okta.ts',
