@@ -8,6 +8,7 @@ import { describe, expect, it } from 'vitest';
 import { z } from 'zod';
 import { checkHttpConfig, requiredAuthKeys } from './check.js';
 import { defineProvider, runProvider } from './engine.js';
+import { resultSteps } from './steps.js';
 import { fakeHttp, jsonResponse, MemoryCache, MemoryCoalescer, MemoryRateGovernor, manualClock } from './testing.js';
 
 const issues = (input: unknown) => {
@@ -227,5 +228,42 @@ describe('in-memory ports', () => {
     expect(await gov.acquire('unlimited')).toEqual({ ok: false, retryAfterMs: 5000 });
     clock.advance(5000);
     expect(await gov.acquire('unlimited')).toEqual({ ok: true });
+  });
+});
+
+describe('result steps', () => {
+  const token = { name: 'token', method: 'POST' as const, url: 'https://login.test/token' };
+  const lookup = (headers: Record<string, string>) => ({
+    name: 'lookup',
+    url: 'https://api.test/u/{{indicator.value}}',
+    headers,
+  });
+
+  it('a step read by a later header is authentication unless it says otherwise; others are results', () => {
+    const inferred = HttpConfigSchema.parse({
+      steps: [token, lookup({ Authorization: 'Bearer {{steps.token.access_token}}' })],
+    });
+    expect(resultSteps(inferred)).toEqual([false, true]);
+    // Read by a later URL (an id, not a credential): still a result.
+    const byUrl = HttpConfigSchema.parse({
+      steps: [
+        { name: 'find', url: 'https://api.test/find' },
+        { name: 'detail', url: 'https://api.test/{{steps.find.id}}' },
+      ],
+    });
+    expect(resultSteps(byUrl)).toEqual([true, true]);
+    const explicit = HttpConfigSchema.parse({
+      steps: [
+        { ...token, result: true },
+        { ...lookup({}), result: false },
+        { name: 'more', url: 'https://api.test/m' },
+      ],
+    });
+    expect(resultSteps(explicit)).toEqual([true, false, true]);
+  });
+
+  it('a config without any result step is refused', () => {
+    const none = HttpConfigSchema.parse({ steps: [{ ...token, result: false }] });
+    expect(checkHttpConfig(none)).toEqual([expect.stringContaining('no step is a result')]);
   });
 });
