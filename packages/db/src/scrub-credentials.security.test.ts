@@ -48,10 +48,10 @@ const entraRaw = {
 };
 const vtRaw = { data: { id: '8.8.8.8', attributes: { last_analysis_stats: { malicious: 0 }, as_owner: 'GOOGLE' } } };
 
-async function insertIndicator(type: string, value: string, results: Record<string, unknown>) {
+async function insertIndicator(type: string, value: string, results: Record<string, unknown>, malice = 'Pending') {
   return db
     .insertInto('indicators')
-    .values({ type, value, enrichment_results: JSON.stringify(results) })
+    .values({ type, value, malice, enrichment_results: JSON.stringify(results) })
     .returning(['id', 'updated_at'])
     .executeTakeFirstOrThrow();
 }
@@ -78,7 +78,12 @@ describe('0011_scrub_provider_credentials', () => {
         debug: `Authorization: SSWS ${OKTA_TOKEN}`,
       }),
     });
-    const clean = await insertIndicator('ip', '8.8.8.8', { virustotal: result('virustotal', vtRaw) });
+    const clean = await insertIndicator(
+      'ip',
+      '8.8.8.8',
+      { virustotal: result('virustotal', vtRaw, { verdict: 'Benign' }) },
+      'Benign',
+    );
     const echo = await insertIndicator('ip', '1.1.1.1', {
       runtime: result('runtime', { lookup: { note: `sent with Bearer ${JWT}`, api_key: 'k-123456', ok: true } }),
     });
@@ -121,7 +126,7 @@ describe('0011_scrub_provider_credentials', () => {
     });
 
     // Rows without credential material are not rewritten.
-    expect(await resultsOf(clean.id)).toEqual({ virustotal: result('virustotal', vtRaw) });
+    expect(await resultsOf(clean.id)).toEqual({ virustotal: result('virustotal', vtRaw, { verdict: 'Benign' }) });
     expect(await xmin()).toBe(cleanVersion);
 
     const { rows } = await sql<{ n: number }>`
@@ -135,6 +140,32 @@ describe('0011_scrub_provider_credentials', () => {
     }>`SELECT count(*)::int AS n FROM pg_proc WHERE proname = 'calseta_scrub_0011'`.execute(db);
     expect(fn.rows[0]?.n).toBe(0);
     expect(elapsedMs).toBeLessThan(30_000);
+  });
+
+  test('enriched indicators lose a stale Pending verdict: Context for identity answers, else Unknown', async () => {
+    const identity = await insertIndicator('account', 'stale@contoso.com', { okta: result('okta', { id: '00u9' }) });
+    const unjudged = await insertIndicator('ip', '9.9.9.9', {
+      virustotal: result('virustotal', vtRaw, { status: 'not_found' }),
+    });
+    const waiting = await insertIndicator('ip', '9.9.9.10', {
+      abuseipdb: result('abuseipdb', null, { status: 'skipped', rate_limited: true, verdict: null }),
+    });
+    const never = await db
+      .insertInto('indicators')
+      .values({ type: 'ip', value: '9.9.9.11' })
+      .returning('id')
+      .executeTakeFirstOrThrow();
+    const analyst = await insertIndicator('ip', '9.9.9.12', { virustotal: result('virustotal', vtRaw) });
+    await db.updateTable('indicators').set({ malice_source: 'analyst' }).where('id', '=', analyst.id).execute();
+
+    await migrations['0011_scrub_provider_credentials']?.up(db);
+    const malice = async (id: number) =>
+      (await db.selectFrom('indicators').select('malice').where('id', '=', id).executeTakeFirstOrThrow()).malice;
+    expect(await malice(identity.id)).toBe('Context');
+    expect(await malice(unjudged.id)).toBe('Unknown');
+    expect(await malice(waiting.id)).toBe('Pending');
+    expect(await malice(never.id)).toBe('Pending');
+    expect(await malice(analyst.id)).toBe('Pending');
   });
 
   test('a second run changes nothing', async () => {

@@ -12,6 +12,8 @@
  *   Batched by id (1,000 rows per statement) and only rows whose text mentions a candidate are
  *   rewritten, so large tables are read once and mostly left untouched.
  *
+ * Also: indicators already enriched lose a stale `Pending` verdict (`Context` / `Unknown`, see below).
+ *
  * The same rules as the engine's `redactCredentials` (packages/enrichment-engine/src/redact.ts),
  * written in SQL here because migrations never import application code.
  *
@@ -104,6 +106,29 @@ export async function up(db: Kysely<any>): Promise<void> {
     }
   }
   await sql`DROP FUNCTION ${FN}(jsonb, integer)`.execute(db);
+
+  // Same release: a verdict is never `Pending` once enrichment finished (MaliceLevel gained `Unknown`
+  // and `Context`). Indicators the providers already answered keep no stale `Pending`: `Context` when
+  // an identity provider (Okta, Entra) found the account, else `Unknown` — unless a rate-limited
+  // provider still waits for its retry. Analyst verdicts are left alone.
+  await sql`
+    UPDATE indicators AS i
+    SET malice = CASE
+      WHEN EXISTS (
+        SELECT 1 FROM jsonb_each(i.enrichment_results) AS r
+        WHERE r.key IN ('okta', 'entra') AND r.value->>'status' = 'success'
+      ) THEN 'Context'
+      ELSE 'Unknown'
+    END
+    WHERE i.malice = 'Pending'
+      AND i.malice_source = 'enrichment'
+      AND i.enrichment_results IS NOT NULL
+      AND jsonb_typeof(i.enrichment_results) = 'object'
+      AND i.enrichment_results <> '{}'::jsonb
+      AND NOT EXISTS (
+        SELECT 1 FROM jsonb_each(i.enrichment_results) AS r
+        WHERE (r.value->>'rate_limited')::boolean IS TRUE AND r.value->>'status' IN ('skipped', 'failed')
+      )`.execute(db);
 }
 
 /** Nothing to restore: the scrubbed values were credentials that must not be kept. */
