@@ -302,7 +302,7 @@ interface Knobs {
   otherFields: number;
   /** Object-valued provider fields (e.g. per-vendor categories). */
   nestedFields: boolean;
-  /** Benign/Pending indicators: with provider fields, only Pending ones (identity context), or the verdict only. */
+  /** Quiet (not bad) indicators: with provider fields, only Context (identity) and Pending ones, or the verdict only. */
   quietIndicators: 'providers' | 'pending' | 'verdict';
   /** Characters kept per source string, and of the description. */
   sourceText: number;
@@ -471,7 +471,7 @@ function render(src: PayloadSources, k: Knobs, start: Knobs): AgentPayload {
     if (i.malice_source === 'analyst') entry.verdict_source = 'analyst';
     const reason = why(i.explanation);
     if (reason !== null && (bad || i.malice_source === 'analyst')) entry.why = reason;
-    if (!bad && (k.quietIndicators === 'verdict' || (k.quietIndicators === 'pending' && i.malice !== 'Pending'))) {
+    if (!bad && (k.quietIndicators === 'verdict' || (k.quietIndicators === 'pending' && i.malice !== 'Pending' && i.malice !== 'Context'))) {
       return entry;
     }
     const providers: Record<string, unknown> = {};
