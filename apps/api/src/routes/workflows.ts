@@ -67,7 +67,7 @@ workflowRoutes.openapi(
     tags,
     summary: 'Create a workflow',
     description:
-      'The code is a JavaScript module exporting `async function run(ctx)`; it is validated (422 `VALIDATION_ERROR` with `details.errors[{message, line, column}]`). Declared `secrets` are names; set values with PUT /v1/workflows/{uuid}/secrets/{name}.',
+      'The code is a JavaScript module exporting `async function run(ctx)`; it is validated (422 `VALIDATION_ERROR` with `details.errors[{message, line, column}]`). Declared `secrets` are names; set values with PUT /v1/workflows/{uuid}/secrets/{name}. An `approval_mode` below `always` needs `admin` (403 `FORBIDDEN`).',
     permission: 'workflows:write',
     request: { body: body(WorkflowCreateSchema) },
     responses: { 201: json(workflowEnvelope, 'Created.') },
@@ -95,7 +95,7 @@ workflowRoutes.openapi(
     tags,
     summary: 'Update a workflow',
     description:
-      'A code change is validated, the previous code is saved as a version and `code_version` goes up. The code of a system workflow is read-only (400 `BUILTIN_RESTRICTED`). Removing a declared secret drops its value.',
+      'A code change is validated, the previous code is saved as a version and `code_version` goes up. The code of a system workflow is read-only (400 `BUILTIN_RESTRICTED`). Removing a declared secret drops its value. Lowering `approval_mode`, and new `code` or `http_endpoint_url` for a workflow whose mode stays below `always`, need `admin` (403 `FORBIDDEN`).',
     permission: 'workflows:write',
     request: { params: Params, body: body(WorkflowPatchSchema) },
     responses: {
@@ -219,7 +219,7 @@ workflowRoutes.openapi(
     tags,
     summary: 'Run a workflow now against mocked HTTP answers (records nothing)',
     description:
-      '`mock_http` answers `ctx.http` (first match of `method` + `url_pattern` wins; an unmatched request throws in the workflow). `ctx.integrations.okta` / `entra` are no-op mocks (always present; nothing reaches Okta or Entra), each call listed in `http_calls` as `INTEGRATION integration://<name>/<method>`. Any state. Timeout: min(timeout_seconds, 30).',
+      '`mock_http` answers `ctx.http` (first match of `method` + `url_pattern` wins; an unmatched request throws in the workflow). `ctx.integrations.okta` / `entra` are no-op mocks (always present; nothing reaches Okta or Entra), each call listed in `http_calls` as `INTEGRATION integration://<name>/<method>`. Declared secrets that are set read as the placeholder `[secret NAME]`, never their values. Any state. Timeout: min(timeout_seconds, 30).',
     permission: 'workflows:execute',
     request: { params: Params, body: body(WorkflowTestSchema) },
     responses: {

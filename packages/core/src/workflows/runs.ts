@@ -395,9 +395,10 @@ export async function getWorkflowRun(ctx: ServiceContext, uuid: string): Promise
 
 /**
  * Run a workflow now, in any state, against the caller's `mock_http` answers instead of the network;
- * declared secrets are passed (their real values); `ctx.integrations` are no-op mocks whose calls
- * appear in `http_calls` as `INTEGRATION integration://<name>/<method>`. Nothing is recorded; secret
- * values are redacted from the answer.
+ * each declared secret that is set reads as the placeholder `[secret NAME]`, never its value: the
+ * caller may have written the code (`workflows:write`), and code can return a value in any disguise
+ * (reversed, split) that no redaction recognises. `ctx.integrations` are no-op mocks whose calls
+ * appear in `http_calls` as `INTEGRATION integration://<name>/<method>`. Nothing is recorded.
  */
 export async function testWorkflow(
   ctx: ServiceContext,
@@ -409,7 +410,9 @@ export async function testWorkflow(
   const data = WorkflowTestSchema.parse(input);
   const workflow = await findWorkflow(ctx.db, uuid);
   const calls: RecordedCall[] = [];
-  const secrets = await openWorkflowSecrets(ctx, workflow);
+  const secrets = Object.fromEntries(
+    Object.keys(await openWorkflowSecrets(ctx, workflow)).map((name) => [name, `[secret ${name}]`]),
+  );
   const indicator = await indicatorContext(ctx.db, data.indicator_type, data.indicator_value);
   const http = options.http ?? mockHostHttp(data.mock_http, calls);
   const outcome =
@@ -434,18 +437,15 @@ export async function testWorkflow(
           filename: `workflow-${workflow.uuid}.js`,
         });
   const stored = storedResult(outcome);
-  // Secret values (real ones) never come back: not in logs, result, errors nor the URLs called.
-  return redactSecrets(
-    {
-      status: outcome.status,
-      success: stored.success,
-      message: stored.message,
-      result: outcome.result,
-      error: outcome.error,
-      logs: outcome.logs,
-      duration_ms: Math.round(outcome.durationMs),
-      http_calls: calls,
-    },
-    secrets,
-  );
+  // The code only ever saw placeholders: there is no secret value to redact.
+  return {
+    status: outcome.status,
+    success: stored.success,
+    message: stored.message,
+    result: outcome.result,
+    error: outcome.error,
+    logs: outcome.logs,
+    duration_ms: Math.round(outcome.durationMs),
+    http_calls: calls,
+  };
 }

@@ -15,7 +15,7 @@ import {
 import { validateWorkflowCode } from '@calseta/workflow-sandbox';
 import { sql } from 'kysely';
 import { activityRow } from '../activity/record.js';
-import { requireScope } from '../auth/keys.js';
+import { hasScope } from '../auth/keys.js';
 import { authorize } from '../auth/permissions.js';
 import type { Db, ServiceContext } from '../context.js';
 import { notFound, ServiceError } from '../errors.js';
@@ -195,7 +195,14 @@ const approvalRank = (mode: string): number => APPROVAL_RANK[mode as keyof typeo
 
 /** Throw FORBIDDEN unless the caller is admin (or the system) when `after` asks for less review than `before`. */
 function requireApprovalLowering(ctx: Pick<ServiceContext, 'actor'>, before: string, after: string): void {
-  if (approvalRank(after) < approvalRank(before) && ctx.actor.type !== 'system') requireScope(ctx.actor.key, ['admin']);
+  if (approvalRank(after) >= approvalRank(before) || ctx.actor.type === 'system') return;
+  if (hasScope(ctx.actor.key, ['admin'])) return;
+  throw new ServiceError(
+    'FORBIDDEN',
+    `Only an admin lets workflow code run with approval_mode '${after}' (less review than '${before}'); ` +
+      "set approval_mode 'always' or ask an admin.",
+    { required_scopes: ['admin'], approval_mode: after },
+  );
 }
 
 /**
@@ -226,6 +233,13 @@ export async function updateWorkflow(ctx: ServiceContext, uuid: string, input: W
         'BUILTIN_RESTRICTED',
         'The code of a system workflow is read-only; create a workflow of your own from it instead.',
       );
+    }
+    // An admin exempted this workflow's code from review, not whatever replaces it: new code (or a new
+    // endpoint) starts from full review unless an admin writes it.
+    const endpointChanged =
+      patch.http_endpoint_url !== undefined && patch.http_endpoint_url !== current.http_endpoint_url;
+    if (codeChanged || endpointChanged) {
+      requireApprovalLowering(ctx, 'always', patch.approval_mode ?? current.approval_mode);
     }
     if (codeChanged) {
       await trx
