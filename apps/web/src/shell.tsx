@@ -1,5 +1,5 @@
 import { type ReactNode, useEffect, useRef } from 'react';
-import { NavLink, useLocation } from 'react-router';
+import { Link, NavLink, useLocation } from 'react-router';
 import { useApi } from './api/hooks.js';
 import { useAuth } from './auth.js';
 
@@ -35,6 +35,8 @@ const NAV: Array<{ group: string; links: Array<[string, string]> }> = [
 interface Health {
   status: string;
   version?: string;
+  /** Active providers answering from the built-in mock (no real credential). */
+  mocked_providers?: string[];
 }
 
 export function Shell({ children }: { children: ReactNode }) {
@@ -88,8 +90,21 @@ export function Shell({ children }: { children: ReactNode }) {
         </div>
       </aside>
       <main id="main" className="content" tabIndex={-1}>
+        <MockBanner providers={health.data?.mocked_providers ?? []} />
         {children}
       </main>
+    </div>
+  );
+}
+
+/** While any provider answers from the built-in mock, every page says its verdicts are invented. */
+function MockBanner({ providers }: { providers: readonly string[] }) {
+  if (providers.length === 0) return null;
+  return (
+    <div className="banner warn mock-banner" role="note" aria-label="Demo data">
+      <strong>Demo data.</strong> {providers.join(', ')} {providers.length === 1 ? 'answers' : 'answer'} from Calseta's
+      built-in mock providers: their verdicts are invented, not threat intelligence.{' '}
+      <Link to="/providers">Configure real credentials</Link> to turn the mock off for a provider.
     </div>
   );
 }

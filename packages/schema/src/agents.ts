@@ -132,6 +132,24 @@ export const AgentSchema = z
   .meta({ id: 'Agent' });
 export type Agent = z.infer<typeof AgentSchema>;
 
+/** Ours: how the agent's deliveries are going, on the agents list. */
+export const AgentDeliveryHealthSchema = z
+  .object({
+    /** Creation time and status of its latest delivery; null when it never had one. */
+    last_delivery_at: TimestampSchema.nullable(),
+    last_status: z.string().nullable(),
+    /** Deliveries created in the last 24 hours that were delivered, and that failed for good. */
+    delivered_24h: z.number().int(),
+    failed_24h: z.number().int(),
+  })
+  .meta({ id: 'AgentDeliveryHealth' });
+export type AgentDeliveryHealth = z.infer<typeof AgentDeliveryHealthSchema>;
+
+export const AgentListItemSchema = AgentSchema.extend({ delivery_health: AgentDeliveryHealthSchema }).meta({
+  id: 'AgentListItem',
+});
+export type AgentListItem = z.infer<typeof AgentListItemSchema>;
+
 /** Create / rotate response: the signing secret is shown this once. */
 export const AgentWithSecretSchema = AgentSchema.extend({
   /** HMAC-SHA256 key of `X-Calseta-Signature` (hex). Returned only by create and rotate. */

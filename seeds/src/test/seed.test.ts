@@ -2,7 +2,7 @@ import { contextDocumentsFor } from '@calseta/core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { fixture } from '../../../apps/api/test/fixtures.js';
 import { createHarness, type Harness } from '../../../apps/api/test/harness.js';
-import { demoDetectionRules, demoRunbooks, seedDemo } from '../index.js';
+import { demoDetectionRules, demoRunbooks, seedDemo, withTimesEndingAt } from '../index.js';
 
 const EXPECTED: Record<string, { rule: string; runbooks: string[] }> = {
   'Brute force sign-in attempts from TOR network detected': {
@@ -110,6 +110,46 @@ describe('seedDemo', () => {
     expect(rules.body.data[0]).toMatchObject({ is_system: true, created_by: 'system' });
     const docs = await h.request('GET', '/v1/context-documents');
     expect(docs.body.data.map((d: { is_system: boolean }) => d.is_system)).toEqual([true, true, true]);
+  });
+
+  it('dates the alerts in the last hours before now, each keeping its own gaps', async () => {
+    const rows = await h.query<{ title: string; occurred_at: Date; raw_payload: Record<string, unknown> }>(
+      'SELECT title, occurred_at, raw_payload FROM alerts ORDER BY occurred_at',
+    );
+    const now = Date.now();
+    for (const row of rows) {
+      const ago = now - new Date(row.occurred_at).getTime();
+      expect(ago, row.title).toBeGreaterThan(0);
+      expect(ago, row.title).toBeLessThan(4 * 3_600_000);
+    }
+    // The Sentinel brute force spans 15 min 36 s from first to last activity, as in the fixture.
+    const tor = rows.find((r) => r.title.startsWith('Brute force'))?.raw_payload as {
+      properties: { firstActivityTimeUtc: string; lastActivityTimeUtc: string };
+    };
+    expect(Date.parse(tor.properties.lastActivityTimeUtc) - Date.parse(tor.properties.firstActivityTimeUtc)).toBe(
+      (15 * 60 + 36) * 1000,
+    );
+  });
+
+  it('moves ISO times and epoch seconds under time keys alike, and nothing else', () => {
+    const latest = new Date('2030-01-01T12:00:00.000Z');
+    const moved = withTimesEndingAt(
+      {
+        result: { _time: '1709305200', info_min_time: '1709301600', count: '1709305200' },
+        sid: 'at_1709305200',
+        seen: ['2024-03-01T14:00:00.000Z'],
+      },
+      latest,
+    );
+    expect(moved).toEqual({
+      result: {
+        _time: String(latest.getTime() / 1000),
+        info_min_time: String(latest.getTime() / 1000 - 3600),
+        count: '1709305200',
+      },
+      sid: 'at_1709305200',
+      seen: ['2030-01-01T11:00:00.000Z'],
+    });
   });
 
   it('is idempotent', async () => {

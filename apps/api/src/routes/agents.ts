@@ -15,6 +15,7 @@ import {
 } from '@calseta/core';
 import {
   AgentCreateSchema,
+  AgentListItemSchema,
   AgentRunDetailSchema,
   AgentRunSchema,
   AgentSchema,
@@ -51,7 +52,12 @@ agentRoutes.openapi(
     summary: 'List registered agents',
     permission: 'agents:read',
     request: { query: PageQuerySchema },
-    responses: { 200: json(pageEnvelope(AgentSchema), 'A page of agents, newest first.') },
+    responses: {
+      200: json(
+        pageEnvelope(AgentListItemSchema),
+        'A page of agents, newest first, each with its delivery health (latest delivery, last 24 hours).',
+      ),
+    },
   }),
   async (c) => c.json(await listAgents(c.get('ctx'), c.req.valid('query')), 200),
 );

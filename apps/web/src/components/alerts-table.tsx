@@ -1,4 +1,10 @@
-import { AlertSeveritySchema, AlertStatusSchema, type AlertSummary, EnrichmentStatusSchema } from '@calseta/schema';
+import {
+  AlertSeveritySchema,
+  AlertStatusSchema,
+  type AlertSummary,
+  EnrichmentStatusSchema,
+  MaliceLevelSchema,
+} from '@calseta/schema';
 import { useState } from 'react';
 import { Link, useSearchParams } from 'react-router';
 import { type Page, query } from '../api/client.js';
@@ -8,7 +14,7 @@ import { Checkbox, MultiFilter } from './form.js';
 import { SOURCE_PLUGINS } from './sources.js';
 import { type Column, DataTable, Pagination, useListParams } from './table.js';
 
-const FILTERS = ['status', 'severity', 'source_name', 'enrichment_status'] as const;
+const FILTERS = ['malice', 'status', 'severity', 'source_name', 'enrichment_status'] as const;
 
 const COLUMNS: Column<AlertSummary>[] = [
   {
@@ -17,6 +23,13 @@ const COLUMNS: Column<AlertSummary>[] = [
     sort: 'title',
     className: 'wrap',
     cell: (a) => <Link to={`/alerts/${a.uuid}`}>{a.title}</Link>,
+  },
+  { id: 'malice', header: 'Verdict', sort: 'malice', cell: (a) => <Badge value={a.malice} /> },
+  {
+    id: 'indicators',
+    header: 'Indicators',
+    className: 'num',
+    cell: (a) => a.indicator_count,
   },
   { id: 'severity', header: 'Severity', sort: 'severity', cell: (a) => <Badge value={a.severity} /> },
   { id: 'status', header: 'Status', sort: 'status', cell: (a) => <Badge value={a.status} /> },
@@ -58,12 +71,19 @@ export function AlertsTable({ fixed = {} }: { fixed?: Record<string, string> }) 
     refetchInterval: live ? 5_000 : false,
   });
   const options: Record<(typeof FILTERS)[number], readonly string[]> = {
+    malice: MaliceLevelSchema.options,
     status: AlertStatusSchema.options,
     severity: AlertSeveritySchema.options,
     source_name: SOURCE_PLUGINS,
     enrichment_status: EnrichmentStatusSchema.options,
   };
-  const labels = { status: 'Status', severity: 'Severity', source_name: 'Source', enrichment_status: 'Enrichment' };
+  const labels = {
+    malice: 'Verdict',
+    status: 'Status',
+    severity: 'Severity',
+    source_name: 'Source',
+    enrichment_status: 'Enrichment',
+  };
   return (
     <div>
       <div className="toolbar" role="toolbar" aria-label="Alert filters">

@@ -26,6 +26,16 @@ const SEVERITY_COLORS: Record<string, string> = {
 const AXIS = { stroke: '#8b98a9', fontSize: 12 };
 const TOOLTIP = { contentStyle: { background: '#111827', border: '1px solid #334155', borderRadius: 6 } };
 
+/** A chart with nothing to draw says so, rather than drawing empty axes. */
+function NoData({ label, height }: { label: string; height: number }) {
+  return (
+    <figure className="chart chart-empty" aria-label={label} style={{ height }}>
+      <p className="muted">No data in this period.</p>
+    </figure>
+  );
+}
+const hasValue = (v: unknown) => typeof v === 'number' && Number.isFinite(v) && v !== 0;
+
 const compact = (v: number) =>
   Intl.NumberFormat(undefined, { notation: 'compact', maximumFractionDigits: 1 }).format(v);
 
@@ -45,6 +55,7 @@ export function LineSeries({
   format?(value: number): string;
   height?: number;
 }) {
+  if (!data.some((row) => series.some((s) => hasValue(row[s.key])))) return <NoData label={label} height={height} />;
   return (
     <figure className="chart" aria-label={label}>
       <ResponsiveContainer width="100%" height={height}>
@@ -85,6 +96,7 @@ export function CountBars({
   horizontal?: boolean;
   height?: number;
 }) {
+  if (!data.some((d) => hasValue(d.count))) return <NoData label={label} height={height} />;
   return (
     <figure className="chart" aria-label={label}>
       <ResponsiveContainer width="100%" height={height}>
@@ -126,6 +138,7 @@ export function Donut({
   label: string;
   height?: number;
 }) {
+  if (!data.some((d) => hasValue(d.count))) return <NoData label={label} height={height} />;
   return (
     <figure className="chart" aria-label={label}>
       <ResponsiveContainer width="100%" height={height}>

@@ -1,4 +1,4 @@
-import type { ReactNode } from 'react';
+import { type ReactNode, useState } from 'react';
 import { ApiError } from '../api/client.js';
 
 /** Why a 403 that is not about scopes refused (`details.reason`), in an analyst's words. */
@@ -134,3 +134,18 @@ export function duration(seconds: number | null | undefined): string {
 
 export const percent = (ratio: number | null | undefined) =>
   ratio === null || ratio === undefined ? '—' : `${(ratio * 100).toFixed(1)}%`;
+
+/** Text cut at `max` characters with a button to read it whole (long agent reasons, messages). */
+export function LongText({ text, max = 140 }: { text: string | null | undefined; max?: number }) {
+  const [open, setOpen] = useState(false);
+  if (!text) return <span className="muted">—</span>;
+  if (text.length <= max) return <>{text}</>;
+  return (
+    <>
+      {open ? text : `${text.slice(0, max).trimEnd()}…`}{' '}
+      <button type="button" className="link small" aria-expanded={open} onClick={() => setOpen(!open)}>
+        {open ? 'Show less' : 'Read all'}
+      </button>
+    </>
+  );
+}

@@ -24,7 +24,8 @@ export function Explanation({ explanation }: { explanation: VerdictExplanation |
   }
   return (
     <span className="explanation">
-      <Badge value={e.verdict} /> {text}
+      <Badge value={e.verdict} /> {e.mock && <Badge value="mock" tone="warn" />} {text}
+      {e.mock && <span className="muted"> (demo data from the built-in mock, not the real service)</span>}
       {e.fetched_at && (
         <span className="muted">
           {' '}
@@ -51,6 +52,7 @@ export function ProviderResults({
             <strong>{name}</strong>
             <Badge value={r.status} />
             {r.verdict && <Badge value={r.verdict} />}
+            {r.mock && <Badge value="mock" tone="warn" />}
             {r.cache_hit && <span className="muted small">cached</span>}
             <span className="muted small">{Math.round(r.duration_ms)} ms</span>
           </div>

@@ -1,4 +1,4 @@
-import type { Agent, AgentCreateInput, AgentWithSecret } from '@calseta/schema';
+import type { AgentCreateInput, AgentListItem, AgentWithSecret } from '@calseta/schema';
 import { useState } from 'react';
 import { Link } from 'react-router';
 import { type One, type Page, query } from '../api/client.js';
@@ -8,19 +8,41 @@ import { TextField } from '../components/form.js';
 import { Dialog, PageHeader } from '../components/layout.js';
 import { type Column, DataTable, Pagination, useListParams } from '../components/table.js';
 
-const COLUMNS: Column<Agent>[] = [
+const COLUMNS: Column<AgentListItem>[] = [
   { id: 'name', header: 'Name', cell: (a) => <Link to={`/agents/${a.uuid}`}>{a.name}</Link> },
   { id: 'status', header: 'Status', cell: (a) => <Badge value={a.is_active ? 'active' : 'inactive'} /> },
   { id: 'endpoint', header: 'Endpoint', className: 'wrap', cell: (a) => <code>{a.endpoint_url}</code> },
   { id: 'sources', header: 'Sources', cell: (a) => a.trigger_on_sources.join(', ') || 'any' },
   { id: 'severities', header: 'Severities', cell: (a) => a.trigger_on_severities.join(', ') || 'any' },
   { id: 'filter', header: 'Filter', cell: (a) => (a.trigger_filter ? 'yes' : '') },
+  {
+    id: 'last',
+    header: 'Last delivery',
+    cell: ({ delivery_health: d }) =>
+      d.last_delivery_at ? (
+        <>
+          <Badge value={d.last_status} /> <Time value={d.last_delivery_at} />
+        </>
+      ) : (
+        <span className="muted">never</span>
+      ),
+  },
+  {
+    id: 'health',
+    header: 'Last 24 h',
+    cell: ({ delivery_health: d }) =>
+      d.failed_24h > 0 ? (
+        <Badge value={`${d.failed_24h} failed`} tone="danger" />
+      ) : (
+        <span className={d.delivered_24h > 0 ? '' : 'muted'}>{d.delivered_24h} delivered</span>
+      ),
+  },
   { id: 'updated', header: 'Updated', cell: (a) => <Time value={a.updated_at} /> },
 ];
 
 export function AgentsPage() {
   const list = useListParams();
-  const agents = useApi<Page<Agent>>(`/v1/agents${query(list.apiParams)}`);
+  const agents = useApi<Page<AgentListItem>>(`/v1/agents${query(list.apiParams)}`);
   const [creating, setCreating] = useState(false);
   return (
     <>

@@ -3,7 +3,7 @@ import { useState } from 'react';
 import { Link } from 'react-router';
 import { type One, type Page, query } from '../api/client.js';
 import { useApi, useApiMutation } from '../api/hooks.js';
-import { Badge, ErrorBanner, Loading, Time } from '../components/feedback.js';
+import { Badge, ErrorBanner, Loading, LongText, Time } from '../components/feedback.js';
 import { MultiFilter } from '../components/form.js';
 import { Dialog, PageHeader } from '../components/layout.js';
 import { type Column, DataTable, Pagination, useListParams } from '../components/table.js';
@@ -25,6 +25,29 @@ export function ApprovalsPage() {
       id: 'workflow',
       header: 'Workflow',
       cell: (a) => <Link to={`/workflows/${a.workflow_uuid}`}>{a.workflow_name}</Link>,
+    },
+    {
+      id: 'actions',
+      header: 'Decision',
+      cell: (a) =>
+        a.status === 'pending' ? (
+          <div className="row">
+            <button
+              type="button"
+              className="primary small"
+              disabled={decide.isPending}
+              aria-label={`Approve ${a.workflow_name} on ${a.trigger_context?.indicator_value ?? ''}`}
+              onClick={() => decide.mutate({ uuid: a.uuid, decision: 'approve' })}
+            >
+              Approve
+            </button>
+            <button type="button" className="danger small" disabled={decide.isPending} onClick={() => setRejecting(a)}>
+              Reject
+            </button>
+          </div>
+        ) : (
+          <span className="muted small">{a.responder_id ?? ''}</span>
+        ),
     },
     { id: 'status', header: 'Status', cell: (a) => <Badge value={a.status} /> },
     { id: 'risk', header: 'Risk', cell: (a) => <Badge value={a.risk_level} /> },
@@ -48,7 +71,7 @@ export function ApprovalsPage() {
         ),
     },
     { id: 'by', header: 'Requested by', cell: (a) => `${a.trigger_type} ${a.trigger_agent_key_prefix}` },
-    { id: 'reason', header: 'Reason', className: 'wrap', cell: (a) => a.reason },
+    { id: 'reason', header: 'Reason', className: 'wrap', cell: (a) => <LongText text={a.reason} /> },
     {
       id: 'confidence',
       header: 'Confidence',
@@ -63,35 +86,13 @@ export function ApprovalsPage() {
       cell: (a) =>
         a.execution_result ? (
           <>
-            <Badge value={a.execution_result.success ? 'succeeded' : 'failed'} /> {a.execution_result.message}
+            <Badge value={a.execution_result.success ? 'succeeded' : 'failed'} />{' '}
+            <LongText text={a.execution_result.message} />
           </>
         ) : a.run_uuid ? (
           <Link to={`/workflows/${a.workflow_uuid}?tab=runs`}>run queued</Link>
         ) : (
           ''
-        ),
-    },
-    {
-      id: 'actions',
-      header: 'Decision',
-      cell: (a) =>
-        a.status === 'pending' ? (
-          <div className="row">
-            <button
-              type="button"
-              className="primary small"
-              disabled={decide.isPending}
-              aria-label={`Approve ${a.workflow_name} on ${a.trigger_context?.indicator_value ?? ''}`}
-              onClick={() => decide.mutate({ uuid: a.uuid, decision: 'approve' })}
-            >
-              Approve
-            </button>
-            <button type="button" className="danger small" disabled={decide.isPending} onClick={() => setRejecting(a)}>
-              Reject
-            </button>
-          </div>
-        ) : (
-          <span className="muted small">{a.responder_id ?? ''}</span>
         ),
     },
   ];

@@ -23,7 +23,7 @@ import { Card, Details, PageHeader, Tabs } from '../components/layout.js';
 import { HttpConfigBuilder, MaliceRulesBuilder } from '../components/provider-builders.js';
 import { type Column, DataTable } from '../components/table.js';
 import { ProviderResults } from '../components/verdicts.js';
-import { quotaText } from './providers.js';
+import { credentialState, quotaText } from './providers.js';
 
 const TTL_PRESETS = [
   { value: '300', label: '5 min' },
@@ -59,10 +59,7 @@ export function ProviderDetailPage() {
         subtitle={
           <>
             <Badge value={p.is_active ? 'active' : 'inactive'} />
-            <Badge
-              value={p.is_configured ? 'configured' : 'credentials missing'}
-              tone={p.is_configured ? 'ok' : 'warn'}
-            />
+            <Badge {...credentialState(p)} />
             <code>{p.provider_name}</code> <span className="muted">{p.is_builtin ? 'builtin' : 'custom'}</span>
           </>
         }
@@ -99,7 +96,12 @@ export function ProviderDetailPage() {
           <Card title="Status">
             <Details
               items={[
-                ['Credentials', p.credential_source],
+                [
+                  'Credentials',
+                  p.credential_source === 'mock'
+                    ? 'mock: the built-in mock answers with demo data; store a credential to use the real service'
+                    : p.credential_source,
+                ],
                 ['Quota', quotaText(p)],
                 [
                   'Rate limit',

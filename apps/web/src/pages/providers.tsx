@@ -16,6 +16,12 @@ import { Dialog, PageHeader } from '../components/layout.js';
 import { HttpConfigBuilder } from '../components/provider-builders.js';
 import { type Column, DataTable, Pagination, useListParams } from '../components/table.js';
 
+/** `mock` (demo answers from the built-in mock), `configured`, or `missing`: what the provider will really do. */
+export function credentialState(p: Provider): { value: string; tone: string } {
+  if (p.credential_source === 'mock') return { value: 'mock', tone: 'warn' };
+  return p.is_configured ? { value: 'configured', tone: 'ok' } : { value: 'missing', tone: 'warn' };
+}
+
 export const quotaText = (p: Provider) => {
   const parts: string[] = [];
   if (p.quota.minute_remaining !== null) parts.push(`${p.quota.minute_remaining}/min left`);
@@ -31,7 +37,7 @@ const COLUMNS: Column<Provider>[] = [
   {
     id: 'configured',
     header: 'Credentials',
-    cell: (p) => <Badge value={p.is_configured ? 'configured' : 'missing'} tone={p.is_configured ? 'ok' : 'warn'} />,
+    cell: (p) => <Badge {...credentialState(p)} />,
   },
   { id: 'types', header: 'Indicator types', className: 'wrap', cell: (p) => p.supported_indicator_types.join(', ') },
   { id: 'kind', header: 'Kind', cell: (p) => (p.is_builtin ? 'builtin' : 'custom') },

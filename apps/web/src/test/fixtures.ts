@@ -23,6 +23,8 @@ export function alertSummary(i: number, over: Partial<AlertSummary> = {}): Alert
     closed_at: null,
     created_at: T,
     updated_at: T,
+    malice: 'Malicious',
+    indicator_count: 3,
     ...over,
   };
 }

@@ -3,12 +3,15 @@ import {
   type Agent,
   type AgentCreateInput,
   AgentCreateSchema,
+  type AgentDeliveryHealth,
+  type AgentListItem,
   type AgentUpdateInput,
   AgentUpdateSchema,
   type AgentWithSecret,
   type PageQuery,
   type TargetingRules,
 } from '@calseta/schema';
+import { sql } from 'kysely';
 import { activityRow } from '../activity/record.js';
 import { authorize } from '../auth/permissions.js';
 import type { Db, ServiceContext } from '../context.js';
@@ -105,7 +108,61 @@ export async function listAgents(ctx: ServiceContext, query: PageQuery) {
       .select((eb) => eb.fn.countAll<string>().as('n'))
       .executeTakeFirstOrThrow(),
   ]);
-  return { data: rows.map(toAgent), meta: pageMeta(Number(count.n), query.page, query.page_size) };
+  const health = await deliveryHealth(
+    ctx.db,
+    rows.map((r) => r.id),
+  );
+  return {
+    data: rows.map((r): AgentListItem => ({ ...toAgent(r), delivery_health: health.get(r.id) ?? NO_DELIVERIES })),
+    meta: pageMeta(Number(count.n), query.page, query.page_size),
+  };
+}
+
+const NO_DELIVERIES: AgentDeliveryHealth = {
+  last_delivery_at: null,
+  last_status: null,
+  delivered_24h: 0,
+  failed_24h: 0,
+};
+
+/**
+ * Latest delivery and the last 24 hours' outcomes of a page of agents: per agent, one walk of
+ * (agent_registration_id, created_at DESC) bounded to a day, plus its newest row.
+ */
+async function deliveryHealth(db: Db, ids: readonly number[]): Promise<Map<number, AgentDeliveryHealth>> {
+  if (ids.length === 0) return new Map();
+  const { rows } = await sql<{
+    id: number;
+    last_at: Date | null;
+    last_status: string | null;
+    delivered: string;
+    failed: string;
+  }>`
+    SELECT a.id, last.created_at AS last_at, last.status AS last_status,
+           day.delivered, day.failed
+    FROM unnest(${sql.val([...ids])}::bigint[]) AS a(id)
+    LEFT JOIN LATERAL (
+      SELECT created_at, status FROM agent_runs
+      WHERE agent_registration_id = a.id ORDER BY created_at DESC LIMIT 1
+    ) last ON true
+    CROSS JOIN LATERAL (
+      SELECT count(*) FILTER (WHERE status = 'delivered') AS delivered,
+             count(*) FILTER (WHERE status = 'failed') AS failed
+      FROM agent_runs
+      WHERE agent_registration_id = a.id AND created_at > now() - interval '24 hours'
+    ) day
+  `.execute(db);
+  return new Map(
+    rows.map((r) => [
+      Number(r.id),
+      {
+        last_delivery_at: r.last_at === null ? null : new Date(r.last_at).toISOString(),
+        last_status: r.last_status,
+        delivered_24h: Number(r.delivered),
+        failed_24h: Number(r.failed),
+      },
+    ]),
+  );
 }
 
 export async function getAgent(ctx: ServiceContext, uuid: string): Promise<Agent> {
