@@ -202,7 +202,8 @@ describe('context document CRUD', () => {
 
   it('filters by type (multi) and is_global, sorts and paginates', async () => {
     const tag = `sort-${Date.now()}`;
-    const a = await create({ title: `${tag} b`, document_type: 'sop', is_global: true });
+    // Global documents need admin (docs/security.md); targeted ones alerts:write.
+    const a = await create({ title: `${tag} b`, document_type: 'sop', is_global: true }, h.adminKey);
     const b = await create({ title: `${tag} a`, document_type: 'playbook' });
     const c = await create({ title: `${tag} c`, document_type: 'detection_guide' });
     const uuids = async (query: string) => {
@@ -346,6 +347,7 @@ describe('file upload (multipart)', () => {
         bytes:
           '<html><head><title>ignored</title><style>h1{color:red}</style></head><body><h1>Phishing response</h1><script>alert("x")</script><ul><li>Pull the message</li><li>Reset the <strong>password</strong></li></ul></body></html>',
       },
+      h.adminKey,
     );
     expect(res.status, JSON.stringify(res.body)).toBe(201);
     expect(res.body.data).toMatchObject({

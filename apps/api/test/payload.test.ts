@@ -50,7 +50,8 @@ describe('GET /v1/alerts/{uuid}/context — the agent payload', () => {
     expect(JSON.stringify(payload)).not.toMatch(/last_analysis_results|"raw"/);
     // The alert detail lists the same documents, whole.
     const detail = (await h.request('GET', `/v1/alerts/${uuid}`)).body.data;
-    expect(detail.context_documents.map((d: { title: string }) => d.title)).toEqual(
+    // Targeted documents any alerts:write key may write reach agents wrapped (docs/security.md).
+    expect(detail.context_documents.map((d: { title: string }) => `<untrusted>${d.title}</untrusted>`)).toEqual(
       payload.context_documents.map((d: { title: string }) => d.title),
     );
     expect(detail.context_documents[0].content.length).toBeGreaterThan(200);

@@ -221,6 +221,51 @@ describe('composePayload', () => {
     expect(tight.detection_rule?.name).toBe('Brute Force Sign-In Attempts from TOR Network');
   });
 
+  it('keeps what an analyst needs of process and file fields: executable path, command line, parent, file', () => {
+    const exe = 'C:\\Users\\j.martinez\\AppData\\Local\\Temp\\invoice_viewer_2026_03_01_update.exe';
+    const parent = 'C:\\Program Files\\Microsoft Office\\root\\Office16\\OUTLOOK.EXE';
+    const command = `"${exe}" -silent -enc SQBFAFgAIAAoAE4AZQB3AC0ATwBiAGoAZQBjAHQAIABOAGUAdAAuAFcAZQBiAEMAbABpAGUAbgB0ACkA`;
+    const alert = {
+      ...sources().alert,
+      normalized: {
+        title: 'x',
+        extra: {
+          // ECS-style (Elastic) and Sentinel process/file entity shapes, as the normalizers keep them.
+          process: {
+            executable: exe,
+            name: 'invoice_viewer_2026_03_01_update.exe',
+            command_line: command,
+            pid: 4242,
+            parent: { executable: parent, name: 'OUTLOOK.EXE', command_line: `"${parent}" /recycle` },
+          },
+          file: {
+            path: exe,
+            name: 'invoice_viewer_2026_03_01_update.exe',
+            directory: 'C:\\Users\\j.martinez\\AppData\\Local\\Temp',
+          },
+          processes: [
+            {
+              commandLine: command,
+              imageFile: {
+                directory: 'C:\\Users\\j.martinez\\AppData\\Local\\Temp',
+                name: 'invoice_viewer_2026_03_01_update.exe',
+              },
+            },
+          ],
+        },
+      },
+    };
+    for (const budget of [2_000, 800]) {
+      const text = JSON.stringify(composePayload(sources({ alert }), budget));
+      const facts = ['AppData\\\\Local\\\\Temp\\\\invoice_viewer_2026_03_01_update.exe', 'OUTLOOK.EXE'];
+      // The command line's arguments, unless the budget is tiny (then strings are cut shorter).
+      if (budget === 2_000) facts.push('-silent -enc SQBFAFgA');
+      for (const fact of facts) {
+        expect(text, `${budget}: ${fact}`).toContain(fact);
+      }
+    }
+  });
+
   it('marks source text as untrusted and links back to the API', () => {
     const payload = composePayload(
       sources({
