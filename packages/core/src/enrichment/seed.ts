@@ -1,4 +1,5 @@
 import { builtinProviderSpecs } from '@calseta/integrations';
+import { sql } from 'kysely';
 import type { Db } from '../context.js';
 import { newUuid } from '../ids.js';
 
@@ -38,6 +39,17 @@ export async function seedBuiltinProviders(db: Db): Promise<{ providers: number;
     .onConflict((oc) => oc.column('provider_name').doNothing())
     .returning('id')
     .execute();
+  // A builtin's steps are Calseta's (admins cannot patch them): an upgrade brings the shipped ones
+  // (e.g. the MFA-factor steps of Okta and Entra) to existing rows.
+  for (const { definition: d } of builtinProviderSpecs) {
+    await db
+      .updateTable('enrichment_providers')
+      .set({ http_config: JSON.stringify(d.http_config) })
+      .where('provider_name', '=', d.provider_name)
+      .where('is_builtin', '=', true)
+      .where(sql<boolean>`http_config IS DISTINCT FROM ${JSON.stringify(d.http_config)}::jsonb`)
+      .execute();
+  }
   const rows = builtinProviderSpecs.flatMap(({ definition: d }) =>
     d.field_extractions.map((e) => ({
       uuid: newUuid(),

@@ -2,7 +2,8 @@ import { ProviderDefinitionSchema } from '@calseta/schema';
 import { type BuiltinAuthSpec, type BuiltinProvider, extractionsFor } from './shared.js';
 
 /**
- * AbuseIPDB API v2 `check` (reference §4.9). AbuseIPDB never 404s a valid IP: an unknown one comes back
+ * AbuseIPDB API v2 `check` (reference §4.9), `verbose` for the country name and the recent reports,
+ * whose category ids say what the address was reported for. AbuseIPDB never 404s a valid IP: an unknown one comes back
  * with score 0 and no reports, so there is no `not_found_status`. Base URL from `auth.base_url`
  * (default `https://api.abuseipdb.com`).
  */
@@ -26,7 +27,7 @@ export const abuseipdbProvider = ProviderDefinitionSchema.parse({
         method: 'GET',
         url: '{{auth.base_url | raw}}/api/v2/check',
         headers: { Key: '{{auth.api_key}}', Accept: 'application/json' },
-        query_params: { ipAddress: '{{indicator.value}}', maxAgeInDays: 90 },
+        query_params: { ipAddress: '{{indicator.value}}', maxAgeInDays: 90, verbose: 'true' },
         timeout_seconds: 30,
         expected_status: [200],
       },
@@ -49,6 +50,8 @@ export const abuseipdbProvider = ProviderDefinitionSchema.parse({
       ['num_distinct_users', 'data.numDistinctUsers', 'int'],
       ['last_reported_at', 'data.lastReportedAt', 'string'],
       ['country_code', 'data.countryCode', 'string'],
+      ['country_name', 'data.countryName', 'string'],
+      ['categories', 'data.reports.*.categories.*', 'list'],
       ['isp', 'data.isp', 'string'],
       ['domain', 'data.domain', 'string'],
       ['usage_type', 'data.usageType', 'string'],

@@ -4,14 +4,16 @@ import { type BuiltinAuthSpec, type BuiltinProvider, extractionsFor, NO_VERDICT 
 /**
  * Microsoft Entra ID through Microsoft Graph v1.0 (reference §4.9): (1) `token` — client-credentials
  * grant on the identity platform (form body), (2) `user_lookup` by object id or UPN (404
- * `Request_ResourceNotFound` = not found), (3) `user_groups` (`memberOf`: groups and directory roles)
- * and (4) `user_manager`, both optional. A user without a manager gets 404 on `/manager`: that only
+ * `Request_ResourceNotFound` = not found), (3) `user_groups` (`memberOf`: groups and directory roles),
+ * (4) `user_manager` and (5) `user_auth_methods` (registered authentication methods: password,
+ * Authenticator, phone, FIDO2, …), all optional. A user without a manager gets 404 on `/manager`: that only
  * skips the optional step (the reference listed 404 as not-found there, which would turn a found user
  * into `not_found`). Needs application permissions `User.Read.All` + `GroupMember.Read.All`
- * (or `Directory.Read.All`). Base URLs from `auth.login_base_url` (default
+ * (or `Directory.Read.All`), and `UserAuthenticationMethod.Read.All` for the methods (without it
+ * that step is skipped). Base URLs from `auth.login_base_url` (default
  * `https://login.microsoftonline.com`) and `auth.graph_base_url` (default `https://graph.microsoft.com`).
  * No token caching across calls (as in the reference); the token step is not a result, so the stored
- * result holds the three lookups only. Context only: no verdict (`Context`).
+ * result holds the lookups only. Context only: no verdict (`Context`).
  */
 
 const GRAPH = '{{auth.graph_base_url | raw}}/v1.0/users';
@@ -86,6 +88,13 @@ export const entraProvider = ProviderDefinitionSchema.parse({
         headers: BEARER,
         optional: true,
       },
+      {
+        name: 'user_auth_methods',
+        result: true,
+        url: `${GRAPH}/{{steps.user_lookup.id}}/authentication/methods`,
+        headers: BEARER,
+        optional: true,
+      },
     ],
   },
   malice_rules: NO_VERDICT,
@@ -107,6 +116,9 @@ export const entraProvider = ProviderDefinitionSchema.parse({
       ['manager', 'user_manager.displayName', 'string'],
       ['manager_email', 'user_manager.mail', 'string'],
       ['manager_title', 'user_manager.jobTitle', 'string'],
+      // Whole method objects: their kind is in `@odata.type`, which a dot path cannot name (the
+      // payload shows the kind only).
+      ['mfa_methods', 'user_auth_methods.value', 'list'],
     ],
   ),
   cache_ttl_by_type: { account: 900, email: 900 },

@@ -3,8 +3,11 @@ import { type BuiltinAuthSpec, type BuiltinProvider, extractionsFor, NO_VERDICT 
 
 /**
  * Okta Users API (reference §4.9): (1) `user_lookup` by id, login or short name (404 `E0000007` =
- * not found), (2) `user_groups` and (3) `user_manager` (linked object), both optional. Base URL from
- * `auth.base_url`, default `https://{auth.domain}` (reference `OKTA_DOMAIN`). Context only: no verdict.
+ * not found), then, all optional, (2) `user_groups`, (3) `user_factors` (enrolled MFA factors,
+ * `GET /api/v1/users/{id}/factors`) and (4) `manager_lookup` — the user named by the standard
+ * profile attribute `managerId`, for the manager's email (a user without one skips the step: the
+ * template value is missing). Base URL from `auth.base_url`, default `https://{auth.domain}`
+ * (reference `OKTA_DOMAIN`). Context only: no verdict.
  */
 
 const USERS = '{{auth.base_url | raw}}/api/v1/users';
@@ -40,9 +43,16 @@ export const oktaProvider = ProviderDefinitionSchema.parse({
         optional: true,
       },
       {
-        name: 'user_manager',
+        name: 'user_factors',
         result: true,
-        url: `${USERS}/{{steps.user_lookup.id}}/linkedObjects/manager`,
+        url: `${USERS}/{{steps.user_lookup.id}}/factors`,
+        headers: HEADERS,
+        optional: true,
+      },
+      {
+        name: 'manager_lookup',
+        result: true,
+        url: `${USERS}/{{steps.user_lookup.profile.managerId | urlencode}}`,
         headers: HEADERS,
         optional: true,
       },
@@ -63,13 +73,16 @@ export const oktaProvider = ProviderDefinitionSchema.parse({
       ['user_type', `${P}.userType`, 'string'],
       ['manager', `${P}.manager`, 'string'],
       ['manager_id', `${P}.managerId`, 'string'],
-      ['manager_href', 'user_manager.0._links.self.href', 'string'],
+      ['manager_email', 'manager_lookup.profile.email', 'string'],
+      ['city', `${P}.city`, 'string'],
+      ['country_code', `${P}.countryCode`, 'string'],
       ['status', 'user_lookup.status', 'string'],
       ['created', 'user_lookup.created', 'string'],
       ['last_login', 'user_lookup.lastLogin', 'string'],
       ['password_changed', 'user_lookup.passwordChanged', 'string'],
       ['credential_provider', 'user_lookup.credentials.provider.type', 'string'],
       ['groups', 'user_groups.*.profile.name', 'list'],
+      ['mfa_factors', 'user_factors.*.factorType', 'list'],
     ],
   ),
   cache_ttl_by_type: { account: 900, email: 900 },

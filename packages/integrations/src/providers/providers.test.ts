@@ -291,6 +291,8 @@ describe('builtin providers against the mock server over HTTP', () => {
     expect(bad.result.verdict).toBe('Malicious');
     expect(bad.result.explanation).toMatchObject({ field: 'data.abuseConfidenceScore', actual: 100, rule_index: 0 });
     expect(bad.result.extracted).toMatchObject({ abuse_confidence_score: 100, is_tor: true, country_code: 'DE' });
+    // verbose: the reports' category ids (what the address was reported for).
+    expect((bad.result.extracted?.categories as number[] | undefined)?.length).toBeGreaterThan(0);
     expect(typeof bad.result.extracted?.total_reports).toBe('number');
 
     // The mock's suspicious IPs are documentation addresses the enrichability gate refuses: run the provider directly.
@@ -310,7 +312,7 @@ describe('builtin providers against the mock server over HTTP', () => {
     expect(mock.stats().byProvider.abuseipdb).toBe(3);
   });
 
-  it('Okta: known user in 3 calls with department, status and groups', async () => {
+  it('Okta: known user in 4 calls with department, status, groups, MFA factors and the manager', async () => {
     const { result } = await enrich(mock, ports, oktaProvider, 'email', 'j.martinez@contoso.com');
     expect(result.status).toBe('success');
     expect(result.verdict).toBe('Context');
@@ -323,13 +325,15 @@ describe('builtin providers against the mock server over HTTP', () => {
     });
     expect(Array.isArray(extracted.groups)).toBe(true);
     expect((extracted.groups as unknown[]).length).toBeGreaterThan(0);
-    expect(typeof extracted.manager).toBe('string');
-    expect(typeof extracted.manager_href).toBe('string');
+    expect(extracted.manager).toBe('Dana Whitfield');
+    // The manager's own record (profile.managerId), for the email.
+    expect(extracted.manager_email).toBe('d.whitfield@contoso.com');
+    expect(extracted.mfa_factors).toEqual(['push', 'sms']);
     const stats = mock.stats();
-    expect(stats.byProvider.okta).toBe(3);
-    expect(stats.byEndpoint['okta GET /api/v1/users/{id}']).toBe(1);
+    expect(stats.byProvider.okta).toBe(4);
+    expect(stats.byEndpoint['okta GET /api/v1/users/{id}']).toBe(2);
     expect(stats.byEndpoint['okta GET /api/v1/users/{id}/groups']).toBe(1);
-    expect(stats.byEndpoint['okta GET /api/v1/users/{id}/linkedObjects/manager']).toBe(1);
+    expect(stats.byEndpoint['okta GET /api/v1/users/{id}/factors']).toBe(1);
   });
 
   it('Okta: a second lookup is a cache hit (no calls)', async () => {
@@ -337,7 +341,7 @@ describe('builtin providers against the mock server over HTTP', () => {
     const again = await enrich(mock, ports, oktaProvider, 'account', 'r.chen@contoso.com');
     expect(again.result.cache_hit).toBe(true);
     expect(again.result.extracted?.groups).toContain('Okta-Super-Admins');
-    expect(mock.stats().byProvider.okta).toBe(3);
+    expect(mock.stats().byProvider.okta).toBe(4);
     expect(ports.cache.sets[0]?.ttlSeconds).toBe(900);
   });
 
@@ -348,12 +352,17 @@ describe('builtin providers against the mock server over HTTP', () => {
     expect(mock.stats().byProvider.okta).toBe(1);
   });
 
-  it('Entra: token step then user, groups and manager', async () => {
+  it('Entra: token step then user, groups, manager and authentication methods', async () => {
     const { result } = await enrich(mock, ports, entraProvider, 'email', 'r.chen@contoso.com');
     expect(result.status, result.error_message ?? '').toBe('success');
     expect(result.verdict).toBe('Context');
     // The token step is authentication only: never part of the result.
-    expect(Object.keys(result.raw as object).sort()).toEqual(['user_groups', 'user_lookup', 'user_manager']);
+    expect(Object.keys(result.raw as object).sort()).toEqual([
+      'user_auth_methods',
+      'user_groups',
+      'user_lookup',
+      'user_manager',
+    ]);
     expect(JSON.stringify(result)).not.toMatch(/access_token|eyJ/);
     expect(result.extracted).toMatchObject({
       object_id: 'f9e8d7c6-b5a4-3210-9876-543210fedcba',
@@ -368,7 +377,14 @@ describe('builtin providers against the mock server over HTTP', () => {
     expect(stats.byEndpoint['entra GET /v1.0/users/{id}']).toBe(1);
     expect(stats.byEndpoint['entra GET /v1.0/users/{id}/memberOf']).toBe(1);
     expect(stats.byEndpoint['entra GET /v1.0/users/{id}/manager']).toBe(1);
-    expect(stats.byProvider.entra).toBe(4);
+    expect(stats.byEndpoint['entra GET /v1.0/users/{id}/authentication/methods']).toBe(1);
+    expect(stats.byProvider.entra).toBe(5);
+    // Registered authentication methods as Graph lists them (kind in `@odata.type`).
+    const methods = ((result.extracted?.mfa_methods ?? []) as Array<Record<string, unknown>>).map(
+      (m) => m['@odata.type'],
+    );
+    expect(methods).toContain('#microsoft.graph.passwordAuthenticationMethod');
+    expect(methods.length).toBeGreaterThan(1);
   });
 
   it('Entra: user with a manager gets manager fields; one without still succeeds', async () => {

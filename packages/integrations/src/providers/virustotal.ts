@@ -18,6 +18,7 @@ const COMMON = [
   ['suspicious_count', `${A}.last_analysis_stats.suspicious`, 'int'],
   ['harmless_count', `${A}.last_analysis_stats.harmless`, 'int'],
   ['undetected_count', `${A}.last_analysis_stats.undetected`, 'int'],
+  ['timeout_count', `${A}.last_analysis_stats.timeout`, 'int'],
   ['reputation', `${A}.reputation`, 'int'],
   ['tags', `${A}.tags`, 'list'],
   ['last_analysis_date', `${A}.last_analysis_date`, 'int'],
@@ -88,6 +89,7 @@ export const virustotalProvider = ProviderDefinitionSchema.parse({
     ...extractionsFor(HASHES, [
       ...COMMON,
       ['meaningful_name', `${A}.meaningful_name`, 'string'],
+      ['names', `${A}.names`, 'list'],
       ['type_description', `${A}.type_description`, 'string'],
       ['size', `${A}.size`, 'int'],
       ['popular_threat_label', `${A}.popular_threat_classification.suggested_threat_label`, 'string'],
