@@ -157,7 +157,7 @@ export async function loadPayloadSources(ctx: ServiceContext, alertId: number): 
     relatedAlerts(ctx.db, alertId),
     ctx.db
       .selectFrom('workflows')
-      .select(['uuid', 'name', 'documentation', 'risk_level', 'approval_mode', 'indicator_types'])
+      .select(['uuid', 'name', 'documentation', 'risk_level', 'approval_mode', 'indicator_types', 'is_system'])
       .where('state', '=', 'active')
       .orderBy('created_at')
       .limit(WORKFLOW_LIMIT)

@@ -78,6 +78,8 @@ export interface PayloadSources {
     risk_level: string;
     approval_mode: string;
     indicator_types: readonly string[];
+    /** Shipped with Calseta (its name and notes are not attacker text); others are written by `workflows:write` keys. */
+    is_system?: boolean;
   }>;
 }
 
@@ -471,7 +473,11 @@ function render(src: PayloadSources, k: Knobs, start: Knobs): AgentPayload {
     if (i.malice_source === 'analyst') entry.verdict_source = 'analyst';
     const reason = why(i.explanation);
     if (reason !== null && (bad || i.malice_source === 'analyst')) entry.why = reason;
-    if (!bad && (k.quietIndicators === 'verdict' || (k.quietIndicators === 'pending' && i.malice !== 'Pending' && i.malice !== 'Context'))) {
+    if (
+      !bad &&
+      (k.quietIndicators === 'verdict' ||
+        (k.quietIndicators === 'pending' && i.malice !== 'Pending' && i.malice !== 'Context'))
+    ) {
       return entry;
     }
     const providers: Record<string, unknown> = {};
@@ -567,14 +573,18 @@ function render(src: PayloadSources, k: Knobs, start: Knobs): AgentPayload {
     note('related_alerts', `${related.length} of ${src.related.length}`, `${alertPath}/related`);
   }
 
-  const workflows = src.workflows.map((w) => ({
-    uuid: w.uuid,
-    name: clip(w.name, 200),
-    risk_level: w.risk_level,
-    approval: w.approval_mode,
-    indicator_types: w.indicator_types,
-    ...(k.workflowDocs && w.documentation ? { documentation: clip(w.documentation, 200) } : {}),
-  }));
+  const workflows = src.workflows.map((w) => {
+    const entry = {
+      uuid: w.uuid,
+      name: clip(w.name, 200),
+      risk_level: w.risk_level,
+      approval: w.approval_mode,
+      indicator_types: w.indicator_types,
+      ...(k.workflowDocs && w.documentation ? { documentation: clip(w.documentation, 200) } : {}),
+    };
+    if (w.is_system) vouched.add(entry);
+    return entry;
+  });
 
   const findings = a.findings.slice(-MAX_FINDINGS);
   if (a.findings.length > findings.length)
