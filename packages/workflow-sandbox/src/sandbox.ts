@@ -27,6 +27,14 @@ import { PRELUDE_COMPACT } from './prelude.js';
 
 export type HttpMethod = 'GET' | 'POST' | 'PUT' | 'PATCH' | 'DELETE' | 'HEAD' | 'OPTIONS';
 export const HTTP_METHODS: readonly HttpMethod[] = ['GET', 'POST', 'PUT', 'PATCH', 'DELETE', 'HEAD', 'OPTIONS'];
+/**
+ * Longest `ctx.http` URL and largest total of header names and values, in characters. Requests cross
+ * to the parent thread (the one serving requests or jobs), where a test run matches the URL against
+ * every `mock_http` pattern and records it: an 8 MB URL blocked that thread for 12 s per call. No
+ * server accepts more (Node's default header limit, request line included, is 16 KiB).
+ */
+export const MAX_HTTP_URL_CHARS = 32 * 1024;
+export const MAX_HTTP_HEADER_CHARS = 64 * 1024;
 
 /** What the sandbox asks the host's HTTP client (core passes its SSRF-guarded client) to send. */
 export interface HostHttpRequest {
@@ -550,6 +558,14 @@ class Execution {
         }
         headers[key] = text;
       }
+    }
+    if (url.href.length > MAX_HTTP_URL_CHARS) {
+      throw new GuestFacingError('HttpError', `URL longer than ${MAX_HTTP_URL_CHARS} characters`);
+    }
+    let headerChars = 0;
+    for (const [key, value] of Object.entries(headers)) headerChars += key.length + value.length;
+    if (headerChars > MAX_HTTP_HEADER_CHARS) {
+      throw new GuestFacingError('HttpError', `request headers longer than ${MAX_HTTP_HEADER_CHARS} characters`);
     }
     const body = typeof args.body === 'string' ? args.body : null;
     if (args.json === true && !Object.keys(headers).some((h) => h.toLowerCase() === 'content-type')) {

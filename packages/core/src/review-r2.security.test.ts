@@ -1,0 +1,72 @@
+/**
+ * Review R2 of the issue-15 fixes (docs/security.md, "Audit findings"): attacks on the fixes
+ * themselves, as an outside auditor holding ordinary keys would try them.
+ */
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import type { MockHttpResponse } from '@calseta/schema';
+import { createThreadedSandbox, type Sandbox } from '@calseta/workflow-sandbox';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { mockHostHttp, type RecordedCall } from './workflows/http.js';
+
+let sandbox: Sandbox;
+let server: ReturnType<typeof createServer>;
+let health: string;
+
+beforeAll(async () => {
+  sandbox = createThreadedSandbox({ threads: 1, limits: { timeoutMs: 20_000 } });
+  await sandbox.prewarm(1);
+  // A real server in this process: it answers only while this thread's event loop is free.
+  server = createServer((_req, res) => res.end('ok'));
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  health = `http://127.0.0.1:${(server.address() as AddressInfo).port}/health`;
+});
+afterAll(async () => {
+  sandbox.close();
+  await new Promise<void>((resolve) => server.close(() => resolve()));
+});
+
+async function probeWhile(until: Promise<unknown>): Promise<{ slowest: number; count: number }> {
+  let settled = false;
+  void until.finally(() => {
+    settled = true;
+  });
+  let slowest = 0;
+  let count = 0;
+  while (!settled) {
+    const started = performance.now();
+    await (await fetch(health)).text();
+    slowest = Math.max(slowest, performance.now() - started);
+    count++;
+  }
+  return { slowest, count };
+}
+
+describe('a test run cannot freeze the parent thread through ctx.http (review R2)', () => {
+  // The code runs in a sandbox thread, but each ctx.http request crosses to the parent thread, where
+  // the test endpoint matches its URL against every mock_http pattern (100 allowed) and records it.
+  // The URL had no length limit: 100 patterns × an 8 MB URL blocked the parent for ~12 s per call.
+  it('a multi-megabyte URL matched against 100 mock patterns: /health answers within 1 s', async () => {
+    const mocks = Array.from(
+      { length: 100 },
+      (_, i): MockHttpResponse => ({ url_pattern: `*zz${i}`, status: 200, headers: {} }) as MockHttpResponse,
+    );
+    const calls: RecordedCall[] = [];
+    const code = `export async function run(ctx) {
+      const big = 'http://intel.example/' + 'a'.repeat(4 * 1024 * 1024);
+      const errors = [];
+      for (let i = 0; i < 3; i++) {
+        try { await ctx.http.get(big); } catch (e) { errors.push(String(e.message).slice(0, 80)); }
+        try { await ctx.http.get('http://intel.example/', { headers: { 'x-big': big } }); } catch (e) { errors.push(String(e.message).slice(0, 80)); }
+      }
+      return WorkflowResult.ok('done', { errors });
+    }`;
+    const run = sandbox.run({ code, http: mockHostHttp(mocks, calls) });
+    const probe = await probeWhile(run);
+    const outcome = await run;
+    expect(outcome.status).toBe('succeeded');
+    expect(probe.slowest).toBeLessThan(1_000);
+    // What reached the parent (and would be returned in http_calls) stays small.
+    for (const call of calls) expect(call.url.length).toBeLessThanOrEqual(32 * 1024);
+  });
+});
