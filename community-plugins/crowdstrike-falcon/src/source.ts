@@ -31,7 +31,8 @@ import {
 } from '@calseta/plugin-sdk';
 
 const NAME = 'crowdstrike_falcon';
-const DETECTION_EVENTS = new Set(['DetectionSummaryEvent', 'EppDetectionSummaryEvent']);
+// Identity Protection detections (IdpDetectionSummaryEvent) name the accounts and endpoints of a logon instead of a process.
+const DETECTION_EVENTS = new Set(['DetectionSummaryEvent', 'EppDetectionSummaryEvent', 'IdpDetectionSummaryEvent']);
 
 /** Candidate paths of each fact: Event Streams (`event.*`) first, then Alerts API v2. */
 const PATHS = {
@@ -40,11 +41,12 @@ const PATHS = {
   description: ['event.DetectDescription', 'event.Description', 'description'],
   severityName: ['event.SeverityName', 'severity_name'],
   severity: ['event.Severity', 'severity'],
-  time: ['event.ProcessStartTime', 'metadata.eventCreationTime', 'timestamp', 'created_timestamp'],
-  hostname: ['event.ComputerName', 'event.Hostname', 'device.hostname'],
-  localIp: ['event.LocalIP', 'event.LocalIPv4', 'device.local_ip'],
+  time: ['event.ProcessStartTime', 'event.StartTime', 'metadata.eventCreationTime', 'timestamp', 'created_timestamp'],
+  hostname: ['event.ComputerName', 'event.Hostname', 'event.SourceEndpointHostName', 'device.hostname'],
+  targetHostname: ['event.TargetEndpointHostName'],
+  localIp: ['event.LocalIP', 'event.LocalIPv4', 'event.SourceEndpointIpAddress', 'device.local_ip'],
   externalIp: ['event.ExternalIP', 'device.external_ip'],
-  user: ['event.UserName', 'user_name'],
+  user: ['event.UserName', 'event.SourceAccountUpn', 'event.SourceAccountName', 'user_name'],
   sha256: ['event.SHA256String', 'sha256'],
   md5: ['event.MD5String', 'md5'],
   sha1: ['event.SHA1String', 'sha1'],
@@ -117,7 +119,7 @@ function validate(raw: unknown): ValidationResult {
     if (eventType === undefined || !DETECTION_EVENTS.has(eventType)) {
       issues.push({
         path: 'metadata.eventType',
-        message: `expected DetectionSummaryEvent or EppDetectionSummaryEvent, got ${JSON.stringify(eventType ?? null)}`,
+        message: `expected ${[...DETECTION_EVENTS].join(', ')}, got ${JSON.stringify(eventType ?? null)}`,
       });
     }
     if (!isRecord(raw.event)) issues.push({ path: 'event', message: 'the detection event is missing' });
@@ -180,8 +182,10 @@ function normalize(raw: unknown): NormalizedAlertInput {
     ],
     extra,
   };
+  const localIp = read(raw, 'localIp');
   const fields = {
-    src_ip: read(raw, 'localIp'),
+    // The system mappings read src_ip too: a placeholder address must not reach them either.
+    src_ip: localIp !== undefined && PLACEHOLDER_IPS.has(localIp) ? undefined : localIp,
     src_hostname: hostname,
     actor_username: read(raw, 'user'),
     file_hash_sha256: read(raw, 'sha256'),
@@ -196,6 +200,7 @@ const EXTRACTIONS: ReadonlyArray<{ fact: keyof typeof PATHS; type: IndicatorType
   { fact: 'localIp', type: 'ip', description: 'Local IP of the host (event.LocalIP / device.local_ip)' },
   { fact: 'externalIp', type: 'ip', description: 'External IP of the host (event.ExternalIP / device.external_ip)' },
   { fact: 'hostname', type: 'domain', description: 'Host name (event.ComputerName / device.hostname)' },
+  { fact: 'targetHostname', type: 'domain', description: 'Endpoint logged on to (Identity Protection)' },
   { fact: 'user', type: 'account', description: 'User name (event.UserName / user_name)' },
   { fact: 'sha256', type: 'hash_sha256', description: 'SHA-256 of the triggering file' },
   { fact: 'md5', type: 'hash_md5', description: 'MD5 of the triggering file' },

@@ -312,6 +312,8 @@ function normalize(payload: unknown): NormalizedAlertInput {
     ...severityFlags(sev),
     occurred_at:
       parseTimestamp(getPath(raw, 'kibana.alert.start')) ??
+      // Security alerts before 8.x added kibana.alert.start carry the source event's time here, as 7.x did.
+      parseTimestamp(getPath(raw, 'kibana.alert.original_time')) ??
       parseTimestamp(getPath(raw, 'signal.original_time')) ??
       parseTimestamp(getPath(raw, '@timestamp')),
     source_name: NAME,
