@@ -9,6 +9,7 @@
  *   alerts: { data: [alert…] } }` (the bare incident object is accepted too).
  *
  * Incident indicators come from its alerts; its severity and time from the incident itself.
+ * A Cortex platform **issue** (`{ issue_id, issue_name, agent_hostname, agent_ip_addresses, … }`) is read as an alert.
  */
 import {
   type AlertSeverity,
@@ -43,8 +44,33 @@ type Shape =
   | { kind: 'alert'; alert: Record<string, unknown> }
   | { kind: 'incident'; incident: Record<string, unknown>; alerts: Record<string, unknown>[] };
 
+/**
+ * The Cortex platform's **issue** (`core-get-issues`, the public API's issue search, which replaces alerts
+ * there) under the alert names the rest of this source reads; an alert's own key wins.
+ */
+const ISSUE_KEYS: ReadonlyArray<readonly [issue: string, alert: string]> = [
+  ['issue_id', 'alert_id'],
+  ['issue_name', 'name'],
+  ['issue_description', 'description'],
+  ['issue_category', 'category'],
+  ['agent_hostname', 'host_name'],
+  ['agent_ip_addresses', 'host_ip'],
+  ['source_insert_ts', 'local_insert_ts'],
+  ['issue_action_status_readable', 'action_pretty'],
+];
+
+function issueAsAlert(issue: Record<string, unknown>): Record<string, unknown> {
+  const alert: Record<string, unknown> = { ...issue };
+  for (const [from, to] of ISSUE_KEYS)
+    if (alert[to] === undefined && issue[from] !== undefined) alert[to] = issue[from];
+  return alert;
+}
+
 function shapeOf(raw: unknown): Shape | null {
   if (!isRecord(raw)) return null;
+  if (str(raw.issue_id) !== undefined && str(raw.alert_id) === undefined) {
+    return { kind: 'alert', alert: issueAsAlert(raw) };
+  }
   if (isRecord(raw.incident)) {
     const data = getPath(raw, 'alerts.data');
     const alerts = (Array.isArray(data) ? data : Array.isArray(raw.alerts) ? raw.alerts : []).filter(isRecord);

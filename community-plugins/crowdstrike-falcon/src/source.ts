@@ -31,8 +31,14 @@ import {
 } from '@calseta/plugin-sdk';
 
 const NAME = 'crowdstrike_falcon';
-// Identity Protection detections (IdpDetectionSummaryEvent) name the accounts and endpoints of a logon instead of a process.
-const DETECTION_EVENTS = new Set(['DetectionSummaryEvent', 'EppDetectionSummaryEvent', 'IdpDetectionSummaryEvent']);
+// Identity Protection detections (Idp…) name the accounts and endpoints of a logon instead of a process;
+// Insight XDR detections (Xdr…) carry comma-joined SHA256Hashes and plural Tactics/Techniques.
+const DETECTION_EVENTS = new Set([
+  'DetectionSummaryEvent',
+  'EppDetectionSummaryEvent',
+  'IdpDetectionSummaryEvent',
+  'XdrDetectionSummaryEvent',
+]);
 
 /** Candidate paths of each fact: Event Streams (`event.*`) first, then Alerts API v2. */
 const PATHS = {
@@ -41,7 +47,14 @@ const PATHS = {
   description: ['event.DetectDescription', 'event.Description', 'description'],
   severityName: ['event.SeverityName', 'severity_name'],
   severity: ['event.Severity', 'severity'],
-  time: ['event.ProcessStartTime', 'event.StartTime', 'metadata.eventCreationTime', 'timestamp', 'created_timestamp'],
+  time: [
+    'event.ProcessStartTime',
+    'event.StartTime',
+    'event.StartTimeEpoch',
+    'metadata.eventCreationTime',
+    'timestamp',
+    'created_timestamp',
+  ],
   hostname: ['event.ComputerName', 'event.Hostname', 'event.SourceEndpointHostName', 'device.hostname'],
   targetHostname: ['event.TargetEndpointHostName'],
   localIp: ['event.LocalIP', 'event.LocalIPv4', 'event.SourceEndpointIpAddress', 'device.local_ip'],
@@ -53,10 +66,10 @@ const PATHS = {
   fileName: ['event.FileName', 'filename'],
   filePath: ['event.FilePath', 'filepath'],
   commandLine: ['event.CommandLine', 'cmdline'],
-  tactic: ['event.Tactic', 'tactic'],
-  tacticId: ['event.TacticId', 'tactic_id'],
-  technique: ['event.Technique', 'technique'],
-  techniqueId: ['event.TechniqueId', 'technique_id'],
+  tactic: ['event.Tactic', 'event.Tactics', 'tactic'],
+  tacticId: ['event.TacticId', 'event.TacticIds', 'tactic_id'],
+  technique: ['event.Technique', 'event.Techniques', 'technique'],
+  techniqueId: ['event.TechniqueId', 'event.TechniqueIds', 'technique_id'],
   patternId: ['event.PatternId', 'pattern_id'],
   link: ['event.FalconHostLink', 'falcon_host_link'],
   action: ['event.PatternDispositionDescription', 'pattern_disposition_description'],
@@ -188,7 +201,7 @@ function normalize(raw: unknown): NormalizedAlertInput {
     src_ip: localIp !== undefined && PLACEHOLDER_IPS.has(localIp) ? undefined : localIp,
     src_hostname: hostname,
     actor_username: read(raw, 'user'),
-    file_hash_sha256: read(raw, 'sha256'),
+    file_hash_sha256: read(raw, 'sha256') ?? xdrHashes(raw)[0],
     file_hash_md5: read(raw, 'md5'),
     file_hash_sha1: read(raw, 'sha1'),
   };
@@ -218,10 +231,19 @@ function extractIndicators(raw: unknown): ExtractedIndicator[] {
       );
     });
   }
+  for (const hash of xdrHashes(raw)) found.push(indicator('hash_sha256', hash, 'event.SHA256Hashes'));
   for (const [i, domain] of strings(getPath(raw, 'event.DnsRequests')).entries()) {
     found.push(indicator('domain', domain, `event.DnsRequests.${i}`));
   }
   return collectIndicators(found.filter((f) => !(f?.type === 'ip' && PLACEHOLDER_IPS.has(f.value))));
+}
+
+/** An XDR detection's `SHA256Hashes`: one string, comma-joined when several files are involved. */
+function xdrHashes(raw: unknown): string[] {
+  return (str(getPath(raw, 'event.SHA256Hashes')) ?? '')
+    .split(',')
+    .map((h) => h.trim())
+    .filter((h) => h !== '');
 }
 
 /** Falcon reports these for hosts without a usable address; never worth enriching. */
@@ -259,5 +281,10 @@ export const falconSource = defineAlertSource({
       description: 'Remote address of a connection',
     },
     { field_path: 'event.DnsRequests', indicator_type: 'domain', description: 'Domains the process resolved' },
+    {
+      field_path: 'event.SHA256Hashes',
+      indicator_type: 'hash_sha256',
+      description: 'Files of an XDR detection (comma-joined)',
+    },
   ],
 });
