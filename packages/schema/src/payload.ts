@@ -56,6 +56,8 @@ export const RelatedAlertSchema = z
     severity: z.string(),
     status: z.string(),
     close_classification: z.string().nullable(),
+    /** When it was closed (null: still open). */
+    closed_at: TimestampSchema.nullable(),
     occurred_at: TimestampSchema,
     malice: MaliceLevelSchema,
     shared_indicators: z.array(z.string()),

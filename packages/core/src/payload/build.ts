@@ -59,6 +59,7 @@ export async function relatedAlerts(db: Db, alertId: number, limit = RELATED_LIM
       'alerts.severity',
       'alerts.status',
       'alerts.close_classification',
+      'alerts.closed_at',
       'alerts.occurred_at',
       'alerts.malice_override',
       'alerts.agent_findings',
@@ -76,6 +77,7 @@ export async function relatedAlerts(db: Db, alertId: number, limit = RELATED_LIM
     severity: r.severity,
     status: r.status,
     close_classification: r.close_classification,
+    closed_at: r.closed_at === null ? null : iso(r.closed_at),
     occurred_at: iso(r.occurred_at),
     malice: alertMalice(
       r.malice_override,
@@ -126,7 +128,16 @@ export async function loadPayloadSources(ctx: ServiceContext, alertId: number): 
         'indicators.malice_source',
         'indicators.malice_explanation',
         'indicators.enrichment_results',
+        'indicators.first_seen',
+        'indicators.last_seen',
         'alert_indicators.source_field',
+        // Our own history of the value (ix_alert_indicators_indicator_id).
+        (eb) =>
+          eb
+            .selectFrom('alert_indicators as history')
+            .whereRef('history.indicator_id', '=', 'indicators.id')
+            .select((h) => h.fn.countAll<string>().as('n'))
+            .as('alert_count'),
       ])
       .where('alert_indicators.alert_id', '=', alertId)
       .orderBy('alert_indicators.id')
@@ -194,6 +205,9 @@ export async function loadPayloadSources(ctx: ServiceContext, alertId: number): 
       source_field: i.source_field,
       explanation: (i.malice_explanation ?? null) as VerdictExplanation | null,
       results: (i.enrichment_results ?? {}) as Record<string, EnrichmentProviderResult>,
+      first_seen: iso(i.first_seen),
+      last_seen: iso(i.last_seen),
+      alert_count: Number(i.alert_count ?? 0),
     })),
     rule: rule
       ? {

@@ -207,6 +207,7 @@ describe('composePayload', () => {
       severity: 'High',
       status: 'Closed',
       close_classification: 'True Positive - Suspicious Activity',
+      closed_at: '2026-02-02T00:00:00.000Z',
       occurred_at: '2026-02-01T00:00:00.000Z',
       malice: 'Malicious' as const,
       shared_indicators: ['ip:185.220.101.34'],

@@ -127,6 +127,7 @@ function hostile(text: string, options: { trustedDocs?: boolean } = {}): Payload
         severity: 'High',
         status: 'Closed',
         close_classification: null,
+        closed_at: null,
         occurred_at: '2026-02-01T00:00:00.000Z',
         malice: 'Malicious',
         shared_indicators: [`account:${text}`],
