@@ -1,4 +1,4 @@
-import { resultSteps, stepName, stepUrlTemplate } from '@calseta/plugin-sdk';
+import { authSentAsCredential, isRecord, resultSteps, stepName, stepUrlTemplate } from '@calseta/plugin-sdk';
 import type { HttpConfig, HttpMethod, HttpStep, ProviderStepDebug } from '@calseta/schema';
 import { isSensitiveName, maskHeaders, maskValue, secretForms, truncateBody } from './mask.js';
 import type { HttpPort, HttpResponse, IndicatorRef } from './ports.js';
@@ -210,11 +210,40 @@ function header(headers: Readonly<Record<string, string>>, name: string): string
 }
 
 /**
+ * What the authentication steps issued (their bodies' long unbroken strings: tokens, session ids),
+ * so a result that echoes one (`"X-Auth-Token": …`, a URL with `?session=…`) loses it whatever the
+ * member is called. Bounded walk.
+ */
+function issuedValues(config: HttpConfig, bodies: Record<string, unknown>): string[] {
+  const results = resultSteps(config);
+  const found: string[] = [];
+  const walk = (value: unknown, depth: number): void => {
+    if (found.length >= 100 || depth > 8) return;
+    if (typeof value === 'string') {
+      if (value.length >= 16 && !/\s/.test(value)) found.push(value);
+    } else if (Array.isArray(value)) for (const item of value) walk(item, depth + 1);
+    else if (isRecord(value)) for (const item of Object.values(value)) walk(item, depth + 1);
+  };
+  config.steps.forEach((step, index) => {
+    const name = stepName(step, index);
+    if (results[index] !== true && Object.hasOwn(bodies, name)) walk(bodies[name], 0);
+  });
+  return found;
+}
+
+/**
  * What a run keeps: only the result steps' bodies (an access token lives in `bodies` for later
  * templates, never here), redacted of credential material and of the provider's own secrets. The
  * shape keeps the step names when the config has several steps, so extraction paths stay the same.
  */
-function assembleRaw(config: HttpConfig, bodies: Record<string, unknown>, secrets: readonly string[]): unknown {
+function assembleRaw(config: HttpConfig, bodies: Record<string, unknown>, configured: readonly string[]): unknown {
+  const issued = issuedValues(config, bodies);
+  const secrets =
+    issued.length === 0
+      ? configured
+      : [...configured, ...secretForms(Object.fromEntries(issued.map((value, i) => [i, value])))].sort(
+          (a, b) => b.length - a.length,
+        );
   if (config.steps.length === 1) {
     const [only] = Object.values(bodies);
     return resultSteps(config)[0] === true ? redactCredentials(only ?? null, { secrets }) : null;
@@ -235,9 +264,13 @@ function assembleRaw(config: HttpConfig, bodies: Record<string, unknown>, secret
 export async function runSteps(input: RunStepsInput): Promise<StepsOutcome> {
   const { config, indicator, auth, http, clock, signal, debug = false } = input;
   const masks = debug ? secretForms(auth) : [];
-  // Only credential-named auth values are redacted from results: a tenant or a domain (Entra's
-  // `tenant_id`, Okta's `domain`) is part of legitimate answers (a UPN, a link).
-  const secrets = secretForms(Object.fromEntries(Object.entries(auth).filter(([key]) => isSensitiveName(key))));
+  // Auth values that are credentials are redacted from results: credential-named ones and any the
+  // config sends in a header, query parameter or body (`?key={{auth.key}}`); a tenant or a domain
+  // (Entra's `tenant_id` in a URL path, Okta's `domain`) is part of legitimate answers (a UPN, a link).
+  const sent = authSentAsCredential(config);
+  const secrets = secretForms(
+    Object.fromEntries(Object.entries(auth).filter(([key]) => isSensitiveName(key) || sent.has(key))),
+  );
   const steps: ProviderStepDebug[] = [];
   const bodies: Record<string, unknown> = {};
   const scope: TemplateScope = { indicator, auth, steps: bodies };

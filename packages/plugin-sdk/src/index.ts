@@ -61,7 +61,7 @@ export { coerce, extractFields, toFloat } from './provider/extract.js';
 export type { MaliceEvaluation, VerdictContext } from './provider/malice.js';
 export { evaluateMalice, jsonEqual, matchesOperator, notFoundVerdict } from './provider/malice.js';
 export { resolvePath, resolveSegments, splitPath } from './provider/path.js';
-export { resultSteps, stepName, stepUrlTemplate } from './provider/steps.js';
+export { authSentAsCredential, resultSteps, stepName, stepUrlTemplate } from './provider/steps.js';
 export type {
   Placeholder,
   RenderOptions,

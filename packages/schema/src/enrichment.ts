@@ -94,8 +94,9 @@ export const HttpStepSchema = z
     /**
      * Extension: whether this step's body is part of the stored/returned result. `false` for an
      * authentication step (token exchange): its body feeds later templates only and is never kept.
-     * Unset: a step whose body a later step's header reads (`Bearer {{steps.token.access_token}}`) is
-     * an authentication step; every other step is a result.
+     * Unset: a step whose body a later step sends in a header, a query parameter or a body
+     * (`Bearer {{steps.token.access_token}}`, `?session={{steps.login.session}}`) is an authentication
+     * step; every other step (unread, or read only in a URL path: an id) is a result.
      */
     result: z.boolean().optional(),
   })
