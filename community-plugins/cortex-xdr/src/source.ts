@@ -42,7 +42,13 @@ export function xdrSeverity(value: unknown): AlertSeverity {
 
 type Shape =
   | { kind: 'alert'; alert: Record<string, unknown> }
-  | { kind: 'incident'; incident: Record<string, unknown>; alerts: Record<string, unknown>[] };
+  | {
+      kind: 'incident';
+      incident: Record<string, unknown>;
+      alerts: Record<string, unknown>[];
+      /** Where `file_artifacts` / `network_artifacts` sit (`get_incident_extra_data`). */
+      artifacts: Record<string, unknown>;
+    };
 
 /**
  * The Cortex platform's **issue** (`core-get-issues`, the public API's issue search, which replaces alerts
@@ -66,18 +72,20 @@ function issueAsAlert(issue: Record<string, unknown>): Record<string, unknown> {
   return alert;
 }
 
-function shapeOf(raw: unknown): Shape | null {
-  if (!isRecord(raw)) return null;
+function shapeOf(payload: unknown): Shape | null {
+  if (!isRecord(payload)) return null;
+  // The API's own envelope, when a relay posts the response as it came: `{ reply: { incident, alerts, … } }`.
+  const raw = isRecord(payload.reply) ? payload.reply : payload;
   if (str(raw.issue_id) !== undefined && str(raw.alert_id) === undefined) {
     return { kind: 'alert', alert: issueAsAlert(raw) };
   }
   if (isRecord(raw.incident)) {
     const data = getPath(raw, 'alerts.data');
     const alerts = (Array.isArray(data) ? data : Array.isArray(raw.alerts) ? raw.alerts : []).filter(isRecord);
-    return { kind: 'incident', incident: raw.incident, alerts };
+    return { kind: 'incident', incident: raw.incident, alerts, artifacts: raw };
   }
   if (str(raw.incident_id) !== undefined && str(raw.alert_id) === undefined)
-    return { kind: 'incident', incident: raw, alerts: [] };
+    return { kind: 'incident', incident: raw, alerts: [], artifacts: raw };
   if (str(raw.alert_id) !== undefined) return { kind: 'alert', alert: raw };
   return null;
 }
@@ -115,8 +123,9 @@ function events(alert: Record<string, unknown>): Record<string, unknown>[] {
   return Array.isArray(alert.events) ? alert.events.filter(isRecord) : [];
 }
 
+/** The alert itself first: `get_incident_extra_data` alerts carry the event fields flat, without `events[]`. */
 function firstEvent(alert: Record<string, unknown>, key: string): string | undefined {
-  for (const event of events(alert)) {
+  for (const event of [alert, ...events(alert)]) {
     const value = str(event[key]);
     if (value !== undefined) return value;
   }
@@ -225,17 +234,37 @@ function alertIndicators(alert: Record<string, unknown>, prefix: string): Array<
       found.push(indicator(type, value, Array.isArray(alert[key]) ? `${prefix}${key}.${n}` : `${prefix}${key}`));
     }
   }
+  for (const { key, type } of EVENT_FIELDS) found.push(indicator(type, alert[key], `${prefix}${key}`));
   for (const [e, event] of events(alert).entries()) {
     for (const { key, type } of EVENT_FIELDS) found.push(indicator(type, event[key], `${prefix}events.${e}.${key}`));
   }
   return found;
 }
 
+/** An incident's artifacts: the files and network peers its alerts involve, as Cortex lists them. */
+const ARTIFACT_FIELDS: ReadonlyArray<{ list: string; key: string; type: IndicatorType; description: string }> = [
+  { list: 'file_artifacts', key: 'file_sha256', type: 'hash_sha256', description: 'SHA-256 of a file artifact' },
+  { list: 'network_artifacts', key: 'network_remote_ip', type: 'ip', description: 'Remote IP of a network artifact' },
+  { list: 'network_artifacts', key: 'network_domain', type: 'domain', description: 'Domain of a network artifact' },
+];
+
+function artifactIndicators(root: Record<string, unknown>): Array<ExtractedIndicator | null> {
+  return ARTIFACT_FIELDS.flatMap(({ list, key, type }) => {
+    const data = getPath(root, `${list}.data`);
+    return (Array.isArray(data) ? data : []).map((item, n) =>
+      indicator(type, isRecord(item) ? item[key] : undefined, `${list}.data.${n}.${key}`),
+    );
+  });
+}
+
 function extractIndicators(raw: unknown): ExtractedIndicator[] {
   const shape = shapeOf(raw);
   if (shape === null) return [];
   if (shape.kind === 'alert') return collectIndicators(alertIndicators(shape.alert, ''));
-  const found = shape.alerts.flatMap((a, n) => alertIndicators(a, `alerts.data.${n}.`));
+  const found = [
+    ...shape.alerts.flatMap((a, n) => alertIndicators(a, `alerts.data.${n}.`)),
+    ...artifactIndicators(shape.artifacts),
+  ];
   for (const [n, user] of strings(shape.incident.users).entries())
     found.push(indicator('account', user, `incident.users.${n}`));
   return collectIndicators(found);
@@ -271,5 +300,10 @@ export const cortexXdrSource = defineAlertSource({
       description,
     })),
     { field_path: 'incident.users', indicator_type: 'account', description: 'Users involved in an incident' },
+    ...ARTIFACT_FIELDS.map(({ list, key, type, description }) => ({
+      field_path: `${list}.data.*.${key}`,
+      indicator_type: type,
+      description,
+    })),
   ],
 });
