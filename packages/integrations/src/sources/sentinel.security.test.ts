@@ -11,3 +11,17 @@ describe('sentinel: no payload stalls the process', () => {
     expect(rule?.source_rule_id).toBe('x');
   });
 });
+
+// Entity fields are attacker-controlled too: a name that is also an Object.prototype key must stay data.
+describe('sentinel: prototype-named values stay data', () => {
+  it('extracts nothing (and does not throw) for a FileHash whose algorithm is constructor, __proto__ or toString', () => {
+    for (const algorithm of ['constructor', '__proto__', 'toString', 'hasOwnProperty']) {
+      const raw = {
+        properties: { title: 'T', severity: 'High' },
+        Entities: [{ Type: 'filehash', Algorithm: algorithm, Value: 'd41d8cd98f00b204e9800998ecf8427e' }],
+      };
+      expect(sentinel.extractIndicators(raw), algorithm).toEqual([]);
+      expect(() => sentinel.normalize(raw), algorithm).not.toThrow();
+    }
+  });
+});

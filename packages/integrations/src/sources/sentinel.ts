@@ -383,7 +383,8 @@ const HASH_TYPES: Readonly<Record<string, IndicatorType>> = {
 /** `SHA256`, `sha256`, `SHA-256`, `Sha1`… → the indicator type; other algorithms are not indicators here. */
 function hashType(e: Entity): IndicatorType | undefined {
   const algorithm = fieldText(e.data, 'algorithm')?.toLowerCase().replaceAll('-', '');
-  return algorithm === undefined ? undefined : HASH_TYPES[algorithm];
+  // Own keys only: an algorithm named `constructor` must not read Object.prototype (it crashed extraction).
+  return algorithm !== undefined && Object.hasOwn(HASH_TYPES, algorithm) ? HASH_TYPES[algorithm] : undefined;
 }
 
 const hashValue = (e: Entity): string | undefined => fieldText(e.data, 'value', 'hashValue');
