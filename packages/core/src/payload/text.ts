@@ -82,9 +82,10 @@ export const OPEN = '<untrusted>';
 export const CLOSE = '</untrusted>';
 
 /** Characters that read as `<`, `/` or `>` (NFKC forms and Unicode confusables). */
-const LESS = new Set('<＜﹤‹〈〈⟨❮ᐸ˂≺⋖⧼⦑⟪《'.split(''));
-const SLASH = new Set('/／⁄∕⧸╱⟋᜵〳𝈺'.split(''));
-const GREATER = new Set('>＞﹥›〉〉⟩❯ᐳ˃≻⋗⧽⦒⟫》'.split(''));
+// Split by code point (`[...]`): `'𝈺'.split('')` gives two surrogate halves that never match.
+const LESS = new Set([...'<＜﹤‹〈〈⟨❮ᐸ˂≺⋖⧼⦑⟪《']);
+const SLASH = new Set([...'/／⁄∕⧸╱⟋᜵〳𝈺']);
+const GREATER = new Set([...'>＞﹥›〉〉⟩❯ᐳ˃≻⋗⧽⦒⟫》']);
 /** Latin look-alikes (Cyrillic, Greek, Armenian, small capitals) of the letters of `untrusted`. */
 const LOOKALIKE: Readonly<Record<string, string>> = {
   υ: 'u',
@@ -146,13 +147,25 @@ function nfkc(ch: string): string {
 const classOf = (ch: string, set: ReadonlySet<string>, ascii: string) =>
   ch === ascii || set.has(ch) || (ch.charCodeAt(0) > 127 && set.has(nfkc(ch)));
 
-/** An entity spelling of `<` or `>` (`&lt;`, `&#60;`, `&#x3c;`): its length at `i`, or 0. */
+/**
+ * An entity spelling of `<` or `>` at `i`, as HTML reads it: `&lt;`, `&lt` (legacy, no `;`),
+ * `&#60;`, `&#060;`, `&#x3c;`, `&#X003C` (any leading zeros, `;` optional): its length, or 0.
+ */
 function entityAt(text: string, i: number, gt: boolean): number {
   if (text[i] !== '&') return 0;
-  const head = text.slice(i, i + 7).toLowerCase();
-  for (const e of gt ? ['&gt;', '&#62;', '&#x3e;'] : ['&lt;', '&#60;', '&#x3c;'])
-    if (head.startsWith(e)) return e.length;
-  return 0;
+  if (text.slice(i + 1, i + 3).toLowerCase() === (gt ? 'gt' : 'lt')) return text[i + 3] === ';' ? 4 : 3;
+  if (text[i + 1] !== '#') return 0;
+  const hex = text[i + 2] === 'x' || text[i + 2] === 'X';
+  let j = i + (hex ? 3 : 2);
+  let value = 0;
+  const start = j;
+  for (; j < text.length && value <= 0x10ffff; j++) {
+    const digit = Number.parseInt(text[j] as string, hex ? 16 : 10);
+    if (Number.isNaN(digit)) break;
+    value = value * (hex ? 16 : 10) + digit;
+  }
+  if (j === start || value !== (gt ? 62 : 60)) return 0;
+  return text[j] === ';' ? j + 1 - i : j - i;
 }
 
 /** The length of a `<`-like opener at `i` (a character or an entity), or 0. */
