@@ -56,15 +56,20 @@ export function parseAllowedHosts(text: string | undefined): string[] {
 }
 
 /**
- * Mocked providers' answers are never cached (the mock is local and instant), so a provider given a
- * real credential never serves a mock answer from the cache, nor the mock a real one.
+ * Mocked providers' answers are cached like real ones (one outbound call per (provider, value) holds
+ * in dev, tests and benchmarks) but marked `mock`, and an answer is served only to the same kind of
+ * provider: once a provider has a real credential it never gets a mock answer from the cache, nor the
+ * mock a real one. The key stays the engine's, which the cross-process coalescer reads too.
  */
 function mockAwareCache(cache: CachePort, mocked: ReadonlySet<string>): CachePort {
   // Keys are `enrichment:<provider>:<type>:<value>` (the engine's cacheKey).
   const isMock = (key: string) => mocked.has(key.split(':', 2)[1] ?? '');
   return {
-    get: (key) => (isMock(key) ? Promise.resolve(undefined) : cache.get(key)),
-    set: (key, value, ttl) => (isMock(key) ? Promise.resolve() : cache.set(key, value, ttl)),
+    get: async (key) => {
+      const value = await cache.get(key);
+      return value === undefined || (value.mock === true) === isMock(key) ? value : undefined;
+    },
+    set: (key, value, ttl) => cache.set(key, isMock(key) ? { ...value, mock: true } : value, ttl),
   };
 }
 
@@ -170,7 +175,7 @@ export class EnrichmentRuntime {
     const outcome = await enrichIndicator({
       indicator,
       providers: providers.map((p) => p.definition),
-      ports: mocked.size === 0 ? this.ports : { ...this.ports, cache: mockAwareCache(this.cache, mocked) },
+      ports: { ...this.ports, cache: mockAwareCache(this.cache, mocked) },
       auth: (definition) => byName.get(definition.provider_name)?.auth.auth ?? {},
       options: {
         ...(options.bypassCache === undefined ? {} : { bypassCache: options.bypassCache }),
