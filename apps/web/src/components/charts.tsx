@@ -67,13 +67,14 @@ export function LineSeries({
           {series.length > 1 && <Legend />}
           {series.map((s, i) => (
             <Line
+              // A series with few points shows them: a single week would otherwise draw nothing.
+              dot={data.filter((row) => hasValue(row[s.key])).length < 3 ? { r: 3 } : false}
               key={s.key}
               type="monotone"
               dataKey={s.key}
               name={s.name}
               stroke={PALETTE[i % PALETTE.length]}
               strokeWidth={2}
-              dot={false}
               connectNulls
               isAnimationActive={false}
             />

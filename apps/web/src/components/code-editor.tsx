@@ -1,7 +1,7 @@
 import { javascript } from '@codemirror/lang-javascript';
 import { markdown } from '@codemirror/lang-markdown';
-import CodeMirror from '@uiw/react-codemirror';
-import { useMemo } from 'react';
+import CodeMirror, { EditorView } from '@uiw/react-codemirror';
+import { useMemo, useSyncExternalStore } from 'react';
 
 const LANGUAGES = {
   javascript: () => javascript(),
@@ -9,6 +9,15 @@ const LANGUAGES = {
   json: () => javascript(),
   markdown: () => markdown(),
 };
+
+const LIGHT = '(prefers-color-scheme: light)';
+const scheme = () => (typeof window !== 'undefined' && window.matchMedia?.(LIGHT).matches ? 'light' : 'dark');
+/** The editor follows the OS theme as the rest of the page does, also when it changes. */
+function subscribeScheme(onChange: () => void): () => void {
+  const query = typeof window === 'undefined' ? undefined : window.matchMedia?.(LIGHT);
+  query?.addEventListener('change', onChange);
+  return () => query?.removeEventListener('change', onChange);
+}
 
 /** CodeMirror with syntax highlighting; the label is the editor's accessible name. */
 export function CodeEditor({
@@ -26,12 +35,12 @@ export function CodeEditor({
   minHeight?: string;
   readOnly?: boolean;
 }) {
-  const extensions = useMemo(() => [LANGUAGES[language]()], [language]);
-  const theme = useMemo(
-    () =>
-      typeof window !== 'undefined' && window.matchMedia?.('(prefers-color-scheme: light)').matches ? 'light' : 'dark',
-    [],
+  // The accessible name goes on the editable element (role textbox), not on the wrapper.
+  const extensions = useMemo(
+    () => [LANGUAGES[language](), EditorView.contentAttributes.of({ 'aria-label': label })],
+    [language, label],
   );
+  const theme = useSyncExternalStore(subscribeScheme, scheme, () => 'dark' as const);
   return (
     <div className="code-editor">
       <CodeMirror
@@ -42,7 +51,6 @@ export function CodeEditor({
         minHeight={minHeight}
         maxHeight="70vh"
         readOnly={readOnly ?? !onChange}
-        aria-label={label}
         basicSetup={{ foldGutter: false, highlightActiveLine: !readOnly }}
       />
     </div>

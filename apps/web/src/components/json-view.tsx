@@ -6,7 +6,8 @@ export function JsonView({ value, label = 'JSON', open }: { value: unknown; labe
       <summary>
         {label} <span className="muted">({text.length.toLocaleString()} chars)</span>
       </summary>
-      <pre>{text}</pre>
+      {/* biome-ignore lint/a11y/noNoninteractiveTabindex: a scrollable region must be reachable by keyboard */}
+      <pre tabIndex={0}>{text}</pre>
     </details>
   );
 }

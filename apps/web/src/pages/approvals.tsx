@@ -70,14 +70,14 @@ export function ApprovalsPage() {
           '—'
         ),
     },
-    { id: 'by', header: 'Requested by', cell: (a) => `${a.trigger_type} ${a.trigger_agent_key_prefix}` },
-    { id: 'reason', header: 'Reason', className: 'wrap', cell: (a) => <LongText text={a.reason} /> },
     {
-      id: 'confidence',
-      header: 'Confidence',
-      className: 'num',
-      cell: (a) => (a.trigger_type === 'agent' ? `${Math.round(a.confidence * 100)}%` : '—'),
+      id: 'by',
+      header: 'Requested by',
+      // An agent's confidence belongs with the agent (one column fewer: the decision stays on screen).
+      cell: (a) =>
+        `${a.trigger_type} ${a.trigger_agent_key_prefix}${a.trigger_type === 'agent' ? ` · ${Math.round(a.confidence * 100)}%` : ''}`,
     },
+    { id: 'reason', header: 'Reason', className: 'wrap', cell: (a) => <LongText text={a.reason} /> },
     { id: 'expires', header: 'Expires', cell: (a) => <Time value={a.expires_at} /> },
     {
       id: 'result',
