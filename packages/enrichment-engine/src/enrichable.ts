@@ -246,6 +246,8 @@ function accountEnrichability(text: string): Enrichability {
   const value = text.trim();
   if (value.length > 256) return { enrichable: false, reason: 'account name longer than 256 characters' };
   if (onlyDots(value)) return { enrichable: false, reason: `account name '${value}' is a URL dot segment` };
+  // Okta's `/api/v1/users/me` is the API token's own user (an administrator), not an account named `me`.
+  if (value.toLowerCase() === 'me') return { enrichable: false, reason: "account name 'me' means the caller itself" };
   if (hasUnsafeChar(value)) {
     return { enrichable: false, reason: 'account name contains a control character, `/`, `?` or `#`' };
   }
@@ -274,8 +276,9 @@ function emailEnrichability(text: string): Enrichability {
  * - hash_*: hex of the right length (32/40/64);
  * - email: one `@`, a plain local part and a well-formed domain (internal domains allowed: identity
  *   providers know them);
- * - account: up to 256 characters, not only dots, no control character, `/`, `?` or `#` (the
- *   reference took any non-empty value; a dot segment made Okta list every user).
+ * - account: up to 256 characters, not only dots, not `me`, no control character, `/`, `?` or `#`
+ *   (the reference took any non-empty value; a dot segment made Okta list every user, `me` described
+ *   the API token's own administrator).
  */
 export function checkEnrichable(type: IndicatorType, value: string, options: EnrichabilityOptions = {}): Enrichability {
   if (value.trim() === '') return { enrichable: false, reason: 'empty value' };
