@@ -256,7 +256,8 @@ function normalize(raw: unknown): NormalizedAlertInput {
   return {
     title,
     ...severityOf(r),
-    occurred_at: parseTimestamp(Array.isArray(r._time) ? r._time[0] : r._time),
+    // An ES notable's _time is when the correlation search wrote it; orig_time is the event it found.
+    occurred_at: parseTimestamp(field(r, 'orig_time')) ?? parseTimestamp(Array.isArray(r._time) ? r._time[0] : r._time),
     source_name: NAME,
     description: description ?? null,
     ...indicatorFields({
