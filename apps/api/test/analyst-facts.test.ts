@@ -1,7 +1,8 @@
 /**
  * Issue 18: verdicts from the built-in mock providers say so (provider list, each result and its
  * explanation, the agent payload, /health), a real credential turns the mock off for that provider,
- * and the alert list carries each alert's verdict and indicator count, filterable and sortable.
+ * the alert list carries each alert's verdict and indicator count, filterable and sortable, and the
+ * agents list each agent's delivery health.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { fixture } from './fixtures.js';
@@ -18,7 +19,7 @@ async function ingest(source: string, payload: unknown): Promise<string> {
 }
 
 beforeAll(async () => {
-  h = await createHarness({ mockProviders: true, dedupWindowHours: 0 });
+  h = await createHarness({ mockProviders: true, dedupWindowHours: 0, allowHosts: ['127.0.0.1:9'] });
   await h.startWorker();
 });
 afterAll(() => h?.close());
@@ -44,6 +45,12 @@ describe('mock providers are named as such', () => {
     for (const result of Object.values(tor.enrichment_results) as Array<{ mock?: boolean; status: string }>) {
       if (result.status !== 'skipped') expect(result.mock).toBe(true);
     }
+    // Mock answers are cached marked as such (served only while the provider is still mocked).
+    const cached = await h.query<{ mock: boolean | null }>(
+      "SELECT (result->>'mock')::boolean AS mock FROM enrichment_cache",
+    );
+    expect(cached.length).toBeGreaterThan(0);
+    expect(cached.every((row) => row.mock === true)).toBe(true);
     const payload = (await h.request('GET', `/v1/alerts/${uuid}/context`)).body.data;
     expect(payload.mock_data).toMatch(/abuseipdb.*virustotal.*mock providers/);
 
@@ -101,5 +108,48 @@ describe('GET /v1/alerts carries the verdict and indicator count', () => {
     expect(override.status).toBe(200);
     const benign = (await h.request('GET', '/v1/alerts?malice=Benign&page_size=100')).body.data;
     expect(benign.find((a: { uuid: string }) => a.uuid === bad)?.malice).toBe('Benign');
+  });
+});
+
+describe('GET /v1/agents carries delivery health', () => {
+  it('latest delivery and the last 24 hours: delivered and failed', async () => {
+    // Triggers on no real source: only the rows written below count.
+    const created = await h.request('POST', '/v1/agents', {
+      json: { name: 'health probe', endpoint_url: 'http://127.0.0.1:9/hook', trigger_on_sources: ['none'] },
+    });
+    expect(created.status).toBe(201);
+    const idle = await h.request('POST', '/v1/agents', {
+      json: { name: 'idle agent', endpoint_url: 'http://127.0.0.1:9/idle', trigger_on_sources: ['none'] },
+    });
+    const alertUuid = await ingest('generic', { title: 'Delivery health', severity: 'Low', src_ip: '8.8.4.4' });
+    const runs: Array<[status: string, hoursAgo: number]> = [
+      ['delivered', 30],
+      ['failed', 26],
+      ['delivered', 5],
+      ['delivered', 3],
+      ['failed', 1],
+    ];
+    for (const [i, [status, hoursAgo]] of runs.entries()) {
+      await h.query(
+        `INSERT INTO agent_runs (agent_registration_id, alert_id, idempotency_key, status, trigger, created_at)
+         SELECT r.id, a.id, $3, $4, 'manual', now() - make_interval(hours => $5)
+         FROM agent_registrations r, alerts a WHERE r.uuid = $1 AND a.uuid = $2`,
+        [created.body.data.uuid, alertUuid, `probe-${i}`, status, hoursAgo],
+      );
+    }
+    const list = (await h.request('GET', '/v1/agents')).body.data as Array<{
+      uuid: string;
+      delivery_health: Record<string, unknown>;
+    }>;
+    const probe = list.find((a) => a.uuid === created.body.data.uuid)?.delivery_health;
+    expect(probe).toMatchObject({ last_status: 'failed', delivered_24h: 2, failed_24h: 1 });
+    expect(Date.now() - Date.parse(String(probe?.last_delivery_at))).toBeGreaterThan(3_500_000);
+    expect(Date.now() - Date.parse(String(probe?.last_delivery_at))).toBeLessThan(3_700_000);
+    expect(list.find((a) => a.uuid === idle.body.data.uuid)?.delivery_health).toEqual({
+      last_delivery_at: null,
+      last_status: null,
+      delivered_24h: 0,
+      failed_24h: 0,
+    });
   });
 });
