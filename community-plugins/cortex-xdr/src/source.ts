@@ -136,7 +136,7 @@ function alertFields(alert: Record<string, unknown>): Partial<NormalizedAlertInp
   const fields: Partial<NormalizedAlertInput> = {
     src_ip: strings(alert.host_ip)[0],
     src_hostname: str(alert.host_name),
-    actor_username: strings(alert.user_name)[0],
+    actor_username: strings(alert.user_name)[0] ?? firstEvent(alert, 'user_name'),
     dst_ip: firstEvent(alert, 'action_remote_ip'),
     file_hash_sha256: firstEvent(alert, 'action_file_sha256') ?? firstEvent(alert, 'actor_process_image_sha256'),
     file_hash_md5: firstEvent(alert, 'action_file_md5') ?? firstEvent(alert, 'actor_process_image_md5'),
@@ -222,6 +222,8 @@ const EVENT_FIELDS: ReadonlyArray<{ key: string; type: IndicatorType; descriptio
     type: 'hash_sha256',
     description: 'SHA-256 of the causality group owner',
   },
+  { key: 'user_name', type: 'account', description: 'User of the event (alerts often leave their own user_name null)' },
+  { key: 'actor_effective_username', type: 'account', description: 'User the acting process ran as' },
   { key: 'dns_query_name', type: 'domain', description: 'Domain queried' },
   { key: 'action_external_hostname', type: 'domain', description: 'External host name of a connection' },
   { key: 'fw_url_domain', type: 'domain', description: 'Domain of a URL seen by the firewall' },
