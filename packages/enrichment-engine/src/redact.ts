@@ -8,7 +8,8 @@ import { isRecord } from '@calseta/plugin-sdk';
  *
  * Replaced by {@link REDACTED}:
  * - the value of any member whose name is a credential name (any case, `_`/`-` ignored):
- *   access_token, refresh_token, id_token, client_secret, password, api_key, …;
+ *   access_token, refresh_token, id_token, client_secret, password, api_key, x-auth, …, and any name
+ *   ending in token, secret, password, apikey, sessionkey (`X-Auth-Token`, `client_token`, `sessionKey`);
  * - in text: the word after `Bearer` / `SSWS` (Okta), a value after a credential name and `=`/`:`
  *   (`access_token=…&`, `"password": "…"`), JWT-shaped words (`eyJ….….…`), and every given secret.
  *
@@ -37,12 +38,15 @@ const CREDENTIAL_NAMES = new Set([
   'apikey',
   'xapikey',
   'authorization',
+  'xauth',
   'privatekey',
   'clientassertion',
 ]);
 
 /** Words after which the next word is a credential (`Authorization: Bearer <token>`, Okta `SSWS <token>`). */
 const SCHEME_WORDS = new Set(['bearer', 'ssws']);
+/** Authorization schemes: after a credential name (`Authorization: Basic <base64>`) the word after them is the credential. */
+const AUTH_SCHEMES = new Set(['bearer', 'ssws', 'basic', 'digest', 'token', 'splunk', 'apikey', 'ntlm', 'negotiate']);
 
 /** Lower-case letters and digits only: `X-ApiKey`, `api_key` and `apiKey` are one name. */
 export function normalizeName(name: string): string {
@@ -55,9 +59,23 @@ export function normalizeName(name: string): string {
   return out;
 }
 
+/** Endings of credential names the list cannot enumerate: `X-Auth-Token`, `client_token`, `sessionKey`, `shared_secret`. */
+const CREDENTIAL_SUFFIXES = [
+  'token',
+  'secret',
+  'password',
+  'passwd',
+  'apikey',
+  'sessionkey',
+  'sessionid',
+  'privatekey',
+];
+
 export function isCredentialName(name: string): boolean {
   // Longer names are never one of ours: skip normalising attacker-sized keys.
-  return name.length >= 5 && name.length <= 40 && CREDENTIAL_NAMES.has(normalizeName(name));
+  if (name.length < 5 || name.length > 40) return false;
+  const normal = normalizeName(name);
+  return CREDENTIAL_NAMES.has(normal) || CREDENTIAL_SUFFIXES.some((suffix) => normal.endsWith(suffix));
 }
 
 /** Characters of a token word: base64/base64url, dots (JWT), `~`. */
@@ -139,8 +157,8 @@ export function redactText(text: string, secrets: readonly string[] = []): strin
     while (j < s.length && isWordChar(s.charCodeAt(j))) j += 1;
     const word = s.slice(i, j);
     const follows = gapOk && (expect === 'scheme' || (expect === 'name' && gapAssign));
-    const lower = word.length <= 6 ? word.toLowerCase() : '';
-    if (follows && expect === 'name' && SCHEME_WORDS.has(lower)) {
+    const lower = word.length <= 9 ? word.toLowerCase() : '';
+    if (follows && expect === 'name' && AUTH_SCHEMES.has(lower)) {
       expect = 'scheme'; // `Authorization: Bearer <token>`: the token is the credential
     } else if (follows || containsJwt(word)) {
       out += s.slice(copied, i) + REDACTED;

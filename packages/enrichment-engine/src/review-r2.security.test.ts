@@ -11,6 +11,7 @@ import type { AddressInfo } from 'node:net';
 import { type HttpConfigInput, HttpConfigSchema } from '@calseta/schema';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { HttpPort } from './ports.js';
+import { REDACTED, redactCredentials, redactText } from './redact.js';
 import { resultSteps, runSteps } from './steps.js';
 
 let server: http.Server;
@@ -168,5 +169,27 @@ describe('result-step inference keeps lookup chains (review R2)', () => {
       false,
       true,
     ]);
+  });
+});
+
+describe('the name-based second line knows more spellings (review R2)', () => {
+  it('credential names by their ending, x-auth, and the word after any authorization scheme', () => {
+    const echoed = {
+      'X-Auth-Token': 'a1',
+      client_token: 'hvs.b2',
+      sessionKey: 'c3',
+      'x-auth': 'd4',
+      shared_secret: 'e5',
+    };
+    expect(Object.values(redactCredentials(echoed) as Record<string, unknown>)).toEqual(Array(5).fill(REDACTED));
+    // Facts that only mention a credential stay.
+    expect(redactCredentials({ passwordChanged: '2024-01-02', token_type: 'Bearer' })).toEqual({
+      passwordChanged: '2024-01-02',
+      token_type: 'Bearer',
+    });
+    const basic = Buffer.from('svc:hunter2hunter2').toString('base64');
+    expect(redactText(`Authorization: Basic ${basic}`)).not.toContain(basic.slice(0, 12));
+    expect(redactText('Authorization: Digest abcdef0123456789')).not.toContain('abcdef0123456789');
+    expect(redactText('basic information about the host')).toBe('basic information about the host');
   });
 });
