@@ -175,6 +175,9 @@ export * from './metrics.js';
 export {
   type AgentPayloadDoc,
   AgentPayloadSchema,
+  PayloadIndicatorSchema,
+  PayloadRelatedAlertSchema,
+  ProviderFactsSchema,
   type RelatedAlert,
   RelatedAlertSchema,
   TokenBudgetQuerySchema,

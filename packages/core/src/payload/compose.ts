@@ -8,7 +8,7 @@ import {
   type RelatedAlert,
   type VerdictExplanation,
 } from '@calseta/schema';
-import { type FactContext, projectFacts } from './project.js';
+import { FACT_NAMES, type FactContext, projectFacts } from './project.js';
 import { clip, isInert, isInertKey, summarizeMarkdown, tokensOf, untrusted } from './text.js';
 
 /** Everything the payload is made from, already loaded (see build.ts). */
@@ -153,7 +153,7 @@ const TRUST: Trust = {
       first_seen: true,
       last_seen: true,
       alert_count: true,
-      providers: { '*': { verdict: true, status: true, found: true } },
+      providers: { '*': { verdict: true, status: true, found: true, same_as: true } },
     },
   ],
   enrichment: true,
@@ -383,9 +383,9 @@ const STEPS: ReadonlyArray<(k: Knobs) => Knobs> = [
   (k) => ({ ...k, workflows: 'matching' }),
   (k) => ({ ...k, rule: k.rule === 'none' ? 'none' : lower(k.rule, 'brief') }),
   (k) => ({ ...k, history: k.history === 'none' ? 'none' : 'noted' }),
+  (k) => ({ ...k, contextFacts: k.contextFacts === 'none' ? 'none' : 'top' }),
   (k) => ({ ...k, relatedCount: Math.min(k.relatedCount, 1) }),
   (k) => ({ ...k, relatedFindings: false }),
-  (k) => ({ ...k, contextFacts: k.contextFacts === 'none' ? 'none' : 'top' }),
   (k) => ({ ...k, badFacts: 'top' }),
   (k) => ({ ...k, description: Math.min(k.description, 400), sourceText: Math.min(k.sourceText, 100) }),
   (k) => ({ ...k, documents: 'titles' }),
@@ -488,13 +488,15 @@ function providerFacts(
     });
     if (projected.length === 0) {
       const stated = [i.value, ...(i.explanation?.provider === name ? [i.explanation.actual] : [])];
-      facts = Object.entries(compactFields(r.extracted, level === 'key' ? 6 : 3, level === 'key', stated));
+      // Its own fields; one named like a fact (whose type the schema fixes) is left out.
+      const own = Object.fromEntries(Object.entries(r.extracted ?? {}).filter(([key]) => !FACT_NAMES.has(key)));
+      facts = Object.entries(compactFields(own, level === 'key' ? 6 : 3, level === 'key', stated));
     }
     if (level === 'top') facts = facts.slice(0, TOP_FACTS);
     const fields = Object.fromEntries(facts);
     // A provider's verdict is shown only where it differs from the indicator's; one that agrees
     // and adds nothing is not listed.
-    if (r.verdict !== i.malice) providers[name] = { verdict: r.verdict, ...fields };
+    if (r.verdict !== null && r.verdict !== i.malice) providers[name] = { verdict: r.verdict, ...fields };
     else if (facts.length > 0) providers[name] = fields;
   }
   return providers;
@@ -549,7 +551,9 @@ function render(src: PayloadSources, k: Knobs, start: Knobs): AgentPayload {
 
   const ordered = [...src.indicators].sort((x, y) => MALICE_WEIGHT[y.malice] - MALICE_WEIGHT[x.malice]);
   const factContext: FactContext = { occurredAt: a.occurred_at };
-  const indicators = ordered.map((i) => {
+  // A provider's answer already shown for another indicator (an account and its email) is referred to.
+  const answers = new Map<string, string>();
+  const indicators = ordered.map((i, index) => {
     const entry: Record<string, unknown> = { type: i.type, value: i.value, verdict: i.malice };
     // Where it was found, unless that only repeats its type (`Entities.ip`).
     if (i.source_field && !i.source_field.toLowerCase().endsWith(`.${i.type}`)) entry.seen_in = i.source_field;
@@ -557,12 +561,24 @@ function render(src: PayloadSources, k: Knobs, start: Knobs): AgentPayload {
     const group = verdictGroup(i.malice);
     const reason = why(i.explanation);
     if (reason !== null && (group === 'bad' || i.malice_source === 'analyst')) entry.why = reason;
-    if (k.history === 'all' || (k.history === 'noted' && group !== 'quiet')) {
-      if (i.first_seen) entry.first_seen = shortTime(i.first_seen);
-      if (i.last_seen) entry.last_seen = shortTime(i.last_seen);
+    // A Benign or Unknown value new to us says nothing more; one seen in earlier alerts does.
+    const seenBefore = (i.alert_count ?? 0) > 1;
+    if ((k.history === 'all' && (group !== 'quiet' || seenBefore)) || (k.history === 'noted' && group !== 'quiet')) {
+      const first = i.first_seen ? shortTime(i.first_seen) : undefined;
+      const last = i.last_seen ? shortTime(i.last_seen) : undefined;
+      if (first) entry.first_seen = first;
+      // Not repeated when it is the first sighting.
+      if (last && last !== first) entry.last_seen = last;
       if (i.alert_count !== undefined) entry.alert_count = i.alert_count;
     }
     const providers = providerFacts(i, k[`${group}Facts`], factContext);
+    for (const [name, facts] of Object.entries(providers)) {
+      if (Object.keys(facts as object).length < 3 || !/^[a-z0-9_]+$/.test(name)) continue;
+      const text = `${name}|${JSON.stringify(facts)}`;
+      const earlier = answers.get(text);
+      if (earlier !== undefined) providers[name] = { same_as: earlier };
+      else answers.set(text, `indicators[${index}].providers.${name}`);
+    }
     if (Object.keys(providers).length > 0) entry.providers = providers;
     return entry;
   });
@@ -677,7 +693,8 @@ function render(src: PayloadSources, k: Knobs, start: Knobs): AgentPayload {
   ]
     .filter((name) => /^[a-z0-9_]+$/.test(name))
     .sort();
-  const composed: AgentPayload = {
+  // Checked against AgentPayloadSchema by the tests (payload-facts.test.ts); built loosely here.
+  const composed = {
     schema: 'calseta.alert.v1',
     notice: NOTICE,
     alert: {
@@ -723,6 +740,8 @@ function render(src: PayloadSources, k: Knobs, start: Knobs): AgentPayload {
     token_count: 0,
   };
   const payload = markUntrusted(composed, TRUST, vouched) as AgentPayload;
+  // Counted with the largest count it can hold (5 digits, 2 tokens), so settling never grows it.
+  payload.token_count = 99_999;
   payload.token_count = tokensOf(payload);
   return payload;
 }
@@ -770,6 +789,8 @@ export function composePayload(
   }
   const payload = at(found);
   // The count includes itself; settle it.
+  payload.token_count = tokensOf(payload);
+  // A count below 1,000 is one token shorter than the placeholder it was counted with.
   payload.token_count = tokensOf(payload);
   return payload;
 }

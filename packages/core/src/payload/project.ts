@@ -128,12 +128,13 @@ function age(x: Extracted, at: FactContext) {
   return Math.max(0, Math.floor((occurred / 1000 - created) / 86_400));
 }
 
+/** The first of these fields that is text (a fact's type never depends on the provider: see AgentPayloadSchema). */
 const first =
   (...keys: string[]) =>
   (x: Extracted) => {
     for (const key of keys) {
-      const v = x[key];
-      if (typeof v === 'string' ? v !== '' : v !== undefined && v !== null) return typeof v === 'string' ? str(v) : v;
+      const v = str(x[key]);
+      if (v !== undefined) return v;
     }
     return undefined;
   };
@@ -144,7 +145,8 @@ const IP: readonly Fact[] = [
   ['reports', (x) => num(x.total_reports)],
   ['categories', categories],
   ['tor', (x) => bool(x.is_tor)],
-  ['country', first('country_name', 'country', 'country_code')],
+  // Codes, so that providers agreeing on it show it once.
+  ['country', first('country_code', 'country', 'country_name')],
   ['city', first('city')],
   ['as_owner', first('as_owner', 'isp')],
   ['asn', (x) => num(x.asn)],
@@ -202,6 +204,16 @@ const BY_TYPE: Readonly<Record<string, readonly Fact[]>> = {
 
 /** The names of the facts of an indicator type, in their order (what `detail` levels keep first). */
 export const factNames = (type: string): readonly string[] => (BY_TYPE[type] ?? []).map(([name]) => name);
+
+/** Every fact name of every type, and the entry's own keys: a provider's field by one of these names is not shown as is. */
+export const FACT_NAMES: ReadonlySet<string> = new Set([
+  ...Object.keys(BY_TYPE).flatMap(factNames),
+  'verdict',
+  'status',
+  'found',
+  'error',
+  'same_as',
+]);
 
 /**
  * A provider's answer as the facts of the indicator type, in order; empty when the provider
