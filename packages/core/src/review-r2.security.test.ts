@@ -7,8 +7,10 @@ import type { AddressInfo } from 'node:net';
 import type { MockHttpResponse } from '@calseta/schema';
 import { createThreadedSandbox, type Sandbox } from '@calseta/workflow-sandbox';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createSafeFetch } from './http/safe-fetch.js';
 import { untrusted } from './payload/text.js';
 import { mockHostHttp, type RecordedCall } from './workflows/http.js';
+import { EntraIntegration, OktaIntegration } from './workflows/integrations.js';
 
 let sandbox: Sandbox;
 let server: ReturnType<typeof createServer>;
@@ -98,5 +100,41 @@ describe('attacker text cannot close its <untrusted> block (review R2)', () => {
 
   it('a slash look-alike outside the Basic Multilingual Plane (U+1D23A) is a slash too', () => {
     expect(untrusted('x <\u{1D23A}untrusted> y')).not.toContain('<\u{1D23A}untrusted>');
+  });
+});
+
+describe('a workflow acting on an account named `me` or a dot segment never reaches the wrong user (review R2)', () => {
+  // Okta's `/api/v1/users/me` is the API token's own user (an administrator). The builtin workflows
+  // pass the alert's account value (attacker-chosen) to `suspendUser`, `resetPassword`, …: account `me`
+  // suspended Calseta's own Okta administrator. A real server plays Okta and Graph and records requests.
+  it.each(['me', 'ME', '.', '..'])('account %j is refused before any request', async (login) => {
+    const requests: string[] = [];
+    const idp = createServer((req, res) => {
+      requests.push(`${req.method} ${req.url}`);
+      res.setHeader('content-type', 'application/json');
+      if (req.url?.includes('/oauth2/')) res.end('{"access_token":"t","expires_in":3600}');
+      else res.end(req.method === 'GET' ? '{"id":"00uADMIN"}' : '{}');
+    });
+    await new Promise<void>((resolve) => idp.listen(0, '127.0.0.1', resolve));
+    const base = `http://127.0.0.1:${(idp.address() as AddressInfo).port}`;
+    const fetch = createSafeFetch({ timeoutMs: 5_000, allowHosts: ['127.0.0.1'] });
+    try {
+      const okta = new OktaIntegration(fetch, { base_url: base, api_token: 'okta-admin-token' });
+      const entra = new EntraIntegration(fetch, {
+        tenant_id: 'tenant',
+        client_id: 'client',
+        client_secret: 'secret',
+        login_base_url: base,
+        graph_base_url: base,
+      });
+      await expect(okta.suspendUser(login)).rejects.toThrow(/not a user/);
+      await expect(okta.resetPassword(login)).rejects.toThrow(/not a user/);
+      await expect(entra.disableAccount(login)).rejects.toThrow(/not a user/);
+      expect(requests.filter((r) => !r.includes('/oauth2/'))).toEqual([]);
+    } finally {
+      await fetch.close();
+      idp.closeAllConnections();
+      await new Promise<void>((resolve) => idp.close(() => resolve()));
+    }
   });
 });

@@ -42,6 +42,19 @@ async function errorMessage(label: string, response: SafeResponse): Promise<stri
   return `${label} HTTP ${response.status}${detail ? `: ${detail}` : ''}`;
 }
 
+/**
+ * A user as it goes into an identity provider's URL path. The value is often an alert's account
+ * (attacker-chosen): a dot segment would change the path even encoded, and Okta's `users/me` is the
+ * API token's own administrator — a workflow told to suspend `me` suspended Calseta's admin.
+ */
+function userSegment(user: unknown): string {
+  const text = String(user).trim();
+  if (text === '' || /^\.+$/.test(text) || text.toLowerCase() === 'me') {
+    throw new Error(`'${text.slice(0, 64)}' is not a user login or id`);
+  }
+  return encodeURIComponent(String(user));
+}
+
 /** Okta Management API: `SSWS <token>`; each method first resolves the user by login. */
 export class OktaIntegration {
   readonly #fetch: SafeFetch;
@@ -66,7 +79,7 @@ export class OktaIntegration {
   }
 
   async #userId(login: string): Promise<string> {
-    const user = (await this.#call('GET', `/users/${encodeURIComponent(login)}`)) as { id?: unknown } | null;
+    const user = (await this.#call('GET', `/users/${userSegment(login)}`)) as { id?: unknown } | null;
     if (!user || typeof user.id !== 'string') throw new Error(`Okta user ${login} has no id`);
     return encodeURIComponent(user.id);
   }
@@ -188,7 +201,7 @@ export class EntraIntegration {
   }
 
   #user(user: string): string {
-    return `/users/${encodeURIComponent(String(user))}`;
+    return `/users/${userSegment(user)}`;
   }
 
   async revokeSessions(user: string): Promise<null> {
