@@ -128,16 +128,13 @@ export async function loadPayloadSources(ctx: ServiceContext, alertId: number): 
         'indicators.malice_source',
         'indicators.malice_explanation',
         'indicators.enrichment_results',
-        'indicators.first_seen',
-        'indicators.last_seen',
         'alert_indicators.source_field',
-        // Our own history of the value (ix_alert_indicators_indicator_id).
-        (eb) =>
-          eb
-            .selectFrom('alert_indicators as history')
-            .whereRef('history.indicator_id', '=', 'indicators.id')
-            .select((h) => h.fn.countAll<string>().as('n'))
-            .as('alert_count'),
+        // Our own history of the value: the alerts that carried it, and when they occurred
+        // (ix_alert_indicators_indicator_id). `indicators.last_seen` is not kept up to date.
+        sql<{ n: number; first: string; last: string }>`(SELECT json_build_object('n', count(*),
+          'first', min(a.occurred_at), 'last', max(a.occurred_at))
+          FROM alert_indicators h JOIN alerts a ON a.id = h.alert_id
+          WHERE h.indicator_id = indicators.id)`.as('history'),
       ])
       .where('alert_indicators.alert_id', '=', alertId)
       .orderBy('alert_indicators.id')
@@ -205,9 +202,9 @@ export async function loadPayloadSources(ctx: ServiceContext, alertId: number): 
       source_field: i.source_field,
       explanation: (i.malice_explanation ?? null) as VerdictExplanation | null,
       results: (i.enrichment_results ?? {}) as Record<string, EnrichmentProviderResult>,
-      first_seen: iso(i.first_seen),
-      last_seen: iso(i.last_seen),
-      alert_count: Number(i.alert_count ?? 0),
+      first_seen: new Date(i.history.first).toISOString(),
+      last_seen: new Date(i.history.last).toISOString(),
+      alert_count: Number(i.history.n),
     })),
     rule: rule
       ? {
