@@ -145,6 +145,17 @@ describe('no credential in a runtime provider’s stored result (review R2)', ()
   });
 });
 
+describe('an API key in the URL path, under a name that says nothing (review R2)', () => {
+  it('is redacted where the answer echoes the URL', async () => {
+    const { text } = await storedRaw(
+      { url: `${base}/v1/{{auth.license}}/lookup`, headers: { 'X-Auth-Token': '{{steps.login.session}}' } },
+      { license: API_KEY, tenant_id: 'contoso-tenant-0001', base_url: base },
+    );
+    expect(leaked(text)).toEqual([]);
+    expect(text).toContain('"url":"/v1/');
+  });
+});
+
 describe('result-step inference keeps lookup chains (review R2)', () => {
   it('an id sent in a later body or URL path keeps its step a result; a credential-named member does not', () => {
     const steps = (second: Record<string, unknown>) =>

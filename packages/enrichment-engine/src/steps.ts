@@ -11,6 +11,9 @@ export const DEFAULT_STEP_TIMEOUT_MS = 30_000;
 /** Pause applied after a 429 that carries no usable Retry-After. */
 export const DEFAULT_RETRY_AFTER_MS = 60_000;
 const RAW_TEXT_LIMIT = 2000;
+/** Auth settings that are not secrets (they appear in answers): base URLs, domains, tenants, regions, ids. */
+const PUBLIC_SETTING =
+  /url|domain|host|tenant|region|org|realm|site|instance|endpoint|workspace|project|version|(^|_)id$/i;
 
 export interface RunStepsInput {
   config: HttpConfig;
@@ -264,12 +267,15 @@ function assembleRaw(config: HttpConfig, bodies: Record<string, unknown>, config
 export async function runSteps(input: RunStepsInput): Promise<StepsOutcome> {
   const { config, indicator, auth, http, clock, signal, debug = false } = input;
   const masks = debug ? secretForms(auth) : [];
-  // Auth values that are credentials are redacted from results: credential-named ones and any the
-  // config sends in a header, query parameter or body (`?key={{auth.key}}`); a tenant or a domain
-  // (Entra's `tenant_id` in a URL path, Okta's `domain`) is part of legitimate answers (a UPN, a link).
+  // Auth values are redacted from results unless they are public settings — a tenant, a domain, a base
+  // URL (Entra's `tenant_id` in a URL path, Okta's `domain`) appear in legitimate answers (a UPN, a link)
+  // — that the config does not send as a credential (a header, a query parameter, a body). A key under
+  // any other name (`auth.license` in `/v1/{{auth.license}}/…`) is a secret.
   const sent = authSentAsCredential(config);
   const secrets = secretForms(
-    Object.fromEntries(Object.entries(auth).filter(([key]) => isSensitiveName(key) || sent.has(key))),
+    Object.fromEntries(
+      Object.entries(auth).filter(([key]) => isSensitiveName(key) || sent.has(key) || !PUBLIC_SETTING.test(key)),
+    ),
   );
   const steps: ProviderStepDebug[] = [];
   const bodies: Record<string, unknown> = {};
