@@ -14,6 +14,7 @@ describe('checkIndicator', () => {
   it('hashes: exact hex length per type; truncated, wrong-type and placeholder values refused', () => {
     expect(reason('hash_md5', MD5)).toBe('ok');
     expect(reason('hash_md5', MD5.toUpperCase())).toBe('ok');
+    expect(checkIndicator('hash_md5', MD5.toUpperCase())).toEqual({ ok: true, value: MD5 }); // one spelling
     expect(reason('hash_sha1', SHA1)).toBe('ok');
     expect(reason('hash_sha256', SHA256)).toBe('ok');
     expect(reason('hash_sha256', 'a1c3a3d3522ff153a4')).toBe('hash_length'); // Cortex XDR, truncated
@@ -58,6 +59,8 @@ describe('checkIndicator', () => {
     expect(reason('ip', '999.1.1.1')).toBe('ip_invalid');
     expect(reason('ip', '10.0.0')).toBe('ip_invalid');
     expect(reason('ip', 'N/A')).toBe('placeholder');
+    for (const unspecified of ['0.0.0.0', '::', '255.255.255.255'])
+      expect(reason('ip', unspecified)).toBe('placeholder');
     expect(isPrivateIp('10.0.0.5')).toBe(true);
     expect(isPrivateIp('172.20.1.1')).toBe(true);
     expect(isPrivateIp('fd00::1')).toBe(true);

@@ -44,6 +44,9 @@ export const MAX_INDICATORS_PER_ALERT = 500;
 
 const HASH_LENGTH: Readonly<Partial<Record<IndicatorType, number>>> = { hash_md5: 32, hash_sha1: 40, hash_sha256: 64 };
 
+/** Addresses that name no host: sensors report them when a host has no usable address. */
+const UNSPECIFIED_IPS = new Set(['0.0.0.0', '::', '255.255.255.255']);
+
 /** Values that mean "nothing here" in SIEM exports. */
 const PLACEHOLDERS = new Set([
   'n/a',
@@ -166,15 +169,19 @@ export function checkIndicator(type: IndicatorType, value: unknown, sourceField 
     if (v.length !== hashLength) {
       return refuse('hash_length', `${v.length} hex characters; a ${type} has exactly ${hashLength}`);
     }
-    if (v.split('').every((c) => c === v[0])) return refuse('hash_placeholder', 'one repeated digit, a placeholder');
+    // Hex case carries no meaning: one spelling, so the same hash is one indicator whatever the vendor sent.
+    const hash = v.toLowerCase();
+    if (hash.split('').every((c) => c === hash[0]))
+      return refuse('hash_placeholder', 'one repeated digit, a placeholder');
     if (sourceField !== '' && isIdentifierField(sourceField)) {
       return refuse('id_field', `${sourceField} holds an identifier, not a hash`);
     }
-    return { ok: true, value: v };
+    return { ok: true, value: hash };
   }
   switch (type) {
     case 'ip':
-      return isIP(v) !== 0 ? { ok: true, value: v } : refuse('ip_invalid', 'not an IPv4 or IPv6 address');
+      if (isIP(v) === 0) return refuse('ip_invalid', 'not an IPv4 or IPv6 address');
+      return UNSPECIFIED_IPS.has(v) ? refuse('placeholder', `${v} names no host`) : { ok: true, value: v };
     case 'domain':
       return isIP(v) === 0 && isDomainName(v)
         ? { ok: true, value: v }

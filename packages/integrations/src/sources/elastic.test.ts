@@ -3,6 +3,7 @@ import { readdirSync, readFileSync } from 'node:fs';
 import { checkIndicator } from '@calseta/plugin-sdk';
 import { NORMALIZED_INDICATOR_FIELDS, NormalizedAlertSchema } from '@calseta/schema';
 import { describe, expect, it } from 'vitest';
+import { corpusIndicators } from './corpus-indicators.js';
 import { elasticSource as elastic } from './elastic.js';
 
 function fixture(name: string): Record<string, unknown> {
@@ -515,14 +516,8 @@ describe('elastic: corpus', () => {
     expect(() => NormalizedAlertSchema.parse(alert)).not.toThrow();
     expect(alert.title).toBe(expected.title);
     expect(alert.severity).toBe(expected.severity);
-    // Pass 1 (the plugin) and pass 2 (the system mappings over the normalized fields), through the gate.
-    const pass1 = elastic.extractIndicators(raw).map((i) => [i.type, i.value, i.source_field] as const);
-    const pass2 = NORMALIZED_INDICATOR_FIELDS.map(([key, type]) => [type, alert[key], `normalized.${key}`] as const);
-    const kept = new Set(
-      [...pass1, ...pass2]
-        .filter(([type, value, field]) => checkIndicator(type, value, field).ok)
-        .map(([type, value]) => `${type} ${value}`),
+    expect(corpusIndicators(elastic, raw, alert)).toEqual(
+      expected.indicators.map((i) => `${i.type} ${i.value}`).sort(),
     );
-    expect([...kept].sort()).toEqual(expected.indicators.map((i) => `${i.type} ${i.value}`).sort());
   });
 });
