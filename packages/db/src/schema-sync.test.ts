@@ -150,6 +150,9 @@ const EXPECTED: DatabaseSpec = {
     malice_override: 'null string',
     malice_override_source: 'null string',
     malice_override_at: 'null Date',
+    indicators_malice_rank: 'default number',
+    indicator_count: 'default number',
+    malice_rank: 'default number',
     escalation_count: 'default number',
     last_escalated_at: 'null Date',
     raw_payload: 'default json',
@@ -440,15 +443,21 @@ test('database.ts matches the migrated schema', async () => {
     is_nullable: 'YES' | 'NO';
     column_default: string | null;
     is_identity: 'YES' | 'NO';
+    /** `ALWAYS` for generated columns (0014's malice_rank): never inserted, like identities. */
+    is_generated: 'ALWAYS' | 'NEVER';
   }>`
-    select table_name, column_name, udt_name, is_nullable, column_default, is_identity
+    select table_name, column_name, udt_name, is_nullable, column_default, is_identity, is_generated
     from information_schema.columns
     where table_schema = 'public' and table_name not like 'kysely_%'`.execute(t.db);
 
   const actual: Record<string, Record<string, string>> = {};
   for (const r of rows) {
     const mode =
-      r.is_nullable === 'YES' ? 'null' : r.column_default !== null || r.is_identity === 'YES' ? 'default' : 'required';
+      r.is_nullable === 'YES'
+        ? 'null'
+        : r.column_default !== null || r.is_identity === 'YES' || r.is_generated === 'ALWAYS'
+          ? 'default'
+          : 'required';
     const table = actual[r.table_name] ?? {};
     table[r.column_name] = `${mode} ${KIND_OF_UDT[r.udt_name] ?? `unmapped:${r.udt_name}`}`;
     actual[r.table_name] = table;

@@ -18,6 +18,8 @@ export function healthRoutes(version: string) {
     path: '/health',
     tags: ['System'],
     summary: 'Liveness and database reachability (no API key)',
+    description:
+      '`{status, version, database, queue, queue_depth, mocked_providers}`; `mocked_providers` names the active providers answering from the built-in mock (demo data: no real credential), empty in production.',
     responses: { 200: { description: 'Up.' }, 503: { description: 'The database does not answer.' } },
   });
   return routes;

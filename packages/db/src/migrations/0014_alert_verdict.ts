@@ -25,16 +25,16 @@ const rank = (column: string) =>
 export async function up(db: Kysely<any>): Promise<void> {
   await sql`
     ALTER TABLE alerts
-      ADD COLUMN indicators_malice_rank smallint NOT NULL DEFAULT 0,
+      ADD COLUMN indicators_malice_rank integer NOT NULL DEFAULT 0,
       ADD COLUMN indicator_count integer NOT NULL DEFAULT 0,
-      ADD COLUMN malice_rank smallint GENERATED ALWAYS AS (COALESCE(${rank('malice_override')}, indicators_malice_rank)) STORED
+      ADD COLUMN malice_rank integer NOT NULL GENERATED ALWAYS AS (COALESCE(${rank('malice_override')}, indicators_malice_rank)) STORED
   `.execute(db);
   await sql`
     CREATE FUNCTION calseta_refresh_alert_verdicts(ids bigint[]) RETURNS void LANGUAGE sql AS $$
       WITH locked AS (SELECT id FROM alerts WHERE id = ANY(ids) ORDER BY id FOR UPDATE),
       agg AS (
         SELECT l.id,
-               COALESCE(max(${rank('i.malice')}), 0)::smallint AS worst,
+               COALESCE(max(${rank('i.malice')}), 0)::integer AS worst,
                count(ai.id)::integer AS n
         FROM locked l
         LEFT JOIN alert_indicators ai ON ai.alert_id = l.id
