@@ -4,6 +4,7 @@
  * fetched here) and their directory (`KNOWN_USERS`), never from copies.
  */
 import { readFileSync } from 'node:fs';
+import { seedBuiltinProviders } from '@calseta/core';
 import { KNOWN_USERS, type MockUser, vtUrlId } from '@calseta/mock-providers';
 import { AgentPayloadSchema } from '@calseta/schema';
 import { demoDetectionRules, demoRunbooks } from '@calseta/seeds';
@@ -253,5 +254,25 @@ describe('issue 17: what providers answered reaches the agent, by field', () => 
     expect(Date.parse(String(tor?.last_seen ?? tor?.first_seen))).toBeGreaterThanOrEqual(
       Date.parse(String(tor?.first_seen)),
     );
+  });
+
+  it("an existing install gets the builtins' new steps (MFA factors) at startup", async () => {
+    const okta = () =>
+      h.deps.db
+        .selectFrom('enrichment_providers')
+        .select('http_config')
+        .where('provider_name', '=', 'okta')
+        .executeTakeFirstOrThrow()
+        .then((r) => r.http_config as { steps: { name: string }[] });
+    const shipped = await okta();
+    expect(shipped.steps.map((s) => s.name)).toContain('user_factors');
+    // A row seeded by an earlier version: without the factors and manager steps.
+    await h.deps.db
+      .updateTable('enrichment_providers')
+      .set({ http_config: JSON.stringify({ steps: shipped.steps.slice(0, 2) }) })
+      .where('provider_name', '=', 'okta')
+      .execute();
+    await seedBuiltinProviders(h.deps.db);
+    expect(await okta()).toEqual(shipped);
   });
 });
