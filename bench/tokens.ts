@@ -36,7 +36,9 @@ import { fmt, table } from './lib/stats.js';
 
 export const description = 'tokens: raw alert + raw provider responses vs the agent payload, key facts kept';
 
-const TARGET_REDUCTION = 0.95;
+// Issue 17: the payload carries every provider fact an agent triages with, and stays >= 90% smaller
+// than the raw alert plus the raw responses (95% was not met before either: 91.2% min).
+const TARGET_REDUCTION = 0.9;
 const FIXTURES_DIR = path.join(ROOT, 'packages/integrations/fixtures');
 
 const HELP = `Usage: pnpm bench tokens [--budget ${DEFAULT_TOKEN_BUDGET}] [--show <fixture prefix, e.g. 01>]
