@@ -481,9 +481,14 @@ export function buildMcpServer(context: ContextSource, options: McpServerOptions
   registerTool(
     'search_alerts',
     {
-      description: 'Search alerts. status/severity/source_name/enrichment_status are comma lists; tags must ALL match.',
+      description:
+        'Search alerts. status/severity/source_name/enrichment_status/malice are comma lists; tags must ALL match. Each alert carries its verdict (malice) and indicator_count.',
       inputSchema: {
         status: z.string().optional(),
+        malice: z
+          .string()
+          .optional()
+          .describe('comma list of verdicts: Malicious, Suspicious, Benign, Context, Unknown, Pending'),
         severity: z.string().optional(),
         source_name: z.string().optional(),
         enrichment_status: z.string().optional(),
@@ -492,7 +497,9 @@ export function buildMcpServer(context: ContextSource, options: McpServerOptions
         to_time: z.string().optional().describe('ISO 8601 with offset'),
         tags: z.string().optional().describe('comma list'),
         detection_rule_uuid: z.string().optional(),
-        sort_by: z.enum(['title', 'status', 'severity', 'source_name', 'occurred_at', 'created_at']).optional(),
+        sort_by: z
+          .enum(['title', 'status', 'severity', 'malice', 'source_name', 'occurred_at', 'created_at'])
+          .optional(),
         sort_order: z.enum(['asc', 'desc']).optional(),
         ...page,
       },
