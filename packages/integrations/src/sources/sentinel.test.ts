@@ -1,7 +1,6 @@
 import { createHmac } from 'node:crypto';
 import { readdirSync, readFileSync } from 'node:fs';
-import { checkIndicator } from '@calseta/plugin-sdk';
-import { NORMALIZED_INDICATOR_FIELDS, NormalizedAlertSchema } from '@calseta/schema';
+import { NormalizedAlertSchema } from '@calseta/schema';
 import { describe, expect, it } from 'vitest';
 import { corpusIndicators } from './corpus-indicators.js';
 import { sentinelSource as sentinel } from './sentinel.js';
