@@ -23,6 +23,9 @@ import { workflowRoutes } from './routes/workflows.js';
 import type { AppEnv, SecurityOptions } from './types.js';
 import { webApp } from './web-app.js';
 
+/** Body cap of the routes whose credential travels in the body (decide form, Slack callback). */
+const CREDENTIAL_IN_BODY_MAX_BYTES = 256 * 1024;
+
 export interface AppOptions {
   version: string;
   maxIngestBytes: number;
@@ -53,8 +56,11 @@ export function createApp(deps: CoreDeps, options: AppOptions) {
   app.use('/v1/*', bodyLimits(options.maxIngestBytes, options.maxBodyBytes));
   // Key-authenticated routes read their body behind the gate (apiRoute); these routes carry their
   // own credential (the decide link's token, Slack's signature) and are rate limited per IP above.
-  app.use('/v1/approvals/:approval_uuid/decide', readBody);
-  app.use('/v1/approvals/callback/*', readBody);
+  // Their bodies are small forms, read before that credential is checked: cap them far below the
+  // general limit so an unauthenticated caller cannot make us read megabytes.
+  const credentialInBody = bodyLimits(CREDENTIAL_IN_BODY_MAX_BYTES, CREDENTIAL_IN_BODY_MAX_BYTES);
+  app.use('/v1/approvals/:approval_uuid/decide', credentialInBody, readBody);
+  app.use('/v1/approvals/callback/*', credentialInBody, readBody);
 
   for (const routes of [
     alertRoutes,

@@ -106,4 +106,13 @@ describe('the gate runs before the body is read', () => {
     expect(broken.status).toBe(400);
     expect(broken.body.error.code).toBe('INVALID_JSON');
   });
+
+  it.each(['/v1/approvals/0190c0de-0000-7000-8000-000000000000/decide', '/v1/approvals/callback/slack'])(
+    'POST %s (credential in the body) stops reading at 256 KiB, not at the 10 MB limit',
+    async (path) => {
+      const { status, sentBeforeAnswer } = await streamUntilAnswered(path, {});
+      expect(status).toBe(413);
+      expect(sentBeforeAnswer).toBeLessThan(4 * 1_048_576);
+    },
+  );
 });
