@@ -156,6 +156,33 @@ describe('approvals', () => {
     expect(calls[0]?.path).toContain('status=pending');
   });
 
+  it('approving one’s own request is refused with the reason, and the session stays', async () => {
+    const user = userEvent.setup();
+    renderApp('/approvals', {
+      'GET /health': { ...health, mocked_providers: ['virustotal'] },
+      'GET /v1/workflow-approvals': page([approval({ reason: 'x'.repeat(400) })]),
+      'POST /v1/workflow-approvals/00000000-0000-7000-8000-0000000000e1/approve': () => ({
+        status: 403,
+        body: {
+          error: {
+            code: 'FORBIDDEN',
+            message: 'The requester of an approval cannot decide it: another person must.',
+            details: { reason: 'requester' },
+          },
+        },
+      }),
+    });
+    // While a provider is mocked, the page says so.
+    expect((await screen.findByRole('note', { name: 'Demo data' })).textContent).toContain('virustotal');
+    // A long reason is cut, and opens whole.
+    expect(screen.queryByText('x'.repeat(400))).toBeNull();
+    await user.click(screen.getByRole('button', { name: 'Read all' }));
+    expect(screen.getByText('x'.repeat(400))).toBeTruthy();
+    await user.click(screen.getByRole('button', { name: /^Approve/ }));
+    expect((await screen.findByRole('alert')).textContent).toMatch(/You requested this run/);
+    expect(screen.getByRole('heading', { name: 'Approvals' })).toBeTruthy();
+  });
+
   it('rejecting asks for confirmation', async () => {
     const user = userEvent.setup();
     const { calls } = renderApp('/approvals', {

@@ -46,7 +46,10 @@ export function ApprovalsPage() {
             </button>
           </div>
         ) : (
-          <span className="muted small">{a.responder_id ?? ''}</span>
+          // `api_key:<uuid>` in full on hover; its first characters are enough to tell deciders apart.
+          <span className="muted small" title={a.responder_id ?? undefined}>
+            {a.responder_id ? `by ${a.responder_id.replace(/^(api_key:.{8}).*$/, '$1…')}` : ''}
+          </span>
         ),
     },
     { id: 'status', header: 'Status', cell: (a) => <Badge value={a.status} /> },
