@@ -224,6 +224,10 @@ export function renderTemplate(template: string, scope: TemplateScope, options: 
       continue;
     }
     const text = renderPlaceholder(token, scope, options);
+    // An empty value from a response drops its segment just the same (Okta `/users/` lists every user).
+    if (inPath && token.ref.ns === 'steps' && text === '') {
+      throw new TemplateError('unsafe_value', `'${describe(token.ref)}' is empty, which would change the request path`);
+    }
     if (inPath && DOT_SEGMENT.test(text)) {
       throw new TemplateError(
         'unsafe_value',
