@@ -109,7 +109,6 @@ export async function postToAgent(
       headers,
       body: input.body,
       timeoutMs: agent.timeout_seconds * 1000,
-      ...(agent.auth_header_name ? { sensitiveHeaders: [agent.auth_header_name] } : {}),
     });
     const text = await response.text();
     return {

@@ -240,7 +240,7 @@ export function isAlwaysBlocked(ip: string): boolean {
 // ---------------------------------------------------------------------------------------------
 // Hostnames
 
-const BLOCKED_NAMES = new Set(['localhost', 'metadata.google.internal', 'metadata.goog']);
+const BLOCKED_NAMES = new Set(['localhost', ...METADATA_NAMES]);
 const BLOCKED_SUFFIXES = ['.internal', '.local', '.localhost', '.corp', '.lan', '.home.arpa'];
 
 /** Lower-case, brackets and trailing dots removed: the form hostnames are compared in. */

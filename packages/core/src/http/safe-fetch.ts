@@ -42,11 +42,6 @@ export interface SafeRequestInit {
   signal?: AbortSignal;
   /** A shorter timeout for this request (the policy's `timeoutMs` is the ceiling). */
   timeoutMs?: number;
-  /**
-   * Kept for callers that name their credential header. A redirect to another origin now drops every
-   * header but {@link CROSS_ORIGIN_SAFE_HEADERS} anyway, so this adds nothing.
-   */
-  sensitiveHeaders?: readonly string[];
 }
 
 /** A fully read response (the body is already buffered, within `maxResponseBytes`). */

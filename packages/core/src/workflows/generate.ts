@@ -72,7 +72,6 @@ async function askClaude(
         messages,
       }),
       timeoutMs: TIMEOUT_MS,
-      sensitiveHeaders: ['x-api-key'],
     })
     .catch((error: unknown) => {
       throw new ServiceError(
