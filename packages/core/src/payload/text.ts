@@ -293,13 +293,28 @@ export function wordCount(text: string, atLeast = Number.POSITIVE_INFINITY): num
 const HEXISH = /^[0-9a-f:.-]+$/i;
 
 /**
- * Can this string carry an instruction? A value that cannot — short, at most two words (`TOR`,
- * `powershell.exe`, an IP, a hash) — stays bare to keep the payload compact; anything else that an
- * attacker controls is wrapped. An instruction needs a few words ("ignore previous instructions").
+ * Can this string carry an instruction? A value that cannot — a hex/IP/uuid shape, or at most two
+ * short words (`TOR`, `powershell.exe`, `Julia Martinez`, `T1110.003`) — stays bare to keep the payload
+ * compact; anything else that an attacker controls is wrapped. An instruction needs a few words
+ * ("ignore previous instructions"), and a long unspaced run can hide several
+ * ("ignoreallpreviousinstructions"), so runs longer than a word are wrapped too.
  */
 export function isInert(text: string): boolean {
-  if (text.length > 64) return false;
-  return HEXISH.test(text) || wordCount(text, 3) <= 2;
+  if (HEXISH.test(text) && text.length <= 128) return true;
+  return text.length <= 64 && wordCount(text, 3) <= 2 && longestRun(text) <= INERT_RUN_MAX;
+}
+
+/** The longest unspaced run left bare (`powershell.exe`, `svchost_update.exe`). */
+const INERT_RUN_MAX = 20;
+
+function longestRun(text: string): number {
+  let longest = 0;
+  let run = 0;
+  for (const ch of text) {
+    run = /\s/.test(ch) ? 0 : run + 1;
+    if (run > longest) longest = run;
+  }
+  return longest;
 }
 
 /** A field name that cannot carry an instruction: identifier characters, at most four words (`process_command_line`). */
