@@ -44,6 +44,7 @@ describe('/health', () => {
       database: 'ok',
       queue: 'ok',
       queue_depth: expect.any(Number),
+      mocked_providers: [],
     });
     expect(Number.isInteger(res.body.queue_depth)).toBe(true);
     // A bad key does not matter either: /health is not authenticated.
@@ -76,6 +77,7 @@ describe('when the database is unreachable', () => {
       database: 'error',
       queue: 'ok',
       queue_depth: expect.any(Number),
+      mocked_providers: expect.any(Array),
     });
   });
 

@@ -159,6 +159,7 @@ describe('migrations on an empty database', () => {
       '0010_alert_list_indexes',
       '0011_scrub_provider_credentials',
       '0012_severity_unmapped',
+      '0014_alert_verdict',
     ]);
     expect(await migrateToLatest(empty.db)).toEqual(migrationNames());
     expect(await migrateToLatest(empty.db)).toEqual([]);
