@@ -25,6 +25,27 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { fixture } from '../../api/test/fixtures.js';
 import { createHarness, type Harness } from '../../api/test/harness.js';
 
+// The functions given to `page.evaluate` run in the browser. This file is compiled with the Node
+// test suite (no DOM library, which would change Node's fetch/Blob types for every file), so the
+// few browser globals they use are declared here, loosely.
+type BrowserElement = {
+  getBoundingClientRect(): { width: number; right: number };
+  checkVisibility(options: object): boolean;
+  parentElement: BrowserElement | null;
+  querySelectorAll(selector: string): Iterable<BrowserElement>;
+  tagName: string;
+  className: string;
+};
+type Document = {
+  getElementById(id: string): BrowserElement | null;
+  documentElement: BrowserElement & { clientWidth: number; scrollWidth: number };
+  querySelectorAll(selector: string): Iterable<BrowserElement>;
+};
+declare const document: Document;
+declare const window: object;
+declare function getComputedStyle(element: BrowserElement): { overflowX: string };
+declare function requestAnimationFrame(callback: (time: number) => void): number;
+
 const WEB = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const ARTIFACTS = path.join(WEB, 'test-artifacts');
 // process.env is read here on purpose: test infrastructure only.
