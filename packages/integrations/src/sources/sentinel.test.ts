@@ -1,8 +1,8 @@
 import { createHmac } from 'node:crypto';
-import { readdirSync, readFileSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import { NormalizedAlertSchema } from '@calseta/schema';
 import { describe, expect, it } from 'vitest';
-import { corpusIndicators } from './corpus-indicators.js';
+import { describeCorpus } from './corpus-indicators.js';
 import { sentinelSource as sentinel } from './sentinel.js';
 
 function fixture(name: string): Record<string, unknown> {
@@ -479,36 +479,4 @@ describe('sentinel: verifySignature', () => {
   });
 });
 
-/**
- * The corpus (`corpus/sentinel/<name>.json` + `.expected.json`): the exact indicator set a person reads off each
- * vendor payload, after the core's per-type validation gate (which refuses placeholders such as `fake md5`).
- */
-describe('sentinel: corpus', () => {
-  const dir = new URL('../../corpus/sentinel/', import.meta.url);
-  const names = readdirSync(dir)
-    .filter((f) => f.endsWith('.json') && !f.endsWith('.expected.json'))
-    .map((f) => f.slice(0, -'.json'.length));
-
-  it('holds its payloads', () => {
-    expect(names.length).toBeGreaterThanOrEqual(12);
-  });
-
-  it.each(names)('%s', (file) => {
-    const raw = JSON.parse(readFileSync(new URL(`${file}.json`, dir), 'utf8')) as unknown;
-    const expected = JSON.parse(readFileSync(new URL(`${file}.expected.json`, dir), 'utf8')) as {
-      origin: string;
-      title: string;
-      severity: string;
-      indicators: Array<{ type: string; value: string }>;
-    };
-    expect(expected.origin.length).toBeGreaterThan(10);
-    expect(sentinel.validate(raw)).toEqual({ ok: true });
-    const alert = sentinel.normalize(raw);
-    expect(() => NormalizedAlertSchema.parse(alert)).not.toThrow();
-    expect(alert.title).toBe(expected.title);
-    expect(alert.severity).toBe(expected.severity);
-    expect(corpusIndicators(sentinel, raw, alert)).toEqual(
-      expected.indicators.map((i) => `${i.type} ${i.value}`).sort(),
-    );
-  });
-});
+describeCorpus('sentinel', sentinel, 12);
