@@ -1,16 +1,8 @@
-import http from 'node:http';
-import type { AddressInfo } from 'node:net';
-import {
-  type CachePort,
-  type CoalescePort,
-  enrichIndicator,
-  type HttpPort,
-  type RatePort,
-  runProvider,
-} from '@calseta/enrichment-engine';
+import { enrichIndicator, runProvider } from '@calseta/enrichment-engine';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { entraProvider } from './entra.js';
 import { oktaProvider } from './okta.js';
+import { direct, fetchHttp, noCache, open, type RecordingServer, startRecordingServer } from './test-kit.js';
 
 // Audit finding (issue 15): an indicator value `.` or `..` was left unencoded in a provider URL, and
 // URL parsers collapse such a segment: Okta `/api/v1/users/..` became `/api/v1/` (and `/users/.`
@@ -18,39 +10,17 @@ import { oktaProvider } from './okta.js';
 // paths it receives; the builtin Okta and Entra definitions run over real HTTP.
 
 let paths: string[];
-let server: http.Server;
+let server: RecordingServer;
 let base: string;
 
 beforeAll(async () => {
-  paths = [];
-  server = http.createServer((req, res) => {
-    paths.push(req.url ?? '');
-    res.setHeader('content-type', 'application/json');
+  server = await startRecordingServer((path) =>
     // Answers everything, as a real directory would answer a list request.
-    res.end(req.url?.includes('/oauth2/') ? '{"access_token":"t"}' : '{"id":"00u1","value":[]}');
-  });
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+    path.includes('/oauth2/') ? '{"access_token":"t"}' : '{"id":"00u1","value":[]}',
+  );
+  ({ paths, base } = server);
 });
-afterAll(async () => {
-  server.closeAllConnections();
-  await new Promise<void>((resolve) => server.close(() => resolve()));
-});
-
-const http_: HttpPort = async (request) => {
-  const response = await fetch(request.url, {
-    method: request.method,
-    headers: request.headers,
-    ...(request.body === undefined ? {} : { body: request.body }),
-    signal: request.signal,
-  });
-  return {
-    status: response.status,
-    headers: Object.fromEntries(response.headers),
-    body: await response.text(),
-    durationMs: 0,
-  };
-};
+afterAll(() => server?.close());
 
 /** Okta's admin token and Entra's app credentials, every base URL on the recording server. */
 const authFor = () => ({
@@ -63,10 +33,6 @@ const authFor = () => ({
   graph_base_url: base,
 });
 
-const noCache: CachePort = { get: async () => undefined, set: async () => {} };
-const direct: CoalescePort = { run: (_key, work) => work() };
-const open: RatePort = { acquire: async () => ({ ok: true }), pause: async () => {} };
-
 describe('dot segments never reach an identity provider', () => {
   it.each(['.', '..', ' .. '])(
     'the pipeline refuses account %j with a clear skip reason, before any call',
@@ -75,7 +41,7 @@ describe('dot segments never reach an identity provider', () => {
       const outcome = await enrichIndicator({
         indicator: { type: 'account', value },
         providers: [oktaProvider, entraProvider],
-        ports: { http: http_, cache: noCache, coalesce: direct, rate: open, clock: () => new Date() },
+        ports: { http: fetchHttp, cache: noCache, coalesce: direct, rate: open, clock: () => new Date() },
         auth: authFor,
       });
       expect(paths).toEqual([]);
@@ -93,7 +59,7 @@ describe('dot segments never reach an identity provider', () => {
       provider: oktaProvider,
       indicator: { type: 'account', value },
       auth: authFor(),
-      http: http_,
+      http: fetchHttp,
       clock: () => new Date(),
     });
     expect(paths).toEqual([]);
@@ -107,7 +73,7 @@ describe('dot segments never reach an identity provider', () => {
       provider: oktaProvider,
       indicator: { type: 'account', value: 'j.doe' },
       auth: authFor(),
-      http: http_,
+      http: fetchHttp,
       clock: () => new Date(),
     });
     expect(paths[0]).toBe('/api/v1/users/j.doe');
