@@ -236,6 +236,29 @@ function sourceValue(value: unknown, limit: number, depth = 0): unknown {
   return value;
 }
 
+/** Source fields kept once low-value ones are trimmed (pids, sizes, OS versions and statuses go first). */
+const KEY_SOURCE_FIELDS = 16;
+/** Field names by what they tell an analyst: what ran and who, then where and why; the rest last. */
+const FIELD_TIERS = [
+  /process|command|executable|parent|file|path|user|account|url|reason/i,
+  /host|domain|src|dst|dest|source|action|signature|rule|country|org/i,
+];
+
+/** The first `max` top-level fields, those whose names tell what ran, who, where and why first. */
+function keySourceFields(fields: unknown, max: number): unknown {
+  if (fields === null || typeof fields !== 'object' || Array.isArray(fields)) return fields;
+  const entries = Object.entries(fields);
+  if (entries.length <= max) return fields;
+  // Each name's tier once (its first 64 characters), then a stable sort: the source's order stays
+  // within a tier.
+  const tiered = entries.map((entry) => {
+    const found = FIELD_TIERS.findIndex((pattern) => pattern.test(entry[0].slice(0, 64)));
+    return { entry, tier: found === -1 ? FIELD_TIERS.length : found };
+  });
+  tiered.sort((a, b) => a.tier - b.tier);
+  return Object.fromEntries(tiered.slice(0, max).map((t) => t.entry));
+}
+
 /** A provider's extracted fields without noise: nulls, empty lists, long lists and text cut short. */
 function compactFields(
   extracted: Record<string, unknown> | null,
@@ -316,6 +339,8 @@ interface Knobs {
   history: 'all' | 'noted' | 'none';
   /** Workflows listed: all active ones, or those acting on this alert's indicator types. */
   workflows: 'all' | 'matching';
+  /** Top-level source fields kept (those that tell what ran, where and who come first). */
+  sourceKeys: number;
   /** Characters kept per source string, and of the description. */
   sourceText: number;
   description: number;
@@ -345,6 +370,7 @@ const START: Readonly<Record<PayloadDetail, Knobs>> = {
     quietFacts: 'none',
     history: 'all',
     workflows: 'all',
+    sourceKeys: MAX_SOURCE_KEYS,
     sourceText: 160,
     description: 1200,
     workflowDocs: false,
@@ -359,6 +385,7 @@ const START: Readonly<Record<PayloadDetail, Knobs>> = {
     quietFacts: 'key',
     history: 'all',
     workflows: 'all',
+    sourceKeys: MAX_SOURCE_KEYS,
     sourceText: 300,
     description: 4000,
     workflowDocs: true,
@@ -381,6 +408,7 @@ const STEPS: ReadonlyArray<(k: Knobs) => Knobs> = [
   (k) => ({ ...k, quietFacts: 'none', sourceText: Math.min(k.sourceText, 160) }),
   (k) => ({ ...k, documents: lower(k.documents, 'brief') }),
   (k) => ({ ...k, workflows: 'matching' }),
+  (k) => ({ ...k, sourceKeys: Math.min(k.sourceKeys, KEY_SOURCE_FIELDS) }),
   (k) => ({ ...k, rule: k.rule === 'none' ? 'none' : lower(k.rule, 'brief') }),
   (k) => ({ ...k, history: k.history === 'none' ? 'none' : 'noted' }),
   (k) => ({ ...k, contextFacts: k.contextFacts === 'none' ? 'none' : 'top' }),
@@ -543,7 +571,12 @@ function render(src: PayloadSources, k: Knobs, start: Knobs): AgentPayload {
       return true;
     }),
   );
-  const sourceFields = withoutIndicators(fields, shown) ?? {};
+  const allSourceFields = withoutIndicators(fields, shown) ?? {};
+  const sourceFields = keySourceFields(allSourceFields, k.sourceKeys);
+  const sourceCount = Object.keys(allSourceFields).length;
+  if (sourceCount > k.sourceKeys) {
+    note('alert.source_fields', `${k.sourceKeys} of ${sourceCount} fields: what ran, where and who first`, alertPath);
+  }
   const description = a.description ?? '';
   if (description.length > k.description) note('alert.description', `first ${k.description} characters`, alertPath);
   if (k.sourceText < start.sourceText)
