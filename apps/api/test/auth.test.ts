@@ -107,11 +107,14 @@ describe('every route checks its key before anything else', () => {
   it('records when a key was last used', async () => {
     const key = await h.createKey({ scopes: ['alerts:read'] });
     expect((await h.request('GET', '/v1/alerts', { key })).status).toBe(200);
-    const row = await h.deps.db
-      .selectFrom('api_keys')
-      .select('last_used_at')
-      .orderBy('id', 'desc')
-      .executeTakeFirstOrThrow();
-    expect(row.last_used_at).toBeInstanceOf(Date);
+    // Written off the request's path (keys.ts): wait for the write rather than race it.
+    const lastUsed = () =>
+      h.deps.db
+        .selectFrom('api_keys')
+        .select('last_used_at')
+        .orderBy('id', 'desc')
+        .executeTakeFirstOrThrow()
+        .then((row) => row.last_used_at);
+    await expect.poll(lastUsed, { timeout: 10_000 }).toBeInstanceOf(Date);
   });
 });
