@@ -237,22 +237,26 @@ function sourceValue(value: unknown, limit: number, depth = 0): unknown {
 }
 
 /** Source fields kept once low-value ones are trimmed (pids, sizes, OS versions and statuses go first). */
-const KEY_SOURCE_FIELDS = 16;
+const KEY_SOURCE_FIELDS = 12;
+/** Bookkeeping names, last whatever else they contain (`process_pid`, `file_size`, `host_os_version`). */
+const LOW_VALUE_FIELD = /(pid|_id|size|version|status|platform|module|outcome)$/i;
 /** Field names by what they tell an analyst: what ran and who, then where and why; the rest last. */
 const FIELD_TIERS = [
-  /process|command|executable|parent|file|path|user|account|url|reason/i,
-  /host|domain|src|dst|dest|source|action|signature|rule|country|org/i,
+  /process|command|executable|parent|file|path|user|account|url|reason|city|country|geo/i,
+  /host|domain|src|dst|dest|source|action|signature|rule|org|bytes|port|direction/i,
 ];
 
 /** The first `max` top-level fields, those whose names tell what ran, who, where and why first. */
 function keySourceFields(fields: unknown, max: number): unknown {
   if (fields === null || typeof fields !== 'object' || Array.isArray(fields)) return fields;
   const entries = Object.entries(fields);
-  if (entries.length <= max) return fields;
+  // Dropping a few fields would not pay for the note that says so (a cut must make the payload smaller).
+  if (entries.length <= max + 3) return fields;
   // Each name's tier once (its first 64 characters), then a stable sort: the source's order stays
   // within a tier.
   const tiered = entries.map((entry) => {
-    const found = FIELD_TIERS.findIndex((pattern) => pattern.test(entry[0].slice(0, 64)));
+    const name = entry[0].slice(0, 64);
+    const found = LOW_VALUE_FIELD.test(name) ? -1 : FIELD_TIERS.findIndex((pattern) => pattern.test(name));
     return { entry, tier: found === -1 ? FIELD_TIERS.length : found };
   });
   tiered.sort((a, b) => a.tier - b.tier);
