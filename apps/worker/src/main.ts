@@ -14,7 +14,14 @@ import { startWorker } from './worker.js';
 // Composition root: configuration → database → queue (supervising) → core → job loops.
 const env = await exitOnConfigError(() => loadEnv());
 const logger = createLogger({ service: 'worker', level: env.LOG_LEVEL });
-const { db } = createDb({ url: env.DATABASE_URL, max: env.DB_POOL_SIZE, applicationName: 'calseta-worker' });
+// A job waits for a pooled connection longer than a request would (5 s): under a burst, queueing
+// for a connection beats failing the attempt and retrying it.
+const { db } = createDb({
+  url: env.DATABASE_URL,
+  max: env.DB_POOL_SIZE,
+  applicationName: 'calseta-worker',
+  connectionTimeoutMillis: 30_000,
+});
 const queue = new JobQueue({
   url: env.DATABASE_URL,
   logger,

@@ -16,7 +16,7 @@ import { createTestDatabase, type TestDatabase } from '@calseta/db/testing';
 import { type MockProvidersServer, mockProviderEnv, startMockProviders } from '@calseta/mock-providers';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 
-const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../..');
+const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../../..');
 const ALERTS = 300;
 const SHARED_IPS = Array.from({ length: 20 }, (_, i) => `23.0.0.${i + 1}`);
 const uniqueIp = (i: number) => `34.1.${(i >> 8) & 255}.${i & 255}`;
@@ -223,7 +223,11 @@ it('2 APIs and 3 workers on one database: no alert lost, no job processed twice'
   );
   expect(jobs).toHaveLength(ALERTS);
   expect(new Set(jobs.map((j) => j.alert_id)).size).toBe(ALERTS);
-  expect(jobs.filter((j) => j.state !== 'completed' || j.retry_count !== 0)).toEqual([]);
+  // On failure: why a job ran twice, as the workers logged it (a failed attempt or an orphan sweep).
+  const retried = procs.flatMap((p) =>
+    p.lines.filter((l) => /job failed|retrying jobs|listener lost/.test(l)).map((l) => `${p.name}: ${l.slice(0, 600)}`),
+  );
+  expect(jobs.filter((j) => j.state !== 'completed' || j.retry_count !== 0), retried.join('\n')).toEqual([]);
 
   // One enrichment-completed event per alert.
   const events = await query<{ alert_id: string; n: string }>(
