@@ -78,7 +78,7 @@ export { type ApiWrite, type AuthFailure, recordApiWrite, recordAuthFailure } fr
 export { listActivity } from './activity/list.js';
 export { recordActivity, redact } from './activity/record.js';
 export * from './agents/index.js';
-export { getAlert, listAlertActivity, listAlertIndicators, listAlerts } from './alerts/read.js';
+export { alertListStatements, getAlert, listAlertActivity, listAlertIndicators, listAlerts } from './alerts/read.js';
 export { addAlertIndicators, deleteAlert, patchAlert } from './alerts/write.js';
 export * from './approvals/index.js';
 export { createApiKey, getApiKey, listApiKeys, revokeApiKey, updateApiKey } from './auth/api-keys.js';
