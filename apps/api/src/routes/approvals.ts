@@ -1,5 +1,4 @@
 import {
-  type ApprovalPreview,
   approvalPreview,
   contextFor,
   decideWithToken,
@@ -24,6 +23,7 @@ import { OpenAPIHono, z } from '@hono/zod-openapi';
 import type { Context } from 'hono';
 import { apiRoute, errorContent, json } from '../route.js';
 import type { AppEnv } from '../types.js';
+import { approvalDecidePage, messagePage } from '../views/approval-decide.js';
 
 const tags = ['Workflow approvals'];
 const Params = z.object({ approval_uuid: UuidSchema });
@@ -104,61 +104,6 @@ for (const decision of ['approve', 'reject'] as const) {
 
 // ------------------------------------------------------------------ browser page (token = credential)
 
-const escapeHtml = (value: unknown) =>
-  String(value ?? '').replace(
-    /[&<>"']/g,
-    (ch) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' })[ch] as string,
-  );
-
-const STYLE = `body{font-family:system-ui,-apple-system,Segoe UI,sans-serif;background:#0f1419;color:#e6e6e6;margin:0;padding:2rem}
-main{max-width:760px;margin:0 auto;background:#171d24;border:1px solid #2a323c;border-radius:10px;padding:1.5rem 2rem}
-h1{font-size:1.3rem;margin:.2rem 0 1rem}dl{display:grid;grid-template-columns:10rem 1fr;gap:.4rem 1rem}dt{color:#8b98a5}dd{margin:0;word-break:break-all}
-pre{background:#0b0f13;border:1px solid #2a323c;border-radius:6px;padding:1rem;overflow:auto;max-height:24rem;font-size:.8rem}
-.pill{display:inline-block;padding:.15rem .6rem;border-radius:999px;font-size:.75rem;font-weight:700;text-transform:uppercase;background:#3b4754}
-.pill.high,.pill.critical{background:#a3262b}.pill.medium{background:#a36a12}.pill.low{background:#2b6a3c}
-.actions{display:flex;gap:1rem;margin-top:1.5rem}button{font-size:1rem;padding:.6rem 1.6rem;border:0;border-radius:6px;cursor:pointer;color:#fff}
-.approve{background:#2b8a3e}.reject{background:#c92a2a}.status{font-size:1.1rem;padding:1rem;border-radius:6px;background:#222b35}`;
-
-function page(title: string, body: string): string {
-  return `<!doctype html><html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">
-<meta name="referrer" content="no-referrer"><meta name="robots" content="noindex"><title>${escapeHtml(title)}</title><style>${STYLE}</style></head>
-<body><main>${body}</main></body></html>`;
-}
-
-function messagePage(title: string, message: string): string {
-  return page(title, `<h1>${escapeHtml(title)}</h1><p class="status">${escapeHtml(message)}</p>`);
-}
-
-function previewPage(preview: ApprovalPreview, token: string): string {
-  const a = preview.approval;
-  const t = a.trigger_context;
-  const facts: Array<[string, string]> = [
-    ['Workflow', a.workflow_name],
-    ['Risk level', a.risk_level],
-    ['Indicator', t ? `${t.indicator_type}: ${t.indicator_value}` : '-'],
-    ['Alert', preview.alert ? `${preview.alert.title} (${preview.alert.severity}, ${preview.alert.source_name})` : '-'],
-    ['Requested by', `${a.trigger_type} (${a.trigger_agent_key_prefix})`],
-    ['Confidence', `${Math.round(a.confidence * 100)}%`],
-    ['Agent reason', a.reason || '(none given)'],
-    ['Expires', a.expires_at],
-    ['Status', a.status],
-  ];
-  const dl = facts.map(([k, v]) => `<dt>${escapeHtml(k)}</dt><dd>${escapeHtml(v)}</dd>`).join('');
-  const code = preview.code.length > 20_000 ? `${preview.code.slice(0, 20_000)}\n… (truncated)` : preview.code;
-  const form =
-    a.status === 'pending'
-      ? `<form method="post" action="/v1/approvals/${escapeHtml(a.uuid)}/decide"><input type="hidden" name="token" value="${escapeHtml(token)}">
-<div class="actions"><button class="approve" name="decision" value="approve">Approve</button><button class="reject" name="decision" value="reject">Reject</button></div></form>`
-      : `<p class="status">This request is ${escapeHtml(a.status)}${a.responder_id ? ` (by ${escapeHtml(a.responder_id)})` : ''}; nothing more to decide.</p>`;
-  return page(
-    `Approve workflow: ${a.workflow_name}`,
-    `<span class="pill ${escapeHtml(a.risk_level)}">${escapeHtml(a.risk_level)} risk</span>
-<h1>Workflow approval: ${escapeHtml(a.workflow_name)}</h1><dl>${dl}</dl>
-<h2>What will run</h2><p>Code version ${escapeHtml(preview.code_version)} (timeout ${escapeHtml(preview.timeout_seconds)} s), with <code>ctx.indicator</code> = ${escapeHtml(t ? `${t.indicator_type} ${t.indicator_value}` : '-')}${preview.alert ? ` and <code>ctx.alert</code> = ${escapeHtml(preview.alert.uuid)}` : ''}:</p>
-<pre><code>${escapeHtml(code)}</code></pre>${form}`,
-  );
-}
-
 type HtmlStatus = 200 | 400 | 403 | 404 | 409 | 410;
 
 /** A ServiceError as an HTML page; other errors propagate (500 JSON envelope). */
@@ -190,7 +135,7 @@ approvalRoutes.get('/v1/approvals/:approval_uuid/decide', async (c) => {
   try {
     const preview = await approvalPreview(systemContext(c), uuid, token);
     c.header('Cache-Control', 'no-store');
-    return c.html(previewPage(preview, token ?? ''), 200);
+    return c.html(approvalDecidePage(preview, token ?? ''), 200);
   } catch (error) {
     return errorPage(c, error);
   }
