@@ -8,7 +8,7 @@ import { defineConfig } from 'vitest/config';
 export default defineConfig({
   test: {
     name: 'security',
-    include: ['{packages,apps,community-plugins}/*/{src,test}/**/*.security.test.ts'],
+    include: ['{packages,internal-packages,apps,community-plugins}/*/{src,test}/**/*.security.test.ts'],
     globalSetup: ['./packages/db/src/testing/global-setup.ts'],
     testTimeout: 60_000,
     hookTimeout: 120_000,

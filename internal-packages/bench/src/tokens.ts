@@ -9,7 +9,6 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
-import { startWorker } from '../apps/worker/src/worker.js';
 import {
   buildAlertPayload,
   contextFor,
@@ -27,10 +26,11 @@ import {
   seedSystemDetectionRules,
   seedSystemRows,
   tokensOf,
-} from '../packages/core/src/index.js';
-import { createDb, migrateToLatest, startEmbeddedPostgres } from '../packages/db/src/index.js';
-import { mockProviderEnv, startMockProviders } from '../packages/mock-providers/src/index.js';
-import { demoDetectionRules, demoRunbooks } from '../seeds/src/index.js';
+} from '@calseta/core';
+import { createDb, migrateToLatest, startEmbeddedPostgres } from '@calseta/db';
+import { mockProviderEnv, startMockProviders } from '@calseta/mock-providers';
+import { demoDetectionRules, demoRunbooks } from '@calseta/seeds';
+import { startWorker } from '@calseta/worker';
 import { Cleanup, ROOT, writeResult } from './lib/stack.js';
 import { fmt, table } from './lib/stats.js';
 

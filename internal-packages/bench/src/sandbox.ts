@@ -5,7 +5,7 @@
  * context on a pooled module, prelude, module evaluation, `run(ctx)`, result checks, teardown.
  */
 import { parseArgs } from 'node:util';
-import { createSandbox, type HostHttp, type RunInput, type Sandbox } from '../packages/workflow-sandbox/src/index.js';
+import { createSandbox, type HostHttp, type RunInput, type Sandbox } from '@calseta/workflow-sandbox';
 import { writeResult } from './lib/stack.js';
 import { fmt, LatencyRecorder, type LatencySummary, round, table } from './lib/stats.js';
 

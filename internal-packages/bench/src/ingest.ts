@@ -1,24 +1,16 @@
 /**
  * `pnpm bench ingest`: HTTP ingest throughput and latency of the real API process against a durable
  * embedded Postgres, compared with a raw-SQL "floor" (the same two-row transaction done directly
- * with `pg`) on the same database, concurrency and duration. See bench/README.md.
+ * with `pg`) on the same database, concurrency and duration. See internal-packages/bench/README.md.
  */
 import fs from 'node:fs';
 import { createRequire } from 'node:module';
 import os from 'node:os';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
+import { contextFor, createApiKey, createCore, createLogger, JobQueue, SYSTEM, seedSystemRows } from '@calseta/core';
+import { createDb, migrateToLatest, startEmbeddedPostgres } from '@calseta/db';
 import autocannon from 'autocannon';
-import {
-  contextFor,
-  createApiKey,
-  createCore,
-  createLogger,
-  JobQueue,
-  SYSTEM,
-  seedSystemRows,
-} from '../packages/core/src/index.js';
-import { createDb, migrateToLatest, startEmbeddedPostgres } from '../packages/db/src/index.js';
 import { activitySampler, describeActivity } from './lib/pg-activity.js';
 import {
   CpuMeter,

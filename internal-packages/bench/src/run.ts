@@ -1,5 +1,5 @@
 /**
- * Benchmark dispatcher: `pnpm bench <name> [--flags]` runs `bench/<name>.ts`'s exported
+ * Benchmark dispatcher: `pnpm bench <name> [--flags]` runs `src/<name>.ts`'s exported
  * `run(args)`. Without a known name it lists the benchmarks (exit 2; `--help` exits 0).
  */
 import fs from 'node:fs';
@@ -27,7 +27,7 @@ function available(): string[] {
 
 async function load(name: string): Promise<Benchmark> {
   const module = (await import(pathToFileURL(path.join(BENCH_DIR, `${name}.ts`)).href)) as Partial<Benchmark>;
-  if (typeof module.run !== 'function') throw new Error(`bench/${name}.ts does not export run(args)`);
+  if (typeof module.run !== 'function') throw new Error(`src/${name}.ts does not export run(args)`);
   return { description: module.description ?? '', run: module.run };
 }
 

@@ -3,7 +3,7 @@
  * real worker processes against 3 mock providers, delivery to a real (local, signed) agent endpoint.
  * For 1, 2 and 4 worker processes: the sustained throughput (alerts delivered per second while a
  * closed loop keeps the pipeline full), then ingest → delivered latency at 50% of that rate, and the
- * memory (RSS) of every process under load. See bench/README.md.
+ * memory (RSS) of every process under load. See internal-packages/bench/README.md.
  */
 import { randomBytes } from 'node:crypto';
 import fs from 'node:fs';
@@ -12,17 +12,9 @@ import type { AddressInfo } from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
-import {
-  contextFor,
-  createApiKey,
-  createCore,
-  createLogger,
-  JobQueue,
-  SYSTEM,
-  seedSystemRows,
-} from '../packages/core/src/index.js';
-import { createDb, migrateToLatest, startEmbeddedPostgres } from '../packages/db/src/index.js';
-import { type MockProvidersServer, mockProviderEnv, startMockProviders } from '../packages/mock-providers/src/index.js';
+import { contextFor, createApiKey, createCore, createLogger, JobQueue, SYSTEM, seedSystemRows } from '@calseta/core';
+import { createDb, migrateToLatest, startEmbeddedPostgres } from '@calseta/db';
+import { type MockProvidersServer, mockProviderEnv, startMockProviders } from '@calseta/mock-providers';
 import {
   CpuMeter,
   machineCpuSeconds,
@@ -547,7 +539,7 @@ async function measure(options: Options, cleanup: Cleanup): Promise<number> {
   return 0;
 }
 
-/** The third provider, as JSON: the mock's VirusTotal IP API on its root path (as in bench/enrich.ts). */
+/** The third provider, as JSON: the mock's VirusTotal IP API on its root path (as in src/enrich.ts). */
 function customProvider(mock: MockProvidersServer) {
   return {
     provider_name: 'bench_intel',

@@ -2,24 +2,16 @@
  * `pnpm bench api`: read latency of the real API process — `GET /v1/alerts` (filtered, sorted,
  * paginated) and `GET /v1/alerts/{uuid}` — at growing table sizes (10k, 100k, 1M alerts by
  * default), seeded incrementally into one durable embedded Postgres by bulk inserts
- * (bench/lib/seed-alerts.ts). Target: p99 <= 20 ms at every size. See bench/README.md.
+ * (internal-packages/bench/src/lib/seed-alerts.ts). Target: p99 <= 20 ms at every size. See internal-packages/bench/README.md.
  */
 import fs from 'node:fs';
 import { createRequire } from 'node:module';
 import os from 'node:os';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
+import { contextFor, createApiKey, createCore, createLogger, JobQueue, SYSTEM, seedSystemRows } from '@calseta/core';
+import { createDb, migrateToLatest, startEmbeddedPostgres } from '@calseta/db';
 import autocannon from 'autocannon';
-import {
-  contextFor,
-  createApiKey,
-  createCore,
-  createLogger,
-  JobQueue,
-  SYSTEM,
-  seedSystemRows,
-} from '../packages/core/src/index.js';
-import { createDb, migrateToLatest, startEmbeddedPostgres } from '../packages/db/src/index.js';
 import { CpuMeter, machineCpuSeconds, postmasterPid, processCpuSeconds, processTreeCpuSeconds } from './lib/proc.js';
 import { alertCount, ENV_TAGS, SOURCES, seedAlerts, TECHNIQUE_TAGS, THEME_TAGS } from './lib/seed-alerts.js';
 import {
@@ -520,7 +512,7 @@ async function explainList(
   query: Record<string, string | string[] | number>,
 ): Promise<string[]> {
   // Imported here so that `--no-explain` also runs against older core code that lacks it.
-  const { alertListStatements } = await import('../packages/core/src/alerts/read.js');
+  const { alertListStatements } = await import('@calseta/core');
   const statements = alertListStatements(db, {
     ...query,
     page: Number(query.page ?? 1),

@@ -9,10 +9,10 @@ import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import type { DbHandle, EmbeddedPostgres } from '../../packages/db/src/index.js';
+import type { DbHandle, EmbeddedPostgres } from '@calseta/db';
 import { machineCpuSeconds } from './proc.js';
 
-export const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
+export const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../../..');
 export const HEALTH_TIMEOUT_MS = 60_000;
 
 export type Pool = DbHandle['pool'];
@@ -246,9 +246,9 @@ export async function one<T>(pool: Pool, text: string, values: unknown[] = []): 
   return rows[0] as T;
 }
 
-/** Write `result` as `bench/results/<name>-<timestamp>.json`; returns the path relative to the repository. */
+/** Write `result` as `internal-packages/bench/results/<name>-<timestamp>.json`; returns the path relative to the repository. */
 export function writeResult(name: string, startedAt: Date, result: unknown): string {
-  const dir = path.join(ROOT, 'bench/results');
+  const dir = path.join(ROOT, 'internal-packages/bench/results');
   fs.mkdirSync(dir, { recursive: true });
   const file = path.join(dir, `${name}-${startedAt.toISOString().replace(/[:.]/g, '-')}.json`);
   fs.writeFileSync(file, `${JSON.stringify(result, null, 2)}\n`);

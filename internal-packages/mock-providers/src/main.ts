@@ -1,5 +1,5 @@
 /**
- * CLI: `tsx packages/mock-providers/src/main.ts [flags]` — starts the mock provider server and
+ * CLI: `tsx internal-packages/mock-providers/src/main.ts [flags]` — starts the mock provider server and
  * prints its URL and the base URL to use for each provider. Stops on SIGINT / SIGTERM.
  */
 import { pathToFileURL } from 'node:url';

@@ -4,30 +4,22 @@
  * at a fixed latency: how many outbound provider calls it costs (the Postgres cache and the
  * cross-process coalescer should make that one per indicator and provider), how long from ingest to
  * enriched, and how many alerts per second. Then two paced (unsaturated) phases: warm cache, and cold
- * cache (fresh indicators per alert). See bench/README.md.
+ * cache (fresh indicators per alert). See internal-packages/bench/README.md.
  */
 import { randomBytes } from 'node:crypto';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
-import {
-  contextFor,
-  createApiKey,
-  createCore,
-  createLogger,
-  JobQueue,
-  SYSTEM,
-  seedSystemRows,
-} from '../packages/core/src/index.js';
-import { createDb, migrateToLatest, startEmbeddedPostgres } from '../packages/db/src/index.js';
+import { contextFor, createApiKey, createCore, createLogger, JobQueue, SYSTEM, seedSystemRows } from '@calseta/core';
+import { createDb, migrateToLatest, startEmbeddedPostgres } from '@calseta/db';
 import {
   KNOWN_BAD,
   type MockProvidersServer,
   type MockStats,
   mockProviderEnv,
   startMockProviders,
-} from '../packages/mock-providers/src/index.js';
+} from '@calseta/mock-providers';
 import { type ActivitySummary, activitySampler, describeActivity } from './lib/pg-activity.js';
 import { CpuMeter, machineCpuSeconds, postmasterPid, processCpuSeconds, processTreeCpuSeconds } from './lib/proc.js';
 import {

@@ -19,14 +19,14 @@
  * - indicators: a pool of max(2,000, target / 10); 60% of alerts link 1–4 of them.
  *
  * Runnable alone against any database that has the schema:
- *   node --import tsx bench/lib/seed-alerts.ts --url postgres://… --count 100000
- *   node --import tsx bench/lib/seed-alerts.ts --data-dir /tmp/calseta-api-bench --count 100000
+ *   node --import tsx internal-packages/bench/src/lib/seed-alerts.ts --url postgres://… --count 100000
+ *   node --import tsx internal-packages/bench/src/lib/seed-alerts.ts --data-dir /tmp/calseta-api-bench --count 100000
  * (--data-dir starts, migrates and stops an embedded Postgres kept in that directory.)
  */
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
-import type { DbHandle } from '../../packages/db/src/index.js';
+import type { DbHandle } from '@calseta/db';
 
 export const SOURCES = ['elastic', 'sentinel', 'splunk', 'generic'] as const;
 export const TECHNIQUE_TAGS = ['T1059', 'T1566', 'T1078', 'T1110', 'T1486', 'T1021', 'T1003', 'T1055'] as const;
@@ -269,7 +269,7 @@ async function main(): Promise<number> {
   const count = Number(values.count);
   if (!Number.isInteger(count) || count <= 0)
     throw new Error(`--count must be a positive integer, got ${values.count}`);
-  const { createDb, migrateToLatest, startEmbeddedPostgres } = await import('../../packages/db/src/index.js');
+  const { createDb, migrateToLatest, startEmbeddedPostgres } = await import('@calseta/db');
   let url = values.url;
   const postgres =
     url === undefined && values['data-dir'] !== undefined
