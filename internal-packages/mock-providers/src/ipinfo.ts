@@ -2,8 +2,10 @@
  * Network facts for an IP, shared by the VirusTotal and AbuseIPDB mocks so that both describe the
  * same address the same way. Listed IPs use their profile; everything else is generated.
  */
+
+import { isPrivateIp } from '@calseta/plugin-sdk';
 import { IP_PROFILES } from './data.js';
-import { ipVersion, isPrivateIp, Rng } from './util.js';
+import { ipVersion, Rng } from './util.js';
 
 export interface IpInfo {
   ip: string;

@@ -128,28 +128,6 @@ export function ipVersion(value: string): 0 | 4 | 6 {
   return isIP(value) as 0 | 4 | 6;
 }
 
-/** RFC 1918, loopback, link-local, CGNAT, unspecified and IPv6 ULA/link-local/loopback. */
-export function isPrivateIp(value: string): boolean {
-  const v = ipVersion(value);
-  if (v === 4) {
-    const [a = 0, b = 0] = value.split('.').map(Number);
-    return (
-      a === 10 ||
-      a === 127 ||
-      a === 0 ||
-      (a === 172 && b >= 16 && b <= 31) ||
-      (a === 192 && b === 168) ||
-      (a === 169 && b === 254) ||
-      (a === 100 && b >= 64 && b <= 127)
-    );
-  }
-  if (v === 6) {
-    const lower = value.toLowerCase();
-    return lower === '::1' || lower === '::' || /^f[cd]/.test(lower) || /^fe[89ab]/.test(lower);
-  }
-  return false;
-}
-
 export const HASH_RE = /^(?:[0-9a-f]{32}|[0-9a-f]{40}|[0-9a-f]{64})$/i;
 export const DOMAIN_RE =
   /^(?=.{1,253}$)(?!-)[a-z0-9-]{1,63}(?<!-)(?:\.(?!-)[a-z0-9-]{1,63}(?<!-))*\.[a-z][a-z0-9-]{0,62}$/i;
