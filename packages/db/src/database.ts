@@ -17,7 +17,7 @@
  * - Timestamps are `timestamptz` and come back as `Date`; inserts accept `Date`
  *   or an ISO string. `date` columns come back as `'YYYY-MM-DD'` strings.
  */
-import type { ColumnType, GeneratedAlways, Insertable, Selectable, Updateable } from 'kysely';
+import type { ColumnType, GeneratedAlways, Insertable, Kysely, Selectable, Updateable } from 'kysely';
 
 // ---------------------------------------------------------------- column helpers
 
@@ -629,3 +629,6 @@ export type AgentRunRowUpdate = Updateable<AgentRunsTable>;
 export type ActivityEventRow = Selectable<ActivityEventsTable>;
 export type NewActivityEventRow = Insertable<ActivityEventsTable>;
 export type ActivityEventRowUpdate = Updateable<ActivityEventsTable>;
+
+/** A Kysely handle (or transaction) on this schema: the one `Db` type every package uses. */
+export type Db = Kysely<Database>;
