@@ -6,16 +6,16 @@ import { builtinSources } from '@calseta/integrations';
 import type { AlertSource } from '@calseta/plugin-sdk';
 import { createAgentFetch } from './agents/deliver.js';
 import { createApprovalFetch } from './approvals/notify.js';
-import { ApiKeyCache } from './auth/key-cache.js';
-import type { CoreConfig, CoreDeps, Db } from './context.js';
-import { EnrichmentRuntime } from './enrichment/runtime.js';
-import { policyFor } from './http/policy.js';
+import { ApiKeyCache } from './infra/key-cache.js';
+import type { CoreConfig, CoreDeps, Db } from './infra/context.js';
+import { EnrichmentRuntime } from './infra/enrichment/runtime.js';
+import { policyFor } from './infra/http/policy.js';
 import { IngestBatcher } from './ingest/batcher.js';
-import type { JobQueue } from './jobs/queue.js';
-import type { Logger } from './logger.js';
-import { MappingRuleCache } from './mappings/rules.js';
+import type { JobQueue } from './infra/jobs/queue.js';
+import type { Logger } from './infra/logger.js';
+import { MappingRuleCache } from './infra/mapping-rules.js';
 import type { LoadedPlugins } from './plugins.js';
-import { SecretBox } from './secrets/box.js';
+import { SecretBox } from './infra/secrets/box.js';
 import { SourceRegistry } from './sources/registry.js';
 import { createWorkflowFetch } from './workflows/http.js';
 
@@ -76,10 +76,10 @@ export function createCore(options: CreateCoreOptions): CoreDeps {
 
 export { type ApiWrite, type AuthFailure, recordApiWrite, recordAuthFailure } from './activity/audit.js';
 export { listActivity } from './activity/list.js';
-export { recordActivity, redact } from './activity/record.js';
+export { recordActivity, redact } from './infra/activity.js';
 export * from './agents/index.js';
 export { alertListStatements, getAlert, listAlertActivity, listAlertIndicators, listAlerts } from './alerts/read.js';
-export { addAlertIndicators, deleteAlert, patchAlert } from './alerts/write.js';
+export { addAlertIndicators, deleteAlert, patchAlert, patchAlertFrom } from './alerts/write.js';
 export * from './approvals/index.js';
 export { createApiKey, getApiKey, listApiKeys, revokeApiKey, updateApiKey } from './auth/api-keys.js';
 export { clientIp, parseTrustedProxies, type TrustedProxies } from './auth/client-ip.js';
@@ -87,13 +87,16 @@ export {
   type Admission,
   admit,
   auditWrite,
+  checkPermissions,
   countRequest,
   GateEnvSchema,
   type GateOptions,
   type GateRequest,
+  type GateSite,
   gateOptionsFrom,
+  readCapped,
 } from './auth/gate.js';
-export { onApiKeysChanged } from './auth/key-cache.js';
+export { onApiKeysChanged } from './infra/key-cache.js';
 export { authenticate, generateApiKey, hashApiKey, hasScope, requireScope, usableKeyIds } from './auth/keys.js';
 export type { Permission } from './auth/permissions.js';
 export { authorize, PERMISSIONS } from './auth/permissions.js';
@@ -107,24 +110,24 @@ export {
 export { ProcessEnvSchema, parseProcessEnv, sharedCoreConfig } from './config.js';
 export * from './context/index.js';
 export { matchesTargeting, type TargetingSubject } from './context/targeting.js';
-export type { Actor, AuthenticatedKey, CoreConfig, CoreDeps, Db, ServiceContext } from './context.js';
-export { SYSTEM } from './context.js';
+export type { Actor, AuthenticatedKey, CoreConfig, CoreDeps, Db, ServiceContext } from './infra/context.js';
+export { SYSTEM } from './infra/context.js';
 export { contextFor } from './context-for.js';
 // Enrichment provider and field extraction administration.
 export * from './enrichment/admin.js';
 export { enrichOnDemand, listProviderStatus, requestAlertEnrichment } from './enrichment/on-demand.js';
-export type { LoadedProvider, ResolvedAuth } from './enrichment/registry.js';
-export { PROVIDERS_CHANNEL, ProviderRegistry, providerDefinition, resolveProviderAuth } from './enrichment/registry.js';
-export type { EnrichmentConfig } from './enrichment/runtime.js';
+export type { LoadedProvider, ResolvedAuth } from './infra/enrichment/registry.js';
+export { PROVIDERS_CHANNEL, ProviderRegistry, providerDefinition, resolveProviderAuth } from './infra/enrichment/registry.js';
+export type { EnrichmentConfig } from './infra/enrichment/runtime.js';
 export {
   EnrichmentRuntime,
   PROVIDER_ENV_PREFIX,
   parseAllowedHosts,
   providerEnvFrom,
   safeHttpPort,
-} from './enrichment/runtime.js';
+} from './infra/enrichment/runtime.js';
 export { seedBuiltinProviders } from './enrichment/seed.js';
-export { ERROR_STATUS, notFound, ServiceError } from './errors.js';
+export { ERROR_STATUS, notFound, ServiceError } from './infra/errors.js';
 export {
   checkOutboundUrl,
   createSafeFetch,
@@ -135,19 +138,19 @@ export {
   type OutboundPurpose,
   OutboundRequestError,
   policyFor,
-} from './http/index.js';
-export { isUuid, newUuid } from './ids.js';
+} from './infra/http/index.js';
+export { isUuid, newUuid } from './infra/ids.js';
 export { findIndicator, getIndicator, patchIndicator } from './indicators/indicators.js';
 export { extractIndicators } from './ingest/extract.js';
 export { fingerprint } from './ingest/fingerprint.js';
 export type { IngestInput } from './ingest/ingest-alert.js';
 export { ingestAlert } from './ingest/ingest-alert.js';
-export type { JobName, JobPayload } from './jobs/catalogue.js';
-export { JOB_NAMES, JOBS } from './jobs/catalogue.js';
-export type { Job, JobOutcome } from './jobs/queue.js';
-export { JobQueue } from './jobs/queue.js';
-export type { Logger } from './logger.js';
-export { createLogger } from './logger.js';
+export type { JobName, JobPayload } from './infra/jobs/catalogue.js';
+export { JOB_NAMES, JOBS } from './infra/jobs/catalogue.js';
+export type { Job, JobOutcome } from './infra/jobs/queue.js';
+export { JobQueue } from './infra/jobs/queue.js';
+export type { Logger } from './infra/logger.js';
+export { createLogger } from './infra/logger.js';
 export {
   createIndicatorMapping,
   deleteIndicatorMapping,
@@ -182,11 +185,11 @@ export {
   mergeResults,
   onAlertEnriched,
 } from './pipeline/enrich-alert.js';
-export { extractAlertIndicators } from './pipeline/extract-alert-indicators.js';
+export { extractAlertIndicators } from './ingest/extract-alert-indicators.js';
 export { JOB_HANDLERS } from './pipeline/handlers.js';
 export type { InstalledProviders, LoadedPlugins, LoadPluginsOptions } from './plugins.js';
 export { installPluginProviders, loadPlugins, NO_PLUGINS, parsePluginList } from './plugins.js';
-export { isSealed, parseEncryptionKey, type SealedSecret, SecretBox, SecretError } from './secrets/box.js';
+export { isSealed, parseEncryptionKey, type SealedSecret, SecretBox, SecretError } from './infra/secrets/box.js';
 export { DEFAULT_APPROVAL_TIMEOUT_SECONDS, getApprovalDefaults } from './settings.js';
 export {
   createSource,

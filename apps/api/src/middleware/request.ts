@@ -1,6 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import type { IncomingMessage } from 'node:http';
-import { type CoreDeps, clientIp } from '@calseta/core';
+import { type CoreDeps, clientIp, readCapped } from '@calseta/core';
 import type { HttpBindings } from '@hono/node-server';
 import type { MiddlewareHandler } from 'hono';
 import { cors } from 'hono/cors';
@@ -116,18 +115,6 @@ function isIngest(path: string): boolean {
   return path.startsWith('/v1/ingest/') || path === '/v1/alerts';
 }
 
-/** The body bytes, or null once more than `limit` arrived (reading stops there). */
-async function readIncoming(incoming: IncomingMessage, limit: number): Promise<Uint8Array | null> {
-  const chunks: Buffer[] = [];
-  let size = 0;
-  for await (const chunk of incoming) {
-    size += (chunk as Buffer).length;
-    if (size > limit) return null;
-    chunks.push(chunk as Buffer);
-  }
-  return chunks.length === 1 ? (chunks[0] as Buffer) : Buffer.concat(chunks, size);
-}
-
 /** JSON escapes of characters Postgres cannot store in text or jsonb: NUL and UTF-16 surrogates. */
 const UNSTORABLE_ESCAPE = /\\u(0000|d[89a-f][0-9a-f]{2})/i;
 /** NUL, a high surrogate not followed by a low one, or a low surrogate not preceded by a high one. */
@@ -175,11 +162,11 @@ export const readBody: MiddlewareHandler<AppEnv> = async (c, next) => {
       max_bytes: limit,
     });
   if (Number(c.req.header('content-length') ?? 0) > limit) return tooLarge();
+  // Under Node straight from the socket stream; elsewhere (app.request in tests) the web stream.
   const incoming = (c.env as Partial<HttpBindings> | undefined)?.incoming;
-  const bytes = incoming
-    ? await readIncoming(incoming as IncomingMessage, limit)
-    : new Uint8Array(await c.req.raw.arrayBuffer());
-  if (bytes === null || bytes.byteLength > limit) return tooLarge();
+  const stream = incoming ?? c.req.raw.body;
+  const bytes = stream ? await readCapped(stream as AsyncIterable<Uint8Array>, limit) : new Uint8Array(0);
+  if (bytes === null) return tooLarge();
   const cache = c.req.bodyCache as Record<string, Promise<unknown>>;
   if (bytes.byteLength === 0) {
     // No body reads as an empty object: validators then name the missing fields.

@@ -1,16 +1,17 @@
 import {
   type AlertPatch,
   AlertPatchSchema,
+  type AlertStatus,
   type IndicatorAddRequest,
   IndicatorAddRequestSchema,
   type IndicatorAddResult,
 } from '@calseta/schema';
-import { type ActivityInput, activityRow } from '../activity/record.js';
+import { type ActivityInput, activityRow } from '../infra/activity.js';
 import { authorize } from '../auth/permissions.js';
-import type { ServiceContext } from '../context.js';
-import { notFound } from '../errors.js';
+import type { ServiceContext } from '../infra/context.js';
+import { notFound } from '../infra/errors.js';
 import { INDICATOR_COLUMNS, toIndicator } from '../indicators/indicators.js';
-import { linkIndicators } from '../pipeline/extract-alert-indicators.js';
+import { linkIndicators } from '../ingest/extract-alert-indicators.js';
 import { type AlertWithMeta, loadAlert } from './read.js';
 
 /**
@@ -18,9 +19,21 @@ import { type AlertWithMeta, loadAlert } from './read.js';
  * acknowledged_at (first move out of Open), triaged_at (first Triaging), closed_at (first Closed).
  */
 export async function patchAlert(ctx: ServiceContext, uuid: string, input: AlertPatch): Promise<AlertWithMeta> {
+  return (await patchAlertFrom(ctx, uuid, input)).alert;
+}
+
+/**
+ * `patchAlert`, also saying which status the alert had: read under the same row lock as the change
+ * (MCP's update_alert_status reports `previous_status`; a separate read first could be stale).
+ */
+export async function patchAlertFrom(
+  ctx: ServiceContext,
+  uuid: string,
+  input: AlertPatch,
+): Promise<{ alert: AlertWithMeta; previousStatus: AlertStatus }> {
   authorize(ctx, 'alerts:write');
   const patch = AlertPatchSchema.parse(input);
-  await ctx.db.transaction().execute(async (trx) => {
+  const previousStatus = await ctx.db.transaction().execute(async (trx) => {
     const current = await trx
       .selectFrom('alerts')
       .select([
@@ -107,8 +120,9 @@ export async function patchAlert(ctx: ServiceContext, uuid: string, input: Alert
         .values(events.map((e) => activityRow(ctx, e)))
         .execute();
     }
+    return current.status as AlertStatus;
   });
-  return loadAlert(ctx.db, uuid);
+  return { alert: await loadAlert(ctx.db, uuid), previousStatus };
 }
 
 /** Delete an alert and its links (indicators stay: they are global). */

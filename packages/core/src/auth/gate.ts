@@ -1,10 +1,10 @@
 import { z } from 'zod';
 import { type ApiWrite, recordApiWrite, recordAuthFailure } from '../activity/audit.js';
-import type { AuthenticatedKey, CoreDeps, ServiceContext } from '../context.js';
-import { ServiceError } from '../errors.js';
-import type { Logger } from '../logger.js';
+import type { AuthenticatedKey, CoreDeps, ServiceContext } from '../infra/context.js';
+import { ServiceError } from '../infra/errors.js';
+import type { Logger } from '../infra/logger.js';
 import { parseTrustedProxies, type TrustedProxies } from './client-ip.js';
-import { authenticate } from './keys.js';
+import { authenticate, bearerToken } from './keys.js';
 import { authorize, type Permission } from './permissions.js';
 import { hitRateLimit, type RateLimitClass, type RateLimitConfig, type RateLimitResult } from './rate-limit.js';
 
@@ -47,23 +47,30 @@ export function gateOptionsFrom(env: z.infer<typeof GateEnvSchema>): Required<Ga
   };
 }
 
-/** One request at the door, as any transport describes it. */
-export interface GateRequest {
+/** Where a request or call came in, as any transport describes it (for the log and audit rows). */
+export interface GateSite {
   authorization: string | undefined;
-  /** Checked right after authentication (REST routes); MCP's verbs authorize themselves. */
+  method: string;
+  /** The route pattern (`/v1/agents/:agent_uuid`, `mcp /mcp`, `mcp tools/call <tool>`) for the audit row. */
+  route: string;
+  path: string;
+  clientIp: string;
+  requestId?: string;
+  logger: Logger;
+}
+
+/** One request at the door. */
+export interface GateRequest extends GateSite {
+  /**
+   * Checked right after authentication (REST routes). MCP checks each tool's and resource's
+   * permissions per call (`checkPermissions`), since one request names its operation in the body.
+   */
   permission?: Permission;
   /**
    * The request's rate-limit class, or how to find it once the key is known (MCP reads the body —
    * only after authentication — to see which tool is called). What it throws propagates.
    */
   rateLimitClass: RateLimitClass | (() => Promise<RateLimitClass>);
-  method: string;
-  /** The route pattern (`/v1/agents/:agent_uuid`, `mcp /mcp`) for the audit row. */
-  route: string;
-  path: string;
-  clientIp: string;
-  requestId?: string;
-  logger: Logger;
 }
 
 export type Admission =
@@ -75,13 +82,12 @@ export type Admission =
 const DEFAULT_AUDIT_CAP = 30;
 const BEARER_KEY = /^Bearer\s+(cai_\S+)$/i;
 
-function failureReason(error: ServiceError, authorization: string | undefined, authenticated: boolean): string {
-  if (authenticated) return 'insufficient_scope';
+/** Why a request was refused, from the error's code and the header's shape (never the message text). */
+function failureReason(error: ServiceError, authorization: string | undefined): string {
+  if (error.code === 'FORBIDDEN') return 'insufficient_scope';
   if (error.code === 'KEY_EXPIRED') return 'key_expired';
-  if (!authorization) return 'missing_header';
-  return BEARER_KEY.test(authorization.trim()) && !error.message.startsWith('Malformed')
-    ? 'invalid_key'
-    : 'invalid_format';
+  const bearer = bearerToken(authorization);
+  return 'fault' in bearer ? bearer.fault : 'invalid_key';
 }
 
 /** The first 8 characters of a presented `cai_` token (the public key prefix), never more. */
@@ -123,14 +129,15 @@ export async function admit(
   options: GateOptions,
   request: GateRequest,
 ): Promise<Admission> {
-  let key: AuthenticatedKey | null = null;
+  let key: AuthenticatedKey;
   try {
     key = await authenticate(deps, request.authorization);
-    if (request.permission) authorize({ actor: { type: 'api', key } }, request.permission);
   } catch (error) {
     if (!(error instanceof ServiceError)) throw error;
-    return { ok: false, error: await authFailure(deps, options, request, error, key), rate: null };
+    return { ok: false, error: await authFailure(deps, options, request, error, null), rate: null };
   }
+  const refused = await checkPermissions(deps, options, request, key, request.permission ? [request.permission] : []);
+  if (refused) return { ok: false, error: refused, rate: null };
   const cls = typeof request.rateLimitClass === 'function' ? await request.rateLimitClass() : request.rateLimitClass;
   const subject = `key:${key.prefix}`;
   const rate = await countRequest(deps, options.rateLimits, cls, subject);
@@ -141,14 +148,36 @@ export async function admit(
   return { ok: true, key, rate };
 }
 
+/**
+ * Check an authenticated key against every one of `permissions` (a transport whose request names its
+ * operation only in the body — MCP's tools and resources — calls this per call): null when allowed,
+ * else the FORBIDDEN to answer, audited and counted per client IP as the gate's own refusals (or
+ * RATE_LIMITED once that IP has failed too often).
+ */
+export async function checkPermissions(
+  deps: Pick<CoreDeps, 'db'>,
+  options: GateOptions,
+  site: GateSite,
+  key: AuthenticatedKey,
+  permissions: readonly Permission[],
+): Promise<ServiceError | null> {
+  try {
+    for (const permission of permissions) authorize({ actor: { type: 'api', key } }, permission);
+    return null;
+  } catch (error) {
+    if (!(error instanceof ServiceError)) throw error;
+    return authFailure(deps, options, site, error, key);
+  }
+}
+
 async function authFailure(
   deps: Pick<CoreDeps, 'db'>,
   options: GateOptions,
-  request: GateRequest,
+  request: GateSite & { permission?: Permission },
   error: ServiceError,
   key: AuthenticatedKey | null,
 ): Promise<ServiceError> {
-  const reason = failureReason(error, request.authorization, key !== null);
+  const reason = failureReason(error, request.authorization);
   const keyPrefix = key?.prefix ?? presentedPrefix(request.authorization);
   request.logger.warn(
     {
@@ -189,6 +218,23 @@ async function authFailure(
     request.logger.error({ err: auditError }, 'could not record auth failure');
   }
   return error;
+}
+
+/**
+ * A body, read only after admission and at most `limit` bytes: the bytes, or null once more than
+ * `limit` arrived (reading stops there, so no client makes a process buffer an endless stream;
+ * streamed bytes count, not just Content-Length). Node's IncomingMessage and a web ReadableStream
+ * are both async iterables, so every transport reads through this one function.
+ */
+export async function readCapped(body: AsyncIterable<Uint8Array>, limit: number): Promise<Uint8Array | null> {
+  const chunks: Uint8Array[] = [];
+  let size = 0;
+  for await (const chunk of body) {
+    size += chunk.byteLength;
+    if (size > limit) return null;
+    chunks.push(chunk);
+  }
+  return chunks.length === 1 ? (chunks[0] as Uint8Array) : Buffer.concat(chunks, size);
 }
 
 /**

@@ -1,9 +1,9 @@
 import { createHash, randomBytes } from 'node:crypto';
 import type { Scope } from '@calseta/schema';
 import { sql } from 'kysely';
-import type { AuthenticatedKey, CoreDeps } from '../context.js';
-import { ServiceError } from '../errors.js';
-import { API_KEYS_CHANNEL } from './key-cache.js';
+import type { AuthenticatedKey, CoreDeps } from '../infra/context.js';
+import { ServiceError } from '../infra/errors.js';
+import { API_KEYS_CHANNEL } from '../infra/key-cache.js';
 
 const KEY_PREFIX = 'cai_';
 const KEY_FORMAT = /^cai_[A-Za-z0-9_-]{32,128}$/;
@@ -27,20 +27,30 @@ export function keyPrefix(key: string): string {
   return key.slice(0, 8);
 }
 
+/** What is wrong with an Authorization header before any lookup: no header, or not `Bearer cai_…`. */
+export type CredentialFault = 'missing_header' | 'invalid_format';
+
+/** The bearer token of a well-formed header, or why the header cannot carry a key. */
+export function bearerToken(authorization: string | undefined): { token: string } | { fault: CredentialFault } {
+  if (!authorization) return { fault: 'missing_header' };
+  const token = /^Bearer\s+(\S+)$/i.exec(authorization.trim())?.[1];
+  return token && KEY_FORMAT.test(token) ? { token } : { fault: 'invalid_format' };
+}
+
 /** Resolve a bearer token to its key, or throw UNAUTHORIZED / KEY_EXPIRED. */
 export async function authenticate(
   deps: Pick<CoreDeps, 'db' | 'apiKeys' | 'logger'>,
   authorization: string | undefined,
   now = new Date(),
 ): Promise<AuthenticatedKey> {
-  if (!authorization) {
-    throw new ServiceError('UNAUTHORIZED', 'Missing Authorization header. Send "Authorization: Bearer cai_...".');
+  const bearer = bearerToken(authorization);
+  if ('fault' in bearer) {
+    throw new ServiceError(
+      'UNAUTHORIZED',
+      `${bearer.fault === 'missing_header' ? 'Missing' : 'Malformed'} Authorization header. Send "Authorization: Bearer cai_...".`,
+    );
   }
-  const match = /^Bearer\s+(\S+)$/i.exec(authorization.trim());
-  const token = match?.[1];
-  if (!token || !KEY_FORMAT.test(token)) {
-    throw new ServiceError('UNAUTHORIZED', 'Malformed Authorization header. Send "Authorization: Bearer cai_...".');
-  }
+  const { token } = bearer;
   const hash = hashApiKey(token);
   let row = deps.apiKeys.get(hash);
   if (row === undefined) {
