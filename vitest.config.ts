@@ -11,7 +11,10 @@ export default defineConfig({
       {
         test: {
           name: 'node',
-          include: ['{packages,internal-packages,apps,seeds,community-plugins,examples}/*/{src,test}/**/*.test.ts'],
+          include: [
+            '{packages,internal-packages,apps,seeds,community-plugins,examples}/*/{src,test}/**/*.test.ts',
+            'scripts/*.test.ts',
+          ],
           exclude: ['**/node_modules/**', '**/*.security.test.ts'],
           globalSetup: ['./packages/db/src/testing/global-setup.ts'],
           testTimeout: 30_000,
