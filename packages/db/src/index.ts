@@ -4,3 +4,4 @@ export type * from './database.js';
 export type { EmbeddedPostgres, StartEmbeddedPostgresOptions } from './embedded.js';
 export { startEmbeddedPostgres } from './embedded.js';
 export { runningEmbeddedPostgresUrl } from './embedded-running.js';
+export { isDatabaseUnavailable } from './unavailable.js';

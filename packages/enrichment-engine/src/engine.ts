@@ -1,5 +1,6 @@
 import {
   type EnrichmentProviderResult,
+  type FailureReason,
   type IndicatorType,
   type MaliceLevel,
   type ProviderDefinition,
@@ -14,7 +15,7 @@ import { requiredAuthKeys } from './check.js';
 import { checkEnrichable } from './enrichable.js';
 import { extractFields } from './extract.js';
 import { evaluateMalice, notFoundVerdict } from './malice.js';
-import type { EnginePorts, HttpPort, IndicatorRef } from './ports.js';
+import { type EnginePorts, type HttpPort, type IndicatorRef, PortError } from './ports.js';
 import { redactCredentials } from './redact.js';
 import { type RateLimitHint, type RunStepsInput, runSteps } from './steps.js';
 
@@ -79,6 +80,7 @@ function blank(provider: ProviderDefinition, status: EnrichmentProviderResult['s
     duration_ms: 0,
     cache_hit: false,
     skip_reason: null,
+    failure_reason: null,
     rate_limited: false,
     retry_after_ms: null,
   };
@@ -99,12 +101,20 @@ function skipped(
   };
 }
 
-function failed(provider: ProviderDefinition, message: string): EnrichmentProviderResult {
-  return { ...blank(provider, 'failed'), error_message: message };
+function failed(provider: ProviderDefinition, reason: FailureReason, message: string): EnrichmentProviderResult {
+  return { ...blank(provider, 'failed'), failure_reason: reason, error_message: message };
 }
 
 function errorMessage(error: unknown): string {
   return error instanceof Error ? error.message || error.name : String(error);
+}
+
+const PORT_FAILURES = { unavailable: 'port_unavailable', shared_call_lost: 'shared_call_lost' } as const;
+
+/** Something thrown where nothing should be: a port's tagged failure, else an engine/port bug. */
+function unexpected(provider: ProviderDefinition, error: unknown): EnrichmentProviderResult {
+  const reason = error instanceof PortError ? PORT_FAILURES[error.code] : 'internal';
+  return failed(provider, reason, `unexpected error: ${errorMessage(error)}`);
 }
 
 const elapsed = (started: number) => Math.round(performance.now() - started);
@@ -163,7 +173,7 @@ export async function runProvider(input: RunProviderInput): Promise<ProviderRun>
     const context = { provider: provider.provider_name, fetchedAt };
 
     if (outcome.status === 'failed') {
-      const result = failed(provider, outcome.error);
+      const result = failed(provider, outcome.reason, outcome.error);
       if (outcome.rateLimit !== null) {
         result.rate_limited = true;
         result.retry_after_ms = outcome.rateLimit.retryAfterMs;
@@ -193,7 +203,7 @@ export async function runProvider(input: RunProviderInput): Promise<ProviderRun>
     };
     return done(result, outcome.steps, outcome.rateLimit);
   } catch (error) {
-    return done(failed(provider, `unexpected error: ${errorMessage(error)}`));
+    return done(unexpected(provider, error));
   }
 }
 
@@ -237,7 +247,7 @@ export async function testProvider(input: TestProviderInput): Promise<ProviderRu
   return withCallTimeout(
     ms,
     (signal) => runProvider({ ...input, signal, debug: true }),
-    () => ({ result: failed(provider, `timed out after ${ms} ms`), steps: [], rateLimit: null }),
+    () => ({ result: failed(provider, 'timeout', `timed out after ${ms} ms`), steps: [], rateLimit: null }),
   );
 }
 
@@ -285,7 +295,7 @@ async function enrichWithProvider(
   try {
     auth = await authResolver(provider);
   } catch (error) {
-    return failed(provider, `could not resolve credentials: ${errorMessage(error)}`);
+    return failed(provider, 'credentials', `could not resolve credentials: ${errorMessage(error)}`);
   }
 
   const key = cacheKey(provider.provider_name, indicator.type, indicator.value);
@@ -297,6 +307,7 @@ async function enrichWithProvider(
         ...cached,
         raw: redactCredentials(cached.raw),
         extracted: redactCredentials(cached.extracted) as EnrichmentProviderResult['extracted'],
+        failure_reason: null, // only answers are cached; entries from before the field lack it
         cache_hit: true,
         duration_ms: elapsed(started),
       };
@@ -326,11 +337,12 @@ async function enrichWithProvider(
 
   const result = await withCallTimeout(
     ms,
-    (signal) => live(signal).catch((error: unknown) => failed(provider, `unexpected error: ${errorMessage(error)}`)),
-    () => failed(provider, `timed out after ${ms} ms`),
+    (signal) => live(signal).catch((error: unknown) => unexpected(provider, error)),
+    () => failed(provider, 'timeout', `timed out after ${ms} ms`),
   );
-  // Coalesced callers share one object: hand each its own copy.
-  return { ...result, duration_ms: elapsed(started) };
+  // Coalesced callers share one object: hand each its own copy (a waiter elsewhere reads the
+  // cached answer, which may predate `failure_reason`).
+  return { ...result, failure_reason: result.failure_reason ?? null, duration_ms: elapsed(started) };
 }
 
 /**
@@ -359,7 +371,7 @@ export async function enrichIndicator(input: EnrichIndicatorInput): Promise<Enri
     results = await Promise.all(
       providers.map((provider) =>
         enrichWithProvider(provider, indicator, ports, auth, options).catch((error: unknown) =>
-          failed(provider, `unexpected error: ${errorMessage(error)}`),
+          unexpected(provider, error),
         ),
       ),
     );

@@ -42,12 +42,14 @@ export type {
   HttpRequest,
   HttpResponse,
   IndicatorRef,
+  PortErrorCode,
   RateDecision,
   RatePort,
 } from './ports.js';
+export { PortError } from './ports.js';
 export type { RedactOptions } from './redact.js';
 export { REDACTED, redactCredentials, redactText } from './redact.js';
-export type { RateLimitHint, RunStepsInput, StepsOutcome } from './steps.js';
+export type { RateLimitHint, RunStepsInput, StepFailure, StepsOutcome } from './steps.js';
 export {
   DEFAULT_RETRY_AFTER_MS,
   DEFAULT_STEP_TIMEOUT_MS,

@@ -70,3 +70,26 @@ export interface IndicatorRef {
   type: IndicatorType;
   value: string;
 }
+
+/**
+ * What a port adapter says about its own failure: `unavailable` — its backing store (a database) is
+ * away, so the call can be retried later and no provider is to blame; `shared_call_lost` — a
+ * coalescer's shared call (in another process) ended without an answer, even after one retry.
+ */
+export type PortErrorCode = 'unavailable' | 'shared_call_lost';
+
+/**
+ * The error a port adapter throws to tag its failure with a code; the engine maps the code to the
+ * result's `failure_reason` (`port_unavailable`, `shared_call_lost`). Anything else a port throws
+ * is an `internal` failure of the provider's result.
+ */
+export class PortError extends Error {
+  constructor(
+    readonly code: PortErrorCode,
+    message: string,
+    options?: ErrorOptions,
+  ) {
+    super(message, options);
+    this.name = 'PortError';
+  }
+}

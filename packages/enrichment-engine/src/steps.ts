@@ -1,5 +1,5 @@
 import { authSentAsCredential, isRecord, resultSteps, stepName, stepUrlTemplate } from '@calseta/plugin-sdk';
-import type { HttpConfig, HttpMethod, HttpStep, ProviderStepDebug } from '@calseta/schema';
+import type { FailureReason, HttpConfig, HttpMethod, HttpStep, ProviderStepDebug } from '@calseta/schema';
 import { isSensitiveName, maskHeaders, maskValue, secretForms, truncateBody } from './mask.js';
 import type { HttpPort, HttpResponse, IndicatorRef } from './ports.js';
 import { redactCredentials } from './redact.js';
@@ -45,7 +45,13 @@ interface OutcomeBase {
 export type StepsOutcome =
   | (OutcomeBase & { status: 'success' })
   | (OutcomeBase & { status: 'not_found'; step: string; httpStatus: number })
-  | (OutcomeBase & { status: 'failed'; error: string });
+  | (OutcomeBase & { status: 'failed'; error: string; reason: StepFailure });
+
+/** The failure reasons a step can cause (the rest come from the engine around the steps). */
+export type StepFailure = Extract<
+  FailureReason,
+  'provider_http' | 'malformed_response' | 'transport' | 'timeout' | 'template'
+>;
 
 /** A step configuration that cannot produce a request (no URL for the type, invalid URL, bad header). */
 class StepConfigError extends Error {}
@@ -126,7 +132,7 @@ function buildRequest(
   return { method: step.method, url, headers, body, bodyValue };
 }
 
-type CallResult = { ok: true; response: HttpResponse } | { ok: false; error: string };
+type CallResult = { ok: true; response: HttpResponse } | { ok: false; error: string; reason: 'timeout' | 'transport' };
 
 function errorMessage(error: unknown): string {
   if (error instanceof Error) return error.message || error.name;
@@ -165,9 +171,9 @@ async function callWithTimeout(
     const response = await Promise.race([call, aborted]);
     return { ok: true, response };
   } catch (error) {
-    if (controller.signal.aborted) return { ok: false, error: `timed out after ${timeoutMs} ms` };
-    if (outer?.aborted) return { ok: false, error: 'cancelled (provider call timed out)' };
-    return { ok: false, error: errorMessage(error) };
+    if (controller.signal.aborted) return { ok: false, error: `timed out after ${timeoutMs} ms`, reason: 'timeout' };
+    if (outer?.aborted) return { ok: false, error: 'cancelled (provider call timed out)', reason: 'timeout' };
+    return { ok: false, error: errorMessage(error), reason: 'transport' };
   } finally {
     clearTimeout(timer);
     detach();
@@ -306,9 +312,9 @@ export async function runSteps(input: RunStepsInput): Promise<StepsOutcome> {
       record.error = error;
       record.duration_ms = durationMs ?? Math.round(performance.now() - started);
     };
-    const fail = (error: string): StepsOutcome => {
-      finish('failed', error);
-      return { status: 'failed', error, raw: assembleRaw(config, bodies, secrets), steps, rateLimit };
+    const fail = (error: string, reason: StepFailure, durationMs?: number): StepsOutcome => {
+      finish('failed', error, durationMs);
+      return { status: 'failed', error, reason, raw: assembleRaw(config, bodies, secrets), steps, rateLimit };
     };
 
     if (debug) {
@@ -332,7 +338,7 @@ export async function runSteps(input: RunStepsInput): Promise<StepsOutcome> {
         finish('skipped', message);
         continue;
       }
-      return fail(message);
+      return fail(message, 'template');
     }
 
     const timeoutMs = stepTimeoutMs(step);
@@ -343,7 +349,7 @@ export async function runSteps(input: RunStepsInput): Promise<StepsOutcome> {
         finish('skipped', message);
         continue;
       }
-      return fail(message);
+      return fail(message, call.reason);
     }
 
     const { response } = call;
@@ -380,8 +386,7 @@ export async function runSteps(input: RunStepsInput): Promise<StepsOutcome> {
         finish('skipped', message, durationMs);
         continue;
       }
-      finish('failed', message, durationMs);
-      return { status: 'failed', error: message, raw: assembleRaw(config, bodies, secrets), steps, rateLimit };
+      return fail(message, 'provider_http', durationMs);
     }
 
     const decoded = decodeBody(response);
@@ -391,8 +396,7 @@ export async function runSteps(input: RunStepsInput): Promise<StepsOutcome> {
         finish('skipped', message, durationMs);
         continue;
       }
-      finish('failed', message, durationMs);
-      return { status: 'failed', error: message, raw: assembleRaw(config, bodies, secrets), steps, rateLimit };
+      return fail(message, 'malformed_response', durationMs);
     }
     if (debug) record.response_body = truncateBody(maskValue(redactCredentials(decoded.value), masks));
     bodies[name] = decoded.value;

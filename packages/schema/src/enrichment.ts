@@ -254,6 +254,30 @@ export type ProviderRunStatus = z.infer<typeof ProviderRunStatusSchema>;
 export const SkipReasonSchema = z.enum(['not_enrichable', 'unsupported_type', 'not_configured', 'rate_limited']);
 export type SkipReason = z.infer<typeof SkipReasonSchema>;
 
+/**
+ * Why a provider result is `failed` (null otherwise), as data: callers switch on it, never on
+ * `error_message` text. `provider_http`: the provider answered a status the step does not expect
+ * (429 too, with `rate_limited`); `malformed_response`: a body that is not the JSON it claims to be;
+ * `transport`: no answer (network error, refused by the outbound policy); `timeout`: a step or the
+ * whole call ran out of time; `template`: a step's request could not be built (a template value
+ * missing, e.g. from an earlier step's answer); `credentials`: the provider's credentials could not
+ * be resolved; `port_unavailable`: a port's backing store (Calseta's database) was unavailable;
+ * `shared_call_lost`: the shared call this one waited on (another process) ended without an answer,
+ * twice; `internal`: anything else (a bug).
+ */
+export const FailureReasonSchema = z.enum([
+  'provider_http',
+  'malformed_response',
+  'transport',
+  'timeout',
+  'template',
+  'credentials',
+  'port_unavailable',
+  'shared_call_lost',
+  'internal',
+]);
+export type FailureReason = z.infer<typeof FailureReasonSchema>;
+
 /** One provider's result for one indicator, as the engine produces it and indicators store it. */
 export const EnrichmentProviderResultSchema = z
   .object({
@@ -271,6 +295,8 @@ export const EnrichmentProviderResultSchema = z
     duration_ms: z.number(),
     cache_hit: z.boolean(),
     skip_reason: SkipReasonSchema.nullable(),
+    /** Why it failed (`failed` only; the engine always sets it, results stored before it existed lack it). */
+    failure_reason: FailureReasonSchema.nullable().optional(),
     /** The provider answered 429 (failed) or the local rate governor refused the call (skipped). */
     rate_limited: z.boolean(),
     /** When to try again (rate limited). */

@@ -1,5 +1,8 @@
+import { createServer } from 'node:net';
 import { createDb } from '@calseta/db';
 import { createTestDatabase, type TestDatabase } from '@calseta/db/testing';
+import { defineProvider, enrichIndicator, PortError } from '@calseta/enrichment-engine';
+import { fakeHttp, jsonResponse, memoryPorts } from '@calseta/enrichment-engine/testing';
 import type { EnrichmentProviderResult } from '@calseta/schema';
 import { sql } from 'kysely';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
@@ -245,6 +248,51 @@ describe('PgCoalescer', () => {
     expect(fulfilled[0]?.status === 'fulfilled' && fulfilled[0].value).toEqual(failed);
     expect(rejected).toHaveLength(1);
     expect(rejected[0]?.status === 'rejected' && rejected[0].reason).toBeInstanceOf(CoalescedCallFailedError);
+    // Tagged for the engine, whose result then says so as data.
+    expect(rejected[0]?.status === 'rejected' && rejected[0].reason).toMatchObject({ code: 'shared_call_lost' });
+  });
+
+  it('tags an unreachable database as unavailable: the engine reports port_unavailable, not a provider failure', {
+    timeout: 10_000,
+  }, async () => {
+    // A port nobody listens on: the real ECONNREFUSED of a database that is down.
+    const server = createServer();
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    const { port } = server.address() as { port: number };
+    await new Promise((resolve) => server.close(resolve));
+    const url = new URL(t.url);
+    url.host = `127.0.0.1:${port}`;
+    const { db } = createDb({ url: url.toString(), max: 1 });
+    try {
+      const coalescer = new PgCoalescer({
+        db,
+        notifications: { listen: async () => {}, onReconnect: () => {} },
+        cache: { get: async () => undefined },
+        logger,
+      });
+      const error = await coalescer.run('enrichment:virustotal:ip:198.51.100.9', async () => 'never').catch((e) => e);
+      expect(error).toBeInstanceOf(PortError);
+      expect(error).toMatchObject({ code: 'unavailable', cause: { code: 'ECONNREFUSED' } });
+
+      const http = fakeHttp(() => jsonResponse({}));
+      const outcome = await enrichIndicator({
+        indicator: { type: 'ip', value: '8.8.8.8' },
+        providers: [
+          defineProvider({
+            provider_name: 'virustotal',
+            display_name: 'VirusTotal',
+            supported_indicator_types: ['ip'],
+            http_config: { steps: [{ url: 'https://vt.test/ip/{{value}}' }] },
+          }),
+        ],
+        ports: { ...memoryPorts(http.port), coalesce: coalescer },
+        auth: () => ({}),
+      });
+      expect(outcome.results[0]).toMatchObject({ status: 'failed', failure_reason: 'port_unavailable' });
+      expect(http.calls).toHaveLength(0);
+    } finally {
+      await db.destroy();
+    }
   });
 
   it('takes over a claim whose owner died long ago', { timeout: 10_000 }, async () => {

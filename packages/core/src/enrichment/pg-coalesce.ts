@@ -1,5 +1,7 @@
 import { createHash, randomBytes } from 'node:crypto';
 import { hostname } from 'node:os';
+import { isDatabaseUnavailable } from '@calseta/db';
+import { PortError } from '@calseta/enrichment-engine';
 import { sql } from 'kysely';
 import type { Db } from '../context.js';
 import type { Logger } from '../logger.js';
@@ -22,16 +24,21 @@ export const DEFAULT_RECHECK_MS = 2_000;
 const RELEASE_RETRY_MS = 1_000;
 
 /**
- * The failure code (first word of the message, which the engine stores in the provider result's
- * `error_message`) of {@link CoalescedCallFailedError}: a shared call was lost twice.
+ * First word of {@link CoalescedCallFailedError}'s message (the provider result's `error_message`);
+ * callers switch on the result's `failure_reason: 'shared_call_lost'`, not on this text.
  */
 export const COALESCED_CALL_LOST = 'coalesced_call_lost';
 
-/** A waiter's shared call ended without a cached result, and so did its own retry. */
-export class CoalescedCallFailedError extends Error {
-  readonly code = COALESCED_CALL_LOST;
+/**
+ * A waiter's shared call ended without a cached result, and so did its own retry: tagged for the
+ * engine, whose result then says `failure_reason: 'shared_call_lost'`.
+ */
+export class CoalescedCallFailedError extends PortError {
   constructor(readonly key: string) {
-    super(`${COALESCED_CALL_LOST}: the shared enrichment call in another process ended without a cacheable result`);
+    super(
+      'shared_call_lost',
+      `${COALESCED_CALL_LOST}: the shared enrichment call in another process ended without a cacheable result`,
+    );
     this.name = 'CoalescedCallFailedError';
   }
 }
@@ -154,7 +161,9 @@ export class PgCoalescer implements CoalescePort {
         claim = await this.claim(id);
       } catch (error) {
         waiter.done();
-        throw error;
+        // Tagged: the engine reports `port_unavailable`, and the enrich job retries instead of
+        // blaming the provider.
+        throw isDatabaseUnavailable(error) ? new PortError('unavailable', errorText(error), { cause: error }) : error;
       }
       // Someone stored the answer (perhaps between the caller's cache miss and now): use it.
       if (claim.cached !== null) {
@@ -288,6 +297,10 @@ export class PgCoalescer implements CoalescePort {
 
 /** SQL: the claim row `f`'s owner process holds its liveness lock. */
 const OWNER_ALIVE = sql.raw(livenessHeldSql("split_part(f.owner, ':', 2)"));
+
+function errorText(error: unknown): string {
+  return error instanceof Error ? error.message || error.name : String(error);
+}
 
 function digestOf(key: string): string {
   return createHash('sha256').update(key).digest('hex');

@@ -16,10 +16,6 @@ import type { ServiceContext } from '../context.js';
 /** Rate-limited providers are retried this many times per alert before counting as failed. */
 export const MAX_RATE_LIMIT_RETRIES = 20;
 
-/** An engine port failing because Postgres is unavailable (shutdown, restart, refused, out of slots). */
-const DATABASE_INTERRUPTION =
-  /^unexpected error: .*(Connection terminated|terminating connection|the database system is|too many clients|timeout exceeded when trying to connect|connection error and is not queryable|ECONNREFUSED|ECONNRESET|Connection ended unexpectedly)/i;
-
 /**
  * Sent (on commit) each time an alert's enrichment completes; the payload is JSON
  * `{ alert_uuid, status }`. The MCP server tells subscribed clients from it.
@@ -84,6 +80,7 @@ function sameResult(a: EnrichmentProviderResult | undefined, b: EnrichmentProvid
     a.fetched_at === b.fetched_at &&
     a.verdict === b.verdict &&
     a.skip_reason === b.skip_reason &&
+    (a.failure_reason ?? null) === (b.failure_reason ?? null) &&
     a.error_message === b.error_message
   );
 }
@@ -217,13 +214,12 @@ export async function enrichAlert(
   const outcomes = await Promise.all(
     indicators.map((i) => ctx.enrichment.enrich({ type: i.type as IndicatorType, value: i.value }, { providers })),
   );
-  // The engine reports any error of its ports (cache, coalescer, rate governor — all on Postgres) as
-  // an `unexpected error` of the provider. When that error is our own database going away, recording
-  // it would blame a healthy provider: fail the job instead, and pg-boss retries it once the
-  // database is back (nothing was written).
+  // A port on Postgres (the coalescer) that found our own database unavailable fails the provider's
+  // result with `port_unavailable`. Recording it would blame a healthy provider: fail the job
+  // instead, and pg-boss retries it once the database is back (nothing was written).
   const interrupted = outcomes
     .flatMap((o) => o.results)
-    .find((r) => r.status === 'failed' && DATABASE_INTERRUPTION.test(r.error_message ?? ''));
+    .find((r) => r.status === 'failed' && r.failure_reason === 'port_unavailable');
   if (interrupted) {
     throw new Error(`Enrichment interrupted by the database (${interrupted.error_message}); the job will be retried.`);
   }
