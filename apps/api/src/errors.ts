@@ -1,4 +1,5 @@
 import { ERROR_STATUS, ServiceError } from '@calseta/core';
+import { isDatabaseUnavailable } from '@calseta/db';
 import type { ErrorCode, ErrorEnvelope } from '@calseta/schema';
 import type { Context } from 'hono';
 import { HTTPException } from 'hono/http-exception';
@@ -41,7 +42,7 @@ export function toErrorResponse(c: Context<AppEnv>, error: unknown) {
       error.status === 400 ? 'INVALID_JSON' : error.status === 413 ? 'PAYLOAD_TOO_LARGE' : 'VALIDATION_ERROR';
     return c.json(errorBody(c, code, error.message || 'Bad request.'), error.status);
   }
-  if (isDatabaseDown(error)) {
+  if (isDatabaseUnavailable(error)) {
     c.header('Retry-After', '5');
     return errorResponse(c, 'SERVICE_UNAVAILABLE', 'The database is unavailable. Retry shortly; nothing was stored.');
   }
@@ -51,42 +52,4 @@ export function toErrorResponse(c: Context<AppEnv>, error: unknown) {
 
 function isZodError(error: unknown): error is z.ZodError {
   return error instanceof Error && error.name === 'ZodError' && Array.isArray((error as z.ZodError).issues);
-}
-
-// Network errors (the host is down, unresolvable or unreachable) and the Postgres SQLSTATEs for
-// admin/crash shutdown, "cannot connect now", "too many clients" and connection failures.
-const CONNECTION_CODES = new Set([
-  'ECONNREFUSED',
-  'ECONNRESET',
-  'ECONNABORTED',
-  'ETIMEDOUT',
-  'EPIPE',
-  'ENOTFOUND',
-  'EAI_AGAIN',
-  'EHOSTUNREACH',
-  'ENETUNREACH',
-  '57P01',
-  '57P02',
-  '57P03',
-  // too_many_connections: the server (or the role/database) is out of connection slots.
-  '53300',
-  '08006',
-  '08001',
-  '08003',
-]);
-
-/** Connection-level failures mean "try again", not "we have a bug". */
-function isDatabaseDown(error: unknown): boolean {
-  let current: unknown = error;
-  for (let depth = 0; current && depth < 5; depth++) {
-    const { code, message } = current as { code?: string; message?: string };
-    if (
-      (code && CONNECTION_CODES.has(code)) ||
-      /Connection terminated|timeout exceeded when trying to connect/i.test(message ?? '')
-    ) {
-      return true;
-    }
-    current = (current as { cause?: unknown }).cause;
-  }
-  return false;
 }
