@@ -1,7 +1,7 @@
 import { z } from 'zod';
-import { approvalNotifierOf } from './approvals/config.js';
-import type { CoreConfig } from './context.js';
-import { parseAllowedHosts, providerEnvFrom } from './enrichment/runtime.js';
+import { approvalNotifierOf } from './infra/approval-config.js';
+import type { CoreConfig } from './infra/context.js';
+import { parseAllowedHosts, providerEnvFrom } from './infra/enrichment/runtime.js';
 import { parsePluginList } from './plugins.js';
 
 /**

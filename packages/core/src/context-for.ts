@@ -1,4 +1,4 @@
-import type { Actor, CoreDeps, ServiceContext } from './context.js';
+import type { Actor, CoreDeps, ServiceContext } from './infra/context.js';
 
 /** A verb context for `actor`. */
 export function contextFor(deps: CoreDeps, actor: Actor, requestId?: string): ServiceContext {

@@ -2,20 +2,22 @@
  * @calseta/core — the service layer shared by the API, worker and MCP server: one verb per
  * operation, the pipeline steps, the job queue, auth and the activity log. Transports stay thin.
  */
+
+import type { Db } from '@calseta/db';
 import { builtinSources } from '@calseta/integrations';
 import type { AlertSource } from '@calseta/plugin-sdk';
 import { createAgentFetch } from './agents/deliver.js';
 import { createApprovalFetch } from './approvals/notify.js';
-import { ApiKeyCache } from './infra/key-cache.js';
-import type { CoreConfig, CoreDeps, Db } from './infra/context.js';
+import type { CoreConfig, CoreDeps } from './infra/context.js';
 import { EnrichmentRuntime } from './infra/enrichment/runtime.js';
 import { policyFor } from './infra/http/policy.js';
-import { IngestBatcher } from './ingest/batcher.js';
 import type { JobQueue } from './infra/jobs/queue.js';
+import { ApiKeyCache } from './infra/key-cache.js';
 import type { Logger } from './infra/logger.js';
 import { MappingRuleCache } from './infra/mapping-rules.js';
-import type { LoadedPlugins } from './plugins.js';
 import { SecretBox } from './infra/secrets/box.js';
+import { IngestBatcher } from './ingest/batcher.js';
+import type { LoadedPlugins } from './plugins.js';
 import { SourceRegistry } from './sources/registry.js';
 import { createWorkflowFetch } from './workflows/http.js';
 
@@ -74,9 +76,9 @@ export function createCore(options: CreateCoreOptions): CoreDeps {
   };
 }
 
+export type { Db } from '@calseta/db';
 export { type ApiWrite, type AuthFailure, recordApiWrite, recordAuthFailure } from './activity/audit.js';
 export { listActivity } from './activity/list.js';
-export { recordActivity, redact } from './infra/activity.js';
 export * from './agents/index.js';
 export { alertListStatements, getAlert, listAlertActivity, listAlertIndicators, listAlerts } from './alerts/read.js';
 export { addAlertIndicators, deleteAlert, patchAlert, patchAlertFrom } from './alerts/write.js';
@@ -96,7 +98,6 @@ export {
   gateOptionsFrom,
   readCapped,
 } from './auth/gate.js';
-export { onApiKeysChanged } from './infra/key-cache.js';
 export { authenticate, generateApiKey, hashApiKey, hasScope, requireScope, usableKeyIds } from './auth/keys.js';
 export type { Permission } from './auth/permissions.js';
 export { authorize, PERMISSIONS } from './auth/permissions.js';
@@ -110,14 +111,22 @@ export {
 export { ProcessEnvSchema, parseProcessEnv, sharedCoreConfig } from './config.js';
 export * from './context/index.js';
 export { matchesTargeting, type TargetingSubject } from './context/targeting.js';
-export type { Actor, AuthenticatedKey, CoreConfig, CoreDeps, Db, ServiceContext } from './infra/context.js';
-export { SYSTEM } from './infra/context.js';
 export { contextFor } from './context-for.js';
 // Enrichment provider and field extraction administration.
 export * from './enrichment/admin.js';
 export { enrichOnDemand, listProviderStatus, requestAlertEnrichment } from './enrichment/on-demand.js';
+export { seedBuiltinProviders } from './enrichment/seed.js';
+export { findIndicator, getIndicator, patchIndicator } from './indicators/indicators.js';
+export { recordActivity, redact } from './infra/activity.js';
+export type { Actor, AuthenticatedKey, CoreConfig, CoreDeps, ServiceContext } from './infra/context.js';
+export { SYSTEM } from './infra/context.js';
 export type { LoadedProvider, ResolvedAuth } from './infra/enrichment/registry.js';
-export { PROVIDERS_CHANNEL, ProviderRegistry, providerDefinition, resolveProviderAuth } from './infra/enrichment/registry.js';
+export {
+  PROVIDERS_CHANNEL,
+  ProviderRegistry,
+  providerDefinition,
+  resolveProviderAuth,
+} from './infra/enrichment/registry.js';
 export type { EnrichmentConfig } from './infra/enrichment/runtime.js';
 export {
   EnrichmentRuntime,
@@ -126,7 +135,6 @@ export {
   providerEnvFrom,
   safeHttpPort,
 } from './infra/enrichment/runtime.js';
-export { seedBuiltinProviders } from './enrichment/seed.js';
 export { ERROR_STATUS, notFound, ServiceError } from './infra/errors.js';
 export {
   checkOutboundUrl,
@@ -140,17 +148,19 @@ export {
   policyFor,
 } from './infra/http/index.js';
 export { isUuid, newUuid } from './infra/ids.js';
-export { findIndicator, getIndicator, patchIndicator } from './indicators/indicators.js';
-export { extractIndicators } from './ingest/extract.js';
-export { fingerprint } from './ingest/fingerprint.js';
-export type { IngestInput } from './ingest/ingest-alert.js';
-export { ingestAlert } from './ingest/ingest-alert.js';
 export type { JobName, JobPayload } from './infra/jobs/catalogue.js';
 export { JOB_NAMES, JOBS } from './infra/jobs/catalogue.js';
 export type { Job, JobOutcome } from './infra/jobs/queue.js';
 export { JobQueue } from './infra/jobs/queue.js';
+export { onApiKeysChanged } from './infra/key-cache.js';
 export type { Logger } from './infra/logger.js';
 export { createLogger } from './infra/logger.js';
+export { isSealed, parseEncryptionKey, type SealedSecret, SecretBox, SecretError } from './infra/secrets/box.js';
+export { extractIndicators } from './ingest/extract.js';
+export { extractAlertIndicators } from './ingest/extract-alert-indicators.js';
+export { fingerprint } from './ingest/fingerprint.js';
+export type { IngestInput } from './ingest/ingest-alert.js';
+export { ingestAlert } from './ingest/ingest-alert.js';
 export {
   createIndicatorMapping,
   deleteIndicatorMapping,
@@ -185,11 +195,9 @@ export {
   mergeResults,
   onAlertEnriched,
 } from './pipeline/enrich-alert.js';
-export { extractAlertIndicators } from './ingest/extract-alert-indicators.js';
 export { JOB_HANDLERS } from './pipeline/handlers.js';
 export type { InstalledProviders, LoadedPlugins, LoadPluginsOptions } from './plugins.js';
 export { installPluginProviders, loadPlugins, NO_PLUGINS, parsePluginList } from './plugins.js';
-export { isSealed, parseEncryptionKey, type SealedSecret, SecretBox, SecretError } from './infra/secrets/box.js';
 export { DEFAULT_APPROVAL_TIMEOUT_SECONDS, getApprovalDefaults } from './settings.js';
 export {
   createSource,

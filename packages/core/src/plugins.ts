@@ -9,12 +9,12 @@ import {
   isCalsetaPlugin,
 } from '@calseta/plugin-sdk';
 import { ProviderImportSchema } from '@calseta/schema';
-import type { CoreDeps } from './context.js';
-import { SYSTEM } from './context.js';
 import { contextFor } from './context-for.js';
 import { importEnrichmentProvider } from './enrichment/admin-providers.js';
-import { ServiceError } from './errors.js';
-import type { Logger } from './logger.js';
+import type { CoreDeps } from './infra/context.js';
+import { SYSTEM } from './infra/context.js';
+import { ServiceError } from './infra/errors.js';
+import type { Logger } from './infra/logger.js';
 
 /**
  * Plugins from configuration: `CALSETA_PLUGINS` names npm packages (or files) whose named export

@@ -7,7 +7,7 @@ import type { AddressInfo } from 'node:net';
 import type { MockHttpResponse } from '@calseta/schema';
 import { createThreadedSandbox, type Sandbox } from '@calseta/workflow-sandbox';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createSafeFetch } from './http/safe-fetch.js';
+import { createSafeFetch } from './infra/http/safe-fetch.js';
 import { untrusted } from './payload/text.js';
 import { mockHostHttp, type RecordedCall } from './workflows/http.js';
 import { EntraIntegration, OktaIntegration } from './workflows/integrations.js';

@@ -1,8 +1,9 @@
+import type { Db } from '@calseta/db';
 import { sql } from 'kysely';
 import { hitStatement } from '../auth/rate-limit.js';
-import type { Db, ServiceContext } from '../context.js';
-import { newUuid } from '../ids.js';
-import { activityRow, redact } from './record.js';
+import { activityRow, redact } from '../infra/activity.js';
+import type { ServiceContext } from '../infra/context.js';
+import { newUuid } from '../infra/ids.js';
 
 export interface ApiWrite {
   method: string;

@@ -1,7 +1,7 @@
 import type { ActivityListQuery, AuditEvent } from '@calseta/schema';
 import { authorize } from '../auth/permissions.js';
-import type { ServiceContext } from '../context.js';
-import { iso, pageMeta } from '../serialize.js';
+import type { ServiceContext } from '../infra/context.js';
+import { iso, pageMeta } from '../infra/serialize.js';
 
 /** `GET /v1/activity`: the whole audit log (domain events, API writes, auth failures), newest first. */
 export async function listActivity(ctx: ServiceContext, query: ActivityListQuery) {

@@ -1,9 +1,9 @@
 import type { AgentRegistrationRow } from '@calseta/db';
-import type { ServiceContext } from '../context.js';
-import { OutboundBlockedError, OutboundRequestError } from '../http/errors.js';
-import type { OutboundPolicy } from '../http/policy.js';
-import { createSafeFetch, type SafeFetch } from '../http/safe-fetch.js';
-import { isSealed } from '../secrets/box.js';
+import type { ServiceContext } from '../infra/context.js';
+import { OutboundBlockedError, OutboundRequestError } from '../infra/http/errors.js';
+import type { OutboundPolicy } from '../infra/http/policy.js';
+import { createSafeFetch, type SafeFetch } from '../infra/http/safe-fetch.js';
+import { isSealed } from '../infra/secrets/box.js';
 import { deliveryHeaders } from './signing.js';
 
 /** The longest agent timeout (`timeout_seconds` max). */

@@ -1,3 +1,4 @@
+import type { Db } from '@calseta/db';
 import type {
   AgentRun,
   AgentRunAttempt,
@@ -7,14 +8,14 @@ import type {
   TriggerAgentsResult,
 } from '@calseta/schema';
 import { sql } from 'kysely';
-import { activityRow } from '../activity/record.js';
 import { alertIdByUuid } from '../alerts/read.js';
 import { authorize } from '../auth/permissions.js';
 import { targetingSubjectOf } from '../context/subject.js';
-import type { Db, ServiceContext } from '../context.js';
-import { notFound, ServiceError } from '../errors.js';
-import { newUuid } from '../ids.js';
-import type { JobPayload } from '../jobs/catalogue.js';
+import { activityRow } from '../infra/activity.js';
+import type { ServiceContext } from '../infra/context.js';
+import { notFound, ServiceError } from '../infra/errors.js';
+import { newUuid } from '../infra/ids.js';
+import type { JobPayload } from '../infra/jobs/catalogue.js';
 import { buildAlertPayload } from '../payload/build.js';
 import { postToAgent, signingSecretOf } from './deliver.js';
 import { matchingAgents } from './matching.js';

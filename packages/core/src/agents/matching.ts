@@ -1,6 +1,6 @@
+import type { Db } from '@calseta/db';
 import type { TargetingRules } from '@calseta/schema';
 import { matchesTargeting, type TargetingSubject } from '../context/targeting.js';
-import type { Db } from '../context.js';
 import type { AgentRow } from './registry.js';
 
 type MatchFields = Pick<AgentRow, 'is_active' | 'trigger_on_sources' | 'trigger_on_severities' | 'trigger_filter'>;

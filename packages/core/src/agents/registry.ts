@@ -1,4 +1,4 @@
-import type { AgentRegistrationRow } from '@calseta/db';
+import type { AgentRegistrationRow, Db } from '@calseta/db';
 import {
   type Agent,
   type AgentCreateInput,
@@ -12,15 +12,15 @@ import {
   type TargetingRules,
 } from '@calseta/schema';
 import { sql } from 'kysely';
-import { activityRow } from '../activity/record.js';
 import { authorize } from '../auth/permissions.js';
-import type { Db, ServiceContext } from '../context.js';
-import { notFound, ServiceError } from '../errors.js';
-import { OutboundBlockedError } from '../http/errors.js';
-import { policyFor } from '../http/policy.js';
-import { checkOutboundUrl } from '../http/safe-fetch.js';
-import { newUuid } from '../ids.js';
-import { iso, pageMeta } from '../serialize.js';
+import { activityRow } from '../infra/activity.js';
+import type { ServiceContext } from '../infra/context.js';
+import { notFound, ServiceError } from '../infra/errors.js';
+import { OutboundBlockedError } from '../infra/http/errors.js';
+import { policyFor } from '../infra/http/policy.js';
+import { checkOutboundUrl } from '../infra/http/safe-fetch.js';
+import { newUuid } from '../infra/ids.js';
+import { iso, pageMeta } from '../infra/serialize.js';
 import { authHeaderContext, signingSecretContext } from './deliver.js';
 import { generateSigningSecret } from './signing.js';
 

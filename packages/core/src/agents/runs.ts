@@ -1,3 +1,4 @@
+import type { Db } from '@calseta/db';
 import type {
   AgentRun,
   AgentRunAttempt,
@@ -8,9 +9,9 @@ import type {
 } from '@calseta/schema';
 import { alertIdByUuid } from '../alerts/read.js';
 import { authorize } from '../auth/permissions.js';
-import type { Db, ServiceContext } from '../context.js';
-import { notFound } from '../errors.js';
-import { iso, pageMeta } from '../serialize.js';
+import type { ServiceContext } from '../infra/context.js';
+import { notFound } from '../infra/errors.js';
+import { iso, pageMeta } from '../infra/serialize.js';
 import { findAgent } from './registry.js';
 
 function runQuery(db: Db) {

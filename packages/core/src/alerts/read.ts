@@ -1,4 +1,4 @@
-import type { Database } from '@calseta/db';
+import type { Database, Db } from '@calseta/db';
 import {
   type ActivityEvent,
   type Alert,
@@ -15,10 +15,10 @@ import {
 import { CompiledQuery, type ExpressionBuilder, sql } from 'kysely';
 import { authorize } from '../auth/permissions.js';
 import { contextDocumentsFor } from '../context/documents.js';
-import type { Db, ServiceContext } from '../context.js';
-import { notFound } from '../errors.js';
 import { INDICATOR_COLUMNS, toIndicator } from '../indicators/indicators.js';
-import { csv, iso, pageMeta } from '../serialize.js';
+import type { ServiceContext } from '../infra/context.js';
+import { notFound } from '../infra/errors.js';
+import { csv, iso, pageMeta } from '../infra/serialize.js';
 
 export const SUMMARY_COLUMNS = [
   'alerts.id',

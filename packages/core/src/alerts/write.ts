@@ -6,11 +6,11 @@ import {
   IndicatorAddRequestSchema,
   type IndicatorAddResult,
 } from '@calseta/schema';
-import { type ActivityInput, activityRow } from '../infra/activity.js';
 import { authorize } from '../auth/permissions.js';
+import { INDICATOR_COLUMNS, toIndicator } from '../indicators/indicators.js';
+import { type ActivityInput, activityRow } from '../infra/activity.js';
 import type { ServiceContext } from '../infra/context.js';
 import { notFound } from '../infra/errors.js';
-import { INDICATOR_COLUMNS, toIndicator } from '../indicators/indicators.js';
 import { linkIndicators } from '../ingest/extract-alert-indicators.js';
 import { type AlertWithMeta, loadAlert } from './read.js';
 

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import type { AuthenticatedKey } from '../context.js';
+import type { AuthenticatedKey } from '../infra/context.js';
 import { decisionRefusal, principalOf } from './identity.js';
 
 const key = (uuid: string, keyType: 'human' | 'agent', prefix = 'cai_abcd'): AuthenticatedKey => ({

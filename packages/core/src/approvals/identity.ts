@@ -1,4 +1,4 @@
-import type { Actor } from '../context.js';
+import type { Actor } from '../infra/context.js';
 
 /**
  * Who requests or decides an approval, as one stable identity. Today a caller is an API key

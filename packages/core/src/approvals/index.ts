@@ -1,13 +1,7 @@
 /** Workflow approvals: the execute gate, decisions (REST, browser token, Slack), notifiers, sweeper. */
-export { type ApprovalConfig, approvalNotifierOf } from './config.js';
+export { type ApprovalConfig, approvalNotifierOf } from '../infra/approval-config.js';
 export { decisionRefusal, type Principal, principalOf, type Requester } from './identity.js';
-export {
-  createApprovalFetch,
-  decideUrl,
-  sendApprovalNotification,
-  slackMessage,
-  teamsMessage,
-} from './notify.js';
+export { createApprovalFetch, decideUrl, sendApprovalNotification } from './notify.js';
 export { handleSlackCallback, type SlackCallbackResult } from './slack.js';
 export {
   decideToken,

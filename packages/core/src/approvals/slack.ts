@@ -1,6 +1,6 @@
-import type { ServiceContext } from '../context.js';
-import { ServiceError } from '../errors.js';
-import { isUuid } from '../ids.js';
+import type { ServiceContext } from '../infra/context.js';
+import { ServiceError } from '../infra/errors.js';
+import { isUuid } from '../infra/ids.js';
 import { verifySlackSignature } from './token.js';
 import { decideApproval } from './verbs.js';
 

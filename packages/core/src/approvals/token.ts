@@ -1,5 +1,5 @@
 import { createHash, createHmac, hkdfSync, timingSafeEqual } from 'node:crypto';
-import { parseEncryptionKey } from '../secrets/box.js';
+import { parseEncryptionKey } from '../infra/secrets/box.js';
 
 /**
  * The decide token of a request: HMAC-SHA256 of its uuid under a key derived (HKDF) from

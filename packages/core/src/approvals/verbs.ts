@@ -1,4 +1,4 @@
-import type { WorkflowRow } from '@calseta/db';
+import type { Db, WorkflowRow } from '@calseta/db';
 import type {
   ApprovalListQuery,
   ApprovalNotifier,
@@ -7,12 +7,12 @@ import type {
   PendingApproval,
   WorkflowApproval,
 } from '@calseta/schema';
-import { activityRow } from '../activity/record.js';
 import { authorize } from '../auth/permissions.js';
-import type { Db, ServiceContext } from '../context.js';
-import { notFound, ServiceError } from '../errors.js';
-import { newUuid } from '../ids.js';
-import { csv, iso, paginate } from '../serialize.js';
+import { activityRow } from '../infra/activity.js';
+import type { ServiceContext } from '../infra/context.js';
+import { notFound, ServiceError } from '../infra/errors.js';
+import { newUuid } from '../infra/ids.js';
+import { csv, iso, paginate } from '../infra/serialize.js';
 import { insertQueuedRun } from '../workflows/runs.js';
 import { findWorkflow } from '../workflows/verbs.js';
 import { decisionRefusal, type Principal, principalOf } from './identity.js';

@@ -7,11 +7,11 @@ import {
   type PageQuery,
   type Scope,
 } from '@calseta/schema';
-import { activityRow } from '../activity/record.js';
-import type { ServiceContext } from '../context.js';
-import { notFound, ServiceError } from '../errors.js';
-import { newUuid } from '../ids.js';
-import { iso, pageMeta } from '../serialize.js';
+import { activityRow } from '../infra/activity.js';
+import type { ServiceContext } from '../infra/context.js';
+import { notFound, ServiceError } from '../infra/errors.js';
+import { newUuid } from '../infra/ids.js';
+import { iso, pageMeta } from '../infra/serialize.js';
 import { generateApiKey, hashApiKey, keyPrefix, keysChanged } from './keys.js';
 import { authorize } from './permissions.js';
 

@@ -1,5 +1,5 @@
 import type { Scope } from '@calseta/schema';
-import type { ServiceContext } from '../context.js';
+import type { ServiceContext } from '../infra/context.js';
 import { requireScope } from './keys.js';
 
 /**

@@ -1,5 +1,5 @@
+import type { Db } from '@calseta/db';
 import { sql } from 'kysely';
-import type { Db } from '../context.js';
 
 /** The reference's rate-limit classes (requests per key, or per client IP, per window). */
 export type RateLimitClass = 'authenticated' | 'ingest' | 'enrichment' | 'workflow_execute' | 'unauthenticated';

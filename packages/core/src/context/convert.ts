@@ -1,6 +1,6 @@
 import mammoth from 'mammoth';
 import TurndownService from 'turndown';
-import { ServiceError } from '../errors.js';
+import { ServiceError } from '../infra/errors.js';
 
 /** An uploaded file, as the transport received it. */
 export interface UploadedFile {

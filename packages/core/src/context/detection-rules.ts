@@ -1,3 +1,4 @@
+import type { Db } from '@calseta/db';
 import {
   type DetectionRule,
   type DetectionRuleCreateInput,
@@ -8,12 +9,12 @@ import {
   type PageQuery,
 } from '@calseta/schema';
 import { sql } from 'kysely';
-import { activityRow } from '../activity/record.js';
 import { authorize } from '../auth/permissions.js';
-import type { Db, ServiceContext } from '../context.js';
-import { notFound, ServiceError } from '../errors.js';
-import { newUuid } from '../ids.js';
-import { csv, iso, paginate } from '../serialize.js';
+import { activityRow } from '../infra/activity.js';
+import type { ServiceContext } from '../infra/context.js';
+import { notFound, ServiceError } from '../infra/errors.js';
+import { newUuid } from '../infra/ids.js';
+import { csv, iso, paginate } from '../infra/serialize.js';
 
 const COLUMNS = [
   'id',

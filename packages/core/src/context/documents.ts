@@ -1,3 +1,4 @@
+import type { Db } from '@calseta/db';
 import {
   type ContextDocument,
   type ContextDocumentCreateInput,
@@ -15,13 +16,13 @@ import {
   type TargetingRules,
 } from '@calseta/schema';
 import { sql } from 'kysely';
-import { activityRow } from '../activity/record.js';
 import { hasScope } from '../auth/keys.js';
 import { authorize } from '../auth/permissions.js';
-import type { Db, ServiceContext } from '../context.js';
-import { notFound, ServiceError, validationError } from '../errors.js';
-import { newUuid } from '../ids.js';
-import { csv, iso, paginate } from '../serialize.js';
+import { activityRow } from '../infra/activity.js';
+import type { ServiceContext } from '../infra/context.js';
+import { notFound, ServiceError, validationError } from '../infra/errors.js';
+import { newUuid } from '../infra/ids.js';
+import { csv, iso, paginate } from '../infra/serialize.js';
 import { convertToMarkdown, type UploadedFile } from './convert.js';
 import { actorLabel } from './detection-rules.js';
 import { targetingSubjectOf } from './subject.js';

@@ -1,6 +1,6 @@
+import type { Db } from '@calseta/db';
 import { sql } from 'kysely';
 import { alertMalice } from '../alerts/read.js';
-import type { Db } from '../context.js';
 import type { TargetingSubject } from './targeting.js';
 
 /**

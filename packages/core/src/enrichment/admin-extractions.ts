@@ -1,3 +1,4 @@
+import type { Db } from '@calseta/db';
 import {
   type Extraction,
   ExtractionBulkCreateSchema,
@@ -9,13 +10,13 @@ import {
   type PageQuery,
 } from '@calseta/schema';
 import { sql } from 'kysely';
-import { activityRow } from '../activity/record.js';
 import { authorize } from '../auth/permissions.js';
-import type { Db, ServiceContext } from '../context.js';
-import { notFound, ServiceError, validationError } from '../errors.js';
-import { newUuid } from '../ids.js';
-import { iso, paginate } from '../serialize.js';
-import { PROVIDERS_CHANNEL } from './registry.js';
+import { activityRow } from '../infra/activity.js';
+import type { ServiceContext } from '../infra/context.js';
+import { PROVIDERS_CHANNEL } from '../infra/enrichment/registry.js';
+import { notFound, ServiceError, validationError } from '../infra/errors.js';
+import { newUuid } from '../infra/ids.js';
+import { iso, paginate } from '../infra/serialize.js';
 
 // Helpers shared with the provider verbs (admin-providers.ts) come first.
 

@@ -1,3 +1,4 @@
+import type { Db } from '@calseta/db';
 import { checkHttpConfig, stepUrlTemplate } from '@calseta/enrichment-engine';
 import {
   BUILTIN_PATCHABLE_FIELDS,
@@ -19,12 +20,14 @@ import {
   type ProviderUpdateInput,
   ProviderUpdateSchema,
 } from '@calseta/schema';
-import { activityRow } from '../activity/record.js';
 import { authorize } from '../auth/permissions.js';
-import type { Db, ServiceContext } from '../context.js';
-import { notFound, ServiceError, validationError } from '../errors.js';
-import { newUuid } from '../ids.js';
-import { iso, paginate } from '../serialize.js';
+import { activityRow } from '../infra/activity.js';
+import type { ServiceContext } from '../infra/context.js';
+import { type ProviderRow, resolveProviderAuth, secretContext } from '../infra/enrichment/registry.js';
+import { PROVIDER_ENV_PREFIX } from '../infra/enrichment/runtime.js';
+import { notFound, ServiceError, validationError } from '../infra/errors.js';
+import { newUuid } from '../infra/ids.js';
+import { iso, paginate } from '../infra/serialize.js';
 import {
   changedFields,
   fieldsOutside,
@@ -32,8 +35,6 @@ import {
   isUniqueViolation,
   providersChanged,
 } from './admin-extractions.js';
-import { type ProviderRow, resolveProviderAuth, secretContext } from './registry.js';
-import { PROVIDER_ENV_PREFIX } from './runtime.js';
 
 const UNIQUE_NAME = 'uq_enrichment_provider_name';
 

@@ -7,7 +7,7 @@ import type {
 } from '@calseta/schema';
 import { alertIdByUuid } from '../alerts/read.js';
 import { authorize } from '../auth/permissions.js';
-import type { ServiceContext } from '../context.js';
+import type { ServiceContext } from '../infra/context.js';
 
 /**
  * Enrich one value now with every active provider that supports its type, through the same cache,

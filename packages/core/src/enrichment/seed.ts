@@ -1,16 +1,21 @@
-import { builtinProviderSpecs } from '@calseta/integrations';
+import type { Db } from '@calseta/db';
 import { sql } from 'kysely';
-import type { Db } from '../context.js';
-import { newUuid } from '../ids.js';
+import type { BuiltinProvider } from '../infra/enrichment/builtin-auth.js';
+import { newUuid } from '../infra/ids.js';
 
 /** Default whole-call budget of a seeded builtin (its steps have their own timeouts). */
 const BUILTIN_TIMEOUT_MS = 30_000;
 
 /**
- * Seed the builtin providers and their system field extractions (idempotent: existing rows, which an
- * admin may have changed, are never modified). Returns how many rows were inserted.
+ * Seed the builtin providers the composition root handed core (`Integrations.builtinProviders`) and
+ * their system field extractions (idempotent: existing rows, which an admin may have changed, are never
+ * modified). Returns how many rows were inserted.
  */
-export async function seedBuiltinProviders(db: Db): Promise<{ providers: number; extractions: number }> {
+export async function seedBuiltinProviders(
+  db: Db,
+  builtinProviderSpecs: readonly BuiltinProvider[],
+): Promise<{ providers: number; extractions: number }> {
+  if (builtinProviderSpecs.length === 0) return { providers: 0, extractions: 0 };
   const providers = await db
     .insertInto('enrichment_providers')
     .values(

@@ -1,3 +1,4 @@
+import type { Db } from '@calseta/db';
 import { aggregateVerdict } from '@calseta/enrichment-engine';
 import type {
   EnrichmentProviderResult,
@@ -8,11 +9,11 @@ import type {
   MaliceLevel,
   VerdictExplanation,
 } from '@calseta/schema';
-import { activityRow } from '../activity/record.js';
 import { authorize } from '../auth/permissions.js';
-import type { Db, ServiceContext } from '../context.js';
-import { notFound, ServiceError } from '../errors.js';
-import { iso } from '../serialize.js';
+import { activityRow } from '../infra/activity.js';
+import type { ServiceContext } from '../infra/context.js';
+import { notFound, ServiceError } from '../infra/errors.js';
+import { iso } from '../infra/serialize.js';
 
 /** Indicator columns every indicator view selects (qualified, for joins). */
 export const INDICATOR_COLUMNS = [

@@ -1,11 +1,12 @@
+import type { Db } from '@calseta/db';
 import type { DetectionRuleRef, IngestAccepted, NormalizedAlert } from '@calseta/schema';
 import { type AlertSeverity, SEVERITY_WEIGHT } from '@calseta/schema';
 import { sql } from 'kysely';
-import { activityRow } from '../activity/record.js';
-import type { CoreDeps, Db, ServiceContext } from '../context.js';
-import { ServiceError } from '../errors.js';
-import { newUuid } from '../ids.js';
-import { enrichJobRows } from '../jobs/rows.js';
+import { activityRow } from '../infra/activity.js';
+import type { CoreDeps, ServiceContext } from '../infra/context.js';
+import { ServiceError } from '../infra/errors.js';
+import { newUuid } from '../infra/ids.js';
+import { enrichJobRows } from '../infra/jobs/rows.js';
 import { ensureDetectionRule } from './detection-rules.js';
 
 /** An alert ready to be stored: everything computed before touching the database. */

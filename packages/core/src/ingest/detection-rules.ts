@@ -1,8 +1,9 @@
 import { createHash } from 'node:crypto';
+import type { Db } from '@calseta/db';
 import type { DetectionRuleRef } from '@calseta/schema';
-import { activityRow } from '../activity/record.js';
-import type { Db, ServiceContext } from '../context.js';
-import { newUuid } from '../ids.js';
+import { activityRow } from '../infra/activity.js';
+import type { ServiceContext } from '../infra/context.js';
+import { newUuid } from '../infra/ids.js';
 
 /** Bounds on what an alert says about its rule (the alert source controls all of it). */
 export const RULE_NAME_MAX = 500;

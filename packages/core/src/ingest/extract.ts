@@ -8,14 +8,8 @@ import {
   type NormalizedAlert,
   type RefusedIndicator,
 } from '@calseta/schema';
+import type { MappingRule } from '../infra/mapping-rules.js';
 import type { SourceRegistry } from '../sources/registry.js';
-
-/** An active indicator field mapping, as extraction needs it. */
-export interface MappingRule {
-  field_path: string;
-  indicator_type: string;
-  extraction_target: string;
-}
 
 export interface ExtractionResult {
   passes: ExtractionPass[];

@@ -1,3 +1,4 @@
+import type { Db } from '@calseta/db';
 import { isIdentifierField } from '@calseta/plugin-sdk';
 import {
   type IndicatorMapping,
@@ -9,14 +10,14 @@ import {
   type TestExtractionResult,
 } from '@calseta/schema';
 import { sql } from 'kysely';
-import { activityRow } from '../activity/record.js';
 import { authorize } from '../auth/permissions.js';
-import type { Db, ServiceContext } from '../context.js';
-import { notFound, ServiceError } from '../errors.js';
-import { newUuid } from '../ids.js';
+import { activityRow } from '../infra/activity.js';
+import type { ServiceContext } from '../infra/context.js';
+import { notFound, ServiceError } from '../infra/errors.js';
+import { newUuid } from '../infra/ids.js';
+import { MAPPINGS_CHANNEL } from '../infra/mapping-rules.js';
+import { iso, paginate } from '../infra/serialize.js';
 import { extractIndicators } from '../ingest/extract.js';
-import { iso, paginate } from '../serialize.js';
-import { MAPPINGS_CHANNEL } from './rules.js';
 
 const COLUMNS = [
   'uuid',

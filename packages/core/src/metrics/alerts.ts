@@ -1,9 +1,10 @@
+import type { Db } from '@calseta/db';
 import type { AlertMetrics, DetectionRuleMetrics, RuleMetricsQuery } from '@calseta/schema';
 import { type RawBuilder, sql } from 'kysely';
 import { authorize } from '../auth/permissions.js';
-import type { Db, ServiceContext } from '../context.js';
-import { notFound } from '../errors.js';
-import { iso } from '../serialize.js';
+import type { ServiceContext } from '../infra/context.js';
+import { notFound } from '../infra/errors.js';
+import { iso } from '../infra/serialize.js';
 import { groupAlerts, inWindow, perDay, ratio, resolveWindow, type Window } from './window.js';
 
 /** Statuses of an alert still being worked on. */

@@ -1,10 +1,10 @@
 import { type AlertFinding, type FindingAuthor, type FindingCreate, FindingCreateSchema } from '@calseta/schema';
 import { sql } from 'kysely';
-import { activityRow } from '../activity/record.js';
 import { authorize } from '../auth/permissions.js';
-import type { Actor, ServiceContext } from '../context.js';
-import { notFound } from '../errors.js';
-import { newUuid } from '../ids.js';
+import { activityRow } from '../infra/activity.js';
+import type { Actor, ServiceContext } from '../infra/context.js';
+import { notFound } from '../infra/errors.js';
+import { newUuid } from '../infra/ids.js';
 
 const SUMMARY_PREVIEW = 120;
 

@@ -1,9 +1,9 @@
 import type { GraphAlertNode, GraphIndicatorNode, RelationshipGraph } from '@calseta/schema';
 import { sql } from 'kysely';
 import { authorize } from '../auth/permissions.js';
-import type { ServiceContext } from '../context.js';
-import { notFound } from '../errors.js';
-import { iso } from '../serialize.js';
+import type { ServiceContext } from '../infra/context.js';
+import { notFound } from '../infra/errors.js';
+import { iso } from '../infra/serialize.js';
 
 interface NodeRow {
   uuid: string;

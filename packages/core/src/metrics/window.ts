@@ -1,6 +1,6 @@
+import type { Db } from '@calseta/db';
 import { type RawBuilder, sql } from 'kysely';
-import type { Db } from '../context.js';
-import { validationError } from '../errors.js';
+import { validationError } from '../infra/errors.js';
 
 export const DAY_MS = 86_400_000;
 export const DEFAULT_WINDOW_MS = 30 * DAY_MS;

@@ -1,10 +1,11 @@
+import type { Db } from '@calseta/db';
 import type { MetricsSummary, MetricsWindowQuery, QueueMetrics, WorkflowMetrics } from '@calseta/schema';
 import { sql } from 'kysely';
 import { authorize } from '../auth/permissions.js';
-import type { Db, ServiceContext } from '../context.js';
-import { JOB_NAMES } from '../jobs/catalogue.js';
-import { QUEUE_SCHEMA } from '../jobs/rows.js';
-import { iso } from '../serialize.js';
+import type { ServiceContext } from '../infra/context.js';
+import { JOB_NAMES } from '../infra/jobs/catalogue.js';
+import { QUEUE_SCHEMA } from '../infra/jobs/rows.js';
+import { iso } from '../infra/serialize.js';
 import { ACTIVE, alertScalars } from './alerts.js';
 import {
   countMap,

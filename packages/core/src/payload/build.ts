@@ -1,3 +1,4 @@
+import type { Db } from '@calseta/db';
 import type {
   EnrichmentProviderResult,
   EnrichmentSummary,
@@ -9,9 +10,9 @@ import type {
 import { sql } from 'kysely';
 import { alertMalice } from '../alerts/read.js';
 import { applicableDocuments } from '../context/documents.js';
-import type { Db, ServiceContext } from '../context.js';
-import { notFound } from '../errors.js';
-import { iso } from '../serialize.js';
+import type { ServiceContext } from '../infra/context.js';
+import { notFound } from '../infra/errors.js';
+import { iso } from '../infra/serialize.js';
 import {
   type AgentPayload,
   composePayload,

@@ -1,7 +1,7 @@
 import type { RelatedAlert } from '@calseta/schema';
 import { alertIdByUuid } from '../alerts/read.js';
 import { authorize } from '../auth/permissions.js';
-import type { ServiceContext } from '../context.js';
+import type { ServiceContext } from '../infra/context.js';
 import { buildAlertPayload, type PayloadOptions, relatedAlerts } from './build.js';
 import type { AgentPayload } from './compose.js';
 

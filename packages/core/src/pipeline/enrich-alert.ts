@@ -10,8 +10,8 @@ import {
   type ProviderTally,
 } from '@calseta/schema';
 import { sql } from 'kysely';
-import { activityRow } from '../activity/record.js';
-import type { ServiceContext } from '../context.js';
+import { activityRow } from '../infra/activity.js';
+import type { ServiceContext } from '../infra/context.js';
 
 /** Rate-limited providers are retried this many times per alert before counting as failed. */
 export const MAX_RATE_LIMIT_RETRIES = 20;

@@ -1,13 +1,13 @@
 import { dispatchAfterEnrichment, runAgentDelivery } from '../agents/dispatch.js';
 import { sendApprovalNotification } from '../approvals/notify.js';
 import { recordApprovedRunResult, sweepApprovals } from '../approvals/verbs.js';
-import type { CoreDeps } from '../context.js';
-import { SYSTEM } from '../context.js';
 import { contextFor } from '../context-for.js';
-import type { JobName, JobPayload } from '../jobs/catalogue.js';
+import type { CoreDeps } from '../infra/context.js';
+import { SYSTEM } from '../infra/context.js';
+import type { JobName, JobPayload } from '../infra/jobs/catalogue.js';
+import { extractAlertIndicators } from '../ingest/extract-alert-indicators.js';
 import { runWorkflowJob } from '../workflows/runs.js';
 import { enrichAlert } from './enrich-alert.js';
-import { extractAlertIndicators } from './extract-alert-indicators.js';
 
 type Handlers = { [N in JobName]: (deps: CoreDeps, data: JobPayload<N>) => Promise<void> };
 

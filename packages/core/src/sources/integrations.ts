@@ -1,4 +1,4 @@
-import type { SourceIntegrationsTable } from '@calseta/db';
+import type { Db, SourceIntegrationsTable } from '@calseta/db';
 import {
   type PageQuery,
   type SourceAuthConfig,
@@ -10,11 +10,11 @@ import {
 } from '@calseta/schema';
 import type { Selectable } from 'kysely';
 import { authorize } from '../auth/permissions.js';
-import type { Db, ServiceContext } from '../context.js';
-import { notFound, ServiceError } from '../errors.js';
-import { newUuid } from '../ids.js';
-import { isSealed, type SecretBox } from '../secrets/box.js';
-import { iso, pageMeta } from '../serialize.js';
+import type { ServiceContext } from '../infra/context.js';
+import { notFound, ServiceError } from '../infra/errors.js';
+import { newUuid } from '../infra/ids.js';
+import { isSealed, type SecretBox } from '../infra/secrets/box.js';
+import { iso, pageMeta } from '../infra/serialize.js';
 
 type Row = Selectable<SourceIntegrationsTable>;
 

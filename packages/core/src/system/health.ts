@@ -1,5 +1,5 @@
 import { sql } from 'kysely';
-import type { CoreDeps } from '../context.js';
+import type { CoreDeps } from '../infra/context.js';
 
 const PROBE_TIMEOUT_MS = 2_000;
 

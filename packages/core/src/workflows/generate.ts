@@ -1,19 +1,18 @@
 /**
- * `POST /v1/workflows/generate`: ask Claude (Anthropic Messages API) for workflow code from a
+ * `POST /v1/workflows/generate`: ask the code model behind the `workflowModel` port (first-party:
+ * Claude through the Anthropic Messages API, in `@calseta/integrations`) for workflow code from a
  * description, validate it with `validateWorkflowCode` (one corrective retry feeding the errors
  * back) and return it unsaved. Needs `ANTHROPIC_API_KEY` (else `GENERATION_NOT_CONFIGURED`); the
- * call goes through the SSRF-guarded workflow client (a local stand-in must be allow-listed).
+ * model is handed the SSRF-guarded workflow client (a local stand-in must be allow-listed).
  */
 
 import { type WorkflowGenerateInput, type WorkflowGenerateResult, WorkflowGenerateSchema } from '@calseta/schema';
 import { formatValidationError, type ValidationResult, validateWorkflowCode } from '@calseta/workflow-sandbox';
 import { authorize } from '../auth/permissions.js';
-import type { ServiceContext } from '../context.js';
-import { ServiceError } from '../errors.js';
+import type { ServiceContext } from '../infra/context.js';
+import { ServiceError } from '../infra/errors.js';
+import type { WorkflowModel } from '../infra/integrations.js';
 
-const DEFAULT_BASE_URL = 'https://api.anthropic.com';
-const DEFAULT_MODEL = 'claude-sonnet-4-6';
-const TIMEOUT_MS = 60_000;
 const MAX_TOKENS = 4096;
 
 export const GENERATE_SYSTEM_PROMPT = `You write Calseta workflows: JavaScript ES modules run in a QuickJS sandbox against one indicator (IP, domain, hash, URL, email, account) during a security investigation.
@@ -51,49 +50,18 @@ export function extractCode(text: string): string {
 
 type Message = { role: 'user' | 'assistant'; content: string };
 
-async function askClaude(
-  ctx: ServiceContext,
-  settings: { key: string; baseUrl: string; model: string },
-  messages: Message[],
-): Promise<string> {
-  const response = await ctx
-    .workflowFetch(`${settings.baseUrl.replace(/\/+$/, '')}/v1/messages`, {
-      method: 'POST',
-      headers: {
-        'x-api-key': settings.key,
-        'anthropic-version': '2023-06-01',
-        'content-type': 'application/json',
-        accept: 'application/json',
-      },
-      body: JSON.stringify({
-        model: settings.model,
-        max_tokens: MAX_TOKENS,
-        system: GENERATE_SYSTEM_PROMPT,
-        messages,
-      }),
-      timeoutMs: TIMEOUT_MS,
-    })
-    .catch((error: unknown) => {
-      throw new ServiceError(
-        'SERVICE_UNAVAILABLE',
-        `The Anthropic API could not be reached: ${error instanceof Error ? error.message : String(error)}`,
-      );
-    });
-  type Answer = { content?: Array<{ type?: string; text?: string }>; error?: { message?: string } };
-  const body = (await response.json().catch(() => null)) as Answer | null;
-  if (!response.ok) {
+/** One completion; whatever the model port rejects with is the service's unavailability, said as it said it. */
+async function ask(model: WorkflowModel, messages: Message[]): Promise<string> {
+  try {
+    return await model.complete({ system: GENERATE_SYSTEM_PROMPT, messages, maxTokens: MAX_TOKENS });
+  } catch (error) {
+    const status = (error as { upstreamStatus?: unknown } | null)?.upstreamStatus;
     throw new ServiceError(
       'SERVICE_UNAVAILABLE',
-      `The Anthropic API answered HTTP ${response.status}${body?.error?.message ? `: ${body.error.message}` : ''}`,
-      { upstream_status: response.status },
+      error instanceof Error ? error.message : String(error),
+      typeof status === 'number' ? { upstream_status: status } : undefined,
     );
   }
-  const text = (body?.content ?? [])
-    .filter((b) => b.type === 'text' && typeof b.text === 'string')
-    .map((b) => b.text)
-    .join('\n');
-  if (!text.trim()) throw new ServiceError('SERVICE_UNAVAILABLE', 'The Anthropic API answered without text.');
-  return text;
 }
 
 function validationOf(result: ValidationResult): WorkflowGenerateResult['validation'] {
@@ -107,20 +75,15 @@ export async function generateWorkflow(
 ): Promise<WorkflowGenerateResult> {
   authorize(ctx, 'workflows:write');
   const data = WorkflowGenerateSchema.parse(input);
-  const config = ctx.config.generation ?? {};
-  if (!config.anthropicApiKey) {
+  const model = ctx.integrations.workflowModel?.connect(ctx.workflowFetch, ctx.config.generation ?? {}) ?? null;
+  if (model === null) {
     throw new ServiceError(
       'GENERATION_NOT_CONFIGURED',
       'Workflow generation is not configured: set ANTHROPIC_API_KEY (optionally ANTHROPIC_MODEL, ANTHROPIC_BASE_URL) and restart.',
     );
   }
-  const settings = {
-    key: config.anthropicApiKey,
-    baseUrl: config.anthropicBaseUrl ?? DEFAULT_BASE_URL,
-    model: config.model ?? DEFAULT_MODEL,
-  };
   const messages: Message[] = [{ role: 'user', content: userPrompt(data) }];
-  const first = await askClaude(ctx, settings, messages);
+  const first = await ask(model, messages);
   let code = extractCode(first);
   let result = validateWorkflowCode(code);
   if (!result.ok) {
@@ -131,8 +94,8 @@ export async function generateWorkflow(
         content: `The code failed validation:\n${result.errors.map((e) => `- ${formatValidationError(e)}`).join('\n')}\n\nFix every problem and answer with the complete corrected code only, in one fenced block.`,
       },
     );
-    code = extractCode(await askClaude(ctx, settings, messages));
+    code = extractCode(await ask(model, messages));
     result = validateWorkflowCode(code);
   }
-  return { code, validation: validationOf(result), model: settings.model };
+  return { code, validation: validationOf(result), model: model.model };
 }

@@ -1,7 +1,7 @@
 import type { MockHttpResponse } from '@calseta/schema';
 import type { HostHttp, HostHttpResponse } from '@calseta/workflow-sandbox';
-import type { OutboundPolicy } from '../http/policy.js';
-import { createSafeFetch, type SafeFetch } from '../http/safe-fetch.js';
+import type { OutboundPolicy } from '../infra/http/policy.js';
+import { createSafeFetch, type SafeFetch } from '../infra/http/safe-fetch.js';
 
 /** Longest single request of a workflow (a run's deadline aborts it earlier). */
 const MAX_WORKFLOW_REQUEST_MS = 900_000;

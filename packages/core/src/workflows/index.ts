@@ -1,13 +1,7 @@
 /** Workflows: CRUD, code versions, execution in the sandbox, runs. */
 export { extractCode, GENERATE_SYSTEM_PROMPT, generateWorkflow } from './generate.js';
 export { createWorkflowFetch, hostHttpOf, mockHostHttp } from './http.js';
-export {
-  clearEntraTokenCache,
-  EntraIntegration,
-  mockWorkflowIntegrations,
-  OktaIntegration,
-  workflowIntegrations,
-} from './integrations.js';
+export { mockWorkflowIntegrations, type WorkflowIntegrations, workflowIntegrations } from './integrations.js';
 export {
   executeWorkflow,
   getWorkflowRun,

@@ -1,4 +1,4 @@
-import type { WorkflowRow } from '@calseta/db';
+import type { Db, WorkflowRow } from '@calseta/db';
 import {
   type PageQuery,
   type PendingApproval,
@@ -21,11 +21,11 @@ import {
 } from '@calseta/workflow-sandbox';
 import { needsApproval, requestApproval } from '../approvals/verbs.js';
 import { authorize } from '../auth/permissions.js';
-import type { CoreConfig, Db, ServiceContext } from '../context.js';
-import { notFound, ServiceError } from '../errors.js';
-import { newUuid } from '../ids.js';
-import type { JobPayload } from '../jobs/catalogue.js';
-import { csv, iso, paginate } from '../serialize.js';
+import type { CoreConfig, ServiceContext } from '../infra/context.js';
+import { notFound, ServiceError } from '../infra/errors.js';
+import { newUuid } from '../infra/ids.js';
+import type { JobPayload } from '../infra/jobs/catalogue.js';
+import { csv, iso, paginate } from '../infra/serialize.js';
 import { runEndpointWorkflow } from './endpoint.js';
 import { hostHttpOf, mockHostHttp, type RecordedCall } from './http.js';
 import { mockWorkflowIntegrations, workflowIntegrations } from './integrations.js';
@@ -432,7 +432,7 @@ export async function testWorkflow(
           secrets,
           http,
           // Okta / Entra: no-op clients, reported in http_calls (never the real services).
-          integrations: mockWorkflowIntegrations(calls),
+          integrations: mockWorkflowIntegrations(ctx, calls),
           limits: { timeoutMs: Math.min(workflow.timeout_seconds, 30) * 1000 },
           filename: `workflow-${workflow.uuid}.js`,
         });

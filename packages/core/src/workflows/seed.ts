@@ -1,7 +1,7 @@
 import { BUILTIN_WORKFLOWS } from '@calseta/workflow-sandbox';
 import { sql } from 'kysely';
-import type { CoreDeps } from '../context.js';
-import { newUuid } from '../ids.js';
+import type { CoreDeps } from '../infra/context.js';
+import { newUuid } from '../infra/ids.js';
 
 const NOT_CONFIGURED_NOTE = (label: string, provider: string) =>
   `\n\n> **Inactive:** the ${label} credentials are not configured. Set them on the \`${provider}\` enrichment provider (or its environment variables), then restart or re-seed to activate this workflow.`;

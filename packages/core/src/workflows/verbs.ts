@@ -1,4 +1,4 @@
-import type { WorkflowRow } from '@calseta/db';
+import type { Db, WorkflowRow } from '@calseta/db';
 import {
   type PageQuery,
   type Workflow,
@@ -14,16 +14,16 @@ import {
 } from '@calseta/schema';
 import { validateWorkflowCode } from '@calseta/workflow-sandbox';
 import { sql } from 'kysely';
-import { activityRow } from '../activity/record.js';
 import { hasScope } from '../auth/keys.js';
 import { authorize } from '../auth/permissions.js';
-import type { Db, ServiceContext } from '../context.js';
-import { notFound, ServiceError } from '../errors.js';
-import { policyFor } from '../http/policy.js';
-import { checkOutboundUrl } from '../http/safe-fetch.js';
-import { newUuid } from '../ids.js';
-import { isSealed } from '../secrets/box.js';
-import { csv, iso, paginate } from '../serialize.js';
+import { activityRow } from '../infra/activity.js';
+import type { ServiceContext } from '../infra/context.js';
+import { notFound, ServiceError } from '../infra/errors.js';
+import { policyFor } from '../infra/http/policy.js';
+import { checkOutboundUrl } from '../infra/http/safe-fetch.js';
+import { newUuid } from '../infra/ids.js';
+import { isSealed } from '../infra/secrets/box.js';
+import { csv, iso, paginate } from '../infra/serialize.js';
 
 export type { WorkflowRow };
 

@@ -1,9 +1,10 @@
+import type { Db } from '@calseta/db';
 import type { ExtractedIndicator } from '@calseta/schema';
 import { sql } from 'kysely';
-import { activityRow } from '../activity/record.js';
-import type { Db, ServiceContext } from '../context.js';
-import { newUuid } from '../ids.js';
-import { extractIndicators } from '../ingest/extract.js';
+import { activityRow } from '../infra/activity.js';
+import type { ServiceContext } from '../infra/context.js';
+import { newUuid } from '../infra/ids.js';
+import { extractIndicators } from './extract.js';
 
 export interface ExtractedAlert {
   alertId: number;

@@ -1,6 +1,6 @@
+import type { Db } from '@calseta/db';
 import type { EnrichmentProviderResult } from '@calseta/schema';
 import { sql } from 'kysely';
-import type { Db } from '../context.js';
 import { type CachePort, parseEnrichmentKey } from './ports.js';
 
 const CACHEABLE: ReadonlySet<string> = new Set(['success', 'not_found']);

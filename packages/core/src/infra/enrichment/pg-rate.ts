@@ -1,6 +1,6 @@
+import type { Db } from '@calseta/db';
 import { sql } from 'kysely';
-import type { Db } from '../context.js';
-import type { Notifications } from '../system/notifications.js';
+import type { Notifications } from '../notifications.js';
 import type { RateDecision, RatePort } from './ports.js';
 
 /** A provider's outbound limits (`enrichment_providers.rate_limit_per_minute` / `_per_day`); null = unlimited. */

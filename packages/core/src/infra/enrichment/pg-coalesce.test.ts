@@ -1,4 +1,5 @@
 import { createServer } from 'node:net';
+import type { Db } from '@calseta/db';
 import { createDb } from '@calseta/db';
 import { createTestDatabase, type TestDatabase } from '@calseta/db/testing';
 import { defineProvider, enrichIndicator, PortError } from '@calseta/enrichment-engine';
@@ -6,9 +7,8 @@ import { fakeHttp, jsonResponse, memoryPorts } from '@calseta/enrichment-engine/
 import type { EnrichmentProviderResult } from '@calseta/schema';
 import { sql } from 'kysely';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import type { Db } from '../context.js';
 import { createLogger } from '../logger.js';
-import { Notifications } from '../system/notifications.js';
+import { Notifications } from '../notifications.js';
 import { PgEnrichmentCache } from './pg-cache.js';
 import {
   CoalescedCallFailedError,

@@ -3,9 +3,9 @@ import type { Database } from '@calseta/db';
 import { CompiledQuery, type Kysely } from 'kysely';
 import pg from 'pg';
 import PgBoss from 'pg-boss';
+import { livenessHeldSql } from '../liveness.js';
 import type { Logger } from '../logger.js';
-import { livenessHeldSql } from '../system/liveness.js';
-import { Notifications } from '../system/notifications.js';
+import { Notifications } from '../notifications.js';
 import { JOB_NAMES, JOBS, type JobName, type JobPayload } from './catalogue.js';
 import { PGBOSS_SCHEMA_VERSION, QUEUE_SCHEMA } from './rows.js';
 

@@ -1,12 +1,12 @@
 import { createHash, randomBytes } from 'node:crypto';
 import { hostname } from 'node:os';
+import type { Db } from '@calseta/db';
 import { isDatabaseUnavailable } from '@calseta/db';
 import { PortError } from '@calseta/enrichment-engine';
 import { sql } from 'kysely';
-import type { Db } from '../context.js';
+import { livenessHeldSql } from '../liveness.js';
 import type { Logger } from '../logger.js';
-import { livenessHeldSql } from '../system/liveness.js';
-import type { Notifications } from '../system/notifications.js';
+import type { Notifications } from '../notifications.js';
 import { type CachePort, type CoalescePort, type EnrichmentKey, parseEnrichmentKey } from './ports.js';
 
 /** Channel on which a claim's owner announces it is done: payload `ok|error:<sha256 of the key>`. */

@@ -1,6 +1,6 @@
 import pg from 'pg';
-import type { Logger } from '../logger.js';
 import { LIVENESS_LOCK_CLASS, newLivenessId } from './liveness.js';
+import type { Logger } from './logger.js';
 
 type Handler = (payload: string) => void;
 

@@ -1,6 +1,7 @@
+import type { Db } from '@calseta/db';
 import type { ActivityEventType } from '@calseta/schema';
-import type { Actor, Db, ServiceContext } from '../context.js';
-import { newUuid } from '../ids.js';
+import type { Actor, ServiceContext } from './context.js';
+import { newUuid } from './ids.js';
 
 const SECRET_KEYS = new Set([
   'password',

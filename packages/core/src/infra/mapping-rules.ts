@@ -1,6 +1,12 @@
-import type { Db } from '../context.js';
-import type { MappingRule } from '../ingest/extract.js';
-import type { Notifications } from '../system/notifications.js';
+import type { Db } from '@calseta/db';
+import type { Notifications } from './notifications.js';
+
+/** An active indicator field mapping, as extraction needs it. */
+export interface MappingRule {
+  field_path: string;
+  indicator_type: string;
+  extraction_target: string;
+}
 
 /** Notified (after commit) when any mapping changes, so every process reloads. */
 export const MAPPINGS_CHANNEL = 'calseta_mappings';

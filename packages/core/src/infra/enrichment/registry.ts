@@ -1,6 +1,5 @@
-import type { EnrichmentProvidersTable } from '@calseta/db';
+import type { Db, EnrichmentProvidersTable } from '@calseta/db';
 import { requiredAuthKeys } from '@calseta/enrichment-engine';
-import { builtinProviderSpecs, resolveBuiltinAuth } from '@calseta/integrations';
 import {
   type FieldExtractionInput,
   type IndicatorType,
@@ -8,10 +7,10 @@ import {
   ProviderDefinitionSchema,
 } from '@calseta/schema';
 import type { Selectable } from 'kysely';
-import type { Db } from '../context.js';
 import type { Logger } from '../logger.js';
+import type { Notifications } from '../notifications.js';
 import { isSealed, type SecretBox } from '../secrets/box.js';
-import type { Notifications } from '../system/notifications.js';
+import { type BuiltinProvider, resolveBuiltinAuth } from './builtin-auth.js';
 import type { ProviderRateLimits } from './pg-rate.js';
 
 /** Notified (after commit) when a provider or field extraction changes, so every process reloads. */

@@ -1,3 +1,4 @@
+import type { Db } from '@calseta/db';
 import {
   type CachePort,
   type EnginePorts,
@@ -9,11 +10,10 @@ import {
   testProvider,
 } from '@calseta/enrichment-engine';
 import { builtinProviderSpecs } from '@calseta/integrations';
-import type { Db } from '../context.js';
 import { createSafeFetch, type OutboundPolicy, type SafeFetch } from '../http/index.js';
 import type { Logger } from '../logger.js';
+import type { Notifications } from '../notifications.js';
 import type { SecretBox } from '../secrets/box.js';
-import type { Notifications } from '../system/notifications.js';
 import { PgEnrichmentCache } from './pg-cache.js';
 import { PgCoalescer } from './pg-coalesce.js';
 import { PgRateGovernor, type ProviderQuota } from './pg-rate.js';

@@ -1,4 +1,4 @@
-import type { Notifications } from '../system/notifications.js';
+import type { Notifications } from './notifications.js';
 
 /** Notified (after commit) whenever any API key changes, so every process drops its cache. */
 export const API_KEYS_CHANNEL = 'calseta_api_keys';

@@ -1,20 +1,18 @@
-import type { Database } from '@calseta/db';
+import type { Db } from '@calseta/db';
 import type { ApiKeyType, Scope } from '@calseta/schema';
-import type { Kysely } from 'kysely';
-import type { ApprovalConfig } from './approvals/config.js';
-import type { ApiKeyCache } from './auth/key-cache.js';
+import type { IngestBatcher } from '../ingest/batcher.js';
+import type { SourceRegistry } from '../sources/registry.js';
+import type { ApprovalConfig } from './approval-config.js';
 import type { EnrichmentConfig, EnrichmentRuntime } from './enrichment/runtime.js';
 import type { OutboundConfig } from './http/policy.js';
 import type { SafeFetch } from './http/safe-fetch.js';
-import type { IngestBatcher } from './ingest/batcher.js';
+import type { Integrations } from './integrations.js';
 import type { JobQueue } from './jobs/queue.js';
+import type { ApiKeyCache } from './key-cache.js';
 import type { Logger } from './logger.js';
-import type { MappingRuleCache } from './mappings/rules.js';
+import type { MappingRuleCache } from './mapping-rules.js';
+import type { Notifications } from './notifications.js';
 import type { SecretBox } from './secrets/box.js';
-import type { SourceRegistry } from './sources/registry.js';
-import type { Notifications } from './system/notifications.js';
-
-export type Db = Kysely<Database>;
 
 /** An API key that passed authentication. */
 export interface AuthenticatedKey {
@@ -85,6 +83,8 @@ export interface CoreDeps {
   workflowFetch: SafeFetch;
   /** The SSRF-guarded client of approval notifications (Slack / Teams webhooks; close on shutdown). */
   approvalFetch: SafeFetch;
+  /** Plugins and vendor clients behind ports, as the composition root handed them (`createCore`). */
+  integrations: Integrations;
 }
 
 /** One call's context: the process's dependencies plus who is acting and the request id. */

@@ -1,10 +1,10 @@
+import type { Db } from '@calseta/db';
 import { createDb } from '@calseta/db';
 import { createTestDatabase, type TestDatabase } from '@calseta/db/testing';
 import { sql } from 'kysely';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { Db } from '../context.js';
 import { createLogger } from '../logger.js';
-import { Notifications } from '../system/notifications.js';
+import { Notifications } from '../notifications.js';
 import { PAUSES_CHANNEL, PgRateGovernor, type ProviderRateLimits } from './pg-rate.js';
 
 const LIMITS: Record<string, ProviderRateLimits> = {

@@ -6,7 +6,7 @@
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { ProcessEnvSchema, parseProcessEnv, sharedCoreConfig } from '../config.js';
+import { ProcessEnvSchema, parseProcessEnv, sharedCoreConfig } from '../../config.js';
 import { OutboundBlockedError } from './errors.js';
 import { checkUrl, compile, OUTBOUND_PURPOSES, outboundPolicy, policyFor } from './policy.js';
 import { createSafeFetch, type LookupPort } from './safe-fetch.js';
