@@ -136,8 +136,8 @@ it('Postgres stopped and started under load: 503 while down, recovers by itself,
   // healthy; a job whose database went away mid-enrichment is retried (nothing stored), waiters
   // re-check their claims when the listener reconnects and an owner that could not release its
   // claim releases it once Postgres is back. What remains possible is a shared call lost twice
-  // (`coalesced_call_lost`), for at most one alert, finished within 35 s of the stop. A TypeError,
-  // a timeout or any `unexpected error` fails the test.
+  // (`failure_reason: 'shared_call_lost'`), for at most one alert, finished within 35 s of the stop.
+  // Any other reason (`internal`, `timeout`, …) fails the test.
   const inv = await checkInvariants(pool, result.accepted, endpoint, { 'all-alerts': () => true }, (status) =>
     ['Enriched', 'Partial', 'Failed'].includes(status),
   );

@@ -127,9 +127,9 @@ it('kill -9 of the API and the workers during ingest loses nothing', async () =>
   );
   // The providers are healthy here. A waiter takes over the claim of a killed process within ~2 s
   // (its liveness lock is gone), so a kill should cost nothing; the one failure it can still cause
-  // is a shared call lost twice in a row (the coalescer's `coalesced_call_lost`), for at most one
-  // alert per kill, finished within 35 s of a kill. Anything else (a TypeError, our own database
-  // error, a timeout) fails the test.
+  // is a shared call lost twice in a row (`failure_reason: 'shared_call_lost'`), for at most one
+  // alert per kill, finished within 35 s of a kill. Any other reason (`internal` — a TypeError, our
+  // own database error — `timeout`, …) fails the test.
   const failures = await providerFailures(pool, result.accepted);
   expect(unexplainedFailures(failures, killTimes, 35_000), `CHAOS_SEED=${seed}`).toEqual([]);
   const { rows } = await pool.query<{ retried: number }>(

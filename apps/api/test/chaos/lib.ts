@@ -15,6 +15,7 @@ import { fileURLToPath } from 'node:url';
 import { contextFor, createApiKey, createCore, createLogger, JobQueue, SYSTEM } from '@calseta/core';
 import { createDb, type DbHandle } from '@calseta/db';
 import { type MockProvidersServer, mockBaseUrls } from '@calseta/mock-providers';
+import type { FailureReason } from '@calseta/schema';
 
 /** The pg pool of a `createDb` handle (the tests query stored state with it). */
 export type Pool = DbHandle['pool'];
@@ -752,13 +753,15 @@ export function chaosRandom(scenario: string): { seed: number; random: () => num
 
 // ------------------------------------------------------------------------------------- failures
 
-/** The one provider failure a kill or an outage may cause (packages/core/src/enrichment/pg-coalesce.ts). */
-export const KILL_FAILURE_CODE = 'coalesced_call_lost';
+/** The one provider failure a kill or an outage may cause: the coalescer's shared call lost (its `failure_reason`). */
+export const KILL_FAILURE_REASON: FailureReason = 'shared_call_lost';
 
 export interface ProviderFailure {
   uuid: string;
   provider: string;
   value: string;
+  /** The result's `failure_reason` (what the check switches on) and `error_message` (for the report). */
+  reason: string | null;
   error: string | null;
   /** When the alert's enrichment finished (ms since the epoch). */
   enrichedAt: number;
@@ -766,8 +769,9 @@ export interface ProviderFailure {
 
 /** Every `failed` provider result stored for the accepted alerts. */
 export async function providerFailures(pool: Pool, accepted: readonly Sent[]): Promise<ProviderFailure[]> {
-  const { rows } = await pool.query<{ uuid: string; provider: string; value: string; error: string | null; at: Date }>(
-    `SELECT a.uuid, r.key AS provider, i.value, r.value->>'error_message' AS error, a.enriched_at AS at
+  const { rows } = await pool.query<Omit<ProviderFailure, 'enrichedAt'> & { at: Date }>(
+    `SELECT a.uuid, r.key AS provider, i.value, r.value->>'failure_reason' AS reason,
+            r.value->>'error_message' AS error, a.enriched_at AS at
      FROM alerts a JOIN alert_indicators ai ON ai.alert_id = a.id JOIN indicators i ON i.id = ai.indicator_id,
           jsonb_each(i.enrichment_results) r
      WHERE a.uuid = ANY($1::uuid[]) AND r.value->>'status' = 'failed'`,
@@ -778,15 +782,15 @@ export async function providerFailures(pool: Pool, accepted: readonly Sent[]): P
 
 /**
  * Failures the scenario's events (kills, an outage: epoch ms) can explain, and nothing else: each
- * carries the coalescer's code for a shared call lost with its owner, its alert finished within
+ * is the coalescer's shared call lost with its owner (`failure_reason`), its alert finished within
  * `withinMs` after one of the events, and no more alerts are affected than there were events. Returns
  * the violations (empty when every failure is explained).
  */
 export function unexplainedFailures(failures: readonly ProviderFailure[], events: readonly number[], withinMs: number) {
   const problems: string[] = [];
   for (const f of failures) {
-    if (!f.error?.includes(`${KILL_FAILURE_CODE}:`)) {
-      problems.push(`${f.provider} ${f.value} on ${f.uuid}: not a failure a kill causes: ${f.error}`);
+    if (f.reason !== KILL_FAILURE_REASON) {
+      problems.push(`${f.provider} ${f.value} on ${f.uuid}: not a failure a kill causes: ${f.reason}: ${f.error}`);
     } else if (!events.some((at) => f.enrichedAt >= at && f.enrichedAt - at <= withinMs)) {
       problems.push(
         `${f.provider} ${f.value} on ${f.uuid}: finished ${new Date(f.enrichedAt).toISOString()}, not close to a kill`,
