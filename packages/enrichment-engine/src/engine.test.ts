@@ -1,4 +1,4 @@
-import type { ProviderDefinition, ProviderDefinitionInput } from '@calseta/schema';
+import type { FailureReason, ProviderDefinition, ProviderDefinitionInput } from '@calseta/schema';
 import { describe, expect, it } from 'vitest';
 import {
   cacheKey,
@@ -9,7 +9,7 @@ import {
   runProvider,
   testProvider,
 } from './engine.js';
-import type { HttpRequest, IndicatorRef } from './ports.js';
+import { type HttpRequest, type IndicatorRef, PortError } from './ports.js';
 import { type FakeHandler, fakeHttp, hangingHandler, jsonResponse, manualClock, memoryPorts } from './testing.js';
 
 const vtInput: ProviderDefinitionInput = {
@@ -614,5 +614,109 @@ describe('testProvider', () => {
     });
     expect(run.result.skip_reason).toBe('unsupported_type');
     expect(http.calls).toHaveLength(0);
+  });
+});
+
+describe('failure_reason: why a result failed, as data (callers never parse error_message)', () => {
+  const twoSteps = defineProvider({
+    provider_name: 'two_steps',
+    display_name: 'Two steps',
+    supported_indicator_types: ['ip'],
+    http_config: {
+      steps: [
+        { name: 'token', url: 'https://two.test/token' },
+        { name: 'lookup', url: 'https://two.test/ip/{{value}}?t={{steps.token.access_token}}' },
+      ],
+    },
+  });
+  const stepTimeout = defineProvider({
+    ...vtInput,
+    http_config: { steps: [{ url: 'https://vt.test/ip/{{value}}', timeout_ms: 20 }] },
+  });
+  const cases: Array<[string, FailureReason, FakeHandler, ProviderDefinition]> = [
+    ['an unexpected status', 'provider_http', () => jsonResponse({}, 500), vt],
+    ['a 429 (rate_limited too)', 'provider_http', () => jsonResponse({}, 429), vt],
+    [
+      'malformed JSON',
+      'malformed_response',
+      () => ({ headers: { 'content-type': 'application/json' }, body: '{"data": ' }),
+      vt,
+    ],
+    [
+      'no answer (network error)',
+      'transport',
+      () => {
+        throw new Error('connect ECONNREFUSED 203.0.113.5:443');
+      },
+      vt,
+    ],
+    ['a step timeout', 'timeout', hangingHandler, stepTimeout],
+    ['the whole call timing out', 'timeout', hangingHandler, slow],
+    ['a template value missing from an earlier answer', 'template', () => jsonResponse({}), twoSteps],
+  ];
+  it.each(cases)('%s → %s', async (_, reason, handler, provider) => {
+    const { enrich } = setup(handler);
+    const outcome = await enrich(ip, [provider]);
+    expect(outcome.results[0]).toMatchObject({ status: 'failed', failure_reason: reason });
+  });
+
+  it('a failing credential resolver → credentials', async () => {
+    const { ports } = setup(() => jsonResponse(vtMalicious));
+    const outcome = await enrichIndicator({
+      indicator: ip,
+      providers: [vt],
+      ports,
+      auth: () => Promise.reject(new Error('cannot decrypt')),
+    });
+    expect(outcome.results[0]).toMatchObject({ status: 'failed', failure_reason: 'credentials' });
+  });
+
+  it.each([
+    [new PortError('unavailable', 'Connection terminated unexpectedly'), 'port_unavailable'],
+    [new PortError('shared_call_lost', 'coalesced_call_lost: gone'), 'shared_call_lost'],
+    // Untagged: the text does not matter, even when it reads like a database outage.
+    [new Error('Connection terminated unexpectedly'), 'internal'],
+  ] as const)('a port throwing %s → %s, message kept', async (error, reason) => {
+    const { ports, http } = setup(() => jsonResponse(vtMalicious));
+    ports.coalesce.run = () => Promise.reject(error);
+    const outcome = await enrichIndicator({ indicator: ip, providers: [vt], ports, auth });
+    expect(outcome.results[0]).toMatchObject({
+      status: 'failed',
+      failure_reason: reason,
+      error_message: `unexpected error: ${error.message}`,
+    });
+    expect(http.calls).toHaveLength(0);
+  });
+
+  it('null on every result that did not fail, cache hits included', async () => {
+    const { enrich } = setup(() => jsonResponse(vtMalicious));
+    const first = await enrich(ip, [vt, okta]);
+    const cached = await enrich(ip, [vt]);
+    const skippedType = await enrich({ type: 'hash_md5', value: 'a'.repeat(32) }, [abuse]);
+    for (const r of [...first.results, ...cached.results, ...skippedType.results]) {
+      expect(r.failure_reason, `${r.provider_name} ${r.status}`).toBeNull();
+    }
+    expect(cached.results[0]?.cache_hit).toBe(true);
+  });
+
+  it('testProvider and runProvider report the same reasons', async () => {
+    const http = fakeHttp(() => jsonResponse({}, 503));
+    const clock = manualClock();
+    const run = await runProvider({
+      provider: vt,
+      indicator: ip,
+      auth: keys.virustotal ?? {},
+      http: http.port,
+      clock: clock.now,
+    });
+    expect(run.result.failure_reason).toBe('provider_http');
+    const timedOut = await testProvider({
+      provider: slow,
+      indicator: ip,
+      auth: {},
+      http: fakeHttp(hangingHandler).port,
+      clock: clock.now,
+    });
+    expect(timedOut.result).toMatchObject({ status: 'failed', failure_reason: 'timeout' });
   });
 });
