@@ -1,6 +1,7 @@
+import { useQuery } from '@tanstack/react-query';
 import { type ReactNode, useEffect, useRef } from 'react';
 import { Link, NavLink, useLocation } from 'react-router';
-import { useApi } from './api/hooks.js';
+import { healthQuery } from './api/queries/system.js';
 import { useAuth } from './auth.js';
 
 const NAV: Array<{ group: string; links: Array<[string, string]> }> = [
@@ -32,16 +33,9 @@ const NAV: Array<{ group: string; links: Array<[string, string]> }> = [
   },
 ];
 
-interface Health {
-  status: string;
-  version?: string;
-  /** Active providers answering from the built-in mock (no real credential). */
-  mocked_providers?: string[];
-}
-
 export function Shell({ children }: { children: ReactNode }) {
   const { signOut } = useAuth();
-  const health = useApi<Health>('/health', { refetchInterval: 30_000 });
+  const health = useQuery({ ...healthQuery(), refetchInterval: 30_000 });
   const ok = health.data?.status === 'ok';
   // After client-side navigation, focus the new page (screen readers announce it; Tab starts there).
   const location = useLocation();

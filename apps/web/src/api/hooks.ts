@@ -1,30 +1,9 @@
-import { type QueryClient, useMutation, useQuery, useQueryClient } from '@tanstack/react-query';
+import { type QueryClient, type QueryKey, useMutation, useQueryClient } from '@tanstack/react-query';
 import { api, type RequestOptions } from './client.js';
 
-/**
- * A GET keyed by its path: every screen that shows `/v1/alerts/x` shares one cache entry, and a
- * mutation invalidates by path prefix. `null` disables the query.
- */
-export function useApi<T>(
-  path: string | null,
-  options: { refetchInterval?: number | false | ((data: T | undefined) => number | false) } = {},
-) {
-  const interval = options.refetchInterval ?? false;
-  return useQuery<T, Error>({
-    queryKey: [path],
-    queryFn: ({ signal }) => api<T>(path as string, { signal }),
-    enabled: path !== null,
-    refetchInterval: typeof interval === 'function' ? (q) => interval(q.state.data) : interval,
-  });
-}
-
-export function invalidate(client: QueryClient, prefixes: string[]): Promise<void> {
-  return client.invalidateQueries({
-    predicate: (q) => {
-      const key = q.queryKey[0];
-      return typeof key === 'string' && prefixes.some((p) => key.startsWith(p));
-    },
-  });
+/** Reload every query under these keys (keys come from the factories in `./queries/`). */
+export async function invalidate(client: QueryClient, keys: QueryKey[]): Promise<void> {
+  await Promise.all(keys.map((queryKey) => client.invalidateQueries({ queryKey })));
 }
 
 export interface MutationRequest extends Omit<RequestOptions, 'signal' | 'key'> {
@@ -34,7 +13,7 @@ export interface MutationRequest extends Omit<RequestOptions, 'signal' | 'key'> 
 /** A write: `request(vars)` says what to call; afterwards every query under `invalidates` reloads. */
 export function useApiMutation<T, V = void>(
   request: (vars: V) => MutationRequest,
-  options: { invalidates?: string[]; onSuccess?: (data: T, vars: V) => void } = {},
+  options: { invalidates?: QueryKey[]; onSuccess?: (data: T, vars: V) => void } = {},
 ) {
   const client = useQueryClient();
   return useMutation<T, Error, V>({
@@ -46,5 +25,13 @@ export function useApiMutation<T, V = void>(
       if (options.invalidates) await invalidate(client, options.invalidates);
       options.onSuccess?.(data, vars);
     },
+  });
+}
+
+/** PATCH one item with `json`; `invalidates` is what the write makes stale (usually `resource.changed(uuid)`). */
+export function usePatch<T, V>(path: string, invalidates: QueryKey[], onSuccess?: (data: T, vars: V) => void) {
+  return useApiMutation<T, V>((json) => ({ method: 'PATCH', path, json }), {
+    invalidates,
+    ...(onSuccess ? { onSuccess } : {}),
   });
 }

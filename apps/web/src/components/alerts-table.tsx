@@ -5,10 +5,10 @@ import {
   EnrichmentStatusSchema,
   MaliceLevelSchema,
 } from '@calseta/schema';
+import { useQuery } from '@tanstack/react-query';
 import { useState } from 'react';
 import { Link, useSearchParams } from 'react-router';
-import { type Page, query } from '../api/client.js';
-import { useApi } from '../api/hooks.js';
+import { alertQueries } from '../api/queries/alerts.js';
 import { Badge, ErrorBanner, Loading, Time } from './feedback.js';
 import { Checkbox, MultiFilter } from './form.js';
 import { SOURCE_PLUGINS } from './sources.js';
@@ -67,7 +67,8 @@ export function AlertsTable({ fixed = {} }: { fixed?: Record<string, string> }) 
       },
       { replace: true },
     );
-  const alerts = useApi<Page<AlertSummary>>(`/v1/alerts${query({ ...list.apiParams, ...range, ...fixed })}`, {
+  const alerts = useQuery({
+    ...alertQueries.list({ ...list.apiParams, ...range, ...fixed }),
     refetchInterval: live ? 5_000 : false,
   });
   const options: Record<(typeof FILTERS)[number], readonly string[]> = {

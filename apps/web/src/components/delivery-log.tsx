@@ -1,8 +1,11 @@
-import type { AgentRun, AgentRunDetail } from '@calseta/schema';
+import type { AgentRun } from '@calseta/schema';
+import { useQuery } from '@tanstack/react-query';
 import { useState } from 'react';
 import { Link } from 'react-router';
-import type { One, Page } from '../api/client.js';
-import { useApi, useApiMutation } from '../api/hooks.js';
+import type { Page } from '../api/client.js';
+import { useApiMutation } from '../api/hooks.js';
+import { agentRunQueries } from '../api/queries/agents.js';
+import type { Get } from '../api/queries/resource.js';
 import { Badge, ErrorBanner, Loading, Time } from './feedback.js';
 import { JsonView } from './json-view.js';
 import { Card } from './layout.js';
@@ -12,11 +15,11 @@ import { type Column, DataTable } from './table.js';
  * Webhook deliveries to agents (of one alert, or of one agent; `linkTo` says which side each row links to), live: status, attempts, HTTP answer;
  * a row opens its attempts, the payload sent and the answer, and finished ones can be redelivered.
  */
-export function DeliveryLog({ path, linkTo }: { path: string; linkTo: 'agent' | 'alert' }) {
-  const runs = useApi<Page<AgentRun>>(path, { refetchInterval: 5_000 });
+export function DeliveryLog({ runs: query, linkTo }: { runs: Get<Page<AgentRun>>; linkTo: 'agent' | 'alert' }) {
+  const runs = useQuery({ ...query, refetchInterval: 5_000 });
   const [open, setOpen] = useState<string | null>(null);
-  const redeliver = useApiMutation<unknown, string>((uuid) => ({ path: `/v1/agent-runs/${uuid}/redeliver` }), {
-    invalidates: [path],
+  const redeliver = useApiMutation<unknown, string>((uuid) => ({ path: `${agentRunQueries.path(uuid)}/redeliver` }), {
+    invalidates: [query.queryKey],
   });
   const columns: Column<AgentRun>[] = [
     linkTo === 'agent'
@@ -82,7 +85,7 @@ export function DeliveryLog({ path, linkTo }: { path: string; linkTo: 'agent' | 
 }
 
 function DeliveryDetail({ uuid }: { uuid: string }) {
-  const run = useApi<One<AgentRunDetail>>(`/v1/agent-runs/${uuid}`);
+  const run = useQuery(agentRunQueries.detail(uuid));
   if (run.error) return <ErrorBanner error={run.error} />;
   const r = run.data?.data;
   if (!r) return <Loading />;

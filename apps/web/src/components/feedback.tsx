@@ -42,6 +42,28 @@ export function ErrorBanner({ error, title }: { error: unknown; title?: string }
   );
 }
 
+/** Under a form: why the last save failed, or that it worked. */
+export function SaveStatus({
+  mutation,
+  saved = 'Saved.',
+  title,
+}: {
+  mutation: { error: unknown; isSuccess: boolean };
+  saved?: ReactNode;
+  title?: string;
+}) {
+  return (
+    <>
+      <ErrorBanner error={mutation.error} title={title} />
+      {mutation.isSuccess && (
+        <p className="banner ok" role="status">
+          {saved}
+        </p>
+      )}
+    </>
+  );
+}
+
 export function Loading({ label = 'Loading…' }: { label?: string }) {
   return (
     <p className="muted loading" role="status" aria-live="polite">

@@ -1,16 +1,18 @@
 import {
-  type Agent,
   type DispatchAgentResult,
   type IndicatorType,
   IndicatorTypeSchema,
   type PendingApproval,
   type WorkflowRun,
-  type WorkflowSummary,
 } from '@calseta/schema';
+import { useQuery } from '@tanstack/react-query';
 import { useState } from 'react';
 import { Link } from 'react-router';
-import type { One, Page } from '../api/client.js';
-import { useApi, useApiMutation } from '../api/hooks.js';
+import type { One } from '../api/client.js';
+import { useApiMutation } from '../api/hooks.js';
+import { agentQueries } from '../api/queries/agents.js';
+import { alertQueries } from '../api/queries/alerts.js';
+import { approvalQueries, workflowQueries, workflowRunQueries } from '../api/queries/workflows.js';
 import { ErrorBanner } from './feedback.js';
 import { SelectField, TextField } from './form.js';
 import { Dialog } from './layout.js';
@@ -34,9 +36,10 @@ export function RunWorkflowDialog({
   alertUuid?: string;
   indicators?: Array<{ type: IndicatorType; value: string }>;
 }) {
-  const workflows = useApi<Page<WorkflowSummary>>(
-    open && !workflowUuid ? '/v1/workflows?state=active&page_size=200' : null,
-  );
+  const workflows = useQuery({
+    ...workflowQueries.list({ state: 'active', page_size: 200 }),
+    enabled: open && !workflowUuid,
+  });
   const [chosen, setChosen] = useState('');
   const first = indicators[0];
   const [type, setType] = useState<IndicatorType>(first?.type ?? 'ip');
@@ -45,7 +48,7 @@ export function RunWorkflowDialog({
   const target = workflowUuid ?? chosen;
   const run = useApiMutation<One<ExecuteAnswer>, void>(
     () => ({
-      path: `/v1/workflows/${target}/execute`,
+      path: `${workflowQueries.path(target)}/execute`,
       json: {
         indicator_type: type,
         indicator_value: value,
@@ -53,7 +56,7 @@ export function RunWorkflowDialog({
         ...(reason ? { reason } : {}),
       },
     }),
-    { invalidates: ['/v1/workflow-runs', '/v1/workflow-approvals', `/v1/workflows/${target}`] },
+    { invalidates: [workflowRunQueries.all, approvalQueries.all, workflowQueries.detail(target).queryKey] },
   );
   const answer = run.data?.data;
   const all = workflows.data?.data ?? [];
@@ -140,11 +143,11 @@ export function RunWorkflowDialog({
 
 /** Send an alert to one agent now (dispatch-agent). */
 export function RunAgentDialog({ open, onClose, alertUuid }: { open: boolean; onClose(): void; alertUuid: string }) {
-  const agents = useApi<Page<Agent>>(open ? '/v1/agents?page_size=200' : null);
+  const agents = useQuery({ ...agentQueries.list({ page_size: 200 }), enabled: open });
   const [agent, setAgent] = useState('');
   const dispatch = useApiMutation<One<DispatchAgentResult>, void>(
-    () => ({ path: `/v1/alerts/${alertUuid}/dispatch-agent?agent_uuid=${agent}` }),
-    { invalidates: [`/v1/alerts/${alertUuid}`] },
+    () => ({ path: `${alertQueries.path(alertUuid)}/dispatch-agent?agent_uuid=${agent}` }),
+    { invalidates: [alertQueries.detail(alertUuid).queryKey] },
   );
   return (
     <Dialog open={open} onClose={onClose} title="Run agent">

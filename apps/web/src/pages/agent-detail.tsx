@@ -6,79 +6,51 @@ import {
   type TargetingRules,
 } from '@calseta/schema';
 import { useState } from 'react';
-import { useNavigate, useParams } from 'react-router';
+import { useParams } from 'react-router';
 import type { One } from '../api/client.js';
-import { useApi, useApiMutation } from '../api/hooks.js';
-import { ConfirmButton } from '../components/confirm-button.js';
+import { useApiMutation, usePatch } from '../api/hooks.js';
+import { agentQueries } from '../api/queries/agents.js';
 import { DeliveryLog } from '../components/delivery-log.js';
-import { Badge, ErrorBanner, Loading, Time } from '../components/feedback.js';
+import { DetailPage } from '../components/detail-page.js';
+import { Badge, ErrorBanner, SaveStatus, Time } from '../components/feedback.js';
 import { Checkbox, CheckboxGroup, TextField } from '../components/form.js';
-import { Card, Details, PageHeader, Tabs } from '../components/layout.js';
-import { MarkdownEditor } from '../components/markdown-editor.js';
+import { Card, Details } from '../components/layout.js';
+import { documentationTab } from '../components/markdown-field.js';
 import { SOURCE_PLUGINS } from '../components/sources.js';
 import { TargetingBuilder } from '../components/targeting-builder.js';
 
 export function AgentDetailPage() {
   const { uuid = '' } = useParams();
-  const base = `/v1/agents/${uuid}`;
-  const agent = useApi<One<Agent>>(base);
-  const navigate = useNavigate();
-  const remove = useApiMutation<void, void>(() => ({ method: 'DELETE', path: base }), {
-    invalidates: ['/v1/agents'],
-    onSuccess: () => void navigate('/agents'),
-  });
-  if (agent.error) return <ErrorBanner error={agent.error} />;
-  const a = agent.data?.data;
-  if (!a) return <Loading />;
   return (
-    <>
-      <PageHeader
-        title={a.name}
-        subtitle={
+    <DetailPage
+      resource={agentQueries}
+      uuid={uuid}
+      back={{ to: '/agents', label: 'agents' }}
+      header={(a) => ({
+        title: a.name,
+        subtitle: (
           <>
             <Badge value={a.is_active ? 'active' : 'inactive'} /> <code>{a.endpoint_url}</code>
           </>
-        }
-        actions={
-          <ConfirmButton label="Delete" title="Delete this agent?" onConfirm={() => remove.mutate()}>
-            It stops receiving alerts; its delivery log is deleted.
-          </ConfirmButton>
-        }
-      />
-      <ErrorBanner error={remove.error} />
-      <Tabs
-        label="Agent sections"
-        tabs={[
-          {
-            id: 'configuration',
-            label: 'Configuration',
-            render: () => <Configuration key={a.updated_at} agent={a} base={base} />,
-          },
-          {
-            id: 'deliveries',
-            label: 'Delivery log',
-            render: () => <DeliveryLog path={`${base}/runs?page_size=50`} linkTo="alert" />,
-          },
-          { id: 'test', label: 'Test', render: () => <TestDelivery base={base} /> },
-          {
-            id: 'docs',
-            label: 'Documentation',
-            render: () => <Documentation key={a.updated_at} agent={a} base={base} />,
-          },
-        ]}
-      />
-    </>
+        ),
+      })}
+      remove={{ title: 'Delete this agent?', warning: 'It stops receiving alerts; its delivery log is deleted.' }}
+      tabsLabel="Agent sections"
+      tabs={(a) => [
+        { id: 'configuration', label: 'Configuration', render: () => <Configuration key={a.updated_at} agent={a} /> },
+        {
+          id: 'deliveries',
+          label: 'Delivery log',
+          render: () => <DeliveryLog runs={agentQueries.deliveries(a.uuid)} linkTo="alert" />,
+        },
+        { id: 'test', label: 'Test', render: () => <TestDelivery uuid={a.uuid} /> },
+        documentationTab('docs', agentQueries, a, 'Agent documentation'),
+      ]}
+    />
   );
 }
 
-function usePatch(base: string, onSuccess?: () => void) {
-  return useApiMutation<One<Agent>, AgentUpdateInput>((json) => ({ method: 'PATCH', path: base, json }), {
-    invalidates: [base, '/v1/agents?'],
-    ...(onSuccess ? { onSuccess } : {}),
-  });
-}
-
-function Configuration({ agent: a, base }: { agent: Agent; base: string }) {
+function Configuration({ agent: a }: { agent: Agent }) {
   const [form, setForm] = useState({
     name: a.name,
     endpoint_url: a.endpoint_url,
@@ -90,7 +62,7 @@ function Configuration({ agent: a, base }: { agent: Agent; base: string }) {
     trigger_on_severities: a.trigger_on_severities,
   });
   const [filter, setFilter] = useState<TargetingRules | null>(a.trigger_filter);
-  const patch = usePatch(base);
+  const patch = usePatch<One<Agent>, AgentUpdateInput>(agentQueries.path(a.uuid), agentQueries.changed(a.uuid));
   const set =
     <K extends keyof typeof form>(key: K) =>
     (value: (typeof form)[K]) =>
@@ -150,12 +122,7 @@ function Configuration({ agent: a, base }: { agent: Agent; base: string }) {
           />
           <TargetingBuilder legend="Trigger filter" value={filter} onChange={setFilter} />
         </Card>
-        <ErrorBanner error={patch.error} />
-        {patch.isSuccess && (
-          <p className="banner ok" role="status">
-            Saved.
-          </p>
-        )}
+        <SaveStatus mutation={patch} />
         <button type="submit" className="primary" disabled={patch.isPending}>
           Save configuration
         </button>
@@ -173,8 +140,8 @@ function Configuration({ agent: a, base }: { agent: Agent; base: string }) {
   );
 }
 
-function TestDelivery({ base }: { base: string }) {
-  const test = useApiMutation<One<AgentTestResult>, void>(() => ({ path: `${base}/test` }));
+function TestDelivery({ uuid }: { uuid: string }) {
+  const test = useApiMutation<One<AgentTestResult>, void>(() => ({ path: `${agentQueries.path(uuid)}/test` }));
   const r = test.data?.data;
   return (
     <Card title="Send a synthetic alert">
@@ -193,26 +160,5 @@ function TestDelivery({ base }: { base: string }) {
         />
       )}
     </Card>
-  );
-}
-
-function Documentation({ agent: a, base }: { agent: Agent; base: string }) {
-  const [doc, setDoc] = useState(a.documentation ?? '');
-  const patch = usePatch(base);
-  return (
-    <div className="stack">
-      <MarkdownEditor label="Agent documentation" value={doc} onChange={setDoc} />
-      <ErrorBanner error={patch.error} />
-      <div className="actions">
-        <button
-          type="button"
-          className="primary"
-          disabled={patch.isPending}
-          onClick={() => patch.mutate({ documentation: doc || null })}
-        >
-          Save documentation
-        </button>
-      </div>
-    </div>
   );
 }

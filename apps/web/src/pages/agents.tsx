@@ -1,8 +1,10 @@
 import type { AgentCreateInput, AgentListItem, AgentWithSecret } from '@calseta/schema';
+import { useQuery } from '@tanstack/react-query';
 import { useState } from 'react';
 import { Link } from 'react-router';
-import { type One, type Page, query } from '../api/client.js';
-import { useApi, useApiMutation } from '../api/hooks.js';
+import type { One } from '../api/client.js';
+import { useApiMutation } from '../api/hooks.js';
+import { agentQueries } from '../api/queries/agents.js';
 import { Badge, ErrorBanner, Loading, Time } from '../components/feedback.js';
 import { TextField } from '../components/form.js';
 import { Dialog, PageHeader } from '../components/layout.js';
@@ -42,7 +44,7 @@ const COLUMNS: Column<AgentListItem>[] = [
 
 export function AgentsPage() {
   const list = useListParams();
-  const agents = useApi<Page<AgentListItem>>(`/v1/agents${query(list.apiParams)}`);
+  const agents = useQuery(agentQueries.list(list.apiParams));
   const [creating, setCreating] = useState(false);
   return (
     <>
@@ -79,9 +81,12 @@ function RegisterDialog({ open, onClose }: { open: boolean; onClose(): void }) {
   const [url, setUrl] = useState('');
   const [header, setHeader] = useState('');
   const [headerValue, setHeaderValue] = useState('');
-  const create = useApiMutation<One<AgentWithSecret>, AgentCreateInput>((json) => ({ path: '/v1/agents', json }), {
-    invalidates: ['/v1/agents'],
-  });
+  const create = useApiMutation<One<AgentWithSecret>, AgentCreateInput>(
+    (json) => ({ path: agentQueries.path(), json }),
+    {
+      invalidates: [agentQueries.all],
+    },
+  );
   const close = () => {
     create.reset();
     onClose();

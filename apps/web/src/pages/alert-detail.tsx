@@ -1,8 +1,5 @@
 import {
-  type ActivityEvent,
-  type AgentPayloadDoc,
   type Alert,
-  type AlertFinding,
   type AlertIndicator,
   AlertSeveritySchema,
   AlertStatusSchema,
@@ -12,12 +9,13 @@ import {
   IndicatorTypeSchema,
   MaliceLevelSchema,
   type RelatedAlert,
-  type RelationshipGraph,
 } from '@calseta/schema';
+import { useQuery } from '@tanstack/react-query';
 import { useState } from 'react';
 import { Link, useParams } from 'react-router';
-import type { List, One, Page } from '../api/client.js';
-import { useApi, useApiMutation } from '../api/hooks.js';
+import type { One } from '../api/client.js';
+import { useApiMutation, usePatch } from '../api/hooks.js';
+import { alertQueries } from '../api/queries/alerts.js';
 import { DeliveryLog } from '../components/delivery-log.js';
 import { Badge, ErrorBanner, Loading, Time } from '../components/feedback.js';
 import { Checkbox, ListField, Select, SelectField } from '../components/form.js';
@@ -31,10 +29,10 @@ import { Explanation, ProviderResults } from '../components/verdicts.js';
 
 export function AlertDetailPage() {
   const { uuid = '' } = useParams();
-  const base = `/v1/alerts/${uuid}`;
   // Poll while the pipeline is still working on it, so "Pending" turns into verdicts on its own.
-  const alert = useApi<One<Alert>>(base, {
-    refetchInterval: (d) => (!d || d.data.enrichment_status === 'Pending' ? 1_000 : 15_000),
+  const alert = useQuery({
+    ...alertQueries.detail(uuid),
+    refetchInterval: ({ state: { data: d } }) => (!d || d.data.enrichment_status === 'Pending' ? 1_000 : 15_000),
   });
   const a = alert.data?.data;
   const [dialog, setDialog] = useState<null | 'agent' | 'workflow' | 'close'>(null);
@@ -91,16 +89,16 @@ export function AlertDetailPage() {
                 label: `Context (${a.context_documents.length})`,
                 render: () => <ContextDocs alert={a} />,
               },
-              { id: 'related', label: 'Past alerts', render: () => <Related base={base} /> },
-              { id: 'findings', label: 'Findings', render: () => <Findings base={base} /> },
-              { id: 'activity', label: 'Activity', render: () => <Activity base={base} /> },
-              { id: 'graph', label: 'Graph', render: () => <Graph base={base} /> },
+              { id: 'related', label: 'Past alerts', render: () => <Related uuid={a.uuid} /> },
+              { id: 'findings', label: 'Findings', render: () => <Findings uuid={a.uuid} /> },
+              { id: 'activity', label: 'Activity', render: () => <Activity uuid={a.uuid} /> },
+              { id: 'graph', label: 'Graph', render: () => <Graph uuid={a.uuid} /> },
               {
                 id: 'deliveries',
                 label: 'Agent deliveries',
-                render: () => <DeliveryLog path={`${base}/agent-runs`} linkTo="agent" />,
+                render: () => <DeliveryLog runs={alertQueries.deliveries(a.uuid)} linkTo="agent" />,
               },
-              { id: 'payload', label: 'Agent payload', render: () => <Payload base={base} /> },
+              { id: 'payload', label: 'Agent payload', render: () => <Payload uuid={a.uuid} /> },
               { id: 'raw', label: 'Raw', render: () => <JsonView label="raw_payload" value={a.raw_payload} open /> },
             ]}
           />
@@ -119,17 +117,13 @@ export function AlertDetailPage() {
   );
 }
 
-function usePatch(uuid: string) {
-  return useApiMutation<One<Alert>, Record<string, unknown>>(
-    (json) => ({ method: 'PATCH', path: `/v1/alerts/${uuid}`, json }),
-    {
-      invalidates: [`/v1/alerts`],
-    },
-  );
+/** Triage changes an alert everywhere it is listed or counted: the whole resource reloads. */
+function usePatchAlert(uuid: string) {
+  return usePatch<One<Alert>, Record<string, unknown>>(alertQueries.path(uuid), [alertQueries.all]);
 }
 
 function Sidebar({ alert: a, onClose }: { alert: Alert; onClose(): void }) {
-  const patch = usePatch(a.uuid);
+  const patch = usePatchAlert(a.uuid);
   const [tags, setTags] = useState<string[]>(a.tags);
   return (
     <aside>
@@ -187,7 +181,7 @@ function Sidebar({ alert: a, onClose }: { alert: Alert; onClose(): void }) {
 
 function CloseDialog({ open, onClose, alert: a }: { open: boolean; onClose(): void; alert: Alert }) {
   const [classification, setClassification] = useState<CloseClassification | ''>('');
-  const patch = usePatch(a.uuid);
+  const patch = usePatchAlert(a.uuid);
   return (
     <Dialog open={open} onClose={onClose} title="Close alert">
       <form
@@ -249,8 +243,8 @@ function Overview({ alert: a }: { alert: Alert }) {
 }
 
 function ReEnrich({ uuid }: { uuid: string }) {
-  const enrich = useApiMutation<unknown, void>(() => ({ path: `/v1/alerts/${uuid}/enrich` }), {
-    invalidates: [`/v1/alerts/${uuid}`],
+  const enrich = useApiMutation<unknown, void>(() => ({ path: `${alertQueries.path(uuid)}/enrich` }), {
+    invalidates: [alertQueries.detail(uuid).queryKey],
   });
   return (
     <button type="button" onClick={() => enrich.mutate()} disabled={enrich.isPending} title={enrich.error?.message}>
@@ -265,8 +259,11 @@ function AddIndicators({ alertUuid }: { alertUuid: string }) {
   const [value, setValue] = useState('');
   const [enrich, setEnrich] = useState(true);
   const add = useApiMutation<unknown, void>(
-    () => ({ path: `/v1/alerts/${alertUuid}/indicators?enrich=${enrich}`, json: { indicators: [{ type, value }] } }),
-    { invalidates: [`/v1/alerts/${alertUuid}`], onSuccess: () => setValue('') },
+    () => ({
+      path: `${alertQueries.path(alertUuid)}/indicators?enrich=${enrich}`,
+      json: { indicators: [{ type, value }] },
+    }),
+    { invalidates: [alertQueries.detail(alertUuid).queryKey], onSuccess: () => setValue('') },
   );
   return (
     <Card title="Add an indicator">
@@ -367,8 +364,8 @@ function ContextDocs({ alert: a }: { alert: Alert }) {
   );
 }
 
-function Related({ base }: { base: string }) {
-  const related = useApi<List<RelatedAlert>>(`${base}/related`);
+function Related({ uuid }: { uuid: string }) {
+  const related = useQuery(alertQueries.related(uuid));
   const columns: Column<RelatedAlert>[] = [
     { id: 'title', header: 'Alert', className: 'wrap', cell: (r) => <Link to={`/alerts/${r.uuid}`}>{r.title}</Link> },
     { id: 'severity', header: 'Severity', cell: (r) => <Badge value={r.severity} /> },
@@ -390,8 +387,8 @@ function Related({ base }: { base: string }) {
   );
 }
 
-function Findings({ base }: { base: string }) {
-  const findings = useApi<List<AlertFinding>>(`${base}/findings`);
+function Findings({ uuid }: { uuid: string }) {
+  const findings = useQuery(alertQueries.findings(uuid));
   if (findings.error) return <ErrorBanner error={findings.error} />;
   if (!findings.data) return <Loading />;
   if (findings.data.data.length === 0) return <p className="muted">No agent has posted a finding yet.</p>;
@@ -416,8 +413,8 @@ function Findings({ base }: { base: string }) {
   );
 }
 
-function Activity({ base }: { base: string }) {
-  const activity = useApi<Page<ActivityEvent>>(`${base}/activity?page_size=100`);
+function Activity({ uuid }: { uuid: string }) {
+  const activity = useQuery(alertQueries.activity(uuid));
   if (activity.error) return <ErrorBanner error={activity.error} />;
   if (!activity.data) return <Loading />;
   return (
@@ -437,15 +434,15 @@ function Activity({ base }: { base: string }) {
   );
 }
 
-function Graph({ base }: { base: string }) {
-  const graph = useApi<One<RelationshipGraph>>(`${base}/relationship-graph`);
+function Graph({ uuid }: { uuid: string }) {
+  const graph = useQuery(alertQueries.graph(uuid));
   if (graph.error) return <ErrorBanner error={graph.error} />;
   if (!graph.data) return <Loading />;
   return <RelationshipGraphView graph={graph.data.data} />;
 }
 
-function Payload({ base }: { base: string }) {
-  const payload = useApi<One<AgentPayloadDoc>>(`${base}/context`);
+function Payload({ uuid }: { uuid: string }) {
+  const payload = useQuery(alertQueries.payload(uuid));
   if (payload.error) return <ErrorBanner error={payload.error} />;
   if (!payload.data) return <Loading />;
   return (

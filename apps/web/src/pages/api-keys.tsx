@@ -1,7 +1,9 @@
 import { type ApiKey, type ApiKeyCreate, type ApiKeyCreated, SCOPES, type Scope } from '@calseta/schema';
+import { useQuery } from '@tanstack/react-query';
 import { useState } from 'react';
-import { type One, type Page, query } from '../api/client.js';
-import { useApi, useApiMutation } from '../api/hooks.js';
+import type { One } from '../api/client.js';
+import { useApiMutation } from '../api/hooks.js';
+import { apiKeyQueries } from '../api/queries/settings.js';
 import { ConfirmButton } from '../components/confirm-button.js';
 import { Badge, ErrorBanner, Loading, Time } from '../components/feedback.js';
 import { CheckboxGroup, ListField, SelectField, TextField } from '../components/form.js';
@@ -10,11 +12,11 @@ import { type Column, DataTable, Pagination, useListParams } from '../components
 
 export function ApiKeysPage() {
   const list = useListParams();
-  const keys = useApi<Page<ApiKey>>(`/v1/api-keys${query(list.apiParams)}`);
+  const keys = useQuery(apiKeyQueries.list(list.apiParams));
   const [creating, setCreating] = useState(false);
   const [editing, setEditing] = useState<ApiKey | null>(null);
-  const deactivate = useApiMutation<void, string>((uuid) => ({ method: 'DELETE', path: `/v1/api-keys/${uuid}` }), {
-    invalidates: ['/v1/api-keys'],
+  const deactivate = useApiMutation<void, string>((uuid) => ({ method: 'DELETE', path: apiKeyQueries.path(uuid) }), {
+    invalidates: [apiKeyQueries.all],
   });
   const columns: Column<ApiKey>[] = [
     { id: 'prefix', header: 'Prefix', cell: (k) => <code>{k.key_prefix}</code> },
@@ -78,8 +80,8 @@ function CreateKeyDialog({ open, onClose }: { open: boolean; onClose(): void }) 
   const [scopes, setScopes] = useState<Scope[]>(['alerts:read']);
   const [sources, setSources] = useState<string[]>([]);
   const [expires, setExpires] = useState('');
-  const create = useApiMutation<One<ApiKeyCreated>, ApiKeyCreate>((json) => ({ path: '/v1/api-keys', json }), {
-    invalidates: ['/v1/api-keys'],
+  const create = useApiMutation<One<ApiKeyCreated>, ApiKeyCreate>((json) => ({ path: apiKeyQueries.path(), json }), {
+    invalidates: [apiKeyQueries.all],
   });
   const close = () => {
     create.reset();
@@ -139,9 +141,9 @@ function CreateKeyDialog({ open, onClose }: { open: boolean; onClose(): void }) 
 function EditScopesDialog({ apiKey, onClose }: { apiKey: ApiKey; onClose(): void }) {
   const [scopes, setScopes] = useState<Scope[]>(apiKey.scopes);
   const patch = useApiMutation<One<ApiKey>, void>(
-    () => ({ method: 'PATCH', path: `/v1/api-keys/${apiKey.uuid}`, json: { scopes } }),
+    () => ({ method: 'PATCH', path: apiKeyQueries.path(apiKey.uuid), json: { scopes } }),
     {
-      invalidates: ['/v1/api-keys'],
+      invalidates: [apiKeyQueries.all],
       onSuccess: onClose,
     },
   );

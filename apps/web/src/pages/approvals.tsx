@@ -1,8 +1,11 @@
 import { ApprovalStatusSchema, type WorkflowApproval } from '@calseta/schema';
+import { useQuery } from '@tanstack/react-query';
 import { useState } from 'react';
 import { Link } from 'react-router';
-import { type One, type Page, query } from '../api/client.js';
-import { useApi, useApiMutation } from '../api/hooks.js';
+import type { One } from '../api/client.js';
+import { useApiMutation } from '../api/hooks.js';
+import { metricQueries } from '../api/queries/system.js';
+import { approvalQueries, workflowRunQueries } from '../api/queries/workflows.js';
 import { Badge, ErrorBanner, Loading, LongText, Time } from '../components/feedback.js';
 import { MultiFilter } from '../components/form.js';
 import { Dialog, PageHeader } from '../components/layout.js';
@@ -11,13 +14,13 @@ import { type Column, DataTable, Pagination, useListParams } from '../components
 export function ApprovalsPage() {
   const list = useListParams(['status']);
   const status = list.filters.status?.length ? list.filters.status : ['pending'];
-  const approvals = useApi<Page<WorkflowApproval>>(
-    `/v1/workflow-approvals${query({ ...list.apiParams, status: status.join(',') })}`,
-    { refetchInterval: 5_000 },
-  );
+  const approvals = useQuery({
+    ...approvalQueries.list({ ...list.apiParams, status: status.join(',') }),
+    refetchInterval: 5_000,
+  });
   const decide = useApiMutation<One<WorkflowApproval>, { uuid: string; decision: 'approve' | 'reject' }>(
-    ({ uuid, decision }) => ({ path: `/v1/workflow-approvals/${uuid}/${decision}`, json: {} }),
-    { invalidates: ['/v1/workflow-approvals', '/v1/workflow-runs', '/v1/metrics'] },
+    ({ uuid, decision }) => ({ path: `${approvalQueries.path(uuid)}/${decision}`, json: {} }),
+    { invalidates: [approvalQueries.all, workflowRunQueries.all, metricQueries.all] },
   );
   const [rejecting, setRejecting] = useState<WorkflowApproval | null>(null);
   const columns: Column<WorkflowApproval>[] = [

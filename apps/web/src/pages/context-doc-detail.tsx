@@ -5,91 +5,69 @@ import {
   type ContextDocumentVersionSummary,
   type TargetingRules,
 } from '@calseta/schema';
+import { useQuery } from '@tanstack/react-query';
 import { useState } from 'react';
-import { useNavigate, useParams } from 'react-router';
-import type { List, One } from '../api/client.js';
-import { useApi, useApiMutation } from '../api/hooks.js';
-import { ConfirmButton } from '../components/confirm-button.js';
-import { Badge, ErrorBanner, Loading, Time } from '../components/feedback.js';
+import { useParams } from 'react-router';
+import type { One } from '../api/client.js';
+import { usePatch } from '../api/hooks.js';
+import { contextDocQueries } from '../api/queries/context-docs.js';
+import { DetailPage } from '../components/detail-page.js';
+import { Badge, ErrorBanner, Loading, SaveStatus, Time } from '../components/feedback.js';
 import { Checkbox, ListField, SelectField, TextField } from '../components/form.js';
-import { Card, PageHeader, Tabs } from '../components/layout.js';
-import { MarkdownEditor } from '../components/markdown-editor.js';
+import { Card } from '../components/layout.js';
+import { MarkdownField } from '../components/markdown-field.js';
 import { type Column, DataTable } from '../components/table.js';
 import { TargetingBuilder } from '../components/targeting-builder.js';
 
 export function ContextDocDetailPage() {
   const { uuid = '' } = useParams();
-  const base = `/v1/context-documents/${uuid}`;
-  const doc = useApi<One<ContextDocument>>(base);
-  const navigate = useNavigate();
-  const remove = useApiMutation<void, void>(() => ({ method: 'DELETE', path: base }), {
-    invalidates: ['/v1/context-documents'],
-    onSuccess: () => void navigate('/context-docs'),
-  });
-  if (doc.error) return <ErrorBanner error={doc.error} />;
-  const d = doc.data?.data;
-  if (!d) return <Loading />;
   return (
-    <>
-      <PageHeader
-        title={d.title}
-        subtitle={
+    <DetailPage
+      resource={contextDocQueries}
+      uuid={uuid}
+      back={{ to: '/context-docs', label: 'context documents' }}
+      header={(d) => ({
+        title: d.title,
+        subtitle: (
           <>
             <Badge value={d.document_type} tone="info" />{' '}
             <span className="muted">
               {d.is_global ? 'global' : 'targeted'} · version {d.version}
             </span>
           </>
-        }
-        actions={
-          !d.is_system && (
-            <ConfirmButton label="Delete" title="Delete this document?" onConfirm={() => remove.mutate()}>
-              Agents and analysts stop seeing it on alerts.
-            </ConfirmButton>
-          )
-        }
-      />
-      <ErrorBanner error={remove.error} />
-      <Tabs
-        label="Document sections"
-        tabs={[
-          { id: 'content', label: 'Content', render: () => <Content key={d.updated_at} doc={d} base={base} /> },
-          { id: 'targeting', label: 'Targeting', render: () => <Targeting key={d.updated_at} doc={d} base={base} /> },
-          { id: 'versions', label: 'Versions', render: () => <Versions base={base} /> },
-        ]}
-      />
-    </>
+        ),
+      })}
+      remove={{
+        title: 'Delete this document?',
+        warning: 'Agents and analysts stop seeing it on alerts.',
+        allowed: (d) => !d.is_system,
+      }}
+      tabsLabel="Document sections"
+      tabs={(d) => [
+        {
+          id: 'content',
+          label: 'Content',
+          render: () => (
+            <MarkdownField
+              key={d.updated_at}
+              label="Document content"
+              field="content"
+              initial={d.content}
+              required
+              saveLabel={`Save as version ${d.version + 1}`}
+              resource={contextDocQueries}
+              uuid={d.uuid}
+            />
+          ),
+        },
+        { id: 'targeting', label: 'Targeting', render: () => <Targeting key={d.updated_at} doc={d} /> },
+        { id: 'versions', label: 'Versions', render: () => <Versions uuid={d.uuid} /> },
+      ]}
+    />
   );
 }
 
-function usePatch(base: string) {
-  return useApiMutation<One<ContextDocument>, ContextDocumentPatch>((json) => ({ method: 'PATCH', path: base, json }), {
-    invalidates: ['/v1/context-documents'],
-  });
-}
-
-function Content({ doc: d, base }: { doc: ContextDocument; base: string }) {
-  const [content, setContent] = useState(d.content);
-  const patch = usePatch(base);
-  return (
-    <div className="stack">
-      <MarkdownEditor label="Document content" value={content} onChange={setContent} />
-      <ErrorBanner error={patch.error} />
-      <div className="actions">
-        <button
-          type="button"
-          className="primary"
-          disabled={content === d.content || !content || patch.isPending}
-          onClick={() => patch.mutate({ content })}
-        >
-          Save as version {d.version + 1}
-        </button>
-      </div>
-    </div>
-  );
-}
-
-function Targeting({ doc: d, base }: { doc: ContextDocument; base: string }) {
+function Targeting({ doc: d }: { doc: ContextDocument }) {
   const [rules, setRules] = useState<TargetingRules | null>(d.targeting_rules);
   const [form, setForm] = useState({
     title: d.title,
@@ -97,7 +75,10 @@ function Targeting({ doc: d, base }: { doc: ContextDocument; base: string }) {
     is_global: d.is_global,
     tags: d.tags,
   });
-  const patch = usePatch(base);
+  const patch = usePatch<One<ContextDocument>, ContextDocumentPatch>(
+    contextDocQueries.path(d.uuid),
+    contextDocQueries.changed(d.uuid),
+  );
   return (
     <form
       onSubmit={(e) => {
@@ -126,12 +107,7 @@ function Targeting({ doc: d, base }: { doc: ContextDocument; base: string }) {
         <p className="muted small">A targeted document with no rules applies to no alert.</p>
         <TargetingBuilder value={rules} onChange={setRules} />
       </Card>
-      <ErrorBanner error={patch.error} />
-      {patch.isSuccess && (
-        <p className="banner ok" role="status">
-          Saved.
-        </p>
-      )}
+      <SaveStatus mutation={patch} />
       <button type="submit" className="primary" disabled={patch.isPending}>
         Save targeting
       </button>
@@ -139,8 +115,8 @@ function Targeting({ doc: d, base }: { doc: ContextDocument; base: string }) {
   );
 }
 
-function Versions({ base }: { base: string }) {
-  const versions = useApi<List<ContextDocumentVersionSummary>>(`${base}/versions`);
+function Versions({ uuid }: { uuid: string }) {
+  const versions = useQuery(contextDocQueries.versions(uuid));
   const columns: Column<ContextDocumentVersionSummary>[] = [
     { id: 'version', header: 'Version', cell: (v) => `v${v.version}${v.is_current ? ' (current)' : ''}` },
     { id: 'title', header: 'Title', cell: (v) => v.title },

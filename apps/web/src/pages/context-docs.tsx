@@ -4,10 +4,12 @@ import {
   type ContextDocumentType,
   ContextDocumentTypeSchema,
 } from '@calseta/schema';
+import { useQuery } from '@tanstack/react-query';
 import { useState } from 'react';
 import { Link, useNavigate } from 'react-router';
-import { type One, type Page, query } from '../api/client.js';
-import { useApi, useApiMutation } from '../api/hooks.js';
+import type { One } from '../api/client.js';
+import { useApiMutation } from '../api/hooks.js';
+import { contextDocQueries } from '../api/queries/context-docs.js';
 import { Badge, ErrorBanner, Loading, Time } from '../components/feedback.js';
 import { Checkbox, Field, MultiFilter, SelectField, TextField } from '../components/form.js';
 import { Dialog, PageHeader } from '../components/layout.js';
@@ -31,7 +33,7 @@ const COLUMNS: Column<ContextDocumentSummary>[] = [
 
 export function ContextDocsPage() {
   const list = useListParams(['document_type']);
-  const docs = useApi<Page<ContextDocumentSummary>>(`/v1/context-documents${query(list.apiParams)}`);
+  const docs = useQuery(contextDocQueries.list(list.apiParams));
   const [creating, setCreating] = useState(false);
   return (
     <>
@@ -83,17 +85,17 @@ function CreateDocDialog({ open, onClose }: { open: boolean; onClose(): void }) 
   const create = useApiMutation<One<ContextDocument>, void>(
     () => {
       if (mode === 'write')
-        return { path: '/v1/context-documents', json: { title, document_type: type, is_global: global, content } };
+        return { path: contextDocQueries.path(), json: { title, document_type: type, is_global: global, content } };
       // PDF, DOCX, HTML or markdown: the API converts it to markdown.
       const form = new FormData();
       form.set('title', title);
       form.set('document_type', type);
       form.set('is_global', String(global));
       if (file) form.set('file', file);
-      return { path: '/v1/context-documents', body: form };
+      return { path: contextDocQueries.path(), body: form };
     },
     {
-      invalidates: ['/v1/context-documents'],
+      invalidates: [contextDocQueries.all],
       onSuccess: (d) => void navigate(`/context-docs/${d.data.uuid}?tab=targeting`),
     },
   );

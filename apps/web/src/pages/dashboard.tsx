@@ -1,8 +1,6 @@
-import type { AlertMetrics, MetricsSummary } from '@calseta/schema';
-import { useQueries } from '@tanstack/react-query';
+import { useQueries, useQuery } from '@tanstack/react-query';
 import { Link, useSearchParams } from 'react-router';
-import { api, type One, query } from '../api/client.js';
-import { useApi } from '../api/hooks.js';
+import { metricQueries } from '../api/queries/system.js';
 import { CountBars, countsOf, Donut, LineSeries } from '../components/charts.js';
 import { duration, ErrorBanner, Loading, percent } from '../components/feedback.js';
 import { Select } from '../components/form.js';
@@ -22,21 +20,21 @@ function weekWindows(now: number) {
 }
 
 export function DashboardPage() {
-  const summary = useApi<One<MetricsSummary>>('/v1/metrics/summary', { refetchInterval: 30_000 });
+  const summary = useQuery({ ...metricQueries.summary(), refetchInterval: 30_000 });
   // The volume and top-rule charts follow the chosen window; the KPIs are the API's fixed 30 days.
   const [params, setParams] = useSearchParams();
   const days = Number(params.get('days') ?? 30) || 30;
   const now = Math.floor(Date.now() / DAY) * DAY + DAY;
-  const month = useApi<One<AlertMetrics>>(
-    `/v1/metrics/alerts${query({ from_time: new Date(now - days * DAY).toISOString(), to_time: new Date(now).toISOString() })}`,
-    { refetchInterval: 30_000 },
-  );
+  const month = useQuery({
+    ...metricQueries.alerts({
+      from_time: new Date(now - days * DAY).toISOString(),
+      to_time: new Date(now).toISOString(),
+    }),
+    refetchInterval: 30_000,
+  });
   const windows = weekWindows(Date.now());
   const weeks = useQueries({
-    queries: windows.map((w) => {
-      const path = `/v1/metrics/alerts${query({ from_time: w.from, to_time: w.to })}`;
-      return { queryKey: [path], queryFn: () => api<One<AlertMetrics>>(path) };
-    }),
+    queries: windows.map((w) => metricQueries.alerts({ from_time: w.from, to_time: w.to })),
   });
   const s = summary.data?.data;
   const m = month.data?.data;

@@ -1,7 +1,9 @@
 import { type IndicatorDetail, MaliceLevelSchema } from '@calseta/schema';
+import { useQuery } from '@tanstack/react-query';
 import { useParams } from 'react-router';
 import type { One } from '../api/client.js';
-import { useApi, useApiMutation } from '../api/hooks.js';
+import { usePatch } from '../api/hooks.js';
+import { alertQueries, indicatorQueries } from '../api/queries/alerts.js';
 import { Badge, ErrorBanner, Loading, Time } from '../components/feedback.js';
 import { SelectField } from '../components/form.js';
 import { Card, Details, PageHeader } from '../components/layout.js';
@@ -9,14 +11,12 @@ import { Explanation, ProviderResults } from '../components/verdicts.js';
 
 export function IndicatorDetailPage() {
   const { uuid = '' } = useParams();
-  const path = `/v1/indicators/${uuid}`;
-  const indicator = useApi<One<IndicatorDetail>>(path);
-  const patch = useApiMutation<One<IndicatorDetail>, { malice: string | null }>(
-    (json) => ({ method: 'PATCH', path, json }),
-    {
-      invalidates: [path, '/v1/alerts'],
-    },
-  );
+  const indicator = useQuery(indicatorQueries.detail(uuid));
+  // A verdict override changes the verdicts of the alerts that carry the indicator.
+  const patch = usePatch<One<IndicatorDetail>, { malice: string | null }>(indicatorQueries.path(uuid), [
+    indicatorQueries.detail(uuid).queryKey,
+    alertQueries.all,
+  ]);
   if (indicator.error) return <ErrorBanner error={indicator.error} />;
   const i = indicator.data?.data;
   if (!i) return <Loading />;

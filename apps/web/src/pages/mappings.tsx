@@ -5,9 +5,11 @@ import {
   IndicatorTypeSchema,
   type TestExtractionResult,
 } from '@calseta/schema';
+import { useQuery } from '@tanstack/react-query';
 import { useState } from 'react';
-import type { List, One, Page } from '../api/client.js';
-import { useApi, useApiMutation } from '../api/hooks.js';
+import type { One } from '../api/client.js';
+import { useApiMutation } from '../api/hooks.js';
+import { mappingQueries } from '../api/queries/settings.js';
 import { CodeEditor } from '../components/code-editor.js';
 import { Badge, ErrorBanner, Loading } from '../components/feedback.js';
 import { parseJson, SelectField, TextField } from '../components/form.js';
@@ -46,7 +48,7 @@ const BASE_COLUMNS: Column<IndicatorMapping>[] = [
 ];
 
 function PluginFields() {
-  const fields = useApi<List<IndicatorMapping>>('/v1/indicator-mappings/source-plugin-fields');
+  const fields = useQuery(mappingQueries.sourceFields());
   if (fields.error) return <ErrorBanner error={fields.error} />;
   if (!fields.data) return <Loading />;
   return (
@@ -58,22 +60,21 @@ function PluginFields() {
 }
 
 function Mappings({ target }: { target: Target }) {
-  const mappings = useApi<Page<IndicatorMapping>>(`/v1/indicator-mappings?extraction_target=${target}&page_size=500`);
-  const invalidates = ['/v1/indicator-mappings'];
+  const mappings = useQuery(mappingQueries.list({ extraction_target: target, page_size: 500 }));
+  const invalidates = [mappingQueries.all];
   const toggle = useApiMutation<unknown, IndicatorMapping>(
-    (m) => ({ method: 'PATCH', path: `/v1/indicator-mappings/${m.uuid}`, json: { is_active: !m.is_active } }),
+    (m) => ({ method: 'PATCH', path: mappingQueries.path(m.uuid), json: { is_active: !m.is_active } }),
     { invalidates },
   );
-  const remove = useApiMutation<unknown, string>(
-    (uuid) => ({ method: 'DELETE', path: `/v1/indicator-mappings/${uuid}` }),
-    { invalidates },
-  );
+  const remove = useApiMutation<unknown, string>((uuid) => ({ method: 'DELETE', path: mappingQueries.path(uuid) }), {
+    invalidates,
+  });
   const [draft, setDraft] = useState<{ source: string; path: string; type: IndicatorType }>({
     source: '',
     path: '',
     type: 'ip',
   });
-  const create = useApiMutation<unknown, IndicatorMappingCreate>((json) => ({ path: '/v1/indicator-mappings', json }), {
+  const create = useApiMutation<unknown, IndicatorMappingCreate>((json) => ({ path: mappingQueries.path(), json }), {
     invalidates,
     onSuccess: () => setDraft({ ...draft, path: '' }),
   });
@@ -161,7 +162,7 @@ function TestExtraction() {
   const [payload, setPayload] = useState('{\n  "title": "Test alert",\n  "src_ip": "185.220.101.34"\n}');
   const parsed = parseJson(payload);
   const test = useApiMutation<One<TestExtractionResult>, void>(() => ({
-    path: '/v1/indicator-mappings/test-extraction',
+    path: `${mappingQueries.path()}/test-extraction`,
     json: { source_name: source, raw_payload: parsed.ok ? parsed.value : {} },
   }));
   const r = test.data?.data;

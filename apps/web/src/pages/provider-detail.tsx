@@ -10,16 +10,18 @@ import {
   type ProviderTestResult,
   type ProviderUpdateInput,
 } from '@calseta/schema';
+import { useQuery } from '@tanstack/react-query';
 import { useState } from 'react';
-import { useNavigate, useParams } from 'react-router';
-import type { One, Page } from '../api/client.js';
-import { useApi, useApiMutation } from '../api/hooks.js';
-import { ConfirmButton } from '../components/confirm-button.js';
-import { Badge, ErrorBanner, Loading, Time } from '../components/feedback.js';
+import { useParams } from 'react-router';
+import type { One } from '../api/client.js';
+import { useApiMutation, usePatch } from '../api/hooks.js';
+import { extractionQueries, providerQueries } from '../api/queries/providers.js';
+import { DetailPage } from '../components/detail-page.js';
+import { Badge, ErrorBanner, Loading, SaveStatus, Time } from '../components/feedback.js';
 import { SelectField, TextField } from '../components/form.js';
 import { JsonView } from '../components/json-view.js';
 import { KeyValueEditor } from '../components/key-value-editor.js';
-import { Card, Details, PageHeader, Tabs } from '../components/layout.js';
+import { Card, Details } from '../components/layout.js';
 import { HttpConfigBuilder, MaliceRulesBuilder } from '../components/provider-builders.js';
 import { type Column, DataTable } from '../components/table.js';
 import { ProviderResults } from '../components/verdicts.js';
@@ -36,62 +38,47 @@ const TTL_PRESETS = [
 
 export function ProviderDetailPage() {
   const { uuid = '' } = useParams();
-  const base = `/v1/enrichment-providers/${uuid}`;
-  const provider = useApi<One<Provider>>(base);
-  const navigate = useNavigate();
   const toggle = useApiMutation<One<Provider>, boolean>(
-    (on) => ({ path: `${base}/${on ? 'activate' : 'deactivate'}` }),
-    {
-      invalidates: ['/v1/enrichment-providers'],
-    },
+    (on) => ({ path: `${providerQueries.path(uuid)}/${on ? 'activate' : 'deactivate'}` }),
+    { invalidates: providerQueries.changed(uuid) },
   );
-  const remove = useApiMutation<void, void>(() => ({ method: 'DELETE', path: base }), {
-    invalidates: ['/v1/enrichment-providers'],
-    onSuccess: () => void navigate('/providers'),
-  });
-  if (provider.error) return <ErrorBanner error={provider.error} />;
-  const p = provider.data?.data;
-  if (!p) return <Loading />;
   return (
-    <>
-      <PageHeader
-        title={p.display_name}
-        subtitle={
+    <DetailPage
+      resource={providerQueries}
+      uuid={uuid}
+      back={{ to: '/providers', label: 'providers' }}
+      header={(p) => ({
+        title: p.display_name,
+        subtitle: (
           <>
             <Badge value={p.is_active ? 'active' : 'inactive'} />
             <Badge {...credentialState(p)} />
             <code>{p.provider_name}</code> <span className="muted">{p.is_builtin ? 'builtin' : 'custom'}</span>
           </>
-        }
-        actions={
-          <>
-            <button type="button" onClick={() => toggle.mutate(!p.is_active)}>
-              {p.is_active ? 'Deactivate' : 'Activate'}
-            </button>
-            {!p.is_builtin && (
-              <ConfirmButton label="Delete" title="Delete this provider?" onConfirm={() => remove.mutate()}>
-                Its field extractions are deleted too.
-              </ConfirmButton>
-            )}
-          </>
-        }
-      />
-      <ErrorBanner error={toggle.error ?? remove.error} />
-      <div className="layout-detail">
-        <div>
-          <Tabs
-            label="Provider sections"
-            tabs={[
-              {
-                id: 'configuration',
-                label: 'Configuration',
-                render: () => <Configuration key={p.updated_at} provider={p} base={base} />,
-              },
-              { id: 'extractions', label: 'Field extractions', render: () => <Extractions provider={p} /> },
-              { id: 'test', label: 'Test', render: () => <TestProvider provider={p} base={base} /> },
-            ]}
-          />
-        </div>
+        ),
+        actions: (
+          <button type="button" onClick={() => toggle.mutate(!p.is_active)}>
+            {p.is_active ? 'Deactivate' : 'Activate'}
+          </button>
+        ),
+      })}
+      remove={{
+        title: 'Delete this provider?',
+        warning: 'Its field extractions are deleted too.',
+        allowed: (p) => !p.is_builtin,
+      }}
+      error={toggle.error}
+      tabsLabel="Provider sections"
+      tabs={(p) => [
+        {
+          id: 'configuration',
+          label: 'Configuration',
+          render: () => <Configuration key={p.updated_at} provider={p} />,
+        },
+        { id: 'extractions', label: 'Field extractions', render: () => <Extractions provider={p} /> },
+        { id: 'test', label: 'Test', render: () => <TestProvider provider={p} /> },
+      ]}
+      aside={(p) => (
         <aside>
           <Card title="Status">
             <Details
@@ -120,19 +107,20 @@ export function ProviderDetailPage() {
             />
           </Card>
         </aside>
-      </div>
-    </>
+      )}
+    />
   );
 }
 
-function Configuration({ provider: p, base }: { provider: Provider; base: string }) {
+function Configuration({ provider: p }: { provider: Provider }) {
   const [config, setConfig] = useState<HttpConfig>(p.http_config);
   const [rules, setRules] = useState<MaliceRules | null>(p.malice_rules);
   const [ttl, setTtl] = useState(String(p.default_cache_ttl_seconds));
   const [credentials, setCredentials] = useState<Record<string, string>>({});
-  const patch = useApiMutation<One<Provider>, ProviderUpdateInput>((json) => ({ method: 'PATCH', path: base, json }), {
-    invalidates: ['/v1/enrichment-providers'],
-  });
+  const patch = usePatch<One<Provider>, ProviderUpdateInput>(
+    providerQueries.path(p.uuid),
+    providerQueries.changed(p.uuid),
+  );
   return (
     <form
       onSubmit={(e) => {
@@ -171,12 +159,7 @@ function Configuration({ provider: p, base }: { provider: Provider; base: string
         />
         {p.has_credentials && <p className="muted small">Credentials are stored; new ones replace them.</p>}
       </Card>
-      <ErrorBanner error={patch.error} />
-      {patch.isSuccess && (
-        <p className="banner ok" role="status">
-          Saved.
-        </p>
-      )}
+      <SaveStatus mutation={patch} />
       <button type="submit" className="primary" disabled={patch.isPending}>
         Save configuration
       </button>
@@ -185,17 +168,15 @@ function Configuration({ provider: p, base }: { provider: Provider; base: string
 }
 
 function Extractions({ provider: p }: { provider: Provider }) {
-  const path = `/v1/enrichment-field-extractions?provider_name=${p.provider_name}&page_size=200`;
-  const extractions = useApi<Page<Extraction>>(path);
-  const invalidates = ['/v1/enrichment-field-extractions'];
+  const extractions = useQuery(extractionQueries.list({ provider_name: p.provider_name, page_size: 200 }));
+  const invalidates = [extractionQueries.all];
   const toggle = useApiMutation<unknown, Extraction>(
-    (x) => ({ method: 'PATCH', path: `/v1/enrichment-field-extractions/${x.uuid}`, json: { is_active: !x.is_active } }),
+    (x) => ({ method: 'PATCH', path: extractionQueries.path(x.uuid), json: { is_active: !x.is_active } }),
     { invalidates },
   );
-  const remove = useApiMutation<unknown, string>(
-    (uuid) => ({ method: 'DELETE', path: `/v1/enrichment-field-extractions/${uuid}` }),
-    { invalidates },
-  );
+  const remove = useApiMutation<unknown, string>((uuid) => ({ method: 'DELETE', path: extractionQueries.path(uuid) }), {
+    invalidates,
+  });
   const [draft, setDraft] = useState({
     indicator_type: (p.supported_indicator_types[0] ?? 'ip') as IndicatorType,
     source_path: '',
@@ -203,7 +184,7 @@ function Extractions({ provider: p }: { provider: Provider }) {
     value_type: 'string' as const as ExtractionCreateInput['value_type'],
   });
   const create = useApiMutation<unknown, void>(
-    () => ({ path: '/v1/enrichment-field-extractions', json: { provider_name: p.provider_name, ...draft } }),
+    () => ({ path: extractionQueries.path(), json: { provider_name: p.provider_name, ...draft } }),
     {
       invalidates,
       onSuccess: () => setDraft({ ...draft, source_path: '', target_key: '' }),
@@ -293,11 +274,11 @@ function Extractions({ provider: p }: { provider: Provider }) {
   );
 }
 
-function TestProvider({ provider: p, base }: { provider: Provider; base: string }) {
+function TestProvider({ provider: p }: { provider: Provider }) {
   const [type, setType] = useState<IndicatorType>(p.supported_indicator_types[0] ?? 'ip');
   const [value, setValue] = useState('');
   const test = useApiMutation<One<ProviderTestResult>, void>(() => ({
-    path: `${base}/test`,
+    path: `${providerQueries.path(p.uuid)}/test`,
     json: { indicator_type: type, indicator_value: value },
   }));
   const r = test.data?.data;

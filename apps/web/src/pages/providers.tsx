@@ -6,10 +6,12 @@ import {
   type ProviderCreateInput,
   type ProviderImportResult,
 } from '@calseta/schema';
+import { useQuery } from '@tanstack/react-query';
 import { useState } from 'react';
 import { Link, useNavigate } from 'react-router';
-import { type One, type Page, query } from '../api/client.js';
-import { useApi, useApiMutation } from '../api/hooks.js';
+import type { One } from '../api/client.js';
+import { useApiMutation } from '../api/hooks.js';
+import { extractionQueries, providerQueries } from '../api/queries/providers.js';
 import { Badge, ErrorBanner, Loading } from '../components/feedback.js';
 import { CheckboxGroup, parseJson, readFileText, SelectField, TextField } from '../components/form.js';
 import { Dialog, PageHeader } from '../components/layout.js';
@@ -46,9 +48,7 @@ const COLUMNS: Column<Provider>[] = [
 
 export function ProvidersPage() {
   const list = useListParams(['is_active', 'is_builtin']);
-  const providers = useApi<Page<Provider>>(`/v1/enrichment-providers${query(list.apiParams)}`, {
-    refetchInterval: 15_000,
-  });
+  const providers = useQuery({ ...providerQueries.list(list.apiParams), refetchInterval: 15_000 });
   const [creating, setCreating] = useState(false);
   const bool = (name: string, label: string) => (
     <SelectField<'true' | 'false'>
@@ -103,9 +103,9 @@ function ImportProvider() {
   const navigate = useNavigate();
   const [error, setError] = useState<string | null>(null);
   const importing = useApiMutation<One<ProviderImportResult>, unknown>(
-    (json) => ({ path: '/v1/enrichment-providers/import', json }),
+    (json) => ({ path: `${providerQueries.path()}/import`, json }),
     {
-      invalidates: ['/v1/enrichment-providers', '/v1/enrichment-field-extractions'],
+      invalidates: [providerQueries.all, extractionQueries.all],
       onSuccess: (r) => void navigate(`/providers/${r.data.provider.uuid}`),
     },
   );
@@ -158,9 +158,9 @@ function CreateProviderDialog({ open, onClose }: { open: boolean; onClose(): voi
   const [types, setTypes] = useState<IndicatorType[]>(['ip']);
   const [config, setConfig] = useState<HttpConfig>(STARTER);
   const create = useApiMutation<One<Provider>, ProviderCreateInput>(
-    (json) => ({ path: '/v1/enrichment-providers', json }),
+    (json) => ({ path: providerQueries.path(), json }),
     {
-      invalidates: ['/v1/enrichment-providers'],
+      invalidates: [providerQueries.all],
       onSuccess: (p) => void navigate(`/providers/${p.data.uuid}`),
     },
   );

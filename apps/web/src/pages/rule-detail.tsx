@@ -1,61 +1,42 @@
-import type { DetectionRule, DetectionRuleMetrics, DetectionRulePatch } from '@calseta/schema';
-import { useState } from 'react';
-import { useNavigate, useParams } from 'react-router';
-import type { One } from '../api/client.js';
-import { useApi, useApiMutation } from '../api/hooks.js';
+import { useQuery } from '@tanstack/react-query';
+import { useParams } from 'react-router';
+import { ruleQueries } from '../api/queries/rules.js';
 import { AlertsTable } from '../components/alerts-table.js';
 import { CountBars, countsOf, LineSeries } from '../components/charts.js';
-import { ConfirmButton } from '../components/confirm-button.js';
+import { DetailPage } from '../components/detail-page.js';
 import { Badge, duration, ErrorBanner, Loading, percent, Time } from '../components/feedback.js';
 import { Kpi } from '../components/kpi.js';
-import { Card, Details, PageHeader, Tabs } from '../components/layout.js';
-import { MarkdownEditor } from '../components/markdown-editor.js';
+import { Card, Details } from '../components/layout.js';
+import { documentationTab } from '../components/markdown-field.js';
 
 export function RuleDetailPage() {
   const { uuid = '' } = useParams();
-  const base = `/v1/detection-rules/${uuid}`;
-  const rule = useApi<One<DetectionRule>>(base);
-  const navigate = useNavigate();
-  const remove = useApiMutation<void, void>(() => ({ method: 'DELETE', path: base }), {
-    invalidates: ['/v1/detection-rules'],
-    onSuccess: () => void navigate('/detection-rules'),
-  });
-  if (rule.error) return <ErrorBanner error={rule.error} />;
-  const r = rule.data?.data;
-  if (!r) return <Loading />;
   return (
-    <>
-      <PageHeader
-        title={r.name}
-        subtitle={
+    <DetailPage
+      resource={ruleQueries}
+      uuid={uuid}
+      back={{ to: '/detection-rules', label: 'detection rules' }}
+      header={(r) => ({
+        title: r.name,
+        subtitle: (
           <>
             <Badge value={r.severity} /> <Badge value={r.is_active ? 'active' : 'inactive'} />
             <span className="muted">{r.source_name ?? 'any source'}</span>
             {r.source_rule_id && <code className="small">{r.source_rule_id}</code>}
           </>
-        }
-        actions={
-          <ConfirmButton label="Delete" title="Delete this detection rule?" onConfirm={() => remove.mutate()}>
-            Alerts keep their data but lose the link to the rule.
-          </ConfirmButton>
-        }
-      />
-      <ErrorBanner error={remove.error} />
-      <div className="layout-detail">
-        <div>
-          <Tabs
-            label="Rule sections"
-            tabs={[
-              {
-                id: 'documentation',
-                label: 'Documentation',
-                render: () => <Documentation key={r.updated_at} rule={r} base={base} />,
-              },
-              { id: 'metrics', label: 'Metrics', render: () => <Metrics base={base} /> },
-              { id: 'alerts', label: 'Alerts', render: () => <AlertsTable fixed={{ detection_rule_uuid: r.uuid }} /> },
-            ]}
-          />
-        </div>
+        ),
+      })}
+      remove={{
+        title: 'Delete this detection rule?',
+        warning: 'Alerts keep their data but lose the link to the rule.',
+      }}
+      tabsLabel="Rule sections"
+      tabs={(r) => [
+        documentationTab('documentation', ruleQueries, r, 'Rule documentation'),
+        { id: 'metrics', label: 'Metrics', render: () => <Metrics uuid={r.uuid} /> },
+        { id: 'alerts', label: 'Alerts', render: () => <AlertsTable fixed={{ detection_rule_uuid: r.uuid }} /> },
+      ]}
+      aside={(r) => (
         <Card title="Details">
           <Details
             items={[
@@ -68,44 +49,13 @@ export function RuleDetailPage() {
             ]}
           />
         </Card>
-      </div>
-    </>
-  );
-}
-
-function Documentation({ rule: r, base }: { rule: DetectionRule; base: string }) {
-  const [doc, setDoc] = useState(r.documentation ?? '');
-  const patch = useApiMutation<One<DetectionRule>, DetectionRulePatch>(
-    (json) => ({ method: 'PATCH', path: base, json }),
-    {
-      invalidates: [base],
-    },
-  );
-  return (
-    <div className="stack">
-      <MarkdownEditor label="Rule documentation" value={doc} onChange={setDoc} />
-      <ErrorBanner error={patch.error} />
-      {patch.isSuccess && (
-        <p className="banner ok" role="status">
-          Saved.
-        </p>
       )}
-      <div className="actions">
-        <button
-          type="button"
-          className="primary"
-          disabled={patch.isPending || doc === (r.documentation ?? '')}
-          onClick={() => patch.mutate({ documentation: doc || null })}
-        >
-          Save documentation
-        </button>
-      </div>
-    </div>
+    />
   );
 }
 
-function Metrics({ base }: { base: string }) {
-  const metrics = useApi<One<DetectionRuleMetrics>>(`${base}/metrics`);
+function Metrics({ uuid }: { uuid: string }) {
+  const metrics = useQuery(ruleQueries.metrics(uuid));
   if (metrics.error) return <ErrorBanner error={metrics.error} />;
   const m = metrics.data?.data;
   if (!m) return <Loading />;

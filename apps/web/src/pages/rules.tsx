@@ -5,10 +5,12 @@ import {
   type DetectionRuleCreateInput,
   MITRE_TACTICS,
 } from '@calseta/schema';
+import { useQuery } from '@tanstack/react-query';
 import { useState } from 'react';
 import { Link, useNavigate } from 'react-router';
-import { type One, type Page, query } from '../api/client.js';
-import { useApi, useApiMutation } from '../api/hooks.js';
+import type { One } from '../api/client.js';
+import { useApiMutation } from '../api/hooks.js';
+import { ruleQueries } from '../api/queries/rules.js';
 import { Badge, ErrorBanner, Loading, Time } from '../components/feedback.js';
 import { CheckboxGroup, ListField, MultiFilter, SelectField, TextField } from '../components/form.js';
 import { Dialog, PageHeader } from '../components/layout.js';
@@ -59,7 +61,7 @@ const COLUMNS: Column<DetectionRule>[] = [
 
 export function RulesPage() {
   const list = useListParams(['source_name', 'severity']);
-  const rules = useApi<Page<DetectionRule>>(`/v1/detection-rules${query(list.apiParams)}`);
+  const rules = useQuery(ruleQueries.list(list.apiParams));
   const [creating, setCreating] = useState(false);
   return (
     <>
@@ -116,9 +118,9 @@ function CreateRuleDialog({ open, onClose }: { open: boolean; onClose(): void })
   const [dataSources, setDataSources] = useState<string[]>([]);
   const [documentation, setDocumentation] = useState(ADS_TEMPLATE);
   const create = useApiMutation<One<DetectionRule>, DetectionRuleCreateInput>(
-    (json) => ({ path: '/v1/detection-rules', json }),
+    (json) => ({ path: ruleQueries.path(), json }),
     {
-      invalidates: ['/v1/detection-rules'],
+      invalidates: [ruleQueries.all],
       onSuccess: (r) => void navigate(`/detection-rules/${r.data.uuid}`),
     },
   );

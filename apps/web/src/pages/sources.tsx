@@ -1,7 +1,9 @@
 import type { SourceIntegration, SourceIntegrationCreate } from '@calseta/schema';
+import { useQuery } from '@tanstack/react-query';
 import { useState } from 'react';
-import { type One, type Page, query } from '../api/client.js';
-import { useApi, useApiMutation } from '../api/hooks.js';
+import type { One } from '../api/client.js';
+import { useApiMutation } from '../api/hooks.js';
+import { sourceQueries } from '../api/queries/settings.js';
 import { ConfirmButton } from '../components/confirm-button.js';
 import { Badge, ErrorBanner, Loading, Time } from '../components/feedback.js';
 import { SelectField, TextField } from '../components/form.js';
@@ -11,14 +13,14 @@ import { type Column, DataTable, Pagination, useListParams } from '../components
 
 export function SourcesPage() {
   const list = useListParams();
-  const sources = useApi<Page<SourceIntegration>>(`/v1/sources${query(list.apiParams)}`);
+  const sources = useQuery(sourceQueries.list(list.apiParams));
   const [creating, setCreating] = useState(false);
-  const remove = useApiMutation<void, string>((uuid) => ({ method: 'DELETE', path: `/v1/sources/${uuid}` }), {
-    invalidates: ['/v1/sources'],
+  const remove = useApiMutation<void, string>((uuid) => ({ method: 'DELETE', path: sourceQueries.path(uuid) }), {
+    invalidates: [sourceQueries.all],
   });
   const toggle = useApiMutation<One<SourceIntegration>, SourceIntegration>(
-    (s) => ({ method: 'PATCH', path: `/v1/sources/${s.uuid}`, json: { is_active: !s.is_active } }),
-    { invalidates: ['/v1/sources'] },
+    (s) => ({ method: 'PATCH', path: sourceQueries.path(s.uuid), json: { is_active: !s.is_active } }),
+    { invalidates: [sourceQueries.all] },
   );
   const columns: Column<SourceIntegration>[] = [
     { id: 'name', header: 'Name', cell: (s) => s.display_name },
@@ -87,9 +89,9 @@ function CreateSourceDialog({ open, onClose }: { open: boolean; onClose(): void 
   const [name, setName] = useState('');
   const [secret, setSecret] = useState('');
   const create = useApiMutation<One<SourceIntegration>, SourceIntegrationCreate>(
-    (json) => ({ path: '/v1/sources', json }),
+    (json) => ({ path: sourceQueries.path(), json }),
     {
-      invalidates: ['/v1/sources'],
+      invalidates: [sourceQueries.all],
       onSuccess: onClose,
     },
   );

@@ -9,17 +9,19 @@ import {
   WorkflowStateSchema,
   type WorkflowTestResult,
 } from '@calseta/schema';
+import { useQuery } from '@tanstack/react-query';
 import { useState } from 'react';
-import { useNavigate, useParams } from 'react-router';
-import type { List, One, Page } from '../api/client.js';
-import { useApi, useApiMutation } from '../api/hooks.js';
+import { useParams } from 'react-router';
+import type { One } from '../api/client.js';
+import { useApiMutation, usePatch } from '../api/hooks.js';
+import { workflowQueries, workflowRunQueries } from '../api/queries/workflows.js';
 import { CodeEditor } from '../components/code-editor.js';
-import { ConfirmButton } from '../components/confirm-button.js';
-import { Badge, ErrorBanner, Loading, Time } from '../components/feedback.js';
+import { DetailPage } from '../components/detail-page.js';
+import { Badge, ErrorBanner, Loading, SaveStatus, Time } from '../components/feedback.js';
 import { CheckboxGroup, ListField, parseJson, SelectField, TextField } from '../components/form.js';
 import { JsonView } from '../components/json-view.js';
-import { Card, Details, PageHeader, Tabs } from '../components/layout.js';
-import { MarkdownEditor } from '../components/markdown-editor.js';
+import { Card, Details } from '../components/layout.js';
+import { documentationTab } from '../components/markdown-field.js';
 import { RunWorkflowDialog } from '../components/run-dialogs.js';
 import { type Column, DataTable } from '../components/table.js';
 
@@ -27,22 +29,15 @@ const APPROVAL_MODES = ['always', 'agent_only', 'never'] as const;
 
 export function WorkflowDetailPage() {
   const { uuid = '' } = useParams();
-  const base = `/v1/workflows/${uuid}`;
-  const workflow = useApi<One<Workflow>>(base);
   const [running, setRunning] = useState(false);
-  const navigate = useNavigate();
-  const remove = useApiMutation<void, void>(() => ({ method: 'DELETE', path: base }), {
-    invalidates: ['/v1/workflows'],
-    onSuccess: () => void navigate('/workflows'),
-  });
-  if (workflow.error) return <ErrorBanner error={workflow.error} />;
-  const w = workflow.data?.data;
-  if (!w) return <Loading />;
   return (
-    <>
-      <PageHeader
-        title={w.name}
-        subtitle={
+    <DetailPage
+      resource={workflowQueries}
+      uuid={uuid}
+      back={{ to: '/workflows', label: 'workflows' }}
+      header={(w) => ({
+        title: w.name,
+        subtitle: (
           <>
             <Badge value={w.state} />{' '}
             <Badge value={`${w.risk_level} risk`} tone={w.risk_level === 'low' ? 'info' : 'warn'} />
@@ -50,50 +45,40 @@ export function WorkflowDetailPage() {
               v{w.code_version} · approval {w.approval_mode} · {w.workflow_kind}
             </span>
           </>
-        }
-        actions={
-          <>
-            <button type="button" onClick={() => setRunning(true)} disabled={w.state !== 'active'}>
-              Run
-            </button>
-            {!w.is_system && (
-              <ConfirmButton label="Delete" title="Delete this workflow?" onConfirm={() => remove.mutate()}>
-                Its runs and versions go with it.
-              </ConfirmButton>
-            )}
-          </>
-        }
-      />
-      <ErrorBanner error={remove.error} />
-      <Tabs
-        label="Workflow sections"
-        tabs={[
-          { id: 'code', label: 'Code', render: () => <CodeTab workflow={w} base={base} /> },
-          { id: 'test', label: 'Test', render: () => <TestTab workflow={w} base={base} /> },
-          { id: 'runs', label: 'Runs', render: () => <RunsTab uuid={w.uuid} /> },
-          { id: 'versions', label: 'Versions', render: () => <VersionsTab base={base} /> },
-          {
-            id: 'settings',
-            label: 'Settings',
-            render: () => <SettingsTab key={w.updated_at} workflow={w} base={base} />,
-          },
-          { id: 'docs', label: 'Documentation', render: () => <DocsTab key={w.updated_at} workflow={w} base={base} /> },
-        ]}
-      />
-      <RunWorkflowDialog open={running} onClose={() => setRunning(false)} workflowUuid={w.uuid} />
-    </>
+        ),
+        actions: (
+          <button type="button" onClick={() => setRunning(true)} disabled={w.state !== 'active'}>
+            Run
+          </button>
+        ),
+      })}
+      remove={{
+        title: 'Delete this workflow?',
+        warning: 'Its runs and versions go with it.',
+        allowed: (w) => !w.is_system,
+      }}
+      tabsLabel="Workflow sections"
+      tabs={(w) => [
+        { id: 'code', label: 'Code', render: () => <CodeTab workflow={w} /> },
+        { id: 'test', label: 'Test', render: () => <TestTab workflow={w} /> },
+        { id: 'runs', label: 'Runs', render: () => <RunsTab uuid={w.uuid} /> },
+        { id: 'versions', label: 'Versions', render: () => <VersionsTab uuid={w.uuid} /> },
+        { id: 'settings', label: 'Settings', render: () => <SettingsTab key={w.updated_at} workflow={w} /> },
+        documentationTab('docs', workflowQueries, w, 'Documentation'),
+      ]}
+      extra={(w) => <RunWorkflowDialog open={running} onClose={() => setRunning(false)} workflowUuid={w.uuid} />}
+    />
   );
 }
 
-function usePatch(base: string) {
-  return useApiMutation<One<Workflow>, WorkflowPatch>((json) => ({ method: 'PATCH', path: base, json }), {
-    invalidates: [base, '/v1/workflows?'],
-  });
+/** Saving any of a workflow's fields. */
+function usePatchWorkflow(w: Workflow) {
+  return usePatch<One<Workflow>, WorkflowPatch>(workflowQueries.path(w.uuid), workflowQueries.changed(w.uuid));
 }
 
-function CodeTab({ workflow: w, base }: { workflow: Workflow; base: string }) {
+function CodeTab({ workflow: w }: { workflow: Workflow }) {
   const [code, setCode] = useState(w.code);
-  const patch = usePatch(base);
+  const patch = usePatchWorkflow(w);
   if (w.workflow_kind === 'http') {
     return (
       <Card title="HTTP endpoint">
@@ -113,12 +98,7 @@ function CodeTab({ workflow: w, base }: { workflow: Workflow; base: string }) {
         minHeight="360px"
         readOnly={w.is_system}
       />
-      <ErrorBanner error={patch.error} title="Not saved" />
-      {patch.isSuccess && (
-        <p className="banner ok" role="status">
-          Saved as version {patch.data.data.code_version}.
-        </p>
-      )}
+      <SaveStatus mutation={patch} title="Not saved" saved={`Saved as version ${patch.data?.data.code_version}.`} />
       <div className="actions">
         <button
           type="button"
@@ -136,13 +116,13 @@ function CodeTab({ workflow: w, base }: { workflow: Workflow; base: string }) {
   );
 }
 
-function TestTab({ workflow: w, base }: { workflow: Workflow; base: string }) {
+function TestTab({ workflow: w }: { workflow: Workflow }) {
   const [type, setType] = useState<IndicatorType>((w.indicator_types[0] as IndicatorType | undefined) ?? 'ip');
   const [value, setValue] = useState('203.0.113.7');
   const [mocks, setMocks] = useState('[]');
   const parsed = parseJson(mocks);
   const test = useApiMutation<One<WorkflowTestResult>, void>(() => ({
-    path: `${base}/test`,
+    path: `${workflowQueries.path(w.uuid)}/test`,
     json: { indicator_type: type, indicator_value: value, mock_http: parsed.ok ? parsed.value : [] },
   }));
   const r = test.data?.data;
@@ -206,9 +186,7 @@ function LogList({ logs }: { logs: WorkflowRun['logs'] }) {
 }
 
 function RunsTab({ uuid }: { uuid: string }) {
-  const runs = useApi<Page<WorkflowRun>>(`/v1/workflow-runs?workflow_uuid=${uuid}&page_size=50`, {
-    refetchInterval: 3_000,
-  });
+  const runs = useQuery({ ...workflowRunQueries.list({ workflow_uuid: uuid, page_size: 50 }), refetchInterval: 3_000 });
   const [open, setOpen] = useState<string | null>(null);
   const columns: Column<WorkflowRun>[] = [
     { id: 'status', header: 'Status', cell: (r) => <Badge value={r.status} /> },
@@ -260,8 +238,8 @@ function RunsTab({ uuid }: { uuid: string }) {
   );
 }
 
-function VersionsTab({ base }: { base: string }) {
-  const versions = useApi<List<WorkflowCodeVersion>>(`${base}/versions`);
+function VersionsTab({ uuid }: { uuid: string }) {
+  const versions = useQuery(workflowQueries.versions(uuid));
   const [shown, setShown] = useState<number | null>(null);
   if (versions.error) return <ErrorBanner error={versions.error} />;
   if (!versions.data) return <Loading />;
@@ -303,7 +281,7 @@ function VersionsTab({ base }: { base: string }) {
   );
 }
 
-function SettingsTab({ workflow: w, base }: { workflow: Workflow; base: string }) {
+function SettingsTab({ workflow: w }: { workflow: Workflow }) {
   const [form, setForm] = useState({
     name: w.name,
     state: w.state,
@@ -316,7 +294,7 @@ function SettingsTab({ workflow: w, base }: { workflow: Workflow; base: string }
     secrets: w.secrets.map((x) => x.name),
     time_saved_minutes: w.time_saved_minutes === null ? '' : String(w.time_saved_minutes),
   });
-  const patch = usePatch(base);
+  const patch = usePatchWorkflow(w);
   const set =
     <K extends keyof typeof form>(key: K) =>
     (value: (typeof form)[K]) =>
@@ -395,19 +373,14 @@ function SettingsTab({ workflow: w, base }: { workflow: Workflow; base: string }
             onChange={set('secrets')}
             hint="Names, comma-separated (e.g. API_TOKEN); set values under Secrets."
           />
-          <ErrorBanner error={patch.error} />
-          {patch.isSuccess && (
-            <p className="banner ok" role="status">
-              Saved.
-            </p>
-          )}
+          <SaveStatus mutation={patch} />
           <button type="submit" className="primary" disabled={patch.isPending}>
             Save settings
           </button>
         </form>
       </Card>
       <div>
-        <Secrets workflow={w} base={base} />
+        <Secrets workflow={w} />
         <Card title="Facts">
           <Details
             items={[
@@ -425,13 +398,13 @@ function SettingsTab({ workflow: w, base }: { workflow: Workflow; base: string }
 }
 
 /** Declared secrets: set a value (write-only; the workflow reads it with ctx.secrets.get). */
-function Secrets({ workflow: w, base }: { workflow: Workflow; base: string }) {
+function Secrets({ workflow: w }: { workflow: Workflow }) {
   const [name, setName] = useState(w.secrets.find((s) => !s.is_set)?.name ?? w.secrets[0]?.name ?? '');
   const [value, setValue] = useState('');
   const put = useApiMutation<unknown, void>(
-    () => ({ method: 'PUT', path: `${base}/secrets/${name}`, json: { value } }),
+    () => ({ method: 'PUT', path: `${workflowQueries.path(w.uuid)}/secrets/${name}`, json: { value } }),
     {
-      invalidates: [base],
+      invalidates: [workflowQueries.detail(w.uuid).queryKey],
       onSuccess: () => setValue(''),
     },
   );
@@ -459,26 +432,5 @@ function Secrets({ workflow: w, base }: { workflow: Workflow; base: string }) {
         </button>
       </form>
     </Card>
-  );
-}
-
-function DocsTab({ workflow: w, base }: { workflow: Workflow; base: string }) {
-  const [doc, setDoc] = useState(w.documentation ?? '');
-  const patch = usePatch(base);
-  return (
-    <div className="stack">
-      <MarkdownEditor label="Documentation" value={doc} onChange={setDoc} />
-      <ErrorBanner error={patch.error} />
-      <div className="actions">
-        <button
-          type="button"
-          className="primary"
-          disabled={doc === (w.documentation ?? '') || patch.isPending}
-          onClick={() => patch.mutate({ documentation: doc || null })}
-        >
-          Save documentation
-        </button>
-      </div>
-    </div>
   );
 }

@@ -6,10 +6,12 @@ import {
   WorkflowStateSchema,
   type WorkflowSummary,
 } from '@calseta/schema';
+import { useQuery } from '@tanstack/react-query';
 import { useState } from 'react';
 import { Link, useNavigate } from 'react-router';
-import { type One, type Page, query } from '../api/client.js';
-import { useApi, useApiMutation } from '../api/hooks.js';
+import type { One } from '../api/client.js';
+import { useApiMutation } from '../api/hooks.js';
+import { workflowQueries } from '../api/queries/workflows.js';
 import { CodeEditor } from '../components/code-editor.js';
 import { Badge, ErrorBanner, Loading, Time } from '../components/feedback.js';
 import { MultiFilter, Select, SelectField, TextArea, TextField } from '../components/form.js';
@@ -59,7 +61,7 @@ const COLUMNS: Column<WorkflowSummary>[] = [
 
 export function WorkflowsPage() {
   const list = useListParams(['state', 'risk_level', 'is_system']);
-  const workflows = useApi<Page<WorkflowSummary>>(`/v1/workflows${query(list.apiParams)}`);
+  const workflows = useQuery(workflowQueries.list(list.apiParams));
   const [creating, setCreating] = useState(false);
   return (
     <>
@@ -123,13 +125,16 @@ function CreateWorkflowDialog({ open, onClose }: { open: boolean; onClose(): voi
   const [code, setCode] = useState(TEMPLATES.Starter ?? '');
   const [description, setDescription] = useState('');
   const generate = useApiMutation<One<WorkflowGenerateResult>, void>(
-    () => ({ path: '/v1/workflows/generate', json: { description, ...(name ? { name } : {}) } }),
+    () => ({ path: `${workflowQueries.path()}/generate`, json: { description, ...(name ? { name } : {}) } }),
     { onSuccess: (r) => setCode(r.data.code) },
   );
-  const create = useApiMutation<One<Workflow>, WorkflowCreateInput>((json) => ({ path: '/v1/workflows', json }), {
-    invalidates: ['/v1/workflows'],
-    onSuccess: (w) => void navigate(`/workflows/${w.data.uuid}`),
-  });
+  const create = useApiMutation<One<Workflow>, WorkflowCreateInput>(
+    (json) => ({ path: workflowQueries.path(), json }),
+    {
+      invalidates: [workflowQueries.all],
+      onSuccess: (w) => void navigate(`/workflows/${w.data.uuid}`),
+    },
+  );
   return (
     <Dialog open={open} onClose={onClose} title="Create workflow" wide>
       <form

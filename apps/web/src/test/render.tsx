@@ -8,7 +8,7 @@ export interface Call {
   path: string;
   body: unknown;
 }
-type Handler = unknown | ((call: Call) => { status: number; body?: unknown } | unknown);
+type Handler = unknown | ((call: Call) => unknown);
 
 /**
  * Render the whole app at `path` with `fetch` answered from `routes` (`"GET /v1/alerts"` → body,
@@ -16,6 +16,25 @@ type Handler = unknown | ((call: Call) => { status: number; body?: unknown } | u
  */
 export function renderApp(path: string, routes: Record<string, Handler>, { signedIn = true } = {}) {
   if (signedIn) localStorage.setItem('calseta_api_key', 'cai_testtesttesttesttesttesttesttest');
+  const calls = stubFetch(routes);
+  const client = createTestQueryClient();
+  const view = render(
+    <MemoryRouter initialEntries={[path]}>
+      <App client={client} />
+    </MemoryRouter>,
+  );
+  return { ...view, calls, client };
+}
+
+/** The app's query client without retries, so an error shows at once. */
+export function createTestQueryClient() {
+  const client = createQueryClient();
+  client.setDefaultOptions({ queries: { ...client.getDefaultOptions().queries, retry: false } });
+  return client;
+}
+
+/** Answer `fetch` from `routes` (see `renderApp`); returns the calls made, in order. */
+export function stubFetch(routes: Record<string, Handler>): Call[] {
   const calls: Call[] = [];
   const fetchMock = vi.fn(async (input: RequestInfo | URL, init?: RequestInit) => {
     const url = new URL(String(input), 'http://localhost');
@@ -26,7 +45,8 @@ export function renderApp(path: string, routes: Record<string, Handler>, { signe
     const handler = routes[`${method} ${url.pathname}`];
     let status = 200;
     let payload: unknown = handler;
-    const out = typeof handler === 'function' ? handler(call) : handler;
+    // A function may answer later (a promise): the page stays in its loading state until then.
+    const out = typeof handler === 'function' ? await handler(call) : handler;
     if (isResponseSpec(out)) {
       status = out.status;
       payload = out.body;
@@ -42,14 +62,7 @@ export function renderApp(path: string, routes: Record<string, Handler>, { signe
     });
   });
   vi.stubGlobal('fetch', fetchMock);
-  const client = createQueryClient();
-  client.setDefaultOptions({ queries: { ...client.getDefaultOptions().queries, retry: false } });
-  const view = render(
-    <MemoryRouter initialEntries={[path]}>
-      <App client={client} />
-    </MemoryRouter>,
-  );
-  return { ...view, calls, client };
+  return calls;
 }
 
 /** `{status, body}` (and nothing else) answers with that status; anything else is a 200 body. */

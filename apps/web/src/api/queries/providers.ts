@@ -1,0 +1,5 @@
+import type { Extraction, Provider } from '@calseta/schema';
+import { resource } from './resource.js';
+
+export const providerQueries = resource<Provider>('enrichment-providers');
+export const extractionQueries = resource<Extraction>('enrichment-field-extractions');
