@@ -1,4 +1,6 @@
 import { describe, expect, it } from 'vitest';
+// A frozen migration cannot import the engine; the engine's test reads the migration's copy instead.
+import { NAMES as SCRUBBED_BY_MIGRATION_0011 } from '../../db/src/migrations/0011_scrub_provider_credentials.js';
 import { containsJwt, MAX_REDACT_DEPTH, REDACTED, redactCredentials, redactText, TOO_DEEP } from './redact.js';
 
 // A real-shaped JWT (header {"alg":"RS256","typ":"JWT"}), as Entra's token endpoint returns.
@@ -102,5 +104,19 @@ describe('redactCredentials', () => {
     expect(Object.getPrototypeOf(out)).toBe(Object.prototype);
     expect(Object.hasOwn(out, '__proto__')).toBe(true);
     expect(JSON.stringify(out)).toBe(`{"__proto__":{"password":"${REDACTED}"},"a":1}`);
+  });
+});
+
+describe('the credential names of migration 0011 (a frozen copy)', () => {
+  it('are all still redacted by the engine: its list stays a superset of what the migration scrubbed', () => {
+    expect(SCRUBBED_BY_MIGRATION_0011.length).toBeGreaterThan(10);
+    const missed = SCRUBBED_BY_MIGRATION_0011.filter((name) => {
+      const redacted = redactCredentials({ [name]: 'value-1', [name.toUpperCase()]: 'value-2' }) as Record<
+        string,
+        unknown
+      >;
+      return redacted[name] !== REDACTED || redacted[name.toUpperCase()] !== REDACTED;
+    });
+    expect(missed).toEqual([]);
   });
 });
