@@ -1,4 +1,4 @@
-import { checkEnrichable } from '@calseta/enrichment-engine';
+import { checkEnrichable, PortError } from '@calseta/enrichment-engine';
 import { type IndicatorKind, mockVerdict } from '@calseta/mock-providers';
 import type { IndicatorType, MaliceLevel } from '@calseta/schema';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -263,6 +263,9 @@ describe('faults: one provider failing, one timing out, one rate limited', () =>
     expect(ip.enrichment_results.virustotal).toMatchObject({ status: 'failed' });
     expect(ip.enrichment_results.virustotal.error_message).toMatch(/500/);
     expect(ip.enrichment_results.abuseipdb.error_message).toMatch(/timed out/);
+    // Why, as data (stored and returned): what callers switch on.
+    expect(ip.enrichment_results.virustotal.failure_reason).toBe('provider_http');
+    expect(ip.enrichment_results.abuseipdb.failure_reason).toBe('timeout');
     // Both of its providers failed (neither waits on a rate limit): nobody could judge it.
     expect(ip.malice).toBe('Unknown');
     const pause = await h.request('GET', '/v1/enrichments/providers');
@@ -308,5 +311,41 @@ describe('faults: one provider failing, one timing out, one rate limited', () =>
     await done;
     const { body } = await h.request('GET', `/v1/alerts/${res.body.data.alert_uuid}`);
     expect(body.data.enrichment_status).toBe('Skipped');
+  });
+});
+
+describe('a port that finds our database unavailable', () => {
+  let h: Harness;
+  beforeAll(async () => {
+    h = await createHarness({ mockProviders: true });
+    await h.startWorker();
+  });
+  afterAll(() => h.close());
+
+  it('fails the job, which pg-boss retries, instead of storing a provider failure', async () => {
+    const { ports } = h.deps.enrichment;
+    const coalesce = ports.coalesce;
+    // Tagged by the port, in words no outage pattern would match: the code decides, not the text.
+    ports.coalesce = { run: () => Promise.reject(new PortError('unavailable', 'the store is away')) };
+    const failed = h.nextJob((o) => o.name === 'enrich-alert');
+    const res = await h.request('POST', '/v1/ingest/generic', {
+      json: { title: 'Beacon', severity: 'High', indicators: [{ type: 'ip', value: '8.8.4.4' }] },
+    });
+    expect(res.status).toBe(202);
+    expect((await failed).state).toBe('failed');
+    const stored = `SELECT a.enrichment_status, i.enrichment_results FROM alerts a
+      JOIN alert_indicators ai ON ai.alert_id = a.id JOIN indicators i ON i.id = ai.indicator_id WHERE a.uuid = $1`;
+    const uuid = res.body.data.alert_uuid;
+    expect(await h.query(stored, [uuid])).toEqual([{ enrichment_status: 'Pending', enrichment_results: null }]);
+
+    // The database is back: the retry enriches, and no provider is blamed.
+    ports.coalesce = coalesce;
+    expect((await h.nextJob((o) => o.name === 'enrich-alert')).state).toBe('completed');
+    const [row] = await h.query<{ enrichment_status: string; enrichment_results: Record<string, { status: string }> }>(
+      stored,
+      [uuid],
+    );
+    expect(row?.enrichment_status).toBe('Enriched');
+    expect(Object.values(row?.enrichment_results ?? {}).map((r) => r.status)).not.toContain('failed');
   });
 });
