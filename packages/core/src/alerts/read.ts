@@ -16,6 +16,7 @@ import { CompiledQuery, type ExpressionBuilder, sql } from 'kysely';
 import { authorize } from '../auth/permissions.js';
 import { contextDocumentsFor } from '../context/documents.js';
 import { INDICATOR_COLUMNS, toIndicator } from '../indicators/indicators.js';
+import { alertMalice } from '../indicators/malice.js';
 import type { ServiceContext } from '../infra/context.js';
 import { notFound } from '../infra/errors.js';
 import { csv, iso, pageMeta } from '../infra/serialize.js';
@@ -266,17 +267,6 @@ async function indicatorsOf(db: Db, alertId: number): Promise<AlertIndicator[]> 
 export async function listAlertIndicators(ctx: ServiceContext, uuid: string): Promise<AlertIndicator[]> {
   authorize(ctx, 'alerts:read');
   return indicatorsOf(ctx.db, await alertIdByUuid(ctx.db, uuid));
-}
-
-/** The alert's verdict: the analyst's override, else the worst indicator verdict. */
-export function alertMalice(override: string | null, indicators: readonly { malice: string }[]): MaliceLevel {
-  if (override) return override as MaliceLevel;
-  let worst: MaliceLevel = 'Pending';
-  for (const { malice } of indicators) {
-    const level = malice as MaliceLevel;
-    if (level in MALICE_WEIGHT && MALICE_WEIGHT[level] > MALICE_WEIGHT[worst]) worst = level;
-  }
-  return worst;
 }
 
 export interface AlertWithMeta {

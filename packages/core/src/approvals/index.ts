@@ -1,5 +1,6 @@
 /** Workflow approvals: the execute gate, decisions (REST, browser token, Slack), notifiers, sweeper. */
 export { type ApprovalConfig, approvalNotifierOf } from '../infra/approval-config.js';
+export { executeWorkflow } from './execute.js';
 export { decisionRefusal, type Principal, principalOf, type Requester } from './identity.js';
 export { createApprovalFetch, decideUrl, sendApprovalNotification } from './notify.js';
 export { handleSlackCallback, type SlackCallbackResult } from './slack.js';

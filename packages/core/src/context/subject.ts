@@ -1,6 +1,6 @@
 import type { Db } from '@calseta/db';
 import { sql } from 'kysely';
-import { alertMalice } from '../alerts/read.js';
+import { alertMalice } from '../indicators/malice.js';
 import type { TargetingSubject } from './targeting.js';
 
 /**

@@ -8,8 +8,8 @@ import type {
   VerdictExplanation,
 } from '@calseta/schema';
 import { sql } from 'kysely';
-import { alertMalice } from '../alerts/read.js';
 import { applicableDocuments } from '../context/documents.js';
+import { alertMalice } from '../indicators/malice.js';
 import type { ServiceContext } from '../infra/context.js';
 import { notFound } from '../infra/errors.js';
 import { iso } from '../infra/serialize.js';

@@ -3,7 +3,6 @@ export { extractCode, GENERATE_SYSTEM_PROMPT, generateWorkflow } from './generat
 export { createWorkflowFetch, hostHttpOf, mockHostHttp } from './http.js';
 export { mockWorkflowIntegrations, type WorkflowIntegrations, workflowIntegrations } from './integrations.js';
 export {
-  executeWorkflow,
   getWorkflowRun,
   listWorkflowRuns,
   runWorkflowJob,

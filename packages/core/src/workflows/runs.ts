@@ -1,9 +1,6 @@
 import type { Db, WorkflowRow } from '@calseta/db';
 import {
   type PageQuery,
-  type PendingApproval,
-  type WorkflowExecuteInput,
-  WorkflowExecuteSchema,
   type WorkflowRun,
   type WorkflowRunListQuery,
   type WorkflowRunStatus,
@@ -19,10 +16,9 @@ import {
   type RunOutcome,
   type Sandbox,
 } from '@calseta/workflow-sandbox';
-import { needsApproval, requestApproval } from '../approvals/verbs.js';
 import { authorize } from '../auth/permissions.js';
 import type { CoreConfig, ServiceContext } from '../infra/context.js';
-import { notFound, ServiceError } from '../infra/errors.js';
+import { notFound } from '../infra/errors.js';
 import { newUuid } from '../infra/ids.js';
 import type { JobPayload } from '../infra/jobs/catalogue.js';
 import { csv, iso, paginate } from '../infra/serialize.js';
@@ -86,7 +82,7 @@ function parseLogs(text: string | null): LogEntry[] {
     });
 }
 
-function toRun(row: RunJoin): WorkflowRun {
+export function toRun(row: RunJoin): WorkflowRun {
   const stored = row.result as StoredResult | null;
   return {
     uuid: row.uuid,
@@ -134,7 +130,7 @@ function runRows(db: Db) {
   return db.selectFrom('workflow_runs as r').innerJoin('workflows as w', 'w.id', 'r.workflow_id');
 }
 
-function runsQuery(db: Db) {
+export function runsQuery(db: Db) {
   return runRows(db).select(RUN_COLUMNS);
 }
 
@@ -162,80 +158,6 @@ export async function insertQueuedRun(
     .executeTakeFirstOrThrow();
   await ctx.queue.send(JOB, { run_id: run.id }, { db: trx });
   return run.id;
-}
-
-/**
- * Execute an active workflow (`202`). The trigger type is the caller key's type; agent keys must
- * give `reason` and `confidence`. When `approval_mode` asks for it (`always`; `agent_only` for agent
- * keys) an approval request is created instead of a run (`pending_approval`); otherwise the run row
- * and its job commit together.
- */
-export async function executeWorkflow(
-  ctx: ServiceContext,
-  uuid: string,
-  input: WorkflowExecuteInput,
-): Promise<WorkflowRun | PendingApproval> {
-  authorize(ctx, 'workflows:execute');
-  const data = WorkflowExecuteSchema.parse(input);
-  const trigger = ctx.actor.type === 'system' ? 'system' : ctx.actor.key.keyType;
-  if (trigger === 'agent') {
-    const errors = [
-      ...(data.reason === undefined ? [{ path: 'reason', message: 'agent keys must give a reason' }] : []),
-      ...(data.confidence === undefined
-        ? [{ path: 'confidence', message: 'agent keys must give a confidence between 0 and 1' }]
-        : []),
-    ];
-    if (errors.length > 0) {
-      throw new ServiceError('VALIDATION_ERROR', 'Agent keys must give reason and confidence.', { errors });
-    }
-  }
-  const outcome = await ctx.db.transaction().execute(async (trx) => {
-    const workflow = await findWorkflow(trx, uuid);
-    if (workflow.state !== 'active') {
-      throw new ServiceError(
-        'CONFLICT',
-        `Workflow is not executable: its state is '${workflow.state}' (only 'active' runs).`,
-        {
-          state: workflow.state,
-        },
-      );
-    }
-    let alertId: number | null = null;
-    if (data.alert_uuid !== undefined) {
-      const alert = await trx.selectFrom('alerts').select('id').where('uuid', '=', data.alert_uuid).executeTakeFirst();
-      if (!alert) throw notFound('Alert');
-      alertId = alert.id;
-    }
-    const context = {
-      indicator_type: data.indicator_type,
-      indicator_value: data.indicator_value,
-      alert_id: alertId,
-      alert_uuid: data.alert_uuid ?? null,
-    };
-    if (needsApproval(workflow.approval_mode, trigger)) {
-      return requestApproval(ctx, trx, workflow, {
-        trigger,
-        context,
-        reason: data.reason,
-        confidence: data.confidence,
-      });
-    }
-    return insertQueuedRun(ctx, trx, workflow, {
-      trigger,
-      context: {
-        ...context,
-        reason: data.reason ?? null,
-        confidence: data.confidence ?? null,
-        requested_by: ctx.actor.type === 'system' ? 'system' : ctx.actor.key.prefix,
-      },
-    });
-  });
-  if (typeof outcome !== 'number') {
-    ctx.queue.announce('notify-approval');
-    return outcome;
-  }
-  ctx.queue.announce(JOB);
-  return toRun(await runsQuery(ctx.db).where('r.id', '=', outcome).executeTakeFirstOrThrow());
 }
 
 /** The code a run executes: the version recorded at enqueue time. */
