@@ -282,3 +282,13 @@ export function readFileText(file: Blob): Promise<string> {
     reader.readAsText(file);
   });
 }
+
+/** A form's fields in one state; `set('name')` is the `onChange` of that field. */
+export function useFields<F extends object>(initial: F) {
+  const [fields, setFields] = useState(initial);
+  const set =
+    <K extends keyof F>(key: K) =>
+    (value: F[K]) =>
+      setFields((current) => ({ ...current, [key]: value }));
+  return [fields, set, setFields] as const;
+}

@@ -13,7 +13,7 @@ import { agentQueries } from '../api/queries/agents.js';
 import { DeliveryLog } from '../components/delivery-log.js';
 import { DetailPage } from '../components/detail-page.js';
 import { Badge, ErrorBanner, SaveStatus, Time } from '../components/feedback.js';
-import { Checkbox, CheckboxGroup, TextField } from '../components/form.js';
+import { Checkbox, CheckboxGroup, TextField, useFields } from '../components/form.js';
 import { Card, Details } from '../components/layout.js';
 import { documentationTab } from '../components/markdown-field.js';
 import { SOURCE_PLUGINS } from '../components/sources.js';
@@ -51,7 +51,7 @@ export function AgentDetailPage() {
 }
 
 function Configuration({ agent: a }: { agent: Agent }) {
-  const [form, setForm] = useState({
+  const [form, set] = useFields({
     name: a.name,
     endpoint_url: a.endpoint_url,
     is_active: a.is_active,
@@ -63,10 +63,6 @@ function Configuration({ agent: a }: { agent: Agent }) {
   });
   const [filter, setFilter] = useState<TargetingRules | null>(a.trigger_filter);
   const patch = usePatch<One<Agent>, AgentUpdateInput>(agentQueries.path(a.uuid), agentQueries.changed(a.uuid));
-  const set =
-    <K extends keyof typeof form>(key: K) =>
-    (value: (typeof form)[K]) =>
-      setForm({ ...form, [key]: value });
   return (
     <div className="layout-detail">
       <form

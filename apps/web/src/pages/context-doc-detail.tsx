@@ -13,7 +13,7 @@ import { usePatch } from '../api/hooks.js';
 import { contextDocQueries } from '../api/queries/context-docs.js';
 import { DetailPage } from '../components/detail-page.js';
 import { Badge, ErrorBanner, Loading, SaveStatus, Time } from '../components/feedback.js';
-import { Checkbox, ListField, SelectField, TextField } from '../components/form.js';
+import { Checkbox, ListField, SelectField, TextField, useFields } from '../components/form.js';
 import { Card } from '../components/layout.js';
 import { MarkdownField } from '../components/markdown-field.js';
 import { type Column, DataTable } from '../components/table.js';
@@ -69,7 +69,7 @@ export function ContextDocDetailPage() {
 
 function Targeting({ doc: d }: { doc: ContextDocument }) {
   const [rules, setRules] = useState<TargetingRules | null>(d.targeting_rules);
-  const [form, setForm] = useState({
+  const [form, set] = useFields({
     title: d.title,
     document_type: d.document_type,
     is_global: d.is_global,
@@ -88,20 +88,16 @@ function Targeting({ doc: d }: { doc: ContextDocument }) {
     >
       <Card title="Document">
         <div className="form-grid">
-          <TextField label="Title" value={form.title} onChange={(title) => setForm({ ...form, title })} />
+          <TextField label="Title" value={form.title} onChange={set('title')} />
           <SelectField
             label="Type"
             value={form.document_type}
             options={ContextDocumentTypeSchema.options}
-            onChange={(document_type) => setForm({ ...form, document_type })}
+            onChange={set('document_type')}
           />
         </div>
-        <ListField label="Tags" value={form.tags} onChange={(tags) => setForm({ ...form, tags })} />
-        <Checkbox
-          label="Global: attach to every alert"
-          checked={form.is_global}
-          onChange={(is_global) => setForm({ ...form, is_global })}
-        />
+        <ListField label="Tags" value={form.tags} onChange={set('tags')} />
+        <Checkbox label="Global: attach to every alert" checked={form.is_global} onChange={set('is_global')} />
       </Card>
       <Card title="Which alerts it applies to">
         <p className="muted small">A targeted document with no rules applies to no alert.</p>

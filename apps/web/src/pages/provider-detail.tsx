@@ -18,7 +18,7 @@ import { useApiMutation, usePatch } from '../api/hooks.js';
 import { extractionQueries, providerQueries } from '../api/queries/providers.js';
 import { DetailPage } from '../components/detail-page.js';
 import { Badge, ErrorBanner, Loading, SaveStatus, Time } from '../components/feedback.js';
-import { SelectField, TextField } from '../components/form.js';
+import { SelectField, TextField, useFields } from '../components/form.js';
 import { JsonView } from '../components/json-view.js';
 import { KeyValueEditor } from '../components/key-value-editor.js';
 import { Card, Details } from '../components/layout.js';
@@ -177,7 +177,7 @@ function Extractions({ provider: p }: { provider: Provider }) {
   const remove = useApiMutation<unknown, string>((uuid) => ({ method: 'DELETE', path: extractionQueries.path(uuid) }), {
     invalidates,
   });
-  const [draft, setDraft] = useState({
+  const [draft, set, setDraft] = useFields({
     indicator_type: (p.supported_indicator_types[0] ?? 'ip') as IndicatorType,
     source_path: '',
     target_key: '',
@@ -239,25 +239,25 @@ function Extractions({ provider: p }: { provider: Provider }) {
               label="Indicator type"
               value={draft.indicator_type}
               options={IndicatorTypeSchema.options}
-              onChange={(indicator_type) => setDraft({ ...draft, indicator_type })}
+              onChange={set('indicator_type')}
             />
             <TextField
               label="Source path"
               value={draft.source_path}
-              onChange={(source_path) => setDraft({ ...draft, source_path })}
+              onChange={set('source_path')}
               placeholder="data.attributes.reputation"
             />
             <TextField
               label="Target key"
               value={draft.target_key}
-              onChange={(target_key) => setDraft({ ...draft, target_key })}
+              onChange={set('target_key')}
               placeholder="reputation"
             />
             <SelectField
               label="Value type"
               value={draft.value_type ?? 'string'}
               options={ExtractionValueTypeSchema.options}
-              onChange={(value_type) => setDraft({ ...draft, value_type })}
+              onChange={set('value_type')}
             />
           </div>
           <ErrorBanner error={create.error} />

@@ -18,7 +18,7 @@ import { workflowQueries, workflowRunQueries } from '../api/queries/workflows.js
 import { CodeEditor } from '../components/code-editor.js';
 import { DetailPage } from '../components/detail-page.js';
 import { Badge, ErrorBanner, Loading, SaveStatus, Time } from '../components/feedback.js';
-import { CheckboxGroup, ListField, parseJson, SelectField, TextField } from '../components/form.js';
+import { CheckboxGroup, ListField, parseJson, SelectField, TextField, useFields } from '../components/form.js';
 import { JsonView } from '../components/json-view.js';
 import { Card, Details } from '../components/layout.js';
 import { documentationTab } from '../components/markdown-field.js';
@@ -282,7 +282,7 @@ function VersionsTab({ uuid }: { uuid: string }) {
 }
 
 function SettingsTab({ workflow: w }: { workflow: Workflow }) {
-  const [form, setForm] = useState({
+  const [form, set] = useFields({
     name: w.name,
     state: w.state,
     risk_level: w.risk_level as (typeof WorkflowRiskLevelSchema.options)[number],
@@ -295,10 +295,6 @@ function SettingsTab({ workflow: w }: { workflow: Workflow }) {
     time_saved_minutes: w.time_saved_minutes === null ? '' : String(w.time_saved_minutes),
   });
   const patch = usePatchWorkflow(w);
-  const set =
-    <K extends keyof typeof form>(key: K) =>
-    (value: (typeof form)[K]) =>
-      setForm({ ...form, [key]: value });
   return (
     <div className="layout-detail">
       <Card title="Settings">
