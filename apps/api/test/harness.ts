@@ -3,20 +3,16 @@ import type { AddressInfo } from 'node:net';
 import {
   type CoreConfig,
   type CoreDeps,
-  contextFor,
-  createApiKey,
-  createCore,
   createLogger,
   installPluginProviders,
   type JobOutcome,
-  JobQueue,
+  type JobQueue,
   loadPlugins,
   parseAllowedHosts,
   providerEnvFrom,
-  SYSTEM,
-  seedSystemRows,
 } from '@calseta/core';
-import { createTestDatabase } from '@calseta/db/testing';
+import { createTestCore } from '@calseta/core/testing';
+import { firstParty } from '@calseta/integrations';
 import {
   type MockProvidersOptions,
   type MockProvidersServer,
@@ -83,24 +79,23 @@ export interface HarnessOptions {
 
 /** The real API over real HTTP, on a fresh database of its own, with the worker available in-process. */
 export async function createHarness(options: HarnessOptions = {}): Promise<Harness> {
-  const database = await createTestDatabase();
   const logger = options.logSink
     ? createLogger({ service: 'test', level: 'info', destination: { write: options.logSink } })
-    : createLogger({ service: 'test', level: 'silent' });
-  const realQueue = new JobQueue({ url: database.url, logger, supervise: false, maxConnections: 4 });
-  await realQueue.start();
-  const queue = options.wrapQueue ? options.wrapQueue(realQueue) : realQueue;
+    : undefined;
   const mock =
     options.mockProviders === undefined || options.mockProviders === false
       ? undefined
       : await startMockProviders(options.mockProviders === true ? {} : options.mockProviders);
   const env = { ...(mock ? mockProviderEnv(mock) : {}), ...options.providerEnv };
   const plugins = await loadPlugins(options.plugins ?? []);
-  const deps = createCore({
-    db: database.db,
-    queue,
-    logger,
+  const core = await createTestCore({
+    integrations: firstParty,
+    ...(logger ? { logger } : {}),
+    startQueue: true,
+    queueConnections: 4,
+    ...(options.wrapQueue ? { wrapQueue: options.wrapQueue } : {}),
     plugins,
+    seed: true,
     config: {
       dedupWindowHours: options.dedupWindowHours ?? 24,
       webhookSecrets: options.webhookSecrets ?? {},
@@ -110,7 +105,7 @@ export async function createHarness(options: HarnessOptions = {}): Promise<Harne
       ...(options.approvals ? { approvals: options.approvals } : {}),
     },
   });
-  await seedSystemRows(deps);
+  const { deps, queue: realQueue, adminKey, createKey } = core;
   await installPluginProviders(deps, plugins);
   const app = createApp(deps, {
     version: 'test',
@@ -123,13 +118,9 @@ export async function createHarness(options: HarnessOptions = {}): Promise<Harne
   await new Promise<void>((resolve) => server.once('listening', () => resolve()));
   const baseUrl = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
 
-  const createKey: Harness['createKey'] = async (input) =>
-    (await createApiKey(contextFor(deps, SYSTEM), { name: 'test', ...input })).key;
-  const adminKey = await createKey({ scopes: ['admin'] });
-
   return {
     baseUrl,
-    databaseUrl: database.url,
+    databaseUrl: core.databaseUrl,
     deps,
     adminKey,
     mock,
@@ -177,13 +168,8 @@ export async function createHarness(options: HarnessOptions = {}): Promise<Harne
     },
     async close() {
       await new Promise<void>((resolve) => server.close(() => resolve()));
-      await realQueue.stop();
-      await deps.enrichment.close();
-      await deps.agentFetch.close();
-      await deps.workflowFetch.close();
-      await deps.approvalFetch.close();
+      await core.close();
       await mock?.close();
-      await database.drop();
     },
   };
 }

@@ -6,124 +6,52 @@
  * below the key cache's 60 s TTL, so only the cross-process notification can make that happen —
  * and the key's open MCP streams (Streamable HTTP GET stream, legacy SSE) are closed at once.
  */
-import { type ChildProcess, spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import path from 'node:path';
-import { fileURLToPath } from 'node:url';
-import {
-  type CoreDeps,
-  contextFor,
-  createApiKey,
-  createCore,
-  createLogger,
-  JobQueue,
-  revokeApiKey,
-  SYSTEM,
-  seedSystemRows,
-} from '@calseta/core';
-import { createTestDatabase, type TestDatabase } from '@calseta/db/testing';
+import { contextFor, createApiKey, revokeApiKey, SYSTEM } from '@calseta/core';
+import { createTestCore, type TestCore } from '@calseta/core/testing';
+import { firstParty } from '@calseta/integrations';
+import { appArgs, ProcessGroup } from '@calseta/process-harness';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 
-const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../..');
 /** Far below the key cache's TTL (60 s): a process that only forgets by TTL fails. */
 const PROMPTLY_MS = 10_000;
 const STARTUP_MS = 90_000;
 
-interface Proc {
-  name: string;
-  child: ChildProcess;
-  lines: string[];
-}
-
-const procs: Proc[] = [];
-let database: TestDatabase;
-let queue: JobQueue;
-let deps: CoreDeps;
+const procs = new ProcessGroup();
+let core: TestCore;
 let apiUrl: string;
 let mcpUrl: string;
 
-function start(name: string, app: 'api' | 'mcp', env: Record<string, string>): Proc {
-  const child = spawn(process.execPath, ['--import', 'tsx', `apps/${app}/src/main.ts`], {
-    cwd: ROOT,
-    env,
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  const lines: string[] = [];
-  for (const stream of [child.stdout, child.stderr]) {
-    let partial = '';
-    stream.setEncoding('utf8');
-    stream.on('data', (chunk: string) => {
-      const parts = (partial + chunk).split('\n');
-      partial = parts.pop() ?? '';
-      lines.push(...parts.filter((l) => l.trim() !== ''));
-    });
-  }
-  const proc = { name, child, lines };
-  procs.push(proc);
-  return proc;
-}
-
 /** Poll `condition` until it returns a value, at most `deadlineMs`; a dead child fails at once. */
-async function until<T>(what: string, deadlineMs: number, condition: () => Promise<T | undefined>): Promise<T> {
-  const deadline = Date.now() + deadlineMs;
-  for (;;) {
-    const value = await condition();
-    if (value !== undefined) return value;
-    const dead = procs.find((p) => p.child.exitCode !== null);
-    if (dead) throw new Error(`${dead.name} exited:\n${dead.lines.slice(-15).join('\n')}`);
-    if (Date.now() > deadline) throw new Error(`timed out after ${deadlineMs} ms waiting for ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 50));
-  }
-}
-
-async function listening(proc: Proc): Promise<string> {
-  return until(`${proc.name} listening`, STARTUP_MS, async () => {
-    for (const line of proc.lines) {
-      try {
-        const entry = JSON.parse(line) as { msg?: string; port?: number };
-        if (entry.msg?.includes('listening') && entry.port) return `http://127.0.0.1:${entry.port}`;
-      } catch {
-        // not a log line
-      }
-    }
-    return undefined;
-  });
-}
+const until = <T>(what: string, deadlineMs: number, condition: () => Promise<T | undefined>) =>
+  procs.until(what, condition, { timeoutMs: deadlineMs, everyMs: 50 });
 
 beforeAll(async () => {
-  database = await createTestDatabase();
-  const logger = createLogger({ service: 'test', level: 'silent' });
   // This process creates the queues first (processes creating them at once can deadlock in pg-boss).
-  queue = new JobQueue({ url: database.url, logger, supervise: false, maxConnections: 2 });
-  await queue.start();
-  deps = createCore({ db: database.db, queue, logger, config: { dedupWindowHours: 24, webhookSecrets: {} } });
-  await seedSystemRows(deps);
+  core = await createTestCore({ integrations: firstParty, startQueue: true, seed: true });
   const env = {
-    DATABASE_URL: database.url,
+    DATABASE_URL: core.databaseUrl,
     ENCRYPTION_KEY: randomBytes(32).toString('base64'),
     LOG_LEVEL: 'info',
     DB_POOL_SIZE: '4',
   };
-  const api = start('api', 'api', { ...env, API_HOST: '127.0.0.1', API_PORT: '0', LOG_REQUESTS: 'false' });
-  const mcp = start('mcp', 'mcp', { ...env, MCP_HOST: '127.0.0.1', MCP_PORT: '0' });
-  [apiUrl, mcpUrl] = await Promise.all([listening(api), listening(mcp)]);
+  // As `pnpm dev` runs them: the sources through tsx.
+  const api = procs.start({
+    name: 'api',
+    args: appArgs('api', 'tsx'),
+    env: { ...env, API_HOST: '127.0.0.1', API_PORT: '0', LOG_REQUESTS: 'false' },
+  });
+  const mcp = procs.start({
+    name: 'mcp',
+    args: appArgs('mcp', 'tsx'),
+    env: { ...env, MCP_HOST: '127.0.0.1', MCP_PORT: '0' },
+  });
+  [apiUrl, mcpUrl] = await Promise.all([api.listening(STARTUP_MS), mcp.listening(STARTUP_MS)]);
 }, STARTUP_MS + 30_000);
 
 afterAll(async () => {
-  await Promise.all(
-    procs.map(async ({ child }) => {
-      if (child.exitCode !== null) return;
-      const exited = new Promise((resolve) => child.once('exit', resolve));
-      child.kill('SIGTERM');
-      await exited;
-    }),
-  );
-  await queue?.stop();
-  await deps?.enrichment.close();
-  await deps?.agentFetch.close();
-  await deps?.workflowFetch.close();
-  await deps?.approvalFetch.close();
-  await database?.drop();
+  await procs.stopAll('SIGTERM');
+  await core?.close();
 });
 
 const RPC_HEADERS = { 'content-type': 'application/json', accept: 'application/json, text/event-stream' };
@@ -154,7 +82,7 @@ async function ended(what: string, body: ReadableStream<Uint8Array>): Promise<nu
 }
 
 it('a key revoked in one process is refused by the others promptly, and its open MCP streams are closed', async () => {
-  const created = await createApiKey(contextFor(deps, SYSTEM), { name: 'to-revoke', scopes: ['alerts:read'] });
+  const created = await createApiKey(contextFor(core.deps, SYSTEM), { name: 'to-revoke', scopes: ['alerts:read'] });
   const authorization = `Bearer ${created.key}`;
 
   // The key works in both child processes (and is now in their key caches).
@@ -194,7 +122,7 @@ it('a key revoked in one process is refused by the others promptly, and its open
   sseReader.releaseLock();
 
   const revokedAt = Date.now();
-  await revokeApiKey(contextFor(deps, SYSTEM), created.uuid);
+  await revokeApiKey(contextFor(core.deps, SYSTEM), created.uuid);
   const [streamClosedMs, sseClosedMs, apiRefusedMs, mcpRefusedMs] = await Promise.all([
     ended('the Streamable HTTP GET stream', stream.body as ReadableStream<Uint8Array>),
     ended('the legacy SSE stream', sse.body as ReadableStream<Uint8Array>),

@@ -9,7 +9,6 @@ import { createRequire } from 'node:module';
 import os from 'node:os';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
-import { contextFor, createApiKey, createCore, createLogger, JobQueue, SYSTEM, seedSystemRows } from '@calseta/core';
 import { createDb, migrateToLatest, startEmbeddedPostgres } from '@calseta/db';
 import autocannon from 'autocannon';
 import { CpuMeter, machineCpuSeconds, postmasterPid, processCpuSeconds, processTreeCpuSeconds } from './lib/proc.js';
@@ -20,6 +19,7 @@ import {
   appArgs,
   type Cleanup,
   filesystemOf,
+  firstRun,
   freePort,
   gitState,
   healthy,
@@ -255,9 +255,9 @@ async function startApi(kind: AppKind, databaseUrl: string, cleanup: Cleanup) {
     RATE_LIMIT_AUTHED_PER_MINUTE: '0',
     RATE_LIMIT_INGEST_PER_MINUTE: '0',
   };
-  const app = spawnApp(appArgs('api', kind), env, cleanup);
+  const app = spawnApp('api', appArgs('api', kind), env, cleanup);
   await waitReady(app, healthy(port));
-  return { ...app, port };
+  return Object.assign(app, { port });
 }
 
 interface SizeResult {
@@ -319,17 +319,8 @@ async function bench(options: Options, cleanup: Cleanup): Promise<number> {
     `  postgres  ${settings.version}, durable defaults; shared_buffers=${settings.shared_buffers} ` +
       `work_mem=${settings.work_mem} random_page_cost=${settings.random_page_cost}`,
   );
-  const logger = createLogger({ service: 'cli', level: 'warn' });
-  const queue = new JobQueue({ url: postgres.url, logger, supervise: false, maxConnections: 2 });
-  await queue.start();
-  let key: string;
-  try {
-    const deps = createCore({ db, queue, logger, config: { dedupWindowHours: 24, webhookSecrets: {} } });
-    await seedSystemRows(deps);
-    key = (await createApiKey(contextFor(deps, SYSTEM), { name: 'bench-api', scopes: ['admin'] })).key;
-  } finally {
-    await queue.stop();
-  }
+  // The pg-boss queues, the system rows and an admin key, as `calseta start` does on first run.
+  const key = await firstRun(postgres.url, 'bench-api');
 
   const started = await startWithFallback('api', options.api, (kind) => startApi(kind, postgres.url, cleanup));
   const api = started.started;

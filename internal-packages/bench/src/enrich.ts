@@ -11,7 +11,6 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
-import { contextFor, createApiKey, createCore, createLogger, JobQueue, SYSTEM, seedSystemRows } from '@calseta/core';
 import { createDb, migrateToLatest, startEmbeddedPostgres } from '@calseta/db';
 import {
   KNOWN_BAD,
@@ -29,6 +28,7 @@ import {
   appArgs,
   type Cleanup,
   filesystemOf,
+  firstRun,
   freePort,
   gitState,
   healthy,
@@ -41,6 +41,7 @@ import {
   startWithFallback,
   waitForIdle,
   waitReady,
+  workerStarted,
   writeResult,
 } from './lib/stack.js';
 import { fmt, LatencyRecorder, type LatencySummary, round, table } from './lib/stats.js';
@@ -239,7 +240,7 @@ async function startStack(
       LOG_LEVEL: 'warn',
       LOG_REQUESTS: 'false',
     };
-    const app = spawnApp(appArgs('api', kind), env, cleanup);
+    const app = spawnApp('api', appArgs('api', kind), env, cleanup);
     await waitReady(app, healthy(apiPort));
     return app;
   };
@@ -251,14 +252,12 @@ async function startStack(
     const started: AppProcess[] = [];
     for (let i = 0; i < options.workers; i++) {
       const env = { ...common, LOG_LEVEL: 'info', WORKER_CONCURRENCY: String(options.workerConcurrency) };
-      started.push(spawnApp(appArgs('worker', kind), env, cleanup));
+      started.push(spawnApp(`worker-${i + 1}`, appArgs('worker', kind), env, cleanup));
     }
     try {
-      await Promise.all(
-        started.map((w) => waitReady(w, async () => w.logLines().some((l) => l.includes('Calseta worker started')))),
-      );
+      await Promise.all(started.map((w) => workerStarted(w)));
     } catch (error) {
-      for (const w of started) await stopChildQuietly(w);
+      for (const w of started) await w.stop('SIGKILL');
       throw error;
     }
     return started;
@@ -266,13 +265,6 @@ async function startStack(
   const mode: AppMode = options.apps === 'auto' && api.note !== '' ? 'tsx' : options.apps;
   const workers = await startWithFallback('worker', mode, startWorkers);
   return { apiPort, api: api.started, workers: workers.started, apiNote: api.note, workerNote: workers.note };
-}
-
-async function stopChildQuietly(app: AppProcess): Promise<void> {
-  if (app.child.exitCode === null && app.child.signalCode === null) {
-    app.child.kill('SIGKILL');
-    await app.exited;
-  }
 }
 
 // ------------------------------------------------------------------------------------- the third provider
@@ -831,17 +823,7 @@ async function measure(options: Options, cleanup: Cleanup): Promise<number> {
 
   // Schema, pg-boss queues, system rows (builtin providers), an admin key: what `calseta start` does.
   await migrateToLatest(db);
-  const logger = createLogger({ service: 'cli', level: 'warn' });
-  const queue = new JobQueue({ url: postgres.url, logger, supervise: false, maxConnections: 2 });
-  await queue.start();
-  let key: string;
-  try {
-    const deps = createCore({ db, queue, logger, config: { dedupWindowHours: 24, webhookSecrets: {} } });
-    await seedSystemRows(deps);
-    key = (await createApiKey(contextFor(deps, SYSTEM), { name: 'bench', scopes: ['admin'] })).key;
-  } finally {
-    await queue.stop();
-  }
+  const key = await firstRun(postgres.url, 'bench');
 
   // Mock providers in this process; the builtins point at them through their env vars.
   const mock = await startMockProviders({ latencyMs: options.latency });
@@ -981,12 +963,9 @@ async function measure(options: Options, cleanup: Cleanup): Promise<number> {
   }
 
   const logLines = {
-    api: stack.api.logLines(),
+    api: stack.api.lines,
     workers: stack.workers.flatMap((w, i) =>
-      w
-        .logLines()
-        .filter((l) => !l.includes('Calseta worker started'))
-        .map((l) => `[worker ${i + 1}] ${l}`),
+      w.lines.filter((l) => !l.includes('Calseta worker started')).map((l) => `[worker ${i + 1}] ${l}`),
     ),
   };
   const inflightLeft = (await one<{ n: number }>(admin, 'SELECT count(*)::int AS n FROM enrichment_inflight')).n;

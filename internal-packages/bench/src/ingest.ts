@@ -8,7 +8,6 @@ import { createRequire } from 'node:module';
 import os from 'node:os';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
-import { contextFor, createApiKey, createCore, createLogger, JobQueue, SYSTEM, seedSystemRows } from '@calseta/core';
 import { createDb, migrateToLatest, startEmbeddedPostgres } from '@calseta/db';
 import autocannon from 'autocannon';
 import { activitySampler, describeActivity } from './lib/pg-activity.js';
@@ -27,6 +26,7 @@ import {
   appArgs,
   type Cleanup,
   filesystemOf,
+  firstRun,
   freePort,
   gitState,
   healthy,
@@ -164,9 +164,9 @@ async function startApi(kind: AppKind, databaseUrl: string, cleanup: Cleanup): P
     RATE_LIMIT_AUTHED_PER_MINUTE: '0',
     RATE_LIMIT_INGEST_PER_MINUTE: '0',
   };
-  const app = spawnApp(appArgs('api', kind), env, cleanup);
+  const app = spawnApp('api', appArgs('api', kind), env, cleanup);
   await waitReady(app, healthy(port));
-  return { ...app, port };
+  return Object.assign(app, { port });
 }
 
 // ------------------------------------------------------------------------------------- phases
@@ -442,17 +442,7 @@ async function measure(options: Options, cleanup: Cleanup): Promise<number> {
 
   // Schema, pg-boss queues, an admin key: what `calseta start` does on first run.
   await migrateToLatest(db);
-  const logger = createLogger({ service: 'cli', level: 'warn' });
-  const queue = new JobQueue({ url: postgres.url, logger, supervise: false, maxConnections: 2 });
-  await queue.start();
-  let key: string;
-  try {
-    const deps = createCore({ db, queue, logger, config: { dedupWindowHours: 24, webhookSecrets: {} } });
-    await seedSystemRows(deps);
-    key = (await createApiKey(contextFor(deps, SYSTEM), { name: 'bench', scopes: ['admin'] })).key;
-  } finally {
-    await queue.stop();
-  }
+  const key = await firstRun(postgres.url, 'bench');
   await admin.query(`
     CREATE TABLE bench_floor (
       id bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY, payload jsonb NOT NULL, created_at timestamptz NOT NULL DEFAULT now());
@@ -563,7 +553,7 @@ async function measure(options: Options, cleanup: Cleanup): Promise<number> {
     'SELECT (SELECT count(*)::int FROM bench_floor) AS payloads, (SELECT count(*)::int FROM bench_floor_job) AS jobs',
   );
   const dbSizeEndMiB = await dbSize();
-  const apiLog = api.logLines();
+  const apiLog = api.lines;
 
   // ---------------------------------------------------------------------------------- report
   const ratio = ingest.run.perSecond / floor.run.perSecond;

@@ -12,7 +12,6 @@ import type { AddressInfo } from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
-import { contextFor, createApiKey, createCore, createLogger, JobQueue, SYSTEM, seedSystemRows } from '@calseta/core';
 import { createDb, migrateToLatest, startEmbeddedPostgres } from '@calseta/db';
 import { type MockProvidersServer, mockProviderEnv, startMockProviders } from '@calseta/mock-providers';
 import {
@@ -31,6 +30,7 @@ import {
   buildApp,
   type Cleanup,
   filesystemOf,
+  firstRun,
   freePort,
   gitState,
   healthy,
@@ -39,8 +39,8 @@ import {
   runMeasured,
   spawnApp,
   startWithFallback,
-  stopChild,
   waitReady,
+  workerStarted,
   writeResult,
 } from './lib/stack.js';
 import { fmt, LatencyRecorder, type LatencySummary, round, table } from './lib/stats.js';
@@ -277,17 +277,8 @@ async function measure(options: Options, cleanup: Cleanup): Promise<number> {
   const { db } = createDb({ url: postgres.url, max: 4, applicationName: 'calseta-bench' });
   cleanup.destroyers.push(() => db.destroy());
   await migrateToLatest(db);
-  const logger = createLogger({ service: 'cli', level: 'warn' });
-  const queue = new JobQueue({ url: postgres.url, logger, supervise: false, maxConnections: 2 });
-  await queue.start();
-  let key: string;
-  try {
-    const deps = createCore({ db, queue, logger, config: { dedupWindowHours: 24, webhookSecrets: {} } });
-    await seedSystemRows(deps);
-    key = (await createApiKey(contextFor(deps, SYSTEM), { name: 'bench', scopes: ['admin'] })).key;
-  } finally {
-    await queue.stop();
-  }
+  // The pg-boss queues, the system rows and an admin key, as `calseta start` does on first run.
+  const key = await firstRun(postgres.url, 'bench');
   out('  postgres  embedded, durable defaults (fsync, synchronous_commit, full_page_writes on)');
 
   const mock = await startMockProviders({ latencyMs: options.latency });
@@ -312,7 +303,7 @@ async function measure(options: Options, cleanup: Cleanup): Promise<number> {
       RATE_LIMIT_INGEST_PER_MINUTE: '0',
       RATE_LIMIT_AUTHED_PER_MINUTE: '0',
     };
-    const app = spawnApp(appArgs('api', kind), env, cleanup);
+    const app = spawnApp('api', appArgs('api', kind), env, cleanup);
     await waitReady(app, healthy(apiPort));
     return { app, kind };
   };
@@ -363,11 +354,9 @@ async function measure(options: Options, cleanup: Cleanup): Promise<number> {
         WORKER_CONCURRENCY: String(options.workerConcurrency),
         DB_POOL_SIZE: String(options.workerPool),
       };
-      workers.push(spawnApp(appArgs('worker', stack.kind), env, cleanup));
+      workers.push(spawnApp(`worker-${i + 1}`, appArgs('worker', stack.kind), env, cleanup));
     }
-    await Promise.all(
-      workers.map((w) => waitReady(w, async () => w.logLines().some((l) => l.includes('Calseta worker started')))),
-    );
+    await Promise.all(workers.map((w) => workerStarted(w)));
     const pids = workers.map((w) => w.child.pid).filter((p): p is number => p !== undefined);
     out(`${count} worker${count === 1 ? '' : 's'} (pids ${pids.join(', ')}):`);
 
@@ -489,7 +478,7 @@ async function measure(options: Options, cleanup: Cleanup): Promise<number> {
       rssMiB: rss,
       cpu: Object.fromEntries(Object.entries(cpuFigures).map(([k, v]) => [k, round(v, 0)])),
     });
-    for (const w of workers) await stopChild(w.child);
+    for (const w of workers) await w.stop('SIGTERM', 10_000);
   }
 
   out();
@@ -523,7 +512,7 @@ async function measure(options: Options, cleanup: Cleanup): Promise<number> {
   if (refusalSamples.length > 0) {
     out('First refusals:');
     for (const sample of refusalSamples) out(`  ${sample}`);
-    const errors = stack.api.logLines().filter((l) => l.includes('"level":50'));
+    const errors = stack.api.lines.filter((l) => l.includes('"level":50'));
     for (const line of errors.slice(0, 3)) out(`  API: ${line.slice(0, 400)}`);
   }
   const file = writeResult('pipeline', startedAt, {

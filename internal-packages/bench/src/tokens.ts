@@ -28,6 +28,7 @@ import {
   tokensOf,
 } from '@calseta/core';
 import { createDb, migrateToLatest, startEmbeddedPostgres } from '@calseta/db';
+import { firstParty } from '@calseta/integrations';
 import { mockProviderEnv, startMockProviders } from '@calseta/mock-providers';
 import { demoDetectionRules, demoRunbooks } from '@calseta/seeds';
 import { startWorker } from '@calseta/worker';
@@ -94,6 +95,7 @@ export async function run(args: string[]): Promise<number> {
     await queue.start();
     cleanup.destroyers.unshift(() => queue.stop());
     const deps = createCore({
+      integrations: firstParty,
       db,
       queue,
       logger,

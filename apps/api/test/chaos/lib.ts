@@ -1,115 +1,29 @@
 /**
  * Helpers of the chaos suite (`pnpm test:chaos`, vitest.chaos.config.ts): real API and worker
- * processes (the bundles `pnpm start` runs, built by ./global-setup.ts) that can be killed with SIGKILL and
- * restarted; a real agent endpoint that verifies signatures and records every delivery with its
+ * processes (the bundles `pnpm start` runs, built by ./global-setup.ts; spawned, waited on and stopped
+ * by @calseta/process-harness) that can be killed with SIGKILL and restarted; a real agent endpoint that verifies signatures and records every delivery with its
  * Idempotency-Key, and can go down and come back on the same port; a recording proxy in front of the
  * mock providers that remembers what each (provider, value) was last answered; an ingest load loop;
  * condition waits with deadlines (no fixed sleeps); and the end-state checks every scenario makes.
  */
-import { type ChildProcess, spawn } from 'node:child_process';
 import { createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
 import { createServer, type IncomingHttpHeaders, type Server } from 'node:http';
 import net, { type AddressInfo } from 'node:net';
-import path from 'node:path';
-import { fileURLToPath } from 'node:url';
-import { contextFor, createApiKey, createCore, createLogger, JobQueue, SYSTEM } from '@calseta/core';
-import { createDb, type DbHandle } from '@calseta/db';
+import { createTestCore } from '@calseta/core/testing';
+import type { DbHandle } from '@calseta/db';
+import { firstParty } from '@calseta/integrations';
 import { type MockProvidersServer, mockBaseUrls } from '@calseta/mock-providers';
+import { appArgs, GiveUp, type Proc, ProcessGroup, REPO_ROOT, until } from '@calseta/process-harness';
 import type { FailureReason } from '@calseta/schema';
+
+export { freePort, GiveUp, type Proc, type UntilOptions, until } from '@calseta/process-harness';
 
 /** The pg pool of a `createDb` handle (the tests query stored state with it). */
 export type Pool = DbHandle['pool'];
 
-export const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../../..');
-
-// ------------------------------------------------------------------------------------- waiting
-
-export interface UntilOptions {
-  timeoutMs: number;
-  everyMs?: number;
-  /** Extra text for the timeout error (e.g. process log tails). */
-  describe?: () => string;
-}
-
-/** Thrown by a condition to stop waiting at once (other errors count as "not yet"). */
-export class GiveUp extends Error {}
-
-/**
- * Re-check `condition` every `everyMs` (default 200) until it returns a value other than undefined.
- * A condition that throws counts as not yet (e.g. a connection refused while a process starts),
- * except for {@link GiveUp}, which ends the wait with that error.
- */
-export async function until<T>(
-  what: string,
-  condition: () => Promise<T | undefined> | T | undefined,
-  options: UntilOptions,
-): Promise<T> {
-  const deadline = Date.now() + options.timeoutMs;
-  let lastError: unknown;
-  for (;;) {
-    try {
-      const value = await condition();
-      if (value !== undefined) return value;
-    } catch (error) {
-      if (error instanceof GiveUp) throw error;
-      lastError = error;
-    }
-    if (Date.now() > deadline) {
-      const why = lastError instanceof Error ? ` (last error: ${lastError.message})` : '';
-      throw new Error(
-        `timed out after ${options.timeoutMs} ms waiting for ${what}${why}\n${options.describe?.() ?? ''}`,
-      );
-    }
-    await new Promise((resolve) => setTimeout(resolve, options.everyMs ?? 200));
-  }
-}
-
-export function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = net.createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const port = (server.address() as AddressInfo).port;
-      server.close(() => resolve(port));
-    });
-  });
-}
+export const ROOT = REPO_ROOT;
 
 // ------------------------------------------------------------------------------------- processes
-
-export interface Proc {
-  name: string;
-  app: 'api' | 'worker';
-  child: ChildProcess;
-  lines: string[];
-  /** Resolves with `code` or `signal` when the process ends. */
-  exited: Promise<string>;
-}
-
-function spawnProc(name: string, app: 'api' | 'worker', env: Record<string, string>): Proc {
-  // The bundles global-setup.ts built from the current sources.
-  const child = spawn(process.execPath, ['--enable-source-maps', `apps/${app}/dist/main.js`], {
-    cwd: ROOT,
-    env,
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  const lines: string[] = [];
-  for (const stream of [child.stdout, child.stderr]) {
-    let partial = '';
-    stream.setEncoding('utf8');
-    stream.on('data', (chunk: string) => {
-      const parts = (partial + chunk).split('\n');
-      partial = parts.pop() ?? '';
-      for (const line of parts) if (line.trim() !== '' && lines.length < 20_000) lines.push(line);
-    });
-  }
-  const exited = new Promise<string>((resolve) =>
-    child.once('exit', (code, signal) => resolve(String(signal ?? code ?? 'unknown'))),
-  );
-  return { name, app, child, lines, exited };
-}
-
-const alive = (p: Proc) => p.child.exitCode === null && p.child.signalCode === null;
 
 /**
  * A Calseta deployment of real processes on one database: one API on a fixed port (so a restarted
@@ -117,7 +31,7 @@ const alive = (p: Proc) => p.child.exitCode === null && p.child.signalCode === n
  * and restartable by name. Every process ever started is kept (with its log) for the report.
  */
 export class Stack {
-  readonly all: Proc[] = [];
+  private readonly group = new ProcessGroup();
   private readonly current = new Map<string, Proc>();
   readonly apiUrl: string;
 
@@ -129,8 +43,9 @@ export class Stack {
   }
 
   private spawn(name: string, app: 'api' | 'worker', extra: Record<string, string>): Proc {
-    const proc = spawnProc(name, app, { ...this.env, ...extra });
-    this.all.push(proc);
+    // The bundles global-setup.ts built from the current sources.
+    const args = ['--enable-source-maps', ...appArgs(app, 'dist')];
+    const proc = this.group.start({ name, args, env: { ...this.env, ...extra } });
     this.current.set(name, proc);
     return proc;
   }
@@ -148,12 +63,12 @@ export class Stack {
     await until(
       'the API to answer /health',
       async () => {
-        if (!alive(proc)) throw new GiveUp(`api exited: ${proc.lines.slice(-10).join('\n')}`);
+        if (!proc.alive) throw new GiveUp(`api exited: ${proc.tail()}`);
         const response = await fetch(`${this.apiUrl}/health`);
         await response.body?.cancel();
         return response.status === 200 ? true : undefined;
       },
-      { timeoutMs, describe: () => proc.lines.slice(-10).join('\n') },
+      { timeoutMs, describe: () => proc.tail() },
     );
     return proc;
   }
@@ -161,23 +76,13 @@ export class Stack {
   /** Start (or restart) worker `name` and wait until it logs that it started. */
   async startWorker(name: string, concurrency = 8, timeoutMs = 60_000): Promise<Proc> {
     const proc = this.spawn(name, 'worker', { LOG_LEVEL: 'info', WORKER_CONCURRENCY: String(concurrency) });
-    await until(
-      `${name} to start`,
-      () => {
-        if (!alive(proc)) throw new GiveUp(`${name} exited: ${proc.lines.slice(-10).join('\n')}`);
-        return proc.lines.some((l) => l.includes('Calseta worker started')) ? true : undefined;
-      },
-      { timeoutMs, describe: () => proc.lines.slice(-10).join('\n') },
-    );
+    await proc.waitFor(`${name} to start`, (line) => line.includes('Calseta worker started'), timeoutMs);
     return proc;
   }
 
   /** SIGKILL the current process called `name` and wait until it is gone. */
   async kill9(name: string): Promise<void> {
-    const proc = this.current.get(name);
-    if (!proc || !alive(proc)) return;
-    proc.child.kill('SIGKILL');
-    await proc.exited;
+    await this.current.get(name)?.stop('SIGKILL');
   }
 
   /** Names of the processes started so far (api, worker-1, …). */
@@ -186,8 +91,8 @@ export class Stack {
   }
 
   /** Processes that died although nobody killed them (checked by the scenarios). */
-  unexpectedExits(killed: ReadonlySet<Proc>): Proc[] {
-    return this.all.filter((p) => !alive(p) && !killed.has(p));
+  unexpectedExits(killed: ReadonlySet<Proc> = new Set()): Proc[] {
+    return this.group.unexpectedExits().filter((p) => !killed.has(p));
   }
 
   proc(name: string): Proc | undefined {
@@ -196,34 +101,24 @@ export class Stack {
 
   /** The last lines of every process, for failure messages. */
   tails(lines = 8): string {
-    return this.all.map((p) => `--- ${p.name} (pid ${p.child.pid})\n${p.lines.slice(-lines).join('\n')}`).join('\n');
+    return this.group.tails(lines);
   }
 
-  async stop(): Promise<void> {
-    await Promise.all(
-      this.all.map(async (p) => {
-        if (alive(p)) p.child.kill('SIGKILL');
-        await p.exited;
-      }),
-    );
+  stop(): Promise<void> {
+    return this.group.stopAll('SIGKILL');
   }
 }
 
 /** An admin API key, created with core in this process (keys live in the shared database). */
 export async function createAdminKey(databaseUrl: string): Promise<string> {
-  const logger = createLogger({ service: 'test', level: 'silent' });
-  const { db } = createDb({ url: databaseUrl, max: 2 });
-  const queue = new JobQueue({ url: databaseUrl, logger, supervise: false, maxConnections: 1 });
-  const deps = createCore({ db, queue, logger, config: { dedupWindowHours: 0, webhookSecrets: {} } });
-  try {
-    return (await createApiKey(contextFor(deps, SYSTEM), { name: 'chaos', scopes: ['admin'] })).key;
-  } finally {
-    await deps.enrichment.close();
-    await deps.agentFetch.close();
-    await deps.workflowFetch.close();
-    await deps.approvalFetch.close();
-    await db.destroy();
-  }
+  const core = await createTestCore({
+    integrations: firstParty,
+    databaseUrl,
+    config: { dedupWindowHours: 0 },
+    adminKeyName: 'chaos',
+  });
+  await core.close();
+  return core.adminKey;
 }
 
 /** `fetch` with the admin key and JSON; returns status and parsed body. */

@@ -3,27 +3,38 @@
  * processes (dist bundle or tsx), health waits, clean shutdown, and a cleanup registry that also runs
  * on Ctrl-C and (best effort) at exit. Plus small machine/database helpers shared by the benchmarks.
  */
-import { type ChildProcess, execFileSync, spawn, spawnSync } from 'node:child_process';
+import { execFileSync, spawnSync } from 'node:child_process';
 import fs from 'node:fs';
-import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { createLogger } from '@calseta/core';
+import { createTestCore } from '@calseta/core/testing';
 import type { DbHandle, EmbeddedPostgres } from '@calseta/db';
+import { firstParty } from '@calseta/integrations';
+import {
+  type AppKind,
+  type AppName,
+  GiveUp,
+  type Proc,
+  ProcessGroup,
+  REPO_ROOT,
+  until,
+} from '@calseta/process-harness';
 import { machineCpuSeconds } from './proc.js';
 
-export const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../../..');
+export { type AppKind, appArgs, freePort } from '@calseta/process-harness';
+
+export const ROOT = REPO_ROOT;
 export const HEALTH_TIMEOUT_MS = 60_000;
 
 export type Pool = DbHandle['pool'];
-export type AppName = 'api' | 'worker';
 export type AppMode = 'auto' | 'dist' | 'tsx';
-/** How to run an app: its dist bundle, its sources through tsx, or some other entry file. */
-export type AppKind = 'dist' | 'tsx' | { entry: string };
+/** A spawned app process with its output collected line by line. */
+export type AppProcess = Proc;
 
 /** Everything to undo, in order: also run on Ctrl-C, and (synchronously, best effort) on exit. */
 export class Cleanup {
-  children: ChildProcess[] = [];
+  readonly processes = new ProcessGroup();
   pools: Pool[] = [];
   destroyers: (() => Promise<void>)[] = [];
   postgres: EmbeddedPostgres | undefined;
@@ -32,7 +43,7 @@ export class Cleanup {
 
   run(): Promise<void> {
     this.done ??= (async () => {
-      await Promise.all(this.children.map((child) => stopChild(child)));
+      await this.processes.stopAll('SIGTERM', 10_000);
       for (const destroy of this.destroyers) await destroy().catch(() => undefined);
       for (const pool of this.pools) if (!pool.ended && !pool.ending) await pool.end().catch(() => undefined);
       await this.postgres?.stop().catch(() => undefined);
@@ -43,9 +54,7 @@ export class Cleanup {
 
   /** Last resort at process exit: no awaiting possible (Postgres itself is stopped by its exit hook). */
   runSync(): void {
-    for (const child of this.children) {
-      if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
-    }
+    this.processes.killAllSync();
     if (this.tmpDir) fs.rmSync(this.tmpDir, { recursive: true, force: true });
   }
 
@@ -73,18 +82,6 @@ export class Cleanup {
   }
 }
 
-export function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = net.createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const address = server.address();
-      const port = typeof address === 'object' && address ? address.port : 0;
-      server.close(() => resolve(port));
-    });
-  });
-}
-
 /** `pnpm --filter @calseta/<app> build` → `apps/<app>/dist/main.js`. */
 export function buildApp(app: AppName): { ok: true } | { ok: false; reason: string } {
   const result = spawnSync('pnpm', ['--filter', `@calseta/${app}`, 'build'], { cwd: ROOT, encoding: 'utf8' });
@@ -95,43 +92,12 @@ export function buildApp(app: AppName): { ok: true } | { ok: false; reason: stri
   return { ok: false, reason: line.trim() };
 }
 
-export function appArgs(app: AppName, kind: AppKind): string[] {
-  if (kind === 'dist') return [`apps/${app}/dist/main.js`];
-  if (kind === 'tsx') return ['--import', 'tsx', `apps/${app}/src/main.ts`];
-  return [kind.entry];
-}
-
-/** A spawned app process with its output collected line by line. */
-export interface AppProcess {
-  child: ChildProcess;
-  command: string;
-  /** Lines the process wrote so far (at most 10,000). */
-  logLines: () => string[];
-  /** Resolves with `exited (<code|signal>)` when the process ends. */
-  exited: Promise<string>;
-}
-
 /**
  * Spawn `node <args>` from the repository root with `env` (nothing else of this shell's environment
- * is added: pass `inheritedEnv(...)` in). The child is registered with `cleanup` at once.
+ * is added: pass `inheritedEnv(...)` in). The process belongs to `cleanup` at once.
  */
-export function spawnApp(args: string[], env: NodeJS.ProcessEnv, cleanup: Cleanup): AppProcess {
-  const child = spawn(process.execPath, args, { cwd: ROOT, env, stdio: ['ignore', 'pipe', 'pipe'] });
-  cleanup.children.push(child);
-  const lines: string[] = [];
-  for (const stream of [child.stdout, child.stderr]) {
-    let partial = '';
-    stream?.setEncoding('utf8');
-    stream?.on('data', (chunk: string) => {
-      const parts = (partial + chunk).split('\n');
-      partial = parts.pop() ?? '';
-      for (const line of parts) if (line.trim() !== '' && lines.length < 10_000) lines.push(line);
-    });
-  }
-  const exited = new Promise<string>((resolve) =>
-    child.once('exit', (code, signal) => resolve(`exited (${signal ?? code})`)),
-  );
-  return { child, command: `node ${args.join(' ')}`, logLines: () => lines, exited };
+export function spawnApp(name: string, args: string[], env: NodeJS.ProcessEnv, cleanup: Cleanup): AppProcess {
+  return cleanup.processes.start({ name, args, env, maxLines: 10_000 });
 }
 
 /** This shell's environment without the variables `exclude` matches (the app's own settings). */
@@ -144,31 +110,30 @@ export function inheritedEnv(exclude: RegExp): NodeJS.ProcessEnv {
  * exits first or `timeoutMs` passes.
  */
 export async function waitReady(app: AppProcess, ready: () => Promise<boolean>, timeoutMs = HEALTH_TIMEOUT_MS) {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    if (await ready().catch(() => false)) return;
-    const outcome = await Promise.race([app.exited, new Promise<null>((r) => setTimeout(() => r(null), 200))]);
-    if (outcome !== null || Date.now() > deadline) {
-      await stopChild(app.child);
-      throw new Error(
-        `${app.command} did not become ready: ${outcome ?? `timeout after ${timeoutMs} ms`}\n${app.logLines().slice(-20).join('\n')}`,
-      );
-    }
+  try {
+    await until(
+      `${app.command} to become ready`,
+      async () => {
+        if (!app.alive) throw new GiveUp(`exited (${await app.exited})`);
+        return (await ready()) ? true : undefined;
+      },
+      { timeoutMs },
+    );
+  } catch (error) {
+    await app.stop('SIGTERM', 10_000);
+    const why = (error instanceof Error ? error.message : String(error)).split('\n')[0];
+    throw new Error(`${app.command} did not become ready: ${why}\n${app.tail(20)}`);
   }
+}
+
+/** A worker is ready when it logs "Calseta worker started" (it has no health endpoint). */
+export function workerStarted(worker: AppProcess, timeoutMs = HEALTH_TIMEOUT_MS): Promise<true> {
+  return worker.waitFor('Calseta worker started', (line) => line.includes('Calseta worker started'), timeoutMs);
 }
 
 /** `GET /health` answers 200. */
 export function healthy(port: number): () => Promise<boolean> {
   return async () => (await fetch(`http://127.0.0.1:${port}/health`)).status === 200;
-}
-
-export async function stopChild(child: ChildProcess | undefined): Promise<void> {
-  if (!child || child.exitCode !== null || child.signalCode !== null) return;
-  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
-  child.kill('SIGTERM');
-  const timer = setTimeout(() => child.kill('SIGKILL'), 10_000);
-  await exited;
-  clearTimeout(timer);
 }
 
 /**
@@ -194,6 +159,23 @@ export async function startWithFallback<T>(
     const reason = (error instanceof Error ? error.message : String(error)).split('\n')[0];
     return { started: await start('tsx'), note: `built bundle did not start: ${reason}` };
   }
+}
+
+/**
+ * What `calseta start` does on first run, on a migrated database: the pg-boss queues, the system
+ * rows (builtin providers) and an admin key, named `keyName`, which is returned.
+ */
+export async function firstRun(databaseUrl: string, keyName: string): Promise<string> {
+  const setup = await createTestCore({
+    integrations: firstParty,
+    databaseUrl,
+    startQueue: true,
+    seed: true,
+    logger: createLogger({ service: 'cli', level: 'warn' }),
+    adminKeyName: keyName,
+  });
+  await setup.close();
+  return setup.adminKey;
 }
 
 // ------------------------------------------------------------------------------------- machine
