@@ -9,6 +9,7 @@ import {
   sharedCoreConfig,
 } from '@calseta/core';
 import { createDb } from '@calseta/db';
+import { firstParty } from '@calseta/integrations';
 import { serve } from '@hono/node-server';
 import { createApp } from './app.js';
 import { loadEnv, securityOptions, webhookSecrets } from './env.js';
@@ -29,6 +30,7 @@ const deps = createCore({
   db,
   queue,
   logger,
+  integrations: firstParty,
   plugins,
   config: { ...sharedCoreConfig(env), webhookSecrets: webhookSecrets(env) },
 });

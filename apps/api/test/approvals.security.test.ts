@@ -1,4 +1,5 @@
-import { hashApiKey, slackMessage, teamsMessage } from '@calseta/core';
+import { hashApiKey } from '@calseta/core';
+import { slackMessage, teamsMessage } from '@calseta/integrations';
 import type { WorkflowApproval } from '@calseta/schema';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createHarness, type Harness } from './harness.js';

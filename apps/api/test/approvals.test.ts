@@ -1,4 +1,5 @@
-import { hashApiKey, slackMessage, slackSignature, verifySlackSignature } from '@calseta/core';
+import { hashApiKey, slackSignature, verifySlackSignature } from '@calseta/core';
+import { slackMessage } from '@calseta/integrations';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createHarness, type Harness } from './harness.js';
 import { startRecorder } from './recorder.js';

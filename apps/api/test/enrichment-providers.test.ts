@@ -8,6 +8,7 @@ import {
   SYSTEM,
 } from '@calseta/core';
 import { createDb } from '@calseta/db';
+import { firstParty } from '@calseta/integrations';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createHarness, type Harness } from './harness.js';
 
@@ -462,7 +463,13 @@ describe('provider changes reach other processes', () => {
     const logger = createLogger({ service: 'test', level: 'silent' });
     const { db } = createDb({ url: h.databaseUrl, max: 2 });
     const queue = new JobQueue({ url: h.databaseUrl, logger });
-    const other = createCore({ db, queue, logger, config: { dedupWindowHours: 24, webhookSecrets: {} } });
+    const other = createCore({
+      integrations: firstParty,
+      db,
+      queue,
+      logger,
+      config: { dedupWindowHours: 24, webhookSecrets: {} },
+    });
     try {
       // Registered after the registry's own handler (createCore), so it runs once the registry is invalidated.
       let notified: () => void = () => {};

@@ -1,5 +1,6 @@
 import { createCore, createLogger, JobQueue } from '@calseta/core';
 import { createDb } from '@calseta/db';
+import { firstParty } from '@calseta/integrations';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createHarness, type Harness } from './harness.js';
 
@@ -15,7 +16,13 @@ describe('indicator mapping changes', () => {
     const logger = createLogger({ service: 'test', level: 'silent' });
     const { db } = createDb({ url: h.databaseUrl, max: 2 });
     const queue = new JobQueue({ url: h.databaseUrl, logger });
-    const other = createCore({ db, queue, logger, config: { dedupWindowHours: 24, webhookSecrets: {} } });
+    const other = createCore({
+      integrations: firstParty,
+      db,
+      queue,
+      logger,
+      config: { dedupWindowHours: 24, webhookSecrets: {} },
+    });
     try {
       const before = await other.mappingRules.forSource(db, 'generic');
       expect(before.some((r) => r.field_path === 'attacker.address')).toBe(false);

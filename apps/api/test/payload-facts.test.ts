@@ -5,6 +5,7 @@
  */
 import { readFileSync } from 'node:fs';
 import { seedBuiltinProviders } from '@calseta/core';
+import { builtinProviderSpecs } from '@calseta/integrations';
 import { KNOWN_USERS, type MockUser, vtUrlId } from '@calseta/mock-providers';
 import { AgentPayloadSchema } from '@calseta/schema';
 import { demoDetectionRules, demoRunbooks } from '@calseta/seeds';
@@ -273,7 +274,7 @@ describe('issue 17: what providers answered reaches the agent, by field', () => 
       .set({ http_config: JSON.stringify({ steps: shipped.steps.slice(0, 2) }) })
       .where('provider_name', '=', 'okta')
       .execute();
-    await seedBuiltinProviders(h.deps.db);
+    await seedBuiltinProviders(h.deps.db, builtinProviderSpecs);
     expect(await okta()).toEqual(shipped);
   });
 });

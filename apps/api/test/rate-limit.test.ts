@@ -1,6 +1,7 @@
 import type { AddressInfo } from 'node:net';
 import { type CoreDeps, createCore, createLogger, JobQueue, parseTrustedProxies } from '@calseta/core';
 import { createDb } from '@calseta/db';
+import { firstParty } from '@calseta/integrations';
 import { serve } from '@hono/node-server';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createApp } from '../src/app.js';
@@ -101,7 +102,13 @@ describe('per-key limits', () => {
       await queue.stop();
       await db.destroy();
     });
-    const otherDeps = createCore({ db, queue, logger, config: { dedupWindowHours: 24, webhookSecrets: {} } });
+    const otherDeps = createCore({
+      integrations: firstParty,
+      db,
+      queue,
+      logger,
+      config: { dedupWindowHours: 24, webhookSecrets: {} },
+    });
     const other = await serveApp(otherDeps, { rateLimits: LIMITS });
     const key = await h.createKey({ scopes: ['alerts:read'] });
     expect((await h.request('GET', '/v1/alerts', { key })).status).toBe(200);

@@ -15,6 +15,7 @@ import { fileURLToPath } from 'node:url';
 import { contextFor, createApiKey, createCore, createLogger, JobQueue, SYSTEM } from '@calseta/core';
 import { createDb } from '@calseta/db';
 import { createTestDatabase, type TestDatabase } from '@calseta/db/testing';
+import { firstParty } from '@calseta/integrations';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createHarness, type Harness } from './harness.js';
 
@@ -45,7 +46,13 @@ describe('a storm from one SIEM key, default settings, real API process', () => 
     const { db } = createDb({ url: database.url, max: 2 });
     const logger = createLogger({ service: 'test', level: 'silent' });
     const queue = new JobQueue({ url: database.url, logger, supervise: false, maxConnections: 1 });
-    const deps = createCore({ db, queue, logger, config: { dedupWindowHours: 24, webhookSecrets: {} } });
+    const deps = createCore({
+      integrations: firstParty,
+      db,
+      queue,
+      logger,
+      config: { dedupWindowHours: 24, webhookSecrets: {} },
+    });
     key = (await createApiKey(contextFor(deps, SYSTEM), { name: 'splunk', scopes: ['alerts:write'] })).key;
     await db.destroy();
     // Only what a deployment must set: every limit at its default.

@@ -1,6 +1,7 @@
 import net from 'node:net';
 import { type CoreDeps, createCore, createLogger } from '@calseta/core';
 import { createDb, type DbHandle } from '@calseta/db';
+import { firstParty } from '@calseta/integrations';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createApp } from '../src/app.js';
 import { createHarness, type Harness } from './harness.js';
@@ -20,6 +21,7 @@ function appWithDatabase(
 ): { app: ReturnType<typeof createApp>; handle: DbHandle } {
   const handle = createDb({ url, max: 2, ...(connectionTimeoutMillis !== undefined && { connectionTimeoutMillis }) });
   const deps: CoreDeps = createCore({
+    integrations: firstParty,
     db: handle.db,
     queue: h.deps.queue,
     logger: createLogger({ service: 'test', level: 'silent' }),

@@ -1,4 +1,4 @@
-import { clearEntraTokenCache } from '@calseta/core';
+import { clearEntraTokenCache } from '@calseta/integrations';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createHarness, type Harness } from './harness.js';
 

@@ -1,5 +1,6 @@
 import { type CoreConfig, type CoreDeps, createCore, createLogger, JobQueue, seedSystemRows } from '@calseta/core';
 import { createDb } from '@calseta/db';
+import { firstParty } from '@calseta/integrations';
 
 /**
  * Core dependencies for a CLI command: database, queue (whose start installs the pg-boss schema)
@@ -17,7 +18,13 @@ export async function openCore(
   const { db } = createDb({ url, max: 4, applicationName: 'calseta-cli' });
   const queue = new JobQueue({ url, logger, supervise: false, maxConnections: 2 });
   await queue.start();
-  const deps = createCore({ db, queue, logger, config: { dedupWindowHours: 24, webhookSecrets: {}, ...config } });
+  const deps = createCore({
+    db,
+    queue,
+    logger,
+    integrations: firstParty,
+    config: { dedupWindowHours: 24, webhookSecrets: {}, ...config },
+  });
   await seedSystemRows(deps);
   return {
     deps,

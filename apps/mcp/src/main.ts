@@ -7,6 +7,7 @@ import {
   sharedCoreConfig,
 } from '@calseta/core';
 import { createDb } from '@calseta/db';
+import { firstParty } from '@calseta/integrations';
 import { serve } from '@hono/node-server';
 import { createApp } from './app.js';
 import { loadEnv } from './env.js';
@@ -25,7 +26,13 @@ const queue = new JobQueue({
   ...(env.JOB_EXPIRE_SECONDS === undefined ? {} : { expireInSeconds: env.JOB_EXPIRE_SECONDS }),
 });
 await queue.start();
-const deps = createCore({ db, queue, logger, config: { ...sharedCoreConfig(env), webhookSecrets: {} } });
+const deps = createCore({
+  db,
+  queue,
+  logger,
+  integrations: firstParty,
+  config: { ...sharedCoreConfig(env), webhookSecrets: {} },
+});
 
 const sessions = new McpSessions({
   maxSessions: env.MCP_MAX_SESSIONS,

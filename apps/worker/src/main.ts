@@ -8,6 +8,7 @@ import {
   sharedCoreConfig,
 } from '@calseta/core';
 import { createDb } from '@calseta/db';
+import { firstParty } from '@calseta/integrations';
 import { loadEnv } from './env.js';
 import { startWorker } from './worker.js';
 
@@ -35,6 +36,7 @@ const deps = createCore({
   db,
   queue,
   logger,
+  integrations: firstParty,
   plugins,
   config: { ...sharedCoreConfig(env), webhookSecrets: {} },
 });

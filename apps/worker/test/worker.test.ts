@@ -12,6 +12,7 @@ import {
   seedSystemRows,
 } from '@calseta/core';
 import { createTestDatabase, type TestDatabase } from '@calseta/db/testing';
+import { firstParty } from '@calseta/integrations';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startWorker } from '../src/worker.js';
 
@@ -28,7 +29,13 @@ beforeAll(async () => {
   const logger = createLogger({ service: 'test', level: 'silent' });
   queue = new JobQueue({ url: database.url, logger, supervise: false });
   await queue.start();
-  deps = createCore({ db: database.db, queue, logger, config: { dedupWindowHours: 0, webhookSecrets: {} } });
+  deps = createCore({
+    integrations: firstParty,
+    db: database.db,
+    queue,
+    logger,
+    config: { dedupWindowHours: 0, webhookSecrets: {} },
+  });
   await seedSystemRows(deps);
 });
 afterAll(async () => {

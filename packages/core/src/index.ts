@@ -4,13 +4,12 @@
  */
 
 import type { Db } from '@calseta/db';
-import { builtinSources } from '@calseta/integrations';
-import type { AlertSource } from '@calseta/plugin-sdk';
 import { createAgentFetch } from './agents/deliver.js';
 import { createApprovalFetch } from './approvals/notify.js';
 import type { CoreConfig, CoreDeps } from './infra/context.js';
-import { EnrichmentRuntime } from './infra/enrichment/runtime.js';
+import { EnrichmentRuntime, providerEnvFrom } from './infra/enrichment/runtime.js';
 import { policyFor } from './infra/http/policy.js';
+import type { Integrations } from './infra/integrations.js';
 import type { JobQueue } from './infra/jobs/queue.js';
 import { ApiKeyCache } from './infra/key-cache.js';
 import type { Logger } from './infra/logger.js';
@@ -26,14 +25,27 @@ export interface CreateCoreOptions {
   queue: JobQueue;
   config: CoreConfig;
   logger: Logger;
-  /** Defaults to the first-party sources. */
-  sources?: readonly AlertSource[];
-  /** Plugins loaded from `CALSETA_PLUGINS` (`loadPlugins`): their sources are registered after `sources`. */
+  /**
+   * The plugins and vendor clients core reaches only through its ports: `firstParty` from
+   * `@calseta/integrations` in the apps (`NO_INTEGRATIONS` for core alone). Core never imports them.
+   */
+  integrations: Integrations;
+  /** Plugins loaded from `CALSETA_PLUGINS` (`loadPlugins`): their sources are registered after the integrations' plugins'. */
   plugins?: Pick<LoadedPlugins, 'sources'>;
 }
 
 /** Build a process's core dependencies. Called once, by each app's composition root. */
 export function createCore(options: CreateCoreOptions): CoreDeps {
+  const { integrations } = options;
+  // Providers read only the builtins' own variables and CALSETA_PROVIDER_*, whatever the app collected.
+  const enrichmentConfig = options.config.enrichment ?? { providerEnv: {} };
+  const config: CoreConfig = {
+    ...options.config,
+    enrichment: {
+      ...enrichmentConfig,
+      providerEnv: providerEnvFrom(enrichmentConfig.providerEnv, integrations.builtinProviders),
+    },
+  };
   const apiKeys = new ApiKeyCache();
   const notifications = options.queue.notifications;
   // Caching switches on once the invalidation listener is confirmed; until then keys are read.
@@ -46,33 +58,39 @@ export function createCore(options: CreateCoreOptions): CoreDeps {
     .catch((error: unknown) =>
       options.logger.warn({ err: error }, 'mapping changes from other processes arrive by TTL only'),
     );
-  const secrets = options.config.encryptionKey ? new SecretBox(options.config.encryptionKey) : null;
+  const secrets = config.encryptionKey ? new SecretBox(config.encryptionKey) : null;
   const enrichment = new EnrichmentRuntime({
     db: options.db,
     notifications,
     secrets,
     logger: options.logger,
-    config: options.config.enrichment ?? { providerEnv: {} },
-    outbound: policyFor(options.config.outbound ?? {}, 'providers'),
+    config: config.enrichment ?? { providerEnv: {} },
+    outbound: policyFor(config.outbound ?? {}, 'providers'),
+    builtins: integrations.builtinProviders,
   });
   enrichment
     .attach()
     .catch((error: unknown) =>
       options.logger.warn({ err: error }, 'provider changes from other processes arrive by TTL only'),
     );
-  const base = { db: options.db, queue: options.queue, config: options.config, logger: options.logger };
+  const base = { db: options.db, queue: options.queue, config, logger: options.logger };
   return {
     ...base,
     secrets,
     enrichment,
-    agentFetch: createAgentFetch(policyFor(options.config.outbound ?? {}, 'agents')),
-    workflowFetch: createWorkflowFetch(policyFor(options.config.outbound ?? {}, 'workflows')),
-    approvalFetch: createApprovalFetch(policyFor(options.config.outbound ?? {}, 'notifiers')),
+    agentFetch: createAgentFetch(policyFor(config.outbound ?? {}, 'agents')),
+    workflowFetch: createWorkflowFetch(policyFor(config.outbound ?? {}, 'workflows')),
+    approvalFetch: createApprovalFetch(policyFor(config.outbound ?? {}, 'notifiers')),
     apiKeys,
     notifications,
     ingest: new IngestBatcher(base),
-    sources: new SourceRegistry([...(options.sources ?? builtinSources), ...(options.plugins?.sources ?? [])]),
+    // First-party and community sources alike: plugins, in the order the composition root gave them.
+    sources: new SourceRegistry([
+      ...integrations.plugins.flatMap((plugin) => plugin.sources),
+      ...(options.plugins?.sources ?? []),
+    ]),
     mappingRules,
+    integrations,
   };
 }
 
@@ -120,6 +138,12 @@ export { findIndicator, getIndicator, patchIndicator } from './indicators/indica
 export { recordActivity, redact } from './infra/activity.js';
 export type { Actor, AuthenticatedKey, CoreConfig, CoreDeps, ServiceContext } from './infra/context.js';
 export { SYSTEM } from './infra/context.js';
+export {
+  type BuiltinAuthSpec,
+  type BuiltinProvider,
+  missingBuiltinAuth,
+  resolveBuiltinAuth,
+} from './infra/enrichment/builtin-auth.js';
 export type { LoadedProvider, ResolvedAuth } from './infra/enrichment/registry.js';
 export {
   PROVIDERS_CHANNEL,
@@ -148,6 +172,16 @@ export {
   policyFor,
 } from './infra/http/index.js';
 export { isUuid, newUuid } from './infra/ids.js';
+export {
+  type ApprovalEvent,
+  type ApprovalNotifier,
+  type GenerationConfig,
+  type Integrations,
+  NO_INTEGRATIONS,
+  type WorkflowIntegration,
+  type WorkflowModel,
+  type WorkflowModelConnector,
+} from './infra/integrations.js';
 export type { JobName, JobPayload } from './infra/jobs/catalogue.js';
 export { JOB_NAMES, JOBS } from './infra/jobs/catalogue.js';
 export type { Job, JobOutcome } from './infra/jobs/queue.js';

@@ -4,13 +4,13 @@
  */
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { EntraIntegration, OktaIntegration } from '@calseta/integrations';
 import type { MockHttpResponse } from '@calseta/schema';
 import { createThreadedSandbox, type Sandbox } from '@calseta/workflow-sandbox';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createSafeFetch } from './infra/http/safe-fetch.js';
 import { untrusted } from './payload/text.js';
 import { mockHostHttp, type RecordedCall } from './workflows/http.js';
-import { EntraIntegration, OktaIntegration } from './workflows/integrations.js';
 
 let sandbox: Sandbox;
 let server: ReturnType<typeof createServer>;

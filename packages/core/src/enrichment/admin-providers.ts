@@ -67,7 +67,12 @@ type Row = Pick<ProviderRow, (typeof COLUMNS)[number]>;
 
 /** Built field by field (no spread of the row), so `auth_config` cannot leak into a response. */
 async function toProvider(ctx: ServiceContext, row: Row): Promise<Provider> {
-  const auth = resolveProviderAuth(row, ctx.secrets, ctx.config.enrichment?.providerEnv ?? {});
+  const auth = resolveProviderAuth(
+    row,
+    ctx.secrets,
+    ctx.config.enrichment?.providerEnv ?? {},
+    ctx.integrations.builtinProviders,
+  );
   const quota = await ctx.enrichment.quota(row.provider_name);
   return {
     uuid: row.uuid,

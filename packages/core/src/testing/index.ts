@@ -3,8 +3,8 @@
  * and the benchmarks: what each of them used to assemble by hand (a pool, a job queue, createCore,
  * createApiKey, and the closing of all of it in the right order).
  *
- *   const core = await createTestCore();              // fresh test database (vitest global setup)
- *   const core = await createTestCore({ databaseUrl }); // a database the caller runs
+ *   const core = await createTestCore({ integrations: firstParty });              // fresh test database (vitest global setup)
+ *   const core = await createTestCore({ integrations: firstParty, databaseUrl }); // a database the caller runs
  *   await fetch(url, { headers: { authorization: `Bearer ${core.adminKey}` } });
  *   await core.close();
  *
@@ -19,6 +19,7 @@ import {
   createApiKey,
   createCore,
   createLogger,
+  type Integrations,
   JobQueue,
   type LoadedPlugins,
   type Logger,
@@ -42,6 +43,8 @@ export interface TestCoreOptions {
   queueConnections?: number;
   /** Wrap the queue core is given (fault injection); `TestCore.queue` stays the real one. */
   wrapQueue?: (queue: JobQueue) => JobQueue;
+  /** What the app's composition root would hand core: `firstParty` from `@calseta/integrations`, or `NO_INTEGRATIONS`. */
+  integrations: Integrations;
   /** Plugin sources to register (`loadPlugins`). */
   plugins?: LoadedPlugins;
   /** Seed the system rows (builtin providers, …) as `calseta migrate` does. */
@@ -63,7 +66,7 @@ export interface TestCore {
   close(): Promise<void>;
 }
 
-export async function createTestCore(options: TestCoreOptions = {}): Promise<TestCore> {
+export async function createTestCore(options: TestCoreOptions): Promise<TestCore> {
   const database = options.databaseUrl
     ? { url: options.databaseUrl, ...ownPool(options.databaseUrl) }
     : // Loaded only here: it reads the vitest global setup, which a benchmark does not have.
@@ -92,6 +95,7 @@ export async function createTestCore(options: TestCoreOptions = {}): Promise<Tes
       db: database.db,
       queue: options.wrapQueue ? options.wrapQueue(queue) : queue,
       logger,
+      integrations: options.integrations,
       ...(options.plugins ? { plugins: options.plugins } : {}),
       config: { dedupWindowHours: 24, webhookSecrets: {}, ...options.config },
     });

@@ -1,6 +1,6 @@
 /**
  * Builtin enrichment providers (reference §4.9) as data: `ProviderDefinition`s for the engine plus
- * the auth spec (env var mapping, base URL defaults) core's `auth` resolver applies.
+ * the auth spec (env var mapping, base URL defaults) core's auth resolver applies.
  */
 import { abuseipdbBuiltin } from './abuseipdb.js';
 import { entraBuiltin } from './entra.js';
@@ -12,7 +12,6 @@ export { abuseipdbAuth, abuseipdbBuiltin, abuseipdbProvider } from './abuseipdb.
 export { entraAuth, entraBuiltin, entraProvider } from './entra.js';
 export { oktaAuth, oktaBuiltin, oktaProvider } from './okta.js';
 export type { BuiltinAuthSpec, BuiltinProvider } from './shared.js';
-export { missingBuiltinAuth, resolveBuiltinAuth } from './shared.js';
 export { virustotalAuth, virustotalBuiltin, virustotalProvider } from './virustotal.js';
 
 /** Every builtin provider with its auth spec, in seeding order. */

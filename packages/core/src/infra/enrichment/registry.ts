@@ -94,15 +94,17 @@ export function resolveProviderAuth(
   >,
   secrets: SecretBox | null,
   env: Readonly<Record<string, string | undefined>>,
+  /** The composition root's builtin providers: a builtin's `defaults` (e.g. its public base URL) apply. */
+  builtins: readonly BuiltinProvider[],
 ): ResolvedAuth {
   const mockNames = new Set((env[MOCK_ENV_VAR] ?? '').split(',').filter((n) => n !== ''));
-  if (mockNames.size === 0) return resolveFrom(row, secrets, env);
+  if (mockNames.size === 0) return resolveFrom(row, secrets, env, builtins);
   const realEnv = Object.fromEntries(Object.entries(env).filter(([name]) => !mockNames.has(name)));
-  const real = resolveFrom(row, secrets, realEnv);
+  const real = resolveFrom(row, secrets, realEnv, builtins);
   if (real.source !== 'none' || real.decryptError !== null) return real;
   const mapping = Object.values((row.env_var_mapping ?? {}) as Record<string, string>);
   if (!mapping.some((name) => mockNames.has(name))) return real;
-  const mock = resolveFrom(row, secrets, env);
+  const mock = resolveFrom(row, secrets, env, builtins);
   return mock.hasCredentials ? { ...mock, source: 'mock' } : real;
 }
 
@@ -110,6 +112,7 @@ function resolveFrom(
   row: Parameters<typeof resolveProviderAuth>[0],
   secrets: SecretBox | null,
   env: Readonly<Record<string, string | undefined>>,
+  builtins: readonly BuiltinProvider[],
 ): ResolvedAuth {
   let stored: Record<string, string> = {};
   let decryptError: string | null = null;
@@ -129,7 +132,7 @@ function resolveFrom(
     }
   }
   const mapping = (row.env_var_mapping ?? {}) as Record<string, string>;
-  const builtin = builtinProviderSpecs.find((p) => p.definition.provider_name === row.provider_name);
+  const builtin = builtins.find((p) => p.definition.provider_name === row.provider_name);
   const auth = resolveBuiltinAuth(
     {
       type: builtin?.auth.type ?? 'api_key',
@@ -161,6 +164,8 @@ export interface ProviderRegistryOptions {
   secrets: SecretBox | null;
   /** Environment variables the builtin `env_var_mapping`s read. */
   env: Readonly<Record<string, string | undefined>>;
+  /** The builtin providers the composition root handed core (their auth defaults). */
+  builtins: readonly BuiltinProvider[];
   logger: Logger;
   /** Called on every invalidation (e.g. to drop cached provider results held in memory). */
   onInvalidate?: () => void;
@@ -212,7 +217,7 @@ export class ProviderRegistry {
   }
 
   private async load(): Promise<void> {
-    const { db, secrets, env, logger } = this.options;
+    const { db, secrets, env, builtins, logger } = this.options;
     const generation = this.generation;
     const [rows, extractions] = await Promise.all([
       db.selectFrom('enrichment_providers').selectAll().where('is_active', '=', true).orderBy('id').execute(),
@@ -226,7 +231,7 @@ export class ProviderRegistry {
     const loaded: LoadedProvider[] = [];
     for (const row of rows) {
       try {
-        const auth = resolveProviderAuth(row, secrets, env);
+        const auth = resolveProviderAuth(row, secrets, env, builtins);
         if (auth.decryptError !== null) {
           logger.warn({ provider: row.provider_name, reason: auth.decryptError }, 'provider credentials unreadable');
         }

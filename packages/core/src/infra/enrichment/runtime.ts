@@ -9,11 +9,11 @@ import {
   type ProviderRun,
   testProvider,
 } from '@calseta/enrichment-engine';
-import { builtinProviderSpecs } from '@calseta/integrations';
 import { createSafeFetch, type OutboundPolicy, type SafeFetch } from '../http/index.js';
 import type { Logger } from '../logger.js';
 import type { Notifications } from '../notifications.js';
 import type { SecretBox } from '../secrets/box.js';
+import type { BuiltinProvider } from './builtin-auth.js';
 import { PgEnrichmentCache } from './pg-cache.js';
 import { PgCoalescer } from './pg-coalesce.js';
 import { PgRateGovernor, type ProviderQuota } from './pg-rate.js';
@@ -32,17 +32,26 @@ export interface EnrichmentConfig {
 export const PROVIDER_ENV_PREFIX = 'CALSETA_PROVIDER_';
 
 /**
- * The environment variables providers may read: the builtins' own (`VIRUSTOTAL_API_KEY`…) and
- * `CALSETA_PROVIDER_*`. Never the rest, so a provider mapping cannot send `DATABASE_URL` out.
+ * The environment variables providers may read: the builtins' own (`VIRUSTOTAL_API_KEY`…, named by the
+ * `builtins` the composition root hands core) and `CALSETA_PROVIDER_*`. Never the rest, so a provider
+ * mapping cannot send `DATABASE_URL` out. Without `builtins` (an app parsing its environment before it
+ * has its integrations) every non-empty variable is kept as a candidate: `createCore` narrows the
+ * configured `providerEnv` with its integrations' builtins before anything reads it.
  */
-export function providerEnvFrom(env: Readonly<Record<string, string | undefined>>): Record<string, string> {
-  const names = new Set(builtinProviderSpecs.flatMap((p) => Object.keys(p.auth.env_var_mapping)));
+export function providerEnvFrom(
+  env: Readonly<Record<string, string | undefined>>,
+  builtins?: readonly BuiltinProvider[],
+): Record<string, string> {
+  const names = new Set(builtins?.flatMap((p) => Object.keys(p.auth.env_var_mapping)));
   return Object.fromEntries(
     Object.entries(env).filter(
       (entry): entry is [string, string] =>
         entry[1] !== undefined &&
         entry[1] !== '' &&
-        (names.has(entry[0]) || entry[0].startsWith(PROVIDER_ENV_PREFIX) || entry[0] === MOCK_ENV_VAR),
+        (builtins === undefined ||
+          names.has(entry[0]) ||
+          entry[0].startsWith(PROVIDER_ENV_PREFIX) ||
+          entry[0] === MOCK_ENV_VAR),
     ),
   );
 }
@@ -134,14 +143,17 @@ export class EnrichmentRuntime {
       config: EnrichmentConfig;
       /** Outbound policy for provider calls (allow-listed internal hosts, timeouts, sizes). */
       outbound: Partial<OutboundPolicy>;
+      /** The builtin providers the composition root handed core (their auth defaults). */
+      builtins: readonly BuiltinProvider[];
     },
   ) {
-    const { db, notifications, secrets, logger, config, outbound } = options;
+    const { db, notifications, secrets, logger, config, outbound, builtins } = options;
     this.cache = new PgEnrichmentCache(db);
     this.registry = new ProviderRegistry({
       db,
       secrets,
       env: config.providerEnv,
+      builtins,
       logger,
       onInvalidate: () => this.cache.clearMemory(),
     });

@@ -1,31 +1,31 @@
-import { Headers } from 'undici';
 import { beforeEach, describe, expect, it } from 'vitest';
-import type { SafeFetch, SafeRequestInit, SafeResponse } from '../http/safe-fetch.js';
-import { clearEntraTokenCache, EntraIntegration, OktaIntegration } from './integrations.js';
+import type { GuardedFetch, GuardedRequestInit, GuardedResponse } from '../fetch.js';
+import {
+  clearEntraTokenCache,
+  EntraIntegration,
+  entraWorkflowIntegration,
+  OktaIntegration,
+  oktaWorkflowIntegration,
+} from './index.js';
 
 type Answer = { status: number; json?: unknown };
 
-/** A SafeFetch answering from a function, recording the requests. */
-function fakeFetch(answer: (url: string, init: SafeRequestInit) => Answer) {
-  const calls: Array<{ url: string; init: SafeRequestInit }> = [];
-  const fetch = (async (url: string | URL, init: SafeRequestInit = {}) => {
-    calls.push({ url: String(url), init });
-    const a = answer(String(url), init);
+/** A fetch answering from a function, recording the requests. */
+function fakeFetch(answer: (url: string, init: GuardedRequestInit) => Answer) {
+  const calls: Array<{ url: string; init: GuardedRequestInit }> = [];
+  const fetch: GuardedFetch = async (url, init = {}) => {
+    calls.push({ url, init });
+    const a = answer(url, init);
     const text = a.json === undefined ? '' : JSON.stringify(a.json);
-    const response: SafeResponse = {
+    const response: GuardedResponse = {
       status: a.status,
-      statusText: '',
       ok: a.status >= 200 && a.status < 300,
-      headers: new Headers(),
-      url: String(url),
-      redirected: false,
       bytes: new TextEncoder().encode(text),
       text: async () => text,
       json: async () => JSON.parse(text),
     };
     return response;
-  }) as SafeFetch;
-  fetch.close = async () => {};
+  };
   return { fetch, calls };
 }
 
@@ -145,5 +145,29 @@ describe('OktaIntegration', () => {
     await expect(okta.suspendUser('nobody')).rejects.toThrow(
       'Okta HTTP 404: Not found: Resource not found: nobody (User)',
     );
+  });
+});
+
+describe('workflow integration ports', () => {
+  const { fetch } = fakeFetch(() => ({ status: 204 }));
+
+  it('connect only with complete credentials', () => {
+    expect(oktaWorkflowIntegration.connect(fetch, { base_url: 'https://okta.test' })).toBeNull();
+    expect(oktaWorkflowIntegration.connect(fetch, { base_url: 'https://okta.test', api_token: 't' })).toBeInstanceOf(
+      OktaIntegration,
+    );
+    const { client_secret: _, ...partial } = ENTRA;
+    expect(entraWorkflowIntegration.connect(fetch, partial)).toBeNull();
+    expect(entraWorkflowIntegration.connect(fetch, ENTRA)).toBeInstanceOf(EntraIntegration);
+  });
+
+  it('declare exactly the methods their clients have', () => {
+    for (const [port, client] of [
+      [oktaWorkflowIntegration, OktaIntegration],
+      [entraWorkflowIntegration, EntraIntegration],
+    ] as const) {
+      const own = Object.getOwnPropertyNames(client.prototype).filter((m) => m !== 'constructor');
+      expect([...port.methods].sort()).toEqual(own.sort());
+    }
   });
 });
