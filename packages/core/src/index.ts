@@ -15,7 +15,7 @@ import { ApiKeyCache } from './infra/key-cache.js';
 import type { Logger } from './infra/logger.js';
 import { MappingRuleCache } from './infra/mapping-rules.js';
 import { SecretBox } from './infra/secrets/box.js';
-import { IngestBatcher } from './ingest/batcher.js';
+import { createIngestBatcher } from './ingest/batcher.js';
 import type { LoadedPlugins } from './plugins.js';
 import { SourceRegistry } from './sources/registry.js';
 import { createWorkflowFetch } from './workflows/http.js';
@@ -83,7 +83,7 @@ export function createCore(options: CreateCoreOptions): CoreDeps {
     approvalFetch: createApprovalFetch(policyFor(config.outbound ?? {}, 'notifiers')),
     apiKeys,
     notifications,
-    ingest: new IngestBatcher(base),
+    ingest: createIngestBatcher(base),
     // First-party and community sources alike: plugins, in the order the composition root gave them.
     sources: new SourceRegistry([
       ...integrations.plugins.flatMap((plugin) => plugin.sources),
@@ -95,13 +95,13 @@ export function createCore(options: CreateCoreOptions): CoreDeps {
 }
 
 export type { Db } from '@calseta/db';
-export { type ApiWrite, type AuthFailure, recordApiWrite, recordAuthFailure } from './activity/audit.js';
 export { listActivity } from './activity/list.js';
 export * from './agents/index.js';
 export { alertListStatements, getAlert, listAlertActivity, listAlertIndicators, listAlerts } from './alerts/read.js';
 export { addAlertIndicators, deleteAlert, patchAlert, patchAlertFrom } from './alerts/write.js';
 export * from './approvals/index.js';
 export { createApiKey, getApiKey, listApiKeys, revokeApiKey, updateApiKey } from './auth/api-keys.js';
+export { type ApiWrite, type AuthFailure, recordApiWrite, recordAuthFailure } from './auth/audit.js';
 export { clientIp, parseTrustedProxies, type TrustedProxies } from './auth/client-ip.js';
 export {
   type Admission,

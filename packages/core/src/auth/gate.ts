@@ -1,8 +1,8 @@
 import { z } from 'zod';
-import { type ApiWrite, recordApiWrite, recordAuthFailure } from '../activity/audit.js';
 import type { AuthenticatedKey, CoreDeps, ServiceContext } from '../infra/context.js';
 import { ServiceError } from '../infra/errors.js';
 import type { Logger } from '../infra/logger.js';
+import { type ApiWrite, recordApiWrite, recordAuthFailure } from './audit.js';
 import { parseTrustedProxies, type TrustedProxies } from './client-ip.js';
 import { authenticate, bearerToken } from './keys.js';
 import { authorize, type Permission } from './permissions.js';

@@ -1,9 +1,9 @@
 import type { Db } from '@calseta/db';
-import type { ApiKeyType, Scope } from '@calseta/schema';
-import type { IngestBatcher } from '../ingest/batcher.js';
+import type { ApiKeyType, DetectionRuleRef, IngestAccepted, NormalizedAlert, Scope } from '@calseta/schema';
 import type { SourceRegistry } from '../sources/registry.js';
 import type { ApprovalConfig } from './approval-config.js';
 import type { EnrichmentConfig, EnrichmentRuntime } from './enrichment/runtime.js';
+import type { GroupCommit } from './group-commit.js';
 import type { OutboundConfig } from './http/policy.js';
 import type { SafeFetch } from './http/safe-fetch.js';
 import type { Integrations } from './integrations.js';
@@ -59,6 +59,21 @@ export interface CoreConfig {
   /** Worker threads of the workflow sandbox (`WORKFLOW_SANDBOX_THREADS`); default min(2, cores). */
   workflowThreads?: number;
 }
+
+/** An alert ready to be stored: everything computed before touching the database. */
+export interface PreparedAlert {
+  ctx: ServiceContext;
+  uuid: string;
+  fingerprint: string;
+  sourceName: string;
+  normalized: NormalizedAlert;
+  raw: Record<string, unknown>;
+  ruleRef: DetectionRuleRef | null;
+  ingestedAt: Date;
+}
+
+/** Group commit of ingested alerts: the statement is ingest/batcher.ts's, the batching infra's. */
+export type IngestBatcher = GroupCommit<PreparedAlert, IngestAccepted>;
 
 /** Everything a verb needs, built once per process by its composition root. */
 export interface CoreDeps {

@@ -1,36 +1,16 @@
 import type { Db } from '@calseta/db';
-import type { DetectionRuleRef, IngestAccepted, NormalizedAlert } from '@calseta/schema';
+import type { DetectionRuleRef, IngestAccepted } from '@calseta/schema';
 import { type AlertSeverity, SEVERITY_WEIGHT } from '@calseta/schema';
 import { sql } from 'kysely';
 import { activityRow } from '../infra/activity.js';
-import type { CoreDeps, ServiceContext } from '../infra/context.js';
+import type { CoreDeps, IngestBatcher, PreparedAlert } from '../infra/context.js';
 import { ServiceError } from '../infra/errors.js';
+import { GroupCommit } from '../infra/group-commit.js';
 import { newUuid } from '../infra/ids.js';
 import { enrichJobRows } from '../infra/jobs/rows.js';
 import { ensureDetectionRule } from './detection-rules.js';
 
-/** An alert ready to be stored: everything computed before touching the database. */
-export interface PreparedAlert {
-  ctx: ServiceContext;
-  uuid: string;
-  fingerprint: string;
-  sourceName: string;
-  normalized: NormalizedAlert;
-  raw: Record<string, unknown>;
-  ruleRef: DetectionRuleRef | null;
-  ingestedAt: Date;
-}
-
-interface Pending {
-  alert: PreparedAlert;
-  resolve: (accepted: IngestAccepted) => void;
-  reject: (error: unknown) => void;
-}
-
 const MAX_BATCH = 100;
-// One writer per process: batches form while it commits. Measured best (docs/adr/0004); API
-// replicas add parallelism.
-const MAX_IN_FLIGHT = 1;
 /**
  * Alerts that may wait for a commit before ingest answers 429: the overload signal. The backlog
  * grows only when alerts arrive faster than Postgres commits them (a saturated or slow database),
@@ -43,155 +23,99 @@ export const DEFAULT_MAX_WAITING = 2_000;
 const OVERLOAD_RETRY_AFTER_SECONDS = 1;
 
 /**
- * Group commit for ingest. Alerts submitted while earlier batches are committing are stored
- * together: one statement claims their fingerprints and inserts the alerts, their rule links and
- * activity; one more inserts their jobs; one commit. Nothing waits on a timer — a lone alert
- * commits alone — and every caller is answered only after its own batch has committed.
+ * Group commit for ingest (one writer per process; API replicas add parallelism). Alerts submitted
+ * while earlier batches are committing are stored together: one statement claims their fingerprints
+ * and inserts the alerts, their rule links and activity; one more inserts their jobs; one commit.
  */
-export class IngestBatcher {
-  private readonly queue: Pending[] = [];
-  private inFlight = 0;
-  /** See {@link DEFAULT_MAX_WAITING}; settable for tests. */
-  maxWaiting = DEFAULT_MAX_WAITING;
-
-  constructor(private readonly deps: Pick<CoreDeps, 'db' | 'queue' | 'config' | 'logger'>) {}
-
-  /** Alerts waiting for a commit (not counting the batch being committed). */
-  get waiting(): number {
-    return this.queue.length;
-  }
-
-  submit(alert: PreparedAlert): Promise<IngestAccepted> {
-    if (this.queue.length >= this.maxWaiting) {
-      this.deps.logger.warn({ event: 'ingest_overloaded', waiting: this.queue.length }, 'ingest overloaded: 429');
-      return Promise.reject(
-        new ServiceError(
-          'RATE_LIMITED',
-          `Ingest is overloaded (${this.queue.length} alerts waiting to be stored); nothing was stored. ` +
-            `Retry after ${OVERLOAD_RETRY_AFTER_SECONDS} second.`,
-          { retry_after_seconds: OVERLOAD_RETRY_AFTER_SECONDS, reason: 'ingest_backlog' },
-        ),
+export function createIngestBatcher(deps: Pick<CoreDeps, 'db' | 'queue' | 'config' | 'logger'>): IngestBatcher {
+  return new GroupCommit<PreparedAlert, IngestAccepted>({
+    commit: (alerts, requeue) => commitAlerts(deps, alerts, requeue),
+    keyOf: (alert) => alert.fingerprint,
+    overloaded(waiting) {
+      deps.logger.warn({ event: 'ingest_overloaded', waiting }, 'ingest overloaded: 429');
+      return new ServiceError(
+        'RATE_LIMITED',
+        `Ingest is overloaded (${waiting} alerts waiting to be stored); nothing was stored. ` +
+          `Retry after ${OVERLOAD_RETRY_AFTER_SECONDS} second.`,
+        { retry_after_seconds: OVERLOAD_RETRY_AFTER_SECONDS, reason: 'ingest_backlog' },
       );
+    },
+    committed(results) {
+      if (results.some((r) => r.status !== 'deduplicated')) deps.queue.announce('enrich-alert');
+    },
+    logger: deps.logger,
+    batchFailed: 'ingest batch failed; committing alerts one by one',
+    maxBatch: MAX_BATCH,
+    maxWaiting: DEFAULT_MAX_WAITING,
+  });
+}
+
+type Deps = Pick<CoreDeps, 'db' | 'queue' | 'config'>;
+type Requeue = (alert: PreparedAlert) => Promise<IngestAccepted>;
+
+async function commitAlerts(deps: Deps, alerts: PreparedAlert[], requeue: Requeue): Promise<IngestAccepted[]> {
+  const windowSeconds = Math.round(deps.config.dedupWindowHours * 3600);
+  // Claim in fingerprint order so concurrent batches lock claim rows in the same order.
+  const ordered = [...alerts].sort((a, b) => (a.fingerprint < b.fingerprint ? -1 : 1));
+  const { rows } = await sql<{
+    uuid: string;
+    owner: string;
+    alert_id: number | null;
+    detection_rule_id: number | null;
+  }>`
+    ${ingestStatement(ordered.map(inputRow), windowSeconds)}`.execute(deps.db);
+
+  const byUuid = new Map(rows.map((r) => [r.uuid, r]));
+  const results = new Map<PreparedAlert, IngestAccepted>();
+  const duplicates: PreparedAlert[] = [];
+  const unlinked: Array<{ alertId: number; alert: PreparedAlert }> = [];
+  for (const alert of ordered) {
+    const row = byUuid.get(alert.uuid);
+    if (!row?.alert_id) {
+      duplicates.push(alert);
+      continue;
     }
-    return this.enqueue(alert);
+    if (alert.ruleRef && row.detection_rule_id === null) unlinked.push({ alertId: row.alert_id, alert });
+    results.set(alert, { alert_uuid: alert.uuid, status: 'queued', is_duplicate: false, duplicate_count: null });
   }
-
-  private enqueue(alert: PreparedAlert): Promise<IngestAccepted> {
-    return new Promise((resolve, reject) => {
-      this.queue.push({ alert, resolve, reject });
-      this.pump();
-    });
+  // Rare: a rule created by a concurrent batch after this statement's snapshot. Link it now.
+  for (const { alertId, alert } of unlinked) {
+    const ruleId = await ensureDetectionRule(deps.db, alert.ctx, alert.sourceName, alert.ruleRef as DetectionRuleRef);
+    await deps.db.updateTable('alerts').set({ detection_rule_id: ruleId }).where('id', '=', alertId).execute();
   }
-
-  private pump(): void {
-    while (this.inFlight < MAX_IN_FLIGHT && this.queue.length > 0) {
-      const batch = this.take();
-      this.inFlight++;
-      void this.run(batch).finally(() => {
-        this.inFlight--;
-        this.pump();
-      });
-    }
+  if (duplicates.length > 0) {
+    for (const [alert, accepted] of await countDuplicates(deps, duplicates, requeue)) results.set(alert, accepted);
   }
+  return alerts.map((a) => results.get(a) as IngestAccepted);
+}
 
-  /** Up to MAX_BATCH waiting alerts with distinct fingerprints (a repeat waits for the next batch). */
-  private take(): Pending[] {
-    const batch: Pending[] = [];
-    const prints = new Set<string>();
-    for (let i = 0; i < this.queue.length && batch.length < MAX_BATCH; ) {
-      const pending = this.queue[i] as Pending;
-      if (prints.has(pending.alert.fingerprint)) {
-        i++;
+/**
+ * Count duplicates on the alerts that own their fingerprints, in one transaction of their own
+ * (their owners may have committed after the batch statement's snapshot). An owner deleted in
+ * between frees the fingerprint: that alert is ingested again as new.
+ */
+async function countDuplicates(
+  deps: Deps,
+  duplicates: PreparedAlert[],
+  requeue: Requeue,
+): Promise<Map<PreparedAlert, IngestAccepted>> {
+  const results = new Map<PreparedAlert, IngestAccepted>();
+  const orphans: PreparedAlert[] = [];
+  await deps.db.transaction().execute(async (trx) => {
+    const jobs: Array<{ alert_id: number; reason: 'escalation' }> = [];
+    for (const alert of duplicates) {
+      const counted = await countDuplicate(alert, trx);
+      if (!counted) {
+        orphans.push(alert);
         continue;
       }
-      prints.add(pending.alert.fingerprint);
-      batch.push(pending);
-      this.queue.splice(i, 1);
+      results.set(alert, counted.accepted);
+      if (counted.escalatedAlertId) jobs.push({ alert_id: counted.escalatedAlertId, reason: 'escalation' });
     }
-    return batch;
-  }
-
-  private async run(batch: Pending[]): Promise<void> {
-    try {
-      const results = await this.commit(batch.map((p) => p.alert));
-      for (const [i, p] of batch.entries()) p.resolve(results[i] as IngestAccepted);
-      if (results.some((r) => r.status !== 'deduplicated')) this.deps.queue.announce('enrich-alert');
-    } catch (error) {
-      if (batch.length === 1) {
-        (batch[0] as Pending).reject(error);
-        return;
-      }
-      // One bad alert must not fail the others: store each on its own.
-      this.deps.logger.warn({ err: error, size: batch.length }, 'ingest batch failed; committing alerts one by one');
-      await Promise.all(batch.map((p) => this.run([p])));
-    }
-  }
-
-  private async commit(alerts: PreparedAlert[]): Promise<IngestAccepted[]> {
-    const windowSeconds = Math.round(this.deps.config.dedupWindowHours * 3600);
-    // Claim in fingerprint order so concurrent batches lock claim rows in the same order.
-    const ordered = [...alerts].sort((a, b) => (a.fingerprint < b.fingerprint ? -1 : 1));
-    const { rows } = await sql<{
-      uuid: string;
-      owner: string;
-      alert_id: number | null;
-      detection_rule_id: number | null;
-    }>`
-      ${ingestStatement(ordered.map(inputRow), windowSeconds)}`.execute(this.deps.db);
-
-    const byUuid = new Map(rows.map((r) => [r.uuid, r]));
-    const results = new Map<PreparedAlert, IngestAccepted>();
-    const duplicates: PreparedAlert[] = [];
-    const unlinked: Array<{ alertId: number; alert: PreparedAlert }> = [];
-    for (const alert of ordered) {
-      const row = byUuid.get(alert.uuid);
-      if (!row?.alert_id) {
-        duplicates.push(alert);
-        continue;
-      }
-      if (alert.ruleRef && row.detection_rule_id === null) unlinked.push({ alertId: row.alert_id, alert });
-      results.set(alert, { alert_uuid: alert.uuid, status: 'queued', is_duplicate: false, duplicate_count: null });
-    }
-    // Rare: a rule created by a concurrent batch after this statement's snapshot. Link it now.
-    for (const { alertId, alert } of unlinked) {
-      const ruleId = await ensureDetectionRule(
-        this.deps.db,
-        alert.ctx,
-        alert.sourceName,
-        alert.ruleRef as DetectionRuleRef,
-      );
-      await this.deps.db.updateTable('alerts').set({ detection_rule_id: ruleId }).where('id', '=', alertId).execute();
-    }
-    if (duplicates.length > 0) {
-      for (const [alert, accepted] of await this.countDuplicates(duplicates)) results.set(alert, accepted);
-    }
-    return alerts.map((a) => results.get(a) as IngestAccepted);
-  }
-
-  /**
-   * Count duplicates on the alerts that own their fingerprints, in one transaction of their own
-   * (their owners may have committed after the batch statement's snapshot). An owner deleted in
-   * between frees the fingerprint: that alert is ingested again as new.
-   */
-  private async countDuplicates(duplicates: PreparedAlert[]): Promise<Map<PreparedAlert, IngestAccepted>> {
-    const results = new Map<PreparedAlert, IngestAccepted>();
-    const orphans: PreparedAlert[] = [];
-    await this.deps.db.transaction().execute(async (trx) => {
-      const jobs: Array<{ alert_id: number; reason: 'escalation' }> = [];
-      for (const alert of duplicates) {
-        const counted = await countDuplicate(alert, trx);
-        if (!counted) {
-          orphans.push(alert);
-          continue;
-        }
-        results.set(alert, counted.accepted);
-        if (counted.escalatedAlertId) jobs.push({ alert_id: counted.escalatedAlertId, reason: 'escalation' });
-      }
-      if (jobs.length > 0) await this.deps.queue.sendMany('enrich-alert', jobs, { db: trx });
-    });
-    for (const alert of orphans) results.set(alert, await this.enqueue(alert));
-    return results;
-  }
+    if (jobs.length > 0) await deps.queue.sendMany('enrich-alert', jobs, { db: trx });
+  });
+  for (const alert of orphans) results.set(alert, await requeue(alert));
+  return results;
 }
 
 /** One alert as a row of the batch statement's input. */

@@ -1,9 +1,9 @@
 import type { Db } from '@calseta/db';
 import { sql } from 'kysely';
-import { hitStatement } from '../auth/rate-limit.js';
 import { activityRow, redact } from '../infra/activity.js';
 import type { ServiceContext } from '../infra/context.js';
 import { newUuid } from '../infra/ids.js';
+import { hitStatement } from './rate-limit.js';
 
 export interface ApiWrite {
   method: string;
