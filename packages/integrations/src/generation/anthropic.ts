@@ -41,12 +41,12 @@ export interface WorkflowModel {
 
 /** What a code model gives core (core's `WorkflowModelConnector` port): a model, or null when not configured. */
 export interface WorkflowModelSpec {
-  connect(fetch: GuardedFetch, settings: GenerationSettings): WorkflowModel | null;
+  connect(http: GuardedFetch, settings: GenerationSettings): WorkflowModel | null;
 }
 
 /** Claude through the Anthropic Messages API (`POST /v1/messages`), over core's SSRF-guarded workflow client. */
 export const anthropicWorkflowModel: WorkflowModelSpec = {
-  connect(fetch, settings) {
+  connect(http, settings) {
     const key = settings.anthropicApiKey;
     if (!key) return null;
     const url = `${(settings.anthropicBaseUrl ?? DEFAULT_BASE_URL).replace(/\/+$/, '')}/v1/messages`;
@@ -54,7 +54,7 @@ export const anthropicWorkflowModel: WorkflowModelSpec = {
     return {
       model,
       async complete({ system, messages, maxTokens }) {
-        const response = await fetch(url, {
+        const response = await http(url, {
           method: 'POST',
           headers: {
             'x-api-key': key,
