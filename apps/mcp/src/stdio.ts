@@ -1,6 +1,7 @@
 import type { Readable, Writable } from 'node:stream';
-import { authenticate, type CoreDeps, contextFor } from '@calseta/core';
+import { authenticate, type CoreDeps } from '@calseta/core';
 import { StdioServerTransport } from '@modelcontextprotocol/sdk/server/stdio.js';
+import { callerFor } from './gate.js';
 import { buildMcpServer } from './server.js';
 import { McpSessions } from './sessions.js';
 
@@ -20,10 +21,9 @@ export async function serveStdio(deps: CoreDeps, options: StdioOptions): Promise
   const authorization = `Bearer ${options.apiKey}`;
   const key = await authenticate(deps, authorization);
   const subscriptions = new Set<string>();
-  const server = buildMcpServer(
-    async () => contextFor(deps, { type: 'mcp', key: await authenticate(deps, authorization) }),
-    { subscriptions },
-  );
+  // No network peer and no rate limits (one local client); refusals and writes are audited as over HTTP.
+  const caller = callerFor(deps, {}, { authorization, clientIp: 'stdio', path: 'stdio' });
+  const server = buildMcpServer(caller, { subscriptions });
   const stdin = options.stdin ?? process.stdin;
   const transport = new StdioServerTransport(stdin, options.stdout ?? process.stdout);
   // One session, for as long as the client runs: never idle-closed.

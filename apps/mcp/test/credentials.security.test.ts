@@ -1,38 +1,10 @@
 import { randomBytes } from 'node:crypto';
-import { once } from 'node:events';
-import type { AddressInfo } from 'node:net';
-import {
-  type CoreDeps,
-  contextFor,
-  createApiKey,
-  createCore,
-  createEnrichmentProvider,
-  createFieldExtractions,
-  createLogger,
-  enrichAlert,
-  extractAlertIndicators,
-  ingestAlert,
-  JobQueue,
-  parseAllowedHosts,
-  providerEnvFrom,
-  SYSTEM,
-  seedSystemRows,
-} from '@calseta/core';
-import { createTestDatabase } from '@calseta/db/testing';
-import {
-  type MockProvidersServer,
-  mockProviderEnv,
-  startMockProviders,
-  startTokenIntel,
-  type TokenIntelServer,
-} from '@calseta/mock-providers';
+import { contextFor, createApiKey, createEnrichmentProvider, createFieldExtractions, SYSTEM } from '@calseta/core';
+import { startTokenIntel, type TokenIntelServer } from '@calseta/mock-providers';
 import { type ExtractionCreateInput, type ProviderCreateInput, SCOPES, type Scope } from '@calseta/schema';
-import { serve } from '@hono/node-server';
-import { Client } from '@modelcontextprotocol/sdk/client/index.js';
-import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
+import type { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createApp } from '../src/app.js';
-import { McpSessions } from '../src/sessions.js';
+import { type McpKit, startMcpKit } from './kit.js';
 
 // Audit finding (issue 15, Critical), over MCP: every resource and every tool that reads, for every
 // non-admin scope, after every builtin provider (mock providers) and a runtime JSON provider with a
@@ -52,17 +24,11 @@ const INDICATORS = [
   { type: 'email', value: 'j.martinez@contoso.com' },
 ] as const;
 
-let database: Awaited<ReturnType<typeof createTestDatabase>>;
-let queue: JobQueue;
-let mock: MockProvidersServer;
+let kit: McpKit;
 let intel: TokenIntelServer;
-let deps: CoreDeps;
-let sessions: McpSessions;
-let server: ReturnType<typeof serve>;
 let base: URL;
 let alertUuid: string;
 let credentials: string[];
-const clients: Client[] = [];
 
 function leaks(body: unknown): string[] {
   const text = typeof body === 'string' ? body : JSON.stringify(body);
@@ -72,62 +38,34 @@ function leaks(body: unknown): string[] {
   return found;
 }
 
-async function connect(key: string): Promise<Client> {
-  const client = new Client({ name: 'calseta-credential-probe', version: '0.0.0' });
-  await client.connect(
-    new StreamableHTTPClientTransport(new URL('/mcp', base), {
-      requestInit: { headers: { authorization: `Bearer ${key}` } },
-    }),
-  );
-  clients.push(client);
-  return client;
-}
+const connect = (key: string): Promise<Client> => kit.connect(base, key);
 
 beforeAll(async () => {
-  database = await createTestDatabase();
-  const logger = createLogger({ service: 'test', level: 'silent' });
-  queue = new JobQueue({ url: database.url, logger, supervise: false, maxConnections: 4 });
-  await queue.start();
-  mock = await startMockProviders();
   intel = await startTokenIntel();
-  const env = mockProviderEnv(mock);
-  deps = createCore({
-    db: database.db,
-    queue,
-    logger,
-    config: {
-      dedupWindowHours: 0,
-      webhookSecrets: {},
-      encryptionKey: randomBytes(32).toString('base64'),
-      outbound: { allowHosts: [...parseAllowedHosts(env.SSRF_ALLOWED_HOSTS), intel.host] },
-      enrichment: { providerEnv: providerEnvFrom(env) },
-    },
+  kit = await startMcpKit({
+    mockProviders: true,
+    allowHosts: [intel.host],
+    config: { dedupWindowHours: 0, encryptionKey: randomBytes(32).toString('base64') },
   });
-  await seedSystemRows(deps);
-  const ctx = contextFor(deps, SYSTEM);
+  const ctx = contextFor(kit.deps, SYSTEM);
   await createEnrichmentProvider(ctx, intel.provider() as ProviderCreateInput);
   // Its extractions include the request metadata the API echoes (an Authorization header).
   await createFieldExtractions(ctx, { extractions: intel.extractions() as ExtractionCreateInput[] });
-  const { alert_uuid } = await ingestAlert(ctx, {
-    sourceName: 'generic',
-    payload: {
-      title: 'Credential probe',
-      severity: 'high',
-      rule_name: 'Credential probe rule',
-      indicators: INDICATORS,
-    },
-  });
-  alertUuid = alert_uuid;
-  const row = await deps.db.selectFrom('alerts').select('id').where('uuid', '=', alert_uuid).executeTakeFirstOrThrow();
-  await extractAlertIndicators(ctx, row.id);
-  await enrichAlert(ctx, row.id);
+  alertUuid = (
+    await kit.ingest(
+      'generic',
+      {
+        title: 'Credential probe',
+        severity: 'high',
+        rule_name: 'Credential probe rule',
+        indicators: INDICATORS,
+      },
+      { enrich: true },
+    )
+  ).uuid;
+  base = await kit.serve();
 
-  sessions = new McpSessions();
-  await sessions.start(deps);
-  server = serve({ fetch: createApp(deps, sessions).fetch, hostname: '127.0.0.1', port: 0 });
-  await once(server, 'listening');
-  base = new URL(`http://127.0.0.1:${(server.address() as AddressInfo).port}`);
-
+  const env = kit.providerEnv;
   credentials = [
     env.VIRUSTOTAL_API_KEY,
     env.ABUSEIPDB_API_KEY,
@@ -139,22 +77,13 @@ beforeAll(async () => {
 });
 
 afterAll(async () => {
-  for (const client of clients) await client.close().catch(() => undefined);
-  await sessions?.close();
-  await new Promise<void>((resolve) => server?.close(() => resolve()));
-  await queue?.stop();
-  await deps?.enrichment.close();
-  await deps?.agentFetch.close();
-  await deps?.workflowFetch.close();
-  await deps?.approvalFetch.close();
-  await mock?.close();
+  await kit?.close();
   await intel?.close();
-  await database?.drop();
 });
 
 describe('provider credentials are never readable over MCP by a non-admin key', () => {
   it('the providers answered with their token steps (the probe has something to find)', async () => {
-    const rows = await deps.db.selectFrom('indicators').select(['enrichment_results']).execute();
+    const rows = await kit.deps.db.selectFrom('indicators').select(['enrichment_results']).execute();
     const answered = new Set(
       rows.flatMap((r) =>
         Object.entries((r.enrichment_results ?? {}) as Record<string, { status: string }>)
@@ -168,7 +97,7 @@ describe('provider credentials are never readable over MCP by a non-admin key', 
 
   it('every resource and every reading tool, for every non-admin scope', async () => {
     const ids = async (table: 'indicators' | 'detection_rules' | 'context_documents' | 'workflows') =>
-      (await deps.db.selectFrom(table).select('uuid').orderBy('id').execute()).map((r) => r.uuid);
+      (await kit.deps.db.selectFrom(table).select('uuid').orderBy('id').execute()).map((r) => r.uuid);
     const indicatorUuids = await ids('indicators');
     const fill: Record<string, () => Promise<string[]>> = {
       'calseta://alerts/{uuid}': async () => [`calseta://alerts/${alertUuid}`],
@@ -210,7 +139,7 @@ describe('provider credentials are never readable over MCP by a non-admin key', 
     const found: string[] = [];
     let answered = 0;
     for (const scopes of scopeSets) {
-      const { key } = await createApiKey(contextFor(deps, SYSTEM), {
+      const { key } = await createApiKey(contextFor(kit.deps, SYSTEM), {
         name: `probe-${scopes.join('+')}`,
         scopes: scopes as Scope[],
         key_type: 'agent',
@@ -250,7 +179,7 @@ describe('provider credentials are never readable over MCP by a non-admin key', 
   });
 
   it('an alerts:read key reads every indicator with its provider results', async () => {
-    const { key } = await createApiKey(contextFor(deps, SYSTEM), {
+    const { key } = await createApiKey(contextFor(kit.deps, SYSTEM), {
       name: 'reader',
       scopes: ['alerts:read'],
       key_type: 'agent',

@@ -6,44 +6,23 @@
  *   the required scopes derived from core's one permission table, and a key presenting another
  *   key's session id never acts through that session.
  */
-import { once } from 'node:events';
-import { readFileSync } from 'node:fs';
-import type { AddressInfo } from 'node:net';
 import {
-  type CoreDeps,
   contextFor,
-  createApiKey,
   createContextDocument,
-  createCore,
-  createLogger,
   createWorkflow,
-  extractAlertIndicators,
-  ingestAlert,
-  JobQueue,
   PERMISSIONS,
   type Permission,
   parseTrustedProxies,
   SYSTEM,
-  seedSystemRows,
 } from '@calseta/core';
-import { createTestDatabase } from '@calseta/db/testing';
 import { SCOPES, type Scope } from '@calseta/schema';
-import { serve } from '@hono/node-server';
-import { Client } from '@modelcontextprotocol/sdk/client/index.js';
-import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createApp } from '../src/app.js';
-import { McpSessions } from '../src/sessions.js';
+import { call, fixture, type McpKit, rpc, startMcpKit, text } from './kit.js';
 
 const NIL_UUID = '00000000-0000-4000-8000-000000000000';
 const BODY_CAP = 4096;
 
-let database: Awaited<ReturnType<typeof createTestDatabase>>;
-let queue: JobQueue;
-let deps: CoreDeps;
-const sessions: McpSessions[] = [];
-const servers: ReturnType<typeof serve>[] = [];
-const clients: Client[] = [];
+let kit: McpKit;
 /** An MCP server without limits (the scope walk) and one with small limits and a trusted proxy. */
 let open: URL;
 let limited: URL;
@@ -56,59 +35,30 @@ const seeded = {} as {
   workflowUuid: string;
 };
 
-async function keyWith(scopes: Scope[]): Promise<{ key: string; prefix: string }> {
-  const created = await createApiKey(contextFor(deps, SYSTEM), { name: `mcp-security ${scopes.join(',')}`, scopes });
-  return { key: created.key, prefix: created.key_prefix };
-}
-
-async function listen(app: ReturnType<typeof createApp>): Promise<URL> {
-  const server = serve({ fetch: app.fetch, hostname: '127.0.0.1', port: 0 });
-  servers.push(server);
-  await once(server, 'listening');
-  return new URL(`http://127.0.0.1:${(server.address() as AddressInfo).port}`);
-}
+const keyWith = (scopes: Scope[]) => kit.key(scopes);
+const connect = (base: URL, key: string) => kit.connect(base, key);
 
 beforeAll(async () => {
-  database = await createTestDatabase();
-  const logger = createLogger({ service: 'test', level: 'silent' });
-  queue = new JobQueue({ url: database.url, logger, supervise: false, maxConnections: 4 });
-  await queue.start();
-  deps = createCore({ db: database.db, queue, logger, config: { dedupWindowHours: 24, webhookSecrets: {} } });
-  await seedSystemRows(deps);
-  for (let i = 0; i < 2; i++) {
-    const s = new McpSessions();
-    await s.start(deps);
-    sessions.push(s);
-  }
-  open = await listen(createApp(deps, sessions[0]));
-  limited = await listen(
-    createApp(deps, sessions[1], {
-      security: {
-        rateLimits: {
-          limits: { authenticated: 3, ingest: 0, enrichment: 0, workflow_execute: 1, unauthenticated: 2 },
-          // An hour-long window: a test never straddles a window boundary.
-          windowSeconds: 3600,
-        },
-        trustedProxies: parseTrustedProxies('127.0.0.1'),
+  kit = await startMcpKit();
+  const { deps } = kit;
+  open = await kit.serve();
+  limited = await kit.serve({
+    security: {
+      rateLimits: {
+        limits: { authenticated: 3, ingest: 0, enrichment: 0, workflow_execute: 1, unauthenticated: 2 },
+        // An hour-long window: a test never straddles a window boundary.
+        windowSeconds: 3600,
       },
-      maxBodyBytes: BODY_CAP,
-    }),
-  );
-  adminKey = (await keyWith(['admin'])).key;
+      trustedProxies: parseTrustedProxies('127.0.0.1'),
+    },
+    maxBodyBytes: BODY_CAP,
+  });
+  adminKey = kit.core.adminKey;
 
   const ctx = contextFor(deps, SYSTEM);
-  const payload = JSON.parse(
-    readFileSync(new URL('../../../packages/integrations/fixtures/elastic_alert.json', import.meta.url), 'utf8'),
-  );
-  const { alert_uuid } = await ingestAlert(ctx, { sourceName: 'elastic', payload });
-  const alert = await deps.db
-    .selectFrom('alerts')
-    .select(['id', 'detection_rule_id'])
-    .where('uuid', '=', alert_uuid)
-    .executeTakeFirstOrThrow();
-  await extractAlertIndicators(ctx, alert.id);
-  seeded.alertUuid = alert_uuid;
-  seeded.indicator = await deps.db
+  const alert = await kit.ingest('elastic', fixture('elastic_alert.json'));
+  seeded.alertUuid = alert.uuid;
+  seeded.indicator = await kit.deps.db
     .selectFrom('alert_indicators')
     .innerJoin('indicators', 'indicators.id', 'alert_indicators.indicator_id')
     .select(['indicators.uuid', 'indicators.type', 'indicators.value'])
@@ -116,10 +66,11 @@ beforeAll(async () => {
     .orderBy('indicators.id')
     .executeTakeFirstOrThrow();
   seeded.ruleUuid = (
-    await deps.db
-      .selectFrom('detection_rules')
-      .select('uuid')
-      .where('id', '=', Number(alert.detection_rule_id))
+    await kit.deps.db
+      .selectFrom('alerts')
+      .innerJoin('detection_rules', 'detection_rules.id', 'alerts.detection_rule_id')
+      .select('detection_rules.uuid')
+      .where('alerts.id', '=', alert.id)
       .executeTakeFirstOrThrow()
   ).uuid;
   seeded.documentUuid = (
@@ -138,53 +89,8 @@ beforeAll(async () => {
 });
 
 afterAll(async () => {
-  for (const client of clients) await client.close().catch(() => undefined);
-  for (const s of sessions) await s.close();
-  for (const server of servers) await new Promise<void>((resolve) => server.close(() => resolve()));
-  await queue?.stop();
-  await deps?.enrichment.close();
-  await deps?.agentFetch.close();
-  await deps?.workflowFetch.close();
-  await deps?.approvalFetch.close();
-  await database?.drop();
+  await kit?.close();
 });
-
-async function connect(base: URL, key: string): Promise<Client> {
-  const client = new Client({ name: 'mcp-security', version: '0' });
-  await client.connect(
-    new StreamableHTTPClientTransport(new URL('/mcp', base), {
-      requestInit: { headers: { authorization: `Bearer ${key}` } },
-    }),
-  );
-  clients.push(client);
-  return client;
-}
-
-/** One JSON-RPC POST on /mcp, raw. */
-function rpc(base: URL, key: string | null, body: unknown, headers: Record<string, string> = {}) {
-  return fetch(new URL('/mcp', base), {
-    method: 'POST',
-    headers: {
-      'content-type': 'application/json',
-      accept: 'application/json, text/event-stream',
-      ...(key && { authorization: `Bearer ${key}` }),
-      ...headers,
-    },
-    body: typeof body === 'string' ? body : JSON.stringify(body),
-  });
-}
-
-const call = (name: string, args: Record<string, unknown>, id = 1) => ({
-  jsonrpc: '2.0',
-  id,
-  method: 'tools/call',
-  params: { name, arguments: args },
-});
-
-function text(result: unknown): string {
-  const [first] = ((result as { content?: unknown }).content ?? []) as { text?: string }[];
-  return first?.text ?? '';
-}
 
 // ------------------------------------------------------------------ the gate (finding: no rate limit, no body cap)
 
@@ -198,7 +104,7 @@ describe('MCP goes through the same gate as REST', () => {
     expect(Number(refused.headers.get('retry-after'))).toBeGreaterThan(0);
     expect(((await refused.json()) as { error: { code: string } }).error.code).toBe('RATE_LIMITED');
     // The bucket REST counts the same key in (core's gate names it): one budget per key, whatever the door.
-    const bucket = await deps.db
+    const bucket = await kit.deps.db
       .selectFrom('rate_limit_buckets')
       .select('count')
       .where('bucket', '=', `authenticated:key:${prefix}`)
@@ -230,7 +136,7 @@ describe('MCP goes through the same gate as REST', () => {
     expect(third.headers.get('retry-after')).toBeTruthy();
     // Another client behind the same proxy is not punished for it.
     expect((await rpc(limited, bad, list, from('198.51.100.11'))).status).toBe(401);
-    const audited = await deps.db
+    const audited = await kit.deps.db
       .selectFrom('activity_events')
       .select('references')
       .where('event_type', '=', 'auth_failed')
@@ -273,7 +179,7 @@ describe('MCP goes through the same gate as REST', () => {
     );
     const body = (await response.json()) as { result: { isError?: boolean } };
     expect(body.result.isError, text(body.result)).toBeFalsy();
-    const rows = await deps.db
+    const rows = await kit.deps.db
       .selectFrom('activity_events')
       .select(['actor_type', 'references'])
       .where('event_type', '=', 'api_write')
@@ -289,6 +195,70 @@ describe('MCP goes through the same gate as REST', () => {
         }),
       },
     ]);
+  });
+});
+
+describe('refusals inside MCP are classified and audited as REST classifies them (core gate)', () => {
+  /** The newest `n` auth_failed rows, oldest first. */
+  async function lastFailures(n: number) {
+    const rows = await kit.deps.db
+      .selectFrom('activity_events')
+      .select(['actor_key_prefix', 'references'])
+      .where('event_type', '=', 'auth_failed')
+      .orderBy('id', 'desc')
+      .limit(n)
+      .execute();
+    return rows.reverse();
+  }
+
+  it("a tool, resource or subscription outside the key's scopes is an insufficient_scope auth failure", async () => {
+    const { key, prefix } = await keyWith(['workflows:read']);
+    const tool = await rpc(
+      open,
+      key,
+      call('post_alert_finding', { alert_uuid: seeded.alertUuid, summary: 'refused', confidence: 'low' }),
+    );
+    expect(text(((await tool.json()) as { result: unknown }).result)).toMatch(/^FORBIDDEN/);
+    const read = await rpc(open, key, {
+      jsonrpc: '2.0',
+      id: 2,
+      method: 'resources/read',
+      params: { uri: `calseta://alerts/${seeded.alertUuid}` },
+    });
+    expect(((await read.json()) as { error: { message: string } }).error.message).toMatch(/FORBIDDEN/);
+    const client = await connect(open, key);
+    await expect(client.subscribeResource({ uri: 'calseta://alerts' })).rejects.toThrow(/FORBIDDEN/);
+
+    const refusal = (route: string, scopes: string[]) => ({
+      actor_key_prefix: prefix,
+      references: expect.objectContaining({
+        reason: 'insufficient_scope',
+        code: 'FORBIDDEN',
+        route,
+        required_scopes: scopes,
+        client_ip: '127.0.0.1',
+      }),
+    });
+    expect(await lastFailures(3)).toEqual([
+      refusal('mcp tools/call post_alert_finding', ['alerts:write']),
+      refusal('mcp resources/read alert', ['alerts:read']),
+      refusal('mcp resources/subscribe', ['alerts:read']),
+    ]);
+  });
+
+  it("the header's shape says invalid_format or invalid_key, as for REST", async () => {
+    const list = { jsonrpc: '2.0', id: 1, method: 'tools/list' };
+    const cases = [
+      ['Basic dXNlcjpwYXNz', 'invalid_format'],
+      ['Bearer cai_short', 'invalid_format'],
+      [`Bearer cai_${'q'.repeat(43)}`, 'invalid_key'],
+    ] as const;
+    for (const [authorization] of cases) {
+      expect((await rpc(open, null, list, { authorization })).status).toBe(401);
+    }
+    const rows = await lastFailures(cases.length);
+    expect(rows.map((row) => (row.references as { reason: string }).reason)).toEqual(cases.map(([, reason]) => reason));
+    expect(rows.map((row) => row.actor_key_prefix)).toEqual([null, 'cai_shor', 'cai_qqqq']);
   });
 });
 
@@ -413,7 +383,7 @@ describe('every tool and resource × every scope', () => {
     );
     const result = ((await stolen.json()) as { result: unknown }).result;
     expect(text(result)).toMatch(/^FORBIDDEN/); // the reader's own scopes, not the admin's session
-    const findings = await deps.db
+    const findings = await kit.deps.db
       .selectFrom('alerts')
       .select('agent_findings')
       .where('uuid', '=', seeded.alertUuid)

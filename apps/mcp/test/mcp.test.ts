@@ -1,55 +1,27 @@
 import { execFile } from 'node:child_process';
 import { once } from 'node:events';
-import { readFileSync } from 'node:fs';
-import type { AddressInfo } from 'node:net';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
-import {
-  type CoreDeps,
-  contextFor,
-  createApiKey,
-  createContextDocument,
-  createCore,
-  createLogger,
-  createWorkflow,
-  enrichAlert,
-  extractAlertIndicators,
-  ingestAlert,
-  JobQueue,
-  parseAllowedHosts,
-  providerEnvFrom,
-  SYSTEM,
-  seedSystemRows,
-} from '@calseta/core';
-import { createTestDatabase } from '@calseta/db/testing';
-import { type MockProvidersServer, mockProviderEnv, startMockProviders } from '@calseta/mock-providers';
-import type { Scope } from '@calseta/schema';
-import { serve } from '@hono/node-server';
+import { type CoreDeps, contextFor, createContextDocument, createWorkflow, enrichAlert, SYSTEM } from '@calseta/core';
+import type { MockProvidersServer } from '@calseta/mock-providers';
+import { AlertListQuerySchema, PageQuerySchema, type Scope } from '@calseta/schema';
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { SSEClientTransport } from '@modelcontextprotocol/sdk/client/sse.js';
 import { StdioClientTransport } from '@modelcontextprotocol/sdk/client/stdio.js';
-import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
 import { ResourceUpdatedNotificationSchema } from '@modelcontextprotocol/sdk/types.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { committedPage, MCP_REFERENCE_PAGE, mcpReferenceMarkdown } from '../../../scripts/reference-docs.js';
-import { createApp } from '../src/app.js';
 import { McpSessions } from '../src/sessions.js';
+import { fixture, type McpKit, startMcpKit, text } from './kit.js';
 
 const CLI = fileURLToPath(new URL('../../cli/src/main.ts', import.meta.url));
 const INSPECTOR_CHECK = fileURLToPath(new URL('../scripts/inspector-check.mjs', import.meta.url));
 const NIL_UUID = '00000000-0000-4000-8000-000000000000';
 
-function fixture(name: string): Record<string, unknown> {
-  return JSON.parse(readFileSync(new URL(`../../../packages/integrations/fixtures/${name}`, import.meta.url), 'utf8'));
-}
-
-let database: Awaited<ReturnType<typeof createTestDatabase>>;
-let queue: JobQueue;
+let kit: McpKit;
 let mock: MockProvidersServer;
-let providerEnv: Record<string, string>;
 let deps: CoreDeps;
 let sessions: McpSessions;
-let server: ReturnType<typeof serve>;
 let base: URL;
 const keys = {} as Record<'admin' | 'reader' | 'workflowsOnly', string>;
 const clients: Client[] = [];
@@ -68,7 +40,7 @@ const seeded = {} as {
 type Transport = 'streamable-http' | 'sse' | 'stdio';
 
 async function keyWith(scopes: Scope[]): Promise<string> {
-  return (await createApiKey(contextFor(deps, SYSTEM), { name: 'mcp-test', scopes })).key;
+  return (await kit.key(scopes, { name: 'mcp-test' })).key;
 }
 
 /** One stdio server process per key (each start costs seconds), shared by that key's tests. */
@@ -84,11 +56,10 @@ async function connect(key: string, transport: Transport = 'streamable-http'): P
 }
 
 async function open(key: string, transport: Transport): Promise<Client> {
+  if (transport === 'streamable-http') return kit.connect(base, key);
   const client = new Client({ name: 'calseta-test', version: '0.0.0' });
   const headers = { authorization: `Bearer ${key}` };
-  if (transport === 'streamable-http') {
-    await client.connect(new StreamableHTTPClientTransport(new URL('/mcp', base), { requestInit: { headers } }));
-  } else if (transport === 'sse') {
+  if (transport === 'sse') {
     await client.connect(new SSEClientTransport(new URL('/sse', base), { requestInit: { headers } }));
   } else {
     await client.connect(
@@ -97,8 +68,8 @@ async function open(key: string, transport: Transport): Promise<Client> {
         args: ['--import', 'tsx', CLI, 'mcp', '--stdio'],
         // The SDK adds a safe default environment (PATH, HOME, …).
         env: {
-          ...providerEnv,
-          DATABASE_URL: database.url,
+          ...kit.providerEnv,
+          DATABASE_URL: kit.core.databaseUrl,
           CALSETA_API_KEY: key,
         },
         stderr: 'pipe',
@@ -109,11 +80,6 @@ async function open(key: string, transport: Transport): Promise<Client> {
   return client;
 }
 
-function text(result: unknown): string {
-  const [first] = ((result as { content?: unknown }).content ?? []) as { type: string; text?: string }[];
-  return first?.text ?? '';
-}
-
 async function readJson(client: Client, uri: string): Promise<Record<string, unknown>> {
   const result = await client.readResource({ uri });
   const [content] = result.contents as { uri: string; text: string; mimeType: string }[];
@@ -122,41 +88,15 @@ async function readJson(client: Client, uri: string): Promise<Record<string, unk
   return JSON.parse(String(content?.text));
 }
 
-async function ingestAndEnrich(payload: Record<string, unknown>): Promise<{ uuid: string; id: number }> {
-  const ctx = contextFor(deps, SYSTEM);
-  const { alert_uuid } = await ingestAlert(ctx, { sourceName: 'elastic', payload });
-  const row = await deps.db.selectFrom('alerts').select('id').where('uuid', '=', alert_uuid).executeTakeFirstOrThrow();
-  await extractAlertIndicators(ctx, row.id);
-  await enrichAlert(ctx, row.id);
-  return { uuid: alert_uuid, id: row.id };
-}
+const ingestAndEnrich = (payload: Record<string, unknown>) => kit.ingest('elastic', payload, { enrich: true });
 
 beforeAll(async () => {
-  database = await createTestDatabase();
-  const logger = createLogger({ service: 'test', level: 'silent' });
-  queue = new JobQueue({ url: database.url, logger, supervise: false, maxConnections: 4 });
-  await queue.start();
   // Real (mock) providers: enrichment stores real-shaped results, and provider calls can be counted.
-  mock = await startMockProviders();
-  providerEnv = mockProviderEnv(mock);
-  deps = createCore({
-    db: database.db,
-    queue,
-    logger,
-    config: {
-      dedupWindowHours: 24,
-      webhookSecrets: {},
-      outbound: { allowHosts: parseAllowedHosts(providerEnv.SSRF_ALLOWED_HOSTS) },
-      enrichment: { providerEnv: providerEnvFrom(providerEnv) },
-    },
-  });
-  await seedSystemRows(deps);
+  kit = await startMcpKit({ mockProviders: true });
+  deps = kit.deps;
+  mock = kit.mock as MockProvidersServer;
   sessions = new McpSessions();
-  await sessions.start(deps);
-  const app = createApp(deps, sessions);
-  server = serve({ fetch: app.fetch, hostname: '127.0.0.1', port: 0 });
-  await once(server, 'listening');
-  base = new URL(`http://127.0.0.1:${(server.address() as AddressInfo).port}`);
+  base = await kit.serve({}, sessions);
   keys.admin = await keyWith(['admin']);
   keys.reader = await keyWith(['alerts:read']);
   keys.workflowsOnly = await keyWith(['workflows:read']);
@@ -209,15 +149,7 @@ beforeAll(async () => {
 
 afterAll(async () => {
   for (const client of clients) await client.close().catch(() => undefined);
-  await sessions.close();
-  await new Promise<void>((resolve) => server.close(() => resolve()));
-  await queue.stop();
-  await deps.enrichment.close();
-  await deps.agentFetch.close();
-  await deps.workflowFetch.close();
-  await deps.approvalFetch.close();
-  await mock.close();
-  await database.drop();
+  await kit?.close();
 });
 
 const TOOLS = [
@@ -635,5 +567,82 @@ describe('MCP transport edges', () => {
     expect(answer).toMatchObject({ source: 'live', indicator: null, live: { value: '8.8.8.8' } });
     expect(mock.stats().requests).toBeGreaterThan(0);
     expect(Object.values(answer.live.results).some((r) => r.status === 'success')).toBe(true);
+  });
+});
+
+describe('tools keep REST’s contract', () => {
+  it('search_alerts, search_detection_rules and list_workflows take REST’s list queries and paging limits', async () => {
+    const client = await connect(keys.admin);
+    const tools = (await client.listTools()).tools;
+    const inputOf = (name: string) => Object.keys(tools.find((t) => t.name === name)?.inputSchema.properties ?? {});
+    // Every filter REST's GET /v1/alerts takes (the schema package's query), and its paging.
+    expect(inputOf('search_alerts').sort()).toEqual(
+      [...Object.keys(AlertListQuerySchema.shape), ...Object.keys(PageQuerySchema.shape)].sort(),
+    );
+    const max = PageQuerySchema.shape.page_size.unwrap().maxValue ?? 0;
+    expect(max).toBeGreaterThan(100);
+    for (const [name, key] of [
+      ['search_alerts', 'alerts'],
+      ['search_detection_rules', 'detection_rules'],
+      ['list_workflows', 'workflows'],
+    ] as const) {
+      const defaults = await client.callTool({ name, arguments: {} });
+      expect(defaults.isError, `${name}: ${text(defaults)}`).toBeFalsy();
+      expect((defaults.structuredContent as Record<string, unknown>).page_size).toBe(
+        PageQuerySchema.parse({}).page_size,
+      );
+      const largest = await client.callTool({ name, arguments: { page_size: max } });
+      expect(largest.isError, `${name}: ${text(largest)}`).toBeFalsy();
+      expect((largest.structuredContent as Record<string, unknown[]>)[key]).toBeInstanceOf(Array);
+      const over = await client.callTool({ name, arguments: { page_size: max + 1 } });
+      expect(over.isError, name).toBe(true);
+    }
+    // Filters are validated as REST validates them.
+    const notUuid = await client.callTool({ name: 'search_alerts', arguments: { detection_rule_uuid: 'x' } });
+    expect(notUuid.isError).toBe(true);
+  });
+
+  it('update_alert_status reads the previous status under the lock of its change', async () => {
+    const { uuid } = await kit.ingest('generic', { title: 'Status race', severity: 'high', rule_name: 'Status race' });
+    const client = await connect(keys.admin);
+    const database = new URL(kit.core.databaseUrl).pathname.slice(1);
+    const lockWaits = async () => {
+      const rows = await (deps.db as any)
+        .selectFrom('pg_stat_activity')
+        .select('pid')
+        .where('datname', '=', database)
+        .where('wait_event_type', '=', 'Lock')
+        .execute();
+      return rows.length;
+    };
+    // Hold the alert's row lock, so both calls queue up behind it whatever they read first.
+    let held!: () => void;
+    let release!: () => void;
+    const holding = new Promise<void>((resolve) => {
+      held = resolve;
+    });
+    const released = new Promise<void>((resolve) => {
+      release = resolve;
+    });
+    const lock = deps.db.transaction().execute(async (trx) => {
+      await trx.selectFrom('alerts').select('id').where('uuid', '=', uuid).forUpdate().execute();
+      held();
+      await released;
+    });
+    await holding;
+    const calls = (['Triaging', 'Escalated'] as const).map((status) =>
+      client.callTool({ name: 'update_alert_status', arguments: { alert_uuid: uuid, status } }),
+    );
+    await expect.poll(lockWaits).toBe(2);
+    release();
+    await lock;
+    const outcomes = (await Promise.all(calls)).map(
+      (result) => result.structuredContent as { status: string; previous_status: string },
+    );
+    // One moved the alert out of Open; the other moved it on from there, and says so.
+    const first = outcomes.find((o) => o.previous_status === 'Open');
+    const second = outcomes.find((o) => o !== first);
+    expect(first, JSON.stringify(outcomes)).toBeDefined();
+    expect(second?.previous_status, JSON.stringify(outcomes)).toBe(first?.status);
   });
 });

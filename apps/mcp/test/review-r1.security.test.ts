@@ -4,43 +4,17 @@
  * messages in one POST — 100 `execute_workflow` calls for one `workflow_execute` hit. A batch is
  * refused (MCP 2025-06-18 dropped JSON-RPC batching), so one request is one counted message.
  */
-import { once } from 'node:events';
-import type { AddressInfo } from 'node:net';
-import {
-  type CoreDeps,
-  contextFor,
-  createApiKey,
-  createCore,
-  createLogger,
-  createWorkflow,
-  JobQueue,
-  SYSTEM,
-  seedSystemRows,
-} from '@calseta/core';
-import { createTestDatabase } from '@calseta/db/testing';
-import { serve } from '@hono/node-server';
+import { contextFor, createApiKey, createWorkflow, SYSTEM } from '@calseta/core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createApp } from '../src/app.js';
-import { McpSessions } from '../src/sessions.js';
+import { type McpKit, startMcpKit } from './kit.js';
 
-let database: Awaited<ReturnType<typeof createTestDatabase>>;
-let queue: JobQueue;
-let deps: CoreDeps;
-let sessions: McpSessions;
-let server: ReturnType<typeof serve>;
+let kit: McpKit;
 let base: URL;
 let workflowUuid: string;
 
 beforeAll(async () => {
-  database = await createTestDatabase();
-  const logger = createLogger({ service: 'test', level: 'silent' });
-  queue = new JobQueue({ url: database.url, logger, supervise: false, maxConnections: 4 });
-  await queue.start();
-  deps = createCore({ db: database.db, queue, logger, config: { dedupWindowHours: 24, webhookSecrets: {} } });
-  await seedSystemRows(deps);
-  sessions = new McpSessions();
-  await sessions.start(deps);
-  const app = createApp(deps, sessions, {
+  kit = await startMcpKit();
+  base = await kit.serve({
     security: {
       rateLimits: {
         limits: { authenticated: 5, ingest: 0, enrichment: 1, workflow_execute: 1, unauthenticated: 5 },
@@ -48,11 +22,8 @@ beforeAll(async () => {
       },
     },
   });
-  server = serve({ fetch: app.fetch, hostname: '127.0.0.1', port: 0 });
-  await once(server, 'listening');
-  base = new URL(`http://127.0.0.1:${(server.address() as AddressInfo).port}`);
   workflowUuid = (
-    await createWorkflow(contextFor(deps, SYSTEM), {
+    await createWorkflow(contextFor(kit.deps, SYSTEM), {
       name: 'Unreviewed action',
       workflow_type: 'indicator',
       indicator_types: ['ip'],
@@ -64,14 +35,7 @@ beforeAll(async () => {
 });
 
 afterAll(async () => {
-  await sessions?.close();
-  await new Promise<void>((resolve) => (server ? server.close(() => resolve()) : resolve()));
-  await queue?.stop();
-  await deps?.enrichment.close();
-  await deps?.agentFetch.close();
-  await deps?.workflowFetch.close();
-  await deps?.approvalFetch.close();
-  await database?.drop();
+  await kit?.close();
 });
 
 const execute = (id: number) => ({
@@ -87,7 +51,7 @@ const execute = (id: number) => ({
 describe('a JSON-RPC batch does not multiply the rate-limit budget', () => {
   it('20 execute_workflow calls in one POST do not become 20 runs on a budget of 1 a window', async () => {
     const key = (
-      await createApiKey(contextFor(deps, SYSTEM), {
+      await createApiKey(contextFor(kit.deps, SYSTEM), {
         name: 'batcher',
         scopes: ['workflows:execute'],
         key_type: 'human',
@@ -103,7 +67,7 @@ describe('a JSON-RPC batch does not multiply the rate-limit budget', () => {
       body: JSON.stringify(Array.from({ length: 20 }, (_, i) => execute(i + 1))),
     });
     await response.text();
-    const runs = await deps.db
+    const runs = await kit.deps.db
       .selectFrom('workflow_runs')
       .select((eb) => eb.fn.countAll<string>().as('n'))
       .executeTakeFirstOrThrow();

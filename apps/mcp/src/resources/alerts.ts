@@ -1,0 +1,43 @@
+import { getAlert, getAlertContext, listAlertActivity, listAlerts, type ServiceContext } from '@calseta/core';
+import { LIST_LIMIT, type ResourceDefinition, variable } from '../define.js';
+
+const newest = (ctx: ServiceContext) => listAlerts(ctx, { page: 1, page_size: LIST_LIMIT });
+
+export const ALERT_RESOURCES: ResourceDefinition[] = [
+  {
+    name: 'alerts',
+    uri: 'calseta://alerts',
+    description: 'The 50 most recent alerts (by occurred_at). Subscribable.',
+    permissions: ['alerts:read'],
+    read: async (ctx) => {
+      const { data, meta } = await newest(ctx);
+      return { alerts: data, count: data.length, total: meta.total };
+    },
+  },
+  {
+    name: 'alert',
+    uri: 'calseta://alerts/{uuid}',
+    description: 'One alert with its indicators, detection rule and findings. Subscribable.',
+    permissions: ['alerts:read'],
+    list: async (ctx) => (await newest(ctx)).data.map((a) => ({ uri: `calseta://alerts/${a.uuid}`, name: a.title })),
+    read: (ctx, { uuid }) => getAlert(ctx, variable(uuid)),
+  },
+  {
+    name: 'alert-context',
+    uri: 'calseta://alerts/{uuid}/context',
+    description:
+      'The agent payload of an alert (default token budget; use get_alert_context to choose one). Subscribable.',
+    permissions: ['alerts:read'],
+    read: (ctx, { uuid }) => getAlertContext(ctx, variable(uuid)),
+  },
+  {
+    name: 'alert-activity',
+    uri: 'calseta://alerts/{uuid}/activity',
+    description: 'An alert’s activity log, newest first (max 100).',
+    permissions: ['alerts:read'],
+    read: async (ctx, { uuid }) => {
+      const { data } = await listAlertActivity(ctx, variable(uuid), { page: 1, page_size: 100 });
+      return { activity: data, count: data.length };
+    },
+  },
+];
