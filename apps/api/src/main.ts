@@ -58,10 +58,7 @@ async function shutdown(signal: string) {
   logger.info({ signal }, 'shutting down');
   server.close();
   await queue.stop();
-  await deps.enrichment.close();
-  await deps.agentFetch.close();
-  await deps.workflowFetch.close();
-  await deps.approvalFetch.close();
+  await deps.close();
   await db.destroy();
   process.exit(0);
 }

@@ -55,10 +55,7 @@ async function shutdown(signal: string) {
   server.close();
   await sessions.close();
   await queue.stop();
-  await deps.enrichment.close();
-  await deps.agentFetch.close();
-  await deps.workflowFetch.close();
-  await deps.approvalFetch.close();
+  await deps.close();
   await db.destroy();
   process.exit(0);
 }

@@ -51,10 +51,7 @@ async function shutdown(signal: string) {
   stopping = true;
   logger.info({ signal }, 'draining and shutting down');
   await queue.stop();
-  await deps.enrichment.close();
-  await deps.agentFetch.close();
-  await deps.workflowFetch.close();
-  await deps.approvalFetch.close();
+  await deps.close();
   await db.destroy();
   process.exit(0);
 }

@@ -3,97 +3,6 @@
  * operation, the pipeline steps, the job queue, auth and the activity log. Transports stay thin.
  */
 
-import type { Db } from '@calseta/db';
-import { createAgentFetch } from './agents/deliver.js';
-import { createApprovalFetch } from './approvals/notify.js';
-import type { CoreConfig, CoreDeps } from './infra/context.js';
-import { EnrichmentRuntime, providerEnvFrom } from './infra/enrichment/runtime.js';
-import { policyFor } from './infra/http/policy.js';
-import type { Integrations } from './infra/integrations.js';
-import type { JobQueue } from './infra/jobs/queue.js';
-import { ApiKeyCache } from './infra/key-cache.js';
-import type { Logger } from './infra/logger.js';
-import { MappingRuleCache } from './infra/mapping-rules.js';
-import { SecretBox } from './infra/secrets/box.js';
-import { createIngestBatcher } from './ingest/batcher.js';
-import type { LoadedPlugins } from './plugins.js';
-import { SourceRegistry } from './sources/registry.js';
-import { createWorkflowFetch } from './workflows/http.js';
-
-export interface CreateCoreOptions {
-  db: Db;
-  queue: JobQueue;
-  config: CoreConfig;
-  logger: Logger;
-  /**
-   * The plugins and vendor clients core reaches only through its ports: `firstParty` from
-   * `@calseta/integrations` in the apps (`NO_INTEGRATIONS` for core alone). Core never imports them.
-   */
-  integrations: Integrations;
-  /** Plugins loaded from `CALSETA_PLUGINS` (`loadPlugins`): their sources are registered after the integrations' plugins'. */
-  plugins?: Pick<LoadedPlugins, 'sources'>;
-}
-
-/** Build a process's core dependencies. Called once, by each app's composition root. */
-export function createCore(options: CreateCoreOptions): CoreDeps {
-  const { integrations } = options;
-  // Providers read only the builtins' own variables and CALSETA_PROVIDER_*, whatever the app collected.
-  const enrichmentConfig = options.config.enrichment ?? { providerEnv: {} };
-  const config: CoreConfig = {
-    ...options.config,
-    enrichment: {
-      ...enrichmentConfig,
-      providerEnv: providerEnvFrom(enrichmentConfig.providerEnv, integrations.builtinProviders),
-    },
-  };
-  const apiKeys = new ApiKeyCache();
-  const notifications = options.queue.notifications;
-  // Caching switches on once the invalidation listener is confirmed; until then keys are read.
-  apiKeys
-    .attach(notifications)
-    .catch((error: unknown) => options.logger.warn({ err: error }, 'API key cache disabled: no notification listener'));
-  const mappingRules = new MappingRuleCache();
-  mappingRules
-    .attach(notifications)
-    .catch((error: unknown) =>
-      options.logger.warn({ err: error }, 'mapping changes from other processes arrive by TTL only'),
-    );
-  const secrets = config.encryptionKey ? new SecretBox(config.encryptionKey) : null;
-  const enrichment = new EnrichmentRuntime({
-    db: options.db,
-    notifications,
-    secrets,
-    logger: options.logger,
-    config: config.enrichment ?? { providerEnv: {} },
-    outbound: policyFor(config.outbound ?? {}, 'providers'),
-    builtins: integrations.builtinProviders,
-  });
-  enrichment
-    .attach()
-    .catch((error: unknown) =>
-      options.logger.warn({ err: error }, 'provider changes from other processes arrive by TTL only'),
-    );
-  const base = { db: options.db, queue: options.queue, config, logger: options.logger };
-  return {
-    ...base,
-    secrets,
-    enrichment,
-    agentFetch: createAgentFetch(policyFor(config.outbound ?? {}, 'agents')),
-    workflowFetch: createWorkflowFetch(policyFor(config.outbound ?? {}, 'workflows')),
-    approvalFetch: createApprovalFetch(policyFor(config.outbound ?? {}, 'notifiers')),
-    apiKeys,
-    notifications,
-    ingest: createIngestBatcher(base),
-    // First-party and community sources alike: plugins, in the order the composition root gave them.
-    sources: new SourceRegistry([
-      ...integrations.plugins.flatMap((plugin) => plugin.sources),
-      ...(options.plugins?.sources ?? []),
-    ]),
-    mappingRules,
-    integrations,
-  };
-}
-
 export type { Db } from '@calseta/db';
 export { listActivity } from './activity/list.js';
 export * from './agents/index.js';
@@ -130,6 +39,7 @@ export { ProcessEnvSchema, parseProcessEnv, sharedCoreConfig } from './config.js
 export * from './context/index.js';
 export { matchesTargeting, type TargetingSubject } from './context/targeting.js';
 export { contextFor } from './context-for.js';
+export { type Core, type CreateCoreOptions, createCore } from './create-core.js';
 // Enrichment provider and field extraction administration.
 export * from './enrichment/admin.js';
 export { enrichOnDemand, listProviderStatus, requestAlertEnrichment } from './enrichment/on-demand.js';
@@ -190,6 +100,7 @@ export { onApiKeysChanged } from './infra/key-cache.js';
 export type { Logger } from './infra/logger.js';
 export { createLogger } from './infra/logger.js';
 export { isSealed, parseEncryptionKey, type SealedSecret, SecretBox, SecretError } from './infra/secrets/box.js';
+export { SourceRegistry } from './infra/source-registry.js';
 export { extractIndicators } from './ingest/extract.js';
 export { extractAlertIndicators } from './ingest/extract-alert-indicators.js';
 export { fingerprint } from './ingest/fingerprint.js';
@@ -232,7 +143,7 @@ export {
 export { JOB_HANDLERS } from './pipeline/handlers.js';
 export type { InstalledProviders, LoadedPlugins, LoadPluginsOptions } from './plugins.js';
 export { installPluginProviders, loadPlugins, NO_PLUGINS, parsePluginList } from './plugins.js';
-export { DEFAULT_APPROVAL_TIMEOUT_SECONDS, getApprovalDefaults } from './settings.js';
+export { DEFAULT_APPROVAL_TIMEOUT_SECONDS, getApprovalDefaults } from './settings/approval-defaults.js';
 export {
   createSource,
   deleteSource,
@@ -241,7 +152,6 @@ export {
   sourceIngestPolicy,
   updateSource,
 } from './sources/integrations.js';
-export { SourceRegistry } from './sources/registry.js';
 export { EXIT_CONFIG, exitOnConfigError } from './startup.js';
 export { seedSystemRows } from './system/bootstrap.js';
 export type { Health } from './system/health.js';

@@ -1,6 +1,5 @@
 import type { Db } from '@calseta/db';
 import type { ApiKeyType, DetectionRuleRef, IngestAccepted, NormalizedAlert, Scope } from '@calseta/schema';
-import type { SourceRegistry } from '../sources/registry.js';
 import type { ApprovalConfig } from './approval-config.js';
 import type { EnrichmentConfig, EnrichmentRuntime } from './enrichment/runtime.js';
 import type { GroupCommit } from './group-commit.js';
@@ -13,6 +12,7 @@ import type { Logger } from './logger.js';
 import type { MappingRuleCache } from './mapping-rules.js';
 import type { Notifications } from './notifications.js';
 import type { SecretBox } from './secrets/box.js';
+import type { SourceRegistry } from './source-registry.js';
 
 /** An API key that passed authentication. */
 export interface AuthenticatedKey {

@@ -1,7 +1,7 @@
 /**
  * Process liveness in Postgres, for recovering work a dead process held (jobs, shared enrichment
  * calls) without waiting for timeouts. Every process holds a session advisory lock
- * `(LIVENESS_LOCK_CLASS, its liveness id)` on its LISTEN connection (system/notifications.ts) for as
+ * `(LIVENESS_LOCK_CLASS, its liveness id)` on its LISTEN connection (infra/notifications.ts) for as
  * long as it lives; Postgres releases it the moment that connection ends — the process exited or
  * was killed (`kill -9` closes its sockets; the server notices at once). So "the lock is not held"
  * means "the process is gone" (or cut off from the database, and then it cannot finish its work

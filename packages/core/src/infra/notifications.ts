@@ -24,7 +24,7 @@ export class Notifications {
   private statements: Promise<unknown> = Promise.resolve();
   /**
    * This process's liveness id: its connection holds the advisory lock (LIVENESS_LOCK_CLASS, id)
-   * from the first `listen` on, so other processes can tell when it is gone (system/liveness.ts).
+   * from the first `listen` on, so other processes can tell when it is gone (infra/liveness.ts).
    */
   readonly livenessId = newLivenessId();
 

@@ -9,7 +9,7 @@ import {
   type RefusedIndicator,
 } from '@calseta/schema';
 import type { MappingRule } from '../infra/mapping-rules.js';
-import type { SourceRegistry } from '../sources/registry.js';
+import type { SourceRegistry } from '../infra/source-registry.js';
 
 export interface ExtractionResult {
   passes: ExtractionPass[];

@@ -2,7 +2,7 @@ import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { builtinSources } from '@calseta/integrations';
 import { describe, expect, it } from 'vitest';
-import { SourceRegistry } from '../sources/registry.js';
+import { SourceRegistry } from '../infra/source-registry.js';
 import { extractIndicators } from './extract.js';
 import { fingerprint } from './fingerprint.js';
 

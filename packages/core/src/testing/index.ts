@@ -13,6 +13,7 @@
 import { createDb } from '@calseta/db';
 import type { ApiKeyCreate } from '@calseta/schema';
 import {
+  type Core,
   type CoreConfig,
   type CoreDeps,
   contextFor,
@@ -78,15 +79,10 @@ export async function createTestCore(options: TestCoreOptions): Promise<TestCore
     supervise: false,
     maxConnections: options.queueConnections ?? 2,
   });
-  let deps: CoreDeps | undefined;
+  let deps: Core | undefined;
   const close = async () => {
     if (options.startQueue) await queue.stop();
-    if (deps) {
-      await deps.enrichment.close();
-      await deps.agentFetch.close();
-      await deps.workflowFetch.close();
-      await deps.approvalFetch.close();
-    }
+    await deps?.close();
     await database.drop();
   };
   try {

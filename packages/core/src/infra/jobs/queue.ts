@@ -112,7 +112,7 @@ export class JobQueue {
     if (version !== PGBOSS_SCHEMA_VERSION) {
       throw new Error(
         `pg-boss schema version ${version} is not ${PGBOSS_SCHEMA_VERSION}, the version ingest writes job rows for ` +
-          '(packages/core/src/jobs/rows.ts). Update that SQL with the pg-boss upgrade.',
+          '(packages/core/src/infra/jobs/rows.ts). Update that SQL with the pg-boss upgrade.',
       );
     }
     await this.withQueueLock(async () => {

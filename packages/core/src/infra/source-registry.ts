@@ -7,7 +7,7 @@ import {
   type NormalizedAlert,
   NormalizedAlertSchema,
 } from '@calseta/schema';
-import { ServiceError } from '../infra/errors.js';
+import { ServiceError } from './errors.js';
 
 /** Plugin output is untrusted: a plugin bug becomes a clear 422, never a 500 or a bad row. */
 function pluginFailure(source: string, step: string, error: unknown): ServiceError {

@@ -1,6 +1,6 @@
 import type { ApprovalDefaults } from '@calseta/schema';
-import { authorize } from './auth/permissions.js';
-import type { ServiceContext } from './infra/context.js';
+import { authorize } from '../auth/permissions.js';
+import type { ServiceContext } from '../infra/context.js';
 
 /** Fallback approval timeout of a workflow without its own (seconds). */
 export const DEFAULT_APPROVAL_TIMEOUT_SECONDS = 3600;
