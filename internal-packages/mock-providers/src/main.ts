@@ -126,6 +126,10 @@ export async function runMockProvidersCli(argv: string[]): Promise<MockProviders
   return server;
 }
 
-if (process.argv[1] && import.meta.url === pathToFileURL(process.argv[1]).href) {
+// Run as a script only from this source file: bundled into the CLI, import.meta.url is the bundle's,
+// which is also process.argv[1], and the CLI calls runMockProvidersCli itself.
+const isScript =
+  import.meta.url.endsWith('/src/main.ts') && import.meta.url === pathToFileURL(process.argv[1] ?? '').href;
+if (isScript) {
   await runMockProvidersCli(process.argv.slice(2));
 }
