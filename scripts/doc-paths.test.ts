@@ -86,6 +86,11 @@ describe('paths named in docs and READMEs', () => {
       'docs/adr/0001, docs/adr/9999, /v1/alerts/{uuid}, @calseta/core, https://github.com/a/b/c.ts',
       '`api/differences.md` (from docs/), `jobs/nope.ts`, `dist/main.js`, and `[label](url)` in code',
     ].join('\n');
-    expect(missingPaths(doc, text)).toEqual(['adr/gone.md#x', 'packages/core/nope.ts', 'docs/adr/9999', 'jobs/nope.ts']);
+    expect(missingPaths(doc, text)).toEqual([
+      'adr/gone.md#x',
+      'packages/core/nope.ts',
+      'docs/adr/9999',
+      'jobs/nope.ts',
+    ]);
   });
 });
