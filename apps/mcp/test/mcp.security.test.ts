@@ -125,6 +125,29 @@ describe('MCP goes through the same gate as REST', () => {
     expect((await rpc(limited, key, { jsonrpc: '2.0', id: 2, method: 'tools/list' })).status).toBe(200);
   });
 
+  it('classes a live enrich_indicator as REST classes POST /v1/enrichments (enrichment), a stored one as authenticated', async () => {
+    const base = await kit.serve({
+      security: {
+        rateLimits: {
+          limits: { authenticated: 0, ingest: 0, enrichment: 1, workflow_execute: 0, unauthenticated: 0 },
+          windowSeconds: 3600,
+        },
+      },
+    });
+    const { key, prefix } = await keyWith(['enrichments:read']);
+    const live = call('enrich_indicator', { type: 'ip', value: '198.51.100.7', live: true });
+    expect((await rpc(base, key, live)).status).toBe(200);
+    expect((await rpc(base, key, live)).status).toBe(429);
+    const stored = call('enrich_indicator', { type: 'ip', value: '198.51.100.7' });
+    expect((await rpc(base, key, stored)).status).toBe(200);
+    const buckets = await kit.deps.db
+      .selectFrom('rate_limit_buckets')
+      .select(['bucket', 'count'])
+      .where('bucket', 'like', `%:key:${prefix}`)
+      .execute();
+    expect(buckets).toEqual([{ bucket: `enrichment:key:${prefix}`, count: 2 }]);
+  });
+
   it('limits failed authentications per client IP, the IP taken through trusted proxies as REST does', async () => {
     const bad = `cai_${'z'.repeat(43)}`;
     const list = { jsonrpc: '2.0', id: 1, method: 'tools/list' };
