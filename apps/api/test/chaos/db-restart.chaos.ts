@@ -6,6 +6,7 @@
  * 202 is enriched and delivered, nothing duplicated.
  */
 import fs from 'node:fs/promises';
+import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { createDb, type EmbeddedPostgres, migrateToLatest, startEmbeddedPostgres } from '@calseta/db';
@@ -39,9 +40,25 @@ const t0 = performance.now();
 const progress = (what: string) =>
   process.stderr.write(`[chaos db +${((performance.now() - t0) / 1000).toFixed(1)} s] ${what}\n`);
 
+/**
+ * A free port below Linux's ephemeral range (32768–60999 by default): Postgres must get the same port
+ * back when it restarts, and while it is down any outbound socket may be handed an ephemeral one.
+ */
+async function freeNonEphemeralPort(): Promise<number> {
+  for (let port = 25_432; port < 25_632; port++) {
+    const free = await new Promise<boolean>((resolve) => {
+      const probe = net.createServer();
+      probe.once('error', () => resolve(false));
+      probe.listen(port, '127.0.0.1', () => probe.close(() => resolve(true)));
+    });
+    if (free) return port;
+  }
+  throw new Error('no free port in 25432–25631 on 127.0.0.1');
+}
+
 beforeAll(async () => {
   dataDir = await fs.mkdtemp(path.join(os.tmpdir(), 'calseta-chaos-pg-'));
-  postgres = await startEmbeddedPostgres({ dataDir });
+  postgres = await startEmbeddedPostgres({ dataDir, port: await freeNonEphemeralPort() });
   const { db } = createDb({ url: postgres.url, max: 2 });
   await migrateToLatest(db);
   await db.destroy();
