@@ -101,6 +101,7 @@ export type { Logger } from './infra/logger.js';
 export { createLogger } from './infra/logger.js';
 export { isSealed, parseEncryptionKey, type SealedSecret, SecretBox, SecretError } from './infra/secrets/box.js';
 export { SourceRegistry } from './infra/source-registry.js';
+export { collectProcessMetrics, metricsRegistry, renderMetrics } from './infra/telemetry/metrics.js';
 export { extractIndicators } from './ingest/extract.js';
 export { extractAlertIndicators } from './ingest/extract-alert-indicators.js';
 export { fingerprint } from './ingest/fingerprint.js';
