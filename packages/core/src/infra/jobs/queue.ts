@@ -79,6 +79,8 @@ export class JobQueue {
   private readonly pendingAnnounce = new Set<JobName>();
   private announceTimer: NodeJS.Timeout | undefined;
   private readonly loops: Promise<void>[] = [];
+  /** Queues whose fetch loop runs in this process (readiness: a worker is consuming). */
+  private readonly consumingQueues = new Set<JobName>();
   private readonly expireInSeconds: number | undefined;
   private readonly url: string;
   private sweepTimer: NodeJS.Timeout | undefined;
@@ -254,6 +256,7 @@ export class JobQueue {
 
   private async loop<N extends JobName>(name: N, { concurrency, handler }: WorkOptions<N>): Promise<void> {
     const running = new Set<Promise<void>>();
+    this.consumingQueues.add(name);
     while (!this.stopping) {
       const free = concurrency - running.size;
       const jobs = free > 0 ? await this.fetch(name, free) : [];
@@ -276,6 +279,8 @@ export class JobQueue {
         for (const task of running) void task.then(done, done);
       });
     }
+    // Draining from here on: no new job is taken, so this process no longer counts as consuming.
+    this.consumingQueues.delete(name);
     await Promise.allSettled(running);
   }
 
@@ -331,6 +336,11 @@ export class JobQueue {
     if (this.listening) return;
     this.listening = true;
     await this.notifications.listen(WAKE_CHANNEL, (queue) => this.wake.emit(queue));
+  }
+
+  /** The queues this process takes jobs from right now (none before `work`, none once stopping). */
+  consuming(): JobName[] {
+    return [...this.consumingQueues];
   }
 
   /** Counts of jobs by state per queue, for health and metrics. */
