@@ -40,11 +40,20 @@ module.exports = {
       to: { path: top },
     },
     {
+      name: 'core-reaches-integrations-through-ports',
+      comment:
+        'Core reaches first-party integrations like community ones: the composition root fills infra/integrations.ts.',
+      severity: 'error',
+      from: { path: `${core}/` },
+      to: { path: '^packages/integrations/' },
+    },
+    {
       name: 'core-by-package-name',
       comment: 'Other packages and apps import core as @calseta/core, never a path into core/src.',
       severity: 'error',
       from: { pathNot: `${core}/` },
-      to: { path: `${core}/` },
+      // A package-name import resolves into core/src too (its exports map); only a relative path is a breach.
+      to: { path: `${core}/`, dependencyTypes: ['local'] },
     },
   ],
   options: {
@@ -53,6 +62,12 @@ module.exports = {
     doNotFollow: { path: 'node_modules' },
     // Tests are leaves (nothing imports them): they may reach any layer to set up what they test.
     exclude: { path: ['node_modules', '/dist/', '\\.test\\.ts$'] },
-    enhancedResolveOptions: { extensions: ['.ts', '.tsx', '.js', '.mjs'] },
+    // Resolve workspace packages through their exports maps, so a cycle between packages counts too
+    // (without these every @calseta/* import is left unresolved and the rules never see it).
+    enhancedResolveOptions: {
+      extensions: ['.ts', '.tsx', '.js', '.mjs'],
+      exportsFields: ['exports'],
+      conditionNames: ['import', 'require', 'node', 'default', 'types'],
+    },
   },
 };
