@@ -92,7 +92,7 @@ export async function seedLivingDemo(
   const ctx = contextFor(deps, SYSTEM);
   const existing = (await listAgents(ctx, { page: 1, page_size: 500 })).data.find((a) => a.name === DEMO_AGENT_NAME);
   if (existing) {
-    await updateAgent(ctx, existing.uuid, { endpoint_url: agentUrl, is_active: true });
+    await updateAgent(ctx, { uuid: existing.uuid, patch: { endpoint_url: agentUrl, is_active: true } });
     useSigningSecret((await rotateAgentSigningSecret(ctx, existing.uuid)).signing_secret);
   } else {
     const created = await createAgent(ctx, {

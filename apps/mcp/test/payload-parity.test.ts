@@ -27,7 +27,7 @@ afterAll(async () => {
 });
 
 it('MCP (tool and resource), REST and webhooks serve the same payload, which the published schema describes', async () => {
-  const rest = await getAlertContext(contextFor(kit.deps, SYSTEM), alert.uuid);
+  const rest = await getAlertContext(contextFor(kit.deps, SYSTEM), { uuid: alert.uuid });
   const webhook = await buildAlertPayload(contextFor(kit.deps, SYSTEM), alert.id);
   expect(webhook).toEqual(rest);
 

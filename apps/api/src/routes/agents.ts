@@ -118,7 +118,10 @@ agentRoutes.openapi(
   }),
   async (c) =>
     c.json(
-      { data: await updateAgent(c.get('ctx'), c.req.valid('param').agent_uuid, c.req.valid('json')), meta: {} },
+      {
+        data: await updateAgent(c.get('ctx'), { uuid: c.req.valid('param').agent_uuid, patch: c.req.valid('json') }),
+        meta: {},
+      },
       200,
     ),
 );
@@ -187,7 +190,11 @@ agentRoutes.openapi(
       404: errorContent('No such agent.'),
     },
   }),
-  async (c) => c.json(await listAgentRuns(c.get('ctx'), c.req.valid('param').agent_uuid, c.req.valid('query')), 200),
+  async (c) =>
+    c.json(
+      await listAgentRuns(c.get('ctx'), { uuid: c.req.valid('param').agent_uuid, query: c.req.valid('query') }),
+      200,
+    ),
 );
 
 agentRoutes.openapi(
@@ -204,7 +211,10 @@ agentRoutes.openapi(
     },
   }),
   async (c) =>
-    c.json(await listAlertAgentRuns(c.get('ctx'), c.req.valid('param').alert_uuid, c.req.valid('query')), 200),
+    c.json(
+      await listAlertAgentRuns(c.get('ctx'), { uuid: c.req.valid('param').alert_uuid, query: c.req.valid('query') }),
+      200,
+    ),
 );
 
 agentRoutes.openapi(
@@ -277,7 +287,10 @@ agentRoutes.openapi(
   async (c) =>
     c.json(
       {
-        data: await dispatchAgent(c.get('ctx'), c.req.valid('param').alert_uuid, c.req.valid('query').agent_uuid),
+        data: await dispatchAgent(c.get('ctx'), {
+          alertUuid: c.req.valid('param').alert_uuid,
+          agentUuid: c.req.valid('query').agent_uuid,
+        }),
         meta: {},
       },
       202,

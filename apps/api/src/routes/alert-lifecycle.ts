@@ -32,7 +32,13 @@ alertLifecycleRoutes.openapi(
   }),
   async (c) =>
     c.json(
-      { data: await addAlertFinding(c.get('ctx'), c.req.valid('param').alert_uuid, c.req.valid('json')), meta: {} },
+      {
+        data: await addAlertFinding(c.get('ctx'), {
+          uuid: c.req.valid('param').alert_uuid,
+          input: c.req.valid('json'),
+        }),
+        meta: {},
+      },
       201,
     ),
 );
@@ -70,11 +76,10 @@ alertLifecycleRoutes.openapi(
   async (c) =>
     c.json(
       {
-        data: await getRelationshipGraph(
-          c.get('ctx'),
-          c.req.valid('param').alert_uuid,
-          c.req.valid('query').sibling_limit,
-        ),
+        data: await getRelationshipGraph(c.get('ctx'), {
+          uuid: c.req.valid('param').alert_uuid,
+          siblingLimit: c.req.valid('query').sibling_limit,
+        }),
         meta: {},
       },
       200,

@@ -124,7 +124,8 @@ alertRoutes.openapi(
     },
     responses: { 200: json(dataEnvelope(AlertSchema), 'The updated alert.'), 404: errorContent('No such alert.') },
   }),
-  async (c) => c.json(await patchAlert(c.get('ctx'), c.req.valid('param').alert_uuid, c.req.valid('json')), 200),
+  async (c) =>
+    c.json(await patchAlert(c.get('ctx'), { uuid: c.req.valid('param').alert_uuid, patch: c.req.valid('json') }), 200),
 );
 
 alertRoutes.openapi(
@@ -181,7 +182,9 @@ alertRoutes.openapi(
     },
   }),
   async (c) => {
-    const result = await addAlertIndicators(c.get('ctx'), c.req.valid('param').alert_uuid, c.req.valid('json'), {
+    const result = await addAlertIndicators(c.get('ctx'), {
+      uuid: c.req.valid('param').alert_uuid,
+      input: c.req.valid('json'),
       enrich: c.req.valid('query').enrich !== 'false',
     });
     return c.json({ data: result, meta: {} }, 201);
@@ -205,7 +208,8 @@ alertRoutes.openapi(
   }),
   async (c) => {
     const { token_budget, detail } = c.req.valid('query');
-    const payload = await getAlertContext(c.get('ctx'), c.req.valid('param').alert_uuid, {
+    const payload = await getAlertContext(c.get('ctx'), {
+      uuid: c.req.valid('param').alert_uuid,
       ...(token_budget === undefined ? {} : { tokenBudget: token_budget }),
       ...(detail === undefined ? {} : { detail }),
     });
@@ -226,7 +230,8 @@ alertRoutes.openapi(
       404: errorContent('No such alert.'),
     },
   }),
-  async (c) => c.json({ data: await listRelatedAlerts(c.get('ctx'), c.req.valid('param').alert_uuid), meta: {} }, 200),
+  async (c) =>
+    c.json({ data: await listRelatedAlerts(c.get('ctx'), { uuid: c.req.valid('param').alert_uuid }), meta: {} }, 200),
 );
 
 alertRoutes.openapi(
@@ -252,7 +257,8 @@ alertRoutes.openapi(
     },
   }),
   async (c) => {
-    const queued = await requestAlertEnrichment(c.get('ctx'), c.req.valid('param').alert_uuid, {
+    const queued = await requestAlertEnrichment(c.get('ctx'), {
+      uuid: c.req.valid('param').alert_uuid,
       redispatch: c.req.valid('query').redispatch === 'true',
     });
     return c.json({ data: { message: 'Enrichment queued', ...queued }, meta: {} }, 202);
@@ -273,5 +279,8 @@ alertRoutes.openapi(
     },
   }),
   async (c) =>
-    c.json(await listAlertActivity(c.get('ctx'), c.req.valid('param').alert_uuid, c.req.valid('query')), 200),
+    c.json(
+      await listAlertActivity(c.get('ctx'), { uuid: c.req.valid('param').alert_uuid, query: c.req.valid('query') }),
+      200,
+    ),
 );

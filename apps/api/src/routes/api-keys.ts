@@ -75,7 +75,10 @@ apiKeyRoutes.openapi(
   }),
   async (c) =>
     c.json(
-      { data: await updateApiKey(c.get('ctx'), c.req.valid('param').key_uuid, c.req.valid('json')), meta: {} },
+      {
+        data: await updateApiKey(c.get('ctx'), { uuid: c.req.valid('param').key_uuid, patch: c.req.valid('json') }),
+        meta: {},
+      },
       200,
     ),
 );

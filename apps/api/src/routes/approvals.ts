@@ -89,12 +89,11 @@ for (const decision of ['approve', 'reject'] as const) {
     async (c) =>
       c.json(
         {
-          data: await respondToApproval(
-            c.get('ctx'),
-            c.req.valid('param').approval_uuid,
+          data: await respondToApproval(c.get('ctx'), {
+            uuid: c.req.valid('param').approval_uuid,
             decision,
-            c.req.valid('json'),
-          ),
+            input: c.req.valid('json'),
+          }),
           meta: {},
         },
         200,
@@ -133,7 +132,7 @@ approvalRoutes.get('/v1/approvals/:approval_uuid/decide', async (c) => {
   if (!isUuid(uuid)) return c.html(messagePage('Approval request not found', 'No such approval request.'), 404);
   const token = c.req.query('token');
   try {
-    const preview = await approvalPreview(systemContext(c), uuid, token);
+    const preview = await approvalPreview(systemContext(c), { uuid, token });
     c.header('Cache-Control', 'no-store');
     return c.html(approvalDecidePage(preview, token ?? ''), 200);
   } catch (error) {
@@ -151,7 +150,7 @@ approvalRoutes.post('/v1/approvals/:approval_uuid/decide', async (c) => {
     return c.html(messagePage('Invalid decision', 'Choose approve or reject.'), 400);
   }
   try {
-    await decideWithToken(systemContext(c), uuid, form.get('token') ?? undefined, decision);
+    await decideWithToken(systemContext(c), { uuid, token: form.get('token') ?? undefined, decision });
     c.header('Cache-Control', 'no-store');
     return c.html(
       decision === 'approve'
@@ -169,9 +168,9 @@ approvalRoutes.post('/v1/approvals/:approval_uuid/decide', async (c) => {
 /** Slack interactivity: verified with SLACK_SIGNING_SECRET; without it the route answers 404. */
 approvalRoutes.post('/v1/approvals/callback/slack', async (c) => {
   const raw = await c.req.text();
-  const result = await handleSlackCallback(systemContext(c), raw, {
-    timestamp: c.req.header('x-slack-request-timestamp'),
-    signature: c.req.header('x-slack-signature'),
+  const result = await handleSlackCallback(systemContext(c), {
+    raw,
+    headers: { timestamp: c.req.header('x-slack-request-timestamp'), signature: c.req.header('x-slack-signature') },
   });
   return c.text(result.text, result.status);
 });

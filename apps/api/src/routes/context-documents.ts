@@ -98,7 +98,7 @@ contextDocumentRoutes.openapi(
         part instanceof File
           ? { filename: part.name, contentType: part.type, bytes: new Uint8Array(await part.arrayBuffer()) }
           : undefined;
-      return c.json({ data: await createContextDocumentFromUpload(ctx, fields, file), meta: {} }, 201);
+      return c.json({ data: await createContextDocumentFromUpload(ctx, { input: fields, file }), meta: {} }, 201);
     }
     return c.json(
       {
@@ -142,7 +142,10 @@ contextDocumentRoutes.openapi(
   async (c) =>
     c.json(
       {
-        data: await updateContextDocument(c.get('ctx'), c.req.valid('param').doc_uuid, c.req.valid('json')),
+        data: await updateContextDocument(c.get('ctx'), {
+          uuid: c.req.valid('param').doc_uuid,
+          patch: c.req.valid('json'),
+        }),
         meta: {},
       },
       200,
@@ -197,6 +200,6 @@ contextDocumentRoutes.openapi(
   }),
   async (c) => {
     const { doc_uuid, version } = c.req.valid('param');
-    return c.json({ data: await getContextDocumentVersion(c.get('ctx'), doc_uuid, version), meta: {} }, 200);
+    return c.json({ data: await getContextDocumentVersion(c.get('ctx'), { uuid: doc_uuid, version }), meta: {} }, 200);
   },
 );

@@ -86,7 +86,10 @@ detectionRuleRoutes.openapi(
   async (c) =>
     c.json(
       {
-        data: await updateDetectionRule(c.get('ctx'), c.req.valid('param').rule_uuid, c.req.valid('json')),
+        data: await updateDetectionRule(c.get('ctx'), {
+          uuid: c.req.valid('param').rule_uuid,
+          patch: c.req.valid('json'),
+        }),
         meta: {},
       },
       200,

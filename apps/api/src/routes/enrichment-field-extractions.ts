@@ -105,7 +105,10 @@ fieldExtractionRoutes.openapi(
   async (c) =>
     c.json(
       {
-        data: await updateFieldExtraction(c.get('ctx'), c.req.valid('param').extraction_uuid, c.req.valid('json')),
+        data: await updateFieldExtraction(c.get('ctx'), {
+          uuid: c.req.valid('param').extraction_uuid,
+          patch: c.req.valid('json'),
+        }),
         meta: {},
       },
       200,

@@ -109,7 +109,10 @@ enrichmentProviderRoutes.openapi(
   async (c) =>
     c.json(
       {
-        data: await updateEnrichmentProvider(c.get('ctx'), c.req.valid('param').provider_uuid, c.req.valid('json')),
+        data: await updateEnrichmentProvider(c.get('ctx'), {
+          uuid: c.req.valid('param').provider_uuid,
+          patch: c.req.valid('json'),
+        }),
         meta: {},
       },
       200,
@@ -153,7 +156,10 @@ enrichmentProviderRoutes.openapi(
   async (c) =>
     c.json(
       {
-        data: await testEnrichmentProvider(c.get('ctx'), c.req.valid('param').provider_uuid, c.req.valid('json')),
+        data: await testEnrichmentProvider(c.get('ctx'), {
+          uuid: c.req.valid('param').provider_uuid,
+          input: c.req.valid('json'),
+        }),
         meta: {},
       },
       200,
@@ -176,7 +182,10 @@ for (const [action, active] of [
     }),
     async (c) =>
       c.json(
-        { data: await setEnrichmentProviderActive(c.get('ctx'), c.req.valid('param').provider_uuid, active), meta: {} },
+        {
+          data: await setEnrichmentProviderActive(c.get('ctx'), { uuid: c.req.valid('param').provider_uuid, active }),
+          meta: {},
+        },
         200,
       ),
   );

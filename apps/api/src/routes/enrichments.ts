@@ -78,7 +78,10 @@ enrichmentRoutes.openapi(
   async (c) =>
     c.json(
       {
-        data: await patchIndicator(c.get('ctx'), c.req.valid('param').indicator_uuid, c.req.valid('json')),
+        data: await patchIndicator(c.get('ctx'), {
+          uuid: c.req.valid('param').indicator_uuid,
+          patch: c.req.valid('json'),
+        }),
         meta: {},
       },
       200,

@@ -114,7 +114,10 @@ mappingRoutes.openapi(
   async (c) =>
     c.json(
       {
-        data: await updateIndicatorMapping(c.get('ctx'), c.req.valid('param').mapping_uuid, c.req.valid('json')),
+        data: await updateIndicatorMapping(c.get('ctx'), {
+          uuid: c.req.valid('param').mapping_uuid,
+          patch: c.req.valid('json'),
+        }),
         meta: {},
       },
       200,

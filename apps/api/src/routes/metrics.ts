@@ -79,7 +79,10 @@ metricsRoutes.openapi(
   async (c) =>
     c.json(
       {
-        data: await getDetectionRuleMetrics(c.get('ctx'), c.req.valid('param').rule_uuid, c.req.valid('query')),
+        data: await getDetectionRuleMetrics(c.get('ctx'), {
+          uuid: c.req.valid('param').rule_uuid,
+          query: c.req.valid('query'),
+        }),
         meta: {},
       },
       200,

@@ -87,7 +87,10 @@ sourceRoutes.openapi(
   }),
   async (c) =>
     c.json(
-      { data: await updateSource(c.get('ctx'), c.req.valid('param').source_uuid, c.req.valid('json')), meta: {} },
+      {
+        data: await updateSource(c.get('ctx'), { uuid: c.req.valid('param').source_uuid, patch: c.req.valid('json') }),
+        meta: {},
+      },
       200,
     ),
 );

@@ -106,7 +106,13 @@ workflowRoutes.openapi(
   }),
   async (c) =>
     c.json(
-      { data: await updateWorkflow(c.get('ctx'), c.req.valid('param').workflow_uuid, c.req.valid('json')), meta: {} },
+      {
+        data: await updateWorkflow(c.get('ctx'), {
+          uuid: c.req.valid('param').workflow_uuid,
+          patch: c.req.valid('json'),
+        }),
+        meta: {},
+      },
       200,
     ),
 );
@@ -164,7 +170,10 @@ workflowRoutes.openapi(
   async (c) => {
     const { workflow_uuid, name } = c.req.valid('param');
     return c.json(
-      { data: await setWorkflowSecret(c.get('ctx'), workflow_uuid, name, c.req.valid('json').value), meta: {} },
+      {
+        data: await setWorkflowSecret(c.get('ctx'), { uuid: workflow_uuid, name, value: c.req.valid('json').value }),
+        meta: {},
+      },
       200,
     );
   },
@@ -188,7 +197,13 @@ workflowRoutes.openapi(
   }),
   async (c) =>
     c.json(
-      { data: await executeWorkflow(c.get('ctx'), c.req.valid('param').workflow_uuid, c.req.valid('json')), meta: {} },
+      {
+        data: await executeWorkflow(c.get('ctx'), {
+          uuid: c.req.valid('param').workflow_uuid,
+          input: c.req.valid('json'),
+        }),
+        meta: {},
+      },
       202,
     ),
 );
@@ -229,7 +244,13 @@ workflowRoutes.openapi(
   }),
   async (c) =>
     c.json(
-      { data: await testWorkflow(c.get('ctx'), c.req.valid('param').workflow_uuid, c.req.valid('json')), meta: {} },
+      {
+        data: await testWorkflow(c.get('ctx'), {
+          uuid: c.req.valid('param').workflow_uuid,
+          input: c.req.valid('json'),
+        }),
+        meta: {},
+      },
       200,
     ),
 );

@@ -28,7 +28,7 @@ export const ALERT_RESOURCES: ResourceDefinition[] = [
     description:
       'The agent payload of an alert (default token budget; use get_alert_context to choose one). Subscribable.',
     permissions: ['alerts:read'],
-    read: (ctx, { uuid }) => getAlertContext(ctx, variable(uuid)),
+    read: (ctx, { uuid }) => getAlertContext(ctx, { uuid: variable(uuid) }),
   },
   {
     name: 'alert-activity',
@@ -36,7 +36,7 @@ export const ALERT_RESOURCES: ResourceDefinition[] = [
     description: 'An alert’s activity log, newest first (max 100).',
     permissions: ['alerts:read'],
     read: async (ctx, { uuid }) => {
-      const { data } = await listAlertActivity(ctx, variable(uuid), { page: 1, page_size: 100 });
+      const { data } = await listAlertActivity(ctx, { uuid: variable(uuid), query: { page: 1, page_size: 100 } });
       return { activity: data, count: data.length };
     },
   },

@@ -55,7 +55,8 @@ export const getAlertContextTool = defineTool({
   annotations: { readOnlyHint: true },
   permissions: ['alerts:read'],
   run: (ctx, { alert_uuid, token_budget, detail }) =>
-    getAlertContext(ctx, alert_uuid, {
+    getAlertContext(ctx, {
+      uuid: alert_uuid,
       ...(token_budget !== undefined && { tokenBudget: token_budget }),
       ...(detail !== undefined && { detail }),
     }),
@@ -76,7 +77,7 @@ export const postAlertFinding = defineTool({
   permissions: ['findings:write'],
   writes: ({ alert_uuid }) => alert_uuid,
   run: async (ctx, { alert_uuid, ...input }) => {
-    const finding = await addAlertFinding(ctx, alert_uuid, input);
+    const finding = await addAlertFinding(ctx, { uuid: alert_uuid, input });
     return { finding_id: finding.id, alert_uuid, posted_at: finding.posted_at };
   },
 });
@@ -101,7 +102,10 @@ export const updateAlertStatus = defineTool({
   run: async (ctx, { alert_uuid, ...patch }) => {
     // The previous status is read under the change's row lock, not by a read before it; `status` is
     // the one this call set (the alert, read after the commit, may already carry a later change).
-    const { alert, previousStatus } = await patchAlertFrom(ctx, alert_uuid, { ...patch, reset_malice_override: false });
+    const { alert, previousStatus } = await patchAlertFrom(ctx, {
+      uuid: alert_uuid,
+      patch: { ...patch, reset_malice_override: false },
+    });
     return {
       alert_uuid,
       status: patch.status,
@@ -125,11 +129,11 @@ export const updateAlertMalice = defineTool({
   permissions: ['alerts:write'],
   writes: ({ alert_uuid }) => alert_uuid,
   run: async (ctx, { alert_uuid, malice }) => {
-    const { data } = await patchAlert(
-      ctx,
-      alert_uuid,
-      malice === null ? { reset_malice_override: true } : { malice_override: malice, reset_malice_override: false },
-    );
+    const { data } = await patchAlert(ctx, {
+      uuid: alert_uuid,
+      patch:
+        malice === null ? { reset_malice_override: true } : { malice_override: malice, reset_malice_override: false },
+    });
     return {
       alert_uuid,
       malice_override: data.malice_override ?? null,

@@ -16,7 +16,7 @@ export const updateIndicatorMalice = defineTool({
   permissions: ['alerts:write'],
   writes: ({ indicator_uuid }) => indicator_uuid,
   run: async (ctx, { indicator_uuid, malice }) => {
-    const indicator = await patchIndicator(ctx, indicator_uuid, { malice });
+    const indicator = await patchIndicator(ctx, { uuid: indicator_uuid, patch: { malice } });
     return {
       indicator_uuid,
       malice: indicator.malice,

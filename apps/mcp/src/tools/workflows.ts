@@ -45,7 +45,7 @@ export const executeWorkflowTool = defineTool({
   restTwin: () => ['POST', '/v1/workflows/:workflow_uuid/execute'],
   writes: ({ workflow_uuid }) => workflow_uuid,
   run: async (ctx, { workflow_uuid, ...input }) => {
-    const result = await executeWorkflow(ctx, workflow_uuid, input);
+    const result = await executeWorkflow(ctx, { uuid: workflow_uuid, input });
     return 'approval_request_uuid' in result
       ? { outcome: 'pending_approval' as const, run: null, approval: result }
       : { outcome: 'run' as const, run: result, approval: null };

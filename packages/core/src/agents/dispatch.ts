@@ -174,8 +174,7 @@ export async function triggerAgents(ctx: ServiceContext, alertUuid: string): Pro
 /** `POST /v1/alerts/{uuid}/dispatch-agent?agent_uuid=`: deliver to one agent, bypassing matching. */
 export async function dispatchAgent(
   ctx: ServiceContext,
-  alertUuid: string,
-  agentUuid: string,
+  { alertUuid, agentUuid }: { alertUuid: string; agentUuid: string },
 ): Promise<DispatchAgentResult> {
   authorize(ctx, 'agents:write');
   const alertId = await alertIdByUuid(ctx.db, alertUuid);

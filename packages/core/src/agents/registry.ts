@@ -232,7 +232,10 @@ function originOf(url: string): string | null {
  * another origin drops the stored header unless a new one comes in the same request — otherwise an
  * `agents:write` key could send the sealed credential to a host of its choosing.
  */
-export async function updateAgent(ctx: ServiceContext, uuid: string, input: AgentUpdateInput): Promise<Agent> {
+export async function updateAgent(
+  ctx: ServiceContext,
+  { uuid, patch: input }: { uuid: string; patch: AgentUpdateInput },
+): Promise<Agent> {
   authorize(ctx, 'agents:write');
   const patch = AgentUpdateSchema.parse(input);
   if (patch.endpoint_url !== undefined) await checkEndpoint(ctx, patch.endpoint_url);

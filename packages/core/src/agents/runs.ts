@@ -94,14 +94,20 @@ async function page(ctx: ServiceContext, where: { agentId?: number; alertId?: nu
 }
 
 /** `GET /v1/agents/{uuid}/runs`: the agent's deliveries, newest first. */
-export async function listAgentRuns(ctx: ServiceContext, agentUuid: string, query: PageQuery) {
+export async function listAgentRuns(
+  ctx: ServiceContext,
+  { uuid: agentUuid, query }: { uuid: string; query: PageQuery },
+) {
   authorize(ctx, 'agents:read');
   const agent = await findAgent(ctx.db, agentUuid);
   return page(ctx, { agentId: agent.id }, query);
 }
 
 /** `GET /v1/alerts/{uuid}/agent-runs`: deliveries of one alert to any agent, newest first. */
-export async function listAlertAgentRuns(ctx: ServiceContext, alertUuid: string, query: PageQuery) {
+export async function listAlertAgentRuns(
+  ctx: ServiceContext,
+  { uuid: alertUuid, query }: { uuid: string; query: PageQuery },
+) {
   authorize(ctx, 'agents:read');
   return page(ctx, { alertId: await alertIdByUuid(ctx.db, alertUuid) }, query);
 }

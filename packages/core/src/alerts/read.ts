@@ -363,7 +363,10 @@ export async function loadAlert(db: Db, uuid: string): Promise<AlertWithMeta> {
   return { data, meta };
 }
 
-export async function listAlertActivity(ctx: ServiceContext, uuid: string, page: PageQuery) {
+export async function listAlertActivity(
+  ctx: ServiceContext,
+  { uuid, query: page }: { uuid: string; query: PageQuery },
+) {
   authorize(ctx, 'alerts:read');
   const alertId = await alertIdByUuid(ctx.db, uuid);
   const base = ctx.db.selectFrom('activity_events').where('alert_id', '=', alertId);

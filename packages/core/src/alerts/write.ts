@@ -18,8 +18,11 @@ import { type AlertWithMeta, loadAlert } from './read.js';
  * Update an alert's triage state. Lifecycle stamps are written once and never cleared:
  * acknowledged_at (first move out of Open), triaged_at (first Triaging), closed_at (first Closed).
  */
-export async function patchAlert(ctx: ServiceContext, uuid: string, input: AlertPatch): Promise<AlertWithMeta> {
-  return (await patchAlertFrom(ctx, uuid, input)).alert;
+export async function patchAlert(
+  ctx: ServiceContext,
+  input: { uuid: string; patch: AlertPatch },
+): Promise<AlertWithMeta> {
+  return (await patchAlertFrom(ctx, input)).alert;
 }
 
 /**
@@ -28,8 +31,7 @@ export async function patchAlert(ctx: ServiceContext, uuid: string, input: Alert
  */
 export async function patchAlertFrom(
   ctx: ServiceContext,
-  uuid: string,
-  input: AlertPatch,
+  { uuid, patch: input }: { uuid: string; patch: AlertPatch },
 ): Promise<{ alert: AlertWithMeta; previousStatus: AlertStatus }> {
   authorize(ctx, 'alerts:write');
   const patch = AlertPatchSchema.parse(input);
@@ -154,9 +156,7 @@ export async function deleteAlert(ctx: ServiceContext, uuid: string): Promise<vo
  */
 export async function addAlertIndicators(
   ctx: ServiceContext,
-  uuid: string,
-  input: IndicatorAddRequest,
-  { enrich = true }: { enrich?: boolean } = {},
+  { uuid, input, enrich = true }: { uuid: string; input: IndicatorAddRequest; enrich?: boolean },
 ): Promise<IndicatorAddResult> {
   authorize(ctx, 'alerts:write');
   const { indicators } = IndicatorAddRequestSchema.parse(input);

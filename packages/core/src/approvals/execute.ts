@@ -18,8 +18,7 @@ import { needsApproval, requestApproval } from './verbs.js';
  */
 export async function executeWorkflow(
   ctx: ServiceContext,
-  uuid: string,
-  input: WorkflowExecuteInput,
+  { uuid, input }: { uuid: string; input: WorkflowExecuteInput },
 ): Promise<WorkflowRun | PendingApproval> {
   authorize(ctx, 'workflows:execute');
   const data = WorkflowExecuteSchema.parse(input);

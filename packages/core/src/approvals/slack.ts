@@ -18,8 +18,7 @@ export interface SlackCallbackResult {
  */
 export async function handleSlackCallback(
   ctx: ServiceContext,
-  raw: string,
-  headers: { timestamp: string | undefined; signature: string | undefined },
+  { raw, headers }: { raw: string; headers: { timestamp: string | undefined; signature: string | undefined } },
 ): Promise<SlackCallbackResult> {
   const secret = ctx.config.approvals?.slackSigningSecret;
   if (!secret) return { status: 404, text: 'Slack callbacks are not configured' };

@@ -420,9 +420,7 @@ export async function decideApproval(
  */
 export async function respondToApproval(
   ctx: ServiceContext,
-  uuid: string,
-  decision: Decision,
-  _input: { responder_id?: string | undefined } = {},
+  { uuid, decision }: { uuid: string; decision: Decision; input?: { responder_id?: string | undefined } },
 ): Promise<WorkflowApproval> {
   authorize(ctx, 'approvals:write');
   const decider = principalOf(ctx.actor);
@@ -442,8 +440,7 @@ export interface ApprovalPreview {
 /** Token check for the browser page: 404 unknown request, 403 wrong token (constant-time compare). */
 export async function checkDecideToken(
   ctx: Pick<ServiceContext, 'db' | 'queue'>,
-  uuid: string,
-  token: string | undefined,
+  { uuid, token }: { uuid: string; token: string | undefined },
 ): Promise<ApprovalJoin> {
   const row = await findApproval(ctx, uuid);
   if (!decideTokenMatches(row.decide_token, token)) {
@@ -455,10 +452,9 @@ export async function checkDecideToken(
 /** What the browser page shows: the request, and exactly what will run. Lazily expires. */
 export async function approvalPreview(
   ctx: Pick<ServiceContext, 'db' | 'queue'>,
-  uuid: string,
-  token: string | undefined,
+  { uuid, token }: { uuid: string; token: string | undefined },
 ): Promise<ApprovalPreview> {
-  const row = await checkDecideToken(ctx, uuid, token);
+  const row = await checkDecideToken(ctx, { uuid, token });
   const workflow = await ctx.db
     .selectFrom('workflows')
     .selectAll()
@@ -497,11 +493,9 @@ export async function approvalPreview(
 /** Browser decision: token checked (constant time), responder `browser`. */
 export async function decideWithToken(
   ctx: ServiceContext,
-  uuid: string,
-  token: string | undefined,
-  decision: Decision,
+  { uuid, token, decision }: { uuid: string; token: string | undefined; decision: Decision },
 ): Promise<WorkflowApproval> {
-  await checkDecideToken(ctx, uuid, token);
+  await checkDecideToken(ctx, { uuid, token });
   return decideApproval(ctx, uuid, decision, { decider: { id: 'browser', kind: 'person' }, via: 'browser' });
 }
 

@@ -124,7 +124,10 @@ export async function getApiKey(ctx: ServiceContext, uuid: string): Promise<ApiK
   return toApiKey(row);
 }
 
-export async function updateApiKey(ctx: ServiceContext, uuid: string, patch: ApiKeyUpdate): Promise<ApiKey> {
+export async function updateApiKey(
+  ctx: ServiceContext,
+  { uuid, patch }: { uuid: string; patch: ApiKeyUpdate },
+): Promise<ApiKey> {
   authorize(ctx, 'api_keys:manage');
   const updated = await ctx.db.transaction().execute(async (trx) => {
     const current = await trx

@@ -192,8 +192,7 @@ export async function createDetectionRule(
 
 export async function updateDetectionRule(
   ctx: ServiceContext,
-  uuid: string,
-  input: DetectionRulePatch,
+  { uuid, patch: input }: { uuid: string; patch: DetectionRulePatch },
 ): Promise<DetectionRule> {
   authorize(ctx, 'detection_rules:manage');
   const patch = DetectionRulePatchSchema.parse(input);

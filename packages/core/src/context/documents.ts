@@ -257,8 +257,7 @@ function parseUploadFields(fields: ContextDocumentUploadFields, file: UploadedFi
  */
 export async function createContextDocumentFromUpload(
   ctx: ServiceContext,
-  fields: ContextDocumentUploadFields,
-  file: UploadedFile | undefined,
+  { input: fields, file }: { input: ContextDocumentUploadFields; file: UploadedFile | undefined },
 ): Promise<ContextDocument> {
   authorize(ctx, 'context_documents:write');
   const parsed = parseUploadFields(fields, file);
@@ -330,8 +329,7 @@ async function patchDocument(
  */
 export async function updateContextDocument(
   ctx: ServiceContext,
-  uuid: string,
-  input: ContextDocumentPatch,
+  { uuid, patch: input }: { uuid: string; patch: ContextDocumentPatch },
 ): Promise<ContextDocument> {
   authorize(ctx, 'context_documents:write');
   const patch = ContextDocumentPatchSchema.parse(input);
@@ -421,8 +419,7 @@ export async function listContextDocumentVersions(
 
 export async function getContextDocumentVersion(
   ctx: ServiceContext,
-  uuid: string,
-  version: number,
+  { uuid, version }: { uuid: string; version: number },
 ): Promise<ContextDocumentVersion> {
   authorize(ctx, 'context_documents:read');
   const found = (await documentVersions(ctx.db, uuid)).find((v) => v.version === version);

@@ -270,8 +270,7 @@ const SYSTEM_PATCHABLE = ['is_active'];
 
 export async function updateFieldExtraction(
   ctx: ServiceContext,
-  uuid: string,
-  input: ExtractionUpdate,
+  { uuid, patch: input }: { uuid: string; patch: ExtractionUpdate },
 ): Promise<Extraction> {
   authorize(ctx, 'enrichment_providers:manage');
   const patch = ExtractionUpdateSchema.parse(input);

@@ -274,8 +274,7 @@ export async function createEnrichmentProvider(ctx: ServiceContext, input: Provi
 
 export async function updateEnrichmentProvider(
   ctx: ServiceContext,
-  uuid: string,
-  input: ProviderUpdateInput,
+  { uuid, patch: input }: { uuid: string; patch: ProviderUpdateInput },
 ): Promise<Provider> {
   authorize(ctx, 'enrichment_providers:manage');
   const patch = ProviderUpdateSchema.parse(input);
@@ -320,8 +319,11 @@ export async function updateEnrichmentProvider(
   return toProvider(ctx, row);
 }
 
-export function setEnrichmentProviderActive(ctx: ServiceContext, uuid: string, active: boolean): Promise<Provider> {
-  return updateEnrichmentProvider(ctx, uuid, { is_active: active });
+export function setEnrichmentProviderActive(
+  ctx: ServiceContext,
+  { uuid, active }: { uuid: string; active: boolean },
+): Promise<Provider> {
+  return updateEnrichmentProvider(ctx, { uuid, patch: { is_active: active } });
 }
 
 export async function deleteEnrichmentProvider(ctx: ServiceContext, uuid: string): Promise<void> {
@@ -356,8 +358,7 @@ export async function deleteEnrichmentProvider(ctx: ServiceContext, uuid: string
 /** A live debug run of an active provider: no cache, no rate governor, nothing stored. */
 export async function testEnrichmentProvider(
   ctx: ServiceContext,
-  uuid: string,
-  input: ProviderTestRequest,
+  { uuid, input }: { uuid: string; input: ProviderTestRequest },
 ): Promise<ProviderTestResult> {
   authorize(ctx, 'enrichment_providers:manage');
   const request = ProviderTestRequestSchema.parse(input);

@@ -67,8 +67,7 @@ export async function listProviderStatus(ctx: ServiceContext): Promise<ProviderS
 /** Queue the alert's enrichment again (new indicators, changed providers, or fresher data). */
 export async function requestAlertEnrichment(
   ctx: ServiceContext,
-  uuid: string,
-  options: { redispatch?: boolean } = {},
+  { uuid, ...options }: { uuid: string; redispatch?: boolean },
 ): Promise<{ alert_uuid: string }> {
   authorize(ctx, 'alerts:write');
   const alertId = await alertIdByUuid(ctx.db, uuid);

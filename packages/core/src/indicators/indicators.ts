@@ -127,8 +127,7 @@ export async function findIndicator(
  */
 export async function patchIndicator(
   ctx: ServiceContext,
-  uuid: string,
-  patch: IndicatorPatch,
+  { uuid, patch }: { uuid: string; patch: IndicatorPatch },
 ): Promise<IndicatorDetail> {
   authorize(ctx, 'alerts:write');
   const row = await ctx.db.transaction().execute(async (trx) => {

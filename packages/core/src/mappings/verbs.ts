@@ -199,8 +199,7 @@ export async function createIndicatorMapping(
 
 export async function updateIndicatorMapping(
   ctx: ServiceContext,
-  uuid: string,
-  patch: IndicatorMappingUpdate,
+  { uuid, patch }: { uuid: string; patch: IndicatorMappingUpdate },
 ): Promise<IndicatorMapping> {
   authorize(ctx, 'indicator_mappings:manage');
   checkSource(ctx, patch.source_name);

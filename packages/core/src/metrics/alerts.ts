@@ -108,8 +108,7 @@ export async function getAlertMetrics(
 /** `GET /v1/detection-rules/{uuid}/metrics`: the same formulas over one rule's alerts. */
 export async function getDetectionRuleMetrics(
   ctx: ServiceContext,
-  ruleUuid: string,
-  query: RuleMetricsQuery,
+  { uuid: ruleUuid, query }: { uuid: string; query: RuleMetricsQuery },
 ): Promise<DetectionRuleMetrics> {
   authorize(ctx, 'metrics:read');
   const window = resolveWindow(query.from, query.to, { from: 'from', to: 'to' });

@@ -18,7 +18,10 @@ function author(actor: Actor): FindingAuthor {
  * Append an agent's (or analyst's) finding to an alert. One UPDATE appends to the jsonb array, so
  * concurrent posts never overwrite each other; the activity event commits with it.
  */
-export async function addAlertFinding(ctx: ServiceContext, alertUuid: string, input: FindingCreate) {
+export async function addAlertFinding(
+  ctx: ServiceContext,
+  { uuid: alertUuid, input }: { uuid: string; input: FindingCreate },
+) {
   authorize(ctx, 'findings:write');
   const data = FindingCreateSchema.parse(input);
   const finding: AlertFinding = {

@@ -62,8 +62,7 @@ export function enrichmentSummary(results: unknown): Record<string, string> {
  */
 export async function getRelationshipGraph(
   ctx: ServiceContext,
-  alertUuid: string,
-  siblingLimit = 10,
+  { uuid: alertUuid, siblingLimit = 10 }: { uuid: string; siblingLimit?: number },
 ): Promise<RelationshipGraph> {
   authorize(ctx, 'alerts:read');
   const limit = Math.min(Math.max(Math.trunc(siblingLimit), 1), 50);

@@ -137,8 +137,7 @@ export async function createSource(ctx: ServiceContext, input: SourceIntegration
 
 export async function updateSource(
   ctx: ServiceContext,
-  uuid: string,
-  patch: SourceIntegrationUpdate,
+  { uuid, patch }: { uuid: string; patch: SourceIntegrationUpdate },
 ): Promise<SourceIntegration> {
   authorize(ctx, 'sources:manage');
   const data = SourceIntegrationUpdateSchema.parse(patch);

@@ -324,9 +324,7 @@ export async function getWorkflowRun(ctx: ServiceContext, uuid: string): Promise
  */
 export async function testWorkflow(
   ctx: ServiceContext,
-  uuid: string,
-  input: WorkflowTestInput,
-  options: { http?: HostHttp } = {},
+  { uuid, input, ...options }: { uuid: string; input: WorkflowTestInput; http?: HostHttp },
 ): Promise<WorkflowTestResult> {
   authorize(ctx, 'workflows:execute');
   const data = WorkflowTestSchema.parse(input);

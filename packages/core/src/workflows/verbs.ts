@@ -210,7 +210,10 @@ function requireApprovalLowering(ctx: Pick<ServiceContext, 'actor'>, before: str
  * `code_version` goes up. The code of a system workflow cannot change (`BUILTIN_RESTRICTED`).
  * Lowering `approval_mode` needs `admin`; any change of it is audited with its before and after.
  */
-export async function updateWorkflow(ctx: ServiceContext, uuid: string, input: WorkflowPatch): Promise<Workflow> {
+export async function updateWorkflow(
+  ctx: ServiceContext,
+  { uuid, patch: input }: { uuid: string; patch: WorkflowPatch },
+): Promise<Workflow> {
   authorize(ctx, 'workflows:write');
   const patch = WorkflowPatchSchema.parse(input);
   const fields = Object.keys(patch).filter((k) => (patch as Record<string, unknown>)[k] !== undefined);
@@ -334,9 +337,7 @@ export async function listWorkflowVersions(ctx: ServiceContext, uuid: string): P
 /** Set the value of a declared secret (sealed; never returned). */
 export async function setWorkflowSecret(
   ctx: ServiceContext,
-  uuid: string,
-  name: string,
-  value: string,
+  { uuid, name, value }: { uuid: string; name: string; value: string },
 ): Promise<Workflow> {
   authorize(ctx, 'workflows:write');
   WorkflowSecretNameSchema.parse(name);

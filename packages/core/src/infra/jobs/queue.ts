@@ -340,7 +340,7 @@ export class JobQueue {
 
   /** The queues this process takes jobs from right now (none before `work`, none once stopping). */
   consuming(): JobName[] {
-    return [...this.consumingQueues];
+    return this.stopping ? [] : [...this.consumingQueues];
   }
 
   /** Counts of jobs by state per queue, for health and metrics. */
