@@ -3,10 +3,17 @@ import type { CoreDeps } from '../infra/context.js';
 
 const PROBE_TIMEOUT_MS = 2_000;
 
-function withTimeout<T>(promise: Promise<T>): Promise<T> {
+export class ProbeTimeout extends Error {
+  constructor() {
+    super('probe timed out');
+  }
+}
+
+/** `promise`, or a ProbeTimeout after 2 s: a probe answers even when Postgres hangs. */
+export function withTimeout<T>(promise: Promise<T>): Promise<T> {
   let timer: NodeJS.Timeout | undefined;
   const timeout = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(new Error('probe timed out')), PROBE_TIMEOUT_MS);
+    timer = setTimeout(() => reject(new ProbeTimeout()), PROBE_TIMEOUT_MS);
   });
   return Promise.race([promise, timeout]).finally(() => clearTimeout(timer));
 }
