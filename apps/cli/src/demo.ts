@@ -90,7 +90,7 @@ export async function seedLivingDemo(
   useSigningSecret: (secret: string) => void,
 ): Promise<string | null> {
   const ctx = contextFor(deps, SYSTEM);
-  const existing = (await listAgents(ctx, { page: 1, page_size: 500 })).data.find((a) => a.name === DEMO_AGENT_NAME);
+  const existing = (await listAgents(ctx, { page: 1, page_size: 500 })).items.find((a) => a.name === DEMO_AGENT_NAME);
   if (existing) {
     await updateAgent(ctx, { uuid: existing.uuid, patch: { endpoint_url: agentUrl, is_active: true } });
     useSigningSecret((await rotateAgentSigningSecret(ctx, existing.uuid)).signing_secret);
@@ -102,7 +102,7 @@ export async function seedLivingDemo(
     });
     useSigningSecret(created.signing_secret);
   }
-  const workflows = (await listWorkflows(ctx, { page: 1, page_size: 500 })).data;
+  const workflows = (await listWorkflows(ctx, { page: 1, page_size: 500 })).items;
   if (!workflows.some((w) => w.name === DEMO_WORKFLOW_NAME)) {
     await createWorkflow(ctx, {
       name: DEMO_WORKFLOW_NAME,

@@ -1,4 +1,4 @@
-import { PERMISSIONS, type Permission, type ServiceContext, ServiceError } from '@calseta/core';
+import { type Page, PERMISSIONS, type Permission, type ServiceContext, ServiceError } from '@calseta/core';
 import { PageQuerySchema } from '@calseta/schema';
 import { type CallToolResult, ErrorCode, McpError, type ReadResourceResult } from '@modelcontextprotocol/sdk/types.js';
 import { z } from 'zod';
@@ -108,11 +108,8 @@ export function listInput<S extends z.ZodRawShape, O extends z.ZodRawShape>(quer
 export const paged = { total: z.number().int(), page: z.number().int(), page_size: z.number().int() };
 
 /** A list verb's page as a tool's output: the items under `key`, and the paging. */
-export function page<K extends string, T>(
-  key: K,
-  { data, meta }: { data: T[]; meta: { total: number; page: number; page_size: number } },
-) {
-  return { [key]: data, total: meta.total, page: meta.page, page_size: meta.page_size } as Record<K, T[]> & {
+export function page<K extends string, T>(key: K, { items, total, page, page_size }: Page<T>) {
+  return { [key]: items, total, page, page_size } as Record<K, T[]> & {
     total: number;
     page: number;
     page_size: number;
@@ -131,7 +128,7 @@ export function catalogue<T extends { uuid: string }>(spec: {
   item: string;
   permissions: readonly Permission[];
   description: { collection: string; item: string };
-  list(ctx: ServiceContext, page: { page: number; page_size: number }): Promise<{ data: T[] }>;
+  list(ctx: ServiceContext, page: { page: number; page_size: number }): Promise<Page<T>>;
   get(ctx: ServiceContext, uuid: string): Promise<unknown>;
   title(item: T): string;
   /** How the collection shows an item (default: as listed). */
@@ -145,7 +142,7 @@ export function catalogue<T extends { uuid: string }>(spec: {
       description: spec.description.collection,
       permissions,
       read: async (ctx) => {
-        const items = (await spec.list(ctx, { page: 1, page_size: CATALOGUE_LIMIT })).data.map(summarize);
+        const items = (await spec.list(ctx, { page: 1, page_size: CATALOGUE_LIMIT })).items.map(summarize);
         return { [name.replaceAll('-', '_')]: items, count: items.length };
       },
     },
@@ -155,7 +152,7 @@ export function catalogue<T extends { uuid: string }>(spec: {
       description: spec.description.item,
       permissions,
       list: async (ctx) =>
-        (await spec.list(ctx, { page: 1, page_size: LIST_LIMIT })).data.map((item) => ({
+        (await spec.list(ctx, { page: 1, page_size: LIST_LIMIT })).items.map((item) => ({
           uri: `calseta://${name}/${item.uuid}`,
           name: spec.title(item),
         })),

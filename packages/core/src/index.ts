@@ -100,6 +100,7 @@ export { onApiKeysChanged } from './infra/key-cache.js';
 export type { Logger } from './infra/logger.js';
 export { createLogger } from './infra/logger.js';
 export { isSealed, parseEncryptionKey, type SealedSecret, SecretBox, SecretError } from './infra/secrets/box.js';
+export type { Page } from './infra/serialize.js';
 export { SourceRegistry } from './infra/source-registry.js';
 export { collectProcessMetrics, metricsRegistry, renderMetrics } from './infra/telemetry/metrics.js';
 export type { OpsServer, OpsServerOptions } from './infra/telemetry/ops-server.js';

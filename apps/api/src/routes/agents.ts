@@ -30,6 +30,7 @@ import {
   UuidSchema,
 } from '@calseta/schema';
 import { OpenAPIHono, z } from '@hono/zod-openapi';
+import { pageBody } from '../envelope.js';
 import { apiRoute, body, errorContent, json } from '../route.js';
 import type { AppEnv } from '../types.js';
 
@@ -59,7 +60,7 @@ agentRoutes.openapi(
       ),
     },
   }),
-  async (c) => c.json(await listAgents(c.get('ctx'), c.req.valid('query')), 200),
+  async (c) => c.json(pageBody(await listAgents(c.get('ctx'), c.req.valid('query'))), 200),
 );
 
 agentRoutes.openapi(
@@ -192,7 +193,9 @@ agentRoutes.openapi(
   }),
   async (c) =>
     c.json(
-      await listAgentRuns(c.get('ctx'), { uuid: c.req.valid('param').agent_uuid, query: c.req.valid('query') }),
+      pageBody(
+        await listAgentRuns(c.get('ctx'), { uuid: c.req.valid('param').agent_uuid, query: c.req.valid('query') }),
+      ),
       200,
     ),
 );
@@ -212,7 +215,9 @@ agentRoutes.openapi(
   }),
   async (c) =>
     c.json(
-      await listAlertAgentRuns(c.get('ctx'), { uuid: c.req.valid('param').alert_uuid, query: c.req.valid('query') }),
+      pageBody(
+        await listAlertAgentRuns(c.get('ctx'), { uuid: c.req.valid('param').alert_uuid, query: c.req.valid('query') }),
+      ),
       200,
     ),
 );

@@ -32,6 +32,7 @@ import {
   UuidSchema,
 } from '@calseta/schema';
 import { OpenAPIHono, z } from '@hono/zod-openapi';
+import { pageBody } from '../envelope.js';
 import { apiRoute, body, errorContent, json } from '../route.js';
 import type { AppEnv } from '../types.js';
 
@@ -67,7 +68,7 @@ alertRoutes.openapi(
     request: { query: AlertListQuerySchema.extend(PageQuerySchema.shape) },
     responses: { 200: json(AlertPageSchema, 'A page of alerts.') },
   }),
-  async (c) => c.json(await listAlerts(c.get('ctx'), c.req.valid('query')), 200),
+  async (c) => c.json(pageBody(await listAlerts(c.get('ctx'), c.req.valid('query'))), 200),
 );
 
 alertRoutes.openapi(
@@ -280,7 +281,9 @@ alertRoutes.openapi(
   }),
   async (c) =>
     c.json(
-      await listAlertActivity(c.get('ctx'), { uuid: c.req.valid('param').alert_uuid, query: c.req.valid('query') }),
+      pageBody(
+        await listAlertActivity(c.get('ctx'), { uuid: c.req.valid('param').alert_uuid, query: c.req.valid('query') }),
+      ),
       200,
     ),
 );

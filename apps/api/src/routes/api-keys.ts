@@ -10,6 +10,7 @@ import {
   UuidSchema,
 } from '@calseta/schema';
 import { OpenAPIHono, z } from '@hono/zod-openapi';
+import { pageBody } from '../envelope.js';
 import { apiRoute, body, errorContent, json } from '../route.js';
 import type { AppEnv } from '../types.js';
 
@@ -34,7 +35,7 @@ apiKeyRoutes.openapi(
     },
     responses: { 200: json(pageEnvelope(ApiKeySchema), 'A page of keys. Never includes a key or its hash.') },
   }),
-  async (c) => c.json(await listApiKeys(c.get('ctx'), c.req.valid('query')), 200),
+  async (c) => c.json(pageBody(await listApiKeys(c.get('ctx'), c.req.valid('query'))), 200),
 );
 
 apiKeyRoutes.openapi(

@@ -21,6 +21,7 @@ import {
 } from '@calseta/schema';
 import { OpenAPIHono, z } from '@hono/zod-openapi';
 import type { Context } from 'hono';
+import { pageBody } from '../envelope.js';
 import { apiRoute, errorContent, json } from '../route.js';
 import type { AppEnv } from '../types.js';
 import { approvalDecidePage, messagePage } from '../views/approval-decide.js';
@@ -49,7 +50,7 @@ approvalRoutes.openapi(
       404: errorContent('No such workflow.'),
     },
   }),
-  async (c) => c.json(await listApprovals(c.get('ctx'), c.req.valid('query')), 200),
+  async (c) => c.json(pageBody(await listApprovals(c.get('ctx'), c.req.valid('query'))), 200),
 );
 
 approvalRoutes.openapi(

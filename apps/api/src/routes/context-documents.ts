@@ -26,6 +26,7 @@ import {
   UuidSchema,
 } from '@calseta/schema';
 import { OpenAPIHono, z } from '@hono/zod-openapi';
+import { pageBody } from '../envelope.js';
 import { acceptMultipart } from '../middleware/request.js';
 import { apiRoute, body, errorContent, json } from '../route.js';
 import type { AppEnv } from '../types.js';
@@ -49,7 +50,7 @@ contextDocumentRoutes.openapi(
     request: { query: ContextDocumentListQuerySchema.extend(PageQuerySchema.shape) },
     responses: { 200: json(pageEnvelope(ContextDocumentSummarySchema), 'A page of documents.') },
   }),
-  async (c) => c.json(await listContextDocuments(c.get('ctx'), c.req.valid('query')), 200),
+  async (c) => c.json(pageBody(await listContextDocuments(c.get('ctx'), c.req.valid('query'))), 200),
 );
 
 acceptMultipart('POST', '/v1/context-documents');

@@ -16,6 +16,7 @@ import {
   UuidSchema,
 } from '@calseta/schema';
 import { OpenAPIHono, z } from '@hono/zod-openapi';
+import { pageBody } from '../envelope.js';
 import { apiRoute, body, errorContent, json } from '../route.js';
 import type { AppEnv } from '../types.js';
 
@@ -37,7 +38,7 @@ detectionRuleRoutes.openapi(
     request: { query: DetectionRuleListQuerySchema.extend(PageQuerySchema.shape) },
     responses: { 200: json(pageEnvelope(DetectionRuleSchema), 'A page of rules.') },
   }),
-  async (c) => c.json(await listDetectionRules(c.get('ctx'), c.req.valid('query')), 200),
+  async (c) => c.json(pageBody(await listDetectionRules(c.get('ctx'), c.req.valid('query'))), 200),
 );
 
 detectionRuleRoutes.openapi(

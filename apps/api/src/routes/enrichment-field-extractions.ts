@@ -18,6 +18,7 @@ import {
   UuidSchema,
 } from '@calseta/schema';
 import { OpenAPIHono, z } from '@hono/zod-openapi';
+import { pageBody } from '../envelope.js';
 import { apiRoute, body, errorContent, json } from '../route.js';
 import type { AppEnv } from '../types.js';
 
@@ -41,7 +42,7 @@ fieldExtractionRoutes.openapi(
     request: { query: ExtractionListQuerySchema.extend(PageQuerySchema.shape) },
     responses: { 200: json(pageEnvelope(ExtractionSchema), 'A page of extractions, oldest first.') },
   }),
-  async (c) => c.json(await listFieldExtractions(c.get('ctx'), c.req.valid('query')), 200),
+  async (c) => c.json(pageBody(await listFieldExtractions(c.get('ctx'), c.req.valid('query'))), 200),
 );
 
 fieldExtractionRoutes.openapi(

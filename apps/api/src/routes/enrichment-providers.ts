@@ -23,6 +23,7 @@ import {
   UuidSchema,
 } from '@calseta/schema';
 import { OpenAPIHono, z } from '@hono/zod-openapi';
+import { pageBody } from '../envelope.js';
 import { apiRoute, body, errorContent, json } from '../route.js';
 import type { AppEnv } from '../types.js';
 
@@ -42,7 +43,7 @@ enrichmentProviderRoutes.openapi(
     request: { query: ProviderListQuerySchema.extend(PageQuerySchema.shape) },
     responses: { 200: json(pageEnvelope(ProviderSchema), 'A page of providers, oldest first.') },
   }),
-  async (c) => c.json(await listEnrichmentProviders(c.get('ctx'), c.req.valid('query')), 200),
+  async (c) => c.json(pageBody(await listEnrichmentProviders(c.get('ctx'), c.req.valid('query'))), 200),
 );
 
 enrichmentProviderRoutes.openapi(

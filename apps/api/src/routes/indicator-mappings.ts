@@ -20,6 +20,7 @@ import {
   UuidSchema,
 } from '@calseta/schema';
 import { OpenAPIHono, z } from '@hono/zod-openapi';
+import { pageBody } from '../envelope.js';
 import { apiRoute, body, errorContent, json } from '../route.js';
 import type { AppEnv } from '../types.js';
 
@@ -38,7 +39,7 @@ mappingRoutes.openapi(
     request: { query: IndicatorMappingListQuerySchema.extend(PageQuerySchema.shape) },
     responses: { 200: json(pageEnvelope(IndicatorMappingSchema), 'A page of mappings, oldest first.') },
   }),
-  async (c) => c.json(await listIndicatorMappings(c.get('ctx'), c.req.valid('query')), 200),
+  async (c) => c.json(pageBody(await listIndicatorMappings(c.get('ctx'), c.req.valid('query'))), 200),
 );
 
 mappingRoutes.openapi(

@@ -7,6 +7,7 @@ import {
   pageEnvelope,
 } from '@calseta/schema';
 import { OpenAPIHono } from '@hono/zod-openapi';
+import { pageBody } from '../envelope.js';
 import { apiRoute, json } from '../route.js';
 import type { AppEnv } from '../types.js';
 
@@ -40,5 +41,5 @@ settingsRoutes.openapi(
     request: { query: ActivityListQuerySchema },
     responses: { 200: json(pageEnvelope(AuditEventSchema), 'A page of events, newest first.') },
   }),
-  async (c) => c.json(await listActivity(c.get('ctx'), c.req.valid('query')), 200),
+  async (c) => c.json(pageBody(await listActivity(c.get('ctx'), c.req.valid('query'))), 200),
 );

@@ -9,6 +9,7 @@ import {
   UuidSchema,
 } from '@calseta/schema';
 import { OpenAPIHono, z } from '@hono/zod-openapi';
+import { pageBody } from '../envelope.js';
 import { apiRoute, body, errorContent, json } from '../route.js';
 import type { AppEnv } from '../types.js';
 
@@ -34,7 +35,7 @@ sourceRoutes.openapi(
     request: { query: PageQuerySchema },
     responses: { 200: json(pageEnvelope(SourceIntegrationSchema), 'A page of source integrations, newest first.') },
   }),
-  async (c) => c.json(await listSources(c.get('ctx'), c.req.valid('query')), 200),
+  async (c) => c.json(pageBody(await listSources(c.get('ctx'), c.req.valid('query'))), 200),
 );
 
 sourceRoutes.openapi(

@@ -35,6 +35,7 @@ import {
   WorkflowTestSchema,
 } from '@calseta/schema';
 import { OpenAPIHono, z } from '@hono/zod-openapi';
+import { pageBody } from '../envelope.js';
 import { apiRoute, body, errorContent, json } from '../route.js';
 import type { AppEnv } from '../types.js';
 
@@ -57,7 +58,7 @@ workflowRoutes.openapi(
     request: { query: WorkflowListQuerySchema.extend(PageQuerySchema.shape) },
     responses: { 200: json(pageEnvelope(WorkflowSummarySchema), 'A page of workflows.') },
   }),
-  async (c) => c.json(await listWorkflows(c.get('ctx'), c.req.valid('query')), 200),
+  async (c) => c.json(pageBody(await listWorkflows(c.get('ctx'), c.req.valid('query'))), 200),
 );
 
 workflowRoutes.openapi(
@@ -273,10 +274,12 @@ workflowRoutes.openapi(
   }),
   async (c) =>
     c.json(
-      await listWorkflowRuns(c.get('ctx'), {
-        ...c.req.valid('query'),
-        workflow_uuid: c.req.valid('param').workflow_uuid,
-      }),
+      pageBody(
+        await listWorkflowRuns(c.get('ctx'), {
+          ...c.req.valid('query'),
+          workflow_uuid: c.req.valid('param').workflow_uuid,
+        }),
+      ),
       200,
     ),
 );
@@ -295,7 +298,7 @@ workflowRoutes.openapi(
       404: errorContent('No such workflow.'),
     },
   }),
-  async (c) => c.json(await listWorkflowRuns(c.get('ctx'), c.req.valid('query')), 200),
+  async (c) => c.json(pageBody(await listWorkflowRuns(c.get('ctx'), c.req.valid('query'))), 200),
 );
 
 workflowRoutes.openapi(

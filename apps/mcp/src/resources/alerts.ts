@@ -10,8 +10,8 @@ export const ALERT_RESOURCES: ResourceDefinition[] = [
     description: 'The 50 most recent alerts (by occurred_at). Subscribable.',
     permissions: ['alerts:read'],
     read: async (ctx) => {
-      const { data, meta } = await newest(ctx);
-      return { alerts: data, count: data.length, total: meta.total };
+      const { items, total } = await newest(ctx);
+      return { alerts: items, count: items.length, total };
     },
   },
   {
@@ -19,7 +19,7 @@ export const ALERT_RESOURCES: ResourceDefinition[] = [
     uri: 'calseta://alerts/{uuid}',
     description: 'One alert with its indicators, detection rule and findings. Subscribable.',
     permissions: ['alerts:read'],
-    list: async (ctx) => (await newest(ctx)).data.map((a) => ({ uri: `calseta://alerts/${a.uuid}`, name: a.title })),
+    list: async (ctx) => (await newest(ctx)).items.map((a) => ({ uri: `calseta://alerts/${a.uuid}`, name: a.title })),
     read: (ctx, { uuid }) => getAlert(ctx, variable(uuid)),
   },
   {
@@ -36,8 +36,8 @@ export const ALERT_RESOURCES: ResourceDefinition[] = [
     description: 'An alert’s activity log, newest first (max 100).',
     permissions: ['alerts:read'],
     read: async (ctx, { uuid }) => {
-      const { data } = await listAlertActivity(ctx, { uuid: variable(uuid), query: { page: 1, page_size: 100 } });
-      return { activity: data, count: data.length };
+      const { items } = await listAlertActivity(ctx, { uuid: variable(uuid), query: { page: 1, page_size: 100 } });
+      return { activity: items, count: items.length };
     },
   },
 ];

@@ -34,6 +34,6 @@ export const searchDetectionRules = defineTool({
   permissions: ['detection_rules:read'],
   run: async (ctx, query) => {
     const rules = await listDetectionRules(ctx, query);
-    return page('detection_rules', { ...rules, data: rules.data.map(summarized) });
+    return page('detection_rules', { ...rules, items: rules.items.map(summarized) });
   },
 });

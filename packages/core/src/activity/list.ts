@@ -1,7 +1,7 @@
 import type { ActivityListQuery, AuditEvent } from '@calseta/schema';
 import { authorize } from '../auth/permissions.js';
 import type { ServiceContext } from '../infra/context.js';
-import { iso, pageMeta } from '../infra/serialize.js';
+import { iso, pageOf } from '../infra/serialize.js';
 
 /** `GET /v1/activity`: the whole audit log (domain events, API writes, auth failures), newest first. */
 export async function listActivity(ctx: ServiceContext, query: ActivityListQuery) {
@@ -42,5 +42,5 @@ export async function listActivity(ctx: ServiceContext, query: ActivityListQuery
     references: (r.references ?? {}) as Record<string, unknown>,
     created_at: iso(r.created_at),
   }));
-  return { data, meta: pageMeta(Number(count.n), query.page, query.page_size) };
+  return pageOf(data, Number(count.n), query);
 }

@@ -20,7 +20,7 @@ import { OutboundBlockedError } from '../infra/http/errors.js';
 import { policyFor } from '../infra/http/policy.js';
 import { checkOutboundUrl } from '../infra/http/safe-fetch.js';
 import { newUuid } from '../infra/ids.js';
-import { iso, pageMeta } from '../infra/serialize.js';
+import { iso, pageOf } from '../infra/serialize.js';
 import { authHeaderContext, signingSecretContext } from './deliver.js';
 import { generateSigningSecret } from './signing.js';
 
@@ -112,10 +112,11 @@ export async function listAgents(ctx: ServiceContext, query: PageQuery) {
     ctx.db,
     rows.map((r) => r.id),
   );
-  return {
-    data: rows.map((r): AgentListItem => ({ ...toAgent(r), delivery_health: health.get(r.id) ?? NO_DELIVERIES })),
-    meta: pageMeta(Number(count.n), query.page, query.page_size),
-  };
+  return pageOf(
+    rows.map((r): AgentListItem => ({ ...toAgent(r), delivery_health: health.get(r.id) ?? NO_DELIVERIES })),
+    Number(count.n),
+    query,
+  );
 }
 
 const NO_DELIVERIES: AgentDeliveryHealth = {

@@ -11,7 +11,7 @@ import { alertIdByUuid } from '../alerts/read.js';
 import { authorize } from '../auth/permissions.js';
 import type { ServiceContext } from '../infra/context.js';
 import { notFound } from '../infra/errors.js';
-import { iso, pageMeta } from '../infra/serialize.js';
+import { iso, pageOf } from '../infra/serialize.js';
 import { findAgent } from './registry.js';
 
 function runQuery(db: Db) {
@@ -90,7 +90,7 @@ async function page(ctx: ServiceContext, where: { agentId?: number; alertId?: nu
       .execute(),
     count.executeTakeFirstOrThrow(),
   ]);
-  return { data: rows.map(toAgentRun), meta: pageMeta(Number(total.n), query.page, query.page_size) };
+  return pageOf(rows.map(toAgentRun), Number(total.n), query);
 }
 
 /** `GET /v1/agents/{uuid}/runs`: the agent's deliveries, newest first. */

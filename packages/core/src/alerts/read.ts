@@ -19,7 +19,7 @@ import { INDICATOR_COLUMNS, toIndicator } from '../indicators/indicators.js';
 import { alertMalice } from '../indicators/malice.js';
 import type { ServiceContext } from '../infra/context.js';
 import { notFound } from '../infra/errors.js';
-import { csv, iso, pageMeta } from '../infra/serialize.js';
+import { csv, iso, type Page, pageOf } from '../infra/serialize.js';
 
 export const SUMMARY_COLUMNS = [
   'alerts.id',
@@ -227,13 +227,13 @@ async function estimate(db: Db, query: { compile(): CompiledQuery }): Promise<{ 
   return { rows: Math.round(plan?.['Plan Rows'] ?? 0), cost: plan?.['Total Cost'] ?? Number.POSITIVE_INFINITY };
 }
 
-export async function listAlerts(ctx: ServiceContext, query: AlertListInput) {
+export async function listAlerts(ctx: ServiceContext, query: AlertListInput): Promise<Page<AlertSummary>> {
   authorize(ctx, 'alerts:read');
   const { page, count, matching } = alertListStatements(ctx.db, query);
   const [rows, planned] = await Promise.all([page.execute(), estimate(ctx.db, matching)]);
   const data = rows.map(toSummary);
   const offset = (query.page - 1) * query.page_size;
-  const exactPage = (total: number) => ({ data, meta: pageMeta(total, query.page, query.page_size) });
+  const exactPage = (total: number): Page<AlertSummary> => pageOf(data, total, query);
   // A short, non-empty page (or an empty first page) ends the list: its end is the exact total.
   if (rows.length < query.page_size && (rows.length > 0 || offset === 0)) return exactPage(offset + rows.length);
   let atLeast = rows.length > 0 ? offset + rows.length : 0; // a full page proves this many
@@ -244,7 +244,7 @@ export async function listAlerts(ctx: ServiceContext, query: AlertListInput) {
   }
   // An empty page past the first proves at most `offset`.
   const total = rows.length === 0 ? Math.min(Math.max(planned.rows, atLeast), offset) : Math.max(planned.rows, atLeast);
-  return { data, meta: { ...pageMeta(total, query.page, query.page_size), total_is_estimate: true as const } };
+  return { ...pageOf(data, total, query), total_is_estimate: true };
 }
 
 export async function alertIdByUuid(db: Db, uuid: string): Promise<number> {
@@ -388,5 +388,5 @@ export async function listAlertActivity(
     references: (r.references ?? {}) as Record<string, unknown>,
     created_at: iso(r.created_at),
   }));
-  return { data, meta: pageMeta(Number(count.n), page.page, page.page_size) };
+  return pageOf(data, Number(count.n), page);
 }

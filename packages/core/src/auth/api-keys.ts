@@ -11,7 +11,7 @@ import { activityRow } from '../infra/activity.js';
 import type { ServiceContext } from '../infra/context.js';
 import { notFound, ServiceError } from '../infra/errors.js';
 import { newUuid } from '../infra/ids.js';
-import { iso, pageMeta } from '../infra/serialize.js';
+import { iso, pageOf } from '../infra/serialize.js';
 import { generateApiKey, hashApiKey, keyPrefix, keysChanged } from './keys.js';
 import { authorize } from './permissions.js';
 
@@ -114,7 +114,7 @@ export async function listApiKeys(ctx: ServiceContext, query: PageQuery & { incl
       .execute(),
     base.select((eb) => eb.fn.countAll<number>().as('n')).executeTakeFirstOrThrow(),
   ]);
-  return { data: rows.map(toApiKey), meta: pageMeta(Number(count.n), query.page, query.page_size) };
+  return pageOf(rows.map(toApiKey), Number(count.n), query);
 }
 
 export async function getApiKey(ctx: ServiceContext, uuid: string): Promise<ApiKey> {

@@ -240,7 +240,7 @@ export async function listEnrichmentProviders(
     (q) => q.select(COLUMNS).orderBy('created_at', 'asc').orderBy('id', 'asc'),
     (row) => toProvider(ctx, row),
   );
-  return { data: await Promise.all(page.data), meta: page.meta };
+  return { ...page, items: await Promise.all(page.items) };
 }
 
 async function findProvider(db: Db, uuid: string, lock = false): Promise<Row> {

@@ -8,9 +8,22 @@ export function iso(date: Date | null): string | null {
   return date ? date.toISOString() : null;
 }
 
-/** `{ total, page, page_size, total_pages }` for a paginated response. */
-export function pageMeta(total: number, page: number, pageSize: number) {
-  return { total, page, page_size: pageSize, total_pages: Math.ceil(total / pageSize) };
+/**
+ * One page of a list, as list verbs return it. Transports shape it (REST: `{data, meta}` in
+ * apps/api/src/envelope.ts; MCP: `{<items>, total, page, page_size}`).
+ */
+export interface Page<T> {
+  items: T[];
+  total: number;
+  page: number;
+  page_size: number;
+  /** Set when `total` is an estimate (alert lists, ADR 0007). */
+  total_is_estimate?: true;
+}
+
+/** The page `query` asked for, holding `items` out of `total`. */
+export function pageOf<T>(items: T[], total: number, query: PageQuery): Page<T> {
+  return { items, total, page: query.page, page_size: query.page_size };
 }
 
 /** Split a comma-separated filter into trimmed, non-empty values. */
@@ -32,7 +45,7 @@ export async function paginate<DB, TB extends keyof DB, O, T>(
   page: PageQuery,
   rows: (query: SelectQueryBuilder<DB, TB, object>) => SelectQueryBuilder<DB, TB, O>,
   map: (row: O) => T,
-): Promise<{ data: T[]; meta: ReturnType<typeof pageMeta> }> {
+): Promise<Page<T>> {
   const [found, count] = await Promise.all([
     rows(base)
       .limit(page.page_size)
@@ -40,5 +53,5 @@ export async function paginate<DB, TB extends keyof DB, O, T>(
       .execute(),
     base.select((eb) => eb.fn.countAll<string>().as('n')).executeTakeFirstOrThrow() as Promise<{ n: string }>,
   ]);
-  return { data: found.map(map), meta: pageMeta(Number(count.n), page.page, page.page_size) };
+  return pageOf(found.map(map), Number(count.n), page);
 }

@@ -14,7 +14,7 @@ import type { ServiceContext } from '../infra/context.js';
 import { notFound, ServiceError } from '../infra/errors.js';
 import { newUuid } from '../infra/ids.js';
 import { isSealed, type SecretBox } from '../infra/secrets/box.js';
-import { iso, pageMeta } from '../infra/serialize.js';
+import { iso, pageOf } from '../infra/serialize.js';
 
 type Row = Selectable<SourceIntegrationsTable>;
 
@@ -95,7 +95,11 @@ export async function listSources(ctx: ServiceContext, page: PageQuery) {
       .select((eb) => eb.fn.countAll<string>().as('n'))
       .executeTakeFirstOrThrow(),
   ]);
-  return { data: rows.map((r) => toSource(ctx, r)), meta: pageMeta(Number(count.n), page.page, page.page_size) };
+  return pageOf(
+    rows.map((r) => toSource(ctx, r)),
+    Number(count.n),
+    page,
+  );
 }
 
 export async function getSource(ctx: ServiceContext, uuid: string): Promise<SourceIntegration> {

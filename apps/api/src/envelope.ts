@@ -1,0 +1,10 @@
+import type { Page } from '@calseta/core';
+
+/**
+ * REST's list body: a verb's page as `{data, meta}`. Only REST has this envelope; core returns
+ * `Page`. The key order of `meta` is the contract's (`total_is_estimate` last, only when set).
+ */
+export function pageBody<T>({ items, total, page, page_size, total_is_estimate }: Page<T>) {
+  const meta = { total, page, page_size, total_pages: Math.ceil(total / page_size) };
+  return { data: items, meta: total_is_estimate ? { ...meta, total_is_estimate } : meta };
+}
