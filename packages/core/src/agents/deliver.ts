@@ -1,9 +1,11 @@
 import type { AgentRegistrationRow } from '@calseta/db';
+import { SpanStatusCode } from '@opentelemetry/api';
 import type { ServiceContext } from '../infra/context.js';
 import { OutboundBlockedError, OutboundRequestError } from '../infra/http/errors.js';
 import type { OutboundPolicy } from '../infra/http/policy.js';
 import { createSafeFetch, type SafeFetch } from '../infra/http/safe-fetch.js';
 import { isSealed } from '../infra/secrets/box.js';
+import { withSpan } from '../infra/telemetry/tracing.js';
 import { deliveryHeaders } from './signing.js';
 
 /** The longest agent timeout (`timeout_seconds` max). */
@@ -79,15 +81,32 @@ function responseBody(text: string): unknown {
   return { raw: text.slice(0, RESPONSE_BODY_CHARS) };
 }
 
+type Target = SecretColumns & Pick<AgentRegistrationRow, 'endpoint_url' | 'timeout_seconds'>;
+type Delivery = { body: string; event: string; deliveryId: string; idempotencyKey: string; secret: string };
+
 /**
  * One signed POST of `body` to the agent: SSRF-checked at call time (DNS may have changed since the
  * endpoint was registered), the agent's timeout, its auth header. Never throws for network errors.
  */
-export async function postToAgent(
-  ctx: ServiceContext,
-  agent: SecretColumns & Pick<AgentRegistrationRow, 'endpoint_url' | 'timeout_seconds'>,
-  input: { body: string; event: string; deliveryId: string; idempotencyKey: string; secret: string },
-): Promise<AttemptOutcome> {
+
+export function postToAgent(ctx: ServiceContext, agent: Target, input: Delivery): Promise<AttemptOutcome> {
+  // One span per delivery attempt (its HTTP span inside); the outcome, never the body or headers.
+  return withSpan(
+    'agent delivery attempt',
+    { 'calseta.agent.uuid': agent.uuid, 'calseta.event': input.event },
+    async (span) => {
+      const outcome = await attempt(ctx, agent, input);
+      span.setAttributes({
+        'calseta.delivery.ok': outcome.ok,
+        'http.response.status_code': outcome.status_code ?? undefined,
+      });
+      if (!outcome.ok) span.setStatus({ code: SpanStatusCode.ERROR, message: outcome.error ?? 'failed' });
+      return outcome;
+    },
+  );
+}
+
+async function attempt(ctx: ServiceContext, agent: Target, input: Delivery): Promise<AttemptOutcome> {
   const headers = {
     ...(authHeaderOf(ctx, agent) ?? {}),
     ...deliveryHeaders({

@@ -70,6 +70,8 @@ export interface PreparedAlert {
   raw: Record<string, unknown>;
   ruleRef: DetectionRuleRef | null;
   ingestedAt: Date;
+  /** The ingest request's trace context (W3C), carried into the alert's enrich job; absent when tracing is off. */
+  traceparent?: string;
 }
 
 /** Group commit of ingested alerts: the statement is ingest/batcher.ts's, the batching infra's. */

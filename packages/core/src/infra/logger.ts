@@ -1,4 +1,5 @@
 import { type Logger, pino } from 'pino';
+import { traceLogFields } from './telemetry/tracing.js';
 
 export type { Logger };
 
@@ -55,6 +56,8 @@ export function createLogger({ service, level = 'info', destination = 'stdout' }
     base: { service },
     timestamp: pino.stdTimeFunctions.isoTime,
     redact: { paths: REDACT, censor: '[REDACTED]' },
+    // A line written inside a span names its trace (trace_id, span_id): logs and traces join up.
+    mixin: traceLogFields,
   };
   if (typeof destination === 'object') return pino(options, destination);
   return destination === 'stderr' ? pino(options, pino.destination({ dest: 2, sync: true })) : pino(options);

@@ -161,6 +161,7 @@ function inputRow(a: PreparedAlert) {
     rule_description: rule?.description ?? null,
     rule_tactics: rule?.mitre_tactics ?? [],
     rule_techniques: rule?.mitre_techniques ?? [],
+    traceparent: a.traceparent ?? null,
   };
 }
 
@@ -185,7 +186,7 @@ function ingestStatement(input: ReturnType<typeof inputRow>[], windowSeconds: nu
         tags text[], normalized jsonb, raw_payload jsonb, activity_uuid uuid, actor_type text, actor_key_prefix text,
         actor_key_name text, api_key_id bigint, activity_references jsonb, request_id text, rule_ref text,
         rule_uuid uuid, rule_activity_uuid uuid, rule_name text, rule_severity text, rule_description text,
-        rule_tactics text[], rule_techniques text[])
+        rule_tactics text[], rule_techniques text[], traceparent text)
     ), claim AS (
       INSERT INTO alert_fingerprints AS f (fingerprint, alert_uuid, claimed_at)
       SELECT fingerprint, uuid, now() FROM input
@@ -234,7 +235,7 @@ function ingestStatement(input: ReturnType<typeof inputRow>[], windowSeconds: nu
              a.id, i.activity_references, i.request_id
       FROM fresh i JOIN alert a ON a.uuid = i.uuid
     ), job AS (
-      ${enrichJobRows(sql`SELECT a.id AS alert_id FROM alert a`)}
+      ${enrichJobRows(sql`SELECT a.id AS alert_id, i.traceparent FROM alert a JOIN fresh i ON i.uuid = a.uuid`)}
     )
     SELECT i.uuid, c.owner, a.id AS alert_id, a.detection_rule_id
     FROM input i JOIN claim c ON c.fingerprint = i.fingerprint LEFT JOIN alert a ON a.uuid = i.uuid`;

@@ -13,6 +13,7 @@ import { alertMalice } from '../indicators/malice.js';
 import type { ServiceContext } from '../infra/context.js';
 import { notFound } from '../infra/errors.js';
 import { iso } from '../infra/serialize.js';
+import { withSpan } from '../infra/telemetry/tracing.js';
 import {
   type AgentPayload,
   composePayload,
@@ -246,6 +247,9 @@ export async function buildAlertPayload(
   alertId: number,
   options: PayloadOptions = {},
 ): Promise<AgentPayload> {
-  const sources = await loadPayloadSources(ctx, alertId);
-  return composePayload(sources, options.tokenBudget ?? DEFAULT_TOKEN_BUDGET, options.detail ?? 'standard');
+  const detail = options.detail ?? 'standard';
+  return withSpan('payload build', { 'calseta.payload.detail': detail }, async () => {
+    const sources = await loadPayloadSources(ctx, alertId);
+    return composePayload(sources, options.tokenBudget ?? DEFAULT_TOKEN_BUDGET, detail);
+  });
 }

@@ -10,7 +10,8 @@ export const QUEUE_SCHEMA = 'pgboss';
 export const PGBOSS_SCHEMA_VERSION = 24;
 
 /**
- * An INSERT of `enrich-alert` jobs (one per `alert_id` row of `alerts`), for use inside a larger
+ * An INSERT of `enrich-alert` jobs (one per `alert_id` row of `alerts`, with the `traceparent` of the
+ * request that ingested it, or null: see JobQueue.send), for use inside a larger
  * statement so an alert and its job are written by the same statement. Mirrors pg-boss's own
  * `insert()` for our queues: retry, expiry and retention come from the queue row.
  */
@@ -18,7 +19,7 @@ export function enrichJobRows(alerts: RawBuilder<unknown>) {
   const schema = sql.raw(QUEUE_SCHEMA);
   return sql`
     INSERT INTO ${schema}.job (name, data, retry_limit, retry_delay, retry_backoff, expire_in, keep_until, policy, dead_letter)
-    SELECT q.name, jsonb_build_object('alert_id', s.alert_id, 'reason', 'ingest'),
+    SELECT q.name, jsonb_strip_nulls(jsonb_build_object('alert_id', s.alert_id, 'reason', 'ingest', 'traceparent', s.traceparent)),
            COALESCE(q.retry_limit, 2),
            CASE WHEN COALESCE(q.retry_backoff, false) THEN GREATEST(COALESCE(q.retry_delay, 0), 1)
                 ELSE COALESCE(q.retry_delay, 0) END,
