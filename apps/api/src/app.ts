@@ -1,6 +1,7 @@
 import type { CoreDeps } from '@calseta/core';
 import { OpenAPIHono } from '@hono/zod-openapi';
 import { errorResponse, issueList, toErrorResponse } from './errors.js';
+import { requestMetrics } from './middleware/metrics.js';
 import { ipRateLimit } from './middleware/rate-limit.js';
 import { bodyLimits, corsFor, readBody, requestContext, securityHeaders } from './middleware/request.js';
 import { agentRoutes } from './routes/agents.js';
@@ -48,6 +49,7 @@ export function createApp(deps: CoreDeps, options: AppOptions) {
   });
 
   const security = options.security ?? {};
+  app.use('*', requestMetrics());
   app.use('*', requestContext(deps, options.logRequests, security));
   app.use('*', webApp());
   app.use('*', securityHeaders(security.hsts));

@@ -1,4 +1,4 @@
-import type { Db } from '@calseta/db';
+import { type Db, poolOf } from '@calseta/db';
 import { createAgentFetch } from './agents/deliver.js';
 import { createApprovalFetch } from './approvals/notify.js';
 import type { CoreConfig, CoreDeps } from './infra/context.js';
@@ -11,6 +11,7 @@ import type { Logger } from './infra/logger.js';
 import { MappingRuleCache } from './infra/mapping-rules.js';
 import { SecretBox } from './infra/secrets/box.js';
 import { SourceRegistry } from './infra/source-registry.js';
+import { observeDbPool, observePendingApprovals } from './infra/telemetry/metrics.js';
 import { createIngestBatcher } from './ingest/batcher.js';
 import type { LoadedPlugins } from './plugins.js';
 import { createWorkflowFetch } from './workflows/http.js';
@@ -81,6 +82,16 @@ export function createCore(options: CreateCoreOptions): Core {
   const agentFetch = createAgentFetch(policyFor(config.outbound ?? {}, 'agents'));
   const workflowFetch = createWorkflowFetch(policyFor(config.outbound ?? {}, 'workflows'));
   const approvalFetch = createApprovalFetch(policyFor(config.outbound ?? {}, 'notifiers'));
+  const pool = poolOf(options.db);
+  const unobservePool = pool ? observeDbPool(pool) : () => {};
+  const unobserveApprovals = observePendingApprovals(async () => {
+    const row = await options.db
+      .selectFrom('workflow_approval_requests')
+      .select((eb) => eb.fn.countAll<number>().as('n'))
+      .where('status', '=', 'pending')
+      .executeTakeFirst();
+    return Number(row?.n ?? 0);
+  });
   return {
     ...base,
     secrets,
@@ -99,6 +110,8 @@ export function createCore(options: CreateCoreOptions): Core {
     mappingRules,
     integrations,
     async close() {
+      unobserveApprovals();
+      unobservePool();
       await enrichment.close();
       await agentFetch.close();
       await workflowFetch.close();

@@ -102,9 +102,16 @@ export { createLogger } from './infra/logger.js';
 export { isSealed, parseEncryptionKey, type SealedSecret, SecretBox, SecretError } from './infra/secrets/box.js';
 export type { Page } from './infra/serialize.js';
 export { SourceRegistry } from './infra/source-registry.js';
-export { collectProcessMetrics, metricsRegistry, renderMetrics } from './infra/telemetry/metrics.js';
+export {
+  collectProcessMetrics,
+  metricsRegistry,
+  observeHttpRequest,
+  renderMetrics,
+} from './infra/telemetry/metrics.js';
 export type { OpsServer, OpsServerOptions } from './infra/telemetry/ops-server.js';
 export { OPS_DEFAULT_PORTS, opsEnvShape, startOpsServer } from './infra/telemetry/ops-server.js';
+export type { Tracing, TracingConfig, TracingEnv } from './infra/telemetry/tracing.js';
+export { startTracing, TracingEnvSchema, tracingConfigFrom, withSpan } from './infra/telemetry/tracing.js';
 export { extractIndicators } from './ingest/extract.js';
 export { extractAlertIndicators } from './ingest/extract-alert-indicators.js';
 export { fingerprint } from './ingest/fingerprint.js';

@@ -75,7 +75,15 @@ export function createDb(options: CreateDbOptions): DbHandle {
   // queries fail, and the pool drops it on release (it is no longer queryable).
   pool.on('connect', (client) => client.on('error', onError));
   const db = new PoolOwningKysely(pool);
+  pools.set(db, pool);
   return { db, pool };
+}
+
+const pools = new WeakMap<Kysely<Database>, pg.Pool>();
+
+/** The pool behind a `db` made by createDb (for its metrics: connections in use, waiting, errors). */
+export function poolOf(db: Kysely<Database>): pg.Pool | undefined {
+  return pools.get(db);
 }
 
 /**

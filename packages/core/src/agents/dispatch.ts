@@ -16,6 +16,7 @@ import type { ServiceContext } from '../infra/context.js';
 import { notFound, ServiceError } from '../infra/errors.js';
 import { newUuid } from '../infra/ids.js';
 import type { JobPayload } from '../infra/jobs/catalogue.js';
+import { countDeliveryAttempt, observeAlertDelivered } from '../infra/telemetry/metrics.js';
 import { buildAlertPayload } from '../payload/build.js';
 import { postToAgent, signingSecretOf } from './deliver.js';
 import { matchingAgents } from './matching.js';
@@ -148,7 +149,7 @@ export async function dispatchAfterEnrichment(
 }
 
 /** `POST /v1/alerts/{uuid}/trigger-agents`: a new delivery to every matching agent now. */
-export async function triggerAgents(ctx: ServiceContext, alertUuid: string): Promise<TriggerAgentsResult> {
+export async function triggerAgents(ctx: ServiceContext, { uuid: alertUuid }: { uuid: string }): Promise<TriggerAgentsResult> {
   authorize(ctx, 'agents:write');
   const alertId = await alertIdByUuid(ctx.db, alertUuid);
   const subject = await targetingSubjectOf(ctx.db, alertId);
@@ -199,7 +200,7 @@ export async function dispatchAgent(
  * agent, same idempotency key (a receiver that already processed it can drop it), fresh attempts,
  * the payload rebuilt from the alert as it is now. Only for finished deliveries.
  */
-export async function redeliverAgentRun(ctx: ServiceContext, runUuid: string): Promise<AgentRun> {
+export async function redeliverAgentRun(ctx: ServiceContext, { uuid: runUuid }: { uuid: string }): Promise<AgentRun> {
   authorize(ctx, 'agents:write');
   const runId = await ctx.db.transaction().execute(async (trx) => {
     const run = await trx
@@ -329,6 +330,7 @@ export async function runAgentDelivery(ctx: ServiceContext, data: JobPayload<'di
           { status_code: null, attempt_count: run.attempt_count, error: 'Agent is inactive' },
           trx,
         );
+        countDeliveryAttempt(agent.name, 'cancelled', null);
       }
     });
     return;
@@ -433,7 +435,15 @@ export async function runAgentDelivery(ctx: ServiceContext, data: JobPayload<'di
     }
   });
   if (status === 'retrying') ctx.queue.announce(JOB);
+  countDeliveryAttempt(agent.name, status, body === '' ? null : outcome.duration_ms / 1000);
+  if (status === 'delivered' && run.trigger === 'auto') await observeDelivered(ctx, data.alert_id, now);
   ctx.logger.debug({ run_uuid: run.uuid, agent_uuid: agent.uuid, attempt, status, delay }, 'agent delivery attempt');
+}
+
+/** Enriched → delivered, for the alert's automatic delivery (a redelivery measures nothing of the pipeline). */
+async function observeDelivered(ctx: ServiceContext, alertId: number, deliveredAt: Date): Promise<void> {
+  const alert = await ctx.db.selectFrom('alerts').select('enriched_at').where('id', '=', alertId).executeTakeFirst();
+  if (alert?.enriched_at) observeAlertDelivered((deliveredAt.getTime() - alert.enriched_at.getTime()) / 1000);
 }
 
 /** The synthetic alert of `POST /v1/agents/{uuid}/test`, in the shape of the agent payload. */
@@ -469,7 +479,7 @@ export function testPayload(agentName: string, apiBaseUrl: string) {
  * `POST /v1/agents/{uuid}/test`: one signed synthetic delivery, synchronously, through the same
  * SSRF-guarded client as real deliveries (reference quirk 31 fixed). Nothing is recorded.
  */
-export async function testAgent(ctx: ServiceContext, agentUuid: string): Promise<AgentTestResult> {
+export async function testAgent(ctx: ServiceContext, { uuid: agentUuid }: { uuid: string }): Promise<AgentTestResult> {
   authorize(ctx, 'agents:write');
   const agent = await findAgent(ctx.db, agentUuid);
   const secret = signingSecretOf(ctx, agent);

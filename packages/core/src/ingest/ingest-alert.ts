@@ -1,10 +1,13 @@
 import type { AlertSource } from '@calseta/plugin-sdk';
 import type { IngestAccepted } from '@calseta/schema';
+import { SpanKind } from '@opentelemetry/api';
 import { hasScope } from '../auth/keys.js';
 import { authorize } from '../auth/permissions.js';
 import type { ServiceContext } from '../infra/context.js';
 import { ServiceError } from '../infra/errors.js';
 import { newUuid } from '../infra/ids.js';
+import { countIngest, UNKNOWN_SOURCE } from '../infra/telemetry/metrics.js';
+import { traceCarrier, withSpan } from '../infra/telemetry/tracing.js';
 import { sourceIngestPolicy } from '../sources/integrations.js';
 import { boundedRuleRef } from './detection-rules.js';
 import { extractIndicators } from './extract.js';
@@ -25,6 +28,26 @@ export interface IngestInput {
  * enqueue its pipeline job. Returning means both are committed.
  */
 export async function ingestAlert(ctx: ServiceContext, input: IngestInput): Promise<IngestAccepted> {
+  // The source label is a registered source's name, never the caller's text.
+  const source = ctx.sources.has(input.sourceName) ? input.sourceName : UNKNOWN_SOURCE;
+  try {
+    // The root span of the alert's trace; its job carries the trace on (JobQueue.send, the batch statement).
+    const accepted = await withSpan(
+      'ingest alert',
+      { 'calseta.source': source },
+      () => admitAndStore(ctx, input),
+      SpanKind.SERVER,
+    );
+    if (accepted.is_duplicate) countIngest(source, 'duplicate', accepted.status);
+    else countIngest(source, 'accepted');
+    return accepted;
+  } catch (error) {
+    countIngest(source, 'refused', error instanceof ServiceError ? error.code : 'INTERNAL');
+    throw error;
+  }
+}
+
+async function admitAndStore(ctx: ServiceContext, input: IngestInput): Promise<IngestAccepted> {
   authorize(ctx, 'alerts:ingest');
   const source = ctx.sources.get(input.sourceName);
   if (
@@ -73,6 +96,8 @@ export async function ingestAlert(ctx: ServiceContext, input: IngestInput): Prom
     raw: raw as Record<string, unknown>,
     ruleRef,
     ingestedAt: new Date(),
+    // Captured here: the batch statement commits in another request's context.
+    ...traceCarrier(),
   });
 }
 

@@ -12,6 +12,7 @@ import {
 import { sql } from 'kysely';
 import { activityRow } from '../infra/activity.js';
 import type { ServiceContext } from '../infra/context.js';
+import { observeAlertEnriched } from '../infra/telemetry/metrics.js';
 
 /** Rate-limited providers are retried this many times per alert before counting as failed. */
 export const MAX_RATE_LIMIT_RETRIES = 20;
@@ -182,7 +183,11 @@ export async function enrichAlert(
   alertId: number,
   attempt = 0,
 ): Promise<EnrichmentSummary | null> {
-  const alert = await ctx.db.selectFrom('alerts').select(['id', 'uuid']).where('id', '=', alertId).executeTakeFirst();
+  const alert = await ctx.db
+    .selectFrom('alerts')
+    .select(['id', 'uuid', 'ingested_at', 'enriched_at'])
+    .where('id', '=', alertId)
+    .executeTakeFirst();
   if (!alert) return null; // deleted since it was queued
   const indicators = await ctx.db
     .selectFrom('alert_indicators')
@@ -314,5 +319,8 @@ export async function enrichAlert(
       );
     }
   });
+  // Ingest → enriched: the alert's first settled enrichment (not a re-enrichment, nor a wait on rate limits).
+  const first = alert.enriched_at === null && summary.status !== 'Pending';
+  observeAlertEnriched(summary.status, first ? (now.getTime() - alert.ingested_at.getTime()) / 1000 : null);
   return summary;
 }

@@ -22,6 +22,7 @@ import { notFound } from '../infra/errors.js';
 import { newUuid } from '../infra/ids.js';
 import type { JobPayload } from '../infra/jobs/catalogue.js';
 import { csv, iso, paginate } from '../infra/serialize.js';
+import { countWorkflowRun } from '../infra/telemetry/metrics.js';
 import { runEndpointWorkflow } from './endpoint.js';
 import { hostHttpOf, mockHostHttp, type RecordedCall } from './http.js';
 import { mockWorkflowIntegrations, workflowIntegrations } from './integrations.js';
@@ -243,23 +244,23 @@ export async function runWorkflowJob(ctx: ServiceContext, data: JobPayload<'exec
     workflowIntegrations(ctx),
   ]);
   const http = hostHttpOf(ctx.workflowFetch);
-  const ran =
-    workflow.workflow_kind === 'http' && workflow.http_endpoint_url
-      ? await runEndpointWorkflow(http, workflow.http_endpoint_url, workflow.timeout_seconds * 1000, {
-          workflow: { uuid: workflow.uuid, name: workflow.name },
-          run_uuid: claimed.uuid,
-          indicator,
-          alert,
-        })
-      : await workflowSandbox(ctx.config).run({
-          code,
-          context: { indicator, alert },
-          secrets,
-          http,
-          integrations,
-          limits: { timeoutMs: workflow.timeout_seconds * 1000 },
-          filename: `workflow-${workflow.uuid}.js`,
-        });
+  const endpoint = workflow.workflow_kind === 'http' ? workflow.http_endpoint_url : null;
+  const ran = endpoint
+    ? await runEndpointWorkflow(http, endpoint, workflow.timeout_seconds * 1000, {
+        workflow: { uuid: workflow.uuid, name: workflow.name },
+        run_uuid: claimed.uuid,
+        indicator,
+        alert,
+      })
+    : await workflowSandbox(ctx.config).run({
+        code,
+        context: { indicator, alert },
+        secrets,
+        http,
+        integrations,
+        limits: { timeoutMs: workflow.timeout_seconds * 1000 },
+        filename: `workflow-${workflow.uuid}.js`,
+      });
   // Secret values the workflow read never reach the stored logs or result.
   const outcome = redactSecrets(ran, secrets);
   await ctx.db.transaction().execute(async (trx) => {
@@ -289,6 +290,7 @@ export async function runWorkflowJob(ctx: ServiceContext, data: JobPayload<'exec
       )
       .execute();
   });
+  countWorkflowRun(endpoint ? 'http' : 'code', outcome.status, outcome.durationMs / 1000);
 }
 
 export async function listWorkflowRuns(ctx: ServiceContext, query: WorkflowRunListQuery & PageQuery) {
@@ -308,7 +310,7 @@ export async function listWorkflowRuns(ctx: ServiceContext, query: WorkflowRunLi
   );
 }
 
-export async function getWorkflowRun(ctx: ServiceContext, uuid: string): Promise<WorkflowRun> {
+export async function getWorkflowRun(ctx: ServiceContext, { uuid }: { uuid: string }): Promise<WorkflowRun> {
   authorize(ctx, 'workflows:read');
   const row = await runsQuery(ctx.db).where('r.uuid', '=', uuid).executeTakeFirst();
   if (!row) throw notFound('Workflow run');

@@ -1,6 +1,7 @@
 import type { Db } from '@calseta/db';
 import {
   type CachePort,
+  type CoalescePort,
   type EnginePorts,
   type EnrichIndicatorOutcome,
   enrichIndicator,
@@ -13,7 +14,9 @@ import { createSafeFetch, type OutboundPolicy, type SafeFetch } from '../http/in
 import type { Logger } from '../logger.js';
 import type { Notifications } from '../notifications.js';
 import type { SecretBox } from '../secrets/box.js';
+import { withSpan } from '../telemetry/tracing.js';
 import type { BuiltinProvider } from './builtin-auth.js';
+import { countedCache, observedPorts } from './observed-ports.js';
 import { PgEnrichmentCache } from './pg-cache.js';
 import { PgCoalescer } from './pg-coalesce.js';
 import { PgRateGovernor, type ProviderQuota } from './pg-rate.js';
@@ -98,6 +101,31 @@ function markMock(outcome: EnrichIndicatorOutcome, mocked: ReadonlySet<string>):
   };
 }
 
+/**
+ * A span per live provider call (the coalesced `fn` this process runs: governor, HTTP steps, cache
+ * write), its HTTP spans inside; cache answers and calls coalesced onto another's make none.
+ */
+function tracedCoalesce(coalesce: CoalescePort): CoalescePort {
+  return {
+    run: (key, fn) => {
+      // `enrichment:<provider>:<type>:<value>` (the engine's cacheKey); the value stays out of the span.
+      const [, provider = '', type = ''] = key.split(':', 3);
+      const attributes = { 'calseta.provider': provider, 'calseta.indicator.type': type };
+      return coalesce.run(key, () =>
+        withSpan('enrichment provider call', attributes, async (span) => {
+          const result = await fn();
+          const { status, failure_reason } = result as { status?: string; failure_reason?: string | null };
+          span.setAttributes({
+            'calseta.provider.status': status,
+            'calseta.provider.failure_reason': failure_reason ?? undefined,
+          });
+          return result;
+        }),
+      );
+    },
+  };
+}
+
 /** The engine's SSRF-guarded HTTP port. */
 export function safeHttpPort(fetch: SafeFetch): HttpPort {
   return async (request) => {
@@ -160,13 +188,14 @@ export class EnrichmentRuntime {
     this.coalescer = new PgCoalescer({ db, notifications, cache: this.cache, logger });
     this.rate = new PgRateGovernor(db, this.registry.limits);
     this.fetch = createSafeFetch(outbound);
-    this.ports = {
+    // Counted for /metrics at the ports (the engine stays pure): see observed-ports.ts.
+    this.ports = observedPorts({
       http: safeHttpPort(this.fetch),
       cache: this.cache,
-      coalesce: this.coalescer,
+      coalesce: tracedCoalesce(this.coalescer),
       rate: this.rate,
       clock: () => new Date(),
-    };
+    });
   }
 
   /** Start following provider changes made by other processes. */
@@ -187,7 +216,7 @@ export class EnrichmentRuntime {
     const outcome = await enrichIndicator({
       indicator,
       providers: providers.map((p) => p.definition),
-      ports: { ...this.ports, cache: mockAwareCache(this.cache, mocked) },
+      ports: { ...this.ports, cache: countedCache(mockAwareCache(this.cache, mocked)) },
       auth: (definition) => byName.get(definition.provider_name)?.auth.auth ?? {},
       options: {
         ...(options.bypassCache === undefined ? {} : { bypassCache: options.bypassCache }),

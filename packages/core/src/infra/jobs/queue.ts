@@ -6,6 +6,8 @@ import PgBoss from 'pg-boss';
 import { livenessHeldSql } from '../liveness.js';
 import type { Logger } from '../logger.js';
 import { Notifications } from '../notifications.js';
+import { countJob, countJobExpiry, countJobRetry, observeQueue, type QueueStat } from '../telemetry/metrics.js';
+import { continueTrace, traceCarrier } from '../telemetry/tracing.js';
 import { JOB_NAMES, JOBS, type JobName, type JobPayload } from './catalogue.js';
 import { PGBOSS_SCHEMA_VERSION, QUEUE_SCHEMA } from './rows.js';
 
@@ -25,6 +27,8 @@ const IDLE_POLL_MS = 2_000;
  * live process whose connection was only cut (a database restart) is not mistaken for a dead one.
  */
 const ORPHAN_SWEEP_MS = 5_000;
+/** pg-boss's `output` of a job it failed for staying active past its expiry (plans.js, failJobsByTimeout). */
+const EXPIRED_MESSAGE = 'job failed by timeout in active state';
 /** What a job's `output` says while it is active: the liveness id of the process running it. */
 const OWNER_FIELD = 'calseta_owner';
 
@@ -86,6 +90,8 @@ export class JobQueue {
   private sweepTimer: NodeJS.Timeout | undefined;
   /** Owners (liveness ids) seen gone by the previous sweep. */
   private goneBefore = new Set<string>();
+  /** Stops reporting this queue's waiting jobs to /metrics. */
+  private unobserve: () => void = () => {};
 
   constructor(options: QueueOptions) {
     this.logger = options.logger;
@@ -129,6 +135,7 @@ export class JobQueue {
     // Early builds woke workers from a trigger; NOTIFY inside the ingest transaction serializes
     // commits (Postgres holds its notify lock through the WAL flush), so it is gone.
     await this.boss.getDb().executeSql(`DROP TRIGGER IF EXISTS calseta_notify_job ON ${SCHEMA}.job`, []);
+    this.unobserve = observeQueue(() => this.waiting());
   }
 
   /**
@@ -158,7 +165,8 @@ export class JobQueue {
     data: JobPayload<N>,
     options: { db?: Kysely<Database>; startAfterSeconds?: number } = {},
   ): Promise<string> {
-    const payload = JOBS[name].payload.parse(data);
+    // The sender's trace context rides in the job (beside the parsed payload): the worker continues it.
+    const payload = { ...JOBS[name].payload.parse(data), ...traceCarrier() };
     const executor = options.db;
     const id = await this.boss.send(name, payload, {
       ...(executor ? { db: this.executorFor(executor) } : {}),
@@ -175,7 +183,8 @@ export class JobQueue {
     data: JobPayload<N>[],
     options: { db?: Kysely<Database> } = {},
   ): Promise<void> {
-    const jobs = data.map((d) => ({ name, data: JOBS[name].payload.parse(d) }));
+    const carrier = traceCarrier();
+    const jobs = data.map((d) => ({ name, data: { ...JOBS[name].payload.parse(d), ...carrier } }));
     const executor = options.db;
     await this.boss.insert(jobs, executor ? { db: this.executorFor(executor) } : {});
     if (!executor) this.announce(name);
@@ -249,6 +258,7 @@ export class JobQueue {
     for (const name of new Set(orphans.map((o) => o.name))) {
       const ids = orphans.filter((o) => o.name === name).map((o) => o.id);
       for (const id of ids) await this.boss.fail(name, id, { message: 'its process died; retried' });
+      countJobExpiry(name, ids.length);
       this.logger.warn({ queue: name, jobs: ids.length }, 'retrying jobs held by a process that died');
     }
     return orphans.length;
@@ -293,7 +303,8 @@ export class JobQueue {
     try {
       const { rows } = await this.boss.getDb().executeSql(
         `WITH next AS (
-           SELECT id FROM ${SCHEMA}.job
+           SELECT id, started_on IS NOT NULL AS retried, output->'value'->>'message' = '${EXPIRED_MESSAGE}' AS expired
+           FROM ${SCHEMA}.job
            WHERE name = $1 AND state < 'active' AND start_after < now()
            ORDER BY priority DESC, created_on, id
            LIMIT $2
@@ -306,10 +317,16 @@ export class JobQueue {
            output = jsonb_build_object('${OWNER_FIELD}', $3::text)
          FROM next
          WHERE j.name = $1 AND j.id = next.id
-         RETURNING j.id, j.name, j.data, EXTRACT(epoch FROM j.expire_in) AS "expireInSeconds"`,
+         RETURNING j.id, j.name, j.data, EXTRACT(epoch FROM j.expire_in) AS "expireInSeconds",
+           next.retried, next.expired`,
         [name, batchSize, String(this.notifications.livenessId)],
       );
-      return rows as PgBoss.Job<unknown>[];
+      const jobs = rows as Array<PgBoss.Job<unknown> & { retried: boolean; expired: boolean | null }>;
+      for (const job of jobs) {
+        if (job.retried) countJobRetry(name);
+        if (job.expired) countJobExpiry(name);
+      }
+      return jobs;
     } catch (error) {
       this.logger.warn({ err: error, queue: name }, 'job fetch failed');
       return [];
@@ -319,8 +336,14 @@ export class JobQueue {
   private async run<N extends JobName>(name: N, job: PgBoss.Job<unknown>, handler: WorkOptions<N>['handler']) {
     try {
       const data = JOBS[name].payload.parse(job.data) as JobPayload<N>;
-      await handler({ id: job.id, name, data });
+      const attributes = {
+        'messaging.system': 'pg-boss',
+        'messaging.destination.name': name,
+        'messaging.message.id': job.id,
+      };
+      await continueTrace(job.data, `job ${name}`, attributes, () => handler({ id: job.id, name, data }));
       await this.boss.complete(name, job.id);
+      countJob(name, 'completed');
       this.events.emit('completed', { name, id: job.id, data: job.data } satisfies JobOutcome);
     } catch (error) {
       const message = error instanceof Error ? error.message : String(error);
@@ -328,6 +351,7 @@ export class JobQueue {
       await this.boss
         .fail(name, job.id, { message })
         .catch((failError: unknown) => this.logger.error({ err: failError }, 'could not record job failure'));
+      countJob(name, 'failed');
       this.events.emit('failed', { name, id: job.id, data: job.data, error: message } satisfies JobOutcome);
     }
   }
@@ -343,6 +367,22 @@ export class JobQueue {
     return this.stopping ? [] : [...this.consumingQueues];
   }
 
+  /**
+   * Waiting jobs per queue and how long the oldest due one has waited (scraped for /metrics; pg-boss's
+   * partial index on waiting jobs answers it without reading finished ones).
+   */
+  async waiting(): Promise<QueueStat[]> {
+    const { rows } = await this.boss.getDb().executeSql(
+      `SELECT name AS kind, count(*)::int AS depth,
+         coalesce(extract(epoch FROM now() - min(start_after) FILTER (WHERE start_after <= now())), 0)::float8
+           AS "oldestAgeSeconds"
+       FROM ${SCHEMA}.job WHERE state < 'active' AND name = ANY($1::text[]) GROUP BY name`,
+      [JOB_NAMES],
+    );
+    const found = new Map((rows as QueueStat[]).map((row) => [row.kind, row]));
+    return JOB_NAMES.map((kind) => found.get(kind) ?? { kind, depth: 0, oldestAgeSeconds: 0 });
+  }
+
   /** Counts of jobs by state per queue, for health and metrics. */
   async depth(): Promise<number> {
     const db = this.boss.getDb();
@@ -355,6 +395,7 @@ export class JobQueue {
 
   async stop(): Promise<void> {
     this.stopping = true;
+    this.unobserve();
     clearTimeout(this.announceTimer);
     clearTimeout(this.sweepTimer);
     this.wake.emit('stop');

@@ -2,10 +2,11 @@
  * Prometheus metrics (issue 22): one registry per process, served by each app's /metrics listener.
  *
  * Labels are bounded by configuration, never by traffic: source names, provider names, agent names,
- * job kinds, outcomes and reason codes. No alert id, indicator value or raw path is ever a label
- * (a scrape test ingests distinct values and checks none appears).
+ * job kinds, routes (patterns), outcomes and reason codes. No alert id, indicator value or raw path
+ * is ever a label (a scrape test ingests distinct values and checks none appears).
+ * Names follow Prometheus conventions: `calseta_` prefix, base units (`_seconds`), counters `_total`.
  */
-import { collectDefaultMetrics, Registry } from 'prom-client';
+import { Counter, collectDefaultMetrics, Gauge, Histogram, Registry } from 'prom-client';
 
 export const metricsRegistry = new Registry();
 
@@ -25,4 +26,362 @@ export function collectProcessMetrics(service: 'api' | 'worker' | 'mcp'): void {
 /** The exposition text of every metric of this process, with its content type. */
 export async function renderMetrics(): Promise<{ contentType: string; body: string }> {
   return { contentType: metricsRegistry.contentType, body: await metricsRegistry.metrics() };
+}
+
+const registers = [metricsRegistry];
+
+/**
+ * A metric's children by label values, made once: hot paths (one call per alert or provider call)
+ * then cost a map lookup instead of prom-client's label object, validation and hashing.
+ */
+function children<T>(make: (...values: string[]) => T): (...values: string[]) => T {
+  const made = new Map<string, T>();
+  return (...values) => {
+    const key = values.join('\u0000');
+    let child = made.get(key);
+    if (child === undefined) {
+      child = make(...values);
+      made.set(key, child);
+    }
+    return child;
+  };
+}
+
+/** Latencies from milliseconds to minutes (HTTP, provider calls). */
+const CALL_BUCKETS = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60];
+/** Pipeline hops: seconds to tens of minutes (rate-limited providers, agent retries). */
+const PIPELINE_BUCKETS = [0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120, 300, 600, 1800];
+/** The rate governor's decision: one in-memory check or one row-locked statement. */
+const GOVERNOR_BUCKETS = [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1];
+
+// ---- ingest ------------------------------------------------------------------------------------
+
+const ingestAlerts = new Counter({
+  name: 'calseta_ingest_alerts_total',
+  help: 'Alerts offered to ingest, by source and outcome (accepted, duplicate, refused) and reason (duplicate: deduplicated/escalated; refused: the error code).',
+  labelNames: ['source', 'outcome', 'reason'] as const,
+  registers,
+});
+const ingestChild = children((source, outcome, reason) => ingestAlerts.labels(source, outcome, reason));
+
+/** Source of an alert that named no registered source (the name is the caller's: never a label). */
+export const UNKNOWN_SOURCE = 'unknown';
+
+export function countIngest(source: string, outcome: 'accepted' | 'duplicate' | 'refused', reason = ''): void {
+  ingestChild(source, outcome, reason).inc();
+}
+
+const httpDuration = new Histogram({
+  name: 'calseta_http_request_duration_seconds',
+  help: 'HTTP request latency by method, route pattern (never the raw path) and status code.',
+  labelNames: ['method', 'route', 'status'] as const,
+  buckets: CALL_BUCKETS,
+  registers,
+});
+const httpChild = children((method, route, status) => httpDuration.labels(method, route, status));
+
+export function observeHttpRequest(method: string, route: string, status: number, seconds: number): void {
+  httpChild(method, route, String(status)).observe(seconds);
+}
+
+// ---- pipeline ----------------------------------------------------------------------------------
+
+const ingestToEnriched = new Histogram({
+  name: 'calseta_alert_ingest_to_enriched_seconds',
+  help: 'Time from an alert being ingested to its first settled enrichment.',
+  buckets: PIPELINE_BUCKETS,
+  registers,
+});
+const enrichedToDelivered = new Histogram({
+  name: 'calseta_alert_enriched_to_delivered_seconds',
+  help: "Time from an alert's enrichment to its automatic delivery to an agent (2xx).",
+  buckets: PIPELINE_BUCKETS,
+  registers,
+});
+const alertEnrichments = new Counter({
+  name: 'calseta_alert_enrichments_total',
+  help: "Completed enrichments of alerts, by the alert's resulting enrichment status.",
+  labelNames: ['status'] as const,
+  registers,
+});
+const enrichmentChild = children((status) => alertEnrichments.labels(status));
+
+export function observeAlertEnriched(status: string, sinceIngestSeconds: number | null): void {
+  enrichmentChild(status).inc();
+  if (sinceIngestSeconds !== null) ingestToEnriched.observe(sinceIngestSeconds);
+}
+
+export function observeAlertDelivered(sinceEnrichedSeconds: number): void {
+  enrichedToDelivered.observe(sinceEnrichedSeconds);
+}
+
+// ---- providers ---------------------------------------------------------------------------------
+
+/** What became of one provider call this process made (a cache hit or a shared call is no call). */
+export type ProviderCallOutcome = 'answered' | 'not_found' | 'failed' | 'timed_out' | 'rate_limited' | 'throttled';
+
+const providerCalls = new Counter({
+  name: 'calseta_provider_calls_total',
+  help: 'Live provider calls by provider and outcome: answered, not_found, failed (failure_reason), timed_out, rate_limited (the provider answered 429), throttled (our rate governor held the call back: nothing sent).',
+  labelNames: ['provider', 'outcome', 'failure_reason'] as const,
+  registers,
+});
+const providerCallChild = children((provider, outcome, reason) => providerCalls.labels(provider, outcome, reason));
+const providerDuration = new Histogram({
+  name: 'calseta_provider_call_duration_seconds',
+  help: "A provider call's HTTP steps, by provider (calls that sent requests).",
+  labelNames: ['provider'] as const,
+  buckets: CALL_BUCKETS,
+  registers,
+});
+const providerDurationChild = children((provider) => providerDuration.labels(provider));
+const providerLookups = new Counter({
+  name: 'calseta_provider_cache_lookups_total',
+  help: 'Provider answers needed, by how they were found: hit (cache), miss (a live call by this process), coalesced (the answer of a call already in flight, here or in another process).',
+  labelNames: ['provider', 'result'] as const,
+  registers,
+});
+const lookupChild = children((provider, result) => providerLookups.labels(provider, result));
+const governorWait = new Histogram({
+  name: 'calseta_provider_governor_wait_seconds',
+  help: "Time spent waiting for the rate governor's decision before a provider call (the shared row lock of limited providers).",
+  labelNames: ['provider'] as const,
+  buckets: GOVERNOR_BUCKETS,
+  registers,
+});
+const governorChild = children((provider) => governorWait.labels(provider));
+
+export function countProviderCall(
+  provider: string,
+  outcome: ProviderCallOutcome,
+  failureReason: string,
+  seconds: number | null,
+): void {
+  providerCallChild(provider, outcome, failureReason).inc();
+  if (seconds !== null) providerDurationChild(provider).observe(seconds);
+}
+
+export function countProviderLookup(provider: string, result: 'hit' | 'miss' | 'coalesced'): void {
+  lookupChild(provider, result).inc();
+}
+
+export function observeGovernorWait(provider: string, seconds: number): void {
+  governorChild(provider).observe(seconds);
+}
+
+// ---- queue -------------------------------------------------------------------------------------
+
+const queueRetries = new Counter({
+  name: 'calseta_queue_retries_total',
+  help: 'Jobs taken again after a failed, expired or orphaned attempt, by job kind.',
+  labelNames: ['kind'] as const,
+  registers,
+});
+const queueExpirations = new Counter({
+  name: 'calseta_queue_expirations_total',
+  help: 'Attempts that ended by expiry (active past their expiry, or their process died), by job kind.',
+  labelNames: ['kind'] as const,
+  registers,
+});
+const queueJobs = new Counter({
+  name: 'calseta_queue_jobs_total',
+  help: 'Job attempts this process ran, by job kind and outcome (completed, failed).',
+  labelNames: ['kind', 'outcome'] as const,
+  registers,
+});
+const jobChild = children((kind, outcome) => queueJobs.labels(kind, outcome));
+
+export function countJobRetry(kind: string): void {
+  queueRetries.labels(kind).inc();
+}
+export function countJobExpiry(kind: string, n = 1): void {
+  queueExpirations.labels(kind).inc(n);
+}
+export function countJob(kind: string, outcome: 'completed' | 'failed'): void {
+  jobChild(kind, outcome).inc();
+}
+
+/** Waiting jobs of one kind, as the queue reports them at scrape time. */
+export interface QueueStat {
+  kind: string;
+  /** Jobs not yet taken (due or scheduled later). */
+  depth: number;
+  /** Seconds the oldest due job has waited to be taken (0 when none is due). */
+  oldestAgeSeconds: number;
+}
+
+/**
+ * Values read from the database at scrape time: cached for a few seconds (several scrapers, or
+ * one scraping often, cost one query), shared by every series that reads them, and from the
+ * latest source attached in this process (a process has one core; tests may build several).
+ */
+const SCRAPE_TTL_MS = 5_000;
+
+function scraped<T>(empty: T) {
+  let source: (() => Promise<T>) | undefined;
+  let cached: { at: number; value: Promise<T> } | undefined;
+  return {
+    attach(read: () => Promise<T>): () => void {
+      source = read;
+      cached = undefined;
+      return () => {
+        if (source === read) source = undefined;
+        cached = undefined;
+      };
+    },
+    read(): Promise<T> {
+      if (source === undefined) return Promise.resolve(empty);
+      const now = Date.now();
+      if (cached === undefined || now - cached.at > SCRAPE_TTL_MS) {
+        // A failed read (the database away) shows nothing rather than failing the whole scrape.
+        cached = { at: now, value: source().catch(() => empty) };
+      }
+      return cached.value;
+    },
+  };
+}
+
+const queueStats = scraped<QueueStat[]>([]);
+
+new Gauge({
+  name: 'calseta_queue_depth',
+  help: 'Jobs waiting to be taken (due now or scheduled), by job kind. The queue is shared: every process reports the same value.',
+  labelNames: ['kind'] as const,
+  registers,
+  async collect() {
+    this.reset();
+    for (const stat of await queueStats.read()) this.labels(stat.kind).set(stat.depth);
+  },
+});
+new Gauge({
+  name: 'calseta_queue_oldest_job_age_seconds',
+  help: 'How long the oldest due job of each kind has waited to be taken (0: none waiting).',
+  labelNames: ['kind'] as const,
+  registers,
+  async collect() {
+    this.reset();
+    for (const stat of await queueStats.read()) this.labels(stat.kind).set(stat.oldestAgeSeconds);
+  },
+});
+
+/** Report the queue's waiting jobs through `read` (called at most every few seconds). Returns a detach. */
+export function observeQueue(read: () => Promise<QueueStat[]>): () => void {
+  return queueStats.attach(read);
+}
+
+// ---- deliveries, workflows, approvals ----------------------------------------------------------
+
+const deliveryAttempts = new Counter({
+  name: 'calseta_delivery_attempts_total',
+  help: 'Agent delivery attempts by agent name and outcome: delivered, retrying (a retry is scheduled), failed (the last attempt), cancelled (the agent was deactivated).',
+  labelNames: ['agent', 'outcome'] as const,
+  registers,
+});
+const deliveryChild = children((agent, outcome) => deliveryAttempts.labels(agent, outcome));
+const deliveryDuration = new Histogram({
+  name: 'calseta_delivery_attempt_duration_seconds',
+  help: "An agent delivery attempt's HTTP request, by agent name.",
+  labelNames: ['agent'] as const,
+  buckets: CALL_BUCKETS,
+  registers,
+});
+const deliveryDurationChild = children((agent) => deliveryDuration.labels(agent));
+
+export function countDeliveryAttempt(
+  agent: string,
+  outcome: 'delivered' | 'retrying' | 'failed' | 'cancelled',
+  seconds: number | null,
+): void {
+  deliveryChild(agent, outcome).inc();
+  if (seconds !== null) deliveryDurationChild(agent).observe(seconds);
+}
+
+const workflowRuns = new Counter({
+  name: 'calseta_workflow_runs_total',
+  help: 'Workflow runs by kind (code, http) and outcome (the run status).',
+  labelNames: ['kind', 'outcome'] as const,
+  registers,
+});
+const workflowDuration = new Histogram({
+  name: 'calseta_workflow_run_duration_seconds',
+  help: 'Workflow run time by kind: code runs in the sandbox, http runs call their endpoint.',
+  labelNames: ['kind'] as const,
+  buckets: [0.01, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 300, 900],
+  registers,
+});
+
+export function countWorkflowRun(kind: string, outcome: string, seconds: number): void {
+  workflowRuns.labels(kind, outcome).inc();
+  workflowDuration.labels(kind).observe(seconds);
+}
+
+const pendingApprovals = scraped<number | null>(null);
+
+new Gauge({
+  name: 'calseta_approvals_pending',
+  help: 'Workflow approval requests waiting for a decision.',
+  registers,
+  async collect() {
+    const pending = await pendingApprovals.read();
+    if (pending !== null) this.set(pending);
+  },
+});
+
+/** Report the pending approval requests through `read` (called at most every few seconds). */
+export function observePendingApprovals(read: () => Promise<number>): () => void {
+  return pendingApprovals.attach(read);
+}
+
+// ---- database pool -----------------------------------------------------------------------------
+
+/** What a pg Pool says about itself (the fields prom-client reads at scrape time). */
+export interface PoolLike {
+  readonly totalCount: number;
+  readonly idleCount: number;
+  readonly waitingCount: number;
+  on(event: 'connect', listener: (client: { on(event: 'error', listener: () => void): unknown }) => void): unknown;
+}
+
+const pools = new Set<PoolLike>();
+const sum = (pick: (pool: PoolLike) => number) => [...pools].reduce((total, pool) => total + pick(pool), 0);
+
+new Gauge({
+  name: 'calseta_db_pool_connections',
+  help: "Connections of this process's database pool, by state (in_use, idle).",
+  labelNames: ['state'] as const,
+  registers,
+  collect() {
+    this.labels('in_use').set(sum((p) => p.totalCount - p.idleCount));
+    this.labels('idle').set(sum((p) => p.idleCount));
+  },
+});
+new Gauge({
+  name: 'calseta_db_pool_waiting_requests',
+  help: 'Queries waiting for a free connection of the pool.',
+  registers,
+  collect() {
+    this.set(sum((p) => p.waitingCount));
+  },
+});
+const poolErrors = new Counter({
+  name: 'calseta_db_pool_errors_total',
+  help: 'Errors of pooled database connections (a connection lost while idle or lent out).',
+  registers,
+});
+
+/**
+ * Report a database pool (its connections, waiters and errors): call it before the pool's first
+ * connection. Errors are counted on each client (idle or lent out: pg-pool re-emits an idle
+ * client's error on the pool, so counting both would count it twice). Returns a detach.
+ */
+export function observeDbPool(pool: PoolLike): () => void {
+  if (!pools.has(pool)) {
+    pools.add(pool);
+    pool.on('connect', (client) =>
+      client.on('error', () => {
+        if (pools.has(pool)) poolErrors.inc();
+      }),
+    );
+  }
+  return () => pools.delete(pool);
 }
