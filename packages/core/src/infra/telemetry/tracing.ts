@@ -267,11 +267,10 @@ export function continueTrace<T>(
   return run(name, { kind: SpanKind.CONSUMER, attributes }, propagation.extract(ROOT_CONTEXT, headers), fn);
 }
 
-const NO_FIELDS = Object.freeze({});
-
 /** `trace_id` and `span_id` of the active span for a log line (pino mixin); {} outside a trace. */
 export function traceLogFields(): { trace_id?: string; span_id?: string } {
-  if (!enabled) return NO_FIELDS;
+  // A fresh object each time: pino merges the log call's fields INTO what the mixin returns.
+  if (!enabled) return {};
   const span = trace.getActiveSpan()?.spanContext();
-  return span && isSpanContextValid(span) ? { trace_id: span.traceId, span_id: span.spanId } : NO_FIELDS;
+  return span && isSpanContextValid(span) ? { trace_id: span.traceId, span_id: span.spanId } : {};
 }
