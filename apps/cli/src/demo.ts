@@ -93,7 +93,7 @@ export async function seedLivingDemo(
   const existing = (await listAgents(ctx, { page: 1, page_size: 500 })).items.find((a) => a.name === DEMO_AGENT_NAME);
   if (existing) {
     await updateAgent(ctx, { uuid: existing.uuid, patch: { endpoint_url: agentUrl, is_active: true } });
-    useSigningSecret((await rotateAgentSigningSecret(ctx, existing.uuid)).signing_secret);
+    useSigningSecret((await rotateAgentSigningSecret(ctx, { uuid: existing.uuid })).signing_secret);
   } else {
     const created = await createAgent(ctx, {
       name: DEMO_AGENT_NAME,

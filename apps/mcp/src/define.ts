@@ -129,7 +129,7 @@ export function catalogue<T extends { uuid: string }>(spec: {
   permissions: readonly Permission[];
   description: { collection: string; item: string };
   list(ctx: ServiceContext, page: { page: number; page_size: number }): Promise<Page<T>>;
-  get(ctx: ServiceContext, uuid: string): Promise<unknown>;
+  get(ctx: ServiceContext, input: { uuid: string }): Promise<unknown>;
   title(item: T): string;
   /** How the collection shows an item (default: as listed). */
   summarize?: (item: T) => unknown;
@@ -156,7 +156,7 @@ export function catalogue<T extends { uuid: string }>(spec: {
           uri: `calseta://${name}/${item.uuid}`,
           name: spec.title(item),
         })),
-      read: (ctx, { uuid }) => spec.get(ctx, variable(uuid)),
+      read: (ctx, { uuid }) => spec.get(ctx, { uuid: variable(uuid) }),
     },
   ];
 }

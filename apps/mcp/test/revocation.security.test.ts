@@ -122,7 +122,7 @@ it('a key revoked in one process is refused by the others promptly, and its open
   sseReader.releaseLock();
 
   const revokedAt = Date.now();
-  await revokeApiKey(contextFor(core.deps, SYSTEM), created.uuid);
+  await revokeApiKey(contextFor(core.deps, SYSTEM), { uuid: created.uuid });
   const [streamClosedMs, sseClosedMs, apiRefusedMs, mcpRefusedMs] = await Promise.all([
     ended('the Streamable HTTP GET stream', stream.body as ReadableStream<Uint8Array>),
     ended('the legacy SSE stream', sse.body as ReadableStream<Uint8Array>),

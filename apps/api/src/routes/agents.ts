@@ -95,7 +95,7 @@ agentRoutes.openapi(
     request: { params: AgentParams },
     responses: { 200: json(agentEnvelope, 'The agent.'), 404: errorContent('No such agent.') },
   }),
-  async (c) => c.json({ data: await getAgent(c.get('ctx'), c.req.valid('param').agent_uuid), meta: {} }, 200),
+  async (c) => c.json({ data: await getAgent(c.get('ctx'), { uuid: c.req.valid('param').agent_uuid }), meta: {} }, 200),
 );
 
 agentRoutes.openapi(
@@ -138,7 +138,7 @@ agentRoutes.openapi(
     responses: { 204: { description: 'Deleted.' }, 404: errorContent('No such agent.') },
   }),
   async (c) => {
-    await deleteAgent(c.get('ctx'), c.req.valid('param').agent_uuid);
+    await deleteAgent(c.get('ctx'), { uuid: c.req.valid('param').agent_uuid });
     return c.body(null, 204);
   },
 );
@@ -158,7 +158,10 @@ agentRoutes.openapi(
     },
   }),
   async (c) =>
-    c.json({ data: await rotateAgentSigningSecret(c.get('ctx'), c.req.valid('param').agent_uuid), meta: {} }, 200),
+    c.json(
+      { data: await rotateAgentSigningSecret(c.get('ctx'), { uuid: c.req.valid('param').agent_uuid }), meta: {} },
+      200,
+    ),
 );
 
 agentRoutes.openapi(
@@ -175,7 +178,8 @@ agentRoutes.openapi(
       404: errorContent('No such agent.'),
     },
   }),
-  async (c) => c.json({ data: await testAgent(c.get('ctx'), c.req.valid('param').agent_uuid), meta: {} }, 200),
+  async (c) =>
+    c.json({ data: await testAgent(c.get('ctx'), { uuid: c.req.valid('param').agent_uuid }), meta: {} }, 200),
 );
 
 agentRoutes.openapi(
@@ -235,7 +239,8 @@ agentRoutes.openapi(
       404: errorContent('No such delivery.'),
     },
   }),
-  async (c) => c.json({ data: await getAgentRun(c.get('ctx'), c.req.valid('param').run_uuid), meta: {} }, 200),
+  async (c) =>
+    c.json({ data: await getAgentRun(c.get('ctx'), { uuid: c.req.valid('param').run_uuid }), meta: {} }, 200),
 );
 
 agentRoutes.openapi(
@@ -256,7 +261,8 @@ agentRoutes.openapi(
       422: errorContent('The agent is not active (`AGENT_INACTIVE`).'),
     },
   }),
-  async (c) => c.json({ data: await redeliverAgentRun(c.get('ctx'), c.req.valid('param').run_uuid), meta: {} }, 202),
+  async (c) =>
+    c.json({ data: await redeliverAgentRun(c.get('ctx'), { uuid: c.req.valid('param').run_uuid }), meta: {} }, 202),
 );
 
 agentRoutes.openapi(
@@ -272,7 +278,8 @@ agentRoutes.openapi(
       404: errorContent('No such alert.'),
     },
   }),
-  async (c) => c.json({ data: await triggerAgents(c.get('ctx'), c.req.valid('param').alert_uuid), meta: {} }, 202),
+  async (c) =>
+    c.json({ data: await triggerAgents(c.get('ctx'), { uuid: c.req.valid('param').alert_uuid }), meta: {} }, 202),
 );
 
 agentRoutes.openapi(

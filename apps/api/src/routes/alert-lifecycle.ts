@@ -56,7 +56,8 @@ alertLifecycleRoutes.openapi(
       404: errorContent('No such alert.'),
     },
   }),
-  async (c) => c.json({ data: await listAlertFindings(c.get('ctx'), c.req.valid('param').alert_uuid), meta: {} }, 200),
+  async (c) =>
+    c.json({ data: await listAlertFindings(c.get('ctx'), { uuid: c.req.valid('param').alert_uuid }), meta: {} }, 200),
 );
 
 alertLifecycleRoutes.openapi(

@@ -108,7 +108,7 @@ alertRoutes.openapi(
     request: { params: AlertParams },
     responses: { 200: json(dataEnvelope(AlertSchema), 'The alert.'), 404: errorContent('No such alert.') },
   }),
-  async (c) => c.json(await getAlert(c.get('ctx'), c.req.valid('param').alert_uuid), 200),
+  async (c) => c.json(await getAlert(c.get('ctx'), { uuid: c.req.valid('param').alert_uuid }), 200),
 );
 
 alertRoutes.openapi(
@@ -141,7 +141,7 @@ alertRoutes.openapi(
     responses: { 204: { description: 'Deleted.' }, 404: errorContent('No such alert.') },
   }),
   async (c) => {
-    await deleteAlert(c.get('ctx'), c.req.valid('param').alert_uuid);
+    await deleteAlert(c.get('ctx'), { uuid: c.req.valid('param').alert_uuid });
     return c.body(null, 204);
   },
 );
@@ -160,7 +160,7 @@ alertRoutes.openapi(
     },
   }),
   async (c) =>
-    c.json({ data: await listAlertIndicators(c.get('ctx'), c.req.valid('param').alert_uuid), meta: {} }, 200),
+    c.json({ data: await listAlertIndicators(c.get('ctx'), { uuid: c.req.valid('param').alert_uuid }), meta: {} }, 200),
 );
 
 alertRoutes.openapi(

@@ -61,7 +61,7 @@ apiKeyRoutes.openapi(
     request: { params: KeyParams },
     responses: { 200: json(dataEnvelope(ApiKeySchema), 'The key.'), 404: errorContent('No such key.') },
   }),
-  async (c) => c.json({ data: await getApiKey(c.get('ctx'), c.req.valid('param').key_uuid), meta: {} }, 200),
+  async (c) => c.json({ data: await getApiKey(c.get('ctx'), { uuid: c.req.valid('param').key_uuid }), meta: {} }, 200),
 );
 
 apiKeyRoutes.openapi(
@@ -95,7 +95,7 @@ apiKeyRoutes.openapi(
     responses: { 204: { description: 'Revoked.' }, 404: errorContent('No such key.') },
   }),
   async (c) => {
-    await revokeApiKey(c.get('ctx'), c.req.valid('param').key_uuid);
+    await revokeApiKey(c.get('ctx'), { uuid: c.req.valid('param').key_uuid });
     return c.body(null, 204);
   },
 );

@@ -63,7 +63,8 @@ approvalRoutes.openapi(
     request: { params: Params },
     responses: { 200: json(approvalEnvelope, 'The request.'), 404: errorContent('No such request.') },
   }),
-  async (c) => c.json({ data: await getApproval(c.get('ctx'), c.req.valid('param').approval_uuid), meta: {} }, 200),
+  async (c) =>
+    c.json({ data: await getApproval(c.get('ctx'), { uuid: c.req.valid('param').approval_uuid }), meta: {} }, 200),
 );
 
 for (const decision of ['approve', 'reject'] as const) {

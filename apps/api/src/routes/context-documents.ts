@@ -125,7 +125,8 @@ contextDocumentRoutes.openapi(
     request: { params: DocumentParams },
     responses: { 200: json(documentEnvelope, 'The document.'), 404: errorContent('No such document.') },
   }),
-  async (c) => c.json({ data: await getContextDocument(c.get('ctx'), c.req.valid('param').doc_uuid), meta: {} }, 200),
+  async (c) =>
+    c.json({ data: await getContextDocument(c.get('ctx'), { uuid: c.req.valid('param').doc_uuid }), meta: {} }, 200),
 );
 
 contextDocumentRoutes.openapi(
@@ -164,7 +165,7 @@ contextDocumentRoutes.openapi(
     responses: { 204: { description: 'Deleted.' }, 404: errorContent('No such document.') },
   }),
   async (c) => {
-    await deleteContextDocument(c.get('ctx'), c.req.valid('param').doc_uuid);
+    await deleteContextDocument(c.get('ctx'), { uuid: c.req.valid('param').doc_uuid });
     return c.body(null, 204);
   },
 );
@@ -183,7 +184,10 @@ contextDocumentRoutes.openapi(
     },
   }),
   async (c) =>
-    c.json({ data: await listContextDocumentVersions(c.get('ctx'), c.req.valid('param').doc_uuid), meta: {} }, 200),
+    c.json(
+      { data: await listContextDocumentVersions(c.get('ctx'), { uuid: c.req.valid('param').doc_uuid }), meta: {} },
+      200,
+    ),
 );
 
 contextDocumentRoutes.openapi(

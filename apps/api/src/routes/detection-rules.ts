@@ -69,7 +69,8 @@ detectionRuleRoutes.openapi(
     request: { params: RuleParams },
     responses: { 200: json(ruleEnvelope, 'The rule.'), 404: errorContent('No such rule.') },
   }),
-  async (c) => c.json({ data: await getDetectionRule(c.get('ctx'), c.req.valid('param').rule_uuid), meta: {} }, 200),
+  async (c) =>
+    c.json({ data: await getDetectionRule(c.get('ctx'), { uuid: c.req.valid('param').rule_uuid }), meta: {} }, 200),
 );
 
 detectionRuleRoutes.openapi(
@@ -108,7 +109,7 @@ detectionRuleRoutes.openapi(
     responses: { 204: { description: 'Deleted.' }, 404: errorContent('No such rule.') },
   }),
   async (c) => {
-    await deleteDetectionRule(c.get('ctx'), c.req.valid('param').rule_uuid);
+    await deleteDetectionRule(c.get('ctx'), { uuid: c.req.valid('param').rule_uuid });
     return c.body(null, 204);
   },
 );

@@ -85,7 +85,10 @@ fieldExtractionRoutes.openapi(
     responses: { 200: json(extractionEnvelope, 'The extraction.'), 404: errorContent('No such extraction.') },
   }),
   async (c) =>
-    c.json({ data: await getFieldExtraction(c.get('ctx'), c.req.valid('param').extraction_uuid), meta: {} }, 200),
+    c.json(
+      { data: await getFieldExtraction(c.get('ctx'), { uuid: c.req.valid('param').extraction_uuid }), meta: {} },
+      200,
+    ),
 );
 
 fieldExtractionRoutes.openapi(
@@ -131,7 +134,7 @@ fieldExtractionRoutes.openapi(
     },
   }),
   async (c) => {
-    await deleteFieldExtraction(c.get('ctx'), c.req.valid('param').extraction_uuid);
+    await deleteFieldExtraction(c.get('ctx'), { uuid: c.req.valid('param').extraction_uuid });
     return c.body(null, 204);
   },
 );

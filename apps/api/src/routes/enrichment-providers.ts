@@ -90,7 +90,10 @@ enrichmentProviderRoutes.openapi(
     responses: { 200: json(providerEnvelope, 'The provider.'), 404: errorContent('No such provider.') },
   }),
   async (c) =>
-    c.json({ data: await getEnrichmentProvider(c.get('ctx'), c.req.valid('param').provider_uuid), meta: {} }, 200),
+    c.json(
+      { data: await getEnrichmentProvider(c.get('ctx'), { uuid: c.req.valid('param').provider_uuid }), meta: {} },
+      200,
+    ),
 );
 
 enrichmentProviderRoutes.openapi(
@@ -135,7 +138,7 @@ enrichmentProviderRoutes.openapi(
     },
   }),
   async (c) => {
-    await deleteEnrichmentProvider(c.get('ctx'), c.req.valid('param').provider_uuid);
+    await deleteEnrichmentProvider(c.get('ctx'), { uuid: c.req.valid('param').provider_uuid });
     return c.body(null, 204);
   },
 );

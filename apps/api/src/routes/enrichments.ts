@@ -59,7 +59,8 @@ enrichmentRoutes.openapi(
       404: errorContent('No such indicator.'),
     },
   }),
-  async (c) => c.json({ data: await getIndicator(c.get('ctx'), c.req.valid('param').indicator_uuid), meta: {} }, 200),
+  async (c) =>
+    c.json({ data: await getIndicator(c.get('ctx'), { uuid: c.req.valid('param').indicator_uuid }), meta: {} }, 200),
 );
 
 enrichmentRoutes.openapi(

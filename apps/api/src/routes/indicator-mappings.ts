@@ -96,7 +96,10 @@ mappingRoutes.openapi(
     },
   }),
   async (c) =>
-    c.json({ data: await getIndicatorMapping(c.get('ctx'), c.req.valid('param').mapping_uuid), meta: {} }, 200),
+    c.json(
+      { data: await getIndicatorMapping(c.get('ctx'), { uuid: c.req.valid('param').mapping_uuid }), meta: {} },
+      200,
+    ),
 );
 
 mappingRoutes.openapi(
@@ -136,7 +139,7 @@ mappingRoutes.openapi(
     responses: { 204: { description: 'Deleted.' }, 404: errorContent('No such mapping.') },
   }),
   async (c) => {
-    await deleteIndicatorMapping(c.get('ctx'), c.req.valid('param').mapping_uuid);
+    await deleteIndicatorMapping(c.get('ctx'), { uuid: c.req.valid('param').mapping_uuid });
     return c.body(null, 204);
   },
 );

@@ -68,7 +68,8 @@ sourceRoutes.openapi(
     request: { params: Params },
     responses: { 200: json(envelope, 'The source integration.'), 404: errorContent('No such source integration.') },
   }),
-  async (c) => c.json({ data: await getSource(c.get('ctx'), c.req.valid('param').source_uuid), meta: {} }, 200),
+  async (c) =>
+    c.json({ data: await getSource(c.get('ctx'), { uuid: c.req.valid('param').source_uuid }), meta: {} }, 200),
 );
 
 sourceRoutes.openapi(
@@ -108,7 +109,7 @@ sourceRoutes.openapi(
     responses: { 204: { description: 'Deleted.' }, 404: errorContent('No such source integration.') },
   }),
   async (c) => {
-    await deleteSource(c.get('ctx'), c.req.valid('param').source_uuid);
+    await deleteSource(c.get('ctx'), { uuid: c.req.valid('param').source_uuid });
     return c.body(null, 204);
   },
 );

@@ -86,7 +86,8 @@ workflowRoutes.openapi(
     request: { params: Params },
     responses: { 200: json(workflowEnvelope, 'The workflow.'), 404: errorContent('No such workflow.') },
   }),
-  async (c) => c.json({ data: await getWorkflow(c.get('ctx'), c.req.valid('param').workflow_uuid), meta: {} }, 200),
+  async (c) =>
+    c.json({ data: await getWorkflow(c.get('ctx'), { uuid: c.req.valid('param').workflow_uuid }), meta: {} }, 200),
 );
 
 workflowRoutes.openapi(
@@ -129,7 +130,7 @@ workflowRoutes.openapi(
     responses: { 204: { description: 'Deleted.' }, 404: errorContent('No such workflow.') },
   }),
   async (c) => {
-    await deleteWorkflow(c.get('ctx'), c.req.valid('param').workflow_uuid);
+    await deleteWorkflow(c.get('ctx'), { uuid: c.req.valid('param').workflow_uuid });
     return c.body(null, 204);
   },
 );
@@ -148,7 +149,10 @@ workflowRoutes.openapi(
     },
   }),
   async (c) =>
-    c.json({ data: await listWorkflowVersions(c.get('ctx'), c.req.valid('param').workflow_uuid), meta: {} }, 200),
+    c.json(
+      { data: await listWorkflowVersions(c.get('ctx'), { uuid: c.req.valid('param').workflow_uuid }), meta: {} },
+      200,
+    ),
 );
 
 workflowRoutes.openapi(
@@ -311,5 +315,6 @@ workflowRoutes.openapi(
     request: { params: z.object({ run_uuid: UuidSchema }) },
     responses: { 200: json(runEnvelope, 'The run.'), 404: errorContent('No such run.') },
   }),
-  async (c) => c.json({ data: await getWorkflowRun(c.get('ctx'), c.req.valid('param').run_uuid), meta: {} }, 200),
+  async (c) =>
+    c.json({ data: await getWorkflowRun(c.get('ctx'), { uuid: c.req.valid('param').run_uuid }), meta: {} }, 200),
 );

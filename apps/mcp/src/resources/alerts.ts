@@ -20,7 +20,7 @@ export const ALERT_RESOURCES: ResourceDefinition[] = [
     description: 'One alert with its indicators, detection rule and findings. Subscribable.',
     permissions: ['alerts:read'],
     list: async (ctx) => (await newest(ctx)).items.map((a) => ({ uri: `calseta://alerts/${a.uuid}`, name: a.title })),
-    read: (ctx, { uuid }) => getAlert(ctx, variable(uuid)),
+    read: (ctx, { uuid }) => getAlert(ctx, { uuid: variable(uuid) }),
   },
   {
     name: 'alert-context',

@@ -149,7 +149,10 @@ export async function dispatchAfterEnrichment(
 }
 
 /** `POST /v1/alerts/{uuid}/trigger-agents`: a new delivery to every matching agent now. */
-export async function triggerAgents(ctx: ServiceContext, { uuid: alertUuid }: { uuid: string }): Promise<TriggerAgentsResult> {
+export async function triggerAgents(
+  ctx: ServiceContext,
+  { uuid: alertUuid }: { uuid: string },
+): Promise<TriggerAgentsResult> {
   authorize(ctx, 'agents:write');
   const alertId = await alertIdByUuid(ctx.db, alertUuid);
   const subject = await targetingSubjectOf(ctx.db, alertId);

@@ -166,7 +166,7 @@ async function deliveryHealth(db: Db, ids: readonly number[]): Promise<Map<numbe
   );
 }
 
-export async function getAgent(ctx: ServiceContext, uuid: string): Promise<Agent> {
+export async function getAgent(ctx: ServiceContext, { uuid }: { uuid: string }): Promise<Agent> {
   authorize(ctx, 'agents:read');
   return toAgent(await findAgent(ctx.db, uuid));
 }
@@ -283,7 +283,7 @@ export async function updateAgent(
 }
 
 /** Delete an agent and its deliveries (pending ones are never sent). */
-export async function deleteAgent(ctx: ServiceContext, uuid: string): Promise<void> {
+export async function deleteAgent(ctx: ServiceContext, { uuid }: { uuid: string }): Promise<void> {
   authorize(ctx, 'agents:write');
   await ctx.db.transaction().execute(async (trx) => {
     const current = await findAgent(trx, uuid, true);
@@ -301,7 +301,10 @@ export async function deleteAgent(ctx: ServiceContext, uuid: string): Promise<vo
 }
 
 /** A new signing secret, returned this once; the old one stops being used at once. */
-export async function rotateAgentSigningSecret(ctx: ServiceContext, uuid: string): Promise<AgentWithSecret> {
+export async function rotateAgentSigningSecret(
+  ctx: ServiceContext,
+  { uuid }: { uuid: string },
+): Promise<AgentWithSecret> {
   authorize(ctx, 'agents:write');
   const secret = generateSigningSecret();
   const row = await ctx.db.transaction().execute(async (trx) => {

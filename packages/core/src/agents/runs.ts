@@ -120,7 +120,7 @@ export async function agentRunById(db: Db, id: number): Promise<AgentRun> {
 }
 
 /** `GET /v1/agent-runs/{uuid}`: one delivery with every attempt. */
-export async function getAgentRun(ctx: ServiceContext, runUuid: string): Promise<AgentRunDetail> {
+export async function getAgentRun(ctx: ServiceContext, { uuid: runUuid }: { uuid: string }): Promise<AgentRunDetail> {
   authorize(ctx, 'agents:read');
   const row = await runQuery(ctx.db)
     .select(['r.attempts', 'r.response_body', 'r.request_payload'])

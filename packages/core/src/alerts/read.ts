@@ -264,7 +264,7 @@ async function indicatorsOf(db: Db, alertId: number): Promise<AlertIndicator[]> 
   return rows.map((row) => ({ ...toIndicator(row), source_field: row.source_field }));
 }
 
-export async function listAlertIndicators(ctx: ServiceContext, uuid: string): Promise<AlertIndicator[]> {
+export async function listAlertIndicators(ctx: ServiceContext, { uuid }: { uuid: string }): Promise<AlertIndicator[]> {
   authorize(ctx, 'alerts:read');
   return indicatorsOf(ctx.db, await alertIdByUuid(ctx.db, uuid));
 }
@@ -274,7 +274,7 @@ export interface AlertWithMeta {
   meta: Record<string, unknown>;
 }
 
-export async function getAlert(ctx: ServiceContext, uuid: string): Promise<AlertWithMeta> {
+export async function getAlert(ctx: ServiceContext, { uuid }: { uuid: string }): Promise<AlertWithMeta> {
   authorize(ctx, 'alerts:read');
   return loadAlert(ctx.db, uuid);
 }

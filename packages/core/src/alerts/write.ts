@@ -128,7 +128,7 @@ export async function patchAlertFrom(
 }
 
 /** Delete an alert and its links (indicators stay: they are global). */
-export async function deleteAlert(ctx: ServiceContext, uuid: string): Promise<void> {
+export async function deleteAlert(ctx: ServiceContext, { uuid }: { uuid: string }): Promise<void> {
   authorize(ctx, 'alerts:delete');
   await ctx.db.transaction().execute(async (trx) => {
     const deleted = await trx

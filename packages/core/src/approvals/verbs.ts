@@ -295,7 +295,7 @@ async function findApproval(ctx: Pick<ServiceContext, 'db' | 'queue'>, uuid: str
   return row;
 }
 
-export async function getApproval(ctx: ServiceContext, uuid: string): Promise<WorkflowApproval> {
+export async function getApproval(ctx: ServiceContext, { uuid }: { uuid: string }): Promise<WorkflowApproval> {
   authorize(ctx, 'approvals:write');
   return toApproval(await findApproval(ctx, uuid));
 }

@@ -117,7 +117,7 @@ export async function listApiKeys(ctx: ServiceContext, query: PageQuery & { incl
   return pageOf(rows.map(toApiKey), Number(count.n), query);
 }
 
-export async function getApiKey(ctx: ServiceContext, uuid: string): Promise<ApiKey> {
+export async function getApiKey(ctx: ServiceContext, { uuid }: { uuid: string }): Promise<ApiKey> {
   authorize(ctx, 'api_keys:manage');
   const row = await ctx.db.selectFrom('api_keys').select(COLUMNS).where('uuid', '=', uuid).executeTakeFirst();
   if (!row) throw notFound('API key');
@@ -166,7 +166,7 @@ export async function updateApiKey(
 }
 
 /** Revoke (soft-delete) a key: it stops authenticating at once and stays visible for audit. */
-export async function revokeApiKey(ctx: ServiceContext, uuid: string): Promise<void> {
+export async function revokeApiKey(ctx: ServiceContext, { uuid }: { uuid: string }): Promise<void> {
   authorize(ctx, 'api_keys:manage');
   await ctx.db.transaction().execute(async (trx) => {
     const row = await trx

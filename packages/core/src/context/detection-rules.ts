@@ -112,7 +112,7 @@ async function findRule(db: Db, uuid: string, lock = false): Promise<Row> {
   return row;
 }
 
-export async function getDetectionRule(ctx: ServiceContext, uuid: string): Promise<DetectionRule> {
+export async function getDetectionRule(ctx: ServiceContext, { uuid }: { uuid: string }): Promise<DetectionRule> {
   authorize(ctx, 'detection_rules:read');
   return toRule(await findRule(ctx.db, uuid));
 }
@@ -222,7 +222,7 @@ export async function updateDetectionRule(
 }
 
 /** Delete a rule; its alerts stay, unlinked (`detection_rule_id` is set null). */
-export async function deleteDetectionRule(ctx: ServiceContext, uuid: string): Promise<void> {
+export async function deleteDetectionRule(ctx: ServiceContext, { uuid }: { uuid: string }): Promise<void> {
   authorize(ctx, 'detection_rules:manage');
   await ctx.db.transaction().execute(async (trx) => {
     const current = await findRule(trx, uuid, true);

@@ -149,7 +149,7 @@ async function findDocument(db: Db, uuid: string, lock = false): Promise<Row> {
   return row;
 }
 
-export async function getContextDocument(ctx: ServiceContext, uuid: string): Promise<ContextDocument> {
+export async function getContextDocument(ctx: ServiceContext, { uuid }: { uuid: string }): Promise<ContextDocument> {
   authorize(ctx, 'context_documents:read');
   return toDocument(await findDocument(ctx.db, uuid));
 }
@@ -342,7 +342,7 @@ export async function updateContextDocument(
   return toDocument(row);
 }
 
-export async function deleteContextDocument(ctx: ServiceContext, uuid: string): Promise<void> {
+export async function deleteContextDocument(ctx: ServiceContext, { uuid }: { uuid: string }): Promise<void> {
   authorize(ctx, 'context_documents:write');
   await ctx.db.transaction().execute(async (trx) => {
     const current = await findDocument(trx, uuid, true);
@@ -411,7 +411,7 @@ async function documentVersions(db: Db, uuid: string): Promise<ContextDocumentVe
 
 export async function listContextDocumentVersions(
   ctx: ServiceContext,
-  uuid: string,
+  { uuid }: { uuid: string },
 ): Promise<ContextDocumentVersionSummary[]> {
   authorize(ctx, 'context_documents:read');
   return (await documentVersions(ctx.db, uuid)).map(({ content: _c, targeting_rules: _t, ...summary }) => summary);

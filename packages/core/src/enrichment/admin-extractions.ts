@@ -233,7 +233,7 @@ export async function listFieldExtractions(
   );
 }
 
-export async function getFieldExtraction(ctx: ServiceContext, uuid: string): Promise<Extraction> {
+export async function getFieldExtraction(ctx: ServiceContext, { uuid }: { uuid: string }): Promise<Extraction> {
   authorize(ctx, 'enrichments:read');
   const row = await ctx.db
     .selectFrom('enrichment_field_extractions')
@@ -324,7 +324,7 @@ export async function updateFieldExtraction(
   return toExtraction(row);
 }
 
-export async function deleteFieldExtraction(ctx: ServiceContext, uuid: string): Promise<void> {
+export async function deleteFieldExtraction(ctx: ServiceContext, { uuid }: { uuid: string }): Promise<void> {
   authorize(ctx, 'enrichment_providers:manage');
   const provider = await ctx.db.transaction().execute(async (trx) => {
     const current = await trx

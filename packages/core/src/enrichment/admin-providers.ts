@@ -251,7 +251,7 @@ async function findProvider(db: Db, uuid: string, lock = false): Promise<Row> {
   return row;
 }
 
-export async function getEnrichmentProvider(ctx: ServiceContext, uuid: string): Promise<Provider> {
+export async function getEnrichmentProvider(ctx: ServiceContext, { uuid }: { uuid: string }): Promise<Provider> {
   authorize(ctx, 'enrichments:read');
   return toProvider(ctx, await findProvider(ctx.db, uuid));
 }
@@ -326,7 +326,7 @@ export function setEnrichmentProviderActive(
   return updateEnrichmentProvider(ctx, { uuid, patch: { is_active: active } });
 }
 
-export async function deleteEnrichmentProvider(ctx: ServiceContext, uuid: string): Promise<void> {
+export async function deleteEnrichmentProvider(ctx: ServiceContext, { uuid }: { uuid: string }): Promise<void> {
   authorize(ctx, 'enrichment_providers:manage');
   await ctx.db.transaction().execute(async (trx) => {
     const current = await findProvider(trx, uuid, true);

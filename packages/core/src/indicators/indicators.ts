@@ -90,7 +90,7 @@ async function indicatorRow(db: Db, uuid: string): Promise<IndicatorRow> {
 }
 
 /** One indicator with every provider's full result, raw responses included. */
-export async function getIndicator(ctx: ServiceContext, uuid: string): Promise<IndicatorDetail> {
+export async function getIndicator(ctx: ServiceContext, { uuid }: { uuid: string }): Promise<IndicatorDetail> {
   authorize(ctx, 'indicators:read');
   return toIndicator(await indicatorRow(ctx.db, uuid), { raw: true });
 }

@@ -125,7 +125,7 @@ export async function listIndicatorMappings(
   return paginate(base, query, (q) => q.select(COLUMNS).orderBy('created_at', 'asc').orderBy('id', 'asc'), toMapping);
 }
 
-export async function getIndicatorMapping(ctx: ServiceContext, uuid: string): Promise<IndicatorMapping> {
+export async function getIndicatorMapping(ctx: ServiceContext, { uuid }: { uuid: string }): Promise<IndicatorMapping> {
   authorize(ctx, 'indicator_mappings:manage');
   const row = await ctx.db
     .selectFrom('indicator_field_mappings')
@@ -250,7 +250,7 @@ export async function updateIndicatorMapping(
   return toMapping(row);
 }
 
-export async function deleteIndicatorMapping(ctx: ServiceContext, uuid: string): Promise<void> {
+export async function deleteIndicatorMapping(ctx: ServiceContext, { uuid }: { uuid: string }): Promise<void> {
   authorize(ctx, 'indicator_mappings:manage');
   await ctx.db.transaction().execute(async (trx) => {
     const current = await trx

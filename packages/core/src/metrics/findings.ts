@@ -66,7 +66,10 @@ export async function addAlertFinding(
 }
 
 /** An alert's findings, oldest first (findings posted at the same instant keep their append order). */
-export async function listAlertFindings(ctx: ServiceContext, alertUuid: string): Promise<AlertFinding[]> {
+export async function listAlertFindings(
+  ctx: ServiceContext,
+  { uuid: alertUuid }: { uuid: string },
+): Promise<AlertFinding[]> {
   authorize(ctx, 'alerts:read');
   const row = await ctx.db
     .selectFrom('alerts')

@@ -102,7 +102,7 @@ export async function listSources(ctx: ServiceContext, page: PageQuery) {
   );
 }
 
-export async function getSource(ctx: ServiceContext, uuid: string): Promise<SourceIntegration> {
+export async function getSource(ctx: ServiceContext, { uuid }: { uuid: string }): Promise<SourceIntegration> {
   authorize(ctx, 'sources:read');
   return toSource(ctx, await findSource(ctx.db, uuid));
 }
@@ -165,7 +165,7 @@ export async function updateSource(
   return toSource(ctx, row);
 }
 
-export async function deleteSource(ctx: ServiceContext, uuid: string): Promise<void> {
+export async function deleteSource(ctx: ServiceContext, { uuid }: { uuid: string }): Promise<void> {
   authorize(ctx, 'sources:manage');
   const row = await ctx.db
     .deleteFrom('source_integrations')

@@ -155,7 +155,7 @@ export async function listWorkflows(ctx: ServiceContext, query: WorkflowListQuer
   );
 }
 
-export async function getWorkflow(ctx: ServiceContext, uuid: string): Promise<Workflow> {
+export async function getWorkflow(ctx: ServiceContext, { uuid }: { uuid: string }): Promise<Workflow> {
   authorize(ctx, 'workflows:read');
   return toWorkflow(ctx.db, await findWorkflow(ctx.db, uuid));
 }
@@ -301,7 +301,7 @@ export async function updateWorkflow(
 }
 
 /** Delete a workflow with its versions, runs and secret values. System workflows: 403. */
-export async function deleteWorkflow(ctx: ServiceContext, uuid: string): Promise<void> {
+export async function deleteWorkflow(ctx: ServiceContext, { uuid }: { uuid: string }): Promise<void> {
   authorize(ctx, 'workflows:write');
   await ctx.db.transaction().execute(async (trx) => {
     const current = await findWorkflow(trx, uuid, true);
@@ -316,7 +316,10 @@ export async function deleteWorkflow(ctx: ServiceContext, uuid: string): Promise
 }
 
 /** Saved versions (the code before each change), newest first; the current code is not among them. */
-export async function listWorkflowVersions(ctx: ServiceContext, uuid: string): Promise<WorkflowCodeVersion[]> {
+export async function listWorkflowVersions(
+  ctx: ServiceContext,
+  { uuid }: { uuid: string },
+): Promise<WorkflowCodeVersion[]> {
   authorize(ctx, 'workflows:read');
   const workflow = await findWorkflow(ctx.db, uuid);
   const rows = await ctx.db
