@@ -1,4 +1,11 @@
-import { GateEnvSchema, gateOptionsFrom, ProcessEnvSchema, parseProcessEnv } from '@calseta/core';
+import {
+  GateEnvSchema,
+  gateOptionsFrom,
+  OPS_DEFAULT_PORTS,
+  opsEnvShape,
+  ProcessEnvSchema,
+  parseProcessEnv,
+} from '@calseta/core';
 import { z } from 'zod';
 import type { SecurityOptions } from './types.js';
 
@@ -16,6 +23,8 @@ const EnvSchema = ProcessEnvSchema.extend({
   SPLUNK_WEBHOOK_SECRET: z.string().default(''),
   GENERIC_WEBHOOK_SECRET: z.string().default(''),
   LOG_REQUESTS: bool.default(true),
+  // OPS_HOST, OPS_PORT: /metrics, /health/live and /health/ready on a port of their own (docs/operations.md).
+  ...opsEnvShape(OPS_DEFAULT_PORTS.api),
   // RATE_LIMIT_* and TRUSTED_PROXIES: core's gate, shared with the MCP server (one budget per key).
   ...GateEnvSchema.shape,
   /** Comma-separated browser origins allowed by CORS (`*` for any); empty (default) = CORS off. */

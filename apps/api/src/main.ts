@@ -1,4 +1,6 @@
 import {
+  checkReadiness,
+  collectProcessMetrics,
   createCore,
   createLogger,
   exitOnConfigError,
@@ -7,6 +9,7 @@ import {
   loadPlugins,
   seedSystemRows,
   sharedCoreConfig,
+  startOpsServer,
 } from '@calseta/core';
 import { createDb } from '@calseta/db';
 import { firstParty } from '@calseta/integrations';
@@ -17,6 +20,7 @@ import { loadEnv, securityOptions, webhookSecrets } from './env.js';
 // Composition root: configuration → database → queue → core → HTTP.
 const env = await exitOnConfigError(() => loadEnv());
 const logger = createLogger({ service: 'api', level: env.LOG_LEVEL });
+collectProcessMetrics('api');
 const { db } = createDb({ url: env.DATABASE_URL, max: env.DB_POOL_SIZE, applicationName: 'calseta-api' });
 const queue = new JobQueue({
   url: env.DATABASE_URL,
@@ -36,6 +40,13 @@ const deps = createCore({
 });
 await seedSystemRows(deps);
 await installPluginProviders(deps, plugins);
+// /metrics and the probes for scrapers and orchestrators, without an API key (docs/operations.md).
+const ops = await startOpsServer({
+  host: env.OPS_HOST,
+  port: env.OPS_PORT,
+  logger,
+  ready: () => checkReadiness(deps),
+});
 
 const app = createApp(deps, {
   version: env.APP_VERSION,
@@ -60,6 +71,7 @@ async function shutdown(signal: string) {
   await queue.stop();
   await deps.close();
   await db.destroy();
+  await ops?.close();
   process.exit(0);
 }
 process.on('SIGINT', () => void shutdown('SIGINT'));

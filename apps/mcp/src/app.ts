@@ -1,6 +1,13 @@
 import { randomUUID } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import type { AuthenticatedKey, CoreDeps, GateOptions } from '@calseta/core';
+import {
+  type AuthenticatedKey,
+  type CoreDeps,
+  checkReadiness,
+  type GateOptions,
+  LIVE,
+  readinessStatus,
+} from '@calseta/core';
 import { RESPONSE_ALREADY_SENT } from '@hono/node-server/utils/response';
 import { SSEServerTransport } from '@modelcontextprotocol/sdk/server/sse.js';
 import { WebStandardStreamableHTTPServerTransport } from '@modelcontextprotocol/sdk/server/webStandardStreamableHttp.js';
@@ -42,6 +49,12 @@ export function createApp(
     buildMcpServer(callerFor(deps, security, site), subscriptions ? { subscriptions } : {});
 
   app.get('/health', (c) => c.json({ status: 'ok', service: 'mcp' }));
+  // The probes, unauthenticated like /health (the same answers as on the ops port).
+  app.get('/health/live', (c) => c.json(LIVE));
+  app.get('/health/ready', async (c) => {
+    const readiness = await checkReadiness(deps);
+    return c.json(readiness, readinessStatus(readiness));
+  });
 
   /** One request on a server and transport of its own (no session). */
   async function statelessRequest(c: Context<Env>, site: CallSite, parsedBody: unknown): Promise<Response> {

@@ -1,10 +1,12 @@
-import { GateEnvSchema, ProcessEnvSchema, parseProcessEnv } from '@calseta/core';
+import { GateEnvSchema, OPS_DEFAULT_PORTS, opsEnvShape, ProcessEnvSchema, parseProcessEnv } from '@calseta/core';
 import { z } from 'zod';
 
 /** The MCP server's configuration: the only place that reads process.env. */
 const EnvSchema = ProcessEnvSchema.extend({
   // Rate limits and trusted proxies: the API's settings, applied to the same per-key buckets.
   ...GateEnvSchema.shape,
+  // OPS_HOST, OPS_PORT: /metrics, /health/live and /health/ready on a port of their own (docs/operations.md).
+  ...opsEnvShape(OPS_DEFAULT_PORTS.mcp),
   MCP_HOST: z.string().default('0.0.0.0'),
   MCP_PORT: z.coerce.number().int().min(0).max(65535).default(8001),
   /** Sessions held at once (the least recently used is closed beyond it). */

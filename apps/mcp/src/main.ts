@@ -1,10 +1,13 @@
 import {
+  checkReadiness,
+  collectProcessMetrics,
   createCore,
   createLogger,
   exitOnConfigError,
   gateOptionsFrom,
   JobQueue,
   sharedCoreConfig,
+  startOpsServer,
 } from '@calseta/core';
 import { createDb } from '@calseta/db';
 import { firstParty } from '@calseta/integrations';
@@ -16,6 +19,7 @@ import { McpSessions } from './sessions.js';
 // Composition root: configuration → database → queue → core → HTTP.
 const env = await exitOnConfigError(() => loadEnv());
 const logger = createLogger({ service: 'mcp', level: env.LOG_LEVEL });
+collectProcessMetrics('mcp');
 const { db } = createDb({ url: env.DATABASE_URL, max: env.DB_POOL_SIZE, applicationName: 'calseta-mcp' });
 // The queue is only sent to (workflow runs, re-enrichment); the worker processes it.
 const queue = new JobQueue({
@@ -39,6 +43,13 @@ const sessions = new McpSessions({
   idleMs: env.MCP_SESSION_IDLE_MINUTES * 60_000,
 });
 await sessions.start(deps);
+// /metrics and the probes for scrapers and orchestrators, without an API key (docs/operations.md).
+const ops = await startOpsServer({
+  host: env.OPS_HOST,
+  port: env.OPS_PORT,
+  logger,
+  ready: () => checkReadiness(deps),
+});
 const app = createApp(deps, sessions, {
   security: gateOptionsFrom(env),
   maxBodyBytes: Math.round(env.MCP_MAX_BODY_SIZE_MB * 1_048_576),
@@ -57,6 +68,7 @@ async function shutdown(signal: string) {
   await queue.stop();
   await deps.close();
   await db.destroy();
+  await ops?.close();
   process.exit(0);
 }
 process.on('SIGINT', () => void shutdown('SIGINT'));

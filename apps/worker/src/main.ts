@@ -1,11 +1,15 @@
 import {
   APPROVAL_SWEEP_CRON,
+  checkReadiness,
+  collectProcessMetrics,
   createCore,
   createLogger,
   exitOnConfigError,
+  JOB_NAMES,
   JobQueue,
   loadPlugins,
   sharedCoreConfig,
+  startOpsServer,
 } from '@calseta/core';
 import { createDb } from '@calseta/db';
 import { firstParty } from '@calseta/integrations';
@@ -15,6 +19,7 @@ import { startWorker } from './worker.js';
 // Composition root: configuration → database → queue (supervising) → core → job loops.
 const env = await exitOnConfigError(() => loadEnv());
 const logger = createLogger({ service: 'worker', level: env.LOG_LEVEL });
+collectProcessMetrics('worker');
 // A job waits for a pooled connection longer than a request would (5 s): under a burst, queueing
 // for a connection beats failing the attempt and retrying it.
 const { db } = createDb({
@@ -40,6 +45,13 @@ const deps = createCore({
   plugins,
   config: { ...sharedCoreConfig(env), webhookSecrets: {} },
 });
+// The worker's only port: /metrics and the probes; ready once every queue's loop runs, not while draining.
+const ops = await startOpsServer({
+  host: env.OPS_HOST,
+  port: env.OPS_PORT,
+  logger,
+  ready: () => checkReadiness(deps, { consumes: JOB_NAMES }),
+});
 await startWorker(deps, env.WORKER_CONCURRENCY);
 // Expire stale approval requests every minute (pg-boss cron: one schedule however many workers).
 await queue.boss.schedule('sweep-approvals', APPROVAL_SWEEP_CRON, {});
@@ -53,6 +65,7 @@ async function shutdown(signal: string) {
   await queue.stop();
   await deps.close();
   await db.destroy();
+  await ops?.close();
   process.exit(0);
 }
 process.on('SIGINT', () => void shutdown('SIGINT'));

@@ -1,12 +1,15 @@
 import { readFile } from 'node:fs/promises';
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
-import { checkHealth } from '@calseta/core';
+import { checkHealth, checkReadiness, LIVE, readinessStatus } from '@calseta/core';
 import { OpenAPIHono } from '@hono/zod-openapi';
 import { Hono } from 'hono';
 import type { AppEnv } from '../types.js';
 
-/** `/health`: no auth, 200 while the database answers, 503 when it does not. */
+/**
+ * `/health`: no auth, 200 while the database answers, 503 when it does not. `/health/live` (no I/O)
+ * and `/health/ready` (database, migrations, queue): the probes, as on the ops port.
+ */
 export function healthRoutes(version: string) {
   const routes = new OpenAPIHono<AppEnv>();
   routes.get('/health', async (c) => {
@@ -21,6 +24,31 @@ export function healthRoutes(version: string) {
     description:
       '`{status, version, database, queue, queue_depth, mocked_providers}`; `mocked_providers` names the active providers answering from the built-in mock (demo data: no real credential), empty in production.',
     responses: { 200: { description: 'Up.' }, 503: { description: 'The database does not answer.' } },
+  });
+  routes.get('/health/live', (c) => c.json(LIVE));
+  routes.get('/health/ready', async (c) => {
+    const readiness = await checkReadiness(c.get('deps'));
+    return c.json(readiness, readinessStatus(readiness));
+  });
+  routes.openAPIRegistry.registerPath({
+    method: 'get',
+    path: '/health/live',
+    tags: ['System'],
+    summary: 'Liveness: the process answers (no API key, no I/O)',
+    description: '`{status: "ok"}` whenever the process serves requests, even with the database down.',
+    responses: { 200: { description: 'The process is up.' } },
+  });
+  routes.openAPIRegistry.registerPath({
+    method: 'get',
+    path: '/health/ready',
+    tags: ['System'],
+    summary: 'Readiness: database, migrations and queue (no API key)',
+    description:
+      '`{status: "ready" | "not_ready", failing, checks}`: `checks.database`, `checks.migrations` (every migration of this build applied) and `checks.queue` (its schema installed), each `{status: "ok"}` or `{status: "fail", reason}`; `failing` names the checks that failed.',
+    responses: {
+      200: { description: 'Ready to serve.' },
+      503: { description: 'Not ready: `failing` names the checks.' },
+    },
   });
   return routes;
 }

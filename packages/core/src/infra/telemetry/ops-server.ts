@@ -55,7 +55,8 @@ function send(res: http.ServerResponse, status: number, type: string, body: stri
  * the work matters more than its dashboard, and the failing readiness probe shows the problem.
  */
 export async function startOpsServer(options: OpsServerOptions): Promise<OpsServer | undefined> {
-  if (options.port === 'off') return undefined;
+  const { port: wanted, host } = options;
+  if (wanted === 'off') return undefined;
   const metrics = options.metrics ?? renderMetrics;
   const { logger } = options;
 
@@ -96,18 +97,18 @@ export async function startOpsServer(options: OpsServerOptions): Promise<OpsServ
   const bound = await new Promise<boolean>((resolve) => {
     server.once('error', (error: NodeJS.ErrnoException) => {
       logger.error(
-        { err: error, ops_host: options.host, ops_port: options.port },
+        { err: error, ops_host: host, ops_port: wanted },
         'ops endpoints (/metrics, /health/live, /health/ready) not served: cannot bind OPS_HOST:OPS_PORT',
       );
       resolve(false);
     });
-    server.listen(options.port, options.host, () => resolve(true));
+    server.listen(wanted, host, () => resolve(true));
   });
   if (!bound) return undefined;
 
   const port = (server.address() as AddressInfo).port;
   // No "listening" and no `port` field: test harnesses wait for the app's own listening line.
-  logger.info({ ops_host: options.host, ops_port: port }, `ops endpoints on http://${options.host}:${port}/metrics`);
+  logger.info({ ops_host: host, ops_port: port }, `ops endpoints on http://${host}:${port}/metrics`);
   return {
     port,
     close: () =>
