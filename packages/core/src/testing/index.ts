@@ -28,6 +28,8 @@ import {
   seedSystemRows,
 } from '../index.js';
 
+export { type OtlpReceiver, type ReceivedSpan, startOtlpReceiver } from './otlp-receiver.js';
+
 export interface TestCoreOptions {
   /**
    * The database to use (already migrated): a pool is opened on it and closed by `close()`. Default:
