@@ -1,4 +1,4 @@
-import type { Page } from '@calseta/core';
+import type { AlertDetail, Page } from '@calseta/core';
 
 /**
  * REST's list body: a verb's page as `{data, meta}`. Only REST has this envelope; core returns
@@ -7,4 +7,9 @@ import type { Page } from '@calseta/core';
 export function pageBody<T>({ items, total, page, page_size, total_is_estimate }: Page<T>) {
   const meta = { total, page, page_size, total_pages: Math.ceil(total / page_size) };
   return { data: items, meta: total_is_estimate ? { ...meta, total_is_estimate } : meta };
+}
+
+/** REST's alert body: the alert as `data`, the facts about it as `meta`. */
+export function alertBody({ alert, meta }: AlertDetail) {
+  return { data: alert, meta };
 }

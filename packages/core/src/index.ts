@@ -6,7 +6,14 @@
 export type { Db } from '@calseta/db';
 export { listActivity } from './activity/list.js';
 export * from './agents/index.js';
-export { alertListStatements, getAlert, listAlertActivity, listAlertIndicators, listAlerts } from './alerts/read.js';
+export {
+  type AlertDetail,
+  alertListStatements,
+  getAlert,
+  listAlertActivity,
+  listAlertIndicators,
+  listAlerts,
+} from './alerts/read.js';
 export { addAlertIndicators, deleteAlert, patchAlert, patchAlertFrom } from './alerts/write.js';
 export * from './approvals/index.js';
 export { createApiKey, getApiKey, listApiKeys, revokeApiKey, updateApiKey } from './auth/api-keys.js';

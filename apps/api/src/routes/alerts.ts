@@ -32,7 +32,7 @@ import {
   UuidSchema,
 } from '@calseta/schema';
 import { OpenAPIHono, z } from '@hono/zod-openapi';
-import { pageBody } from '../envelope.js';
+import { alertBody, pageBody } from '../envelope.js';
 import { apiRoute, body, errorContent, json } from '../route.js';
 import type { AppEnv } from '../types.js';
 
@@ -108,7 +108,7 @@ alertRoutes.openapi(
     request: { params: AlertParams },
     responses: { 200: json(dataEnvelope(AlertSchema), 'The alert.'), 404: errorContent('No such alert.') },
   }),
-  async (c) => c.json(await getAlert(c.get('ctx'), { uuid: c.req.valid('param').alert_uuid }), 200),
+  async (c) => c.json(alertBody(await getAlert(c.get('ctx'), { uuid: c.req.valid('param').alert_uuid })), 200),
 );
 
 alertRoutes.openapi(
@@ -126,7 +126,10 @@ alertRoutes.openapi(
     responses: { 200: json(dataEnvelope(AlertSchema), 'The updated alert.'), 404: errorContent('No such alert.') },
   }),
   async (c) =>
-    c.json(await patchAlert(c.get('ctx'), { uuid: c.req.valid('param').alert_uuid, patch: c.req.valid('json') }), 200),
+    c.json(
+      alertBody(await patchAlert(c.get('ctx'), { uuid: c.req.valid('param').alert_uuid, patch: c.req.valid('json') })),
+      200,
+    ),
 );
 
 alertRoutes.openapi(

@@ -20,7 +20,10 @@ export const ALERT_RESOURCES: ResourceDefinition[] = [
     description: 'One alert with its indicators, detection rule and findings. Subscribable.',
     permissions: ['alerts:read'],
     list: async (ctx) => (await newest(ctx)).items.map((a) => ({ uri: `calseta://alerts/${a.uuid}`, name: a.title })),
-    read: (ctx, { uuid }) => getAlert(ctx, { uuid: variable(uuid) }),
+    read: async (ctx, { uuid }) => {
+      const { alert, meta } = await getAlert(ctx, { uuid: variable(uuid) });
+      return { data: alert, meta }; // the resource's documented shape (docs/mcp.md)
+    },
   },
   {
     name: 'alert-context',

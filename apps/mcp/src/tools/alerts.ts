@@ -110,7 +110,7 @@ export const updateAlertStatus = defineTool({
       alert_uuid,
       status: patch.status,
       previous_status: previousStatus,
-      updated_at: alert.data.updated_at,
+      updated_at: alert.updated_at,
     };
   },
 });
@@ -129,16 +129,16 @@ export const updateAlertMalice = defineTool({
   permissions: ['alerts:write'],
   writes: ({ alert_uuid }) => alert_uuid,
   run: async (ctx, { alert_uuid, malice }) => {
-    const { data } = await patchAlert(ctx, {
+    const { alert } = await patchAlert(ctx, {
       uuid: alert_uuid,
       patch:
         malice === null ? { reset_malice_override: true } : { malice_override: malice, reset_malice_override: false },
     });
     return {
       alert_uuid,
-      malice_override: data.malice_override ?? null,
-      effective_malice: data.malice,
-      updated_at: data.updated_at,
+      malice_override: alert.malice_override ?? null,
+      effective_malice: alert.malice,
+      updated_at: alert.updated_at,
     };
   },
 });

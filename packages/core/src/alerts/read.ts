@@ -269,17 +269,18 @@ export async function listAlertIndicators(ctx: ServiceContext, { uuid }: { uuid:
   return indicatorsOf(ctx.db, await alertIdByUuid(ctx.db, uuid));
 }
 
-export interface AlertWithMeta {
-  data: Alert;
+/** One alert and facts about it (source, indicator count, enrichment state); REST sends them as `{data, meta}`. */
+export interface AlertDetail {
+  alert: Alert;
   meta: Record<string, unknown>;
 }
 
-export async function getAlert(ctx: ServiceContext, { uuid }: { uuid: string }): Promise<AlertWithMeta> {
+export async function getAlert(ctx: ServiceContext, { uuid }: { uuid: string }): Promise<AlertDetail> {
   authorize(ctx, 'alerts:read');
   return loadAlert(ctx.db, uuid);
 }
 
-export async function loadAlert(db: Db, uuid: string): Promise<AlertWithMeta> {
+export async function loadAlert(db: Db, uuid: string): Promise<AlertDetail> {
   const row = await db
     .selectFrom('alerts')
     .leftJoin('detection_rules', 'detection_rules.id', 'alerts.detection_rule_id')
@@ -313,7 +314,7 @@ export async function loadAlert(db: Db, uuid: string): Promise<AlertWithMeta> {
   if (!row) throw notFound('Alert');
   const [indicators, contextDocuments] = await Promise.all([indicatorsOf(db, row.id), contextDocumentsFor(db, row.id)]);
   const summary = (row.enrichment_summary ?? null) as EnrichmentSummary | null;
-  const data: Alert = {
+  const alert: Alert = {
     ...toSummary(row),
     enriched_at: iso(row.enriched_at),
     fingerprint: row.fingerprint,
@@ -360,7 +361,7 @@ export async function loadAlert(db: Db, uuid: string): Promise<AlertWithMeta> {
     },
     detection_rule_matched: row.rule_uuid !== null,
   };
-  return { data, meta };
+  return { alert, meta };
 }
 
 export async function listAlertActivity(

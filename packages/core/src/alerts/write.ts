@@ -12,7 +12,7 @@ import { type ActivityInput, activityRow } from '../infra/activity.js';
 import type { ServiceContext } from '../infra/context.js';
 import { notFound } from '../infra/errors.js';
 import { linkIndicators } from '../ingest/extract-alert-indicators.js';
-import { type AlertWithMeta, loadAlert } from './read.js';
+import { type AlertDetail, loadAlert } from './read.js';
 
 /**
  * Update an alert's triage state. Lifecycle stamps are written once and never cleared:
@@ -21,8 +21,9 @@ import { type AlertWithMeta, loadAlert } from './read.js';
 export async function patchAlert(
   ctx: ServiceContext,
   input: { uuid: string; patch: AlertPatch },
-): Promise<AlertWithMeta> {
-  return (await patchAlertFrom(ctx, input)).alert;
+): Promise<AlertDetail> {
+  const { alert, meta } = await patchAlertFrom(ctx, input);
+  return { alert, meta };
 }
 
 /**
@@ -32,7 +33,7 @@ export async function patchAlert(
 export async function patchAlertFrom(
   ctx: ServiceContext,
   { uuid, patch: input }: { uuid: string; patch: AlertPatch },
-): Promise<{ alert: AlertWithMeta; previousStatus: AlertStatus }> {
+): Promise<AlertDetail & { previousStatus: AlertStatus }> {
   authorize(ctx, 'alerts:write');
   const patch = AlertPatchSchema.parse(input);
   const previousStatus = await ctx.db.transaction().execute(async (trx) => {
@@ -124,7 +125,7 @@ export async function patchAlertFrom(
     }
     return current.status as AlertStatus;
   });
-  return { alert: await loadAlert(ctx.db, uuid), previousStatus };
+  return { ...(await loadAlert(ctx.db, uuid)), previousStatus };
 }
 
 /** Delete an alert and its links (indicators stay: they are global). */
