@@ -1,3 +1,4 @@
+import { isDatabaseUnavailable } from '@calseta/db';
 import type { AlertSource } from '@calseta/plugin-sdk';
 import type { IngestAccepted } from '@calseta/schema';
 import { SpanKind } from '@opentelemetry/api';
@@ -42,7 +43,14 @@ export async function ingestAlert(ctx: ServiceContext, input: IngestInput): Prom
     else countIngest(source, 'accepted');
     return accepted;
   } catch (error) {
-    countIngest(source, 'refused', error instanceof ServiceError ? error.code : 'INTERNAL');
+    // The code the caller gets (apps/api errors.ts): a ServiceError's, else the database's absence or an internal error.
+    const reason =
+      error instanceof ServiceError
+        ? error.code
+        : isDatabaseUnavailable(error)
+          ? 'SERVICE_UNAVAILABLE'
+          : 'INTERNAL_ERROR';
+    countIngest(source, 'refused', reason);
     throw error;
   }
 }
