@@ -3,8 +3,9 @@ import type { Logger } from './logger.js';
 /** What a group commit stores and how (ingest's alert statement is one: ingest/batcher.ts). */
 export interface GroupCommitOptions<T, R> {
   /**
-   * Store `items` (distinct keys, at most `maxBatch`) and answer each, in order. `requeue` puts an
-   * item back to be stored again in a later batch, past the overload check, and answers with its result.
+   * Store `items` (distinct keys, at most `maxBatch`) and answer each, in order. `requeue` stores an
+   * item again, in a batch of its own started at once (past the overload check and the one-writer
+   * limit: the caller's batch still holds the writer), and answers with its result.
    */
   commit(items: T[], requeue: (item: T) => Promise<R>): Promise<R[]>;
   /** Items with the same key never share a batch: a repeat waits for the next one. */
@@ -95,7 +96,8 @@ export class GroupCommit<T, R> {
     try {
       const results = await this.options.commit(
         batch.map((p) => p.item),
-        (item) => this.enqueue(item),
+        // Not through the queue: a batch awaiting its own requeued item there would wait on itself.
+        (item) => new Promise<R>((resolve, reject) => void this.run([{ item, resolve, reject }])),
       );
       for (const [i, p] of batch.entries()) p.resolve(results[i] as R);
       this.options.committed?.(results);
