@@ -30,6 +30,7 @@ export async function openCore(
     deps,
     close: async () => {
       await queue.stop();
+      await deps.close();
       await db.destroy();
     },
   };
