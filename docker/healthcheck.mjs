@@ -1,6 +1,8 @@
-// Container health check (the images' HEALTHCHECK). api, mcp and web: their HTTP endpoint answers
-// 2xx. worker and cli have no port: healthy while Postgres (DATABASE_URL) accepts connections, the
-// one thing they need. Exit 0 = healthy, 1 = not.
+// Container health check (the images' HEALTHCHECK): the process is ready (docs/operations.md).
+// api and mcp: GET /health/ready on their port (database, migrations, queue); worker: the same on its
+// ops port (OPS_PORT, default 9465), which also says whether its job loops run; web: GET /healthz.
+// cli, or a worker with OPS_PORT=off: healthy while Postgres (DATABASE_URL) accepts connections.
+// Exit 0 = healthy, 1 = not.
 import net from 'node:net';
 
 // biome-ignore lint/style/noProcessEnv: a standalone container script, not an app (no env.ts)
@@ -8,8 +10,9 @@ const env = process.env;
 const TIMEOUT_MS = 4_000;
 
 const urls = {
-  api: `http://127.0.0.1:${env.API_PORT ?? '8000'}/health`,
-  mcp: `http://127.0.0.1:${env.MCP_PORT ?? '8001'}/health`,
+  api: `http://127.0.0.1:${env.API_PORT ?? '8000'}/health/ready`,
+  mcp: `http://127.0.0.1:${env.MCP_PORT ?? '8001'}/health/ready`,
+  worker: env.OPS_PORT === 'off' ? undefined : `http://127.0.0.1:${env.OPS_PORT ?? '9465'}/health/ready`,
   web: `http://127.0.0.1:${env.WEB_PORT ?? '5173'}/healthz`,
 };
 

@@ -29,6 +29,7 @@ type Service = {
   environment?: Record<string, string>;
   env_file?: Array<{ path: string; required?: boolean }>;
   ports?: string[];
+  profiles?: string[];
   healthcheck?: { test: string[] };
   depends_on?: Record<string, { condition: string }>;
 };
@@ -76,7 +77,8 @@ describe('docker/docker-compose.yml', () => {
   });
 
   it('starts postgres, a one-shot migrate, api on 8000, worker, mcp on 8001 and web on 5173', () => {
-    expect(Object.keys(services).sort()).toEqual(['api', 'mcp', 'migrate', 'postgres', 'web', 'worker']);
+    const always = Object.keys(services).filter((name) => services[name]?.profiles === undefined);
+    expect(always.sort()).toEqual(['api', 'mcp', 'migrate', 'postgres', 'web', 'worker']);
     expect(services.api?.ports).toEqual(['127.0.0.1:8000:8000']);
     expect(services.mcp?.ports).toEqual(['127.0.0.1:8001:8001']);
     expect(services.web?.ports).toEqual(['127.0.0.1:5173:5173']);
@@ -90,6 +92,22 @@ describe('docker/docker-compose.yml', () => {
       expect(build?.target, app).toBe(app === 'web' ? 'web' : 'app');
     }
     expect(services.postgres?.image).toMatch(/^postgres:\d+/);
+  });
+
+  it('profile observability: Prometheus and Grafana, pinned images, on 127.0.0.1; the ops ports stay unpublished', () => {
+    const profiled = Object.keys(services).filter((name) => services[name]?.profiles !== undefined);
+    expect(profiled.sort()).toEqual(['grafana', 'prometheus']);
+    for (const name of profiled) {
+      expect(services[name]?.profiles, name).toEqual(['observability']);
+      expect(services[name]?.image, name).toMatch(/^[a-z/]+:v?\d+\.\d+\.\d+$/);
+    }
+    expect(services.prometheus?.ports).toEqual(['127.0.0.1:9090:9090']);
+    expect(services.grafana?.ports).toEqual(['127.0.0.1:3000:3000']);
+    for (const app of APPS) {
+      // Reachable by Prometheus on the compose network; published nowhere.
+      expect(services[app]?.environment?.OPS_HOST, app).toBe('0.0.0.0');
+      expect(services[app]?.ports ?? [], app).not.toContainEqual(expect.stringMatching(/:946\d$/));
+    }
   });
 
   it('migrations run once, after Postgres is healthy, before any app starts', () => {
@@ -144,6 +162,7 @@ describe('.env.example', () => {
     'apps/mcp/src/env.ts',
     'packages/core/src/config.ts',
     'packages/core/src/auth/gate.ts',
+    'packages/core/src/infra/telemetry/ops-server.ts',
     'packages/integrations/src/providers/virustotal.ts',
     'packages/integrations/src/providers/abuseipdb.ts',
     'packages/integrations/src/providers/okta.ts',
@@ -429,11 +448,47 @@ describe('docker/web-server.mjs and docker/healthcheck.mjs', () => {
     expect(check({ HEALTHCHECK_URL: `${base}/nothing-here` })).toBe(1);
     const port = new URL(base).port;
     expect(check({ CALSETA_APP: 'web', WEB_PORT: port })).toBe(0);
-    expect(check({ CALSETA_APP: 'worker', DATABASE_URL: `postgres://u:p@127.0.0.1:${port}/db` })).toBe(0);
+    // Without its ops listener (OPS_PORT=off) a worker is healthy while Postgres accepts connections.
+    expect(check({ CALSETA_APP: 'worker', OPS_PORT: 'off', DATABASE_URL: `postgres://u:p@127.0.0.1:${port}/db` })).toBe(
+      0,
+    );
     const closed = http.createServer();
     await new Promise<void>((resolve) => closed.listen(0, '127.0.0.1', resolve));
     const closedPort = (closed.address() as AddressInfo).port;
     await new Promise<void>((resolve) => closed.close(() => resolve()));
-    expect(check({ CALSETA_APP: 'worker', DATABASE_URL: `postgres://u:p@127.0.0.1:${closedPort}/db` })).toBe(1);
+    expect(
+      check({ CALSETA_APP: 'worker', OPS_PORT: 'off', DATABASE_URL: `postgres://u:p@127.0.0.1:${closedPort}/db` }),
+    ).toBe(1);
+  });
+
+  it('healthcheck.mjs asks /health/ready: of the API and MCP on their port, of the worker on its ops port', async () => {
+    let ready = 200;
+    const asked: string[] = [];
+    const probe = http.createServer((req, res) => {
+      asked.push(req.url ?? '');
+      res.writeHead(req.url === '/health/ready' ? ready : 404).end();
+    });
+    await new Promise<void>((resolve) => probe.listen(0, '127.0.0.1', resolve));
+    const port = String((probe.address() as AddressInfo).port);
+    const check = (env: Record<string, string>) =>
+      new Promise<number | null>((resolve) => {
+        spawn(process.execPath, [path.join(DOCKER, 'healthcheck.mjs')], { env, stdio: 'ignore' }).once('exit', resolve);
+      });
+    try {
+      for (const env of [
+        { CALSETA_APP: 'api', API_PORT: port },
+        { CALSETA_APP: 'mcp', MCP_PORT: port },
+        // The database answering is not enough for a worker: its readiness decides.
+        { CALSETA_APP: 'worker', OPS_PORT: port, DATABASE_URL: `postgres://u:p@127.0.0.1:${port}/db` },
+      ]) {
+        ready = 200;
+        expect(await check(env), env.CALSETA_APP).toBe(0);
+        ready = 503;
+        expect(await check(env), env.CALSETA_APP).toBe(1);
+      }
+      expect(new Set(asked)).toEqual(new Set(['/health/ready']));
+    } finally {
+      await new Promise<void>((resolve) => probe.close(() => resolve()));
+    }
   });
 });
