@@ -4,6 +4,7 @@ import { errorResponse, issueList, toErrorResponse } from './errors.js';
 import { requestMetrics } from './middleware/metrics.js';
 import { ipRateLimit } from './middleware/rate-limit.js';
 import { bodyLimits, corsFor, readBody, requestContext, securityHeaders } from './middleware/request.js';
+import { requestTracing } from './middleware/tracing.js';
 import { agentRoutes } from './routes/agents.js';
 import { alertLifecycleRoutes } from './routes/alert-lifecycle.js';
 import { alertRoutes } from './routes/alerts.js';
@@ -49,6 +50,7 @@ export function createApp(deps: CoreDeps, options: AppOptions) {
   });
 
   const security = options.security ?? {};
+  app.use('*', requestTracing());
   app.use('*', requestMetrics());
   app.use('*', requestContext(deps, options.logRequests, security));
   app.use('*', webApp());

@@ -118,7 +118,13 @@ export {
 export type { OpsServer, OpsServerOptions } from './infra/telemetry/ops-server.js';
 export { OPS_DEFAULT_PORTS, opsEnvShape, startOpsServer } from './infra/telemetry/ops-server.js';
 export type { Tracing, TracingConfig, TracingEnv } from './infra/telemetry/tracing.js';
-export { startTracing, TracingEnvSchema, tracingConfigFrom, withSpan } from './infra/telemetry/tracing.js';
+export {
+  serveRequest,
+  startTracing,
+  TracingEnvSchema,
+  tracingConfigFrom,
+  withSpan,
+} from './infra/telemetry/tracing.js';
 export { extractIndicators } from './ingest/extract.js';
 export { extractAlertIndicators } from './ingest/extract-alert-indicators.js';
 export { fingerprint } from './ingest/fingerprint.js';

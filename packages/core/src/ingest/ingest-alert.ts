@@ -1,7 +1,6 @@
 import { isDatabaseUnavailable } from '@calseta/db';
 import type { AlertSource } from '@calseta/plugin-sdk';
 import type { IngestAccepted } from '@calseta/schema';
-import { SpanKind } from '@opentelemetry/api';
 import { hasScope } from '../auth/keys.js';
 import { authorize } from '../auth/permissions.js';
 import type { ServiceContext } from '../infra/context.js';
@@ -32,13 +31,8 @@ export async function ingestAlert(ctx: ServiceContext, input: IngestInput): Prom
   // The source label is a registered source's name, never the caller's text.
   const source = ctx.sources.has(input.sourceName) ? input.sourceName : UNKNOWN_SOURCE;
   try {
-    // The root span of the alert's trace; its job carries the trace on (JobQueue.send, the batch statement).
-    const accepted = await withSpan(
-      'ingest alert',
-      { 'calseta.source': source },
-      () => admitAndStore(ctx, input),
-      SpanKind.SERVER,
-    );
+    // The alert's span (under the request's); its job carries the trace on (JobQueue.send, the batch statement).
+    const accepted = await withSpan('ingest alert', { 'calseta.source': source }, () => admitAndStore(ctx, input));
     if (accepted.is_duplicate) countIngest(source, 'duplicate', accepted.status);
     else countIngest(source, 'accepted');
     return accepted;

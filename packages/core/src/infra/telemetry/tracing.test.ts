@@ -8,6 +8,7 @@ import { createSafeFetch } from '../http/index.js';
 import { createLogger } from '../logger.js';
 import {
   continueTrace,
+  serveRequest,
   startTracing,
   type Tracing,
   TracingEnvSchema,
@@ -57,6 +58,18 @@ describe('tracing configuration (standard OTEL_* variables)', () => {
     );
     expect(configOf({ OTEL_EXPORTER_OTLP_ENDPOINT: 'http://c' })?.serviceName).toBe('calseta-test');
     expect(() => configOf({ OTEL_EXPORTER_OTLP_PROTOCOL: 'grpc' })).toThrow();
+  });
+
+  it('when off, log calls with fields still work (pino merges them into the mixin object)', () => {
+    const lines: string[] = [];
+    const logger = createLogger({ service: 'test', destination: { write: (line) => lines.push(line) } });
+    logger.info({ a: 1 }, 'one');
+    logger.info({ b: 2 }, 'two');
+    expect(lines.map((line) => JSON.parse(line))).toMatchObject([
+      { a: 1, msg: 'one' },
+      { b: 2, msg: 'two' },
+    ]);
+    expect(JSON.parse(lines[1] as string)).not.toHaveProperty('a');
   });
 
   it('when off, the helpers only run the work: no carrier, no log fields', async () => {
@@ -143,6 +156,19 @@ describe('tracing on, against a real OTLP/HTTP receiver', () => {
     const logged = lines.map((line) => JSON.parse(line) as Record<string, unknown>);
     expect(logged[0]).toMatchObject({ msg: 'inside the job', trace_id: traceId, span_id: job?.spanId });
     expect(logged[1]).not.toHaveProperty('trace_id');
+  });
+
+  it("an inbound request starts a new trace: the caller's traceparent is linked, never adopted", async () => {
+    const caller = '00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-00';
+    const carrier = await serveRequest({ traceparent: caller }, 'POST /v1/ingest/:source_name', {}, async () => {
+      const lines: string[] = [];
+      createLogger({ service: 'test', destination: { write: (line) => lines.push(line) } }).info({ a: 1 }, 'in');
+      expect(JSON.parse(lines[0] as string)).toMatchObject({ a: 1, trace_id: expect.any(String) });
+      return traceCarrier();
+    });
+    // Sampled although the caller's flags said not to, under a trace id of ours.
+    expect(carrier.traceparent).toMatch(/-01$/);
+    expect(carrier.traceparent).not.toContain('4bf92f3577b34da6a3ce929d0e0e4736');
   });
 
   it('a failing span is marked as an error and the error still reaches the caller', async () => {

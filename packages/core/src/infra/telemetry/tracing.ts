@@ -7,6 +7,7 @@ import {
   ROOT_CONTEXT,
   type Span,
   SpanKind,
+  type SpanOptions,
   SpanStatusCode,
   trace,
 } from '@opentelemetry/api';
@@ -206,12 +207,7 @@ const tracer = trace.getTracer('calseta');
 /** Handed to `fn` when tracing is off: every method is a no-op. */
 const NO_SPAN = trace.wrapSpanContext({ traceId: '', spanId: '', traceFlags: 0 });
 
-function run<T>(
-  name: string,
-  options: { kind: SpanKind; attributes: Attributes },
-  parent: Context,
-  fn: (span: Span) => Promise<T>,
-) {
+function run<T>(name: string, options: SpanOptions, parent: Context, fn: (span: Span) => Promise<T>) {
   return tracer.startActiveSpan(name, options, parent, async (span) => {
     try {
       return await fn(span);
@@ -255,16 +251,35 @@ export function continueTrace<T>(
   fn: (span: Span) => Promise<T>,
 ): Promise<T> {
   if (!enabled) return fn(NO_SPAN);
-  const headers =
-    typeof carrier === 'object' && carrier !== null
-      ? Object.fromEntries(
-          ['traceparent', 'tracestate'].flatMap((key) => {
-            const value = (carrier as Record<string, unknown>)[key];
-            return typeof value === 'string' ? [[key, value]] : [];
-          }),
-        )
-      : {};
-  return run(name, { kind: SpanKind.CONSUMER, attributes }, propagation.extract(ROOT_CONTEXT, headers), fn);
+  return run(name, { kind: SpanKind.CONSUMER, attributes }, remoteContext(carrier), fn);
+}
+
+/** The W3C trace context `carrier` holds (a job's data, a request's headers); ROOT when none. */
+function remoteContext(carrier: unknown): Context {
+  if (typeof carrier !== 'object' || carrier === null) return ROOT_CONTEXT;
+  const fields = carrier as Record<string, unknown>;
+  const headers: Record<string, string> = {};
+  for (const key of ['traceparent', 'tracestate']) {
+    const value = fields[key];
+    if (typeof value === 'string') headers[key] = value;
+  }
+  return propagation.extract(ROOT_CONTEXT, headers);
+}
+
+/**
+ * Run `fn` in a SERVER span that starts a new trace for an inbound request. A `traceparent` the
+ * caller sent is linked, not adopted: callers do not choose our trace ids or our sampling.
+ */
+export function serveRequest<T>(
+  headers: { traceparent?: string | undefined; tracestate?: string | undefined },
+  name: string,
+  attributes: Attributes,
+  fn: (span: Span) => Promise<T>,
+): Promise<T> {
+  if (!enabled) return fn(NO_SPAN);
+  const remote = trace.getSpanContext(remoteContext(headers));
+  const links = remote && isSpanContextValid(remote) ? [{ context: remote }] : [];
+  return run(name, { kind: SpanKind.SERVER, attributes, links, root: true }, ROOT_CONTEXT, fn);
 }
 
 /** `trace_id` and `span_id` of the active span for a log line (pino mixin); {} outside a trace. */
