@@ -5,6 +5,7 @@ import {
   opsEnvShape,
   ProcessEnvSchema,
   parseProcessEnv,
+  TracingEnvSchema,
 } from '@calseta/core';
 import { z } from 'zod';
 import type { SecurityOptions } from './types.js';
@@ -27,6 +28,8 @@ const EnvSchema = ProcessEnvSchema.extend({
   ...opsEnvShape(OPS_DEFAULT_PORTS.api),
   // RATE_LIMIT_* and TRUSTED_PROXIES: core's gate, shared with the MCP server (one budget per key).
   ...GateEnvSchema.shape,
+  // OTEL_*: traces, off unless an OTLP endpoint is set (core's infra/telemetry/tracing.ts).
+  ...TracingEnvSchema.shape,
   /** Comma-separated browser origins allowed by CORS (`*` for any); empty (default) = CORS off. */
   CORS_ALLOWED_ORIGINS: z.string().default(''),
   /** Send Strict-Transport-Security (only behind HTTPS). */

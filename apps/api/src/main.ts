@@ -10,6 +10,8 @@ import {
   seedSystemRows,
   sharedCoreConfig,
   startOpsServer,
+  startTracing,
+  tracingConfigFrom,
 } from '@calseta/core';
 import { createDb } from '@calseta/db';
 import { firstParty } from '@calseta/integrations';
@@ -19,6 +21,8 @@ import { loadEnv, securityOptions, webhookSecrets } from './env.js';
 
 // Composition root: configuration → database → queue → core → HTTP.
 const env = await exitOnConfigError(() => loadEnv());
+// Tracing first: the pg and undici instrumentations are in place before the first query or call.
+const tracing = startTracing(tracingConfigFrom(env, 'calseta-api'));
 const logger = createLogger({ service: 'api', level: env.LOG_LEVEL });
 collectProcessMetrics('api');
 const { db } = createDb({ url: env.DATABASE_URL, max: env.DB_POOL_SIZE, applicationName: 'calseta-api' });
@@ -72,6 +76,7 @@ async function shutdown(signal: string) {
   await deps.close();
   await db.destroy();
   await ops?.close();
+  await tracing.shutdown();
   process.exit(0);
 }
 process.on('SIGINT', () => void shutdown('SIGINT'));

@@ -1,10 +1,19 @@
-import { GateEnvSchema, OPS_DEFAULT_PORTS, opsEnvShape, ProcessEnvSchema, parseProcessEnv } from '@calseta/core';
+import {
+  GateEnvSchema,
+  OPS_DEFAULT_PORTS,
+  opsEnvShape,
+  ProcessEnvSchema,
+  parseProcessEnv,
+  TracingEnvSchema,
+} from '@calseta/core';
 import { z } from 'zod';
 
 /** The MCP server's configuration: the only place that reads process.env. */
 const EnvSchema = ProcessEnvSchema.extend({
   // Rate limits and trusted proxies: the API's settings, applied to the same per-key buckets.
   ...GateEnvSchema.shape,
+  // OTEL_*: traces, off unless an OTLP endpoint is set (core's infra/telemetry/tracing.ts).
+  ...TracingEnvSchema.shape,
   // OPS_HOST, OPS_PORT: /metrics, /health/live and /health/ready on a port of their own (docs/operations.md).
   ...opsEnvShape(OPS_DEFAULT_PORTS.mcp),
   MCP_HOST: z.string().default('0.0.0.0'),

@@ -8,6 +8,8 @@ import {
   JobQueue,
   sharedCoreConfig,
   startOpsServer,
+  startTracing,
+  tracingConfigFrom,
 } from '@calseta/core';
 import { createDb } from '@calseta/db';
 import { firstParty } from '@calseta/integrations';
@@ -18,6 +20,8 @@ import { McpSessions } from './sessions.js';
 
 // Composition root: configuration → database → queue → core → HTTP.
 const env = await exitOnConfigError(() => loadEnv());
+// Tracing first: the pg and undici instrumentations are in place before the first query or call.
+const tracing = startTracing(tracingConfigFrom(env, 'calseta-mcp'));
 const logger = createLogger({ service: 'mcp', level: env.LOG_LEVEL });
 collectProcessMetrics('mcp');
 const { db } = createDb({ url: env.DATABASE_URL, max: env.DB_POOL_SIZE, applicationName: 'calseta-mcp' });
@@ -69,6 +73,7 @@ async function shutdown(signal: string) {
   await deps.close();
   await db.destroy();
   await ops?.close();
+  await tracing.shutdown();
   process.exit(0);
 }
 process.on('SIGINT', () => void shutdown('SIGINT'));

@@ -10,6 +10,8 @@ import {
   loadPlugins,
   sharedCoreConfig,
   startOpsServer,
+  startTracing,
+  tracingConfigFrom,
 } from '@calseta/core';
 import { createDb } from '@calseta/db';
 import { firstParty } from '@calseta/integrations';
@@ -18,6 +20,8 @@ import { startWorker } from './worker.js';
 
 // Composition root: configuration → database → queue (supervising) → core → job loops.
 const env = await exitOnConfigError(() => loadEnv());
+// Tracing first: the pg and undici instrumentations are in place before the first query or call.
+const tracing = startTracing(tracingConfigFrom(env, 'calseta-worker'));
 const logger = createLogger({ service: 'worker', level: env.LOG_LEVEL });
 collectProcessMetrics('worker');
 // A job waits for a pooled connection longer than a request would (5 s): under a burst, queueing
@@ -66,6 +70,7 @@ async function shutdown(signal: string) {
   await deps.close();
   await db.destroy();
   await ops?.close();
+  await tracing.shutdown();
   process.exit(0);
 }
 process.on('SIGINT', () => void shutdown('SIGINT'));
