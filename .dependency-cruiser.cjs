@@ -2,7 +2,8 @@
  * Layer rules (issue 19, docs/adr/0013-core-layers.md): `pnpm check:layers`, part of `npm test`.
  *
  * Core reads in one direction: `infra/` ← entity folders ← top (src/*.ts, pipeline/, system/).
- * No import cycle anywhere in apps/*\/src and packages/*\/src, between files or between folders.
+ * No import cycle anywhere in the workspace's src folders (apps, packages, internal-packages,
+ * community-plugins), between files or between folders.
  * Type-only imports count: a type that points the wrong way is a knot a reader must untie too.
  */
 const core = '^packages/core/src';
