@@ -13,3 +13,8 @@ export function pageBody<T>({ items, total, page, page_size, total_is_estimate }
 export function alertBody({ alert, meta }: AlertDetail) {
   return { data: alert, meta };
 }
+
+/** REST's body for anything but a page or an alert: `{data, meta: {}}`. */
+export function dataBody<T>(data: T) {
+  return { data, meta: {} };
+}

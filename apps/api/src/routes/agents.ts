@@ -30,7 +30,7 @@ import {
   UuidSchema,
 } from '@calseta/schema';
 import { OpenAPIHono, z } from '@hono/zod-openapi';
-import { pageBody } from '../envelope.js';
+import { dataBody, pageBody } from '../envelope.js';
 import { apiRoute, body, errorContent, json } from '../route.js';
 import type { AppEnv } from '../types.js';
 
@@ -82,7 +82,7 @@ agentRoutes.openapi(
       ),
     },
   }),
-  async (c) => c.json({ data: await createAgent(c.get('ctx'), c.req.valid('json')), meta: {} }, 201),
+  async (c) => c.json(dataBody(await createAgent(c.get('ctx'), c.req.valid('json'))), 201),
 );
 
 agentRoutes.openapi(
@@ -95,7 +95,7 @@ agentRoutes.openapi(
     request: { params: AgentParams },
     responses: { 200: json(agentEnvelope, 'The agent.'), 404: errorContent('No such agent.') },
   }),
-  async (c) => c.json({ data: await getAgent(c.get('ctx'), { uuid: c.req.valid('param').agent_uuid }), meta: {} }, 200),
+  async (c) => c.json(dataBody(await getAgent(c.get('ctx'), { uuid: c.req.valid('param').agent_uuid })), 200),
 );
 
 agentRoutes.openapi(
@@ -119,10 +119,7 @@ agentRoutes.openapi(
   }),
   async (c) =>
     c.json(
-      {
-        data: await updateAgent(c.get('ctx'), { uuid: c.req.valid('param').agent_uuid, patch: c.req.valid('json') }),
-        meta: {},
-      },
+      dataBody(await updateAgent(c.get('ctx'), { uuid: c.req.valid('param').agent_uuid, patch: c.req.valid('json') })),
       200,
     ),
 );
@@ -158,10 +155,7 @@ agentRoutes.openapi(
     },
   }),
   async (c) =>
-    c.json(
-      { data: await rotateAgentSigningSecret(c.get('ctx'), { uuid: c.req.valid('param').agent_uuid }), meta: {} },
-      200,
-    ),
+    c.json(dataBody(await rotateAgentSigningSecret(c.get('ctx'), { uuid: c.req.valid('param').agent_uuid })), 200),
 );
 
 agentRoutes.openapi(
@@ -178,8 +172,7 @@ agentRoutes.openapi(
       404: errorContent('No such agent.'),
     },
   }),
-  async (c) =>
-    c.json({ data: await testAgent(c.get('ctx'), { uuid: c.req.valid('param').agent_uuid }), meta: {} }, 200),
+  async (c) => c.json(dataBody(await testAgent(c.get('ctx'), { uuid: c.req.valid('param').agent_uuid })), 200),
 );
 
 agentRoutes.openapi(
@@ -239,8 +232,7 @@ agentRoutes.openapi(
       404: errorContent('No such delivery.'),
     },
   }),
-  async (c) =>
-    c.json({ data: await getAgentRun(c.get('ctx'), { uuid: c.req.valid('param').run_uuid }), meta: {} }, 200),
+  async (c) => c.json(dataBody(await getAgentRun(c.get('ctx'), { uuid: c.req.valid('param').run_uuid })), 200),
 );
 
 agentRoutes.openapi(
@@ -261,8 +253,7 @@ agentRoutes.openapi(
       422: errorContent('The agent is not active (`AGENT_INACTIVE`).'),
     },
   }),
-  async (c) =>
-    c.json({ data: await redeliverAgentRun(c.get('ctx'), { uuid: c.req.valid('param').run_uuid }), meta: {} }, 202),
+  async (c) => c.json(dataBody(await redeliverAgentRun(c.get('ctx'), { uuid: c.req.valid('param').run_uuid })), 202),
 );
 
 agentRoutes.openapi(
@@ -278,8 +269,7 @@ agentRoutes.openapi(
       404: errorContent('No such alert.'),
     },
   }),
-  async (c) =>
-    c.json({ data: await triggerAgents(c.get('ctx'), { uuid: c.req.valid('param').alert_uuid }), meta: {} }, 202),
+  async (c) => c.json(dataBody(await triggerAgents(c.get('ctx'), { uuid: c.req.valid('param').alert_uuid })), 202),
 );
 
 agentRoutes.openapi(
@@ -298,13 +288,12 @@ agentRoutes.openapi(
   }),
   async (c) =>
     c.json(
-      {
-        data: await dispatchAgent(c.get('ctx'), {
+      dataBody(
+        await dispatchAgent(c.get('ctx'), {
           alertUuid: c.req.valid('param').alert_uuid,
           agentUuid: c.req.valid('query').agent_uuid,
         }),
-        meta: {},
-      },
+      ),
       202,
     ),
 );

@@ -8,6 +8,7 @@ import {
   UuidSchema,
 } from '@calseta/schema';
 import { OpenAPIHono, z } from '@hono/zod-openapi';
+import { dataBody } from '../envelope.js';
 import { apiRoute, body, errorContent, json } from '../route.js';
 import type { AppEnv } from '../types.js';
 
@@ -32,13 +33,12 @@ alertLifecycleRoutes.openapi(
   }),
   async (c) =>
     c.json(
-      {
-        data: await addAlertFinding(c.get('ctx'), {
+      dataBody(
+        await addAlertFinding(c.get('ctx'), {
           uuid: c.req.valid('param').alert_uuid,
           input: c.req.valid('json'),
         }),
-        meta: {},
-      },
+      ),
       201,
     ),
 );
@@ -56,8 +56,7 @@ alertLifecycleRoutes.openapi(
       404: errorContent('No such alert.'),
     },
   }),
-  async (c) =>
-    c.json({ data: await listAlertFindings(c.get('ctx'), { uuid: c.req.valid('param').alert_uuid }), meta: {} }, 200),
+  async (c) => c.json(dataBody(await listAlertFindings(c.get('ctx'), { uuid: c.req.valid('param').alert_uuid })), 200),
 );
 
 alertLifecycleRoutes.openapi(
@@ -76,13 +75,12 @@ alertLifecycleRoutes.openapi(
   }),
   async (c) =>
     c.json(
-      {
-        data: await getRelationshipGraph(c.get('ctx'), {
+      dataBody(
+        await getRelationshipGraph(c.get('ctx'), {
           uuid: c.req.valid('param').alert_uuid,
           siblingLimit: c.req.valid('query').sibling_limit,
         }),
-        meta: {},
-      },
+      ),
       200,
     ),
 );

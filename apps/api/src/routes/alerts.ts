@@ -32,7 +32,7 @@ import {
   UuidSchema,
 } from '@calseta/schema';
 import { OpenAPIHono, z } from '@hono/zod-openapi';
-import { alertBody, pageBody } from '../envelope.js';
+import { alertBody, dataBody, pageBody } from '../envelope.js';
 import { apiRoute, body, errorContent, json } from '../route.js';
 import type { AppEnv } from '../types.js';
 
@@ -94,7 +94,7 @@ alertRoutes.openapi(
   async (c) => {
     const request = c.req.valid('json');
     const accepted = await ingestAlert(c.get('ctx'), { sourceName: request.source_name, payload: request.payload });
-    return c.json({ data: accepted, meta: {} }, 202);
+    return c.json(dataBody(accepted), 202);
   },
 );
 
@@ -163,7 +163,7 @@ alertRoutes.openapi(
     },
   }),
   async (c) =>
-    c.json({ data: await listAlertIndicators(c.get('ctx'), { uuid: c.req.valid('param').alert_uuid }), meta: {} }, 200),
+    c.json(dataBody(await listAlertIndicators(c.get('ctx'), { uuid: c.req.valid('param').alert_uuid })), 200),
 );
 
 alertRoutes.openapi(
@@ -191,7 +191,7 @@ alertRoutes.openapi(
       input: c.req.valid('json'),
       enrich: c.req.valid('query').enrich !== 'false',
     });
-    return c.json({ data: result, meta: {} }, 201);
+    return c.json(dataBody(result), 201);
   },
 );
 
@@ -217,7 +217,7 @@ alertRoutes.openapi(
       ...(token_budget === undefined ? {} : { tokenBudget: token_budget }),
       ...(detail === undefined ? {} : { detail }),
     });
-    return c.json({ data: payload, meta: {} }, 200);
+    return c.json(dataBody(payload), 200);
   },
 );
 
@@ -234,8 +234,7 @@ alertRoutes.openapi(
       404: errorContent('No such alert.'),
     },
   }),
-  async (c) =>
-    c.json({ data: await listRelatedAlerts(c.get('ctx'), { uuid: c.req.valid('param').alert_uuid }), meta: {} }, 200),
+  async (c) => c.json(dataBody(await listRelatedAlerts(c.get('ctx'), { uuid: c.req.valid('param').alert_uuid })), 200),
 );
 
 alertRoutes.openapi(
@@ -265,7 +264,7 @@ alertRoutes.openapi(
       uuid: c.req.valid('param').alert_uuid,
       redispatch: c.req.valid('query').redispatch === 'true',
     });
-    return c.json({ data: { message: 'Enrichment queued', ...queued }, meta: {} }, 202);
+    return c.json(dataBody({ message: 'Enrichment queued', ...queued }), 202);
   },
 );
 

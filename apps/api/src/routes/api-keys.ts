@@ -10,7 +10,7 @@ import {
   UuidSchema,
 } from '@calseta/schema';
 import { OpenAPIHono, z } from '@hono/zod-openapi';
-import { pageBody } from '../envelope.js';
+import { dataBody, pageBody } from '../envelope.js';
 import { apiRoute, body, errorContent, json } from '../route.js';
 import type { AppEnv } from '../types.js';
 
@@ -48,7 +48,7 @@ apiKeyRoutes.openapi(
     request: { body: body(ApiKeyCreateSchema) },
     responses: { 201: json(dataEnvelope(ApiKeyCreatedSchema), 'Created. Store `key` now: it is not shown again.') },
   }),
-  async (c) => c.json({ data: await createApiKey(c.get('ctx'), c.req.valid('json')), meta: {} }, 201),
+  async (c) => c.json(dataBody(await createApiKey(c.get('ctx'), c.req.valid('json'))), 201),
 );
 
 apiKeyRoutes.openapi(
@@ -61,7 +61,7 @@ apiKeyRoutes.openapi(
     request: { params: KeyParams },
     responses: { 200: json(dataEnvelope(ApiKeySchema), 'The key.'), 404: errorContent('No such key.') },
   }),
-  async (c) => c.json({ data: await getApiKey(c.get('ctx'), { uuid: c.req.valid('param').key_uuid }), meta: {} }, 200),
+  async (c) => c.json(dataBody(await getApiKey(c.get('ctx'), { uuid: c.req.valid('param').key_uuid })), 200),
 );
 
 apiKeyRoutes.openapi(
@@ -76,10 +76,7 @@ apiKeyRoutes.openapi(
   }),
   async (c) =>
     c.json(
-      {
-        data: await updateApiKey(c.get('ctx'), { uuid: c.req.valid('param').key_uuid, patch: c.req.valid('json') }),
-        meta: {},
-      },
+      dataBody(await updateApiKey(c.get('ctx'), { uuid: c.req.valid('param').key_uuid, patch: c.req.valid('json') })),
       200,
     ),
 );

@@ -21,7 +21,7 @@ import {
 } from '@calseta/schema';
 import { OpenAPIHono, z } from '@hono/zod-openapi';
 import type { Context } from 'hono';
-import { pageBody } from '../envelope.js';
+import { dataBody, pageBody } from '../envelope.js';
 import { apiRoute, errorContent, json } from '../route.js';
 import type { AppEnv } from '../types.js';
 import { approvalDecidePage, messagePage } from '../views/approval-decide.js';
@@ -63,8 +63,7 @@ approvalRoutes.openapi(
     request: { params: Params },
     responses: { 200: json(approvalEnvelope, 'The request.'), 404: errorContent('No such request.') },
   }),
-  async (c) =>
-    c.json({ data: await getApproval(c.get('ctx'), { uuid: c.req.valid('param').approval_uuid }), meta: {} }, 200),
+  async (c) => c.json(dataBody(await getApproval(c.get('ctx'), { uuid: c.req.valid('param').approval_uuid })), 200),
 );
 
 for (const decision of ['approve', 'reject'] as const) {
@@ -90,14 +89,13 @@ for (const decision of ['approve', 'reject'] as const) {
     }),
     async (c) =>
       c.json(
-        {
-          data: await respondToApproval(c.get('ctx'), {
+        dataBody(
+          await respondToApproval(c.get('ctx'), {
             uuid: c.req.valid('param').approval_uuid,
             decision,
             input: c.req.valid('json'),
           }),
-          meta: {},
-        },
+        ),
         200,
       ),
   );

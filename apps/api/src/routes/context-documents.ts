@@ -26,7 +26,7 @@ import {
   UuidSchema,
 } from '@calseta/schema';
 import { OpenAPIHono, z } from '@hono/zod-openapi';
-import { pageBody } from '../envelope.js';
+import { dataBody, pageBody } from '../envelope.js';
 import { acceptMultipart } from '../middleware/request.js';
 import { apiRoute, body, errorContent, json } from '../route.js';
 import type { AppEnv } from '../types.js';
@@ -99,17 +99,16 @@ contextDocumentRoutes.openapi(
         part instanceof File
           ? { filename: part.name, contentType: part.type, bytes: new Uint8Array(await part.arrayBuffer()) }
           : undefined;
-      return c.json({ data: await createContextDocumentFromUpload(ctx, { input: fields, file }), meta: {} }, 201);
+      return c.json(dataBody(await createContextDocumentFromUpload(ctx, { input: fields, file })), 201);
     }
     return c.json(
-      {
-        data: await createContextDocument(
+      dataBody(
+        await createContextDocument(
           ctx,
           // Validated as JSON above (the union type also covers the form branch).
           c.req.valid('json') as ContextDocumentCreateInput,
         ),
-        meta: {},
-      },
+      ),
       201,
     );
   },
@@ -125,8 +124,7 @@ contextDocumentRoutes.openapi(
     request: { params: DocumentParams },
     responses: { 200: json(documentEnvelope, 'The document.'), 404: errorContent('No such document.') },
   }),
-  async (c) =>
-    c.json({ data: await getContextDocument(c.get('ctx'), { uuid: c.req.valid('param').doc_uuid }), meta: {} }, 200),
+  async (c) => c.json(dataBody(await getContextDocument(c.get('ctx'), { uuid: c.req.valid('param').doc_uuid })), 200),
 );
 
 contextDocumentRoutes.openapi(
@@ -143,13 +141,12 @@ contextDocumentRoutes.openapi(
   }),
   async (c) =>
     c.json(
-      {
-        data: await updateContextDocument(c.get('ctx'), {
+      dataBody(
+        await updateContextDocument(c.get('ctx'), {
           uuid: c.req.valid('param').doc_uuid,
           patch: c.req.valid('json'),
         }),
-        meta: {},
-      },
+      ),
       200,
     ),
 );
@@ -184,10 +181,7 @@ contextDocumentRoutes.openapi(
     },
   }),
   async (c) =>
-    c.json(
-      { data: await listContextDocumentVersions(c.get('ctx'), { uuid: c.req.valid('param').doc_uuid }), meta: {} },
-      200,
-    ),
+    c.json(dataBody(await listContextDocumentVersions(c.get('ctx'), { uuid: c.req.valid('param').doc_uuid })), 200),
 );
 
 contextDocumentRoutes.openapi(
@@ -205,6 +199,6 @@ contextDocumentRoutes.openapi(
   }),
   async (c) => {
     const { doc_uuid, version } = c.req.valid('param');
-    return c.json({ data: await getContextDocumentVersion(c.get('ctx'), { uuid: doc_uuid, version }), meta: {} }, 200);
+    return c.json(dataBody(await getContextDocumentVersion(c.get('ctx'), { uuid: doc_uuid, version })), 200);
   },
 );

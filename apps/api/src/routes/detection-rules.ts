@@ -16,7 +16,7 @@ import {
   UuidSchema,
 } from '@calseta/schema';
 import { OpenAPIHono, z } from '@hono/zod-openapi';
-import { pageBody } from '../envelope.js';
+import { dataBody, pageBody } from '../envelope.js';
 import { apiRoute, body, errorContent, json } from '../route.js';
 import type { AppEnv } from '../types.js';
 
@@ -56,7 +56,7 @@ detectionRuleRoutes.openapi(
       409: errorContent('A rule with this source and source rule id exists (`CONFLICT`, `details.existing_uuid`).'),
     },
   }),
-  async (c) => c.json({ data: await createDetectionRule(c.get('ctx'), c.req.valid('json')), meta: {} }, 201),
+  async (c) => c.json(dataBody(await createDetectionRule(c.get('ctx'), c.req.valid('json'))), 201),
 );
 
 detectionRuleRoutes.openapi(
@@ -69,8 +69,7 @@ detectionRuleRoutes.openapi(
     request: { params: RuleParams },
     responses: { 200: json(ruleEnvelope, 'The rule.'), 404: errorContent('No such rule.') },
   }),
-  async (c) =>
-    c.json({ data: await getDetectionRule(c.get('ctx'), { uuid: c.req.valid('param').rule_uuid }), meta: {} }, 200),
+  async (c) => c.json(dataBody(await getDetectionRule(c.get('ctx'), { uuid: c.req.valid('param').rule_uuid })), 200),
 );
 
 detectionRuleRoutes.openapi(
@@ -87,13 +86,12 @@ detectionRuleRoutes.openapi(
   }),
   async (c) =>
     c.json(
-      {
-        data: await updateDetectionRule(c.get('ctx'), {
+      dataBody(
+        await updateDetectionRule(c.get('ctx'), {
           uuid: c.req.valid('param').rule_uuid,
           patch: c.req.valid('json'),
         }),
-        meta: {},
-      },
+      ),
       200,
     ),
 );

@@ -18,7 +18,7 @@ import {
   UuidSchema,
 } from '@calseta/schema';
 import { OpenAPIHono, z } from '@hono/zod-openapi';
-import { pageBody } from '../envelope.js';
+import { dataBody, pageBody } from '../envelope.js';
 import { apiRoute, body, errorContent, json } from '../route.js';
 import type { AppEnv } from '../types.js';
 
@@ -55,7 +55,7 @@ fieldExtractionRoutes.openapi(
     request: { body: body(ExtractionCreateSchema) },
     responses: { 201: json(extractionEnvelope, 'Created.'), 409: conflict },
   }),
-  async (c) => c.json({ data: await createFieldExtraction(c.get('ctx'), c.req.valid('json')), meta: {} }, 201),
+  async (c) => c.json(dataBody(await createFieldExtraction(c.get('ctx'), c.req.valid('json'))), 201),
 );
 
 fieldExtractionRoutes.openapi(
@@ -71,7 +71,7 @@ fieldExtractionRoutes.openapi(
       409: conflict,
     },
   }),
-  async (c) => c.json({ data: await createFieldExtractions(c.get('ctx'), c.req.valid('json')), meta: {} }, 201),
+  async (c) => c.json(dataBody(await createFieldExtractions(c.get('ctx'), c.req.valid('json'))), 201),
 );
 
 fieldExtractionRoutes.openapi(
@@ -85,10 +85,7 @@ fieldExtractionRoutes.openapi(
     responses: { 200: json(extractionEnvelope, 'The extraction.'), 404: errorContent('No such extraction.') },
   }),
   async (c) =>
-    c.json(
-      { data: await getFieldExtraction(c.get('ctx'), { uuid: c.req.valid('param').extraction_uuid }), meta: {} },
-      200,
-    ),
+    c.json(dataBody(await getFieldExtraction(c.get('ctx'), { uuid: c.req.valid('param').extraction_uuid })), 200),
 );
 
 fieldExtractionRoutes.openapi(
@@ -108,13 +105,12 @@ fieldExtractionRoutes.openapi(
   }),
   async (c) =>
     c.json(
-      {
-        data: await updateFieldExtraction(c.get('ctx'), {
+      dataBody(
+        await updateFieldExtraction(c.get('ctx'), {
           uuid: c.req.valid('param').extraction_uuid,
           patch: c.req.valid('json'),
         }),
-        meta: {},
-      },
+      ),
       200,
     ),
 );

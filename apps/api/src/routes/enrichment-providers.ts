@@ -23,7 +23,7 @@ import {
   UuidSchema,
 } from '@calseta/schema';
 import { OpenAPIHono, z } from '@hono/zod-openapi';
-import { pageBody } from '../envelope.js';
+import { dataBody, pageBody } from '../envelope.js';
 import { apiRoute, body, errorContent, json } from '../route.js';
 import type { AppEnv } from '../types.js';
 
@@ -60,7 +60,7 @@ enrichmentProviderRoutes.openapi(
       409: errorContent('A provider with this name exists (`CONFLICT`).'),
     },
   }),
-  async (c) => c.json({ data: await createEnrichmentProvider(c.get('ctx'), c.req.valid('json')), meta: {} }, 201),
+  async (c) => c.json(dataBody(await createEnrichmentProvider(c.get('ctx'), c.req.valid('json'))), 201),
 );
 
 enrichmentProviderRoutes.openapi(
@@ -76,7 +76,7 @@ enrichmentProviderRoutes.openapi(
       409: errorContent('A provider with this name exists, or duplicate extractions (`CONFLICT`).'),
     },
   }),
-  async (c) => c.json({ data: await importEnrichmentProvider(c.get('ctx'), c.req.valid('json')), meta: {} }, 201),
+  async (c) => c.json(dataBody(await importEnrichmentProvider(c.get('ctx'), c.req.valid('json'))), 201),
 );
 
 enrichmentProviderRoutes.openapi(
@@ -90,10 +90,7 @@ enrichmentProviderRoutes.openapi(
     responses: { 200: json(providerEnvelope, 'The provider.'), 404: errorContent('No such provider.') },
   }),
   async (c) =>
-    c.json(
-      { data: await getEnrichmentProvider(c.get('ctx'), { uuid: c.req.valid('param').provider_uuid }), meta: {} },
-      200,
-    ),
+    c.json(dataBody(await getEnrichmentProvider(c.get('ctx'), { uuid: c.req.valid('param').provider_uuid })), 200),
 );
 
 enrichmentProviderRoutes.openapi(
@@ -112,13 +109,12 @@ enrichmentProviderRoutes.openapi(
   }),
   async (c) =>
     c.json(
-      {
-        data: await updateEnrichmentProvider(c.get('ctx'), {
+      dataBody(
+        await updateEnrichmentProvider(c.get('ctx'), {
           uuid: c.req.valid('param').provider_uuid,
           patch: c.req.valid('json'),
         }),
-        meta: {},
-      },
+      ),
       200,
     ),
 );
@@ -159,13 +155,12 @@ enrichmentProviderRoutes.openapi(
   }),
   async (c) =>
     c.json(
-      {
-        data: await testEnrichmentProvider(c.get('ctx'), {
+      dataBody(
+        await testEnrichmentProvider(c.get('ctx'), {
           uuid: c.req.valid('param').provider_uuid,
           input: c.req.valid('json'),
         }),
-        meta: {},
-      },
+      ),
       200,
     ),
 );
@@ -186,10 +181,7 @@ for (const [action, active] of [
     }),
     async (c) =>
       c.json(
-        {
-          data: await setEnrichmentProviderActive(c.get('ctx'), { uuid: c.req.valid('param').provider_uuid, active }),
-          meta: {},
-        },
+        dataBody(await setEnrichmentProviderActive(c.get('ctx'), { uuid: c.req.valid('param').provider_uuid, active })),
         200,
       ),
   );

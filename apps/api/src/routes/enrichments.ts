@@ -9,6 +9,7 @@ import {
   UuidSchema,
 } from '@calseta/schema';
 import { OpenAPIHono, z } from '@hono/zod-openapi';
+import { dataBody } from '../envelope.js';
 import { apiRoute, body, errorContent, json } from '../route.js';
 import type { AppEnv } from '../types.js';
 
@@ -29,7 +30,7 @@ enrichmentRoutes.openapi(
     request: { body: body(EnrichmentRequestSchema) },
     responses: { 200: json(dataEnvelope(OnDemandEnrichmentSchema), 'Results per provider, verdict and explanation.') },
   }),
-  async (c) => c.json({ data: await enrichOnDemand(c.get('ctx'), c.req.valid('json')), meta: {} }, 200),
+  async (c) => c.json(dataBody(await enrichOnDemand(c.get('ctx'), c.req.valid('json'))), 200),
 );
 
 enrichmentRoutes.openapi(
@@ -43,7 +44,7 @@ enrichmentRoutes.openapi(
       200: json(z.object({ data: z.array(ProviderStatusSchema), meta: z.object({}) }), 'Active providers.'),
     },
   }),
-  async (c) => c.json({ data: await listProviderStatus(c.get('ctx')), meta: {} }, 200),
+  async (c) => c.json(dataBody(await listProviderStatus(c.get('ctx'))), 200),
 );
 
 enrichmentRoutes.openapi(
@@ -59,8 +60,7 @@ enrichmentRoutes.openapi(
       404: errorContent('No such indicator.'),
     },
   }),
-  async (c) =>
-    c.json({ data: await getIndicator(c.get('ctx'), { uuid: c.req.valid('param').indicator_uuid }), meta: {} }, 200),
+  async (c) => c.json(dataBody(await getIndicator(c.get('ctx'), { uuid: c.req.valid('param').indicator_uuid })), 200),
 );
 
 enrichmentRoutes.openapi(
@@ -78,13 +78,12 @@ enrichmentRoutes.openapi(
   }),
   async (c) =>
     c.json(
-      {
-        data: await patchIndicator(c.get('ctx'), {
+      dataBody(
+        await patchIndicator(c.get('ctx'), {
           uuid: c.req.valid('param').indicator_uuid,
           patch: c.req.valid('json'),
         }),
-        meta: {},
-      },
+      ),
       200,
     ),
 );

@@ -20,7 +20,7 @@ import {
   UuidSchema,
 } from '@calseta/schema';
 import { OpenAPIHono, z } from '@hono/zod-openapi';
-import { pageBody } from '../envelope.js';
+import { dataBody, pageBody } from '../envelope.js';
 import { apiRoute, body, errorContent, json } from '../route.js';
 import type { AppEnv } from '../types.js';
 
@@ -52,7 +52,7 @@ mappingRoutes.openapi(
     request: { body: body(IndicatorMappingCreateSchema) },
     responses: { 201: json(dataEnvelope(IndicatorMappingSchema), 'Created.') },
   }),
-  async (c) => c.json({ data: await createIndicatorMapping(c.get('ctx'), c.req.valid('json')), meta: {} }, 201),
+  async (c) => c.json(dataBody(await createIndicatorMapping(c.get('ctx'), c.req.valid('json'))), 201),
 );
 
 mappingRoutes.openapi(
@@ -66,7 +66,7 @@ mappingRoutes.openapi(
       200: json(z.object({ data: z.array(IndicatorMappingSchema), meta: z.object({}) }), 'Documented extractions.'),
     },
   }),
-  (c) => c.json({ data: sourcePluginFields(c.get('ctx')), meta: {} }, 200),
+  (c) => c.json(dataBody(sourcePluginFields(c.get('ctx'))), 200),
 );
 
 mappingRoutes.openapi(
@@ -79,7 +79,7 @@ mappingRoutes.openapi(
     request: { body: body(TestExtractionRequestSchema) },
     responses: { 200: json(dataEnvelope(TestExtractionResultSchema), 'What each pass found.') },
   }),
-  async (c) => c.json({ data: await testExtraction(c.get('ctx'), c.req.valid('json')), meta: {} }, 200),
+  async (c) => c.json(dataBody(await testExtraction(c.get('ctx'), c.req.valid('json'))), 200),
 );
 
 mappingRoutes.openapi(
@@ -96,10 +96,7 @@ mappingRoutes.openapi(
     },
   }),
   async (c) =>
-    c.json(
-      { data: await getIndicatorMapping(c.get('ctx'), { uuid: c.req.valid('param').mapping_uuid }), meta: {} },
-      200,
-    ),
+    c.json(dataBody(await getIndicatorMapping(c.get('ctx'), { uuid: c.req.valid('param').mapping_uuid })), 200),
 );
 
 mappingRoutes.openapi(
@@ -117,13 +114,12 @@ mappingRoutes.openapi(
   }),
   async (c) =>
     c.json(
-      {
-        data: await updateIndicatorMapping(c.get('ctx'), {
+      dataBody(
+        await updateIndicatorMapping(c.get('ctx'), {
           uuid: c.req.valid('param').mapping_uuid,
           patch: c.req.valid('json'),
         }),
-        meta: {},
-      },
+      ),
       200,
     ),
 );

@@ -1,6 +1,7 @@
 import { ingestAlert } from '@calseta/core';
 import { dataEnvelope, IngestAcceptedSchema } from '@calseta/schema';
 import { OpenAPIHono, z } from '@hono/zod-openapi';
+import { dataBody } from '../envelope.js';
 import { apiRoute, body, errorContent } from '../route.js';
 import type { AppEnv } from '../types.js';
 
@@ -46,6 +47,6 @@ ingestRoutes.openapi(
       payload: c.get('body'),
       webhook: { rawBody: new Uint8Array(await c.req.arrayBuffer()), headers: c.req.header() },
     });
-    return c.json({ data: accepted, meta: {} }, 202);
+    return c.json(dataBody(accepted), 202);
   },
 );

@@ -10,6 +10,7 @@ import {
   WorkflowMetricsSchema,
 } from '@calseta/schema';
 import { OpenAPIHono, z } from '@hono/zod-openapi';
+import { dataBody } from '../envelope.js';
 import { apiRoute, errorContent, json } from '../route.js';
 import type { AppEnv } from '../types.js';
 
@@ -31,7 +32,7 @@ metricsRoutes.openapi(
     request: { query: MetricsWindowQuerySchema },
     responses: { 200: json(dataEnvelope(AlertMetricsSchema), 'Alert metrics for the window.') },
   }),
-  async (c) => c.json({ data: await getAlertMetrics(c.get('ctx'), c.req.valid('query')), meta: {} }, 200),
+  async (c) => c.json(dataBody(await getAlertMetrics(c.get('ctx'), c.req.valid('query'))), 200),
 );
 
 metricsRoutes.openapi(
@@ -45,7 +46,7 @@ metricsRoutes.openapi(
     request: { query: MetricsWindowQuerySchema },
     responses: { 200: json(dataEnvelope(WorkflowMetricsSchema), 'Workflow metrics for the window.') },
   }),
-  async (c) => c.json({ data: await getWorkflowMetrics(c.get('ctx'), c.req.valid('query')), meta: {} }, 200),
+  async (c) => c.json(dataBody(await getWorkflowMetrics(c.get('ctx'), c.req.valid('query'))), 200),
 );
 
 metricsRoutes.openapi(
@@ -58,7 +59,7 @@ metricsRoutes.openapi(
     permission: 'metrics:read',
     responses: { 200: json(dataEnvelope(MetricsSummarySchema), 'The summary.') },
   }),
-  async (c) => c.json({ data: await getMetricsSummary(c.get('ctx')), meta: {} }, 200),
+  async (c) => c.json(dataBody(await getMetricsSummary(c.get('ctx'))), 200),
 );
 
 metricsRoutes.openapi(
@@ -78,13 +79,12 @@ metricsRoutes.openapi(
   }),
   async (c) =>
     c.json(
-      {
-        data: await getDetectionRuleMetrics(c.get('ctx'), {
+      dataBody(
+        await getDetectionRuleMetrics(c.get('ctx'), {
           uuid: c.req.valid('param').rule_uuid,
           query: c.req.valid('query'),
         }),
-        meta: {},
-      },
+      ),
       200,
     ),
 );

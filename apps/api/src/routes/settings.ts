@@ -7,7 +7,7 @@ import {
   pageEnvelope,
 } from '@calseta/schema';
 import { OpenAPIHono } from '@hono/zod-openapi';
-import { pageBody } from '../envelope.js';
+import { dataBody, pageBody } from '../envelope.js';
 import { apiRoute, json } from '../route.js';
 import type { AppEnv } from '../types.js';
 
@@ -23,7 +23,7 @@ settingsRoutes.openapi(
     permission: 'settings:read',
     responses: { 200: json(dataEnvelope(ApprovalDefaultsSchema), 'The approval defaults.') },
   }),
-  async (c) => c.json({ data: getApprovalDefaults(c.get('ctx')), meta: {} }, 200),
+  async (c) => c.json(dataBody(getApprovalDefaults(c.get('ctx'))), 200),
 );
 
 settingsRoutes.openapi(

@@ -9,7 +9,7 @@ import {
   UuidSchema,
 } from '@calseta/schema';
 import { OpenAPIHono, z } from '@hono/zod-openapi';
-import { pageBody } from '../envelope.js';
+import { dataBody, pageBody } from '../envelope.js';
 import { apiRoute, body, errorContent, json } from '../route.js';
 import type { AppEnv } from '../types.js';
 
@@ -55,7 +55,7 @@ sourceRoutes.openapi(
       409: errorContent('An integration for this source already exists (`CONFLICT`).'),
     },
   }),
-  async (c) => c.json({ data: await createSource(c.get('ctx'), c.req.valid('json')), meta: {} }, 201),
+  async (c) => c.json(dataBody(await createSource(c.get('ctx'), c.req.valid('json'))), 201),
 );
 
 sourceRoutes.openapi(
@@ -68,8 +68,7 @@ sourceRoutes.openapi(
     request: { params: Params },
     responses: { 200: json(envelope, 'The source integration.'), 404: errorContent('No such source integration.') },
   }),
-  async (c) =>
-    c.json({ data: await getSource(c.get('ctx'), { uuid: c.req.valid('param').source_uuid }), meta: {} }, 200),
+  async (c) => c.json(dataBody(await getSource(c.get('ctx'), { uuid: c.req.valid('param').source_uuid })), 200),
 );
 
 sourceRoutes.openapi(
@@ -89,10 +88,9 @@ sourceRoutes.openapi(
   }),
   async (c) =>
     c.json(
-      {
-        data: await updateSource(c.get('ctx'), { uuid: c.req.valid('param').source_uuid, patch: c.req.valid('json') }),
-        meta: {},
-      },
+      dataBody(
+        await updateSource(c.get('ctx'), { uuid: c.req.valid('param').source_uuid, patch: c.req.valid('json') }),
+      ),
       200,
     ),
 );

@@ -35,7 +35,7 @@ import {
   WorkflowTestSchema,
 } from '@calseta/schema';
 import { OpenAPIHono, z } from '@hono/zod-openapi';
-import { pageBody } from '../envelope.js';
+import { dataBody, pageBody } from '../envelope.js';
 import { apiRoute, body, errorContent, json } from '../route.js';
 import type { AppEnv } from '../types.js';
 
@@ -73,7 +73,7 @@ workflowRoutes.openapi(
     request: { body: body(WorkflowCreateSchema) },
     responses: { 201: json(workflowEnvelope, 'Created.') },
   }),
-  async (c) => c.json({ data: await createWorkflow(c.get('ctx'), c.req.valid('json')), meta: {} }, 201),
+  async (c) => c.json(dataBody(await createWorkflow(c.get('ctx'), c.req.valid('json'))), 201),
 );
 
 workflowRoutes.openapi(
@@ -86,8 +86,7 @@ workflowRoutes.openapi(
     request: { params: Params },
     responses: { 200: json(workflowEnvelope, 'The workflow.'), 404: errorContent('No such workflow.') },
   }),
-  async (c) =>
-    c.json({ data: await getWorkflow(c.get('ctx'), { uuid: c.req.valid('param').workflow_uuid }), meta: {} }, 200),
+  async (c) => c.json(dataBody(await getWorkflow(c.get('ctx'), { uuid: c.req.valid('param').workflow_uuid })), 200),
 );
 
 workflowRoutes.openapi(
@@ -108,13 +107,12 @@ workflowRoutes.openapi(
   }),
   async (c) =>
     c.json(
-      {
-        data: await updateWorkflow(c.get('ctx'), {
+      dataBody(
+        await updateWorkflow(c.get('ctx'), {
           uuid: c.req.valid('param').workflow_uuid,
           patch: c.req.valid('json'),
         }),
-        meta: {},
-      },
+      ),
       200,
     ),
 );
@@ -149,10 +147,7 @@ workflowRoutes.openapi(
     },
   }),
   async (c) =>
-    c.json(
-      { data: await listWorkflowVersions(c.get('ctx'), { uuid: c.req.valid('param').workflow_uuid }), meta: {} },
-      200,
-    ),
+    c.json(dataBody(await listWorkflowVersions(c.get('ctx'), { uuid: c.req.valid('param').workflow_uuid })), 200),
 );
 
 workflowRoutes.openapi(
@@ -175,10 +170,7 @@ workflowRoutes.openapi(
   async (c) => {
     const { workflow_uuid, name } = c.req.valid('param');
     return c.json(
-      {
-        data: await setWorkflowSecret(c.get('ctx'), { uuid: workflow_uuid, name, value: c.req.valid('json').value }),
-        meta: {},
-      },
+      dataBody(await setWorkflowSecret(c.get('ctx'), { uuid: workflow_uuid, name, value: c.req.valid('json').value })),
       200,
     );
   },
@@ -202,13 +194,12 @@ workflowRoutes.openapi(
   }),
   async (c) =>
     c.json(
-      {
-        data: await executeWorkflow(c.get('ctx'), {
+      dataBody(
+        await executeWorkflow(c.get('ctx'), {
           uuid: c.req.valid('param').workflow_uuid,
           input: c.req.valid('json'),
         }),
-        meta: {},
-      },
+      ),
       202,
     ),
 );
@@ -229,7 +220,7 @@ workflowRoutes.openapi(
       503: errorContent('The Anthropic API failed or could not be reached (`SERVICE_UNAVAILABLE`).'),
     },
   }),
-  async (c) => c.json({ data: await generateWorkflow(c.get('ctx'), c.req.valid('json')), meta: {} }, 200),
+  async (c) => c.json(dataBody(await generateWorkflow(c.get('ctx'), c.req.valid('json'))), 200),
 );
 
 workflowRoutes.openapi(
@@ -249,13 +240,12 @@ workflowRoutes.openapi(
   }),
   async (c) =>
     c.json(
-      {
-        data: await testWorkflow(c.get('ctx'), {
+      dataBody(
+        await testWorkflow(c.get('ctx'), {
           uuid: c.req.valid('param').workflow_uuid,
           input: c.req.valid('json'),
         }),
-        meta: {},
-      },
+      ),
       200,
     ),
 );
@@ -315,6 +305,5 @@ workflowRoutes.openapi(
     request: { params: z.object({ run_uuid: UuidSchema }) },
     responses: { 200: json(runEnvelope, 'The run.'), 404: errorContent('No such run.') },
   }),
-  async (c) =>
-    c.json({ data: await getWorkflowRun(c.get('ctx'), { uuid: c.req.valid('param').run_uuid }), meta: {} }, 200),
+  async (c) => c.json(dataBody(await getWorkflowRun(c.get('ctx'), { uuid: c.req.valid('param').run_uuid })), 200),
 );
