@@ -5,7 +5,7 @@ import { OutboundBlockedError, OutboundRequestError } from '../infra/http/errors
 import type { OutboundPolicy } from '../infra/http/policy.js';
 import { createSafeFetch, type SafeFetch } from '../infra/http/safe-fetch.js';
 import { isSealed } from '../infra/secrets/box.js';
-import { withSpan } from '../infra/telemetry/tracing.js';
+import { propagateTrace, withSpan } from '../infra/telemetry/tracing.js';
 import { deliveryHeaders } from './signing.js';
 
 /** The longest agent timeout (`timeout_seconds` max). */
@@ -90,12 +90,13 @@ type Delivery = { body: string; event: string; deliveryId: string; idempotencyKe
  */
 
 export function postToAgent(ctx: ServiceContext, agent: Target, input: Delivery): Promise<AttemptOutcome> {
-  // One span per delivery attempt (its HTTP span inside); the outcome, never the body or headers.
+  // One span per delivery attempt (its HTTP span inside); the outcome, never the body or headers. The
+  // agent gets the trace context (traceparent) and may continue the alert's trace.
   return withSpan(
     'agent delivery attempt',
     { 'calseta.agent.uuid': agent.uuid, 'calseta.event': input.event },
     async (span) => {
-      const outcome = await attempt(ctx, agent, input);
+      const outcome = await propagateTrace(() => attempt(ctx, agent, input));
       span.setAttributes({
         'calseta.delivery.ok': outcome.ok,
         'http.response.status_code': outcome.status_code ?? undefined,

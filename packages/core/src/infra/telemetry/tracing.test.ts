@@ -8,6 +8,7 @@ import { createSafeFetch } from '../http/index.js';
 import { createLogger } from '../logger.js';
 import {
   continueTrace,
+  propagateTrace,
   serveRequest,
   startTracing,
   type Tracing,
@@ -90,7 +91,12 @@ describe('tracing on, against a real OTLP/HTTP receiver', () => {
   let receiver: OtlpReceiver;
   let tracing: Tracing;
   let database: Awaited<ReturnType<typeof createTestDatabase>>;
-  const upstream = createServer((_, res) => res.writeHead(200, { 'content-type': 'application/json' }).end('{}'));
+  /** The `traceparent` header of each request the upstream server received ('' when none). */
+  const received: string[] = [];
+  const upstream = createServer((req, res) => {
+    received.push(String(req.headers.traceparent ?? ''));
+    res.writeHead(200, { 'content-type': 'application/json' }).end('{}');
+  });
 
   beforeAll(async () => {
     receiver = await startOtlpReceiver();
@@ -169,6 +175,22 @@ describe('tracing on, against a real OTLP/HTTP receiver', () => {
     // Sampled although the caller's flags said not to, under a trace id of ours.
     expect(carrier.traceparent).toMatch(/-01$/);
     expect(carrier.traceparent).not.toContain('4bf92f3577b34da6a3ce929d0e0e4736');
+  });
+
+  it('outbound HTTP sends traceparent only inside propagateTrace (agents yes, providers never)', async () => {
+    const host = `127.0.0.1:${(upstream.address() as AddressInfo).port}`;
+    const fetch = createSafeFetch({ allowHosts: [host] });
+    const call = async () => (await fetch(`http://${host}/`, { method: 'GET' })).text();
+    received.length = 0;
+    const carrier = await withSpan('enrichment provider call', {}, async () => {
+      await call();
+      await propagateTrace(call);
+      return traceCarrier();
+    });
+    await fetch.close();
+    const traceId = carrier.traceparent?.split('-')[1];
+    expect(received[0]).toBe('');
+    expect(received[1]).toMatch(new RegExp(`^00-${traceId}-[0-9a-f]{16}-01$`));
   });
 
   it('a failing span is marked as an error and the error still reaches the caller', async () => {

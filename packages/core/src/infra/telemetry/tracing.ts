@@ -2,6 +2,9 @@ import {
   type Attributes,
   type Context,
   context,
+  createContextKey,
+  defaultTextMapGetter,
+  defaultTextMapSetter,
   isSpanContextValid,
   propagation,
   ROOT_CONTEXT,
@@ -9,6 +12,7 @@ import {
   SpanKind,
   type SpanOptions,
   SpanStatusCode,
+  type TextMapPropagator,
   trace,
 } from '@opentelemetry/api';
 import { AsyncLocalStorageContextManager } from '@opentelemetry/context-async-hooks';
@@ -162,6 +166,29 @@ function instrument(provider: TracerProvider): () => void {
   };
 }
 
+/** Jobs always carry the trace (our own queue); outbound HTTP only where `propagateTrace` asked. */
+const W3C = new W3CTraceContextPropagator();
+const PROPAGATE = createContextKey('calseta.propagate-trace');
+
+/**
+ * The global propagator, used by the undici instrumentation on every outbound request: it adds
+ * `traceparent` only inside `propagateTrace`, so third parties (enrichment providers, workflow
+ * targets) never learn our trace ids, while an agent may continue the alert's trace.
+ */
+const OUTBOUND: TextMapPropagator = {
+  inject: (ctx, carrier, setter) => {
+    if (ctx.getValue(PROPAGATE) === true) W3C.inject(ctx, carrier, setter);
+  },
+  extract: (ctx) => ctx,
+  fields: () => W3C.fields(),
+};
+
+/** HTTP requests made inside `fn` send the current trace context (`traceparent`) to their server. */
+export function propagateTrace<T>(fn: () => Promise<T>): Promise<T> {
+  if (!enabled) return fn();
+  return context.with(context.active().setValue(PROPAGATE, true), fn);
+}
+
 export interface Tracing {
   readonly enabled: boolean;
   /** Export what is buffered and stop (before the process exits). */
@@ -186,7 +213,7 @@ export function startTracing(config: TracingConfig | null): Tracing {
     spanProcessors: [new BatchSpanProcessor({ exporter, scheduledDelayMillis: config.scheduleDelayMs })],
   });
   context.setGlobalContextManager(new AsyncLocalStorageContextManager().enable());
-  propagation.setGlobalPropagator(new W3CTraceContextPropagator());
+  propagation.setGlobalPropagator(OUTBOUND);
   trace.setGlobalTracerProvider(provider);
   const uninstrument = instrument(provider);
   enabled = true;
@@ -236,7 +263,7 @@ export function withSpan<T>(
 export function traceCarrier(): { traceparent?: string; tracestate?: string } {
   if (!enabled) return {};
   const carrier: Record<string, string> = {};
-  propagation.inject(context.active(), carrier);
+  W3C.inject(context.active(), carrier, defaultTextMapSetter);
   return carrier;
 }
 
@@ -263,7 +290,7 @@ function remoteContext(carrier: unknown): Context {
     const value = fields[key];
     if (typeof value === 'string') headers[key] = value;
   }
-  return propagation.extract(ROOT_CONTEXT, headers);
+  return W3C.extract(ROOT_CONTEXT, headers, defaultTextMapGetter);
 }
 
 /**
