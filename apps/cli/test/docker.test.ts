@@ -475,12 +475,13 @@ describe('docker/web-server.mjs and docker/healthcheck.mjs', () => {
         spawn(process.execPath, [path.join(DOCKER, 'healthcheck.mjs')], { env, stdio: 'ignore' }).once('exit', resolve);
       });
     try {
-      for (const env of [
+      const envs: Array<Record<string, string>> = [
         { CALSETA_APP: 'api', API_PORT: port },
         { CALSETA_APP: 'mcp', MCP_PORT: port },
         // The database answering is not enough for a worker: its readiness decides.
         { CALSETA_APP: 'worker', OPS_PORT: port, DATABASE_URL: `postgres://u:p@127.0.0.1:${port}/db` },
-      ]) {
+      ];
+      for (const env of envs) {
         ready = 200;
         expect(await check(env), env.CALSETA_APP).toBe(0);
         ready = 503;

@@ -20,9 +20,9 @@ collectProcessMetrics('api');
 const exposed = new Set(['up']);
 for (const metric of await metricsRegistry.getMetricsAsJSON()) {
   exposed.add(metric.name);
-  if (metric.type === 'histogram')
-    for (const suffix of ['_bucket', '_sum', '_count']) exposed.add(metric.name + suffix);
-  if (metric.type === 'summary') for (const suffix of ['_sum', '_count']) exposed.add(metric.name + suffix);
+  const type = String(metric.type);
+  if (type === 'histogram') for (const suffix of ['_bucket', '_sum', '_count']) exposed.add(metric.name + suffix);
+  if (type === 'summary') for (const suffix of ['_sum', '_count']) exposed.add(metric.name + suffix);
 }
 
 /** Parse a query; returns the syntax errors (their text) and the metric names it selects. */
