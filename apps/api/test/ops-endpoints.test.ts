@@ -1,7 +1,7 @@
 /**
  * The ops endpoints of real processes (issue 22): the API, the worker and the MCP server run as
- * `pnpm dev` runs them (tsx), each with its ops listener on a free port, against a test database
- * reached through a TCP proxy this test can cut. Checks: /metrics is Prometheus text with the
+ * `pnpm dev` runs them (tsx; the built bundles with OPS_TEST_KIND=dist), each with its ops listener
+ * on a free port, against a test database reached through a TCP proxy this test can cut. Checks: /metrics is Prometheus text with the
  * process's `service` label; /health/live answers while the database is down and /health/ready
  * answers 503 naming it, then recovers; a migration the database has not recorded makes every
  * process unready; the worker's readiness includes its job loops. The API's and MCP's own ports
@@ -16,6 +16,8 @@ import { appArgs, type Proc, ProcessGroup } from '@calseta/process-harness';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
 const STARTUP_MS = 90_000;
+/** The sources through tsx, as `pnpm dev` runs them; `OPS_TEST_KIND=dist` runs the built bundles instead. */
+const KIND = process.env.OPS_TEST_KIND === 'dist' ? 'dist' : 'tsx';
 const CHANGE_MS = 20_000;
 
 /** A TCP proxy to Postgres that can go down (every connection reset, new ones refused) and come back. */
@@ -91,17 +93,17 @@ beforeAll(async () => {
   };
   const api = procs.start({
     name: 'api',
-    args: appArgs('api', 'tsx'),
+    args: appArgs('api', KIND),
     env: { ...env, API_HOST: '127.0.0.1', API_PORT: '0', LOG_REQUESTS: 'false' },
   });
   const worker = procs.start({
     name: 'worker',
-    args: appArgs('worker', 'tsx'),
+    args: appArgs('worker', KIND),
     env: { ...env, WORKER_CONCURRENCY: '2' },
   });
   const mcp = procs.start({
     name: 'mcp',
-    args: appArgs('mcp', 'tsx'),
+    args: appArgs('mcp', KIND),
     env: { ...env, MCP_HOST: '127.0.0.1', MCP_PORT: '0' },
   });
   [ops.api, ops.worker, ops.mcp, apiUrl, mcpUrl] = await Promise.all([
