@@ -1,5 +1,4 @@
 import {
-  checkReadiness,
   collectProcessMetrics,
   createCore,
   createLogger,
@@ -7,6 +6,7 @@ import {
   installPluginProviders,
   JobQueue,
   loadPlugins,
+  probeReadiness,
   seedSystemRows,
   sharedCoreConfig,
   startOpsServer,
@@ -49,7 +49,7 @@ const ops = await startOpsServer({
   host: env.OPS_HOST,
   port: env.OPS_PORT,
   logger,
-  ready: () => checkReadiness(deps),
+  ready: () => probeReadiness(deps),
 });
 
 const app = createApp(deps, {

@@ -3,9 +3,9 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import {
   type AuthenticatedKey,
   type CoreDeps,
-  checkReadiness,
   type GateOptions,
   LIVE,
+  probeReadiness,
   readinessStatus,
 } from '@calseta/core';
 import { RESPONSE_ALREADY_SENT } from '@hono/node-server/utils/response';
@@ -52,7 +52,7 @@ export function createApp(
   // The probes, unauthenticated like /health (the same answers as on the ops port).
   app.get('/health/live', (c) => c.json(LIVE));
   app.get('/health/ready', async (c) => {
-    const readiness = await checkReadiness(deps);
+    const readiness = await probeReadiness(deps);
     return c.json(readiness, readinessStatus(readiness));
   });
 

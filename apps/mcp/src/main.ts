@@ -1,11 +1,11 @@
 import {
-  checkReadiness,
   collectProcessMetrics,
   createCore,
   createLogger,
   exitOnConfigError,
   gateOptionsFrom,
   JobQueue,
+  probeReadiness,
   sharedCoreConfig,
   startOpsServer,
   startTracing,
@@ -52,7 +52,7 @@ const ops = await startOpsServer({
   host: env.OPS_HOST,
   port: env.OPS_PORT,
   logger,
-  ready: () => checkReadiness(deps),
+  ready: () => probeReadiness(deps),
 });
 const app = createApp(deps, sessions, {
   security: gateOptionsFrom(env),

@@ -1,6 +1,5 @@
 import {
   APPROVAL_SWEEP_CRON,
-  checkReadiness,
   collectProcessMetrics,
   createCore,
   createLogger,
@@ -8,6 +7,7 @@ import {
   JOB_NAMES,
   JobQueue,
   loadPlugins,
+  probeReadiness,
   sharedCoreConfig,
   startOpsServer,
   startTracing,
@@ -54,7 +54,7 @@ const ops = await startOpsServer({
   host: env.OPS_HOST,
   port: env.OPS_PORT,
   logger,
-  ready: () => checkReadiness(deps, { consumes: JOB_NAMES }),
+  ready: () => probeReadiness(deps, { consumes: JOB_NAMES }),
 });
 await startWorker(deps, env.WORKER_CONCURRENCY);
 // Expire stale approval requests every minute (pg-boss cron: one schedule however many workers).

@@ -1,7 +1,7 @@
 import { readFile } from 'node:fs/promises';
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
-import { checkHealth, checkReadiness, LIVE, readinessStatus } from '@calseta/core';
+import { checkHealth, LIVE, probeReadiness, readinessStatus } from '@calseta/core';
 import { OpenAPIHono } from '@hono/zod-openapi';
 import { Hono } from 'hono';
 import type { AppEnv } from '../types.js';
@@ -27,7 +27,7 @@ export function healthRoutes(version: string) {
   });
   routes.get('/health/live', (c) => c.json(LIVE));
   routes.get('/health/ready', async (c) => {
-    const readiness = await checkReadiness(c.get('deps'));
+    const readiness = await probeReadiness(c.get('deps'));
     return c.json(readiness, readinessStatus(readiness));
   });
   routes.openAPIRegistry.registerPath({

@@ -1,13 +1,13 @@
 import { createDb, migrationNames } from '@calseta/db';
 import { createTestDatabase, type TestDatabase } from '@calseta/db/testing';
 import { sql } from 'kysely';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { NO_INTEGRATIONS } from '../infra/integrations.js';
 import { JOB_NAMES } from '../infra/jobs/catalogue.js';
 import { JobQueue } from '../infra/jobs/queue.js';
 import { createLogger } from '../infra/logger.js';
 import { createTestCore, type TestCore } from '../testing/index.js';
-import { checkReadiness, readinessStatus } from './readiness.js';
+import { checkReadiness, probeReadiness, readinessStatus } from './readiness.js';
 
 const silent = createLogger({ service: 'test', level: 'silent' });
 let core: TestCore;
@@ -140,6 +140,28 @@ describe("a worker's readiness follows its job loops", () => {
     } finally {
       release();
       await (stopped ?? queue.stop());
+    }
+  });
+});
+
+describe('probeReadiness (the endpoints)', () => {
+  it('a flood of probes costs one check: concurrent probes share it, and it serves for a second', async () => {
+    vi.useFakeTimers({ toFake: ['Date'] });
+    try {
+      const deps = { db: core.deps.db, queue: core.deps.queue };
+      const answers = await Promise.all(Array.from({ length: 200 }, () => probeReadiness(deps)));
+      expect(new Set(answers).size).toBe(1);
+      expect(answers[0]?.status).toBe('ready');
+      vi.setSystemTime(Date.now() + 999);
+      expect(await probeReadiness(deps)).toBe(answers[0]);
+      // The worker's probe is its own check.
+      expect(await probeReadiness(deps, { consumes: JOB_NAMES })).not.toBe(answers[0]);
+      vi.setSystemTime(Date.now() + 2);
+      const fresh = await probeReadiness(deps);
+      expect(fresh).not.toBe(answers[0]);
+      expect(fresh).toEqual(answers[0]);
+    } finally {
+      vi.useRealTimers();
     }
   });
 });

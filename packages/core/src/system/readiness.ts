@@ -95,6 +95,29 @@ export async function checkReadiness(
   return { status: failing.length === 0 ? 'ready' : 'not_ready', failing, checks };
 }
 
+/** How long one readiness answer serves every probe (a flood of unauthenticated probes costs one check a second). */
+const PROBE_REUSE_MS = 1_000;
+const probes = new WeakMap<object, Map<string, { at: number; answer: Promise<Readiness> }>>();
+
+/**
+ * `checkReadiness` for the probe endpoints: concurrent probes share one check, and an answer is reused
+ * for a second, so probes (unauthenticated on the API and MCP ports) can never take the pool's connections.
+ */
+export function probeReadiness(
+  deps: Pick<CoreDeps, 'db' | 'queue'>,
+  options: ReadinessOptions = {},
+): Promise<Readiness> {
+  const byOptions = probes.get(deps) ?? new Map();
+  probes.set(deps, byOptions);
+  const key = options.consumes?.join(',') ?? '';
+  const last = byOptions.get(key);
+  const now = Date.now();
+  if (last && now - last.at < PROBE_REUSE_MS) return last.answer;
+  const answer = checkReadiness(deps, options);
+  byOptions.set(key, { at: now, answer });
+  return answer;
+}
+
 /** The HTTP status of a readiness answer. */
 export function readinessStatus(readiness: Readiness): 200 | 503 {
   return readiness.status === 'ready' ? 200 : 503;
