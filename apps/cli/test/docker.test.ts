@@ -163,6 +163,7 @@ describe('.env.example', () => {
     'packages/core/src/config.ts',
     'packages/core/src/auth/gate.ts',
     'packages/core/src/infra/telemetry/ops-server.ts',
+    'packages/core/src/infra/telemetry/tracing.ts',
     'packages/integrations/src/providers/virustotal.ts',
     'packages/integrations/src/providers/abuseipdb.ts',
     'packages/integrations/src/providers/okta.ts',
