@@ -132,25 +132,30 @@ export async function admitRequest(
   };
   const post = c.req.method === 'POST';
   let body: unknown;
-  let admission: Awaited<ReturnType<typeof admit>>;
-  try {
-    admission = await admit(deps, security, {
-      ...site,
-      rateLimitClass: post
-        ? async () => {
+  let unreadable: ServiceError | undefined;
+  const admission = await admit(deps, security, {
+    ...site,
+    rateLimitClass: post
+      ? async () => {
+          try {
             body = await readJson(c, maxBodyBytes);
-            return rateLimitClassOfMessage(body);
+          } catch (error) {
+            if (!(error instanceof ServiceError)) throw error;
+            // Still counted, as REST counts a request before its body: garbage is not a free request.
+            unreadable = error;
+            return 'authenticated';
           }
-        : 'authenticated',
-      method: c.req.method,
-      route: `mcp ${c.req.path}`,
-      logger: deps.logger,
-    });
-  } catch (error) {
-    if (!(error instanceof ServiceError)) throw error;
-    return error.code === 'PAYLOAD_TOO_LARGE'
-      ? rpcError(c, 413, -32600, error.message)
-      : rpcError(c, 400, -32700, error.message);
+          return rateLimitClassOfMessage(body);
+        }
+      : 'authenticated',
+    method: c.req.method,
+    route: `mcp ${c.req.path}`,
+    logger: deps.logger,
+  });
+  if (admission.ok && unreadable) {
+    return unreadable.code === 'PAYLOAD_TOO_LARGE'
+      ? rpcError(c, 413, -32600, unreadable.message)
+      : rpcError(c, 400, -32700, unreadable.message);
   }
   if (!admission.ok) {
     const { error } = admission;
