@@ -6,7 +6,7 @@
  * is ever a label (a scrape test ingests distinct values and checks none appears).
  * Names follow Prometheus conventions: `calseta_` prefix, base units (`_seconds`), counters `_total`.
  */
-import { Counter, collectDefaultMetrics, Gauge, Histogram, Registry } from 'prom-client';
+import { collectDefaultMetrics, Gauge, Registry } from 'prom-client';
 
 export const metricsRegistry = new Registry();
 
@@ -30,21 +30,113 @@ export async function renderMetrics(): Promise<{ contentType: string; body: stri
 
 const registers = [metricsRegistry];
 
+/** What the registry reads from a metric at scrape time (prom-client's metric object contract). */
+interface Exported {
+  name: string;
+  help: string;
+  type: 'counter' | 'histogram';
+  aggregator: 'sum';
+  values: Array<{ labels: Record<string, string>; value: number; metricName?: string }>;
+}
+
 /**
- * A metric's children by label values, made once: hot paths (one call per alert or provider call)
- * then cost a map lookup instead of prom-client's label object, validation and hashing.
+ * Counters and histograms for hot paths (a few per alert, per provider call). prom-client's own
+ * hash their label values on every update (about 0.5–1 µs each); here a child is made once per
+ * label combination and an update is a number added to a field. The registry reads them at scrape
+ * time like any prom-client metric (its `get()` contract), so the exposition format is prom-client's.
  */
-function children<T>(make: (...values: string[]) => T): (...values: string[]) => T {
-  const made = new Map<string, T>();
-  return (...values) => {
-    const key = values.join('\u0000');
-    let child = made.get(key);
-    if (child === undefined) {
-      child = make(...values);
-      made.set(key, child);
+abstract class Light<Child> {
+  private readonly made = new Map<string, { labels: Record<string, string>; child: Child }>();
+
+  constructor(
+    readonly name: string,
+    readonly help: string,
+    private readonly labelNames: readonly string[],
+  ) {
+    if (labelNames.length > 3) throw new Error(`${name}: at most three labels`);
+    metricsRegistry.registerMetric(this as never);
+  }
+
+  protected abstract make(): Child;
+  protected abstract export(labels: Record<string, string>, child: Child): Exported['values'];
+  abstract readonly type: Exported['type'];
+
+  /** The child for these label values (in `labelNames` order, at most three), made on first use. */
+  labels(a = '', b = '', c = ''): Child {
+    const key = `${a}\u0000${b}\u0000${c}`;
+    let entry = this.made.get(key);
+    if (entry === undefined) {
+      const values = [a, b, c];
+      const labels = Object.fromEntries(this.labelNames.map((name, i) => [name, values[i] as string]));
+      entry = { labels, child: this.make() };
+      this.made.set(key, entry);
     }
-    return child;
-  };
+    return entry.child;
+  }
+
+  async get(): Promise<Exported> {
+    const values = [...this.made.values()].flatMap(({ labels, child }) => this.export(labels, child));
+    return { name: this.name, help: this.help, type: this.type, aggregator: 'sum', values };
+  }
+}
+
+class LightCounter extends Light<{ value: number; inc(by?: number): void }> {
+  readonly type = 'counter';
+  protected make() {
+    return {
+      value: 0,
+      inc(by = 1) {
+        this.value += by;
+      },
+    };
+  }
+  protected export(labels: Record<string, string>, child: { value: number }) {
+    return [{ labels, value: child.value }];
+  }
+}
+
+interface HistogramChild {
+  counts: Float64Array;
+  sum: number;
+  observe(value: number): void;
+}
+
+class LightHistogram extends Light<HistogramChild> {
+  readonly type = 'histogram';
+  private readonly le: string[];
+  constructor(
+    name: string,
+    help: string,
+    labelNames: readonly string[],
+    private readonly buckets: readonly number[],
+  ) {
+    super(name, help, labelNames);
+    this.le = [...buckets.map(String), '+Inf'];
+  }
+  protected make(): HistogramChild {
+    const { buckets } = this;
+    return {
+      counts: new Float64Array(buckets.length + 1),
+      sum: 0,
+      observe(value) {
+        let i = 0;
+        while (i < buckets.length && value > (buckets[i] as number)) i++;
+        (this.counts[i] as number) += 1;
+        this.sum += value;
+      },
+    };
+  }
+  protected export(labels: Record<string, string>, child: HistogramChild) {
+    const values: Exported['values'] = [];
+    let cumulative = 0;
+    for (const [i, le] of this.le.entries()) {
+      cumulative += child.counts[i] as number;
+      values.push({ metricName: `${this.name}_bucket`, labels: { ...labels, le }, value: cumulative });
+    }
+    values.push({ metricName: `${this.name}_sum`, labels, value: child.sum });
+    values.push({ metricName: `${this.name}_count`, labels, value: cumulative });
+    return values;
+  }
 }
 
 /** Latencies from milliseconds to minutes (HTTP, provider calls). */
@@ -56,63 +148,57 @@ const GOVERNOR_BUCKETS = [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 
 
 // ---- ingest ------------------------------------------------------------------------------------
 
-const ingestAlerts = new Counter({
-  name: 'calseta_ingest_alerts_total',
-  help: 'Alerts offered to ingest, by source and outcome (accepted, duplicate, refused) and reason (duplicate: deduplicated/escalated; refused: the error code).',
-  labelNames: ['source', 'outcome', 'reason'] as const,
-  registers,
-});
-const ingestChild = children((source, outcome, reason) => ingestAlerts.labels(source, outcome, reason));
+const ingestAlerts = new LightCounter(
+  'calseta_ingest_alerts_total',
+  'Alerts offered to ingest, by source and outcome (accepted, duplicate, refused) and reason (duplicate: deduplicated/escalated; refused: the error code).',
+  ['source', 'outcome', 'reason'],
+);
 
 /** Source of an alert that named no registered source (the name is the caller's: never a label). */
 export const UNKNOWN_SOURCE = 'unknown';
 
 export function countIngest(source: string, outcome: 'accepted' | 'duplicate' | 'refused', reason = ''): void {
-  ingestChild(source, outcome, reason).inc();
+  ingestAlerts.labels(source, outcome, reason).inc();
 }
 
-const httpDuration = new Histogram({
-  name: 'calseta_http_request_duration_seconds',
-  help: 'HTTP request latency by method, route pattern (never the raw path) and status code.',
-  labelNames: ['method', 'route', 'status'] as const,
-  buckets: CALL_BUCKETS,
-  registers,
-});
-const httpChild = children((method, route, status) => httpDuration.labels(method, route, status));
+const httpDuration = new LightHistogram(
+  'calseta_http_request_duration_seconds',
+  'HTTP request latency by method, route pattern (never the raw path) and status code.',
+  ['method', 'route', 'status'],
+  CALL_BUCKETS,
+);
 
 export function observeHttpRequest(method: string, route: string, status: number, seconds: number): void {
-  httpChild(method, route, String(status)).observe(seconds);
+  httpDuration.labels(method, route, String(status)).observe(seconds);
 }
 
 // ---- pipeline ----------------------------------------------------------------------------------
 
-const ingestToEnriched = new Histogram({
-  name: 'calseta_alert_ingest_to_enriched_seconds',
-  help: 'Time from an alert being ingested to its first settled enrichment.',
-  buckets: PIPELINE_BUCKETS,
-  registers,
-});
-const enrichedToDelivered = new Histogram({
-  name: 'calseta_alert_enriched_to_delivered_seconds',
-  help: "Time from an alert's enrichment to its automatic delivery to an agent (2xx).",
-  buckets: PIPELINE_BUCKETS,
-  registers,
-});
-const alertEnrichments = new Counter({
-  name: 'calseta_alert_enrichments_total',
-  help: "Completed enrichments of alerts, by the alert's resulting enrichment status.",
-  labelNames: ['status'] as const,
-  registers,
-});
-const enrichmentChild = children((status) => alertEnrichments.labels(status));
+const ingestToEnriched = new LightHistogram(
+  'calseta_alert_ingest_to_enriched_seconds',
+  'Time from an alert being ingested to its first settled enrichment.',
+  [],
+  PIPELINE_BUCKETS,
+);
+const enrichedToDelivered = new LightHistogram(
+  'calseta_alert_enriched_to_delivered_seconds',
+  "Time from an alert's enrichment to its automatic delivery to an agent (2xx).",
+  [],
+  PIPELINE_BUCKETS,
+);
+const alertEnrichments = new LightCounter(
+  'calseta_alert_enrichments_total',
+  "Completed enrichments of alerts, by the alert's resulting enrichment status.",
+  ['status'],
+);
 
 export function observeAlertEnriched(status: string, sinceIngestSeconds: number | null): void {
-  enrichmentChild(status).inc();
-  if (sinceIngestSeconds !== null) ingestToEnriched.observe(sinceIngestSeconds);
+  alertEnrichments.labels(status).inc();
+  if (sinceIngestSeconds !== null) ingestToEnriched.labels().observe(sinceIngestSeconds);
 }
 
 export function observeAlertDelivered(sinceEnrichedSeconds: number): void {
-  enrichedToDelivered.observe(sinceEnrichedSeconds);
+  enrichedToDelivered.labels().observe(sinceEnrichedSeconds);
 }
 
 // ---- providers ---------------------------------------------------------------------------------
@@ -120,36 +206,28 @@ export function observeAlertDelivered(sinceEnrichedSeconds: number): void {
 /** What became of one provider call this process made (a cache hit or a shared call is no call). */
 export type ProviderCallOutcome = 'answered' | 'not_found' | 'failed' | 'timed_out' | 'rate_limited' | 'throttled';
 
-const providerCalls = new Counter({
-  name: 'calseta_provider_calls_total',
-  help: 'Live provider calls by provider and outcome: answered, not_found, failed (failure_reason), timed_out, rate_limited (the provider answered 429), throttled (our rate governor held the call back: nothing sent).',
-  labelNames: ['provider', 'outcome', 'failure_reason'] as const,
-  registers,
-});
-const providerCallChild = children((provider, outcome, reason) => providerCalls.labels(provider, outcome, reason));
-const providerDuration = new Histogram({
-  name: 'calseta_provider_call_duration_seconds',
-  help: "A provider call's HTTP steps, by provider (calls that sent requests).",
-  labelNames: ['provider'] as const,
-  buckets: CALL_BUCKETS,
-  registers,
-});
-const providerDurationChild = children((provider) => providerDuration.labels(provider));
-const providerLookups = new Counter({
-  name: 'calseta_provider_cache_lookups_total',
-  help: 'Provider answers needed, by how they were found: hit (cache), miss (a live call by this process), coalesced (the answer of a call already in flight, here or in another process).',
-  labelNames: ['provider', 'result'] as const,
-  registers,
-});
-const lookupChild = children((provider, result) => providerLookups.labels(provider, result));
-const governorWait = new Histogram({
-  name: 'calseta_provider_governor_wait_seconds',
-  help: "Time spent waiting for the rate governor's decision before a provider call (the shared row lock of limited providers).",
-  labelNames: ['provider'] as const,
-  buckets: GOVERNOR_BUCKETS,
-  registers,
-});
-const governorChild = children((provider) => governorWait.labels(provider));
+const providerCalls = new LightCounter(
+  'calseta_provider_calls_total',
+  'Live provider calls by provider and outcome: answered, not_found, failed (failure_reason), timed_out, rate_limited (the provider answered 429), throttled (our rate governor held the call back: nothing sent).',
+  ['provider', 'outcome', 'failure_reason'],
+);
+const providerDuration = new LightHistogram(
+  'calseta_provider_call_duration_seconds',
+  "A provider call's HTTP steps, by provider (calls that sent requests).",
+  ['provider'],
+  CALL_BUCKETS,
+);
+const providerLookups = new LightCounter(
+  'calseta_provider_cache_lookups_total',
+  'Provider answers needed, by how they were found: hit (cache), miss (a live call by this process), coalesced (the answer of a call already in flight, here or in another process).',
+  ['provider', 'result'],
+);
+const governorWait = new LightHistogram(
+  'calseta_provider_governor_wait_seconds',
+  "Time spent waiting for the rate governor's decision before a provider call (the shared row lock of limited providers).",
+  ['provider'],
+  GOVERNOR_BUCKETS,
+);
 
 export function countProviderCall(
   provider: string,
@@ -157,39 +235,35 @@ export function countProviderCall(
   failureReason: string,
   seconds: number | null,
 ): void {
-  providerCallChild(provider, outcome, failureReason).inc();
-  if (seconds !== null) providerDurationChild(provider).observe(seconds);
+  providerCalls.labels(provider, outcome, failureReason).inc();
+  if (seconds !== null) providerDuration.labels(provider).observe(seconds);
 }
 
 export function countProviderLookup(provider: string, result: 'hit' | 'miss' | 'coalesced'): void {
-  lookupChild(provider, result).inc();
+  providerLookups.labels(provider, result).inc();
 }
 
 export function observeGovernorWait(provider: string, seconds: number): void {
-  governorChild(provider).observe(seconds);
+  governorWait.labels(provider).observe(seconds);
 }
 
 // ---- queue -------------------------------------------------------------------------------------
 
-const queueRetries = new Counter({
-  name: 'calseta_queue_retries_total',
-  help: 'Jobs taken again after a failed, expired or orphaned attempt, by job kind.',
-  labelNames: ['kind'] as const,
-  registers,
-});
-const queueExpirations = new Counter({
-  name: 'calseta_queue_expirations_total',
-  help: 'Attempts that ended by expiry (active past their expiry, or their process died), by job kind.',
-  labelNames: ['kind'] as const,
-  registers,
-});
-const queueJobs = new Counter({
-  name: 'calseta_queue_jobs_total',
-  help: 'Job attempts this process ran, by job kind and outcome (completed, failed).',
-  labelNames: ['kind', 'outcome'] as const,
-  registers,
-});
-const jobChild = children((kind, outcome) => queueJobs.labels(kind, outcome));
+const queueRetries = new LightCounter(
+  'calseta_queue_retries_total',
+  'Jobs taken again after a failed, expired or orphaned attempt, by job kind.',
+  ['kind'],
+);
+const queueExpirations = new LightCounter(
+  'calseta_queue_expirations_total',
+  'Attempts that ended by expiry (active past their expiry, or their process died), by job kind.',
+  ['kind'],
+);
+const queueJobs = new LightCounter(
+  'calseta_queue_jobs_total',
+  'Job attempts this process ran, by job kind and outcome (completed, failed).',
+  ['kind', 'outcome'],
+);
 
 export function countJobRetry(kind: string): void {
   queueRetries.labels(kind).inc();
@@ -198,7 +272,7 @@ export function countJobExpiry(kind: string, n = 1): void {
   queueExpirations.labels(kind).inc(n);
 }
 export function countJob(kind: string, outcome: 'completed' | 'failed'): void {
-  jobChild(kind, outcome).inc();
+  queueJobs.labels(kind, outcome).inc();
 }
 
 /** Waiting jobs of one kind, as the queue reports them at scrape time. */
@@ -271,44 +345,38 @@ export function observeQueue(read: () => Promise<QueueStat[]>): () => void {
 
 // ---- deliveries, workflows, approvals ----------------------------------------------------------
 
-const deliveryAttempts = new Counter({
-  name: 'calseta_delivery_attempts_total',
-  help: 'Agent delivery attempts by agent name and outcome: delivered, retrying (a retry is scheduled), failed (the last attempt), cancelled (the agent was deactivated).',
-  labelNames: ['agent', 'outcome'] as const,
-  registers,
-});
-const deliveryChild = children((agent, outcome) => deliveryAttempts.labels(agent, outcome));
-const deliveryDuration = new Histogram({
-  name: 'calseta_delivery_attempt_duration_seconds',
-  help: "An agent delivery attempt's HTTP request, by agent name.",
-  labelNames: ['agent'] as const,
-  buckets: CALL_BUCKETS,
-  registers,
-});
-const deliveryDurationChild = children((agent) => deliveryDuration.labels(agent));
+const deliveryAttempts = new LightCounter(
+  'calseta_delivery_attempts_total',
+  'Agent delivery attempts by agent name and outcome: delivered, retrying (a retry is scheduled), failed (the last attempt), cancelled (the agent was deactivated).',
+  ['agent', 'outcome'],
+);
+const deliveryDuration = new LightHistogram(
+  'calseta_delivery_attempt_duration_seconds',
+  "An agent delivery attempt's HTTP request, by agent name.",
+  ['agent'],
+  CALL_BUCKETS,
+);
 
 export function countDeliveryAttempt(
   agent: string,
   outcome: 'delivered' | 'retrying' | 'failed' | 'cancelled',
   seconds: number | null,
 ): void {
-  deliveryChild(agent, outcome).inc();
-  if (seconds !== null) deliveryDurationChild(agent).observe(seconds);
+  deliveryAttempts.labels(agent, outcome).inc();
+  if (seconds !== null) deliveryDuration.labels(agent).observe(seconds);
 }
 
-const workflowRuns = new Counter({
-  name: 'calseta_workflow_runs_total',
-  help: 'Workflow runs by kind (code, http) and outcome (the run status).',
-  labelNames: ['kind', 'outcome'] as const,
-  registers,
-});
-const workflowDuration = new Histogram({
-  name: 'calseta_workflow_run_duration_seconds',
-  help: 'Workflow run time by kind: code runs in the sandbox, http runs call their endpoint.',
-  labelNames: ['kind'] as const,
-  buckets: [0.01, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 300, 900],
-  registers,
-});
+const workflowRuns = new LightCounter(
+  'calseta_workflow_runs_total',
+  'Workflow runs by kind (code, http) and outcome (the run status).',
+  ['kind', 'outcome'],
+);
+const workflowDuration = new LightHistogram(
+  'calseta_workflow_run_duration_seconds',
+  'Workflow run time by kind: code runs in the sandbox, http runs call their endpoint.',
+  ['kind'],
+  [0.01, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 300, 900],
+);
 
 export function countWorkflowRun(kind: string, outcome: string, seconds: number): void {
   workflowRuns.labels(kind, outcome).inc();
@@ -363,11 +431,11 @@ new Gauge({
     this.set(sum((p) => p.waitingCount));
   },
 });
-const poolErrors = new Counter({
-  name: 'calseta_db_pool_errors_total',
-  help: 'Errors of pooled database connections (a connection lost while idle or lent out).',
-  registers,
-});
+const poolErrors = new LightCounter(
+  'calseta_db_pool_errors_total',
+  'Errors of pooled database connections (a connection lost while idle or lent out).',
+  [],
+);
 
 /**
  * Report a database pool (its connections, waiters and errors): call it before the pool's first
@@ -379,7 +447,7 @@ export function observeDbPool(pool: PoolLike): () => void {
     pools.add(pool);
     pool.on('connect', (client) =>
       client.on('error', () => {
-        if (pools.has(pool)) poolErrors.inc();
+        if (pools.has(pool)) poolErrors.labels().inc();
       }),
     );
   }
