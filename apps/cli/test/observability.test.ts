@@ -48,6 +48,19 @@ function expectSound(expr: string, where: string) {
   for (const metric of metrics) expect(exposed.has(metric), `${where}: ${metric} is not exposed`).toBe(true);
 }
 
+describe('docs/operations.md', () => {
+  it('lists every Calseta metric with its type, and no metric that does not exist', async () => {
+    const docs = read('docs/operations.md');
+    const ours = (await metricsRegistry.getMetricsAsJSON()).filter((m) => m.name.startsWith('calseta_'));
+    expect(ours.length).toBeGreaterThan(20);
+    for (const { name, type } of ours) {
+      expect(docs, `${name} (${String(type)})`).toMatch(new RegExp(`\\| \`${name}\`\\s*\\| ${String(type)}\\s*\\|`));
+    }
+    const documented = new Set(docs.match(/calseta_[a-z_]+/g));
+    for (const name of documented) expect(exposed.has(name), `${name} is documented but not exposed`).toBe(true);
+  });
+});
+
 describe('the PromQL check', () => {
   it('has teeth: a syntax error and an unknown metric are found', () => {
     expect(promql('sum(rate(calseta_queue_depth[5m])').errors).not.toEqual([]);
