@@ -310,8 +310,8 @@ export async function runAgentDelivery(ctx: ServiceContext, data: JobPayload<'di
   if (!run) return;
 
   if (!agent.is_active) {
-    await ctx.db.transaction().execute(async (trx) => {
-      const cancelled = await trx
+    const cancelled = await ctx.db.transaction().execute(async (trx) => {
+      const row = await trx
         .updateTable('agent_runs')
         .set({
           status: 'cancelled',
@@ -324,7 +324,7 @@ export async function runAgentDelivery(ctx: ServiceContext, data: JobPayload<'di
         .where('status', 'in', ['pending', 'retrying'])
         .returning('id')
         .executeTakeFirst();
-      if (cancelled) {
+      if (row) {
         await finishRun(
           ctx,
           agent,
@@ -333,9 +333,10 @@ export async function runAgentDelivery(ctx: ServiceContext, data: JobPayload<'di
           { status_code: null, attempt_count: run.attempt_count, error: 'Agent is inactive' },
           trx,
         );
-        countDeliveryAttempt(agent.name, 'cancelled', null);
       }
+      return row !== undefined;
     });
+    if (cancelled) countDeliveryAttempt(agent.name, 'cancelled', null);
     return;
   }
 
