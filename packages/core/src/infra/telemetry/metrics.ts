@@ -256,7 +256,7 @@ const queueRetries = new LightCounter(
 );
 const queueExpirations = new LightCounter(
   'calseta_queue_expirations_total',
-  'Attempts that ended by expiry (active past their expiry, or their process died), by job kind.',
+  'Attempts that ended by expiry (active past their expiry, or their process died), by job kind; counted when the job is taken again or swept, so an expired job with no retry left is not counted.',
   ['kind'],
 );
 const queueJobs = new LightCounter(
