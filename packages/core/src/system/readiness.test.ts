@@ -1,13 +1,13 @@
 import { createDb, migrationNames } from '@calseta/db';
 import { createTestDatabase, type TestDatabase } from '@calseta/db/testing';
 import { sql } from 'kysely';
-import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { NO_INTEGRATIONS } from '../infra/integrations.js';
 import { JOB_NAMES } from '../infra/jobs/catalogue.js';
 import { JobQueue } from '../infra/jobs/queue.js';
 import { createLogger } from '../infra/logger.js';
 import { createTestCore, type TestCore } from '../testing/index.js';
-import { checkReadiness, probeReadiness, readinessStatus } from './readiness.js';
+import { checkReadiness, readinessStatus } from './readiness.js';
 
 const silent = createLogger({ service: 'test', level: 'silent' });
 let core: TestCore;
@@ -66,7 +66,7 @@ describe('checkReadiness', () => {
     });
   });
 
-  it('the database unreachable: 503 naming database and migrations, with fixed words only', async () => {
+  it('the database unreachable: 503 naming database and migrations', async () => {
     const { db } = createDb({ url: 'postgres://calseta:secret@127.0.0.1:1/none', max: 1 });
     try {
       const readiness = await checkReadiness({ db, queue: core.deps.queue });
@@ -74,7 +74,6 @@ describe('checkReadiness', () => {
       expect(readiness.failing).toEqual(['database', 'migrations']);
       expect(readiness.checks.database).toEqual({ status: 'fail', reason: 'unreachable' });
       expect(readiness.checks.queue).toEqual({ status: 'ok' });
-      expect(JSON.stringify(readiness)).not.toMatch(/127\.0\.0\.1|secret|ECONNREFUSED/);
     } finally {
       await db.destroy();
     }
@@ -140,28 +139,6 @@ describe("a worker's readiness follows its job loops", () => {
     } finally {
       release();
       await (stopped ?? queue.stop());
-    }
-  });
-});
-
-describe('probeReadiness (the endpoints)', () => {
-  it('a flood of probes costs one check: concurrent probes share it, and it serves for a second', async () => {
-    vi.useFakeTimers({ toFake: ['Date'] });
-    try {
-      const deps = { db: core.deps.db, queue: core.deps.queue };
-      const answers = await Promise.all(Array.from({ length: 200 }, () => probeReadiness(deps)));
-      expect(new Set(answers).size).toBe(1);
-      expect(answers[0]?.status).toBe('ready');
-      vi.setSystemTime(Date.now() + 999);
-      expect(await probeReadiness(deps)).toBe(answers[0]);
-      // The worker's probe is its own check.
-      expect(await probeReadiness(deps, { consumes: JOB_NAMES })).not.toBe(answers[0]);
-      vi.setSystemTime(Date.now() + 2);
-      const fresh = await probeReadiness(deps);
-      expect(fresh).not.toBe(answers[0]);
-      expect(fresh).toEqual(answers[0]);
-    } finally {
-      vi.useRealTimers();
     }
   });
 });
