@@ -27,7 +27,7 @@ interface WorkflowCounts {
 
 /**
  * Workflow counts. The reference counted every workflow in `/metrics/workflows` but only
- * `state='active'` ones in the summary, under the same name (§15 #36): here both endpoints report
+ * `state='active'` ones in the summary, under the same name (quirk 36): here both endpoints report
  * `total_configured` = every workflow and `active` = the runnable ones.
  */
 async function workflowCounts(db: Db): Promise<WorkflowCounts> {
@@ -100,7 +100,7 @@ type ApprovalMetrics = MetricsSummary['approvals'];
 
 /**
  * Approval metrics. `pending` leaves out requests already past `expires_at`: expiry is applied when
- * a request is read, so such rows may still say `pending` but can no longer be decided (§15 #36).
+ * a request is read, so such rows may still say `pending` but can no longer be decided (quirk 36).
  */
 async function approvalMetrics(db: Db, window: Window): Promise<ApprovalMetrics> {
   const { rows } = await sql<{
