@@ -11,6 +11,9 @@ interface Operation {
 /** Documented routes that authenticate with their own credential (a link's token, Slack's signature) or none. */
 const OWN_CREDENTIAL = [
   'GET /health',
+  // Orchestrator probes (docs/operations.md): no credential at all, like /health.
+  'GET /health/live',
+  'GET /health/ready',
   'GET /v1/approvals/{approval_uuid}/decide',
   'POST /v1/approvals/{approval_uuid}/decide',
   'POST /v1/approvals/callback/slack',
