@@ -11,7 +11,7 @@ import { enrichAlert } from './enrich-alert.js';
 
 type Handlers = { [N in JobName]: (deps: CoreDeps, data: JobPayload<N>) => Promise<void> };
 
-/** What the worker does for each job (enrich-alert also builds the context and dispatches to agents). */
+/** What the worker does for each job (enrich-alert extracts, enriches, then queues a dispatch-agent job per matching agent). */
 export const JOB_HANDLERS: Handlers = {
   'enrich-alert': async (deps, data) => {
     const ctx = contextFor(deps, SYSTEM);
