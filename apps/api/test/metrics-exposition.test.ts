@@ -147,6 +147,7 @@ describe('/metrics after a pipeline run (real API, worker, mock providers, agent
     const invalid = await h.request('POST', '/v1/ingest/sentinel', { json: { not: 'an incident' } });
     expect([unknown.status, invalid.status]).toEqual([404, 422]);
     for (const uuid of uuids) expect((await h.request('GET', `/v1/alerts/${uuid}`)).status).toBe(200);
+    expect((await h.request('GET', `/v1/nothing-here/${marker}`)).status).toBe(404);
     // Two agents × four alerts, and the flaky agent's first attempt is retried once.
     await until(() => finished['dispatch-agent'] === 9);
 
@@ -172,7 +173,10 @@ describe('/metrics after a pipeline run (real API, worker, mock providers, agent
         status: '202',
       }),
     ).toBe(5);
-    expect(delta('calseta_http_request_duration_seconds_count', { route: '/v1/alerts/:alert_uuid', status: '200' })).toBe(4);
+    expect(
+      delta('calseta_http_request_duration_seconds_count', { route: '/v1/alerts/:alert_uuid', status: '200' }),
+    ).toBe(4);
+    expect(delta('calseta_http_request_duration_seconds_count', { route: 'unmatched', status: '404' })).toBe(1);
 
     // Pipeline: every alert enriched once, statuses as stored.
     const statuses = await h.query<{ enrichment_status: string; n: number }>(
