@@ -17,6 +17,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
 const STARTUP_MS = 90_000;
 /** The sources through tsx, as `pnpm dev` runs them; `OPS_TEST_KIND=dist` runs the built bundles instead. */
+// biome-ignore lint/style/noProcessEnv: a test's switch, not an app setting (apps read env only in env.ts)
 const KIND = process.env.OPS_TEST_KIND === 'dist' ? 'dist' : 'tsx';
 const CHANGE_MS = 20_000;
 
