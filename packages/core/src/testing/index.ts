@@ -28,7 +28,7 @@ import {
   seedSystemRows,
 } from '../index.js';
 
-export { type OtlpReceiver, type ReceivedSpan, startOtlpReceiver } from './otlp-receiver.js';
+export { type OtlpReceiver, type ReceivedSpan, startOtlpReceiver, traceToReceiver } from './otlp-receiver.js';
 
 export interface TestCoreOptions {
   /**

@@ -1,5 +1,6 @@
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { startTracing, TracingEnvSchema, tracingConfigFrom } from '../index.js';
 
 /**
  * A real OTLP/HTTP trace receiver on loopback for tests: accepts `POST /v1/traces` in the JSON
@@ -150,5 +151,26 @@ export async function startOtlpReceiver(): Promise<OtlpReceiver> {
         server.close(() => resolve());
         server.closeAllConnections();
       }),
+  };
+}
+
+/**
+ * Tracing of this process (service `calseta-test`) to a fresh receiver, in JSON, exported every
+ * 50 ms; `stop()` flushes, uninstalls and closes the receiver.
+ */
+export async function traceToReceiver(): Promise<{ receiver: OtlpReceiver; stop(): Promise<void> }> {
+  const receiver = await startOtlpReceiver();
+  const env = TracingEnvSchema.parse({
+    OTEL_EXPORTER_OTLP_ENDPOINT: receiver.url,
+    OTEL_EXPORTER_OTLP_PROTOCOL: 'http/json',
+    OTEL_BSP_SCHEDULE_DELAY: '50',
+  });
+  const tracing = startTracing(tracingConfigFrom(env, 'calseta-test'));
+  return {
+    receiver,
+    async stop() {
+      await tracing.shutdown();
+      await receiver.close();
+    },
   };
 }
