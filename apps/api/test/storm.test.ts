@@ -61,6 +61,8 @@ describe('a storm from one SIEM key, default settings, real API process', () => 
       env: {
         DATABASE_URL: database.url,
         ENCRYPTION_KEY: randomBytes(32).toString('base64'),
+        // Any free port for the ops listener: several processes of a kind share this host.
+        OPS_PORT: '0',
         API_HOST: '127.0.0.1',
         API_PORT: '0',
         LOG_REQUESTS: 'false',

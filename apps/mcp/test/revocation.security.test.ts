@@ -32,6 +32,8 @@ beforeAll(async () => {
   const env = {
     DATABASE_URL: core.databaseUrl,
     ENCRYPTION_KEY: randomBytes(32).toString('base64'),
+    // Any free port for the ops listener: several processes of a kind share this host.
+    OPS_PORT: '0',
     LOG_LEVEL: 'info',
     DB_POOL_SIZE: '4',
   };

@@ -249,6 +249,7 @@ async function startApi(kind: AppKind, databaseUrl: string, cleanup: Cleanup) {
     DATABASE_URL: databaseUrl,
     API_HOST: '127.0.0.1',
     API_PORT: String(port),
+    OPS_PORT: '0', // any free port: the benchmark must not collide with a running stack
     LOG_LEVEL: 'warn',
     LOG_REQUESTS: 'false',
     // One benchmark key sends far more than any real client: rate limits off.

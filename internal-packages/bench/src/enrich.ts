@@ -230,6 +230,8 @@ async function startStack(
     ...providerEnv,
     DATABASE_URL: databaseUrl,
     ENCRYPTION_KEY: encryptionKey,
+    // Any free port for the ops listener: several processes of a kind share this host.
+    OPS_PORT: '0',
   };
   const apiPort = await freePort();
   const startApi = async (kind: AppKind) => {

@@ -291,6 +291,8 @@ async function measure(options: Options, cleanup: Cleanup): Promise<number> {
     SSRF_ALLOWED_HOSTS: `${providerEnv.SSRF_ALLOWED_HOSTS},${agent.host}`,
     DATABASE_URL: postgres.url,
     ENCRYPTION_KEY: randomBytes(32).toString('base64'),
+    // Any free port for the ops listener: several processes of a kind share this host.
+    OPS_PORT: '0',
   };
   const apiPort = await freePort();
   const startApi = async (kind: AppKind) => {

@@ -614,6 +614,8 @@ export function appEnv(
     ...providerEnv,
     DATABASE_URL: databaseUrl,
     ENCRYPTION_KEY: randomBytes(32).toString('base64'),
+    // Any free port for the ops listener: several processes of a kind share this host.
+    OPS_PORT: '0',
     SSRF_ALLOWED_HOSTS: [providerEnv.SSRF_ALLOWED_HOSTS, ...allowHosts].filter(Boolean).join(','),
     ALERT_DEDUP_WINDOW_HOURS: '0',
     DB_POOL_SIZE: '6',

@@ -51,6 +51,8 @@ it('2 APIs and 3 workers on one database: no alert lost, no job processed twice'
   const env: Record<string, string> = {
     DATABASE_URL: core.databaseUrl,
     ENCRYPTION_KEY: randomBytes(32).toString('base64'),
+    // Any free port for the ops listener: several processes of a kind share this host.
+    OPS_PORT: '0',
     LOG_LEVEL: 'info',
     DB_POOL_SIZE: '6',
     ...mockProviderEnv(mock),
