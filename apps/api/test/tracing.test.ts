@@ -11,23 +11,25 @@ import path from 'node:path';
 import { type ReceivedSpan, startOtlpReceiver } from '@calseta/core/testing';
 import { createTestDatabase } from '@calseta/db/testing';
 import { KNOWN_BAD, mockProviderEnv, startMockProviders } from '@calseta/mock-providers';
-import { type AppKind, appArgs, ProcessGroup, REPO_ROOT } from '@calseta/process-harness';
+import { appArgs, ProcessGroup, REPO_ROOT } from '@calseta/process-harness';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { appEnv, createAdminKey, registerAgent, startAgentEndpoint } from './chaos/lib.js';
 
 const KINDS: Array<'tsx' | 'dist'> = ['tsx', 'dist'];
 
+/** Bundled by the build `pnpm start` runs, beside its dist/main.js (other tests start that one). */
+const bundle = (app: 'api' | 'worker') => `apps/${app}/dist/tracing-test/main.js`;
+
 beforeAll(() => {
-  // The bundles `pnpm start` runs, from the current sources (as the chaos suite's global setup does).
-  for (const app of ['api', 'worker']) {
-    execFileSync(process.execPath, ['../../scripts/build-app.mjs', 'src/main.ts'], {
+  for (const app of ['api', 'worker'] as const) {
+    execFileSync(process.execPath, ['../../scripts/build-app.mjs', 'src/main.ts', 'dist/tracing-test/main.js'], {
       cwd: path.join(REPO_ROOT, 'apps', app),
       stdio: 'inherit',
     });
   }
 }, 120_000);
 
-describe.each(KINDS)('one trace per alert (%s)', (kind: AppKind) => {
+describe.each(KINDS)('one trace per alert (%s)', (kind) => {
   const procs = new ProcessGroup();
   const cleanup: Array<() => Promise<unknown>> = [];
 
@@ -57,7 +59,7 @@ describe.each(KINDS)('one trace per alert (%s)', (kind: AppKind) => {
     const start = (app: 'api' | 'worker', extra: Record<string, string>) =>
       procs.start({
         name: `${app}-${kind}`,
-        args: ['--enable-source-maps', ...appArgs(app, kind)],
+        args: ['--enable-source-maps', ...appArgs(app, kind === 'dist' ? { entry: bundle(app) } : kind)],
         env: { ...env, ...extra },
       });
     const apiProc = start('api', { API_HOST: '127.0.0.1', API_PORT: '0' });
@@ -86,13 +88,22 @@ describe.each(KINDS)('one trace per alert (%s)', (kind: AppKind) => {
     expect(response.status).toBe(202);
     const alertUuid = ((await response.json()) as { data: { alert_uuid: string } }).data.alert_uuid;
 
-    // The delivery attempt ends after its HTTP span: once it is exported, the whole chain has been.
+    // Parents end after their children and exports come in batches: wait for every span of the chain.
+    const chain = [
+      'POST /v1/ingest/:source_name',
+      'ingest alert',
+      'job enrich-alert',
+      'job dispatch-agent',
+      'payload build',
+      'agent delivery attempt',
+    ];
     const spans = await receiver.waitFor(
-      'the delivery attempt of the alert',
+      "every span of the alert's trace",
       (all) => {
         const ingest = all.find((s) => s.name === 'ingest alert');
         const trace = all.filter((s) => s.traceId === ingest?.traceId);
-        return trace.some((s) => s.name === 'agent delivery attempt') ? trace : undefined;
+        const calls = trace.filter((s) => s.name === 'enrichment provider call').length;
+        return calls === 2 && chain.every((name) => trace.some((s) => s.name === name)) ? trace : undefined;
       },
       90_000,
     );
