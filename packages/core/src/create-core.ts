@@ -42,6 +42,14 @@ export interface Core extends CoreDeps {
 /** Build a process's core dependencies. Called once, by each app's composition root. */
 export function createCore(options: CreateCoreOptions): Core {
   const { integrations } = options;
+  // First-party providers are builtinProviders (seeded is_builtin, env defaults); an integrations plugin
+  // contributes sources only, and one that brought providers would otherwise be dropped silently.
+  const withProviders = integrations.plugins.filter((plugin) => plugin.providers.length > 0).map((p) => p.name);
+  if (withProviders.length > 0) {
+    throw new Error(
+      `integrations plugins contribute sources only; move their providers to builtinProviders: ${withProviders.join(', ')}`,
+    );
+  }
   // Providers read only the builtins' own variables and CALSETA_PROVIDER_*, whatever the app collected.
   const enrichmentConfig = options.config.enrichment ?? { providerEnv: {} };
   const config: CoreConfig = {

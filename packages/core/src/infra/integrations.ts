@@ -56,7 +56,7 @@ export interface WorkflowIntegration {
 
 /** What a composition root hands `createCore` besides configuration. */
 export interface Integrations {
-  /** Registered like the `CALSETA_PLUGINS` ones, before them. */
+  /** Their sources are registered like the `CALSETA_PLUGINS` ones, before them (providers: `builtinProviders`). */
   plugins: readonly CalsetaPlugin[];
   /** Seeded as `is_builtin` providers; their env variables are the only non-`CALSETA_PROVIDER_*` ones providers read. */
   builtinProviders: readonly BuiltinProvider[];
