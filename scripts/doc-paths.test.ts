@@ -61,7 +61,8 @@ function missingPaths(file: string, text: string, root = ROOT): string[] {
     let path = token.replace(/[.,;:]+$/, '');
     const wildcard = path.search(/[*<>{}$]/); // `apps/*/src/env.ts`: the part before the placeholder
     if (wildcard >= 0) path = path.slice(0, path.lastIndexOf('/', wildcard) + 1);
-    if (!path || /(^|\/)(dist|node_modules)\//.test(path)) continue; // build output
+    // Build and benchmark output (git-ignored: absent from a clean clone).
+    if (!path || /(^|\/)(dist|node_modules)\/|^internal-packages\/bench\/results\//.test(path)) continue;
     if (!bases.some((base) => exists(resolve(base, path)))) missing.push(path);
   }
   return missing;

@@ -114,16 +114,17 @@ export class JobQueue {
 
   /** Install/upgrade the pg-boss schema and create our queues. */
   async start(): Promise<void> {
-    await this.boss.start();
-    const { rows } = await this.boss.getDb().executeSql(`SELECT version FROM ${SCHEMA}.version`, []);
-    const version = (rows[0] as { version: number } | undefined)?.version;
-    if (version !== PGBOSS_SCHEMA_VERSION) {
-      throw new Error(
-        `pg-boss schema version ${version} is not ${PGBOSS_SCHEMA_VERSION}, the version ingest writes job rows for ` +
-          '(packages/core/src/infra/jobs/rows.ts). Update that SQL with the pg-boss upgrade.',
-      );
-    }
+    // pg-boss's own start creates queues too (a supervising process's cron queue): under the same lock.
     await this.withQueueLock(async () => {
+      await this.boss.start();
+      const { rows } = await this.boss.getDb().executeSql(`SELECT version FROM ${SCHEMA}.version`, []);
+      const version = (rows[0] as { version: number } | undefined)?.version;
+      if (version !== PGBOSS_SCHEMA_VERSION) {
+        throw new Error(
+          `pg-boss schema version ${version} is not ${PGBOSS_SCHEMA_VERSION}, the version ingest writes job rows for ` +
+            '(packages/core/src/infra/jobs/rows.ts). Update that SQL with the pg-boss upgrade.',
+        );
+      }
       for (const name of JOB_NAMES) {
         const { retryLimit, retryDelay, retryBackoff } = JOBS[name];
         const expireInSeconds = this.expireInSeconds ?? JOBS[name].expireInSeconds;
