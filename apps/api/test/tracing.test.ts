@@ -143,7 +143,8 @@ describe.each(KINDS)('one trace per alert (%s)', (kind) => {
       expect(call.attributes['calseta.provider.status']).toBe('success');
       const http = spans.filter((s) => s.parentSpanId === call.spanId && s.scope.includes('undici'));
       expect(http.length, `${call.attributes['calseta.provider']} HTTP spans`).toBeGreaterThan(0);
-      for (const h of http) expect(String(h.attributes['url.full'])).toMatch(/^http:\/\/127\.0\.0\.1:\d+\/[^?]*$/);
+      // The server only: a path may hold an indicator value or a webhook's secret (tracing.ts).
+      for (const h of http) expect(String(h.attributes['url.full'])).toMatch(/^http:\/\/127\.0\.0\.1:\d+$/);
     }
 
     const dispatchJob = one('job dispatch-agent');

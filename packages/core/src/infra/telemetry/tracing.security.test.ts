@@ -40,9 +40,10 @@ describe('traces keep secrets and their own ids', () => {
     upstream.close();
   });
 
-  it("a provider key in the URL's query string never reaches the collector", async () => {
+  it("a secret in the URL's query or path (a provider key, a Slack webhook's token) never reaches the collector", async () => {
     const carrier = await withSpan('enrichment provider call', {}, async () => {
       await call('/check?ipAddress=1.2.3.4&apikey=s3cret-key');
+      await call('/services/T0001/B0001/s3cret-path-token');
       return traceCarrier();
     });
     const traceId = carrier.traceparent?.split('-')[1];
@@ -51,9 +52,18 @@ describe('traces keep secrets and their own ids', () => {
       (all) => all.find((s) => s.traceId === traceId && s.scope.includes('undici')),
       10_000,
     );
-    expect(http.attributes['url.full']).toBe(`http://${host}/check`);
+    expect(http.attributes['url.full']).toBe(`http://${host}`);
     expect(http.attributes).not.toHaveProperty('url.query');
-    expect(traced.receiver.bodies.join('')).not.toContain('s3cret-key');
+    expect(http.attributes).not.toHaveProperty('url.path');
+    await traced.receiver.waitFor(
+      'both HTTP spans',
+      (all) => all.filter((s) => s.traceId === traceId && s.scope.includes('undici')).length === 2,
+      10_000,
+    );
+    const exported = traced.receiver.bodies.join('');
+    expect(exported).not.toContain('s3cret-key');
+    expect(exported).not.toContain('s3cret-path-token');
+    expect(exported).not.toContain('1.2.3.4');
   });
 
   it('outbound HTTP sends traceparent only inside propagateTrace (agents yes, providers never)', async () => {

@@ -130,10 +130,13 @@ function samplerOf(config: TracingConfig): Sampler {
   return config.sampler.startsWith('parentbased_') ? new ParentBasedSampler({ root: base }) : base;
 }
 
-/** Query strings may carry a provider's API key (`?apikey=`): spans keep the URL without them. */
-function urlWithoutQuery(request: { origin: string; path: string }): Attributes {
-  const path = request.path.split('?', 1)[0] ?? '';
-  return { 'url.full': `${request.origin}${path}`, 'url.query': undefined };
+/**
+ * HTTP spans name the server, never the path or query: a query may carry a provider's API key
+ * (`?apikey=`), a path a webhook's secret (Slack and Teams incoming webhooks, an agent's or a
+ * workflow's endpoint) or an indicator value (VirusTotal's `/ip_addresses/<ip>`).
+ */
+function originOnly(request: { origin: string }): Attributes {
+  return { 'url.full': request.origin, 'url.path': undefined, 'url.query': undefined };
 }
 
 /**
@@ -158,7 +161,7 @@ function instrument(provider: TracerProvider): () => void {
     definition.patch?.(target);
     patched.push(() => definition.unpatch?.(target));
   }
-  const undici = new UndiciInstrumentation({ requireParentforSpans: true, startSpanHook: urlWithoutQuery });
+  const undici = new UndiciInstrumentation({ requireParentforSpans: true, startSpanHook: originOnly });
   undici.setTracerProvider(provider);
   return () => {
     for (const unpatch of patched) unpatch();
