@@ -179,7 +179,7 @@ export {
 export { EXIT_CONFIG, exitOnConfigError } from './startup.js';
 export { seedSystemRows } from './system/bootstrap.js';
 export type { Health } from './system/health.js';
-export { checkHealth } from './system/health.js';
+export { checkHealth, probeHealth } from './system/health.js';
 export type { CheckResult, Readiness, ReadinessOptions } from './system/readiness.js';
 export { checkReadiness, LIVE, probeReadiness, readinessStatus } from './system/readiness.js';
 export * from './workflows/index.js';

@@ -1,7 +1,7 @@
 import { readFile } from 'node:fs/promises';
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
-import { checkHealth, LIVE, probeReadiness, readinessStatus } from '@calseta/core';
+import { LIVE, probeHealth, probeReadiness, readinessStatus } from '@calseta/core';
 import { OpenAPIHono } from '@hono/zod-openapi';
 import { Hono } from 'hono';
 import type { AppEnv } from '../types.js';
@@ -13,7 +13,7 @@ import type { AppEnv } from '../types.js';
 export function healthRoutes(version: string) {
   const routes = new OpenAPIHono<AppEnv>();
   routes.get('/health', async (c) => {
-    const health = await checkHealth(c.get('deps'), version);
+    const health = await probeHealth(c.get('deps'), version);
     return c.json(health, health.status === 'ok' ? 200 : 503);
   });
   routes.openAPIRegistry.registerPath({

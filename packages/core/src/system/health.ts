@@ -51,3 +51,20 @@ export async function checkHealth(
         : [],
   };
 }
+
+const running = new WeakMap<object, Map<string, Promise<Health>>>();
+
+/**
+ * `checkHealth` for the unauthenticated `/health`: concurrent requests share the check in flight, so
+ * a flood costs one check at a time (one pooled connection, one count of the queue), never the pool.
+ * Not reused once answered: a request after a change sees it (`queue_depth`, `mocked_providers`).
+ */
+export function probeHealth(deps: Pick<CoreDeps, 'db' | 'queue' | 'enrichment'>, version: string): Promise<Health> {
+  const byVersion = running.get(deps) ?? new Map<string, Promise<Health>>();
+  running.set(deps, byVersion);
+  const inFlight = byVersion.get(version);
+  if (inFlight) return inFlight;
+  const answer = checkHealth(deps, version).finally(() => byVersion.delete(version));
+  byVersion.set(version, answer);
+  return answer;
+}
