@@ -25,6 +25,7 @@ type Service = {
   build?: { context: string; dockerfile: string; target?: string; args?: Record<string, string> };
   image?: string;
   command?: string[];
+  entrypoint?: string[];
   restart?: string;
   environment?: Record<string, string>;
   env_file?: Array<{ path: string; required?: boolean }>;
@@ -103,6 +104,26 @@ describe('docker/docker-compose.yml', () => {
     }
     expect(services.prometheus?.ports).toEqual(['127.0.0.1:9090:9090']);
     expect(services.grafana?.ports).toEqual(['127.0.0.1:3000:3000']);
+  });
+
+  it("Grafana's admin password is GRAFANA_ADMIN_PASSWORD or random, never the image's admin/admin", () => {
+    const [shell, flag, script = ''] = services.grafana?.entrypoint ?? [];
+    expect([shell, flag]).toEqual(['/bin/sh', '-c']);
+    expect(services.grafana?.environment?.GRAFANA_ADMIN_PASSWORD).toBe('${GRAFANA_ADMIN_PASSWORD:-}');
+    // Run the entrypoint as compose hands it to sh ($$ → $), with `env` standing in for Grafana's /run.sh.
+    const run = (password: string) =>
+      execFileSync('/bin/sh', ['-c', script.replaceAll('$$', '$').replace('/run.sh', 'env')], {
+        env: { PATH: process.env.PATH, GRAFANA_ADMIN_PASSWORD: password },
+        encoding: 'utf8',
+      }).match(/^GF_SECURITY_ADMIN_PASSWORD=(.*)$/m)?.[1];
+    expect(run('chosen by the operator')).toBe('chosen by the operator');
+    const [first, second] = [run(''), run('')];
+    expect(first).toMatch(/^[0-9a-f]{48}$/);
+    expect(second).toMatch(/^[0-9a-f]{48}$/);
+    expect(first).not.toBe(second);
+  });
+
+  it('the ops ports stay unpublished', () => {
     for (const app of APPS) {
       // Reachable by Prometheus on the compose network; published nowhere.
       expect(services[app]?.environment?.OPS_HOST, app).toBe('0.0.0.0');
@@ -133,7 +154,8 @@ describe('docker/docker-compose.yml', () => {
     for (const [name, service] of Object.entries(services)) {
       for (const [variable, value] of Object.entries(service.environment ?? {})) {
         const text = String(value);
-        if (secretName.test(variable)) expect(text, `${name}.${variable}`).toMatch(/^\$\{[A-Z_]+(:\?[^}]*)?\}$/);
+        // `${X:-}`: unset is allowed (empty), never a default value.
+        if (secretName.test(variable)) expect(text, `${name}.${variable}`).toMatch(/^\$\{[A-Z_]+(:\?[^}]*|:-)?\}$/);
         // A URL's password part is interpolated too.
         const userinfo = /^[a-z]+:\/\/[^:/@]+:([^@]*)@/.exec(text);
         if (userinfo) expect(userinfo[1], `${name}.${variable}`).toMatch(/^\$\{POSTGRES_PASSWORD(:\?[^}]*)?\}$/);
@@ -176,7 +198,7 @@ describe('.env.example', () => {
     const interpolated = new Set(
       [...read('docker/docker-compose.yml').matchAll(/\$\{([A-Z_]+)/g)].map((m) => m[1] as string),
     );
-    expect([...interpolated].sort()).toEqual(['ENCRYPTION_KEY', 'POSTGRES_PASSWORD']);
+    expect([...interpolated].sort()).toEqual(['ENCRYPTION_KEY', 'GRAFANA_ADMIN_PASSWORD', 'POSTGRES_PASSWORD']);
     for (const name of interpolated) {
       const entry = entries.find((e) => e.name === name && !e.commented);
       expect(entry, name).toBeDefined();
@@ -186,7 +208,8 @@ describe('.env.example', () => {
 
   it('names only settings the processes read (no drift), and no secret has a value', () => {
     for (const { name, value } of entries) {
-      if (name === 'POSTGRES_PASSWORD') continue; // Postgres's own, for the compose file.
+      // Postgres's and Grafana's own, for the compose file.
+      if (name === 'POSTGRES_PASSWORD' || name === 'GRAFANA_ADMIN_PASSWORD') continue;
       expect(sources.includes(name), `${name} is read by no process`).toBe(true);
       if (/PASSWORD|SECRET|API_KEY|TOKEN/.test(name)) expect(value, name).toBe('');
     }
