@@ -109,11 +109,11 @@ describe('docker/docker-compose.yml', () => {
   it("Grafana's admin password is GRAFANA_ADMIN_PASSWORD or random, never the image's admin/admin", () => {
     const [shell, flag, script = ''] = services.grafana?.entrypoint ?? [];
     expect([shell, flag]).toEqual(['/bin/sh', '-c']);
-    expect(services.grafana?.environment?.GRAFANA_ADMIN_PASSWORD).toBe('${GRAFANA_ADMIN_PASSWORD:-}');
+    expect(services.grafana?.environment?.GRAFANA_ADMIN_PASSWORD).toBe(`\${GRAFANA_ADMIN_PASSWORD:-}`);
     // Run the entrypoint as compose hands it to sh ($$ → $), with `env` standing in for Grafana's /run.sh.
     const run = (password: string) =>
       execFileSync('/bin/sh', ['-c', script.replaceAll('$$', '$').replace('/run.sh', 'env')], {
-        env: { PATH: process.env.PATH, GRAFANA_ADMIN_PASSWORD: password },
+        env: { PATH: '/usr/bin:/bin', GRAFANA_ADMIN_PASSWORD: password },
         encoding: 'utf8',
       }).match(/^GF_SECURITY_ADMIN_PASSWORD=(.*)$/m)?.[1];
     expect(run('chosen by the operator')).toBe('chosen by the operator');
