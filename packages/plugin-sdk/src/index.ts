@@ -19,6 +19,7 @@ export type {
   WebhookRequest,
 } from './alert-source.js';
 export { defineAlertSource } from './alert-source.js';
+export type { BuiltinAuthSpec, BuiltinProvider } from './builtin-provider.js';
 export type { EnrichmentProviderPlugin, EnrichmentProviderPluginInput } from './enrichment-provider.js';
 export { defineEnrichmentProvider } from './enrichment-provider.js';
 export type { DetectionRuleFields, NormalizeSeverityOptions, SeverityResult, SeverityScale } from './helpers.js';

@@ -1,36 +1,6 @@
-import type {
-  ExtractionValueType,
-  FieldExtractionInput,
-  IndicatorType,
-  MaliceRulesInput,
-  ProviderDefinition,
-} from '@calseta/schema';
+import type { ExtractionValueType, FieldExtractionInput, IndicatorType, MaliceRulesInput } from '@calseta/schema';
 
-/**
- * What a builtin enrichment provider needs besides its `ProviderDefinition`: how core resolves its
- * `auth.*` template variables. `ProviderDefinitionSchema` has no auth fields (core keeps credentials on
- * the provider row), so this rides next to the definition and core's auth resolver applies it (stored
- * config wins over the environment, the environment over `defaults`).
- */
-export interface BuiltinAuthSpec {
-  /** Reference `auth_type` of the provider row. */
-  type: 'api_key' | 'api_token' | 'oauth2_client_credentials';
-  /** Environment variable → `auth.<key>` (reference §4.9 `env_var_mapping`, plus optional `*_BASE_URL` overrides). */
-  env_var_mapping: Readonly<Record<string, string>>;
-  /**
-   * Values used when neither the stored auth config nor the environment gives the key. `{key}` inside a
-   * default is replaced by that auth key (e.g. Okta `base_url: 'https://{domain}'`); a default whose
-   * references are missing is not applied.
-   */
-  defaults: Readonly<Record<string, string>>;
-  /** Keys that must be present for the provider to count as configured. */
-  required: readonly string[];
-}
-
-export interface BuiltinProvider {
-  definition: ProviderDefinition;
-  auth: BuiltinAuthSpec;
-}
+export type { BuiltinAuthSpec, BuiltinProvider } from '@calseta/plugin-sdk';
 
 /** One extraction row per indicator type (the engine applies a row only to its own type). */
 export function extractionsFor(
