@@ -14,23 +14,17 @@ import autocannon from 'autocannon';
 import { CpuMeter, machineCpuSeconds, postmasterPid, processCpuSeconds, processTreeCpuSeconds } from './lib/proc.js';
 import { alertCount, ENV_TAGS, SOURCES, seedAlerts, TECHNIQUE_TAGS, THEME_TAGS } from './lib/seed-alerts.js';
 import {
-  type AppKind,
   type AppMode,
-  appArgs,
   type Cleanup,
   filesystemOf,
   firstRun,
-  freePort,
   gitState,
-  healthy,
-  inheritedEnv,
   machineBusy,
   one,
   type Pool,
   runMeasured,
-  spawnApp,
+  startBenchApi,
   startWithFallback,
-  waitReady,
   writeResult,
 } from './lib/stack.js';
 import { fmt, LatencyRecorder, type LatencySummary, round, table } from './lib/stats.js';
@@ -242,25 +236,6 @@ export function run(args: string[]): Promise<number> {
   return runMeasured(args, parseOptions, HELP, 'the API and Postgres', bench);
 }
 
-async function startApi(kind: AppKind, databaseUrl: string, cleanup: Cleanup) {
-  const port = await freePort();
-  const env = {
-    ...inheritedEnv(/^(API_|DB_|LOG_|MAX_|ALERT_|APP_|DATABASE_URL$)|_WEBHOOK_SECRET$/),
-    DATABASE_URL: databaseUrl,
-    API_HOST: '127.0.0.1',
-    API_PORT: String(port),
-    OPS_PORT: '0', // any free port: the benchmark must not collide with a running stack
-    LOG_LEVEL: 'warn',
-    LOG_REQUESTS: 'false',
-    // One benchmark key sends far more than any real client: rate limits off.
-    RATE_LIMIT_AUTHED_PER_MINUTE: '0',
-    RATE_LIMIT_INGEST_PER_MINUTE: '0',
-  };
-  const app = spawnApp('api', appArgs('api', kind), env, cleanup);
-  await waitReady(app, healthy(port));
-  return Object.assign(app, { port });
-}
-
 interface SizeResult {
   size: number;
   seed_seconds: number;
@@ -323,7 +298,7 @@ async function bench(options: Options, cleanup: Cleanup): Promise<number> {
   // The pg-boss queues, the system rows and an admin key, as `calseta start` does on first run.
   const key = await firstRun(postgres.url, 'bench-api');
 
-  const started = await startWithFallback('api', options.api, (kind) => startApi(kind, postgres.url, cleanup));
+  const started = await startWithFallback('api', options.api, (kind) => startBenchApi(kind, postgres.url, cleanup));
   const api = started.started;
   const apiPid = api.child.pid ?? null;
   out(`  API       ${api.command} (pid ${apiPid}), DB_POOL_SIZE 20, LOG_LEVEL=warn, rate limits off`);

@@ -20,26 +20,20 @@ import {
   processTreeCpuSeconds,
 } from './lib/proc.js';
 import {
-  type AppKind,
+  type ApiProcess,
   type AppMode,
-  type AppProcess,
-  appArgs,
   type Cleanup,
   filesystemOf,
   firstRun,
-  freePort,
   gitState,
-  healthy,
-  inheritedEnv,
   machineBusy,
   one,
   type Pool,
   ROOT,
   runMeasured,
-  spawnApp,
+  startBenchApi,
   startWithFallback,
   waitForIdle,
-  waitReady,
   writeResult,
 } from './lib/stack.js';
 import { fmt, LatencyRecorder, type LatencySummary, round, table } from './lib/stats.js';
@@ -141,33 +135,6 @@ function payloadFactory(): { bytes: number; body: (tag: string, n: number) => st
   const head = text.slice(0, at + TITLE_FIELD.length);
   const tail = text.slice(at + TITLE_FIELD.length);
   return { bytes: Buffer.byteLength(text), body: (tag, n) => `${head} #${tag}-${n}${tail}` };
-}
-
-// ------------------------------------------------------------------------------------- API process
-
-interface ApiProcess extends AppProcess {
-  port: number;
-}
-
-async function startApi(kind: AppKind, databaseUrl: string, cleanup: Cleanup): Promise<ApiProcess> {
-  const port = await freePort();
-  // The API's own settings (apps/api/src/env.ts) stay at their defaults, e.g. DB_POOL_SIZE 20, whatever
-  // this shell exports; everything else is passed through as `calseta start` does.
-  const env = {
-    ...inheritedEnv(/^(API_|DB_|LOG_|MAX_|ALERT_|APP_|DATABASE_URL$)|_WEBHOOK_SECRET$/),
-    DATABASE_URL: databaseUrl,
-    API_HOST: '127.0.0.1',
-    API_PORT: String(port),
-    OPS_PORT: '0', // any free port: the benchmark must not collide with a running stack
-    LOG_LEVEL: 'warn',
-    LOG_REQUESTS: 'false',
-    // One benchmark key sends far more than any real source: rate limits off.
-    RATE_LIMIT_AUTHED_PER_MINUTE: '0',
-    RATE_LIMIT_INGEST_PER_MINUTE: '0',
-  };
-  const app = spawnApp('api', appArgs('api', kind), env, cleanup);
-  await waitReady(app, healthy(port));
-  return Object.assign(app, { port });
 }
 
 // ------------------------------------------------------------------------------------- phases
@@ -454,9 +421,9 @@ async function measure(options: Options, cleanup: Cleanup): Promise<number> {
   let api: ApiProcess;
   let apiNote = '';
   if (options.apiEntry !== undefined) {
-    api = await startApi({ entry: options.apiEntry }, postgres.url, cleanup);
+    api = await startBenchApi({ entry: options.apiEntry }, postgres.url, cleanup);
   } else {
-    const started = await startWithFallback('api', options.api, (kind) => startApi(kind, postgres.url, cleanup));
+    const started = await startWithFallback('api', options.api, (kind) => startBenchApi(kind, postgres.url, cleanup));
     api = started.started;
     apiNote = started.note;
   }

@@ -14,6 +14,8 @@ import { firstParty } from '@calseta/integrations';
 import {
   type AppKind,
   type AppName,
+  appArgs,
+  freePort,
   GiveUp,
   type Proc,
   ProcessGroup,
@@ -124,6 +126,35 @@ export async function waitReady(app: AppProcess, ready: () => Promise<boolean>, 
     const why = (error instanceof Error ? error.message : String(error)).split('\n')[0];
     throw new Error(`${app.command} did not become ready: ${why}\n${app.tail(20)}`);
   }
+}
+
+/** An API process of a benchmark, with its port. */
+export interface ApiProcess extends AppProcess {
+  port: number;
+}
+
+/**
+ * The API as `calseta start` runs it, on a free port, for a benchmark that loads it: the API's own
+ * settings (apps/api/src/env.ts) stay at their defaults (e.g. DB_POOL_SIZE 20) whatever this shell
+ * exports; everything else is passed through. Rate limits off: one benchmark key sends far more than
+ * any real client.
+ */
+export async function startBenchApi(kind: AppKind, databaseUrl: string, cleanup: Cleanup): Promise<ApiProcess> {
+  const port = await freePort();
+  const env = {
+    ...inheritedEnv(/^(API_|DB_|LOG_|MAX_|ALERT_|APP_|DATABASE_URL$)|_WEBHOOK_SECRET$/),
+    DATABASE_URL: databaseUrl,
+    API_HOST: '127.0.0.1',
+    API_PORT: String(port),
+    OPS_PORT: '0', // any free port: the benchmark must not collide with a running stack
+    LOG_LEVEL: 'warn',
+    LOG_REQUESTS: 'false',
+    RATE_LIMIT_AUTHED_PER_MINUTE: '0',
+    RATE_LIMIT_INGEST_PER_MINUTE: '0',
+  };
+  const app = spawnApp('api', appArgs('api', kind), env, cleanup);
+  await waitReady(app, healthy(port));
+  return Object.assign(app, { port });
 }
 
 /** A worker is ready when it logs "Calseta worker started" (it has no health endpoint). */
