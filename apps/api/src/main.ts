@@ -25,7 +25,12 @@ const env = await exitOnConfigError(() => loadEnv());
 const tracing = startTracing(tracingConfigFrom(env, 'calseta-api'));
 const logger = createLogger({ service: 'api', level: env.LOG_LEVEL });
 collectProcessMetrics('api');
-const { db } = createDb({ url: env.DATABASE_URL, max: env.DB_POOL_SIZE, applicationName: 'calseta-api' });
+const { db } = createDb({
+  url: env.DATABASE_URL,
+  max: env.DB_POOL_SIZE,
+  preparedStatements: env.DB_PREPARED_STATEMENTS,
+  applicationName: 'calseta-api',
+});
 const queue = new JobQueue({
   url: env.DATABASE_URL,
   logger,

@@ -24,7 +24,12 @@ const env = await exitOnConfigError(() => loadEnv());
 const tracing = startTracing(tracingConfigFrom(env, 'calseta-mcp'));
 const logger = createLogger({ service: 'mcp', level: env.LOG_LEVEL });
 collectProcessMetrics('mcp');
-const { db } = createDb({ url: env.DATABASE_URL, max: env.DB_POOL_SIZE, applicationName: 'calseta-mcp' });
+const { db } = createDb({
+  url: env.DATABASE_URL,
+  max: env.DB_POOL_SIZE,
+  preparedStatements: env.DB_PREPARED_STATEMENTS,
+  applicationName: 'calseta-mcp',
+});
 // The queue is only sent to (workflow runs, re-enrichment); the worker processes it.
 const queue = new JobQueue({
   url: env.DATABASE_URL,

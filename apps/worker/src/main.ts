@@ -29,6 +29,7 @@ collectProcessMetrics('worker');
 const { db } = createDb({
   url: env.DATABASE_URL,
   max: env.DB_POOL_SIZE,
+  preparedStatements: env.DB_PREPARED_STATEMENTS,
   applicationName: 'calseta-worker',
   connectionTimeoutMillis: 30_000,
 });

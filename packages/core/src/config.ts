@@ -12,6 +12,11 @@ export const ProcessEnvSchema = z.object({
   DATABASE_URL: z.string().min(1, 'DATABASE_URL is required (pnpm dev / pnpm start set it for you)'),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
   DB_POOL_SIZE: z.coerce.number().int().positive().default(20),
+  /** `false` behind a pooler that cannot keep prepared statements (PgBouncer transaction mode < 1.21). */
+  DB_PREPARED_STATEMENTS: z
+    .enum(['true', 'false'])
+    .default('true')
+    .transform((v) => v === 'true'),
   ALERT_DEDUP_WINDOW_HOURS: z.coerce.number().min(0).default(24),
   /** 32 bytes, base64 or hex: encrypts secrets at rest (pnpm dev generates one). */
   ENCRYPTION_KEY: z.string().optional(),

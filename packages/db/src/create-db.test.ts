@@ -85,3 +85,27 @@ test('a lent-out client whose connection dies between queries does not crash the
   expect((await sql<{ one: number }>`SELECT 1 AS one`.execute(db)).rows[0]?.one).toBe(1);
   await db.destroy();
 });
+
+test('data statements run as named prepared statements (once per connection); DDL and opt-out do not', async () => {
+  const prepared = (db: import('kysely').Kysely<import('./database.js').Database>) =>
+    sql<{ statement: string }>`SELECT statement FROM pg_prepared_statements`.execute(db).then((r) => r.rows);
+  const on = createDb({ url, max: 1 });
+  try {
+    await sql`CREATE TABLE IF NOT EXISTS prep_probe (id int)`.execute(on.db);
+    for (const id of [1, 2, 3]) await sql`SELECT id FROM prep_probe WHERE id = ${id}`.execute(on.db);
+    const statements = (await prepared(on.db)).map((r) => r.statement);
+    expect(statements.filter((s) => s.includes('FROM prep_probe WHERE id = $1'))).toHaveLength(1);
+    expect(statements.some((s) => s.includes('CREATE TABLE'))).toBe(false);
+  } finally {
+    await on.db.destroy();
+  }
+  const off = createDb({ url, max: 1, preparedStatements: false });
+  try {
+    await sql`SELECT id FROM prep_probe WHERE id = ${1}`.execute(off.db);
+    expect((await prepared(off.db)).map((r) => r.statement)).not.toContainEqual(
+      expect.stringContaining('FROM prep_probe'),
+    );
+  } finally {
+    await off.db.destroy();
+  }
+});
