@@ -502,6 +502,87 @@ export interface ActivityEventsTable {
   created_at: TimestampDefault;
 }
 
+// ---------------------------------------------------------------- 0018_incidents
+
+export interface IncidentsTable {
+  id: Id;
+  uuid: Defaulted<string>;
+  title: string;
+  /** The worst member alert's AlertSeverity, kept by core when members change. */
+  alerts_severity: Defaulted<string>;
+  /** The analyst's AlertSeverity, when set. */
+  severity_override: Nullable<string>;
+  /** Generated: the override, else `alerts_severity`. */
+  severity: GeneratedAlways<string>;
+  /** AlertStatus; default 'Open'. */
+  status: Defaulted<string>;
+  close_classification: Nullable<string>;
+  alert_count: Defaulted<number>;
+  first_alert_at: NullableTimestamp;
+  last_alert_at: NullableTimestamp;
+  /** Set when merged into another incident (this one is then Closed / Duplicate). */
+  merged_into_id: Nullable<number>;
+  acknowledged_at: NullableTimestamp;
+  triaged_at: NullableTimestamp;
+  closed_at: NullableTimestamp;
+  created_at: TimestampDefault;
+  updated_at: TimestampDefault;
+}
+
+export interface IncidentAlertsTable {
+  id: Id;
+  incident_id: number;
+  /** Unique: an alert belongs to one incident at most. */
+  alert_id: number;
+  /** Why the alert is a member (IncidentMembershipReason). */
+  reason: JsonDefault;
+  /** An analyst's decision: correlation never changes it. */
+  pinned: Defaulted<boolean>;
+  /** 'correlation' | 'analyst'. */
+  added_by: Defaulted<string>;
+  created_at: TimestampDefault;
+  updated_at: TimestampDefault;
+}
+
+export interface IncidentCorrelationKeysTable {
+  /** `i:<indicator id>`, `r:<rule id>:i:<indicator id>` or `g:<sha256 hex>`. */
+  key: string;
+  alert_id: number;
+  occurred_at: Timestamp;
+}
+
+export interface IncidentEventsTable {
+  id: Id;
+  uuid: Defaulted<string>;
+  incident_id: number;
+  event_type: string;
+  /** 'system' | 'api' | 'mcp'. */
+  actor_type: string;
+  actor_key_prefix: Nullable<string>;
+  actor_key_name: Nullable<string>;
+  api_key_id: Nullable<number>;
+  request_id: Nullable<string>;
+  /** No FK: the event outlives the alert. */
+  alert_id: Nullable<number>;
+  references: JsonDefault;
+  created_at: TimestampDefault;
+}
+
+export interface IncidentFindingsTable {
+  id: Id;
+  uuid: Defaulted<string>;
+  incident_id: number;
+  agent_name: string;
+  summary: string;
+  confidence: Nullable<string>;
+  recommended_action: Nullable<string>;
+  evidence: NullableJson;
+  posted_by: NullableJson;
+  posted_at: TimestampDefault;
+  created_at: TimestampDefault;
+  updated_at: TimestampDefault;
+}
+
 // ---------------------------------------------------------------- database
 
 export interface Database {
@@ -530,6 +611,11 @@ export interface Database {
   agent_registrations: AgentRegistrationsTable;
   agent_runs: AgentRunsTable;
   activity_events: ActivityEventsTable;
+  incidents: IncidentsTable;
+  incident_alerts: IncidentAlertsTable;
+  incident_correlation_keys: IncidentCorrelationKeysTable;
+  incident_events: IncidentEventsTable;
+  incident_findings: IncidentFindingsTable;
 }
 
 // ---------------------------------------------------------------- row aliases
@@ -629,6 +715,26 @@ export type AgentRunRowUpdate = Updateable<AgentRunsTable>;
 export type ActivityEventRow = Selectable<ActivityEventsTable>;
 export type NewActivityEventRow = Insertable<ActivityEventsTable>;
 export type ActivityEventRowUpdate = Updateable<ActivityEventsTable>;
+
+export type IncidentRow = Selectable<IncidentsTable>;
+export type NewIncidentRow = Insertable<IncidentsTable>;
+export type IncidentRowUpdate = Updateable<IncidentsTable>;
+
+export type IncidentAlertRow = Selectable<IncidentAlertsTable>;
+export type NewIncidentAlertRow = Insertable<IncidentAlertsTable>;
+export type IncidentAlertRowUpdate = Updateable<IncidentAlertsTable>;
+
+export type IncidentCorrelationKeyRow = Selectable<IncidentCorrelationKeysTable>;
+export type NewIncidentCorrelationKeyRow = Insertable<IncidentCorrelationKeysTable>;
+export type IncidentCorrelationKeyRowUpdate = Updateable<IncidentCorrelationKeysTable>;
+
+export type IncidentEventRow = Selectable<IncidentEventsTable>;
+export type NewIncidentEventRow = Insertable<IncidentEventsTable>;
+export type IncidentEventRowUpdate = Updateable<IncidentEventsTable>;
+
+export type IncidentFindingRow = Selectable<IncidentFindingsTable>;
+export type NewIncidentFindingRow = Insertable<IncidentFindingsTable>;
+export type IncidentFindingRowUpdate = Updateable<IncidentFindingsTable>;
 
 /** A Kysely handle (or transaction) on this schema: the one `Db` type every package uses. */
 export type Db = Kysely<Database>;

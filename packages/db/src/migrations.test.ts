@@ -21,6 +21,11 @@ const TABLES = [
   'enrichment_field_extractions',
   'enrichment_inflight',
   'enrichment_providers',
+  'incident_alerts',
+  'incident_correlation_keys',
+  'incident_events',
+  'incident_findings',
+  'incidents',
   'indicator_field_mappings',
   'indicators',
   'provider_rate_state',
@@ -86,6 +91,7 @@ describe('schema', () => {
           'alert_fingerprints',
           'enrichment_cache',
           'enrichment_inflight',
+          'incident_correlation_keys',
           'provider_rate_state',
           'rate_limit_buckets',
           'settings',
@@ -96,8 +102,16 @@ describe('schema', () => {
       }
       expect(id, `${table}.id`).toMatchObject({ data_type: 'bigint', is_identity: 'YES' });
       expect(col(table, 'created_at')?.data_type, `${table}.created_at`).toBe('timestamp with time zone');
-      if (table !== 'activity_events') expect(col(table, 'updated_at'), `${table}.updated_at`).toBeDefined();
-      const hasUuid = !['alert_indicators', 'workflow_code_versions', 'context_document_versions'].includes(table);
+      // Append-only logs have no updated_at.
+      if (table !== 'activity_events' && table !== 'incident_events') {
+        expect(col(table, 'updated_at'), `${table}.updated_at`).toBeDefined();
+      }
+      const hasUuid = ![
+        'alert_indicators',
+        'incident_alerts',
+        'workflow_code_versions',
+        'context_document_versions',
+      ].includes(table);
       expect(col(table, 'uuid')?.data_type, `${table}.uuid`).toBe(hasUuid ? 'uuid' : undefined);
     }
     expect(col('activity_events', 'updated_at')).toBeUndefined();
@@ -160,6 +174,7 @@ describe('migrations on an empty database', () => {
       '0011_scrub_provider_credentials',
       '0012_severity_unmapped',
       '0014_alert_verdict',
+      '0018_incidents',
     ]);
     expect(await migrateToLatest(empty.db)).toEqual(migrationNames());
     expect(await migrateToLatest(empty.db)).toEqual([]);
