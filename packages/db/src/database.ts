@@ -190,6 +190,8 @@ export interface ApiKeysTable {
   is_system: Defaulted<boolean>;
   revoked_at: NullableTimestamp;
   created_by: Nullable<string>;
+  /** 0017: a personal key's owner (its scopes stay within the owner's roles). */
+  owner_user_id: Nullable<number>;
   created_at: TimestampDefault;
   updated_at: TimestampDefault;
 }
@@ -499,7 +501,58 @@ export interface ActivityEventsTable {
   indicator_id: Nullable<number>;
   agent_id: Nullable<number>;
   references: JsonDefault;
+  /** 0017: the person acting (a signed-in user, or a personal key's owner); no FK, like the key. */
+  actor_user_uuid: Nullable<string>;
+  actor_user_email: Nullable<string>;
   created_at: TimestampDefault;
+}
+
+// ---------------------------------------------------------------- 0017_users_sessions
+
+/** A person: one per (issuer, subject); both null while pre-provisioned by email. */
+export interface UsersTable {
+  id: Id;
+  uuid: Defaulted<string>;
+  issuer: Nullable<string>;
+  subject: Nullable<string>;
+  email: string;
+  name: Nullable<string>;
+  /** Mapped from the identity provider's claims at each sign-in. */
+  idp_roles: TextArray;
+  /** Granted by an admin or the bootstrap; a user holds the union of both. */
+  granted_roles: TextArray;
+  disabled: Defaulted<boolean>;
+  last_sign_in_at: NullableTimestamp;
+  created_at: TimestampDefault;
+  updated_at: TimestampDefault;
+}
+
+/** A browser session: only the token's SHA-256 is stored. */
+export interface SessionsTable {
+  id: Id;
+  uuid: Defaulted<string>;
+  token_hash: string;
+  /** 'oidc' (user_id) | 'api_key' (api_key_id). */
+  kind: string;
+  user_id: Nullable<number>;
+  api_key_id: Nullable<number>;
+  /** The provider's ID token, for RP-initiated logout's id_token_hint. */
+  id_token: Nullable<string>;
+  created_at: TimestampDefault;
+  last_seen_at: TimestampDefault;
+  expires_at: Timestamp;
+  revoked_at: NullableTimestamp;
+  updated_at: TimestampDefault;
+}
+
+/** An OIDC authorization request in flight, keyed by the hash of its browser cookie. */
+export interface OidcLoginsTable {
+  browser_hash: string;
+  state: string;
+  nonce: string;
+  code_verifier: string;
+  return_to: string;
+  expires_at: Timestamp;
 }
 
 // ---------------------------------------------------------------- 0018_incidents
@@ -611,6 +664,9 @@ export interface Database {
   agent_registrations: AgentRegistrationsTable;
   agent_runs: AgentRunsTable;
   activity_events: ActivityEventsTable;
+  users: UsersTable;
+  sessions: SessionsTable;
+  oidc_logins: OidcLoginsTable;
   incidents: IncidentsTable;
   incident_alerts: IncidentAlertsTable;
   incident_correlation_keys: IncidentCorrelationKeysTable;
