@@ -2,27 +2,59 @@ import { screen, waitFor, within } from '@testing-library/react';
 import userEvent from '@testing-library/user-event';
 import { describe, expect, it } from 'vitest';
 import { alertDetail, alertSummary, approval } from './test/fixtures.js';
-import { one, page, renderApp } from './test/render.js';
+import { one, page, renderApp, session } from './test/render.js';
 
 const health = { status: 'ok', version: 'test' };
 
 describe('sign-in and auth errors', () => {
-  it('rejects a malformed key without calling the API, then signs in with a valid one', async () => {
+  const KEY = 'cai_abcdefghijklmnopqrstuvwxyz012345';
+  /** Nothing the browser keeps for this origin holds the key. */
+  const stored = () =>
+    [localStorage, sessionStorage].flatMap((s) => Object.keys(s).map((k) => `${k}=${s.getItem(k)}`)).join('\n');
+
+  it('rejects a malformed key without calling the API, then signs in with a valid one: the server keeps it, the browser does not', async () => {
     const user = userEvent.setup();
+    let signedIn = false;
     const { calls } = renderApp(
       '/alerts',
-      { 'GET /v1/alerts': page([alertSummary(1)]), 'GET /health': health },
+      {
+        'GET /v1/alerts': page([alertSummary(1)]),
+        'GET /health': health,
+        'GET /v1/auth/session': () =>
+          signedIn
+            ? one(session({ kind: 'api_key', user: null }))
+            : { status: 401, body: { error: { code: 'UNAUTHORIZED', message: 'Sign in first.' } } },
+        'POST /v1/auth/session': () => {
+          signedIn = true;
+          return { status: 201, body: { data: {}, meta: {} } };
+        },
+      },
       { signedIn: false },
     );
-    await user.type(screen.getByLabelText('API key'), 'nope');
+    await user.type(await screen.findByLabelText('API key'), 'nope');
     await user.click(screen.getByRole('button', { name: 'Sign in' }));
     expect(screen.getByRole('alert').textContent).toMatch(/starts with cai_/);
-    expect(calls).toHaveLength(0);
+    expect(calls.filter((c) => c.method !== 'GET')).toHaveLength(0);
     await user.clear(screen.getByLabelText('API key'));
-    await user.type(screen.getByLabelText('API key'), 'cai_abcdefghijklmnopqrstuvwxyz012345');
+    await user.type(screen.getByLabelText('API key'), KEY);
     await user.click(screen.getByRole('button', { name: 'Sign in' }));
     expect(await screen.findByRole('link', { name: 'Suspicious login 1' })).toBeTruthy();
-    expect(localStorage.getItem('calseta_api_key')).toBe('cai_abcdefghijklmnopqrstuvwxyz012345');
+    const post = calls.find((c) => c.method === 'POST');
+    expect(post).toMatchObject({ path: '/v1/auth/session', body: { api_key: KEY }, credentials: 'same-origin' });
+    // After sign-in no request carries the key: the session cookie does the work.
+    const later = calls.slice(calls.indexOf(post as (typeof calls)[number]) + 1);
+    expect(later.length).toBeGreaterThan(0);
+    expect(JSON.stringify(later)).not.toContain(KEY);
+    expect(stored()).not.toContain(KEY);
+    expect(screen.getByRole('region', { name: 'Signed in as' }).textContent).toMatch(/Signed in with an API key/);
+  });
+
+  it('deletes a key an older console kept in localStorage', async () => {
+    localStorage.setItem('calseta_api_key', KEY);
+    sessionStorage.setItem('calseta_api_key', KEY);
+    renderApp('/alerts', { 'GET /health': health, 'GET /v1/alerts': page([alertSummary(1)]) });
+    await screen.findByRole('link', { name: 'Suspicious login 1' });
+    expect(stored()).not.toContain(KEY);
   });
 
   it('reports a rejected key on the sign-in form', async () => {
@@ -30,17 +62,18 @@ describe('sign-in and auth errors', () => {
     renderApp(
       '/',
       {
-        'GET /v1/alerts': {
+        'POST /v1/auth/session': {
           status: 401,
           body: { error: { code: 'UNAUTHORIZED', message: 'Invalid API key.' }, request_id: 'r' },
         },
       },
       { signedIn: false },
     );
-    await user.type(screen.getByLabelText('API key'), 'cai_abcdefghijklmnopqrstuvwxyz012345');
+    await user.type(await screen.findByLabelText('API key'), KEY);
     await user.click(screen.getByRole('button', { name: 'Sign in' }));
     expect((await screen.findByRole('alert')).textContent).toMatch(/Key rejected: Invalid API key/);
-    expect(localStorage.getItem('calseta_api_key')).toBeNull();
+    expect(screen.getByLabelText('API key')).toBeTruthy();
+    expect(stored()).not.toContain(KEY);
   });
 
   it('a 401 while signed in signs out and says why', async () => {
@@ -48,12 +81,12 @@ describe('sign-in and auth errors', () => {
       'GET /health': health,
       'GET /v1/alerts': {
         status: 401,
-        body: { error: { code: 'KEY_EXPIRED', message: 'API key has expired.' }, request_id: 'r' },
+        body: { error: { code: 'SESSION_EXPIRED', message: 'The session has expired.' }, request_id: 'r' },
       },
     });
-    expect((await screen.findByRole('status')).textContent).toMatch(/Signed out: API key has expired/);
+    expect((await screen.findByText(/Signed out: The session has expired/)).getAttribute('role')).toBe('status');
     expect(screen.getByLabelText('API key')).toBeTruthy();
-    expect(localStorage.getItem('calseta_api_key')).toBeNull();
+    expect(screen.queryByRole('navigation', { name: 'Main' })).toBeNull();
   });
 
   it('a 403 keeps the session and names the missing scope', async () => {
@@ -153,7 +186,7 @@ describe('approvals', () => {
     await user.click(await screen.findByRole('button', { name: /Approve Block IP/ }));
     expect((await screen.findByText(/Approved: the run is queued/)).textContent).toBeTruthy();
     expect(calls.some((c) => c.method === 'POST' && c.path.endsWith('/approve'))).toBe(true);
-    expect(calls[0]?.path).toContain('status=pending');
+    expect(calls.find((c) => c.path.startsWith('/v1/workflow-approvals'))?.path).toContain('status=pending');
   });
 
   it('approving one’s own request is refused with the reason, and the session stays', async () => {

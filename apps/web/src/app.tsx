@@ -29,6 +29,7 @@ const DocDetail = page(() => import('./pages/context-doc-detail.js'), 'ContextDo
 const ApiKeys = page(() => import('./pages/api-keys.js'), 'ApiKeysPage');
 const Sources = page(() => import('./pages/sources.js'), 'SourcesPage');
 const Mappings = page(() => import('./pages/mappings.js'), 'MappingsPage');
+const Users = page(() => import('./pages/users.js'), 'UsersPage');
 
 export function createQueryClient() {
   return new QueryClient({
@@ -81,6 +82,7 @@ function AppRoutes(): ReactNode {
         <Route path="/settings/api-keys" element={<ApiKeys />} />
         <Route path="/settings/sources" element={<Sources />} />
         <Route path="/settings/indicator-mappings" element={<Mappings />} />
+        <Route path="/settings/users" element={<Users />} />
         <Route path="*" element={<p className="muted">Page not found.</p>} />
       </Routes>
     </ErrorBoundary>

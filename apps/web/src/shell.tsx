@@ -1,10 +1,13 @@
+import type { Scope } from '@calseta/schema';
 import { useQuery } from '@tanstack/react-query';
 import { type ReactNode, useEffect, useRef } from 'react';
 import { Link, NavLink, useLocation } from 'react-router';
 import { healthQuery } from './api/queries/system.js';
 import { useAuth } from './auth.js';
+import { Badge, ErrorBanner } from './components/feedback.js';
 
-const NAV: Array<{ group: string; links: Array<[string, string]> }> = [
+/** The links of the navigation; one with a scope is shown to those who hold it. */
+const NAV: Array<{ group: string; links: Array<[string, string, Scope?]> }> = [
   {
     group: 'Operate',
     links: [
@@ -27,6 +30,7 @@ const NAV: Array<{ group: string; links: Array<[string, string]> }> = [
     group: 'Settings',
     links: [
       ['/settings/api-keys', 'API keys'],
+      ['/settings/users', 'Users', 'admin'],
       ['/settings/sources', 'Alert sources'],
       ['/settings/indicator-mappings', 'Indicator mappings'],
     ],
@@ -34,7 +38,7 @@ const NAV: Array<{ group: string; links: Array<[string, string]> }> = [
 ];
 
 export function Shell({ children }: { children: ReactNode }) {
-  const { signOut } = useAuth();
+  const { can, signOut, signingOut, signOutError } = useAuth();
   const health = useQuery({ ...healthQuery(), refetchInterval: 30_000 });
   const ok = health.data?.status === 'ok';
   // After client-side navigation, focus the new page (screen readers announce it; Tab starts there).
@@ -62,13 +66,15 @@ export function Shell({ children }: { children: ReactNode }) {
             <div key={section.group} className="nav-group">
               <h2>{section.group}</h2>
               <ul>
-                {section.links.map(([to, label]) => (
-                  <li key={to}>
-                    <NavLink to={to} end={to === '/'}>
-                      {label}
-                    </NavLink>
-                  </li>
-                ))}
+                {section.links
+                  .filter(([, , scope]) => !scope || can(scope))
+                  .map(([to, label]) => (
+                    <li key={to}>
+                      <NavLink to={to} end={to === '/'}>
+                        {label}
+                      </NavLink>
+                    </li>
+                  ))}
               </ul>
             </div>
           ))}
@@ -78,9 +84,11 @@ export function Shell({ children }: { children: ReactNode }) {
             <span className="dot" aria-hidden="true" /> API {health.isLoading ? '…' : ok ? 'healthy' : 'unreachable'}
             {health.data?.version ? ` · ${health.data.version}` : ''}
           </span>
-          <button type="button" className="ghost small" onClick={() => signOut()}>
+          <Person />
+          <button type="button" className="ghost small" disabled={signingOut} onClick={() => signOut()}>
             Sign out
           </button>
+          <ErrorBanner error={signOutError} title="Sign-out failed" />
         </div>
       </aside>
       <main id="main" className="content" tabIndex={-1}>
@@ -88,6 +96,31 @@ export function Shell({ children }: { children: ReactNode }) {
         {children}
       </main>
     </div>
+  );
+}
+
+/** Who is signed in: the person and their roles, or the key a local session acts with. */
+function Person() {
+  const { session } = useAuth();
+  const user = session.user;
+  return (
+    <section className="person" aria-label="Signed in as">
+      {user ? (
+        <>
+          <strong className="person-name">{user.name || user.email}</strong>
+          {user.name && user.email && <span className="muted small person-email">{user.email}</span>}
+          <span className="person-roles">
+            {user.roles.length ? (
+              user.roles.map((role) => <Badge key={role} value={role} />)
+            ) : (
+              <span className="muted small">no role</span>
+            )}
+          </span>
+        </>
+      ) : (
+        <span className="muted small">Signed in with an API key</span>
+      )}
+    </section>
   );
 }
 

@@ -29,21 +29,27 @@ export class ApiError extends Error {
   }
 }
 
-const STORAGE_KEY = 'calseta_api_key';
+/** Where a console before sessions kept the API key: deleted on load, never written again. */
+const LEGACY_KEY = 'calseta_api_key';
 let listener: ((reason: string) => void) | null = null;
+let csrfToken: string | null = null;
 
-export function getApiKey(): string | null {
-  return localStorage.getItem(STORAGE_KEY);
+/** Forget a key an older console stored in the browser (the session cookie replaced it). */
+export function dropLegacyKey(): void {
+  for (const storage of [globalThis.localStorage, globalThis.sessionStorage]) storage?.removeItem(LEGACY_KEY);
 }
-export function setApiKey(key: string): void {
-  localStorage.setItem(STORAGE_KEY, key);
-}
-export function clearApiKey(): void {
-  localStorage.removeItem(STORAGE_KEY);
+/** The session's CSRF token (from `GET /v1/auth/session`), sent with every write; null when signed out. */
+export function setCsrfToken(token: string | null): void {
+  csrfToken = token;
 }
 /** The auth provider listens: a 401 anywhere signs the user out with the reason. */
 export function onUnauthorized(fn: ((reason: string) => void) | null): void {
   listener = fn;
+}
+
+/** Leave the console for another site (the identity provider's logout page). */
+export function leavePage(url: string): void {
+  window.location.assign(url);
 }
 
 export interface RequestOptions {
@@ -51,15 +57,18 @@ export interface RequestOptions {
   json?: unknown;
   body?: FormData;
   signal?: AbortSignal;
-  /** Use this key instead of the stored one (sign-in checks a key before storing it). */
-  key?: string;
+  /** A 401 is this call's own answer (the session probe, a sign-in attempt), not a lost session. */
+  expect401?: boolean;
 }
+
+const SAFE_METHODS = new Set(['GET', 'HEAD']);
 
 /** Call the API (same origin: the dev server proxies, `pnpm start` serves both). */
 export async function api<T>(path: string, options: RequestOptions = {}): Promise<T> {
+  const method = options.method ?? 'GET';
   const headers: Record<string, string> = { accept: 'application/json' };
-  const key = options.key ?? getApiKey();
-  if (key) headers.authorization = `Bearer ${key}`;
+  // The session cookie authenticates; a write also proves it comes from this page (the server checks both).
+  if (!SAFE_METHODS.has(method) && csrfToken) headers['x-csrf-token'] = csrfToken;
   let body: BodyInit | undefined;
   if (options.json !== undefined) {
     headers['content-type'] = 'application/json';
@@ -68,8 +77,9 @@ export async function api<T>(path: string, options: RequestOptions = {}): Promis
     body = options.body;
   }
   const response = await fetch(path, {
-    method: options.method ?? 'GET',
+    method,
     headers,
+    credentials: 'same-origin',
     body,
     ...(options.signal ? { signal: options.signal } : {}),
   });
@@ -89,8 +99,8 @@ export async function api<T>(path: string, options: RequestOptions = {}): Promis
       envelope?.error?.message ?? `Request failed (${response.status}).`,
       envelope?.error?.details as Record<string, unknown> | undefined,
     );
-    // A key that stops working (revoked, expired) ends the session; a sign-in attempt reports it itself.
-    if (response.status === 401 && !options.key) listener?.(error.message);
+    // A session that ends (expired, revoked) signs out; the probe and a sign-in attempt report it themselves.
+    if (response.status === 401 && !options.expect401) listener?.(error.message);
     throw error;
   }
   return parsed as T;

@@ -6,7 +6,7 @@ export async function invalidate(client: QueryClient, keys: QueryKey[]): Promise
   await Promise.all(keys.map((queryKey) => client.invalidateQueries({ queryKey })));
 }
 
-export interface MutationRequest extends Omit<RequestOptions, 'signal' | 'key'> {
+export interface MutationRequest extends Omit<RequestOptions, 'signal' | 'expect401'> {
   path: string;
 }
 

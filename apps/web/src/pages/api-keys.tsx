@@ -4,13 +4,21 @@ import { useState } from 'react';
 import type { One } from '../api/client.js';
 import { useApiMutation } from '../api/hooks.js';
 import { apiKeyQueries } from '../api/queries/settings.js';
+import { useAuth } from '../auth.js';
 import { ConfirmButton } from '../components/confirm-button.js';
 import { Badge, ErrorBanner, Loading, Time } from '../components/feedback.js';
 import { CheckboxGroup, ListField, SelectField, TextField } from '../components/form.js';
 import { Dialog, PageHeader } from '../components/layout.js';
 import { type Column, DataTable, Pagination, useListParams } from '../components/table.js';
 
+/** The scopes this person may put on a key: their own (the server refuses more); an admin, any. */
+function useGrantableScopes(): readonly Scope[] {
+  const { can, session } = useAuth();
+  return can('admin') ? SCOPES : SCOPES.filter((scope) => session.scopes.includes(scope));
+}
+
 export function ApiKeysPage() {
+  const admin = useAuth().can('admin');
   const list = useListParams();
   const keys = useQuery(apiKeyQueries.list(list.apiParams));
   const [creating, setCreating] = useState(false);
@@ -53,7 +61,11 @@ export function ApiKeysPage() {
     <>
       <PageHeader
         title="API keys"
-        subtitle="Keys for analysts and agents. Stored hashed; the full key is shown once."
+        subtitle={
+          admin
+            ? 'Keys for analysts and agents. Stored hashed; the full key is shown once.'
+            : 'Personal keys: each holds at most the scopes of your role. Stored hashed; the full key is shown once.'
+        }
         actions={
           <button type="button" className="primary" onClick={() => setCreating(true)}>
             Create key
@@ -77,7 +89,8 @@ export function ApiKeysPage() {
 function CreateKeyDialog({ open, onClose }: { open: boolean; onClose(): void }) {
   const [name, setName] = useState('');
   const [type, setType] = useState<'human' | 'agent'>('human');
-  const [scopes, setScopes] = useState<Scope[]>(['alerts:read']);
+  const grantable = useGrantableScopes();
+  const [scopes, setScopes] = useState<Scope[]>(() => grantable.filter((scope) => scope === 'alerts:read'));
   const [sources, setSources] = useState<string[]>([]);
   const [expires, setExpires] = useState('');
   const create = useApiMutation<One<ApiKeyCreated>, ApiKeyCreate>((json) => ({ path: apiKeyQueries.path(), json }), {
@@ -120,7 +133,7 @@ function CreateKeyDialog({ open, onClose }: { open: boolean; onClose(): void }) 
             onChange={setType}
             hint="Agent keys must give a reason and confidence when they run workflows."
           />
-          <CheckboxGroup legend="Scopes" options={SCOPES} value={scopes} onChange={setScopes} />
+          <CheckboxGroup legend="Scopes" options={grantable} value={scopes} onChange={setScopes} />
           <ListField
             label="Allowed sources (optional)"
             value={sources}
@@ -139,6 +152,7 @@ function CreateKeyDialog({ open, onClose }: { open: boolean; onClose(): void }) 
 }
 
 function EditScopesDialog({ apiKey, onClose }: { apiKey: ApiKey; onClose(): void }) {
+  const grantable = useGrantableScopes();
   const [scopes, setScopes] = useState<Scope[]>(apiKey.scopes);
   const patch = useApiMutation<One<ApiKey>, void>(
     () => ({ method: 'PATCH', path: apiKeyQueries.path(apiKey.uuid), json: { scopes } }),
@@ -149,7 +163,7 @@ function EditScopesDialog({ apiKey, onClose }: { apiKey: ApiKey; onClose(): void
   );
   return (
     <Dialog open onClose={onClose} title={`Scopes of ${apiKey.name}`}>
-      <CheckboxGroup legend="Scopes" options={SCOPES} value={scopes} onChange={setScopes} />
+      <CheckboxGroup legend="Scopes" options={grantable} value={scopes} onChange={setScopes} />
       <ErrorBanner error={patch.error} />
       <button type="button" className="primary" disabled={scopes.length === 0} onClick={() => patch.mutate()}>
         Save scopes

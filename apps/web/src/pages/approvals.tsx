@@ -6,12 +6,15 @@ import type { One } from '../api/client.js';
 import { useApiMutation } from '../api/hooks.js';
 import { metricQueries } from '../api/queries/system.js';
 import { approvalQueries, workflowRunQueries } from '../api/queries/workflows.js';
+import { useAuth } from '../auth.js';
 import { Badge, ErrorBanner, Loading, LongText, Time } from '../components/feedback.js';
 import { MultiFilter } from '../components/form.js';
 import { Dialog, PageHeader } from '../components/layout.js';
 import { type Column, DataTable, Pagination, useListParams } from '../components/table.js';
 
 export function ApprovalsPage() {
+  // Deciding needs approvals:write (the approver role): others see the queue, not the buttons.
+  const mayDecide = useAuth().can('approvals:write');
   const list = useListParams(['status']);
   const status = list.filters.status?.length ? list.filters.status : ['pending'];
   const approvals = useQuery({
@@ -33,7 +36,9 @@ export function ApprovalsPage() {
       id: 'actions',
       header: 'Decision',
       cell: (a) =>
-        a.status === 'pending' ? (
+        a.status === 'pending' && !mayDecide ? (
+          <span className="muted small">awaiting an approver</span>
+        ) : a.status === 'pending' ? (
           <div className="row">
             <button
               type="button"

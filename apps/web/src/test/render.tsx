@@ -1,22 +1,56 @@
 import { render } from '@testing-library/react';
 import { MemoryRouter } from 'react-router';
 import { vi } from 'vitest';
+import type { Session } from '../api/queries/auth.js';
 import { App, createQueryClient } from '../app.js';
 
 export interface Call {
   method: string;
   path: string;
   body: unknown;
+  headers: Record<string, string>;
+  credentials: RequestCredentials | undefined;
 }
 type Handler = unknown | ((call: Call) => unknown);
+
+/** A session as `GET /v1/auth/session` answers (default: an admin signed in with the identity provider). */
+export function session(over: Partial<Session> = {}): Session {
+  return {
+    kind: 'oidc',
+    user: {
+      uuid: '00000000-0000-7000-8000-0000000000a1',
+      email: 'ada@example.com',
+      name: 'Ada Admin',
+      roles: ['admin'],
+    },
+    scopes: ['admin'],
+    csrf_token: 'csrf-token-of-the-session',
+    expires_at: '2026-11-27T10:00:00.000Z',
+    idle_expires_at: '2026-11-20T18:00:00.000Z',
+    ...over,
+  };
+}
+const signedOut = {
+  status: 401,
+  body: { error: { code: 'UNAUTHORIZED', message: 'Sign in first.' }, request_id: 'r' },
+};
 
 /**
  * Render the whole app at `path` with `fetch` answered from `routes` (`"GET /v1/alerts"` → body,
  * matched on the path without its query; a function may return `{status, body}`). Returns the calls.
+ * The session probe answers `as` (default an admin's session), or 401 when `signedIn` is false; `routes`
+ * may answer the auth endpoints themselves.
  */
-export function renderApp(path: string, routes: Record<string, Handler>, { signedIn = true } = {}) {
-  if (signedIn) localStorage.setItem('calseta_api_key', 'cai_testtesttesttesttesttesttesttest');
-  const calls = stubFetch(routes);
+export function renderApp(
+  path: string,
+  routes: Record<string, Handler>,
+  { signedIn = true, as = session() }: { signedIn?: boolean; as?: Session } = {},
+) {
+  const calls = stubFetch({
+    'GET /v1/auth/session': signedIn ? one(as) : signedOut,
+    'GET /v1/auth/config': one({ oidc: { enabled: false, display_name: null }, api_key_sign_in: true }),
+    ...routes,
+  });
   const client = createTestQueryClient();
   const view = render(
     <MemoryRouter initialEntries={[path]}>
@@ -40,7 +74,8 @@ export function stubFetch(routes: Record<string, Handler>): Call[] {
     const url = new URL(String(input), 'http://localhost');
     const method = init?.method ?? 'GET';
     const body = typeof init?.body === 'string' ? JSON.parse(init.body) : (init?.body ?? null);
-    const call = { method, path: url.pathname + url.search, body };
+    const headers = Object.fromEntries(new Headers(init?.headers).entries());
+    const call = { method, path: url.pathname + url.search, body, headers, credentials: init?.credentials };
     calls.push(call);
     const handler = routes[`${method} ${url.pathname}`];
     let status = 200;

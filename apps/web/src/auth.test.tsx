@@ -1,0 +1,259 @@
+import { screen, waitFor, within } from '@testing-library/react';
+import userEvent from '@testing-library/user-event';
+import { describe, expect, it, vi } from 'vitest';
+import { leavePage } from './api/client.js';
+import { approval } from './test/fixtures.js';
+import { one, page, renderApp, session } from './test/render.js';
+
+vi.mock('./api/client.js', async (original) => ({
+  ...(await original<typeof import('./api/client.js')>()),
+  leavePage: vi.fn(),
+}));
+
+const health = { status: 'ok', version: 'test' };
+const oidc = one({ oidc: { enabled: true, display_name: 'Contoso Okta' }, api_key_sign_in: true });
+const analyst = session({
+  user: {
+    uuid: '00000000-0000-7000-8000-0000000000a2',
+    email: 'bo@example.com',
+    name: 'Bo Analyst',
+    roles: ['analyst'],
+  },
+  scopes: ['alerts:read', 'alerts:write', 'enrichments:read', 'workflows:read', 'workflows:execute', 'agents:read'],
+});
+const approver = session({
+  user: { uuid: '00000000-0000-7000-8000-0000000000a3', email: 'cy@example.com', name: 'Cy Lead', roles: ['approver'] },
+  scopes: [...analyst.scopes, 'approvals:write'],
+});
+
+describe('sign-in with the identity provider', () => {
+  it('offers "Sign in with <provider>" as a plain link that comes back to this page', async () => {
+    renderApp('/alerts?status=Open', { 'GET /v1/auth/config': oidc }, { signedIn: false });
+    const link = await screen.findByRole('link', { name: 'Sign in with Contoso Okta' });
+    expect(link.getAttribute('href')).toBe(
+      `/v1/auth/oidc/login?return_to=${encodeURIComponent('/alerts?status=Open')}`,
+    );
+    // The key form stays, for local use.
+    expect(screen.getByLabelText('API key')).toBeTruthy();
+  });
+
+  it('without an identity provider, only the key form', async () => {
+    renderApp('/', {}, { signedIn: false });
+    await screen.findByLabelText('API key');
+    expect(screen.queryByRole('link', { name: /Sign in with/ })).toBeNull();
+  });
+
+  it('a failed provider sign-in (?sign_in_error=) is explained, and the code leaves the return path', async () => {
+    renderApp('/alerts?sign_in_error=user_disabled', { 'GET /v1/auth/config': oidc }, { signedIn: false });
+    expect((await screen.findByText(/Your account is disabled/)).getAttribute('role')).toBe('status');
+    const link = await screen.findByRole('link', { name: 'Sign in with Contoso Okta' });
+    expect(link.getAttribute('href')).toBe('/v1/auth/oidc/login?return_to=%2Falerts');
+  });
+
+  it('an unknown error code is named as text, never interpreted as markup', async () => {
+    const code = '<img src=x onerror=alert(1)>';
+    const { container } = renderApp(`/?sign_in_error=${encodeURIComponent(code)}`, {}, { signedIn: false });
+    expect((await screen.findByText(/Sign-in with the identity provider failed/)).textContent).toContain(code);
+    expect(container.querySelector('img')).toBeNull();
+  });
+});
+
+describe('the session', () => {
+  it('every request goes with the cookie; writes carry the CSRF token, reads do not', async () => {
+    const user = userEvent.setup();
+    const { calls } = renderApp(
+      '/approvals',
+      {
+        'GET /health': health,
+        'GET /v1/workflow-approvals': page([approval()]),
+        'POST /v1/workflow-approvals/00000000-0000-7000-8000-0000000000e1/approve': one(
+          approval({ status: 'approved' }),
+        ),
+      },
+      { as: approver },
+    );
+    await user.click(await screen.findByRole('button', { name: /Approve Block IP/ }));
+    await screen.findByText(/Approved: the run is queued/);
+    expect(calls.every((c) => c.credentials === 'same-origin')).toBe(true);
+    const post = calls.find((c) => c.method === 'POST');
+    expect(post?.headers['x-csrf-token']).toBe('csrf-token-of-the-session');
+    expect(post?.headers.authorization).toBeUndefined();
+    expect(calls.filter((c) => c.method === 'GET').some((c) => 'x-csrf-token' in c.headers)).toBe(false);
+  });
+
+  it('the header names the person and their roles; "Sign out" ends the session and leaves through the provider', async () => {
+    const user = userEvent.setup();
+    const logout = 'https://idp.example.com/logout?id_token_hint=x&post_logout_redirect_uri=https%3A%2F%2Fcalseta';
+    const { calls } = renderApp(
+      '/alerts',
+      {
+        'GET /health': health,
+        'GET /v1/alerts': page([]),
+        'DELETE /v1/auth/session': one({ logout_url: logout }),
+      },
+      { as: approver },
+    );
+    const person = await screen.findByRole('region', { name: 'Signed in as' });
+    expect(person.textContent).toContain('Cy Lead');
+    expect(person.textContent).toContain('cy@example.com');
+    expect(within(person).getByText('approver')).toBeTruthy();
+    await user.click(screen.getByRole('button', { name: 'Sign out' }));
+    await screen.findByLabelText('API key');
+    const del = calls.find((c) => c.method === 'DELETE');
+    expect(del).toMatchObject({ path: '/v1/auth/session', credentials: 'same-origin' });
+    expect(del?.headers['x-csrf-token']).toBe('csrf-token-of-the-session');
+    expect(leavePage).toHaveBeenCalledWith(logout);
+  });
+
+  it('a failed sign-out says so and keeps the session (the server still holds it)', async () => {
+    const user = userEvent.setup();
+    renderApp('/alerts', {
+      'GET /health': health,
+      'GET /v1/alerts': page([]),
+      'DELETE /v1/auth/session': {
+        status: 403,
+        body: { error: { code: 'CSRF_REJECTED', message: 'The request did not come from this site.' } },
+      },
+    });
+    await user.click(await screen.findByRole('button', { name: 'Sign out' }));
+    expect((await screen.findByRole('alert')).textContent).toMatch(/Sign-out failed/);
+    expect(screen.getByRole('navigation', { name: 'Main' })).toBeTruthy();
+  });
+});
+
+describe('roles decide what is offered', () => {
+  const pending = {
+    'GET /health': health,
+    'GET /v1/workflow-approvals': page([approval()]),
+  };
+
+  it('an analyst sees the approval queue without the decision buttons', async () => {
+    renderApp('/approvals', pending, { as: analyst });
+    await screen.findByText('awaiting an approver');
+    expect(screen.queryByRole('button', { name: /^Approve/ })).toBeNull();
+    expect(screen.queryByRole('button', { name: 'Reject' })).toBeNull();
+  });
+
+  it('an approver sees them', async () => {
+    renderApp('/approvals', pending, { as: approver });
+    expect(await screen.findByRole('button', { name: /^Approve Block IP/ })).toBeTruthy();
+    expect(screen.getByRole('button', { name: 'Reject' })).toBeTruthy();
+  });
+
+  it('a 403 from the server is still shown clearly', async () => {
+    const user = userEvent.setup();
+    renderApp(
+      '/approvals',
+      {
+        ...pending,
+        'POST /v1/workflow-approvals/00000000-0000-7000-8000-0000000000e1/approve': {
+          status: 403,
+          body: {
+            error: {
+              code: 'FORBIDDEN',
+              message: 'Insufficient scope.',
+              details: { required_scopes: ['approvals:write'] },
+            },
+          },
+        },
+      },
+      { as: approver },
+    );
+    await user.click(await screen.findByRole('button', { name: /^Approve Block IP/ }));
+    expect((await screen.findByRole('alert')).textContent).toMatch(/needs approvals:write/);
+  });
+
+  it('only an admin has the Users page in the navigation', async () => {
+    renderApp('/alerts', { 'GET /health': health, 'GET /v1/alerts': page([]) }, { as: analyst });
+    const nav = await screen.findByRole('navigation', { name: 'Main' });
+    expect(within(nav).queryByRole('link', { name: 'Users' })).toBeNull();
+    expect(within(nav).getByRole('link', { name: 'API keys' })).toBeTruthy();
+  });
+
+  it('a personal API key offers only the scopes of the person’s role', async () => {
+    const user = userEvent.setup();
+    const { calls } = renderApp(
+      '/settings/api-keys',
+      {
+        'GET /health': health,
+        'GET /v1/api-keys': page([]),
+        'POST /v1/api-keys': () => ({ status: 201, body: one({}) }),
+      },
+      { as: analyst },
+    );
+    await user.click(await screen.findByRole('button', { name: 'Create key' }));
+    const dialog = screen.getByRole('dialog', { name: 'Create API key' });
+    const offered = within(dialog)
+      .getAllByRole('checkbox')
+      .map((c) => c.closest('label')?.textContent?.trim());
+    expect(offered).toEqual(analyst.scopes);
+    expect(within(dialog).queryByRole('checkbox', { name: 'admin' })).toBeNull();
+    expect(within(dialog).queryByRole('checkbox', { name: 'approvals:write' })).toBeNull();
+    await user.type(within(dialog).getByLabelText('Name'), 'my laptop');
+    await user.click(within(dialog).getByRole('button', { name: 'Create key' }));
+    await waitFor(() =>
+      expect(calls.find((c) => c.method === 'POST')?.body).toMatchObject({ scopes: ['alerts:read'] }),
+    );
+  });
+});
+
+describe('users (admin)', () => {
+  const bo = {
+    ...(analyst.user as NonNullable<typeof analyst.user>),
+    disabled: false,
+    last_login_at: '2026-11-20T09:00:00.000Z',
+  };
+  const routes = () => ({
+    'GET /health': health,
+    'GET /v1/users': page([bo]),
+    'PATCH /v1/users/00000000-0000-7000-8000-0000000000a2': (c: { body: unknown }) =>
+      one({ ...bo, ...(c.body as object) }),
+    'DELETE /v1/users/00000000-0000-7000-8000-0000000000a2/sessions': { status: 204 },
+  });
+
+  it('lists people with their roles; an admin changes roles, disables, and ends sessions', async () => {
+    const user = userEvent.setup();
+    const { calls } = renderApp('/settings/users', routes());
+    const table = await screen.findByRole('table', { name: 'Users' });
+    const row = within(table).getByRole('row', { name: /Bo Analyst/ });
+    expect(within(row).getByText('analyst')).toBeTruthy();
+    expect(within(row).getByText('active')).toBeTruthy();
+
+    await user.click(within(row).getByRole('button', { name: 'Edit roles of Bo Analyst' }));
+    const roles = screen.getByRole('dialog', { name: 'Roles of Bo Analyst' });
+    await user.click(within(roles).getByRole('checkbox', { name: 'approver' }));
+    await user.click(within(roles).getByRole('button', { name: 'Save roles' }));
+    await waitFor(() =>
+      expect(calls.find((c) => c.method === 'PATCH')?.body).toEqual({ roles: ['analyst', 'approver'] }),
+    );
+
+    await user.click(within(row).getByRole('button', { name: 'Disable' }));
+    await user.click(
+      within(screen.getByRole('dialog', { name: 'Disable Bo Analyst?' })).getByRole('button', { name: 'Disable' }),
+    );
+    await waitFor(() => expect(calls.filter((c) => c.method === 'PATCH')[1]?.body).toEqual({ disabled: true }));
+    expect((await screen.findByText(/Bo Analyst is disabled/)).getAttribute('role')).toBe('status');
+
+    await user.click(within(row).getByRole('button', { name: 'End sessions' }));
+    expect(calls.some((c) => c.method === 'DELETE')).toBe(false);
+    const end = screen.getByRole('dialog', { name: 'End every session of Bo Analyst?' });
+    await user.click(within(end).getByRole('button', { name: 'End sessions' }));
+    await screen.findByText(/Every session of Bo Analyst has ended/);
+    const del = calls.find((c) => c.method === 'DELETE');
+    expect(del?.path).toBe('/v1/users/00000000-0000-7000-8000-0000000000a2/sessions');
+    expect(del?.headers['x-csrf-token']).toBe('csrf-token-of-the-session');
+  });
+
+  it('an admin cannot disable themself', async () => {
+    renderApp('/settings/users', {
+      ...routes(),
+      'GET /v1/users': page([
+        { ...(session().user as NonNullable<ReturnType<typeof session>['user']>), disabled: false },
+      ]),
+    });
+    const row = within(await screen.findByRole('table', { name: 'Users' })).getByRole('row', {
+      name: /Ada Admin \(you\)/,
+    });
+    expect((within(row).getByRole('button', { name: 'Disable' }) as HTMLButtonElement).disabled).toBe(true);
+  });
+});
