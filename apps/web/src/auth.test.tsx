@@ -2,6 +2,7 @@ import { screen, waitFor, within } from '@testing-library/react';
 import userEvent from '@testing-library/user-event';
 import { describe, expect, it, vi } from 'vitest';
 import { leavePage } from './api/client.js';
+import type { User } from './api/queries/auth.js';
 import { approval } from './test/fixtures.js';
 import { one, page, renderApp, session } from './test/render.js';
 
@@ -198,11 +199,18 @@ describe('roles decide what is offered', () => {
 });
 
 describe('users (admin)', () => {
-  const bo = {
-    ...(analyst.user as NonNullable<typeof analyst.user>),
+  const user = (over: Partial<User> & Pick<User, 'uuid' | 'email' | 'name'>): User => ({
+    roles: ['analyst'],
+    idp_roles: ['analyst'],
+    granted_roles: [],
+    scopes: analyst.scopes,
     disabled: false,
-    last_login_at: '2026-11-20T09:00:00.000Z',
-  };
+    signed_in: true,
+    last_sign_in_at: '2026-11-20T09:00:00.000Z',
+    created_at: '2026-11-01T09:00:00.000Z',
+    ...over,
+  });
+  const bo = user({ uuid: '00000000-0000-7000-8000-0000000000a2', email: 'bo@example.com', name: 'Bo Analyst' });
   const routes = () => ({
     'GET /health': health,
     'GET /v1/users': page([bo]),
@@ -212,32 +220,32 @@ describe('users (admin)', () => {
   });
 
   it('lists people with their roles; an admin changes roles, disables, and ends sessions', async () => {
-    const user = userEvent.setup();
+    const ui = userEvent.setup();
     const { calls } = renderApp('/settings/users', routes());
     const table = await screen.findByRole('table', { name: 'Users' });
     const row = within(table).getByRole('row', { name: /Bo Analyst/ });
     expect(within(row).getByText('analyst')).toBeTruthy();
     expect(within(row).getByText('active')).toBeTruthy();
 
-    await user.click(within(row).getByRole('button', { name: 'Edit roles of Bo Analyst' }));
+    await ui.click(within(row).getByRole('button', { name: 'Edit roles of Bo Analyst' }));
     const roles = screen.getByRole('dialog', { name: 'Roles of Bo Analyst' });
-    await user.click(within(roles).getByRole('checkbox', { name: 'approver' }));
-    await user.click(within(roles).getByRole('button', { name: 'Save roles' }));
-    await waitFor(() =>
-      expect(calls.find((c) => c.method === 'PATCH')?.body).toEqual({ roles: ['analyst', 'approver'] }),
-    );
+    // The provider's roles are shown; only those granted here are edited (the others return at sign-in).
+    expect(roles.textContent).toMatch(/From the identity provider \(refreshed at each sign-in\): analyst\./);
+    await ui.click(within(roles).getByRole('checkbox', { name: 'approver' }));
+    await ui.click(within(roles).getByRole('button', { name: 'Save roles' }));
+    await waitFor(() => expect(calls.find((c) => c.method === 'PATCH')?.body).toEqual({ roles: ['approver'] }));
 
-    await user.click(within(row).getByRole('button', { name: 'Disable' }));
-    await user.click(
+    await ui.click(within(row).getByRole('button', { name: 'Disable' }));
+    await ui.click(
       within(screen.getByRole('dialog', { name: 'Disable Bo Analyst?' })).getByRole('button', { name: 'Disable' }),
     );
     await waitFor(() => expect(calls.filter((c) => c.method === 'PATCH')[1]?.body).toEqual({ disabled: true }));
     expect((await screen.findByText(/Bo Analyst is disabled/)).getAttribute('role')).toBe('status');
 
-    await user.click(within(row).getByRole('button', { name: 'End sessions' }));
+    await ui.click(within(row).getByRole('button', { name: 'End sessions' }));
     expect(calls.some((c) => c.method === 'DELETE')).toBe(false);
     const end = screen.getByRole('dialog', { name: 'End every session of Bo Analyst?' });
-    await user.click(within(end).getByRole('button', { name: 'End sessions' }));
+    await ui.click(within(end).getByRole('button', { name: 'End sessions' }));
     await screen.findByText(/Every session of Bo Analyst has ended/);
     const del = calls.find((c) => c.method === 'DELETE');
     expect(del?.path).toBe('/v1/users/00000000-0000-7000-8000-0000000000a2/sessions');

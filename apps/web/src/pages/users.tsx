@@ -30,7 +30,7 @@ export function UsersPage() {
   );
   const columns: Column<User>[] = [
     { id: 'name', header: 'Name', cell: (u) => (u.uuid === me ? `${u.name ?? '—'} (you)` : (u.name ?? '—')) },
-    { id: 'email', header: 'Email', className: 'wrap', cell: (u) => u.email ?? '—' },
+    { id: 'email', header: 'Email', className: 'wrap', cell: (u) => u.email },
     {
       id: 'roles',
       header: 'Roles',
@@ -46,7 +46,11 @@ export function UsersPage() {
         ),
     },
     { id: 'status', header: 'Status', cell: (u) => <Badge value={u.disabled ? 'disabled' : 'active'} /> },
-    { id: 'last', header: 'Last sign-in', cell: (u) => <Time value={u.last_login_at ?? null} /> },
+    {
+      id: 'last',
+      header: 'Last sign-in',
+      cell: (u) => (u.signed_in ? <Time value={u.last_sign_in_at} /> : <span className="muted">never</span>),
+    },
     {
       id: 'actions',
       header: '',
@@ -125,7 +129,8 @@ export function UsersPage() {
 const label = (u: Pick<User, 'name' | 'email'>) => u.name || u.email || 'this user';
 
 function EditRolesDialog({ user, onClose }: { user: User; onClose(): void }) {
-  const [roles, setRoles] = useState<Role[]>(user.roles);
+  // Only the roles granted here are edited: those from the identity provider return at each sign-in.
+  const [roles, setRoles] = useState<Role[]>(user.granted_roles);
   const patch = useApiMutation<One<User>, void>(
     () => ({ method: 'PATCH', path: userQueries.path(user.uuid), json: { roles } }),
     { invalidates: [userQueries.all], onSuccess: onClose },
@@ -135,7 +140,11 @@ function EditRolesDialog({ user, onClose }: { user: User; onClose(): void }) {
       <p className="muted small">
         viewer reads; analyst also triages and runs workflows; approver also decides approvals; admin may do everything.
       </p>
-      <CheckboxGroup legend="Roles" options={ROLES} value={roles} onChange={setRoles} />
+      <p className="small">
+        From the identity provider (refreshed at each sign-in):{' '}
+        {user.idp_roles.length ? user.idp_roles.join(', ') : 'none'}.
+      </p>
+      <CheckboxGroup legend="Roles granted here" options={ROLES} value={roles} onChange={setRoles} />
       <ErrorBanner error={patch.error} />
       <button type="button" className="primary" disabled={patch.isPending} onClick={() => patch.mutate()}>
         Save roles

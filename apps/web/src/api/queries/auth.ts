@@ -26,10 +26,21 @@ export interface Session {
   expires_at: string;
   idle_expires_at: string;
 }
-export interface User extends SessionUser {
+export interface User {
+  uuid: string;
+  email: string;
+  name: string | null;
+  /** The union of `idp_roles` and `granted_roles`. */
+  roles: Role[];
+  /** Mapped from the identity provider's claims at the last sign-in. */
+  idp_roles: Role[];
+  /** Granted here (by an admin); `PATCH {roles}` replaces these. */
+  granted_roles: Role[];
+  scopes: Scope[];
   disabled: boolean;
-  last_login_at?: string | null;
-  created_at?: string;
+  signed_in: boolean;
+  last_sign_in_at: string | null;
+  created_at: string;
 }
 
 /** True when `scopes` grant `scope` (admin grants everything, as on the server). */
