@@ -454,6 +454,8 @@ export interface AgentRegistrationsTable {
   documentation: Nullable<string>;
   created_at: TimestampDefault;
   updated_at: TimestampDefault;
+  /** 'alert' (one delivery per alert) | 'incident' (per incident: on open, then debounced updates). 0019. */
+  delivery_mode: Defaulted<string>;
 }
 
 export interface AgentRunsTable {
@@ -636,6 +638,47 @@ export interface IncidentFindingsTable {
   updated_at: TimestampDefault;
 }
 
+// ---------------------------------------------------------------- 0019_incident_delivery
+
+/** Per (incident, agent): a `deliver-incident` job is scheduled for `due_at` and has not cut its revision yet. */
+export interface IncidentDeliveryCursorsTable {
+  incident_id: number;
+  agent_registration_id: number;
+  due_at: NullableTimestamp;
+}
+
+/** One revision of an incident delivered to a per-incident agent (unique per incident, agent, revision). */
+export interface IncidentDeliveriesTable {
+  id: Id;
+  uuid: Defaulted<string>;
+  incident_id: number;
+  agent_registration_id: number;
+  revision: number;
+  /** 'incident.opened' (revision 1) | 'incident.updated'. */
+  event: string;
+  idempotency_key: string;
+  /** Member alert ids this revision covers, and those new since the previous one (JSON arrays: write JSON.stringify). */
+  alert_ids: ColumnType<number[], string, string>;
+  added_alert_ids: ColumnType<number[], string, string>;
+  status: Defaulted<string>;
+  attempt_count: Defaulted<number>;
+  attempts: ColumnType<JsonObject[], string | undefined, string>;
+  /** Liveness id of the process making the current attempt. */
+  claimed_by: Nullable<number>;
+  next_attempt_at: NullableTimestamp;
+  request_payload: NullableJson;
+  payload_bytes: Nullable<number>;
+  token_count: Nullable<number>;
+  response_status_code: Nullable<number>;
+  response_body: NullableJson;
+  error: Nullable<string>;
+  duration_ms: Nullable<number>;
+  started_at: NullableTimestamp;
+  completed_at: NullableTimestamp;
+  created_at: TimestampDefault;
+  updated_at: TimestampDefault;
+}
+
 // ---------------------------------------------------------------- database
 
 export interface Database {
@@ -672,6 +715,8 @@ export interface Database {
   incident_correlation_keys: IncidentCorrelationKeysTable;
   incident_events: IncidentEventsTable;
   incident_findings: IncidentFindingsTable;
+  incident_delivery_cursors: IncidentDeliveryCursorsTable;
+  incident_deliveries: IncidentDeliveriesTable;
 }
 
 // ---------------------------------------------------------------- row aliases

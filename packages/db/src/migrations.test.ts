@@ -23,6 +23,8 @@ const TABLES = [
   'enrichment_providers',
   'incident_alerts',
   'incident_correlation_keys',
+  'incident_deliveries',
+  'incident_delivery_cursors',
   'incident_events',
   'incident_findings',
   'incidents',
@@ -95,6 +97,7 @@ describe('schema', () => {
           'enrichment_cache',
           'enrichment_inflight',
           'incident_correlation_keys',
+          'incident_delivery_cursors',
           'oidc_logins',
           'provider_rate_state',
           'rate_limit_buckets',
@@ -180,6 +183,7 @@ describe('migrations on an empty database', () => {
       '0014_alert_verdict',
       '0017_users_sessions',
       '0018_incidents',
+      '0019_incident_delivery',
     ]);
     expect(await migrateToLatest(empty.db)).toEqual(migrationNames());
     expect(await migrateToLatest(empty.db)).toEqual([]);

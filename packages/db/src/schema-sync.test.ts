@@ -124,6 +124,7 @@ const EXPECTED: DatabaseSpec = {
     documentation: 'null string',
     created_at: 'default Date',
     updated_at: 'default Date',
+    delivery_mode: 'default string',
   },
   agent_runs: {
     id: 'default number',
@@ -527,7 +528,40 @@ const EXPECTED: DatabaseSpec = {
     posted_at: 'default Date',
     created_at: 'default Date',
     updated_at: 'default Date',
-  },};
+  },
+  incident_delivery_cursors: {
+    incident_id: 'required number',
+    agent_registration_id: 'required number',
+    due_at: 'null Date',
+  },
+  incident_deliveries: {
+    id: 'default number',
+    uuid: 'default string',
+    incident_id: 'required number',
+    agent_registration_id: 'required number',
+    revision: 'required number',
+    event: 'required string',
+    idempotency_key: 'required string',
+    alert_ids: 'required json',
+    added_alert_ids: 'required json',
+    status: 'default string',
+    attempt_count: 'default number',
+    attempts: 'default json',
+    claimed_by: 'null number',
+    next_attempt_at: 'null Date',
+    request_payload: 'null json',
+    payload_bytes: 'null number',
+    token_count: 'null number',
+    response_status_code: 'null number',
+    response_body: 'null json',
+    error: 'null string',
+    duration_ms: 'null number',
+    started_at: 'null Date',
+    completed_at: 'null Date',
+    created_at: 'default Date',
+    updated_at: 'default Date',
+  },
+};
 
 let t: TestDatabase;
 beforeAll(async () => {

@@ -22,6 +22,12 @@ const TimeoutSecondsSchema = z.number().int().min(1).max(300);
 const RetryCountSchema = z.number().int().min(0).max(10);
 const TokenBudgetSchema = z.number().int().min(300).max(100_000);
 const NameListSchema = z.array(z.string().min(1).max(200)).max(100);
+/**
+ * `alert` (default): one delivery per alert. `incident`: one delivery when an incident opens, then
+ * debounced updates as alerts join it (what changed since the last one); no per-alert deliveries.
+ */
+export const AgentDeliveryModeSchema = z.enum(['alert', 'incident']).meta({ id: 'AgentDeliveryMode' });
+export type AgentDeliveryMode = z.infer<typeof AgentDeliveryModeSchema>;
 
 /** Wire fields shared by create and patch. */
 const agentFields = {
@@ -41,6 +47,7 @@ const agentFields = {
   token_budget: TokenBudgetSchema.nullable(),
   is_active: z.boolean(),
   documentation: z.string().max(100_000).nullable(),
+  delivery_mode: AgentDeliveryModeSchema,
 };
 
 export const AgentCreateSchema = z
@@ -63,6 +70,8 @@ export const AgentCreateSchema = z
     token_budget: agentFields.token_budget.default(null),
     is_active: agentFields.is_active.default(true),
     documentation: agentFields.documentation.default(null),
+    /** Per alert (default) or per incident. */
+    delivery_mode: agentFields.delivery_mode.default('alert'),
   })
   .strict()
   .refine((a) => (a.auth_header_name === null) === (a.auth_header_value === null), {
@@ -126,6 +135,7 @@ export const AgentSchema = z
     token_budget: z.number().int().nullable(),
     is_active: z.boolean(),
     documentation: z.string().nullable(),
+    delivery_mode: AgentDeliveryModeSchema,
     created_at: TimestampSchema,
     updated_at: TimestampSchema,
   })

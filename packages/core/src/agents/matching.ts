@@ -1,5 +1,5 @@
 import type { Db } from '@calseta/db';
-import type { TargetingRules } from '@calseta/schema';
+import type { AgentDeliveryMode, TargetingRules } from '@calseta/schema';
 import { matchesTargeting, type TargetingSubject } from '../context/targeting.js';
 import type { AgentRow } from './registry.js';
 
@@ -18,12 +18,20 @@ export function agentMatches(agent: MatchFields, subject: TargetingSubject): boo
   return matchesTargeting(filter, subject);
 }
 
-/** The active agents that match, oldest first. */
-export async function matchingAgents(db: Db, subject: TargetingSubject): Promise<AgentRow[]> {
+/**
+ * The active agents of a delivery mode that match, oldest first. Per-alert dispatch asks for `alert`
+ * agents only: an `incident` agent gets the incident instead (incidents/delivery.ts).
+ */
+export async function matchingAgents(
+  db: Db,
+  subject: TargetingSubject,
+  mode: AgentDeliveryMode = 'alert',
+): Promise<AgentRow[]> {
   const agents = await db
     .selectFrom('agent_registrations')
     .selectAll()
     .where('is_active', '=', true)
+    .where('delivery_mode', '=', mode)
     .orderBy('created_at', 'asc')
     .orderBy('id', 'asc')
     .execute();

@@ -43,6 +43,7 @@ export function toAgent(row: AgentRow): Agent {
     token_budget: row.token_budget,
     is_active: row.is_active,
     documentation: row.documentation,
+    delivery_mode: row.delivery_mode as Agent['delivery_mode'],
     created_at: iso(row.created_at),
     updated_at: iso(row.updated_at),
   };
@@ -207,6 +208,7 @@ export async function createAgent(ctx: ServiceContext, input: AgentCreateInput):
         token_budget: data.token_budget,
         is_active: data.is_active,
         documentation: data.documentation,
+        delivery_mode: data.delivery_mode,
       })
       .returningAll()
       .executeTakeFirstOrThrow();

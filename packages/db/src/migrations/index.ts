@@ -23,6 +23,7 @@ import * as m0012 from './0012_severity_unmapped.js';
 import * as m0014 from './0014_alert_verdict.js';
 import * as m0017 from './0017_users_sessions.js';
 import * as m0018 from './0018_incidents.js';
+import * as m0019 from './0019_incident_delivery.js';
 
 export const migrations: Readonly<Record<string, Migration>> = Object.freeze({
   '0001_core': m0001,
@@ -40,4 +41,5 @@ export const migrations: Readonly<Record<string, Migration>> = Object.freeze({
   '0014_alert_verdict': m0014,
   '0017_users_sessions': m0017,
   '0018_incidents': m0018,
+  '0019_incident_delivery': m0019,
 });
