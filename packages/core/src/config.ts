@@ -56,6 +56,8 @@ export const ProcessEnvSchema = z.object({
   AGENT_RETRY_CAP_SECONDS: z.coerce.number().int().min(1).optional(),
   /** Worker threads running workflow code in this process (default min(2, CPU cores)). */
   WORKFLOW_SANDBOX_THREADS: z.coerce.number().int().min(1).max(64).optional(),
+  /** Per-incident agents: seconds an update waits for more alerts to join before it is delivered (default 30). */
+  INCIDENT_DEBOUNCE_SECONDS: z.coerce.number().int().min(0).max(3600).optional(),
 });
 
 /** Parse an app's environment, saying every problem at once; adds the provider credentials it may read. */
@@ -94,6 +96,9 @@ export function sharedCoreConfig(
     ...(env.AGENT_RETRY_CAP_SECONDS === undefined
       ? {}
       : { agentDispatch: { retryCapSeconds: env.AGENT_RETRY_CAP_SECONDS } }),
+    ...(env.INCIDENT_DEBOUNCE_SECONDS === undefined
+      ? {}
+      : { incidents: { debounceSeconds: env.INCIDENT_DEBOUNCE_SECONDS } }),
     generation: {
       anthropicApiKey: env.ANTHROPIC_API_KEY || undefined,
       anthropicBaseUrl: env.ANTHROPIC_BASE_URL,

@@ -51,6 +51,24 @@ export { type Core, type CreateCoreOptions, createCore } from './create-core.js'
 export * from './enrichment/admin.js';
 export { enrichOnDemand, listProviderStatus, requestAlertEnrichment } from './enrichment/on-demand.js';
 export { seedBuiltinProviders } from './enrichment/seed.js';
+export {
+  DEFAULT_INCIDENT_DEBOUNCE_SECONDS,
+  dispatchIncidentUpdates,
+  EVENT_INCIDENT_OPENED,
+  EVENT_INCIDENT_UPDATED,
+  type IncidentChange,
+  type IncidentDispatchResult,
+  runIncidentDelivery,
+} from './incidents/delivery.js';
+export {
+  buildIncidentPayload,
+  composeIncidentPayload,
+  DEFAULT_INCIDENT_TOKEN_BUDGET,
+  INCIDENT_PAYLOAD_SCHEMA,
+  type IncidentPayloadSources,
+  type IncidentRevision,
+  loadIncidentPayloadSources,
+} from './incidents/payload.js';
 export { findIndicator, getIndicator, patchIndicator } from './indicators/indicators.js';
 export { recordActivity, redact } from './infra/activity.js';
 export type { Actor, AuthenticatedKey, CoreConfig, CoreDeps, ServiceContext } from './infra/context.js';

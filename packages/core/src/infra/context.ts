@@ -49,6 +49,8 @@ export interface CoreConfig {
   apiBaseUrl?: string;
   /** Agent webhook retries: full-jitter backoff from `retryBaseSeconds` (default 2), capped (default 300). */
   agentDispatch?: { retryBaseSeconds?: number; retryCapSeconds?: number };
+  /** Per-incident agent deliveries: an update waits `debounceSeconds` (default 30) for more alerts to join. */
+  incidents?: { debounceSeconds?: number };
   /**
    * Workflow generation (`ANTHROPIC_*`): without `anthropicApiKey` it answers GENERATION_NOT_CONFIGURED.
    * Defaults: base URL https://api.anthropic.com, model claude-sonnet-4-6.

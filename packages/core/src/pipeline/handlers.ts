@@ -5,6 +5,7 @@ import { contextFor } from '../context-for.js';
 import type { CoreDeps } from '../infra/context.js';
 import { SYSTEM } from '../infra/context.js';
 import type { JobName, JobPayload } from '../infra/jobs/catalogue.js';
+import { runIncidentDelivery } from '../incidents/delivery.js';
 import { extractAlertIndicators } from '../ingest/extract-alert-indicators.js';
 import { runWorkflowJob } from '../workflows/runs.js';
 import { enrichAlert } from './enrich-alert.js';
@@ -35,6 +36,7 @@ export const JOB_HANDLERS: Handlers = {
     }
   },
   'dispatch-agent': (deps, data) => runAgentDelivery(contextFor(deps, SYSTEM), data),
+  'deliver-incident': (deps, data) => runIncidentDelivery(contextFor(deps, SYSTEM), data),
   'execute-workflow': async (deps, data) => {
     const ctx = contextFor(deps, SYSTEM);
     await runWorkflowJob(ctx, data);

@@ -39,6 +39,24 @@ export const JOBS = {
     expireInSeconds: 360,
   },
   /**
+   * Per-incident agent delivery (incidents/delivery.ts): without `delivery_id`, cut the next revision
+   * of (incident, agent) — scheduled at once when the incident opens, after the debounce for updates —
+   * and queue its first attempt; with it, one attempt of that revision (the handler schedules the next
+   * with backoff). pg-boss retries cover crashes; a crashed attempt is re-taken at once (liveness).
+   */
+  'deliver-incident': {
+    payload: z.object({
+      incident_id: z.number().int().positive(),
+      agent_id: z.number().int().positive(),
+      delivery_id: z.number().int().positive().optional(),
+      attempt: z.number().int().min(1).optional(),
+    }),
+    retryLimit: 5,
+    retryDelay: 2,
+    retryBackoff: true,
+    expireInSeconds: 360,
+  },
+  /**
    * One run of a workflow (`workflow_runs` row `run_id`) in the sandbox. One attempt: a run is not
    * repeated (it may have acted); expiry exceeds the longest workflow timeout (900 s).
    */
