@@ -69,6 +69,7 @@ export {
   type IncidentRevision,
   loadIncidentPayloadSources,
 } from './incidents/payload.js';
+export * from './incidents/index.js';
 export { findIndicator, getIndicator, patchIndicator } from './indicators/indicators.js';
 export { recordActivity, redact } from './infra/activity.js';
 export type { Actor, AuthenticatedKey, CoreConfig, CoreDeps, ServiceContext } from './infra/context.js';

@@ -286,7 +286,8 @@ export const CorrelationDryRunGroupSchema = z
   .object({
     title: z.string(),
     severity: AlertSeveritySchema,
-    /** Members in join order, each with why it would join. */
+    alert_count: z.number().int(),
+    /** Members in join order (at most 100), each with why it would join. */
     alerts: z.array(
       z.object({
         uuid: UuidSchema,

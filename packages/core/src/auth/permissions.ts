@@ -35,6 +35,11 @@ export const PERMISSIONS = {
   'sources:manage': ['admin'],
   'settings:read': ['admin'],
   'activity:read': ['admin'],
+  /** Incidents group alerts: whoever reads or triages alerts does the same with incidents (issue 23). */
+  'incidents:read': ['alerts:read'],
+  'incidents:write': ['alerts:write'],
+  /** Correlation rules decide what every later alert joins: admin only. */
+  'incidents:configure': ['admin'],
 } as const satisfies Record<string, readonly Scope[]>;
 
 export type Permission = keyof typeof PERMISSIONS;

@@ -8,7 +8,8 @@ import { newUuid } from '../infra/ids.js';
 
 const SUMMARY_PREVIEW = 120;
 
-function author(actor: Actor): FindingAuthor {
+/** Who posted a finding (also incidents' findings). */
+export function findingAuthor(actor: Actor): FindingAuthor {
   return actor.type === 'system'
     ? { actor_type: 'system', key_prefix: null, key_name: null, key_type: null }
     : { actor_type: actor.type, key_prefix: actor.key.prefix, key_name: actor.key.name, key_type: actor.key.keyType };
@@ -32,7 +33,7 @@ export async function addAlertFinding(
     recommended_action: data.recommended_action ?? null,
     evidence: data.evidence ?? null,
     posted_at: new Date().toISOString(),
-    posted_by: author(ctx.actor),
+    posted_by: findingAuthor(ctx.actor),
   };
   await ctx.db.transaction().execute(async (trx) => {
     const { rows } = await sql<{ id: number }>`

@@ -12,6 +12,8 @@
  *   time: candidates for a new alert are an index range on (key, occurred_at), bounded by its own keys.
  * - `incident_events`: the incident's timeline (shape of activity_events).
  * - `incident_findings`: agents' and analysts' findings on the incident.
+ * - `alert_indicators (indicator_id, alert_id DESC)`: an indicator's newest links first, so the count
+ *   of its alerts in a window (its prevalence) reads a bounded index range.
  *
  * FROZEN once released: never edit a migration that has shipped; add a new one.
  * Migrations only see `Kysely<any>` and must never import application code.
@@ -115,6 +117,9 @@ export async function up(db: Kysely<any>): Promise<void> {
   await sql`CREATE INDEX ix_incident_findings_incident_id ON incident_findings (incident_id, posted_at, id)`.execute(
     db,
   );
+  await sql`CREATE INDEX ix_alert_indicators_indicator_id_alert_id ON alert_indicators (indicator_id, alert_id DESC)`.execute(
+    db,
+  );
   for (const table of ['incidents', 'incident_alerts', 'incident_findings']) {
     await sql`
       CREATE TRIGGER ${sql.raw(`trg_${table}_touch_updated_at`)}
@@ -124,6 +129,7 @@ export async function up(db: Kysely<any>): Promise<void> {
 }
 
 export async function down(db: Kysely<any>): Promise<void> {
+  await sql`DROP INDEX ix_alert_indicators_indicator_id_alert_id`.execute(db);
   await sql`DROP TABLE incident_findings`.execute(db);
   await sql`DROP TABLE incident_events`.execute(db);
   await sql`DROP TABLE incident_correlation_keys`.execute(db);
