@@ -15,6 +15,7 @@ import { detectionRuleRoutes } from './routes/detection-rules.js';
 import { fieldExtractionRoutes } from './routes/enrichment-field-extractions.js';
 import { enrichmentProviderRoutes } from './routes/enrichment-providers.js';
 import { enrichmentRoutes } from './routes/enrichments.js';
+import { incidentRoutes } from './routes/incidents.js';
 import { mappingRoutes } from './routes/indicator-mappings.js';
 import { ingestRoutes } from './routes/ingest.js';
 import { metricsRoutes } from './routes/metrics.js';
@@ -83,6 +84,7 @@ export function createApp(deps: CoreDeps, options: AppOptions) {
     approvalRoutes,
     sourceRoutes,
     settingsRoutes,
+    incidentRoutes,
   ])
     app.route('/', routes);
   app.route('/', healthRoutes(options.version));
