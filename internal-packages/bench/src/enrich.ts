@@ -19,6 +19,7 @@ import {
   mockProviderEnv,
   startMockProviders,
 } from '@calseta/mock-providers';
+import { logProblems } from './lib/log-problems.js';
 import { type ActivitySummary, activitySampler, describeActivity } from './lib/pg-activity.js';
 import { CpuMeter, machineCpuSeconds, postmasterPid, processCpuSeconds, processTreeCpuSeconds } from './lib/proc.js';
 import {
@@ -769,24 +770,6 @@ async function runPhase(input: {
     workerActivity,
     walBytes,
   };
-}
-
-/** Warnings and errors in the apps' JSON log lines, counted by message (err.message, else msg). */
-function logProblems(lines: readonly string[]): Record<string, number> {
-  const counts: Record<string, number> = {};
-  for (const line of lines) {
-    const at = line.indexOf('{');
-    if (at < 0) continue;
-    try {
-      const entry = JSON.parse(line.slice(at)) as { level?: number; msg?: string; err?: { message?: string } };
-      if ((entry.level ?? 0) < 40) continue;
-      const what = `${entry.level === 40 ? 'warn' : 'error'}: ${entry.msg ?? ''}${entry.err?.message ? ` (${entry.err.message})` : ''}`;
-      counts[what] = (counts[what] ?? 0) + 1;
-    } catch {
-      // not a JSON line (e.g. a Node warning): shown as is
-    }
-  }
-  return counts;
 }
 
 // ------------------------------------------------------------------------------------- main
