@@ -45,7 +45,7 @@ describe('sign-in with the identity provider', () => {
   });
 
   it('a failed provider sign-in (?sign_in_error=) is explained, and the code leaves the return path', async () => {
-    renderApp('/alerts?sign_in_error=user_disabled', { 'GET /v1/auth/config': oidc }, { signedIn: false });
+    renderApp('/alerts?sign_in_error=disabled', { 'GET /v1/auth/config': oidc }, { signedIn: false });
     expect((await screen.findByText(/Your account is disabled/)).getAttribute('role')).toBe('status');
     const link = await screen.findByRole('link', { name: 'Sign in with Contoso Okta' });
     expect(link.getAttribute('href')).toBe('/v1/auth/oidc/login?return_to=%2Falerts');

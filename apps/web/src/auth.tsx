@@ -26,15 +26,13 @@ const KEY_SHAPE = /^cai_[A-Za-z0-9_-]{8,}$/;
 
 /** `?sign_in_error=<code>` (the OIDC callback's redirect) in an analyst's words. */
 const SIGN_IN_ERRORS: Record<string, string> = {
-  access_denied: 'The identity provider did not sign you in.',
-  user_disabled: 'Your account is disabled in Calseta. Ask an administrator.',
+  login_expired: 'The sign-in took too long or was started in another browser. Try again.',
+  provider_error: 'The identity provider did not sign you in.',
+  invalid_response: 'The identity provider’s answer could not be verified. Try again, or ask an administrator.',
+  provider_unavailable: 'The identity provider could not be reached. Try again later.',
   disabled: 'Your account is disabled in Calseta. Ask an administrator.',
-  no_role: 'You have no Calseta role: your identity provider groups map to none. Ask an administrator.',
-  invalid_state: 'The sign-in took too long or was started in another tab. Try again.',
-  expired: 'The sign-in took too long. Try again.',
-  invalid_token: 'The identity provider’s answer could not be verified. Try again, or ask an administrator.',
-  provider_error: 'The identity provider could not be reached or refused the request. Try again later.',
-  oidc_disabled: 'Single sign-on is not configured on this server.',
+  no_role: 'You have no Calseta role: none of your groups at the identity provider maps to one. Ask an administrator.',
+  no_email: 'The identity provider did not give your email address, which Calseta needs. Ask an administrator.',
 };
 const SIGN_IN_ERROR = 'sign_in_error';
 
