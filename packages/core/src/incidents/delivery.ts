@@ -60,7 +60,14 @@ export interface IncidentDispatchResult {
 
 type Agent = Pick<
   AgentRow,
-  'id' | 'uuid' | 'name' | 'is_active' | 'trigger_on_sources' | 'trigger_on_severities' | 'trigger_filter'
+  | 'id'
+  | 'uuid'
+  | 'name'
+  | 'is_active'
+  | 'trigger_on_sources'
+  | 'trigger_on_severities'
+  | 'trigger_filter'
+  | 'delivery_mode'
 >;
 
 /** Does `agent` want this change: it matches one of the added alerts (its sources, severities, filter). */
@@ -78,7 +85,7 @@ async function wants(
   for (const id of alertIds.slice(0, MATCH_SAMPLE)) {
     if (!subjects.has(id)) subjects.set(id, await targetingSubjectOf(db, id));
     const subject = subjects.get(id);
-    if (subject && agentMatches(agent, subject)) return true;
+    if (subject && agentMatches(agent, subject, 'incident')) return true;
   }
   return false;
 }
@@ -97,7 +104,16 @@ export async function dispatchIncidentUpdates(
   if (changes.length === 0) return { scheduled: 0 };
   const agents = await ctx.db
     .selectFrom('agent_registrations')
-    .select(['id', 'uuid', 'name', 'is_active', 'trigger_on_sources', 'trigger_on_severities', 'trigger_filter'])
+    .select([
+      'id',
+      'uuid',
+      'name',
+      'is_active',
+      'trigger_on_sources',
+      'trigger_on_severities',
+      'trigger_filter',
+      'delivery_mode',
+    ])
     .where('is_active', '=', true)
     .where('delivery_mode', '=', 'incident')
     .orderBy('id')

@@ -163,9 +163,8 @@ export class Correlator {
   }
 
   private reason(match: Match, matchedUuid: string, alert: EngineAlert): IncidentMembershipReason {
-    const shown = match.keys.filter((k) =>
-      match.rule === 'source_group' ? k.kind === 'source_group' : k.kind === match.rule,
-    );
+    const kind = match.rule === 'shared_entity' ? 'entity' : match.rule;
+    const shown = match.keys.filter((k) => k.kind === kind);
     const entities = dedupe(shown.flatMap((k) => (k.entity ? [k.entity] : []))).slice(0, MAX_REASON_ENTITIES);
     const group = shown.find((k) => k.sourceGroup)?.sourceGroup ?? null;
     const list = entities.map((e) => `${e.type} ${e.value}`).join(', ');

@@ -16,7 +16,6 @@ import {
   type MaliceLevel,
   type PageQuery,
 } from '@calseta/schema';
-import { sql } from 'kysely';
 import { SUMMARY_COLUMNS, toSummary } from '../alerts/read.js';
 import { authorize } from '../auth/permissions.js';
 import type { ServiceContext } from '../infra/context.js';
@@ -126,7 +125,7 @@ export async function listIncidents(
           ? rows.orderBy(severityRank('incidents.severity'), direction)
           : sortBy === 'created_at'
             ? rows
-            : rows.orderBy(`incidents.${sortBy}`, sql`${sql.raw(direction)} NULLS LAST`);
+            : rows.orderBy(`incidents.${sortBy}`, (ob) => (direction === 'asc' ? ob.asc() : ob.desc()).nullsLast());
       return sorted.orderBy('incidents.created_at', direction).orderBy('incidents.id', direction);
     },
     toIncidentSummary,
