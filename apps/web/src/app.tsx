@@ -14,6 +14,8 @@ function page<K extends string>(load: () => Promise<Record<K, ComponentType>>, n
 const Dashboard = page(() => import('./pages/dashboard.js'), 'DashboardPage');
 const Alerts = page(() => import('./pages/alerts.js'), 'AlertsPage');
 const AlertDetail = page(() => import('./pages/alert-detail.js'), 'AlertDetailPage');
+const Incidents = page(() => import('./pages/incidents.js'), 'IncidentsPage');
+const IncidentDetail = page(() => import('./pages/incident-detail.js'), 'IncidentDetailPage');
 const IndicatorDetail = page(() => import('./pages/indicator-detail.js'), 'IndicatorDetailPage');
 const Approvals = page(() => import('./pages/approvals.js'), 'ApprovalsPage');
 const Workflows = page(() => import('./pages/workflows.js'), 'WorkflowsPage');
@@ -67,6 +69,8 @@ function AppRoutes(): ReactNode {
         <Route path="/" element={<Dashboard />} />
         <Route path="/alerts" element={<Alerts />} />
         <Route path="/alerts/:uuid" element={<AlertDetail />} />
+        <Route path="/incidents" element={<Incidents />} />
+        <Route path="/incidents/:uuid" element={<IncidentDetail />} />
         <Route path="/indicators/:uuid" element={<IndicatorDetail />} />
         <Route path="/approvals" element={<Approvals />} />
         <Route path="/workflows" element={<Workflows />} />

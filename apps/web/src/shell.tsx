@@ -13,6 +13,7 @@ const NAV: Array<{ group: string; links: Array<[string, string, Scope?]> }> = [
     links: [
       ['/', 'Dashboard'],
       ['/alerts', 'Alerts'],
+      ['/incidents', 'Incidents'],
       ['/approvals', 'Approvals'],
       ['/workflows', 'Workflows'],
     ],

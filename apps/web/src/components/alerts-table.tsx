@@ -7,12 +7,12 @@ import {
 } from '@calseta/schema';
 import { useQuery } from '@tanstack/react-query';
 import { useState } from 'react';
-import { Link, useSearchParams } from 'react-router';
+import { Link } from 'react-router';
 import { alertQueries } from '../api/queries/alerts.js';
 import { Badge, ErrorBanner, Loading, Time } from './feedback.js';
 import { Checkbox, MultiFilter } from './form.js';
 import { SOURCE_PLUGINS } from './sources.js';
-import { type Column, DataTable, Pagination, useListParams } from './table.js';
+import { type Column, DataTable, DateRangeFilter, Pagination, useDateRange, useListParams } from './table.js';
 
 const FILTERS = ['malice', 'status', 'severity', 'source_name', 'enrichment_status'] as const;
 
@@ -48,27 +48,10 @@ const COLUMNS: Column<AlertSummary>[] = [
 export function AlertsTable({ fixed = {} }: { fixed?: Record<string, string> }) {
   const list = useListParams(FILTERS);
   const [live, setLive] = useState(true);
-  // Occurred between two days (inclusive), as local dates in the URL.
-  const [params, setParams] = useSearchParams();
-  const from = params.get('from') ?? '';
-  const to = params.get('to') ?? '';
-  const range = {
-    from_time: from ? new Date(`${from}T00:00:00`).toISOString() : undefined,
-    to_time: to ? new Date(`${to}T23:59:59.999`).toISOString() : undefined,
-  };
-  const setDate = (key: 'from' | 'to', value: string) =>
-    setParams(
-      (prev) => {
-        const next = new URLSearchParams(prev);
-        if (value) next.set(key, value);
-        else next.delete(key);
-        next.delete('page');
-        return next;
-      },
-      { replace: true },
-    );
+  // Occurred between two days (inclusive).
+  const range = useDateRange();
   const alerts = useQuery({
-    ...alertQueries.list({ ...list.apiParams, ...range, ...fixed }),
+    ...alertQueries.list({ ...list.apiParams, ...range.apiParams, ...fixed }),
     refetchInterval: live ? 5_000 : false,
   });
   const options: Record<(typeof FILTERS)[number], readonly string[]> = {
@@ -97,14 +80,7 @@ export function AlertsTable({ fixed = {} }: { fixed?: Record<string, string> }) 
             onChange={(v) => list.setFilter(f, v)}
           />
         ))}
-        <label className="row small">
-          From
-          <input type="date" value={from} onChange={(e) => setDate('from', e.target.value)} />
-        </label>
-        <label className="row small">
-          to
-          <input type="date" value={to} onChange={(e) => setDate('to', e.target.value)} />
-        </label>
+        <DateRangeFilter range={range} />
         <Checkbox label="Live refresh" checked={live} onChange={setLive} />
         <button type="button" className="small" onClick={() => void alerts.refetch()}>
           Refresh

@@ -1,13 +1,14 @@
 import type { RelationshipGraph } from '@calseta/schema';
 import { useNavigate } from 'react-router';
 
-const COLORS: Record<string, string> = {
+/** Node colour per verdict (also the incident graph's). */
+export const COLORS: Record<string, string> = {
   Malicious: '#f87171',
   Suspicious: '#fbbf24',
   Benign: '#34d399',
   Pending: '#94a3b8',
 };
-const truncate = (s: string, n: number) => (s.length > n ? `${s.slice(0, n - 1)}…` : s);
+export const truncate = (s: string, n: number) => (s.length > n ? `${s.slice(0, n - 1)}…` : s);
 
 /**
  * The alert in the middle, its indicators on a ring, and other alerts sharing each indicator further
@@ -84,15 +85,20 @@ export function RelationshipGraphView({ graph }: { graph: RelationshipGraph }) {
         ))}
       </svg>
       <p className="muted small legend">
-        {Object.entries(COLORS).map(([verdict, color]) => (
-          <span key={verdict}>
-            <span className="swatch" style={{ background: color, borderRadius: '50%' }} /> {verdict}{' '}
-          </span>
-        ))}
+        <VerdictSwatches />
         <span>
           <span className="swatch" style={{ background: '#60a5fa' }} /> other alert with this indicator
         </span>
       </p>
     </div>
   );
+}
+
+/** The legend's verdict colours (this graph's and the incident graph's). */
+export function VerdictSwatches() {
+  return Object.entries(COLORS).map(([verdict, color]) => (
+    <span key={verdict}>
+      <span className="swatch" style={{ background: color, borderRadius: '50%' }} /> {verdict}{' '}
+    </span>
+  ));
 }

@@ -185,3 +185,49 @@ export function useListParams(filterNames: readonly string[] = []) {
     } as Record<string, string | number | undefined>,
   };
 }
+
+/**
+ * A "between two days" filter (inclusive), as local dates in the URL (`?from=&to=`); `apiParams` are the
+ * `from_time`/`to_time` the list endpoints take. Changing it goes back to the first page.
+ */
+export function useDateRange() {
+  const [params, setParams] = useSearchParams();
+  const from = params.get('from') ?? '';
+  const to = params.get('to') ?? '';
+  const set = (key: 'from' | 'to', value: string) =>
+    setParams(
+      (prev) => {
+        const next = new URLSearchParams(prev);
+        if (value) next.set(key, value);
+        else next.delete(key);
+        next.delete('page');
+        return next;
+      },
+      { replace: true },
+    );
+  return {
+    from,
+    to,
+    set,
+    apiParams: {
+      from_time: from ? new Date(`${from}T00:00:00`).toISOString() : undefined,
+      to_time: to ? new Date(`${to}T23:59:59.999`).toISOString() : undefined,
+    },
+  };
+}
+
+/** The two date inputs of `useDateRange` (for a list's toolbar). */
+export function DateRangeFilter({ range, label = 'From' }: { range: ReturnType<typeof useDateRange>; label?: string }) {
+  return (
+    <>
+      <label className="row small">
+        {label}
+        <input type="date" value={range.from} onChange={(e) => range.set('from', e.target.value)} />
+      </label>
+      <label className="row small">
+        to
+        <input type="date" value={range.to} onChange={(e) => range.set('to', e.target.value)} />
+      </label>
+    </>
+  );
+}

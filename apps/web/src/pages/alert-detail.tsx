@@ -2,9 +2,6 @@ import {
   type Alert,
   type AlertIndicator,
   AlertSeveritySchema,
-  AlertStatusSchema,
-  type CloseClassification,
-  CloseClassificationSchema,
   type IndicatorType,
   IndicatorTypeSchema,
   MaliceLevelSchema,
@@ -18,13 +15,15 @@ import { useApiMutation, usePatch } from '../api/hooks.js';
 import { alertQueries } from '../api/queries/alerts.js';
 import { DeliveryLog } from '../components/delivery-log.js';
 import { Badge, ErrorBanner, Loading, Time } from '../components/feedback.js';
+import { FindingCards } from '../components/findings.js';
 import { Checkbox, ListField, Select, SelectField } from '../components/form.js';
 import { JsonView } from '../components/json-view.js';
-import { Card, Details, Dialog, PageHeader, Tabs } from '../components/layout.js';
+import { Card, Details, PageHeader, Tabs } from '../components/layout.js';
 import { Markdown } from '../components/markdown.js';
 import { RelationshipGraphView } from '../components/relationship-graph.js';
 import { RunAgentDialog, RunWorkflowDialog } from '../components/run-dialogs.js';
 import { type Column, DataTable } from '../components/table.js';
+import { CloseDialog, StatusField } from '../components/triage.js';
 import { Explanation, ProviderResults } from '../components/verdicts.js';
 
 export function AlertDetailPage() {
@@ -112,7 +111,13 @@ export function AlertDetailPage() {
         alertUuid={a.uuid}
         indicators={a.indicators.map((i) => ({ type: i.type, value: i.value }))}
       />
-      <CloseDialog open={dialog === 'close'} onClose={() => setDialog(null)} alert={a} />
+      <CloseDialog
+        open={dialog === 'close'}
+        onClose={() => setDialog(null)}
+        noun="alert"
+        path={alertQueries.path(a.uuid)}
+        invalidates={[alertQueries.all]}
+      />
     </>
   );
 }
@@ -128,12 +133,7 @@ function Sidebar({ alert: a, onClose }: { alert: Alert; onClose(): void }) {
   return (
     <aside>
       <Card title="Triage">
-        <SelectField
-          label="Status"
-          value={a.status}
-          options={AlertStatusSchema.options}
-          onChange={(status) => (status === 'Closed' ? onClose() : patch.mutate({ status }))}
-        />
+        <StatusField value={a.status} onChange={(status) => patch.mutate({ status })} onClose={onClose} />
         <SelectField
           label="Severity"
           value={a.severity === 'Pending' ? '' : a.severity}
@@ -176,34 +176,6 @@ function Sidebar({ alert: a, onClose }: { alert: Alert; onClose(): void }) {
         />
       </Card>
     </aside>
-  );
-}
-
-function CloseDialog({ open, onClose, alert: a }: { open: boolean; onClose(): void; alert: Alert }) {
-  const [classification, setClassification] = useState<CloseClassification | ''>('');
-  const patch = usePatchAlert(a.uuid);
-  return (
-    <Dialog open={open} onClose={onClose} title="Close alert">
-      <form
-        onSubmit={(e) => {
-          e.preventDefault();
-          if (classification)
-            patch.mutate({ status: 'Closed', close_classification: classification }, { onSuccess: onClose });
-        }}
-      >
-        <SelectField
-          label="Classification"
-          value={classification}
-          allowEmpty="Choose a classification…"
-          options={CloseClassificationSchema.options}
-          onChange={setClassification}
-        />
-        <ErrorBanner error={patch.error} />
-        <button type="submit" className="primary" disabled={!classification || patch.isPending}>
-          Close alert
-        </button>
-      </form>
-    </Dialog>
   );
 }
 
@@ -391,26 +363,7 @@ function Findings({ uuid }: { uuid: string }) {
   const findings = useQuery(alertQueries.findings(uuid));
   if (findings.error) return <ErrorBanner error={findings.error} />;
   if (!findings.data) return <Loading />;
-  if (findings.data.data.length === 0) return <p className="muted">No agent has posted a finding yet.</p>;
-  return (
-    <div className="stack">
-      {findings.data.data.map((f) => (
-        <Card key={f.id} title={f.agent_name} actions={<Time value={f.posted_at} />}>
-          <div className="row">
-            {f.confidence && <Badge value={`confidence ${f.confidence}`} tone="info" />}
-            {f.posted_by?.key_prefix && <span className="muted small">by {f.posted_by.key_prefix}</span>}
-          </div>
-          <Markdown>{f.summary}</Markdown>
-          {f.recommended_action && (
-            <p>
-              <strong>Recommended:</strong> {f.recommended_action}
-            </p>
-          )}
-          {f.evidence && <JsonView label="Evidence" value={f.evidence} open={false} />}
-        </Card>
-      ))}
-    </div>
-  );
+  return <FindingCards findings={findings.data.data} empty="No agent has posted a finding yet." />;
 }
 
 function Activity({ uuid }: { uuid: string }) {
