@@ -156,13 +156,17 @@ const TOOLS = [
   'enrich_indicator',
   'execute_workflow',
   'get_alert_context',
+  'get_incident',
   'get_metrics',
   'list_workflows',
   'post_alert_finding',
+  'post_incident_finding',
   'search_alerts',
   'search_detection_rules',
+  'search_incidents',
   'update_alert_malice',
   'update_alert_status',
+  'update_incident_status',
   'update_indicator_malice',
 ];
 
@@ -302,6 +306,8 @@ describe.each<Transport>(['streamable-http', 'sse', 'stdio'])('MCP over %s', (tr
         'calseta://context-documents/{uuid}',
         'calseta://workflows/{uuid}',
         'calseta://enrichments/{type}/{value}',
+        'calseta://incidents/{uuid}',
+        'calseta://incidents/{uuid}/timeline',
       ].sort(),
     );
   });

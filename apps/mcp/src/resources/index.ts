@@ -3,6 +3,7 @@ import { ALERT_RESOURCES } from './alerts.js';
 import { CONTEXT_DOCUMENT_RESOURCES } from './context-documents.js';
 import { DETECTION_RULE_RESOURCES } from './detection-rules.js';
 import { ENRICHMENT_RESOURCES } from './enrichments.js';
+import { INCIDENT_RESOURCES } from './incidents.js';
 import { METRICS_RESOURCES } from './metrics.js';
 import { WORKFLOW_RESOURCES } from './workflows.js';
 
@@ -14,4 +15,5 @@ export const RESOURCES: readonly ResourceDefinition[] = [
   ...WORKFLOW_RESOURCES,
   ...METRICS_RESOURCES,
   ...ENRICHMENT_RESOURCES,
+  ...INCIDENT_RESOURCES,
 ];

@@ -1,6 +1,7 @@
 import type { ToolDefinition } from '../define.js';
 import { getAlertContextTool, postAlertFinding, searchAlerts, updateAlertMalice, updateAlertStatus } from './alerts.js';
 import { searchDetectionRules } from './detection-rules.js';
+import { getIncidentTool, postIncidentFinding, searchIncidents, updateIncidentStatus } from './incidents.js';
 import { enrichIndicator, updateIndicatorMalice } from './indicators.js';
 import { getMetrics } from './metrics.js';
 import { executeWorkflowTool, listWorkflowsTool } from './workflows.js';
@@ -18,4 +19,8 @@ export const TOOLS: readonly ToolDefinition[] = [
   executeWorkflowTool,
   enrichIndicator,
   getMetrics,
+  searchIncidents,
+  getIncidentTool,
+  postIncidentFinding,
+  updateIncidentStatus,
 ];
