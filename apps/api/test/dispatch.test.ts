@@ -1,7 +1,6 @@
 import { createHmac, timingSafeEqual } from 'node:crypto';
 import { createServer, type IncomingHttpHeaders, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { contextFor, dispatchAfterEnrichment, SYSTEM } from '@calseta/core';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { fixture } from './fixtures.js';
 import { createHarness, type Harness } from './harness.js';
@@ -312,24 +311,6 @@ describe('agent dispatch end to end (real worker, real HTTP endpoint)', () => {
     expect(mine.map((r) => r.headers['idempotency-key'])).toEqual(runs.map((r) => r.idempotency_key));
   });
 
-  it('waits for rate-limited providers: recorded as waiting, sent when enrichment finishes', async () => {
-    const uuid = await ingestAndEnrich('sentinel', fixture('01_sentinel_brute_force_tor.json'));
-    const agent = await registerAgent('patient');
-    const ctx = contextFor(h.deps, SYSTEM);
-    const id = await alertId(uuid);
-    expect(await dispatchAfterEnrichment(ctx, id, { final: false })).toEqual({ queued: 0, waiting: 1 });
-    const waiting = (await runsOf(uuid)).filter((r) => r.agent_name === agent.name);
-    expect(waiting.map((r) => r.status)).toEqual(['waiting']);
-    // A second pass still waiting adds nothing; the final one releases the same delivery.
-    expect(await dispatchAfterEnrichment(ctx, id, { final: false })).toEqual({ queued: 0, waiting: 0 });
-    expect(await dispatchAfterEnrichment(ctx, id, { final: true })).toEqual({ queued: 1, waiting: 0 });
-    const runs = await until(uuid, (r) => r.some((x) => x.agent_name === agent.name && x.status === 'delivered'));
-    const mine = runs.filter((r) => r.agent_name === agent.name);
-    expect(mine).toHaveLength(1);
-    expect(mine[0]?.uuid).toBe(waiting[0]?.uuid);
-    await endpoint.next((r) => r.path === `/${agent.name}` && r.json?.alert?.uuid === uuid);
-  });
-
   it('trigger-agents queues a new delivery to each matching agent; dispatch-agent to one; redeliver keeps the key', async () => {
     const uuid = await ingestAndEnrich('elastic', fixture('05_elastic_suspicious_powershell.json'));
     const match = await registerAgent('elastic-only', { trigger_on_sources: ['elastic'] });
@@ -407,5 +388,57 @@ describe('agent dispatch end to end (real worker, real HTTP endpoint)', () => {
     const [run] = await until(uuid, finished);
     expect(run).toMatchObject({ status: 'cancelled', attempt_count: 1 });
     expect(endpoint.received.filter((r) => r.path === `/${agent.name}`)).toHaveLength(1);
+  });
+});
+
+describe('a delivery waits for rate-limited providers (real pipeline, a provider answering 429)', () => {
+  let h: Harness;
+  let endpoint: Awaited<ReturnType<typeof startAgentEndpoint>>;
+
+  beforeAll(async () => {
+    endpoint = await startAgentEndpoint();
+    h = await createHarness({
+      dedupWindowHours: 0,
+      allowHosts: [endpoint.host],
+      mockProviders: { providers: { okta: { rateLimit: { every: 1, retryAfterSeconds: 1 } } } },
+    });
+    await h.startWorker();
+  });
+  afterAll(async () => {
+    await h.close();
+    await endpoint.close();
+  });
+
+  it('is recorded as waiting, then sent once, enriched, when the follow-up enrichment finishes', async () => {
+    const created = await h.request('POST', '/v1/agents', {
+      json: { name: 'patient', endpoint_url: endpoint.url('patient'), trigger_on_sources: ['sentinel'] },
+    });
+    expect(created.status).toBe(201);
+    const first = h.nextJob((o) => o.name === 'enrich-alert');
+    const res = await h.request('POST', '/v1/ingest/sentinel', { json: fixture('01_sentinel_brute_force_tor.json') });
+    const uuid = res.body.data.alert_uuid as string;
+    expect((await first).state).toBe('completed');
+    const runs = () =>
+      h.query<{ uuid: string; status: string; attempt_count: number }>(
+        `SELECT r.uuid, r.status, r.attempt_count FROM agent_runs r JOIN alerts a ON a.id = r.alert_id WHERE a.uuid = $1`,
+        [uuid],
+      );
+    const waiting = await runs();
+    expect(waiting.map((r) => r.status)).toEqual(['waiting']);
+    expect(endpoint.received.filter((r) => r.json?.alert?.uuid === uuid)).toEqual([]);
+
+    // Okta recovers; the delayed retry finishes the enrichment and releases the same delivery.
+    h.mock?.setOptions({ providers: { okta: {} } });
+    const retry = await h.nextJob(
+      (o) => o.name === 'enrich-alert' && (o.data as { reason?: string }).reason === 'rate_limited',
+    );
+    expect(retry.state).toBe('completed');
+    const got = await endpoint.next((r) => r.path === '/patient' && r.json?.alert?.uuid === uuid);
+    // Sent enriched: nothing deferred any more (the payload names only what went wrong).
+    expect(got.json.enrichment?.deferred).toBeUndefined();
+    expect(got.json.alert.enrichment_status).not.toBe('Pending');
+    const done = await runs();
+    expect(done).toEqual([{ uuid: waiting[0]?.uuid, status: 'delivered', attempt_count: 1 }]);
+    expect(endpoint.received.filter((r) => r.json?.alert?.uuid === uuid)).toHaveLength(1);
   });
 });

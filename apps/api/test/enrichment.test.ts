@@ -336,7 +336,11 @@ describe('a port that finds our database unavailable', () => {
     const stored = `SELECT a.enrichment_status, i.enrichment_results FROM alerts a
       JOIN alert_indicators ai ON ai.alert_id = a.id JOIN indicators i ON i.id = ai.indicator_id WHERE a.uuid = $1`;
     const uuid = res.body.data.alert_uuid;
-    expect(await h.query(stored, [uuid])).toEqual([{ enrichment_status: 'Pending', enrichment_results: null }]);
+    // Nothing of the failed run was written: the alert waits, its indicators are not even linked yet.
+    expect(await h.query(stored, [uuid])).toEqual([]);
+    expect(await h.query('SELECT enrichment_status FROM alerts WHERE uuid = $1', [uuid])).toEqual([
+      { enrichment_status: 'Pending' },
+    ]);
 
     // The database is back: the retry enriches, and no provider is blamed.
     ports.coalesce = coalesce;

@@ -11,10 +11,10 @@ import {
   type CoreDeps,
   contextFor,
   createApiKey,
-  enrichAlert,
   extractAlertIndicators,
   ingestAlert,
   parseAllowedHosts,
+  processAlert,
   providerEnvFrom,
   SYSTEM,
 } from '@calseta/core';
@@ -125,7 +125,7 @@ export async function startMcpKit(options: McpKitOptions = {}): Promise<McpKit> 
         .where('uuid', '=', alert_uuid)
         .executeTakeFirstOrThrow();
       await extractAlertIndicators(ctx, row.id);
-      if (enrich) await enrichAlert(ctx, row.id);
+      if (enrich) await processAlert(ctx, { alert_id: row.id, reason: 'manual' });
       return { uuid: alert_uuid, id: row.id };
     },
     async close() {

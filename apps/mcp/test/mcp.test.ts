@@ -2,7 +2,7 @@ import { execFile } from 'node:child_process';
 import { once } from 'node:events';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
-import { type CoreDeps, contextFor, createContextDocument, createWorkflow, enrichAlert, SYSTEM } from '@calseta/core';
+import { type CoreDeps, contextFor, createContextDocument, createWorkflow, processAlert, SYSTEM } from '@calseta/core';
 import type { MockProvidersServer } from '@calseta/mock-providers';
 import { AlertListQuerySchema, PageQuerySchema, type Scope } from '@calseta/schema';
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
@@ -348,13 +348,13 @@ describe.each<Transport>(['streamable-http', 'sse', 'stdio'])('MCP over %s', (tr
 
     // Subscribed to this alert's payload too: its next enrichment is announced for both URIs.
     await client.subscribeResource({ uri: `calseta://alerts/${uuid}/context` });
-    await enrichAlert(contextFor(deps, SYSTEM), id);
+    await processAlert(contextFor(deps, SYSTEM), { alert_id: id, reason: 'manual' });
     await updatesReach(3);
     expect(updates.slice(1).sort()).toEqual(['calseta://alerts', `calseta://alerts/${uuid}/context`]);
 
     // Unsubscribed from the list: only the payload subscription is told.
     await client.unsubscribeResource({ uri: 'calseta://alerts' });
-    await enrichAlert(contextFor(deps, SYSTEM), id);
+    await processAlert(contextFor(deps, SYSTEM), { alert_id: id, reason: 'manual' });
     await updatesReach(4);
     expect(updates[3]).toBe(`calseta://alerts/${uuid}/context`);
   });

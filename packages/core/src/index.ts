@@ -120,7 +120,7 @@ export {
 } from './infra/integrations.js';
 export type { JobName, JobPayload } from './infra/jobs/catalogue.js';
 export { JOB_NAMES, JOBS } from './infra/jobs/catalogue.js';
-export type { Job, JobOutcome } from './infra/jobs/queue.js';
+export type { Job, JobDone, JobOutcome } from './infra/jobs/queue.js';
 export { JobQueue } from './infra/jobs/queue.js';
 export { onApiKeysChanged } from './infra/key-cache.js';
 export type { Logger } from './infra/logger.js';
@@ -178,7 +178,6 @@ export { getAlertContext, listRelatedAlerts } from './payload/verbs.js';
 export {
   ALERT_ENRICHED_CHANNEL,
   type AlertEnrichedEvent,
-  enrichAlert,
   enrichmentStatus,
   mergeResults,
   onAlertEnriched,
@@ -195,6 +194,7 @@ export {
   sourceIngestPolicy,
   updateSource,
 } from './sources/integrations.js';
+export { processAlert } from './pipeline/process-alert.js';
 export { EXIT_CONFIG, exitOnConfigError } from './startup.js';
 export { seedSystemRows } from './system/bootstrap.js';
 export type { Health } from './system/health.js';

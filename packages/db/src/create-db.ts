@@ -111,8 +111,12 @@ export function statementNameOf(text: string): string | undefined {
   const known = statementNames.get(text);
   if (known !== undefined) return known;
   if (statementNames.size >= MAX_PREPARED_STATEMENTS || !PREPARABLE.test(text)) return undefined;
-  // A digest, not a counter: the same text has the same name on every connection and in every process.
-  const name = `k_${createHash('sha1').update(text).digest('base64url')}`;
+  // A digest, not a counter: the same text has the same name on every connection and in every
+  // process. The verb and first table lead, so traces and pg_stat_activity stay readable.
+  const verb = (/^\s*(\w+)/.exec(text)?.[1] ?? 'q').toLowerCase();
+  const table = /\b(?:from|into|update)\s+"?([a-z_][a-z0-9_.]*)/i.exec(text)?.[1] ?? '';
+  const digest = createHash('sha1').update(text).digest('base64url').slice(0, 16);
+  const name = `${`${verb}_${table}`.slice(0, 44)}_${digest}`;
   statementNames.set(text, name);
   return name;
 }

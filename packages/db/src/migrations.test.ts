@@ -181,6 +181,7 @@ describe('migrations on an empty database', () => {
       '0011_scrub_provider_credentials',
       '0012_severity_unmapped',
       '0014_alert_verdict',
+      '0015_hot_updates',
       '0017_users_sessions',
       '0018_incidents',
       '0019_incident_delivery',

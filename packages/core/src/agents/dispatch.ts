@@ -14,6 +14,7 @@ import { targetingSubjectOf } from '../context/subject.js';
 import { activityRow } from '../infra/activity.js';
 import type { ServiceContext } from '../infra/context.js';
 import { notFound, ServiceError } from '../infra/errors.js';
+import { GroupCommit } from '../infra/group-commit.js';
 import { newUuid } from '../infra/ids.js';
 import type { JobPayload } from '../infra/jobs/catalogue.js';
 import { countDeliveryAttempt, observeAlertDelivered } from '../infra/telemetry/metrics.js';
@@ -30,7 +31,7 @@ export const EVENT_TEST = 'agent.test';
 const DEFAULT_RETRY_BASE_SECONDS = 2;
 const DEFAULT_RETRY_CAP_SECONDS = 300;
 /** An attempt's claim outlives its request by this much; then a crashed attempt may be retried. */
-const LEASE_MARGIN_SECONDS = 30;
+export const LEASE_MARGIN_SECONDS = 30;
 const JOB = 'dispatch-agent';
 
 /**
@@ -97,55 +98,6 @@ async function enqueueFirstAttempts(ctx: ServiceContext, trx: Db, alertId: numbe
       { db: trx },
     );
   }
-}
-
-/**
- * After the enrichment step of `enrich-alert`: one delivery per matching agent.
- *
- * - Automatic delivery happens once per (alert, agent): a re-enrichment does not notify agents again
- *   (reference quirk 23 fixed) unless the job asks for it (`redispatch`), which adds a new delivery
- *   (new idempotency key: it is a new event for the receiver) for every matching agent.
- * - `final` is false while the alert still waits for rate-limited providers (the summary has a
- *   `retry_at`): the deliveries are recorded as `waiting` and sent when the follow-up enrichment
- *   finishes, so agents get the alert once, enriched, instead of a half-enriched copy first.
- */
-export async function dispatchAfterEnrichment(
-  ctx: ServiceContext,
-  alertId: number,
-  options: { redispatch?: boolean; final: boolean },
-): Promise<{ queued: number; waiting: number }> {
-  const subject = await targetingSubjectOf(ctx.db, alertId);
-  if (subject === null) return { queued: 0, waiting: 0 };
-  const agents = await matchingAgents(ctx.db, subject);
-  const status = options.final ? 'pending' : 'waiting';
-  const result = await ctx.db.transaction().execute(async (trx) => {
-    const queued: QueuedRun[] = [];
-    let waiting = 0;
-    for (const agent of agents) {
-      let [row] = await insertDeliveries(trx, alertId, [{ agent, trigger: 'auto', status }]);
-      if (row === undefined && options.redispatch) {
-        [row] = await insertDeliveries(trx, alertId, [{ agent, trigger: 'redispatch', status }]);
-      }
-      if (row === undefined) continue;
-      if (row.status === 'pending') queued.push(row);
-      else waiting += 1;
-    }
-    if (options.final) {
-      // Deliveries recorded while enrichment waited on rate limits go out now.
-      const released = await trx
-        .updateTable('agent_runs')
-        .set({ status: 'pending', updated_at: new Date() })
-        .where('alert_id', '=', alertId)
-        .where('status', '=', 'waiting')
-        .returning(['id', 'agent_registration_id'])
-        .execute();
-      queued.push(...released);
-    }
-    await enqueueFirstAttempts(ctx, trx, alertId, queued);
-    return { queued: queued.length, waiting };
-  });
-  if (result.queued > 0) ctx.queue.announce(JOB);
-  return result;
 }
 
 /** `POST /v1/alerts/{uuid}/trigger-agents`: a new delivery to every matching agent now. */
@@ -252,42 +204,111 @@ async function claimAttempt(ctx: ServiceContext, runId: number, attempt: number,
   return claimed.rows[0];
 }
 
-async function finishRun(
+/** The activity event of a delivery that has finished (delivered, failed or cancelled). */
+function finishedActivity(
   ctx: ServiceContext,
   agent: AgentRow,
-  run: { id: number; uuid: string; idempotency_key: string; trigger: string; alert_id: number },
+  run: Pick<ClaimedRun, 'uuid' | 'idempotency_key' | 'trigger' | 'alert_id'>,
   status: 'delivered' | 'failed' | 'cancelled',
   fields: { status_code: number | null; attempt_count: number; error: string | null },
-  trx: Db,
 ) {
-  await trx
-    .insertInto('activity_events')
-    .values({
-      ...activityRow(ctx, {
-        type: 'agent_webhook_dispatched',
-        alertId: run.alert_id,
-        references: {
-          agent_name: agent.name,
-          agent_uuid: agent.uuid,
-          run_uuid: run.uuid,
-          trigger: run.trigger,
-          status,
-          status_code: fields.status_code,
-          attempt_count: fields.attempt_count,
-          idempotency_key: run.idempotency_key,
-          error: fields.error,
-        },
-      }),
-      agent_id: agent.id,
-    })
-    .execute();
+  return {
+    ...activityRow(ctx, {
+      type: 'agent_webhook_dispatched',
+      alertId: run.alert_id,
+      references: {
+        agent_name: agent.name,
+        agent_uuid: agent.uuid,
+        run_uuid: run.uuid,
+        trigger: run.trigger,
+        status,
+        status_code: fields.status_code,
+        attempt_count: fields.attempt_count,
+        idempotency_key: run.idempotency_key,
+        error: fields.error,
+      },
+    }),
+    agent_id: agent.id,
+  };
+}
+
+/** A delivery being attempted: its run, claimed for `attempt` by this process. */
+export interface ClaimedRun {
+  id: number;
+  uuid: string;
+  idempotency_key: string;
+  trigger: string;
+  alert_id: number;
+}
+
+/** What one attempt produced, to be recorded (`recordAttempt`). */
+export interface AttemptRecord {
+  agent: AgentRow;
+  run: ClaimedRun;
+  attempt: number;
+  startedAt: Date;
+  outcome: Awaited<ReturnType<typeof postToAgent>>;
+  /** The body sent ('' when none was built). */
+  body: string;
+  /** Enriched → delivered is observed from here (the automatic delivery of a fresh enrichment). */
+  enrichedAt?: Date | null;
 }
 
 /**
- * The `dispatch-agent` job: one attempt of one delivery. Builds the alert's agent payload,
- * serializes it once, signs it and POSTs it; 2xx → `delivered`; otherwise the attempt is recorded
- * and the next one scheduled with backoff and jitter, until `retry_count + 1` attempts → `failed`.
- * An endpoint refused by the outbound policy fails at once (retrying would not change that).
+ * One attempt of one delivery: sign and POST the payload `build` makes (serialized once). A missing
+ * signing secret or an unbuildable payload is a failed attempt, recorded like any other; null when
+ * the alert is gone (its deliveries went with it).
+ */
+export async function attemptDelivery(
+  ctx: ServiceContext,
+  agent: AgentRow,
+  run: ClaimedRun,
+  attempt: number,
+  build: () => Promise<unknown>,
+): Promise<AttemptRecord | null> {
+  const startedAt = new Date();
+  const secret = signingSecretOf(ctx, agent);
+  const refused = (error: string, blocked: boolean) => ({
+    ok: false,
+    status_code: null,
+    error,
+    duration_ms: 0,
+    response_body: null,
+    blocked,
+  });
+  if (secret === null) {
+    const error = 'Signing secret unavailable: ENCRYPTION_KEY is missing or changed; rotate the signing secret.';
+    return { agent, run, attempt, startedAt, outcome: refused(error, true), body: '' };
+  }
+  let payload: unknown = null;
+  try {
+    payload = await build();
+  } catch (error) {
+    if (error instanceof ServiceError && error.code === 'NOT_FOUND') return null; // alert deleted (runs cascade)
+    // Recorded as a failed attempt and retried like one, so the claim never outlives the job.
+    ctx.logger.error({ err: error, run_uuid: run.uuid }, 'agent payload could not be built');
+  }
+  if (payload === null) {
+    const outcome = refused('Internal error: the payload could not be built', false);
+    return { agent, run, attempt, startedAt, outcome, body: '' };
+  }
+  const body = JSON.stringify(payload);
+  const outcome = await postToAgent(ctx, agent, {
+    body,
+    event: EVENT_ALERT_ENRICHED,
+    deliveryId: run.uuid,
+    idempotencyKey: run.idempotency_key,
+    secret,
+  });
+  return { agent, run, attempt, startedAt, outcome, body };
+}
+
+/**
+ * The `dispatch-agent` job: one attempt of one delivery (a retry, a redelivery, a manual or
+ * single dispatch, or a first attempt whose worker died). Builds the alert's agent payload, signs
+ * and POSTs it; 2xx → `delivered`; otherwise the attempt is recorded and the next one scheduled
+ * with backoff and jitter, until `retry_count + 1` attempts → `failed`. An endpoint refused by the
+ * outbound policy fails at once (retrying would not change that).
  */
 export async function runAgentDelivery(ctx: ServiceContext, data: JobPayload<'dispatch-agent'>): Promise<void> {
   const attempt = data.attempt ?? 1;
@@ -325,14 +346,16 @@ export async function runAgentDelivery(ctx: ServiceContext, data: JobPayload<'di
         .returning('id')
         .executeTakeFirst();
       if (row) {
-        await finishRun(
-          ctx,
-          agent,
-          run,
-          'cancelled',
-          { status_code: null, attempt_count: run.attempt_count, error: 'Agent is inactive' },
-          trx,
-        );
+        await trx
+          .insertInto('activity_events')
+          .values(
+            finishedActivity(ctx, agent, run, 'cancelled', {
+              status_code: null,
+              attempt_count: run.attempt_count,
+              error: 'Agent is inactive',
+            }),
+          )
+          .execute();
       }
       return row !== undefined;
     });
@@ -348,106 +371,180 @@ export async function runAgentDelivery(ctx: ServiceContext, data: JobPayload<'di
     }
     return; // a duplicate or stale job: the attempt was made
   }
-
-  const startedAt = new Date();
-  const secret = signingSecretOf(ctx, agent);
-  let payload: unknown = null;
-  let body = '';
-  let outcome: Awaited<ReturnType<typeof postToAgent>>;
-  if (secret === null) {
-    outcome = {
-      ok: false,
-      status_code: null,
-      error: 'Signing secret unavailable: ENCRYPTION_KEY is missing or changed; rotate the signing secret.',
-      duration_ms: 0,
-      response_body: null,
-      blocked: true,
-    };
-  } else {
-    try {
-      payload = await buildAlertPayload(ctx, data.alert_id, { tokenBudget: agent.token_budget ?? undefined });
-    } catch (error) {
-      if (error instanceof ServiceError && error.code === 'NOT_FOUND') return; // alert deleted (runs cascade)
-      // Recorded as a failed attempt and retried like one, so the claim never outlives the job.
-      ctx.logger.error({ err: error, run_uuid: claimed.uuid }, 'agent payload could not be built');
-      payload = null;
-    }
-    if (payload === null) {
-      outcome = {
-        ok: false,
-        status_code: null,
-        error: 'Internal error: the payload could not be built',
-        duration_ms: 0,
-        response_body: null,
-        blocked: false,
-      };
-    } else {
-      body = JSON.stringify(payload);
-      outcome = await postToAgent(ctx, agent, {
-        body,
-        event: EVENT_ALERT_ENRICHED,
-        deliveryId: claimed.uuid,
-        idempotencyKey: claimed.idempotency_key,
-        secret,
-      });
-    }
-  }
-
-  const record: AgentRunAttempt = {
-    attempt,
-    started_at: startedAt.toISOString(),
-    status_code: outcome.status_code,
-    error: outcome.error,
-    duration_ms: outcome.duration_ms,
-  };
-  const maxAttempts = agent.retry_count + 1;
-  const status = outcome.ok ? 'delivered' : outcome.blocked || attempt >= maxAttempts ? 'failed' : 'retrying';
-  const delay = status === 'retrying' ? retryDelaySeconds(attempt + 1, ctx.config.agentDispatch) : 0;
-  const now = new Date();
-  await ctx.db.transaction().execute(async (trx) => {
-    await trx
-      .updateTable('agent_runs')
-      .set({
-        status,
-        attempts: sql`attempts || ${JSON.stringify([record])}::jsonb`,
-        response_status_code: outcome.status_code,
-        response_body: outcome.response_body === null ? null : JSON.stringify(outcome.response_body),
-        error: outcome.error,
-        duration_ms: outcome.duration_ms,
-        ...(payload === null ? {} : { request_payload: body, payload_bytes: Buffer.byteLength(body) }),
-        next_attempt_at: status === 'retrying' ? new Date(now.getTime() + delay * 1000) : null,
-        completed_at: status === 'retrying' ? null : now,
-        updated_at: now,
-      })
-      .where('id', '=', run.id)
-      .execute();
-    if (status === 'retrying') {
-      await ctx.queue.send(
-        JOB,
-        { alert_id: data.alert_id, agent_id: agent.id, run_id: run.id, attempt: attempt + 1 },
-        { db: trx, ...(delay > 0 ? { startAfterSeconds: delay } : {}) },
-      );
-    } else {
-      await finishRun(
-        ctx,
-        agent,
-        run,
-        status,
-        { status_code: outcome.status_code, attempt_count: attempt, error: outcome.error },
-        trx,
-      );
-    }
-  });
-  if (status === 'retrying') ctx.queue.announce(JOB);
-  countDeliveryAttempt(agent.name, status, body === '' ? null : outcome.duration_ms / 1000);
-  if (status === 'delivered' && run.trigger === 'auto') await observeDelivered(ctx, data.alert_id, now);
-  ctx.logger.debug({ run_uuid: run.uuid, agent_uuid: agent.uuid, attempt, status, delay }, 'agent delivery attempt');
+  const record = await attemptDelivery(ctx, agent, { ...run, ...claimed }, attempt, () =>
+    buildAlertPayload(ctx, data.alert_id, { tokenBudget: agent.token_budget ?? undefined }),
+  );
+  if (record !== null) await recordAttempt(ctx, record);
 }
 
-/** Enriched → delivered, for the alert's automatic delivery (a redelivery measures nothing of the pipeline). */
-async function observeDelivered(ctx: ServiceContext, alertId: number, deliveredAt: Date): Promise<void> {
+interface RecordedAttempt {
+  status: 'delivered' | 'failed' | 'retrying';
+  delay: number;
+}
+
+const recorders = new WeakMap<object, GroupCommit<AttemptRecord, RecordedAttempt>>();
+
+/**
+ * Record an attempt: the run's status and attempt log, its activity event once finished, the next
+ * attempt's job when it is to be retried. Attempts finishing together are recorded together: one
+ * statement each for the runs, the events and the retries, one commit (group commit per process).
+ */
+export async function recordAttempt(ctx: ServiceContext, record: AttemptRecord): Promise<RecordedAttempt> {
+  let recorder = recorders.get(ctx.db);
+  if (recorder === undefined) {
+    recorder = new GroupCommit<AttemptRecord, RecordedAttempt>({
+      commit: (records) => commitAttempts(ctx, records),
+      keyOf: (r) => String(r.run.id),
+      overloaded: () => new Error('unreachable: attempt records are never refused'),
+      logger: ctx.logger,
+      batchFailed: 'recording delivery attempts failed; recording them one by one',
+      maxBatch: 200,
+      maxWaiting: Number.POSITIVE_INFINITY,
+    });
+    recorders.set(ctx.db, recorder);
+  }
+  const recorded = await recorder.submit(record);
+  const { agent, run, attempt, outcome, body } = record;
+  if (recorded.status === 'retrying') ctx.queue.announce(JOB);
+  countDeliveryAttempt(agent.name, recorded.status, body === '' ? null : outcome.duration_ms / 1000);
+  if (recorded.status === 'delivered' && run.trigger === 'auto') {
+    const enrichedAt = record.enrichedAt === undefined ? await enrichedAtOf(ctx, run.alert_id) : record.enrichedAt;
+    if (enrichedAt) observeAlertDelivered((Date.now() - enrichedAt.getTime()) / 1000);
+  }
+  ctx.logger.debug(
+    { run_uuid: run.uuid, agent_uuid: agent.uuid, attempt, status: recorded.status, delay: recorded.delay },
+    'agent delivery attempt',
+  );
+  return recorded;
+}
+
+async function commitAttempts(ctx: ServiceContext, records: AttemptRecord[]): Promise<RecordedAttempt[]> {
+  const now = new Date();
+  const decided = records.map((r) => {
+    const maxAttempts = r.agent.retry_count + 1;
+    const status: RecordedAttempt['status'] = r.outcome.ok
+      ? 'delivered'
+      : r.outcome.blocked || r.attempt >= maxAttempts
+        ? 'failed'
+        : 'retrying';
+    const delay = status === 'retrying' ? retryDelaySeconds(r.attempt + 1, ctx.config.agentDispatch) : 0;
+    return { status, delay };
+  });
+  const rows = records.map((r, i) => {
+    const { status, delay } = decided[i] as RecordedAttempt;
+    const attempt: AgentRunAttempt = {
+      attempt: r.attempt,
+      started_at: r.startedAt.toISOString(),
+      status_code: r.outcome.status_code,
+      error: r.outcome.error,
+      duration_ms: r.outcome.duration_ms,
+    };
+    return {
+      id: r.run.id,
+      status,
+      attempt,
+      status_code: r.outcome.status_code,
+      response_body: r.outcome.response_body,
+      error: r.outcome.error,
+      duration_ms: r.outcome.duration_ms,
+      payload: r.body === '' ? null : r.body,
+      payload_bytes: r.body === '' ? null : Buffer.byteLength(r.body),
+      next_attempt_at: status === 'retrying' ? new Date(now.getTime() + delay * 1000).toISOString() : null,
+      completed_at: status === 'retrying' ? null : now.toISOString(),
+    };
+  });
+  await ctx.db.transaction().execute(async (trx) => {
+    await sql`
+      UPDATE agent_runs AS r SET
+        status = u.status,
+        attempts = r.attempts || jsonb_build_array(u.attempt),
+        response_status_code = u.status_code,
+        response_body = u.response_body,
+        error = u.error,
+        duration_ms = u.duration_ms,
+        request_payload = coalesce(u.payload::jsonb, r.request_payload),
+        payload_bytes = coalesce(u.payload_bytes, r.payload_bytes),
+        next_attempt_at = u.next_attempt_at,
+        completed_at = u.completed_at,
+        updated_at = ${now}
+      FROM jsonb_to_recordset(${JSON.stringify(rows)}::jsonb) AS u(
+        id bigint, status text, attempt jsonb, status_code int, response_body jsonb, error text, duration_ms int,
+        payload text, payload_bytes int, next_attempt_at timestamptz, completed_at timestamptz)
+      WHERE r.id = u.id`.execute(trx);
+    const finished = records.flatMap((r, i) => {
+      const { status } = decided[i] as RecordedAttempt;
+      if (status === 'retrying') return [];
+      return [
+        finishedActivity(ctx, r.agent, r.run, status, {
+          status_code: r.outcome.status_code,
+          attempt_count: r.attempt,
+          error: r.outcome.error,
+        }),
+      ];
+    });
+    if (finished.length > 0) await trx.insertInto('activity_events').values(finished).execute();
+    const retries = records.flatMap((r, i) => {
+      const { status, delay } = decided[i] as RecordedAttempt;
+      if (status !== 'retrying') return [];
+      return [
+        {
+          alert_id: r.run.alert_id,
+          agent_id: r.agent.id,
+          run_id: r.run.id,
+          attempt: r.attempt + 1,
+          ...(delay > 0 ? { startAfterSeconds: delay } : {}),
+        },
+      ];
+    });
+    await ctx.queue.sendMany(JOB, retries, { db: trx });
+  });
+  return decided;
+}
+
+/**
+ * Deliveries whose attempt outlived its lease (the agent's timeout + margin): the worker making it
+ * died. The attempt is recorded as cut short and the next one queued (a `dispatch-agent` job), in
+ * one transaction. The receiver may have got the cut attempt: the retry carries the same
+ * idempotency key. The worker runs this every few seconds (docs/adr/0009).
+ */
+export async function sweepStalledDeliveries(ctx: ServiceContext, limit = 500): Promise<number> {
+  return ctx.db.transaction().execute(async (trx) => {
+    const { rows } = await sql<{ id: number; alert_id: number; agent_registration_id: number; attempt_count: number }>`
+      UPDATE agent_runs AS r SET
+        status = 'retrying',
+        next_attempt_at = now(),
+        updated_at = now(),
+        attempts = r.attempts || jsonb_build_array(jsonb_build_object(
+          'attempt', r.attempt_count,
+          'started_at', to_char(r.updated_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"'),
+          'status_code', NULL,
+          'error', 'The worker making this attempt stopped before it was recorded; retried with the same idempotency key.',
+          'duration_ms', (extract(epoch FROM now() - r.updated_at) * 1000)::int))
+      WHERE r.id IN (
+        SELECT id FROM agent_runs WHERE status = 'delivering' AND next_attempt_at < now()
+        ORDER BY next_attempt_at LIMIT ${limit} FOR UPDATE SKIP LOCKED)
+      RETURNING r.id, r.alert_id, r.agent_registration_id, r.attempt_count`.execute(trx);
+    await ctx.queue.sendMany(
+      JOB,
+      rows.map((r) => ({
+        alert_id: r.alert_id,
+        agent_id: r.agent_registration_id,
+        run_id: r.id,
+        attempt: r.attempt_count + 1,
+      })),
+      { db: trx },
+    );
+    if (rows.length > 0) {
+      ctx.logger.warn({ deliveries: rows.length }, 'retrying deliveries whose worker stopped during an attempt');
+      ctx.queue.announce(JOB);
+    }
+    return rows.length;
+  });
+}
+
+async function enrichedAtOf(ctx: ServiceContext, alertId: number): Promise<Date | null> {
   const alert = await ctx.db.selectFrom('alerts').select('enriched_at').where('id', '=', alertId).executeTakeFirst();
-  if (alert?.enriched_at) observeAlertDelivered((deliveredAt.getTime() - alert.enriched_at.getTime()) / 1000);
+  return alert?.enriched_at ?? null;
 }
 
 /** The synthetic alert of `POST /v1/agents/{uuid}/test`, in the shape of the agent payload. */

@@ -1,13 +1,13 @@
 /** The agent registry and webhook dispatch. */
 export { authHeaderOf, createAgentFetch, postToAgent, signingSecretOf } from './deliver.js';
 export {
-  dispatchAfterEnrichment,
   dispatchAgent,
   EVENT_ALERT_ENRICHED,
   EVENT_TEST,
   redeliverAgentRun,
   retryDelaySeconds,
   runAgentDelivery,
+  sweepStalledDeliveries,
   testAgent,
   testPayload,
   triggerAgents,

@@ -36,6 +36,11 @@ export interface PayloadOptions {
   tokenBudget?: number;
   /** `standard` (default): documents as brief summaries with links; `full`: inlined. */
   detail?: PayloadDetail;
+  /**
+   * The alert's indicators as the caller already holds them (the pipeline, right after storing
+   * them): not read back. In link order, with their history — exactly what would be read.
+   */
+  indicators?: PayloadSources['indicators'];
 }
 
 /**
@@ -90,8 +95,51 @@ export async function relatedAlerts(db: Db, alertId: number, limit = RELATED_LIM
   }));
 }
 
-/** Load everything the payload is made from, in parallel. */
-export async function loadPayloadSources(ctx: ServiceContext, alertId: number): Promise<PayloadSources> {
+/** The alert's indicators as the payload shows them, in link order, with our own history of each value. */
+async function linkedIndicators(db: Db, alertId: number): Promise<PayloadSources['indicators']> {
+  const indicators = await db
+    .selectFrom('alert_indicators')
+    .innerJoin('indicators', 'indicators.id', 'alert_indicators.indicator_id')
+    .select([
+      'indicators.uuid',
+      'indicators.type',
+      'indicators.value',
+      'indicators.malice',
+      'indicators.malice_source',
+      'indicators.malice_explanation',
+      'indicators.enrichment_results',
+      'alert_indicators.source_field',
+      // Our own history of the value: the alerts that carried it, and when they occurred
+      // (ix_alert_indicators_indicator_id). `indicators.last_seen` is not kept up to date.
+      sql<{ n: number; first: string; last: string }>`(SELECT json_build_object('n', count(*),
+          'first', min(a.occurred_at), 'last', max(a.occurred_at))
+          FROM alert_indicators h JOIN alerts a ON a.id = h.alert_id
+          WHERE h.indicator_id = indicators.id)`.as('history'),
+    ])
+    .where('alert_indicators.alert_id', '=', alertId)
+    .orderBy('alert_indicators.id')
+    .execute();
+  return indicators.map((i) => ({
+    uuid: i.uuid,
+    type: i.type,
+    value: i.value,
+    malice: i.malice as MaliceLevel,
+    malice_source: i.malice_source,
+    source_field: i.source_field,
+    explanation: (i.malice_explanation ?? null) as VerdictExplanation | null,
+    results: (i.enrichment_results ?? {}) as Record<string, EnrichmentProviderResult>,
+    first_seen: new Date(i.history.first).toISOString(),
+    last_seen: new Date(i.history.last).toISOString(),
+    alert_count: Number(i.history.n),
+  }));
+}
+
+/** Load everything the payload is made from, in parallel (the indicators unless `known`). */
+export async function loadPayloadSources(
+  ctx: ServiceContext,
+  alertId: number,
+  known: Pick<PayloadOptions, 'indicators'> = {},
+): Promise<PayloadSources> {
   const alert = await ctx.db
     .selectFrom('alerts')
     .select([
@@ -119,28 +167,7 @@ export async function loadPayloadSources(ctx: ServiceContext, alertId: number): 
   if (!alert) throw notFound('Alert');
 
   const [indicators, rule, documents, related, workflows] = await Promise.all([
-    ctx.db
-      .selectFrom('alert_indicators')
-      .innerJoin('indicators', 'indicators.id', 'alert_indicators.indicator_id')
-      .select([
-        'indicators.uuid',
-        'indicators.type',
-        'indicators.value',
-        'indicators.malice',
-        'indicators.malice_source',
-        'indicators.malice_explanation',
-        'indicators.enrichment_results',
-        'alert_indicators.source_field',
-        // Our own history of the value: the alerts that carried it, and when they occurred
-        // (ix_alert_indicators_indicator_id). `indicators.last_seen` is not kept up to date.
-        sql<{ n: number; first: string; last: string }>`(SELECT json_build_object('n', count(*),
-          'first', min(a.occurred_at), 'last', max(a.occurred_at))
-          FROM alert_indicators h JOIN alerts a ON a.id = h.alert_id
-          WHERE h.indicator_id = indicators.id)`.as('history'),
-      ])
-      .where('alert_indicators.alert_id', '=', alertId)
-      .orderBy('alert_indicators.id')
-      .execute(),
+    known.indicators ?? linkedIndicators(ctx.db, alertId),
     alert.detection_rule_id === null
       ? undefined
       : ctx.db
@@ -195,19 +222,7 @@ export async function loadPayloadSources(ctx: ServiceContext, alertId: number): 
       findings: (alert.agent_findings as Finding[] | null) ?? [],
     },
     enrichment: (alert.enrichment_summary ?? null) as EnrichmentSummary | null,
-    indicators: indicators.map((i) => ({
-      uuid: i.uuid,
-      type: i.type,
-      value: i.value,
-      malice: i.malice as MaliceLevel,
-      malice_source: i.malice_source,
-      source_field: i.source_field,
-      explanation: (i.malice_explanation ?? null) as VerdictExplanation | null,
-      results: (i.enrichment_results ?? {}) as Record<string, EnrichmentProviderResult>,
-      first_seen: new Date(i.history.first).toISOString(),
-      last_seen: new Date(i.history.last).toISOString(),
-      alert_count: Number(i.history.n),
-    })),
+    indicators,
     rule: rule
       ? {
           uuid: rule.uuid,
@@ -249,7 +264,7 @@ export async function buildAlertPayload(
 ): Promise<AgentPayload> {
   const detail = options.detail ?? 'standard';
   return withSpan('payload build', { 'calseta.payload.detail': detail }, async () => {
-    const sources = await loadPayloadSources(ctx, alertId);
+    const sources = await loadPayloadSources(ctx, alertId, options);
     return composePayload(sources, options.tokenBudget ?? DEFAULT_TOKEN_BUDGET, detail);
   });
 }

@@ -9,17 +9,15 @@ import {
   MaliceLevelSchema,
   type ProviderTally,
 } from '@calseta/schema';
-import { sql } from 'kysely';
-import { activityRow } from '../infra/activity.js';
 import type { ServiceContext } from '../infra/context.js';
-import { observeAlertEnriched } from '../infra/telemetry/metrics.js';
 
 /** Rate-limited providers are retried this many times per alert before counting as failed. */
 export const MAX_RATE_LIMIT_RETRIES = 20;
 
 /**
- * Sent (on commit) each time an alert's enrichment completes; the payload is JSON
- * `{ alert_uuid, status }`. The MCP server tells subscribed clients from it.
+ * Sent (on commit) when alerts' enrichment completes; the payload is a JSON array of
+ * `{ alert_uuid, status }` (the alerts of one commit; a lone object from older versions is
+ * accepted too). The MCP server tells subscribed clients from it.
  */
 export const ALERT_ENRICHED_CHANNEL = 'calseta_alert_enriched';
 
@@ -28,19 +26,22 @@ export interface AlertEnrichedEvent {
   status: EnrichmentStatus;
 }
 
-/** Call `handler` whenever any process finishes enriching an alert. Resolves once listening. */
+/** Call `handler` for each alert any process finishes enriching. Resolves once listening. */
 export function onAlertEnriched(
   deps: Pick<ServiceContext, 'notifications'>,
   handler: (event: AlertEnrichedEvent) => void,
 ): Promise<void> {
   return deps.notifications.listen(ALERT_ENRICHED_CHANNEL, (payload) => {
-    let event: AlertEnrichedEvent;
+    let parsed: unknown;
     try {
-      event = JSON.parse(payload) as AlertEnrichedEvent;
+      parsed = JSON.parse(payload);
     } catch {
       return; // not ours: anyone with database access can NOTIFY
     }
-    handler(event);
+    for (const event of Array.isArray(parsed) ? parsed : [parsed]) {
+      const e = event as Partial<AlertEnrichedEvent> | null;
+      if (typeof e?.alert_uuid === 'string' && typeof e.status === 'string') handler(e as AlertEnrichedEvent);
+    }
   });
 }
 
@@ -172,43 +173,39 @@ export function notApplicable(result: EnrichmentProviderResult): boolean {
   return result.status === 'skipped' && result.skip_reason !== null && NOT_APPLICABLE.has(result.skip_reason);
 }
 
-/**
- * Pipeline step 4 for one alert: enrich every linked indicator with every active provider in
- * parallel, store each indicator's results, verdict and explanation (an analyst's verdict stands),
- * and the alert's truthful status and per-provider summary — in one transaction. Providers that
- * were rate limited are retried by a delayed job once their pause is over.
- */
-export async function enrichAlert(
-  ctx: ServiceContext,
-  alertId: number,
-  attempt = 0,
-): Promise<EnrichmentSummary | null> {
-  const alert = await ctx.db
-    .selectFrom('alerts')
-    .select(['id', 'uuid', 'ingested_at', 'enriched_at'])
-    .where('id', '=', alertId)
-    .executeTakeFirst();
-  if (!alert) return null; // deleted since it was queued
-  const indicators = await ctx.db
-    .selectFrom('alert_indicators')
-    .innerJoin('indicators', 'indicators.id', 'alert_indicators.indicator_id')
-    .select([
-      'indicators.id',
-      'indicators.type',
-      'indicators.value',
-      'indicators.enrichment_results',
-      'indicators.malice_source',
-      'indicators.malice',
-      'indicators.malice_overridden_at',
-      'indicators.malice_explanation',
-      'indicators.is_enriched',
-    ])
-    .where('alert_indicators.alert_id', '=', alertId)
-    .orderBy('indicators.id')
-    .execute();
+/** An indicator as stored before this enrichment (`id` null: new, not stored yet). */
+export interface StoredIndicator {
+  id: number | null;
+  type: string;
+  value: string;
+  enrichment_results: unknown;
+  malice_source: string | null;
+  malice: string;
+  malice_overridden_at: Date | null;
+  malice_explanation: unknown;
+  is_enriched: boolean;
+}
 
+/** What an enrichment stores for one indicator (`changed`: differs from what is stored). */
+export interface IndicatorUpdate {
+  type: string;
+  value: string;
+  results: StoredResults;
+  verdict: MaliceLevel;
+  explanation: unknown;
+  enriched: boolean;
+  changed: boolean;
+}
+
+/**
+ * Pipeline step 4: every indicator with every active provider, in parallel (engine: cache,
+ * coalescing, rate governor, per-call timeouts), after one query prefetching every cached answer.
+ */
+export async function runProviders(
+  ctx: ServiceContext,
+  indicators: ReadonlyArray<Pick<StoredIndicator, 'type' | 'value'>>,
+): Promise<EnrichIndicatorOutcome[]> {
   const providers = await ctx.enrichment.registry.active();
-  // One query for every cached answer this alert can use, instead of one per indicator × provider.
   await ctx.enrichment.cache.prefetch(
     indicators.flatMap((i) =>
       providers
@@ -228,10 +225,23 @@ export async function enrichAlert(
   if (interrupted) {
     throw new Error(`Enrichment interrupted by the database (${interrupted.error_message}); the job will be retried.`);
   }
-  const now = new Date();
+  return outcomes;
+}
+
+/**
+ * What the providers' answers change: each indicator's merged results, verdict and explanation (an
+ * analyst's verdict stands), and the alert's truthful status and per-provider summary.
+ */
+export function settleEnrichment(
+  indicators: readonly StoredIndicator[],
+  outcomes: readonly EnrichIndicatorOutcome[],
+  attempt: number,
+  now: Date,
+): { updates: IndicatorUpdate[]; summary: EnrichmentSummary } {
   const updates = indicators.map((indicator, index) => {
     const outcome = outcomes[index] as EnrichIndicatorOutcome;
-    const results = mergeResults(indicator.enrichment_results as StoredResults | null, outcome.results);
+    const previous = indicator.enrichment_results as StoredResults | null;
+    const results = mergeResults(previous, outcome.results);
     const analyst =
       indicator.malice_source === 'analyst'
         ? { verdict: indicator.malice as MaliceLevel, at: (indicator.malice_overridden_at ?? now).toISOString() }
@@ -242,12 +252,13 @@ export async function enrichAlert(
     // Enriched = some provider answered for it (reference quirk 20: not merely "was attempted").
     const enriched = Object.values(results).some((r) => r.status === 'success' || r.status === 'not_found');
     const changed =
-      resultsChanged(indicator.enrichment_results as StoredResults | null, results) ||
+      indicator.id === null ||
+      resultsChanged(previous, results) ||
       enriched !== indicator.is_enriched ||
       (analyst === null &&
         // Deep equality: jsonb does not keep key order.
         (verdict !== indicator.malice || !isDeepStrictEqual(explanation, indicator.malice_explanation ?? null)));
-    return { id: indicator.id, results, verdict, explanation, enriched, changed };
+    return { type: indicator.type, value: indicator.value, results, verdict, explanation, enriched, changed };
   });
   const summary = summarize(
     outcomes,
@@ -255,72 +266,5 @@ export async function enrichAlert(
     attempt,
     now,
   );
-
-  await ctx.db.transaction().execute(async (trx) => {
-    // Only indicators whose answers changed are written: alerts sharing indicators served from the
-    // cache touch no indicator rows (no lock queue, no WAL for unchanged raw responses).
-    const changed = updates.filter((u) => u.changed);
-    if (changed.length > 0) {
-      // Lock in id order first, so concurrent alerts sharing indicators never deadlock.
-      await sql`SELECT 1 FROM indicators WHERE id = ANY(${changed.map((u) => u.id)}::bigint[]) ORDER BY id FOR UPDATE`.execute(
-        trx,
-      );
-      // One statement for every indicator. An analyst's verdict is re-checked here: it may have
-      // been set while the providers ran.
-      await sql`
-        UPDATE indicators AS i SET
-          enrichment_results = u.results,
-          malice = CASE WHEN i.malice_source = 'analyst' THEN i.malice ELSE u.verdict END,
-          malice_explanation = CASE WHEN i.malice_source = 'analyst' THEN i.malice_explanation ELSE u.explanation END,
-          is_enriched = u.enriched,
-          enriched_at = ${now},
-          updated_at = ${now}
-        FROM jsonb_to_recordset(${JSON.stringify(changed)}::jsonb)
-          AS u(id bigint, results jsonb, verdict text, explanation jsonb, enriched boolean)
-        WHERE i.id = u.id`.execute(trx);
-    }
-    await trx
-      .updateTable('alerts')
-      .set({
-        enrichment_status: summary.status,
-        is_enriched: summary.status !== 'Pending',
-        enriched_at: summary.status === 'Pending' ? null : now,
-        enrichment_summary: JSON.stringify(summary),
-        updated_at: now,
-      })
-      .where('id', '=', alertId)
-      .execute();
-    await trx
-      .insertInto('activity_events')
-      .values(
-        activityRow(ctx, {
-          type: 'alert_enrichment_completed',
-          alertId,
-          references: {
-            status: summary.status,
-            providers_succeeded: summary.providers_succeeded,
-            providers_failed: summary.providers_failed,
-            providers_skipped: summary.providers_skipped,
-            providers_deferred: summary.providers_deferred,
-            malice_counts: summary.malice_counts,
-            attempt,
-          },
-        }),
-      )
-      .execute();
-    const event: AlertEnrichedEvent = { alert_uuid: alert.uuid, status: summary.status };
-    await sql`SELECT pg_notify(${ALERT_ENRICHED_CHANNEL}, ${JSON.stringify(event)})`.execute(trx);
-    if (summary.retry_at !== null) {
-      const seconds = Math.max(1, Math.ceil((Date.parse(summary.retry_at) - now.getTime()) / 1000));
-      await ctx.queue.send(
-        'enrich-alert',
-        { alert_id: alertId, reason: 'rate_limited', attempt: attempt + 1 },
-        { db: trx, startAfterSeconds: seconds },
-      );
-    }
-  });
-  // Ingest → enriched: the alert's first settled enrichment (not a re-enrichment, nor a wait on rate limits).
-  const first = alert.enriched_at === null && summary.status !== 'Pending';
-  observeAlertEnriched(summary.status, first ? (now.getTime() - alert.ingested_at.getTime()) / 1000 : null);
-  return summary;
+  return { updates, summary };
 }

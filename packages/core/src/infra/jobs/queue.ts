@@ -3,6 +3,7 @@ import type { Database } from '@calseta/db';
 import { CompiledQuery, type Kysely } from 'kysely';
 import pg from 'pg';
 import PgBoss from 'pg-boss';
+import { GroupCommit } from '../group-commit.js';
 import { livenessHeldSql } from '../liveness.js';
 import type { Logger } from '../logger.js';
 import { Notifications } from '../notifications.js';
@@ -60,10 +61,22 @@ export interface JobOutcome {
   error?: string;
 }
 
+/**
+ * What a handler may answer: `completed` when it marked its job completed itself, inside its own
+ * transaction (`completeJobsSql`), so the job's end commits with its work; otherwise the queue
+ * completes it.
+ */
+export type JobDone = 'completed';
+
 export interface WorkOptions<N extends JobName> {
   /** How many jobs of this queue run at once in this process. */
   concurrency: number;
-  handler: (job: Job<N>) => Promise<void>;
+  handler: (job: Job<N>) => Promise<JobDone | unknown>;
+}
+
+interface Completion {
+  name: JobName;
+  id: string;
 }
 
 /**
@@ -92,6 +105,8 @@ export class JobQueue {
   private goneBefore = new Set<string>();
   /** Stops reporting this queue's waiting jobs to /metrics. */
   private unobserve: () => void = () => {};
+  /** Jobs finished while an earlier completion was being written are completed together, in one statement. */
+  private readonly completions: GroupCommit<Completion, void>;
 
   constructor(options: QueueOptions) {
     this.logger = options.logger;
@@ -110,6 +125,21 @@ export class JobQueue {
       monitorStateIntervalSeconds: 60,
     });
     this.boss.on('error', (error) => this.logger.error({ err: error }, 'queue error'));
+    this.completions = new GroupCommit<Completion, void>({
+      commit: async (items) => {
+        for (const name of new Set(items.map((i) => i.name))) {
+          const ids = items.filter((i) => i.name === name).map((i) => i.id);
+          await this.boss.complete(name, ids);
+        }
+        return items.map(() => undefined);
+      },
+      keyOf: (item) => item.id,
+      overloaded: () => new Error('unreachable: completions are never refused'),
+      logger: this.logger,
+      batchFailed: 'job completion batch failed; completing jobs one by one',
+      maxBatch: 200,
+      maxWaiting: Number.POSITIVE_INFINITY,
+    });
   }
 
   /** Install/upgrade the pg-boss schema and create our queues. */
@@ -181,11 +211,16 @@ export class JobQueue {
   /** Enqueue many jobs of one queue in one statement (same transaction rules as `send`). */
   async sendMany<N extends JobName>(
     name: N,
-    data: JobPayload<N>[],
+    data: Array<JobPayload<N> & { startAfterSeconds?: number }>,
     options: { db?: Kysely<Database> } = {},
   ): Promise<void> {
+    if (data.length === 0) return;
     const carrier = traceCarrier();
-    const jobs = data.map((d) => ({ name, data: { ...JOBS[name].payload.parse(d), ...carrier } }));
+    const jobs = data.map(({ startAfterSeconds, ...d }) => ({
+      name,
+      data: { ...JOBS[name].payload.parse(d), ...carrier },
+      ...(startAfterSeconds === undefined ? {} : { startAfter: new Date(Date.now() + startAfterSeconds * 1000) }),
+    }));
     const executor = options.db;
     await this.boss.insert(jobs, executor ? { db: this.executorFor(executor) } : {});
     if (!executor) this.announce(name);
@@ -342,8 +377,8 @@ export class JobQueue {
         'messaging.destination.name': name,
         'messaging.message.id': job.id,
       };
-      await continueTrace(job.data, `job ${name}`, attributes, () => handler({ id: job.id, name, data }));
-      await this.boss.complete(name, job.id);
+      const done = await continueTrace(job.data, `job ${name}`, attributes, () => handler({ id: job.id, name, data }));
+      if (done !== 'completed') await this.completions.submit({ name, id: job.id });
       countJob(name, 'completed');
       this.events.emit('completed', { name, id: job.id, data: job.data } satisfies JobOutcome);
     } catch (error) {

@@ -1,0 +1,504 @@
+import type { Db } from '@calseta/db';
+import type {
+  EnrichmentProviderResult,
+  EnrichmentSummary,
+  ExtractedIndicator,
+  MaliceLevel,
+  VerdictExplanation,
+} from '@calseta/schema';
+import { sql } from 'kysely';
+import { type ClaimedRun, LEASE_MARGIN_SECONDS } from '../agents/dispatch.js';
+import { agentMatches } from '../agents/matching.js';
+import type { AgentRow } from '../agents/registry.js';
+import type { TargetingSubject } from '../context/targeting.js';
+import { alertMalice } from '../indicators/malice.js';
+import { activityRow } from '../infra/activity.js';
+import type { ServiceContext } from '../infra/context.js';
+import { GroupCommit } from '../infra/group-commit.js';
+import { newUuid } from '../infra/ids.js';
+import type { JobPayload } from '../infra/jobs/catalogue.js';
+import { completeJobsSql } from '../infra/jobs/rows.js';
+import type { PayloadSources } from '../payload/compose.js';
+import { ALERT_ENRICHED_CHANNEL, type AlertEnrichedEvent, type IndicatorUpdate } from './enrich-alert.js';
+import type { LinkedIndicator, LoadedAlert } from './load.js';
+
+/** What extraction found, and its activity event's references. */
+export interface Extraction {
+  indicators: ExtractedIndicator[];
+  references: Record<string, unknown>;
+}
+
+/** One alert's pipeline result, to be stored (with the others committed at the same moment). */
+export interface AlertToCommit {
+  /** The `enrich-alert` job, completed in the same transaction (none when run directly). */
+  jobId: string | undefined;
+  data: JobPayload<'enrich-alert'>;
+  alert: LoadedAlert;
+  extraction: Extraction | null;
+  /** Every indicator the alert has or gets, by `type\0value` (`id` null: new). */
+  stored: Map<string, LinkedIndicator>;
+  /** In the order of the enrichment (stored ones, then new ones). */
+  updates: IndicatorUpdate[];
+  summary: EnrichmentSummary;
+  now: Date;
+  attempt: number;
+}
+
+/** A delivery claimed for its first attempt by this commit, with its agent. */
+export interface ClaimedDelivery extends ClaimedRun {
+  agent: AgentRow;
+}
+
+export interface CommittedAlert {
+  deliveries: ClaimedDelivery[];
+  /** The alert's indicators as its payload shows them (link order, history): only when there are deliveries. */
+  indicators: PayloadSources['indicators'];
+}
+
+/** NOTIFY payloads stay far below Postgres's 8000-byte limit. */
+const EVENTS_PER_NOTIFY = 40;
+const MAX_BATCH = 64;
+
+const committers = new WeakMap<object, GroupCommit<AlertToCommit, CommittedAlert>>();
+
+/**
+ * Store one alert's pipeline result. Alerts this process finishes while an earlier commit is
+ * running are stored together: a fixed number of set-based statements and one commit per batch,
+ * whatever its size (a failed batch is retried alert by alert).
+ */
+export function commitAlert(ctx: ServiceContext, item: AlertToCommit): Promise<CommittedAlert> {
+  let committer = committers.get(ctx.db);
+  if (committer === undefined) {
+    committer = new GroupCommit<AlertToCommit, CommittedAlert>({
+      commit: (items) => ctx.db.transaction().execute((trx) => commitAlerts(ctx, trx, items)),
+      keyOf: (i) => String(i.alert.id),
+      overloaded: () => new Error('unreachable: the worker bounds its own jobs'),
+      logger: ctx.logger,
+      batchFailed: 'pipeline commit failed; committing alerts one by one',
+      maxBatch: MAX_BATCH,
+      maxWaiting: Number.POSITIVE_INFINITY,
+    });
+    committers.set(ctx.db, committer);
+  }
+  return committer.submit(item);
+}
+
+const keyOf = (i: { type: string; value: string }) => `${i.type}\u0000${i.value}`;
+
+interface IndicatorRow {
+  id: number;
+  uuid: string;
+  type: string;
+  value: string;
+}
+
+async function commitAlerts(ctx: ServiceContext, trx: Db, items: AlertToCommit[]): Promise<CommittedAlert[]> {
+  const now = new Date();
+  const ids = await resolveIndicators(trx, items, now);
+  const newLinks = await linkIndicators(trx, items, ids);
+  const written = await writeIndicators(trx, items, ids, now);
+  await writeAlerts(trx, items);
+  await trx
+    .insertInto('activity_events')
+    .values(activityOf(ctx, items, newLinks))
+    .execute();
+  const deliveries = await claimDeliveries(trx, items, now);
+  const indicators = await payloadIndicators(trx, items, deliveries, ids, newLinks, written);
+
+  const retries = items.filter((i) => i.summary.retry_at !== null);
+  await ctx.queue.sendMany(
+    'enrich-alert',
+    retries.map((i) => ({
+      alert_id: i.alert.id,
+      reason: 'rate_limited' as const,
+      attempt: i.attempt + 1,
+      ...(i.data.redispatch ? { redispatch: true } : {}),
+      startAfterSeconds: Math.max(1, Math.ceil((Date.parse(i.summary.retry_at as string) - i.now.getTime()) / 1000)),
+    })),
+    { db: trx },
+  );
+  const jobIds = items.flatMap((i) => (i.jobId === undefined ? [] : [i.jobId]));
+  if (jobIds.length > 0) await completeJobsSql('enrich-alert', jobIds).execute(trx);
+  const events: AlertEnrichedEvent[] = items.map((i) => ({ alert_uuid: i.alert.uuid, status: i.summary.status }));
+  for (let start = 0; start < events.length; start += EVENTS_PER_NOTIFY) {
+    const chunk = events.slice(start, start + EVENTS_PER_NOTIFY);
+    await sql`SELECT pg_notify(${ALERT_ENRICHED_CHANNEL}, ${JSON.stringify(chunk)})`.execute(trx);
+  }
+  return items.map((item) => ({
+    deliveries: deliveries.get(item.alert.id) ?? [],
+    indicators: indicators.get(item.alert.id) ?? [],
+  }));
+}
+
+/** Ids and uuids of every indicator the batch links or writes; new ones are inserted (in a fixed order: no deadlock). */
+async function resolveIndicators(trx: Db, items: AlertToCommit[], now: Date): Promise<Map<string, IndicatorRow>> {
+  const ids = new Map<string, IndicatorRow>();
+  const missing = new Map<string, { type: string; value: string }>();
+  for (const item of items) {
+    for (const i of item.stored.values()) {
+      if (i.id !== null && i.uuid !== null) ids.set(keyOf(i), { id: i.id, uuid: i.uuid, type: i.type, value: i.value });
+    }
+    for (const i of item.stored.values()) if (!ids.has(keyOf(i))) missing.set(keyOf(i), i);
+  }
+  if (missing.size === 0) return ids;
+  const sorted = [...missing.values()].sort((a, b) => (keyOf(a) < keyOf(b) ? -1 : 1));
+  const inserted = await trx
+    .insertInto('indicators')
+    .values(sorted.map((i) => ({ uuid: newUuid(), type: i.type, value: i.value, first_seen: now, last_seen: now })))
+    .onConflict((oc) => oc.columns(['type', 'value']).doNothing())
+    .returning(['id', 'uuid', 'type', 'value'])
+    .execute();
+  for (const row of inserted) ids.set(keyOf(row), row);
+  const raced = sorted.filter((i) => !ids.has(keyOf(i)));
+  if (raced.length > 0) {
+    // Created by another process since we read: a new statement sees its committed row.
+    const { rows } = await sql<IndicatorRow>`
+      SELECT i.id, i.uuid, i.type, i.value
+      FROM unnest(${raced.map((r) => r.type)}::text[], ${raced.map((r) => r.value)}::text[]) AS x(type, value)
+      JOIN indicators i ON i.type = x.type AND i.value = x.value`.execute(trx);
+    for (const row of rows) ids.set(keyOf(row), row);
+  }
+  return ids;
+}
+
+/** Links of extracted indicators not linked yet; answers the new links' ids per alert and indicator. */
+async function linkIndicators(
+  trx: Db,
+  items: AlertToCommit[],
+  ids: Map<string, IndicatorRow>,
+): Promise<Map<string, number>> {
+  const links = items.flatMap((item) => {
+    const sorted = [...(item.extraction?.indicators ?? [])].sort((a, b) => (keyOf(a) < keyOf(b) ? -1 : 1));
+    return sorted
+      .filter((e) => item.stored.get(keyOf(e))?.link_id == null)
+      .map((e) => ({
+        alert_id: item.alert.id,
+        indicator_id: (ids.get(keyOf(e)) as IndicatorRow).id,
+        source_field: e.source_field,
+      }));
+  });
+  const created = new Map<string, number>();
+  if (links.length === 0) return created;
+  const rows = await trx
+    .insertInto('alert_indicators')
+    .values(links)
+    .onConflict((oc) => oc.columns(['alert_id', 'indicator_id']).doNothing())
+    .returning(['id', 'alert_id', 'indicator_id'])
+    .execute();
+  for (const row of rows) created.set(`${row.alert_id}:${row.indicator_id}`, row.id);
+  // `last_seen` to the minute; rows another job is touching right now are skipped, not waited for.
+  const seen = [...new Set(rows.map((r) => r.indicator_id))];
+  const now = new Date();
+  await sql`
+    UPDATE indicators SET last_seen = ${now}, updated_at = ${now}
+    WHERE id IN (
+      SELECT id FROM indicators
+      WHERE id = ANY(${seen}::bigint[]) AND last_seen < ${now}::timestamptz - interval '1 minute'
+      ORDER BY id FOR UPDATE SKIP LOCKED)`.execute(trx);
+  return created;
+}
+
+interface WrittenIndicator {
+  id: number;
+  malice: string;
+  malice_source: string;
+  malice_explanation: VerdictExplanation | null;
+}
+
+/**
+ * Indicators whose answers changed, in one statement (locked in id order first, so concurrent
+ * batches sharing indicators never deadlock). An analyst's verdict is re-checked here: it may have
+ * been set while the providers ran. Answers what was stored.
+ */
+async function writeIndicators(
+  trx: Db,
+  items: AlertToCommit[],
+  ids: Map<string, IndicatorRow>,
+  now: Date,
+): Promise<Map<number, WrittenIndicator>> {
+  // Alerts of one batch sharing an indicator computed the same answers (one provider call each): the last stands.
+  const changed = new Map<number, IndicatorUpdate & { id: number }>();
+  for (const item of items) {
+    for (const u of item.updates) {
+      if (u.changed)
+        changed.set((ids.get(keyOf(u)) as IndicatorRow).id, { ...u, id: (ids.get(keyOf(u)) as IndicatorRow).id });
+    }
+  }
+  const written = new Map<number, WrittenIndicator>();
+  if (changed.size === 0) return written;
+  const rows = [...changed.values()].map((u) => ({
+    id: u.id,
+    results: u.results,
+    verdict: u.verdict,
+    explanation: u.explanation,
+    enriched: u.enriched,
+  }));
+  const { rows: stored } = await sql<WrittenIndicator>`
+    UPDATE indicators AS i SET
+      enrichment_results = u.results,
+      malice = CASE WHEN i.malice_source = 'analyst' THEN i.malice ELSE u.verdict END,
+      malice_explanation = CASE WHEN i.malice_source = 'analyst' THEN i.malice_explanation ELSE u.explanation END,
+      is_enriched = u.enriched,
+      enriched_at = ${now},
+      updated_at = ${now}
+    FROM jsonb_to_recordset(${JSON.stringify(rows)}::jsonb)
+      AS u(id bigint, results jsonb, verdict text, explanation jsonb, enriched boolean)
+    WHERE i.id = u.id AND i.id IN (
+      SELECT id FROM indicators WHERE id = ANY(${[...changed.keys()]}::bigint[]) ORDER BY id FOR UPDATE)
+    RETURNING i.id, i.malice, i.malice_source, i.malice_explanation`.execute(trx);
+  for (const row of stored) written.set(Number(row.id), row);
+  return written;
+}
+
+async function writeAlerts(trx: Db, items: AlertToCommit[]): Promise<void> {
+  const rows = items.map((i) => ({
+    id: i.alert.id,
+    status: i.summary.status,
+    enriched_at: i.summary.status === 'Pending' ? null : i.now.toISOString(),
+    summary: i.summary,
+    at: i.now.toISOString(),
+  }));
+  await sql`
+    UPDATE alerts AS a SET
+      enrichment_status = u.status,
+      is_enriched = u.status <> 'Pending',
+      enriched_at = u.enriched_at,
+      enrichment_summary = u.summary,
+      updated_at = u.at
+    FROM jsonb_to_recordset(${JSON.stringify(rows)}::jsonb)
+      AS u(id bigint, status text, enriched_at timestamptz, summary jsonb, at timestamptz)
+    WHERE a.id = u.id`.execute(trx);
+}
+
+function activityOf(ctx: ServiceContext, items: AlertToCommit[], newLinks: Map<string, number>) {
+  return items.flatMap((item) => {
+    const rows = [];
+    if (item.extraction !== null) {
+      const linked = [...newLinks.keys()].filter((k) => k.startsWith(`${item.alert.id}:`)).length;
+      rows.push(
+        activityRow(ctx, {
+          type: 'alert_indicators_extracted',
+          alertId: item.alert.id,
+          references: { ...item.extraction.references, new_links: linked },
+        }),
+      );
+    }
+    const s = item.summary;
+    rows.push(
+      activityRow(ctx, {
+        type: 'alert_enrichment_completed',
+        alertId: item.alert.id,
+        references: {
+          status: s.status,
+          providers_succeeded: s.providers_succeeded,
+          providers_failed: s.providers_failed,
+          providers_skipped: s.providers_skipped,
+          providers_deferred: s.providers_deferred,
+          malice_counts: s.malice_counts,
+          attempt: item.attempt,
+        },
+      }),
+    );
+    return rows;
+  });
+}
+
+/** What agents are matched on, from what the pipeline holds. */
+function subjectOf(item: AlertToCommit): TargetingSubject {
+  const a = item.alert;
+  return {
+    source_name: a.source_name,
+    severity: a.severity,
+    tags: a.tags,
+    title: a.title,
+    malice: alertMalice(
+      a.malice_override,
+      item.updates.map((u) => ({ malice: u.verdict })),
+    ),
+    detection_rule: [a.rule_name, a.source_rule_id].filter((v): v is string => typeof v === 'string' && v !== ''),
+    mitre_tactics: a.mitre_tactics ?? [],
+    mitre_techniques: a.mitre_techniques ?? [],
+    indicator_types: [...new Set(item.updates.map((u) => u.type))],
+  };
+}
+
+interface RunRow {
+  id: number;
+  uuid: string;
+  idempotency_key: string;
+  trigger: string;
+  alert_id: number;
+  agent_registration_id: number;
+  status: string;
+}
+
+/**
+ * One automatic delivery per (alert, matching agent): claimed here for its first attempt (status
+ * `delivering`, a lease of the agent's timeout + margin) when the enrichment is final, or recorded
+ * as `waiting` while rate-limited providers are retried (sent by the final enrichment, which
+ * claims them). `redispatch` adds a new delivery where the automatic one exists (quirk 23).
+ */
+async function claimDeliveries(trx: Db, items: AlertToCommit[], now: Date): Promise<Map<number, ClaimedDelivery[]>> {
+  const claimed = new Map<number, ClaimedDelivery[]>();
+  const agents = await trx
+    .selectFrom('agent_registrations')
+    .selectAll()
+    .where('is_active', '=', true)
+    .orderBy('created_at', 'asc')
+    .orderBy('id', 'asc')
+    .execute();
+  const agentById = new Map(agents.map((a) => [a.id, a]));
+  const leaseOf = (agent: AgentRow) => new Date(now.getTime() + (agent.timeout_seconds + LEASE_MARGIN_SECONDS) * 1000);
+  const rowsFor = (trigger: string, pairs: Array<{ item: AlertToCommit; agent: AgentRow }>) =>
+    pairs.map(({ item, agent }) => {
+      const final = item.summary.retry_at === null;
+      const uuid = newUuid();
+      return {
+        uuid,
+        agent_registration_id: agent.id,
+        alert_id: item.alert.id,
+        idempotency_key: uuid,
+        trigger,
+        status: final ? 'delivering' : 'waiting',
+        attempt_count: final ? 1 : 0,
+        started_at: final ? now : null,
+        next_attempt_at: final ? leaseOf(agent) : null,
+      };
+    });
+  const matches =
+    agents.length === 0
+      ? []
+      : items.flatMap((item) => {
+          const subject = subjectOf(item);
+          return agents.filter((agent) => agentMatches(agent, subject)).map((agent) => ({ item, agent }));
+        });
+  const runs: RunRow[] = [];
+  const returning = [
+    'id',
+    'uuid',
+    'idempotency_key',
+    'trigger',
+    'alert_id',
+    'agent_registration_id',
+    'status',
+  ] as const;
+  if (matches.length > 0) {
+    runs.push(
+      ...(await trx
+        .insertInto('agent_runs')
+        .values(rowsFor('auto', matches))
+        .onConflict((oc) => oc.columns(['alert_id', 'agent_registration_id']).where('trigger', '=', 'auto').doNothing())
+        .returning([...returning])
+        .execute()),
+    );
+    const again = matches.filter(
+      ({ item, agent }) =>
+        item.data.redispatch === true &&
+        !runs.some((r) => r.alert_id === item.alert.id && r.agent_registration_id === agent.id),
+    );
+    if (again.length > 0) {
+      runs.push(
+        ...(await trx
+          .insertInto('agent_runs')
+          .values(rowsFor('redispatch', again))
+          .returning([...returning])
+          .execute()),
+      );
+    }
+  }
+  // Deliveries recorded while enrichment waited on rate limits go out now. A fresh alert has none.
+  const released = items
+    .filter((i) => i.summary.retry_at === null && i.data.reason !== 'ingest')
+    .map((i) => i.alert.id);
+  if (released.length > 0) {
+    const { rows } = await sql<RunRow>`
+      UPDATE agent_runs AS r SET status = 'delivering', attempt_count = 1, started_at = ${now},
+        next_attempt_at = ${now}::timestamptz + make_interval(secs => a.timeout_seconds + ${LEASE_MARGIN_SECONDS}),
+        updated_at = ${now}
+      FROM agent_registrations a
+      WHERE a.id = r.agent_registration_id AND r.alert_id = ANY(${released}::bigint[]) AND r.status = 'waiting'
+      RETURNING r.id, r.uuid, r.idempotency_key, r.trigger, r.alert_id, r.agent_registration_id, r.status`.execute(trx);
+    for (const row of rows) {
+      // An agent deactivated meanwhile is still delivered to: its job would have been too (it was queued).
+      if (!agentById.has(row.agent_registration_id)) {
+        const agent = await trx
+          .selectFrom('agent_registrations')
+          .selectAll()
+          .where('id', '=', row.agent_registration_id)
+          .executeTakeFirstOrThrow();
+        agentById.set(agent.id, agent);
+      }
+    }
+    runs.push(...rows);
+  }
+  for (const run of runs) {
+    if (run.status !== 'delivering') continue;
+    const list = claimed.get(run.alert_id) ?? [];
+    list.push({ ...run, agent: agentById.get(run.agent_registration_id) as AgentRow });
+    claimed.set(run.alert_id, list);
+  }
+  return claimed;
+}
+
+/**
+ * The payload's indicators of each alert with deliveries, from memory plus one statement for the
+ * history of their values (counted in this transaction, so it includes this alert).
+ */
+async function payloadIndicators(
+  trx: Db,
+  items: AlertToCommit[],
+  deliveries: Map<number, ClaimedDelivery[]>,
+  ids: Map<string, IndicatorRow>,
+  newLinks: Map<string, number>,
+  written: Map<number, WrittenIndicator>,
+): Promise<Map<number, PayloadSources['indicators']>> {
+  const result = new Map<number, PayloadSources['indicators']>();
+  const wanted = items.filter((i) => deliveries.has(i.alert.id));
+  if (wanted.length === 0) return result;
+  const indicatorIds = [
+    ...new Set(wanted.flatMap((i) => i.updates.map((u) => (ids.get(keyOf(u)) as IndicatorRow).id))),
+  ];
+  const { rows } = await sql<{ id: number; n: number; first: Date; last: Date }>`
+    SELECT h.indicator_id AS id, count(*)::int AS n, min(a.occurred_at) AS first, max(a.occurred_at) AS last
+    FROM alert_indicators h JOIN alerts a ON a.id = h.alert_id
+    WHERE h.indicator_id = ANY(${indicatorIds}::bigint[]) GROUP BY h.indicator_id`.execute(trx);
+  const history = new Map(rows.map((r) => [Number(r.id), r]));
+  for (const item of wanted) {
+    const sourceFields = new Map((item.extraction?.indicators ?? []).map((e) => [keyOf(e), e.source_field]));
+    const linked = item.updates.flatMap((u) => {
+      const row = ids.get(keyOf(u)) as IndicatorRow;
+      const stored = item.stored.get(keyOf(u)) as LinkedIndicator;
+      const linkId = stored.link_id ?? newLinks.get(`${item.alert.id}:${row.id}`);
+      if (linkId === undefined) return []; // linked by nobody: not the alert's
+      const w = written.get(row.id);
+      const h = history.get(row.id);
+      return [
+        {
+          linkId,
+          indicator: {
+            uuid: row.uuid,
+            type: u.type,
+            value: u.value,
+            malice: (w?.malice ?? (stored.malice_source === 'analyst' ? stored.malice : u.verdict)) as MaliceLevel,
+            malice_source: w?.malice_source ?? stored.malice_source ?? 'enrichment',
+            source_field: stored.source_field ?? sourceFields.get(keyOf(u)) ?? null,
+            explanation: (w !== undefined
+              ? w.malice_explanation
+              : stored.malice_source === 'analyst'
+                ? stored.malice_explanation
+                : u.explanation) as VerdictExplanation | null,
+            results: u.results as Record<string, EnrichmentProviderResult>,
+            first_seen: h ? h.first.toISOString() : item.now.toISOString(),
+            last_seen: h ? h.last.toISOString() : item.now.toISOString(),
+            alert_count: h?.n ?? 1,
+          },
+        },
+      ];
+    });
+    result.set(
+      item.alert.id,
+      linked.sort((a, b) => a.linkId - b.linkId).map((l) => l.indicator),
+    );
+  }
+  return result;
+}
