@@ -3,14 +3,22 @@ import type { AgentDeliveryMode, TargetingRules } from '@calseta/schema';
 import { matchesTargeting, type TargetingSubject } from '../context/targeting.js';
 import type { AgentRow } from './registry.js';
 
-type MatchFields = Pick<AgentRow, 'is_active' | 'trigger_on_sources' | 'trigger_on_severities' | 'trigger_filter'>;
+/** Without `delivery_mode` an agent is per alert (the default). */
+type MatchFields = Pick<AgentRow, 'is_active' | 'trigger_on_sources' | 'trigger_on_severities' | 'trigger_filter'> &
+  Partial<Pick<AgentRow, 'delivery_mode'>>;
 
 /**
  * Reference §8.2: active; sources empty or containing the alert's source (exact); severities empty
  * or containing its severity (exact); no filter, or the filter selects it (shared targeting evaluator).
+ * Only agents of delivery mode `mode` match: per-alert dispatch never reaches an `incident` agent,
+ * which gets the incident instead (incidents/delivery.ts asks for `incident`).
  */
-export function agentMatches(agent: MatchFields, subject: TargetingSubject): boolean {
-  if (!agent.is_active) return false;
+export function agentMatches(
+  agent: MatchFields,
+  subject: TargetingSubject,
+  mode: AgentDeliveryMode = 'alert',
+): boolean {
+  if (!agent.is_active || (agent.delivery_mode ?? 'alert') !== mode) return false;
   if (agent.trigger_on_sources.length > 0 && !agent.trigger_on_sources.includes(subject.source_name)) return false;
   if (agent.trigger_on_severities.length > 0 && !agent.trigger_on_severities.includes(subject.severity)) return false;
   const filter = agent.trigger_filter as TargetingRules | null;
@@ -35,5 +43,5 @@ export async function matchingAgents(
     .orderBy('created_at', 'asc')
     .orderBy('id', 'asc')
     .execute();
-  return agents.filter((agent) => agentMatches(agent, subject));
+  return agents.filter((agent) => agentMatches(agent, subject, mode));
 }

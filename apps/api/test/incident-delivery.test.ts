@@ -1,0 +1,461 @@
+/**
+ * Per-incident agent delivery (issue 23) against a real agent HTTP endpoint, the real worker and
+ * the real Postgres: one signed delivery when an incident opens, one debounced update naming the
+ * alerts that joined, retries with the same idempotency key, a re-run job that sends nothing, a
+ * worker killed mid-delivery whose revision is sent again under the same key (and never twice
+ * recorded), and per-alert agents that see no difference.
+ */
+import { createHmac, timingSafeEqual } from 'node:crypto';
+import { createServer, type IncomingHttpHeaders, type IncomingMessage, type ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { contextFor, dispatchIncidentUpdates, type IncidentChange, SYSTEM } from '@calseta/core';
+import { appArgs, ProcessGroup } from '@calseta/process-harness';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createHarness, type Harness } from './harness.js';
+
+/** What a receiver does (docs/agent-webhooks.md), written here independently of core. */
+function verifySignature(secret: string, r: Received): boolean {
+  const ts = Number(r.headers['x-calseta-timestamp']);
+  if (!Number.isInteger(ts) || Math.abs(Date.now() / 1000 - ts) > 300) return false;
+  const expected = Buffer.from(`v1=${createHmac('sha256', secret).update(`${ts}.${r.body}`).digest('hex')}`);
+  const given = Buffer.from(String(r.headers['x-calseta-signature'] ?? ''));
+  return given.length === expected.length && timingSafeEqual(given, expected);
+}
+
+interface Received {
+  path: string;
+  headers: IncomingHttpHeaders;
+  body: string;
+  json: any;
+  /** What the endpoint answered (0: connection dropped; -1: not yet). */
+  answered: number;
+  /** Requests to the same path before this one. */
+  seen: number;
+  at: Date;
+}
+
+/** Per path: a status, 0 to drop the connection, or a promise (an answer held back). */
+type Responder = (seen: number, got: Received) => number | Promise<number>;
+
+/** A real agent endpoint; `next` resolves when a matching request has arrived (no timers). */
+async function startAgentEndpoint() {
+  const received: Received[] = [];
+  const responders = new Map<string, Responder>();
+  const waiters: Array<{ match: (r: Received) => boolean; resolve: (r: Received) => void }> = [];
+  const server = createServer((req: IncomingMessage, res: ServerResponse) => {
+    const chunks: Buffer[] = [];
+    req.on('data', (c: Buffer) => chunks.push(c));
+    req.on('end', async () => {
+      const path = req.url ?? '/';
+      const body = Buffer.concat(chunks).toString('utf8');
+      let json: unknown = null;
+      try {
+        json = JSON.parse(body);
+      } catch {
+        // not JSON
+      }
+      const seen = received.filter((r) => r.path === path).length;
+      const entry: Received = { path, headers: req.headers, body, json, answered: -1, seen, at: new Date() };
+      received.push(entry);
+      for (const w of [...waiters]) {
+        if (w.match(entry)) {
+          waiters.splice(waiters.indexOf(w), 1);
+          w.resolve(entry);
+        }
+      }
+      const status = await (responders.get(path) ?? (() => 200))(seen, entry);
+      entry.answered = status;
+      if (status === 0) req.socket.destroy();
+      else res.writeHead(status, { 'content-type': 'application/json' }).end('{"received":true}');
+    });
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', () => resolve()));
+  const host = `127.0.0.1:${(server.address() as AddressInfo).port}`;
+  return {
+    host,
+    received,
+    url: (path: string) => `http://${host}/${path}`,
+    respond(path: string, responder: Responder) {
+      responders.set(`/${path}`, responder);
+    },
+    next(match: (r: Received) => boolean): Promise<Received> {
+      const found = received.find(match);
+      if (found) return Promise.resolve(found);
+      return new Promise((resolve) => waiters.push({ match, resolve }));
+    },
+    close: () =>
+      new Promise<void>((resolve) => {
+        server.closeAllConnections();
+        server.close(() => resolve());
+      }),
+  };
+}
+
+type Endpoint = Awaited<ReturnType<typeof startAgentEndpoint>>;
+
+/** An identity compromise chain (brute force → sign-in from the same address → mailbox rule → download). */
+const CHAIN = [
+  {
+    title: 'Brute force against Entra ID: 48 failed sign-ins',
+    severity: 'Medium',
+    rule_id: 'idp-bruteforce',
+    rule_name: 'Password spray / brute force',
+    src_ip: '185.220.101.45',
+    user: 'jdoe@contoso.example',
+    failed_count: 48,
+  },
+  {
+    title: 'Successful sign-in from a TOR exit node',
+    severity: 'High',
+    rule_id: 'idp-tor-signin',
+    rule_name: 'Sign-in from anonymizing network',
+    src_ip: '185.220.101.45',
+    user: 'jdoe@contoso.example',
+    app: 'Office 365 Exchange Online',
+  },
+  {
+    title: 'Inbox rule forwards all mail to an external address',
+    severity: 'High',
+    rule_id: 'm365-inbox-forward',
+    rule_name: 'Suspicious inbox forwarding rule',
+    src_ip: '185.220.101.45',
+    user: 'jdoe@contoso.example',
+    forward_to: 'collect@exfil-mail.example',
+  },
+  {
+    title: 'Mass download from SharePoint: 1,204 files',
+    severity: 'High',
+    rule_id: 'spo-mass-download',
+    rule_name: 'Mass file download',
+    src_ip: '185.220.101.45',
+    user: 'jdoe@contoso.example',
+    file_count: 1204,
+  },
+] as const;
+
+interface DeliveryRow {
+  uuid: string;
+  revision: number;
+  event: string;
+  status: string;
+  idempotency_key: string;
+  attempt_count: number;
+  attempts: Array<{ attempt: number; status_code: number | null }>;
+  alert_ids: number[];
+  added_alert_ids: number[];
+  token_count: number | null;
+}
+
+function setup() {
+  const t = {} as {
+    h: Harness;
+    endpoint: Endpoint;
+    registerAgent(name: string, extra?: Record<string, unknown>): Promise<{ uuid: string; signing_secret: string }>;
+    ingest(payload: Record<string, unknown>): Promise<{ id: number; uuid: string }>;
+    /** Stand-in for correlation: put `alertIds` into `incidentId` (or a new incident) as correlateAlerts would. */
+    group(alertIds: number[], incidentId?: number): Promise<IncidentChange>;
+    deliveries(incidentId: number, agentUuid: string): Promise<DeliveryRow[]>;
+  };
+  t.registerAgent = async (name, extra = {}) => {
+    const res = await t.h.request('POST', '/v1/agents', {
+      json: { name, endpoint_url: t.endpoint.url(name), ...extra },
+    });
+    expect(res.status).toBe(201);
+    return res.body.data;
+  };
+  t.ingest = async (payload) => {
+    const res = await t.h.request('POST', '/v1/ingest/generic', { json: payload });
+    expect(res.status).toBe(202);
+    const uuid = res.body.data.alert_uuid as string;
+    const [row] = await t.h.query<{ id: number }>('SELECT id FROM alerts WHERE uuid = $1', [uuid]);
+    return { id: Number(row?.id), uuid };
+  };
+  t.group = async (alertIds, incidentId) => {
+    const opened = incidentId === undefined;
+    if (opened) {
+      const [row] = await t.h.query<{ id: number }>(
+        `INSERT INTO incidents (title, alerts_severity) VALUES ('Identity compromise: jdoe@contoso.example', 'High') RETURNING id`,
+      );
+      incidentId = Number(row?.id);
+    }
+    for (const alertId of alertIds) {
+      const reason = {
+        rule: 'shared_entity',
+        entities: [{ type: 'ip', value: '185.220.101.45' }],
+        matched_alert_uuid: null,
+        detection_rule_uuid: null,
+        source_group: null,
+        action: null,
+        summary: 'Shares ip 185.220.101.45 with an earlier alert.',
+      };
+      await t.h.query('INSERT INTO incident_alerts (incident_id, alert_id, reason) VALUES ($1, $2, $3)', [
+        incidentId,
+        alertId,
+        JSON.stringify(reason),
+      ]);
+    }
+    await t.h.query(
+      `UPDATE incidents SET alert_count = (SELECT count(*) FROM incident_alerts WHERE incident_id = $1) WHERE id = $1`,
+      [incidentId],
+    );
+    return { incidentId: incidentId as number, opened, alertIds };
+  };
+  t.deliveries = (incidentId, agentUuid) =>
+    t.h.query<DeliveryRow>(
+      `SELECT d.uuid, d.revision, d.event, d.status, d.idempotency_key, d.attempt_count, d.attempts, d.alert_ids,
+              d.added_alert_ids, d.token_count
+       FROM incident_deliveries d JOIN agent_registrations a ON a.id = d.agent_registration_id
+       WHERE d.incident_id = $1 AND a.uuid = $2 ORDER BY d.revision`,
+      [incidentId, agentUuid],
+    );
+  return t;
+}
+
+describe('per-incident delivery (real worker, real agent endpoint)', () => {
+  const t = setup();
+  let incidentAgent: { uuid: string; signing_secret: string };
+  let alertAgent: { uuid: string; signing_secret: string };
+  const alerts: Array<{ id: number; uuid: string }> = [];
+  let incidentId: number;
+
+  beforeAll(async () => {
+    t.endpoint = await startAgentEndpoint();
+    t.h = await createHarness({ dedupWindowHours: 0, allowHosts: [t.endpoint.host] });
+    t.h.deps.config.agentDispatch = { retryBaseSeconds: 0 };
+    t.h.deps.config.incidents = { debounceSeconds: 1 };
+    await t.h.startWorker();
+    incidentAgent = await t.registerAgent('incident-agent', { delivery_mode: 'incident', retry_count: 3 });
+    alertAgent = await t.registerAgent('alert-agent');
+    // The incident agent's first request fails: the revision is retried under the same key.
+    t.endpoint.respond('incident-agent', (seen) => (seen === 0 ? 503 : 200));
+    for (const payload of CHAIN) {
+      const enriched = t.h.nextJob((o) => o.name === 'enrich-alert');
+      alerts.push(await t.ingest(payload));
+      await enriched;
+    }
+  }, 120_000);
+  afterAll(async () => {
+    await t.h?.close();
+    await t.endpoint?.close();
+  });
+
+  it('the registration says its mode (default per alert), in REST', async () => {
+    const got = await t.h.request('GET', `/v1/agents/${incidentAgent.uuid}`);
+    expect(got.body.data.delivery_mode).toBe('incident');
+    expect((await t.h.request('GET', `/v1/agents/${alertAgent.uuid}`)).body.data.delivery_mode).toBe('alert');
+    const bad = await t.h.request('POST', '/v1/agents', {
+      json: { name: 'x', endpoint_url: t.endpoint.url('x'), delivery_mode: 'storm' },
+    });
+    expect(bad.status).toBe(422);
+  });
+
+  it('per-alert agents are unchanged: one alert.enriched each; the incident agent gets none', async () => {
+    for (const a of alerts) {
+      const got = await t.endpoint.next((r) => r.path === '/alert-agent' && r.json?.alert?.uuid === a.uuid);
+      expect(got.headers['x-calseta-event']).toBe('alert.enriched');
+    }
+    expect(t.endpoint.received.filter((r) => r.path === '/alert-agent')).toHaveLength(CHAIN.length);
+    const runs = await t.h.query<{ n: number }>(
+      'SELECT count(*)::int AS n FROM agent_runs r JOIN agent_registrations a ON a.id = r.agent_registration_id WHERE a.uuid = $1',
+      [incidentAgent.uuid],
+    );
+    expect(runs[0]?.n).toBe(0);
+  });
+
+  it('one signed delivery when the incident opens, retried under the same key', async () => {
+    const ctx = contextFor(t.h.deps, SYSTEM);
+    const change = await t.group([alerts[0]?.id as number, alerts[1]?.id as number]);
+    incidentId = change.incidentId;
+    const result = await dispatchIncidentUpdates(ctx, { changes: [change] });
+    expect(result.scheduled).toBe(1);
+    const ok = await t.endpoint.next((r) => r.path === '/incident-agent' && r.seen === 1);
+    const mine = t.endpoint.received.filter((r) => r.path === '/incident-agent');
+    expect(mine.length).toBeGreaterThanOrEqual(2);
+    const [first, second] = mine as [Received, Received];
+    for (const r of [first, second]) {
+      expect(r.headers['x-calseta-event']).toBe('incident.opened');
+      expect(verifySignature(incidentAgent.signing_secret, r)).toBe(true);
+    }
+    expect(verifySignature(incidentAgent.signing_secret, { ...second, body: `${second.body} ` })).toBe(false);
+    expect(second.headers['idempotency-key']).toBe(first.headers['idempotency-key']);
+    expect(second.headers['x-calseta-delivery']).toBe(first.headers['x-calseta-delivery']);
+    expect(ok.json).toMatchObject({
+      schema: 'calseta.incident.v1',
+      incident: { alert_count: 2, severity: 'High' },
+      changes: { revision: 1, added_count: 2 },
+    });
+    expect(ok.json.changes.added_alerts.sort()).toEqual([alerts[0]?.uuid, alerts[1]?.uuid].sort());
+    expect(ok.json.alerts.map((a: { uuid: string }) => a.uuid).sort()).toEqual(
+      [alerts[0]?.uuid, alerts[1]?.uuid].sort(),
+    );
+    // The shared address is said once, and each alert refers to it.
+    const shared = ok.json.shared_entities.map((e: { value: string }) => e.value);
+    expect(shared).toContain('185.220.101.45');
+    expect(ok.json.token_count).toBeLessThanOrEqual(4_000);
+
+    const [row] = await waitDelivered(incidentId, 1);
+    expect(row).toMatchObject({ revision: 1, event: 'incident.opened', status: 'delivered', attempt_count: 2 });
+    expect(row?.attempts.map((a) => a.status_code)).toEqual([503, 200]);
+    expect(row?.idempotency_key).toBe(first.headers['idempotency-key']);
+  });
+
+  /** Re-read the deliveries after every deliver-incident job until `n` revisions are finished. */
+  async function waitDelivered(id: number, n: number): Promise<DeliveryRow[]> {
+    for (;;) {
+      const next = t.h.nextJob((o) => o.name === 'deliver-incident');
+      const rows = await t.deliveries(id, incidentAgent.uuid);
+      if (rows.length >= n && rows.every((r) => ['delivered', 'failed'].includes(r.status))) return rows;
+      await next;
+    }
+  }
+
+  it('alerts joining within the debounce make one update that names them', async () => {
+    const ctx = contextFor(t.h.deps, SYSTEM);
+    const third = await t.group([alerts[2]?.id as number], incidentId);
+    const fourth = await t.group([alerts[3]?.id as number], incidentId);
+    expect((await dispatchIncidentUpdates(ctx, { changes: [{ ...third, opened: false }] })).scheduled).toBe(1);
+    // The second rides on the update already scheduled.
+    expect((await dispatchIncidentUpdates(ctx, { changes: [{ ...fourth, opened: false }] })).scheduled).toBe(0);
+    const update = await t.endpoint.next(
+      (r) => r.path === '/incident-agent' && r.headers['x-calseta-event'] === 'incident.updated',
+    );
+    expect(verifySignature(incidentAgent.signing_secret, update)).toBe(true);
+    expect(update.json.changes).toMatchObject({ revision: 2, previous_revision: 1, added_count: 2 });
+    expect(update.json.changes.added_alerts.sort()).toEqual([alerts[2]?.uuid, alerts[3]?.uuid].sort());
+    expect(update.json.incident.alert_count).toBe(4);
+    const newOnes = update.json.alerts.filter((a: { new?: boolean }) => a.new).map((a: { uuid: string }) => a.uuid);
+    expect(newOnes.sort()).toEqual([alerts[2]?.uuid, alerts[3]?.uuid].sort());
+    const rows = await waitDelivered(incidentId, 2);
+    expect(rows.map((r) => [r.revision, r.event, r.status])).toEqual([
+      [1, 'incident.opened', 'delivered'],
+      [2, 'incident.updated', 'delivered'],
+    ]);
+    expect(rows[1]?.added_alert_ids.map(Number).sort()).toEqual([alerts[2]?.id, alerts[3]?.id].sort());
+    expect(new Set(rows.map((r) => r.idempotency_key)).size).toBe(2);
+  });
+
+  it('a re-run job (cut or attempt) sends nothing and cuts no revision', async () => {
+    const before = t.endpoint.received.filter((r) => r.path === '/incident-agent').length;
+    const [agentRow] = await t.h.query<{ id: number }>('SELECT id FROM agent_registrations WHERE uuid = $1', [
+      incidentAgent.uuid,
+    ]);
+    const [last] = await t.h.query<{ id: number; attempt_count: number }>(
+      'SELECT id, attempt_count FROM incident_deliveries WHERE incident_id = $1 ORDER BY revision DESC LIMIT 1',
+      [incidentId],
+    );
+    const agentId = Number(agentRow?.id);
+    for (const data of [
+      { incident_id: incidentId, agent_id: agentId },
+      { incident_id: incidentId, agent_id: agentId, delivery_id: Number(last?.id), attempt: 1 },
+      { incident_id: incidentId, agent_id: agentId, delivery_id: Number(last?.id), attempt: last?.attempt_count },
+    ]) {
+      const done = t.h.nextJob((o) => o.name === 'deliver-incident');
+      await t.h.deps.queue.send('deliver-incident', data as never);
+      expect((await done).state).toBe('completed');
+    }
+    expect(t.endpoint.received.filter((r) => r.path === '/incident-agent')).toHaveLength(before);
+    expect(await t.deliveries(incidentId, incidentAgent.uuid)).toHaveLength(2);
+    // Nothing new since revision 2: a dispatch with no added alerts schedules a job that cuts nothing.
+    const done = t.h.nextJob((o) => o.name === 'deliver-incident');
+    const ctx = contextFor(t.h.deps, SYSTEM);
+    t.h.deps.config.incidents = { debounceSeconds: 0 };
+    expect(
+      (await dispatchIncidentUpdates(ctx, { changes: [{ incidentId, opened: false, alertIds: [] }] })).scheduled,
+    ).toBe(0);
+    expect(
+      (
+        await dispatchIncidentUpdates(ctx, {
+          changes: [{ incidentId, opened: false, alertIds: [alerts[3]?.id as number] }],
+        })
+      ).scheduled,
+    ).toBe(1);
+    await done;
+    expect(await t.deliveries(incidentId, incidentAgent.uuid)).toHaveLength(2);
+    expect(t.endpoint.received.filter((r) => r.path === '/incident-agent')).toHaveLength(before);
+  });
+});
+
+describe('a worker killed mid-delivery', () => {
+  const t = setup();
+  const procs = new ProcessGroup();
+  let agent: { uuid: string; signing_secret: string };
+
+  beforeAll(async () => {
+    t.endpoint = await startAgentEndpoint();
+    t.h = await createHarness({ dedupWindowHours: 0, allowHosts: [t.endpoint.host] });
+    t.h.deps.config.agentDispatch = { retryBaseSeconds: 0 };
+    agent = await t.registerAgent('crash-agent', { delivery_mode: 'incident' });
+  }, 60_000);
+  afterAll(async () => {
+    await procs.stopAll('SIGKILL');
+    await t.h?.close();
+    await t.endpoint?.close();
+  });
+
+  it('the revision is sent again under the same key once, recorded once', async () => {
+    // A worker process of its own (the sources through tsx), the only consumer until it is killed.
+    const worker = procs.start({
+      name: 'worker',
+      args: appArgs('worker', 'tsx'),
+      env: {
+        DATABASE_URL: t.h.databaseUrl,
+        ENCRYPTION_KEY: t.h.deps.config.encryptionKey,
+        SSRF_ALLOWED_HOSTS_AGENTS: t.endpoint.host,
+        LOG_LEVEL: 'info',
+        DB_POOL_SIZE: '4',
+        OPS_HOST: '127.0.0.1',
+        OPS_PORT: '0',
+        WORKER_CONCURRENCY: '2',
+      },
+    });
+    await worker.waitFor('worker started', (_, entry) => entry?.msg === 'Calseta worker started', 60_000);
+
+    // Grouped at once: the payload is built from the alerts as they are (enrichment may still run).
+    const ids: number[] = [];
+    for (const payload of CHAIN.slice(0, 2)) ids.push((await t.ingest(payload)).id);
+
+    // The first request is held open; the worker is killed while it waits for the answer.
+    let release: (status: number) => void = () => {};
+    t.endpoint.respond('crash-agent', (seen) =>
+      seen === 0 ? new Promise<number>((resolve) => (release = resolve)) : 200,
+    );
+    const change = await t.group(ids);
+    expect((await dispatchIncidentUpdates(contextFor(t.h.deps, SYSTEM), { changes: [change] })).scheduled).toBe(1);
+    const first = await t.endpoint.next((r) => r.path === '/crash-agent');
+    // The claim's lease: without knowing the process is gone, nobody could retry before it ends.
+    const [claim] = await t.h.query<{ next_attempt_at: Date }>(
+      'SELECT next_attempt_at FROM incident_deliveries WHERE incident_id = $1',
+      [change.incidentId],
+    );
+    await worker.stop('SIGKILL');
+    release(0);
+
+    // Another worker takes over: the job of the dead process is retried, its claim re-taken at once.
+    await t.h.startWorker();
+    const again = await t.endpoint.next((r) => r.path === '/crash-agent' && r !== first);
+    const rows = await waitFinished(change.incidentId);
+    expect(rows).toHaveLength(1);
+    const row = rows[0] as DeliveryRow;
+    expect(row).toMatchObject({ revision: 1, status: 'delivered', attempt_count: 1 });
+    expect(again.at.getTime()).toBeLessThan(new Date(claim?.next_attempt_at as Date).getTime());
+    // The killed attempt was never recorded; the one that answered was, once.
+    expect(row.attempts.map((a) => a.status_code)).toEqual([200]);
+    expect(again.headers['idempotency-key']).toBe(first.headers['idempotency-key']);
+    expect(again.headers['x-calseta-delivery']).toBe(first.headers['x-calseta-delivery']);
+    expect(again.headers['idempotency-key']).toBe(row.idempotency_key);
+    expect(verifySignature(agent.signing_secret, again)).toBe(true);
+    // What a deduplicating receiver keeps: one delivery of revision 1.
+    const keys = t.endpoint.received.filter((r) => r.path === '/crash-agent').map((r) => r.headers['idempotency-key']);
+    expect(keys).toHaveLength(2);
+    expect(new Set(keys).size).toBe(1);
+  }, 120_000);
+
+  async function waitFinished(id: number): Promise<DeliveryRow[]> {
+    for (;;) {
+      const next = t.h.nextJob((o) => o.name === 'deliver-incident');
+      const rows = await t.deliveries(id, agent.uuid);
+      if (rows.length > 0 && rows.every((r) => ['delivered', 'failed'].includes(r.status))) return rows;
+      await next;
+    }
+  }
+});
