@@ -42,6 +42,17 @@ export {
   type RateLimitResult,
   rateLimitClassOf,
 } from './auth/rate-limit.js';
+export { ownedKeyScopes, ROLE_SCOPES, scopesOfRoles, scopesWithinRoles } from './auth/roles.js';
+export {
+  createSession,
+  csrfTokenMatches,
+  DEFAULT_SESSION_POLICY,
+  endSession,
+  type ResolvedSession,
+  resolveSession,
+  SESSION_COOKIE,
+  type SessionPolicy,
+} from './auth/sessions.js';
 export { ProcessEnvSchema, parseProcessEnv, sharedCoreConfig } from './config.js';
 export * from './context/index.js';
 export { matchesTargeting, type TargetingSubject } from './context/targeting.js';
@@ -201,4 +212,7 @@ export type { Health } from './system/health.js';
 export { checkHealth, probeHealth } from './system/health.js';
 export type { CheckResult, Readiness, ReadinessOptions } from './system/readiness.js';
 export { checkReadiness, LIVE, probeReadiness, readinessStatus } from './system/readiness.js';
+export { OidcClient, type OidcSettings, type SignInError, safeReturnPath } from './users/oidc.js';
+export { claimValues, parseRoleMap, type RoleRule, rolesFromClaims } from './users/role-map.js';
+export { getMe, grantAdmin, listUsers, patchUser, revokeUserSessions, signInUser } from './users/users.js';
 export * from './workflows/index.js';
