@@ -727,7 +727,7 @@ async function measure(options: Options, cleanup: Cleanup): Promise<number> {
       row('  planning ms', (_p, pg) => fmt(pg.planMs, 2)),
       row('  execution ms', (_p, pg) => fmt(pg.execMs, 2)),
       row('commits', (_p, pg) => fmt(pg.commits, 1)),
-      row('  that wrote (xids)', (_p, pg) => fmt(pg.writeTransactions, 1)),
+      row('  with an xid (wrote or NOTIFYed)', (_p, pg) => fmt(pg.writeTransactions, 1)),
       row('  rollbacks', (_p, pg) => fmt(pg.rollbacks, 2)),
       row('WAL KiB (LSN delta)', (_p, pg) => kb(pg.walBytes)),
       row('  WAL records', (_p, pg) => fmt(pg.walRecords, 0)),

@@ -20,7 +20,8 @@
  *   of its channel.
  * - commits / rollbacks: pg_stat_database xact_commit / xact_rollback of the measured database (every
  *   transaction, read-only ones included). Write transactions: transaction ids assigned in the whole
- *   cluster (xmax of the current snapshot), i.e. transactions that wrote something.
+ *   cluster (xmax of the current snapshot), i.e. transactions that wrote something or sent a NOTIFY
+ *   (a queued notification carries its sender's transaction id).
  * - WAL bytes: pg_current_wal_lsn() difference (exact, immediate); WAL records and full-page images:
  *   pg_stat_wal.
  * - bytes written: pg_stat_io write_bytes (+ extend_bytes) — WAL written by any process, and data
