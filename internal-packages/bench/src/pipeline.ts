@@ -766,6 +766,19 @@ async function measure(options: Options, cleanup: Cleanup): Promise<number> {
         `commits ${ratio(a.commits, f.commits)}, WAL ${ratio(a.walBytes, f.walBytes)}`,
     );
   }
+  for (const name of ['cold', 'warm'] as const) {
+    const series = phases.filter((p) => p.name === name);
+    const first = series[0];
+    if (!first || series.length < 2) continue;
+    out(
+      `  ${name} scaling: ${series
+        .map(
+          (p) =>
+            `${p.workers}w ${fmt(p.alertsPerSecond)}/s (${fmt(p.alertsPerSecond / (first.alertsPerSecond || 1), 2)}×)`,
+        )
+        .join(', ')}`,
+    );
+  }
   if (firstCold && firstCold.top.length > 0) {
     out();
     out(`Costliest statements in cold ${firstCold.workers}w (pg_stat_statements, top level, planning + execution):`);
