@@ -10,6 +10,7 @@ import { alertLifecycleRoutes } from './routes/alert-lifecycle.js';
 import { alertRoutes } from './routes/alerts.js';
 import { apiKeyRoutes } from './routes/api-keys.js';
 import { approvalRoutes } from './routes/approvals.js';
+import { authRoutes } from './routes/auth.js';
 import { contextDocumentRoutes } from './routes/context-documents.js';
 import { detectionRuleRoutes } from './routes/detection-rules.js';
 import { fieldExtractionRoutes } from './routes/enrichment-field-extractions.js';
@@ -22,6 +23,7 @@ import { metricsRoutes } from './routes/metrics.js';
 import { settingsRoutes } from './routes/settings.js';
 import { sourceRoutes } from './routes/sources.js';
 import { docsRoutes, healthRoutes } from './routes/system.js';
+import { userRoutes } from './routes/users.js';
 import { workflowRoutes } from './routes/workflows.js';
 import type { AppEnv, SecurityOptions } from './types.js';
 import { webApp } from './web-app.js';
@@ -58,6 +60,8 @@ export function createApp(deps: CoreDeps, options: AppOptions) {
   app.use('*', securityHeaders(security.hsts));
   if (security.corsOrigins?.length) app.use('*', corsFor(security.corsOrigins));
   app.use('/v1/approvals/*', ipRateLimit('authenticated'));
+  // Sign-in is unauthenticated: starting one stores a row, so it is counted per client IP.
+  app.use('/v1/auth/oidc/*', ipRateLimit('unauthenticated'));
   app.use('/v1/*', bodyLimits(options.maxIngestBytes, options.maxBodyBytes));
   // Key-authenticated routes read their body behind the gate (apiRoute); these routes carry their
   // own credential (the decide link's token, Slack's signature) and are rate limited per IP above.
@@ -84,6 +88,8 @@ export function createApp(deps: CoreDeps, options: AppOptions) {
     approvalRoutes,
     sourceRoutes,
     settingsRoutes,
+    authRoutes,
+    userRoutes,
     incidentRoutes,
   ])
     app.route('/', routes);

@@ -16,8 +16,10 @@ const errorContent = (description: string) => ({
 
 /** The error responses every authenticated route can give. */
 const COMMON_ERRORS = {
-  401: errorContent('Missing, invalid, revoked or expired API key (`UNAUTHORIZED`, `KEY_EXPIRED`).'),
-  403: errorContent('The key lacks the required scope (`FORBIDDEN`, `details.required_scopes`).'),
+  401: errorContent('Missing, invalid, revoked or expired API key or session (`UNAUTHORIZED`, `KEY_EXPIRED`).'),
+  403: errorContent(
+    'The key or person lacks the required scope (`FORBIDDEN`, `details.required_scopes`), or a cookie-authenticated write failed the CSRF check (`CSRF_REJECTED`).',
+  ),
   422: errorContent('The request failed validation (`VALIDATION_ERROR`, `details.errors`).'),
   429: errorContent(
     'Rate limit of the key exceeded (`RATE_LIMITED`, `Retry-After`, `details.retry_after_seconds`; see docs/security.md).',
@@ -29,8 +31,8 @@ export interface ApiRouteConfig<P extends string>
   extends Omit<RouteConfig, 'path' | 'method' | 'security' | 'middleware'> {
   method: Method;
   path: P;
-  /** What the caller must be allowed to do; the scope table in core says which scopes grant it. */
-  permission: Permission;
+  /** What the caller must be allowed to do; the scope table in core says which scopes grant it (null: any caller who authenticated). */
+  permission: Permission | null;
 }
 
 /**
@@ -40,13 +42,17 @@ export interface ApiRouteConfig<P extends string>
  */
 export function apiRoute<P extends string, R extends ApiRouteConfig<P>>(config: R) {
   const { permission, ...rest } = config;
-  const scopes: readonly string[] = SCOPE_TABLE[permission] satisfies (typeof PERMISSIONS)[Permission];
+  const scopes: readonly string[] =
+    permission === null ? [] : (SCOPE_TABLE[permission] satisfies (typeof PERMISSIONS)[Permission]);
+  const requires =
+    permission === null
+      ? 'Requires a signed-in person, or any API key.'
+      : `Requires scope: ${scopes.map((s) => `\`${s}\``).join(' or ')} (or \`admin\`).`;
   return createRoute({
     ...rest,
     security: [{ ApiKey: [] }],
     'x-required-scopes': [...scopes],
-    description:
-      `${rest.description ?? ''}\n\nRequires scope: ${scopes.map((s) => `\`${s}\``).join(' or ')} (or \`admin\`).`.trim(),
+    description: `${rest.description ?? ''}\n\n${requires}`.trim(),
     middleware: [requirePermission(permission), readBody] as const,
     responses: { ...COMMON_ERRORS, ...rest.responses },
   });

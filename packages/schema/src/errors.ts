@@ -31,6 +31,8 @@ export const ErrorCodeSchema = z.enum([
   'APPROVAL_EXPIRED',
   'APPROVAL_ALREADY_DECIDED',
   'INVALID_SOURCE',
+  /** A cookie-authenticated write without a valid X-CSRF-Token or from a foreign Origin (issue 21). */
+  'CSRF_REJECTED',
 ]);
 export type ErrorCode = z.infer<typeof ErrorCodeSchema>;
 

@@ -189,4 +189,5 @@ export {
 export * from './security.js';
 export type { TargetingField, TargetingOp, TargetingRule, TargetingRules } from './targeting.js';
 export { TargetingFieldSchema, TargetingOpSchema, TargetingRuleSchema, TargetingRulesSchema } from './targeting.js';
+export * from './users.js';
 export * from './workflows.js';

@@ -11,6 +11,7 @@ import {
   IndicatorTypeSchema,
   MaliceLevelSchema,
 } from './enums.js';
+import { ActorUserSchema } from './users.js';
 
 // ---------------------------------------------------------------- windows
 
@@ -242,6 +243,8 @@ export const FindingAuthorSchema = z
     key_prefix: z.string().nullable(),
     key_name: z.string().nullable(),
     key_type: ApiKeyTypeSchema.nullable(),
+    /** The person who posted it (issue 21); absent on findings posted by agents' keys or before. */
+    user: ActorUserSchema.optional(),
   })
   .meta({ id: 'FindingAuthor' });
 export type FindingAuthor = z.infer<typeof FindingAuthorSchema>;

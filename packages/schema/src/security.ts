@@ -2,6 +2,7 @@
 import { z } from 'zod';
 import { TimestampSchema, UuidSchema } from './common.js';
 import { ActorTypeSchema } from './enums.js';
+import { ActorUserSchema } from './users.js';
 
 /** Serialized size cap of a source's `auth_config` (reference: MEDIUM, 256 KB). */
 export const AUTH_CONFIG_MAX_BYTES = 256 * 1024;
@@ -119,6 +120,8 @@ export const AuditEventSchema = z
     actor_type: ActorTypeSchema,
     actor_key_prefix: z.string().nullable(),
     actor_key_name: z.string().nullable(),
+    /** The person acting (a signed-in user or a personal key's owner); null for agents' keys and the system. */
+    actor_user: ActorUserSchema.nullable(),
     request_id: z.string().nullable(),
     references: z.record(z.string(), z.unknown()),
     created_at: TimestampSchema,

@@ -1,7 +1,8 @@
-import { admit, auditWrite, contextFor, type Permission, rateLimitClassOf } from '@calseta/core';
+import { admit, auditWrite, contextFor, type GateSite, type Permission, rateLimitClassOf } from '@calseta/core';
 import type { Context, MiddlewareHandler } from 'hono';
 import { errorResponse } from '../errors.js';
 import type { AppEnv } from '../types.js';
+import { csrfCheck, sessionTokenOf } from './csrf.js';
 import { rateLimited, setRateLimitHeaders } from './rate-limit.js';
 
 const WRITE_METHODS = new Set(['POST', 'PUT', 'PATCH', 'DELETE']);
@@ -40,25 +41,36 @@ async function createdOf(c: Context<AppEnv>): Promise<unknown> {
   }
 }
 
+/** Where the request came in, as the gate's audit and log rows describe it. */
+export function gateSite(c: Context<AppEnv>): Omit<GateSite, 'authorization'> {
+  return {
+    method: c.req.method,
+    route: c.req.routePath,
+    path: c.req.path,
+    clientIp: c.get('clientIp'),
+    requestId: c.get('requestId'),
+    logger: c.get('logger'),
+  };
+}
+
 /**
- * Core's gate (`admit`: authenticate the bearer key, check `permission`, audit failures, count the
- * request against the key's rate limit) before anything else about the request is read — the
- * route's body is read only after this — then hand the handler a service context for that key
- * (its logger carries the request id). Successful writes are audited once the handler has answered.
+ * Core's gate (`admit`: authenticate the bearer key — or, without an Authorization header, the
+ * session cookie, whose writes must pass the CSRF check — check `permission`, audit failures, count
+ * the request against the key's or person's rate limit) before anything else about the request is
+ * read — the route's body is read only after this — then hand the handler a service context for
+ * that key or person (its logger carries the request id). Successful writes are audited once the
+ * handler has answered. `permission` null: any authenticated caller (`GET /v1/users/me`).
  */
-export function requirePermission(permission: Permission): MiddlewareHandler<AppEnv> {
+export function requirePermission(permission: Permission | null): MiddlewareHandler<AppEnv> {
   return async (c, next) => {
     const deps = c.get('deps');
     const admission = await admit(deps, c.get('security') ?? {}, {
+      ...gateSite(c),
       authorization: c.req.header('authorization'),
-      permission,
+      sessionToken: sessionTokenOf(c),
+      checkSession: (session) => csrfCheck(c, session),
+      ...(permission !== null && { permission }),
       rateLimitClass: rateLimitClassOf(c.req.method, c.req.routePath),
-      method: c.req.method,
-      route: c.req.routePath,
-      path: c.req.path,
-      clientIp: c.get('clientIp'),
-      requestId: c.get('requestId'),
-      logger: c.get('logger'),
     });
     if (admission.rate) setRateLimitHeaders(c, admission.rate);
     if (!admission.ok) {
@@ -71,6 +83,7 @@ export function requirePermission(permission: Permission): MiddlewareHandler<App
       logger: c.get('logger'),
     };
     c.set('ctx', ctx);
+    c.set('session', admission.session);
     await next();
     if (
       WRITE_METHODS.has(c.req.method) &&

@@ -17,10 +17,14 @@ export interface Principal {
 
 export function principalOf(actor: Actor): Principal {
   if (actor.type === 'system') return { id: 'system', kind: 'system' };
+  const { key } = actor;
+  // A person is one principal whatever they act through: their session or any key they own.
+  if (key.user)
+    return { id: `user:${key.user.uuid}`, kind: 'person', ...(key.id !== null && { keyPrefix: key.prefix }) };
   return {
-    id: `api_key:${actor.key.uuid}`,
-    kind: actor.key.keyType === 'agent' ? 'agent' : 'person',
-    keyPrefix: actor.key.prefix,
+    id: `api_key:${key.uuid}`,
+    kind: key.keyType === 'agent' ? 'agent' : 'person',
+    keyPrefix: key.prefix,
   };
 }
 

@@ -7,7 +7,7 @@ import {
   type PageQuery,
   type Scope,
 } from '@calseta/schema';
-import { activityRow } from '../infra/activity.js';
+import { activityRow, actorLabel } from '../infra/activity.js';
 import type { ServiceContext } from '../infra/context.js';
 import { notFound, ServiceError } from '../infra/errors.js';
 import { newUuid } from '../infra/ids.js';
@@ -60,14 +60,38 @@ function toApiKey(row: KeyRow): ApiKey {
   };
 }
 
-function createdBy(ctx: ServiceContext): string {
-  return ctx.actor.type === 'system' ? 'system' : ctx.actor.key.prefix;
+/**
+ * Who owns a key created now: a person signed in (OIDC session) creates a personal key, within the
+ * scopes of their roles (403 beyond them) — except an admin's agent key, a service credential that
+ * must outlive its creator. Anyone else needs `api_keys:manage` (admin) and creates an unowned key.
+ */
+function ownerOf(ctx: ServiceContext, data: { scopes: readonly Scope[]; key_type: string }): number | null {
+  const key = ctx.actor.type === 'system' ? undefined : ctx.actor.key;
+  const person = key?.id === null ? key.user : undefined;
+  if (!key || !person) {
+    authorize(ctx, 'api_keys:manage');
+    return null;
+  }
+  const isAdmin = key.scopes.includes('admin');
+  if (isAdmin && data.key_type === 'agent') return null;
+  const beyond = isAdmin ? [] : data.scopes.filter((scope) => !key.scopes.includes(scope));
+  if (beyond.length > 0) {
+    throw new ServiceError(
+      'FORBIDDEN',
+      `A personal key can only hold scopes of your roles; not: ${beyond.join(', ')}.`,
+      {
+        required_scopes: beyond,
+      },
+    );
+  }
+  return person.id;
 }
 
 /** Create a key. The plaintext is in the result and nowhere else, ever. */
 export async function createApiKey(ctx: ServiceContext, input: ApiKeyCreate): Promise<ApiKeyCreated> {
-  authorize(ctx, 'api_keys:manage');
+  authorize(ctx, 'api_keys:create');
   const data = ApiKeyCreateSchema.parse(input);
+  const owner = ownerOf(ctx, data);
   const key = generateApiKey();
   const created = await ctx.db.transaction().execute(async (trx) => {
     const row = await trx
@@ -81,7 +105,8 @@ export async function createApiKey(ctx: ServiceContext, input: ApiKeyCreate): Pr
         key_type: data.key_type,
         expires_at: data.expires_at ?? null,
         allowed_sources: data.allowed_sources ?? null,
-        created_by: createdBy(ctx),
+        created_by: actorLabel(ctx),
+        owner_user_id: owner,
       })
       .returning(COLUMNS)
       .executeTakeFirstOrThrow();
@@ -90,7 +115,13 @@ export async function createApiKey(ctx: ServiceContext, input: ApiKeyCreate): Pr
       .values(
         activityRow(ctx, {
           type: 'api_key_created',
-          references: { key_uuid: row.uuid, name: row.name, scopes: row.scopes, key_type: row.key_type },
+          references: {
+            key_uuid: row.uuid,
+            name: row.name,
+            scopes: row.scopes,
+            key_type: row.key_type,
+            ...(owner !== null && { personal: true }),
+          },
         }),
       )
       .execute();

@@ -7,6 +7,7 @@ import { parseTrustedProxies, type TrustedProxies } from './client-ip.js';
 import { authenticate, bearerToken } from './keys.js';
 import { authorize, type Permission } from './permissions.js';
 import { hitRateLimit, type RateLimitClass, type RateLimitConfig, type RateLimitResult } from './rate-limit.js';
+import { DEFAULT_SESSION_POLICY, type ResolvedSession, resolveSession, type SessionPolicy } from './sessions.js';
 
 /**
  * The environment of the gate, shared by every transport that serves keys (API and MCP), so one
@@ -29,10 +30,12 @@ export interface GateOptions {
   rateLimits?: RateLimitConfig;
   /** Proxies whose X-Forwarded-For is believed; default none. */
   trustedProxies?: TrustedProxies;
+  /** Lifetime of browser sessions (cookie); default 8 h idle, 7 d absolute. */
+  sessions?: SessionPolicy;
 }
 
 /** The gate's options from the parsed environment. */
-export function gateOptionsFrom(env: z.infer<typeof GateEnvSchema>): Required<GateOptions> {
+export function gateOptionsFrom(env: z.infer<typeof GateEnvSchema>): Required<Omit<GateOptions, 'sessions'>> {
   return {
     rateLimits: {
       limits: {
@@ -50,6 +53,11 @@ export function gateOptionsFrom(env: z.infer<typeof GateEnvSchema>): Required<Ga
 /** Where a request or call came in, as any transport describes it (for the log and audit rows). */
 export interface GateSite {
   authorization: string | undefined;
+  /**
+   * The session cookie's token, when the transport accepts browser sessions (REST). Used only when no
+   * Authorization header is sent: a bearer key always wins, so agents are never affected by cookies.
+   */
+  sessionToken?: string | undefined;
   method: string;
   /** The route pattern (`/v1/agents/:agent_uuid`, `mcp /mcp`, `mcp tools/call <tool>`) for the audit row. */
   route: string;
@@ -71,10 +79,16 @@ export interface GateRequest extends GateSite {
    * only after authentication — to see which tool is called). What it throws propagates.
    */
   rateLimitClass: RateLimitClass | (() => Promise<RateLimitClass>);
+  /**
+   * Checked right after a session authenticated, before the permission (REST: CSRF — Origin and
+   * X-CSRF-Token on writes). An error returned is the answer; it is audited like the gate's own.
+   */
+  checkSession?: (session: ResolvedSession) => ServiceError | null;
 }
 
 export type Admission =
-  | { ok: true; key: AuthenticatedKey; rate: RateLimitResult | null }
+  /** `session`: present when the request was authenticated by its session cookie. */
+  | { ok: true; key: AuthenticatedKey; rate: RateLimitResult | null; session?: ResolvedSession }
   /** `error` is the 401/403 to answer, or RATE_LIMITED (`details.retry_after_seconds`). */
   | { ok: false; error: ServiceError; rate: RateLimitResult | null };
 
@@ -83,9 +97,12 @@ const DEFAULT_AUDIT_CAP = 30;
 const BEARER_KEY = /^Bearer\s+(cai_\S+)$/i;
 
 /** Why a request was refused, from the error's code and the header's shape (never the message text). */
-function failureReason(error: ServiceError, authorization: string | undefined): string {
+function failureReason(error: ServiceError, request: GateSite): string {
   if (error.code === 'FORBIDDEN') return 'insufficient_scope';
   if (error.code === 'KEY_EXPIRED') return 'key_expired';
+  if (error.code === 'CSRF_REJECTED') return 'csrf_rejected';
+  const { authorization } = request;
+  if (!authorization && request.sessionToken) return 'invalid_session';
   const bearer = bearerToken(authorization);
   return 'fault' in bearer ? bearer.fault : 'invalid_key';
 }
@@ -130,22 +147,34 @@ export async function admit(
   request: GateRequest,
 ): Promise<Admission> {
   let key: AuthenticatedKey;
+  let session: ResolvedSession | undefined;
   try {
-    key = await authenticate(deps, request.authorization);
+    if (!request.authorization && request.sessionToken) {
+      session =
+        (await resolveSession(deps, request.sessionToken, options.sessions ?? DEFAULT_SESSION_POLICY)) ?? undefined;
+      if (!session) throw new ServiceError('UNAUTHORIZED', 'Your session has expired or was ended. Sign in again.');
+      key = session.key;
+    } else {
+      key = await authenticate(deps, request.authorization);
+    }
   } catch (error) {
     if (!(error instanceof ServiceError)) throw error;
     return { ok: false, error: await authFailure(deps, options, request, error, null), rate: null };
   }
+  const sessionError = session && request.checkSession?.(session);
+  if (sessionError)
+    return { ok: false, error: await authFailure(deps, options, request, sessionError, key), rate: null };
   const refused = await checkPermissions(deps, options, request, key, request.permission ? [request.permission] : []);
   if (refused) return { ok: false, error: refused, rate: null };
   const cls = typeof request.rateLimitClass === 'function' ? await request.rateLimitClass() : request.rateLimitClass;
-  const subject = `key:${key.prefix}`;
+  // A person has one budget whether they act through a session or a key of theirs.
+  const subject = key.user ? `user:${key.user.uuid}` : `key:${key.prefix}`;
   const rate = await countRequest(deps, options.rateLimits, cls, subject);
   if (rate && !rate.allowed) {
     request.logger.warn({ event: 'rate_limited', class: cls, subject, count: rate.count }, 'rate limited');
     return { ok: false, error: rateLimitedError(rate.resetSeconds), rate };
   }
-  return { ok: true, key, rate };
+  return session ? { ok: true, key, rate, session } : { ok: true, key, rate };
 }
 
 /**
@@ -177,7 +206,7 @@ async function authFailure(
   error: ServiceError,
   key: AuthenticatedKey | null,
 ): Promise<ServiceError> {
-  const reason = failureReason(error, request.authorization);
+  const reason = failureReason(error, request);
   const keyPrefix = key?.prefix ?? presentedPrefix(request.authorization);
   request.logger.warn(
     {

@@ -3,7 +3,8 @@ import type { Scope } from '@calseta/schema';
 import { sql } from 'kysely';
 import type { AuthenticatedKey, CoreDeps } from '../infra/context.js';
 import { ServiceError } from '../infra/errors.js';
-import { API_KEYS_CHANNEL } from '../infra/key-cache.js';
+import { API_KEYS_CHANNEL, type CachedKey } from '../infra/key-cache.js';
+import { ownedKeyScopes } from './roles.js';
 
 const KEY_PREFIX = 'cai_';
 const KEY_FORMAT = /^cai_[A-Za-z0-9_-]{32,128}$/;
@@ -54,12 +55,69 @@ export async function authenticate(
   const hash = hashApiKey(token);
   let row = deps.apiKeys.get(hash);
   if (row === undefined) {
-    row =
-      (await deps.db.selectFrom('api_keys').select(KEY_COLUMNS).where('key_hash', '=', hash).executeTakeFirst()) ??
-      null;
+    const found = await keyRows(deps.db).where('k.key_hash', '=', hash).executeTakeFirst();
+    row = found ? cachedKeyOf(found) : null;
     deps.apiKeys.set(hash, row);
   }
-  if (!row?.is_active || row.revoked_at) throw new ServiceError('UNAUTHORIZED', 'Invalid API key.');
+  return usableKey(deps, row, now);
+}
+
+/** Key rows with their owner's state, as authentication reads them (by hash, or by id for a session). */
+export function keyRows(db: CoreDeps['db']) {
+  return db
+    .selectFrom('api_keys as k')
+    .leftJoin('users as u', 'u.id', 'k.owner_user_id')
+    .select([
+      'k.id',
+      'k.uuid',
+      'k.name',
+      'k.key_prefix',
+      'k.scopes',
+      'k.key_type',
+      'k.allowed_sources',
+      'k.is_active',
+      'k.revoked_at',
+      'k.expires_at',
+      'k.last_used_at',
+      'u.id as owner_id',
+      'u.uuid as owner_uuid',
+      'u.email as owner_email',
+      'u.disabled as owner_disabled',
+      'u.idp_roles as owner_idp_roles',
+      'u.granted_roles as owner_granted_roles',
+    ]);
+}
+
+type KeyRowWithOwner = NonNullable<Awaited<ReturnType<ReturnType<typeof keyRows>['executeTakeFirst']>>>;
+
+export function cachedKeyOf(row: KeyRowWithOwner): CachedKey {
+  const { owner_id, owner_uuid, owner_email, owner_disabled, owner_idp_roles, owner_granted_roles, ...key } = row;
+  return {
+    ...key,
+    owner:
+      owner_id === null || owner_uuid === null || owner_email === null
+        ? null
+        : {
+            id: owner_id,
+            uuid: owner_uuid,
+            email: owner_email,
+            disabled: owner_disabled === true,
+            roles: [...(owner_idp_roles ?? []), ...(owner_granted_roles ?? [])],
+          },
+  };
+}
+
+/**
+ * The key a row authenticates as, or UNAUTHORIZED / KEY_EXPIRED. A personal key stops with its
+ * disabled owner and acts only with the scopes its owner's roles still allow.
+ */
+export function usableKey(
+  deps: Pick<CoreDeps, 'db' | 'logger'>,
+  row: CachedKey | null,
+  now = new Date(),
+): AuthenticatedKey {
+  if (!row?.is_active || row.revoked_at || row.owner?.disabled)
+    throw new ServiceError('UNAUTHORIZED', 'Invalid API key.');
   if (row.expires_at && row.expires_at.getTime() <= now.getTime()) {
     throw new ServiceError('KEY_EXPIRED', 'This API key has expired.');
   }
@@ -74,30 +132,18 @@ export async function authenticate(
       .execute()
       .catch((error: unknown) => deps.logger.warn({ err: error, key_id: id }, 'could not record last_used_at'));
   }
+  const { owner } = row;
   return {
     id: row.id,
     uuid: row.uuid,
     name: row.name,
     prefix: row.key_prefix,
-    scopes: row.scopes as Scope[],
+    scopes: owner ? ownedKeyScopes(row.scopes as Scope[], owner.roles) : (row.scopes as Scope[]),
     keyType: row.key_type as AuthenticatedKey['keyType'],
     allowedSources: row.allowed_sources && row.allowed_sources.length > 0 ? row.allowed_sources : null,
+    ...(owner && { user: { id: owner.id, uuid: owner.uuid, email: owner.email } }),
   };
 }
-
-const KEY_COLUMNS = [
-  'id',
-  'uuid',
-  'name',
-  'key_prefix',
-  'scopes',
-  'key_type',
-  'allowed_sources',
-  'is_active',
-  'revoked_at',
-  'expires_at',
-  'last_used_at',
-] as const;
 
 /** Which of `ids` still authenticate: active, not revoked, not expired. */
 export async function usableKeyIds(db: CoreDeps['db'], ids: readonly number[], now = new Date()): Promise<Set<number>> {

@@ -1,4 +1,4 @@
-import type { Scope } from '@calseta/schema';
+import { SCOPES, type Scope } from '@calseta/schema';
 import type { ServiceContext } from '../infra/context.js';
 import { requireScope } from './keys.js';
 
@@ -15,6 +15,13 @@ export const PERMISSIONS = {
   'alerts:ingest': ['alerts:write'],
   'indicators:read': ['enrichments:read', 'alerts:read'],
   'api_keys:manage': ['admin'],
+  /**
+   * Creating a key: admins any key; a signed-in person (OIDC session) a personal key within their
+   * roles' scopes (the verb checks which). Any scope passes the door.
+   */
+  'api_keys:create': SCOPES.filter((scope) => scope !== 'admin'),
+  /** People and their sessions (issue 21). */
+  'users:manage': ['admin'],
   'indicator_mappings:manage': ['admin'],
   'enrichments:read': ['enrichments:read'],
   'enrichment_providers:manage': ['admin'],

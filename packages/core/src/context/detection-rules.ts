@@ -10,7 +10,7 @@ import {
 } from '@calseta/schema';
 import { sql } from 'kysely';
 import { authorize } from '../auth/permissions.js';
-import { activityRow } from '../infra/activity.js';
+import { activityRow, actorLabel } from '../infra/activity.js';
 import type { ServiceContext } from '../infra/context.js';
 import { notFound, ServiceError } from '../infra/errors.js';
 import { newUuid } from '../infra/ids.js';
@@ -71,9 +71,7 @@ function isUniqueViolation(error: unknown): boolean {
 }
 
 /** The caller, as recorded in `created_by`. */
-export function actorLabel(ctx: Pick<ServiceContext, 'actor'>): string {
-  return ctx.actor.type === 'system' ? 'system' : ctx.actor.key.prefix;
-}
+export { actorLabel };
 
 export async function listDetectionRules(ctx: ServiceContext, query: DetectionRuleListQuery & PageQuery) {
   authorize(ctx, 'detection_rules:read');

@@ -48,14 +48,31 @@ export interface ActivityInput {
 export type ActivitySource = Pick<ServiceContext, 'actor' | 'requestId'>;
 
 function actorColumns(actor: Actor) {
-  return actor.type === 'system'
-    ? { actor_type: 'system', actor_key_prefix: null, actor_key_name: null, api_key_id: null }
-    : {
-        actor_type: actor.type,
-        actor_key_prefix: actor.key.prefix,
-        actor_key_name: actor.key.name,
-        api_key_id: actor.key.id,
-      };
+  if (actor.type === 'system') {
+    return {
+      actor_type: 'system',
+      actor_key_prefix: null,
+      actor_key_name: null,
+      api_key_id: null,
+      actor_user_uuid: null,
+      actor_user_email: null,
+    };
+  }
+  const { key } = actor;
+  return {
+    actor_type: actor.type,
+    actor_key_prefix: key.prefix,
+    actor_key_name: key.name,
+    api_key_id: key.id,
+    actor_user_uuid: key.user?.uuid ?? null,
+    actor_user_email: key.user?.email ?? null,
+  };
+}
+
+/** The actor as `created_by`-style columns record it: a person's email, else the key's prefix, or `system`. */
+export function actorLabel(ctx: Pick<ServiceContext, 'actor'>): string {
+  if (ctx.actor.type === 'system') return 'system';
+  return ctx.actor.key.user?.email ?? ctx.actor.key.prefix;
 }
 
 /** Row for `activity_events`, sanitized. Use inside the transaction of the change it records. */

@@ -14,15 +14,29 @@ import type { Notifications } from './notifications.js';
 import type { SecretBox } from './secrets/box.js';
 import type { SourceRegistry } from './source-registry.js';
 
-/** An API key that passed authentication. */
-export interface AuthenticatedKey {
+/** A person acting (issue 21): recorded beside the credential on everything they do. */
+export interface ActingUser {
   id: number;
+  uuid: string;
+  email: string;
+}
+
+/**
+ * The credential that passed authentication: an API key (bearer, a personal key, or the key behind an
+ * API-key sign-in session), or a person's OIDC session (`id` null: no key; `name` is the user's email,
+ * `prefix` "session"). `scopes` are what it may do — for a person, within their roles.
+ */
+export interface AuthenticatedKey {
+  /** The api_keys row; null for an OIDC session. */
+  id: number | null;
   uuid: string;
   name: string;
   prefix: string;
   scopes: readonly Scope[];
   keyType: ApiKeyType;
   allowedSources: readonly string[] | null;
+  /** The person behind it: a signed-in user, or a personal key's owner. */
+  user?: ActingUser | undefined;
 }
 
 /** Who is acting: a key through a transport, or the system itself (worker, seeders). */

@@ -52,4 +52,5 @@ export const ERROR_STATUS: Readonly<Record<ErrorCode, number>> = {
   APPROVAL_EXPIRED: 409,
   APPROVAL_ALREADY_DECIDED: 409,
   INVALID_SOURCE: 400,
+  CSRF_REJECTED: 403,
 };

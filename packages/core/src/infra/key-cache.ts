@@ -17,6 +17,16 @@ export interface CachedKey {
   revoked_at: Date | null;
   expires_at: Date | null;
   last_used_at: Date | null;
+  /** A personal key's owner (issue 21): a user change notifies this channel too. */
+  owner: CachedOwner | null;
+}
+
+export interface CachedOwner {
+  id: number;
+  uuid: string;
+  email: string;
+  disabled: boolean;
+  roles: string[];
 }
 
 /**

@@ -12,7 +12,13 @@ const SUMMARY_PREVIEW = 120;
 export function findingAuthor(actor: Actor): FindingAuthor {
   return actor.type === 'system'
     ? { actor_type: 'system', key_prefix: null, key_name: null, key_type: null }
-    : { actor_type: actor.type, key_prefix: actor.key.prefix, key_name: actor.key.name, key_type: actor.key.keyType };
+    : {
+        actor_type: actor.type,
+        key_prefix: actor.key.prefix,
+        key_name: actor.key.name,
+        key_type: actor.key.keyType,
+        ...(actor.key.user && { user: { uuid: actor.key.user.uuid, email: actor.key.user.email } }),
+      };
 }
 
 /**

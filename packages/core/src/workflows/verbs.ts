@@ -16,7 +16,7 @@ import { validateWorkflowCode } from '@calseta/workflow-sandbox';
 import { sql } from 'kysely';
 import { hasScope } from '../auth/keys.js';
 import { authorize } from '../auth/permissions.js';
-import { activityRow } from '../infra/activity.js';
+import { activityRow, actorLabel } from '../infra/activity.js';
 import type { ServiceContext } from '../infra/context.js';
 import { notFound, ServiceError } from '../infra/errors.js';
 import { policyFor } from '../infra/http/policy.js';
@@ -35,9 +35,7 @@ export type { WorkflowRow };
 export const secretRowName = (workflowUuid: string, name: string) => `${workflowUuid}:${name}`;
 export const secretContext = (workflowUuid: string, name: string) => `workflow_secret:${workflowUuid}:${name}`;
 
-export function actorLabel(ctx: Pick<ServiceContext, 'actor'>): string {
-  return ctx.actor.type === 'system' ? 'system' : ctx.actor.key.prefix;
-}
+export { actorLabel };
 
 /** 422 unless an http workflow's endpoint passes the outbound policy (checked again at every run). */
 async function assertReachableEndpoint(ctx: ServiceContext, url: string | null): Promise<void> {

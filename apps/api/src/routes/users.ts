@@ -1,0 +1,75 @@
+import { getMe, listUsers, patchUser, revokeUserSessions } from '@calseta/core';
+import { dataEnvelope, PageQuerySchema, pageEnvelope, UserPatchSchema, UserSchema, UuidSchema } from '@calseta/schema';
+import { OpenAPIHono, z } from '@hono/zod-openapi';
+import { dataBody, pageBody } from '../envelope.js';
+import { apiRoute, body, errorContent, json } from '../route.js';
+import type { AppEnv } from '../types.js';
+
+const UserParams = z.object({ user_uuid: UuidSchema });
+
+export const userRoutes = new OpenAPIHono<AppEnv>();
+
+userRoutes.openapi(
+  apiRoute({
+    method: 'get',
+    path: '/v1/users/me',
+    tags: ['Users'],
+    summary: 'The person behind the caller (session, or a personal key)',
+    permission: null,
+    responses: {
+      200: json(dataEnvelope(UserSchema), 'You.'),
+      404: errorContent('The credential is an API key without an owner.'),
+    },
+  }),
+  async (c) => c.json(dataBody(await getMe(c.get('ctx'))), 200),
+);
+
+userRoutes.openapi(
+  apiRoute({
+    method: 'get',
+    path: '/v1/users',
+    tags: ['Users'],
+    summary: 'List users (people who signed in or were pre-provisioned)',
+    permission: 'users:manage',
+    request: { query: PageQuerySchema },
+    responses: { 200: json(pageEnvelope(UserSchema), 'A page of users, by email.') },
+  }),
+  async (c) => c.json(pageBody(await listUsers(c.get('ctx'), c.req.valid('query'))), 200),
+);
+
+userRoutes.openapi(
+  apiRoute({
+    method: 'patch',
+    path: '/v1/users/{user_uuid}',
+    tags: ['Users'],
+    summary: 'Grant roles or disable a user (disabling ends their sessions and personal keys)',
+    permission: 'users:manage',
+    request: { params: UserParams, body: body(UserPatchSchema) },
+    responses: {
+      200: json(dataEnvelope(UserSchema), 'The user.'),
+      404: errorContent('No such user.'),
+      409: errorContent('You cannot disable yourself or remove your own admin role (`CONFLICT`).'),
+    },
+  }),
+  async (c) =>
+    c.json(
+      dataBody(await patchUser(c.get('ctx'), { uuid: c.req.valid('param').user_uuid, patch: c.req.valid('json') })),
+      200,
+    ),
+);
+
+userRoutes.openapi(
+  apiRoute({
+    method: 'delete',
+    path: '/v1/users/{user_uuid}/sessions',
+    tags: ['Users'],
+    summary: "End all of a user's sessions now",
+    permission: 'users:manage',
+    request: { params: UserParams },
+    responses: {
+      200: json(dataEnvelope(z.object({ revoked: z.number().int() })), 'How many sessions ended.'),
+      404: errorContent('No such user.'),
+    },
+  }),
+  async (c) => c.json(dataBody(await revokeUserSessions(c.get('ctx'), { uuid: c.req.valid('param').user_uuid })), 200),
+);
