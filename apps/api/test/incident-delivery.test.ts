@@ -8,7 +8,7 @@
 import { createHmac, timingSafeEqual } from 'node:crypto';
 import { createServer, type IncomingHttpHeaders, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { contextFor, dispatchIncidentUpdates, type IncidentChange, SYSTEM } from '@calseta/core';
+import { contextFor, correlateAlerts, dispatchIncidentUpdates, type IncidentChange, SYSTEM } from '@calseta/core';
 import { appArgs, ProcessGroup } from '@calseta/process-harness';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createHarness, type Harness } from './harness.js';
@@ -150,11 +150,23 @@ function setup() {
   const t = {} as {
     h: Harness;
     endpoint: Endpoint;
+    start(): Promise<void>;
+    noCorrelation(): Promise<void>;
     registerAgent(name: string, extra?: Record<string, unknown>): Promise<{ uuid: string; signing_secret: string }>;
     ingest(payload: Record<string, unknown>): Promise<{ id: number; uuid: string }>;
     /** Stand-in for correlation: put `alertIds` into `incidentId` (or a new incident) as correlateAlerts would. */
     group(alertIds: number[], incidentId?: number): Promise<IncidentChange>;
     deliveries(incidentId: number, agentUuid: string): Promise<DeliveryRow[]>;
+  };
+  t.start = async () => {
+    t.endpoint = await startAgentEndpoint();
+    t.h = await createHarness({ dedupWindowHours: 0, allowHosts: [t.endpoint.host] });
+    t.h.deps.config.agentDispatch = { retryBaseSeconds: 0 };
+  };
+  /** These scenarios group alerts themselves: correlation (were the pipeline to run it) must not. */
+  t.noCorrelation = async () => {
+    const res = await t.h.request('PUT', '/v1/incidents/correlation/config', { json: { enabled: false } });
+    expect(res.status).toBe(200);
   };
   t.registerAgent = async (name, extra = {}) => {
     const res = await t.h.request('POST', '/v1/agents', {
@@ -219,9 +231,8 @@ describe('per-incident delivery (real worker, real agent endpoint)', () => {
   let incidentId: number;
 
   beforeAll(async () => {
-    t.endpoint = await startAgentEndpoint();
-    t.h = await createHarness({ dedupWindowHours: 0, allowHosts: [t.endpoint.host] });
-    t.h.deps.config.agentDispatch = { retryBaseSeconds: 0 };
+    await t.start();
+    await t.noCorrelation();
     t.h.deps.config.incidents = { debounceSeconds: 1 };
     await t.h.startWorker();
     incidentAgent = await t.registerAgent('incident-agent', { delivery_mode: 'incident', retry_count: 3 });
@@ -381,9 +392,8 @@ describe('a worker killed mid-delivery', () => {
   let agent: { uuid: string; signing_secret: string };
 
   beforeAll(async () => {
-    t.endpoint = await startAgentEndpoint();
-    t.h = await createHarness({ dedupWindowHours: 0, allowHosts: [t.endpoint.host] });
-    t.h.deps.config.agentDispatch = { retryBaseSeconds: 0 };
+    await t.start();
+    await t.noCorrelation();
     agent = await t.registerAgent('crash-agent', { delivery_mode: 'incident' });
   }, 60_000);
   afterAll(async () => {
@@ -458,4 +468,73 @@ describe('a worker killed mid-delivery', () => {
       await next;
     }
   }
+});
+
+describe('with correlation: an identity compromise chain and unrelated noise', () => {
+  const t = setup();
+
+  beforeAll(async () => {
+    await t.start();
+    t.h.deps.config.incidents = { debounceSeconds: 1 };
+    await t.h.startWorker();
+  }, 60_000);
+  afterAll(async () => {
+    await t.h?.close();
+    await t.endpoint?.close();
+  });
+
+  it('the agent gets the incident once per revision, every chain alert named once, never the noise', async () => {
+    const agent = await t.registerAgent('soc-agent', { delivery_mode: 'incident' });
+    const ctx = contextFor(t.h.deps, SYSTEM);
+    const noise = {
+      title: 'Printer offline on floor 3',
+      severity: 'Low',
+      rule_id: 'itops-printer',
+      src_ip: '198.51.100.23',
+      user: 'facilities@contoso.example',
+    };
+    const chain: string[] = [];
+    let noiseUuid = '';
+    // As the pipeline does after each enrichment: correlate, then hand the changes to delivery.
+    for (const payload of [CHAIN[0], noise, CHAIN[1], CHAIN[2], CHAIN[3]]) {
+      const enriched = t.h.nextJob((o) => o.name === 'enrich-alert');
+      const alert = await t.ingest(payload);
+      await enriched;
+      if (payload === noise) noiseUuid = alert.uuid;
+      else chain.push(alert.uuid);
+      await dispatchIncidentUpdates(ctx, await correlateAlerts(ctx, [alert.id]));
+    }
+    const [incident] = await t.h.query<{ id: number; alert_count: number }>(
+      `SELECT i.id, i.alert_count FROM incidents i JOIN incident_alerts m ON m.incident_id = i.id
+       JOIN alerts a ON a.id = m.alert_id WHERE a.uuid = $1`,
+      [chain[0]],
+    );
+    expect(incident?.alert_count).toBe(4);
+    const rows = await (async () => {
+      for (;;) {
+        const next = t.h.nextJob((o) => o.name === 'deliver-incident');
+        const found = await t.deliveries(Number(incident?.id), agent.uuid);
+        const covered = new Set(found.flatMap((r) => r.alert_ids.map(Number)));
+        if (covered.size === 4 && found.every((r) => r.status === 'delivered')) return found;
+        await next;
+      }
+    })();
+    // Fewer deliveries than alerts: the opening one, then debounced updates.
+    expect(rows.length).toBeLessThan(4);
+    const got = t.endpoint.received.filter((r) => r.path === '/soc-agent');
+    expect(got.map((r) => r.headers['idempotency-key'])).toEqual(rows.map((r) => r.idempotency_key));
+    expect(got.map((r) => r.headers['x-calseta-event'])).toEqual(
+      rows.map((_, i) => (i === 0 ? 'incident.opened' : 'incident.updated')),
+    );
+    for (const r of got) expect(verifySignature(agent.signing_secret, r)).toBe(true);
+    const named = got.flatMap((r) => r.json.changes.added_alerts as string[]);
+    expect(named.sort()).toEqual([...chain].sort());
+    expect(JSON.stringify(got.map((r) => r.json))).not.toContain(noiseUuid);
+    // The shared account and address are stated once, as shared entities, in the last revision.
+    const last = got.at(-1)?.json;
+    const shared = last.shared_entities.map((e: { type: string; value: string }) => `${e.type}:${e.value}`);
+    expect(shared).toEqual(expect.arrayContaining(['ip:185.220.101.45']));
+    expect(last.incident.alert_count).toBe(4);
+    expect(last.token_count).toBeLessThanOrEqual(4_000);
+  });
 });

@@ -67,7 +67,6 @@ export {
   dispatchIncidentUpdates,
   EVENT_INCIDENT_OPENED,
   EVENT_INCIDENT_UPDATED,
-  type IncidentChange,
   type IncidentDispatchResult,
   runIncidentDelivery,
 } from './incidents/delivery.js';

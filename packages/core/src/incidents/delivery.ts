@@ -32,6 +32,7 @@ import { ServiceError } from '../infra/errors.js';
 import type { JobPayload } from '../infra/jobs/catalogue.js';
 import { livenessHeldSql } from '../infra/liveness.js';
 import { countDeliveryAttempt } from '../infra/telemetry/metrics.js';
+import type { IncidentChange } from './correlate.js';
 import { buildIncidentPayload, DEFAULT_INCIDENT_TOKEN_BUDGET } from './payload.js';
 
 export const EVENT_INCIDENT_OPENED = 'incident.opened';
@@ -44,14 +45,8 @@ const MATCH_SAMPLE = 50;
 const LEASE_MARGIN_SECONDS = 30;
 const JOB = 'deliver-incident';
 
-/** One incident a correlation call opened or added alerts to (incidents-contract.md). */
-export interface IncidentChange {
-  incidentId: number;
-  incidentUuid?: string;
-  opened: boolean;
-  /** Alerts this call added (on open: every member). */
-  alertIds: readonly number[];
-}
+/** What delivery needs of a correlation change (correlate.ts's IncidentChange). */
+type Change = Pick<IncidentChange, 'incidentId' | 'opened' | 'alertIds'>;
 
 export interface IncidentDispatchResult {
   /** Deliveries newly scheduled (an (incident, agent) with one already scheduled counts nothing). */
@@ -98,7 +93,7 @@ async function wants(
  */
 export async function dispatchIncidentUpdates(
   ctx: ServiceContext,
-  result: { changes: readonly IncidentChange[] },
+  result: { changes: readonly Change[] },
 ): Promise<IncidentDispatchResult> {
   const changes = result.changes.filter((c) => c.alertIds.length > 0 || c.opened);
   if (changes.length === 0) return { scheduled: 0 };

@@ -322,16 +322,19 @@ function entityAt(entry: Json, k: Knobs): Json {
   return out;
 }
 
-/** One line of a membership's reason: the rule, the values (marked), the alert it matched. */
-function joined(member: Member): Json | undefined {
+/**
+ * One line of a membership's reason: the rule, the values (an index into `shared_entities` when
+ * listed there, else `type:value` marked), the alert it matched.
+ */
+function joined(member: Member, sharedIndex: ReadonlyMap<string, number>): Json | undefined {
   const reason = member.reason;
   if (reason === null || typeof reason !== 'object') return undefined;
   const entities = Array.isArray(reason.entities) ? reason.entities.slice(0, 5) : [];
+  const entity = (e: { type: string; value: string }) =>
+    sharedIndex.get(`${e.type}:${e.value}`) ?? `${String(e.type).slice(0, 16)}:${value(String(e.value), 200)}`;
   return {
     rule: reason.rule,
-    ...(entities.length > 0
-      ? { entities: entities.map((e) => `${String(e.type).slice(0, 16)}:${value(String(e.value), 200)}`) }
-      : {}),
+    ...(entities.length > 0 ? { entities: entities.map(entity) } : {}),
     ...(reason.matched_alert_uuid ? { matched_alert: reason.matched_alert_uuid } : {}),
     ...(reason.source_group ? { source_group: value(String(reason.source_group.value), 120) } : {}),
     ...(reason.action ? { action: reason.action } : {}),
@@ -478,7 +481,7 @@ function render(src: IncidentPayloadSources, k: Knobs): Json {
     }
     if (refs.length > 0) out.shared_entities = refs.sort((a, b) => a - b);
     if (own.length > 0) out.indicators = own;
-    const why = joined(member);
+    const why = joined(member, sharedIndex);
     if (why !== undefined) out.joined = why;
     return out;
   });
