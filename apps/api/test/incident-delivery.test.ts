@@ -155,7 +155,7 @@ function setup() {
     registerAgent(name: string, extra?: Record<string, unknown>): Promise<{ uuid: string; signing_secret: string }>;
     ingest(payload: Record<string, unknown>): Promise<{ id: number; uuid: string }>;
     /** Stand-in for correlation: put `alertIds` into `incidentId` (or a new incident) as correlateAlerts would. */
-    group(alertIds: number[], incidentId?: number): Promise<IncidentChange>;
+    group(alertIds: number[], incidentId?: number): Promise<Pick<IncidentChange, 'incidentId' | 'opened' | 'alertIds'>>;
     deliveries(incidentId: number, agentUuid: string): Promise<DeliveryRow[]>;
   };
   t.start = async () => {
