@@ -17,7 +17,7 @@ import type { CorrelationConfig } from '@calseta/schema';
 import { sql } from 'kysely';
 import type { ServiceContext } from '../infra/context.js';
 import { loadCorrelationConfig } from './config.js';
-import { Correlator, type EngineAlert, type IncidentRef, type Placement } from './engine.js';
+import { Correlator, type EngineAlert, type IncidentRef, type Placement, STRONG_CANDIDATES } from './engine.js';
 import { type AlertEntities, type CorrelationKey, compileExclusions, correlationKeys, lockId } from './keys.js';
 import { addToAggregates, type IncidentEventInput, recordIncidentEvents } from './rows.js';
 
@@ -35,8 +35,6 @@ export interface CorrelationResult {
   changes: IncidentChange[];
 }
 
-/** Candidates read per strong key (rule + entity, source group): the newest in the window. */
-const STRONG_CANDIDATES = 50;
 /** Alerts one call correlates at most (a larger batch is split into transactions of this size). */
 export const CORRELATION_BATCH_MAX = 500;
 

@@ -57,6 +57,11 @@ const RULE_RANK: Record<Exclude<CorrelationRule, 'analyst'>, number> = {
   rule_entity: 2,
   shared_entity: 1,
 };
+/**
+ * Known alerts examined per strong key (rule + entity, source group), newest first; entity keys
+ * examine `prevalence_cap + 1`. Bounds an alert's work by its own keys, however long a storm runs.
+ */
+export const STRONG_CANDIDATES = 50;
 /** Lone alerts pulled into an incident per placed alert at most. */
 const MAX_PULLED = 50;
 const MAX_REASON_ENTITIES = 20;
@@ -132,7 +137,9 @@ export class Correlator {
       const candidates = this.byKey.get(key.key);
       if (!candidates) continue;
       if (key.kind === 'entity' && this.prevalence(key, alert) > this.config.prevalence_cap) continue;
-      for (const known of candidates) {
+      const limit = key.kind === 'entity' ? this.config.prevalence_cap + 1 : STRONG_CANDIDATES;
+      for (let i = candidates.length - 1; i >= 0 && i >= candidates.length - limit; i--) {
+        const known = candidates[i] as Known;
         if (known.alert.id === alert.id || Math.abs(known.alert.occurredAt - alert.occurredAt) > windowMs) continue;
         if (known.incident && !known.incident.open) continue;
         const entry = perKnown.get(known.alert.id) ?? { known, keys: [] };

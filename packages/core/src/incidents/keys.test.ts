@@ -137,4 +137,37 @@ describe('the engine', () => {
     expect(engine.place(mk([link(4, 'account', 'd@x.com')]))).toBeNull();
     expect(engine.place(mk([link(4, 'account', 'd@x.com'), link(5, 'ip', '81.2.69.142')]))?.opened).toBe(true);
   });
+
+  it('examines a bounded number of known alerts per key, however long a storm runs', () => {
+    const engine = new Correlator(c, () => 1);
+    const ruleKeys = correlationKeys(
+      alertOf({ detectionRuleId: 5, hostnames: ['storm-host'] }),
+      config({ entity_types: [] }),
+      compileExclusions(config({ entity_types: [] })),
+    );
+    expect(ruleKeys).toEqual([]); // no entity that counts: no rule key either
+    const keys = correlationKeys(alertOf({ detectionRuleId: 5, hostnames: ['storm-host'] }), c, ex).filter(
+      (k) => k.kind === 'rule_entity',
+    );
+    let reads = 0;
+    for (let i = 0; i < 5000; i++) {
+      const known = { uuid: `u${i}`, title: 't', occurredAt: 0 } as {
+        id: number;
+        uuid: string;
+        title: string;
+        occurredAt: number;
+      };
+      Object.defineProperty(known, 'id', {
+        get: () => {
+          reads++;
+          return 100_000 + i;
+        },
+      });
+      engine.know(known, [keys[0]?.key as string], { ref: 'db:1', open: true });
+    }
+    reads = 0;
+    const placed = engine.place({ ...alert({}, 1), keys });
+    expect(placed?.incident.ref).toBe('db:1');
+    expect(reads).toBeLessThan(500);
+  });
 });
