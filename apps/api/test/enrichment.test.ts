@@ -226,6 +226,24 @@ describe('enrichment end to end over the mock providers', () => {
       expect(p.quota).toHaveProperty('minute_remaining');
     }
   });
+  it('keeps each raw response once, in the provider cache: stored results are slim, the detail reads raw while cached', async () => {
+    await ingestAndEnrich(h, 'sentinel', fixture('01_sentinel_brute_force_tor.json'));
+    const tor = '185.220.101.34';
+    const [row] = await h.query<{ uuid: string; results: Record<string, { raw: unknown; status: string }> }>(
+      'SELECT uuid, enrichment_results AS results FROM indicators WHERE value = $1',
+      [tor],
+    );
+    expect(Object.keys(row?.results ?? {}).sort()).toEqual(['abuseipdb', 'virustotal']);
+    for (const result of Object.values(row?.results ?? {})) expect(result.raw).toBeNull();
+    const detail = (await h.request('GET', `/v1/indicators/${row?.uuid}`)).body.data;
+    expect(detail.enrichment_results.virustotal.raw).toMatchObject({ data: expect.any(Object) });
+
+    // Once the cache no longer holds the answer, the detail says so (raw null); the extracted facts stay.
+    await h.query('DELETE FROM enrichment_cache WHERE indicator_value = $1', [tor]);
+    const later = (await h.request('GET', `/v1/indicators/${row?.uuid}`)).body.data;
+    expect(later.enrichment_results.virustotal.raw).toBeNull();
+    expect(later.enrichment_results.virustotal.extracted.malicious_count).toBeGreaterThan(0);
+  });
 });
 
 describe('faults: one provider failing, one timing out, one rate limited', () => {

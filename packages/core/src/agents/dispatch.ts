@@ -78,7 +78,8 @@ async function insertDeliveries(trx: Db, alertId: number, items: readonly NewDel
     });
     const row = await (item.trigger === 'auto'
       ? query.onConflict((oc) =>
-          oc.columns(['alert_id', 'agent_registration_id']).where('trigger', '=', 'auto').doNothing(),
+          // A literal: a prepared statement's generic plan cannot infer the partial unique index from a parameter.
+          oc.columns(['alert_id', 'agent_registration_id']).where('trigger', '=', sql.lit('auto')).doNothing(),
         )
       : query
     )

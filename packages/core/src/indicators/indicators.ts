@@ -14,6 +14,7 @@ import { activityRow } from '../infra/activity.js';
 import type { ServiceContext } from '../infra/context.js';
 import { notFound, ServiceError } from '../infra/errors.js';
 import { iso } from '../infra/serialize.js';
+import { withCachedRaw } from './raw.js';
 
 /** Indicator columns every indicator view selects (qualified, for joins). */
 export const INDICATOR_COLUMNS = [
@@ -89,10 +90,12 @@ async function indicatorRow(db: Db, uuid: string): Promise<IndicatorRow> {
   return row;
 }
 
-/** One indicator with every provider's full result, raw responses included. */
+/** One indicator with every provider's full result, raw responses included while cached (indicators/raw.ts). */
 export async function getIndicator(ctx: ServiceContext, { uuid }: { uuid: string }): Promise<IndicatorDetail> {
   authorize(ctx, 'indicators:read');
-  return toIndicator(await indicatorRow(ctx.db, uuid), { raw: true });
+  const row = await indicatorRow(ctx.db, uuid);
+  const results = await withCachedRaw(ctx.db, row, (row.enrichment_results ?? null) as StoredResults | null);
+  return toIndicator({ ...row, enrichment_results: results }, { raw: true });
 }
 
 /**

@@ -387,7 +387,10 @@ async function claimDeliveries(trx: Db, items: AlertToCommit[], now: Date): Prom
       ...(await trx
         .insertInto('agent_runs')
         .values(rowsFor('auto', matches))
-        .onConflict((oc) => oc.columns(['alert_id', 'agent_registration_id']).where('trigger', '=', 'auto').doNothing())
+        // A literal: a prepared statement's generic plan cannot infer the partial unique index from a parameter.
+        .onConflict((oc) =>
+          oc.columns(['alert_id', 'agent_registration_id']).where('trigger', '=', sql.lit('auto')).doNothing(),
+        )
         .returning([...returning])
         .execute()),
     );

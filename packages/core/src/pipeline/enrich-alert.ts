@@ -9,6 +9,7 @@ import {
   MaliceLevelSchema,
   type ProviderTally,
 } from '@calseta/schema';
+import { withoutRaw } from '../indicators/raw.js';
 import type { ServiceContext } from '../infra/context.js';
 
 /** Rate-limited providers are retried this many times per alert before counting as failed. */
@@ -241,7 +242,8 @@ export function settleEnrichment(
   const updates = indicators.map((indicator, index) => {
     const outcome = outcomes[index] as EnrichIndicatorOutcome;
     const previous = indicator.enrichment_results as StoredResults | null;
-    const results = mergeResults(previous, outcome.results);
+    // Kept slim: raw responses stay in the provider cache only (indicators/raw.ts).
+    const results = withoutRaw(mergeResults(previous, outcome.results));
     const analyst =
       indicator.malice_source === 'analyst'
         ? { verdict: indicator.malice as MaliceLevel, at: (indicator.malice_overridden_at ?? now).toISOString() }

@@ -1,5 +1,6 @@
 import type { Db, WorkflowRow } from '@calseta/db';
 import {
+  type EnrichmentProviderResult,
   type PageQuery,
   type WorkflowRun,
   type WorkflowRunListQuery,
@@ -17,6 +18,7 @@ import {
   type Sandbox,
 } from '@calseta/workflow-sandbox';
 import { authorize } from '../auth/permissions.js';
+import { withCachedRaw } from '../indicators/raw.js';
 import type { CoreConfig, ServiceContext } from '../infra/context.js';
 import { notFound } from '../infra/errors.js';
 import { newUuid } from '../infra/ids.js';
@@ -189,7 +191,12 @@ async function indicatorContext(db: Db, type: string, value: string): Promise<Js
     value: row.value,
     malice: row.malice,
     is_enriched: row.is_enriched,
-    enrichment_results: (row.enrichment_results ?? {}) as JsonValue,
+    // Raw responses while the provider cache holds them (indicators/raw.ts).
+    enrichment_results: ((await withCachedRaw(
+      db,
+      row,
+      (row.enrichment_results ?? null) as Record<string, EnrichmentProviderResult> | null,
+    )) ?? {}) as JsonValue,
     first_seen: iso(row.first_seen),
     last_seen: iso(row.last_seen),
   };

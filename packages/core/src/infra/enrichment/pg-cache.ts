@@ -1,6 +1,7 @@
 import type { Db } from '@calseta/db';
 import type { EnrichmentProviderResult } from '@calseta/schema';
 import { sql } from 'kysely';
+import { TickBatcher } from '../tick-batcher.js';
 import { type CachePort, parseEnrichmentKey } from './ports.js';
 
 const CACHEABLE: ReadonlySet<string> = new Set(['success', 'not_found']);
@@ -15,6 +16,12 @@ export interface MemoryFrontOptions {
 /** How long a prefetch's "not cached" answer is trusted (the coalescer re-checks before any call). */
 const KNOWN_MISS_MS = 2_000;
 
+interface Write {
+  key: string;
+  value: EnrichmentProviderResult;
+  ttlSeconds: number;
+}
+
 interface MemoryEntry {
   /** undefined: known not to be cached (a prefetch miss). */
   value: EnrichmentProviderResult | undefined;
@@ -25,7 +32,8 @@ interface MemoryEntry {
 /**
  * The engine's result cache in `enrichment_cache`, shared by every process. Keys are the engine's
  * `enrichment:{provider}:{type}:{value}`. Only `success` and `not_found` results are stored:
- * `set` rejects anything else (the engine never asks, this makes sure). One statement per call.
+ * `set` rejects anything else (the engine never asks, this makes sure). The `set`s of one turn of
+ * the event loop are written by one statement.
  *
  * A small in-process front keeps recent hits, so a burst of alerts sharing indicators reads each
  * entry from Postgres once per process instead of once per alert. It never outlives the row's
@@ -35,6 +43,7 @@ export class PgEnrichmentCache implements CachePort {
   private readonly memory = new Map<string, MemoryEntry>();
   private readonly maxEntries: number;
   private readonly maxAgeMs: number;
+  private readonly writes = new TickBatcher<Write, undefined>((writes) => this.write(writes));
 
   constructor(
     private readonly db: Db,
@@ -127,29 +136,28 @@ export class PgEnrichmentCache implements CachePort {
       throw new TypeError(`only success and not_found results are cached, not '${value.status}'`);
     }
     if (!Number.isFinite(ttlSeconds)) throw new TypeError(`invalid cache TTL: ${ttlSeconds}`);
-    const k = parseEnrichmentKey(key);
-    const expires = sql<Date>`now() + make_interval(secs => ${ttlSeconds}::float8)`;
-    await this.db
-      .insertInto('enrichment_cache')
-      .values({
-        provider_name: k.provider,
-        indicator_type: k.type,
-        indicator_value: k.value,
-        status: value.status,
-        result: JSON.stringify(value),
-        fetched_at: sql<Date>`now()`,
-        expires_at: expires,
-      })
-      .onConflict((oc) =>
-        oc.columns(['provider_name', 'indicator_type', 'indicator_value']).doUpdateSet((eb) => ({
-          status: eb.ref('excluded.status'),
-          result: eb.ref('excluded.result'),
-          fetched_at: eb.ref('excluded.fetched_at'),
-          expires_at: eb.ref('excluded.expires_at'),
-        })),
-      )
-      .execute();
+    await this.writes.submit({ key, value, ttlSeconds });
     this.remember(key, value, ttlSeconds * 1000);
+  }
+
+  /** One statement for many entries (the last of a key wins). */
+  private async write(writes: Write[]): Promise<undefined[]> {
+    const byKey = new Map(writes.map((w) => [w.key, w]));
+    const rows = [...byKey.values()]
+      .sort((a, b) => (a.key < b.key ? -1 : 1)) // a fixed order: concurrent batches never deadlock
+      .map((w) => {
+        const k = parseEnrichmentKey(w.key);
+        return { p: k.provider, t: k.type, v: k.value, status: w.value.status, result: w.value, ttl: w.ttlSeconds };
+      });
+    await sql`
+      INSERT INTO enrichment_cache (provider_name, indicator_type, indicator_value, status, result, fetched_at, expires_at)
+      SELECT r.p, r.t, r.v, r.status, r.result, now(), now() + make_interval(secs => r.ttl)
+      FROM jsonb_to_recordset(${JSON.stringify(rows)}::jsonb) AS r(p text, t text, v text, status text, result jsonb, ttl float8)
+      ON CONFLICT (provider_name, indicator_type, indicator_value) DO UPDATE SET
+        status = excluded.status, result = excluded.result, fetched_at = excluded.fetched_at, expires_at = excluded.expires_at`.execute(
+      this.db,
+    );
+    return writes.map(() => undefined);
   }
 
   /** Forget one entry (e.g. a forced refresh or a provider config change). True when one existed. */

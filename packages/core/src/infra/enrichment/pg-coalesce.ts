@@ -7,9 +7,13 @@ import { sql } from 'kysely';
 import { livenessHeldSql } from '../liveness.js';
 import type { Logger } from '../logger.js';
 import type { Notifications } from '../notifications.js';
+import { TickBatcher } from '../tick-batcher.js';
 import { type CachePort, type CoalescePort, type EnrichmentKey, parseEnrichmentKey } from './ports.js';
 
-/** Channel on which a claim's owner announces it is done: payload `ok|error:<sha256 of the key>`. */
+/**
+ * Channel on which claims' owners announce they are done: payload `ok|error:<sha256 of the key>`,
+ * several separated by commas (the releases of one statement).
+ */
 export const ENRICHMENT_DONE_CHANNEL = 'calseta_enrichment_done';
 
 /** Default age after which a claim counts as abandoned (2 × the default 10 s provider timeout, rounded up). */
@@ -22,6 +26,8 @@ export const DEFAULT_STALE_CLAIM_MS = 30_000;
 export const DEFAULT_RECHECK_MS = 2_000;
 /** An owner that could not release its claim (the database was away) retries this often. */
 const RELEASE_RETRY_MS = 1_000;
+/** Announcements per NOTIFY: far below Postgres's 8000-byte payload limit (each is ~70 bytes). */
+const ANNOUNCEMENTS_PER_NOTIFY = 100;
 
 /**
  * First word of {@link CoalescedCallFailedError}'s message (the provider result's `error_message`);
@@ -115,6 +121,13 @@ export class PgCoalescer implements CoalescePort {
   private readonly logger: Logger | undefined;
   private readonly onWait: ((key: string) => void) | undefined;
   private readonly inflight = new Map<string, Promise<unknown>>();
+  /** The claims and the releases of one turn of the event loop: one statement each. */
+  private readonly claims = new TickBatcher<EnrichmentKey, { claimed: boolean; cached: unknown }>((ids) =>
+    this.claimMany(ids),
+  );
+  private readonly releases = new TickBatcher<{ id: EnrichmentKey; payload: string }, undefined>((items) =>
+    this.releaseMany(items),
+  );
   private readonly waiters = new Map<string, Set<(why: Wake) => void>>();
   private listening: Promise<void> | undefined;
 
@@ -215,39 +228,70 @@ export class PgCoalescer implements CoalescePort {
     }, RELEASE_RETRY_MS).unref();
   }
 
+  private claim(id: EnrichmentKey): Promise<{ claimed: boolean; cached: unknown }> {
+    return this.claims.submit(id);
+  }
+
+  private release(id: EnrichmentKey, payload: string): Promise<void> {
+    return this.releases.submit({ id, payload });
+  }
+
   /**
-   * Claim `id` for this process (inserted, or taken over from an abandoned claim: stale, or held by
-   * a process that is gone), and read the cached answer in the same round trip (the
-   * `enrichment_cache` row the owner's `fn` writes).
+   * Claim keys for this process (inserted, or taken over from an abandoned claim: stale, or held by
+   * a process that is gone), and read their cached answers in the same round trip (the
+   * `enrichment_cache` rows the owners' `fn` write). In key order: concurrent batches never deadlock.
    */
-  private async claim(id: EnrichmentKey): Promise<{ claimed: boolean; cached: unknown }> {
-    const { rows } = await sql<{ claimed: boolean; cached: unknown }>`
-      WITH claim AS (
+  private async claimMany(ids: EnrichmentKey[]): Promise<Array<{ claimed: boolean; cached: unknown }>> {
+    const keyOf = (k: EnrichmentKey) => `${k.provider}\u0000${k.type}\u0000${k.value}`;
+    const unique = [...new Map(ids.map((k) => [keyOf(k), k])).values()].sort((a, b) => (keyOf(a) < keyOf(b) ? -1 : 1));
+    const { rows } = await sql<{ p: string; t: string; v: string; claimed: boolean; cached: unknown }>`
+      WITH k AS (
+        SELECT * FROM unnest(${unique.map((k) => k.provider)}::text[], ${unique.map((k) => k.type)}::text[],
+          ${unique.map((k) => k.value)}::text[]) WITH ORDINALITY AS k(p, t, v, n)
+      ), claim AS (
         INSERT INTO enrichment_inflight AS f (provider_name, indicator_type, indicator_value, owner, started_at)
-        VALUES (${id.provider}, ${id.type}, ${id.value}, ${this.owner}, now())
+        SELECT p, t, v, ${this.owner}, now() FROM k ORDER BY n
         ON CONFLICT (provider_name, indicator_type, indicator_value) DO UPDATE
           SET owner = excluded.owner, started_at = excluded.started_at
           WHERE f.started_at < now() - make_interval(secs => ${this.staleAfterMs / 1000}::float8)
              OR (f.owner LIKE 'live:%' AND NOT ${OWNER_ALIVE})
-        RETURNING f.owner
+        RETURNING f.provider_name, f.indicator_type, f.indicator_value
       )
-      SELECT EXISTS (SELECT 1 FROM claim) AS claimed,
-        (SELECT result FROM enrichment_cache
-         WHERE provider_name = ${id.provider} AND indicator_type = ${id.type}
-           AND indicator_value = ${id.value} AND expires_at > now()) AS cached`.execute(this.db);
-    const row = rows[0];
-    return { claimed: row?.claimed === true, cached: row?.cached ?? null };
+      SELECT k.p, k.t, k.v,
+        EXISTS (SELECT 1 FROM claim c WHERE c.provider_name = k.p AND c.indicator_type = k.t AND c.indicator_value = k.v)
+          AS claimed,
+        (SELECT result FROM enrichment_cache e
+         WHERE e.provider_name = k.p AND e.indicator_type = k.t AND e.indicator_value = k.v AND e.expires_at > now())
+          AS cached
+      FROM k`.execute(this.db);
+    const byKey = new Map(
+      rows.map((r) => [`${r.p}\u0000${r.t}\u0000${r.v}`, { claimed: r.claimed === true, cached: r.cached ?? null }]),
+    );
+    return ids.map((k) => byKey.get(keyOf(k)) ?? { claimed: false, cached: null });
   }
 
-  /** Drop our claim (unless taken over meanwhile) and tell every process, in one statement. */
-  private async release(id: EnrichmentKey, payload: string): Promise<void> {
+  /** Drop our claims (unless taken over meanwhile) and tell every process, in one statement. */
+  private async releaseMany(items: Array<{ id: EnrichmentKey; payload: string }>): Promise<undefined[]> {
+    const payloads: string[] = [];
+    for (let i = 0; i < items.length; i += ANNOUNCEMENTS_PER_NOTIFY) {
+      payloads.push(
+        items
+          .slice(i, i + ANNOUNCEMENTS_PER_NOTIFY)
+          .map((r) => r.payload)
+          .join(','),
+      );
+    }
     await sql`
       WITH released AS (
-        DELETE FROM enrichment_inflight
-        WHERE provider_name = ${id.provider} AND indicator_type = ${id.type}
-          AND indicator_value = ${id.value} AND owner = ${this.owner}
+        DELETE FROM enrichment_inflight f
+        USING unnest(${items.map((r) => r.id.provider)}::text[], ${items.map((r) => r.id.type)}::text[],
+          ${items.map((r) => r.id.value)}::text[]) AS k(p, t, v)
+        WHERE f.provider_name = k.p AND f.indicator_type = k.t AND f.indicator_value = k.v AND f.owner = ${this.owner}
       )
-      SELECT pg_notify(${ENRICHMENT_DONE_CHANNEL}, ${payload})`.execute(this.db);
+      SELECT pg_notify(${ENRICHMENT_DONE_CHANNEL}, payload) FROM unnest(${payloads}::text[]) AS payload`.execute(
+      this.db,
+    );
+    return items.map(() => undefined);
   }
 
   private waitFor(digest: string): Waiter {
@@ -285,8 +329,10 @@ export class PgCoalescer implements CoalescePort {
   }
 
   private onNotify(payload: string): void {
-    const digest = payload.slice(payload.indexOf(':') + 1);
-    for (const done of [...(this.waiters.get(digest) ?? [])]) done('ended');
+    for (const announcement of payload.split(',')) {
+      const digest = announcement.slice(announcement.indexOf(':') + 1);
+      for (const done of [...(this.waiters.get(digest) ?? [])]) done('ended');
+    }
   }
 
   /** After a listener reconnect (announcements may have been lost): every waiter re-checks its claim. */
