@@ -107,6 +107,9 @@ describe('correlation scenarios', () => {
         expect.objectContaining({ type: 'ip', value: attacker, alert_count: 3 }),
       ]),
     );
+    // The graph's edges: which members carry each shared entity.
+    const ipEntity = incident.shared_entities.find((e: any) => e.type === 'ip');
+    expect(ipEntity.alert_uuids).toEqual([chain[0]?.uuid, chain[1]?.uuid, chain[3]?.uuid]);
     expect(incident.metrics.time_to_detect_seconds).toBeGreaterThan(0);
 
     const timeline = await h.request('GET', `/v1/incidents/${uuid}/timeline`);

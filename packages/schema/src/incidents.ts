@@ -160,6 +160,8 @@ export const IncidentSharedEntitySchema = z
     indicator_uuid: UuidSchema,
     malice: MaliceLevelSchema,
     alert_count: z.number().int(),
+    /** The member alerts carrying it (at most 50, oldest first): the edges of the shared-entity graph. */
+    alert_uuids: z.array(UuidSchema),
   })
   .meta({ id: 'IncidentSharedEntity' });
 export type IncidentSharedEntity = z.infer<typeof IncidentSharedEntitySchema>;

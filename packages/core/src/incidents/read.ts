@@ -16,6 +16,7 @@ import {
   type MaliceLevel,
   type PageQuery,
 } from '@calseta/schema';
+import { sql } from 'kysely';
 import { SUMMARY_COLUMNS, toSummary } from '../alerts/read.js';
 import { authorize } from '../auth/permissions.js';
 import type { ServiceContext } from '../infra/context.js';
@@ -150,7 +151,15 @@ async function sharedEntities(db: Db, incidentId: number): Promise<IncidentShare
     .selectFrom('incident_alerts as m')
     .innerJoin('alert_indicators as ai', 'ai.alert_id', 'm.alert_id')
     .innerJoin('indicators as i', 'i.id', 'ai.indicator_id')
-    .select(['i.uuid', 'i.type', 'i.value', 'i.malice', (eb) => eb.fn.countAll<string>().as('n')])
+    .innerJoin('alerts as a', 'a.id', 'm.alert_id')
+    .select([
+      'i.uuid',
+      'i.type',
+      'i.value',
+      'i.malice',
+      (eb) => eb.fn.countAll<string>().as('n'),
+      sql<string[]>`(array_agg(a.uuid ORDER BY a.occurred_at, a.id))[1:50]`.as('alert_uuids'),
+    ])
     .where('m.incident_id', '=', incidentId)
     .groupBy(['i.id', 'i.uuid', 'i.type', 'i.value', 'i.malice'])
     .having((eb) => eb.fn.countAll(), '>', 1)
@@ -164,6 +173,7 @@ async function sharedEntities(db: Db, incidentId: number): Promise<IncidentShare
     indicator_uuid: r.uuid,
     malice: r.malice as MaliceLevel,
     alert_count: Number(r.n),
+    alert_uuids: r.alert_uuids,
   }));
 }
 
