@@ -27,6 +27,31 @@ describe('incidentGraph', () => {
     expect(model.hidden).toEqual({ alerts: 0, entities: 0 });
   });
 
+  it('draws what a reason names that is no indicator (a host) as a node of its own', () => {
+    const [first, second] = MEMBERS;
+    if (!first || !second) throw new Error('fixture');
+    const host = (m: typeof first, matched: string | null) => ({
+      ...m,
+      membership: {
+        ...m.membership,
+        reason: {
+          ...m.membership.reason,
+          rule: 'shared_entity' as const,
+          entities: [{ type: 'host' as const, value: 'fin-ws-042' }],
+          source_group: null,
+          matched_alert_uuid: matched,
+        },
+      },
+    });
+    const model = incidentGraph(
+      incidentDetail({ alerts: [host(first, second.uuid), host(second, first.uuid)], shared_entities: [] }),
+    );
+    expect(model.entities).toEqual([expect.objectContaining({ key: 'host:fin-ws-042', to: null })]);
+    expect(edgeSet(model.edges)).toEqual(
+      new Set([key(first.uuid, 'host:fin-ws-042'), key(second.uuid, 'host:fin-ws-042')]),
+    );
+  });
+
   it('uses the members the API lists per entity, and ignores alerts that are not members', () => {
     const detail = incidentDetail();
     const shared = detail.shared_entities.map((e) =>
@@ -66,9 +91,9 @@ describe('IncidentGraphView', () => {
         </Routes>
       </MemoryRouter>,
     );
-    expect(screen.getByRole('img', { name: /Shared-entity graph/ })).toBeTruthy();
+    expect(screen.getByRole('figure', { name: /Shared-entity graph/ })).toBeTruthy();
     expect(document.querySelector('img[src="x"]')).toBeNull();
-    expect(screen.getByRole('button', { name: `Alert ${hostile}` })).toBeTruthy();
+    expect(screen.getByRole('button', { name: `Alert ${hostile} (High, Open)` })).toBeTruthy();
     // The group leads nowhere: an image with its explanation, not a button.
     expect(screen.getByRole('img', { name: /sentinel grouped these alerts \(IncidentNumber = 4711\)/ })).toBeTruthy();
     screen.getByRole('button', { name: new RegExp(`^ip: ${IP.replaceAll('.', '\\.')} — Malicious`) }).focus();

@@ -1,5 +1,5 @@
 import type { Incident, IncidentMember, IncidentSharedEntity } from '@calseta/schema';
-import { useState } from 'react';
+import { type ReactNode, useState } from 'react';
 import { useNavigate } from 'react-router';
 import { COLORS, truncate, VerdictSwatches } from './relationship-graph.js';
 
@@ -8,6 +8,7 @@ export const GRAPH_MAX_ALERTS = 40;
 export const GRAPH_MAX_ENTITIES = 30;
 const GROUP_COLOR = '#a78bfa';
 const ALERT_COLOR = '#60a5fa';
+const OTHER_COLOR = '#f472b6';
 
 export interface GraphEntity {
   key: string;
@@ -54,6 +55,12 @@ export function incidentGraph(incident: Incident): IncidentGraphModel {
   for (const a of incident.alerts) {
     const { entities: shared, source_group: group, matched_alert_uuid: matched } = a.membership.reason;
     const keys = shared.map((e) => entityKey(e.type, e.value));
+    // What a reason names that is no indicator (a host name): a node that leads nowhere.
+    for (const e of shared) {
+      const key = entityKey(e.type, e.value);
+      if (!entities.has(key))
+        entities.set(key, { key, label: e.value, title: `${e.type}: ${e.value}`, color: OTHER_COLOR, to: null });
+    }
     if (group) {
       const key = `group:${group.source_name}:${group.field}:${group.value}`;
       entities.set(key, {
@@ -112,26 +119,53 @@ export function IncidentGraphView({ incident }: { incident: Incident }) {
   const alertY = new Map(model.alerts.map((a, i) => [a.uuid, yOf(i, model.alerts.length)]));
   const entityY = new Map(model.entities.map((e, i) => [e.key, yOf(i, model.entities.length)]));
   const open = (to: string | null) => () => to && void navigate(to);
-  const node = (key: string, to: string | null) => ({
-    // An SVG node cannot be a <button>: role, tabIndex and Enter make it one; a node that leads nowhere is an image.
-    role: to ? 'button' : 'img',
-    tabIndex: to ? 0 : undefined,
-    onClick: open(to),
-    onKeyDown: (e: { key: string }) => e.key === 'Enter' && open(to)(),
-    onFocus: () => setActive(key),
-    onBlur: () => setActive(null),
-    onMouseEnter: () => setActive(key),
-    onMouseLeave: () => setActive(null),
-    style: to ? { cursor: 'pointer' } : undefined,
-  });
+  /**
+   * One node: the shape is the control (an SVG node cannot be a <button>: role, tabIndex and Enter make
+   * it one; one that leads nowhere is an image), named in full; the label beside it, outside the control,
+   * is that text cut short (a control's visible text must be part of its name).
+   */
+  const node = (
+    key: string,
+    {
+      name,
+      label,
+      to,
+      x,
+      y,
+      end,
+    }: { name: string; label: string; to: string | null; x: number; y: number; end?: boolean },
+    shape: ReactNode,
+  ) => (
+    <g key={key}>
+      {/* biome-ignore lint/a11y/noStaticElementInteractions: the role is a button whenever the node leads somewhere */}
+      <g
+        role={to ? 'button' : 'img'}
+        aria-label={name}
+        tabIndex={to ? 0 : undefined}
+        onClick={open(to)}
+        onKeyDown={(e) => e.key === 'Enter' && open(to)()}
+        onFocus={() => setActive(key)}
+        onBlur={() => setActive(null)}
+        onMouseEnter={() => setActive(key)}
+        onMouseLeave={() => setActive(null)}
+        style={to ? { cursor: 'pointer' } : undefined}
+      >
+        {shape}
+        <title>{name}</title>
+      </g>
+      <text x={end ? x - 16 : x + 16} y={y + 4} textAnchor={end ? 'end' : 'start'}>
+        {label}
+      </text>
+    </g>
+  );
   if (model.edges.length === 0) return <p className="muted">The members share no entity.</p>;
   return (
-    <div className="graph incident-graph">
-      <svg
-        viewBox={`0 0 ${WIDTH} ${height}`}
-        role="img"
-        aria-label="Shared-entity graph: member alerts and the entities they share"
-      >
+    <figure
+      className="graph incident-graph"
+      aria-label="Shared-entity graph: member alerts and the entities they share"
+    >
+      <svg viewBox={`0 0 ${WIDTH} ${height}`}>
+        <title>Member alerts (left) and the entities they share (right)</title>
         {model.edges.map(([alert, key]) => {
           const lit = active === alert || active === key;
           return (
@@ -148,30 +182,29 @@ export function IncidentGraphView({ incident }: { incident: Incident }) {
         })}
         {model.alerts.map((a) => {
           const y = alertY.get(a.uuid) ?? 0;
-          return (
-            <g key={a.uuid} aria-label={`Alert ${a.title}`} {...node(a.uuid, `/alerts/${a.uuid}`)}>
-              <rect x={ALERT_X - 8} y={y - 8} width={16} height={16} rx={3} fill={ALERT_COLOR} />
-              <title>{`${a.title} (${a.severity}, ${a.status})`}</title>
-              <text x={ALERT_X - 16} y={y + 4} textAnchor="end">
-                {truncate(a.title, 36)}
-              </text>
-            </g>
+          return node(
+            a.uuid,
+            {
+              name: `Alert ${a.title} (${a.severity}, ${a.status})`,
+              label: truncate(a.title, 36),
+              to: `/alerts/${a.uuid}`,
+              x: ALERT_X,
+              y,
+              end: true,
+            },
+            <rect x={ALERT_X - 8} y={y - 8} width={16} height={16} rx={3} fill={ALERT_COLOR} />,
           );
         })}
         {model.entities.map((e) => {
           const y = entityY.get(e.key) ?? 0;
-          return (
-            <g key={e.key} aria-label={e.title} {...node(e.key, e.to)}>
-              <circle cx={ENTITY_X} cy={y} r={9} fill={e.color} />
-              <title>{e.title}</title>
-              <text x={ENTITY_X + 16} y={y + 4}>
-                {truncate(e.label, 34)}
-              </text>
-            </g>
+          return node(
+            e.key,
+            { name: e.title, label: truncate(e.label, 34), to: e.to, x: ENTITY_X, y },
+            <circle cx={ENTITY_X} cy={y} r={9} fill={e.color} />,
           );
         })}
       </svg>
-      <p className="muted small legend">
+      <figcaption className="muted small legend">
         <span>
           <span className="swatch" style={{ background: ALERT_COLOR }} /> member alert
         </span>
@@ -179,12 +212,15 @@ export function IncidentGraphView({ incident }: { incident: Incident }) {
         <span>
           <span className="swatch" style={{ background: GROUP_COLOR, borderRadius: '50%' }} /> the source's own group
         </span>
+        <span>
+          <span className="swatch" style={{ background: OTHER_COLOR, borderRadius: '50%' }} /> a host (no indicator)
+        </span>
         {(model.hidden.alerts > 0 || model.hidden.entities > 0) && (
           <span>
             Not drawn: {model.hidden.alerts} alerts, {model.hidden.entities} entities (the least connected).
           </span>
         )}
-      </p>
-    </div>
+      </figcaption>
+    </figure>
   );
 }

@@ -246,7 +246,7 @@ describe('incident detail', () => {
     const ip = within(table).getByRole('row', { name: new RegExp(IP.replaceAll('.', '\\.')) });
     expect(within(ip).getByText('Malicious')).toBeTruthy();
     expect(within(ip).getByRole('link').getAttribute('href')).toBe(`/indicators/${IDS.ip}`);
-    expect(screen.getByRole('img', { name: /Shared-entity graph/ })).toBeTruthy();
+    expect(screen.getByRole('figure', { name: /Shared-entity graph/ })).toBeTruthy();
   });
 
   it('a missing incident says so and leads back to the list', async () => {
