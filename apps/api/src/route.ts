@@ -31,8 +31,8 @@ export interface ApiRouteConfig<P extends string>
   extends Omit<RouteConfig, 'path' | 'method' | 'security' | 'middleware'> {
   method: Method;
   path: P;
-  /** What the caller must be allowed to do; the scope table in core says which scopes grant it (null: any caller who authenticated). */
-  permission: Permission | null;
+  /** What the caller must be allowed to do; the scope table in core says which scopes grant it. */
+  permission: Permission;
 }
 
 /**
@@ -42,17 +42,13 @@ export interface ApiRouteConfig<P extends string>
  */
 export function apiRoute<P extends string, R extends ApiRouteConfig<P>>(config: R) {
   const { permission, ...rest } = config;
-  const scopes: readonly string[] =
-    permission === null ? [] : (SCOPE_TABLE[permission] satisfies (typeof PERMISSIONS)[Permission]);
-  const requires =
-    permission === null
-      ? 'Requires a signed-in person, or any API key.'
-      : `Requires scope: ${scopes.map((s) => `\`${s}\``).join(' or ')} (or \`admin\`).`;
+  const scopes: readonly string[] = SCOPE_TABLE[permission] satisfies (typeof PERMISSIONS)[Permission];
   return createRoute({
     ...rest,
     security: [{ ApiKey: [] }],
     'x-required-scopes': [...scopes],
-    description: `${rest.description ?? ''}\n\n${requires}`.trim(),
+    description:
+      `${rest.description ?? ''}\n\nRequires scope: ${scopes.map((s) => `\`${s}\``).join(' or ')} (or \`admin\`).`.trim(),
     middleware: [requirePermission(permission), readBody] as const,
     responses: { ...COMMON_ERRORS, ...rest.responses },
   });

@@ -18,6 +18,13 @@ const OWN_CREDENTIAL = [
   'POST /v1/approvals/{approval_uuid}/decide',
   'POST /v1/approvals/callback/slack',
   'POST /v1/approvals/callback/teams',
+  // Sign-in (issue 21): public, or authenticated by the session cookie they are about.
+  'GET /v1/auth/config',
+  'GET /v1/auth/oidc/login',
+  'GET /v1/auth/oidc/callback',
+  'POST /v1/auth/session',
+  'GET /v1/auth/session',
+  'DELETE /v1/auth/session',
 ];
 
 let h: Harness;

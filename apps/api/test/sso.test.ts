@@ -384,7 +384,7 @@ describe('people, not keys, decide approvals', () => {
     const anasRequest = byAna.body.data.approval_request_uuid;
     const own = await call(ana, 'POST', `/v1/workflow-approvals/${anasRequest}/approve`);
     expect(own.status).toBe(403);
-    const key = await call(ana, 'POST', '/v1/api-keys', {
+    const key = await call(ana, 'POST', '/v1/users/me/api-keys', {
       json: { name: 'ana laptop', scopes: ['approvals:write', 'workflows:read'] },
     });
     expect(key.status).toBe(201);
@@ -396,13 +396,20 @@ describe('people, not keys, decide approvals', () => {
 describe('personal API keys', () => {
   it('are limited to the person’s roles, record the owner, and stop with them', async () => {
     const bob = await signIn('bob@example.test');
-    const tooMuch = await call(bob, 'POST', '/v1/api-keys', { json: { name: 'bob admin', scopes: ['admin'] } });
+    const tooMuch = await call(bob, 'POST', '/v1/users/me/api-keys', {
+      json: { name: 'bob admin', scopes: ['admin'] },
+    });
     expect(tooMuch.status).toBe(403);
-    const approve = await call(bob, 'POST', '/v1/api-keys', {
+    const approve = await call(bob, 'POST', '/v1/users/me/api-keys', {
       json: { name: 'bob approve', scopes: ['alerts:read', 'approvals:write'] },
     });
     expect(approve.status).toBe(403);
-    const created = await call(bob, 'POST', '/v1/api-keys', { json: { name: 'bob cli', scopes: ['alerts:read'] } });
+    expect((await call(bob, 'POST', '/v1/api-keys', { json: { name: 'bob', scopes: ['alerts:read'] } })).status).toBe(
+      403,
+    ); // the admin route stays admin's
+    const created = await call(bob, 'POST', '/v1/users/me/api-keys', {
+      json: { name: 'bob cli', scopes: ['alerts:read'] },
+    });
     expect(created.status, JSON.stringify(created.body)).toBe(201);
     const key = created.body.data.key as string;
     const [row] = await h.query<{ email: string }>(
@@ -414,6 +421,8 @@ describe('personal API keys', () => {
     expect(me.status).toBe(200);
     expect(me.body.data.email).toBe('bob@example.test');
     expect((await h.request('GET', '/v1/alerts', { key })).status).toBe(200);
+    const mine = await call(bob, 'GET', '/v1/users/me/api-keys');
+    expect(mine.body.data.map((k: { uuid: string }) => k.uuid)).toEqual([created.body.data.uuid]);
 
     // Roles shrink → the key shrinks; disabled → the key stops.
     const cat = await signIn('cat@example.test');
@@ -434,6 +443,11 @@ describe('personal API keys', () => {
     expect(
       (await h.request('POST', '/v1/api-keys', { key: agent, json: { name: 'x', scopes: ['alerts:read'] } })).status,
     ).toBe(403);
+    const personal = await h.request('POST', '/v1/users/me/api-keys', {
+      key: agent,
+      json: { name: 'x', scopes: ['alerts:read'] },
+    });
+    expect(personal.status).toBe(404); // only a person signed in mints personal keys
   });
 });
 

@@ -4,11 +4,13 @@ import { parseArgs } from 'node:util';
 import {
   contextFor,
   createApiKey,
+  grantAdmin,
   importEnrichmentProvider,
   ServiceError,
   SYSTEM,
   sharedCoreConfig,
 } from '@calseta/core';
+import { createDb } from '@calseta/db';
 import { ApiKeyTypeSchema, ScopeSchema } from '@calseta/schema';
 import { seedDemo } from '@calseta/seeds';
 import { openCore } from './core.js';
@@ -26,6 +28,8 @@ const USAGE = `calseta <command>
   api-key create --name N --scopes a,b [--type human|agent] [--expires-at ISO]
                            create an API key; prints only the key
   mcp --stdio              serve MCP over stdio for a desktop agent (key in CALSETA_API_KEY)
+  users grant-admin <email>
+                           make the person with this email an admin (now, or at their first sign-in)
   seed demo                ingest the demo alerts through the normal pipeline
   providers import <file>  add an enrichment provider (+ field extractions) from a JSON file
   plugin new <source|provider> <name> [--dir <repo root>] [--no-install]
@@ -116,6 +120,24 @@ async function main(argv: string[]): Promise<void> {
         }
       });
       process.stdout.write(`${key.key}\n`);
+      return;
+    }
+    case 'users': {
+      const email = rest[1];
+      if (rest[0] !== 'grant-admin' || !email) fail(USAGE);
+      const granted = await withDatabase(async (url) => {
+        const { db } = createDb({ url, max: 1, applicationName: 'calseta-cli' });
+        try {
+          return await grantAdmin(db, email);
+        } finally {
+          await db.destroy();
+        }
+      });
+      process.stdout.write(
+        granted.created
+          ? `No one has signed in as ${email} yet: they are admin from their first sign-in (verified email).\n`
+          : `Granted admin to ${granted.users} user(s) with ${email}.\n`,
+      );
       return;
     }
     case 'seed': {

@@ -16,7 +16,16 @@ export {
 } from './alerts/read.js';
 export { addAlertIndicators, deleteAlert, patchAlert, patchAlertFrom } from './alerts/write.js';
 export * from './approvals/index.js';
-export { createApiKey, getApiKey, listApiKeys, revokeApiKey, updateApiKey } from './auth/api-keys.js';
+export {
+  createApiKey,
+  createPersonalApiKey,
+  getApiKey,
+  listApiKeys,
+  listPersonalApiKeys,
+  revokeApiKey,
+  revokePersonalApiKey,
+  updateApiKey,
+} from './auth/api-keys.js';
 export { type ApiWrite, type AuthFailure, recordApiWrite, recordAuthFailure } from './auth/audit.js';
 export { clientIp, parseTrustedProxies, type TrustedProxies } from './auth/client-ip.js';
 export {

@@ -59,9 +59,9 @@ export function gateSite(c: Context<AppEnv>): Omit<GateSite, 'authorization'> {
  * the request against the key's or person's rate limit) before anything else about the request is
  * read — the route's body is read only after this — then hand the handler a service context for
  * that key or person (its logger carries the request id). Successful writes are audited once the
- * handler has answered. `permission` null: any authenticated caller (`GET /v1/users/me`).
+ * handler has answered.
  */
-export function requirePermission(permission: Permission | null): MiddlewareHandler<AppEnv> {
+export function requirePermission(permission: Permission): MiddlewareHandler<AppEnv> {
   return async (c, next) => {
     const deps = c.get('deps');
     const admission = await admit(deps, c.get('security') ?? {}, {
@@ -69,7 +69,7 @@ export function requirePermission(permission: Permission | null): MiddlewareHand
       authorization: c.req.header('authorization'),
       sessionToken: sessionTokenOf(c),
       checkSession: (session) => csrfCheck(c, session),
-      ...(permission !== null && { permission }),
+      permission,
       rateLimitClass: rateLimitClassOf(c.req.method, c.req.routePath),
     });
     if (admission.rate) setRateLimitHeaders(c, admission.rate);

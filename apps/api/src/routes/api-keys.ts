@@ -44,9 +44,7 @@ apiKeyRoutes.openapi(
     path: '/v1/api-keys',
     tags: ['API keys'],
     summary: 'Create an API key (the plaintext key is returned once)',
-    description:
-      'Admins create any key. A person signed in with single sign-on creates a personal key: its scopes must be within their roles (403 otherwise), it records them as owner and stops working when they are disabled.',
-    permission: 'api_keys:create',
+    permission: 'api_keys:manage',
     request: { body: body(ApiKeyCreateSchema) },
     responses: { 201: json(dataEnvelope(ApiKeyCreatedSchema), 'Created. Store `key` now: it is not shown again.') },
   }),

@@ -1,3 +1,4 @@
+import type { Database } from '@calseta/db';
 import {
   type ApiKey,
   type ApiKeyCreate,
@@ -7,6 +8,7 @@ import {
   type PageQuery,
   type Scope,
 } from '@calseta/schema';
+import type { SelectQueryBuilder } from 'kysely';
 import { activityRow, actorLabel } from '../infra/activity.js';
 import type { ServiceContext } from '../infra/context.js';
 import { notFound, ServiceError } from '../infra/errors.js';
@@ -60,21 +62,30 @@ function toApiKey(row: KeyRow): ApiKey {
   };
 }
 
-/**
- * Who owns a key created now: a person signed in (OIDC session) creates a personal key, within the
- * scopes of their roles (403 beyond them) — except an admin's agent key, a service credential that
- * must outlive its creator. Anyone else needs `api_keys:manage` (admin) and creates an unowned key.
- */
-function ownerOf(ctx: ServiceContext, data: { scopes: readonly Scope[]; key_type: string }): number | null {
+/** Create a key. The plaintext is in the result and nowhere else, ever. */
+export async function createApiKey(ctx: ServiceContext, input: ApiKeyCreate): Promise<ApiKeyCreated> {
+  authorize(ctx, 'api_keys:manage');
+  return insertKey(ctx, ApiKeyCreateSchema.parse(input), null);
+}
+
+/** The person signed in (an OIDC session: not a key, not even their own), or 404. */
+function signedInPerson(ctx: ServiceContext) {
   const key = ctx.actor.type === 'system' ? undefined : ctx.actor.key;
-  const person = key?.id === null ? key.user : undefined;
-  if (!key || !person) {
-    authorize(ctx, 'api_keys:manage');
-    return null;
+  if (!key?.user || key.id !== null) {
+    throw new ServiceError('NOT_FOUND', 'Personal keys are created by a person signed in with single sign-on.');
   }
-  const isAdmin = key.scopes.includes('admin');
-  if (isAdmin && data.key_type === 'agent') return null;
-  const beyond = isAdmin ? [] : data.scopes.filter((scope) => !key.scopes.includes(scope));
+  return { key, user: key.user };
+}
+
+/**
+ * A person's personal key: its scopes within their roles' (403 beyond them), recorded as theirs; it
+ * acts within their roles for its whole life and stops when they are disabled (keys.ts).
+ */
+export async function createPersonalApiKey(ctx: ServiceContext, input: ApiKeyCreate): Promise<ApiKeyCreated> {
+  authorize(ctx, 'users:self');
+  const { key, user } = signedInPerson(ctx);
+  const data = ApiKeyCreateSchema.parse({ ...input, key_type: 'human' });
+  const beyond = key.scopes.includes('admin') ? [] : data.scopes.filter((scope) => !key.scopes.includes(scope));
   if (beyond.length > 0) {
     throw new ServiceError(
       'FORBIDDEN',
@@ -84,14 +95,28 @@ function ownerOf(ctx: ServiceContext, data: { scopes: readonly Scope[]; key_type
       },
     );
   }
-  return person.id;
+  return insertKey(ctx, data, user.id);
 }
 
-/** Create a key. The plaintext is in the result and nowhere else, ever. */
-export async function createApiKey(ctx: ServiceContext, input: ApiKeyCreate): Promise<ApiKeyCreated> {
-  authorize(ctx, 'api_keys:create');
-  const data = ApiKeyCreateSchema.parse(input);
-  const owner = ownerOf(ctx, data);
+/** The signed-in person's own keys (active unless include_inactive). */
+export async function listPersonalApiKeys(ctx: ServiceContext, query: PageQuery & { include_inactive?: boolean }) {
+  authorize(ctx, 'users:self');
+  const { user } = signedInPerson(ctx);
+  return keyPage(ctx.db.selectFrom('api_keys').where('owner_user_id', '=', user.id), query);
+}
+
+/** Revoke one of the signed-in person's own keys (404 for anyone else's). */
+export async function revokePersonalApiKey(ctx: ServiceContext, { uuid }: { uuid: string }): Promise<void> {
+  authorize(ctx, 'users:self');
+  const { user } = signedInPerson(ctx);
+  await revoke(ctx, uuid, user.id);
+}
+
+async function insertKey(
+  ctx: ServiceContext,
+  data: ReturnType<typeof ApiKeyCreateSchema.parse>,
+  owner: number | null,
+): Promise<ApiKeyCreated> {
   const key = generateApiKey();
   const created = await ctx.db.transaction().execute(async (trx) => {
     const row = await trx
@@ -133,7 +158,14 @@ export async function createApiKey(ctx: ServiceContext, input: ApiKeyCreate): Pr
 
 export async function listApiKeys(ctx: ServiceContext, query: PageQuery & { include_inactive?: boolean }) {
   authorize(ctx, 'api_keys:manage');
-  let base = ctx.db.selectFrom('api_keys');
+  return keyPage(ctx.db.selectFrom('api_keys'), query);
+}
+
+async function keyPage(
+  from: SelectQueryBuilder<Database, 'api_keys', object>,
+  query: PageQuery & { include_inactive?: boolean },
+) {
+  let base = from;
   if (!query.include_inactive) base = base.where('is_active', '=', true);
   const [rows, count] = await Promise.all([
     base
@@ -199,13 +231,18 @@ export async function updateApiKey(
 /** Revoke (soft-delete) a key: it stops authenticating at once and stays visible for audit. */
 export async function revokeApiKey(ctx: ServiceContext, { uuid }: { uuid: string }): Promise<void> {
   authorize(ctx, 'api_keys:manage');
+  await revoke(ctx, uuid, null);
+}
+
+/** Revoke a key (only `owner`'s when given). */
+async function revoke(ctx: ServiceContext, uuid: string, owner: number | null): Promise<void> {
   await ctx.db.transaction().execute(async (trx) => {
-    const row = await trx
+    let update = trx
       .updateTable('api_keys')
       .set({ is_active: false, revoked_at: new Date(), updated_at: new Date() })
-      .where('uuid', '=', uuid)
-      .returning(['uuid', 'name'])
-      .executeTakeFirst();
+      .where('uuid', '=', uuid);
+    if (owner !== null) update = update.where('owner_user_id', '=', owner);
+    const row = await update.returning(['uuid', 'name']).executeTakeFirst();
     if (!row) throw notFound('API key');
     await trx
       .insertInto('activity_events')

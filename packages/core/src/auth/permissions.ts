@@ -1,4 +1,4 @@
-import { SCOPES, type Scope } from '@calseta/schema';
+import type { Scope } from '@calseta/schema';
 import type { ServiceContext } from '../infra/context.js';
 import { requireScope } from './keys.js';
 
@@ -15,13 +15,13 @@ export const PERMISSIONS = {
   'alerts:ingest': ['alerts:write'],
   'indicators:read': ['enrichments:read', 'alerts:read'],
   'api_keys:manage': ['admin'],
-  /**
-   * Creating a key: admins any key; a signed-in person (OIDC session) a personal key within their
-   * roles' scopes (the verb checks which). Any scope passes the door.
-   */
-  'api_keys:create': SCOPES.filter((scope) => scope !== 'admin'),
   /** People and their sessions (issue 21). */
   'users:manage': ['admin'],
+  /**
+   * A person's own record and personal keys (within their roles: the verb checks). Every role holds
+   * alerts:read, so every signed-in person passes the door; other callers get 404 from the verb.
+   */
+  'users:self': ['alerts:read'],
   'indicator_mappings:manage': ['admin'],
   'enrichments:read': ['enrichments:read'],
   'enrichment_providers:manage': ['admin'],

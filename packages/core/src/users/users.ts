@@ -8,6 +8,7 @@ import { revokeSessionsOf, userChanged } from '../auth/sessions.js';
 import { activityRow } from '../infra/activity.js';
 import type { Actor, CoreDeps, ServiceContext } from '../infra/context.js';
 import { notFound, ServiceError } from '../infra/errors.js';
+import { API_KEYS_CHANNEL } from '../infra/key-cache.js';
 import { iso, pageOf } from '../infra/serialize.js';
 
 const COLUMNS = [
@@ -196,6 +197,8 @@ export async function grantAdmin(db: Db, email: string): Promise<{ created: bool
       .where(sql<boolean>`lower(email) = ${normalized}`)
       .returning('id')
       .execute();
+    // Personal keys of these people act within their roles: every process re-reads them.
+    await sql`SELECT pg_notify(${API_KEYS_CHANNEL}, '')`.execute(trx);
     if (updated.length > 0) return { created: false, users: updated.length };
     await trx
       .insertInto('users')
