@@ -197,7 +197,14 @@ export async function loadIncidentPayloadSources(
   if (!incident) throw notFound('Incident');
   const members = await incidentMembers(ctx.db, incidentId, revision.alertIds);
   const added = new Set(revision.addedAlertIds ?? members.map((m) => m.id));
-  const detailed = detailOrder(members, added, MAX_DETAILED_ALERTS);
+  // An update details what joined (and the first member, the baseline of `common`): the agent had the
+  // others in earlier revisions; they are listed in a line each.
+  const update = revision.revision > 1 && added.size > 0;
+  const detailed = detailOrder(
+    members,
+    added,
+    update ? Math.min(MAX_DETAILED_ALERTS, added.size + 1) : MAX_DETAILED_ALERTS,
+  );
   const [renders, shared, removed] = await Promise.all([
     mapLimited(detailed, LOAD_CONCURRENCY, async (id) => {
       const sources = await loadPayloadSources(ctx, id);
@@ -352,9 +359,11 @@ function render(src: IncidentPayloadSources, k: Knobs): Json {
   const detailedIds = [...src.rendered.keys()].slice(0, k.detailed);
   const renders = detailedIds.map((id) => src.rendered.get(id) as AgentPayload);
   if (detailedIds.length < src.members.length) {
+    const order =
+      src.revision > 1 ? 'the new ones and the first; earlier revisions had the others' : 'the first and the latest';
     note(
       'alerts',
-      `${detailedIds.length} of ${src.members.length} members in detail (new ones first, then the first, then the latest)`,
+      `${detailedIds.length} of ${src.members.length} members in detail: ${order}`,
       `${incidentPath}/alerts`,
     );
   }
