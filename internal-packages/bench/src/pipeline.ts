@@ -378,6 +378,8 @@ interface Phase {
   cpu: Record<CpuName | 'machine', number | null>;
   pg: PgWork;
   top: TopStatement[];
+  /** Postgres CPU seconds in the window by connection (application_name) or background process type. */
+  cpuByBackend: Record<string, number>;
   providerCalls: number;
   deliveries: number;
   /** Saturation phases: alerts accepted, and provider calls from the phase's start until it drained. */
@@ -416,8 +418,18 @@ async function measureWindow(
   const alerts = done() - doneBefore;
   const providerCalls = mock.stats().requests - callsBefore;
   const deliveries = agent.state.deliveries - deliveriesBefore;
-  const { work, top } = await pg.stop();
-  return { alertsPerSecond: alerts / seconds, seconds, alerts, cpu, pg: work, top, providerCalls, deliveries };
+  const { work, top, cpuByBackend } = await pg.stop();
+  return {
+    alertsPerSecond: alerts / seconds,
+    seconds,
+    alerts,
+    cpu,
+    pg: work,
+    top,
+    cpuByBackend,
+    providerCalls,
+    deliveries,
+  };
 }
 
 interface Latency {
@@ -739,6 +751,17 @@ async function measure(options: Options, cleanup: Cleanup): Promise<number> {
     ...phases.map((p) => value(p, per.get(p) as PgWorkPerItem)),
   ];
   const kb = (v: number | null) => (v === null ? 'n/a' : fmt(v / 1024, 1));
+  // Postgres CPU by connection group: those worth ≥ 0.05 ms per alert in some phase, largest first.
+  const backendMs = (p: Phase, who: string) => (p.alerts ? ((p.cpuByBackend[who] ?? 0) * 1000) / p.alerts : 0);
+  const backendGroups = [...new Set(phases.flatMap((p) => Object.keys(p.cpuByBackend)))]
+    .filter((who) => phases.some((p) => backendMs(p, who) >= 0.05))
+    .sort((a, b) => backendMs(phases[0] as Phase, b) - backendMs(phases[0] as Phase, a));
+  const exitedMs = (p: Phase) => {
+    const total = cpuMs(p, 'postgres');
+    if (total === null || !p.alerts) return null;
+    const attributed = Object.values(p.cpuByBackend).reduce((a, b) => a + b, 0);
+    return Math.max(0, total - (attributed * 1000) / p.alerts);
+  };
   out();
   out('Per alert delivered, each phase’s measured window (floor: per alert life; CPU ms = ms of one core):');
   out(
@@ -746,6 +769,8 @@ async function measure(options: Options, cleanup: Cleanup): Promise<number> {
       ['', ...phases.map(label)],
       row('alerts/s', (p) => fmt(p.alertsPerSecond)),
       row('Postgres CPU ms', (p) => fmt(cpuMs(p, 'postgres'), 2)),
+      ...backendGroups.map((who) => row(`  ${who}`, (p) => fmt(p.alerts ? backendMs(p, who) : null, 2))),
+      row('  exited backends, postmaster', (p) => fmt(exitedMs(p), 2)),
       row('worker CPU ms (all workers)', (p) => (p.name === 'floor' ? '–' : fmt(cpuMs(p, 'workers'), 2))),
       row('API CPU ms', (p) => (p.name === 'floor' ? '–' : fmt(cpuMs(p, 'api'), 2))),
       row('bench CPU ms (load, mocks, agent | pg)', (p) => fmt(cpuMs(p, 'bench'), 2)),
@@ -988,6 +1013,7 @@ async function measure(options: Options, cleanup: Cleanup): Promise<number> {
       ),
       pgPerAlert: roundPg(per.get(p) as PgWorkPerItem),
       pgTotal: p.pg,
+      postgresCpuSecondsByBackend: Object.fromEntries(Object.entries(p.cpuByBackend).map(([k, v]) => [k, round(v, 3)])),
       providerCalls: p.providerCalls,
       deliveries: p.deliveries,
       accepted: p.accepted,

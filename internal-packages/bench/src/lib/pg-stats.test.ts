@@ -63,7 +63,7 @@ describe('PgStats', () => {
     await load.query("SELECT twice('f')");
     // Every NOTIFY reached the listener before the window closes (they are sent at commit).
     while (received.length < 7) await new Promise((r) => listener.once('notification', r));
-    const { work, top } = await window.stop();
+    const { work, top, cpuByBackend } = await window.stop();
     await loadDb.destroy();
     listener.release();
 
@@ -77,5 +77,7 @@ describe('PgStats', () => {
     expect(work.planMs).toBeGreaterThan(0);
     expect(top.some((s) => s.query.startsWith('INSERT INTO t'))).toBe(true);
     expect(perItem(work, 9).statements).toBe(1);
+    // Postgres CPU by connection: the load's backend, started inside the window, is there by name.
+    expect(cpuByBackend['pg-stats-load']).toBeGreaterThanOrEqual(0);
   }, 60_000);
 });

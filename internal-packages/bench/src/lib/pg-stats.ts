@@ -34,6 +34,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { createDb, type EmbeddedPostgres, startEmbeddedPostgres } from '@calseta/db';
+import { processCpuSeconds } from './proc.js';
 import { one, type Pool } from './stack.js';
 
 /** Postgres work in a window; per-item figures divide these by the items (alerts) of the window. */
@@ -135,17 +136,39 @@ export class PgStats {
   }
 
   /** Start a window: snapshot the cumulative counters (and reset pg_stat_statements). */
-  async window(): Promise<{ stop: () => Promise<{ work: PgWork; top: TopStatement[] }> }> {
+  async window(): Promise<{
+    stop: () => Promise<{ work: PgWork; top: TopStatement[]; cpuByBackend: Record<string, number> }>;
+  }> {
     if (this.statements) await this.pool.query('SELECT pg_stat_statements_reset()');
     const before = await this.snapshot();
+    const cpuBefore = await this.backendCpu();
     return {
       stop: async () => {
+        const cpuAfter = await this.backendCpu();
         const after = await this.snapshot();
         const statements = this.statements ? await this.statementTotals() : null;
         const top = this.statements ? await this.topStatements(12) : [];
-        return { work: diff(before, after, statements), top };
+        return { work: diff(before, after, statements), top, cpuByBackend: cpuDelta(cpuBefore, cpuAfter) };
       },
     };
+  }
+
+  /**
+   * CPU seconds so far of every Postgres process, with its group: the connection's application_name
+   * (calseta-api, calseta-worker, calseta-listen, …), else its backend type (walwriter, checkpointer,
+   * autovacuum worker, …). From /proc; empty off Linux.
+   */
+  private async backendCpu(): Promise<Map<number, { who: string; cpu: number }>> {
+    const { rows } = await this.pool.query<{ pid: number; who: string }>(
+      `SELECT pid, coalesce(nullif(application_name, ''), backend_type) AS who FROM pg_stat_activity
+        WHERE pid <> pg_backend_pid()`,
+    );
+    const cpu = new Map<number, { who: string; cpu: number }>();
+    for (const { pid, who } of rows) {
+      const seconds = processCpuSeconds(pid);
+      if (seconds !== null) cpu.set(pid, { who, cpu: seconds });
+    }
+    return cpu;
   }
 
   private async snapshot(): Promise<Snapshot> {
@@ -205,6 +228,20 @@ export class PgStats {
       walBytes: Number(r.wal),
     }));
   }
+}
+
+/**
+ * CPU seconds per group between two readings. A process that started in between counts whole; one
+ * that exited is missing (its time went to the postmaster's reaped children): the caller compares the
+ * sum with the whole cluster's.
+ */
+function cpuDelta(
+  before: Map<number, { who: string; cpu: number }>,
+  after: Map<number, { who: string; cpu: number }>,
+): Record<string, number> {
+  const groups: Record<string, number> = {};
+  for (const [pid, { who, cpu }] of after) groups[who] = (groups[who] ?? 0) + cpu - (before.get(pid)?.cpu ?? 0);
+  return groups;
 }
 
 /** Bytes of `op` ('write' | 'extend') in a pg_stat_io row: `<op>_bytes` (PG 18) or ops × op_bytes (16–17). */
