@@ -201,7 +201,7 @@ describe('incidents in the web UI end to end (chromium)', () => {
     const members = page.getByRole('table', { name: 'Member alerts' });
     const signIn = members.getByRole('row', { name: /^Select Sign-in from an anonymous IP address/ });
     // Why it is here: the rule, the shared address, and the alert it matched, linked.
-    await signIn.locator('.membership-reason').getByText(`ip ${ATTACKER}`).waitFor();
+    await signIn.locator('.membership-reason', { hasText: ATTACKER }).waitFor();
     expect(await signIn.locator('.membership-reason a[href^="/alerts/"]').count()).toBe(1);
 
     await page.getByRole('tab', { name: /Shared entities/ }).click();

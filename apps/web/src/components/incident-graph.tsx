@@ -1,4 +1,4 @@
-import type { Incident, IncidentMember, IncidentSharedEntity } from '@calseta/schema';
+import type { Incident, IncidentMember } from '@calseta/schema';
 import { type ReactNode, useState } from 'react';
 import { useNavigate } from 'react-router';
 import { COLORS, truncate, VerdictSwatches } from './relationship-graph.js';
@@ -30,8 +30,8 @@ const entityKey = (type: string, value: string) => `${type}:${value}`;
 
 /**
  * Alerts ↔ what ties them: the shared entities (with their verdicts), and the SIEM's own groups.
- * Edges come from the members' reasons (the alert that joined and the alert it matched both hold what
- * they shared) and, when the API lists them, from each entity's `alert_uuids`.
+ * Edges come from each shared entity's `alert_uuids` (the API lists up to 50) and from the members'
+ * reasons (the alert that joined and the alert it matched both hold what they shared; the SIEM's groups).
  */
 export function incidentGraph(incident: Incident): IncidentGraphModel {
   const members = new Set(incident.alerts.map((a) => a.uuid));
@@ -49,9 +49,7 @@ export function incidentGraph(incident: Incident): IncidentGraphModel {
   const link = (alert: string | null, key: string) => {
     if (alert && members.has(alert) && entities.has(key)) edges.set(`${alert}|${key}`, [alert, key]);
   };
-  for (const e of incident.shared_entities as Array<IncidentSharedEntity & { alert_uuids?: string[] }>) {
-    for (const uuid of e.alert_uuids ?? []) link(uuid, entityKey(e.type, e.value));
-  }
+  for (const e of incident.shared_entities) for (const uuid of e.alert_uuids) link(uuid, entityKey(e.type, e.value));
   for (const a of incident.alerts) {
     const { entities: shared, source_group: group, matched_alert_uuid: matched } = a.membership.reason;
     const keys = shared.map((e) => entityKey(e.type, e.value));

@@ -23,23 +23,23 @@ export function MembershipReason({
   titles?: ReadonlyMap<string, string>;
 }) {
   const matched = reason.matched_alert_uuid;
+  // The values the sentence does not already name (it usually names them all).
+  const unnamed = reason.entities.filter((e) => !reason.summary.includes(e.value));
   return (
-    <span className="explanation membership-reason">
+    <span className="explanation membership-reason" style={{ display: 'inline-block', minWidth: '16rem' }}>
       <Badge
         value={reason.action ? `${RULE_LABELS[reason.rule]}: ${reason.action}` : RULE_LABELS[reason.rule]}
         tone="info"
       />{' '}
       {reason.summary}
-      {reason.entities.length > 0 && (
-        <span className="reason-entities">
+      {unnamed.map((e) => (
+        <span key={`${e.type}:${e.value}`}>
           {' '}
-          {reason.entities.map((e) => (
-            <code key={`${e.type}:${e.value}`} className="small">
-              {e.type} {e.value}
-            </code>
-          ))}
+          <code className="small">
+            {e.type} {e.value}
+          </code>
         </span>
-      )}
+      ))}
       {reason.source_group && (
         <span className="muted">
           {' '}

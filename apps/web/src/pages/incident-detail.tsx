@@ -221,6 +221,31 @@ function SharedEntities({ incident: i }: { incident: Incident }) {
 /** An event in an analyst's words: "alert added", "merged"… (the type without its prefix). */
 const eventLabel = (type: IncidentEvent['event_type']) => type.replace(/^incident_/, '').replaceAll('_', ' ');
 
+/** The other incidents an event names (split to, merged into, …), as links. */
+const RELATED: Record<string, string> = {
+  to_incident_uuid: 'to',
+  from_incident_uuid: 'from',
+  into_incident_uuid: 'into',
+  merged_incident_uuids: 'merged',
+};
+function RelatedIncidents({ references }: { references: Record<string, unknown> }) {
+  const links = Object.entries(RELATED).flatMap(([key, label]) => {
+    const value = references[key];
+    const uuids = (Array.isArray(value) ? value : [value]).filter((v): v is string => typeof v === 'string');
+    return uuids.map((uuid) => [label, uuid] as const);
+  });
+  if (links.length === 0) return null;
+  return (
+    <div className="row small">
+      {links.map(([label, uuid]) => (
+        <span key={`${label}:${uuid}`}>
+          {label} <Link to={`/incidents/${uuid}`}>incident {uuid.slice(-12)}</Link>
+        </span>
+      ))}
+    </div>
+  );
+}
+
 function Timeline({ incident: i }: { incident: Incident }) {
   const timeline = useQuery(incidentQueries.timeline(i.uuid));
   const titles = new Map(i.alerts.map((a) => [a.uuid, a.title]));
@@ -244,6 +269,7 @@ function Timeline({ incident: i }: { incident: Incident }) {
                 )}
               </div>
               {typeof summary === 'string' && <div className="small">{summary}</div>}
+              <RelatedIncidents references={e.references} />
               {Object.keys(e.references).length > 0 && <JsonView label="Details" value={e.references} open={false} />}
             </li>
           );

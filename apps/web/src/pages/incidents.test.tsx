@@ -103,7 +103,9 @@ describe('incident detail', () => {
     // The sign-in joined on the same rule and address as the brute force, named and linked.
     const signIn = row('Successful sign-in from a TOR exit node');
     expect(within(signIn).getByText('Same rule, same entity')).toBeTruthy();
-    expect(within(signIn).getByText(`ip ${IP}`)).toBeTruthy();
+    expect(
+      within(signIn).getByText(`Shares ${IP} with the brute force 7 minutes earlier.`, { exact: false }),
+    ).toBeTruthy();
     expect(
       within(signIn)
         .getByRole('link', { name: 'Brute force against Entra ID from 185.220.101.34' })
@@ -241,6 +243,12 @@ describe('incident detail', () => {
     expect(within(items[1] as HTMLElement).getByRole('link').textContent).toBe(
       'New inbox rule forwards mail to an external address',
     );
+    expect(items[2]?.textContent).toContain('merged');
+    expect(
+      within(items[2] as HTMLElement)
+        .getByRole('link')
+        .getAttribute('href'),
+    ).toBe(`/incidents/${IDS.other}`);
     await user.click(screen.getByRole('tab', { name: 'Shared entities (2)' }));
     const table = screen.getByRole('table', { name: 'Shared entities' });
     const ip = within(table).getByRole('row', { name: new RegExp(IP.replaceAll('.', '\\.')) });

@@ -133,8 +133,22 @@ export function incidentDetail(over: Partial<Incident> = {}): Incident {
     ...incidentSummary(),
     alerts: MEMBERS,
     shared_entities: [
-      { type: 'ip', value: IP, indicator_uuid: IDS.ip, malice: 'Malicious', alert_count: 2 },
-      { type: 'account', value: ACCOUNT, indicator_uuid: IDS.account, malice: 'Context', alert_count: 3 },
+      {
+        type: 'ip',
+        value: IP,
+        indicator_uuid: IDS.ip,
+        malice: 'Malicious',
+        alert_count: 2,
+        alert_uuids: [IDS.bruteForce, IDS.signIn],
+      },
+      {
+        type: 'account',
+        value: ACCOUNT,
+        indicator_uuid: IDS.account,
+        malice: 'Context',
+        alert_count: 3,
+        alert_uuids: [IDS.signIn, IDS.inboxRule, IDS.download],
+      },
     ],
     metrics: { time_to_detect_seconds: 120, time_to_acknowledge_seconds: null, time_to_close_seconds: null },
     finding_count: 1,
@@ -160,6 +174,15 @@ export const TIMELINE: IncidentEvent[] = [
     alert_uuid: IDS.inboxRule,
     references: {},
     created_at: '2026-11-20T10:33:00.000Z',
+  },
+  {
+    uuid: '00000000-0000-7000-8000-0000000e0003',
+    event_type: 'incident_merged',
+    actor_type: 'api',
+    actor_key_prefix: 'cai_j4vP',
+    alert_uuid: null,
+    references: { merged_incident_uuids: [IDS.other] },
+    created_at: '2026-11-20T10:50:00.000Z',
   },
 ];
 
