@@ -25,6 +25,7 @@ import { iso } from '../infra/serialize.js';
 import { withSpan } from '../infra/telemetry/tracing.js';
 import { loadPayloadSources } from '../payload/build.js';
 import { type AgentPayload, composePayload, type TrimNote } from '../payload/compose.js';
+import { fitToBudget } from '../payload/fit.js';
 import { CLOSE, clip, isInert, OPEN, tokensOf, untrusted } from '../payload/text.js';
 
 export const INCIDENT_PAYLOAD_SCHEMA = 'calseta.incident.v1';
@@ -577,37 +578,7 @@ function render(src: IncidentPayloadSources, k: Knobs): Json {
 
 /** The incident payload fitted into `budget` o200k tokens (galloping search over the trimming steps, as compose.ts). */
 export function composeIncidentPayload(src: IncidentPayloadSources, budget: number): Json & { token_count: number } {
-  const knobs = [START];
-  for (const step of STEPS) knobs.push(step(knobs.at(-1) as Knobs));
-  const renders = new Map<number, Json>();
-  const at = (i: number) => {
-    let payload = renders.get(i);
-    if (payload === undefined) {
-      payload = render(src, knobs[i] as Knobs);
-      renders.set(i, payload);
-    }
-    return payload;
-  };
-  const fits = (i: number) => (at(i).token_count as number) <= budget;
-  const last = knobs.length - 1;
-  let found = 0;
-  if (!fits(0)) {
-    let low = 0;
-    let high = 1;
-    while (high < last && !fits(high)) [low, high] = [high, Math.min(last, high * 2)];
-    if (fits(high)) {
-      while (high - low > 1) {
-        const mid = (low + high) >> 1;
-        if (fits(mid)) high = mid;
-        else low = mid;
-      }
-    }
-    found = high;
-  }
-  const payload = at(found);
-  payload.token_count = tokensOf(payload);
-  payload.token_count = tokensOf(payload);
-  return payload as Json & { token_count: number };
+  return fitToBudget(START, STEPS, (k) => render(src, k) as Json & { token_count: number }, budget);
 }
 
 /** The payload of an incident revision, within `tokenBudget` (default DEFAULT_INCIDENT_TOKEN_BUDGET). */

@@ -8,6 +8,7 @@ import {
   type RelatedAlert,
   type VerdictExplanation,
 } from '@calseta/schema';
+import { fitToBudget } from './fit.js';
 import { FACT_NAMES, type FactContext, projectFacts } from './project.js';
 import { clip, isInert, isInertKey, summarizeMarkdown, tokensOf, untrusted } from './text.js';
 
@@ -795,39 +796,5 @@ export function composePayload(
   detail: PayloadDetail = 'standard',
 ): AgentPayload {
   const start = START[detail];
-  // Knobs after each number of trimming steps; each render is counted, so the first that fits is
-  // found by a galloping search (1, 2, 4, … steps, then halving) rather than one render per step.
-  const knobs = [start];
-  for (const step of STEPS) knobs.push(step(knobs.at(-1) as Knobs));
-  const renders = new Map<number, AgentPayload>();
-  const at = (i: number) => {
-    let payload = renders.get(i);
-    if (payload === undefined) {
-      payload = render(sources, knobs[i] as Knobs, start);
-      renders.set(i, payload);
-    }
-    return payload;
-  };
-  const fits = (i: number) => at(i).token_count <= budget;
-  const last = knobs.length - 1;
-  let found = 0;
-  if (!fits(0)) {
-    let low = 0;
-    let high = 1;
-    while (high < last && !fits(high)) [low, high] = [high, Math.min(last, high * 2)];
-    if (fits(high)) {
-      while (high - low > 1) {
-        const mid = (low + high) >> 1;
-        if (fits(mid)) high = mid;
-        else low = mid;
-      }
-    }
-    found = high;
-  }
-  const payload = at(found);
-  // The count includes itself; settle it.
-  payload.token_count = tokensOf(payload);
-  // A count below 1,000 is one token shorter than the placeholder it was counted with.
-  payload.token_count = tokensOf(payload);
-  return payload;
+  return fitToBudget(start, STEPS, (k) => render(sources, k, start), budget);
 }
