@@ -8,6 +8,7 @@
  */
 import {
   contextFor,
+  correlateAlerts,
   createContextDocument,
   createWorkflow,
   PERMISSIONS,
@@ -33,6 +34,7 @@ const seeded = {} as {
   ruleUuid: string;
   documentUuid: string;
   workflowUuid: string;
+  incidentUuid: string;
 };
 
 const keyWith = (scopes: Scope[]) => kit.key(scopes);
@@ -73,6 +75,16 @@ beforeAll(async () => {
       .where('alerts.id', '=', alert.id)
       .executeTakeFirstOrThrow()
   ).uuid;
+  // Two alerts on one account: correlation groups them into an incident (issue 23).
+  const related = [
+    await kit.ingest('generic', { title: 'Sign-in from a new country', severity: 'Low', user: 'walk@contoso.com' }),
+    await kit.ingest('generic', { title: 'MFA method added', severity: 'Medium', user: 'walk@contoso.com' }),
+  ];
+  const { changes } = await correlateAlerts(
+    ctx,
+    related.map((a) => a.id),
+  );
+  seeded.incidentUuid = changes[0]?.incidentUuid as string;
   seeded.documentUuid = (
     await createContextDocument(ctx, { title: 'Runbook', document_type: 'runbook', is_global: true, content: '# R' })
   ).uuid;
@@ -325,6 +337,10 @@ describe('every tool and resource × every scope', () => {
       },
       enrich_indicator: { indicator_uuid: seeded.indicator.uuid },
       get_metrics: {},
+      search_incidents: {},
+      get_incident: { incident_uuid: seeded.incidentUuid },
+      post_incident_finding: { incident_uuid: seeded.incidentUuid, summary: 'walk', confidence: 'low' },
+      update_incident_status: { incident_uuid: seeded.incidentUuid, status: 'Triaging' },
     };
     // Every listed tool is walked (a new tool without arguments here fails this line).
     expect(tools.map((t) => t.name).sort()).toEqual(Object.keys(args).sort());
@@ -337,6 +353,8 @@ describe('every tool and resource × every scope', () => {
       'context-document': `calseta://context-documents/${seeded.documentUuid}`,
       workflow: `calseta://workflows/${seeded.workflowUuid}`,
       enrichment: `calseta://enrichments/${seeded.indicator.type}/${encodeURIComponent(seeded.indicator.value)}`,
+      incident: `calseta://incidents/${seeded.incidentUuid}`,
+      'incident-timeline': `calseta://incidents/${seeded.incidentUuid}/timeline`,
     };
     const statics = (await admin.listResources()).resources.filter((r) => !/[0-9a-f]{8}-[0-9a-f]{4}/.test(r.uri));
     const templates = (await admin.listResourceTemplates()).resourceTemplates;
@@ -348,7 +366,7 @@ describe('every tool and resource × every scope', () => {
         permissions: requirementOf(t.uriTemplate, t._meta),
       })),
     ];
-    expect(resources.length).toBe(13);
+    expect(resources.length).toBe(16);
 
     const mismatches: string[] = [];
     for (const scope of SCOPES) {
