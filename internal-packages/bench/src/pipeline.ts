@@ -55,6 +55,7 @@ import {
   runMeasured,
   spawnApp,
   startWithFallback,
+  waitForIdle,
   waitReady,
   workerStarted,
   writeResult,
@@ -73,6 +74,10 @@ const INGEST_LOOPS = 8;
 const PROVIDERS = 3;
 /** How long a phase's backlog may take to drain (seconds at the healthy rate; a stuck delivery is reported). */
 const DRAIN_MS = 45_000;
+/** "Other processes" CPU (% of one core) above which a phase gets a warning. */
+const OTHER_CPU_WARN = 20;
+/** --wait-idle: the machine counts as quiet below this busy % (of one core), sampled over 1 s. */
+const IDLE_BUSY = 25;
 
 /** Issue 20's targets (printed as PASS/MISS, never asserted). */
 const TARGET = {
@@ -101,13 +106,14 @@ interface Options {
   floor: boolean;
   floorSeconds: number;
   pgss: boolean;
+  waitIdle: number;
   apps: AppMode;
   tmp: string;
 }
 
 const HELP = `Usage: pnpm bench pipeline [--workers 1,2] [--latency 50] [--indicators 2] [--worker-concurrency 16]
                            [--worker-pool 12] [--seconds 15] [--warmup 4] [--latency-seconds 10] [--in-flight 0]
-                           [--no-warm] [--no-floor] [--floor-seconds 10] [--no-pgss] [--apps auto|dist|tsx] [--tmp <dir>]
+                           [--no-warm] [--no-floor] [--floor-seconds 10] [--no-pgss] [--wait-idle <s>] [--apps auto|dist|tsx] [--tmp <dir>]
 
   --workers             worker process counts to measure, one after another (default 1,2)
   --latency             every mock provider answer is delayed this many ms (default 50)
@@ -122,7 +128,9 @@ const HELP = `Usage: pnpm bench pipeline [--workers 1,2] [--latency 50] [--indic
                         (default 0 = 2 × workers × worker-concurrency, at least 64)
   --no-warm             skip the warm-cache phases
   --no-floor            skip the floor phase; --floor-seconds its measured window (default 10)
-  --no-pgss             do not load pg_stat_statements (no statements, planning time, NOTIFYs)`;
+  --no-pgss             do not load pg_stat_statements (no statements, planning time, NOTIFYs)
+  --wait-idle           before each worker count and the floor, wait up to this many seconds for
+                        other load on the machine to drop below ${IDLE_BUSY}% of one core (default 0)`;
 
 function parseOptions(args: string[]): Options | 'help' {
   const { values } = parseArgs({
@@ -141,6 +149,7 @@ function parseOptions(args: string[]): Options | 'help' {
       'no-floor': { type: 'boolean', default: false },
       'floor-seconds': { type: 'string', default: '10' },
       'no-pgss': { type: 'boolean', default: false },
+      'wait-idle': { type: 'string', default: '0' },
       apps: { type: 'string', default: 'auto' },
       tmp: { type: 'string', default: os.tmpdir() },
       help: { type: 'boolean', short: 'h' },
@@ -169,6 +178,7 @@ function parseOptions(args: string[]): Options | 'help' {
     floor: !values['no-floor'],
     floorSeconds: int('floor-seconds', values['floor-seconds'], 1),
     pgss: !values['no-pgss'],
+    waitIdle: int('wait-idle', values['wait-idle'], 0),
     apps: values.apps as AppMode,
     tmp: values.tmp,
   };
@@ -562,7 +572,15 @@ async function measure(options: Options, cleanup: Cleanup): Promise<number> {
   const workerLines: string[] = [];
   let n = 0;
 
+  const waitIdle = async (what: string) => {
+    if (options.waitIdle <= 0) return;
+    const waited = await waitForIdle(options.waitIdle, IDLE_BUSY);
+    out(
+      `${what}: ${waited.quiet ? 'machine quiet' : 'machine still busy'} after ${fmt(waited.seconds, 0)} s (${fmt(waited.busy, 0)}% busy)`,
+    );
+  };
   for (const count of options.workers) {
+    await waitIdle(`${count} worker${count === 1 ? '' : 's'}`);
     const workers: AppProcess[] = [];
     for (let i = 0; i < count; i++) {
       const env = {
@@ -705,6 +723,7 @@ async function measure(options: Options, cleanup: Cleanup): Promise<number> {
   const firstCold = phases.find((p) => p.name === 'cold');
   let floorConfig: { loops: number; connections: number; ingestBytes: number; resultsBytes: number } | null = null;
   if (options.floor && firstCold) {
+    await waitIdle('floor');
     await createFloorTables(pool);
     const sampleIngest = ingestBody(0, Array.from({ length: options.indicators }, freshIp));
     const results = agent.state.sampleBody || '{}';
@@ -756,6 +775,12 @@ async function measure(options: Options, cleanup: Cleanup): Promise<number> {
   const backendGroups = [...new Set(phases.flatMap((p) => Object.keys(p.cpuByBackend)))]
     .filter((who) => phases.some((p) => backendMs(p, who) >= 0.05))
     .sort((a, b) => backendMs(phases[0] as Phase, b) - backendMs(phases[0] as Phase, a));
+  // Whole machine minus the stack and the bench: anything else running distorts the phase.
+  const otherCpu = (p: Phase) => {
+    const { machine, api, workers, postgres, bench } = p.cpu;
+    if (machine === null || postgres === null || bench === null) return null;
+    return Math.max(0, machine - (api ?? 0) - (workers ?? 0) - postgres - bench);
+  };
   const exitedMs = (p: Phase) => {
     const total = cpuMs(p, 'postgres');
     if (total === null || !p.alerts) return null;
@@ -774,7 +799,8 @@ async function measure(options: Options, cleanup: Cleanup): Promise<number> {
       row('worker CPU ms (all workers)', (p) => (p.name === 'floor' ? '–' : fmt(cpuMs(p, 'workers'), 2))),
       row('API CPU ms', (p) => (p.name === 'floor' ? '–' : fmt(cpuMs(p, 'api'), 2))),
       row('bench CPU ms (load, mocks, agent | pg)', (p) => fmt(cpuMs(p, 'bench'), 2)),
-      row('machine CPU % (of 200)', (p) => fmt(p.cpu.machine, 0)),
+      row(`machine CPU % (of ${cores * 100})`, (p) => fmt(p.cpu.machine, 0)),
+      row('  other processes %', (p) => fmt(otherCpu(p), 0)),
       row('statements (top level)', (_p, pg) => fmt(pg.statements, 1)),
       row('  planning ms', (_p, pg) => fmt(pg.planMs, 2)),
       row('  execution ms', (_p, pg) => fmt(pg.execMs, 2)),
@@ -829,6 +855,13 @@ async function measure(options: Options, cleanup: Cleanup): Promise<number> {
             `${p.workers}w ${fmt(p.alertsPerSecond)}/s (${fmt(p.alertsPerSecond / (first.alertsPerSecond || 1), 2)}×)`,
         )
         .join(', ')}`,
+    );
+  }
+  const noisy = phases.filter((p) => (otherCpu(p) ?? 0) > OTHER_CPU_WARN).map(label);
+  if (noisy.length > 0) {
+    out(
+      `  WARNING: other processes used more than ${OTHER_CPU_WARN}% CPU in ${noisy.join(', ')}: throughput and latency there ` +
+        'are about the neighbours; the per-alert counts are not (rerun on a quiet machine, or --wait-idle).',
     );
   }
   if (firstCold && firstCold.top.length > 0) {
@@ -886,11 +919,9 @@ async function measure(options: Options, cleanup: Cleanup): Promise<number> {
   const firstWarm = phases.find((p) => p.name === 'warm' && p.workers === firstCold?.workers);
   const firstLatency = latencies.find((l) => l.workers === firstCold?.workers);
   const workerRss = Math.max(
-    ...Object.values(rss).flatMap((m) =>
-      Object.entries(m)
-        .filter(([name]) => name.startsWith('worker-'))
-        .map(([, v]) => v.rss),
-    ),
+    ...Object.entries(rss[firstCold?.workers ?? 0] ?? {})
+      .filter(([name]) => name.startsWith('worker-'))
+      .map(([, v]) => v.rss),
   );
   const p50Target = TARGET.p50Factor * options.latency + TARGET.p50PlusMs;
   const verdicts: { what: string; value: number | null; text: string; target: string; pass: boolean | null }[] = [];
