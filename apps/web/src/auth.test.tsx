@@ -128,17 +128,25 @@ describe('roles decide what is offered', () => {
     'GET /v1/workflow-approvals': page([approval()]),
   };
 
-  it('an analyst sees the approval queue without the decision buttons', async () => {
-    renderApp('/approvals', pending, { as: analyst });
-    await screen.findByText('awaiting an approver');
+  it('an analyst is told approvals need the approver role: no queue, no decision buttons, no link', async () => {
+    const { calls } = renderApp('/approvals', pending, { as: analyst });
+    expect((await screen.findByText(/Approvals are decided by approvers/)).textContent).toMatch(
+      /your roles \(analyst\) do not include it/,
+    );
     expect(screen.queryByRole('button', { name: /^Approve/ })).toBeNull();
     expect(screen.queryByRole('button', { name: 'Reject' })).toBeNull();
+    expect(calls.some((c) => c.path.startsWith('/v1/workflow-approvals'))).toBe(false);
+    const nav = screen.getByRole('navigation', { name: 'Main' });
+    expect(within(nav).queryByRole('link', { name: 'Approvals' })).toBeNull();
   });
 
   it('an approver sees them', async () => {
     renderApp('/approvals', pending, { as: approver });
     expect(await screen.findByRole('button', { name: /^Approve Block IP/ })).toBeTruthy();
     expect(screen.getByRole('button', { name: 'Reject' })).toBeTruthy();
+    expect(
+      within(screen.getByRole('navigation', { name: 'Main' })).getByRole('link', { name: 'Approvals' }),
+    ).toBeTruthy();
   });
 
   it('a 403 from the server is still shown clearly', async () => {

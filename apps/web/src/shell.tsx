@@ -14,7 +14,7 @@ const NAV: Array<{ group: string; links: Array<[string, string, Scope?]> }> = [
       ['/', 'Dashboard'],
       ['/alerts', 'Alerts'],
       ['/incidents', 'Incidents'],
-      ['/approvals', 'Approvals'],
+      ['/approvals', 'Approvals', 'approvals:write'],
       ['/workflows', 'Workflows'],
     ],
   },

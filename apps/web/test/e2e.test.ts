@@ -13,56 +13,29 @@
  * 3. Once real credentials are stored for every builtin provider, the banner is gone.
  */
 
-import { mkdir, mkdtemp, readFile, rm } from 'node:fs/promises';
-import { createRequire } from 'node:module';
-import os from 'node:os';
-import path from 'node:path';
-import { fileURLToPath } from 'node:url';
-import type { AxeResults } from 'axe-core';
-import { type BrowserContext, chromium, type Page } from 'playwright-core';
-import { build } from 'vite';
+import { mkdir } from 'node:fs/promises';
+import type { Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import {
+  type RunningOidcProvider,
+  startOidcProvider,
+} from '../../../internal-packages/oidc-test-provider/src/index.js';
+// By path, as the API's harness: test-only code the web app does not depend on.
+import { OidcClient, parseRoleMap } from '../../../packages/core/src/index.js';
+import type { SecurityOptions } from '../../api/src/types.js';
 import { fixture } from '../../api/test/fixtures.js';
 import { createHarness, type Harness } from '../../api/test/harness.js';
+import { ARTIFACTS, axe, type Browser, buildWebInPlace, checkLayouts, openBrowser, shot } from './e2e-kit.js';
 
-// The functions given to `page.evaluate` run in the browser. This file is compiled with the Node
-// test suite (no DOM library, which would change Node's fetch/Blob types for every file), so the
-// few browser globals they use are declared here, loosely.
-type BrowserElement = {
-  getBoundingClientRect(): { width: number; right: number };
-  checkVisibility(options: object): boolean;
-  parentElement: BrowserElement | null;
-  querySelectorAll(selector: string): Iterable<BrowserElement>;
-  tagName: string;
-  className: string;
-};
-type Document = {
-  getElementById(id: string): BrowserElement | null;
-  documentElement: BrowserElement & { clientWidth: number; scrollWidth: number };
-  querySelectorAll(selector: string): Iterable<BrowserElement>;
-};
-declare const document: Document;
-declare const window: object;
-declare function getComputedStyle(element: BrowserElement): { overflowX: string };
-declare function requestAnimationFrame(callback: (time: number) => void): number;
+// The functions given to `page.evaluate` run in the browser; this file is compiled without the DOM
+// library (see e2e-kit.ts), so the browser globals used here are declared, loosely.
+type Storage = { length: number; key(i: number): string | null; getItem(k: string): string | null };
+declare const document: { cookie: string };
+declare const localStorage: Storage;
+declare const sessionStorage: Storage;
+declare const indexedDB: { databases(): Promise<Array<{ name?: string }>> };
+declare const fetch: (url: string, init?: object) => Promise<{ status: number; json(): Promise<any> }>;
 
-const WEB = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
-const ARTIFACTS = path.join(WEB, 'test-artifacts');
-// process.env is read here on purpose: test infrastructure only.
-const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
-// The machine's closed network: no background traffic, no QUIC, nothing phoning home.
-const ARGS = [
-  '--headless',
-  '--no-sandbox',
-  '--disable-gpu',
-  '--disable-quic',
-  '--no-first-run',
-  '--disable-background-networking',
-  '--disable-component-update',
-  '--disable-sync',
-];
-const WIDTHS = [1280, 1440, 1920] as const;
-const MOBILE = 390;
 const RUNBOOK = `## Contain the host
 
 1. Isolate the endpoint.
@@ -80,43 +53,24 @@ const LONG_REASON = [
   'ongoing attempts; the user account is handled separately by the identity runbook (session revoke, reset).',
 ].join(' ');
 
-type Violation = { id: string; impact: string | null | undefined; nodes: string[] };
-
-/** No element of the main content extends past the viewport's right edge (a horizontal scroller must fit). */
-function overflowing(page: Page): Promise<string[]> {
-  return page.evaluate(() => {
-    const main = document.getElementById('main');
-    if (!main) return ['no #main'];
-    const limit = document.documentElement.clientWidth;
+/** Everything the page's origin keeps in the browser: localStorage, sessionStorage, IndexedDB names. */
+function browserStorage(page: Page): Promise<string> {
+  return page.evaluate(async () => {
     const out: string[] = [];
-    if (document.documentElement.scrollWidth > limit + 1)
-      out.push(`page scrolls sideways (${document.documentElement.scrollWidth} > ${limit})`);
-    for (const el of main.querySelectorAll('*')) {
-      const r = el.getBoundingClientRect();
-      if (r.width === 0 || r.right <= limit + 1) continue;
-      // Closed <details> keep their content's boxes (content-visibility): not shown, not counted.
-      if (!el.checkVisibility({ contentVisibilityAuto: true, visibilityProperty: true })) continue;
-      let clipped = false;
-      for (let p = el.parentElement; p && p !== main; p = p.parentElement) {
-        if (['auto', 'scroll', 'hidden', 'clip'].includes(getComputedStyle(p).overflowX)) {
-          clipped = true;
-          break;
-        }
+    for (const store of [localStorage, sessionStorage])
+      for (let i = 0; i < store.length; i++) {
+        const k = store.key(i) ?? '';
+        out.push(`${k}=${store.getItem(k)}`);
       }
-      if (!clipped)
-        out.push(`${el.tagName.toLowerCase()}.${String(el.className).split(' ')[0]} right=${Math.round(r.right)}`);
-      if (out.length >= 5) break;
-    }
-    return out;
+    for (const db of await indexedDB.databases()) out.push(`indexeddb:${db.name}`);
+    return out.join('\n');
   });
 }
 
 describe('web UI end to end (chromium)', () => {
   let h: Harness;
-  let context: BrowserContext;
+  let browser: Browser;
   let page: Page;
-  let profile: string;
-  let axeSource: string;
   let workflowUuid: string;
   let analystKey: string;
   let agentKey: string;
@@ -129,11 +83,10 @@ describe('web UI end to end (chromium)', () => {
     const [harness] = await Promise.all([
       // The agent's endpoint is a closed local port: its deliveries fail, which the agents list shows.
       createHarness({ mockProviders: true, allowHosts: ['127.0.0.1:9'] }),
-      build({ root: WEB, logLevel: 'warn', configFile: path.join(WEB, 'vite.config.ts') }),
+      buildWebInPlace(),
       mkdir(ARTIFACTS, { recursive: true }),
     ]);
     h = harness;
-    axeSource = await readFile(createRequire(import.meta.url).resolve('axe-core/axe.min.js'), 'utf8');
     await h.startWorker();
     const doc = await h.request('POST', '/v1/context-documents', {
       json: { title: 'Endpoint compromise runbook', document_type: 'runbook', is_global: true, content: RUNBOOK },
@@ -160,58 +113,29 @@ describe('web UI end to end (chromium)', () => {
       h.createKey({ name: 'analyst', scopes: ['admin'] }),
       h.createKey({ name: 'triage agent', key_type: 'agent', scopes: ['alerts:read', 'workflows:execute'] }),
     ]);
-    profile = await mkdtemp(path.join(os.tmpdir(), 'calseta-chromium-'));
-    context = await chromium.launchPersistentContext(profile, {
-      executablePath: CHROMIUM,
-      headless: true,
-      args: ARGS,
-      viewport: { width: 1440, height: 900 },
-      colorScheme: 'dark',
-    });
-    page = context.pages()[0] ?? (await context.newPage());
-    page.setDefaultTimeout(30_000);
-    page.on('pageerror', (e) => errors.push(String(e)));
+    browser = await openBrowser(errors);
+    page = browser.page;
     console.log(`e2e setup ${Date.now() - started} ms`);
   }, 180_000);
 
   afterAll(async () => {
-    await context?.close();
+    await browser?.close();
     await h?.close();
-    if (profile) await rm(profile, { recursive: true, force: true });
   });
-
-  /** After a resize or theme switch: two frames, so resize observers and media listeners have re-rendered. */
-  const settle = () =>
-    page.evaluate(() => new Promise((done) => requestAnimationFrame(() => requestAnimationFrame(done))));
-  const shot = (name: string) => page.screenshot({ path: path.join(ARTIFACTS, `${name}.png`), fullPage: true });
-
-  /** Serious and critical violations (all rules, or only `rules`) of the page as it is now. */
-  async function axe(rules?: string[]): Promise<Violation[]> {
-    if (!(await page.evaluate(() => 'axe' in window))) await page.evaluate(axeSource); // through the devtools protocol: the app's CSP stays on
-    const results = (await page.evaluate(
-      (only) =>
-        (window as unknown as { axe: { run(ctx: Document, o: object): Promise<unknown> } }).axe.run(document, {
-          resultTypes: ['violations'],
-          ...(only ? { runOnly: { type: 'rule', values: only } } : {}),
-        }),
-      rules ?? null,
-    )) as AxeResults;
-    return results.violations
-      .filter((v) => v.impact === 'serious' || v.impact === 'critical')
-      .map((v) => ({
-        id: v.id,
-        impact: v.impact,
-        nodes: v.nodes.slice(0, 4).map((n) => `${n.target.join(' ')}: ${n.any[0]?.message ?? n.failureSummary ?? ''}`),
-      }));
-  }
 
   it('sign in, watch an alert get enriched, read verdicts and runbook, approve an agent’s gated run (not one’s own)', async () => {
     // Sign in.
     await page.goto(`${h.baseUrl}/`);
-    await page.getByLabel('API key').fill(analystKey);
+    await page.getByLabel('API key', { exact: true }).fill(analystKey);
     await page.getByRole('button', { name: 'Sign in' }).click();
     await page.getByRole('heading', { name: 'Dashboard' }).waitFor();
     await page.getByText('API healthy').waitFor();
+    // The server keeps the session (an HttpOnly cookie); the browser's storage holds no key.
+    expect(await browserStorage(page)).not.toContain(analystKey);
+    expect((await browser.context.cookies(h.baseUrl)).find((c) => c.name === 'calseta_session')).toMatchObject({
+      httpOnly: true,
+      sameSite: 'Lax',
+    });
     // The mock providers answer: every page says so.
     await page.getByRole('note', { name: 'Demo data' }).waitFor();
 
@@ -291,7 +215,7 @@ describe('web UI end to end (chromium)', () => {
     expect(await page.getByText(LONG_REASON).count()).toBe(0);
     await page.getByRole('button', { name: 'Read all' }).first().click();
     await page.getByText(LONG_REASON).waitFor();
-    await shot('approvals-long-reason-1280');
+    await shot(page, 'approvals-long-reason-1280');
     await approve.click();
     await page.getByText('Approved: the run is queued.').waitFor();
 
@@ -332,35 +256,17 @@ describe('web UI end to end (chromium)', () => {
       ['api-keys', '/settings/api-keys'],
       ['sources', '/settings/sources'],
       ['indicator-mappings', '/settings/indicator-mappings'],
+      ['users', '/settings/users'],
     ];
     const problems: Record<string, unknown> = {};
     for (const [name, url] of pages) {
-      await page.setViewportSize({ width: WIDTHS[0], height: 900 });
+      await page.setViewportSize({ width: 1280, height: 900 });
       await page.emulateMedia({ colorScheme: 'dark' });
       await page.goto(`${h.baseUrl}${url}`);
       await page.locator('main h1').first().waitFor();
       await page.locator('.loading').first().waitFor({ state: 'detached' });
       await page.getByRole('note', { name: 'Demo data' }).waitFor();
-      for (const width of WIDTHS) {
-        await page.setViewportSize({ width, height: 900 });
-        await settle();
-        const over = await overflowing(page);
-        const dark = await axe();
-        await page.emulateMedia({ colorScheme: 'light' });
-        await settle();
-        const light = await axe(['color-contrast']);
-        if (width === WIDTHS[0]) await shot(`${name}-${width}-light`);
-        await page.emulateMedia({ colorScheme: 'dark' });
-        await settle();
-        await shot(`${name}-${width}`);
-        if (over.length + dark.length + light.length > 0) problems[`${name}@${width}`] = { over, dark, light };
-      }
-      // Narrow: the navigation wraps above the content, tables scroll inside their box, the page does not.
-      await page.setViewportSize({ width: MOBILE, height: 844 });
-      await settle();
-      const narrow = await overflowing(page);
-      if (narrow.length > 0) problems[`${name}@${MOBILE}`] = { over: narrow };
-      await shot(`${name}-${MOBILE}`);
+      Object.assign(problems, await checkLayouts(page, name));
     }
     expect(problems).toEqual({});
 
@@ -394,4 +300,171 @@ describe('web UI end to end (chromium)', () => {
     expect(await page.getByRole('note', { name: 'Demo data' }).count()).toBe(0);
     expect(await page.getByRole('table').getByText('mock', { exact: true }).count()).toBe(0);
   });
+});
+
+/**
+ * Issue 21: people sign in with the identity provider. A real OpenID Connect provider (oidc-provider on
+ * loopback) and the real API; chromium types the user and password into the provider's own login form.
+ * An analyst is offered no approval decision (and the API refuses it: 403), signs out
+ * through the provider (RP-initiated logout); an approver signs in and approves. Nothing the browser
+ * keeps holds a key.
+ */
+describe('single sign-on end to end (chromium, a real OpenID Connect provider)', () => {
+  const USERS = [
+    { sub: 'u-lena', email: 'lena@example.test', name: 'Lena Lead', password: 'pw-lena', groups: ['soc', 'soc-leads'] },
+    { sub: 'u-ari', email: 'ari@example.test', name: 'Ari Analyst', password: 'pw-ari', groups: ['soc'] },
+  ];
+  // The API's port is known once it listens, and the provider must know the redirect URI when it
+  // starts: the sign-in options are read per request, so they are filled in after both are up.
+  const security: SecurityOptions = { signIn: {} };
+  let h: Harness;
+  let op: RunningOidcProvider;
+  let browser: Browser;
+  let page: Page;
+  let approvalUuid: string;
+  let workflowName: string;
+  const errors: string[] = [];
+
+  beforeAll(async () => {
+    const [harness] = await Promise.all([
+      createHarness({ security }),
+      buildWebInPlace(),
+      mkdir(ARTIFACTS, { recursive: true }),
+    ]);
+    h = harness;
+    op = await startOidcProvider({
+      clients: [
+        {
+          client_id: 'calseta',
+          client_secret: 'calseta-e2e-secret',
+          redirect_uris: [`${h.baseUrl}/v1/auth/oidc/callback`],
+          post_logout_redirect_uris: [`${h.baseUrl}/`],
+        },
+      ],
+      users: USERS,
+    });
+    security.signIn = {
+      oidc: new OidcClient({
+        issuer: op.issuer,
+        clientId: 'calseta',
+        clientSecret: 'calseta-e2e-secret',
+        redirectUrl: `${h.baseUrl}/v1/auth/oidc/callback`,
+        postLogoutRedirectUrl: `${h.baseUrl}/`,
+        displayName: 'Contoso IdP',
+        scopes: 'openid email profile groups',
+        roleClaim: 'groups',
+        roleRules: parseRoleMap('approver:soc-leads,analyst:soc'),
+        adminEmails: [],
+      }),
+      publicUrl: h.baseUrl,
+    };
+    // An agent asks, through the API with its own key, for a run that needs a person's approval.
+    workflowName = 'Isolate host';
+    const wf = await h.request('POST', '/v1/workflows', {
+      json: {
+        name: workflowName,
+        code: CODE,
+        state: 'active',
+        indicator_types: ['ip'],
+        approval_mode: 'always',
+        risk_level: 'high',
+      },
+    });
+    expect(wf.status).toBe(201);
+    const agentKey = await h.createKey({
+      name: 'triage agent',
+      key_type: 'agent',
+      scopes: ['alerts:read', 'workflows:execute'],
+    });
+    const asked = await h.request('POST', `/v1/workflows/${wf.body.data.uuid}/execute`, {
+      key: agentKey,
+      json: { indicator_type: 'ip', indicator_value: '198.51.100.23', reason: 'C2 beaconing', confidence: 0.9 },
+    });
+    expect(asked.status).toBe(202);
+    approvalUuid = asked.body.data.approval_request_uuid as string;
+    browser = await openBrowser(errors);
+    page = browser.page;
+  }, 180_000);
+
+  afterAll(async () => {
+    await browser?.close();
+    await h?.close();
+    await op?.close();
+  });
+
+  /** From the console's sign-in page through the provider's login form, back to where it started. */
+  async function signInAtIdp(email: string) {
+    const user = USERS.find((u) => u.email === email) as (typeof USERS)[number];
+    await page.getByRole('link', { name: 'Sign in with Contoso IdP' }).click();
+    await page.waitForURL((url) => url.origin === op.issuer);
+    await page.getByLabel('Email or username').fill(user.email);
+    await page.getByLabel('Password').fill(user.password);
+    await page.getByRole('button', { name: 'Sign in' }).click();
+    await page.waitForURL((url) => url.origin === h.baseUrl);
+    await page.getByRole('region', { name: 'Signed in as' }).getByText(user.name).waitFor();
+  }
+
+  /** What the API answers this page's own request to approve (its cookie, Origin and CSRF token). */
+  const approveFromPage = (uuid: string) =>
+    page.evaluate(async (id) => {
+      const session = await (await fetch('/v1/auth/session')).json();
+      const res = await fetch(`/v1/workflow-approvals/${id}/approve`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', 'x-csrf-token': session.data.csrf_token },
+        body: '{}',
+      });
+      return { status: res.status, code: (await res.json()).error?.code as string | undefined };
+    }, uuid);
+
+  it('an analyst signs in at the provider’s login page, is offered no decision, and the API refuses it', async () => {
+    await page.goto(`${h.baseUrl}/approvals`);
+    const sso = page.getByRole('link', { name: 'Sign in with Contoso IdP' });
+    await sso.waitFor();
+    expect(await axe(page)).toEqual([]);
+    await shot(page, 'sign-in-sso');
+    await signInAtIdp('ari@example.test');
+    // Back where the sign-in started, as themself.
+    expect(new URL(page.url()).pathname).toBe('/approvals');
+    const person = page.getByRole('region', { name: 'Signed in as' });
+    await person.getByText('analyst', { exact: true }).waitFor();
+    // The queue and its decisions need the approver role: the page says so and offers no decision.
+    await page.getByText(/Approvals are decided by approvers/).waitFor();
+    expect(await page.getByRole('button', { name: /Approve/ }).count()).toBe(0);
+    const nav = page.getByRole('navigation', { name: 'Main' });
+    expect(await nav.getByRole('link', { name: 'Approvals' }).count()).toBe(0);
+    expect(await nav.getByRole('link', { name: 'Users' }).count()).toBe(0);
+    // And the server refuses it anyway.
+    expect(await approveFromPage(approvalUuid)).toEqual({ status: 403, code: 'FORBIDDEN' });
+    await shot(page, 'approvals-analyst');
+
+    // The session is a cookie the page cannot read; nothing the browser keeps holds a key.
+    const cookie = (await browser.context.cookies(h.baseUrl)).find((c) => c.name === 'calseta_session');
+    expect(cookie).toMatchObject({ httpOnly: true, sameSite: 'Lax' });
+    expect(await page.evaluate(() => document.cookie)).not.toContain('calseta_session');
+    expect(await browserStorage(page)).not.toMatch(/cai_/);
+
+    // Sign out: the session ends here and at the provider (its confirmation page), then back to sign-in.
+    await page.getByRole('button', { name: 'Sign out' }).click();
+    await page.waitForURL((url) => url.origin === op.issuer);
+    await page.getByRole('button', { name: 'Yes, sign me out' }).click();
+    await page.waitForURL(`${h.baseUrl}/`);
+    await page.getByRole('link', { name: 'Sign in with Contoso IdP' }).waitFor();
+    expect((await browser.context.cookies(h.baseUrl)).some((c) => c.name === 'calseta_session')).toBe(false);
+    expect((await h.request('GET', `/v1/workflow-approvals/${approvalUuid}`)).body.data.status).toBe('pending');
+    expect(errors).toEqual([]);
+  }, 120_000);
+
+  it('an approver signs in and approves; the decision records the person', async () => {
+    // The provider's session ended with the sign-out: its login form asks again.
+    await signInAtIdp('lena@example.test');
+    await page.getByRole('navigation', { name: 'Main' }).getByRole('link', { name: 'Approvals' }).click();
+    const approve = page.getByRole('button', { name: `Approve ${workflowName} on 198.51.100.23` });
+    await approve.click();
+    await page.getByText('Approved: the run is queued.').waitFor();
+    const decided = (await h.request('GET', `/v1/workflow-approvals/${approvalUuid}`)).body.data;
+    const [lena] = await h.query<{ uuid: string }>("SELECT uuid FROM users WHERE email = 'lena@example.test'");
+    expect(decided).toMatchObject({ status: 'approved', responder_id: `user:${lena?.uuid}` });
+    expect(await browserStorage(page)).not.toMatch(/cai_/);
+    expect(errors).toEqual([]);
+  }, 120_000);
 });

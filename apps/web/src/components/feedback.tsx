@@ -7,7 +7,7 @@ const REFUSALS: Record<string, string> = {
   agent: 'Agent keys cannot decide approvals: sign in with a person’s key.',
 };
 
-/** An error from a query or mutation; a 403 names the scopes the key lacks, or why it was refused. */
+/** An error from a query or mutation; a 403 names the scopes the session lacks, or why it was refused. */
 export function ErrorBanner({ error, title }: { error: unknown; title?: string }) {
   if (!error) return null;
   let message = error instanceof Error ? error.message : String(error);
@@ -17,7 +17,7 @@ export function ErrorBanner({ error, title }: { error: unknown; title?: string }
     message =
       typeof reason === 'string' && REFUSALS[reason]
         ? `${REFUSALS[reason]} (${error.message})`
-        : `Your API key may not do this${Array.isArray(scopes) ? ` (needs ${scopes.join(' or ')})` : ''}. ${error.message}`;
+        : `Not allowed for your role or key${Array.isArray(scopes) ? ` (needs ${scopes.join(' or ')})` : ''}. ${error.message}`;
   }
   const issues =
     error instanceof ApiError && Array.isArray(error.details?.errors)

@@ -13,13 +13,16 @@ import { Dialog, PageHeader } from '../components/layout.js';
 import { type Column, DataTable, Pagination, useListParams } from '../components/table.js';
 
 export function ApprovalsPage() {
-  // Deciding needs approvals:write (the approver role): others see the queue, not the buttons.
-  const mayDecide = useAuth().can('approvals:write');
+  const { can, session } = useAuth();
+  // The queue and its decisions need approvals:write (the approver role); without it, say so rather
+  // than show buttons the server refuses.
+  const mayDecide = can('approvals:write');
   const list = useListParams(['status']);
   const status = list.filters.status?.length ? list.filters.status : ['pending'];
   const approvals = useQuery({
     ...approvalQueries.list({ ...list.apiParams, status: status.join(',') }),
     refetchInterval: 5_000,
+    enabled: mayDecide,
   });
   const decide = useApiMutation<One<WorkflowApproval>, { uuid: string; decision: 'approve' | 'reject' }>(
     ({ uuid, decision }) => ({ path: `${approvalQueries.path(uuid)}/${decision}`, json: {} }),
@@ -36,9 +39,7 @@ export function ApprovalsPage() {
       id: 'actions',
       header: 'Decision',
       cell: (a) =>
-        a.status === 'pending' && !mayDecide ? (
-          <span className="muted small">awaiting an approver</span>
-        ) : a.status === 'pending' ? (
+        a.status === 'pending' ? (
           <div className="row">
             <button
               type="button"
@@ -107,6 +108,20 @@ export function ApprovalsPage() {
         ),
     },
   ];
+  if (!mayDecide) {
+    return (
+      <>
+        <PageHeader title="Approvals" subtitle="Workflow runs waiting for a human decision." />
+        <p className="banner warn" role="status">
+          Approvals are decided by approvers (scope approvals:write), and{' '}
+          {session.user
+            ? `your roles (${session.user.roles.join(', ') || 'none'}) do not include it`
+            : 'the key you signed in with does not hold it'}
+          . Ask an administrator for the approver role.
+        </p>
+      </>
+    );
+  }
   return (
     <>
       <PageHeader title="Approvals" subtitle="Workflow runs waiting for a human decision." />
