@@ -182,6 +182,7 @@ describe('migrations on an empty database', () => {
       '0012_severity_unmapped',
       '0014_alert_verdict',
       '0015_hot_updates',
+      '0016_table_change_notify',
       '0017_users_sessions',
       '0018_incidents',
       '0019_incident_delivery',

@@ -23,10 +23,11 @@ import type { ServiceContext } from '../infra/context.js';
 import { notFound, ServiceError, validationError } from '../infra/errors.js';
 import { newUuid } from '../infra/ids.js';
 import { csv, iso, paginate } from '../infra/serialize.js';
+import type { TableCache } from '../infra/table-cache.js';
 import { convertToMarkdown, type UploadedFile } from './convert.js';
 import { actorLabel } from './detection-rules.js';
 import { targetingSubjectOf } from './subject.js';
-import { matchesTargeting } from './targeting.js';
+import { matchesTargeting, type TargetingSubject } from './targeting.js';
 
 /** Serialized targeting rules are limited like every small JSON field (64 KB). */
 const TARGETING_MAX_BYTES = 64 * 1024;
@@ -460,16 +461,25 @@ export interface ApplicableDocument extends ContextDocumentMatch {
 export async function applicableDocuments(
   db: Db,
   alertId: number,
-  options: { limit?: number; contentChars?: number } = {},
+  options: {
+    limit?: number;
+    contentChars?: number;
+    /** The alert's targeting facts when the caller holds them (the pipeline): not read again. */
+    subject?: TargetingSubject;
+    /** Keeps the candidate documents in process until the table changes. */
+    cache?: TableCache;
+  } = {},
 ): Promise<{ total: number; documents: ApplicableDocument[] }> {
-  const subject = await targetingSubjectOf(db, alertId);
+  const subject = options.subject ?? (await targetingSubjectOf(db, alertId));
   if (subject === null) return { total: 0, documents: [] };
-  const candidates = await db
-    .selectFrom('context_documents')
-    .select(['id', 'title', 'document_type', 'is_global', 'targeting_rules'])
-    .where((eb) => eb.or([eb('is_global', '=', true), eb('targeting_rules', 'is not', null)]))
-    .orderBy('id')
-    .execute();
+  const loadCandidates = () =>
+    db
+      .selectFrom('context_documents')
+      .select(['id', 'title', 'document_type', 'is_global', 'targeting_rules'])
+      .where((eb) => eb.or([eb('is_global', '=', true), eb('targeting_rules', 'is not', null)]))
+      .orderBy('id')
+      .execute();
+  const candidates = await (options.cache?.get('context_documents', 'candidates', loadCandidates) ?? loadCandidates());
   const matched = new Map<number, 'global' | TargetingRule[]>();
   for (const doc of candidates) {
     if (doc.is_global) {

@@ -9,10 +9,12 @@ import type {
 } from '@calseta/schema';
 import { sql } from 'kysely';
 import { applicableDocuments } from '../context/documents.js';
+import type { TargetingSubject } from '../context/targeting.js';
 import { alertMalice } from '../indicators/malice.js';
 import type { ServiceContext } from '../infra/context.js';
 import { notFound } from '../infra/errors.js';
 import { iso } from '../infra/serialize.js';
+import { tableCacheOf } from '../infra/table-cache.js';
 import { withSpan } from '../infra/telemetry/tracing.js';
 import {
   type AgentPayload,
@@ -41,6 +43,8 @@ export interface PayloadOptions {
    * them): not read back. In link order, with their history — exactly what would be read.
    */
   indicators?: PayloadSources['indicators'];
+  /** The alert's targeting facts as the caller holds them (documents are chosen by them). */
+  subject?: TargetingSubject;
 }
 
 /**
@@ -138,7 +142,7 @@ async function linkedIndicators(db: Db, alertId: number): Promise<PayloadSources
 export async function loadPayloadSources(
   ctx: ServiceContext,
   alertId: number,
-  known: Pick<PayloadOptions, 'indicators'> = {},
+  known: Pick<PayloadOptions, 'indicators' | 'subject'> = {},
 ): Promise<PayloadSources> {
   const alert = await ctx.db
     .selectFrom('alerts')
@@ -166,6 +170,7 @@ export async function loadPayloadSources(
     .executeTakeFirst();
   if (!alert) throw notFound('Alert');
 
+  const cache = tableCacheOf(ctx.notifications);
   const [indicators, rule, documents, related, workflows] = await Promise.all([
     known.indicators ?? linkedIndicators(ctx.db, alertId),
     alert.detection_rule_id === null
@@ -190,15 +195,20 @@ export async function loadPayloadSources(
     applicableDocuments(ctx.db, alertId, {
       limit: MAX_DOCUMENTS,
       contentChars: Math.max(SCAN_MAX, FULL_TEXT_MAX) + 1,
+      ...(known.subject === undefined ? {} : { subject: known.subject }),
+      cache,
     }),
-    relatedAlerts(ctx.db, alertId),
-    ctx.db
-      .selectFrom('workflows')
-      .select(['uuid', 'name', 'documentation', 'risk_level', 'approval_mode', 'indicator_types', 'is_system'])
-      .where('state', '=', 'active')
-      .orderBy('created_at')
-      .limit(WORKFLOW_LIMIT)
-      .execute(),
+    // No indicator of the alert was seen on any other alert: nothing can be related.
+    known.indicators?.every((i) => (i.alert_count ?? 2) <= 1) ? [] : relatedAlerts(ctx.db, alertId),
+    cache.get('workflows', 'payload', () =>
+      ctx.db
+        .selectFrom('workflows')
+        .select(['uuid', 'name', 'documentation', 'risk_level', 'approval_mode', 'indicator_types', 'is_system'])
+        .where('state', '=', 'active')
+        .orderBy('created_at')
+        .limit(WORKFLOW_LIMIT)
+        .execute(),
+    ),
   ]);
 
   return {

@@ -18,6 +18,7 @@ import { GroupCommit } from '../infra/group-commit.js';
 import { newUuid } from '../infra/ids.js';
 import type { JobPayload } from '../infra/jobs/catalogue.js';
 import { completeJobsSql } from '../infra/jobs/rows.js';
+import { tableCacheOf } from '../infra/table-cache.js';
 import type { PayloadSources } from '../payload/compose.js';
 import { ALERT_ENRICHED_CHANNEL, type AlertEnrichedEvent, type IndicatorUpdate } from './enrich-alert.js';
 import type { LinkedIndicator, LoadedAlert } from './load.js';
@@ -51,6 +52,8 @@ export interface ClaimedDelivery extends ClaimedRun {
 
 export interface CommittedAlert {
   deliveries: ClaimedDelivery[];
+  /** What documents and agents are matched on. */
+  subject: TargetingSubject;
   /** The alert's indicators as its payload shows them (link order, history): only when there are deliveries. */
   indicators: PayloadSources['indicators'];
 }
@@ -102,7 +105,7 @@ async function commitAlerts(ctx: ServiceContext, trx: Db, items: AlertToCommit[]
     .insertInto('activity_events')
     .values(activityOf(ctx, items, newLinks))
     .execute();
-  const deliveries = await claimDeliveries(trx, items, now);
+  const deliveries = await claimDeliveries(ctx, trx, items, now);
   const indicators = await payloadIndicators(trx, items, deliveries, ids, newLinks, written);
 
   const retries = items.filter((i) => i.summary.retry_at !== null);
@@ -126,6 +129,7 @@ async function commitAlerts(ctx: ServiceContext, trx: Db, items: AlertToCommit[]
   }
   return items.map((item) => ({
     deliveries: deliveries.get(item.alert.id) ?? [],
+    subject: subjectOf(item),
     indicators: indicators.get(item.alert.id) ?? [],
   }));
 }
@@ -304,7 +308,7 @@ function activityOf(ctx: ServiceContext, items: AlertToCommit[], newLinks: Map<s
 }
 
 /** What agents are matched on, from what the pipeline holds. */
-function subjectOf(item: AlertToCommit): TargetingSubject {
+export function subjectOf(item: AlertToCommit): TargetingSubject {
   const a = item.alert;
   return {
     source_name: a.source_name,
@@ -338,15 +342,14 @@ interface RunRow {
  * as `waiting` while rate-limited providers are retried (sent by the final enrichment, which
  * claims them). `redispatch` adds a new delivery where the automatic one exists (quirk 23).
  */
-async function claimDeliveries(trx: Db, items: AlertToCommit[], now: Date): Promise<Map<number, ClaimedDelivery[]>> {
+async function claimDeliveries(
+  ctx: ServiceContext,
+  trx: Db,
+  items: AlertToCommit[],
+  now: Date,
+): Promise<Map<number, ClaimedDelivery[]>> {
   const claimed = new Map<number, ClaimedDelivery[]>();
-  const agents = await trx
-    .selectFrom('agent_registrations')
-    .selectAll()
-    .where('is_active', '=', true)
-    .orderBy('created_at', 'asc')
-    .orderBy('id', 'asc')
-    .execute();
+  const agents = await activeAgents(ctx);
   const agentById = new Map(agents.map((a) => [a.id, a]));
   const leaseOf = (agent: AgentRow) => new Date(now.getTime() + (agent.timeout_seconds + LEASE_MARGIN_SECONDS) * 1000);
   const rowsFor = (trigger: string, pairs: Array<{ item: AlertToCommit; agent: AgentRow }>) =>
@@ -441,6 +444,19 @@ async function claimDeliveries(trx: Db, items: AlertToCommit[], now: Date): Prom
     claimed.set(run.alert_id, list);
   }
   return claimed;
+}
+
+/** The active agents, oldest first (kept in process until an agent changes). */
+export function activeAgents(ctx: ServiceContext): Promise<AgentRow[]> {
+  return tableCacheOf(ctx.notifications).get('agent_registrations', 'active', () =>
+    ctx.db
+      .selectFrom('agent_registrations')
+      .selectAll()
+      .where('is_active', '=', true)
+      .orderBy('created_at', 'asc')
+      .orderBy('id', 'asc')
+      .execute(),
+  );
 }
 
 /**

@@ -20,6 +20,7 @@ export async function deliverCommitted(
         buildAlertPayload(ctx, alertId, {
           tokenBudget: agent.token_budget ?? undefined,
           indicators: committed.indicators,
+          subject: committed.subject,
         }),
       );
       if (record !== null) await recordAttempt(ctx, { ...record, enrichedAt });

@@ -22,6 +22,7 @@ import * as m0011 from './0011_scrub_provider_credentials.js';
 import * as m0012 from './0012_severity_unmapped.js';
 import * as m0014 from './0014_alert_verdict.js';
 import * as m0015 from './0015_hot_updates.js';
+import * as m0016 from './0016_table_change_notify.js';
 import * as m0017 from './0017_users_sessions.js';
 import * as m0018 from './0018_incidents.js';
 import * as m0019 from './0019_incident_delivery.js';
@@ -41,6 +42,7 @@ export const migrations: Readonly<Record<string, Migration>> = Object.freeze({
   '0012_severity_unmapped': m0012,
   '0014_alert_verdict': m0014,
   '0015_hot_updates': m0015,
+  '0016_table_change_notify': m0016,
   '0017_users_sessions': m0017,
   '0018_incidents': m0018,
   '0019_incident_delivery': m0019,
