@@ -423,6 +423,23 @@ describe('REST', () => {
     expect(byAlert.body.data.map((i: any) => i.uuid)).toEqual([uuid]);
   });
 
+  test("an incident follows its members: a member's new severity, a deleted member", async () => {
+    const alerts = await ingestAll(h, 'generic', [
+      genericAlert({ title: 'Suspicious OAuth grant', severity: 'Low', user: 'lena@contoso.com' }),
+      genericAlert({ title: 'Unusual mailbox access', severity: 'Low', user: 'lena@contoso.com' }),
+      genericAlert({ title: 'Data staged to personal cloud', severity: 'Medium', user: 'lena@contoso.com' }),
+    ]);
+    const uuid = (await correlate(h, alerts)).changes[0]?.incidentUuid as string;
+    expect(await detail(uuid)).toMatchObject({ severity: 'Medium', alert_count: 3 });
+    // An analyst raises one alert: the incident's severity is the worst of its alerts again.
+    const raised = await h.request('PATCH', `/v1/alerts/${alerts[0]?.uuid}`, { json: { severity: 'Critical' } });
+    expect(raised.status).toBe(200);
+    expect((await detail(uuid)).severity).toBe('Critical');
+    // The raised alert is deleted: the count and the severity follow.
+    expect((await h.request('DELETE', `/v1/alerts/${alerts[0]?.uuid}`)).status).toBe(204);
+    expect(await detail(uuid)).toMatchObject({ severity: 'Medium', alert_count: 2 });
+  });
+
   test('dry run shows what would group and writes nothing; rules are configuration', async () => {
     const before = await h.query<{ n: string }>('SELECT count(*) AS n FROM incident_alerts');
     const run = await h.request('POST', '/v1/incidents/correlation/dry-run', {

@@ -50,27 +50,13 @@ const SEVERITY_BY_RANK = (expr: ReturnType<typeof sql>) =>
 
 /**
  * Recount the incidents' members: alert_count, the worst member's severity, first and last alert
- * times. Reads every member, so it serves analyst changes (merge, split, move); correlation adds
- * with `addToAggregates`, which reads only the new members.
+ * times (`calseta_refresh_incidents`, migration 0018; its triggers run it when members leave or a
+ * member's severity changes). Reads every member, so it serves analyst changes (merge, split, move);
+ * correlation adds with `addToAggregates`, which reads only the new members.
  */
 export async function refreshAggregates(db: Db, incidentIds: number[]): Promise<void> {
   if (incidentIds.length === 0) return;
-  await sql`
-    UPDATE incidents i SET
-      alert_count = coalesce(agg.n, 0),
-      alerts_severity = coalesce(${SEVERITY_BY_RANK(sql`agg.worst`)}, 'Pending'),
-      first_alert_at = agg.first_at,
-      last_alert_at = agg.last_at
-    FROM (
-      SELECT ids.id, count(a.id)::integer AS n, max(${severityRank('a.severity')}) AS worst,
-             min(a.occurred_at) AS first_at, max(a.occurred_at) AS last_at
-      FROM unnest(${incidentIds}::bigint[]) AS ids(id)
-      LEFT JOIN incident_alerts m ON m.incident_id = ids.id
-      LEFT JOIN alerts a ON a.id = m.alert_id
-      GROUP BY ids.id
-    ) agg
-    WHERE i.id = agg.id
-  `.execute(db);
+  await sql`SELECT calseta_refresh_incidents(${[...new Set(incidentIds)].sort((a, b) => a - b)}::bigint[])`.execute(db);
 }
 
 /** Add new members' counts, severity and times to their incidents (members in `alertIds` only). */

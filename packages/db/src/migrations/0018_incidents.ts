@@ -12,6 +12,11 @@
  *   time: candidates for a new alert are an index range on (key, occurred_at), bounded by its own keys.
  * - `incident_events`: the incident's timeline (shape of activity_events).
  * - `incident_findings`: agents' and analysts' findings on the incident.
+ * - `calseta_refresh_incidents(ids)`: recounts incidents from their members (count, worst severity, first
+ *   and last alert time); triggers call it when members leave (a deleted alert cascades) and when a
+ *   member's severity or time changes (an analyst's patch, an escalating duplicate), so an incident's
+ *   severity stays the worst of its alerts. The alerts trigger is per row and fires only when one of
+ *   those two columns changed: other alert updates (enrichment) never run it.
  * - `alert_indicators (indicator_id, alert_id DESC)`: an indicator's newest links first, so the count
  *   of its alerts in a window (its prevalence) reads a bounded index range.
  *
@@ -19,6 +24,12 @@
  * Migrations only see `Kysely<any>` and must never import application code.
  */
 import { type Kysely, sql } from 'kysely';
+
+/** AlertSeverity by weight, as in 0010 (a frozen copy: migrations never import application code). */
+const rank = (column: string) =>
+  sql.raw(
+    `CASE ${column} WHEN 'Critical' THEN 5 WHEN 'High' THEN 4 WHEN 'Medium' THEN 3 WHEN 'Low' THEN 2 WHEN 'Informational' THEN 1 ELSE 0 END`,
+  );
 
 export async function up(db: Kysely<any>): Promise<void> {
   await sql`
@@ -120,6 +131,50 @@ export async function up(db: Kysely<any>): Promise<void> {
   await sql`CREATE INDEX ix_alert_indicators_indicator_id_alert_id ON alert_indicators (indicator_id, alert_id DESC)`.execute(
     db,
   );
+  await sql`
+    CREATE FUNCTION calseta_refresh_incidents(ids bigint[]) RETURNS void LANGUAGE sql AS $$
+      UPDATE incidents i SET
+        alert_count = agg.n,
+        alerts_severity = agg.severity,
+        first_alert_at = agg.first_at,
+        last_alert_at = agg.last_at
+      FROM (
+        SELECT ids.id, count(a.id)::integer AS n,
+               (ARRAY['Pending','Informational','Low','Medium','High','Critical'])[coalesce(max(${rank('a.severity')}), 0) + 1] AS severity,
+               min(a.occurred_at) AS first_at, max(a.occurred_at) AS last_at
+        FROM unnest(ids) AS ids(id)
+        LEFT JOIN incident_alerts m ON m.incident_id = ids.id
+        LEFT JOIN alerts a ON a.id = m.alert_id
+        GROUP BY ids.id
+      ) agg
+      WHERE i.id = agg.id
+        AND (i.alert_count, i.alerts_severity, i.first_alert_at, i.last_alert_at)
+            IS DISTINCT FROM (agg.n, agg.severity, agg.first_at, agg.last_at)
+    $$
+  `.execute(db);
+  await sql`
+    CREATE FUNCTION calseta_incident_members_left() RETURNS trigger LANGUAGE plpgsql AS $$
+    BEGIN
+      PERFORM calseta_refresh_incidents(ARRAY(SELECT DISTINCT incident_id FROM old_members ORDER BY 1));
+      RETURN NULL;
+    END $$
+  `.execute(db);
+  await sql`
+    CREATE TRIGGER trg_incident_alerts_delete_refresh AFTER DELETE ON incident_alerts
+    REFERENCING OLD TABLE AS old_members FOR EACH STATEMENT EXECUTE FUNCTION calseta_incident_members_left()
+  `.execute(db);
+  await sql`
+    CREATE FUNCTION calseta_incident_member_changed() RETURNS trigger LANGUAGE plpgsql AS $$
+    BEGIN
+      PERFORM calseta_refresh_incidents(ARRAY(SELECT incident_id FROM incident_alerts WHERE alert_id = NEW.id));
+      RETURN NULL;
+    END $$
+  `.execute(db);
+  await sql`
+    CREATE TRIGGER trg_alerts_incident_refresh AFTER UPDATE OF severity, occurred_at ON alerts
+    FOR EACH ROW WHEN (OLD.severity IS DISTINCT FROM NEW.severity OR OLD.occurred_at IS DISTINCT FROM NEW.occurred_at)
+    EXECUTE FUNCTION calseta_incident_member_changed()
+  `.execute(db);
   for (const table of ['incidents', 'incident_alerts', 'incident_findings']) {
     await sql`
       CREATE TRIGGER ${sql.raw(`trg_${table}_touch_updated_at`)}
@@ -129,10 +184,14 @@ export async function up(db: Kysely<any>): Promise<void> {
 }
 
 export async function down(db: Kysely<any>): Promise<void> {
+  await sql`DROP TRIGGER trg_alerts_incident_refresh ON alerts`.execute(db);
+  await sql`DROP FUNCTION calseta_incident_member_changed()`.execute(db);
   await sql`DROP INDEX ix_alert_indicators_indicator_id_alert_id`.execute(db);
   await sql`DROP TABLE incident_findings`.execute(db);
   await sql`DROP TABLE incident_events`.execute(db);
   await sql`DROP TABLE incident_correlation_keys`.execute(db);
   await sql`DROP TABLE incident_alerts`.execute(db);
   await sql`DROP TABLE incidents`.execute(db);
+  await sql`DROP FUNCTION calseta_incident_members_left()`.execute(db);
+  await sql`DROP FUNCTION calseta_refresh_incidents(bigint[])`.execute(db);
 }
