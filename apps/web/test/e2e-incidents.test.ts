@@ -207,7 +207,10 @@ describe('incidents in the web UI end to end (chromium)', () => {
     await page.getByRole('tab', { name: /Shared entities/ }).click();
     await page.getByRole('figure', { name: /Shared-entity graph/ }).waitFor();
     await page.getByRole('button', { name: new RegExp(`^ip: ${ATTACKER.replaceAll('.', '\\.')}`) }).waitFor();
-    await page.getByRole('button', { name: /^Alert Mass download of SharePoint files/ }).waitFor();
+    await page.getByRole('button', { name: /^Alert Mass download of SharePoint files/ }).click();
+    // The alert's page leads back to its incident.
+    await page.locator('.page-header').locator(`a[href="/incidents/${identity}"]`).click();
+    await page.getByRole('table', { name: 'Member alerts' }).waitFor();
     expect(errors).toEqual([]);
   }, 120_000);
 

@@ -17,6 +17,7 @@ import { DeliveryLog } from '../components/delivery-log.js';
 import { Badge, ErrorBanner, Loading, Time } from '../components/feedback.js';
 import { FindingCards } from '../components/findings.js';
 import { Checkbox, ListField, Select, SelectField } from '../components/form.js';
+import { AlertIncidentLink } from '../components/incident-link.js';
 import { JsonView } from '../components/json-view.js';
 import { Card, Details, PageHeader, Tabs } from '../components/layout.js';
 import { Markdown } from '../components/markdown.js';
@@ -53,6 +54,7 @@ export function AlertDetailPage() {
               Verdict <Badge value={a.malice} />
             </span>
             <span className="muted">{a.source_name}</span>
+            <AlertIncidentLink alertUuid={a.uuid} />
           </>
         }
         actions={

@@ -1,6 +1,7 @@
 import { screen, waitFor, within } from '@testing-library/react';
 import userEvent from '@testing-library/user-event';
 import { describe, expect, it } from 'vitest';
+import { alertDetail } from '../test/fixtures.js';
 import { FINDING, IDS, IP, incidentDetail, incidentSummary, TIMELINE } from '../test/incidents.js';
 import { type Call, one, page, renderApp } from '../test/render.js';
 
@@ -263,5 +264,19 @@ describe('incident detail', () => {
       [`GET ${DETAIL}`]: { status: 404, body: { error: { code: 'NOT_FOUND', message: 'No such incident.' } } },
     });
     expect((await screen.findByRole('link', { name: 'Back to incidents' })).getAttribute('href')).toBe('/incidents');
+  });
+});
+
+describe('alert detail', () => {
+  it('links the incident the alert belongs to', async () => {
+    const alert = alertDetail({ uuid: IDS.signIn, title: 'Successful sign-in from a TOR exit node' });
+    const { calls } = renderApp(`/alerts/${IDS.signIn}`, {
+      'GET /health': health,
+      [`GET /v1/alerts/${IDS.signIn}`]: one(alert),
+      'GET /v1/incidents': page([incidentSummary()]),
+    });
+    const link = await screen.findByRole('link', { name: `Brute force then sign-in from ${IP}` });
+    expect(link.getAttribute('href')).toBe(`/incidents/${IDS.incident}`);
+    expect(calls.some((c) => c.path === `/v1/incidents?alert_uuid=${IDS.signIn}&page_size=1`)).toBe(true);
   });
 });
