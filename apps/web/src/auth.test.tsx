@@ -1,8 +1,8 @@
+import type { User } from '@calseta/schema';
 import { screen, waitFor, within } from '@testing-library/react';
 import userEvent from '@testing-library/user-event';
 import { describe, expect, it, vi } from 'vitest';
 import { leavePage } from './api/client.js';
-import type { User } from './api/queries/auth.js';
 import { approval } from './test/fixtures.js';
 import { one, page, renderApp, session } from './test/render.js';
 
@@ -179,30 +179,72 @@ describe('roles decide what is offered', () => {
     expect(within(nav).getByRole('link', { name: 'API keys' })).toBeTruthy();
   });
 
-  it('a personal API key offers only the scopes of the person’s role', async () => {
+  it('a person’s own API keys: only the scopes of their roles, always human, revocable', async () => {
     const user = userEvent.setup();
+    const mine = {
+      uuid: '00000000-0000-7000-8000-0000000000c9',
+      name: 'laptop',
+      key_prefix: 'cai_lapt',
+      scopes: ['alerts:read'],
+      key_type: 'human',
+      is_active: true,
+      created_at: '2026-11-20T09:00:00.000Z',
+      expires_at: null,
+      last_used_at: null,
+      revoked_at: null,
+      allowed_sources: null,
+    };
     const { calls } = renderApp(
       '/settings/api-keys',
       {
         'GET /health': health,
-        'GET /v1/api-keys': page([]),
-        'POST /v1/api-keys': () => ({ status: 201, body: one({}) }),
+        'GET /v1/users/me/api-keys': page([mine]),
+        'POST /v1/users/me/api-keys': () => ({ status: 201, body: one({ ...mine, key: 'cai_x' }) }),
+        'DELETE /v1/users/me/api-keys/00000000-0000-7000-8000-0000000000c9': { status: 204 },
       },
       { as: analyst },
     );
-    await user.click(await screen.findByRole('button', { name: 'Create key' }));
+    const row = within(await screen.findByRole('table', { name: 'API keys' })).getByRole('row', { name: /laptop/ });
+    // No scope edits of a personal key (the server has none): revoke and create another.
+    expect(within(row).queryByRole('button', { name: 'Edit scopes' })).toBeNull();
+    await user.click(screen.getByRole('button', { name: 'Create key' }));
     const dialog = screen.getByRole('dialog', { name: 'Create API key' });
     const offered = within(dialog)
       .getAllByRole('checkbox')
       .map((c) => c.closest('label')?.textContent?.trim());
     expect(offered).toEqual(analyst.scopes);
-    expect(within(dialog).queryByRole('checkbox', { name: 'admin' })).toBeNull();
-    expect(within(dialog).queryByRole('checkbox', { name: 'approvals:write' })).toBeNull();
+    expect(within(dialog).queryByLabelText('Key type')).toBeNull();
     await user.type(within(dialog).getByLabelText('Name'), 'my laptop');
     await user.click(within(dialog).getByRole('button', { name: 'Create key' }));
-    await waitFor(() =>
-      expect(calls.find((c) => c.method === 'POST')?.body).toMatchObject({ scopes: ['alerts:read'] }),
+    await within(dialog).findByText('cai_x');
+    expect(calls.find((c) => c.method === 'POST')).toMatchObject({
+      path: '/v1/users/me/api-keys',
+      body: { name: 'my laptop', key_type: 'human', scopes: ['alerts:read'] },
+    });
+    await user.click(within(dialog).getByRole('button', { name: 'Close' }));
+    await user.click(within(row).getByRole('button', { name: 'Deactivate' }));
+    await user.click(
+      within(screen.getByRole('dialog', { name: 'Deactivate laptop?' })).getByRole('button', { name: 'Deactivate' }),
     );
+    await waitFor(() =>
+      expect(calls.find((c) => c.method === 'DELETE')?.path).toBe(
+        '/v1/users/me/api-keys/00000000-0000-7000-8000-0000000000c9',
+      ),
+    );
+    expect(calls.some((c) => c.path.startsWith('/v1/api-keys'))).toBe(false);
+  });
+
+  it('a key session without admin is told keys are an administrator’s', async () => {
+    const { calls } = renderApp(
+      '/settings/api-keys',
+      { 'GET /health': health },
+      {
+        as: session({ kind: 'api_key', user: null, scopes: ['alerts:read'] }),
+      },
+    );
+    expect((await screen.findByText(/API keys are managed by an administrator/)).getAttribute('role')).toBe('status');
+    expect(screen.queryByRole('button', { name: 'Create key' })).toBeNull();
+    expect(calls.some((c) => c.path.includes('api-keys'))).toBe(false);
   });
 });
 

@@ -3,7 +3,7 @@ import { useQuery } from '@tanstack/react-query';
 import { useState } from 'react';
 import type { One } from '../api/client.js';
 import { useApiMutation } from '../api/hooks.js';
-import { apiKeyQueries } from '../api/queries/settings.js';
+import { apiKeyQueries, type KeyResource, personalKeyQueries } from '../api/queries/settings.js';
 import { useAuth } from '../auth.js';
 import { ConfirmButton } from '../components/confirm-button.js';
 import { Badge, ErrorBanner, Loading, Time } from '../components/feedback.js';
@@ -17,14 +17,38 @@ function useGrantableScopes(): readonly Scope[] {
   return can('admin') ? SCOPES : SCOPES.filter((scope) => session.scopes.includes(scope));
 }
 
+/**
+ * An admin manages every key (`/v1/api-keys`); anyone else signed in with single sign-on manages their
+ * personal keys (`/v1/users/me/api-keys`: always `human`, scopes within their roles, no scope edits).
+ */
+function useKeyStore(): { keys: KeyResource; personal: boolean } | null {
+  const { can, session } = useAuth();
+  if (can('admin')) return { keys: apiKeyQueries, personal: false };
+  return session.kind === 'oidc' ? { keys: personalKeyQueries, personal: true } : null;
+}
+
 export function ApiKeysPage() {
-  const admin = useAuth().can('admin');
+  const store = useKeyStore();
+  if (!store) {
+    return (
+      <>
+        <PageHeader title="API keys" />
+        <p className="banner warn" role="status">
+          API keys are managed by an administrator. A person signed in with single sign-on creates personal keys here.
+        </p>
+      </>
+    );
+  }
+  return <KeyList {...store} />;
+}
+
+function KeyList({ keys: store, personal }: { keys: KeyResource; personal: boolean }) {
   const list = useListParams();
-  const keys = useQuery(apiKeyQueries.list(list.apiParams));
+  const keys = useQuery(store.list(list.apiParams));
   const [creating, setCreating] = useState(false);
   const [editing, setEditing] = useState<ApiKey | null>(null);
-  const deactivate = useApiMutation<void, string>((uuid) => ({ method: 'DELETE', path: apiKeyQueries.path(uuid) }), {
-    invalidates: [apiKeyQueries.all],
+  const deactivate = useApiMutation<void, string>((uuid) => ({ method: 'DELETE', path: store.path(uuid) }), {
+    invalidates: [store.all],
   });
   const columns: Column<ApiKey>[] = [
     { id: 'prefix', header: 'Prefix', cell: (k) => <code>{k.key_prefix}</code> },
@@ -40,9 +64,11 @@ export function ApiKeysPage() {
       header: '',
       cell: (k) => (
         <div className="row">
-          <button type="button" className="small" onClick={() => setEditing(k)}>
-            Edit scopes
-          </button>
+          {!personal && (
+            <button type="button" className="small" onClick={() => setEditing(k)}>
+              Edit scopes
+            </button>
+          )}
           {k.is_active && (
             <ConfirmButton
               small
@@ -62,9 +88,9 @@ export function ApiKeysPage() {
       <PageHeader
         title="API keys"
         subtitle={
-          admin
-            ? 'Keys for analysts and agents. Stored hashed; the full key is shown once.'
-            : 'Personal keys: each holds at most the scopes of your role. Stored hashed; the full key is shown once.'
+          personal
+            ? 'Your personal keys: each holds at most the scopes of your roles, and stops when you are disabled. Stored hashed; the full key is shown once.'
+            : 'Keys for analysts and agents. Stored hashed; the full key is shown once.'
         }
         actions={
           <button type="button" className="primary" onClick={() => setCreating(true)}>
@@ -80,21 +106,31 @@ export function ApiKeysPage() {
           <Pagination meta={keys.data.meta} onPage={list.setPage} onPageSize={list.setPageSize} />
         </>
       )}
-      <CreateKeyDialog open={creating} onClose={() => setCreating(false)} />
+      <CreateKeyDialog store={store} personal={personal} open={creating} onClose={() => setCreating(false)} />
       {editing && <EditScopesDialog key={editing.uuid} apiKey={editing} onClose={() => setEditing(null)} />}
     </>
   );
 }
 
-function CreateKeyDialog({ open, onClose }: { open: boolean; onClose(): void }) {
+function CreateKeyDialog({
+  store,
+  personal,
+  open,
+  onClose,
+}: {
+  store: KeyResource;
+  personal: boolean;
+  open: boolean;
+  onClose(): void;
+}) {
   const [name, setName] = useState('');
   const [type, setType] = useState<'human' | 'agent'>('human');
   const grantable = useGrantableScopes();
   const [scopes, setScopes] = useState<Scope[]>(() => grantable.filter((scope) => scope === 'alerts:read'));
   const [sources, setSources] = useState<string[]>([]);
   const [expires, setExpires] = useState('');
-  const create = useApiMutation<One<ApiKeyCreated>, ApiKeyCreate>((json) => ({ path: apiKeyQueries.path(), json }), {
-    invalidates: [apiKeyQueries.all],
+  const create = useApiMutation<One<ApiKeyCreated>, ApiKeyCreate>((json) => ({ path: store.path(), json }), {
+    invalidates: [store.all],
   });
   const close = () => {
     create.reset();
@@ -118,7 +154,8 @@ function CreateKeyDialog({ open, onClose }: { open: boolean; onClose(): void }) 
             e.preventDefault();
             create.mutate({
               name,
-              key_type: type,
+              // A personal key is a person's: always human.
+              key_type: personal ? 'human' : type,
               scopes,
               allowed_sources: sources.length ? sources : null,
               expires_at: expires ? new Date(expires).toISOString() : null,
@@ -126,13 +163,15 @@ function CreateKeyDialog({ open, onClose }: { open: boolean; onClose(): void }) 
           }}
         >
           <TextField label="Name" value={name} onChange={setName} required />
-          <SelectField
-            label="Key type"
-            value={type}
-            options={['human', 'agent'] as const}
-            onChange={setType}
-            hint="Agent keys must give a reason and confidence when they run workflows."
-          />
+          {!personal && (
+            <SelectField
+              label="Key type"
+              value={type}
+              options={['human', 'agent'] as const}
+              onChange={setType}
+              hint="Agent keys must give a reason and confidence when they run workflows."
+            />
+          )}
           <CheckboxGroup legend="Scopes" options={grantable} value={scopes} onChange={setScopes} />
           <ListField
             label="Allowed sources (optional)"

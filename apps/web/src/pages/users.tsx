@@ -1,8 +1,9 @@
+import { ROLES, type Role, type User } from '@calseta/schema';
 import { useQuery } from '@tanstack/react-query';
 import { useState } from 'react';
 import type { One } from '../api/client.js';
 import { useApiMutation } from '../api/hooks.js';
-import { ROLES, type Role, type User, userQueries } from '../api/queries/auth.js';
+import { userQueries } from '../api/queries/auth.js';
 import { useAuth } from '../auth.js';
 import { ConfirmButton } from '../components/confirm-button.js';
 import { Badge, ErrorBanner, Loading, Time } from '../components/feedback.js';
