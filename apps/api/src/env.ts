@@ -20,6 +20,8 @@ const duration = z
   .regex(/^\d{1,9}[smhd]?$/, 'a duration such as 3600, 90m, 8h or 7d')
   .transform((v) => Number.parseInt(v, 10) * (UNIT_SECONDS[v.at(-1) ?? 's'] ?? 1))
   .refine((v) => v >= 60, 'at least 60 seconds');
+/** Unset when empty (`.env` files list the sign-in variables with no value). */
+const optional = <T extends z.ZodType>(schema: T) => z.preprocess((v) => (v === '' ? undefined : v), schema.optional());
 const csv = (v: string) =>
   v
     .split(',')
@@ -50,17 +52,17 @@ const EnvSchema = ProcessEnvSchema.extend({
   HTTPS_ENABLED: bool.default(false),
   // Sign-in (issue 21, docs/guides/single-sign-on.md). Without OIDC_ISSUER only the API-key sign-in.
   /** The URL people open (the web UI, served by this API): may write with the cookie; https → Secure cookie. */
-  PUBLIC_URL: z.url().optional(),
+  PUBLIC_URL: optional(z.url()),
   /** More browser origins that may write with the cookie (comma-separated), e.g. the Vite dev server. */
   WEB_ORIGINS: z.string().default(''),
   SESSION_IDLE_TIMEOUT: duration.default(8 * 3600),
   SESSION_ABSOLUTE_TIMEOUT: duration.default(7 * 86_400),
-  OIDC_ISSUER: z.url().optional(),
-  OIDC_CLIENT_ID: z.string().optional(),
+  OIDC_ISSUER: optional(z.url()),
+  OIDC_CLIENT_ID: optional(z.string()),
   /** A secret: never logged, never returned. */
-  OIDC_CLIENT_SECRET: z.string().optional(),
+  OIDC_CLIENT_SECRET: optional(z.string()),
   /** Default `{PUBLIC_URL}/v1/auth/oidc/callback`. */
-  OIDC_REDIRECT_URL: z.url().optional(),
+  OIDC_REDIRECT_URL: optional(z.url()),
   OIDC_DISPLAY_NAME: z.string().min(1).max(100).default('SSO'),
   OIDC_SCOPES: z.string().default('openid email profile'),
   /** The claim (dotted path) holding groups or roles. */
