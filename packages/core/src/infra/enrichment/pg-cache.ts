@@ -44,6 +44,7 @@ export class PgEnrichmentCache implements CachePort {
   private readonly maxEntries: number;
   private readonly maxAgeMs: number;
   private readonly writes = new TickBatcher<Write, undefined>((writes) => this.write(writes));
+  private readonly reads = new TickBatcher<string[], undefined>((batches) => this.readMany(batches));
 
   constructor(
     private readonly db: Db,
@@ -76,7 +77,12 @@ export class PgEnrichmentCache implements CachePort {
       const m = this.memory.get(k);
       return m === undefined || m.until <= Date.now();
     });
-    if (wanted.length === 0) return;
+    if (wanted.length > 0) await this.reads.submit(wanted);
+  }
+
+  /** The prefetches of one event-loop turn (the jobs a worker started together): one query. */
+  private async readMany(batches: string[][]): Promise<undefined[]> {
+    const wanted = [...new Set(batches.flat())];
     const ids = wanted.map(parseEnrichmentKey);
     const { rows } = await sql<{
       provider_name: string;
@@ -99,6 +105,7 @@ export class PgEnrichmentCache implements CachePort {
       this.remember(key, row.result as EnrichmentProviderResult, Number(row.ttl_ms));
     }
     for (const key of wanted) if (!found.has(key)) this.remember(key, undefined, KNOWN_MISS_MS);
+    return batches.map(() => undefined);
   }
 
   private async read(key: string): Promise<{ value: EnrichmentProviderResult; ttlMs: number } | undefined> {
