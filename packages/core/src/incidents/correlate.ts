@@ -19,7 +19,7 @@ import type { ServiceContext } from '../infra/context.js';
 import { loadCorrelationConfig } from './config.js';
 import { Correlator, type EngineAlert, type IncidentRef, type Placement, STRONG_CANDIDATES } from './engine.js';
 import { type AlertEntities, type CorrelationKey, compileExclusions, correlationKeys, lockId } from './keys.js';
-import { addToAggregates, type IncidentEventInput, recordIncidentEvents } from './rows.js';
+import { addToAggregates, anyId, type IncidentEventInput, recordIncidentEvents } from './rows.js';
 
 /** Incidents a call opened or added alerts to: what per-incident delivery acts on. */
 export interface IncidentChange {
@@ -91,7 +91,7 @@ export async function loadCorrelationAlerts(
           .selectFrom('alert_indicators as ai')
           .innerJoin('indicators as i', 'i.id', 'ai.indicator_id')
           .select(['ai.alert_id', 'i.id', 'i.type', 'i.value', 'ai.source_field'])
-          .where('ai.alert_id', 'in', ids)
+          .where('ai.alert_id', '=', anyId(ids))
           .orderBy('ai.alert_id')
           .orderBy('i.id')
           .execute();
@@ -193,7 +193,7 @@ async function lockIncidents(db: Db, ids: number[]): Promise<Map<number, Inciden
   const rows = await db
     .selectFrom('incidents')
     .select(['id', 'status'])
-    .where('id', 'in', [...new Set(ids)])
+    .where('id', '=', anyId([...new Set(ids)]))
     .orderBy('id')
     .forUpdate()
     .execute();
@@ -241,7 +241,11 @@ async function correlateBatch(ctx: ServiceContext, ids: number[]): Promise<Incid
     const allKeys = [...new Map(alerts.flatMap((a) => a.keys.map((k) => [k.key, k] as const))).values()];
     const [found, placed, prevalence] = await Promise.all([
       candidates(trx, allKeys, from, to, config.prevalence_cap),
-      trx.selectFrom('incident_alerts').select(['alert_id', 'incident_id']).where('alert_id', 'in', ids).execute(),
+      trx
+        .selectFrom('incident_alerts')
+        .select(['alert_id', 'incident_id'])
+        .where('alert_id', '=', anyId(ids))
+        .execute(),
       indicatorPrevalence(
         trx,
         [...new Set(allKeys.flatMap((k) => (k.indicatorId === null ? [] : [k.indicatorId])))],
@@ -260,7 +264,7 @@ async function correlateBatch(ctx: ServiceContext, ids: number[]): Promise<Incid
         await trx
           .selectFrom('incident_alerts')
           .select(['alert_id', 'incident_id'])
-          .where('alert_id', 'in', [...new Set([...ids, ...found.map((c) => c.alert_id)])])
+          .where('alert_id', '=', anyId([...new Set([...ids, ...found.map((c) => c.alert_id)])]))
           .execute()
       ).map((m) => [m.alert_id, m.incident_id]),
     );
@@ -300,15 +304,15 @@ async function correlateBatch(ctx: ServiceContext, ids: number[]): Promise<Incid
       if (placement) placements.push({ alert, placement });
     }
     const result = await apply(trx, ctx, placements);
-    const keyRows = alerts.flatMap((a) =>
-      a.keys.map((k) => ({ key: k.key, alert_id: a.id, occurred_at: new Date(a.occurredAt) })),
-    );
+    const keyRows = alerts.flatMap((a) => a.keys.map((k) => [k.key, a.id, new Date(a.occurredAt)] as const));
     if (keyRows.length > 0) {
-      await trx
-        .insertInto('incident_correlation_keys')
-        .values(keyRows)
-        .onConflict((oc) => oc.doNothing())
-        .execute();
+      // Three array parameters however many keys the batch has.
+      await sql`
+        INSERT INTO incident_correlation_keys (key, alert_id, occurred_at)
+        SELECT * FROM unnest(${keyRows.map((r) => r[0])}::text[], ${keyRows.map((r) => r[1])}::bigint[],
+                             ${keyRows.map((r) => r[2])}::timestamptz[])
+        ON CONFLICT DO NOTHING
+      `.execute(trx);
     }
     return result;
   });

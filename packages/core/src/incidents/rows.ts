@@ -30,17 +30,24 @@ export function incidentEventRow(ctx: Pick<ServiceContext, 'actor' | 'requestId'
   };
 }
 
+/** Rows per INSERT: well under Postgres's 65,535 bind parameters (11 per event). */
+const EVENTS_PER_STATEMENT = 1000;
+
 export async function recordIncidentEvents(
   db: Db,
   ctx: Pick<ServiceContext, 'actor' | 'requestId'>,
   events: IncidentEventInput[],
 ): Promise<void> {
-  if (events.length === 0) return;
-  await db
-    .insertInto('incident_events')
-    .values(events.map((e) => incidentEventRow(ctx, e)))
-    .execute();
+  for (let i = 0; i < events.length; i += EVENTS_PER_STATEMENT) {
+    await db
+      .insertInto('incident_events')
+      .values(events.slice(i, i + EVENTS_PER_STATEMENT).map((e) => incidentEventRow(ctx, e)))
+      .execute();
+  }
 }
+
+/** `= ANY($ids)`: one bind parameter however many ids (an IN list takes one each). */
+export const anyId = (ids: readonly number[]) => sql<number>`ANY(${[...ids]}::bigint[])`;
 
 /** AlertSeverity by weight (SEVERITY_WEIGHT), in SQL. */
 export const severityRank = (column: string) =>

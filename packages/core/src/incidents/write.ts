@@ -20,13 +20,14 @@ import {
   type IncidentSplitRequest,
   IncidentSplitRequestSchema,
 } from '@calseta/schema';
+import { sql } from 'kysely';
 import { authorize } from '../auth/permissions.js';
 import type { ServiceContext } from '../infra/context.js';
 import { notFound, ServiceError, validationError } from '../infra/errors.js';
 import { newUuid } from '../infra/ids.js';
 import { findingAuthor } from '../metrics/findings.js';
 import { loadIncident, toFinding } from './read.js';
-import { type IncidentEventInput, recordIncidentEvents, refreshAggregates } from './rows.js';
+import { anyId, type IncidentEventInput, recordIncidentEvents, refreshAggregates } from './rows.js';
 
 type Action = 'merge' | 'split' | 'move';
 
@@ -73,41 +74,29 @@ async function moveInto(
     .selectFrom('incident_alerts')
     .innerJoin('incidents', 'incidents.id', 'incident_alerts.incident_id')
     .select(['incident_alerts.alert_id', 'incident_alerts.incident_id', 'incidents.uuid'])
-    .where('incident_alerts.alert_id', 'in', alertIds)
+    .where('incident_alerts.alert_id', '=', anyId(alertIds))
     .execute();
   const from = new Map(before.map((b) => [b.alert_id, b]));
   const moving = alertIds.filter((id) => from.get(id)?.incident_id !== target.id);
   const pinnedHere = alertIds.filter((id) => from.get(id)?.incident_id === target.id);
   if (moving.length > 0) {
-    await trx
-      .insertInto('incident_alerts')
-      .values(
-        moving.map((alertId) => ({
-          incident_id: target.id,
-          alert_id: alertId,
-          reason: JSON.stringify(reason),
-          pinned: true,
-          added_by: 'analyst',
-        })),
-      )
-      .onConflict((oc) =>
-        oc.column('alert_id').doUpdateSet((eb) => ({
-          incident_id: eb.ref('excluded.incident_id'),
-          reason: eb.ref('excluded.reason'),
-          pinned: true,
-          added_by: 'analyst',
-        })),
-      )
-      .execute();
+    // One statement however many alerts move (a merge moves whole incidents).
+    await sql`
+      INSERT INTO incident_alerts (incident_id, alert_id, reason, pinned, added_by)
+      SELECT ${target.id}, id, ${JSON.stringify(reason)}::jsonb, true, 'analyst' FROM unnest(${moving}::bigint[]) AS id
+      ON CONFLICT (alert_id) DO UPDATE
+      SET incident_id = excluded.incident_id, reason = excluded.reason, pinned = true, added_by = 'analyst'
+    `.execute(trx);
   }
   // Already here: the analyst confirmed them, so they are pinned too.
   if (pinnedHere.length > 0) {
-    await trx.updateTable('incident_alerts').set({ pinned: true }).where('alert_id', 'in', pinnedHere).execute();
+    await trx.updateTable('incident_alerts').set({ pinned: true }).where('alert_id', '=', anyId(pinnedHere)).execute();
   }
   const left = [...new Set(moving.flatMap((id) => (from.has(id) ? [from.get(id)?.incident_id as number] : [])))];
   await refreshAggregates(trx, [target.id, ...left]);
-  if (moving.length === 0) return left;
-  const uuids = await trx.selectFrom('alerts').select(['id', 'uuid']).where('id', 'in', moving).execute();
+  // A merge is one timeline event on each side (mergeIncidents), not one per alert.
+  if (moving.length === 0 || reason.action === 'merge') return left;
+  const uuids = await trx.selectFrom('alerts').select(['id', 'uuid']).where('id', '=', anyId(moving)).execute();
   const alertUuid = new Map(uuids.map((u) => [u.id, u.uuid]));
   const events: IncidentEventInput[] = [];
   for (const alertId of moving) {
