@@ -343,6 +343,19 @@ describe('per-incident delivery (real worker, real agent endpoint)', () => {
     ]);
     expect(rows[1]?.added_alert_ids.map(Number).sort()).toEqual([alerts[2]?.id, alerts[3]?.id].sort());
     expect(new Set(rows.map((r) => r.idempotency_key)).size).toBe(2);
+    // Readable, with every attempt: GET /v1/agents/{uuid}/incident-deliveries, newest first.
+    const listed = await t.h.request('GET', `/v1/agents/${incidentAgent.uuid}/incident-deliveries`);
+    expect(listed.status).toBe(200);
+    expect(listed.body.meta.total).toBe(2);
+    expect(
+      listed.body.data.map((d: any) => [d.revision, d.event, d.status, d.alert_count, d.added_alert_count]),
+    ).toEqual([
+      [2, 'incident.updated', 'delivered', 4, 2],
+      [1, 'incident.opened', 'delivered', 2, 2],
+    ]);
+    expect(listed.body.data[1].attempts.map((a: any) => a.status_code)).toEqual([503, 200]);
+    expect(listed.body.data[1]).toMatchObject({ idempotency_key: rows[0]?.idempotency_key, max_attempts: 4 });
+    expect(listed.body.data[0].token_count).toBeGreaterThan(0);
   });
 
   it('a re-run job (cut or attempt) sends nothing and cuts no revision', async () => {

@@ -77,6 +77,7 @@ export {
   EVENT_INCIDENT_OPENED,
   EVENT_INCIDENT_UPDATED,
   type IncidentDispatchResult,
+  listIncidentDeliveries,
   runIncidentDelivery,
 } from './incidents/delivery.js';
 export {

@@ -231,6 +231,40 @@ export const AgentRunDetailSchema = AgentRunSchema.extend({
 }).meta({ id: 'AgentRunDetail' });
 export type AgentRunDetail = z.infer<typeof AgentRunDetailSchema>;
 
+/** One revision of an incident delivered to a per-incident agent, with every attempt. */
+export const IncidentDeliverySchema = z
+  .object({
+    uuid: UuidSchema,
+    incident_uuid: UuidSchema,
+    agent_uuid: UuidSchema,
+    agent_name: z.string(),
+    /** 1 when the incident opened, then one per debounced update. */
+    revision: z.number().int(),
+    event: z.enum(['incident.opened', 'incident.updated']),
+    /** Sent as `Idempotency-Key`: the same for every attempt of the revision. */
+    idempotency_key: z.string(),
+    status: AgentRunStatusSchema,
+    attempt_count: z.number().int(),
+    max_attempts: z.number().int(),
+    /** Members the revision covers, and how many joined since the previous one. */
+    alert_count: z.number().int(),
+    added_alert_count: z.number().int(),
+    next_attempt_at: TimestampSchema.nullable(),
+    response_status_code: z.number().int().nullable(),
+    error: z.string().nullable(),
+    duration_ms: z.number().int().nullable(),
+    payload_bytes: z.number().int().nullable(),
+    /** o200k tokens of the payload sent. */
+    token_count: z.number().int().nullable(),
+    attempts: z.array(AgentRunAttemptSchema),
+    started_at: TimestampSchema.nullable(),
+    completed_at: TimestampSchema.nullable(),
+    created_at: TimestampSchema,
+    updated_at: TimestampSchema,
+  })
+  .meta({ id: 'IncidentDelivery' });
+export type IncidentDelivery = z.infer<typeof IncidentDeliverySchema>;
+
 export const AgentTestResultSchema = z
   .object({
     delivered: z.boolean(),

@@ -7,6 +7,7 @@ import {
   listAgentRuns,
   listAgents,
   listAlertAgentRuns,
+  listIncidentDeliveries,
   redeliverAgentRun,
   rotateAgentSigningSecret,
   testAgent,
@@ -24,6 +25,7 @@ import {
   AgentWithSecretSchema,
   DispatchAgentResultSchema,
   dataEnvelope,
+  IncidentDeliverySchema,
   PageQuerySchema,
   pageEnvelope,
   TriggerAgentsResultSchema,
@@ -192,6 +194,31 @@ agentRoutes.openapi(
     c.json(
       pageBody(
         await listAgentRuns(c.get('ctx'), { uuid: c.req.valid('param').agent_uuid, query: c.req.valid('query') }),
+      ),
+      200,
+    ),
+);
+
+agentRoutes.openapi(
+  apiRoute({
+    method: 'get',
+    path: '/v1/agents/{agent_uuid}/incident-deliveries',
+    tags: runTags,
+    summary: "A per-incident agent's deliveries (one per incident revision), newest first, with every attempt",
+    permission: 'agents:read',
+    request: { params: AgentParams, query: PageQuerySchema },
+    responses: {
+      200: json(pageEnvelope(IncidentDeliverySchema), 'A page of incident deliveries.'),
+      404: errorContent('No such agent.'),
+    },
+  }),
+  async (c) =>
+    c.json(
+      pageBody(
+        await listIncidentDeliveries(c.get('ctx'), {
+          uuid: c.req.valid('param').agent_uuid,
+          query: c.req.valid('query'),
+        }),
       ),
       200,
     ),

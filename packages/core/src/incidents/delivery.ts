@@ -20,17 +20,19 @@
  * revision again with the same key, for the receiver to drop if it already has it.
  */
 import type { Db } from '@calseta/db';
-import type { AgentRunAttempt } from '@calseta/schema';
+import type { AgentRunAttempt, AgentRunStatus, IncidentDelivery, PageQuery } from '@calseta/schema';
 import { sql } from 'kysely';
 import { postToAgent, signingSecretOf } from '../agents/deliver.js';
 import { retryDelaySeconds } from '../agents/dispatch.js';
 import { agentMatches } from '../agents/matching.js';
-import type { AgentRow } from '../agents/registry.js';
+import { type AgentRow, findAgent } from '../agents/registry.js';
+import { authorize } from '../auth/permissions.js';
 import { targetingSubjectOf } from '../context/subject.js';
 import type { ServiceContext } from '../infra/context.js';
 import { ServiceError } from '../infra/errors.js';
 import type { JobPayload } from '../infra/jobs/catalogue.js';
 import { livenessHeldSql } from '../infra/liveness.js';
+import { iso, pageOf } from '../infra/serialize.js';
 import { countDeliveryAttempt } from '../infra/telemetry/metrics.js';
 import type { IncidentChange } from './correlate.js';
 import { buildIncidentPayload, DEFAULT_INCIDENT_TOKEN_BUDGET } from './payload.js';
@@ -407,5 +409,83 @@ export async function runIncidentDelivery(ctx: ServiceContext, data: JobPayload<
   ctx.logger.debug(
     { delivery_uuid: claimed.uuid, agent_uuid: agent.uuid, revision: delivery.revision, attempt, status, delay },
     'incident delivery attempt',
+  );
+}
+
+/** `GET /v1/agents/{uuid}/incident-deliveries`: the agent's incident revisions, newest first, with every attempt. */
+export async function listIncidentDeliveries(
+  ctx: ServiceContext,
+  { uuid: agentUuid, query }: { uuid: string; query: PageQuery },
+) {
+  authorize(ctx, 'agents:read');
+  const agent = await findAgent(ctx.db, agentUuid);
+  const [rows, total] = await Promise.all([
+    ctx.db
+      .selectFrom('incident_deliveries as d')
+      .innerJoin('incidents as i', 'i.id', 'd.incident_id')
+      .select([
+        'd.uuid',
+        'i.uuid as incident_uuid',
+        'd.revision',
+        'd.event',
+        'd.idempotency_key',
+        'd.status',
+        'd.attempt_count',
+        sql<number>`jsonb_array_length(d.alert_ids)`.as('alert_count'),
+        sql<number>`jsonb_array_length(d.added_alert_ids)`.as('added_alert_count'),
+        'd.next_attempt_at',
+        'd.response_status_code',
+        'd.error',
+        'd.duration_ms',
+        'd.payload_bytes',
+        'd.token_count',
+        'd.attempts',
+        'd.started_at',
+        'd.completed_at',
+        'd.created_at',
+        'd.updated_at',
+      ])
+      .where('d.agent_registration_id', '=', agent.id)
+      .orderBy('d.created_at', 'desc')
+      .orderBy('d.id', 'desc')
+      .limit(query.page_size)
+      .offset((query.page - 1) * query.page_size)
+      .execute(),
+    ctx.db
+      .selectFrom('incident_deliveries')
+      .select((eb) => eb.fn.countAll<string>().as('n'))
+      .where('agent_registration_id', '=', agent.id)
+      .executeTakeFirstOrThrow(),
+  ]);
+  return pageOf(
+    rows.map(
+      (r): IncidentDelivery => ({
+        uuid: r.uuid,
+        incident_uuid: r.incident_uuid,
+        agent_uuid: agent.uuid,
+        agent_name: agent.name,
+        revision: r.revision,
+        event: r.event as IncidentDelivery['event'],
+        idempotency_key: r.idempotency_key,
+        status: r.status as AgentRunStatus,
+        attempt_count: r.attempt_count,
+        max_attempts: agent.retry_count + 1,
+        alert_count: Number(r.alert_count),
+        added_alert_count: Number(r.added_alert_count),
+        next_attempt_at: iso(r.next_attempt_at),
+        response_status_code: r.response_status_code,
+        error: r.error,
+        duration_ms: r.duration_ms,
+        payload_bytes: r.payload_bytes,
+        token_count: r.token_count,
+        attempts: r.attempts as unknown as AgentRunAttempt[],
+        started_at: iso(r.started_at),
+        completed_at: iso(r.completed_at),
+        created_at: iso(r.created_at),
+        updated_at: iso(r.updated_at),
+      }),
+    ),
+    Number(total.n),
+    query,
   );
 }
