@@ -1,8 +1,9 @@
-import type { User } from '@calseta/schema';
-import { screen, waitFor, within } from '@testing-library/react';
+import type { AlertFinding, User } from '@calseta/schema';
+import { render, screen, waitFor, within } from '@testing-library/react';
 import userEvent from '@testing-library/user-event';
 import { describe, expect, it, vi } from 'vitest';
 import { leavePage } from './api/client.js';
+import { FindingCards } from './components/findings.js';
 import { approval } from './test/fixtures.js';
 import { one, page, renderApp, session } from './test/render.js';
 
@@ -313,5 +314,44 @@ describe('users (admin)', () => {
       name: /Ada Admin \(you\)/,
     });
     expect((within(row).getByRole('button', { name: 'Disable' }) as HTMLButtonElement).disabled).toBe(true);
+  });
+});
+
+describe('people appear as themselves', () => {
+  const finding = (posted_by: AlertFinding['posted_by']): AlertFinding => ({
+    id: 'f1',
+    agent_name: 'analyst notes',
+    summary: 'Contained.',
+    confidence: 'high',
+    recommended_action: null,
+    evidence: null,
+    posted_at: '2026-11-20T09:00:00.000Z',
+    posted_by,
+  });
+
+  it('a finding posted by a person names them; one posted by a key names the key', () => {
+    const { unmount } = render(
+      <FindingCards
+        empty="none"
+        findings={[
+          finding({
+            actor_type: 'api',
+            key_prefix: null,
+            key_name: null,
+            key_type: null,
+            user: { uuid: '00000000-0000-7000-8000-0000000000a3', email: 'cy@example.com' },
+          }),
+        ]}
+      />,
+    );
+    expect(screen.getByText(/^by/).textContent).toBe('by cy@example.com');
+    unmount();
+    render(
+      <FindingCards
+        empty="none"
+        findings={[finding({ actor_type: 'api', key_prefix: 'cai_agnt', key_name: 'triage', key_type: 'agent' })]}
+      />,
+    );
+    expect(screen.getByText(/^by/).textContent).toBe('by cai_agnt');
   });
 });

@@ -77,6 +77,24 @@ export function Empty({ children }: { children: ReactNode }) {
 }
 
 /** A status pill; the tone follows the value (severity, status, malice, run state…). */
+/** Who acted: the person when a person did (their session or personal key), else the key's prefix. */
+export function Actor({
+  user,
+  keyPrefix,
+}: {
+  user?: { uuid: string; email: string } | null;
+  keyPrefix: string | null;
+}) {
+  if (user) {
+    return (
+      <span className="small" title={keyPrefix ? `${user.email} (key ${keyPrefix})` : user.email}>
+        {user.email}
+      </span>
+    );
+  }
+  return keyPrefix ? <code className="small">{keyPrefix}</code> : null;
+}
+
 export function Badge({ value, tone }: { value: string | null | undefined; tone?: string }) {
   if (value === null || value === undefined) return <span className="muted">—</span>;
   return <span className={`badge tone-${tone ?? toneOf(value)}`}>{value}</span>;

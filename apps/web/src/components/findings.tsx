@@ -1,5 +1,5 @@
 import type { AlertFinding } from '@calseta/schema';
-import { Badge, Time } from './feedback.js';
+import { Actor, Badge, Time } from './feedback.js';
 import { JsonView } from './json-view.js';
 import { Card } from './layout.js';
 import { Markdown } from './markdown.js';
@@ -13,7 +13,11 @@ export function FindingCards({ findings, empty }: { findings: readonly AlertFind
         <Card key={f.id} title={f.agent_name} actions={<Time value={f.posted_at} />}>
           <div className="row">
             {f.confidence && <Badge value={`confidence ${f.confidence}`} tone="info" />}
-            {f.posted_by?.key_prefix && <span className="muted small">by {f.posted_by.key_prefix}</span>}
+            {(f.posted_by?.user || f.posted_by?.key_prefix) && (
+              <span className="muted small">
+                by <Actor user={f.posted_by.user} keyPrefix={f.posted_by.key_prefix} />
+              </span>
+            )}
           </div>
           <Markdown>{f.summary}</Markdown>
           {f.recommended_action && (

@@ -55,9 +55,9 @@ export function ApprovalsPage() {
             </button>
           </div>
         ) : (
-          // `api_key:<uuid>` in full on hover; its first characters are enough to tell deciders apart.
+          // `user:<uuid>` (a person) or `api_key:<uuid>` in full on hover; the first characters tell deciders apart.
           <span className="muted small" title={a.responder_id ?? undefined}>
-            {a.responder_id ? `by ${a.responder_id.replace(/^(api_key:.{8}).*$/, '$1…')}` : ''}
+            {a.responder_id ? `by ${a.responder_id.replace(/^((?:api_key|user):.{8}).*$/, '$1…')}` : ''}
           </span>
         ),
     },
