@@ -16,6 +16,7 @@ import type { Db } from '@calseta/db';
 import type { CorrelationConfig } from '@calseta/schema';
 import { sql } from 'kysely';
 import type { ServiceContext } from '../infra/context.js';
+import { newUuid } from '../infra/ids.js';
 import { loadCorrelationConfig } from './config.js';
 import { Correlator, type EngineAlert, type IncidentRef, type Placement, STRONG_CANDIDATES } from './engine.js';
 import { type AlertEntities, type CorrelationKey, compileExclusions, correlationKeys, lockId } from './keys.js';
@@ -334,7 +335,7 @@ async function apply(
       if (placement.opened) {
         const row = await trx
           .insertInto('incidents')
-          .values({ title: placement.title })
+          .values({ uuid: newUuid(), title: placement.title })
           .returning(['id', 'uuid'])
           .executeTakeFirstOrThrow();
         target = { ...row, opened: true };
