@@ -32,6 +32,8 @@ const METRICS = [
 export function IncidentDetailPage() {
   const { uuid = '' } = useParams();
   const [dialog, setDialog] = useState<null | 'close' | 'merge'>(null);
+  // Alerts keep joining an open incident: this observer makes the page's query poll.
+  useQuery({ ...incidentQueries.detail(uuid), refetchInterval: 15_000 });
   return (
     <DetailPage<Incident>
       resource={incidentQueries}

@@ -91,8 +91,11 @@ describe('incident list', () => {
 
 describe('incident detail', () => {
   it('shows the header with its metrics, and why each alert joined', async () => {
-    renderApp(`/incidents/${IDS.incident}`, detailRoutes());
+    const { client } = renderApp(`/incidents/${IDS.incident}`, detailRoutes());
     await screen.findByRole('heading', { name: `Brute force then sign-in from ${IP}` });
+    // Alerts keep joining an open incident: the page polls it.
+    const query = client.getQueryCache().find({ queryKey: ['incidents', 'detail', IDS.incident], exact: true });
+    expect(query?.observers.some((o) => o.options.refetchInterval === 15_000)).toBe(true);
     const header = document.querySelector('.page-header') as HTMLElement;
     expect(within(header).getByText('Critical')).toBeTruthy();
     expect(within(header).getByText('4 alerts')).toBeTruthy();
