@@ -397,6 +397,24 @@ describe('per-incident delivery (real worker, real agent endpoint)', () => {
     expect(await t.deliveries(incidentId, incidentAgent.uuid)).toHaveLength(2);
     expect(t.endpoint.received.filter((r) => r.path === '/incident-agent')).toHaveLength(before);
   });
+
+  it('an update whose scheduled job failed for good is scheduled again (not stuck behind it)', async () => {
+    const enriched = t.h.nextJob((o) => o.name === 'enrich-alert');
+    const fifth = await t.ingest({ ...CHAIN[3], title: 'Mass download from OneDrive: 311 files', file_count: 311 });
+    await enriched;
+    const change = await t.group([fifth.id], incidentId);
+    // The cursor says a job is due since an hour: that job is gone.
+    await t.h.query(
+      `UPDATE incident_delivery_cursors SET due_at = now() - interval '1 hour'
+       WHERE incident_id = $1 AND agent_registration_id = (SELECT id FROM agent_registrations WHERE uuid = $2)`,
+      [incidentId, incidentAgent.uuid],
+    );
+    const ctx = contextFor(t.h.deps, SYSTEM);
+    expect((await dispatchIncidentUpdates(ctx, { changes: [{ ...change, opened: false }] })).scheduled).toBe(1);
+    const rows = await waitDelivered(incidentId, 3);
+    expect(rows.map((r) => r.revision)).toEqual([1, 2, 3]);
+    expect(rows[2]?.added_alert_ids.map(Number)).toEqual([fifth.id]);
+  });
 });
 
 describe('a worker killed mid-delivery', () => {

@@ -46,6 +46,8 @@ const MATCH_SAMPLE = 50;
 /** An attempt's claim outlives its request by this much (a live but slow process keeps it). */
 const LEASE_MARGIN_SECONDS = 30;
 const JOB = 'deliver-incident';
+/** A scheduled cut this late has failed for good (its job's retries and expiries are far shorter). */
+const OVERDUE_SECONDS = 600;
 
 /** What delivery needs of a correlation change (correlate.ts's IncidentChange). */
 type Change = Pick<IncidentChange, 'incidentId' | 'opened' | 'alertIds'>;
@@ -142,12 +144,14 @@ export async function dispatchIncidentUpdates(
     let scheduled = 0;
     for (const pair of pairs) {
       const delay = pair.opened ? 0 : debounce;
-      // Scheduled unless a job already is: that job will cut the revision with these alerts in it.
+      // Scheduled unless a job already is: that job will cut the revision with these alerts in it. A
+      // job long overdue (it failed for good) no longer counts, or the incident would never update again.
       const row = await sql<{ due_at: Date }>`
         INSERT INTO incident_delivery_cursors (incident_id, agent_registration_id, due_at)
         VALUES (${pair.incidentId}, ${pair.agentId}, now() + make_interval(secs => ${delay}))
         ON CONFLICT (incident_id, agent_registration_id) DO UPDATE SET due_at = EXCLUDED.due_at
           WHERE incident_delivery_cursors.due_at IS NULL
+             OR incident_delivery_cursors.due_at < now() - make_interval(secs => ${OVERDUE_SECONDS})
         RETURNING due_at`.execute(db);
       if (row.rows.length === 0) continue;
       await ctx.queue.send(
