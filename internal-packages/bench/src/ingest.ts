@@ -63,7 +63,7 @@ interface Options {
   apiEntry: string | undefined;
   /** Before each phase, wait up to this many seconds for the machine to be quiet. 0 = don't. */
   waitIdle: number;
-  /** Load pg_stat_statements (statements per item; costs Postgres a few %). */
+  /** Load pg_stat_statements (statements per item; adds Postgres CPU). */
   pgss: boolean;
   tmp: string;
 }
@@ -81,7 +81,7 @@ const HELP = `Usage: pnpm bench ingest [--duration 20] [--connections 32] [--war
   --api-entry    run \`node <file>\` as the API instead (e.g. a bundle built elsewhere); overrides --api
   --wait-idle    before each phase, wait up to this many seconds for other load on the machine to drop
                  below ${IDLE_BUSY}% of one core (default 0: don't wait)
-  --pgss         load pg_stat_statements: statements and planning time per item (costs Postgres a few %;
+  --pgss         load pg_stat_statements: statements and planning time per item (adds Postgres CPU;
                  commits, WAL and bytes written per item are shown without it)
   --tmp          parent directory of the throwaway Postgres data dir (default: the OS temp dir)`;
 
@@ -426,7 +426,7 @@ async function measure(options: Options, cleanup: Cleanup): Promise<number> {
       `shared_buffers=${settings.shared_buffers} max_wal_size=${settings.max_wal_size}`,
   );
   out(
-    `            ${pgStats.stats.statements ? 'pg_stat_statements loaded (--pgss: costs Postgres a few %)' : 'pg_stat_statements off (--pgss for statements per item)'}`,
+    `            ${pgStats.stats.statements ? 'pg_stat_statements loaded (--pgss: adds Postgres CPU)' : 'pg_stat_statements off (--pgss for statements per item)'}`,
   );
 
   // Schema, pg-boss queues, an admin key: what `calseta start` does on first run.

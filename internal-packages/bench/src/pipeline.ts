@@ -490,7 +490,7 @@ async function measure(options: Options, cleanup: Cleanup): Promise<number> {
   const version = await one<{ v: string }>(pool, "SELECT current_setting('server_version') AS v");
   out(`  postgres  embedded ${version.v}, durable defaults (fsync, synchronous_commit, full_page_writes on);`);
   out(
-    `            ${stats.statements ? 'pg_stat_statements loaded (track=all, track_planning=on: costs Postgres a few %)' : `no pg_stat_statements: ${statementsUnavailable ?? 'CREATE EXTENSION failed'} (statements, planning, NOTIFYs n/a)`}`,
+    `            ${stats.statements ? 'pg_stat_statements loaded (track=all, track_planning=on: adds Postgres CPU; --no-pgss without)' : `no pg_stat_statements: ${statementsUnavailable ?? 'CREATE EXTENSION failed'} (statements, planning, NOTIFYs n/a)`}`,
   );
 
   const mock = await startMockProviders({ latencyMs: options.latency });
