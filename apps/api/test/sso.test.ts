@@ -176,6 +176,13 @@ describe('CSRF on cookie-authenticated writes', () => {
       (e: { actor_user: { email: string } | null }) => e.actor_user?.email === 'bob@example.test',
     );
     expect(mine.length).toBeGreaterThanOrEqual(2);
+    const timeline = await h.request('GET', `/v1/alerts/${uuid}/activity`);
+    const byBob = timeline.body.data.filter(
+      (e: { actor_user: { email: string } | null }) => e.actor_user?.email === 'bob@example.test',
+    );
+    expect(byBob.map((e: { event_type: string }) => e.event_type)).toEqual(
+      expect.arrayContaining(['alert_status_updated', 'alert_finding_added']),
+    );
     const detail = await h.request('GET', `/v1/alerts/${uuid}`);
     expect(detail.body.data.agent_findings.at(-1).posted_by.user).toMatchObject({ email: 'bob@example.test' });
   });

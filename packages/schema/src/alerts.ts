@@ -17,6 +17,7 @@ import {
   IndicatorTypeSchema,
   MaliceLevelSchema,
 } from './enums.js';
+import { ActorUserSchema } from './users.js';
 
 /** Body of `POST /v1/alerts`: a payload in a registered source's format. */
 export const AlertIngestRequestSchema = z
@@ -242,6 +243,8 @@ export const ActivityEventSchema = z
     event_type: z.string(),
     actor_type: ActorTypeSchema,
     actor_key_prefix: z.string().nullable(),
+    /** Ours (issue 21): the person who acted (signed in, or a personal key's owner), else null. */
+    actor_user: ActorUserSchema.nullable(),
     references: z.record(z.string(), z.unknown()),
     created_at: TimestampSchema,
   })

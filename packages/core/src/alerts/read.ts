@@ -373,7 +373,16 @@ export async function listAlertActivity(
   const base = ctx.db.selectFrom('activity_events').where('alert_id', '=', alertId);
   const [rows, count] = await Promise.all([
     base
-      .select(['uuid', 'event_type', 'actor_type', 'actor_key_prefix', 'references', 'created_at'])
+      .select([
+        'uuid',
+        'event_type',
+        'actor_type',
+        'actor_key_prefix',
+        'actor_user_uuid',
+        'actor_user_email',
+        'references',
+        'created_at',
+      ])
       .orderBy('created_at', 'desc')
       .orderBy('id', 'desc')
       .limit(page.page_size)
@@ -386,6 +395,7 @@ export async function listAlertActivity(
     event_type: r.event_type,
     actor_type: r.actor_type as ActivityEvent['actor_type'],
     actor_key_prefix: r.actor_key_prefix,
+    actor_user: r.actor_user_uuid ? { uuid: r.actor_user_uuid, email: r.actor_user_email ?? '' } : null,
     references: (r.references ?? {}) as Record<string, unknown>,
     created_at: iso(r.created_at),
   }));

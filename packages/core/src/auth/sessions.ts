@@ -66,6 +66,11 @@ export async function createSession(
 ): Promise<{ token: string; uuid: string; expiresAt: Date }> {
   const token = newSessionToken();
   const expiresAt = new Date(now.getTime() + policy.absoluteSeconds * 1000);
+  // Ended sessions stay 30 days for the record, then go (an index range, once per sign-in).
+  await deps.db
+    .deleteFrom('sessions')
+    .where('expires_at', '<', new Date(now.getTime() - 30 * 86_400_000))
+    .execute();
   const row = await deps.db
     .insertInto('sessions')
     .values({
