@@ -2,7 +2,7 @@ import { screen, waitFor, within } from '@testing-library/react';
 import userEvent from '@testing-library/user-event';
 import { describe, expect, it } from 'vitest';
 import { alertDetail, alertSummary, approval } from './test/fixtures.js';
-import { one, page, renderApp, session } from './test/render.js';
+import { forbidden, one, page, renderApp, session } from './test/render.js';
 
 const health = { status: 'ok', version: 'test' };
 
@@ -92,17 +92,7 @@ describe('sign-in and auth errors', () => {
   it('a 403 keeps the session and names the missing scope', async () => {
     renderApp('/approvals', {
       'GET /health': health,
-      'GET /v1/workflow-approvals': {
-        status: 403,
-        body: {
-          error: {
-            code: 'FORBIDDEN',
-            message: 'Insufficient scope.',
-            details: { required_scopes: ['approvals:write'] },
-          },
-          request_id: 'r',
-        },
-      },
+      'GET /v1/workflow-approvals': forbidden('approvals:write'),
     });
     expect((await screen.findByRole('alert')).textContent).toMatch(/needs approvals:write/);
     expect(screen.getByRole('navigation', { name: 'Main' })).toBeTruthy();

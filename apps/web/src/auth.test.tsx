@@ -5,7 +5,7 @@ import { describe, expect, it, vi } from 'vitest';
 import { leavePage } from './api/client.js';
 import { FindingCards } from './components/findings.js';
 import { approval } from './test/fixtures.js';
-import { one, page, renderApp, session } from './test/render.js';
+import { forbidden, one, page, renderApp, session } from './test/render.js';
 
 vi.mock('./api/client.js', async (original) => ({
   ...(await original<typeof import('./api/client.js')>()),
@@ -156,16 +156,7 @@ describe('roles decide what is offered', () => {
       '/approvals',
       {
         ...pending,
-        'POST /v1/workflow-approvals/00000000-0000-7000-8000-0000000000e1/approve': {
-          status: 403,
-          body: {
-            error: {
-              code: 'FORBIDDEN',
-              message: 'Insufficient scope.',
-              details: { required_scopes: ['approvals:write'] },
-            },
-          },
-        },
+        'POST /v1/workflow-approvals/00000000-0000-7000-8000-0000000000e1/approve': forbidden('approvals:write'),
       },
       { as: approver },
     );

@@ -53,6 +53,15 @@ const LONG_REASON = [
   'ongoing attempts; the user account is handled separately by the identity runbook (session revoke, reset).',
 ].join(' ');
 
+/** An active workflow on IP addresses whose every run needs a person's approval; its uuid. */
+async function createGatedWorkflow(h: Harness, name: string): Promise<string> {
+  const wf = await h.request('POST', '/v1/workflows', {
+    json: { name, code: CODE, state: 'active', indicator_types: ['ip'], approval_mode: 'always', risk_level: 'high' },
+  });
+  expect(wf.status).toBe(201);
+  return wf.body.data.uuid as string;
+}
+
 /** Everything the page's origin keeps in the browser: localStorage, sessionStorage, IndexedDB names. */
 function browserStorage(page: Page): Promise<string> {
   return page.evaluate(async () => {
@@ -92,18 +101,7 @@ describe('web UI end to end (chromium)', () => {
       json: { title: 'Endpoint compromise runbook', document_type: 'runbook', is_global: true, content: RUNBOOK },
     });
     expect(doc.status).toBe(201);
-    const wf = await h.request('POST', '/v1/workflows', {
-      json: {
-        name: 'Block IP at the firewall',
-        code: CODE,
-        state: 'active',
-        indicator_types: ['ip'],
-        approval_mode: 'always',
-        risk_level: 'high',
-      },
-    });
-    expect(wf.status).toBe(201);
-    workflowUuid = wf.body.data.uuid;
+    workflowUuid = await createGatedWorkflow(h, 'Block IP at the firewall');
     const agent = await h.request('POST', '/v1/agents', {
       json: { name: 'Triage agent', endpoint_url: 'http://127.0.0.1:9/calseta' },
     });
@@ -360,23 +358,13 @@ describe('single sign-on end to end (chromium, a real OpenID Connect provider)',
     };
     // An agent asks, through the API with its own key, for a run that needs a person's approval.
     workflowName = 'Isolate host';
-    const wf = await h.request('POST', '/v1/workflows', {
-      json: {
-        name: workflowName,
-        code: CODE,
-        state: 'active',
-        indicator_types: ['ip'],
-        approval_mode: 'always',
-        risk_level: 'high',
-      },
-    });
-    expect(wf.status).toBe(201);
+    const workflowUuid = await createGatedWorkflow(h, workflowName);
     const agentKey = await h.createKey({
       name: 'triage agent',
       key_type: 'agent',
       scopes: ['alerts:read', 'workflows:execute'],
     });
-    const asked = await h.request('POST', `/v1/workflows/${wf.body.data.uuid}/execute`, {
+    const asked = await h.request('POST', `/v1/workflows/${workflowUuid}/execute`, {
       key: agentKey,
       json: { indicator_type: 'ip', indicator_value: '198.51.100.23', reason: 'C2 beaconing', confidence: 0.9 },
     });

@@ -120,3 +120,11 @@ export const page = <T,>(data: T[], extra: Partial<{ total: number; page: number
   },
 });
 export const one = <T,>(data: T) => ({ data, meta: {} });
+/** The API's 403 for a session without any of `scopes`. */
+export const forbidden = (...scopes: string[]) => ({
+  status: 403,
+  body: {
+    error: { code: 'FORBIDDEN', message: 'Insufficient scope.', details: { required_scopes: scopes } },
+    request_id: 'r',
+  },
+});
