@@ -30,6 +30,8 @@ const { db } = createDb({
   url: env.DATABASE_URL,
   max: env.DB_POOL_SIZE,
   preparedStatements: env.DB_PREPARED_STATEMENTS,
+  // The pipeline's statements are set-based, of fixed shape: one generic plan each.
+  genericPlans: env.DB_PREPARED_STATEMENTS,
   applicationName: 'calseta-worker',
   connectionTimeoutMillis: 30_000,
 });

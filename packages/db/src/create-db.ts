@@ -35,6 +35,12 @@ export interface CreateDbOptions {
    * statements (PgBouncer in transaction mode before 1.21): `DB_PREPARED_STATEMENTS=false`.
    */
   preparedStatements?: boolean;
+  /**
+   * Plan prepared statements once, generically (`plan_cache_mode=force_generic_plan`), instead of
+   * re-planning the first executions per connection and any statement whose generic plan looks
+   * costlier. For pools running only set-based statements of fixed shape (the worker's pipeline).
+   */
+  genericPlans?: boolean;
 }
 
 export interface DbHandle {
@@ -78,6 +84,7 @@ export function createDb(options: CreateDbOptions): DbHandle {
     max: options.max ?? 10,
     application_name: options.applicationName ?? 'calseta',
     connectionTimeoutMillis: options.connectionTimeoutMillis ?? 5_000,
+    ...(options.genericPlans ? { options: '-c plan_cache_mode=force_generic_plan' } : {}),
     types,
   });
   // An idle client that loses its connection emits 'error' on the pool; without a

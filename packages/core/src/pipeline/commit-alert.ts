@@ -190,15 +190,24 @@ async function linkIndicators(
     .returning(['id', 'alert_id', 'indicator_id'])
     .execute();
   for (const row of rows) created.set(`${row.alert_id}:${row.indicator_id}`, row.id);
-  // `last_seen` to the minute; rows another job is touching right now are skipped, not waited for.
-  const seen = [...new Set(rows.map((r) => r.indicator_id))];
+  // `last_seen` to the minute, for indicators seen before (new ones were inserted with it); rows
+  // another job is touching right now are skipped, not waited for.
   const now = new Date();
-  await sql`
-    UPDATE indicators SET last_seen = ${now}, updated_at = ${now}
-    WHERE id IN (
-      SELECT id FROM indicators
-      WHERE id = ANY(${seen}::bigint[]) AND last_seen < ${now}::timestamptz - interval '1 minute'
-      ORDER BY id FOR UPDATE SKIP LOCKED)`.execute(trx);
+  const stale = new Set<number>();
+  for (const item of items) {
+    for (const i of item.stored.values()) {
+      if (i.id !== null && i.last_seen !== undefined && now.getTime() - i.last_seen.getTime() > 60_000) stale.add(i.id);
+    }
+  }
+  const seen = [...new Set(rows.map((r) => r.indicator_id))].filter((id) => stale.has(id));
+  if (seen.length > 0) {
+    await sql`
+      UPDATE indicators SET last_seen = ${now}, updated_at = ${now}
+      WHERE id IN (
+        SELECT id FROM indicators
+        WHERE id = ANY(${seen}::bigint[]) AND last_seen < ${now}::timestamptz - interval '1 minute'
+        ORDER BY id FOR UPDATE SKIP LOCKED)`.execute(trx);
+  }
   return created;
 }
 

@@ -35,6 +35,7 @@ export interface LinkedIndicator extends StoredIndicator {
   uuid: string | null;
   link_id: number | null;
   source_field: string | null;
+  last_seen?: Date;
 }
 
 interface IndicatorQuery {
@@ -56,7 +57,7 @@ async function selectIndicators(db: Db, queries: readonly IndicatorQuery[]): Pro
       SELECT x.a, i.id FROM x JOIN indicators i ON i.type = x.t AND i.value = x.v
     )
     SELECT w.alert_id, i.id, i.uuid, i.type, i.value, i.enrichment_results, i.malice_source, i.malice,
-      i.malice_overridden_at, i.malice_explanation, i.is_enriched, ai.id AS link_id, ai.source_field
+      i.malice_overridden_at, i.malice_explanation, i.is_enriched, i.last_seen, ai.id AS link_id, ai.source_field
     FROM wanted w JOIN indicators i ON i.id = w.id
     LEFT JOIN alert_indicators ai ON ai.alert_id = w.alert_id AND ai.indicator_id = i.id
     ORDER BY w.alert_id, i.id`.execute(db);
