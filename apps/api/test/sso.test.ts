@@ -1,3 +1,5 @@
+import { execFile } from 'node:child_process';
+import { promisify } from 'node:util';
 import { CookieJar, signInAtProvider } from '@calseta/oidc-test-provider';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Harness } from './harness.js';
@@ -8,6 +10,7 @@ import { type Browser, type Sso, startSso } from './sso-kit.js';
  * in over HTTP) and the real API: no token is made by hand except by the provider's own key.
  */
 
+const run = promisify(execFile);
 const CODE = `export async function run(ctx) { return WorkflowResult.ok('contained ' + ctx.indicator.value); }`;
 
 let sso: Sso;
@@ -81,6 +84,18 @@ describe('OIDC sign-in', () => {
     expect(await h.query("SELECT 1 FROM users WHERE email = 'dan@example.test'")).toHaveLength(1);
     const fay = await signIn('fay@example.test');
     expect((await call(fay, 'GET', '/v1/auth/session')).body.data.user.roles).toEqual(['admin']);
+  });
+
+  it('`calseta users grant-admin <email>` makes a refused person an admin (the real command)', async () => {
+    expect((await signInRaw('dan@example.test')).location).toBe('/?sign_in_error=no_role');
+    const { stdout } = await run(
+      process.execPath,
+      ['--import', 'tsx', 'apps/cli/src/main.ts', 'users', 'grant-admin', 'Dan@Example.test'],
+      { cwd: new URL('../../../', import.meta.url), env: { ...process.env, DATABASE_URL: h.databaseUrl } },
+    );
+    expect(stdout).toContain('Granted admin to 1 user(s)');
+    const dan = await signIn('dan@example.test');
+    expect((await call(dan, 'GET', '/v1/auth/session')).body.data.user.roles).toEqual(['admin']);
   });
 
   it('refuses a disabled user and ends their sessions at once', async () => {
