@@ -10,6 +10,7 @@ import { createServer, type IncomingHttpHeaders, type IncomingMessage, type Serv
 import type { AddressInfo } from 'node:net';
 import { contextFor, correlateAlerts, dispatchIncidentUpdates, type IncidentChange, SYSTEM } from '@calseta/core';
 import { appArgs, ProcessGroup } from '@calseta/process-harness';
+import { IncidentPayloadSchema } from '@calseta/schema';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createHarness, type Harness } from './harness.js';
 
@@ -557,7 +558,10 @@ describe('with correlation: an identity compromise chain and unrelated noise', (
     expect(got.map((r) => r.headers['x-calseta-event'])).toEqual(
       rows.map((_, i) => (i === 0 ? 'incident.opened' : 'incident.updated')),
     );
-    for (const r of got) expect(verifySignature(agent.signing_secret, r)).toBe(true);
+    for (const r of got) {
+      expect(verifySignature(agent.signing_secret, r)).toBe(true);
+      expect(IncidentPayloadSchema.parse(r.json)).toEqual(r.json);
+    }
     const named = got.flatMap((r) => r.json.changes.added_alerts as string[]);
     expect(named.sort()).toEqual([...chain].sort());
     expect(JSON.stringify(got.map((r) => r.json))).not.toContain(noiseUuid);

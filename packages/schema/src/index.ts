@@ -173,6 +173,7 @@ export {
 } from './enrichment.js';
 // Enrichment provider / field extraction admin API (see enrichment-api.ts).
 export * from './enrichment-api.js';
+export * from './incident-payload.js';
 export * from './incidents.js';
 export * from './metrics.js';
 export {

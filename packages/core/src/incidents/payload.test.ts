@@ -1,4 +1,4 @@
-import type { IncidentMembershipReason, VerdictExplanation } from '@calseta/schema';
+import { type IncidentMembershipReason, IncidentPayloadSchema, type VerdictExplanation } from '@calseta/schema';
 import { describe, expect, it } from 'vitest';
 import { type AgentPayload, composePayload, type PayloadSources } from '../payload/compose.js';
 import { tokensOf } from '../payload/text.js';
@@ -175,6 +175,7 @@ function storm(count: number, added: readonly number[], title?: (n: number) => s
 describe('incident payload', () => {
   it('a 60-alert rule storm: what all share is said once, each alert keeps what differs, within the budget', () => {
     const payload = composeIncidentPayload(storm(60, [59, 60]), 4_000) as any;
+    expect(IncidentPayloadSchema.parse(payload)).toEqual(payload);
     expect(payload.schema).toBe('calseta.incident.v1');
     expect(payload.token_count).toBeLessThanOrEqual(4_000);
     expect(payload.token_count).toBe(tokensOf(payload));
@@ -219,6 +220,7 @@ describe('incident payload', () => {
 
   it('a small budget trims named parts and keeps the malicious entity with its reason', () => {
     const payload = composeIncidentPayload(storm(60, [60]), 1_200) as any;
+    expect(IncidentPayloadSchema.parse(payload)).toEqual(payload);
     expect(payload.token_count).toBeLessThanOrEqual(1_200);
     expect(payload.shared_entities[0]).toMatchObject({ value: '185.220.101.34', verdict: 'Malicious' });
     expect(typeof payload.shared_entities[0].why).toBe('string');
