@@ -258,7 +258,7 @@ describe('users (admin)', () => {
     'GET /v1/users': page([bo]),
     'PATCH /v1/users/00000000-0000-7000-8000-0000000000a2': (c: { body: unknown }) =>
       one({ ...bo, ...(c.body as object) }),
-    'DELETE /v1/users/00000000-0000-7000-8000-0000000000a2/sessions': { status: 204 },
+    'DELETE /v1/users/00000000-0000-7000-8000-0000000000a2/sessions': one({ revoked: 2 }),
   });
 
   it('lists people with their roles; an admin changes roles, disables, and ends sessions', async () => {
@@ -288,7 +288,7 @@ describe('users (admin)', () => {
     expect(calls.some((c) => c.method === 'DELETE')).toBe(false);
     const end = screen.getByRole('dialog', { name: 'End every session of Bo Analyst?' });
     await ui.click(within(end).getByRole('button', { name: 'End sessions' }));
-    await screen.findByText(/Every session of Bo Analyst has ended/);
+    await screen.findByText('Every session of Bo Analyst has ended (2 signed out).');
     const del = calls.find((c) => c.method === 'DELETE');
     expect(del?.path).toBe('/v1/users/00000000-0000-7000-8000-0000000000a2/sessions');
     expect(del?.headers['x-csrf-token']).toBe('csrf-token-of-the-session');

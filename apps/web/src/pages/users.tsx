@@ -25,9 +25,11 @@ export function UsersPage() {
       onSuccess: ({ data }) => setDone(`${label(data)} ${data.disabled ? 'is disabled' : 'may sign in again'}.`),
     },
   );
-  const endSessions = useApiMutation<unknown, User>(
+  const endSessions = useApiMutation<One<{ revoked: number }>, User>(
     (user) => ({ method: 'DELETE', path: userQueries.sessionsPath(user.uuid) }),
-    { onSuccess: (_, user) => setDone(`Every session of ${label(user)} has ended.`) },
+    {
+      onSuccess: ({ data }, user) => setDone(`Every session of ${label(user)} has ended (${data.revoked} signed out).`),
+    },
   );
   const columns: Column<User>[] = [
     { id: 'name', header: 'Name', cell: (u) => (u.uuid === me ? `${u.name ?? '—'} (you)` : (u.name ?? '—')) },
