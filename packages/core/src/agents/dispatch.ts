@@ -506,7 +506,7 @@ async function commitAttempts(ctx: ServiceContext, records: AttemptRecord[]): Pr
  * Deliveries whose attempt outlived its lease (the agent's timeout + margin): the worker making it
  * died. The attempt is recorded as cut short and the next one queued (a `dispatch-agent` job), in
  * one transaction. The receiver may have got the cut attempt: the retry carries the same
- * idempotency key. The worker runs this every few seconds (docs/adr/0009).
+ * idempotency key. The worker runs this every few seconds (docs/adr/0014).
  */
 export async function sweepStalledDeliveries(ctx: ServiceContext, limit = 500): Promise<number> {
   return ctx.db.transaction().execute(async (trx) => {

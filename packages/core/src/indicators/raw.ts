@@ -8,7 +8,7 @@ type Results = Record<string, EnrichmentProviderResult>;
 /**
  * Stored results keep no raw provider response (`raw: null`): raw responses are kept once, in the
  * provider cache (`enrichment_cache`, until the provider's TTL), not a second time in every
- * indicator row (docs/adr/0009). What the pipeline stores.
+ * indicator row (docs/adr/0014). What the pipeline stores.
  */
 export function withoutRaw(results: Results): Results {
   return Object.fromEntries(

@@ -23,7 +23,7 @@ export { EVENT_ALERT_ENRICHED };
  *    its first attempt, the job's own completion and the enriched notification.
  * 4. Deliver (step 5) from memory: the payload is built from what was just stored, signed, POSTed;
  *    the attempts are recorded in one more group commit. A crash between 3 and 4 leaves the delivery
- *    claimed; its lease runs out and the delivery sweeper retries it (docs/adr/0009).
+ *    claimed; its lease runs out and the delivery sweeper retries it (docs/adr/0014).
  *
  * Returns `completed` when the job was completed inside the commit (`jobId` given), so the queue
  * does not complete it again; the summary is for callers running the pipeline directly.
