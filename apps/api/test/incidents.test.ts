@@ -296,7 +296,7 @@ describe('correlation scenarios', () => {
   });
 
   test("analysts' merges, splits and moves are kept when correlation runs again", async () => {
-    const [chainIncident] = [...new Set((await incidentOf(h, chain)).values())] as string[];
+    const chainIncident = [...new Set((await incidentOf(h, chain)).values())][0] as string;
     // Split the download out: the analyst decides it was a separate, sanctioned sync.
     const split = await h.request('POST', `/v1/incidents/${chainIncident}/split`, {
       json: { alert_uuids: [chain[3]?.uuid], title: 'Finance sync (reviewed)' },

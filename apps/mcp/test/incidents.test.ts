@@ -5,7 +5,7 @@
 import { contextFor, correlateAlerts, SYSTEM } from '@calseta/core';
 import type { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type McpKit, startMcpKit } from './kit.js';
+import { type McpKit, startMcpKit, text } from './kit.js';
 
 let kit: McpKit;
 let base: URL;
@@ -41,7 +41,6 @@ beforeAll(async () => {
 }, 60_000);
 afterAll(() => kit?.close());
 
-const text = (result: { content?: unknown }) => (result.content as { text: string }[])[0]?.text ?? '';
 async function readJson(client: Client, uri: string) {
   const [content] = (await client.readResource({ uri })).contents as { text: string }[];
   return JSON.parse(String(content?.text));
