@@ -4,7 +4,7 @@ import userEvent from '@testing-library/user-event';
 import { describe, expect, it, vi } from 'vitest';
 import { leavePage } from './api/client.js';
 import { FindingCards } from './components/findings.js';
-import { approval } from './test/fixtures.js';
+import { alertDetail, approval } from './test/fixtures.js';
 import { forbidden, one, page, renderApp, session } from './test/render.js';
 
 vi.mock('./api/client.js', async (original) => ({
@@ -162,6 +162,31 @@ describe('roles decide what is offered', () => {
     );
     await user.click(await screen.findByRole('button', { name: /^Approve Block IP/ }));
     expect((await screen.findByRole('alert')).textContent).toMatch(/needs approvals:write/);
+  });
+
+  it('an analyst who runs a gated workflow is told an approver decides, with no link to a queue they cannot read', async () => {
+    const user = userEvent.setup();
+    renderApp(
+      '/alerts/00000000-0000-7000-8000-000000000001',
+      {
+        'GET /health': health,
+        'GET /v1/alerts/00000000-0000-7000-8000-000000000001': one(alertDetail()),
+        'GET /v1/workflows': page([
+          { uuid: '00000000-0000-7000-8000-0000000000f1', name: 'Block IP', indicator_types: ['ip'] },
+        ]),
+        'POST /v1/workflows/00000000-0000-7000-8000-0000000000f1/execute': {
+          status: 202,
+          body: one({ status: 'pending_approval', approval_request_uuid: '00000000-0000-7000-8000-0000000000e1' }),
+        },
+      },
+      { as: analyst },
+    );
+    await user.click(await screen.findByRole('button', { name: 'Run workflow' }));
+    const dialog = screen.getByRole('dialog', { name: 'Run workflow' });
+    await user.selectOptions(await within(dialog).findByLabelText('Workflow'), '00000000-0000-7000-8000-0000000000f1');
+    await user.click(within(dialog).getByRole('button', { name: 'Run workflow' }));
+    expect((await within(dialog).findByText(/Approval required/)).textContent).toMatch(/An approver decides it\./);
+    expect(within(dialog).queryByRole('link', { name: 'Open the approvals queue' })).toBeNull();
   });
 
   it('only an admin has the Users page in the navigation', async () => {

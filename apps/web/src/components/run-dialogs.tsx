@@ -13,6 +13,7 @@ import { useApiMutation } from '../api/hooks.js';
 import { agentQueries } from '../api/queries/agents.js';
 import { alertQueries } from '../api/queries/alerts.js';
 import { approvalQueries, workflowQueries, workflowRunQueries } from '../api/queries/workflows.js';
+import { useAuth } from '../auth.js';
 import { ErrorBanner } from './feedback.js';
 import { SelectField, TextField } from './form.js';
 import { Dialog } from './layout.js';
@@ -46,6 +47,8 @@ export function RunWorkflowDialog({
   const [value, setValue] = useState(first?.value ?? '');
   const [reason, setReason] = useState('');
   const target = workflowUuid ?? chosen;
+  // Only approvers see the queue; someone else is told who decides.
+  const mayDecide = useAuth().can('approvals:write');
   const run = useApiMutation<One<ExecuteAnswer>, void>(
     () => ({
       path: `${workflowQueries.path(target)}/execute`,
@@ -67,7 +70,8 @@ export function RunWorkflowDialog({
       {answer ? (
         'approval_request_uuid' in answer ? (
           <div className="banner warn" role="status">
-            Approval required — request sent. <Link to="/approvals">Open the approvals queue</Link>.
+            Approval required — request sent.{' '}
+            {mayDecide ? <Link to="/approvals">Open the approvals queue</Link> : 'An approver decides it'}.
           </div>
         ) : (
           <div className="banner ok" role="status">
