@@ -15,6 +15,13 @@ import { apiRoute, body, errorContent, json } from '../route.js';
 import type { AppEnv } from '../types.js';
 
 const KeyParams = z.object({ key_uuid: UuidSchema });
+/** A page of keys, active only unless include_inactive=true (also a person's own keys). */
+export const KeyListQuery = PageQuerySchema.extend({
+  include_inactive: z
+    .enum(['true', 'false'])
+    .transform((v) => v === 'true')
+    .optional(),
+});
 
 export const apiKeyRoutes = new OpenAPIHono<AppEnv>();
 
@@ -26,12 +33,7 @@ apiKeyRoutes.openapi(
     summary: 'List API keys (active only unless include_inactive=true)',
     permission: 'api_keys:manage',
     request: {
-      query: PageQuerySchema.extend({
-        include_inactive: z
-          .enum(['true', 'false'])
-          .transform((v) => v === 'true')
-          .optional(),
-      }),
+      query: KeyListQuery,
     },
     responses: { 200: json(pageEnvelope(ApiKeySchema), 'A page of keys. Never includes a key or its hash.') },
   }),

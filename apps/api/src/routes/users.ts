@@ -22,6 +22,7 @@ import { OpenAPIHono, z } from '@hono/zod-openapi';
 import { dataBody, pageBody } from '../envelope.js';
 import { apiRoute, body, errorContent, json } from '../route.js';
 import type { AppEnv } from '../types.js';
+import { KeyListQuery } from './api-keys.js';
 
 const UserParams = z.object({ user_uuid: UuidSchema });
 
@@ -102,12 +103,7 @@ userRoutes.openapi(
     summary: 'Your personal API keys (active only unless include_inactive=true)',
     permission: 'users:self',
     request: {
-      query: PageQuerySchema.extend({
-        include_inactive: z
-          .enum(['true', 'false'])
-          .transform((v) => v === 'true')
-          .optional(),
-      }),
+      query: KeyListQuery,
     },
     responses: { 200: json(pageEnvelope(ApiKeySchema), 'A page of your keys.'), 404: NOT_A_PERSON },
   }),
