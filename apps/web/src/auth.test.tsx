@@ -193,7 +193,10 @@ describe('roles decide what is offered', () => {
     renderApp('/alerts', { 'GET /health': health, 'GET /v1/alerts': page([]) }, { as: analyst });
     const nav = await screen.findByRole('navigation', { name: 'Main' });
     expect(within(nav).queryByRole('link', { name: 'Users' })).toBeNull();
+    // Links to pages whose reads the session may not make are not offered either.
+    expect(within(nav).queryByRole('link', { name: 'Indicator mappings' })).toBeNull();
     expect(within(nav).getByRole('link', { name: 'API keys' })).toBeTruthy();
+    expect(within(nav).getByRole('link', { name: 'Agents' })).toBeTruthy();
   });
 
   it('a person’s own API keys: only the scopes of their roles, always human, revocable', async () => {

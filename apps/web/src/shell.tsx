@@ -6,25 +6,25 @@ import { healthQuery } from './api/queries/system.js';
 import { useAuth } from './auth.js';
 import { Badge, ErrorBanner } from './components/feedback.js';
 
-/** The links of the navigation; one with a scope is shown to those who hold it. */
+/** The links of the navigation; one with a scope (what its page reads: permissions.ts) is shown to those who hold it. */
 const NAV: Array<{ group: string; links: Array<[string, string, Scope?]> }> = [
   {
     group: 'Operate',
     links: [
       ['/', 'Dashboard'],
-      ['/alerts', 'Alerts'],
-      ['/incidents', 'Incidents'],
+      ['/alerts', 'Alerts', 'alerts:read'],
+      ['/incidents', 'Incidents', 'alerts:read'],
       ['/approvals', 'Approvals', 'approvals:write'],
-      ['/workflows', 'Workflows'],
+      ['/workflows', 'Workflows', 'workflows:read'],
     ],
   },
   {
     group: 'Manage',
     links: [
-      ['/agents', 'Agents'],
-      ['/providers', 'Enrichment providers'],
-      ['/detection-rules', 'Detection rules'],
-      ['/context-docs', 'Context documents'],
+      ['/agents', 'Agents', 'agents:read'],
+      ['/providers', 'Enrichment providers', 'enrichments:read'],
+      ['/detection-rules', 'Detection rules', 'alerts:read'],
+      ['/context-docs', 'Context documents', 'alerts:read'],
     ],
   },
   {
@@ -32,8 +32,8 @@ const NAV: Array<{ group: string; links: Array<[string, string, Scope?]> }> = [
     links: [
       ['/settings/api-keys', 'API keys'],
       ['/settings/users', 'Users', 'admin'],
-      ['/settings/sources', 'Alert sources'],
-      ['/settings/indicator-mappings', 'Indicator mappings'],
+      ['/settings/sources', 'Alert sources', 'alerts:read'],
+      ['/settings/indicator-mappings', 'Indicator mappings', 'admin'],
     ],
   },
 ];
