@@ -200,8 +200,8 @@ function SignIn({
         {keyForm && (
           <form className="signin-form" onSubmit={(e) => void submit(e)} aria-labelledby="signin-key-title">
             <h2 id="signin-key-title" className="muted small">
-              {oidc?.enabled ? 'Or with an API key' : 'Sign in with an API key'} (`pnpm calseta api-key create` or
-              `.calseta/admin-key`)
+              {oidc?.enabled ? 'Or with an API key' : 'Sign in with an API key'} (
+              <code>pnpm calseta api-key create</code> or <code>.calseta/admin-key</code>)
             </h2>
             <label className="field">
               <span>API key</span>

@@ -410,6 +410,10 @@ describe('single sign-on end to end (chromium, a real OpenID Connect provider)',
     await sso.waitFor();
     expect(await axe(page)).toEqual([]);
     await shot(page, 'sign-in-sso');
+    await page.emulateMedia({ colorScheme: 'light' });
+    expect(await axe(page, ['color-contrast'])).toEqual([]);
+    await shot(page, 'sign-in-sso-light');
+    await page.emulateMedia({ colorScheme: 'dark' });
     await signInAtIdp('ari@example.test');
     // Back where the sign-in started, as themself.
     expect(new URL(page.url()).pathname).toBe('/approvals');
