@@ -6,7 +6,7 @@
  * compromise in Sentinel's shape, a ransomware beachhead in Elastic's, and noise that must stay alone),
  * then an analyst works the incidents in the browser: the list with its filters, why each alert joined,
  * the shared-entity graph, split, merge, move (kept when correlation runs again), status and
- * classification, a finding, the timeline. Every incident page fits 390–1920 px and passes axe-core
+ * classification, a finding, the timeline, a dry run of the correlation rules. Every incident page fits 390–1920 px and passes axe-core
  * (dark; contrast in light); screenshots go to apps/web/test-artifacts/.
  */
 
@@ -289,6 +289,26 @@ describe('incidents in the web UI end to end (chromium)', () => {
     const timeline = page.getByRole('list', { name: 'Timeline, oldest first' });
     for (const event of ['opened', 'split', 'merged', 'status updated', 'closed', 'finding added'])
       await timeline.getByText(event, { exact: true }).first().waitFor();
+    expect(errors).toEqual([]);
+  }, 120_000);
+
+  it('a dry run shows what the rules would group, writing nothing; its page fits and passes axe', async () => {
+    const before = (await h.request('GET', '/v1/incidents')).body.meta.total;
+    await page.goto(`${h.baseUrl}/incidents`);
+    await page.getByText('Correlation rules and dry run').click();
+    await page.getByLabel('Window (minutes)').waitFor();
+    await page.getByRole('button', { name: 'Dry run with these rules' }).click();
+    const result = page.getByRole('region', { name: 'Dry run result' });
+    await result
+      .getByRole('status')
+      .getByText('7 alerts considered: 2 incidents would form, 1 alert would stay alone.')
+      .waitFor();
+    await result
+      .getByRole('list', { name: /^Would join / })
+      .first()
+      .waitFor();
+    expect((await h.request('GET', '/v1/incidents')).body.meta.total).toBe(before);
+    expect(await checkLayouts(page, 'incidents-dry-run')).toEqual({});
     expect(errors).toEqual([]);
   }, 120_000);
 

@@ -26,7 +26,10 @@ export function MembershipReason({
   // The values the sentence does not already name (it usually names them all).
   const unnamed = reason.entities.filter((e) => !reason.summary.includes(e.value));
   return (
-    <span className="explanation membership-reason" style={{ display: 'inline-block', minWidth: '16rem' }}>
+    <span
+      className="explanation membership-reason"
+      style={{ display: 'inline-block', minWidth: '16rem', overflowWrap: 'anywhere' }}
+    >
       <Badge
         value={reason.action ? `${RULE_LABELS[reason.rule]}: ${reason.action}` : RULE_LABELS[reason.rule]}
         tone="info"

@@ -5,6 +5,7 @@ import { Link, useSearchParams } from 'react-router';
 import { incidentQueries } from '../api/queries/incidents.js';
 import { Badge, ErrorBanner, Loading, Time } from '../components/feedback.js';
 import { Checkbox, MultiFilter } from '../components/form.js';
+import { CorrelationRules } from '../components/incident-correlation.js';
 import { PageHeader } from '../components/layout.js';
 import {
   type Column,
@@ -58,6 +59,7 @@ export function IncidentsPage() {
   const [params, setParams] = useSearchParams();
   const [search, setSearch] = useState(params.get('q') ?? '');
   const [live, setLive] = useState(true);
+  const [rules, setRules] = useState(false);
   const sort = list.sort ?? DEFAULT_SORT;
   const q = params.get('q') ?? undefined;
   const incidents = useQuery({
@@ -133,6 +135,13 @@ export function IncidentsPage() {
           <Pagination meta={incidents.data.meta} onPage={list.setPage} onPageSize={list.setPageSize} />
         </>
       ) : null}
+      {/* Mounted while open: the rules are fetched when someone looks at them. */}
+      <details className="card rules" onToggle={(e) => setRules(e.currentTarget.open)}>
+        <summary>
+          <h2 style={{ display: 'inline' }}>Correlation rules and dry run</h2>
+        </summary>
+        {rules && <CorrelationRules />}
+      </details>
     </>
   );
 }
