@@ -62,6 +62,12 @@ describe('OIDC sign-in', () => {
     expect(user).toMatchObject({ issuer: op.issuer, subject: 'u-ana', idp_roles: ['approver', 'analyst'] });
   });
 
+  it('two first sign-ins of one person at once make one user', async () => {
+    const both = await Promise.all([signIn('eve@example.test'), signIn('eve@example.test')]);
+    expect(both.every((b) => b.session)).toBe(true);
+    expect(await h.query("SELECT 1 FROM users WHERE email = 'eve@example.test'")).toHaveLength(1);
+  });
+
   it('maps groups to roles; one permission table decides', async () => {
     const bob = await signIn('bob@example.test');
     const cat = await signIn('cat@example.test');

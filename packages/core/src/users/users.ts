@@ -239,55 +239,66 @@ export async function signInUser(
   if (email === '') return { ok: false, code: 'no_email' };
   const bootstrapAdmin = claims.emailVerified && adminEmails.includes(email.toLowerCase());
   let rolesChanged = false;
-  const outcome = await deps.db.transaction().execute(async (trx): Promise<SignInOutcome> => {
-    let row = await trx
-      .selectFrom('users')
-      .select(COLUMNS)
-      .where('issuer', '=', claims.issuer)
-      .where('subject', '=', claims.subject)
-      .forUpdate()
-      .executeTakeFirst();
-    if (!row && claims.emailVerified) {
-      row = await trx
+  const upsert = () =>
+    deps.db.transaction().execute(async (trx): Promise<SignInOutcome> => {
+      let row = await trx
         .selectFrom('users')
         .select(COLUMNS)
-        .where('issuer', 'is', null)
-        .where(sql<boolean>`lower(email) = ${email.toLowerCase()}`)
+        .where('issuer', '=', claims.issuer)
+        .where('subject', '=', claims.subject)
         .forUpdate()
         .executeTakeFirst();
-    }
-    const granted = normalizeRoles([...(row?.granted_roles ?? []), ...(bootstrapAdmin ? ['admin'] : [])]);
-    const values = {
-      issuer: claims.issuer,
-      subject: claims.subject,
-      email,
-      name: claims.name,
-      idp_roles: claims.idpRoles,
-      granted_roles: granted,
-      last_sign_in_at: new Date(),
-      updated_at: new Date(),
-    };
-    const saved = row
-      ? await trx.updateTable('users').set(values).where('id', '=', row.id).returning(COLUMNS).executeTakeFirstOrThrow()
-      : await trx.insertInto('users').values(values).returning(COLUMNS).executeTakeFirstOrThrow();
-    const roles = normalizeRoles([...saved.idp_roles, ...saved.granted_roles]);
-    rolesChanged =
-      row !== undefined && roles.join() !== normalizeRoles([...row.idp_roles, ...row.granted_roles]).join();
-    const refusal = saved.disabled ? 'disabled' : roles.length === 0 ? 'no_role' : null;
-    await trx
-      .insertInto('activity_events')
-      .values(
-        activityRow(
-          { actor: actorOf(saved), ...(requestId !== undefined && { requestId }) },
-          {
-            type: refusal ? 'user_sign_in_refused' : 'user_signed_in',
-            references: { user_uuid: saved.uuid, email: saved.email, roles, ...(refusal && { reason: refusal }) },
-          },
-        ),
-      )
-      .execute();
-    if (refusal) return { ok: false, code: refusal };
-    return { ok: true, user: { id: saved.id, uuid: saved.uuid, email: saved.email, roles } };
+      if (!row && claims.emailVerified) {
+        row = await trx
+          .selectFrom('users')
+          .select(COLUMNS)
+          .where('issuer', 'is', null)
+          .where(sql<boolean>`lower(email) = ${email.toLowerCase()}`)
+          .forUpdate()
+          .executeTakeFirst();
+      }
+      const granted = normalizeRoles([...(row?.granted_roles ?? []), ...(bootstrapAdmin ? ['admin'] : [])]);
+      const values = {
+        issuer: claims.issuer,
+        subject: claims.subject,
+        email,
+        name: claims.name,
+        idp_roles: claims.idpRoles,
+        granted_roles: granted,
+        last_sign_in_at: new Date(),
+        updated_at: new Date(),
+      };
+      const saved = row
+        ? await trx
+            .updateTable('users')
+            .set(values)
+            .where('id', '=', row.id)
+            .returning(COLUMNS)
+            .executeTakeFirstOrThrow()
+        : await trx.insertInto('users').values(values).returning(COLUMNS).executeTakeFirstOrThrow();
+      const roles = normalizeRoles([...saved.idp_roles, ...saved.granted_roles]);
+      rolesChanged =
+        row !== undefined && roles.join() !== normalizeRoles([...row.idp_roles, ...row.granted_roles]).join();
+      const refusal = saved.disabled ? 'disabled' : roles.length === 0 ? 'no_role' : null;
+      await trx
+        .insertInto('activity_events')
+        .values(
+          activityRow(
+            { actor: actorOf(saved), ...(requestId !== undefined && { requestId }) },
+            {
+              type: refusal ? 'user_sign_in_refused' : 'user_signed_in',
+              references: { user_uuid: saved.uuid, email: saved.email, roles, ...(refusal && { reason: refusal }) },
+            },
+          ),
+        )
+        .execute();
+      if (refusal) return { ok: false, code: refusal };
+      return { ok: true, user: { id: saved.id, uuid: saved.uuid, email: saved.email, roles } };
+    });
+  // Two first sign-ins of one person at once: the loser's insert hits the unique key; again, it updates.
+  const outcome = await upsert().catch((error: unknown) => {
+    if ((error as { code?: string }).code === '23505') return upsert();
+    throw error;
   });
   // Personal keys act within their owner's roles: re-read everywhere when those changed.
   if (rolesChanged) await userChanged(deps);
