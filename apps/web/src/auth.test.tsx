@@ -83,6 +83,32 @@ describe('the session', () => {
     expect(calls.filter((c) => c.method === 'GET').some((c) => 'x-csrf-token' in c.headers)).toBe(false);
   });
 
+  it('a write refused for its CSRF token (signed in again in another tab) reloads the session: the next try goes through', async () => {
+    const user = userEvent.setup();
+    let token = 'token-of-the-old-session';
+    const { calls } = renderApp('/approvals', {
+      'GET /health': health,
+      'GET /v1/auth/session': () => one({ ...approver, csrf_token: token }),
+      'GET /v1/workflow-approvals': page([approval()]),
+      'POST /v1/workflow-approvals/00000000-0000-7000-8000-0000000000e1/approve': (c: {
+        headers: Record<string, string>;
+      }) =>
+        c.headers['x-csrf-token'] === 'token-of-the-new-session'
+          ? one(approval({ status: 'approved' }))
+          : {
+              status: 403,
+              body: { error: { code: 'CSRF_REJECTED', message: 'Missing or wrong X-CSRF-Token header.' } },
+            },
+    });
+    await screen.findByRole('button', { name: /Approve Block IP/ });
+    token = 'token-of-the-new-session';
+    await user.click(screen.getByRole('button', { name: /Approve Block IP/ }));
+    expect((await screen.findByRole('alert')).textContent).toMatch(/CSRF_REJECTED/);
+    await waitFor(() => expect(calls.filter((c) => c.path === '/v1/auth/session')).toHaveLength(2));
+    await user.click(screen.getByRole('button', { name: /Approve Block IP/ }));
+    await screen.findByText(/Approved: the run is queued/);
+  });
+
   it('the header names the person and their roles; "Sign out" ends the session and leaves through the provider', async () => {
     const user = userEvent.setup();
     const logout = 'https://idp.example.com/logout?id_token_hint=x&post_logout_redirect_uri=https%3A%2F%2Fcalseta';

@@ -2,7 +2,16 @@ import type { Scope } from '@calseta/schema';
 import { useMutation, useQuery, useQueryClient } from '@tanstack/react-query';
 import { createContext, type FormEvent, type ReactNode, useContext, useEffect, useMemo, useState } from 'react';
 import { useLocation, useNavigate } from 'react-router';
-import { ApiError, api, dropLegacyKey, leavePage, type One, onUnauthorized, setCsrfToken } from './api/client.js';
+import {
+  ApiError,
+  api,
+  dropLegacyKey,
+  leavePage,
+  type One,
+  onStaleToken,
+  onUnauthorized,
+  setCsrfToken,
+} from './api/client.js';
 import { authQueries, hasScope, type Session } from './api/queries/auth.js';
 import { ErrorBanner, Loading } from './components/feedback.js';
 
@@ -82,8 +91,12 @@ export function AuthGate({ children }: { children: ReactNode }) {
   );
   useEffect(() => {
     onUnauthorized((reason) => signedOut(`Signed out: ${reason}`));
-    return () => onUnauthorized(null);
-  }, [signedOut]);
+    onStaleToken(() => void client.refetchQueries({ queryKey: authQueries.session().queryKey }));
+    return () => {
+      onUnauthorized(null);
+      onStaleToken(null);
+    };
+  }, [signedOut, client]);
   const signOut = useMutation({
     mutationFn: () => api<One<{ logout_url: string | null }>>('/v1/auth/session', { method: 'DELETE' }),
     onSuccess: ({ data }) => {

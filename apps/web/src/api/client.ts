@@ -32,6 +32,7 @@ export class ApiError extends Error {
 /** Where a console before sessions kept the API key: deleted on load, never written again. */
 const LEGACY_KEY = 'calseta_api_key';
 let listener: ((reason: string) => void) | null = null;
+let tokenListener: (() => void) | null = null;
 let csrfToken: string | null = null;
 
 /** Forget a key an older console stored in the browser (the session cookie replaced it). */
@@ -45,6 +46,13 @@ export function setCsrfToken(token: string | null): void {
 /** The auth provider listens: a 401 anywhere signs the user out with the reason. */
 export function onUnauthorized(fn: ((reason: string) => void) | null): void {
   listener = fn;
+}
+/**
+ * The auth provider listens: a write refused for its CSRF token means the browser's session changed
+ * under this page (signed in again in another tab), so it reloads the session and its token.
+ */
+export function onStaleToken(fn: (() => void) | null): void {
+  tokenListener = fn;
 }
 
 /** Leave the console for another site (the identity provider's logout page). */
@@ -101,6 +109,7 @@ export async function api<T>(path: string, options: RequestOptions = {}): Promis
     );
     // A session that ends (expired, revoked) signs out; the probe and a sign-in attempt report it themselves.
     if (response.status === 401 && !options.expect401) listener?.(error.message);
+    if (error.code === 'CSRF_REJECTED') tokenListener?.();
     throw error;
   }
   return parsed as T;
