@@ -10,7 +10,7 @@ import { Card } from './layout.js';
 const EMPTY = { agent_name: '', summary: '', confidence: '' as FindingConfidence | '', recommended_action: '' };
 
 /** The incident's findings, and a form to post one (an analyst's conclusion, read by agents too). */
-export function IncidentFindings({ uuid }: { uuid: string }) {
+export function IncidentFindings({ uuid, editable }: { uuid: string; editable: boolean }) {
   const findings = useQuery(incidentQueries.findings(uuid));
   const [fields, set, setFields] = useFields(EMPTY);
   const post = useApiMutation<unknown, void>(
@@ -35,44 +35,46 @@ export function IncidentFindings({ uuid }: { uuid: string }) {
       ) : (
         <Loading />
       )}
-      <Card title="Post a finding">
-        <form
-          className="stack"
-          onSubmit={(e) => {
-            e.preventDefault();
-            post.mutate();
-          }}
-        >
-          <TextField
-            label="Author"
-            hint="Your name or the agent's"
-            value={fields.agent_name}
-            onChange={set('agent_name')}
-            required
-          />
-          <TextArea label="Summary" hint="Markdown" value={fields.summary} onChange={set('summary')} rows={5} />
-          <SelectField
-            label="Confidence"
-            value={fields.confidence}
-            allowEmpty="Not stated"
-            options={FindingConfidenceSchema.options}
-            onChange={set('confidence')}
-          />
-          <TextField
-            label="Recommended action"
-            value={fields.recommended_action}
-            onChange={set('recommended_action')}
-          />
-          <ErrorBanner error={post.error} />
-          <button
-            type="submit"
-            className="primary"
-            disabled={!fields.agent_name.trim() || !fields.summary.trim() || post.isPending}
+      {editable && (
+        <Card title="Post a finding">
+          <form
+            className="stack"
+            onSubmit={(e) => {
+              e.preventDefault();
+              post.mutate();
+            }}
           >
-            Post finding
-          </button>
-        </form>
-      </Card>
+            <TextField
+              label="Author"
+              hint="Your name or the agent's"
+              value={fields.agent_name}
+              onChange={set('agent_name')}
+              required
+            />
+            <TextArea label="Summary" hint="Markdown" value={fields.summary} onChange={set('summary')} rows={5} />
+            <SelectField
+              label="Confidence"
+              value={fields.confidence}
+              allowEmpty="Not stated"
+              options={FindingConfidenceSchema.options}
+              onChange={set('confidence')}
+            />
+            <TextField
+              label="Recommended action"
+              value={fields.recommended_action}
+              onChange={set('recommended_action')}
+            />
+            <ErrorBanner error={post.error} />
+            <button
+              type="submit"
+              className="primary"
+              disabled={!fields.agent_name.trim() || !fields.summary.trim() || post.isPending}
+            >
+              Post finding
+            </button>
+          </form>
+        </Card>
+      )}
     </div>
   );
 }

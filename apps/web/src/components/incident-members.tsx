@@ -25,7 +25,7 @@ const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
  * The member alerts, newest first, each with why it joined; select some to split them into a new
  * incident or move them into another. Analysts' moves are pinned: correlation never undoes them.
  */
-export function IncidentMembers({ incident }: { incident: Incident }) {
+export function IncidentMembers({ incident, editable }: { incident: Incident; editable: boolean }) {
   const [selected, setSelected] = useState<ReadonlySet<string>>(new Set());
   const [dialog, setDialog] = useState<null | 'split' | 'move'>(null);
   const [done, setDone] = useState<ReactNode>(null);
@@ -46,19 +46,20 @@ export function IncidentMembers({ incident }: { incident: Incident }) {
       </>,
     );
   };
+  const select: Column<IncidentMember> = {
+    id: 'select',
+    header: 'Select',
+    cell: (a) => (
+      <input
+        type="checkbox"
+        aria-label={`Select ${a.title}`}
+        checked={selected.has(a.uuid)}
+        onChange={(e) => toggle(a.uuid, e.target.checked)}
+      />
+    ),
+  };
   const columns: Column<IncidentMember>[] = [
-    {
-      id: 'select',
-      header: 'Select',
-      cell: (a) => (
-        <input
-          type="checkbox"
-          aria-label={`Select ${a.title}`}
-          checked={selected.has(a.uuid)}
-          onChange={(e) => toggle(a.uuid, e.target.checked)}
-        />
-      ),
-    },
+    ...(editable ? [select] : []),
     { id: 'title', header: 'Alert', className: 'wrap', cell: (a) => <Link to={`/alerts/${a.uuid}`}>{a.title}</Link> },
     { id: 'severity', header: 'Severity', cell: (a) => <Badge value={a.severity} /> },
     { id: 'malice', header: 'Verdict', cell: (a) => <Badge value={a.malice} /> },
@@ -84,15 +85,17 @@ export function IncidentMembers({ incident }: { incident: Incident }) {
   const uuids = [...selected];
   return (
     <div className="stack">
-      <div className="toolbar" role="toolbar" aria-label="Member alert actions">
-        <span className="muted small">{selected.size} selected</span>
-        <button type="button" disabled={selected.size === 0} onClick={() => setDialog('split')}>
-          Split into a new incident
-        </button>
-        <button type="button" disabled={selected.size === 0} onClick={() => setDialog('move')}>
-          Move to another incident
-        </button>
-      </div>
+      {editable && (
+        <div className="toolbar" role="toolbar" aria-label="Member alert actions">
+          <span className="muted small">{selected.size} selected</span>
+          <button type="button" disabled={selected.size === 0} onClick={() => setDialog('split')}>
+            Split into a new incident
+          </button>
+          <button type="button" disabled={selected.size === 0} onClick={() => setDialog('move')}>
+            Move to another incident
+          </button>
+        </div>
+      )}
       {done && (
         <p className="banner ok" role="status">
           {done}
@@ -110,7 +113,7 @@ export function IncidentMembers({ incident }: { incident: Incident }) {
           The newest {incident.alerts.length} of {incident.alert_count} alerts are listed.
         </p>
       )}
-      <AddAlerts incidentUuid={incident.uuid} onDone={finish('Moved into')} />
+      {editable && <AddAlerts incidentUuid={incident.uuid} onDone={finish('Moved into')} />}
       <SplitDialog
         open={dialog === 'split'}
         onClose={() => setDialog(null)}

@@ -11,6 +11,7 @@ import { Link, useParams } from 'react-router';
 import type { One } from '../api/client.js';
 import { useApiMutation, usePatch } from '../api/hooks.js';
 import { incidentQueries } from '../api/queries/incidents.js';
+import { useAuth } from '../auth.js';
 import { DetailPage } from '../components/detail-page.js';
 import { Badge, duration, ErrorBanner, Loading, Time } from '../components/feedback.js';
 import { SelectField, TextField } from '../components/form.js';
@@ -34,6 +35,8 @@ export function IncidentDetailPage() {
   const [dialog, setDialog] = useState<null | 'close' | 'merge'>(null);
   // Alerts keep joining an open incident: this observer makes the page's query poll.
   useQuery({ ...incidentQueries.detail(uuid), refetchInterval: 15_000 });
+  // What the server would refuse is not offered: a reader sees the incident, not its controls.
+  const write = useAuth().can('alerts:write');
   return (
     <DetailPage<Incident>
       resource={incidentQueries}
@@ -61,7 +64,7 @@ export function IncidentDetailPage() {
             )}
           </>
         ),
-        actions: (
+        actions: write && (
           <>
             <button type="button" onClick={() => setDialog('merge')} disabled={i.status === 'Closed'}>
               Merge incidents…
@@ -76,16 +79,24 @@ export function IncidentDetailPage() {
       })}
       tabsLabel="Incident sections"
       tabs={(i) => [
-        { id: 'alerts', label: `Alerts (${i.alert_count})`, render: () => <IncidentMembers incident={i} /> },
+        {
+          id: 'alerts',
+          label: `Alerts (${i.alert_count})`,
+          render: () => <IncidentMembers incident={i} editable={write} />,
+        },
         {
           id: 'entities',
           label: `Shared entities (${i.shared_entities.length})`,
           render: () => <SharedEntities incident={i} />,
         },
         { id: 'timeline', label: 'Timeline', render: () => <Timeline incident={i} /> },
-        { id: 'findings', label: `Findings (${i.finding_count})`, render: () => <IncidentFindings uuid={i.uuid} /> },
+        {
+          id: 'findings',
+          label: `Findings (${i.finding_count})`,
+          render: () => <IncidentFindings uuid={i.uuid} editable={write} />,
+        },
       ]}
-      aside={(i) => <Sidebar incident={i} onClose={() => setDialog('close')} />}
+      aside={(i) => <Sidebar incident={i} editable={write} onClose={() => setDialog('close')} />}
       extra={(i) => (
         <>
           <CloseDialog
@@ -107,40 +118,42 @@ function usePatchIncident(uuid: string) {
   return usePatch<One<Incident>, Record<string, unknown>>(incidentQueries.path(uuid), [incidentQueries.all]);
 }
 
-function Sidebar({ incident: i, onClose }: { incident: Incident; onClose(): void }) {
+function Sidebar({ incident: i, editable, onClose }: { incident: Incident; editable: boolean; onClose(): void }) {
   const patch = usePatchIncident(i.uuid);
   const [title, setTitle] = useState(i.title);
   return (
     <aside>
-      <Card title="Triage">
-        <StatusField value={i.status} onChange={(status) => patch.mutate({ status })} onClose={onClose} />
-        <SelectField
-          label="Severity"
-          hint={i.severity_override ? 'Set by an analyst' : 'The highest of its alerts'}
-          value={i.severity_override === 'Pending' ? '' : (i.severity_override ?? '')}
-          allowEmpty="From its alerts"
-          options={AlertSeveritySchema.options.filter((s) => s !== 'Pending')}
-          onChange={(severity) => patch.mutate({ severity: severity || null })}
-        />
-        {i.status === 'Closed' && (
+      {editable && (
+        <Card title="Triage">
+          <StatusField value={i.status} onChange={(status) => patch.mutate({ status })} onClose={onClose} />
           <SelectField
-            label="Classification"
-            value={i.close_classification ?? ''}
-            options={CloseClassificationSchema.options}
-            onChange={(close_classification) => patch.mutate({ close_classification })}
+            label="Severity"
+            hint={i.severity_override ? 'Set by an analyst' : 'The highest of its alerts'}
+            value={i.severity_override === 'Pending' ? '' : (i.severity_override ?? '')}
+            allowEmpty="From its alerts"
+            options={AlertSeveritySchema.options.filter((s) => s !== 'Pending')}
+            onChange={(severity) => patch.mutate({ severity: severity || null })}
           />
-        )}
-        <TextField label="Title" value={title} onChange={setTitle} />
-        <button
-          type="button"
-          className="small"
-          onClick={() => patch.mutate({ title: title.trim() })}
-          disabled={!title.trim() || title === i.title || patch.isPending}
-        >
-          Save title
-        </button>
-        <ErrorBanner error={patch.error} />
-      </Card>
+          {i.status === 'Closed' && (
+            <SelectField
+              label="Classification"
+              value={i.close_classification ?? ''}
+              options={CloseClassificationSchema.options}
+              onChange={(close_classification) => patch.mutate({ close_classification })}
+            />
+          )}
+          <TextField label="Title" value={title} onChange={setTitle} />
+          <button
+            type="button"
+            className="small"
+            onClick={() => patch.mutate({ title: title.trim() })}
+            disabled={!title.trim() || title === i.title || patch.isPending}
+          >
+            Save title
+          </button>
+          <ErrorBanner error={patch.error} />
+        </Card>
+      )}
       <Card title="Details">
         <Details
           items={[

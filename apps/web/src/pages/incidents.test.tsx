@@ -3,7 +3,7 @@ import userEvent from '@testing-library/user-event';
 import { describe, expect, it } from 'vitest';
 import { alertDetail } from '../test/fixtures.js';
 import { FINDING, IDS, IP, incidentDetail, incidentSummary, TIMELINE } from '../test/incidents.js';
-import { type Call, one, page, renderApp } from '../test/render.js';
+import { type Call, one, page, renderApp, session } from '../test/render.js';
 
 const health = { status: 'ok', version: 'test' };
 const DETAIL = `/v1/incidents/${IDS.incident}`;
@@ -259,6 +259,25 @@ describe('incident detail', () => {
     expect(within(ip).getByText('Malicious')).toBeTruthy();
     expect(within(ip).getByRole('link').getAttribute('href')).toBe(`/indicators/${IDS.ip}`);
     expect(screen.getByRole('figure', { name: /Shared-entity graph/ })).toBeTruthy();
+  });
+
+  it('a reader sees the incident but is not offered what the server would refuse', async () => {
+    const user = userEvent.setup();
+    renderApp(`/incidents/${IDS.incident}`, detailRoutes(), {
+      as: session({
+        scopes: ['alerts:read'],
+        user: { uuid: IDS.other, email: 'val@example.com', name: 'Val Viewer', roles: ['viewer'] },
+      }),
+    });
+    const table = await screen.findByRole('table', { name: 'Member alerts' });
+    expect(within(table).getAllByRole('row')).toHaveLength(5);
+    expect(within(table).queryAllByRole('checkbox')).toHaveLength(0);
+    for (const name of ['Close incident', 'Merge incidents…', 'Split into a new incident', 'Move in'])
+      expect(screen.queryByRole('button', { name })).toBeNull();
+    expect(screen.queryByRole('heading', { name: 'Triage' })).toBeNull();
+    await user.click(screen.getByRole('tab', { name: 'Findings (1)' }));
+    await screen.findByText(/the attacker set up mail forwarding/);
+    expect(screen.queryByRole('button', { name: 'Post finding' })).toBeNull();
   });
 
   it('a missing incident says so and leads back to the list', async () => {
