@@ -304,13 +304,14 @@ describe('web UI end to end (chromium)', () => {
  * Issue 21: people sign in with the identity provider. A real OpenID Connect provider (oidc-provider on
  * loopback) and the real API; chromium types the user and password into the provider's own login form.
  * An analyst is offered no approval decision (and the API refuses it: 403), signs out
- * through the provider (RP-initiated logout); an approver signs in and approves. Nothing the browser
- * keeps holds a key.
+ * through the provider (RP-initiated logout); an approver signs in and approves; an admin sees the
+ * people with their roles (users page at every width, axe). Nothing the browser keeps holds a key.
  */
 describe('single sign-on end to end (chromium, a real OpenID Connect provider)', () => {
   const USERS = [
     { sub: 'u-lena', email: 'lena@example.test', name: 'Lena Lead', password: 'pw-lena', groups: ['soc', 'soc-leads'] },
     { sub: 'u-ari', email: 'ari@example.test', name: 'Ari Analyst', password: 'pw-ari', groups: ['soc'] },
+    { sub: 'u-ada', email: 'ada@example.test', name: 'Ada Admin', password: 'pw-ada', groups: ['soc-admins'] },
   ];
   // The API's port is known once it listens, and the provider must know the redirect URI when it
   // starts: the sign-in options are read per request, so they are filled in after both are up.
@@ -351,7 +352,7 @@ describe('single sign-on end to end (chromium, a real OpenID Connect provider)',
         displayName: 'Contoso IdP',
         scopes: 'openid email profile groups',
         roleClaim: 'groups',
-        roleRules: parseRoleMap('approver:soc-leads,analyst:soc'),
+        roleRules: parseRoleMap('admin:soc-admins,approver:soc-leads,analyst:soc'),
         adminEmails: [],
       }),
       publicUrl: h.baseUrl,
@@ -390,6 +391,15 @@ describe('single sign-on end to end (chromium, a real OpenID Connect provider)',
     await page.getByRole('button', { name: 'Sign in' }).click();
     await page.waitForURL((url) => url.origin === h.baseUrl);
     await page.getByRole('region', { name: 'Signed in as' }).getByText(user.name).waitFor();
+  }
+
+  /** Sign out: the session ends here and at the provider (its confirmation page), then back to sign-in. */
+  async function signOutAtIdp() {
+    await page.getByRole('button', { name: 'Sign out' }).click();
+    await page.waitForURL((url) => url.origin === op.issuer);
+    await page.getByRole('button', { name: 'Yes, sign me out' }).click();
+    await page.waitForURL(`${h.baseUrl}/`);
+    await page.getByRole('link', { name: 'Sign in with Contoso IdP' }).waitFor();
   }
 
   /** What the API answers this page's own request to approve (its cookie, Origin and CSRF token). */
@@ -435,12 +445,7 @@ describe('single sign-on end to end (chromium, a real OpenID Connect provider)',
     expect(await page.evaluate(() => document.cookie)).not.toContain('calseta_session');
     expect(await browserStorage(page)).not.toMatch(/cai_/);
 
-    // Sign out: the session ends here and at the provider (its confirmation page), then back to sign-in.
-    await page.getByRole('button', { name: 'Sign out' }).click();
-    await page.waitForURL((url) => url.origin === op.issuer);
-    await page.getByRole('button', { name: 'Yes, sign me out' }).click();
-    await page.waitForURL(`${h.baseUrl}/`);
-    await page.getByRole('link', { name: 'Sign in with Contoso IdP' }).waitFor();
+    await signOutAtIdp();
     expect((await browser.context.cookies(h.baseUrl)).some((c) => c.name === 'calseta_session')).toBe(false);
     expect((await h.request('GET', `/v1/workflow-approvals/${approvalUuid}`)).body.data.status).toBe('pending');
     expect(errors).toEqual([]);
@@ -457,6 +462,25 @@ describe('single sign-on end to end (chromium, a real OpenID Connect provider)',
     const [lena] = await h.query<{ uuid: string }>("SELECT uuid FROM users WHERE email = 'lena@example.test'");
     expect(decided).toMatchObject({ status: 'approved', responder_id: `user:${lena?.uuid}` });
     expect(await browserStorage(page)).not.toMatch(/cai_/);
+    expect(errors).toEqual([]);
+  }, 120_000);
+
+  it('an admin sees the people who signed in, with their roles (every width, axe)', async () => {
+    await signOutAtIdp();
+    await signInAtIdp('ada@example.test');
+    await page.getByRole('navigation', { name: 'Main' }).getByRole('link', { name: 'Users' }).click();
+    const table = page.getByRole('table', { name: 'Users' });
+    await table.getByRole('row', { name: /Ada Admin \(you\)/ }).waitFor();
+    for (const [name, role] of [
+      ['Lena Lead', 'approver'],
+      ['Ari Analyst', 'analyst'],
+    ] as const)
+      await table
+        .getByRole('row', { name: new RegExp(name) })
+        .getByText(role, { exact: true })
+        .first()
+        .waitFor();
+    expect(await checkLayouts(page, 'users-sso')).toEqual({});
     expect(errors).toEqual([]);
   }, 120_000);
 });
