@@ -97,7 +97,11 @@ describe('OIDC sign-in', () => {
     const { stdout } = await run(
       process.execPath,
       ['--import', 'tsx', 'apps/cli/src/main.ts', 'users', 'grant-admin', 'Dan@Example.test'],
-      { cwd: new URL('../../../', import.meta.url), env: { ...process.env, DATABASE_URL: h.databaseUrl } },
+      {
+        cwd: new URL('../../../', import.meta.url),
+        // biome-ignore lint/style/noProcessEnv: the child finds node and the system tools on PATH
+        env: { ...process.env, DATABASE_URL: h.databaseUrl },
+      },
     );
     expect(stdout).toContain('Granted admin to 1 user(s)');
     const dan = await signIn('dan@example.test');
