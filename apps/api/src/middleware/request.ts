@@ -69,8 +69,9 @@ export function securityHeaders(hsts = false): MiddlewareHandler<AppEnv> {
 }
 
 /**
- * Opt-in CORS (`CORS_ALLOWED_ORIGINS`): only the listed origins (or `*`) get CORS headers. The API
- * authenticates with bearer keys, never cookies, so credentials are not allowed.
+ * Opt-in CORS (`CORS_ALLOWED_ORIGINS`): only the listed origins (or `*`) get CORS headers, for bearer
+ * keys. Credentials are never allowed: the session cookie serves this site's own pages only, and no
+ * other origin can read a session's answers (its CSRF token among them).
  */
 export function corsFor(origins: readonly string[]): MiddlewareHandler<AppEnv> {
   const any = origins.includes('*');
