@@ -416,6 +416,37 @@ describe('per-incident delivery (real worker, real agent endpoint)', () => {
     expect(rows.map((r) => r.revision)).toEqual([1, 2, 3]);
     expect(rows[2]?.added_alert_ids.map(Number)).toEqual([fifth.id]);
   });
+
+  it('a revision that failed for good loses nothing: the next one counts from what the agent received', async () => {
+    const lossy = await t.registerAgent('lossy-agent', { delivery_mode: 'incident', retry_count: 0 });
+    t.endpoint.respond('lossy-agent', (seen) => (seen === 0 ? 500 : 200));
+    const ids: Array<{ id: number; uuid: string }> = [];
+    for (const payload of [CHAIN[0], CHAIN[1]]) {
+      const enriched = t.h.nextJob((o) => o.name === 'enrich-alert');
+      ids.push(await t.ingest({ ...payload, src_ip: '185.220.101.99', user: 'asmith@contoso.example' }));
+      await enriched;
+    }
+    const ctx = contextFor(t.h.deps, SYSTEM);
+    const opened = await t.group([ids[0]?.id as number]);
+    await dispatchIncidentUpdates(ctx, { changes: [opened] });
+    const failed = async () => {
+      for (;;) {
+        const next = t.h.nextJob((o) => o.name === 'deliver-incident');
+        const rows = await t.deliveries(opened.incidentId, lossy.uuid);
+        if (rows[0]?.status === 'failed') return rows;
+        await next;
+      }
+    };
+    expect((await failed()).map((r) => [r.revision, r.event, r.status])).toEqual([[1, 'incident.opened', 'failed']]);
+    const joined = await t.group([ids[1]?.id as number], opened.incidentId);
+    await dispatchIncidentUpdates(ctx, { changes: [{ ...joined, opened: false }] });
+    const got = await t.endpoint.next((r) => r.path === '/lossy-agent' && r.seen === 1);
+    // The agent never received revision 1: revision 2 opens the incident for it, with both alerts.
+    expect(got.headers['x-calseta-event']).toBe('incident.opened');
+    expect(got.json.changes.revision).toBe(2);
+    expect(got.json.changes.previous_revision).toBeUndefined();
+    expect(got.json.changes.added_alerts.sort()).toEqual([ids[0]?.uuid, ids[1]?.uuid].sort());
+  });
 });
 
 describe('a worker killed mid-delivery', () => {

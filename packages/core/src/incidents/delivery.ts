@@ -8,7 +8,8 @@
  *    meanwhile ride on the scheduled job, so a storm costs a few deliveries, not one per alert.
  * 2. The job cuts a revision (one transaction: clears `due_at`, compares the members now with the
  *    previous revision's, inserts `incident_deliveries` row revision n+1 — unique per incident, agent
- *    and revision — and queues its first attempt). Nothing new: no revision.
+ *    and revision — and queues its first attempt). Nothing new: no revision. Its changes are counted
+ *    from the last revision the agent received, so a revision that failed for good loses nothing.
  * 3. Each attempt job claims the revision's attempt (as agent deliveries do), builds the incident
  *    payload for the revision's members, signs and POSTs it with the same headers as alert deliveries
  *    (`X-Calseta-Event: incident.opened | incident.updated`, `Idempotency-Key` the same for every
@@ -171,6 +172,18 @@ export async function dispatchIncidentUpdates(
 const idempotencyKey = (incidentUuid: string, agentUuid: string, revision: number) =>
   `incident:${incidentUuid}:agent:${agentUuid}:r${revision}`;
 
+/** The latest revision the agent received (before `revision`): what an update's changes are counted from. */
+function lastDelivered(db: Db, incidentId: number, agentId: number, revision?: number) {
+  let query = db
+    .selectFrom('incident_deliveries')
+    .select(['revision', 'alert_ids'])
+    .where('incident_id', '=', incidentId)
+    .where('agent_registration_id', '=', agentId)
+    .where('status', '=', 'delivered');
+  if (revision !== undefined) query = query.where('revision', '<', revision);
+  return query.orderBy('revision', 'desc').limit(1).executeTakeFirst();
+}
+
 /** Ids in `a` and not in `b`, in `a`'s order. */
 const minus = (a: readonly number[], b: readonly number[]) => {
   const set = new Set(b);
@@ -192,7 +205,7 @@ async function cutRevision(ctx: ServiceContext, incidentId: number, agentId: num
       .returning('incident_id')
       .executeTakeFirst();
     if (!claimed) return false;
-    const [incident, agent, previous, members] = await Promise.all([
+    const [incident, agent, previous, baseline, members] = await Promise.all([
       trx.selectFrom('incidents').select('uuid').where('id', '=', incidentId).executeTakeFirst(),
       trx.selectFrom('agent_registrations').select('uuid').where('id', '=', agentId).executeTakeFirst(),
       trx
@@ -203,6 +216,7 @@ async function cutRevision(ctx: ServiceContext, incidentId: number, agentId: num
         .orderBy('revision', 'desc')
         .limit(1)
         .executeTakeFirst(),
+      lastDelivered(trx, incidentId, agentId),
       trx
         .selectFrom('incident_alerts')
         .select('alert_id')
@@ -212,9 +226,11 @@ async function cutRevision(ctx: ServiceContext, incidentId: number, agentId: num
     ]);
     if (!incident || !agent) return false;
     const now = members.map((m) => Number(m.alert_id));
-    const before = (previous?.alert_ids ?? []).map(Number);
-    const added = minus(now, before);
-    if (added.length === 0 && minus(before, now).length === 0) return false;
+    // Nothing changed since the last revision cut: nothing to send.
+    const cut = (previous?.alert_ids ?? []).map(Number);
+    if (minus(now, cut).length === 0 && minus(cut, now).length === 0) return false;
+    // What changed is counted from what the agent last received (a failed revision's alerts are new still).
+    const added = minus(now, (baseline?.alert_ids ?? []).map(Number));
     const revision = (previous?.revision ?? 0) + 1;
     const row = await trx
       .insertInto('incident_deliveries')
@@ -222,7 +238,7 @@ async function cutRevision(ctx: ServiceContext, incidentId: number, agentId: num
         incident_id: incidentId,
         agent_registration_id: agentId,
         revision,
-        event: revision === 1 ? EVENT_INCIDENT_OPENED : EVENT_INCIDENT_UPDATED,
+        event: baseline === undefined ? EVENT_INCIDENT_OPENED : EVENT_INCIDENT_UPDATED,
         idempotency_key: idempotencyKey(incident.uuid, agent.uuid, revision),
         alert_ids: JSON.stringify(now),
         added_alert_ids: JSON.stringify(added),
@@ -332,13 +348,7 @@ export async function runIncidentDelivery(ctx: ServiceContext, data: JobPayload<
     );
   } else {
     try {
-      const previous = await ctx.db
-        .selectFrom('incident_deliveries')
-        .select('alert_ids')
-        .where('incident_id', '=', delivery.incident_id)
-        .where('agent_registration_id', '=', agent.id)
-        .where('revision', '=', delivery.revision - 1)
-        .executeTakeFirst();
+      const previous = await lastDelivered(ctx.db, delivery.incident_id, agent.id, delivery.revision);
       const alertIds = delivery.alert_ids.map(Number);
       const payload = await buildIncidentPayload(
         ctx,
@@ -348,6 +358,7 @@ export async function runIncidentDelivery(ctx: ServiceContext, data: JobPayload<
           alertIds,
           addedAlertIds: delivery.added_alert_ids.map(Number),
           removedAlertIds: minus((previous?.alert_ids ?? []).map(Number), alertIds),
+          previousRevision: previous?.revision ?? null,
         },
         { tokenBudget: agent.token_budget ?? DEFAULT_INCIDENT_TOKEN_BUDGET },
       );

@@ -53,6 +53,8 @@ export interface IncidentRevision {
   addedAlertIds?: readonly number[];
   /** Ids that were members at the previous revision and are not now (split or moved out). */
   removedAlertIds?: readonly number[];
+  /** The last revision the agent received (null: none; default revision − 1). */
+  previousRevision?: number | null;
 }
 
 interface Member {
@@ -81,6 +83,8 @@ export interface IncidentPayloadSources {
     created_at: string;
   };
   revision: number;
+  /** The last revision the agent received (null: none; default revision − 1). */
+  previousRevision?: number | null;
   /** Members, oldest first. */
   members: readonly Member[];
   /** Renders of the members shown in detail (in the order shown), by alert id. */
@@ -200,7 +204,9 @@ export async function loadIncidentPayloadSources(
   const added = new Set(revision.addedAlertIds ?? members.map((m) => m.id));
   // An update details what joined (and the first member, the baseline of `common`): the agent had the
   // others in earlier revisions; they are listed in a line each.
-  const update = revision.revision > 1 && added.size > 0;
+  const previousRevision =
+    revision.previousRevision === undefined ? revision.revision - 1 || null : revision.previousRevision;
+  const update = previousRevision !== null && added.size > 0;
   const detailed = detailOrder(
     members,
     added,
@@ -238,6 +244,7 @@ export async function loadIncidentPayloadSources(
       created_at: iso(incident.created_at),
     },
     revision: revision.revision,
+    previousRevision,
     members,
     rendered: new Map(renders),
     added,
@@ -350,6 +357,10 @@ function joined(member: Member, sharedIndex: ReadonlyMap<string, number>): Json 
   };
 }
 
+/** The last revision the agent received before this one, if any. */
+const previousOf = (src: IncidentPayloadSources): number | null =>
+  src.previousRevision === undefined ? src.revision - 1 || null : src.previousRevision;
+
 function render(src: IncidentPayloadSources, k: Knobs): Json {
   const api = src.apiBaseUrl.replace(/\/+$/, '');
   const incidentPath = '/v1/incidents/{incident.uuid}';
@@ -361,7 +372,9 @@ function render(src: IncidentPayloadSources, k: Knobs): Json {
   const renders = detailedIds.map((id) => src.rendered.get(id) as AgentPayload);
   if (detailedIds.length < src.members.length) {
     const order =
-      src.revision > 1 ? 'the new ones and the first; earlier revisions had the others' : 'the first and the latest';
+      previousOf(src) === null
+        ? 'the first and the latest'
+        : 'the new ones and the first; earlier revisions had the others';
     note(
       'alerts',
       `${detailedIds.length} of ${src.members.length} members in detail: ${order}`,
@@ -527,7 +540,7 @@ function render(src: IncidentPayloadSources, k: Knobs): Json {
   const added = src.members.filter((m) => src.added.has(m.id)).map((m) => m.uuid);
   const changes: Json = {
     revision: src.revision,
-    ...(src.revision > 1 ? { previous_revision: src.revision - 1 } : {}),
+    ...(previousOf(src) === null ? {} : { previous_revision: previousOf(src) }),
     added_count: added.length,
     added_alerts: added.slice(-k.changeUuids),
     ...(src.removed.length > 0 ? { removed_alerts: src.removed.slice(0, k.changeUuids) } : {}),
