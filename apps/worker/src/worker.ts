@@ -3,7 +3,6 @@ import {
   contextFor,
   JOB_HANDLERS,
   JOB_NAMES,
-  type JobDone,
   type JobName,
   SYSTEM,
   sweepStalledDeliveries,
@@ -17,12 +16,7 @@ export async function startWorker(deps: CoreDeps, concurrency: number): Promise<
   for (const name of JOB_NAMES) {
     await deps.queue.work(name, {
       concurrency,
-      handler: (job) =>
-        (JOB_HANDLERS[name] as (d: CoreDeps, data: unknown, job: { id: string }) => Promise<JobDone | unknown>)(
-          deps,
-          job.data,
-          job,
-        ),
+      handler: (job) => (JOB_HANDLERS[name] as (d: CoreDeps, data: unknown) => Promise<void>)(deps, job.data),
     });
   }
   sweepDeliveries(deps);

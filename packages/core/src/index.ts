@@ -80,6 +80,7 @@ export {
   listIncidentDeliveries,
   runIncidentDelivery,
 } from './incidents/delivery.js';
+export * from './incidents/index.js';
 export {
   buildIncidentPayload,
   composeIncidentPayload,
@@ -89,7 +90,6 @@ export {
   type IncidentRevision,
   loadIncidentPayloadSources,
 } from './incidents/payload.js';
-export * from './incidents/index.js';
 export { findIndicator, getIndicator, patchIndicator } from './indicators/indicators.js';
 export { recordActivity, redact } from './infra/activity.js';
 export type { Actor, AuthenticatedKey, CoreConfig, CoreDeps, ServiceContext } from './infra/context.js';
@@ -140,7 +140,7 @@ export {
 } from './infra/integrations.js';
 export type { JobName, JobPayload } from './infra/jobs/catalogue.js';
 export { JOB_NAMES, JOBS } from './infra/jobs/catalogue.js';
-export type { Job, JobDone, JobOutcome } from './infra/jobs/queue.js';
+export type { Job, JobOutcome } from './infra/jobs/queue.js';
 export { JobQueue } from './infra/jobs/queue.js';
 export { onApiKeysChanged } from './infra/key-cache.js';
 export type { Logger } from './infra/logger.js';
@@ -203,6 +203,7 @@ export {
   onAlertEnriched,
 } from './pipeline/enrich-alert.js';
 export { JOB_HANDLERS } from './pipeline/handlers.js';
+export { processAlert } from './pipeline/process-alert.js';
 export type { InstalledProviders, LoadedPlugins, LoadPluginsOptions } from './plugins.js';
 export { installPluginProviders, loadPlugins, NO_PLUGINS, parsePluginList } from './plugins.js';
 export { DEFAULT_APPROVAL_TIMEOUT_SECONDS, getApprovalDefaults } from './settings/approval-defaults.js';
@@ -214,7 +215,6 @@ export {
   sourceIngestPolicy,
   updateSource,
 } from './sources/integrations.js';
-export { processAlert } from './pipeline/process-alert.js';
 export { EXIT_CONFIG, exitOnConfigError } from './startup.js';
 export { seedSystemRows } from './system/bootstrap.js';
 export type { Health } from './system/health.js';

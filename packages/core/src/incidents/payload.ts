@@ -26,7 +26,7 @@ import { withSpan } from '../infra/telemetry/tracing.js';
 import { loadPayloadSources } from '../payload/build.js';
 import { type AgentPayload, composePayload, type TrimNote } from '../payload/compose.js';
 import { fitToBudget } from '../payload/fit.js';
-import { CLOSE, clip, isInert, OPEN, tokensOf, untrusted } from '../payload/text.js';
+import { CLOSE, clip, isInert, OPEN, settleTokenCount, tokensOf, untrusted } from '../payload/text.js';
 
 export const INCIDENT_PAYLOAD_SCHEMA = 'calseta.incident.v1';
 /** Default o200k budget of an incident payload (an agent's `token_budget` overrides it). */
@@ -550,7 +550,7 @@ function render(src: IncidentPayloadSources, k: Knobs): Json {
   }
 
   const i = src.incident;
-  const payload: Json = {
+  const payload: Json & { token_count: number } = {
     schema: INCIDENT_PAYLOAD_SCHEMA,
     notice:
       renders[0]?.notice ??
@@ -583,10 +583,9 @@ function render(src: IncidentPayloadSources, k: Knobs): Json {
       alert: '/v1/alerts/{alert.uuid}/context',
     },
     trimmed,
-    token_count: 99_999,
+    token_count: 0,
   };
-  payload.token_count = tokensOf(payload);
-  return payload;
+  return settleTokenCount(payload);
 }
 
 /** The incident payload fitted into `budget` o200k tokens (galloping search over the trimming steps, as compose.ts). */

@@ -10,7 +10,7 @@ import {
 } from '@calseta/schema';
 import { fitToBudget } from './fit.js';
 import { FACT_NAMES, type FactContext, projectFacts } from './project.js';
-import { clip, isInert, isInertKey, summarizeMarkdown, tokensOf, untrusted } from './text.js';
+import { clip, isInert, isInertKey, settleTokenCount, summarizeMarkdown, tokensOf, untrusted } from './text.js';
 
 /** Everything the payload is made from, already loaded (see build.ts). */
 export interface PayloadSources {
@@ -777,11 +777,7 @@ function render(src: PayloadSources, k: Knobs, start: Knobs): AgentPayload {
     trimmed,
     token_count: 0,
   };
-  const payload = markUntrusted(composed, TRUST, vouched) as AgentPayload;
-  // Counted with the largest count it can hold (5 digits, 2 tokens), so settling never grows it.
-  payload.token_count = 99_999;
-  payload.token_count = tokensOf(payload);
-  return payload;
+  return settleTokenCount(markUntrusted(composed, TRUST, vouched) as AgentPayload);
 }
 
 /**

@@ -1,10 +1,8 @@
-import { tokensOf } from './text.js';
-
 /**
  * The render of the least-trimmed knobs that fits `budget` o200k tokens: `start`, then `start` after
  * each further step of `steps` (least important cut first); the most trimmed when none fits. Each render is counted, so the first that fits is found
- * by a galloping search (1, 2, 4, … steps, then halving) rather than one render per step. The
- * payload's own `token_count` is part of what it counts: settled at the end.
+ * by a galloping search (1, 2, 4, … steps, then halving) rather than one render per step. A render's
+ * `token_count` includes the count itself (`settleTokenCount`).
  */
 export function fitToBudget<K, P extends { token_count: number }>(
   start: K,
@@ -39,9 +37,6 @@ export function fitToBudget<K, P extends { token_count: number }>(
     }
     found = high;
   }
-  const payload = at(found);
-  payload.token_count = tokensOf(payload);
-  // A count below 1,000 is one token shorter than the placeholder it was counted with.
-  payload.token_count = tokensOf(payload);
-  return payload;
+  // Each render's count is exact (settleTokenCount): nothing to count again.
+  return at(found);
 }

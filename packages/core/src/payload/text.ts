@@ -76,6 +76,25 @@ export function tokensOf(value: unknown): number {
   return long + countText(rest ?? '');
 }
 
+/** The placeholder a payload's own `token_count` holds while it is counted: 5 digits, 2 tokens. */
+const COUNT_PLACEHOLDER = 99_999;
+/** o200k splits a number into 1–3 digit pieces, one token each, whatever surrounds it. */
+const numberTokens = (n: number) => Math.ceil(String(n).length / 3);
+
+/**
+ * Set `payload.token_count` to the payload's o200k tokens, its own count included — exactly, with
+ * one count: counted with the placeholder, then corrected for the digits of the real count (a count
+ * has at most as many digit tokens as the placeholder, so the correction never grows it).
+ */
+export function settleTokenCount<P extends { token_count: number }>(payload: P): P {
+  payload.token_count = COUNT_PLACEHOLDER;
+  const counted = tokensOf(payload);
+  let count = counted;
+  for (let i = 0; i < 3; i++) count = counted - numberTokens(COUNT_PLACEHOLDER) + numberTokens(count);
+  payload.token_count = count;
+  return payload;
+}
+
 // ---------------------------------------------------------------- untrusted text
 
 export const OPEN = '<untrusted>';

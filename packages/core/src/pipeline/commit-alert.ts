@@ -17,7 +17,6 @@ import type { ServiceContext } from '../infra/context.js';
 import { GroupCommit } from '../infra/group-commit.js';
 import { newUuid } from '../infra/ids.js';
 import type { JobPayload } from '../infra/jobs/catalogue.js';
-import { completeJobsSql } from '../infra/jobs/rows.js';
 import { tableCacheOf } from '../infra/table-cache.js';
 import type { PayloadSources } from '../payload/compose.js';
 import { ALERT_ENRICHED_CHANNEL, type AlertEnrichedEvent, type IndicatorUpdate } from './enrich-alert.js';
@@ -31,8 +30,6 @@ export interface Extraction {
 
 /** One alert's pipeline result, to be stored (with the others committed at the same moment). */
 export interface AlertToCommit {
-  /** The `enrich-alert` job, completed in the same transaction (none when run directly). */
-  jobId: string | undefined;
   data: JobPayload<'enrich-alert'>;
   alert: LoadedAlert;
   extraction: Extraction | null;
@@ -120,8 +117,6 @@ async function commitAlerts(ctx: ServiceContext, trx: Db, items: AlertToCommit[]
     })),
     { db: trx },
   );
-  const jobIds = items.flatMap((i) => (i.jobId === undefined ? [] : [i.jobId]));
-  if (jobIds.length > 0) await completeJobsSql('enrich-alert', jobIds).execute(trx);
   const events: AlertEnrichedEvent[] = items.map((i) => ({ alert_uuid: i.alert.uuid, status: i.summary.status }));
   for (let start = 0; start < events.length; start += EVENTS_PER_NOTIFY) {
     const chunk = events.slice(start, start + EVENTS_PER_NOTIFY);

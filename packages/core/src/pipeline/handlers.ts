@@ -6,18 +6,16 @@ import { runIncidentDelivery } from '../incidents/delivery.js';
 import type { CoreDeps } from '../infra/context.js';
 import { SYSTEM } from '../infra/context.js';
 import type { JobName, JobPayload } from '../infra/jobs/catalogue.js';
-import type { JobDone } from '../infra/jobs/queue.js';
 import { runWorkflowJob } from '../workflows/runs.js';
 import { processAlert } from './process-alert.js';
 
-/** `job` is absent when a handler is called directly (tests); a handler may complete its job itself. */
-type Handlers = {
-  [N in JobName]: (deps: CoreDeps, data: JobPayload<N>, job?: { id: string }) => Promise<JobDone | unknown>;
-};
+type Handlers = { [N in JobName]: (deps: CoreDeps, data: JobPayload<N>) => Promise<void> };
 
 /** What the worker does for each job (enrich-alert: the whole pipeline of one alert, pipeline/process-alert.ts). */
 export const JOB_HANDLERS: Handlers = {
-  'enrich-alert': async (deps, data, job) => (await processAlert(contextFor(deps, SYSTEM), data, job?.id)).done,
+  'enrich-alert': async (deps, data) => {
+    await processAlert(contextFor(deps, SYSTEM), data);
+  },
   'dispatch-agent': (deps, data) => runAgentDelivery(contextFor(deps, SYSTEM), data),
   'deliver-incident': (deps, data) => runIncidentDelivery(contextFor(deps, SYSTEM), data),
   'execute-workflow': async (deps, data) => {

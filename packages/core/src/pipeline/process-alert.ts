@@ -2,10 +2,10 @@ import type { EnrichmentSummary, ExtractedIndicator, VerdictExplanation } from '
 import { EVENT_ALERT_ENRICHED } from '../agents/dispatch.js';
 import type { ServiceContext } from '../infra/context.js';
 import type { JobPayload } from '../infra/jobs/catalogue.js';
-import type { JobDone } from '../infra/jobs/queue.js';
 import { observeAlertEnriched } from '../infra/telemetry/metrics.js';
 import { extractIndicators } from '../ingest/extract.js';
 import { type AlertToCommit, commitAlert, type Extraction } from './commit-alert.js';
+import { correlateCommitted } from './correlate-committed.js';
 import { deliverCommitted } from './deliver-committed.js';
 import { runProviders, type StoredIndicator, settleEnrichment } from './enrich-alert.js';
 import { loadAlert, storedIndicators } from './load.js';
@@ -24,15 +24,14 @@ export { EVENT_ALERT_ENRICHED };
  * 4. Deliver (step 5) from memory: the payload is built from what was just stored, signed, POSTed;
  *    the attempts are recorded in one more group commit. A crash between 3 and 4 leaves the delivery
  *    claimed; its lease runs out and the delivery sweeper retries it (docs/adr/0014).
- *
- * Returns `completed` when the job was completed inside the commit (`jobId` given), so the queue
- * does not complete it again; the summary is for callers running the pipeline directly.
+ * 5. Meanwhile correlate the alert into incidents and schedule per-incident deliveries. The job
+ *    completes after both (the queue completes the jobs that end together in one statement): a crash
+ *    before then retries the job, which finds its work stored and correlates again.
  */
 export async function processAlert(
   ctx: ServiceContext,
   data: JobPayload<'enrich-alert'>,
-  jobId?: string,
-): Promise<{ summary: EnrichmentSummary | null; done?: JobDone }> {
+): Promise<{ summary: EnrichmentSummary | null }> {
   const alert = await loadAlert(ctx.db, data.alert_id);
   if (alert === null) return { summary: null }; // deleted since it was queued
   const attempt = data.attempt ?? 0;
@@ -51,7 +50,7 @@ export async function processAlert(
   const outcomes = await runProviders(ctx, indicators);
   const now = new Date();
   const { updates, summary } = settleEnrichment(indicators, outcomes, attempt, now);
-  const item: AlertToCommit = { jobId, data, alert, extraction, stored: known, updates, summary, now, attempt };
+  const item: AlertToCommit = { data, alert, extraction, stored: known, updates, summary, now, attempt };
   const committed = await commitAlert(ctx, item);
 
   // Ingest → enriched: the alert's first settled enrichment (not a re-enrichment, nor a wait on rate limits).
@@ -61,8 +60,9 @@ export async function processAlert(
     { alert_id: alert.id, reason: data.reason, status: summary.status, retry_at: summary.retry_at },
     'alert enriched',
   );
-  await deliverCommitted(ctx, alert.id, committed, now);
-  return jobId === undefined ? { summary } : { summary, done: 'completed' };
+  // Step 5 for agents per alert, and incidents (issue 23) for agents per incident, side by side.
+  await Promise.all([deliverCommitted(ctx, alert.id, committed, now), correlateCommitted(ctx, alert.id)]);
+  return { summary };
 }
 
 const NEW_INDICATOR: Omit<StoredIndicator, 'type' | 'value'> = {

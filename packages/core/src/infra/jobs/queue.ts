@@ -61,17 +61,10 @@ export interface JobOutcome {
   error?: string;
 }
 
-/**
- * What a handler may answer: `completed` when it marked its job completed itself, inside its own
- * transaction (`completeJobsSql`), so the job's end commits with its work; otherwise the queue
- * completes it.
- */
-export type JobDone = 'completed';
-
 export interface WorkOptions<N extends JobName> {
   /** How many jobs of this queue run at once in this process. */
   concurrency: number;
-  handler: (job: Job<N>) => Promise<JobDone | unknown>;
+  handler: (job: Job<N>) => Promise<void>;
 }
 
 interface Completion {
@@ -377,8 +370,8 @@ export class JobQueue {
         'messaging.destination.name': name,
         'messaging.message.id': job.id,
       };
-      const done = await continueTrace(job.data, `job ${name}`, attributes, () => handler({ id: job.id, name, data }));
-      if (done !== 'completed') await this.completions.submit({ name, id: job.id });
+      await continueTrace(job.data, `job ${name}`, attributes, () => handler({ id: job.id, name, data }));
+      await this.completions.submit({ name, id: job.id });
       countJob(name, 'completed');
       this.events.emit('completed', { name, id: job.id, data: job.data } satisfies JobOutcome);
     } catch (error) {

@@ -30,14 +30,3 @@ export function enrichJobRows(alerts: RawBuilder<unknown>) {
     FROM (${alerts}) s CROSS JOIN ${schema}.queue q
     WHERE q.name = 'enrich-alert'`;
 }
-
-/**
- * Mark active jobs of `name` completed, inside the caller's statement list (pg-boss's own
- * `completeJobs` for our queues): a handler that commits its work and its job's end together.
- */
-export function completeJobsSql(name: string, ids: readonly string[]) {
-  const schema = sql.raw(QUEUE_SCHEMA);
-  return sql`
-    UPDATE ${schema}.job SET completed_on = now(), state = 'completed', output = NULL
-    WHERE name = ${name} AND id = ANY(${ids}::uuid[]) AND state = 'active'`;
-}
