@@ -101,6 +101,14 @@ export function createApp(deps: CoreDeps, options: AppOptions) {
     scheme: 'bearer',
     description: 'An API key (`cai_...`) as a bearer token.',
   });
+  // Browser sessions (issue 21): every operation that takes a key also takes this cookie, whose
+  // writes need X-CSRF-Token and an allowed Origin (docs/guides/single-sign-on.md).
+  app.openAPIRegistry.registerComponent('securitySchemes', 'Session', {
+    type: 'apiKey',
+    in: 'cookie',
+    name: 'calseta_session',
+    description: 'A signed-in browser session (`/v1/auth/*`); writes also need the `X-CSRF-Token` header.',
+  });
   app.doc31('/openapi.json', {
     openapi: '3.1.0',
     info: {
