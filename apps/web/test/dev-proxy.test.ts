@@ -47,7 +47,8 @@ describe('the Vite dev server in front of the API', () => {
       body: JSON.stringify({ api_key: h.adminKey }),
     });
     expect(signIn.status, await signIn.clone().text()).toBeLessThan(300);
-    const cookie = (signIn.headers.getSetCookie().find((c) => c.startsWith('calseta_session=')) ?? '').split(';')[0];
+    const cookie =
+      (signIn.headers.getSetCookie().find((c) => c.startsWith('calseta_session=')) ?? '').split(';')[0] ?? '';
     expect(cookie).toMatch(/^calseta_session=./);
     const session = await fetch(`${origin}/v1/auth/session`, { headers: { cookie } });
     expect(session.status).toBe(200);
