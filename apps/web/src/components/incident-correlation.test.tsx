@@ -63,6 +63,10 @@ describe('correlation rules and dry run', () => {
     expect(within(group).getAllByRole('listitem')).toHaveLength(4);
     expect(within(result).getByText('4 alerts')).toBeTruthy();
     expect(within(group).getByText('Grouped by the source')).toBeTruthy();
+    // The alert each matched is named by its title.
+    expect(
+      within(group).getAllByRole('link', { name: 'Successful sign-in from a TOR exit node' }).length,
+    ).toBeGreaterThan(1);
     const [dry] = posted(calls, 'POST') as Array<{ from_time: string; to_time: string; config: CorrelationConfig }>;
     expect(dry?.config).toEqual({
       ...STORED,

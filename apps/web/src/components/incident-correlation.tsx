@@ -5,7 +5,7 @@ import {
   type IncidentEntityType,
 } from '@calseta/schema';
 import { useQuery } from '@tanstack/react-query';
-import { useState } from 'react';
+import { useMemo, useState } from 'react';
 import { Link } from 'react-router';
 import type { One } from '../api/client.js';
 import { useApiMutation } from '../api/hooks.js';
@@ -155,34 +155,42 @@ function DryRun({ config }: { config?: CorrelationConfig }) {
             alert{result.ungrouped_count === 1 ? '' : 's'} would stay alone.
           </p>
           {result.groups.map((g) => (
-            <Card
-              key={g.alerts[0]?.uuid ?? g.title}
-              title={g.title}
-              actions={
-                <>
-                  <Badge value={g.severity} /> <span className="muted small">{g.alert_count} alerts</span>
-                </>
-              }
-            >
-              <ol className="timeline" aria-label={`Would join ${g.title}`}>
-                {g.alerts.map((a) => (
-                  <li key={a.uuid}>
-                    <div className="row">
-                      <Link to={`/alerts/${a.uuid}`}>{a.title}</Link>
-                      <Time value={a.occurred_at} />
-                    </div>
-                    <MembershipReason reason={a.reason} />
-                  </li>
-                ))}
-              </ol>
-              {g.alert_count > g.alerts.length && (
-                <p className="muted small">
-                  The first {g.alerts.length} of {g.alert_count} alerts are listed.
-                </p>
-              )}
-            </Card>
+            <DryRunGroup key={g.alerts[0]?.uuid ?? g.title} group={g} />
           ))}
         </section>
+      )}
+    </Card>
+  );
+}
+
+/** One incident a dry run would form: its members in join order, each with why it would join. */
+function DryRunGroup({ group: g }: { group: CorrelationDryRunResult['groups'][number] }) {
+  // A reason names the alert it matched: by its title when that alert is in the group.
+  const titles = useMemo(() => new Map(g.alerts.map((a) => [a.uuid, a.title])), [g.alerts]);
+  return (
+    <Card
+      title={g.title}
+      actions={
+        <>
+          <Badge value={g.severity} /> <span className="muted small">{g.alert_count} alerts</span>
+        </>
+      }
+    >
+      <ol className="timeline" aria-label={`Would join ${g.title}`}>
+        {g.alerts.map((a) => (
+          <li key={a.uuid}>
+            <div className="row">
+              <Link to={`/alerts/${a.uuid}`}>{a.title}</Link>
+              <Time value={a.occurred_at} />
+            </div>
+            <MembershipReason reason={a.reason} titles={titles} />
+          </li>
+        ))}
+      </ol>
+      {g.alert_count > g.alerts.length && (
+        <p className="muted small">
+          The first {g.alerts.length} of {g.alert_count} alerts are listed.
+        </p>
       )}
     </Card>
   );
