@@ -24,7 +24,7 @@ import type { Db } from '@calseta/db';
 import type { AgentRunAttempt, AgentRunStatus, IncidentDelivery, PageQuery } from '@calseta/schema';
 import { sql } from 'kysely';
 import { postToAgent, signingSecretOf } from '../agents/deliver.js';
-import { retryDelaySeconds } from '../agents/dispatch.js';
+import { LEASE_MARGIN_SECONDS, retryDelaySeconds } from '../agents/dispatch.js';
 import { agentMatches } from '../agents/matching.js';
 import { type AgentRow, findAgent } from '../agents/registry.js';
 import { authorize } from '../auth/permissions.js';
@@ -44,8 +44,6 @@ export const EVENT_INCIDENT_UPDATED = 'incident.updated';
 export const DEFAULT_INCIDENT_DEBOUNCE_SECONDS = 30;
 /** Added alerts whose targeting facts are checked against an agent's filters, per change at most. */
 const MATCH_SAMPLE = 50;
-/** An attempt's claim outlives its request by this much (a live but slow process keeps it). */
-const LEASE_MARGIN_SECONDS = 30;
 const JOB = 'deliver-incident';
 /** A scheduled cut this late has failed for good (its job's retries and expiries are far shorter). */
 const OVERDUE_SECONDS = 600;
@@ -140,6 +138,8 @@ export async function dispatchIncidentUpdates(
     }
   }
   if (pairs.length === 0) return { scheduled: 0 };
+  // One lock order for every caller: two processes scheduling overlapping incidents never deadlock.
+  pairs.sort((a, b) => a.incidentId - b.incidentId || a.agentId - b.agentId);
   const debounce = ctx.config.incidents?.debounceSeconds ?? DEFAULT_INCIDENT_DEBOUNCE_SECONDS;
   const schedule = async (db: Db) => {
     let scheduled = 0;
