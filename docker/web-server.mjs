@@ -63,7 +63,9 @@ function proxy(req, res) {
       port: UPSTREAM.port || 80,
       method: req.method,
       path: req.url,
-      headers: { ...req.headers, host: UPSTREAM.host, 'x-forwarded-for': forwardedFor },
+      // The browser's Host goes through: the API accepts a cookie-authenticated write only from the
+      // origin the browser addressed (issue 21's CSRF check), as under `pnpm dev`.
+      headers: { ...req.headers, host: req.headers.host ?? UPSTREAM.host, 'x-forwarded-for': forwardedFor },
     },
     (answer) => {
       res.writeHead(answer.statusCode ?? 502, answer.headers);

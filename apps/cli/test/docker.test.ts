@@ -397,6 +397,7 @@ describe('docker/web-server.mjs and docker/healthcheck.mjs', () => {
   let web: ChildProcess;
   let base: string;
   const seen: string[] = [];
+  const hosts: string[] = [];
 
   beforeAll(async () => {
     dir = mkdtempSync(path.join(os.tmpdir(), 'calseta-web-'));
@@ -406,6 +407,7 @@ describe('docker/web-server.mjs and docker/healthcheck.mjs', () => {
     writeFileSync(path.join(os.tmpdir(), 'calseta-outside.txt'), 'secret');
     upstream = http.createServer((req, res) => {
       seen.push(`${req.method} ${req.url} xff=${req.headers['x-forwarded-for'] ?? ''}`);
+      hosts.push(req.headers.host ?? '');
       res.writeHead(200, { 'Content-Type': 'application/json' });
       res.end(JSON.stringify({ from: 'api', url: req.url }));
     });
@@ -453,7 +455,7 @@ describe('docker/web-server.mjs and docker/healthcheck.mjs', () => {
     }
   });
 
-  it('proxies the API paths to API_UPSTREAM with X-Forwarded-For', async () => {
+  it('proxies the API paths to API_UPSTREAM with X-Forwarded-For and the browser’s Host', async () => {
     const answer = await fetch(`${base}/v1/alerts?severity=High`, { headers: { accept: 'application/json' } });
     expect(await answer.json()).toEqual({ from: 'api', url: '/v1/alerts?severity=High' });
     await fetch(`${base}/health`);
@@ -463,6 +465,8 @@ describe('docker/web-server.mjs and docker/healthcheck.mjs', () => {
       'GET /health xff=127.0.0.1',
       'GET /openapi.json xff=127.0.0.1',
     ]);
+    // The browser's Host reaches the API (its same-origin check of cookie writes compares with it).
+    expect(hosts).toEqual([new URL(base).host, new URL(base).host, new URL(base).host]);
   });
 
   it('healthcheck.mjs: 0 when the endpoint answers, 1 when it does not; TCP to Postgres for the worker', async () => {
