@@ -109,3 +109,40 @@ test('data statements run as named prepared statements (once per connection); DD
     await off.db.destroy();
   }
 });
+
+test('a prepared statement whose result type a migration changed is re-prepared, not failed forever', async () => {
+  // A long-lived worker keeps its connections (and their prepared statements) across a rolling
+  // deploy's migration: Postgres then refuses the old plan ("cached plan must not change result type").
+  const { db } = createDb({ url, max: 1 });
+  try {
+    await sql`CREATE TABLE prep_shape (id int)`.execute(db);
+    await sql`INSERT INTO prep_shape VALUES (1)`.execute(db);
+    const read = () =>
+      db
+        .selectFrom('prep_shape' as never)
+        .selectAll()
+        .execute();
+    expect(await read()).toEqual([{ id: 1 }]);
+    const other = new pg.Client({ connectionString: url });
+    await other.connect();
+    await other.query('ALTER TABLE prep_shape ADD COLUMN note text');
+    await other.end();
+    // Outside a transaction the statement is retried unprepared at once; later calls re-prepare.
+    expect(await read()).toEqual([{ id: 1, note: null }]);
+    expect(await read()).toEqual([{ id: 1, note: null }]);
+    // Inside a transaction the error aborts it (nothing can be retried there), but only once.
+    await sql`ALTER TABLE prep_shape ADD COLUMN other text`.execute(db);
+    const inTrx = () =>
+      db.transaction().execute((trx) =>
+        trx
+          .selectFrom('prep_shape' as never)
+          .selectAll()
+          .execute(),
+      );
+    await expect(inTrx()).rejects.toThrow(/cached plan must not change result type/);
+    expect(await inTrx()).toEqual([{ id: 1, note: null, other: null }]);
+    expect(await read()).toEqual([{ id: 1, note: null, other: null }]);
+  } finally {
+    await db.destroy();
+  }
+});

@@ -131,19 +131,32 @@ export function statementNameOf(text: string): string | undefined {
 /**
  * The pool as Kysely sees it: its clients run every data statement as a named prepared statement
  * (pg parses a name once per connection and reuses it after). Everything else passes through.
+ *
+ * A migration run by another process (a rolling deploy) may change what a prepared statement
+ * returns (`SELECT *` of a table that gained a column): Postgres then refuses it on that connection
+ * for good ("cached plan must not change result type"). Such a connection is closed when released,
+ * so the next one prepares afresh; outside a transaction the statement is retried at once, unnamed.
  */
 function preparingPool(pool: pg.Pool): PostgresPool {
   const wrappers = new WeakMap<pg.PoolClient, PostgresPoolClient>();
-  const wrap = (client: pg.PoolClient): PostgresPoolClient => ({
-    query: ((text: unknown, values?: readonly unknown[]) => {
-      if (typeof text !== 'string') return client.query(text as pg.QueryConfig); // a cursor
-      const name = statementNameOf(text);
-      return client.query(
-        name === undefined ? { text, values: values as unknown[] } : { name, text, values: values as unknown[] },
-      );
-    }) as unknown as PostgresPoolClient['query'],
-    release: () => client.release(),
-  });
+  const wrap = (client: pg.PoolClient): PostgresPoolClient => {
+    let stale = false;
+    return {
+      query: ((text: unknown, values?: readonly unknown[]) => {
+        if (typeof text !== 'string') return client.query(text as pg.QueryConfig); // a cursor
+        const name = statementNameOf(text);
+        const unnamed = { text, values: values as unknown[] };
+        if (name === undefined) return client.query(unnamed);
+        return client.query({ name, ...unnamed }).catch((error: unknown) => {
+          if (!isStalePlan(error)) throw error;
+          stale = true;
+          if ((client as { getTransactionStatus?: () => string | null }).getTransactionStatus?.() !== 'I') throw error;
+          return client.query(unnamed);
+        });
+      }) as unknown as PostgresPoolClient['query'],
+      release: () => client.release(stale ? true : undefined),
+    };
+  };
   return {
     connect: async () => {
       const client = await pool.connect();
@@ -156,6 +169,12 @@ function preparingPool(pool: pg.Pool): PostgresPool {
     },
     end: () => pool.end(),
   };
+}
+
+/** Postgres's refusal of a prepared statement whose result columns changed since it was prepared. */
+function isStalePlan(error: unknown): boolean {
+  const { code, message } = error as { code?: unknown; message?: unknown };
+  return code === '0A000' && typeof message === 'string' && message.includes('cached plan must not change result type');
 }
 
 /** The pool behind a `db` made by createDb (for its metrics: connections in use, waiting, errors). */
