@@ -201,7 +201,7 @@ async function linkIndicators(
       WHERE id IN (
         SELECT id FROM indicators
         WHERE id = ANY(${seen}::bigint[]) AND last_seen < ${now}::timestamptz - interval '1 minute'
-        ORDER BY id FOR UPDATE SKIP LOCKED)`.execute(trx);
+        ORDER BY id FOR NO KEY UPDATE SKIP LOCKED)`.execute(trx);
   }
   return created;
 }
@@ -215,7 +215,9 @@ interface WrittenIndicator {
 
 /**
  * Indicators whose answers changed, in one statement (locked in id order first, so concurrent
- * batches sharing indicators never deadlock). An analyst's verdict is re-checked here: it may have
+ * batches sharing indicators never deadlock; `NO KEY UPDATE`, the lock the UPDATE itself takes: a
+ * `FOR UPDATE` would wait on the key-share locks another batch's new links hold, while that batch
+ * waits on ours — a deadlock). An analyst's verdict is re-checked here: it may have
  * been set while the providers ran. Answers what was stored.
  */
 async function writeIndicators(
@@ -252,7 +254,7 @@ async function writeIndicators(
     FROM jsonb_to_recordset(${JSON.stringify(rows)}::jsonb)
       AS u(id bigint, results jsonb, verdict text, explanation jsonb, enriched boolean)
     WHERE i.id = u.id AND i.id IN (
-      SELECT id FROM indicators WHERE id = ANY(${[...changed.keys()]}::bigint[]) ORDER BY id FOR UPDATE)
+      SELECT id FROM indicators WHERE id = ANY(${[...changed.keys()]}::bigint[]) ORDER BY id FOR NO KEY UPDATE)
     RETURNING i.id, i.malice, i.malice_source, i.malice_explanation`.execute(trx);
   for (const row of stored) written.set(Number(row.id), row);
   return written;
