@@ -13,27 +13,53 @@ import { createHarness, type Harness } from './harness.js';
  */
 let h: Harness;
 beforeAll(async () => {
-  h = await createHarness();
+  h = await createHarness({ allowHosts: ['127.0.0.1:9'] });
+  // Created before any commit reads the active agents (their cache would otherwise wait on a NOTIFY).
+  const agent = await h.request('POST', '/v1/agents', {
+    json: { name: 'every-alert', endpoint_url: 'http://127.0.0.1:9/hook' },
+  });
+  expect(agent.status, JSON.stringify(agent.body)).toBe(201);
 });
+
+async function ingest(name: string, source: string): Promise<number> {
+  const res = await h.request('POST', `/v1/ingest/${source}`, { json: fixture(name) });
+  expect(res.status).toBe(202);
+  const [row] = await h.query<{ id: number }>('SELECT id FROM alerts WHERE uuid = $1', [res.body.data.alert_uuid]);
+  return Number(row?.id);
+}
 afterAll(() => h.close());
 
 const keyOf = (i: { type: string; value: string }) => `${i.type}\u0000${i.value}`;
 
 /** One alert's pipeline result linking `value` (an existing indicator) with a changed answer. */
-async function itemFor(ctx: ReturnType<typeof contextFor>, alertId: number, value: string): Promise<AlertToCommit> {
+async function itemFor(
+  ctx: ReturnType<typeof contextFor>,
+  alertId: number,
+  value: string,
+  data: AlertToCommit['data'] = { alert_id: alertId, reason: 'ingest' },
+  retryAt: string | null = null,
+): Promise<AlertToCommit> {
   const alert = await loadAlert(ctx.db, alertId);
   if (alert === null) throw new Error('alert missing');
   const extracted = [{ type: 'ip', value, source_field: 'review.ip' }];
   const stored = await storedIndicators(ctx.db, alertId, extracted);
+  if (stored.length === 0) {
+    // New, as processAlert holds it before the commit inserts it.
+    stored.push({
+      ...{ id: null, uuid: null, link_id: null, source_field: null, enrichment_results: null, is_enriched: false },
+      ...{ type: 'ip', value, malice: 'Pending', malice_source: 'enrichment', malice_overridden_at: null },
+      malice_explanation: null,
+    });
+  }
   const now = new Date();
   const { updates, summary } = settleEnrichment(stored, [{ results: [] } as never], 0, now);
   return {
-    data: { alert_id: alertId, reason: 'ingest' },
+    data,
     alert,
     extraction: { indicators: extracted as never, references: {} },
     stored: new Map(stored.map((i) => [keyOf(i), i])),
     updates: updates.map((u) => ({ ...u, changed: true })),
-    summary,
+    summary: retryAt === null ? summary : { ...summary, status: 'Pending', retry_at: retryAt },
     now,
     attempt: 0,
   };
@@ -52,14 +78,10 @@ async function waitersOnLocks(n: number): Promise<void> {
 
 describe('two workers committing alerts that share an indicator', () => {
   it('do not deadlock (the link’s key-share lock and the verdict write’s row lock)', async () => {
-    for (const [name, source] of [
-      ['01_sentinel_brute_force_tor.json', 'sentinel'],
-      ['02_elastic_malware_hash.json', 'elastic'],
-    ] as const) {
-      expect((await h.request('POST', `/v1/ingest/${source}`, { json: fixture(name) })).status).toBe(202);
-    }
-    const alertIds = (await h.query<{ id: number }>('SELECT id FROM alerts ORDER BY id')).map((r) => Number(r.id));
-    expect(alertIds).toHaveLength(2);
+    const alertIds = [
+      await ingest('01_sentinel_brute_force_tor.json', 'sentinel'),
+      await ingest('02_elastic_malware_hash.json', 'elastic'),
+    ];
     const [indicator] = await h.query<{ id: number }>(
       "INSERT INTO indicators (uuid, type, value, first_seen, last_seen) VALUES (gen_random_uuid(), 'ip', '203.0.113.77', now(), now()) RETURNING id",
     );
@@ -94,5 +116,33 @@ describe('two workers committing alerts that share an indicator', () => {
       blocker.release();
       await second.db.destroy();
     }
+  });
+});
+
+describe('a redispatch whose enrichment waits on a rate-limited provider', () => {
+  it('delivers once per agent, however many retries it takes', async () => {
+    const alertId = await ingest('03_splunk_anomalous_data_transfer.json', 'splunk');
+    const ctx = contextFor(h.deps, SYSTEM);
+    const runs = () =>
+      h.query<{ trigger: string; status: string }>(
+        'SELECT trigger, status FROM agent_runs WHERE alert_id = $1 ORDER BY id',
+        [alertId],
+      );
+    // The first enrichment: the automatic delivery, claimed.
+    await commitAlert(ctx, await itemFor(ctx, alertId, '203.0.113.78'));
+    expect(await runs()).toEqual([{ trigger: 'auto', status: 'delivering' }]);
+    // `POST /enrich?redispatch=true`; a provider answers 429: the new delivery waits for the retry.
+    const later = new Date(Date.now() + 60_000).toISOString();
+    const manual = { alert_id: alertId, reason: 'manual' as const, redispatch: true };
+    await commitAlert(ctx, await itemFor(ctx, alertId, '203.0.113.78', manual, later));
+    // The rate-limit retries (the job carries `redispatch` on): one more wait, then the final answer.
+    const retry = { alert_id: alertId, reason: 'rate_limited' as const, redispatch: true, attempt: 1 };
+    await commitAlert(ctx, await itemFor(ctx, alertId, '203.0.113.78', retry, later));
+    const final = await commitAlert(ctx, await itemFor(ctx, alertId, '203.0.113.78', { ...retry, attempt: 2 }));
+    expect(final.deliveries.map((d) => d.trigger)).toEqual(['redispatch']);
+    expect(await runs()).toEqual([
+      { trigger: 'auto', status: 'delivering' },
+      { trigger: 'redispatch', status: 'delivering' },
+    ]);
   });
 });

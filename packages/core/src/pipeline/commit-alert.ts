@@ -403,9 +403,11 @@ async function claimDeliveries(
         .returning([...returning])
         .execute()),
     );
+    // A rate-limit retry of a redispatch only releases the deliveries its first run recorded as waiting.
     const again = matches.filter(
       ({ item, agent }) =>
         item.data.redispatch === true &&
+        item.data.reason !== 'rate_limited' &&
         !runs.some((r) => r.alert_id === item.alert.id && r.agent_registration_id === agent.id),
     );
     if (again.length > 0) {
