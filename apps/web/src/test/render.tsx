@@ -1,7 +1,7 @@
 import { render } from '@testing-library/react';
 import { MemoryRouter } from 'react-router';
 import { vi } from 'vitest';
-import type { Session } from '../api/queries/auth.js';
+import type { SessionInfo as Session } from '@calseta/schema';
 import { App, createQueryClient } from '../app.js';
 
 export interface Call {
