@@ -53,6 +53,11 @@ export class Notifications {
     return run;
   }
 
+  /** Whether the LISTEN connection is up now (while it is down, notifications are being missed). */
+  get connected(): boolean {
+    return this.client !== undefined;
+  }
+
   /** Called after the connection was lost and re-established. */
   onReconnect(hook: () => void): void {
     this.reconnectHooks.add(hook);

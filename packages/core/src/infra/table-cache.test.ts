@@ -68,4 +68,30 @@ describe('TableCache (real Postgres, migration 0016 triggers)', () => {
     expect(await load()).toBe(1);
     expect(loads).toBe(1);
   });
+  it('serves nothing from memory while its listener is lost (changes made meanwhile are not notified)', async () => {
+    const lost: Array<() => void> = [];
+    const sink = {
+      write: (line: string) => {
+        if (line.includes('notification listener lost')) for (const f of lost.splice(0)) f();
+      },
+    };
+    const own = new Notifications(database.url, createLogger({ service: 'test', level: 'warn', destination: sink }));
+    try {
+      const cache = new TableCache(own);
+      await cache.ready;
+      let loads = 0;
+      const load = () => cache.get('workflows', 'n', async () => ++loads);
+      await load();
+      expect(await load()).toBe(1);
+      const gone = new Promise<void>((resolve) => lost.push(resolve));
+      await sql`SELECT pg_terminate_backend(pid) FROM pg_stat_activity
+        WHERE application_name = 'calseta-listen' AND datname = current_database()`.execute(db);
+      await gone;
+      // An agent deactivated now would not be heard of: it must be read, not remembered.
+      expect(await load()).toBe(2);
+      expect(await load()).toBe(3);
+    } finally {
+      await own.stop();
+    }
+  });
 });

@@ -3,6 +3,9 @@ import type { Notifications } from './notifications.js';
 /** Channel of migration 0016's triggers: the payload is the name of a table a statement changed. */
 export const TABLE_CHANGED_CHANNEL = 'calseta_table_changed';
 
+/** What the cache needs of the process's LISTEN connection. */
+type Listener = Pick<Notifications, 'listen' | 'onReconnect'> & { readonly connected?: boolean };
+
 /** Tables whose rows may be cached in process (0016 puts a trigger on each). */
 export type CachedTable = 'agent_registrations' | 'workflows' | 'context_documents';
 
@@ -21,7 +24,7 @@ export class TableCache {
   /** Settles once this cache listens (or could not: then nothing is ever kept). */
   readonly ready: Promise<void>;
 
-  constructor(notifications: Pick<Notifications, 'listen' | 'onReconnect'>) {
+  constructor(private readonly notifications: Listener) {
     notifications.onReconnect(() => this.clear());
     this.ready = notifications
       .listen(TABLE_CHANGED_CHANNEL, (table) => this.changed(table as CachedTable))
@@ -36,6 +39,11 @@ export class TableCache {
   /** `load()`'s answer for (`table`, `key`), cached until the table changes. */
   get<T>(table: CachedTable, key: string, load: () => Promise<T>): Promise<T> {
     if (!this.listening) return load();
+    if (this.notifications.connected === false) {
+      // Lost until it reconnects: changes go unheard; what was kept may be stale already.
+      this.clear();
+      return load();
+    }
     let forTable = this.entries.get(table);
     if (forTable === undefined) {
       forTable = new Map();
@@ -71,7 +79,7 @@ export class TableCache {
 const caches = new WeakMap<object, TableCache>();
 
 /** The process's table cache, on its LISTEN connection. */
-export function tableCacheOf(notifications: Pick<Notifications, 'listen' | 'onReconnect'>): TableCache {
+export function tableCacheOf(notifications: Listener): TableCache {
   let cache = caches.get(notifications);
   if (cache === undefined) {
     cache = new TableCache(notifications);
