@@ -146,3 +146,52 @@ describe('a redispatch whose enrichment waits on a rate-limited provider', () =>
     ]);
   });
 });
+
+describe('a delivery waiting on rate-limited providers whose agent is deactivated meanwhile', () => {
+  it('is cancelled, not delivered (as its dispatch job would have been)', async () => {
+    // The agents' cache hears of changes by NOTIFY: our handler runs after its own.
+    let heard: () => void = () => {};
+    await h.deps.notifications.listen('calseta_table_changed', (table) => {
+      if (table === 'agent_registrations') heard();
+    });
+    const change = () => new Promise<void>((resolve) => (heard = resolve));
+    let changed = change();
+    const created = await h.request('POST', '/v1/agents', {
+      json: { name: 'soon-inactive', endpoint_url: 'http://127.0.0.1:9/inactive' },
+    });
+    await changed;
+    expect(created.status).toBe(201);
+    const alertId = await ingest('04_sentinel_impossible_travel.json', 'sentinel');
+    const ctx = contextFor(h.deps, SYSTEM);
+    const later = new Date(Date.now() + 60_000).toISOString();
+    const first = await itemFor(ctx, alertId, '203.0.113.79', undefined, later);
+    await commitAlert(ctx, first);
+    const runs = () =>
+      h.query<{ name: string; status: string; error: string | null }>(
+        `SELECT a.name, r.status, r.error FROM agent_runs r JOIN agent_registrations a ON a.id = r.agent_registration_id
+         WHERE r.alert_id = $1 ORDER BY a.name`,
+        [alertId],
+      );
+    expect((await runs()).map((r) => [r.name, r.status])).toEqual([
+      ['every-alert', 'waiting'],
+      ['soon-inactive', 'waiting'],
+    ]);
+    changed = change();
+    const patch = { json: { is_active: false } };
+    expect((await h.request('PATCH', `/v1/agents/${created.body.data.uuid}`, patch)).status).toBe(200);
+    await changed;
+    const retry = { alert_id: alertId, reason: 'rate_limited' as const, attempt: 1 };
+    const final = await commitAlert(ctx, await itemFor(ctx, alertId, '203.0.113.79', retry));
+    expect(final.deliveries.map((d) => d.agent.name)).toEqual(['every-alert']);
+    expect(await runs()).toEqual([
+      { name: 'every-alert', status: 'delivering', error: null },
+      { name: 'soon-inactive', status: 'cancelled', error: 'Agent is inactive' },
+    ]);
+    const events = await h.query<{ status: string; agent: string }>(
+      `SELECT "references"->>'status' AS status, "references"->>'agent_name' AS agent FROM activity_events
+       WHERE alert_id = $1 AND event_type = 'agent_webhook_dispatched'`,
+      [alertId],
+    );
+    expect(events).toEqual([{ status: 'cancelled', agent: 'soon-inactive' }]);
+  });
+});

@@ -206,7 +206,7 @@ async function claimAttempt(ctx: ServiceContext, runId: number, attempt: number,
 }
 
 /** The activity event of a delivery that has finished (delivered, failed or cancelled). */
-function finishedActivity(
+export function finishedActivity(
   ctx: ServiceContext,
   agent: AgentRow,
   run: Pick<ClaimedRun, 'uuid' | 'idempotency_key' | 'trigger' | 'alert_id'>,

@@ -7,7 +7,7 @@ import type {
   VerdictExplanation,
 } from '@calseta/schema';
 import { sql } from 'kysely';
-import { type ClaimedRun, LEASE_MARGIN_SECONDS } from '../agents/dispatch.js';
+import { type ClaimedRun, finishedActivity, LEASE_MARGIN_SECONDS } from '../agents/dispatch.js';
 import { agentMatches } from '../agents/matching.js';
 import type { AgentRow } from '../agents/registry.js';
 import type { TargetingSubject } from '../context/targeting.js';
@@ -58,6 +58,7 @@ export interface CommittedAlert {
 /** NOTIFY payloads stay far below Postgres's 8000-byte limit. */
 const EVENTS_PER_NOTIFY = 40;
 const MAX_BATCH = 64;
+const INACTIVE = 'Agent is inactive';
 
 const committers = new WeakMap<object, GroupCommit<AlertToCommit, CommittedAlert>>();
 
@@ -425,16 +426,45 @@ async function claimDeliveries(
     .filter((i) => i.summary.retry_at === null && i.data.reason !== 'ingest')
     .map((i) => i.alert.id);
   if (released.length > 0) {
+    // An agent deactivated meanwhile is not delivered to: its delivery is cancelled, as its
+    // `dispatch-agent` job cancels it (runAgentDelivery).
     const { rows } = await sql<RunRow>`
-      UPDATE agent_runs AS r SET status = 'delivering', attempt_count = 1, started_at = ${now},
-        next_attempt_at = ${now}::timestamptz + make_interval(secs => a.timeout_seconds + ${LEASE_MARGIN_SECONDS}),
+      UPDATE agent_runs AS r SET
+        status = CASE WHEN a.is_active THEN 'delivering' ELSE 'cancelled' END,
+        attempt_count = CASE WHEN a.is_active THEN 1 ELSE r.attempt_count END,
+        started_at = CASE WHEN a.is_active THEN ${now}::timestamptz END,
+        next_attempt_at = CASE WHEN a.is_active
+          THEN ${now}::timestamptz + make_interval(secs => a.timeout_seconds + ${LEASE_MARGIN_SECONDS}) END,
+        error = CASE WHEN a.is_active THEN r.error ELSE ${INACTIVE} END,
+        completed_at = CASE WHEN a.is_active THEN NULL ELSE ${now}::timestamptz END,
         updated_at = ${now}
       FROM agent_registrations a
       WHERE a.id = r.agent_registration_id AND r.alert_id = ANY(${released}::bigint[]) AND r.status = 'waiting'
       RETURNING r.id, r.uuid, r.idempotency_key, r.trigger, r.alert_id, r.agent_registration_id, r.status`.execute(trx);
+    const cancelled = rows.filter((row) => row.status === 'cancelled');
+    if (cancelled.length > 0) {
+      const inactive = await trx
+        .selectFrom('agent_registrations')
+        .selectAll()
+        .where('id', '=', sql<number>`ANY(${[...new Set(cancelled.map((r) => r.agent_registration_id))]}::bigint[])`)
+        .execute();
+      const byId = new Map(inactive.map((a) => [a.id, a]));
+      await trx
+        .insertInto('activity_events')
+        .values(
+          cancelled.map((run) =>
+            finishedActivity(ctx, byId.get(run.agent_registration_id) as AgentRow, run, 'cancelled', {
+              status_code: null,
+              attempt_count: 0,
+              error: INACTIVE,
+            }),
+          ),
+        )
+        .execute();
+    }
     for (const row of rows) {
-      // An agent deactivated meanwhile is still delivered to: its job would have been too (it was queued).
-      if (!agentById.has(row.agent_registration_id)) {
+      // Active, but not in this process's cache yet (activated a moment ago).
+      if (row.status === 'delivering' && !agentById.has(row.agent_registration_id)) {
         const agent = await trx
           .selectFrom('agent_registrations')
           .selectAll()
