@@ -1,6 +1,6 @@
-import { contextFor, SYSTEM } from '@calseta/core';
+import { contextFor, SYSTEM, sweepStalledDeliveries } from '@calseta/core';
 import { createDb } from '@calseta/db';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { type AlertToCommit, commitAlert } from '../../../packages/core/src/pipeline/commit-alert.js';
 import { settleEnrichment } from '../../../packages/core/src/pipeline/enrich-alert.js';
 import { loadAlert, storedIndicators } from '../../../packages/core/src/pipeline/load.js';
@@ -193,5 +193,26 @@ describe('a delivery waiting on rate-limited providers whose agent is deactivate
       [alertId],
     );
     expect(events).toEqual([{ status: 'cancelled', agent: 'soon-inactive' }]);
+  });
+});
+
+describe('the lease of a first delivery', () => {
+  it("is measured by the database's clock, which the sweeper reads, not the worker's", async () => {
+    const alertId = await ingest('05_elastic_suspicious_powershell.json', 'elastic');
+    const ctx = contextFor(h.deps, SYSTEM);
+    const item = await itemFor(ctx, alertId, '203.0.113.80');
+    // This worker's clock runs 10 minutes behind the database's (no NTP on its host).
+    vi.useFakeTimers({ toFake: ['Date'] });
+    try {
+      vi.setSystemTime(Date.now() - 10 * 60_000);
+      const committed = await commitAlert(ctx, { ...item, now: new Date() });
+      expect(committed.deliveries.length).toBeGreaterThan(0);
+    } finally {
+      vi.useRealTimers();
+    }
+    // The delivery is being made right now: no other worker may take it over.
+    await sweepStalledDeliveries(ctx);
+    const runs = await h.query<{ status: string }>('SELECT status FROM agent_runs WHERE alert_id = $1', [alertId]);
+    expect(runs.map((r) => r.status)).toEqual(runs.map(() => 'delivering'));
   });
 });

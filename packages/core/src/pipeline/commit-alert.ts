@@ -358,7 +358,10 @@ async function claimDeliveries(
   const claimed = new Map<number, ClaimedDelivery[]>();
   const agents = await activeAgents(ctx);
   const agentById = new Map(agents.map((a) => [a.id, a]));
-  const leaseOf = (agent: AgentRow) => new Date(now.getTime() + (agent.timeout_seconds + LEASE_MARGIN_SECONDS) * 1000);
+  // By the database's clock, as the sweeper reads it (a worker's clock may be off by more than the
+  // margin); null seconds: no lease. One expression for every row: one statement text per batch size.
+  const leaseOf = (agent: AgentRow | null) =>
+    sql<Date>`now() + make_interval(secs => ${agent === null ? null : agent.timeout_seconds + LEASE_MARGIN_SECONDS}::float8)`;
   const rowsFor = (trigger: string, pairs: Array<{ item: AlertToCommit; agent: AgentRow }>) =>
     pairs.map(({ item, agent }) => {
       const final = item.summary.retry_at === null;
@@ -372,7 +375,7 @@ async function claimDeliveries(
         status: final ? 'delivering' : 'waiting',
         attempt_count: final ? 1 : 0,
         started_at: final ? now : null,
-        next_attempt_at: final ? leaseOf(agent) : null,
+        next_attempt_at: leaseOf(final ? agent : null),
       };
     });
   const matches =
@@ -434,7 +437,7 @@ async function claimDeliveries(
         attempt_count = CASE WHEN a.is_active THEN 1 ELSE r.attempt_count END,
         started_at = CASE WHEN a.is_active THEN ${now}::timestamptz END,
         next_attempt_at = CASE WHEN a.is_active
-          THEN ${now}::timestamptz + make_interval(secs => a.timeout_seconds + ${LEASE_MARGIN_SECONDS}) END,
+          THEN now() + make_interval(secs => a.timeout_seconds + ${LEASE_MARGIN_SECONDS}) END,
         error = CASE WHEN a.is_active THEN r.error ELSE ${INACTIVE} END,
         completed_at = CASE WHEN a.is_active THEN NULL ELSE ${now}::timestamptz END,
         updated_at = ${now}
