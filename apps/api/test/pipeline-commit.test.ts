@@ -1,6 +1,7 @@
 import { contextFor, SYSTEM, sweepStalledDeliveries } from '@calseta/core';
 import { createDb } from '@calseta/db';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
+import { recordAttempt } from '../../../packages/core/src/agents/dispatch.js';
 import { type AlertToCommit, commitAlert } from '../../../packages/core/src/pipeline/commit-alert.js';
 import { settleEnrichment } from '../../../packages/core/src/pipeline/enrich-alert.js';
 import { loadAlert, storedIndicators } from '../../../packages/core/src/pipeline/load.js';
@@ -43,7 +44,7 @@ async function itemFor(
   if (alert === null) throw new Error('alert missing');
   const extracted = [{ type: 'ip', value, source_field: 'review.ip' }];
   const stored = await storedIndicators(ctx.db, alertId, extracted);
-  if (stored.length === 0) {
+  if (!stored.some((i) => i.value === value)) {
     // New, as processAlert holds it before the commit inserts it.
     stored.push({
       ...{ id: null, uuid: null, link_id: null, source_field: null, enrichment_results: null, is_enriched: false },
@@ -52,7 +53,7 @@ async function itemFor(
     });
   }
   const now = new Date();
-  const { updates, summary } = settleEnrichment(stored, [{ results: [] } as never], 0, now);
+  const { updates, summary } = settleEnrichment(stored, stored.map(() => ({ results: [] }) as never), 0, now);
   return {
     data,
     alert,
@@ -214,5 +215,51 @@ describe('the lease of a first delivery', () => {
     await sweepStalledDeliveries(ctx);
     const runs = await h.query<{ status: string }>('SELECT status FROM agent_runs WHERE alert_id = $1', [alertId]);
     expect(runs.map((r) => r.status)).toEqual(runs.map(() => 'delivering'));
+  });
+});
+
+describe('an attempt that outlived its lease', () => {
+  it('is recorded late without overwriting the attempt another worker is making', async () => {
+    const res = await h.request('POST', '/v1/ingest/elastic', {
+      json: { ...fixture('02_elastic_malware_hash.json'), 'kibana.alert.rule.name': 'Late attempt (a new title)' },
+    });
+    expect(res.status).toBe(202);
+    const [alert] = await h.query<{ id: number }>('SELECT id FROM alerts WHERE uuid = $1', [res.body.data.alert_uuid]);
+    const ctx = contextFor(h.deps, SYSTEM);
+    const committed = await commitAlert(ctx, await itemFor(ctx, Number(alert?.id), '203.0.113.81'));
+    const [delivery] = committed.deliveries;
+    if (delivery === undefined) throw new Error('no delivery claimed');
+    // The POST hangs past the lease: the sweeper records it cut and queues attempt 2, which a
+    // second worker claims and is making now.
+    await h.query("UPDATE agent_runs SET next_attempt_at = now() - interval '1 second' WHERE id = $1", [delivery.id]);
+    expect(await sweepStalledDeliveries(ctx)).toBe(1);
+    await h.query(
+      "UPDATE agent_runs SET status = 'delivering', attempt_count = 2, next_attempt_at = now() + interval '1 minute' WHERE id = $1",
+      [delivery.id],
+    );
+    // Attempt 1 finally answers.
+    const outcome = {
+      ok: true,
+      status_code: 200,
+      error: null,
+      duration_ms: 31_000,
+      response_body: null,
+      blocked: false,
+    };
+    await recordAttempt(ctx, {
+      agent: delivery.agent,
+      run: delivery,
+      attempt: 1,
+      startedAt: new Date(),
+      outcome,
+      body: '{}',
+    });
+    const [run] = await h.query<{ status: string; attempt_count: number; attempts: Array<{ attempt: number }> }>(
+      'SELECT status, attempt_count, attempts FROM agent_runs WHERE id = $1',
+      [delivery.id],
+    );
+    expect(run?.status).toBe('delivering'); // attempt 2's, until it is recorded
+    expect(run?.attempt_count).toBe(2);
+    expect(run?.attempts.map((a) => a.attempt)).toEqual([1, 1]); // cut, then its late answer: every attempt recorded
   });
 });

@@ -455,7 +455,18 @@ async function commitAttempts(ctx: ServiceContext, records: AttemptRecord[]): Pr
     };
   });
   await ctx.db.transaction().execute(async (trx) => {
-    await sql`
+    // An attempt is the delivery's current one unless it outlived its lease and a newer one was
+    // claimed since (sweepStalledDeliveries): then only its log entry is added, and the newer
+    // attempt's state, retries and activity stay its own.
+    const { rows: applied } = await sql<{ id: number }>`
+      WITH u AS (
+        SELECT * FROM jsonb_to_recordset(${JSON.stringify(rows)}::jsonb) AS u(
+          id bigint, status text, attempt jsonb, status_code int, response_body jsonb, error text, duration_ms int,
+          payload text, payload_bytes int, next_attempt_at timestamptz, completed_at timestamptz)
+      ), late AS (
+        UPDATE agent_runs AS r SET attempts = r.attempts || jsonb_build_array(u.attempt), updated_at = ${now}
+        FROM u WHERE r.id = u.id AND r.attempt_count <> (u.attempt->>'attempt')::int
+      )
       UPDATE agent_runs AS r SET
         status = u.status,
         attempts = r.attempts || jsonb_build_array(u.attempt),
@@ -468,13 +479,13 @@ async function commitAttempts(ctx: ServiceContext, records: AttemptRecord[]): Pr
         next_attempt_at = u.next_attempt_at,
         completed_at = u.completed_at,
         updated_at = ${now}
-      FROM jsonb_to_recordset(${JSON.stringify(rows)}::jsonb) AS u(
-        id bigint, status text, attempt jsonb, status_code int, response_body jsonb, error text, duration_ms int,
-        payload text, payload_bytes int, next_attempt_at timestamptz, completed_at timestamptz)
-      WHERE r.id = u.id`.execute(trx);
+      FROM u
+      WHERE r.id = u.id AND r.attempt_count = (u.attempt->>'attempt')::int
+      RETURNING r.id`.execute(trx);
+    const current = new Set(applied.map((r) => Number(r.id)));
     const finished = records.flatMap((r, i) => {
       const { status } = decided[i] as RecordedAttempt;
-      if (status === 'retrying') return [];
+      if (status === 'retrying' || !current.has(r.run.id)) return [];
       return [
         finishedActivity(ctx, r.agent, r.run, status, {
           status_code: r.outcome.status_code,
@@ -486,7 +497,7 @@ async function commitAttempts(ctx: ServiceContext, records: AttemptRecord[]): Pr
     if (finished.length > 0) await trx.insertInto('activity_events').values(finished).execute();
     const retries = records.flatMap((r, i) => {
       const { status, delay } = decided[i] as RecordedAttempt;
-      if (status !== 'retrying') return [];
+      if (status !== 'retrying' || !current.has(r.run.id)) return [];
       return [
         {
           alert_id: r.run.alert_id,
