@@ -160,7 +160,16 @@ beforeAll(async () => {
   ids.run_uuid = (await post(`/v1/workflows/${ungated}/execute`, execute)).uuid;
   ids.agent_uuid = (await post('/v1/agents', { name: 'Fuzz agent', endpoint_url: AGENT_ENDPOINT })).uuid;
   ids.source_uuid = (await post('/v1/sources', { source_name: 'generic', display_name: 'Fuzz source' })).uuid;
-  for (const name of ['approval_uuid', 'run_uuid', 'agent_uuid', 'source_uuid']) {
+  // Rows no REST call creates: a person (sign-in creates them) and an incident (correlation does).
+  const [user] = await h.query<{ uuid: string }>(
+    `INSERT INTO users (email, idp_roles, granted_roles) VALUES ('fuzz@example.com', '{}', '{viewer}') RETURNING uuid`,
+  );
+  const [incident] = await h.query<{ uuid: string }>(
+    `INSERT INTO incidents (title) VALUES ('Fuzz incident') RETURNING uuid`,
+  );
+  ids.user_uuid = user?.uuid as string;
+  ids.incident_uuid = incident?.uuid as string;
+  for (const name of ['approval_uuid', 'run_uuid', 'agent_uuid', 'source_uuid', 'user_uuid', 'incident_uuid']) {
     expect(ids[name], name).toMatch(/^[0-9a-f-]{36}$/);
   }
   const first = async (path: string) => (await h.request('GET', path)).body.data[0].uuid as string;
