@@ -125,17 +125,31 @@ describe('real overload: the ingest backlog is full', () => {
 
   it('answers 429 with Retry-After beyond the backlog, stores every 202 and none of the 429s', async () => {
     h.deps.ingest.maxWaiting = 3;
-    const answers = await Promise.all(
-      Array.from({ length: 60 }, async (_, i) => {
-        const res = await fetch(`${h.baseUrl}/v1/ingest/splunk`, {
-          method: 'POST',
-          headers: { authorization: `Bearer ${h.adminKey}`, 'content-type': 'application/json' },
-          body: splunkAlert(i),
-        });
-        const body = (await res.json()) as { data?: { alert_uuid: string }; error?: unknown };
-        return { i, status: res.status, retryAfter: res.headers.get('retry-after'), body };
-      }),
-    );
+    // A real stall: another transaction holds the fingerprint claims' table, so the first batch cannot
+    // commit and the next alerts wait behind it — the backlog fills however slowly requests arrive.
+    const { pool } = createDb({ url: h.databaseUrl, max: 1 });
+    const blocker = await pool.connect();
+    await blocker.query('BEGIN');
+    await blocker.query('LOCK TABLE alert_fingerprints IN EXCLUSIVE MODE');
+    let firstRefusal: () => void = () => {};
+    const refusedOnce = new Promise<void>((resolve) => {
+      firstRefusal = resolve;
+    });
+    const requests = Array.from({ length: 60 }, async (_, i) => {
+      const res = await fetch(`${h.baseUrl}/v1/ingest/splunk`, {
+        method: 'POST',
+        headers: { authorization: `Bearer ${h.adminKey}`, 'content-type': 'application/json' },
+        body: splunkAlert(i),
+      });
+      const body = (await res.json()) as { data?: { alert_uuid: string }; error?: unknown };
+      if (res.status === 429) firstRefusal();
+      return { i, status: res.status, retryAfter: res.headers.get('retry-after'), body };
+    });
+    await refusedOnce;
+    await blocker.query('COMMIT');
+    blocker.release();
+    await pool.end();
+    const answers = await Promise.all(requests);
     const refused = answers.filter((a) => a.status === 429);
     const accepted = answers.filter((a) => a.status === 202);
     expect(refused.length).toBeGreaterThan(0);
