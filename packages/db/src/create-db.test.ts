@@ -146,3 +146,23 @@ test('a prepared statement whose result type a migration changed is re-prepared,
     await db.destroy();
   }
 });
+
+test('a statement of many parameters (a VALUES list of each batch size) is not kept prepared in every backend', async () => {
+  const { db } = createDb({ url, max: 1 });
+  try {
+    await sql`CREATE TABLE prep_rows (a text, b text)`.execute(db);
+    for (const n of [2, 40, 41]) {
+      const rows = Array.from({ length: n }, (_, i) => ({ a: `a${i}`, b: `b${i}` }));
+      await db
+        .insertInto('prep_rows' as never)
+        .values(rows as never)
+        .execute();
+    }
+    const { rows } = await sql<{ params: number }>`
+      SELECT cardinality(parameter_types) AS params FROM pg_prepared_statements
+      WHERE statement LIKE 'insert into "prep_rows"%' ORDER BY 1`.execute(db);
+    expect(rows.map((r) => r.params)).toEqual([4]); // 80 and 82 parameters: unnamed
+  } finally {
+    await db.destroy();
+  }
+});

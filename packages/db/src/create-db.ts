@@ -109,6 +109,12 @@ const pools = new WeakMap<Kysely<Database>, pg.Pool>();
  * backend's memory without bound; past the cap new texts run unnamed, as before.
  */
 export const MAX_PREPARED_STATEMENTS = 2_000;
+/**
+ * Statements with more parameters run unnamed: their text varies with the length of a list (a
+ * multi-row `VALUES` of each batch size), so each is seen rarely, and every backend would keep each
+ * one's plan — measured 64 MB per backend for 300 such inserts (1–300 rows of 5 columns).
+ */
+export const MAX_PREPARED_PARAMETERS = 64;
 /** Only data statements are prepared: a utility statement gains nothing and DDL changes result types. */
 const PREPARABLE = /^\s*(select|insert|update|delete|with)\b/i;
 const statementNames = new Map<string, string>();
@@ -144,7 +150,7 @@ function preparingPool(pool: pg.Pool): PostgresPool {
     return {
       query: ((text: unknown, values?: readonly unknown[]) => {
         if (typeof text !== 'string') return client.query(text as pg.QueryConfig); // a cursor
-        const name = statementNameOf(text);
+        const name = (values?.length ?? 0) > MAX_PREPARED_PARAMETERS ? undefined : statementNameOf(text);
         const unnamed = { text, values: values as unknown[] };
         if (name === undefined) return client.query(unnamed);
         return client.query({ name, ...unnamed }).catch((error: unknown) => {
