@@ -1,5 +1,6 @@
 import {
   type Agent,
+  type AgentDeliveryMode,
   type AgentTestResult,
   type AgentUpdateInput,
   AlertSeveritySchema,
@@ -13,7 +14,7 @@ import { agentQueries } from '../api/queries/agents.js';
 import { DeliveryLog } from '../components/delivery-log.js';
 import { DetailPage } from '../components/detail-page.js';
 import { Badge, ErrorBanner, SaveStatus, Time } from '../components/feedback.js';
-import { Checkbox, CheckboxGroup, TextField, useFields } from '../components/form.js';
+import { Checkbox, CheckboxGroup, SelectField, TextField, useFields } from '../components/form.js';
 import { Card, Details } from '../components/layout.js';
 import { documentationTab } from '../components/markdown-field.js';
 import { SOURCE_PLUGINS } from '../components/sources.js';
@@ -50,6 +51,11 @@ export function AgentDetailPage() {
   );
 }
 
+const DELIVERY_MODES: ReadonlyArray<{ value: AgentDeliveryMode; label: string }> = [
+  { value: 'alert', label: 'Each alert' },
+  { value: 'incident', label: 'Each incident' },
+];
+
 function Configuration({ agent: a }: { agent: Agent }) {
   const [form, set] = useFields({
     name: a.name,
@@ -58,6 +64,7 @@ function Configuration({ agent: a }: { agent: Agent }) {
     timeout_seconds: String(a.timeout_seconds),
     retry_count: String(a.retry_count),
     token_budget: a.token_budget === null ? '' : String(a.token_budget),
+    delivery_mode: a.delivery_mode,
     trigger_on_sources: a.trigger_on_sources,
     trigger_on_severities: a.trigger_on_severities,
   });
@@ -75,6 +82,7 @@ function Configuration({ agent: a }: { agent: Agent }) {
             timeout_seconds: Number(form.timeout_seconds),
             retry_count: Number(form.retry_count),
             token_budget: form.token_budget === '' ? null : Number(form.token_budget),
+            delivery_mode: form.delivery_mode,
             trigger_on_sources: form.trigger_on_sources,
             trigger_on_severities: form.trigger_on_severities,
             trigger_filter: filter,
@@ -97,7 +105,14 @@ function Configuration({ agent: a }: { agent: Agent }) {
               type="number"
               value={form.token_budget}
               onChange={set('token_budget')}
-              hint="Empty: the default (2,000)."
+              hint="Empty: the default (2,000 per alert, 4,000 per incident)."
+            />
+            <SelectField
+              label="Delivery"
+              value={form.delivery_mode}
+              options={DELIVERY_MODES}
+              onChange={set('delivery_mode')}
+              hint="Per incident: one delivery when an incident of related alerts opens, then debounced updates."
             />
           </div>
           <Checkbox label="Active" checked={form.is_active} onChange={set('is_active')} />

@@ -257,3 +257,37 @@ describe('destructive actions', () => {
     await waitFor(() => expect(calls.some((c) => c.method === 'DELETE')).toBe(true));
   });
 });
+
+describe('agent configuration', () => {
+  it('switches an agent to one delivery per incident', async () => {
+    const user = userEvent.setup();
+    const agent = {
+      uuid: '00000000-0000-7000-8000-0000000000a1',
+      name: 'triage-bot',
+      description: null,
+      endpoint_url: 'https://agents.example.com/hook',
+      auth_header_name: null,
+      trigger_on_sources: [],
+      trigger_on_severities: [],
+      trigger_filter: null,
+      timeout_seconds: 30,
+      retry_count: 3,
+      token_budget: null,
+      delivery_mode: 'alert',
+      is_active: true,
+      documentation: null,
+      created_at: T,
+      updated_at: T,
+    };
+    const { calls } = renderApp(`/agents/${agent.uuid}`, {
+      'GET /health': health,
+      [`GET /v1/agents/${agent.uuid}`]: one(agent),
+      [`PATCH /v1/agents/${agent.uuid}`]: one({ ...agent, delivery_mode: 'incident' }),
+    });
+    await user.selectOptions(await screen.findByLabelText('Delivery'), 'incident');
+    await user.click(screen.getByRole('button', { name: 'Save configuration' }));
+    await waitFor(() =>
+      expect(calls.find((c) => c.method === 'PATCH')?.body).toMatchObject({ delivery_mode: 'incident' }),
+    );
+  });
+});
