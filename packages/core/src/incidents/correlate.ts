@@ -68,6 +68,8 @@ export async function loadCorrelationAlerts(
            jsonb_build_object(
              'sentinel_incident_id', a.normalized #> '{extra,incident_id}',
              'sentinel_incident_number', a.normalized #> '{extra,incident_number}',
+             'sentinel_workspace', jsonb_build_array(a.normalized #> '{extra,subscription_id}',
+               a.normalized #> '{extra,resource_group}', a.normalized #> '{extra,workspace}'),
              'splunk_notable_event_id', coalesce(a.normalized #> '{extra,notable_event_id}', a.normalized #> '{extra,event_id}'),
              'elastic_group_id', coalesce(
                a.raw_payload -> 'kibana.alert.group.id',

@@ -34,7 +34,10 @@ export interface AlertEntities {
   detectionRuleId: number | null;
   indicators: ReadonlyArray<{ id: number; type: string; value: string; source_field: string | null }>;
   hostnames: ReadonlyArray<unknown>;
-  /** Candidate group ids by field name (see SOURCE_GROUP_FIELDS). */
+  /**
+   * Candidate group ids by field name (see SOURCE_GROUP_FIELDS), and `sentinel_workspace`: the
+   * [subscription, resource group, workspace] a Sentinel incident number belongs to.
+   */
   groups: Readonly<Record<string, unknown>>;
 }
 
@@ -162,8 +165,10 @@ export function correlationKeys(alert: AlertEntities, config: CorrelationConfig,
     for (const field of SOURCE_GROUP_FIELDS) {
       const value = text(alert.groups[field]);
       if (!value) continue;
+      // Sentinel numbers incidents per workspace (1, 2, …): one number in two workspaces is two incidents.
+      const scope = field === 'sentinel_incident_number' ? workspaceOf(alert.groups.sentinel_workspace) : [];
       keys.push({
-        key: `g:${digest(alert.sourceName, field, value)}`,
+        key: `g:${digest(alert.sourceName, field, value, ...scope)}`,
         kind: 'source_group',
         entity: null,
         indicatorId: null,
@@ -172,6 +177,12 @@ export function correlationKeys(alert: AlertEntities, config: CorrelationConfig,
     }
   }
   return keys;
+}
+
+/** The workspace's known parts, lower-cased (none known: the number alone, as for one workspace). */
+function workspaceOf(parts: unknown): string[] {
+  const known = Array.isArray(parts) ? parts.map((p) => text(p)?.toLowerCase() ?? '') : [];
+  return known.some(Boolean) ? known : [];
 }
 
 /** A signed 64-bit lock id for `pg_advisory_xact_lock`, as text (pg reads it as bigint). */
