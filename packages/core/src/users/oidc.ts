@@ -48,7 +48,9 @@ export function safeReturnPath(value: string | null | undefined): string {
   // Control characters (a tab or newline inside `/\t/evil`) are dropped by URL parsers: refuse them.
   for (let i = 0; i < value.length; i++) if (value.charCodeAt(i) < 0x20 || value.charCodeAt(i) === 0x7f) return '/';
   const parsed = new URL(value, 'http://calseta.invalid');
-  return parsed.origin === 'http://calseta.invalid' ? `${parsed.pathname}${parsed.search}${parsed.hash}` : '/';
+  const path = `${parsed.pathname}${parsed.search}${parsed.hash}`;
+  // Parsing resolves dot segments: `/.//evil`, `/%2e//evil`, `/a/..//evil` become `//evil`, another host.
+  return parsed.origin === 'http://calseta.invalid' && !path.startsWith('//') ? path : '/';
 }
 
 const LOOPBACK = new Set(['127.0.0.1', 'localhost', '[::1]']);
@@ -184,16 +186,17 @@ export class OidcClient {
       );
       return fail('invalid_response');
     }
-    const email =
-      stringClaim(claims, 'email') ?? stringClaim(claims, 'preferred_username') ?? stringClaim(claims, 'upn');
+    const verifiedEmail = stringClaim(claims, 'email');
+    const email = verifiedEmail ?? stringClaim(claims, 'preferred_username') ?? stringClaim(claims, 'upn');
     const outcome = await signInUser(
       deps,
       {
         issuer: claims.iss,
         subject: claims.sub,
         email: email ?? null,
-        // Providers that send no email_verified (Entra ID) assert email-like usernames themselves.
-        emailVerified: claims.email_verified !== false,
+        // Verified only when the provider says so (a verified-domain `xms_edov` from Entra ID): an email it
+        // did not verify, or a username (preferred_username, upn: mutable), must never grant admin (nOAuth).
+        emailVerified: verifiedEmail !== undefined && (claims.email_verified === true || claims.xms_edov === true),
         name: stringClaim(claims, 'name') ?? null,
         idpRoles: rolesFromClaims(claims, this.settings.roleClaim, this.settings.roleRules),
       },

@@ -1,0 +1,71 @@
+import { grantAdmin } from '@calseta/core';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { type Sso, startSso } from './sso-kit.js';
+
+/**
+ * Findings of the adversarial review of issue 21, each against the real provider (its own key signs
+ * every token) and the real API. Each failed on the code before its fix.
+ */
+
+let sso: Sso;
+beforeAll(async () => {
+  sso = await startSso();
+});
+afterAll(() => sso?.close());
+
+/** Sign in with the provider's ID token rewritten (and re-signed with its own key) by `claims`. */
+async function signInWithClaims(login: string, claims: (c: Record<string, unknown>) => Record<string, unknown>) {
+  sso.op.setIdTokenFault({ claims });
+  try {
+    return await sso.signInRaw(login);
+  } finally {
+    sso.op.setIdTokenFault(undefined);
+  }
+}
+
+const rolesOf = async (email: string) =>
+  (
+    await sso.h.query<{ idp_roles: string[]; granted_roles: string[] }>(
+      'SELECT idp_roles, granted_roles FROM users WHERE lower(email) = $1',
+      [email],
+    )
+  ).flatMap((r) => [...r.idp_roles, ...r.granted_roles]);
+
+describe('return_to after sign-in', () => {
+  it('dot segments cannot turn a path into another host (`/.//evil`, `/%2e//evil`, `/a/..//evil`)', async () => {
+    // new URL() resolves `/.//evil.example` to the path `//evil.example`: as a Location, another host.
+    for (const target of ['/.//evil.example/x', '/..//evil.example', '/%2e//evil.example', '/a/..//evil.example']) {
+      const { location } = await sso.signInRaw('bob@example.test', { returnTo: target });
+      expect(location, target).toBe('/');
+    }
+  });
+});
+
+describe('emails the provider did not verify grant nothing', () => {
+  it('an email without email_verified is not an OIDC_ADMIN_EMAILS admin (nOAuth)', async () => {
+    // Dan (no role) presents Fay's email, signed by the provider but never verified by it: Entra ID
+    // sends no email_verified, and its email claim is whatever the account's (or a guest's home
+    // tenant's) mail attribute says.
+    const raw = await signInWithClaims('dan@example.test', (c) => {
+      const { email_verified: _, ...rest } = c;
+      return { ...rest, email: 'fay@example.test' };
+    });
+    expect(raw.location).toBe('/?sign_in_error=no_role');
+    expect(raw.jar.get(sso.h.baseUrl, 'calseta_session')).toBeUndefined();
+    expect(await rolesOf('fay@example.test')).not.toContain('admin');
+  });
+
+  it('preferred_username is never a verified email: it claims no pre-provisioned admin row', async () => {
+    await grantAdmin(sso.h.deps.db, 'boss@example.test');
+    const raw = await signInWithClaims('dan@example.test', (c) => {
+      const { email: _e, email_verified: _v, ...rest } = c;
+      return { ...rest, preferred_username: 'boss@example.test' };
+    });
+    expect(raw.location).toBe('/?sign_in_error=no_role');
+    // The row pre-provisioned for boss is still unclaimed; nobody signed in holds admin through it.
+    const rows = await sso.h.query<{ issuer: string | null }>(
+      "SELECT issuer FROM users WHERE lower(email) = 'boss@example.test' AND 'admin' = ANY(granted_roles)",
+    );
+    expect(rows.map((r) => r.issuer)).toEqual([null]);
+  });
+});
