@@ -196,7 +196,9 @@ export class OidcClient {
         email: email ?? null,
         // Verified only when the provider says so (a verified-domain `xms_edov` from Entra ID): an email it
         // did not verify, or a username (preferred_username, upn: mutable), must never grant admin (nOAuth).
-        emailVerified: verifiedEmail !== undefined && (claims.email_verified === true || claims.xms_edov === true),
+        emailVerified:
+          verifiedEmail !== undefined &&
+          (claims.email_verified === true || (claims.email_verified === undefined && claims.xms_edov === true)),
         name: stringClaim(claims, 'name') ?? null,
         idpRoles: rolesFromClaims(claims, this.settings.roleClaim, this.settings.roleRules),
       },
