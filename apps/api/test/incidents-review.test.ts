@@ -5,7 +5,7 @@
 import { readFileSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { createHarness, type Harness } from './harness.js';
-import { correlate, incidentOf, ingest } from './incidents-scenarios.js';
+import { correlate, genericAlert, incidentOf, ingest, ingestAll } from './incidents-scenarios.js';
 
 let h: Harness;
 beforeAll(async () => {
@@ -87,3 +87,84 @@ describe('source grouping', () => {
     expect(new Set(grouped.changes[0]?.alertIds)).toEqual(new Set([contoso.id, update.id]));
   });
 });
+
+describe('concurrency', () => {
+  test('a lone alert another writer places meanwhile: the new alert follows it, no one-alert incident', async () => {
+    // P is alone; X shares P's public IP. While X correlates, another writer (a second worker's
+    // correlation, or an analyst's move) puts P into incident J and commits a moment later.
+    const [p, x] = await ingestAll(h, 'generic', [
+      genericAlert({
+        title: 'Sign-in from Tor',
+        severity: 'Medium',
+        src_ip: '185.220.101.9',
+        user: 'gina@contoso.com',
+      }),
+      genericAlert({ title: 'Mass download', severity: 'High', src_ip: '185.220.101.9' }),
+    ]);
+    if (!p || !x) throw new Error('ingest');
+    await correlate(h, [p]);
+    let release = () => {};
+    const held = new Promise<void>((resolve) => {
+      release = resolve;
+    });
+    let placed = () => {};
+    const inserted = new Promise<void>((resolve) => {
+      placed = resolve;
+    });
+    const writer = h.deps.db.transaction().execute(async (trx) => {
+      const j = await trx
+        .insertInto('incidents')
+        .values({ uuid: crypto.randomUUID(), title: 'Analyst case' })
+        .returning('uuid')
+        .executeTakeFirstOrThrow();
+      await trx
+        .insertInto('incident_alerts')
+        .values({
+          incident_id: trx.selectFrom('incidents').select('id').where('uuid', '=', j.uuid),
+          alert_id: p.id,
+          pinned: true,
+          added_by: 'analyst',
+          reason: JSON.stringify({
+            rule: 'analyst',
+            entities: [],
+            matched_alert_uuid: null,
+            detection_rule_uuid: null,
+            source_group: null,
+            action: 'move',
+            summary: 'Moved by an analyst.',
+          }),
+        })
+        .execute();
+      placed();
+      await held;
+      return j.uuid;
+    });
+    await inserted;
+    const correlating = correlate(h, [x]);
+    // X's correlation reaches P's membership row the writer holds, then waits for it.
+    await waitForLockWait();
+    release();
+    const [incidentJ, result] = await Promise.all([writer, correlating]);
+    const where = await incidentOf(h, [p, x]);
+    expect(where.get(p.uuid)).toBe(incidentJ);
+    expect(where.get(x.uuid)).toBe(incidentJ);
+    expect(result.changes).toEqual([
+      expect.objectContaining({ incidentUuid: incidentJ, opened: false, alertIds: [x.id] }),
+    ]);
+    const singles = await h.query<{ n: string }>(
+      "SELECT count(*) AS n FROM incidents WHERE alert_count < 2 AND status <> 'Closed' AND title <> 'Analyst case'",
+    );
+    expect(Number(singles[0]?.n)).toBe(0);
+  });
+});
+
+/** Resolves once some backend waits on a row or transaction lock (the correlation behind the writer). */
+async function waitForLockWait(): Promise<void> {
+  for (;;) {
+    const rows = await h.query<{ n: string }>(
+      "SELECT count(*) AS n FROM pg_stat_activity WHERE wait_event_type = 'Lock' AND datname = current_database()",
+    );
+    if (Number(rows[0]?.n) > 0) return;
+    await new Promise((resolve) => setImmediate(resolve));
+  }
+}

@@ -212,7 +212,7 @@ export async function correlateAlerts(ctx: ServiceContext, alertIds: number[]): 
   const ids = [...new Set(alertIds)].sort((a, b) => a - b);
   const changes: IncidentChange[] = [];
   for (let i = 0; i < ids.length; i += CORRELATION_BATCH_MAX) {
-    changes.push(...(await correlateBatch(ctx, ids.slice(i, i + CORRELATION_BATCH_MAX))));
+    changes.push(...(await correlateRetrying(ctx, ids.slice(i, i + CORRELATION_BATCH_MAX))));
   }
   // One entry per incident, even when it changed in several transactions.
   const merged = new Map<number, IncidentChange>();
@@ -226,7 +226,26 @@ export async function correlateAlerts(ctx: ServiceContext, alertIds: number[]): 
   return { changes: [...merged.values()] };
 }
 
-async function correlateBatch(ctx: ServiceContext, ids: number[]): Promise<IncidentChange[]> {
+/**
+ * Another writer (a worker correlating an alert related through a third one, an analyst's move) placed
+ * an alert this batch read as lone or saw in an incident it did not lock: the batch is decided again on
+ * what is committed now, instead of opening an incident around an alert it cannot have.
+ */
+class PlacedMeanwhile extends Error {}
+/** Attempts per batch; the last one keeps what it could write. */
+const ATTEMPTS = 3;
+
+async function correlateRetrying(ctx: ServiceContext, ids: number[]): Promise<IncidentChange[]> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await correlateBatch(ctx, ids, attempt === ATTEMPTS);
+    } catch (error) {
+      if (!(error instanceof PlacedMeanwhile)) throw error;
+    }
+  }
+}
+
+async function correlateBatch(ctx: ServiceContext, ids: number[], last: boolean): Promise<IncidentChange[]> {
   if (ids.length === 0) return [];
   const config = await loadCorrelationConfig(ctx.db);
   if (!config.enabled) return [];
@@ -274,7 +293,9 @@ async function correlateBatch(ctx: ServiceContext, ids: number[]): Promise<Incid
     const refOf = (alertId: number): IncidentRef | null => {
       const incidentId = memberOf.get(alertId);
       if (incidentId === undefined) return null;
-      return incidents.get(incidentId) ?? { ref: `db:${incidentId}`, open: false };
+      const ref = incidents.get(incidentId);
+      if (!ref && !last) throw new PlacedMeanwhile();
+      return ref ?? { ref: `db:${incidentId}`, open: false };
     };
 
     const engine: Correlator = new Correlator(config, (key, alert): number =>
@@ -306,7 +327,7 @@ async function correlateBatch(ctx: ServiceContext, ids: number[]): Promise<Incid
       const placement = engine.place(alert);
       if (placement) placements.push({ alert, placement });
     }
-    const result = await apply(trx, ctx, placements);
+    const result = await apply(trx, ctx, placements, last);
     const keyRows = alerts.flatMap((a) => a.keys.map((k) => [k.key, a.id, new Date(a.occurredAt)] as const));
     if (keyRows.length > 0) {
       // Three array parameters however many keys the batch has.
@@ -326,6 +347,7 @@ async function apply(
   trx: Db,
   ctx: ServiceContext,
   placements: Array<{ alert: LoadedAlert; placement: Placement }>,
+  last: boolean,
 ): Promise<IncidentChange[]> {
   const idOf = new Map<string, { id: number; uuid: string; opened: boolean }>();
   const changes = new Map<number, IncidentChange>();
@@ -367,6 +389,7 @@ async function apply(
       .returning('alert_id')
       .execute();
     const insertedIds = new Set(inserted.map((r) => r.alert_id));
+    if (!last && insertedIds.size < placement.members.length) throw new PlacedMeanwhile();
     const change = changes.get(target.id) ?? {
       incidentId: target.id,
       incidentUuid: target.uuid,
