@@ -110,6 +110,13 @@ beforeAll(async () => {
   alertUuid = res.body.data.alert_uuid;
   expect((await enriched).state).toBe('completed');
   webhookBody = await delivered;
+  // A second alert with the same indicators: correlation puts both in an incident, which is probed too.
+  const again = h.nextJob((o) => o.name === 'enrich-alert');
+  const second = await h.request('POST', '/v1/ingest/generic', {
+    json: { title: 'Credential probe, again', severity: 'high', indicators: INDICATORS },
+  });
+  expect(second.status).toBe(202);
+  expect((await again).state).toBe('completed');
 
   const env = mockProviderEnv(h.mock as NonNullable<Harness['mock']>);
   credentials = [
@@ -181,6 +188,11 @@ describe('provider credentials are never readable by a non-admin key', () => {
       source_uuid: async () => [await firstUuid('source_integrations')],
       approval_uuid: async () => [await firstUuid('workflow_approval_requests')],
       workflow_uuid: async () => [await firstUuid('workflows')],
+      incident_uuid: async () => {
+        const incidents = await allUuids('incidents');
+        expect(incidents.length).toBeGreaterThan(0);
+        return incidents;
+      },
       source_name: async () => ['generic'],
       name: async () => ['probe'],
     };

@@ -14,7 +14,14 @@ import { type McpKit, startMcpKit } from './kit.js';
 
 const JWT_SHAPED = /eyJ[A-Za-z0-9_-]{7,}\.[A-Za-z0-9_-]{2,}\.[A-Za-z0-9_-]*/;
 /** Tools that change state other than an indicator's verdict: not called here (they return no provider body). */
-const WRITERS = ['execute_workflow', 'post_alert_finding', 'update_alert_malice', 'update_alert_status'];
+const WRITERS = [
+  'execute_workflow',
+  'post_alert_finding',
+  'update_alert_malice',
+  'update_alert_status',
+  'post_incident_finding',
+  'update_incident_status',
+];
 
 const INDICATORS = [
   { type: 'ip', value: '185.220.101.32' },
@@ -63,6 +70,12 @@ beforeAll(async () => {
       { enrich: true },
     )
   ).uuid;
+  // A second alert with the same indicators: correlation puts both in an incident, which is probed too.
+  await kit.ingest(
+    'generic',
+    { title: 'Credential probe, again', severity: 'high', indicators: INDICATORS },
+    { enrich: true },
+  );
   base = await kit.serve();
 
   const env = kit.providerEnv;
@@ -96,9 +109,11 @@ describe('provider credentials are never readable over MCP by a non-admin key', 
   });
 
   it('every resource and every reading tool, for every non-admin scope', async () => {
-    const ids = async (table: 'indicators' | 'detection_rules' | 'context_documents' | 'workflows') =>
+    const ids = async (table: 'indicators' | 'detection_rules' | 'context_documents' | 'workflows' | 'incidents') =>
       (await kit.deps.db.selectFrom(table).select('uuid').orderBy('id').execute()).map((r) => r.uuid);
     const indicatorUuids = await ids('indicators');
+    const incidentUuids = await ids('incidents');
+    expect(incidentUuids.length).toBeGreaterThan(0);
     const fill: Record<string, () => Promise<string[]>> = {
       'calseta://alerts/{uuid}': async () => [`calseta://alerts/${alertUuid}`],
       'calseta://alerts/{uuid}/context': async () => [`calseta://alerts/${alertUuid}/context`],
@@ -108,11 +123,16 @@ describe('provider credentials are never readable over MCP by a non-admin key', 
       'calseta://context-documents/{uuid}': async () =>
         (await ids('context_documents')).map((u) => `calseta://context-documents/${u}`),
       'calseta://workflows/{uuid}': async () => (await ids('workflows')).map((u) => `calseta://workflows/${u}`),
+      'calseta://incidents/{uuid}': async () => (await ids('incidents')).map((u) => `calseta://incidents/${u}`),
+      'calseta://incidents/{uuid}/timeline': async () =>
+        (await ids('incidents')).map((u) => `calseta://incidents/${u}/timeline`),
       'calseta://enrichments/{type}/{value}': async () =>
         INDICATORS.map((i) => `calseta://enrichments/${i.type}/${encodeURIComponent(i.value)}`),
     };
     const calls: Array<[string, Record<string, unknown>]> = [
       ['search_alerts', {}],
+      ['search_incidents', {}],
+      ...incidentUuids.map((uuid): [string, Record<string, unknown>] => ['get_incident', { incident_uuid: uuid }]),
       ['get_alert_context', { alert_uuid: alertUuid }],
       ['get_alert_context', { alert_uuid: alertUuid, detail: 'full' }],
       ['search_detection_rules', {}],
