@@ -69,3 +69,25 @@ describe('emails the provider did not verify grant nothing', () => {
     expect(rows.map((r) => r.issuer)).toEqual([null]);
   });
 });
+
+describe('a person the provider no longer signs in', () => {
+  it('loses their personal keys once their last sign-in is older than 30 days (offboarded at the IdP)', async () => {
+    // Offboarding happens at the provider: the person never signs in again, so Calseta never hears of it.
+    const eve = await sso.signIn('eve@example.test');
+    const created = await sso.call(eve, 'POST', '/v1/users/me/api-keys', {
+      json: { name: 'eve-script', scopes: ['alerts:read'] },
+    });
+    expect(created.status).toBe(201);
+    const key = created.body.data.key as string;
+    const asKey = () => fetch(`${sso.h.baseUrl}/v1/alerts`, { headers: { authorization: `Bearer ${key}` } });
+    expect((await asKey()).status).toBe(200);
+
+    await sso.h.query("UPDATE users SET last_sign_in_at = now() - interval '31 days' WHERE email = 'eve@example.test'");
+    sso.h.deps.apiKeys.clear(); // as after any user change (another process's NOTIFY)
+    expect((await asKey()).status).toBe(401);
+
+    // Signing in again (the provider still knows her) brings the key back at once.
+    await sso.signIn('eve@example.test');
+    expect((await asKey()).status).toBe(200);
+  });
+});

@@ -85,13 +85,23 @@ export function keyRows(db: CoreDeps['db']) {
       'u.disabled as owner_disabled',
       'u.idp_roles as owner_idp_roles',
       'u.granted_roles as owner_granted_roles',
+      'u.last_sign_in_at as owner_last_sign_in_at',
     ]);
 }
 
 type KeyRowWithOwner = NonNullable<Awaited<ReturnType<ReturnType<typeof keyRows>['executeTakeFirst']>>>;
 
 export function cachedKeyOf(row: KeyRowWithOwner): CachedKey {
-  const { owner_id, owner_uuid, owner_email, owner_disabled, owner_idp_roles, owner_granted_roles, ...key } = row;
+  const {
+    owner_id,
+    owner_uuid,
+    owner_email,
+    owner_disabled,
+    owner_idp_roles,
+    owner_granted_roles,
+    owner_last_sign_in_at,
+    ...key
+  } = row;
   return {
     ...key,
     owner:
@@ -103,13 +113,28 @@ export function cachedKeyOf(row: KeyRowWithOwner): CachedKey {
             email: owner_email,
             disabled: owner_disabled === true,
             roles: [...(owner_idp_roles ?? []), ...(owner_granted_roles ?? [])],
+            lastSignInAt: owner_last_sign_in_at,
           },
   };
 }
 
 /**
+ * A personal key acts only while its owner signed in at the provider within this many days: a person
+ * offboarded there never signs in again, so Calseta would otherwise never learn they left. Signing in
+ * again brings their keys back.
+ */
+export const PERSONAL_KEY_SIGN_IN_DAYS = 30;
+const SIGN_IN_MAX_AGE_MS = PERSONAL_KEY_SIGN_IN_DAYS * 86_400_000;
+
+/** True when a personal key's owner signed in too long ago (or never) for it to act. */
+export function ownerSignInStale(lastSignInAt: Date | null, now = new Date()): boolean {
+  return lastSignInAt === null || now.getTime() - lastSignInAt.getTime() > SIGN_IN_MAX_AGE_MS;
+}
+
+/**
  * The key a row authenticates as, or UNAUTHORIZED / KEY_EXPIRED. A personal key stops with its
- * disabled owner and acts only with the scopes its owner's roles still allow.
+ * disabled owner, or one not signed in for PERSONAL_KEY_SIGN_IN_DAYS, and acts only with the scopes
+ * its owner's roles still allow.
  */
 export function usableKey(
   deps: Pick<CoreDeps, 'db' | 'logger'>,
@@ -118,6 +143,12 @@ export function usableKey(
 ): AuthenticatedKey {
   if (!row?.is_active || row.revoked_at || row.owner?.disabled)
     throw new ServiceError('UNAUTHORIZED', 'Invalid API key.');
+  if (row.owner && ownerSignInStale(row.owner.lastSignInAt, now)) {
+    throw new ServiceError(
+      'UNAUTHORIZED',
+      `This personal key's owner has not signed in for ${PERSONAL_KEY_SIGN_IN_DAYS} days: sign in again to use it.`,
+    );
+  }
   if (row.expires_at && row.expires_at.getTime() <= now.getTime()) {
     throw new ServiceError('KEY_EXPIRED', 'This API key has expired.');
   }

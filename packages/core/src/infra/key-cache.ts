@@ -27,6 +27,8 @@ export interface CachedOwner {
   email: string;
   disabled: boolean;
   roles: string[];
+  /** Their last sign-in at the provider: a personal key stops when it is too old (keys.ts). */
+  lastSignInAt: Date | null;
 }
 
 /**

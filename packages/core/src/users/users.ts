@@ -2,6 +2,7 @@ import type { Db } from '@calseta/db';
 import type { PageQuery, Role, User, UserPatch } from '@calseta/schema';
 import { UserPatchSchema } from '@calseta/schema';
 import { sql } from 'kysely';
+import { ownerSignInStale } from '../auth/keys.js';
 import { authorize } from '../auth/permissions.js';
 import { normalizeRoles, scopesOfRoles } from '../auth/roles.js';
 import { revokeSessionsOf, userChanged } from '../auth/sessions.js';
@@ -278,7 +279,10 @@ export async function signInUser(
         : await trx.insertInto('users').values(values).returning(COLUMNS).executeTakeFirstOrThrow();
       const roles = normalizeRoles([...saved.idp_roles, ...saved.granted_roles]);
       rolesChanged =
-        row !== undefined && roles.join() !== normalizeRoles([...row.idp_roles, ...row.granted_roles]).join();
+        row !== undefined &&
+        (roles.join() !== normalizeRoles([...row.idp_roles, ...row.granted_roles]).join() ||
+          // Their personal keys had stopped (no sign-in for too long): every process re-reads them.
+          ownerSignInStale(row.last_sign_in_at));
       const refusal = saved.disabled ? 'disabled' : roles.length === 0 ? 'no_role' : null;
       await trx
         .insertInto('activity_events')
