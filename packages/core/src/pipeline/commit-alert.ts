@@ -6,7 +6,7 @@ import type {
   MaliceLevel,
   VerdictExplanation,
 } from '@calseta/schema';
-import { sql } from 'kysely';
+import { type RawBuilder, sql } from 'kysely';
 import { type ClaimedRun, finishedActivity, LEASE_MARGIN_SECONDS } from '../agents/dispatch.js';
 import { agentMatches } from '../agents/matching.js';
 import type { AgentRow } from '../agents/registry.js';
@@ -99,10 +99,7 @@ async function commitAlerts(ctx: ServiceContext, trx: Db, items: AlertToCommit[]
   const newLinks = await linkIndicators(trx, items, ids);
   const written = await writeIndicators(trx, items, ids, now);
   await writeAlerts(trx, items);
-  await trx
-    .insertInto('activity_events')
-    .values(activityOf(ctx, items, newLinks))
-    .execute();
+  await insertActivity(trx, activityOf(ctx, items, newLinks));
   const deliveries = await claimDeliveries(ctx, trx, items, now);
   const indicators = await payloadIndicators(trx, items, deliveries, ids, newLinks, written);
 
@@ -142,12 +139,12 @@ async function resolveIndicators(trx: Db, items: AlertToCommit[], now: Date): Pr
   }
   if (missing.size === 0) return ids;
   const sorted = [...missing.values()].sort((a, b) => (keyOf(a) < keyOf(b) ? -1 : 1));
-  const inserted = await trx
-    .insertInto('indicators')
-    .values(sorted.map((i) => ({ uuid: newUuid(), type: i.type, value: i.value, first_seen: now, last_seen: now })))
-    .onConflict((oc) => oc.columns(['type', 'value']).doNothing())
-    .returning(['id', 'uuid', 'type', 'value'])
-    .execute();
+  const { rows: inserted } = await insertJson<IndicatorRow>(
+    trx,
+    'indicators',
+    sorted.map((i) => ({ uuid: newUuid(), type: i.type, value: i.value, first_seen: now, last_seen: now })),
+    sql`ON CONFLICT (type, value) DO NOTHING RETURNING id, uuid, type, value`,
+  );
   for (const row of inserted) ids.set(keyOf(row), row);
   const raced = sorted.filter((i) => !ids.has(keyOf(i)));
   if (raced.length > 0) {
@@ -179,12 +176,12 @@ async function linkIndicators(
   });
   const created = new Map<string, number>();
   if (links.length === 0) return created;
-  const rows = await trx
-    .insertInto('alert_indicators')
-    .values(links)
-    .onConflict((oc) => oc.columns(['alert_id', 'indicator_id']).doNothing())
-    .returning(['id', 'alert_id', 'indicator_id'])
-    .execute();
+  const { rows } = await insertJson<{ id: number; alert_id: number; indicator_id: number }>(
+    trx,
+    'alert_indicators',
+    links,
+    sql`ON CONFLICT (alert_id, indicator_id) DO NOTHING RETURNING id, alert_id, indicator_id`,
+  );
   for (const row of rows) created.set(`${row.alert_id}:${row.indicator_id}`, row.id);
   // `last_seen` to the minute, for indicators seen before (new ones were inserted with it); rows
   // another job is touching right now are skipped, not waited for.
@@ -358,24 +355,20 @@ async function claimDeliveries(
   const claimed = new Map<number, ClaimedDelivery[]>();
   const agents = await activeAgents(ctx);
   const agentById = new Map(agents.map((a) => [a.id, a]));
-  // By the database's clock, as the sweeper reads it (a worker's clock may be off by more than the
-  // margin); null seconds: no lease. One expression for every row: one statement text per batch size.
-  const leaseOf = (agent: AgentRow | null) =>
-    sql<Date>`now() + make_interval(secs => ${agent === null ? null : agent.timeout_seconds + LEASE_MARGIN_SECONDS}::float8)`;
   const rowsFor = (trigger: string, pairs: Array<{ item: AlertToCommit; agent: AgentRow }>) =>
     pairs.map(({ item, agent }) => {
       const final = item.summary.retry_at === null;
-      const uuid = newUuid();
       return {
-        uuid,
+        uuid: newUuid(),
         agent_registration_id: agent.id,
         alert_id: item.alert.id,
-        idempotency_key: uuid,
         trigger,
         status: final ? 'delivering' : 'waiting',
         attempt_count: final ? 1 : 0,
-        started_at: final ? now : null,
-        next_attempt_at: leaseOf(final ? agent : null),
+        started_at: final ? now.toISOString() : null,
+        // Seconds of lease (null: none), ended by the database's clock, as the sweeper reads it (a
+        // worker's clock may be off by more than the margin).
+        lease: final ? agent.timeout_seconds + LEASE_MARGIN_SECONDS : null,
       };
     });
   const matches =
@@ -386,26 +379,14 @@ async function claimDeliveries(
           return agents.filter((agent) => agentMatches(agent, subject)).map((agent) => ({ item, agent }));
         });
   const runs: RunRow[] = [];
-  const returning = [
-    'id',
-    'uuid',
-    'idempotency_key',
-    'trigger',
-    'alert_id',
-    'agent_registration_id',
-    'status',
-  ] as const;
   if (matches.length > 0) {
+    // A literal predicate: a prepared statement's generic plan cannot infer the partial unique index from a parameter.
     runs.push(
-      ...(await trx
-        .insertInto('agent_runs')
-        .values(rowsFor('auto', matches))
-        // A literal: a prepared statement's generic plan cannot infer the partial unique index from a parameter.
-        .onConflict((oc) =>
-          oc.columns(['alert_id', 'agent_registration_id']).where('trigger', '=', sql.lit('auto')).doNothing(),
-        )
-        .returning([...returning])
-        .execute()),
+      ...(await insertRuns(
+        trx,
+        rowsFor('auto', matches),
+        sql`ON CONFLICT (alert_id, agent_registration_id) WHERE trigger = 'auto' DO NOTHING`,
+      )),
     );
     // A rate-limit retry of a redispatch only releases the deliveries its first run recorded as waiting.
     const again = matches.filter(
@@ -415,13 +396,7 @@ async function claimDeliveries(
         !runs.some((r) => r.alert_id === item.alert.id && r.agent_registration_id === agent.id),
     );
     if (again.length > 0) {
-      runs.push(
-        ...(await trx
-          .insertInto('agent_runs')
-          .values(rowsFor('redispatch', again))
-          .returning([...returning])
-          .execute()),
-      );
+      runs.push(...(await insertRuns(trx, rowsFor('redispatch', again), sql``)));
     }
   }
   // Deliveries recorded while enrichment waited on rate limits go out now. A fresh alert has none.
@@ -452,18 +427,16 @@ async function claimDeliveries(
         .where('id', '=', sql<number>`ANY(${[...new Set(cancelled.map((r) => r.agent_registration_id))]}::bigint[])`)
         .execute();
       const byId = new Map(inactive.map((a) => [a.id, a]));
-      await trx
-        .insertInto('activity_events')
-        .values(
-          cancelled.map((run) =>
-            finishedActivity(ctx, byId.get(run.agent_registration_id) as AgentRow, run, 'cancelled', {
-              status_code: null,
-              attempt_count: 0,
-              error: INACTIVE,
-            }),
-          ),
-        )
-        .execute();
+      await insertActivity(
+        trx,
+        cancelled.map((run) =>
+          finishedActivity(ctx, byId.get(run.agent_registration_id) as AgentRow, run, 'cancelled', {
+            status_code: null,
+            attempt_count: 0,
+            error: INACTIVE,
+          }),
+        ),
+      );
     }
     for (const row of rows) {
       // Active, but not in this process's cache yet (activated a moment ago).
@@ -561,4 +534,53 @@ async function payloadIndicators(
     );
   }
   return result;
+}
+
+/**
+ * INSERT `rows` (objects with the same keys, named as the table's columns) through one jsonb
+ * parameter: one statement text whatever the number of rows, so it stays a prepared statement (a
+ * multi-row VALUES list is a new text for every count). Rows go in the order given. `tail`: ON
+ * CONFLICT and RETURNING. Table and column names come from this module, never from input.
+ */
+function insertJson<R>(
+  trx: Db,
+  table: string,
+  rows: ReadonlyArray<Record<string, unknown>>,
+  tail: RawBuilder<unknown>,
+) {
+  const columns = sql.join(Object.keys(rows[0] ?? {}).map((column) => sql.ref(column)));
+  return sql<R>`
+    INSERT INTO ${sql.table(table)} (${columns})
+    SELECT ${columns} FROM jsonb_populate_recordset(NULL::${sql.table(table)}, ${JSON.stringify(rows)}::jsonb)
+    ${tail}`.execute(trx);
+}
+
+/** Activity rows (`activityRow`'s, whose references are JSON text) in one statement. */
+async function insertActivity(trx: Db, rows: ReadonlyArray<ReturnType<typeof activityRow>>): Promise<void> {
+  if (rows.length === 0) return;
+  await insertJson(
+    trx,
+    'activity_events',
+    rows.map((row) => ({ ...row, references: JSON.parse(row.references) as unknown })),
+    sql``,
+  );
+}
+
+/** Deliveries, claimed (a lease in seconds, by the database's clock) or waiting; the key is the uuid. */
+async function insertRuns(
+  trx: Db,
+  rows: ReadonlyArray<Record<string, unknown>>,
+  onConflict: RawBuilder<unknown>,
+): Promise<RunRow[]> {
+  if (rows.length === 0) return [];
+  const { rows: inserted } = await sql<RunRow>`
+    INSERT INTO agent_runs (uuid, agent_registration_id, alert_id, idempotency_key, trigger, status, attempt_count,
+      started_at, next_attempt_at)
+    SELECT r.uuid, r.agent_registration_id, r.alert_id, r.uuid, r.trigger, r.status, r.attempt_count, r.started_at,
+      now() + make_interval(secs => r.lease)
+    FROM jsonb_to_recordset(${JSON.stringify(rows)}::jsonb) AS r(uuid uuid, agent_registration_id bigint,
+      alert_id bigint, trigger text, status text, attempt_count int, started_at timestamptz, lease float8)
+    ${onConflict}
+    RETURNING id, uuid, idempotency_key, trigger, alert_id, agent_registration_id, status`.execute(trx);
+  return inserted;
 }
