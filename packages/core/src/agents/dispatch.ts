@@ -11,7 +11,7 @@ import { sql } from 'kysely';
 import { alertIdByUuid } from '../alerts/read.js';
 import { authorize } from '../auth/permissions.js';
 import { targetingSubjectOf } from '../context/subject.js';
-import { activityRow } from '../infra/activity.js';
+import { activityRow, insertActivityRows } from '../infra/activity.js';
 import type { ServiceContext } from '../infra/context.js';
 import { notFound, ServiceError } from '../infra/errors.js';
 import { GroupCommit } from '../infra/group-commit.js';
@@ -494,7 +494,7 @@ async function commitAttempts(ctx: ServiceContext, records: AttemptRecord[]): Pr
         }),
       ];
     });
-    if (finished.length > 0) await trx.insertInto('activity_events').values(finished).execute();
+    await insertActivityRows(trx, finished);
     const retries = records.flatMap((r, i) => {
       const { status, delay } = decided[i] as RecordedAttempt;
       if (status !== 'retrying' || !current.has(r.run.id)) return [];

@@ -2,6 +2,7 @@ import type { Db } from '@calseta/db';
 import type { ActivityEventType } from '@calseta/schema';
 import type { Actor, ServiceContext } from './context.js';
 import { newUuid } from './ids.js';
+import { insertJson } from './insert-json.js';
 
 const SECRET_KEYS = new Set([
   'password',
@@ -87,6 +88,17 @@ export function activityRow(source: ActivitySource, input: ActivityInput) {
     references: JSON.stringify(redact(input.references ?? {})),
     request_id: source.requestId ?? null,
   };
+}
+
+/** Append many activity events (`activityRow`s, with whatever columns they add) in one statement. */
+export async function insertActivityRows(db: Db, rows: ReadonlyArray<ReturnType<typeof activityRow>>): Promise<void> {
+  if (rows.length === 0) return;
+  // `references` is JSON text for Kysely's inserts; here it travels inside the jsonb parameter.
+  await insertJson(
+    db,
+    'activity_events',
+    rows.map((row) => ({ ...row, references: JSON.parse(row.references) as unknown })),
+  );
 }
 
 /** Append an activity event (append-only audit of who did what, when). */

@@ -12,10 +12,11 @@ import { agentMatches } from '../agents/matching.js';
 import type { AgentRow } from '../agents/registry.js';
 import type { TargetingSubject } from '../context/targeting.js';
 import { alertMalice } from '../indicators/malice.js';
-import { activityRow } from '../infra/activity.js';
+import { activityRow, insertActivityRows } from '../infra/activity.js';
 import type { ServiceContext } from '../infra/context.js';
 import { GroupCommit } from '../infra/group-commit.js';
 import { newUuid } from '../infra/ids.js';
+import { insertJson } from '../infra/insert-json.js';
 import type { JobPayload } from '../infra/jobs/catalogue.js';
 import { tableCacheOf } from '../infra/table-cache.js';
 import type { PayloadSources } from '../payload/compose.js';
@@ -99,7 +100,7 @@ async function commitAlerts(ctx: ServiceContext, trx: Db, items: AlertToCommit[]
   const newLinks = await linkIndicators(trx, items, ids);
   const written = await writeIndicators(trx, items, ids, now);
   await writeAlerts(trx, items);
-  await insertActivity(trx, activityOf(ctx, items, newLinks));
+  await insertActivityRows(trx, activityOf(ctx, items, newLinks));
   const deliveries = await claimDeliveries(ctx, trx, items, now);
   const indicators = await payloadIndicators(trx, items, deliveries, ids, newLinks, written);
 
@@ -427,7 +428,7 @@ async function claimDeliveries(
         .where('id', '=', sql<number>`ANY(${[...new Set(cancelled.map((r) => r.agent_registration_id))]}::bigint[])`)
         .execute();
       const byId = new Map(inactive.map((a) => [a.id, a]));
-      await insertActivity(
+      await insertActivityRows(
         trx,
         cancelled.map((run) =>
           finishedActivity(ctx, byId.get(run.agent_registration_id) as AgentRow, run, 'cancelled', {
@@ -534,36 +535,6 @@ async function payloadIndicators(
     );
   }
   return result;
-}
-
-/**
- * INSERT `rows` (objects with the same keys, named as the table's columns) through one jsonb
- * parameter: one statement text whatever the number of rows, so it stays a prepared statement (a
- * multi-row VALUES list is a new text for every count). Rows go in the order given. `tail`: ON
- * CONFLICT and RETURNING. Table and column names come from this module, never from input.
- */
-function insertJson<R>(
-  trx: Db,
-  table: string,
-  rows: ReadonlyArray<Record<string, unknown>>,
-  tail: RawBuilder<unknown>,
-) {
-  const columns = sql.join(Object.keys(rows[0] ?? {}).map((column) => sql.ref(column)));
-  return sql<R>`
-    INSERT INTO ${sql.table(table)} (${columns})
-    SELECT ${columns} FROM jsonb_populate_recordset(NULL::${sql.table(table)}, ${JSON.stringify(rows)}::jsonb)
-    ${tail}`.execute(trx);
-}
-
-/** Activity rows (`activityRow`'s, whose references are JSON text) in one statement. */
-async function insertActivity(trx: Db, rows: ReadonlyArray<ReturnType<typeof activityRow>>): Promise<void> {
-  if (rows.length === 0) return;
-  await insertJson(
-    trx,
-    'activity_events',
-    rows.map((row) => ({ ...row, references: JSON.parse(row.references) as unknown })),
-    sql``,
-  );
 }
 
 /** Deliveries, claimed (a lease in seconds, by the database's clock) or waiting; the key is the uuid. */
