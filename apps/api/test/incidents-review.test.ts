@@ -5,7 +5,7 @@
 import { readFileSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { createHarness, type Harness } from './harness.js';
-import { correlate, genericAlert, incidentOf, ingest, ingestAll } from './incidents-scenarios.js';
+import { correlate, genericAlert, incidentOf, ingest, ingestAll, splunkAlert } from './incidents-scenarios.js';
 
 let h: Harness;
 beforeAll(async () => {
@@ -85,6 +85,46 @@ describe('source grouping', () => {
     const grouped = await correlate(h, [update]);
     expect(grouped.changes).toHaveLength(1);
     expect(new Set(grouped.changes[0]?.alertIds)).toEqual(new Set([contoso.id, update.id]));
+  });
+});
+
+describe('source grouping: Splunk', () => {
+  test("a saved search's `event_id` (a Windows event code) is no ES notable id: it groups nothing", async () => {
+    // Saved searches over Windows logs commonly carry the event code as `event_id` (4625 = failed logon).
+    const [spray, lockout] = await ingestAll(h, 'splunk', [
+      splunkAlert({
+        search: 'Brute force against a workstation',
+        result: { event_id: '4625', dest: 'fin-ws-031', src_ip: '45.155.205.233', user: 'kim', count: '57' },
+      }),
+      splunkAlert({
+        search: 'Failed logons to a service account',
+        result: { event_id: '4625', dest: 'sql-prod-02', src_ip: '91.240.118.172', user: 'svc_sql', count: '12' },
+      }),
+    ]);
+    if (!spray || !lockout) throw new Error('ingest');
+    await correlate(h, [spray]);
+    expect((await correlate(h, [lockout])).changes).toEqual([]);
+
+    // An ES notable's own event_id (`<guid>@@notable@@<hash>`) is still its group key.
+    const notableId = '5F0A3C1E-7B2D-4E8F-9A61-2C3D4E5F6A7B@@notable@@9b2f0e6d4c8a1b3e5f7d9c0a2b4e6f8d';
+    const notable = await ingest(
+      h,
+      'splunk',
+      splunkAlert({
+        search: 'Access - Brute Force - Rule',
+        result: { event_id: notableId, dest: 'web-01', urgency: 'high' },
+      }),
+    );
+    await correlate(h, [notable]);
+    const groupKeys = async (alertId: number) =>
+      (
+        await h.query<{ n: string }>(
+          "SELECT count(*) AS n FROM incident_correlation_keys WHERE alert_id = $1 AND key LIKE 'g:%'",
+          [alertId],
+        )
+      )[0]?.n;
+    expect(await groupKeys(notable.id)).toBe('1');
+    expect(await groupKeys(spray.id)).toBe('0');
   });
 });
 

@@ -49,7 +49,9 @@ const MAX_VALUE_LENGTH = 2048;
  * Where each SIEM keeps its own grouping, as read into `groups` by the loader (correlate.ts):
  * Sentinel's normalizer keeps the incident's ARM name and number in `extra`; Elastic's alert document
  * carries `kibana.alert.group.id` (flat dotted key or nested, possibly inside a search hit's `_source`);
- * Splunk's normalizer keeps the ES notable's `event_id` in `extra`.
+ * Splunk's normalizer keeps the ES notable's `event_id` in `extra` (read as one only in the notable's
+ * `<guid>@@notable@@<hash>` shape: saved searches call Windows event codes `event_id`). A Sentinel
+ * incident number is scoped by its workspace (`sentinel_workspace`): numbers restart per workspace.
  */
 export const SOURCE_GROUP_FIELDS = [
   'sentinel_incident_id',
