@@ -70,6 +70,32 @@ describe('emails the provider did not verify grant nothing', () => {
   });
 });
 
+describe('grant-admin names a verified email', () => {
+  it('does not make admin someone who signed in presenting that email unverified', async () => {
+    // Dan signs in presenting the boss's email, unverified (no role: refused, but his row stays).
+    const raw = await signInWithClaims('dan@example.test', (c) => {
+      const { email_verified: _, ...rest } = c;
+      return { ...rest, email: 'chief@example.test' };
+    });
+    expect(raw.location).toBe('/?sign_in_error=no_role');
+    // The admin means the real chief: a row waits for them; Dan's row gets nothing.
+    expect(await grantAdmin(sso.h.deps.db, 'chief@example.test')).toEqual({ created: true, users: 1 });
+    const rows = await sso.h.query<{ issuer: string | null; granted_roles: string[] }>(
+      "SELECT issuer, granted_roles FROM users WHERE lower(email) = 'chief@example.test' ORDER BY id",
+    );
+    expect(rows.map((r) => [r.issuer === null, r.granted_roles])).toEqual([
+      [false, []],
+      [true, ['admin']],
+    ]);
+    // Dan signing in again (still unverified) is still refused.
+    const again = await signInWithClaims('dan@example.test', (c) => {
+      const { email_verified: _, ...rest } = c;
+      return { ...rest, email: 'chief@example.test' };
+    });
+    expect(again.location).toBe('/?sign_in_error=no_role');
+  });
+});
+
 describe('a person the provider no longer signs in', () => {
   it('loses their personal keys once their last sign-in is older than 30 days (offboarded at the IdP)', async () => {
     // Offboarding happens at the provider: the person never signs in again, so Calseta never hears of it.

@@ -525,6 +525,8 @@ export interface UsersTable {
   granted_roles: TextArray;
   disabled: Defaulted<boolean>;
   last_sign_in_at: NullableTimestamp;
+  /** The provider vouched for `email` at the last sign-in (grant-admin matches only these, 0020). */
+  email_verified: Defaulted<boolean>;
   created_at: TimestampDefault;
   updated_at: TimestampDefault;
 }

@@ -186,6 +186,7 @@ describe('migrations on an empty database', () => {
       '0017_users_sessions',
       '0018_incidents',
       '0019_incident_delivery',
+      '0020_users_email_verified',
     ]);
     expect(await migrateToLatest(empty.db)).toEqual(migrationNames());
     expect(await migrateToLatest(empty.db)).toEqual([]);

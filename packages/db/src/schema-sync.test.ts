@@ -80,6 +80,7 @@ const EXPECTED: DatabaseSpec = {
     granted_roles: 'default string[]',
     disabled: 'default boolean',
     last_sign_in_at: 'null Date',
+    email_verified: 'default boolean',
     created_at: 'default Date',
     updated_at: 'default Date',
   },

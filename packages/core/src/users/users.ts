@@ -196,6 +196,9 @@ export async function grantAdmin(db: Db, email: string): Promise<{ created: bool
         updated_at: new Date(),
       })
       .where(sql<boolean>`lower(email) = ${normalized}`)
+      // Only a person the provider vouched for holds this email (or the row waiting for them): one
+      // who merely presented it unverified must not become admin.
+      .where((eb) => eb.or([eb('issuer', 'is', null), eb('email_verified', '=', true)]))
       .returning('id')
       .execute();
     // Personal keys of these people act within their roles: every process re-reads them.
@@ -267,6 +270,7 @@ export async function signInUser(
         idp_roles: claims.idpRoles,
         granted_roles: granted,
         last_sign_in_at: new Date(),
+        email_verified: claims.emailVerified,
         updated_at: new Date(),
       };
       const saved = row

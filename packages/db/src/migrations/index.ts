@@ -26,6 +26,7 @@ import * as m0016 from './0016_table_change_notify.js';
 import * as m0017 from './0017_users_sessions.js';
 import * as m0018 from './0018_incidents.js';
 import * as m0019 from './0019_incident_delivery.js';
+import * as m0020 from './0020_users_email_verified.js';
 
 export const migrations: Readonly<Record<string, Migration>> = Object.freeze({
   '0001_core': m0001,
@@ -46,4 +47,5 @@ export const migrations: Readonly<Record<string, Migration>> = Object.freeze({
   '0017_users_sessions': m0017,
   '0018_incidents': m0018,
   '0019_incident_delivery': m0019,
+  '0020_users_email_verified': m0020,
 });
