@@ -96,6 +96,28 @@ describe('grant-admin names a verified email', () => {
   });
 });
 
+describe('the ID token kept for logout', () => {
+  it('is unreadable in the database (sealed by the session token only the browser holds), yet logout uses it', async () => {
+    const raw = await sso.signInRaw('bob@example.test');
+    const rows = await sso.h.query<{ id_token: string | null }>(
+      'SELECT id_token FROM sessions WHERE revoked_at IS NULL AND id_token IS NOT NULL',
+    );
+    expect(rows.length).toBeGreaterThan(0);
+    for (const { id_token } of rows) expect(id_token).not.toMatch(/eyJ/); // no JWT in the clear
+    const cookie = raw.jar.get(sso.h.baseUrl, 'calseta_session');
+    const session = await fetch(`${sso.h.baseUrl}/v1/auth/session`, {
+      headers: { cookie: `calseta_session=${cookie}` },
+    });
+    const { csrf_token } = ((await session.json()) as { data: { csrf_token: string } }).data;
+    const out = await fetch(`${sso.h.baseUrl}/v1/auth/session`, {
+      method: 'DELETE',
+      headers: { cookie: `calseta_session=${cookie}`, origin: sso.h.baseUrl, 'x-csrf-token': csrf_token },
+    });
+    const { logout_url } = ((await out.json()) as { data: { logout_url: string } }).data;
+    expect(new URL(logout_url).searchParams.get('id_token_hint')).toMatch(/^eyJ/);
+  });
+});
+
 describe('a person the provider no longer signs in', () => {
   it('loses their personal keys once their last sign-in is older than 30 days (offboarded at the IdP)', async () => {
     // Offboarding happens at the provider: the person never signs in again, so Calseta never hears of it.

@@ -1,4 +1,4 @@
-import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
+import { createCipheriv, createDecipheriv, createHash, hkdfSync, randomBytes, timingSafeEqual } from 'node:crypto';
 import type { Role, Scope } from '@calseta/schema';
 import { sql } from 'kysely';
 import type { AuthenticatedKey, CoreDeps } from '../infra/context.js';
@@ -78,7 +78,7 @@ export async function createSession(
       kind: session.kind,
       user_id: session.kind === 'oidc' ? session.userId : null,
       api_key_id: session.kind === 'api_key' ? session.apiKeyId : null,
-      id_token: session.kind === 'oidc' ? (session.idToken ?? null) : null,
+      id_token: session.kind === 'oidc' && session.idToken ? sealIdToken(session.idToken, token) : null,
       created_at: now,
       last_seen_at: now,
       expires_at: expiresAt,
@@ -199,7 +199,38 @@ export async function endSession(
     WHERE s.id = old.id
     RETURNING old.id_token`.execute(deps.db);
   const row = rows[0];
-  return row ? { idToken: row.id_token } : null;
+  return row ? { idToken: row.id_token === null ? null : openIdToken(row.id_token, token) } : null;
+}
+
+/**
+ * The ID token is kept only for the provider's logout (`id_token_hint`), sealed (AES-256-GCM) with a
+ * key derived from the session token, which only the browser holds (the row has its hash): a reader
+ * of the database cannot use it, and no server key is needed.
+ */
+function idTokenKey(sessionToken: string): Buffer {
+  return Buffer.from(hkdfSync('sha256', sessionToken, '', 'calseta id_token', 32));
+}
+
+function sealIdToken(idToken: string, sessionToken: string): string {
+  const iv = randomBytes(12);
+  const cipher = createCipheriv('aes-256-gcm', idTokenKey(sessionToken), iv);
+  const sealed = Buffer.concat([cipher.update(idToken, 'utf8'), cipher.final()]);
+  return ['v1', iv, cipher.getAuthTag(), sealed]
+    .map((p) => (typeof p === 'string' ? p : p.toString('base64url')))
+    .join('.');
+}
+
+/** The sealed ID token, or null when it cannot be opened (another token, a tampered row). */
+function openIdToken(stored: string, sessionToken: string): string | null {
+  const [version, iv, tag, sealed] = stored.split('.');
+  if (version !== 'v1' || !iv || !tag || sealed === undefined) return null;
+  try {
+    const decipher = createDecipheriv('aes-256-gcm', idTokenKey(sessionToken), Buffer.from(iv, 'base64url'));
+    decipher.setAuthTag(Buffer.from(tag, 'base64url'));
+    return Buffer.concat([decipher.update(Buffer.from(sealed, 'base64url')), decipher.final()]).toString('utf8');
+  } catch {
+    return null;
+  }
 }
 
 /** Revoke every live session of a user (admin action, disabling): they end at the next request. */
