@@ -1,7 +1,5 @@
-import { createHmac, timingSafeEqual } from 'node:crypto';
-import { createServer, type IncomingHttpHeaders, type IncomingMessage, type ServerResponse } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { startAgentEndpoint, verifySignature } from './agent-endpoint.js';
 import { fixture } from './fixtures.js';
 import { createHarness, type Harness } from './harness.js';
 
@@ -12,83 +10,6 @@ const FIXTURES = [
   ['04_sentinel_impossible_travel.json', 'sentinel'],
   ['05_elastic_suspicious_powershell.json', 'elastic'],
 ] as const;
-
-/** What a receiver does (as docs/agent-webhooks.md shows), written here independently of core. */
-function verifySignature(
-  secret: string,
-  header: { timestamp: string | undefined; signature: string | undefined },
-  body: string,
-): boolean {
-  const ts = Number(header.timestamp);
-  if (!Number.isInteger(ts) || Math.abs(Date.now() / 1000 - ts) > 300) return false;
-  const expected = Buffer.from(`v1=${createHmac('sha256', secret).update(`${ts}.${body}`).digest('hex')}`);
-  const given = Buffer.from(header.signature ?? '');
-  return given.length === expected.length && timingSafeEqual(given, expected);
-}
-
-interface Received {
-  path: string;
-  headers: IncomingHttpHeaders;
-  body: string;
-  json: any;
-  /** What the endpoint answered (0: connection dropped). */
-  answered: number;
-}
-
-type Responder = (req: IncomingMessage, seen: number) => number | Promise<number>;
-
-/**
- * A real local agent endpoint. `respond` decides each answer per path (`/<agent name>`): a status,
- * or 0 to drop the connection. Waiters resolve when a matching request has arrived — no timers.
- */
-async function startAgentEndpoint() {
-  const received: Received[] = [];
-  const responders = new Map<string, Responder>();
-  const waiters: Array<{ match: (r: Received) => boolean; resolve: (r: Received) => void }> = [];
-  const server = createServer((req: IncomingMessage, res: ServerResponse) => {
-    const chunks: Buffer[] = [];
-    req.on('data', (c: Buffer) => chunks.push(c));
-    req.on('end', async () => {
-      const path = req.url ?? '/';
-      const seen = received.filter((r) => r.path === path).length;
-      const status = await (responders.get(path) ?? (() => 200))(req, seen);
-      const body = Buffer.concat(chunks).toString('utf8');
-      let json: unknown = null;
-      try {
-        json = JSON.parse(body);
-      } catch {
-        // not JSON
-      }
-      const entry: Received = { path, headers: req.headers, body, json, answered: status };
-      received.push(entry);
-      if (status === 0) req.socket.destroy();
-      else res.writeHead(status, { 'content-type': 'application/json' }).end(JSON.stringify({ received: true }));
-      for (const w of [...waiters]) {
-        if (w.match(entry)) {
-          waiters.splice(waiters.indexOf(w), 1);
-          w.resolve(entry);
-        }
-      }
-    });
-  });
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', () => resolve()));
-  const host = `127.0.0.1:${(server.address() as AddressInfo).port}`;
-  return {
-    host,
-    received,
-    url: (path: string) => `http://${host}/${path}`,
-    respond(path: string, responder: Responder) {
-      responders.set(`/${path}`, responder);
-    },
-    /** The first request (already received or still to come) that matches. */
-    next(match: (r: Received) => boolean): Promise<Received> {
-      const found = received.find(match);
-      if (found) return Promise.resolve(found);
-      return new Promise((resolve) => waiters.push({ match, resolve }));
-    },
-    close: () => new Promise<void>((resolve) => server.close(() => resolve())),
-  };
-}
 
 interface RunRow {
   uuid: string;
@@ -130,11 +51,6 @@ describe('agent dispatch end to end (real worker, real HTTP endpoint)', () => {
     return res.body.data as { uuid: string; name: string; signing_secret: string };
   }
 
-  async function alertId(uuid: string): Promise<number> {
-    const [row] = await h.query<{ id: number }>('SELECT id FROM alerts WHERE uuid = $1', [uuid]);
-    return Number(row?.id);
-  }
-
   async function runsOf(alertUuid: string): Promise<RunRow[]> {
     return h.query<RunRow>(
       `SELECT r.uuid, r.status, r.trigger, r.attempt_count, r.idempotency_key, r.attempts, a.name AS agent_name
@@ -164,14 +80,6 @@ describe('agent dispatch end to end (real worker, real HTTP endpoint)', () => {
     return res.body.data.alert_uuid as string;
   }
 
-  function signed(secret: string, r: Received): boolean {
-    return verifySignature(
-      secret,
-      { timestamp: r.headers['x-calseta-timestamp'] as string, signature: r.headers['x-calseta-signature'] as string },
-      r.body,
-    );
-  }
-
   it.each(FIXTURES)('%s: the agent receives one signed POST whose body is the alert payload', async (name, source) => {
     const agent = await registerAgent(`fixture-${name.slice(0, 2)}`, {
       trigger_on_sources: [source],
@@ -186,10 +94,10 @@ describe('agent dispatch end to end (real worker, real HTTP endpoint)', () => {
     expect(got.headers.authorization).toBe('Bearer agent-secret');
     expect(Math.abs(Number(got.headers['x-calseta-timestamp']) - Date.now() / 1000)).toBeLessThan(60);
     expect(got.headers['x-calseta-signature']).toMatch(/^v1=[0-9a-f]{64}$/);
-    expect(signed(agent.signing_secret, got)).toBe(true);
+    expect(verifySignature(agent.signing_secret, got)).toBe(true);
     // A tampered body or another secret does not verify.
-    expect(signed(agent.signing_secret, { ...got, body: `${got.body} ` })).toBe(false);
-    expect(signed('f'.repeat(64), got)).toBe(false);
+    expect(verifySignature(agent.signing_secret, { ...got, body: `${got.body} ` })).toBe(false);
+    expect(verifySignature('f'.repeat(64), got)).toBe(false);
 
     // The body is the alert's agent payload (the same document GET /context serves).
     const context = await h.request('GET', `/v1/alerts/${uuid}/context`);
@@ -219,7 +127,7 @@ describe('agent dispatch end to end (real worker, real HTTP endpoint)', () => {
   it('outage: down, then 503s, then up — delivered exactly once per idempotency key, every attempt recorded', async () => {
     const agent = await registerAgent('flaky', { retry_count: 5 });
     // Attempt 1: connection dropped; attempts 2-3: 503; then 200 (and 200 for any duplicate).
-    endpoint.respond(agent.name, (_req, seen) => (seen === 0 ? 0 : seen < 3 ? 503 : 200));
+    endpoint.respond(agent.name, (seen) => (seen === 0 ? 0 : seen < 3 ? 503 : 200));
     const uuid = await ingestAndEnrich('sentinel', fixture('04_sentinel_impossible_travel.json'));
     const runs = await until(uuid, finished);
     expect(runs).toHaveLength(1);
@@ -237,7 +145,7 @@ describe('agent dispatch end to end (real worker, real HTTP endpoint)', () => {
     // Same key and delivery id on every attempt, each attempt signed on its own.
     expect(new Set(mine.map((r) => r.headers['idempotency-key']))).toEqual(new Set([run.idempotency_key]));
     expect(new Set(mine.map((r) => r.headers['x-calseta-delivery']))).toEqual(new Set([run.uuid]));
-    for (const r of mine) expect(signed(agent.signing_secret, r)).toBe(true);
+    for (const r of mine) expect(verifySignature(agent.signing_secret, r)).toBe(true);
     // What a deduplicating receiver sees: exactly one accepted delivery per key.
     const accepted = new Map<string, number>();
     for (const r of mine.filter((x) => x.answered >= 200 && x.answered < 300)) {
@@ -370,7 +278,7 @@ describe('agent dispatch end to end (real worker, real HTTP endpoint)', () => {
     expect(again.body.data.uuid).not.toBe(original.uuid);
     const got = await endpoint.next((r) => r.headers['x-calseta-delivery'] === again.body.data.uuid);
     expect(got.headers['idempotency-key']).toBe(original.idempotency_key);
-    expect(signed(match.signing_secret, got)).toBe(true);
+    expect(verifySignature(match.signing_secret, got)).toBe(true);
     const after = await until(uuid, (r) => r.length === 3 && finished(r));
     expect(after.find((r) => r.uuid === again.body.data.uuid)?.status).toBe('delivered');
     expect((await h.request('POST', '/v1/agent-runs/00000000-0000-4000-8000-000000000000/redeliver')).status).toBe(404);

@@ -53,7 +53,12 @@ async function itemFor(
     });
   }
   const now = new Date();
-  const { updates, summary } = settleEnrichment(stored, stored.map(() => ({ results: [] }) as never), 0, now);
+  const { updates, summary } = settleEnrichment(
+    stored,
+    stored.map(() => ({ results: [] }) as never),
+    0,
+    now,
+  );
   return {
     data,
     alert,

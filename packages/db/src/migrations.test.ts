@@ -187,6 +187,7 @@ describe('migrations on an empty database', () => {
       '0018_incidents',
       '0019_incident_delivery',
       '0020_users_email_verified',
+      '0021_drop_single_indicator_index',
     ]);
     expect(await migrateToLatest(empty.db)).toEqual(migrationNames());
     expect(await migrateToLatest(empty.db)).toEqual([]);

@@ -1,7 +1,7 @@
+import type { SessionInfo as Session } from '@calseta/schema';
 import { render } from '@testing-library/react';
 import { MemoryRouter } from 'react-router';
 import { vi } from 'vitest';
-import type { SessionInfo as Session } from '@calseta/schema';
 import { App, createQueryClient } from '../app.js';
 
 export interface Call {

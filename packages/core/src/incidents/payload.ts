@@ -26,7 +26,7 @@ import { withSpan } from '../infra/telemetry/tracing.js';
 import { loadPayloadSources } from '../payload/build.js';
 import { type AgentPayload, composePayload, type TrimNote } from '../payload/compose.js';
 import { fitToBudget } from '../payload/fit.js';
-import { CLOSE, clip, isInert, OPEN, settleTokenCount, tokensOf, untrusted } from '../payload/text.js';
+import { CLOSE, clip, isInert, OPEN, settleTokenCount, untrusted } from '../payload/text.js';
 
 export const INCIDENT_PAYLOAD_SCHEMA = 'calseta.incident.v1';
 /** Default o200k budget of an incident payload (an agent's `token_budget` overrides it). */

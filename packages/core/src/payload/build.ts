@@ -114,7 +114,7 @@ async function linkedIndicators(db: Db, alertId: number): Promise<PayloadSources
       'indicators.enrichment_results',
       'alert_indicators.source_field',
       // Our own history of the value: the alerts that carried it, and when they occurred
-      // (ix_alert_indicators_indicator_id). `indicators.last_seen` is not kept up to date.
+      // (ix_alert_indicators_indicator_id_alert_id). `indicators.last_seen` is not kept up to date.
       sql<{ n: number; first: string; last: string }>`(SELECT json_build_object('n', count(*),
           'first', min(a.occurred_at), 'last', max(a.occurred_at))
           FROM alert_indicators h JOIN alerts a ON a.id = h.alert_id

@@ -10,7 +10,7 @@ import {
 } from '@calseta/schema';
 import { fitToBudget } from './fit.js';
 import { FACT_NAMES, type FactContext, projectFacts } from './project.js';
-import { clip, isInert, isInertKey, settleTokenCount, summarizeMarkdown, tokensOf, untrusted } from './text.js';
+import { clip, isInert, isInertKey, settleTokenCount, summarizeMarkdown, untrusted } from './text.js';
 
 /** Everything the payload is made from, already loaded (see build.ts). */
 export interface PayloadSources {

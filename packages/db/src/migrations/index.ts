@@ -27,6 +27,7 @@ import * as m0017 from './0017_users_sessions.js';
 import * as m0018 from './0018_incidents.js';
 import * as m0019 from './0019_incident_delivery.js';
 import * as m0020 from './0020_users_email_verified.js';
+import * as m0021 from './0021_drop_single_indicator_index.js';
 
 export const migrations: Readonly<Record<string, Migration>> = Object.freeze({
   '0001_core': m0001,
@@ -48,4 +49,5 @@ export const migrations: Readonly<Record<string, Migration>> = Object.freeze({
   '0018_incidents': m0018,
   '0019_incident_delivery': m0019,
   '0020_users_email_verified': m0020,
+  '0021_drop_single_indicator_index': m0021,
 });
