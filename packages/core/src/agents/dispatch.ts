@@ -454,6 +454,9 @@ async function commitAttempts(ctx: ServiceContext, records: AttemptRecord[]): Pr
       completed_at: status === 'retrying' ? null : now.toISOString(),
     };
   });
+  // The runs by primary key (`= ANY`), whatever plan the batch's size suggests: a hash join on the
+  // recordset's guessed 100 rows scanned the whole table.
+  const ids = rows.map((r) => r.id);
   await ctx.db.transaction().execute(async (trx) => {
     // An attempt is the delivery's current one unless it outlived its lease and a newer one was
     // claimed since (sweepStalledDeliveries): then only its log entry is added, and the newer
@@ -465,7 +468,7 @@ async function commitAttempts(ctx: ServiceContext, records: AttemptRecord[]): Pr
           payload text, payload_bytes int, next_attempt_at timestamptz, completed_at timestamptz)
       ), late AS (
         UPDATE agent_runs AS r SET attempts = r.attempts || jsonb_build_array(u.attempt), updated_at = ${now}
-        FROM u WHERE r.id = u.id AND r.attempt_count <> (u.attempt->>'attempt')::int
+        FROM u WHERE r.id = u.id AND r.id = ANY(${ids}::bigint[]) AND r.attempt_count <> (u.attempt->>'attempt')::int
       )
       UPDATE agent_runs AS r SET
         status = u.status,
@@ -480,7 +483,7 @@ async function commitAttempts(ctx: ServiceContext, records: AttemptRecord[]): Pr
         completed_at = u.completed_at,
         updated_at = ${now}
       FROM u
-      WHERE r.id = u.id AND r.attempt_count = (u.attempt->>'attempt')::int
+      WHERE r.id = u.id AND r.id = ANY(${ids}::bigint[]) AND r.attempt_count = (u.attempt->>'attempt')::int
       RETURNING r.id`.execute(trx);
     const current = new Set(applied.map((r) => Number(r.id)));
     const finished = records.flatMap((r, i) => {

@@ -276,7 +276,7 @@ async function writeAlerts(trx: Db, items: AlertToCommit[]): Promise<void> {
       updated_at = u.at
     FROM jsonb_to_recordset(${JSON.stringify(rows)}::jsonb)
       AS u(id bigint, status text, enriched_at timestamptz, summary jsonb, at timestamptz)
-    WHERE a.id = u.id`.execute(trx);
+    WHERE a.id = u.id AND a.id = ANY(${rows.map((r) => r.id)}::bigint[])`.execute(trx);
 }
 
 function activityOf(ctx: ServiceContext, items: AlertToCommit[], newLinks: Map<string, number>) {

@@ -61,8 +61,16 @@ describe('PgEnrichmentCache', () => {
     const value = result('success');
     await cache.set(key, value, 3600);
     const got = await cache.get(key);
-    expect(got).toEqual(value);
+    // Read back without the raw response (tens of KB each; no reader of answers keeps it)...
+    expect(got).toEqual({ ...value, raw: null });
     expect(got).not.toBe(value);
+    // ...which the table keeps for the indicator detail.
+    const [stored] = await t.db
+      .selectFrom('enrichment_cache')
+      .select('result')
+      .where('indicator_value', '=', '185.220.101.32')
+      .execute();
+    expect((stored?.result as { raw: unknown }).raw).toEqual(value.raw);
     const row = await t.db
       .selectFrom('enrichment_cache')
       .select(['provider_name', 'indicator_type', 'indicator_value', 'status'])

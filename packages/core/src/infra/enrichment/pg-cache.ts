@@ -6,6 +6,13 @@ import { type CachePort, parseEnrichmentKey } from './ports.js';
 
 const CACHEABLE: ReadonlySet<string> = new Set(['success', 'not_found']);
 
+/**
+ * A cached answer as read back: without its raw provider response (`raw: null`). Raw responses are
+ * tens of KB each and no reader of answers keeps them (the pipeline stores results slim, on-demand
+ * answers drop them); the indicator detail reads them from this table itself (indicators/raw.ts).
+ */
+export const WITHOUT_RAW = sql.raw(`jsonb_set(result, '{raw}', 'null'::jsonb)`);
+
 export interface MemoryFrontOptions {
   /** Entries kept in this process (oldest dropped first). Default 2,000. */
   maxEntries?: number;
@@ -31,7 +38,8 @@ interface MemoryEntry {
 
 /**
  * The engine's result cache in `enrichment_cache`, shared by every process. Keys are the engine's
- * `enrichment:{provider}:{type}:{value}`. Only `success` and `not_found` results are stored:
+ * `enrichment:{provider}:{type}:{value}`. Answers are read back without their raw response
+ * (`WITHOUT_RAW`). Only `success` and `not_found` results are stored:
  * `set` rejects anything else (the engine never asks, this makes sure). The `set`s of one turn of
  * the event loop are written by one statement.
  *
@@ -91,7 +99,7 @@ export class PgEnrichmentCache implements CachePort {
       result: unknown;
       ttl_ms: number;
     }>`
-      SELECT c.provider_name, c.indicator_type, c.indicator_value, c.result,
+      SELECT c.provider_name, c.indicator_type, c.indicator_value, ${WITHOUT_RAW} AS result,
              extract(epoch from c.expires_at - now()) * 1000 AS ttl_ms
       FROM enrichment_cache c
       JOIN unnest(${ids.map((k) => k.provider)}::text[], ${ids.map((k) => k.type)}::text[], ${ids.map((k) => k.value)}::text[])
@@ -112,7 +120,10 @@ export class PgEnrichmentCache implements CachePort {
     const k = parseEnrichmentKey(key);
     const row = await this.db
       .selectFrom('enrichment_cache')
-      .select(['result', sql<number>`extract(epoch from expires_at - now()) * 1000`.as('ttl_ms')])
+      .select([
+        sql<unknown>`${WITHOUT_RAW}`.as('result'),
+        sql<number>`extract(epoch from expires_at - now()) * 1000`.as('ttl_ms'),
+      ])
       .where('provider_name', '=', k.provider)
       .where('indicator_type', '=', k.type)
       .where('indicator_value', '=', k.value)
@@ -144,7 +155,7 @@ export class PgEnrichmentCache implements CachePort {
     }
     if (!Number.isFinite(ttlSeconds)) throw new TypeError(`invalid cache TTL: ${ttlSeconds}`);
     await this.writes.submit({ key, value, ttlSeconds });
-    this.remember(key, value, ttlSeconds * 1000);
+    this.remember(key, { ...value, raw: null }, ttlSeconds * 1000); // as it reads back (WITHOUT_RAW)
   }
 
   /** One statement for many entries (the last of a key wins). */
