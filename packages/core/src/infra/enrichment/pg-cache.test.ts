@@ -70,7 +70,7 @@ describe('PgEnrichmentCache', () => {
       .select('result')
       .where('indicator_value', '=', '185.220.101.32')
       .execute();
-    expect((stored?.result as { raw: unknown }).raw).toEqual(value.raw);
+    expect((stored?.result as { raw: unknown } | undefined)?.raw).toEqual(value.raw);
     const row = await t.db
       .selectFrom('enrichment_cache')
       .select(['provider_name', 'indicator_type', 'indicator_value', 'status'])
