@@ -12,6 +12,7 @@ import { type ActivityInput, activityRow } from '../infra/activity.js';
 import type { ServiceContext } from '../infra/context.js';
 import { notFound } from '../infra/errors.js';
 import { linkIndicators } from '../ingest/extract-alert-indicators.js';
+import { lifecycleChange } from './lifecycle.js';
 import { type AlertDetail, loadAlert } from './read.js';
 
 /**
@@ -60,29 +61,18 @@ export async function patchAlertFrom(
     const event = (type: ActivityInput['type'], references: Record<string, unknown>) =>
       events.push({ type, alertId: current.id, references });
 
-    if (patch.status !== undefined && patch.status !== current.status) {
-      set.status = patch.status;
-      const leavingOpen = current.status === 'Open';
-      if (!current.acknowledged_at && (patch.status === 'Closed' || (leavingOpen && patch.status !== 'Open'))) {
-        set.acknowledged_at = now;
-      }
-      if (patch.status === 'Triaging' && !current.triaged_at) set.triaged_at = now;
-      if (patch.status === 'Closed' && !current.closed_at) set.closed_at = now;
-      if (patch.status === 'Closed') {
-        event('alert_closed', { from_status: current.status, close_classification: patch.close_classification });
-      } else {
-        event('alert_status_updated', { from_status: current.status, to_status: patch.status });
-      }
+    const lifecycle = lifecycleChange(current, patch, now);
+    Object.assign(set, lifecycle.set);
+    if (lifecycle.status?.closed) {
+      event('alert_closed', { from_status: current.status, close_classification: patch.close_classification });
+    } else if (lifecycle.status) {
+      event('alert_status_updated', { from_status: current.status, to_status: patch.status });
     }
-    if (patch.close_classification !== undefined && patch.close_classification !== current.close_classification) {
-      set.close_classification = patch.close_classification;
-      // Closing records the classification in alert_closed; a change afterwards gets its own event.
-      if (patch.status !== 'Closed' || current.status === 'Closed') {
-        event('alert_classification_updated', {
-          from_classification: current.close_classification,
-          to_classification: patch.close_classification,
-        });
-      }
+    if (lifecycle.classification) {
+      event('alert_classification_updated', {
+        from_classification: lifecycle.classification.from,
+        to_classification: lifecycle.classification.to,
+      });
     }
     if (patch.severity !== undefined && patch.severity !== current.severity) {
       set.severity = patch.severity;

@@ -21,6 +21,7 @@ import {
   IncidentSplitRequestSchema,
 } from '@calseta/schema';
 import { sql } from 'kysely';
+import { lifecycleChange } from '../alerts/lifecycle.js';
 import { authorize } from '../auth/permissions.js';
 import type { ServiceContext } from '../infra/context.js';
 import { notFound, ServiceError, validationError } from '../infra/errors.js';
@@ -304,23 +305,18 @@ export async function patchIncident(
     const events: IncidentEventInput[] = [];
     const event = (type: IncidentEventInput['type'], references: Record<string, unknown>) =>
       events.push({ incidentId: current.id, type, references });
-    if (patch.status !== undefined && patch.status !== current.status) {
-      set.status = patch.status;
-      if (!current.acknowledged_at && patch.status !== 'Open') set.acknowledged_at = now;
-      if (patch.status === 'Triaging' && !current.triaged_at) set.triaged_at = now;
-      if (patch.status === 'Closed' && !current.closed_at) set.closed_at = now;
-      if (patch.status === 'Closed') {
-        event('incident_closed', { from_status: current.status, close_classification: patch.close_classification });
-      } else event('incident_status_updated', { from_status: current.status, to_status: patch.status });
+    const lifecycle = lifecycleChange(current, patch, now);
+    Object.assign(set, lifecycle.set);
+    if (lifecycle.status?.closed) {
+      event('incident_closed', { from_status: current.status, close_classification: patch.close_classification });
+    } else if (lifecycle.status) {
+      event('incident_status_updated', { from_status: current.status, to_status: patch.status });
     }
-    if (patch.close_classification !== undefined && patch.close_classification !== current.close_classification) {
-      set.close_classification = patch.close_classification;
-      if (patch.status !== 'Closed' || current.status === 'Closed') {
-        event('incident_classification_updated', {
-          from_classification: current.close_classification,
-          to_classification: patch.close_classification,
-        });
-      }
+    if (lifecycle.classification) {
+      event('incident_classification_updated', {
+        from_classification: lifecycle.classification.from,
+        to_classification: lifecycle.classification.to,
+      });
     }
     if (patch.severity !== undefined && patch.severity !== current.severity_override) {
       set.severity_override = patch.severity;
