@@ -1,43 +1,9 @@
-/**
- * `pnpm bench incidents`: storms of related alerts (identity compromise chains: the same attacker
- * address and account across brute force, sign-in, mailbox rule, download and MFA-spam alerts) mixed
- * with unrelated noise, ingested interleaved. Phase 1 runs them as the worker does: enrichment, then
- * correlation and the per-incident deliveries it schedules (pipeline/correlate-committed.ts). One agent
- * takes alerts one by one, one takes incidents; a real HTTP receiver counts what each gets. Figures:
- * incidents formed (whether storms stayed whole and noise stayed out), deliveries per storm for each
- * agent, o200k tokens an agent receives per storm vs per alert. Phase 2 measures correlation's cost
- * per alert (ms, SQL statements): another such set, enriched with correlation off, then correlated one
- * call per alert on a handle that counts its statements.
- * In-process: embedded Postgres, core, the worker's handlers, the mock providers.
- */
-import fs from 'node:fs';
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import os from 'node:os';
-import path from 'node:path';
 import { parseArgs } from 'node:util';
-import {
-  contextFor,
-  correlateAlerts,
-  createAgent,
-  createCore,
-  createLogger,
-  ingestAlert,
-  JobQueue,
-  parseAllowedHosts,
-  providerEnvFrom,
-  SYSTEM,
-  seedSystemContextDocuments,
-  seedSystemDetectionRules,
-  seedSystemRows,
-  tokensOf,
-  updateCorrelationConfig,
-} from '@calseta/core';
-import { createDb, migrateToLatest, startEmbeddedPostgres } from '@calseta/db';
-import { firstParty } from '@calseta/integrations';
-import { mockProviderEnv, startMockProviders } from '@calseta/mock-providers';
-import { demoDetectionRules, demoRunbooks } from '@calseta/seeds';
+import { correlateAlerts, createAgent, ingestAlert, tokensOf, updateCorrelationConfig } from '@calseta/core';
 import { startWorker } from '@calseta/worker';
+import { startDemoCore } from './lib/demo-core.js';
 import { type Cleanup, runMeasured, writeResult } from './lib/stack.js';
 import { fmt, LatencyRecorder, table } from './lib/stats.js';
 
@@ -150,40 +116,15 @@ async function startReceiver(cleanup: Cleanup) {
 
 async function measure(options: Options, cleanup: Cleanup): Promise<number> {
   const startedAt = new Date();
-  cleanup.tmpDir = fs.mkdtempSync(path.join(os.tmpdir(), 'calseta-bench-incidents-'));
-  const postgres = await startEmbeddedPostgres({ dataDir: cleanup.tmpDir });
-  cleanup.postgres = postgres;
-  const { db, pool } = createDb({ url: postgres.url, max: 10, applicationName: 'calseta-bench' });
-  cleanup.pools.push(pool);
-  await migrateToLatest(db);
-  const mock = await startMockProviders({});
-  cleanup.destroyers.push(() => mock.close());
   const receiver = await startReceiver(cleanup);
-  const env = mockProviderEnv(mock);
-  const logger = createLogger({ service: 'cli', level: 'warn' });
-  const queue = new JobQueue({ url: postgres.url, logger, supervise: false, maxConnections: 4 });
-  await queue.start();
-  cleanup.destroyers.unshift(() => queue.stop());
-  const deps = createCore({
-    integrations: firstParty,
-    db,
-    queue,
-    logger,
+  const { db, deps, ctx, queue } = await startDemoCore(cleanup, 'incidents', {
+    allowHosts: [receiver.host],
     config: {
-      dedupWindowHours: 0,
-      webhookSecrets: {},
       encryptionKey: Buffer.alloc(32, 7).toString('base64'),
-      outbound: { allowHosts: [...parseAllowedHosts(env.SSRF_ALLOWED_HOSTS), receiver.host] },
-      enrichment: { providerEnv: providerEnvFrom(env) },
       agentDispatch: { retryBaseSeconds: 0 },
       incidents: { debounceSeconds: options.debounce },
     },
   });
-  cleanup.destroyers.unshift(() => deps.enrichment.close());
-  await seedSystemRows(deps);
-  const ctx = contextFor(deps, SYSTEM);
-  await seedSystemDetectionRules(ctx, await demoDetectionRules());
-  await seedSystemContextDocuments(ctx, await demoRunbooks());
   await createAgent(ctx, { name: 'per-alert', endpoint_url: `http://${receiver.host}/alert` });
   await createAgent(ctx, {
     name: 'per-incident',

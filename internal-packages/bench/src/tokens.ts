@@ -6,32 +6,18 @@
  * In-process: embedded Postgres, core, the worker's handlers and the mock providers.
  */
 import fs from 'node:fs';
-import os from 'node:os';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
 import {
   buildAlertPayload,
-  contextFor,
-  createCore,
-  createLogger,
   DEFAULT_TOKEN_BUDGET,
   ingestAlert,
-  JobQueue,
   type KeyFacts,
   missingFacts,
-  parseAllowedHosts,
-  providerEnvFrom,
-  SYSTEM,
-  seedSystemContextDocuments,
-  seedSystemDetectionRules,
-  seedSystemRows,
   tokensOf,
 } from '@calseta/core';
-import { createDb, migrateToLatest, startEmbeddedPostgres } from '@calseta/db';
-import { firstParty } from '@calseta/integrations';
-import { mockProviderEnv, startMockProviders } from '@calseta/mock-providers';
-import { demoDetectionRules, demoRunbooks } from '@calseta/seeds';
 import { startWorker } from '@calseta/worker';
+import { startDemoCore } from './lib/demo-core.js';
 import { Cleanup, ROOT, writeResult } from './lib/stack.js';
 import { fmt, table } from './lib/stats.js';
 
@@ -81,38 +67,7 @@ export async function run(args: string[]): Promise<number> {
   const stop = () => void cleanup.run().then(() => process.exit(130));
   process.once('SIGINT', stop);
   try {
-    cleanup.tmpDir = fs.mkdtempSync(path.join(os.tmpdir(), 'calseta-bench-tokens-'));
-    const postgres = await startEmbeddedPostgres({ dataDir: cleanup.tmpDir });
-    cleanup.postgres = postgres;
-    const { db, pool } = createDb({ url: postgres.url, max: 10, applicationName: 'calseta-bench' });
-    cleanup.pools.push(pool);
-    await migrateToLatest(db);
-    const mock = await startMockProviders({});
-    cleanup.destroyers.push(() => mock.close());
-    const env = mockProviderEnv(mock);
-    const logger = createLogger({ service: 'cli', level: 'warn' });
-    const queue = new JobQueue({ url: postgres.url, logger, supervise: false, maxConnections: 4 });
-    await queue.start();
-    cleanup.destroyers.unshift(() => queue.stop());
-    const deps = createCore({
-      integrations: firstParty,
-      db,
-      queue,
-      logger,
-      config: {
-        dedupWindowHours: 0,
-        webhookSecrets: {},
-        outbound: { allowHosts: parseAllowedHosts(env.SSRF_ALLOWED_HOSTS) },
-        enrichment: { providerEnv: providerEnvFrom(env) },
-      },
-    });
-    cleanup.destroyers.unshift(() => deps.enrichment.close());
-    await seedSystemRows(deps);
-
-    const ctx = contextFor(deps, SYSTEM);
-    // The demo detection rules and runbooks, as `pnpm calseta seed demo` installs them.
-    await seedSystemDetectionRules(ctx, await demoDetectionRules());
-    await seedSystemContextDocuments(ctx, await demoRunbooks());
+    const { db, deps, ctx, queue } = await startDemoCore(cleanup, 'tokens');
     await startWorker(deps, 4);
 
     // Record every provider response body exactly as received: the naive input counts what an
