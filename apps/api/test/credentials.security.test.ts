@@ -159,7 +159,7 @@ describe('provider credentials are never readable by a non-admin key', () => {
     );
     expect(leaks(stored[0]?.text)).toEqual([]);
     const cached = await h.query<{ text: string }>(
-      "SELECT coalesce(string_agg(result::text, ''), '') AS text FROM enrichment_cache",
+      "SELECT coalesce(string_agg(result::text || coalesce(raw::text, ''), ''), '') AS text FROM enrichment_cache",
     );
     expect(cached[0]?.text).not.toBe('');
     expect(leaks(cached[0]?.text)).toEqual([]);

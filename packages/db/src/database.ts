@@ -287,7 +287,10 @@ export interface EnrichmentCacheTable {
   indicator_value: string;
   /** 'success' | 'not_found'. */
   status: string;
+  /** The answer, `raw: null`. */
   result: Json;
+  /** The (redacted) raw provider response, apart: only the indicator detail reads it. */
+  raw: Json | null;
   fetched_at: TimestampDefault;
   expires_at: Timestamp;
 }

@@ -110,6 +110,11 @@ export async function startEmbeddedPostgres(options: StartEmbeddedPostgresOption
     // TCP only: no unix socket (avoids /tmp or /var/run permission and name clashes).
     '-c',
     'unix_socket_directories=',
+    // Statistics within seconds of a table's growth, not a minute: prepared statements keep their
+    // plans until an ANALYZE invalidates them, and a plan made while a table was empty (a fresh
+    // install, the first alerts) scans it sequentially — 10× the cost of the index lookup.
+    '-c',
+    'autovacuum_naptime=5',
     ...(options.ephemeral ? ['-c', 'fsync=off', '-c', 'synchronous_commit=off', '-c', 'full_page_writes=off'] : []),
   ];
 

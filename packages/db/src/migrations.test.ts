@@ -188,11 +188,29 @@ describe('migrations on an empty database', () => {
       '0019_incident_delivery',
       '0020_users_email_verified',
       '0021_drop_single_indicator_index',
+      '0022_cache_raw_apart',
     ]);
     expect(await migrateToLatest(empty.db)).toEqual(migrationNames());
     expect(await migrateToLatest(empty.db)).toEqual([]);
 
+    // 0022 moves a cached raw response out of the answer, and back on the way down.
     const migrator = new Migrator({ db: empty.db, provider: { getMigrations: async () => ({ ...migrations }) } });
+    expect((await migrator.migrateTo('0021_drop_single_indicator_index')).error).toBeUndefined();
+    await sql`
+      INSERT INTO enrichment_cache (provider_name, indicator_type, indicator_value, status, result, expires_at)
+      VALUES ('vt', 'ip', '192.0.2.1', 'success', '{"status":"success","raw":{"data":{"id":"192.0.2.1"}}}', now() + interval '1 hour')`.execute(
+      empty.db,
+    );
+    expect((await migrator.migrateTo('0022_cache_raw_apart')).error).toBeUndefined();
+    const moved = await sql<{ result: unknown; raw: unknown }>`SELECT result, raw FROM enrichment_cache`.execute(
+      empty.db,
+    );
+    expect(moved.rows).toEqual([{ result: { status: 'success', raw: null }, raw: { data: { id: '192.0.2.1' } } }]);
+    expect((await migrator.migrateTo('0021_drop_single_indicator_index')).error).toBeUndefined();
+    const back = await sql<{ result: unknown }>`SELECT result FROM enrichment_cache`.execute(empty.db);
+    expect(back.rows).toEqual([{ result: { status: 'success', raw: { data: { id: '192.0.2.1' } } } }]);
+    await migrateToLatest(empty.db);
+
     const down = await migrator.migrateTo(NO_MIGRATIONS);
     expect(down.error).toBeUndefined();
     const { rows } = await sql<{ n: number }>`

@@ -276,6 +276,7 @@ const EXPECTED: DatabaseSpec = {
     indicator_value: 'required string',
     status: 'required string',
     result: 'required json',
+    raw: 'null json',
     fetched_at: 'default Date',
     expires_at: 'required Date',
   },

@@ -71,12 +71,21 @@ const CREDENTIAL_SUFFIXES = [
   'privatekey',
 ];
 
+/** Last letters (lower case) of every credential name and suffix: token, secret, password, apikey, xauth. */
+const CREDENTIAL_LAST_LETTERS = new Set([110, 116, 100, 121, 104]); // n t d y h
+
 export function isCredentialName(name: string): boolean {
   // Longer names are never one of ours: skip normalising attacker-sized keys.
   if (name.length < 5 || name.length > 40) return false;
+  // Most words end in a letter no credential name ends in: rejected without building the normal form.
+  let last = name.length - 1;
+  while (last >= 0 && !isAlnum(name.charCodeAt(last))) last -= 1;
+  if (last < 0 || !CREDENTIAL_LAST_LETTERS.has(name.charCodeAt(last) | 0x20)) return false;
   const normal = normalizeName(name);
   return CREDENTIAL_NAMES.has(normal) || CREDENTIAL_SUFFIXES.some((suffix) => normal.endsWith(suffix));
 }
+
+const isAlnum = (c: number) => (c >= 48 && c <= 57) || (c >= 65 && c <= 90) || (c >= 97 && c <= 122);
 
 /** Characters of a token word: base64/base64url, dots (JWT), `~`. */
 function isWordChar(c: number): boolean {
@@ -101,6 +110,9 @@ function isBase64Url(segment: string): boolean {
   }
   return true;
 }
+
+/** The shortest word {@link containsJwt} accepts: a 10-character header, a 2-character payload, two dots. */
+const MIN_JWT_LENGTH = 14;
 
 /** A word holding `<header>.<payload>.<signature>` with a JSON header (`eyJ` = base64url of `{"`). */
 export function containsJwt(word: string): boolean {
@@ -134,6 +146,7 @@ export function redactText(text: string, secrets: readonly string[] = []): strin
   let s = text;
   for (const secret of secrets) if (secret !== '' && s.includes(secret)) s = s.split(secret).join(REDACTED);
   if (s.length < 8) return s;
+  const mayHoldJwt = s.includes('eyJ');
   let out = '';
   let copied = 0;
   // What the previous word asks of the next one: a scheme word wants whitespace only between them,
@@ -155,17 +168,19 @@ export function redactText(text: string, secrets: readonly string[] = []): strin
     }
     let j = i + 1;
     while (j < s.length && isWordChar(s.charCodeAt(j))) j += 1;
-    const word = s.slice(i, j);
+    const length = j - i;
     const follows = gapOk && (expect === 'scheme' || (expect === 'name' && gapAssign));
-    const lower = word.length <= 9 ? word.toLowerCase() : '';
-    if (follows && expect === 'name' && AUTH_SCHEMES.has(lower)) {
+    // Words are sliced only when they could matter: most text holds none that can.
+    if (follows && expect === 'name' && length <= 9 && AUTH_SCHEMES.has(s.slice(i, j).toLowerCase())) {
       expect = 'scheme'; // `Authorization: Bearer <token>`: the token is the credential
-    } else if (follows || containsJwt(word)) {
+    } else if (follows || (mayHoldJwt && length >= MIN_JWT_LENGTH && containsJwt(s.slice(i, j)))) {
       out += s.slice(copied, i) + REDACTED;
       copied = j;
       expect = null;
+    } else if ((length === 4 || length === 6) && SCHEME_WORDS.has(s.slice(i, j).toLowerCase())) {
+      expect = 'scheme';
     } else {
-      expect = SCHEME_WORDS.has(lower) ? 'scheme' : isCredentialName(word) ? 'name' : null;
+      expect = length >= 5 && isCredentialName(s.slice(i, j)) ? 'name' : null;
     }
     gapOk = true;
     gapAssign = false;
@@ -180,8 +195,10 @@ export interface RedactOptions {
 }
 
 /**
- * A copy of a JSON value with credential material replaced (see the module comment). Never throws;
- * non-JSON leaves (numbers, booleans, null) are kept as they are.
+ * The JSON value with credential material replaced (see the module comment). Never throws;
+ * non-JSON leaves (numbers, booleans, null) are kept as they are. Copy on write: objects and arrays
+ * with nothing to replace are returned as they are (a provider body is mostly clean, and rebuilding
+ * every object of it cost more than scanning it); treat the result as read-only.
  */
 export function redactCredentials(value: unknown, options: RedactOptions = {}): unknown {
   const secrets = options.secrets ?? [];
@@ -189,18 +206,37 @@ export function redactCredentials(value: unknown, options: RedactOptions = {}): 
     if (typeof item === 'string') return redactText(item, secrets);
     if (item === null || typeof item !== 'object') return item;
     if (depth >= MAX_REDACT_DEPTH) return TOO_DEEP;
-    if (Array.isArray(item)) return item.map((member) => walk(member, depth + 1));
+    if (Array.isArray(item)) {
+      let copy: unknown[] | undefined;
+      for (let i = 0; i < item.length; i += 1) {
+        const kept = walk(item[i], depth + 1);
+        if (copy === undefined && kept !== item[i]) copy = item.slice(0, i);
+        copy?.push(kept);
+      }
+      return copy ?? item;
+    }
     if (!isRecord(item)) return null;
-    const out: Record<string, unknown> = {};
-    for (const [key, member] of Object.entries(item)) {
+    const keys = Object.keys(item);
+    let copy: Record<string, unknown> | undefined;
+    for (let i = 0; i < keys.length; i += 1) {
+      const key = keys[i] as string;
+      const member = item[key];
       const kept = isCredentialName(key) && member !== null && member !== '' ? REDACTED : walk(member, depth + 1);
       const name = redactText(key, secrets);
-      // A `__proto__` member from JSON.parse stays a member, not a prototype.
-      if (name === '__proto__') {
-        Object.defineProperty(out, name, { value: kept, enumerable: true, writable: true, configurable: true });
-      } else out[name] = kept;
+      if (copy === undefined && (kept !== member || name !== key)) {
+        copy = {};
+        for (let k = 0; k < i; k += 1) define(copy, keys[k] as string, item[keys[k] as string]);
+      }
+      if (copy !== undefined) define(copy, name, kept);
     }
-    return out;
+    return copy ?? item;
   };
   return walk(value, 0);
+}
+
+/** `out[name] = value`, where a `__proto__` member (JSON.parse makes one) stays a member, not a prototype. */
+function define(out: Record<string, unknown>, name: string, value: unknown): void {
+  if (name === '__proto__') {
+    Object.defineProperty(out, name, { value, enumerable: true, writable: true, configurable: true });
+  } else out[name] = value;
 }

@@ -27,15 +27,15 @@ export async function withCachedRaw(
   results: Results | null,
 ): Promise<Results | null> {
   if (results === null || Object.keys(results).length === 0) return results;
-  const { rows } = await sql<{ provider_name: string; result: EnrichmentProviderResult }>`
-    SELECT provider_name, result FROM enrichment_cache
+  const { rows } = await sql<{ provider_name: string; fetched_at: string | null; raw: unknown }>`
+    SELECT provider_name, result->>'fetched_at' AS fetched_at, raw FROM enrichment_cache
     WHERE provider_name = ANY(${Object.keys(results)}::text[]) AND indicator_type = ${indicator.type}
       AND indicator_value = ${indicator.value} AND expires_at > now()`.execute(db);
   const filled: Results = { ...results };
-  for (const { provider_name, result } of rows) {
+  for (const { provider_name, fetched_at, raw } of rows) {
     const stored = filled[provider_name];
-    if (stored !== undefined && stored.raw == null && result.fetched_at === stored.fetched_at) {
-      filled[provider_name] = { ...stored, raw: redactCredentials(result.raw) as EnrichmentProviderResult['raw'] };
+    if (stored !== undefined && stored.raw == null && raw !== null && fetched_at === stored.fetched_at) {
+      filled[provider_name] = { ...stored, raw: redactCredentials(raw) as EnrichmentProviderResult['raw'] };
     }
   }
   return filled;

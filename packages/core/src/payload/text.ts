@@ -18,10 +18,28 @@ const isPunct = (c: number) =>
  * point, after RUN_MAX characters.
  */
 const RUN_MAX = 64;
-const PIECE_MAX = 4_096;
+
+/**
+ * Pieces recur — JSON punctuation with a key (`","severity":"`), field values, words — so short
+ * ones are counted once per process: a payload costs mostly map lookups, not BPE. Bounded: cleared
+ * when full (attacker text can only make it miss, never grow past the bound).
+ */
+const PIECE_MEMO_MAX_LENGTH = 48;
+const PIECE_MEMO_ENTRIES = 50_000;
+const pieceCounts = new Map<string, number>();
+function countPiece(piece: string): number {
+  if (piece.length > PIECE_MEMO_MAX_LENGTH) return countTokens(piece);
+  let n = pieceCounts.get(piece);
+  if (n === undefined) {
+    if (pieceCounts.size >= PIECE_MEMO_ENTRIES) pieceCounts.clear();
+    n = countTokens(piece);
+    pieceCounts.set(piece, n);
+  }
+  return n;
+}
 
 function countText(text: string): number {
-  if (text.length <= RUN_MAX) return countTokens(text);
+  if (text.length <= RUN_MAX) return countPiece(text);
   let total = 0;
   let start = 0;
   let run = 0;
@@ -33,18 +51,16 @@ function countText(text: string): number {
       (isAsciiLetter(c) && isPunct(before) && i > 1 && isPunct(text.charCodeAt(i - 2)))
     ) {
       run = 0;
-      if (i - start >= PIECE_MAX) {
-        total += countTokens(text.slice(start, i));
-        start = i;
-      }
+      total += countPiece(text.slice(start, i));
+      start = i;
     } else if (++run >= RUN_MAX && !(c >= 0xdc00 && c <= 0xdfff)) {
       // Never between the halves of a surrogate pair.
-      total += countTokens(text.slice(start, i));
+      total += countPiece(text.slice(start, i));
       start = i;
       run = 0;
     }
   }
-  return total + countTokens(text.slice(start));
+  return total + countPiece(text.slice(start));
 }
 
 /** Strings this long are counted on their own and remembered (a document recurs across trimming steps and requests). */

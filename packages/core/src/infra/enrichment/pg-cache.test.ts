@@ -64,13 +64,14 @@ describe('PgEnrichmentCache', () => {
     // Read back without the raw response (tens of KB each; no reader of answers keeps it)...
     expect(got).toEqual({ ...value, raw: null });
     expect(got).not.toBe(value);
-    // ...which the table keeps for the indicator detail.
+    // ...which the table keeps apart, for the indicator detail (the answer's column stays small).
     const [stored] = await t.db
       .selectFrom('enrichment_cache')
-      .select('result')
+      .select(['result', 'raw'])
       .where('indicator_value', '=', '185.220.101.32')
       .execute();
-    expect((stored?.result as { raw: unknown } | undefined)?.raw).toEqual(value.raw);
+    expect(stored?.raw).toEqual(value.raw);
+    expect((stored?.result as { raw: unknown } | undefined)?.raw).toBeNull();
     const row = await t.db
       .selectFrom('enrichment_cache')
       .select(['provider_name', 'indicator_type', 'indicator_value', 'status'])

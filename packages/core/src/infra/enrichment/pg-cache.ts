@@ -6,13 +6,6 @@ import { type CachePort, parseEnrichmentKey } from './ports.js';
 
 const CACHEABLE: ReadonlySet<string> = new Set(['success', 'not_found']);
 
-/**
- * A cached answer as read back: without its raw provider response (`raw: null`). Raw responses are
- * tens of KB each and no reader of answers keeps them (the pipeline stores results slim, on-demand
- * answers drop them); the indicator detail reads them from this table itself (indicators/raw.ts).
- */
-export const WITHOUT_RAW = sql.raw(`jsonb_set(result, '{raw}', 'null'::jsonb)`);
-
 export interface MemoryFrontOptions {
   /** Entries kept in this process (oldest dropped first). Default 2,000. */
   maxEntries?: number;
@@ -38,8 +31,10 @@ interface MemoryEntry {
 
 /**
  * The engine's result cache in `enrichment_cache`, shared by every process. Keys are the engine's
- * `enrichment:{provider}:{type}:{value}`. Answers are read back without their raw response
- * (`WITHOUT_RAW`). Only `success` and `not_found` results are stored:
+ * `enrichment:{provider}:{type}:{value}`. An answer's raw provider response is stored apart, in
+ * column `raw` (migration 0022): answers are read back with `raw: null` — raw responses are tens of
+ * KB each and no reader of answers keeps them (the pipeline stores results slim, on-demand answers
+ * drop them); the indicator detail reads them itself (indicators/raw.ts). Only `success` and `not_found` results are stored:
  * `set` rejects anything else (the engine never asks, this makes sure). The `set`s of one turn of
  * the event loop are written by one statement.
  *
@@ -99,7 +94,7 @@ export class PgEnrichmentCache implements CachePort {
       result: unknown;
       ttl_ms: number;
     }>`
-      SELECT c.provider_name, c.indicator_type, c.indicator_value, ${WITHOUT_RAW} AS result,
+      SELECT c.provider_name, c.indicator_type, c.indicator_value, c.result,
              extract(epoch from c.expires_at - now()) * 1000 AS ttl_ms
       FROM enrichment_cache c
       JOIN unnest(${ids.map((k) => k.provider)}::text[], ${ids.map((k) => k.type)}::text[], ${ids.map((k) => k.value)}::text[])
@@ -120,10 +115,7 @@ export class PgEnrichmentCache implements CachePort {
     const k = parseEnrichmentKey(key);
     const row = await this.db
       .selectFrom('enrichment_cache')
-      .select([
-        sql<unknown>`${WITHOUT_RAW}`.as('result'),
-        sql<number>`extract(epoch from expires_at - now()) * 1000`.as('ttl_ms'),
-      ])
+      .select(['result', sql<number>`extract(epoch from expires_at - now()) * 1000`.as('ttl_ms')])
       .where('provider_name', '=', k.provider)
       .where('indicator_type', '=', k.type)
       .where('indicator_value', '=', k.value)
@@ -155,7 +147,7 @@ export class PgEnrichmentCache implements CachePort {
     }
     if (!Number.isFinite(ttlSeconds)) throw new TypeError(`invalid cache TTL: ${ttlSeconds}`);
     await this.writes.submit({ key, value, ttlSeconds });
-    this.remember(key, { ...value, raw: null }, ttlSeconds * 1000); // as it reads back (WITHOUT_RAW)
+    this.remember(key, { ...value, raw: null }, ttlSeconds * 1000); // as it reads back
   }
 
   /** One statement for many entries (the last of a key wins). */
@@ -165,16 +157,25 @@ export class PgEnrichmentCache implements CachePort {
       .sort((a, b) => (a.key < b.key ? -1 : 1)) // a fixed order: concurrent batches never deadlock
       .map((w) => {
         const k = parseEnrichmentKey(w.key);
-        return { p: k.provider, t: k.type, v: k.value, status: w.value.status, result: w.value, ttl: w.ttlSeconds };
+        const result = { ...w.value, raw: null };
+        return {
+          p: k.provider,
+          t: k.type,
+          v: k.value,
+          status: w.value.status,
+          result,
+          raw: w.value.raw,
+          ttl: w.ttlSeconds,
+        };
       });
     await sql`
-      INSERT INTO enrichment_cache (provider_name, indicator_type, indicator_value, status, result, fetched_at, expires_at)
-      SELECT r.p, r.t, r.v, r.status, r.result, now(), now() + make_interval(secs => r.ttl)
-      FROM jsonb_to_recordset(${JSON.stringify(rows)}::jsonb) AS r(p text, t text, v text, status text, result jsonb, ttl float8)
+      INSERT INTO enrichment_cache (provider_name, indicator_type, indicator_value, status, result, raw, fetched_at, expires_at)
+      SELECT r.p, r.t, r.v, r.status, r.result, r.raw, now(), now() + make_interval(secs => r.ttl)
+      FROM jsonb_to_recordset(${JSON.stringify(rows)}::jsonb)
+        AS r(p text, t text, v text, status text, result jsonb, raw jsonb, ttl float8)
       ON CONFLICT (provider_name, indicator_type, indicator_value) DO UPDATE SET
-        status = excluded.status, result = excluded.result, fetched_at = excluded.fetched_at, expires_at = excluded.expires_at`.execute(
-      this.db,
-    );
+        status = excluded.status, result = excluded.result, raw = excluded.raw, fetched_at = excluded.fetched_at,
+        expires_at = excluded.expires_at`.execute(this.db);
     return writes.map(() => undefined);
   }
 

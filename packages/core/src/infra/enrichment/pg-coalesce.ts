@@ -8,7 +8,6 @@ import { livenessHeldSql } from '../liveness.js';
 import type { Logger } from '../logger.js';
 import type { Notifications } from '../notifications.js';
 import { TickBatcher } from '../tick-batcher.js';
-import { WITHOUT_RAW } from './pg-cache.js';
 import { type CachePort, type CoalescePort, type EnrichmentKey, parseEnrichmentKey } from './ports.js';
 
 /**
@@ -261,7 +260,7 @@ export class PgCoalescer implements CoalescePort {
       SELECT k.p, k.t, k.v,
         EXISTS (SELECT 1 FROM claim c WHERE c.provider_name = k.p AND c.indicator_type = k.t AND c.indicator_value = k.v)
           AS claimed,
-        (SELECT ${WITHOUT_RAW} FROM enrichment_cache e
+        (SELECT e.result FROM enrichment_cache e
          WHERE e.provider_name = k.p AND e.indicator_type = k.t AND e.indicator_value = k.v AND e.expires_at > now())
           AS cached
       FROM k`.execute(this.db);
