@@ -105,6 +105,30 @@ describe('redactCredentials', () => {
     expect(Object.hasOwn(out, '__proto__')).toBe(true);
     expect(JSON.stringify(out)).toBe(`{"__proto__":{"password":"${REDACTED}"},"a":1}`);
   });
+
+  it('returns clean parts as they are and copies only the path to what it replaced', () => {
+    const clean = { engines: [{ name: 'Acronis', result: 'clean' }], whois: 'NetRange: 192.0.2.0 - 192.0.2.255' };
+    const body = { clean, leaked: { note: `Authorization: Bearer ${JWT}` } };
+    const out = redactCredentials(body) as typeof body;
+    expect(out).not.toBe(body);
+    expect(out.clean).toBe(clean);
+    expect(out.leaked.note).toBe(`Authorization: Bearer ${REDACTED}`);
+    expect(body.leaked.note).toContain(JWT); // the input is never changed
+    expect(redactCredentials(clean)).toBe(clean);
+  });
+
+  it('remembers short strings without letting a remembered one keep a secret', () => {
+    // Scanned once without secrets, then with one: the secret goes, whatever was remembered.
+    expect(redactText('user=alice id=42')).toBe(`user=alice id=42`);
+    expect(redactText('user=alice id=42', ['alice'])).toBe(`user=${REDACTED} id=42`);
+    expect(redactText('Bearer abcdefgh12')).toBe(`Bearer ${REDACTED}`);
+    expect(redactText('Bearer abcdefgh12')).toBe(`Bearer ${REDACTED}`);
+    // Text with no `=`, `:`, scheme word or JWT is passed over whole; with any of them it is scanned.
+    expect(redactText('a'.repeat(100))).toBe('a'.repeat(100));
+    expect(redactText(`x ${JWT} y`)).toBe(`x ${REDACTED} y`);
+    expect(redactText(`SSWS ${'t'.repeat(80)}`)).toBe(`SSWS ${REDACTED}`);
+    expect(redactText(`client_secret=${'s'.repeat(80)}`)).toBe(`client_secret=${REDACTED}`);
+  });
 });
 
 describe('the credential names of migration 0011 (a frozen copy)', () => {

@@ -45,6 +45,8 @@ const CREDENTIAL_NAMES = new Set([
 
 /** Words after which the next word is a credential (`Authorization: Bearer <token>`, Okta `SSWS <token>`). */
 const SCHEME_WORDS = new Set(['bearer', 'ssws']);
+/** Whether a text could hold one of {@link SCHEME_WORDS} (a fixed pattern of literals: linear). */
+const SCHEME_WORD_IN_TEXT = /bearer|ssws/i;
 /** Authorization schemes: after a credential name (`Authorization: Basic <base64>`) the word after them is the credential. */
 const AUTH_SCHEMES = new Set(['bearer', 'ssws', 'basic', 'digest', 'token', 'splunk', 'apikey', 'ntlm', 'negotiate']);
 
@@ -141,12 +143,41 @@ const isSpace = (c: number) => c === 32 || c === 9 || c === 10 || c === 13;
 const isAssign = (c: number) => c === 58 || c === 61;
 const isQuote = (c: number) => c === 34 || c === 39;
 
+/**
+ * Provider bodies repeat their short strings (VirusTotal: ~90 engine names, `clean`, `unrated`,
+ * `harmless` in every answer), so the scan of a short string is remembered. Bounded: cleared when
+ * full — text chosen to miss only costs the scan it would have cost anyway.
+ */
+const MEMO_MAX_LENGTH = 64;
+const MEMO_ENTRIES = 20_000;
+const scannedMemo = new Map<string, string>();
+const credentialNameMemo = new Map<string, boolean>();
+
+function remembered<T>(memo: Map<string, T>, text: string, compute: (text: string) => T): T {
+  if (text.length > MEMO_MAX_LENGTH) return compute(text);
+  let value = memo.get(text);
+  if (value === undefined) {
+    if (memo.size >= MEMO_ENTRIES) memo.clear();
+    value = compute(text);
+    memo.set(text, value);
+  }
+  return value;
+}
+
 /** Redact credential material inside one string (see the module comment). Linear in `text`. */
 export function redactText(text: string, secrets: readonly string[] = []): string {
   let s = text;
   for (const secret of secrets) if (secret !== '' && s.includes(secret)) s = s.split(secret).join(REDACTED);
   if (s.length < 8) return s;
+  return remembered(scannedMemo, s, scan);
+}
+
+/** {@link redactText} without the secrets: the scheme words, credential names and JWTs. */
+function scan(s: string): string {
   const mayHoldJwt = s.includes('eyJ');
+  // Nothing to find without a JWT, a scheme word, or an `=`/`:` after a credential name: most
+  // text (hashes, dates, certificates' hex) is passed over natively instead of character by character.
+  if (!mayHoldJwt && !s.includes(':') && !s.includes('=') && !SCHEME_WORD_IN_TEXT.test(s)) return s;
   let out = '';
   let copied = 0;
   // What the previous word asks of the next one: a scheme word wants whitespace only between them,
@@ -221,7 +252,8 @@ export function redactCredentials(value: unknown, options: RedactOptions = {}): 
     for (let i = 0; i < keys.length; i += 1) {
       const key = keys[i] as string;
       const member = item[key];
-      const kept = isCredentialName(key) && member !== null && member !== '' ? REDACTED : walk(member, depth + 1);
+      const credential = remembered(credentialNameMemo, key, isCredentialName);
+      const kept = credential && member !== null && member !== '' ? REDACTED : walk(member, depth + 1);
       const name = redactText(key, secrets);
       if (copy === undefined && (kept !== member || name !== key)) {
         copy = {};
