@@ -5,7 +5,7 @@ import { z } from 'zod';
 const EnvSchema = ProcessEnvSchema.extend({
   // OTEL_*: traces, off unless an OTLP endpoint is set (core's infra/telemetry/tracing.ts).
   ...TracingEnvSchema.shape,
-  WORKER_CONCURRENCY: z.coerce.number().int().min(1).max(200).default(16),
+  WORKER_CONCURRENCY: z.coerce.number().int().min(1).max(200).default(64),
   // OPS_HOST, OPS_PORT: /metrics, /health/live and /health/ready (the worker's only port; docs/operations.md).
   ...opsEnvShape(OPS_DEFAULT_PORTS.worker),
 });

@@ -79,7 +79,7 @@ interface Options {
 }
 
 const HELP = `Usage: pnpm bench enrich [--alerts 1000] [--indicators 20] [--latency 50] [--workers 2]
-                          [--concurrency 32] [--worker-concurrency 16]
+                          [--concurrency 32] [--worker-concurrency 64]
                           [--paced-rate 20] [--paced-seconds 5] [--cold-rate 2] [--cold-seconds 10]
                           [--timeout 300] [--apps auto|dist|tsx] [--wait-idle <s>] [--tmp <dir>]
 
@@ -89,7 +89,7 @@ const HELP = `Usage: pnpm bench enrich [--alerts 1000] [--indicators 20] [--late
   --latency             latency of every mock provider response, ms (default 50)
   --workers             worker processes (default 2)
   --concurrency         concurrent ingest requests in the burst (default 32)
-  --worker-concurrency  WORKER_CONCURRENCY of each worker: jobs at a time per process (default 16, the
+  --worker-concurrency  WORKER_CONCURRENCY of each worker: jobs at a time per process (default 64, the
                         worker's own default)
   --paced-rate          alerts/s of the warm paced phase (same indicators, warm cache; default 20)
   --paced-seconds       length of the warm paced phase (default 5; 0 skips it)
@@ -112,7 +112,7 @@ function parseOptions(args: string[]): Options | 'help' {
       latency: { type: 'string', default: '50' },
       workers: { type: 'string', default: '2' },
       concurrency: { type: 'string', default: '32' },
-      'worker-concurrency': { type: 'string', default: '16' },
+      'worker-concurrency': { type: 'string', default: '64' },
       'paced-rate': { type: 'string', default: '20' },
       'paced-seconds': { type: 'string', default: '5' },
       'cold-rate': { type: 'string', default: '2' },

@@ -111,14 +111,14 @@ interface Options {
   tmp: string;
 }
 
-const HELP = `Usage: pnpm bench pipeline [--workers 1,2] [--latency 50] [--indicators 2] [--worker-concurrency 16]
+const HELP = `Usage: pnpm bench pipeline [--workers 1,2] [--latency 50] [--indicators 2] [--worker-concurrency 64]
                            [--worker-pool 12] [--seconds 15] [--warmup 4] [--latency-seconds 10] [--in-flight 0]
                            [--no-warm] [--no-floor] [--floor-seconds 10] [--no-pgss] [--wait-idle <s>] [--apps auto|dist|tsx] [--tmp <dir>]
 
   --workers             worker process counts to measure, one after another (default 1,2)
   --latency             every mock provider answer is delayed this many ms (default 50)
   --indicators          fresh public IPs per alert (each: 3 provider calls; default 2)
-  --worker-concurrency  WORKER_CONCURRENCY of each worker (default 16)
+  --worker-concurrency  WORKER_CONCURRENCY of each worker (default 64, the worker's own)
   --worker-pool         DB_POOL_SIZE of each worker (default 12: the API (20) and 4 workers, each
                         with pg-boss (4) and a LISTEN connection, stay under Postgres's 100)
   --seconds             measured window of each saturation phase (cold, warm; default 15), after
@@ -139,7 +139,7 @@ function parseOptions(args: string[]): Options | 'help' {
       workers: { type: 'string', default: '1,2' },
       latency: { type: 'string', default: '50' },
       indicators: { type: 'string', default: '2' },
-      'worker-concurrency': { type: 'string', default: '16' },
+      'worker-concurrency': { type: 'string', default: '64' },
       'worker-pool': { type: 'string', default: '12' },
       seconds: { type: 'string', default: '15' },
       warmup: { type: 'string', default: '4' },
