@@ -289,8 +289,8 @@ export interface EnrichmentCacheTable {
   status: string;
   /** The answer, `raw: null`. */
   result: Json;
-  /** The (redacted) raw provider response, apart: only the indicator detail reads it. */
-  raw: Json | null;
+  /** The (redacted) raw provider response as JSON text, apart: only the indicator detail reads it. */
+  raw: string | null;
   fetched_at: TimestampDefault;
   expires_at: Timestamp;
 }

@@ -205,7 +205,7 @@ describe('migrations on an empty database', () => {
     const moved = await sql<{ result: unknown; raw: unknown }>`SELECT result, raw FROM enrichment_cache`.execute(
       empty.db,
     );
-    expect(moved.rows).toEqual([{ result: { status: 'success', raw: null }, raw: { data: { id: '192.0.2.1' } } }]);
+    expect(moved.rows).toEqual([{ result: { status: 'success', raw: null }, raw: '{"data": {"id": "192.0.2.1"}}' }]);
     expect((await migrator.migrateTo('0021_drop_single_indicator_index')).error).toBeUndefined();
     const back = await sql<{ result: unknown }>`SELECT result FROM enrichment_cache`.execute(empty.db);
     expect(back.rows).toEqual([{ result: { status: 'success', raw: { data: { id: '192.0.2.1' } } } }]);

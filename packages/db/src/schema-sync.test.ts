@@ -276,7 +276,7 @@ const EXPECTED: DatabaseSpec = {
     indicator_value: 'required string',
     status: 'required string',
     result: 'required json',
-    raw: 'null json',
+    raw: 'null string',
     fetched_at: 'default Date',
     expires_at: 'required Date',
   },

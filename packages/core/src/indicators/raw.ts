@@ -27,7 +27,7 @@ export async function withCachedRaw(
   results: Results | null,
 ): Promise<Results | null> {
   if (results === null || Object.keys(results).length === 0) return results;
-  const { rows } = await sql<{ provider_name: string; fetched_at: string | null; raw: unknown }>`
+  const { rows } = await sql<{ provider_name: string; fetched_at: string | null; raw: string | null }>`
     SELECT provider_name, result->>'fetched_at' AS fetched_at, raw FROM enrichment_cache
     WHERE provider_name = ANY(${Object.keys(results)}::text[]) AND indicator_type = ${indicator.type}
       AND indicator_value = ${indicator.value} AND expires_at > now()`.execute(db);
@@ -35,7 +35,7 @@ export async function withCachedRaw(
   for (const { provider_name, fetched_at, raw } of rows) {
     const stored = filled[provider_name];
     if (stored !== undefined && stored.raw == null && raw !== null && fetched_at === stored.fetched_at) {
-      filled[provider_name] = { ...stored, raw: redactCredentials(raw) as EnrichmentProviderResult['raw'] };
+      filled[provider_name] = { ...stored, raw: redactCredentials(JSON.parse(raw)) as EnrichmentProviderResult['raw'] };
     }
   }
   return filled;

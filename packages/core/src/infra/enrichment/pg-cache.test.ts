@@ -70,7 +70,7 @@ describe('PgEnrichmentCache', () => {
       .select(['result', 'raw'])
       .where('indicator_value', '=', '185.220.101.32')
       .execute();
-    expect(stored?.raw).toEqual(value.raw);
+    expect(JSON.parse(stored?.raw ?? 'null')).toEqual(value.raw);
     expect((stored?.result as { raw: unknown } | undefined)?.raw).toBeNull();
     const row = await t.db
       .selectFrom('enrichment_cache')

@@ -153,26 +153,27 @@ export class PgEnrichmentCache implements CachePort {
   /** One statement for many entries (the last of a key wins). */
   private async write(writes: Write[]): Promise<undefined[]> {
     const byKey = new Map(writes.map((w) => [w.key, w]));
-    const rows = [...byKey.values()]
-      .sort((a, b) => (a.key < b.key ? -1 : 1)) // a fixed order: concurrent batches never deadlock
-      .map((w) => {
-        const k = parseEnrichmentKey(w.key);
-        const result = { ...w.value, raw: null };
-        return {
-          p: k.provider,
-          t: k.type,
-          v: k.value,
-          status: w.value.status,
-          result,
-          raw: w.value.raw,
-          ttl: w.ttlSeconds,
-        };
-      });
+    const sorted = [...byKey.values()].sort((a, b) => (a.key < b.key ? -1 : 1)); // a fixed order: no deadlock
+    const rows = sorted.map((w) => {
+      const k = parseEnrichmentKey(w.key);
+      return {
+        p: k.provider,
+        t: k.type,
+        v: k.value,
+        status: w.value.status,
+        result: { ...w.value, raw: null },
+        ttl: w.ttlSeconds,
+      };
+    });
+    // Raw responses travel as text beside the rows: Postgres stores them without parsing them.
+    const raws = sorted.map((w) => (w.value.raw == null ? null : JSON.stringify(w.value.raw)));
     await sql`
       INSERT INTO enrichment_cache (provider_name, indicator_type, indicator_value, status, result, raw, fetched_at, expires_at)
       SELECT r.p, r.t, r.v, r.status, r.result, r.raw, now(), now() + make_interval(secs => r.ttl)
-      FROM jsonb_to_recordset(${JSON.stringify(rows)}::jsonb)
-        AS r(p text, t text, v text, status text, result jsonb, raw jsonb, ttl float8)
+      FROM ROWS FROM (
+        jsonb_to_recordset(${JSON.stringify(rows)}::jsonb) AS (p text, t text, v text, status text, result jsonb, ttl float8),
+        unnest(${raws}::text[])
+      ) AS r(p, t, v, status, result, ttl, raw)
       ON CONFLICT (provider_name, indicator_type, indicator_value) DO UPDATE SET
         status = excluded.status, result = excluded.result, raw = excluded.raw, fetched_at = excluded.fetched_at,
         expires_at = excluded.expires_at`.execute(this.db);
