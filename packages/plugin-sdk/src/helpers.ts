@@ -19,15 +19,20 @@ export function isRecord(value: unknown): value is Record<string, unknown> {
  */
 export function getPath(value: unknown, path: string): unknown {
   if (path === '') return value;
-  if (isRecord(value) && Object.hasOwn(value, path)) return value[path];
-  const segments = path.split('.');
-  for (let i = segments.length - 1; i >= 1; i--) {
-    const head = segments.slice(0, i).join('.');
+  const record = isRecord(value);
+  if (record && Object.hasOwn(value, path)) return value[path];
+  if (!record && !Array.isArray(value)) return undefined;
+  // Split at each dot, the longest head first (a flat dotted key wins), without building
+  // segment arrays: ingest reads a few hundred paths per alert. An array index is all digits.
+  for (let dot = path.lastIndexOf('.'); dot >= 0; dot = dot === 0 ? -1 : path.lastIndexOf('.', dot - 1)) {
+    const head = path.slice(0, dot);
     let next: unknown;
-    if (isRecord(value) && Object.hasOwn(value, head)) next = value[head];
-    else if (Array.isArray(value) && i === 1 && /^\d+$/.test(head)) next = value[Number(head)];
+    if (record) {
+      if (!Object.hasOwn(value, head)) continue;
+      next = value[head];
+    } else if (/^\d+$/.test(head)) next = (value as unknown[])[Number(head)];
     else continue;
-    const found = getPath(next, segments.slice(i).join('.'));
+    const found = getPath(next, path.slice(dot + 1));
     if (found !== undefined) return found;
   }
   return undefined;
