@@ -268,3 +268,52 @@ describe('an attempt that outlived its lease', () => {
     expect(run?.attempts.map((a) => a.attempt)).toEqual([1, 1]); // cut, then its late answer: every attempt recorded
   });
 });
+
+describe("an alert's verdict columns, written by the commit instead of 0014's triggers (migration 0023)", () => {
+  /** What calseta_refresh_alert_verdicts computes for an alert from its links. */
+  async function expected(alertId: number) {
+    const [row] = await h.query<{ worst: number; n: number }>(
+      `SELECT COALESCE(max(CASE i.malice WHEN 'Malicious' THEN 5 WHEN 'Suspicious' THEN 4 WHEN 'Benign' THEN 3
+         WHEN 'Context' THEN 2 WHEN 'Unknown' THEN 1 WHEN 'Pending' THEN 0 END), 0)::int AS worst, count(ai.id)::int AS n
+       FROM alerts a LEFT JOIN alert_indicators ai ON ai.alert_id = a.id LEFT JOIN indicators i ON i.id = ai.indicator_id
+       WHERE a.id = $1`,
+      [alertId],
+    );
+    return row;
+  }
+  async function stored(alertId: number) {
+    const [row] = await h.query<{ worst: number; n: number }>(
+      'SELECT indicators_malice_rank AS worst, indicator_count AS n FROM alerts WHERE id = $1',
+      [alertId],
+    );
+    return row;
+  }
+  async function ingestGeneric(title: string): Promise<number> {
+    const res = await h.request('POST', '/v1/ingest/generic', { json: { title, severity: 'high' } });
+    expect(res.status, JSON.stringify(res.body)).toBe(202);
+    const [row] = await h.query<{ id: number }>('SELECT id FROM alerts WHERE uuid = $1', [res.body.data.alert_uuid]);
+    return Number(row?.id);
+  }
+  const withVerdict = (item: AlertToCommit, verdict: string): AlertToCommit => ({
+    ...item,
+    updates: item.updates.map((u) => ({ ...u, verdict: verdict as never })),
+  });
+
+  it('match what the triggers compute, for the batch and for earlier alerts whose indicator changed verdict', async () => {
+    const ctx = contextFor(h.deps, SYSTEM);
+    const first = await ingestGeneric('verdict columns: first alert');
+    const second = await ingestGeneric('verdict columns: second alert');
+    // A new indicator, Suspicious: only the first alert links it.
+    await commitAlert(ctx, withVerdict(await itemFor(ctx, first, '198.51.100.61'), 'Suspicious'));
+    expect(await stored(first)).toEqual({ worst: 4, n: 1 });
+    expect(await stored(first)).toEqual(await expected(first));
+    // The second alert links it too and its answer turns it Malicious: the first alert, outside that
+    // batch, is refreshed as the trigger would have refreshed it.
+    await commitAlert(ctx, withVerdict(await itemFor(ctx, second, '198.51.100.61'), 'Malicious'));
+    expect(await stored(second)).toEqual({ worst: 5, n: 1 });
+    expect(await stored(first)).toEqual({ worst: 5, n: 1 });
+    // Another writer (an analyst's verdict, outside the pipeline) still has the triggers.
+    await h.query("UPDATE indicators SET malice = 'Benign' WHERE type = 'ip' AND value = '198.51.100.61'");
+    for (const id of [first, second]) expect(await stored(id)).toEqual({ worst: 3, n: 1 });
+  });
+});

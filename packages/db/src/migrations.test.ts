@@ -189,6 +189,7 @@ describe('migrations on an empty database', () => {
       '0020_users_email_verified',
       '0021_drop_single_indicator_index',
       '0022_cache_raw_apart',
+      '0023_deferred_alert_verdicts',
     ]);
     expect(await migrateToLatest(empty.db)).toEqual(migrationNames());
     expect(await migrateToLatest(empty.db)).toEqual([]);

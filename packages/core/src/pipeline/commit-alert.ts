@@ -96,10 +96,13 @@ interface IndicatorRow {
 
 async function commitAlerts(ctx: ServiceContext, trx: Db, items: AlertToCommit[]): Promise<CommittedAlert[]> {
   const now = new Date();
-  const ids = await resolveIndicators(trx, items, now);
+  // The alerts' verdict columns are written by writeAlerts, not by 0014's triggers (migration 0023).
+  await sql`SELECT set_config('calseta.alert_verdicts', 'deferred', true)`.execute(trx);
+  const { ids, inserted } = await resolveIndicators(trx, items, now);
   const newLinks = await linkIndicators(trx, items, ids);
   const written = await writeIndicators(trx, items, ids, now);
   await writeAlerts(trx, items);
+  await refreshOtherAlerts(trx, items, written, inserted);
   await insertActivityRows(trx, activityOf(ctx, items, newLinks));
   const deliveries = await claimDeliveries(ctx, trx, items, now);
   const indicators = await payloadIndicators(trx, items, deliveries, ids, newLinks, written);
@@ -128,8 +131,15 @@ async function commitAlerts(ctx: ServiceContext, trx: Db, items: AlertToCommit[]
   }));
 }
 
-/** Ids and uuids of every indicator the batch links or writes; new ones are inserted (in a fixed order: no deadlock). */
-async function resolveIndicators(trx: Db, items: AlertToCommit[], now: Date): Promise<Map<string, IndicatorRow>> {
+/**
+ * Ids and uuids of every indicator the batch links or writes; new ones are inserted (in a fixed
+ * order: no deadlock) and their ids answered apart (no other transaction can link them before ours commits).
+ */
+async function resolveIndicators(
+  trx: Db,
+  items: AlertToCommit[],
+  now: Date,
+): Promise<{ ids: Map<string, IndicatorRow>; inserted: Set<number> }> {
   const ids = new Map<string, IndicatorRow>();
   const missing = new Map<string, { type: string; value: string }>();
   for (const item of items) {
@@ -138,15 +148,19 @@ async function resolveIndicators(trx: Db, items: AlertToCommit[], now: Date): Pr
     }
     for (const i of item.stored.values()) if (!ids.has(keyOf(i))) missing.set(keyOf(i), i);
   }
-  if (missing.size === 0) return ids;
+  const inserted = new Set<number>();
+  if (missing.size === 0) return { ids, inserted };
   const sorted = [...missing.values()].sort((a, b) => (keyOf(a) < keyOf(b) ? -1 : 1));
-  const { rows: inserted } = await insertJson<IndicatorRow>(
+  const { rows: insertedRows } = await insertJson<IndicatorRow>(
     trx,
     'indicators',
     sorted.map((i) => ({ uuid: newUuid(), type: i.type, value: i.value, first_seen: now, last_seen: now })),
     sql`ON CONFLICT (type, value) DO NOTHING RETURNING id, uuid, type, value`,
   );
-  for (const row of inserted) ids.set(keyOf(row), row);
+  for (const row of insertedRows) {
+    ids.set(keyOf(row), row);
+    inserted.add(Number(row.id));
+  }
   const raced = sorted.filter((i) => !ids.has(keyOf(i)));
   if (raced.length > 0) {
     // Created by another process since we read: a new statement sees its committed row.
@@ -156,7 +170,7 @@ async function resolveIndicators(trx: Db, items: AlertToCommit[], now: Date): Pr
       JOIN indicators i ON i.type = x.type AND i.value = x.value`.execute(trx);
     for (const row of rows) ids.set(keyOf(row), row);
   }
-  return ids;
+  return { ids, inserted };
 }
 
 /** Links of extracted indicators not linked yet; answers the new links' ids per alert and indicator. */
@@ -210,6 +224,8 @@ interface WrittenIndicator {
   malice: string;
   malice_source: string;
   malice_explanation: VerdictExplanation | null;
+  /** The verdict before this write. */
+  was: string;
 }
 
 /**
@@ -243,6 +259,8 @@ async function writeIndicators(
     enriched: u.enriched,
   }));
   const { rows: stored } = await sql<WrittenIndicator>`
+    WITH old AS (
+      SELECT id, malice FROM indicators WHERE id = ANY(${[...changed.keys()]}::bigint[]) ORDER BY id FOR NO KEY UPDATE)
     UPDATE indicators AS i SET
       enrichment_results = u.results,
       malice = CASE WHEN i.malice_source = 'analyst' THEN i.malice ELSE u.verdict END,
@@ -251,10 +269,9 @@ async function writeIndicators(
       enriched_at = ${now},
       updated_at = ${now}
     FROM jsonb_to_recordset(${JSON.stringify(rows)}::jsonb)
-      AS u(id bigint, results jsonb, verdict text, explanation jsonb, enriched boolean)
-    WHERE i.id = u.id AND i.id IN (
-      SELECT id FROM indicators WHERE id = ANY(${[...changed.keys()]}::bigint[]) ORDER BY id FOR NO KEY UPDATE)
-    RETURNING i.id, i.malice, i.malice_source, i.malice_explanation`.execute(trx);
+      AS u(id bigint, results jsonb, verdict text, explanation jsonb, enriched boolean), old
+    WHERE i.id = u.id AND old.id = i.id
+    RETURNING i.id, i.malice, i.malice_source, i.malice_explanation, old.malice AS was`.execute(trx);
   for (const row of stored) written.set(Number(row.id), row);
   return written;
 }
@@ -267,16 +284,52 @@ async function writeAlerts(trx: Db, items: AlertToCommit[]): Promise<void> {
     summary: i.summary,
     at: i.now.toISOString(),
   }));
+  // With the verdict columns 0014's triggers would have written (deferred: one row version, not three),
+  // locked in id order as calseta_refresh_alert_verdicts locks them.
   await sql`
     UPDATE alerts AS a SET
       enrichment_status = u.status,
       is_enriched = u.status <> 'Pending',
       enriched_at = u.enriched_at,
       enrichment_summary = u.summary,
-      updated_at = u.at
+      updated_at = u.at,
+      indicators_malice_rank = v.worst,
+      indicator_count = v.n
     FROM jsonb_to_recordset(${JSON.stringify(rows)}::jsonb)
       AS u(id bigint, status text, enriched_at timestamptz, summary jsonb, at timestamptz)
-    WHERE a.id = u.id AND a.id = ANY(${rows.map((r) => r.id)}::bigint[])`.execute(trx);
+    CROSS JOIN LATERAL (
+      SELECT COALESCE(max(${MALICE_RANK}), 0)::integer AS worst, count(*)::integer AS n
+      FROM alert_indicators ai JOIN indicators i ON i.id = ai.indicator_id
+      WHERE ai.alert_id = u.id) v
+    WHERE a.id = u.id AND a.id IN (
+      SELECT id FROM alerts WHERE id = ANY(${rows.map((r) => r.id)}::bigint[]) ORDER BY id FOR UPDATE)`.execute(trx);
+}
+
+/** An indicator verdict's weight, as migration 0014 ranks it. */
+const MALICE_RANK = sql.raw(
+  `CASE i.malice WHEN 'Malicious' THEN 5 WHEN 'Suspicious' THEN 4 WHEN 'Benign' THEN 3 WHEN 'Context' THEN 2 WHEN 'Unknown' THEN 1 WHEN 'Pending' THEN 0 END`,
+);
+
+/**
+ * What 0014's verdict trigger does for alerts outside the batch: those linked to an indicator whose
+ * verdict this batch changed. Indicators the batch created are linked to its own alerts only.
+ */
+async function refreshOtherAlerts(
+  trx: Db,
+  items: AlertToCommit[],
+  written: Map<number, WrittenIndicator>,
+  inserted: Set<number>,
+): Promise<void> {
+  const changed = [...written.values()]
+    .filter((w) => w.malice !== w.was && !inserted.has(Number(w.id)))
+    .map((w) => w.id);
+  if (changed.length === 0) return;
+  await sql`
+    SELECT calseta_refresh_alert_verdicts(ARRAY(
+      SELECT DISTINCT ai.alert_id FROM alert_indicators ai
+      WHERE ai.indicator_id = ANY(${changed}::bigint[]) AND ai.alert_id <> ALL(${items.map((i) => i.alert.id)}::bigint[])))`.execute(
+    trx,
+  );
 }
 
 function activityOf(ctx: ServiceContext, items: AlertToCommit[], newLinks: Map<string, number>) {

@@ -29,6 +29,7 @@ import * as m0019 from './0019_incident_delivery.js';
 import * as m0020 from './0020_users_email_verified.js';
 import * as m0021 from './0021_drop_single_indicator_index.js';
 import * as m0022 from './0022_cache_raw_apart.js';
+import * as m0023 from './0023_deferred_alert_verdicts.js';
 
 export const migrations: Readonly<Record<string, Migration>> = Object.freeze({
   '0001_core': m0001,
@@ -52,4 +53,5 @@ export const migrations: Readonly<Record<string, Migration>> = Object.freeze({
   '0020_users_email_verified': m0020,
   '0021_drop_single_indicator_index': m0021,
   '0022_cache_raw_apart': m0022,
+  '0023_deferred_alert_verdicts': m0023,
 });
