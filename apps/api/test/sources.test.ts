@@ -1,5 +1,16 @@
 import { createHmac } from 'node:crypto';
-import { contextFor, createSource, ServiceError, SYSTEM } from '@calseta/core';
+import {
+  contextFor,
+  createCore,
+  createLogger,
+  createSource,
+  JobQueue,
+  ServiceError,
+  SYSTEM,
+  sourceIngestPolicy,
+} from '@calseta/core';
+import { createDb } from '@calseta/db';
+import { firstParty } from '@calseta/integrations';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { fixtureText } from './fixtures.js';
 import { createHarness, type Harness } from './harness.js';
@@ -244,9 +255,15 @@ describe('ingest signature verification per source', () => {
     }
   });
 
-  it('a secret set through the API takes effect at once (no cache)', async () => {
+  it('a secret set through the API takes effect at once (the cached row is dropped)', async () => {
     const src = await configure('elastic', null);
     try {
+      // Unsigned and accepted: the row without a secret is now what this process has read (and cached).
+      const open = await h.request('POST', '/v1/ingest/elastic', {
+        body: variant('02_elastic_malware_hash.json', `open-${Date.now()}`),
+        headers: { 'content-type': 'application/json' },
+      });
+      expect(open.status).toBe(202);
       await h.request('PATCH', `/v1/sources/${src.uuid}`, { json: { auth_config: { webhook_secret: SECRET } } });
       const res = await h.request('POST', '/v1/ingest/elastic', {
         body: variant('02_elastic_malware_hash.json', `late-${Date.now()}`),
@@ -255,6 +272,45 @@ describe('ingest signature verification per source', () => {
       expect(res.status).toBe(401);
     } finally {
       await h.request('DELETE', `/v1/sources/${src.uuid}`);
+    }
+  });
+});
+
+describe('source integration changes', () => {
+  it('reach another process as soon as they commit, and it caches rows in between', async () => {
+    // A second process: its own pool, queue and listener on the same database.
+    const logger = createLogger({ service: 'test', level: 'silent' });
+    const { db } = createDb({ url: h.databaseUrl, max: 2 });
+    const queue = new JobQueue({ url: h.databaseUrl, logger });
+    const other = createCore({
+      integrations: firstParty,
+      db,
+      queue,
+      logger,
+      config: { dedupWindowHours: 24, webhookSecrets: {}, encryptionKey: h.deps.config.encryptionKey },
+    });
+    const src = await configure('splunk', null);
+    try {
+      await other.notifications.listen('calseta_sources', () => {});
+      const ctx = contextFor(other, SYSTEM);
+      expect(await sourceIngestPolicy(ctx, 'splunk')).toEqual({ configured: true, active: true, secret: null });
+      // Changed behind the API's back (no notification): the other process still answers from its cache.
+      await h.query('UPDATE source_integrations SET is_active = false WHERE uuid = $1', [src.uuid]);
+      expect(await sourceIngestPolicy(ctx, 'splunk')).toMatchObject({ active: true });
+      // Registered after the cache's own handler, so it runs once the cache has been dropped.
+      const notified = new Promise<void>((resolve) => {
+        void other.notifications.listen('calseta_sources', () => resolve());
+      });
+      const patched = await h.request('PATCH', `/v1/sources/${src.uuid}`, {
+        json: { auth_config: { webhook_secret: SECRET } },
+      });
+      expect(patched.status).toBe(200);
+      await notified;
+      expect(await sourceIngestPolicy(ctx, 'splunk')).toEqual({ configured: true, active: false, secret: SECRET });
+    } finally {
+      await h.request('DELETE', `/v1/sources/${src.uuid}`);
+      await queue.stop();
+      await db.destroy();
     }
   });
 });

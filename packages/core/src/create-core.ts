@@ -11,6 +11,7 @@ import type { Logger } from './infra/logger.js';
 import { MappingRuleCache } from './infra/mapping-rules.js';
 import { SecretBox } from './infra/secrets/box.js';
 import { SourceRegistry } from './infra/source-registry.js';
+import { SourceRowCache } from './infra/source-row-cache.js';
 import { observeDbPool, observePendingApprovals } from './infra/telemetry/metrics.js';
 import { createIngestBatcher } from './ingest/batcher.js';
 import type { LoadedPlugins } from './plugins.js';
@@ -65,6 +66,12 @@ export function createCore(options: CreateCoreOptions): Core {
   apiKeys
     .attach(notifications)
     .catch((error: unknown) => options.logger.warn({ err: error }, 'API key cache disabled: no notification listener'));
+  const sourceRows = new SourceRowCache();
+  sourceRows
+    .attach(notifications)
+    .catch((error: unknown) =>
+      options.logger.warn({ err: error }, 'source integration cache disabled: no notification listener'),
+    );
   const mappingRules = new MappingRuleCache();
   mappingRules
     .attach(notifications)
@@ -108,6 +115,7 @@ export function createCore(options: CreateCoreOptions): Core {
     workflowFetch,
     approvalFetch,
     apiKeys,
+    sourceRows,
     notifications,
     ingest: createIngestBatcher(base),
     // First-party and community sources alike: plugins, in the order the composition root gave them.

@@ -13,6 +13,7 @@ import type { MappingRuleCache } from './mapping-rules.js';
 import type { Notifications } from './notifications.js';
 import type { SecretBox } from './secrets/box.js';
 import type { SourceRegistry } from './source-registry.js';
+import type { SourceRowCache } from './source-row-cache.js';
 
 /** A person acting (issue 21): recorded beside the credential on everything they do. */
 export interface ActingUser {
@@ -102,6 +103,8 @@ export interface CoreDeps {
   logger: Logger;
   mappingRules: MappingRuleCache;
   apiKeys: ApiKeyCache;
+  /** Source integration rows ingest checks on every webhook, dropped on NOTIFY. */
+  sourceRows: SourceRowCache;
   /** Group commit of ingested alerts in this process. */
   ingest: IngestBatcher;
   /** This process's LISTEN connection (shared with the queue). */

@@ -8,21 +8,25 @@ import {
   type SourceIntegrationUpdate,
   SourceIntegrationUpdateSchema,
 } from '@calseta/schema';
-import type { Selectable } from 'kysely';
+import { type Selectable, sql } from 'kysely';
 import { authorize } from '../auth/permissions.js';
 import type { ServiceContext } from '../infra/context.js';
 import { notFound, ServiceError } from '../infra/errors.js';
 import { newUuid } from '../infra/ids.js';
 import { isSealed, type SecretBox } from '../infra/secrets/box.js';
 import { iso, pageOf } from '../infra/serialize.js';
+import { SOURCES_CHANNEL, type SourceRow } from '../infra/source-row-cache.js';
 
 type Row = Selectable<SourceIntegrationsTable>;
 
 /** Additional data bound to a source's sealed credentials: a copied ciphertext does not open elsewhere. */
 export const sourceAuthContext = (uuid: string) => `source_integration:${uuid}`;
 
-function openAuthConfig(secrets: SecretBox | null, row: Pick<Row, 'uuid' | 'auth_config'>): SourceAuthConfig | null {
-  const stored = row.auth_config as unknown;
+function openAuthConfig(
+  secrets: SecretBox | null,
+  row: { uuid: string; auth_config: unknown },
+): SourceAuthConfig | null {
+  const stored = row.auth_config;
   if (stored === null || stored === undefined || secrets === null || !isSealed(stored)) return null;
   const value = secrets.open(stored, sourceAuthContext(row.uuid));
   return value && typeof value === 'object' ? (value as SourceAuthConfig) : null;
@@ -136,6 +140,7 @@ export async function createSource(ctx: ServiceContext, input: SourceIntegration
       source_name: data.source_name,
     });
   }
+  await sourcesChanged(ctx);
   return toSource(ctx, row);
 }
 
@@ -162,6 +167,7 @@ export async function updateSource(
     .returningAll()
     .executeTakeFirst();
   if (!row) throw notFound('Source');
+  await sourcesChanged(ctx);
   return toSource(ctx, row);
 }
 
@@ -173,23 +179,42 @@ export async function deleteSource(ctx: ServiceContext, { uuid }: { uuid: string
     .returning('id')
     .executeTakeFirst();
   if (!row) throw notFound('Source');
+  await sourcesChanged(ctx);
+}
+
+/** The integration row of `sourceName` (null: none), through the process's cache (sealed as stored). */
+async function sourceRow(ctx: ServiceContext, sourceName: string): Promise<SourceRow | null> {
+  const cached = ctx.sourceRows.get(sourceName);
+  if (cached !== undefined) return cached;
+  const since = ctx.sourceRows.reading();
+  const row =
+    (await ctx.db
+      .selectFrom('source_integrations')
+      .select(['uuid', 'is_active', 'auth_config'])
+      .where('source_name', '=', sourceName)
+      .executeTakeFirst()) ?? null;
+  ctx.sourceRows.set(sourceName, row, since);
+  return row;
+}
+
+/** After a source integration write commits: drop cached rows here and, via NOTIFY, in every other process. */
+async function sourcesChanged(ctx: ServiceContext): Promise<void> {
+  ctx.sourceRows.clear();
+  await sql`SELECT pg_notify(${SOURCES_CHANNEL}, '')`.execute(ctx.db);
 }
 
 /**
  * What ingest must enforce for `sourceName`: nothing (no integration configured: today's
  * behaviour, the env secret if any), refusal (integration disabled), or the integration's webhook
- * secret. Read on every webhook (one indexed row): a secret set through the API takes effect on
- * every replica at once. Credentials that do not decrypt fail closed.
+ * secret. The row is cached per process and dropped on every write's NOTIFY (infra/source-row-cache.ts):
+ * a secret set through the API takes effect on every replica as soon as the notification arrives.
+ * Credentials that do not decrypt fail closed (checked on every webhook: only the sealed row is cached).
  */
 export async function sourceIngestPolicy(
   ctx: ServiceContext,
   sourceName: string,
 ): Promise<{ configured: false } | { configured: true; active: boolean; secret: string | null }> {
-  const row = await ctx.db
-    .selectFrom('source_integrations')
-    .select(['uuid', 'is_active', 'auth_config'])
-    .where('source_name', '=', sourceName)
-    .executeTakeFirst();
+  const row = await sourceRow(ctx, sourceName);
   if (!row) return { configured: false };
   if (row.auth_config === null) return { configured: true, active: row.is_active, secret: null };
   let config: SourceAuthConfig | null;
