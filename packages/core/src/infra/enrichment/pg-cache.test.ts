@@ -58,7 +58,9 @@ describe('parseEnrichmentKey', () => {
 describe('PgEnrichmentCache', () => {
   it('stores a success result and reads it back as a fresh copy', async () => {
     const key = 'enrichment:virustotal:ip:185.220.101.32';
-    const value = result('success');
+    // A raw response with what JSON escapes: quotes, backslashes, control characters, non-ASCII, and `null`s.
+    const tricky = { whois: 'Org: "Ex\\ample"\n\tÜñí 🙂 \u0000', list: [null, 'null', 1.5e300, { '': false }] };
+    const value = result('success', { raw: { data: { attributes: tricky } } });
     await cache.set(key, value, 3600);
     const got = await cache.get(key);
     // Read back without the raw response (tens of KB each; no reader of answers keeps it)...

@@ -165,14 +165,15 @@ export class PgEnrichmentCache implements CachePort {
         ttl: w.ttlSeconds,
       };
     });
-    // Raw responses travel as text beside the rows: Postgres stores them without parsing them.
-    const raws = sorted.map((w) => (w.value.raw == null ? null : JSON.stringify(w.value.raw)));
+    // Raw responses travel beside the rows as one `json` array, which Postgres only scans to split
+    // (no jsonb tree, no escaping as a text[] literal would need); each is stored as its JSON text.
+    const raws = JSON.stringify(sorted.map((w) => w.value.raw ?? null));
     await sql`
       INSERT INTO enrichment_cache (provider_name, indicator_type, indicator_value, status, result, raw, fetched_at, expires_at)
-      SELECT r.p, r.t, r.v, r.status, r.result, r.raw, now(), now() + make_interval(secs => r.ttl)
+      SELECT r.p, r.t, r.v, r.status, r.result, NULLIF(r.raw::text, 'null'), now(), now() + make_interval(secs => r.ttl)
       FROM ROWS FROM (
         jsonb_to_recordset(${JSON.stringify(rows)}::jsonb) AS (p text, t text, v text, status text, result jsonb, ttl float8),
-        unnest(${raws}::text[])
+        json_array_elements(${raws}::json)
       ) AS r(p, t, v, status, result, ttl, raw)
       ON CONFLICT (provider_name, indicator_type, indicator_value) DO UPDATE SET
         status = excluded.status, result = excluded.result, raw = excluded.raw, fetched_at = excluded.fetched_at,
