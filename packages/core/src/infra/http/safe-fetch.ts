@@ -324,8 +324,33 @@ export function createSafeFetch(policyInput: Partial<OutboundPolicy>, options: S
 
   const safeFetch = async (input: string | URL, init: SafeRequestInit = {}): Promise<SafeResponse> => {
     const timeoutMs = Math.min(init.timeoutMs ?? policyTimeout, policyTimeout);
-    const timeout = AbortSignal.timeout(timeoutMs);
-    const signal = init.signal ? AbortSignal.any([timeout, init.signal]) : timeout;
+    // One controller for the deadline and the caller's signal (not AbortSignal.timeout/any: their
+    // timer resources and weak references cost every call).
+    const controller = new AbortController();
+    const { signal } = controller;
+    const timeout = { aborted: false };
+    const timer = setTimeout(() => {
+      timeout.aborted = true;
+      controller.abort(new DOMException('The operation was aborted due to timeout', 'TimeoutError'));
+    }, timeoutMs);
+    const forward = () => controller.abort(init.signal?.reason);
+    if (init.signal?.aborted) forward();
+    else init.signal?.addEventListener('abort', forward, { once: true });
+    try {
+      return await fetchWithin(input, init, signal, timeout, timeoutMs);
+    } finally {
+      clearTimeout(timer);
+      init.signal?.removeEventListener('abort', forward);
+    }
+  };
+
+  const fetchWithin = async (
+    input: string | URL,
+    init: SafeRequestInit,
+    signal: AbortSignal,
+    timeout: { aborted: boolean },
+    timeoutMs: number,
+  ): Promise<SafeResponse> => {
     const failure = (error: unknown, redirected: boolean): Error => {
       if (error instanceof OutboundBlockedError) {
         return redirected ? new OutboundBlockedError(`Redirect refused: ${error.reason}`, error.host) : error;
