@@ -18,8 +18,6 @@ const QUEUE_SETUP_LOCK = 7_301_001;
 const SCHEMA = QUEUE_SCHEMA;
 /** Channel on which senders announce committed jobs (payload: the queue name). */
 const WAKE_CHANNEL = 'calseta_jobs';
-/** Announcements of one queue within this window are coalesced into one NOTIFY. */
-const ANNOUNCE_COALESCE_MS = 10;
 /** Fallback poll for jobs no insert announces (retries becoming due, missed notifications). */
 const IDLE_POLL_MS = 2_000;
 /**
@@ -87,7 +85,7 @@ export class JobQueue {
   private listening = false;
   private stopping = false;
   private readonly pendingAnnounce = new Set<JobName>();
-  private announceTimer: NodeJS.Timeout | undefined;
+  private announceTimer: NodeJS.Immediate | undefined;
   private readonly loops: Promise<void>[] = [];
   /** Queues whose fetch loop runs in this process (readiness: a worker is consuming). */
   private readonly consumingQueues = new Set<JobName>();
@@ -225,7 +223,9 @@ export class JobQueue {
    */
   announce(name: JobName): void {
     this.pendingAnnounce.add(name);
-    this.announceTimer ??= setTimeout(() => {
+    // Coalesced per turn of the event loop: the commits that end together, not a waiting window
+    // (every alert's ingest → delivered time paid it).
+    this.announceTimer ??= setImmediate(() => {
       this.announceTimer = undefined;
       const names = [...this.pendingAnnounce];
       this.pendingAnnounce.clear();
@@ -235,7 +235,7 @@ export class JobQueue {
           this.logger.warn({ err: error, queue }, 'job announcement failed; workers will poll'),
         );
       }
-    }, ANNOUNCE_COALESCE_MS);
+    });
   }
 
   /** pg-boss statements run on the caller's Kysely transaction. */
@@ -425,7 +425,7 @@ export class JobQueue {
   async stop(): Promise<void> {
     this.stopping = true;
     this.unobserve();
-    clearTimeout(this.announceTimer);
+    if (this.announceTimer !== undefined) clearImmediate(this.announceTimer);
     clearTimeout(this.sweepTimer);
     this.wake.emit('stop');
     await Promise.allSettled(this.loops);
