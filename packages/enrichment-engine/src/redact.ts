@@ -168,16 +168,17 @@ function remembered<T>(memo: Map<string, T>, text: string, compute: (text: strin
 export function redactText(text: string, secrets: readonly string[] = []): string {
   let s = text;
   for (const secret of secrets) if (secret !== '' && s.includes(secret)) s = s.split(secret).join(REDACTED);
-  if (s.length < 8) return s;
+  // Nothing to find without a JWT, a scheme word, or an `=`/`:` after a credential name: most
+  // text (names, hashes, dates, certificates' hex) is passed over natively, before any lookup.
+  if (s.length < 8 || !(s.includes(':') || s.includes('=') || s.includes('eyJ') || SCHEME_WORD_IN_TEXT.test(s))) {
+    return s;
+  }
   return remembered(scannedMemo, s, scan);
 }
 
 /** {@link redactText} without the secrets: the scheme words, credential names and JWTs. */
 function scan(s: string): string {
   const mayHoldJwt = s.includes('eyJ');
-  // Nothing to find without a JWT, a scheme word, or an `=`/`:` after a credential name: most
-  // text (hashes, dates, certificates' hex) is passed over natively instead of character by character.
-  if (!mayHoldJwt && !s.includes(':') && !s.includes('=') && !SCHEME_WORD_IN_TEXT.test(s)) return s;
   let out = '';
   let copied = 0;
   // What the previous word asks of the next one: a scheme word wants whitespace only between them,
