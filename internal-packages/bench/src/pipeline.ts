@@ -807,6 +807,7 @@ async function measure(options: Options, cleanup: Cleanup): Promise<number> {
       row('commits', (_p, pg) => fmt(pg.commits, 1)),
       row('  with an xid (wrote or NOTIFYed)', (_p, pg) => fmt(pg.writeTransactions, 1)),
       row('  rollbacks', (_p, pg) => fmt(pg.rollbacks, 2)),
+      row('connections opened', (_p, pg) => fmt(pg.sessions, 3)),
       row('WAL KiB (LSN delta)', (_p, pg) => kb(pg.walBytes)),
       row('  WAL records', (_p, pg) => fmt(pg.walRecords, 0)),
       row('  full-page images', (_p, pg) => fmt(pg.walFullPageImages, 1)),

@@ -18,6 +18,9 @@
  *   for a statement calling pg_notify(), the rows it returned (one per call of `SELECT pg_notify(…)
  *   [FROM …]`); for a NOTIFY command, its calls. Issued, not delivered: each one wakes every listener
  *   of its channel.
+ * - sessions: pg_stat_database sessions (connections opened to the measured database: each costs
+ *   Postgres a backend, SCRAM and re-preparing every statement; a pool that closes idle connections
+ *   pays it again and again).
  * - commits / rollbacks: pg_stat_database xact_commit / xact_rollback of the measured database (every
  *   transaction, read-only ones included). Write transactions: transaction ids assigned in the whole
  *   cluster (xmax of the current snapshot), i.e. transactions that wrote something or sent a NOTIFY
@@ -46,6 +49,8 @@ export interface PgWork {
   notifies: number | null;
   commits: number;
   rollbacks: number;
+  /** Connections opened (pg_stat_database.sessions, Postgres ≥ 14). */
+  sessions: number;
   writeTransactions: number;
   walBytes: number;
   walRecords: number | null;
@@ -71,6 +76,7 @@ interface Snapshot {
   xid: number;
   commits: number;
   rollbacks: number;
+  sessions: number;
   wal: Record<string, unknown> | null;
   io: Record<string, unknown>[] | null;
 }
@@ -172,10 +178,10 @@ export class PgStats {
   }
 
   private async snapshot(): Promise<Snapshot> {
-    const row = await one<{ lsn: string; xid: string; commits: string; rollbacks: string }>(
+    const row = await one<{ lsn: string; xid: string; commits: string; rollbacks: string; sessions: string }>(
       this.pool,
       `SELECT pg_current_wal_lsn()::text AS lsn, pg_snapshot_xmax(pg_current_snapshot())::text AS xid,
-              xact_commit::text AS commits, xact_rollback::text AS rollbacks
+              xact_commit::text AS commits, xact_rollback::text AS rollbacks, sessions::text AS sessions
          FROM pg_stat_database WHERE datid = $1`,
       [this.dbid],
     );
@@ -194,6 +200,7 @@ export class PgStats {
       xid: Number(row.xid),
       commits: Number(row.commits),
       rollbacks: Number(row.rollbacks),
+      sessions: Number(row.sessions),
       wal: wal?.[0] ?? null,
       io,
     };
@@ -293,6 +300,7 @@ function diff(
     notifies: statements?.notifies ?? null,
     commits: b.commits - a.commits,
     rollbacks: b.rollbacks - a.rollbacks,
+    sessions: b.sessions - a.sessions,
     writeTransactions: b.xid - a.xid,
     walBytes: lsnBytes(a.lsn, b.lsn),
     walRecords: walField('wal_records'),
