@@ -2,6 +2,7 @@
 // `build-app.mjs src/index.ts dist/index.js`): one file with our workspace code and its dependencies,
 // so it runs from dist/ without the workspace's TypeScript sources. Packages that locate their own files
 // or binaries at run time stay external and must be direct dependencies of the app.
+import { readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { build } from 'esbuild';
 
@@ -15,8 +16,13 @@ const EXTERNAL = [
   // QuickJS loads its .wasm file next to its own module at run time.
   '@jitl/quickjs-wasmfile-release-sync',
 ];
-const entry = process.argv[2] ?? 'src/main.ts';
-const outfile = process.argv[3] ?? 'dist/main.js';
+const args = process.argv.slice(2);
+// --minify-whitespace: V8 keeps a bundle's whole source in the heap for the process's life, as two
+// bytes a character if any comment or template holds a character past U+00FF; without comments and
+// indentation the worker's 9 MB source (18 MB in the heap) keeps 6.5 MB. Names stay (stack traces
+// read as before; positions map through the source map).
+const minifyWhitespace = args.includes('--minify-whitespace');
+const [entry = 'src/main.ts', outfile = 'dist/main.js'] = args.filter((a) => !a.startsWith('--'));
 
 const options = {
   bundle: true,
@@ -25,6 +31,7 @@ const options = {
   target: 'node20',
   sourcemap: true,
   logLevel: 'warning',
+  minifyWhitespace,
   external: EXTERNAL,
   // CommonJS dependencies call require(); give the ESM bundle one.
   banner: {
@@ -32,6 +39,14 @@ const options = {
   },
 };
 const { metafile } = await build({ ...options, entryPoints: [entry], outfile, metafile: true });
+if (minifyWhitespace) {
+  const source = readFileSync(outfile, 'utf8');
+  const wide = source.search(/[\u0100-\uffff]/);
+  if (wide !== -1)
+    console.warn(
+      `${outfile}: a character past U+00FF (${JSON.stringify(source.slice(wide - 60, wide + 10))}) doubles the source's heap`,
+    );
+}
 
 // The workflow sandbox runs workflows in worker threads, which load their own entry file: a bundle
 // that includes the sandbox's thread pool gets `workflow-sandbox-thread.js` beside it.

@@ -1,3 +1,5 @@
+// First: heap settings apply before anything else allocates.
+import './heap.js';
 import {
   APPROVAL_SWEEP_CRON,
   collectProcessMetrics,

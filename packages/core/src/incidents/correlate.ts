@@ -71,7 +71,7 @@ export async function loadCorrelationAlerts(
              'sentinel_workspace', jsonb_build_array(a.normalized #> '{extra,subscription_id}',
                a.normalized #> '{extra,resource_group}', a.normalized #> '{extra,workspace}'),
              -- a bare event_id is the notable's only in the ES shape (<guid>@@notable@@<hash>): saved searches
-             -- over Windows logs name the event code (4625, …) event_id, which groups nothing
+             -- over Windows logs name the event code (4625, ...) event_id, which groups nothing
              'splunk_notable_event_id', coalesce(a.normalized #> '{extra,notable_event_id}',
                CASE WHEN a.normalized #>> '{extra,event_id}' LIKE '%@@notable@@%' THEN a.normalized #> '{extra,event_id}' END),
              'elastic_group_id', coalesce(

@@ -1,4 +1,6 @@
-import { countTokens } from 'gpt-tokenizer/encoding/o200k_base';
+import { brotliDecompressSync } from 'node:zlib';
+import { O200K_TOKEN_SPLIT_REGEX } from 'gpt-tokenizer/encodingParams/constants';
+import { O200K_RANKS } from './o200k-ranks.js';
 
 // Everything here runs on stored or attacker text (alert fields, documents, provider answers): each
 // transform is linear in its input — hand-written scanners, or regexes whose quantified classes
@@ -10,12 +12,114 @@ const isAsciiLetter = (c: number) => (c >= 65 && c <= 90) || (c >= 97 && c <= 12
 const isPunct = (c: number) =>
   (c >= 33 && c <= 47 && c !== 39) || (c >= 58 && c <= 64) || (c >= 91 && c <= 96) || (c >= 123 && c <= 126);
 
+// ---------------------------------------------------------------- o200k token counts
+
 /**
- * BPE on one long pre-token (100,000 `*`, a run of spaces, of CJK or emoji) is quadratic in
- * gpt-tokenizer, so text is counted in pieces. Pieces end where o200k's pre-tokenizer starts a new
- * pre-token anyway — at a space or tab after a non-space, or at a letter after two punctuation
- * marks (`","value`: JSON) — so text and JSON count exactly; inside a longer run with no such
- * point, after RUN_MAX characters.
+ * o200k_base's ranks held compactly: every token's bytes in one buffer and an open-addressing
+ * table of ranks (about 4 MB the GC never scans). gpt-tokenizer's own encoder holds them as 200,000
+ * strings in a Map built from a 200,000-element array literal: ~55 MB of a process's RSS (its heap
+ * objects, and the parser's memory that malloc keeps), marked again by every full GC. Counts are
+ * the same (o200k.test.ts compares them on text of every kind); gpt-tokenizer supplies the data
+ * (scripts/o200k-ranks.mjs) and the pre-tokenizer.
+ */
+const RANK_BYTES = brotliDecompressSync(Buffer.from(O200K_RANKS, 'base64'));
+const TABLE_BITS = 19;
+const TABLE_MASK = (1 << TABLE_BITS) - 1;
+let tokenCount = 0;
+for (let at = 0; at < RANK_BYTES.length; at += 1 + (RANK_BYTES[at] as number)) tokenCount++;
+/** Rank → offset of its bytes in RANK_BYTES (their length is the byte before). */
+const rankStart = new Uint32Array(tokenCount);
+/** Hash of a token's bytes → its rank (-1: empty slot); linear probing. */
+const rankTable = new Int32Array(1 << TABLE_BITS).fill(-1);
+
+function hashBytes(bytes: Uint8Array, start: number, end: number): number {
+  let h = 0x811c9dc5;
+  for (let i = start; i < end; i++) h = Math.imul(h ^ (bytes[i] as number), 0x01000193);
+  return h >>> 0;
+}
+
+for (let at = 0, rank = 0; at < RANK_BYTES.length; at += 1 + (RANK_BYTES[at] as number), rank++) {
+  rankStart[rank] = at + 1;
+  let slot = hashBytes(RANK_BYTES, at + 1, at + 1 + (RANK_BYTES[at] as number)) & TABLE_MASK;
+  while (rankTable[slot] !== -1) slot = (slot + 1) & TABLE_MASK;
+  rankTable[slot] = rank;
+}
+
+/** The rank of bytes[start, end), or Infinity when no token is those bytes. */
+function rankOf(bytes: Uint8Array, start: number, end: number): number {
+  const length = end - start;
+  for (let slot = hashBytes(bytes, start, end) & TABLE_MASK; ; slot = (slot + 1) & TABLE_MASK) {
+    const rank = rankTable[slot] as number;
+    if (rank === -1) return Number.POSITIVE_INFINITY;
+    const at = rankStart[rank] as number;
+    if (RANK_BYTES[at - 1] !== length) continue;
+    let i = 0;
+    while (i < length && RANK_BYTES[at + i] === bytes[start + i]) i++;
+    if (i === length) return rank;
+  }
+}
+
+const utf8 = new TextEncoder();
+/** In unicode mode a pair of surrogates is one code point: this matches only unpaired halves. */
+const LONE_SURROGATE = /\p{Cs}/u;
+let pieceBytes = new Uint8Array(256);
+
+/**
+ * Tokens of one pre-token: one if its bytes are a token, else byte-pair merging as tiktoken does
+ * (repeatedly join the adjacent pair of lowest rank, leftmost first). Quadratic in the pre-token:
+ * callers pass short pieces.
+ */
+function bpeCount(pretoken: string): number {
+  if (pieceBytes.length < pretoken.length * 3) pieceBytes = new Uint8Array(pretoken.length * 3);
+  const bytes = pieceBytes;
+  const n = utf8.encodeInto(pretoken, bytes).written;
+  if (n <= 1) return n;
+  // gpt-tokenizer looks a whole pre-token up as a string, which a lone surrogate never matches.
+  if (!LONE_SURROGATE.test(pretoken) && rankOf(bytes, 0, n) !== Number.POSITIVE_INFINITY) return 1;
+  const starts: number[] = [];
+  const ranks: number[] = [];
+  for (let i = 0; i <= n; i++) {
+    starts.push(i);
+    ranks.push(i < n - 1 ? rankOf(bytes, i, i + 2) : Number.POSITIVE_INFINITY);
+  }
+  const pairRank = (i: number) =>
+    i + 2 < starts.length ? rankOf(bytes, starts[i] as number, starts[i + 2] as number) : Number.POSITIVE_INFINITY;
+  while (starts.length > 1) {
+    let lowest = Number.POSITIVE_INFINITY;
+    let at = -1;
+    for (let i = 0; i < ranks.length - 1; i++) {
+      if ((ranks[i] as number) < lowest) {
+        lowest = ranks[i] as number;
+        at = i;
+      }
+    }
+    if (at === -1) break;
+    starts.splice(at + 1, 1);
+    ranks.splice(at, 1);
+    ranks[at] = pairRank(at);
+    if (at > 0) ranks[at - 1] = pairRank(at - 1);
+  }
+  return starts.length - 1;
+}
+
+const PRETOKEN = new RegExp(O200K_TOKEN_SPLIT_REGEX.source, 'gu');
+
+/**
+ * o200k tokens of `text` as ordinary text: a special token's spelling (`<|endoftext|>`) is counted
+ * as the characters it is — it reaches an agent as text (gpt-tokenizer threw on it).
+ */
+export function countTokens(text: string): number {
+  let total = 0;
+  PRETOKEN.lastIndex = 0;
+  for (let m = PRETOKEN.exec(text); m !== null; m = PRETOKEN.exec(text)) total += bpeCount(m[0]);
+  return total;
+}
+
+/**
+ * BPE on one long pre-token (100,000 `*`, a run of spaces, of CJK or emoji) is quadratic, so text
+ * is counted in pieces. Pieces end where o200k's pre-tokenizer starts a new pre-token anyway — at a
+ * space or tab after a non-space, or at a letter after two punctuation marks (`","value`: JSON) —
+ * so text and JSON count exactly; inside a longer run with no such point, after RUN_MAX characters.
  */
 const RUN_MAX = 64;
 
