@@ -22,20 +22,41 @@ export function getPath(value: unknown, path: string): unknown {
   const record = isRecord(value);
   if (record && Object.hasOwn(value, path)) return value[path];
   if (!record && !Array.isArray(value)) return undefined;
-  // Split at each dot, the longest head first (a flat dotted key wins), without building
-  // segment arrays: ingest reads a few hundred paths per alert. An array index is all digits.
-  for (let dot = path.lastIndexOf('.'); dot >= 0; dot = dot === 0 ? -1 : path.lastIndexOf('.', dot - 1)) {
-    const head = path.slice(0, dot);
+  for (const [head, rest] of splitsOf(path)) {
     let next: unknown;
     if (record) {
       if (!Object.hasOwn(value, head)) continue;
       next = value[head];
     } else if (/^\d+$/.test(head)) next = (value as unknown[])[Number(head)];
     else continue;
-    const found = getPath(next, path.slice(dot + 1));
+    const found = getPath(next, rest);
     if (found !== undefined) return found;
   }
   return undefined;
+}
+
+type Split = readonly [head: string, rest: string];
+/**
+ * Each path's splits at its dots, the longest head first (a flat dotted key wins; an array index is
+ * all digits). Ingest reads a few hundred paths per alert, the same plugin and mapping constants
+ * every time: they are split once. Bounded: long paths and a full table are split afresh.
+ */
+const SPLITS = new Map<string, readonly Split[]>();
+const MAX_SPLITS = 4_096;
+const MAX_CACHED_PATH = 256;
+
+function splitsOf(path: string): readonly Split[] {
+  const known = SPLITS.get(path);
+  if (known !== undefined) return known;
+  const splits: Split[] = [];
+  for (let dot = path.lastIndexOf('.'); dot >= 0; dot = dot === 0 ? -1 : path.lastIndexOf('.', dot - 1)) {
+    splits.push([path.slice(0, dot), path.slice(dot + 1)]);
+  }
+  if (path.length <= MAX_CACHED_PATH) {
+    if (SPLITS.size >= MAX_SPLITS) SPLITS.clear();
+    SPLITS.set(path, splits);
+  }
+  return splits;
 }
 
 /** The first of `paths` whose value is neither null nor undefined. */

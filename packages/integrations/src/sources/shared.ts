@@ -84,16 +84,16 @@ export function fact(value: unknown): unknown {
 
 /** Mutable bag of `extra` facts that silently ignores empty values. */
 export class Facts {
-  readonly #out = new Map<string, unknown>();
+  // A plain object, not a Map: `toObject` then copies it at once (`__proto__` is never a key).
+  readonly #out: Record<string, unknown> = {};
 
   /** Set `key` to `value` when it is a fact (see `fact`); a key already set is not overwritten. */
   set(key: string, value: unknown): this {
-    if (this.#out.has(key)) {
-      return this;
-    }
-    const v = key === '__proto__' ? undefined : fact(value);
-    if (v !== undefined) {
-      this.#out.set(key, v);
+    if (key !== '__proto__' && !Object.hasOwn(this.#out, key)) {
+      const v = fact(value);
+      if (v !== undefined) {
+        this.#out[key] = v;
+      }
     }
     return this;
   }
@@ -104,33 +104,41 @@ export class Facts {
    */
   put(key: string, value: Record<string, unknown> | readonly unknown[]): this {
     const empty = Array.isArray(value) ? value.length === 0 : Object.keys(value).length === 0;
-    if (!empty && key !== '__proto__' && !this.#out.has(key)) {
-      this.#out.set(key, value);
+    if (!empty && key !== '__proto__' && !Object.hasOwn(this.#out, key)) {
+      this.#out[key] = value;
     }
     return this;
   }
 
   /** Set `key` from the first of `paths` in `raw` that holds a fact. */
   pick(raw: unknown, key: string, paths: readonly string[]): this {
-    for (const path of paths) {
-      const v = fact(getPath(raw, path));
+    return this.#pick(raw, key, paths, 0);
+  }
+
+  /** Apply a table of `[key, ...paths]` rows. */
+  pickAll(raw: unknown, table: ReadonlyArray<readonly [string, ...string[]]>): this {
+    for (const row of table) {
+      this.#pick(raw, row[0], row, 1);
+    }
+    return this;
+  }
+
+  #pick(raw: unknown, key: string, paths: readonly string[], from: number): this {
+    if (key === '__proto__' || Object.hasOwn(this.#out, key)) {
+      return this;
+    }
+    for (let i = from; i < paths.length; i++) {
+      const v = fact(getPath(raw, paths[i] as string));
       if (v !== undefined) {
-        return this.set(key, v);
+        this.#out[key] = v;
+        return this;
       }
     }
     return this;
   }
 
-  /** Apply a table of `[key, ...paths]` rows. */
-  pickAll(raw: unknown, table: ReadonlyArray<readonly [string, ...string[]]>): this {
-    for (const [key, ...paths] of table) {
-      this.pick(raw, key, paths);
-    }
-    return this;
-  }
-
   toObject(): Record<string, unknown> {
-    return Object.fromEntries(this.#out);
+    return { ...this.#out };
   }
 }
 
