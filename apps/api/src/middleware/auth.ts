@@ -78,10 +78,8 @@ export function requirePermission(permission: Permission): MiddlewareHandler<App
       if (error.code === 'RATE_LIMITED') return rateLimited(c, Number(error.details?.retry_after_seconds ?? 60));
       return errorResponse(c, error.code, error.message, error.details);
     }
-    const ctx = {
-      ...contextFor(deps, { type: 'api', key: admission.key }, c.get('requestId')),
-      logger: c.get('logger'),
-    };
+    const ctx = contextFor(deps, { type: 'api', key: admission.key }, c.get('requestId'));
+    ctx.logger = c.get('logger');
     c.set('ctx', ctx);
     c.set('session', admission.session);
     await next();
