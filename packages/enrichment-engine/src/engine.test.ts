@@ -276,6 +276,17 @@ describe('cache', () => {
     ]);
   });
 
+  it('slim results leave out the raw response, which the cache still stores', async () => {
+    const { enrich, ports } = setup(() => jsonResponse(vtMalicious));
+    const slim = await enrich(ip, [vt], { slim: true });
+    expect(slim.results[0]).toMatchObject({ status: 'success', verdict: 'Malicious', raw: null });
+    expect(slim.results[0]?.extracted).toMatchObject({ malicious_count: 14 });
+    const cached = ports.cache.store.get('enrichment:virustotal:ip:185.220.101.32')?.value;
+    expect(cached?.raw).toMatchObject({ data: { attributes: { country: 'DE' } } });
+    const full = await enrich(ip, [vt], { bypassCache: true });
+    expect(full.results[0]?.raw).toEqual(cached?.raw);
+  });
+
   it('entries expire after their TTL', async () => {
     const { enrich, http, clock } = setup(() => jsonResponse(vtMalicious));
     await enrich(ip, [vt]);

@@ -258,6 +258,12 @@ export interface EnrichOptions {
   bypassCache?: boolean;
   /** More internal DNS suffixes for the enrichability gate. */
   internalDomainSuffixes?: readonly string[];
+  /**
+   * Results without their raw responses (`raw: null`; the cache still stores them), for callers
+   * that keep results slim: a raw response then lives no longer than its call, instead of until
+   * every provider of the indicator has answered (tens of KB each, old garbage by then).
+   */
+  slim?: boolean;
 }
 
 export interface EnrichIndicatorInput {
@@ -342,7 +348,12 @@ async function enrichWithProvider(
   );
   // Coalesced callers share one object: hand each its own copy (a waiter elsewhere reads the
   // cached answer, which may predate `failure_reason`).
-  return { ...result, failure_reason: result.failure_reason ?? null, duration_ms: elapsed(started) };
+  return {
+    ...result,
+    ...(options.slim ? { raw: null } : {}),
+    failure_reason: result.failure_reason ?? null,
+    duration_ms: elapsed(started),
+  };
 }
 
 /**

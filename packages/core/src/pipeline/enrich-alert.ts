@@ -215,7 +215,10 @@ export async function runProviders(
     ),
   );
   const outcomes = await Promise.all(
-    indicators.map((i) => ctx.enrichment.enrich({ type: i.type as IndicatorType, value: i.value }, { providers })),
+    // Slim: the pipeline stores results without raw responses (the cache keeps them).
+    indicators.map((i) =>
+      ctx.enrichment.enrich({ type: i.type as IndicatorType, value: i.value }, { providers, slim: true }),
+    ),
   );
   // A port on Postgres (the coalescer) that found our own database unavailable fails the provider's
   // result with `port_unavailable`. Recording it would blame a healthy provider: fail the job

@@ -207,7 +207,7 @@ export class EnrichmentRuntime {
   /** Enrich one indicator with every active provider (the engine's gate, cache, coalescing, governor). */
   async enrich(
     indicator: IndicatorRef,
-    options: { bypassCache?: boolean; providers?: readonly LoadedProvider[] } = {},
+    options: { bypassCache?: boolean; providers?: readonly LoadedProvider[]; slim?: boolean } = {},
   ): Promise<EnrichIndicatorOutcome> {
     const providers = options.providers ?? (await this.registry.active());
     const byName = new Map(providers.map((p) => [p.definition.provider_name, p]));
@@ -220,6 +220,7 @@ export class EnrichmentRuntime {
       auth: (definition) => byName.get(definition.provider_name)?.auth.auth ?? {},
       options: {
         ...(options.bypassCache === undefined ? {} : { bypassCache: options.bypassCache }),
+        ...(options.slim === undefined ? {} : { slim: options.slim }),
         ...(callTimeoutMs === undefined ? {} : { callTimeoutMs }),
         ...(internalDomainSuffixes === undefined ? {} : { internalDomainSuffixes }),
       },
