@@ -81,6 +81,12 @@ function isHex(value: string): boolean {
   return true;
 }
 
+/** True when every character of `text` is its first (checked without splitting it into strings). */
+function oneRepeatedCharacter(text: string): boolean {
+  for (let i = 1; i < text.length; i++) if (text.charCodeAt(i) !== text.charCodeAt(0)) return false;
+  return true;
+}
+
 /**
  * A field whose name says it holds an identifier (tenant, customer, host group, agent, detection…):
  * its 32/40/64-hex values look exactly like hashes but are not. `HostGroups`, `customerIDString`,
@@ -171,8 +177,7 @@ export function checkIndicator(type: IndicatorType, value: unknown, sourceField 
     }
     // Hex case carries no meaning: one spelling, so the same hash is one indicator whatever the vendor sent.
     const hash = v.toLowerCase();
-    if (hash.split('').every((c) => c === hash[0]))
-      return refuse('hash_placeholder', 'one repeated digit, a placeholder');
+    if (oneRepeatedCharacter(hash)) return refuse('hash_placeholder', 'one repeated digit, a placeholder');
     if (sourceField !== '' && isIdentifierField(sourceField)) {
       return refuse('id_field', `${sourceField} holds an identifier, not a hash`);
     }

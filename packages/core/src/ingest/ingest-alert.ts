@@ -107,7 +107,10 @@ function containsNul(value: unknown): boolean {
   if (typeof value === 'string') return value.includes('\u0000');
   if (Array.isArray(value)) return value.some(containsNul);
   if (value && typeof value === 'object') {
-    return Object.entries(value).some(([key, item]) => key.includes('\u0000') || containsNul(item));
+    // Keys, then values, without building an [key, value] pair per member (this walks every alert).
+    for (const key of Object.keys(value)) {
+      if (key.includes('\u0000') || containsNul((value as Record<string, unknown>)[key])) return true;
+    }
   }
   return false;
 }
