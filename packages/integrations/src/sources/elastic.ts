@@ -50,7 +50,15 @@ const HASHES = [
   ['md5', 'hash_md5', 'MD5'],
 ] as const;
 
-type Extraction = { path: string; type: IndicatorType; description: string; each?: string };
+type Extraction = {
+  path: string;
+  type: IndicatorType;
+  description: string;
+  each?: string;
+  /** Built once (see EXTRACTIONS): `each.path`, and the indicator's `source_field`. */
+  flatPath?: string;
+  sourceField?: string;
+};
 
 /** The hash fields of one ECS file object at `prefix` (`process`, `file.`, …), as extractions. */
 const hashes = (prefix: string, what: string, each?: string): Extraction[] =>
@@ -81,7 +89,7 @@ const ofType = (list: readonly Extraction[], ...types: IndicatorType[]) => list.
  * whose members hold `path`. Kibana's own links (`kibana.alert.url`, rule `references`) are never read:
  * they point at Kibana and at documentation, not at the attack.
  */
-const EXTRACTIONS: readonly Extraction[] = [
+const EXTRACTIONS: readonly Extraction[] = withFieldNames([
   { path: 'source.ip', type: 'ip', description: 'Source IP address' },
   { path: 'destination.ip', type: 'ip', description: 'Destination IP address' },
   { path: 'host.ip', type: 'ip', description: 'IP addresses of the host (string or array)' },
@@ -100,14 +108,23 @@ const EXTRACTIONS: readonly Extraction[] = [
   ...threatIndicator('indicator.', 'Matched threat indicator (threat.enrichments[])', 'threat.enrichments'),
   { path: 'user.email', type: 'email', description: 'Email address of the user' },
   { path: 'user.name', type: 'account', description: 'User name' },
-];
+]);
+
+/** Each extraction with its derived path strings made once, not per alert. */
+function withFieldNames(list: readonly Extraction[]): Extraction[] {
+  return list.map((x) =>
+    x.each === undefined
+      ? { ...x, sourceField: x.path }
+      : { ...x, flatPath: `${x.each}.${x.path}`, sourceField: `${x.each}[].${x.path}` },
+  );
+}
 
 /** The strings at `path` (a string or an array of strings), or inside each member of the array at `each`. */
-function valuesAt(raw: unknown, path: string, each?: string): string[] {
+function valuesAt(raw: unknown, { path, each, flatPath }: Pick<Extraction, 'path' | 'each' | 'flatPath'>): string[] {
   if (each === undefined) return textValues(getPath(raw, path));
   const list = getPath(raw, each);
   // Flat dotted keys (`"dll.hash.md5"`) have no `dll` object to step into.
-  if (list === undefined) return textValues(getPath(raw, `${each}.${path}`));
+  if (list === undefined) return textValues(getPath(raw, flatPath ?? `${each}.${path}`));
   return (Array.isArray(list) ? list : [list]).flatMap((item) => textValues(getPath(item, path)));
 }
 
@@ -249,10 +266,9 @@ function alertDocument(raw: unknown): unknown {
 function extractIndicators(payload: unknown): ExtractedIndicator[] {
   const raw = alertDocument(payload);
   const found: Array<ExtractedIndicator | null> = [];
-  for (const { path, type, each } of EXTRACTIONS) {
-    const source = each === undefined ? path : `${each}[].${path}`;
-    for (const v of valuesAt(raw, path, each)) {
-      found.push(indicator(type, v, source));
+  for (const extraction of EXTRACTIONS) {
+    for (const v of valuesAt(raw, extraction)) {
+      found.push(indicator(extraction.type, v, extraction.sourceField as string));
     }
   }
   return collectIndicators(found);
