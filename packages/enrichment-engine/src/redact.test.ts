@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 // A frozen migration cannot import the engine; the engine's test reads the migration's copy instead.
 import { NAMES as SCRUBBED_BY_MIGRATION_0011 } from '../../db/src/migrations/0011_scrub_provider_credentials.js';
-import { containsJwt, MAX_REDACT_DEPTH, REDACTED, redactCredentials, redactText, TOO_DEEP } from './redact.js';
+import { containsJwt, MAX_REDACT_DEPTH, REDACTED, redactCredentials, redactText, scan, TOO_DEEP } from './redact.js';
 
 // A real-shaped JWT (header {"alg":"RS256","typ":"JWT"}), as Entra's token endpoint returns.
 const JWT =
@@ -115,6 +115,59 @@ describe('redactCredentials', () => {
     expect(out.leaked.note).toBe(`Authorization: Bearer ${REDACTED}`);
     expect(body.leaked.note).toContain(JWT); // the input is never changed
     expect(redactCredentials(clean)).toBe(clean);
+  });
+
+  it('its shortcuts (memo, text passed over natively) redact exactly what the full scan redacts', () => {
+    // Pieces of every kind the scanner reacts to, joined at random (a seeded generator: reproducible).
+    const pieces = [
+      'password',
+      'api_key',
+      'X-Auth-Token',
+      'client_secret',
+      'sessionId',
+      'Bearer',
+      'ssws',
+      'Basic',
+      'Authorization',
+      'token',
+      JWT,
+      'eyJ',
+      'NetRange',
+      'https',
+      'a1b2c3d4e5f6',
+      'value',
+      '12',
+      ':',
+      '=',
+      ': ',
+      ' = ',
+      '"',
+      "'",
+      ' ',
+      '\n',
+      ',',
+      '&',
+      '?',
+      '/',
+      '.',
+      '-',
+      '_',
+      '{',
+      '}',
+      'Ü',
+      '🙂',
+    ];
+    let seed = 20;
+    const next = () => {
+      seed = (seed * 1_103_515_245 + 12_345) % 2 ** 31;
+      return seed;
+    };
+    for (let n = 0; n < 5_000; n++) {
+      let text = '';
+      const length = 1 + (next() % 12);
+      for (let i = 0; i < length; i++) text += pieces[next() % pieces.length];
+      expect(redactText(text), text).toBe(text.length < 8 ? text : scan(text));
+    }
   });
 
   it('remembers short strings without letting a remembered one keep a secret', () => {

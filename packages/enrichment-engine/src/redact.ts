@@ -168,16 +168,41 @@ function remembered<T>(memo: Map<string, T>, text: string, compute: (text: strin
 export function redactText(text: string, secrets: readonly string[] = []): string {
   let s = text;
   for (const secret of secrets) if (secret !== '' && s.includes(secret)) s = s.split(secret).join(REDACTED);
-  // Nothing to find without a JWT, a scheme word, or an `=`/`:` after a credential name: most
-  // text (names, hashes, dates, certificates' hex) is passed over natively, before any lookup.
-  if (s.length < 8 || !(s.includes(':') || s.includes('=') || s.includes('eyJ') || SCHEME_WORD_IN_TEXT.test(s))) {
-    return s;
-  }
+  // Nothing to find without a JWT, a scheme word, or a credential name before an `=`/`:`: most text
+  // (names, hashes, dates, URLs, a whois record's `Key: value` lines) is passed over natively, before
+  // any lookup, instead of character by character.
+  if (s.length < 8 || !(s.includes('eyJ') || SCHEME_WORD_IN_TEXT.test(s) || nameBeforeAssign(s))) return s;
   return remembered(scannedMemo, s, scan);
 }
 
-/** {@link redactText} without the secrets: the scheme words, credential names and JWTs. */
-function scan(s: string): string {
+/**
+ * Whether a credential name precedes some `=` or `:` (quotes and spaces between): the only way
+ * {@link scan} redacts by name. Linear: each backward walk stops at the previous `=`/`:`, whose
+ * preceding word was checked already.
+ */
+function nameBeforeAssign(s: string): boolean {
+  let previous = -1;
+  let colon = s.indexOf(':');
+  let equals = s.indexOf('=');
+  while (colon !== -1 || equals !== -1) {
+    const at = colon === -1 ? equals : equals === -1 ? colon : Math.min(colon, equals);
+    if (at === colon) colon = s.indexOf(':', at + 1);
+    else equals = s.indexOf('=', at + 1);
+    let end = at;
+    while (end > previous + 1 && (isSpace(s.charCodeAt(end - 1)) || isQuote(s.charCodeAt(end - 1)))) end -= 1;
+    let start = end;
+    if (end > previous + 1) while (start > previous + 1 && isWordChar(s.charCodeAt(start - 1))) start -= 1;
+    if (end - start >= 5 && isCredentialName(s.slice(start, end))) return true;
+    previous = at;
+  }
+  return false;
+}
+
+/**
+ * {@link redactText} without the secrets and without its shortcuts: the scheme words, credential
+ * names and JWTs, character by character. Exported for the test that holds the shortcuts to it.
+ */
+export function scan(s: string): string {
   const mayHoldJwt = s.includes('eyJ');
   let out = '';
   let copied = 0;
