@@ -317,3 +317,76 @@ describe("an alert's verdict columns, written by the commit instead of 0014's tr
     for (const id of [first, second]) expect(await stored(id)).toEqual({ worst: 3, n: 1 });
   });
 });
+
+describe('two workers whose verdict changes each reach an alert of the other’s batch', () => {
+  it('do not deadlock: the batch and the other alerts are locked in one id order, as the trigger locked them', async () => {
+    const ids: number[] = [];
+    for (const title of ['first batch', 'only linked', 'second batch']) {
+      const res = await h.request('POST', '/v1/ingest/generic', { json: { title: `lock order: ${title}` } });
+      expect(res.status, JSON.stringify(res.body)).toBe(202);
+      const [row] = await h.query<{ id: number }>('SELECT id FROM alerts WHERE uuid = $1', [res.body.data.alert_uuid]);
+      ids.push(Number(row?.id));
+    }
+    const [a1, between, a2] = ids as [number, number, number];
+    const indicator = async (value: string) =>
+      Number(
+        (
+          await h.query<{ id: number }>(
+            "INSERT INTO indicators (uuid, type, value, first_seen, last_seen) VALUES (gen_random_uuid(), 'ip', $1, now(), now()) RETURNING id",
+            [value],
+          )
+        )[0]?.id,
+      );
+    const x = await indicator('198.51.100.71');
+    const y = await indicator('198.51.100.72');
+    // Both batch alerts link both indicators (from an earlier enrichment); the alert between them links x.
+    for (const [alert, ind] of [
+      [a1, x],
+      [a1, y],
+      [between, x],
+      [a2, x],
+      [a2, y],
+    ]) {
+      await h.query('INSERT INTO alert_indicators (alert_id, indicator_id, source_field) VALUES ($1, $2, $3)', [
+        alert,
+        ind,
+        'review.ip',
+      ]);
+    }
+    const second = createDb({ url: h.databaseUrl, max: 3 });
+    const ctxA = contextFor(h.deps, SYSTEM);
+    const ctxB = { ...ctxA, db: second.db };
+    /** The alert's result where only `value`'s answer changed, to `verdict`. */
+    const changing = (item: AlertToCommit, value: string, verdict: string): AlertToCommit => ({
+      ...item,
+      updates: item.updates.map((u) => ({ ...u, verdict: verdict as never, changed: u.value === value })),
+    });
+    const blocker = await second.pool.connect();
+    try {
+      // Worker A turns x Malicious (x reaches `between` and a2); worker B turns y Suspicious (y reaches a1).
+      const itemA = changing(await itemFor(ctxA, a1, '198.51.100.71'), '198.51.100.71', 'Malicious');
+      const itemB = changing(await itemFor(ctxB, a2, '198.51.100.72'), '198.51.100.72', 'Suspicious');
+      // Someone (an analyst's override) holds `between`: A waits there, holding what it locked before it.
+      await blocker.query('BEGIN');
+      await blocker.query('SELECT id FROM alerts WHERE id = $1 FOR UPDATE', [between]);
+      const committedA = commitAlert(ctxA, itemA);
+      await waitersOnLocks(1);
+      const committedB = commitAlert(ctxB, itemB);
+      await waitersOnLocks(2);
+      await blocker.query('COMMIT');
+      const outcomes = await Promise.allSettled([committedA, committedB]);
+      expect(outcomes.map((o) => (o.status === 'rejected' ? String(o.reason) : o.status))).toEqual([
+        'fulfilled',
+        'fulfilled',
+      ]);
+      const ranks = await h.query<{ id: number; rank: number }>(
+        'SELECT id::int, indicators_malice_rank AS rank FROM alerts WHERE id = ANY($1) ORDER BY id',
+        [ids],
+      );
+      expect(ranks.map((r) => r.rank)).toEqual([5, 5, 5]);
+    } finally {
+      blocker.release();
+      await second.db.destroy();
+    }
+  });
+});

@@ -101,8 +101,9 @@ async function commitAlerts(ctx: ServiceContext, trx: Db, items: AlertToCommit[]
   const { ids, inserted } = await resolveIndicators(trx, items, now);
   const newLinks = await linkIndicators(trx, items, ids);
   const written = await writeIndicators(trx, items, ids, now);
+  const others = await lockAlerts(trx, items, written, inserted);
   await writeAlerts(trx, items);
-  await refreshOtherAlerts(trx, items, written, inserted);
+  await refreshOtherAlerts(trx, others);
   await insertActivityRows(trx, activityOf(ctx, items, newLinks));
   const deliveries = await claimDeliveries(ctx, trx, items, now);
   const indicators = await payloadIndicators(trx, items, deliveries, ids, newLinks, written);
@@ -311,25 +312,35 @@ const MALICE_RANK = sql.raw(
 );
 
 /**
- * What 0014's verdict trigger does for alerts outside the batch: those linked to an indicator whose
- * verdict this batch changed. Indicators the batch created are linked to its own alerts only.
+ * Locks the batch's alerts and, with them, the alerts outside the batch that 0014's verdict trigger
+ * would refresh (linked to an indicator whose verdict this batch changed) — all in one id order, as
+ * the trigger locked them: two phases (batch, then others) deadlock two batches each reaching an
+ * alert of the other's. Indicators the batch created are linked to its own alerts only. Answers the
+ * others' ids (the batch's alerts are locked again by writeAlerts, a no-op, when there are none).
  */
-async function refreshOtherAlerts(
+async function lockAlerts(
   trx: Db,
   items: AlertToCommit[],
   written: Map<number, WrittenIndicator>,
   inserted: Set<number>,
-): Promise<void> {
+): Promise<number[]> {
   const changed = [...written.values()]
     .filter((w) => w.malice !== w.was && !inserted.has(Number(w.id)))
     .map((w) => w.id);
-  if (changed.length === 0) return;
-  await sql`
-    SELECT calseta_refresh_alert_verdicts(ARRAY(
-      SELECT DISTINCT ai.alert_id FROM alert_indicators ai
-      WHERE ai.indicator_id = ANY(${changed}::bigint[]) AND ai.alert_id <> ALL(${items.map((i) => i.alert.id)}::bigint[])))`.execute(
-    trx,
-  );
+  if (changed.length === 0) return [];
+  const batch = new Set(items.map((i) => Number(i.alert.id)));
+  const { rows } = await sql<{ id: number }>`
+    SELECT id FROM alerts
+    WHERE id = ANY(${[...batch]}::bigint[])
+      OR id IN (SELECT ai.alert_id FROM alert_indicators ai WHERE ai.indicator_id = ANY(${changed}::bigint[]))
+    ORDER BY id FOR UPDATE`.execute(trx);
+  return rows.map((r) => Number(r.id)).filter((id) => !batch.has(id));
+}
+
+/** What 0014's verdict trigger does for the alerts outside the batch (locked by lockAlerts). */
+async function refreshOtherAlerts(trx: Db, others: number[]): Promise<void> {
+  if (others.length === 0) return;
+  await sql`SELECT calseta_refresh_alert_verdicts(${others}::bigint[])`.execute(trx);
 }
 
 function activityOf(ctx: ServiceContext, items: AlertToCommit[], newLinks: Map<string, number>) {
