@@ -390,3 +390,43 @@ describe('two workers whose verdict changes each reach an alert of the other’s
     }
   });
 });
+
+describe("an analyst's verdict saved while a commit waits on the alert", () => {
+  it("is in the alert's verdict columns afterwards (they are computed after the alert is locked, not before)", async () => {
+    const res = await h.request('POST', '/v1/ingest/generic', {
+      json: { title: 'verdict columns: analyst meanwhile' },
+    });
+    expect(res.status, JSON.stringify(res.body)).toBe(202);
+    const [alert] = await h.query<{ id: number }>('SELECT id FROM alerts WHERE uuid = $1', [res.body.data.alert_uuid]);
+    const alertId = Number(alert?.id);
+    const ctx = contextFor(h.deps, SYSTEM);
+    // The alert links two indicators; its enrichment answers one of them again, same verdict.
+    const item = await itemFor(ctx, alertId, '198.51.100.81');
+    await commitAlert(ctx, item);
+    await commitAlert(ctx, await itemFor(ctx, alertId, '198.51.100.82'));
+    const again = await itemFor(ctx, alertId, '198.51.100.81');
+    const second = createDb({ url: h.databaseUrl, max: 1 });
+    const analyst = await second.pool.connect();
+    try {
+      // The analyst's verdict on the other indicator: its trigger holds the alert until the analyst commits.
+      await analyst.query('BEGIN');
+      await analyst.query(
+        "UPDATE indicators SET malice = 'Malicious', malice_source = 'analyst' WHERE type = 'ip' AND value = '198.51.100.82'",
+      );
+      const committed = commitAlert(ctx, {
+        ...again,
+        updates: again.updates.map((u) => ({ ...u, changed: u.value === '198.51.100.81' })),
+      });
+      await waitersOnLocks(1);
+      await analyst.query('COMMIT');
+      await committed;
+      const [row] = await h.query<{ rank: number }>('SELECT indicators_malice_rank AS rank FROM alerts WHERE id = $1', [
+        alertId,
+      ]);
+      expect(row?.rank).toBe(5);
+    } finally {
+      analyst.release();
+      await second.db.destroy();
+    }
+  });
+});

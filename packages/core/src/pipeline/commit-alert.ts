@@ -286,7 +286,8 @@ async function writeAlerts(trx: Db, items: AlertToCommit[]): Promise<void> {
     at: i.now.toISOString(),
   }));
   // With the verdict columns 0014's triggers would have written (deferred: one row version, not three),
-  // locked in id order as calseta_refresh_alert_verdicts locks them.
+  // computed by a statement that starts once lockAlerts holds the alerts: a snapshot taken before
+  // waiting on an alert would miss the verdict change (an analyst's) that held it.
   await sql`
     UPDATE alerts AS a SET
       enrichment_status = u.status,
@@ -302,8 +303,7 @@ async function writeAlerts(trx: Db, items: AlertToCommit[]): Promise<void> {
       SELECT COALESCE(max(${MALICE_RANK}), 0)::integer AS worst, count(*)::integer AS n
       FROM alert_indicators ai JOIN indicators i ON i.id = ai.indicator_id
       WHERE ai.alert_id = u.id) v
-    WHERE a.id = u.id AND a.id IN (
-      SELECT id FROM alerts WHERE id = ANY(${rows.map((r) => r.id)}::bigint[]) ORDER BY id FOR UPDATE)`.execute(trx);
+    WHERE a.id = u.id`.execute(trx);
 }
 
 /** An indicator verdict's weight, as migration 0014 ranks it. */
@@ -316,7 +316,7 @@ const MALICE_RANK = sql.raw(
  * would refresh (linked to an indicator whose verdict this batch changed) — all in one id order, as
  * the trigger locked them: two phases (batch, then others) deadlock two batches each reaching an
  * alert of the other's. Indicators the batch created are linked to its own alerts only. Answers the
- * others' ids (the batch's alerts are locked again by writeAlerts, a no-op, when there are none).
+ * others' ids.
  */
 async function lockAlerts(
   trx: Db,
@@ -327,13 +327,13 @@ async function lockAlerts(
   const changed = [...written.values()]
     .filter((w) => w.malice !== w.was && !inserted.has(Number(w.id)))
     .map((w) => w.id);
-  if (changed.length === 0) return [];
   const batch = new Set(items.map((i) => Number(i.alert.id)));
+  const others =
+    changed.length === 0
+      ? sql``
+      : sql`OR id IN (SELECT ai.alert_id FROM alert_indicators ai WHERE ai.indicator_id = ANY(${changed}::bigint[]))`;
   const { rows } = await sql<{ id: number }>`
-    SELECT id FROM alerts
-    WHERE id = ANY(${[...batch]}::bigint[])
-      OR id IN (SELECT ai.alert_id FROM alert_indicators ai WHERE ai.indicator_id = ANY(${changed}::bigint[]))
-    ORDER BY id FOR UPDATE`.execute(trx);
+    SELECT id FROM alerts WHERE id = ANY(${[...batch]}::bigint[]) ${others} ORDER BY id FOR UPDATE`.execute(trx);
   return rows.map((r) => Number(r.id)).filter((id) => !batch.has(id));
 }
 
