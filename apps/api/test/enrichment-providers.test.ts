@@ -1,14 +1,4 @@
-import {
-  contextFor,
-  createCore,
-  createEnrichmentProvider,
-  createLogger,
-  JobQueue,
-  PROVIDERS_CHANNEL,
-  SYSTEM,
-} from '@calseta/core';
-import { createDb } from '@calseta/db';
-import { firstParty } from '@calseta/integrations';
+import { contextFor, createEnrichmentProvider, PROVIDERS_CHANNEL, SYSTEM } from '@calseta/core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createHarness, type Harness } from './harness.js';
 
@@ -460,16 +450,8 @@ describe('POST /v1/enrichment-providers/{uuid}/test', () => {
 
 describe('provider changes reach other processes', () => {
   it("without a restart: another core's registry sees a created and a deactivated provider", async () => {
-    const logger = createLogger({ service: 'test', level: 'silent' });
-    const { db } = createDb({ url: h.databaseUrl, max: 2 });
-    const queue = new JobQueue({ url: h.databaseUrl, logger });
-    const other = createCore({
-      integrations: firstParty,
-      db,
-      queue,
-      logger,
-      config: { dedupWindowHours: 24, webhookSecrets: {} },
-    });
+    const second = h.otherProcess();
+    const other = second.core;
     try {
       // Registered after the registry's own handler (createCore), so it runs once the registry is invalidated.
       let notified: () => void = () => {};
@@ -493,8 +475,7 @@ describe('provider changes reach other processes', () => {
       await changed;
       expect(await names()).not.toContain('propagated');
     } finally {
-      await queue.stop();
-      await db.destroy();
+      await second.close();
     }
   });
 });

@@ -3,15 +3,17 @@ import type { AddressInfo } from 'node:net';
 import {
   type CoreConfig,
   type CoreDeps,
+  createCore,
   createLogger,
   installPluginProviders,
   type JobOutcome,
-  type JobQueue,
+  JobQueue,
   loadPlugins,
   parseAllowedHosts,
   providerEnvFrom,
 } from '@calseta/core';
 import { createTestCore } from '@calseta/core/testing';
+import { createDb } from '@calseta/db';
 import { firstParty } from '@calseta/integrations';
 import {
   type MockProvidersOptions,
@@ -53,6 +55,8 @@ export interface Harness {
   nextJob(
     match?: (outcome: JobOutcome & { state: 'completed' | 'failed' }) => boolean,
   ): Promise<JobOutcome & { state: 'completed' | 'failed' }>;
+  /** A second process on the same database: its own pool, queue and listener. Close it when done. */
+  otherProcess(): { core: CoreDeps; close(): Promise<void> };
   close(): Promise<void>;
 }
 
@@ -150,6 +154,20 @@ export async function createHarness(options: HarnessOptions = {}): Promise<Harne
       return rows as T[];
     },
     startWorker: (concurrency = 4) => startWorker(deps, concurrency),
+    otherProcess() {
+      const logger = createLogger({ service: 'test', level: 'silent' });
+      const { db } = createDb({ url: core.databaseUrl, max: 2 });
+      const queue = new JobQueue({ url: core.databaseUrl, logger });
+      const config = { dedupWindowHours: 24, webhookSecrets: {}, encryptionKey: deps.config.encryptionKey };
+      const other = createCore({ integrations: firstParty, db, queue, logger, config });
+      return {
+        core: other,
+        async close() {
+          await queue.stop();
+          await db.destroy();
+        },
+      };
+    },
     nextJob(match = () => true) {
       return new Promise((resolve) => {
         const handlers = {

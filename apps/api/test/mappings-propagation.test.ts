@@ -1,6 +1,3 @@
-import { createCore, createLogger, JobQueue } from '@calseta/core';
-import { createDb } from '@calseta/db';
-import { firstParty } from '@calseta/integrations';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createHarness, type Harness } from './harness.js';
 
@@ -12,17 +9,9 @@ afterAll(() => h.close());
 
 describe('indicator mapping changes', () => {
   it('reach another process as soon as they commit', async () => {
-    // A second process: its own pool, queue and listener on the same database.
-    const logger = createLogger({ service: 'test', level: 'silent' });
-    const { db } = createDb({ url: h.databaseUrl, max: 2 });
-    const queue = new JobQueue({ url: h.databaseUrl, logger });
-    const other = createCore({
-      integrations: firstParty,
-      db,
-      queue,
-      logger,
-      config: { dedupWindowHours: 24, webhookSecrets: {} },
-    });
+    const second = h.otherProcess();
+    const other = second.core;
+    const { db } = other;
     try {
       const before = await other.mappingRules.forSource(db, 'generic');
       expect(before.some((r) => r.field_path === 'attacker.address')).toBe(false);
@@ -39,8 +28,7 @@ describe('indicator mapping changes', () => {
       const after = await other.mappingRules.forSource(db, 'generic');
       expect(after.some((r) => r.field_path === 'attacker.address')).toBe(true);
     } finally {
-      await queue.stop();
-      await db.destroy();
+      await second.close();
     }
   });
 

@@ -1,16 +1,5 @@
 import { createHmac } from 'node:crypto';
-import {
-  contextFor,
-  createCore,
-  createLogger,
-  createSource,
-  JobQueue,
-  ServiceError,
-  SYSTEM,
-  sourceIngestPolicy,
-} from '@calseta/core';
-import { createDb } from '@calseta/db';
-import { firstParty } from '@calseta/integrations';
+import { contextFor, createSource, ServiceError, SYSTEM, sourceIngestPolicy } from '@calseta/core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { fixtureText } from './fixtures.js';
 import { createHarness, type Harness } from './harness.js';
@@ -278,17 +267,8 @@ describe('ingest signature verification per source', () => {
 
 describe('source integration changes', () => {
   it('reach another process as soon as they commit, and it caches rows in between', async () => {
-    // A second process: its own pool, queue and listener on the same database.
-    const logger = createLogger({ service: 'test', level: 'silent' });
-    const { db } = createDb({ url: h.databaseUrl, max: 2 });
-    const queue = new JobQueue({ url: h.databaseUrl, logger });
-    const other = createCore({
-      integrations: firstParty,
-      db,
-      queue,
-      logger,
-      config: { dedupWindowHours: 24, webhookSecrets: {}, encryptionKey: h.deps.config.encryptionKey },
-    });
+    const second = h.otherProcess();
+    const other = second.core;
     const src = await configure('splunk', null);
     try {
       await other.notifications.listen('calseta_sources', () => {});
@@ -309,8 +289,7 @@ describe('source integration changes', () => {
       expect(await sourceIngestPolicy(ctx, 'splunk')).toEqual({ configured: true, active: false, secret: SECRET });
     } finally {
       await h.request('DELETE', `/v1/sources/${src.uuid}`);
-      await queue.stop();
-      await db.destroy();
+      await second.close();
     }
   });
 });
