@@ -17,11 +17,12 @@ import { type Kysely, sql } from 'kysely';
 
 const DEFERRED = `IF current_setting('calseta.alert_verdicts', true) = 'deferred' THEN RETURN NULL; END IF;`;
 
-export async function up(db: Kysely<any>): Promise<void> {
+/** 0014's two trigger functions, with `guard` first in each (empty: 0014's own). */
+async function triggerFunctions(db: Kysely<any>, guard: string): Promise<void> {
   await sql`
     CREATE OR REPLACE FUNCTION calseta_alert_links_changed() RETURNS trigger LANGUAGE plpgsql AS $$
     BEGIN
-      ${sql.raw(DEFERRED)}
+      ${sql.raw(guard)}
       IF TG_OP = 'INSERT' THEN
         PERFORM calseta_refresh_alert_verdicts(ARRAY(SELECT DISTINCT alert_id FROM new_links));
       ELSE
@@ -33,7 +34,7 @@ export async function up(db: Kysely<any>): Promise<void> {
   await sql`
     CREATE OR REPLACE FUNCTION calseta_indicator_verdicts_changed() RETURNS trigger LANGUAGE plpgsql AS $$
     BEGIN
-      ${sql.raw(DEFERRED)}
+      ${sql.raw(guard)}
       PERFORM calseta_refresh_alert_verdicts(ARRAY(
         SELECT DISTINCT ai.alert_id
         FROM new_rows n JOIN old_rows o ON o.id = n.id AND o.malice IS DISTINCT FROM n.malice
@@ -44,27 +45,10 @@ export async function up(db: Kysely<any>): Promise<void> {
   `.execute(db);
 }
 
+export async function up(db: Kysely<any>): Promise<void> {
+  await triggerFunctions(db, DEFERRED);
+}
+
 export async function down(db: Kysely<any>): Promise<void> {
-  await sql`
-    CREATE OR REPLACE FUNCTION calseta_alert_links_changed() RETURNS trigger LANGUAGE plpgsql AS $$
-    BEGIN
-      IF TG_OP = 'INSERT' THEN
-        PERFORM calseta_refresh_alert_verdicts(ARRAY(SELECT DISTINCT alert_id FROM new_links));
-      ELSE
-        PERFORM calseta_refresh_alert_verdicts(ARRAY(SELECT DISTINCT alert_id FROM old_links));
-      END IF;
-      RETURN NULL;
-    END $$
-  `.execute(db);
-  await sql`
-    CREATE OR REPLACE FUNCTION calseta_indicator_verdicts_changed() RETURNS trigger LANGUAGE plpgsql AS $$
-    BEGIN
-      PERFORM calseta_refresh_alert_verdicts(ARRAY(
-        SELECT DISTINCT ai.alert_id
-        FROM new_rows n JOIN old_rows o ON o.id = n.id AND o.malice IS DISTINCT FROM n.malice
-        JOIN alert_indicators ai ON ai.indicator_id = n.id
-      ));
-      RETURN NULL;
-    END $$
-  `.execute(db);
+  await triggerFunctions(db, '');
 }
