@@ -13,8 +13,9 @@ import { isRecord } from '@calseta/plugin-sdk';
  * - in text: the word after `Bearer` / `SSWS` (Okta), a value after a credential name and `=`/`:`
  *   (`access_token=…&`, `"password": "…"`), JWT-shaped words (`eyJ….….…`), and every given secret.
  *
- * Linear in the input: one pass per string with a hand-written scanner (no backtracking regex), depth
- * bounded (deeper values become {@link TOO_DEEP}), no recursion beyond that bound.
+ * Linear in the input: native checks decide whether a string could hold any of these, then one pass
+ * with a hand-written scanner (no backtracking regex); depth bounded (deeper values become
+ * {@link TOO_DEEP}), no recursion beyond that bound. Copy on write: clean parts are returned as they are.
  */
 
 export const REDACTED = '[REDACTED]';
