@@ -328,12 +328,14 @@ async function lockAlerts(
     .filter((w) => w.malice !== w.was && !inserted.has(Number(w.id)))
     .map((w) => w.id);
   const batch = new Set(items.map((i) => Number(i.alert.id)));
-  const others =
+  // A union of ids, not `id = ANY(…) OR id IN (…)`: an OR with a subquery is a filter on every alert.
+  const ids =
     changed.length === 0
-      ? sql``
-      : sql`OR id IN (SELECT ai.alert_id FROM alert_indicators ai WHERE ai.indicator_id = ANY(${changed}::bigint[]))`;
+      ? sql`SELECT unnest(${[...batch]}::bigint[])`
+      : sql`SELECT unnest(${[...batch]}::bigint[]) UNION
+            SELECT ai.alert_id FROM alert_indicators ai WHERE ai.indicator_id = ANY(${changed}::bigint[])`;
   const { rows } = await sql<{ id: number }>`
-    SELECT id FROM alerts WHERE id = ANY(${[...batch]}::bigint[]) ${others} ORDER BY id FOR UPDATE`.execute(trx);
+    SELECT id FROM alerts WHERE id IN (${ids}) ORDER BY id FOR UPDATE`.execute(trx);
   return rows.map((r) => Number(r.id)).filter((id) => !batch.has(id));
 }
 
