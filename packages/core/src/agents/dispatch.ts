@@ -14,7 +14,7 @@ import { targetingSubjectOf } from '../context/subject.js';
 import { activityRow, insertActivityRows } from '../infra/activity.js';
 import type { ServiceContext } from '../infra/context.js';
 import { notFound, ServiceError } from '../infra/errors.js';
-import { GroupCommit } from '../infra/group-commit.js';
+import { groupCommitPerDatabase } from '../infra/group-commit.js';
 import { newUuid } from '../infra/ids.js';
 import type { JobPayload } from '../infra/jobs/catalogue.js';
 import { countDeliveryAttempt, observeAlertDelivered } from '../infra/telemetry/metrics.js';
@@ -383,7 +383,13 @@ interface RecordedAttempt {
   delay: number;
 }
 
-const recorders = new WeakMap<object, GroupCommit<AttemptRecord, RecordedAttempt>>();
+const recorderOf = groupCommitPerDatabase((ctx: ServiceContext) => ({
+  commit: (records: AttemptRecord[]) => commitAttempts(ctx, records),
+  keyOf: (r: AttemptRecord) => String(r.run.id),
+  logger: ctx.logger,
+  batchFailed: 'recording delivery attempts failed; recording them one by one',
+  maxBatch: 200,
+}));
 
 /**
  * Record an attempt: the run's status and attempt log, its activity event once finished, the next
@@ -391,20 +397,7 @@ const recorders = new WeakMap<object, GroupCommit<AttemptRecord, RecordedAttempt
  * statement each for the runs, the events and the retries, one commit (group commit per process).
  */
 export async function recordAttempt(ctx: ServiceContext, record: AttemptRecord): Promise<RecordedAttempt> {
-  let recorder = recorders.get(ctx.db);
-  if (recorder === undefined) {
-    recorder = new GroupCommit<AttemptRecord, RecordedAttempt>({
-      commit: (records) => commitAttempts(ctx, records),
-      keyOf: (r) => String(r.run.id),
-      overloaded: () => new Error('unreachable: attempt records are never refused'),
-      logger: ctx.logger,
-      batchFailed: 'recording delivery attempts failed; recording them one by one',
-      maxBatch: 200,
-      maxWaiting: Number.POSITIVE_INFINITY,
-    });
-    recorders.set(ctx.db, recorder);
-  }
-  const recorded = await recorder.submit(record);
+  const recorded = await recorderOf(ctx).submit(record);
   const { agent, run, attempt, outcome, body } = record;
   if (recorded.status === 'retrying') ctx.queue.announce(JOB);
   countDeliveryAttempt(agent.name, recorded.status, body === '' ? null : outcome.duration_ms / 1000);

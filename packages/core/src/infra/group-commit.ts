@@ -111,3 +111,28 @@ export class GroupCommit<T, R> {
     }
   }
 }
+
+/** The options of a writer whose callers bound themselves (a worker's jobs): nothing is ever refused. */
+type UnboundedOptions<T, R> = Omit<GroupCommitOptions<T, R>, 'overloaded' | 'maxWaiting'>;
+
+/**
+ * One group commit per database handle — per process, made on first use — for writers whose callers
+ * already bound how many items wait (a worker runs at most its concurrency of jobs).
+ */
+export function groupCommitPerDatabase<C extends { db: object }, T, R>(
+  options: (ctx: C) => UnboundedOptions<T, R>,
+): (ctx: C) => GroupCommit<T, R> {
+  const writers = new WeakMap<object, GroupCommit<T, R>>();
+  return (ctx) => {
+    let writer = writers.get(ctx.db);
+    if (writer === undefined) {
+      writer = new GroupCommit({
+        ...options(ctx),
+        overloaded: () => new Error('unreachable: the callers bound their own items'),
+        maxWaiting: Number.POSITIVE_INFINITY,
+      });
+      writers.set(ctx.db, writer);
+    }
+    return writer;
+  };
+}

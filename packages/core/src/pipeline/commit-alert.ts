@@ -14,7 +14,7 @@ import type { TargetingSubject } from '../context/targeting.js';
 import { alertMalice } from '../indicators/malice.js';
 import { activityRow, insertActivityRows } from '../infra/activity.js';
 import type { ServiceContext } from '../infra/context.js';
-import { GroupCommit } from '../infra/group-commit.js';
+import { groupCommitPerDatabase } from '../infra/group-commit.js';
 import { newUuid } from '../infra/ids.js';
 import { insertJson } from '../infra/insert-json.js';
 import type { JobPayload } from '../infra/jobs/catalogue.js';
@@ -61,7 +61,13 @@ const EVENTS_PER_NOTIFY = 40;
 const MAX_BATCH = 64;
 const INACTIVE = 'Agent is inactive';
 
-const committers = new WeakMap<object, GroupCommit<AlertToCommit, CommittedAlert>>();
+const committerOf = groupCommitPerDatabase((ctx: ServiceContext) => ({
+  commit: (items: AlertToCommit[]) => ctx.db.transaction().execute((trx) => commitAlerts(ctx, trx, items)),
+  keyOf: (i: AlertToCommit) => String(i.alert.id),
+  logger: ctx.logger,
+  batchFailed: 'pipeline commit failed; committing alerts one by one',
+  maxBatch: MAX_BATCH,
+}));
 
 /**
  * Store one alert's pipeline result. Alerts this process finishes while an earlier commit is
@@ -69,20 +75,7 @@ const committers = new WeakMap<object, GroupCommit<AlertToCommit, CommittedAlert
  * whatever its size (a failed batch is retried alert by alert).
  */
 export function commitAlert(ctx: ServiceContext, item: AlertToCommit): Promise<CommittedAlert> {
-  let committer = committers.get(ctx.db);
-  if (committer === undefined) {
-    committer = new GroupCommit<AlertToCommit, CommittedAlert>({
-      commit: (items) => ctx.db.transaction().execute((trx) => commitAlerts(ctx, trx, items)),
-      keyOf: (i) => String(i.alert.id),
-      overloaded: () => new Error('unreachable: the worker bounds its own jobs'),
-      logger: ctx.logger,
-      batchFailed: 'pipeline commit failed; committing alerts one by one',
-      maxBatch: MAX_BATCH,
-      maxWaiting: Number.POSITIVE_INFINITY,
-    });
-    committers.set(ctx.db, committer);
-  }
-  return committer.submit(item);
+  return committerOf(ctx).submit(item);
 }
 
 const keyOf = (i: { type: string; value: string }) => `${i.type}\u0000${i.value}`;

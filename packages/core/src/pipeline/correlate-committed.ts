@@ -1,9 +1,18 @@
 import { correlateAlerts } from '../incidents/correlate.js';
 import { dispatchIncidentUpdates } from '../incidents/delivery.js';
 import type { ServiceContext } from '../infra/context.js';
-import { GroupCommit } from '../infra/group-commit.js';
+import { groupCommitPerDatabase } from '../infra/group-commit.js';
 
-const correlators = new WeakMap<object, GroupCommit<number, undefined>>();
+const correlatorOf = groupCommitPerDatabase((ctx: ServiceContext) => ({
+  commit: async (alertIds: number[]) => {
+    await dispatchIncidentUpdates(ctx, await correlateAlerts(ctx, alertIds));
+    return alertIds.map(() => undefined);
+  },
+  keyOf: (id: number) => String(id),
+  logger: ctx.logger,
+  batchFailed: 'correlating a batch failed; correlating its alerts one by one',
+  maxBatch: 50,
+}));
 
 /**
  * After an alert's enrichment commit: correlate it into incidents (issue 23) and schedule the
@@ -12,21 +21,5 @@ const correlators = new WeakMap<object, GroupCommit<number, undefined>>();
  * correlates it again (correlation is idempotent).
  */
 export function correlateCommitted(ctx: ServiceContext, alertId: number): Promise<undefined> {
-  let correlator = correlators.get(ctx.db);
-  if (correlator === undefined) {
-    correlator = new GroupCommit<number, undefined>({
-      commit: async (alertIds) => {
-        await dispatchIncidentUpdates(ctx, await correlateAlerts(ctx, alertIds));
-        return alertIds.map(() => undefined);
-      },
-      keyOf: (id) => String(id),
-      overloaded: () => new Error('unreachable: the worker bounds its own jobs'),
-      logger: ctx.logger,
-      batchFailed: 'correlating a batch failed; correlating its alerts one by one',
-      maxBatch: 50,
-      maxWaiting: Number.POSITIVE_INFINITY,
-    });
-    correlators.set(ctx.db, correlator);
-  }
-  return correlator.submit(alertId);
+  return correlatorOf(ctx).submit(alertId);
 }
