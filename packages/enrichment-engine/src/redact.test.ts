@@ -1,3 +1,5 @@
+import { readdirSync, readFileSync } from 'node:fs';
+import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 // A frozen migration cannot import the engine; the engine's test reads the migration's copy instead.
 import { NAMES as SCRUBBED_BY_MIGRATION_0011 } from '../../db/src/migrations/0011_scrub_provider_credentials.js';
@@ -115,6 +117,24 @@ describe('redactCredentials', () => {
     expect(out.leaked.note).toBe(`Authorization: Bearer ${REDACTED}`);
     expect(body.leaked.note).toContain(JWT); // the input is never changed
     expect(redactCredentials(clean)).toBe(clean);
+  });
+
+  it('its shortcuts agree with the full scan on every string of the real-world and reference payloads', () => {
+    const root = path.resolve(import.meta.dirname, '../../../../shared/fixtures');
+    const strings: string[] = [];
+    const collect = (value: unknown): void => {
+      if (typeof value === 'string') strings.push(value);
+      else if (value !== null && typeof value === 'object') for (const v of Object.values(value)) collect(v);
+    };
+    for (const dir of ['real-world', 'calseta-v1']) {
+      for (const name of readdirSync(path.join(root, dir)).filter((n) => n.endsWith('.json'))) {
+        const text = readFileSync(path.join(root, dir, name), 'utf8');
+        strings.push(text);
+        collect(JSON.parse(text));
+      }
+    }
+    expect(strings.length).toBeGreaterThan(500);
+    for (const s of strings) expect(redactText(s), s.slice(0, 80)).toBe(s.length < 8 ? s : scan(s));
   });
 
   it('its shortcuts (memo, text passed over natively) redact exactly what the full scan redacts', () => {
