@@ -65,7 +65,7 @@ export async function executeWorkflow(
         confidence: data.confidence,
       });
     }
-    return insertQueuedRun(ctx, trx, workflow, {
+    const runId = await insertQueuedRun(ctx, trx, workflow, {
       trigger,
       context: {
         ...context,
@@ -74,11 +74,13 @@ export async function executeWorkflow(
         requested_by: ctx.actor.type === 'system' ? 'system' : ctx.actor.key.prefix,
       },
     });
+    // Read in the transaction: once announced, a worker may already be running it.
+    return { run: toRun(await runsQuery(trx).where('r.id', '=', runId).executeTakeFirstOrThrow()) };
   });
-  if (typeof outcome !== 'number') {
+  if (!('run' in outcome)) {
     ctx.queue.announce('notify-approval');
     return outcome;
   }
   ctx.queue.announce('execute-workflow');
-  return toRun(await runsQuery(ctx.db).where('r.id', '=', outcome).executeTakeFirstOrThrow());
+  return outcome.run;
 }
