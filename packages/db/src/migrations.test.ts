@@ -190,6 +190,7 @@ describe('migrations on an empty database', () => {
       '0021_drop_single_indicator_index',
       '0022_cache_raw_apart',
       '0023_deferred_alert_verdicts',
+      '0025_verdict_refresh_after_lock',
     ]);
     expect(await migrateToLatest(empty.db)).toEqual(migrationNames());
     expect(await migrateToLatest(empty.db)).toEqual([]);
