@@ -1,7 +1,8 @@
-import { hashApiKey, slackSignature, verifySlackSignature } from '@calseta/core';
+import { decideApproval, executeWorkflow, hashApiKey, slackSignature, verifySlackSignature } from '@calseta/core';
 import { slackMessage } from '@calseta/integrations';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createHarness, type Harness } from './harness.js';
+import { workerWinsRace } from './late-read.js';
 import { startRecorder } from './recorder.js';
 
 const CODE = `export async function run(ctx) {
@@ -143,6 +144,35 @@ describe('workflow approvals: gate, REST decisions, expiry (no notifier)', () =>
     expect(
       (await h.request('POST', `/v1/workflow-approvals/${crypto.randomUUID()}/approve`, { key: approver })).status,
     ).toBe(404);
+  });
+
+  it('execute and approve answer with what they committed, even when the worker has already run it', async () => {
+    const input = { indicator_type: 'ip', indicator_value: '203.0.113.8', reason: 'r', confidence: 0.5 };
+    const direct = await newWorkflow(h, { approval_mode: 'never' });
+    let ran = h.nextJob((o) => o.name === 'execute-workflow');
+    let race = workerWinsRace(h, 'execute-workflow', ran);
+    try {
+      const run = await executeWorkflow(race.ctx, { uuid: direct.uuid, input });
+      expect(await ran).toMatchObject({ state: 'completed' });
+      expect(run).toMatchObject({ status: 'queued', started_at: null, result: null });
+    } finally {
+      await race.close();
+    }
+
+    const gated = await newWorkflow(h);
+    const uuid = (await execute(gated.uuid, agent)).body.data.approval_request_uuid;
+    ran = h.nextJob((o) => o.name === 'execute-workflow');
+    race = workerWinsRace(h, 'execute-workflow', ran);
+    try {
+      const decided = await decideApproval(race.ctx, uuid, 'approve', {
+        decider: { id: 'person:test', kind: 'person' },
+        via: 'rest',
+      });
+      expect(await ran).toMatchObject({ state: 'completed' });
+      expect(decided).toMatchObject({ status: 'approved', run_uuid: expect.any(String), execution_result: null });
+    } finally {
+      await race.close();
+    }
   });
 
   it('expiry: deciding late is 409 APPROVAL_EXPIRED; reads and the sweeper mark rows expired', async () => {

@@ -400,7 +400,8 @@ export async function decideApproval(
     if (row.notifier_type !== 'none') {
       await ctx.queue.send('notify-approval', { approval_id: row.id, event: 'decided' }, { db: trx });
     }
-    return 'decided' as const;
+    // Read in the transaction: once committed, a worker may already have run it (execution_result).
+    return approvalQuery(trx).where('a.id', '=', row.id).executeTakeFirstOrThrow();
   });
   if (outcome === 'expired') {
     const row = await findApproval(ctx, uuid);
@@ -410,7 +411,7 @@ export async function decideApproval(
   }
   ctx.queue.announce('execute-workflow');
   ctx.queue.announce('notify-approval');
-  return toApproval(await approvalQuery(ctx.db).where('a.uuid', '=', uuid).executeTakeFirstOrThrow());
+  return toApproval(outcome);
 }
 
 /**
