@@ -1,7 +1,9 @@
+import { redeliverAgentRun } from '@calseta/core';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { startAgentEndpoint, verifySignature } from './agent-endpoint.js';
 import { fixture } from './fixtures.js';
 import { createHarness, type Harness } from './harness.js';
+import { workerWinsRace } from './late-read.js';
 
 const FIXTURES = [
   ['01_sentinel_brute_force_tor.json', 'sentinel'],
@@ -283,6 +285,24 @@ describe('agent dispatch end to end (real worker, real HTTP endpoint)', () => {
     expect(after.find((r) => r.uuid === again.body.data.uuid)?.status).toBe('delivered');
     expect((await h.request('POST', '/v1/agent-runs/00000000-0000-4000-8000-000000000000/redeliver')).status).toBe(404);
     expect((await h.request('GET', '/v1/agent-runs/00000000-0000-4000-8000-000000000000')).status).toBe(404);
+  });
+
+  it('redeliver answers with the delivery as committed, even when the worker has already made it', async () => {
+    await registerAgent('redeliver-race');
+    const uuid = await ingestAndEnrich('elastic', fixture('02_elastic_malware_hash.json'));
+    const [original] = await until(uuid, finished);
+    const [{ max }] = (await h.query<{ max: number }>('SELECT max(id)::int AS max FROM agent_runs')) as [
+      { max: number },
+    ];
+    const delivered = h.nextJob((o) => o.name === 'dispatch-agent' && (o.data as { run_id: number }).run_id > max);
+    const race = workerWinsRace(h, 'dispatch-agent', delivered);
+    try {
+      const again = await redeliverAgentRun(race.ctx, { uuid: (original as RunRow).uuid });
+      expect(await delivered).toMatchObject({ state: 'completed' });
+      expect(again).toMatchObject({ trigger: 'redeliver', status: 'pending', attempt_count: 0, completed_at: null });
+    } finally {
+      await race.close();
+    }
   });
 
   it('an agent deactivated before its retry is cancelled, not delivered', async () => {

@@ -158,7 +158,7 @@ export async function dispatchAgent(
  */
 export async function redeliverAgentRun(ctx: ServiceContext, { uuid: runUuid }: { uuid: string }): Promise<AgentRun> {
   authorize(ctx, 'agents:write');
-  const runId = await ctx.db.transaction().execute(async (trx) => {
+  const redelivery = await ctx.db.transaction().execute(async (trx) => {
     const run = await trx
       .selectFrom('agent_runs')
       .select(['id', 'alert_id', 'agent_registration_id', 'idempotency_key', 'status'])
@@ -182,10 +182,11 @@ export async function redeliverAgentRun(ctx: ServiceContext, { uuid: runUuid }: 
     ]);
     const queued = inserted as QueuedRun;
     await enqueueFirstAttempts(ctx, trx, run.alert_id, [queued]);
-    return queued.id;
+    // Read in the transaction: once committed, a worker may already be delivering it.
+    return agentRunById(trx, queued.id);
   });
   ctx.queue.announce(JOB);
-  return agentRunById(ctx.db, runId);
+  return redelivery;
 }
 
 /** Atomically take attempt `attempt` of a delivery (or re-take it after a crashed worker's lease ran out). */
@@ -516,7 +517,7 @@ async function commitAttempts(ctx: ServiceContext, records: AttemptRecord[]): Pr
  * idempotency key. The worker runs this every few seconds (docs/adr/0014).
  */
 export async function sweepStalledDeliveries(ctx: ServiceContext, limit = 500): Promise<number> {
-  return ctx.db.transaction().execute(async (trx) => {
+  const swept = await ctx.db.transaction().execute(async (trx) => {
     const { rows } = await sql<{ id: number; alert_id: number; agent_registration_id: number; attempt_count: number }>`
       UPDATE agent_runs AS r SET
         status = 'retrying',
@@ -542,12 +543,14 @@ export async function sweepStalledDeliveries(ctx: ServiceContext, limit = 500): 
       })),
       { db: trx },
     );
-    if (rows.length > 0) {
-      ctx.logger.warn({ deliveries: rows.length }, 'retrying deliveries whose worker stopped during an attempt');
-      ctx.queue.announce(JOB);
-    }
     return rows.length;
   });
+  // Announced once committed: a worker woken before the commit finds nothing and waits for its next poll.
+  if (swept > 0) {
+    ctx.logger.warn({ deliveries: swept }, 'retrying deliveries whose worker stopped during an attempt');
+    ctx.queue.announce(JOB);
+  }
+  return swept;
 }
 
 async function enrichedAtOf(ctx: ServiceContext, alertId: number): Promise<Date | null> {
