@@ -1,4 +1,5 @@
 import { randomUUID } from 'node:crypto';
+import { addAlertIndicators, contextFor, SYSTEM } from '@calseta/core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createHarness, type Harness } from './harness.js';
 
@@ -615,6 +616,22 @@ describe('POST /v1/alerts/{uuid}/indicators', () => {
     const activity = await h.request('GET', `/v1/alerts/${uuid}/activity`);
     const added = activity.body.data.filter((e: { event_type: string }) => e.event_type === 'alert_indicators_added');
     expect(added).toHaveLength(2);
+  });
+
+  it('wakes the workers once the enrichment job is committed (else it waits for their idle poll)', async () => {
+    const uuid = await seed({ title: 'Manual indicators announced' });
+    const announced: string[] = [];
+    const queue = Object.create(h.deps.queue) as typeof h.deps.queue;
+    queue.announce = (name) => {
+      announced.push(name);
+      h.deps.queue.announce(name);
+    };
+    const ctx = { ...contextFor(h.deps, SYSTEM), queue };
+    const input = { indicators: [{ type: 'ip' as const, value: '203.0.113.51' }] };
+    await addAlertIndicators(ctx, { uuid, input, enrich: false });
+    expect(announced).toEqual([]);
+    await addAlertIndicators(ctx, { uuid, input });
+    expect(announced).toEqual(['enrich-alert']);
   });
 
   it('refuses bad input whole, and unknown alerts', async () => {

@@ -152,7 +152,7 @@ export async function addAlertIndicators(
   authorize(ctx, 'alerts:write');
   const { indicators } = IndicatorAddRequestSchema.parse(input);
   const unique = [...new Map(indicators.map((i) => [`${i.type}\u0000${i.value}`, i])).values()];
-  return ctx.db.transaction().execute(async (trx) => {
+  const result = await ctx.db.transaction().execute(async (trx) => {
     const alert = await trx.selectFrom('alerts').select('id').where('uuid', '=', uuid).executeTakeFirst();
     if (!alert) throw notFound('Alert');
     const added = await linkIndicators(
@@ -189,4 +189,7 @@ export async function addAlertIndicators(
       .execute();
     return { added_count: added, indicators: rows.map((row) => toIndicator(row)), enrich_requested: enrich };
   });
+  // Woken once committed; unannounced, the job waited for a worker's idle poll.
+  if (enrich) ctx.queue.announce('enrich-alert');
+  return result;
 }
