@@ -92,7 +92,8 @@ async function wants(
  * After correlation (`correlateAlerts(...).changes`): schedule the deliveries of every incident that
  * opened or grew to every active per-incident agent that matches one of its new alerts or already
  * follows it. Cheap when nothing is registered per incident (one query). Pass a context whose `db`
- * is the correlation's transaction to make the schedule commit with it.
+ * is the correlation's transaction to make the schedule commit with it (then announce
+ * `deliver-incident` once it has committed, if `scheduled > 0`).
  */
 export async function dispatchIncidentUpdates(
   ctx: ServiceContext,
@@ -164,7 +165,9 @@ export async function dispatchIncidentUpdates(
     }
     return scheduled;
   };
-  const scheduled = ctx.db.isTransaction ? await schedule(ctx.db) : await ctx.db.transaction().execute(schedule);
+  // In the caller's transaction the caller announces once committed: woken earlier, a worker finds nothing.
+  if (ctx.db.isTransaction) return { scheduled: await schedule(ctx.db) };
+  const scheduled = await ctx.db.transaction().execute(schedule);
   if (scheduled > 0) ctx.queue.announce(JOB);
   return { scheduled };
 }
