@@ -171,6 +171,19 @@ export interface AlertIndicatorsTable {
   updated_at: TimestampDefault;
 }
 
+/**
+ * An indicator's history, kept by the database (migration 0024): the alerts carrying the value and
+ * when the earliest and latest of them occurred. A row exists while the indicator has a link; read it
+ * with `calseta_indicator_history(ids)` inside a transaction that changed links (its changes are
+ * applied when it commits).
+ */
+export interface IndicatorHistoryTable {
+  indicator_id: number;
+  alert_count: number;
+  first_seen: Timestamp;
+  last_seen: Timestamp;
+}
+
 export interface ApiKeysTable {
   id: Id;
   uuid: Defaulted<string>;
@@ -692,6 +705,7 @@ export interface Database {
   alert_fingerprints: AlertFingerprintsTable;
   indicators: IndicatorsTable;
   alert_indicators: AlertIndicatorsTable;
+  indicator_history: IndicatorHistoryTable;
   api_keys: ApiKeysTable;
   source_integrations: SourceIntegrationsTable;
   indicator_field_mappings: IndicatorFieldMappingsTable;

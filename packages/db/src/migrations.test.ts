@@ -29,6 +29,7 @@ const TABLES = [
   'incident_findings',
   'incidents',
   'indicator_field_mappings',
+  'indicator_history',
   'indicators',
   'oidc_logins',
   'provider_rate_state',
@@ -98,6 +99,7 @@ describe('schema', () => {
           'enrichment_inflight',
           'incident_correlation_keys',
           'incident_delivery_cursors',
+          'indicator_history',
           'oidc_logins',
           'provider_rate_state',
           'rate_limit_buckets',
@@ -190,6 +192,7 @@ describe('migrations on an empty database', () => {
       '0021_drop_single_indicator_index',
       '0022_cache_raw_apart',
       '0023_deferred_alert_verdicts',
+      '0024_indicator_history',
       '0025_verdict_refresh_after_lock',
     ]);
     expect(await migrateToLatest(empty.db)).toEqual(migrationNames());

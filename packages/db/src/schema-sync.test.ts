@@ -163,6 +163,12 @@ const EXPECTED: DatabaseSpec = {
     created_at: 'default Date',
     updated_at: 'default Date',
   },
+  indicator_history: {
+    indicator_id: 'required number',
+    alert_count: 'required number',
+    first_seen: 'required Date',
+    last_seen: 'required Date',
+  },
   alerts: {
     id: 'default number',
     uuid: 'default string',

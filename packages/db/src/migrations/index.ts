@@ -30,6 +30,7 @@ import * as m0020 from './0020_users_email_verified.js';
 import * as m0021 from './0021_drop_single_indicator_index.js';
 import * as m0022 from './0022_cache_raw_apart.js';
 import * as m0023 from './0023_deferred_alert_verdicts.js';
+import * as m0024 from './0024_indicator_history.js';
 import * as m0025 from './0025_verdict_refresh_after_lock.js';
 
 export const migrations: Readonly<Record<string, Migration>> = Object.freeze({
@@ -55,5 +56,6 @@ export const migrations: Readonly<Record<string, Migration>> = Object.freeze({
   '0021_drop_single_indicator_index': m0021,
   '0022_cache_raw_apart': m0022,
   '0023_deferred_alert_verdicts': m0023,
+  '0024_indicator_history': m0024,
   '0025_verdict_refresh_after_lock': m0025,
 });
