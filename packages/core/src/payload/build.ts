@@ -30,6 +30,8 @@ import { SCAN_MAX } from './text.js';
 export const DEFAULT_TOKEN_BUDGET = 2_000;
 /** Earlier alerts sharing indicators, at most. */
 const RELATED_LIMIT = 10;
+/** Earlier links read per indicator of the alert when looking for related alerts (newest first). */
+const RELATED_SCAN = 100;
 /** Active workflows offered, at most. */
 const WORKFLOW_LIMIT = 20;
 
@@ -47,41 +49,64 @@ export interface PayloadOptions {
   subject?: TargetingSubject;
 }
 
+interface RelatedRow {
+  uuid: string;
+  title: string;
+  severity: string;
+  status: string;
+  close_classification: string | null;
+  closed_at: Date | null;
+  occurred_at: Date;
+  malice_override: string | null;
+  agent_findings: unknown;
+  shared: string[];
+  verdicts: string[];
+}
+
 /**
- * Earlier alerts sharing at least one indicator with this one, most shared first, then newest:
- * with their status, classification, verdict and findings, so an agent sees how the same
+ * Earlier alerts (stored before this one) sharing at least one indicator with it, most shared first,
+ * then newest: with their status, classification, verdict and findings, so an agent sees how the same
  * indicators were judged before.
+ *
+ * Bounded whatever a value's history: the candidates are, per indicator of the alert, its newest
+ * `max(RELATED_SCAN, limit)` earlier links (an index range of alert_indicators (indicator_id,
+ * alert_id DESC)); each candidate's shared indicators are then counted exactly (its own links, by
+ * key). A value on 100,000 alerts costs the same as one on 100; an old alert sharing only such a
+ * value with this one, behind its newest links, is not found.
  */
 export async function relatedAlerts(db: Db, alertId: number, limit = RELATED_LIMIT): Promise<RelatedAlert[]> {
-  const rows = await db
-    .selectFrom('alert_indicators as mine')
-    .innerJoin('alert_indicators as theirs', 'theirs.indicator_id', 'mine.indicator_id')
-    .innerJoin('alerts', 'alerts.id', 'theirs.alert_id')
-    .innerJoin('indicators', 'indicators.id', 'mine.indicator_id')
-    .innerJoin('alerts as self', 'self.id', 'mine.alert_id')
-    .where('mine.alert_id', '=', alertId)
-    .where('theirs.alert_id', '!=', alertId)
-    .whereRef('alerts.created_at', '<=', 'self.created_at')
-    .groupBy('alerts.id')
-    .select([
-      'alerts.id',
-      'alerts.uuid',
-      'alerts.title',
-      'alerts.severity',
-      'alerts.status',
-      'alerts.close_classification',
-      'alerts.closed_at',
-      'alerts.occurred_at',
-      'alerts.malice_override',
-      'alerts.agent_findings',
-      sql<string[]>`array_agg(DISTINCT indicators.type || ':' || indicators.value)`.as('shared'),
-      sql<string[]>`(SELECT coalesce(array_agg(i.malice), '{}') FROM alert_indicators ai
-        JOIN indicators i ON i.id = ai.indicator_id WHERE ai.alert_id = alerts.id)`.as('verdicts'),
-    ])
-    .orderBy(sql`count(DISTINCT mine.indicator_id)`, 'desc')
-    .orderBy('alerts.created_at', 'desc')
-    .limit(limit)
-    .execute();
+  const { rows } = await sql<RelatedRow>`
+    WITH ranked AS (
+      SELECT a.id, a.created_at, shared.n
+      FROM (
+        SELECT DISTINCT c.alert_id
+        FROM alert_indicators mine
+        CROSS JOIN LATERAL (
+          SELECT theirs.alert_id FROM alert_indicators theirs
+          WHERE theirs.indicator_id = mine.indicator_id AND theirs.alert_id < ${alertId}
+          ORDER BY theirs.alert_id DESC LIMIT ${Math.max(RELATED_SCAN, limit)}
+        ) c
+        WHERE mine.alert_id = ${alertId}
+      ) candidates
+      JOIN alerts a ON a.id = candidates.alert_id
+      CROSS JOIN LATERAL (
+        SELECT count(*) AS n FROM alert_indicators x
+        WHERE x.alert_id = candidates.alert_id
+          AND x.indicator_id = ANY(ARRAY(SELECT indicator_id FROM alert_indicators WHERE alert_id = ${alertId}))
+      ) shared
+      ORDER BY shared.n DESC, a.created_at DESC, a.id DESC
+      LIMIT ${limit}
+    )
+    SELECT a.uuid, a.title, a.severity, a.status, a.close_classification, a.closed_at, a.occurred_at,
+      a.malice_override, a.agent_findings,
+      ARRAY(SELECT i.type || ':' || i.value FROM alert_indicators x JOIN alert_indicators mine
+              ON mine.indicator_id = x.indicator_id AND mine.alert_id = ${alertId}
+            JOIN indicators i ON i.id = x.indicator_id
+            WHERE x.alert_id = a.id) AS shared,
+      ARRAY(SELECT i.malice FROM alert_indicators ai JOIN indicators i ON i.id = ai.indicator_id
+            WHERE ai.alert_id = a.id) AS verdicts
+    FROM ranked r JOIN alerts a ON a.id = r.id
+    ORDER BY r.n DESC, r.created_at DESC, r.id DESC`.execute(db);
   return rows.map((r) => ({
     uuid: r.uuid,
     title: r.title,
@@ -99,11 +124,22 @@ export async function relatedAlerts(db: Db, alertId: number, limit = RELATED_LIM
   }));
 }
 
-/** The alert's indicators as the payload shows them, in link order, with our own history of each value. */
+/**
+ * The alert's indicators as the payload shows them, in link order, with our own history of each
+ * value: read from indicator_history (migration 0024), kept by the database, one row per value
+ * whatever the number of alerts carrying it. `indicators.last_seen` is not kept up to date.
+ */
 async function linkedIndicators(db: Db, alertId: number): Promise<PayloadSources['indicators']> {
   const indicators = await db
     .selectFrom('alert_indicators')
     .innerJoin('indicators', 'indicators.id', 'alert_indicators.indicator_id')
+    .innerJoin('alerts', 'alerts.id', 'alert_indicators.alert_id')
+    .leftJoin(
+      sql<{ indicator_id: number; alert_count: number; first_seen: Date; last_seen: Date }>`calseta_indicator_history(
+        ARRAY(SELECT indicator_id FROM alert_indicators WHERE alert_id = ${alertId}))`.as('h'),
+      'h.indicator_id',
+      'indicators.id',
+    )
     .select([
       'indicators.uuid',
       'indicators.type',
@@ -113,12 +149,10 @@ async function linkedIndicators(db: Db, alertId: number): Promise<PayloadSources
       'indicators.malice_explanation',
       'indicators.enrichment_results',
       'alert_indicators.source_field',
-      // Our own history of the value: the alerts that carried it, and when they occurred
-      // (ix_alert_indicators_indicator_id_alert_id). `indicators.last_seen` is not kept up to date.
-      sql<{ n: number; first: string; last: string }>`(SELECT json_build_object('n', count(*),
-          'first', min(a.occurred_at), 'last', max(a.occurred_at))
-          FROM alert_indicators h JOIN alerts a ON a.id = h.alert_id
-          WHERE h.indicator_id = indicators.id)`.as('history'),
+      // The alert itself, should the history not count it yet.
+      sql<number>`coalesce(h.alert_count, 1)`.as('alert_count'),
+      sql<Date>`coalesce(h.first_seen, alerts.occurred_at)`.as('first_seen'),
+      sql<Date>`coalesce(h.last_seen, alerts.occurred_at)`.as('last_seen'),
     ])
     .where('alert_indicators.alert_id', '=', alertId)
     .orderBy('alert_indicators.id')
@@ -132,9 +166,9 @@ async function linkedIndicators(db: Db, alertId: number): Promise<PayloadSources
     source_field: i.source_field,
     explanation: (i.malice_explanation ?? null) as VerdictExplanation | null,
     results: (i.enrichment_results ?? {}) as Record<string, EnrichmentProviderResult>,
-    first_seen: new Date(i.history.first).toISOString(),
-    last_seen: new Date(i.history.last).toISOString(),
-    alert_count: Number(i.history.n),
+    first_seen: iso(i.first_seen),
+    last_seen: iso(i.last_seen),
+    alert_count: Number(i.alert_count),
   }));
 }
 

@@ -535,7 +535,8 @@ export function activeAgents(ctx: ServiceContext): Promise<AgentRow[]> {
 
 /**
  * The payload's indicators of each alert with deliveries, from memory plus one statement for the
- * history of their values (counted in this transaction, so it includes this alert).
+ * history of their values (as this transaction sees it, so it includes this alert): one row per
+ * value, whatever the number of alerts carrying it.
  */
 async function payloadIndicators(
   trx: Db,
@@ -551,10 +552,10 @@ async function payloadIndicators(
   const indicatorIds = [
     ...new Set(wanted.flatMap((i) => i.updates.map((u) => (ids.get(keyOf(u)) as IndicatorRow).id))),
   ];
+  // Kept by the database (migration 0024), with this transaction's new links counted in.
   const { rows } = await sql<{ id: number; n: number; first: Date; last: Date }>`
-    SELECT h.indicator_id AS id, count(*)::int AS n, min(a.occurred_at) AS first, max(a.occurred_at) AS last
-    FROM alert_indicators h JOIN alerts a ON a.id = h.alert_id
-    WHERE h.indicator_id = ANY(${indicatorIds}::bigint[]) GROUP BY h.indicator_id`.execute(trx);
+    SELECT indicator_id AS id, alert_count AS n, first_seen AS first, last_seen AS last
+    FROM calseta_indicator_history(${indicatorIds}::bigint[])`.execute(trx);
   const history = new Map(rows.map((r) => [Number(r.id), r]));
   for (const item of wanted) {
     const sourceFields = new Map((item.extraction?.indicators ?? []).map((e) => [keyOf(e), e.source_field]));
