@@ -111,25 +111,47 @@ describe('links added', () => {
   });
 
   test('are in the history read inside the transaction, and in the table once it commits', async () => {
-    const [a, b] = [await newAlert('2026-02-01T00:00:00Z'), await newAlert('2026-02-02T00:00:00Z')];
-    const x = await newIndicator();
+    const [a, b, c] = [
+      await newAlert('2026-02-01T00:00:00Z'),
+      await newAlert('2026-02-02T00:00:00Z'),
+      await newAlert('2026-01-31T00:00:00Z'),
+    ];
+    const [x, y] = [await newIndicator(), await newIndicator()];
     await link([a, x]);
     const client = await connect();
     await client.query('BEGIN');
     await client.query(linkSql([[b, x]]));
+    // A second statement: its note merges with the first's.
+    await client.query(
+      linkSql([
+        [c, x],
+        [c, y],
+      ]),
+    );
     const read = await client.query(
-      'SELECT alert_count, first_seen, last_seen FROM calseta_indicator_history(ARRAY[$1]::bigint[])',
-      [x],
+      'SELECT indicator_id::int, alert_count, first_seen, last_seen FROM calseta_indicator_history($1::bigint[]) ORDER BY 1',
+      [[x, y]],
     );
     expect(read.rows).toEqual([
-      { alert_count: 2, first_seen: new Date('2026-02-01T00:00:00Z'), last_seen: new Date('2026-02-02T00:00:00Z') },
+      {
+        indicator_id: x,
+        alert_count: 3,
+        first_seen: new Date('2026-01-31T00:00:00Z'),
+        last_seen: new Date('2026-02-02T00:00:00Z'),
+      },
+      {
+        indicator_id: y,
+        alert_count: 1,
+        first_seen: new Date('2026-01-31T00:00:00Z'),
+        last_seen: new Date('2026-01-31T00:00:00Z'),
+      },
     ]);
     // Not applied before the commit: nothing of the hot row is held meanwhile.
     expect((await client.query('SELECT alert_count FROM indicator_history WHERE indicator_id = $1', [x])).rows).toEqual(
       [{ alert_count: 1 }],
     );
     await client.query('COMMIT');
-    expect(await history(x)).toMatchObject({ n: 2 });
+    expect(await history(x)).toMatchObject({ n: 3 });
     expect(await drift()).toEqual([]);
   });
 

@@ -41,10 +41,14 @@ export async function up(db: Kysely<any>): Promise<void> {
     ) WITH (fillfactor = 70)
   `.execute(db);
 
-  // Merges `delta` (the note's shape) into the transaction's note.
+  // Merges `delta` (the note's shape, one entry per indicator) into the transaction's note.
   await sql`
     CREATE FUNCTION calseta_indicator_history_note(delta jsonb) RETURNS void LANGUAGE plpgsql AS $$
     BEGIN
+      IF coalesce(current_setting('calseta.indicator_history', true), '') = '' THEN
+        PERFORM set_config('calseta.indicator_history', delta::text, true);
+        RETURN;
+      END IF;
       PERFORM set_config('calseta.indicator_history', (
         SELECT jsonb_agg(jsonb_build_object('id', id, 'n', n, 'first', first, 'last', last, 'recount', recount))::text
         FROM (
