@@ -182,6 +182,18 @@ async function jobCount(): Promise<number> {
   return (rows[0] as { n: number }).n;
 }
 
+/** Until the worker has ended every job queued so far (re-checked after each job it ends, no timers). */
+async function workerIdle(): Promise<void> {
+  for (;;) {
+    const next = h.nextJob();
+    const { rows } = await h.deps.queue.boss
+      .getDb()
+      .executeSql("SELECT count(*)::int AS n FROM pgboss.job WHERE state IN ('created', 'retry', 'active')", []);
+    if ((rows[0] as { n: number }).n === 0) return;
+    await next;
+  }
+}
+
 describe('ingest: every fixture end to end', () => {
   it.each(CASES)('$file → normalized alert, rule and indicators', async (c) => {
     const processed = h.nextJob((o) => o.state === 'completed');
@@ -343,6 +355,10 @@ describe('ingest: bad input gets a clear error and stores nothing', () => {
       'UNKNOWN_SOURCE',
     ],
   ];
+
+  // The counts below are global: the enrichments of earlier tests' alerts (not awaited there) must
+  // not land between a case's two counts.
+  beforeAll(workerIdle);
 
   it.each(bad)('%s → %i %s', async (_name, path, options, status, code) => {
     const before = [await count('alerts'), await jobCount(), await count('activity_events')];
