@@ -1,5 +1,5 @@
 import { contextFor, relatedAlerts, SYSTEM } from '@calseta/core';
-import { createDb, type DbHandle } from '@calseta/db';
+import { createDb } from '@calseta/db';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type AlertToCommit, commitAlert } from '../../../packages/core/src/pipeline/commit-alert.js';
 import { settleEnrichment } from '../../../packages/core/src/pipeline/enrich-alert.js';
@@ -180,7 +180,8 @@ interface Statement {
   values: unknown[];
 }
 
-type Client = Awaited<ReturnType<DbHandle['pool']['connect']>>;
+/** A checked-out connection (one session: PREPARE, SET and the transaction stay on it). */
+type Client = { query(text: string, values?: unknown[]): Promise<{ rows: any[] }> };
 
 async function rowsRead(client: Client, statement: Statement) {
   const read: Record<string, { seqScans: string[]; rows: number }> = {};
