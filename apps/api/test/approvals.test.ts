@@ -2,7 +2,7 @@ import { decideApproval, executeWorkflow, hashApiKey, slackSignature, verifySlac
 import { slackMessage } from '@calseta/integrations';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createHarness, type Harness } from './harness.js';
-import { workerWinsRace } from './late-read.js';
+import { workerWinsRace } from './races.js';
 import { startRecorder } from './recorder.js';
 
 const CODE = `export async function run(ctx) {
@@ -147,7 +147,7 @@ describe('workflow approvals: gate, REST decisions, expiry (no notifier)', () =>
   });
 
   it('execute and approve answer with what they committed, even when the worker has already run it', async () => {
-    const input = { indicator_type: 'ip', indicator_value: '203.0.113.8', reason: 'r', confidence: 0.5 };
+    const input = { indicator_type: 'ip' as const, indicator_value: '203.0.113.8', reason: 'r', confidence: 0.5 };
     const direct = await newWorkflow(h, { approval_mode: 'never' });
     let ran = h.nextJob((o) => o.name === 'execute-workflow');
     let race = workerWinsRace(h, 'execute-workflow', ran);

@@ -3,7 +3,7 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { startAgentEndpoint, verifySignature } from './agent-endpoint.js';
 import { fixture } from './fixtures.js';
 import { createHarness, type Harness } from './harness.js';
-import { workerWinsRace } from './late-read.js';
+import { workerWinsRace } from './races.js';
 
 const FIXTURES = [
   ['01_sentinel_brute_force_tor.json', 'sentinel'],

@@ -4,6 +4,7 @@ import type { IndicatorType, MaliceLevel } from '@calseta/schema';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { fixture } from './fixtures.js';
 import { createHarness, type Harness } from './harness.js';
+import { holdJobs } from './races.js';
 
 const FIXTURES = [
   ['01_sentinel_brute_force_tor.json', 'sentinel'],
@@ -254,18 +255,7 @@ describe('faults: one provider failing, one timing out, one rate limited', () =>
   const retryReleased = new Promise<void>((resolve) => (releaseRetry = resolve));
   beforeAll(async () => {
     h = await createHarness({
-      wrapQueue: (queue) => {
-        const work = queue.work.bind(queue);
-        queue.work = (name, options) =>
-          work(name, {
-            ...options,
-            handler: async (job) => {
-              if ((job.data as { reason?: string }).reason === 'rate_limited') await retryReleased;
-              return options.handler(job);
-            },
-          });
-        return queue;
-      },
+      wrapQueue: holdJobs((data) => data.reason === 'rate_limited', retryReleased),
       mockProviders: {
         providers: {
           virustotal: { errorRate: 1 },

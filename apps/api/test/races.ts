@@ -1,4 +1,4 @@
-import { type CoreDeps, type JobName, type ServiceContext, SYSTEM } from '@calseta/core';
+import { type CoreDeps, type JobName, type JobQueue, type ServiceContext, SYSTEM } from '@calseta/core';
 import { createDb } from '@calseta/db';
 import type { Harness } from './harness.js';
 
@@ -26,4 +26,24 @@ export function workerWinsRace(h: Harness, job: JobName, workerDone: Promise<unk
   };
   const ctx: ServiceContext = { ...h.deps, db, queue, actor: SYSTEM };
   return { ctx, close: () => db.destroy() };
+}
+
+/**
+ * For `createHarness({ wrapQueue })`: the worker starts no job whose data `matches` until `released`
+ * settles. A job due a moment later (the retry after a 429) then cannot overtake the test's reads of
+ * the state before it, however slow the machine.
+ */
+export function holdJobs(matches: (data: Record<string, unknown>) => boolean, released: Promise<unknown>) {
+  return (queue: JobQueue): JobQueue => {
+    const work = queue.work.bind(queue);
+    queue.work = (name, options) =>
+      work(name, {
+        ...options,
+        handler: async (job) => {
+          if (matches(job.data as Record<string, unknown>)) await released;
+          return options.handler(job);
+        },
+      });
+    return queue;
+  };
 }
