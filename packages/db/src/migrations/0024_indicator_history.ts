@@ -15,10 +15,13 @@
  *   indicator id order (no deadlock between two committers), adding counts and widening the times;
  *   a recount (links removed, a time changed: a bound may have gone) reads the indicator's links by
  *   its index (`alert_indicators (indicator_id, alert_id DESC)`) joined to alerts by key, in a later
- *   statement than the lock, so it sees what the transactions it waited on committed. A hot value (in
- *   every alert, two workers committing) is locked from the commit's last trigger to its end only:
- *   never while the rest of the transaction runs, never before another lock it could wait on (the
- *   table has no foreign key for that reason; the recount deletes an indicator's row with its last link);
+ *   statement than the lock, so it sees what the transactions it waited on committed (one pass over
+ *   that value's links, paid by the transaction removing links — an alert deleted — never by a
+ *   delivery). The trigger fires per changed link; the first firing applies the whole note, the
+ *   others find it empty. A hot value (in every alert, two workers committing) is locked from the
+ *   commit's deferred trigger to its end only: never while the rest of the transaction runs, never
+ *   before another lock it could wait on (the table has no foreign key for that reason; the recount
+ *   deletes an indicator's row with its last link);
  * - `calseta_indicator_history(ids)` reads the figures as this transaction sees them: the rows, plus
  *   the transaction's note (the pipeline builds its payload before committing its links).
  *
