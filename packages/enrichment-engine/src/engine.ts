@@ -337,7 +337,9 @@ async function enrichWithProvider(
         await ports.rate.pause(provider.provider_name, run.rateLimit.retryAfterMs).catch(() => {});
       }
       const ttl = cacheTtlSeconds(provider, indicator.type, run.result.status);
-      if (ttl > 0) await ports.cache.set(key, run.result, ttl).catch(() => {});
+      // Stored without waiting: the answer is the caller's now. The write has begun when `fn`
+      // returns; a coalescer across processes announces the call's end only once it has committed.
+      if (ttl > 0) void ports.cache.set(key, run.result, ttl).catch(() => {});
       return run.result;
     });
 

@@ -43,7 +43,12 @@ export interface CachePort {
   set(key: string, value: EnrichmentProviderResult, ttlSeconds: number): Promise<void>;
 }
 
-/** Single-flight: concurrent `run`s with the same key share one execution of `fn`. */
+/**
+ * Single-flight: concurrent `run`s with the same key share one execution of `fn`. The engine's `fn`
+ * begins storing a cacheable answer (`CachePort.set`) before it returns, without waiting for the
+ * write: a coalescer whose other callers read that answer from the cache lets them go only once the
+ * write has ended.
+ */
 export interface CoalescePort {
   run<T>(key: string, fn: () => Promise<T>): Promise<T>;
 }

@@ -146,8 +146,25 @@ export class PgEnrichmentCache implements CachePort {
       throw new TypeError(`only success and not_found results are cached, not '${value.status}'`);
     }
     if (!Number.isFinite(ttlSeconds)) throw new TypeError(`invalid cache TTL: ${ttlSeconds}`);
-    await this.writes.submit({ key, value, ttlSeconds });
+    const write = this.writes.submit({ key, value, ttlSeconds }).then(() => undefined);
+    this.pending.set(key, write);
+    try {
+      await write;
+    } finally {
+      if (this.pending.get(key) === write) this.pending.delete(key);
+    }
     this.remember(key, { ...value, raw: null }, ttlSeconds * 1000); // as it reads back
+  }
+
+  /** Writes under way, by key (the engine does not wait for them: see `written`). */
+  private readonly pending = new Map<string, Promise<void>>();
+
+  /**
+   * Resolves once the write of `key` begun so far, if any, has ended (committed or failed): the
+   * coalescer releases a claim only then, so the processes it wakes find the answer stored.
+   */
+  async written(key: string): Promise<void> {
+    await this.pending.get(key)?.catch(() => undefined);
   }
 
   /** One statement for many entries (the last of a key wins). */

@@ -100,6 +100,7 @@ beforeAll(async () => {
 });
 afterEach(async () => {
   for (const p of procs.splice(0)) {
+    await p.coalescer.released();
     await p.notifications.stop();
     await p.db.destroy();
   }
@@ -145,7 +146,100 @@ describe('PgCoalescer', () => {
     expect(a.coalescer.joined + b.coalescer.joined).toBe(18);
     expect(a.coalescer.waits + b.coalescer.waits).toBe(1);
     // The claim is released.
+    await a.coalescer.released();
     expect(await claims('198.51.100.1')).toHaveLength(0);
+  });
+
+  it("answers the owner's callers without waiting for the claim's release", { timeout: 10_000 }, async () => {
+    const a = proc();
+    const b = proc();
+    const key = 'enrichment:virustotal:ip:198.51.100.10';
+    const expected = success('198.51.100.10');
+    const started = deferred();
+    const gate = deferred();
+    const owner = a.coalescer.run(key, async () => {
+      started.resolve();
+      await gate.promise;
+      await a.cache.set(key, expected, 3600);
+      return expected;
+    });
+    await started.promise;
+    const waited = b.nextWait();
+    const waiter = b.coalescer.run(key, async () => success('198.51.100.10', 'called twice'));
+    await waited;
+    // Another session holds the claim row: the owner's release (a DELETE of it) will block.
+    const blocker = await t.db.connection().execute(async (conn) => {
+      await sql`BEGIN`.execute(conn);
+      await sql`SELECT 1 FROM enrichment_inflight WHERE indicator_value = '198.51.100.10' FOR UPDATE`.execute(conn);
+      let answered = false;
+      void owner.then(() => {
+        answered = true;
+      });
+      gate.resolve();
+      // Wait until the release is blocked on the row lock (an event in pg_stat_activity, not a timer).
+      for (;;) {
+        const { rows } = await sql<{ n: number }>`SELECT count(*)::int AS n FROM pg_stat_activity
+          WHERE wait_event_type = 'Lock' AND query LIKE '%DELETE FROM enrichment_inflight%'`.execute(t.db);
+        if (rows[0]?.n === 1) break;
+      }
+      const beforeRelease = answered;
+      await sql`COMMIT`.execute(conn);
+      await owner;
+      return beforeRelease;
+    });
+    // The owner's caller had its answer while the release was still blocked.
+    expect(blocker).toBe(true);
+    // The waiter elsewhere woke on the release's notification and read the cached answer.
+    expect({ ...(await waiter), raw: null }).toEqual({ ...expected, raw: null });
+    await a.coalescer.released();
+    expect(await claims('198.51.100.10')).toHaveLength(0);
+  });
+
+  it("the engine's answer comes before its cache write commits; waiters elsewhere are woken only after it", {
+    timeout: 10_000,
+  }, async () => {
+    const a = proc();
+    const b = proc();
+    const value = '9.9.9.11'; // global: enrichable
+    const provider = defineProvider({
+      provider_name: 'virustotal',
+      display_name: 'VirusTotal',
+      supported_indicator_types: ['ip'],
+      http_config: { steps: [{ url: 'https://vt.test/ip/{{value}}' }] },
+    });
+    const http = fakeHttp(() => jsonResponse({ data: { malicious: 0 } }));
+    const enrich = (p: Proc) =>
+      enrichIndicator({
+        indicator: { type: 'ip', value },
+        providers: [provider],
+        ports: { ...memoryPorts(http.port), cache: p.cache, coalesce: p.coalescer },
+        auth: () => ({}),
+        options: { slim: true },
+      });
+    // Another session inserts the key's cache row and keeps its transaction open: the owner's upsert
+    // of that row waits for it.
+    const result = await t.db.connection().execute(async (conn) => {
+      await sql`BEGIN`.execute(conn);
+      await sql`INSERT INTO enrichment_cache (provider_name, indicator_type, indicator_value, status, result, expires_at)
+        VALUES ('virustotal', 'ip', ${value}, 'success', '{}', now())`.execute(conn);
+      const owner = await enrich(a);
+      // a has its answer, its write still blocked; b, arriving now, waits on a's claim.
+      const waited = b.nextWait();
+      const waiter = enrich(b);
+      await waited;
+      expect(await claims(value)).toHaveLength(1);
+      await sql`ROLLBACK`.execute(conn);
+      return { owner, waiter: await waiter };
+    });
+    expect(result.owner.results[0]).toMatchObject({ status: 'success', cache_hit: false });
+    // b was woken after a's answer was stored: it read it instead of calling the provider again.
+    expect(result.waiter.results[0]).toMatchObject({
+      status: 'success',
+      extracted: result.owner.results[0]?.extracted,
+    });
+    expect(http.calls).toHaveLength(1);
+    await a.coalescer.released();
+    expect(await claims(value)).toHaveLength(0);
   });
 
   it('runs different keys independently, at the same time', { timeout: 10_000 }, async () => {
@@ -203,6 +297,7 @@ describe('PgCoalescer', () => {
     // Woken by the notification (the stale timer is two minutes), retried, got its own result.
     expect(await waiter).toEqual(retried);
     expect(retries).toBe(1);
+    await b.coalescer.released();
     expect(await claims('198.51.100.4')).toHaveLength(0);
   });
 
@@ -318,6 +413,7 @@ describe('PgCoalescer', () => {
     expect(result).toBe('fresh');
     expect(calls).toBe(1);
     expect(a.coalescer.waits).toBe(0);
+    await a.coalescer.released();
     expect(await claims('198.51.100.6')).toHaveLength(0);
   });
 
@@ -368,6 +464,7 @@ describe('PgCoalescer', () => {
     // The silent owner never notifies: the bounded fallback timer ends the wait, then the takeover.
     expect(await run).toBe('after-takeover');
     expect(calls).toBe(1);
+    await a.coalescer.released();
     expect(await claims('198.51.100.7')).toHaveLength(0);
   });
 

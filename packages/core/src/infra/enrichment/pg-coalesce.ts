@@ -53,8 +53,12 @@ export interface PgCoalescerOptions {
   db: Db;
   /** This process's LISTEN connection (with its liveness id, when it holds a liveness lock). */
   notifications: Pick<Notifications, 'listen' | 'onReconnect'> & { readonly livenessId?: number };
-  /** Where the owner's `fn` stores its result (the engine's contract); waiters read it from here. */
-  cache: Pick<CachePort, 'get'>;
+  /**
+   * Where the owner's `fn` stores its result (the engine's contract: the write has begun when `fn`
+   * returns); waiters read it from here. `written(key)`: the write has ended — the claim is released
+   * only then.
+   */
+  cache: Pick<CachePort, 'get'> & { written?(key: string): Promise<void> };
   /** A claim older than this is taken over, and a waiter wakes after this long without news. Default 30 s. */
   staleAfterMs?: number;
   /** How often a waiter re-checks the claim (owner gone → take over). Default 2 s (at most `staleAfterMs`). */
@@ -115,7 +119,7 @@ export class PgCoalescer implements CoalescePort {
 
   private readonly db: Db;
   private readonly notifications: PgCoalescerOptions['notifications'];
-  private readonly cache: Pick<CachePort, 'get'>;
+  private readonly cache: PgCoalescerOptions['cache'];
   private readonly staleAfterMs: number;
   private readonly recheckMs: number;
   private readonly logger: Logger | undefined;
@@ -192,7 +196,7 @@ export class PgCoalescer implements CoalescePort {
       }
       if (claim.claimed) {
         waiter.done();
-        return this.runAsOwner(id, digest, fn);
+        return this.runAsOwner(key, id, digest, fn);
       }
       if (why === 'ended') {
         this.waits++;
@@ -203,7 +207,7 @@ export class PgCoalescer implements CoalescePort {
     }
   }
 
-  private async runAsOwner<T>(id: EnrichmentKey, digest: string, fn: () => Promise<T>): Promise<T> {
+  private async runAsOwner<T>(key: string, id: EnrichmentKey, digest: string, fn: () => Promise<T>): Promise<T> {
     this.executions++;
     let outcome: 'ok' | 'error' = 'error';
     try {
@@ -211,13 +215,33 @@ export class PgCoalescer implements CoalescePort {
       outcome = 'ok';
       return result;
     } finally {
-      await this.release(id, `${outcome}:${digest}`).catch((error: unknown) => {
-        // The database is away: release (and announce) once it is back, before the claim goes
-        // stale, so waiters elsewhere are not left waiting on a live owner that is done.
-        this.logger?.warn({ err: error }, 'could not release an enrichment claim; retrying');
-        this.releaseLater(id, `${outcome}:${digest}`, Date.now() + this.staleAfterMs);
-      });
+      // Not awaited: the caller has its answer two round trips sooner. The claim is released once
+      // `fn`'s cache write has ended, so the waiters the release wakes elsewhere find the answer; a
+      // caller here that runs the key again meanwhile finds our claim and waits for it too.
+      this.track(
+        (this.cache.written?.(key) ?? Promise.resolve())
+          .then(() => this.release(id, `${outcome}:${digest}`))
+          .catch((error: unknown) => {
+            // The database is away: release (and announce) once it is back, before the claim goes
+            // stale, so waiters elsewhere are not left waiting on a live owner that is done.
+            this.logger?.warn({ err: error }, 'could not release an enrichment claim; retrying');
+            this.releaseLater(id, `${outcome}:${digest}`, Date.now() + this.staleAfterMs);
+          }),
+      );
     }
+  }
+
+  /** Releases under way (their callers have their answers already). */
+  private readonly releasing = new Set<Promise<void>>();
+
+  private track(release: Promise<void>): void {
+    this.releasing.add(release);
+    void release.finally(() => this.releasing.delete(release));
+  }
+
+  /** Resolves once the releases started so far have committed (or been handed to their retry timer). */
+  async released(): Promise<void> {
+    await Promise.all([...this.releasing]);
   }
 
   private releaseLater(id: EnrichmentKey, payload: string, deadline: number): void {

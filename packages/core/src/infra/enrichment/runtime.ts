@@ -245,7 +245,8 @@ export class EnrichmentRuntime {
     return this.rate.remaining(provider);
   }
 
-  close(): Promise<void> {
-    return this.fetch.close();
+  async close(): Promise<void> {
+    await this.coalescer.released(); // claims of finished calls, before the database goes
+    await this.fetch.close();
   }
 }
