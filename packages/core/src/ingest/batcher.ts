@@ -1,5 +1,5 @@
 import type { Db } from '@calseta/db';
-import type { DetectionRuleRef, IngestAccepted } from '@calseta/schema';
+import type { IngestAccepted } from '@calseta/schema';
 import { type AlertSeverity, SEVERITY_WEIGHT } from '@calseta/schema';
 import { sql } from 'kysely';
 import { activityRow } from '../infra/activity.js';
@@ -8,7 +8,6 @@ import { ServiceError } from '../infra/errors.js';
 import { GroupCommit } from '../infra/group-commit.js';
 import { newUuid } from '../infra/ids.js';
 import { enrichJobRows } from '../infra/jobs/rows.js';
-import { ensureDetectionRule } from './detection-rules.js';
 
 const MAX_BATCH = 100;
 /**
@@ -61,27 +60,19 @@ async function commitAlerts(deps: Deps, alerts: PreparedAlert[], requeue: Requeu
     uuid: string;
     owner: string;
     alert_id: number | null;
-    detection_rule_id: number | null;
   }>`
     ${ingestStatement(ordered.map(inputRow), windowSeconds)}`.execute(deps.db);
 
   const byUuid = new Map(rows.map((r) => [r.uuid, r]));
   const results = new Map<PreparedAlert, IngestAccepted>();
   const duplicates: PreparedAlert[] = [];
-  const unlinked: Array<{ alertId: number; alert: PreparedAlert }> = [];
   for (const alert of ordered) {
     const row = byUuid.get(alert.uuid);
     if (!row?.alert_id) {
       duplicates.push(alert);
       continue;
     }
-    if (alert.ruleRef && row.detection_rule_id === null) unlinked.push({ alertId: row.alert_id, alert });
     results.set(alert, { alert_uuid: alert.uuid, status: 'queued', is_duplicate: false, duplicate_count: null });
-  }
-  // Rare: a rule created by a concurrent batch after this statement's snapshot. Link it now.
-  for (const { alertId, alert } of unlinked) {
-    const ruleId = await ensureDetectionRule(deps.db, alert.ctx, alert.sourceName, alert.ruleRef as DetectionRuleRef);
-    await deps.db.updateTable('alerts').set({ detection_rule_id: ruleId }).where('id', '=', alertId).execute();
   }
   if (duplicates.length > 0) {
     for (const [alert, accepted] of await countDuplicates(deps, duplicates, requeue)) results.set(alert, accepted);
@@ -205,14 +196,19 @@ function ingestStatement(input: ReturnType<typeof inputRow>[], windowSeconds: nu
       WHERE rule_ref IS NOT NULL AND NOT EXISTS (
         SELECT 1 FROM detection_rules e WHERE e.source_name = fresh.source_name AND e.source_rule_id = fresh.rule_ref)
       ORDER BY source_name, rule_ref
-      ON CONFLICT (source_name, source_rule_id) WHERE source_rule_id IS NOT NULL DO NOTHING
-      RETURNING id, name, source_name, source_rule_id
+      -- A rule another writer committed after this statement's snapshot: the no-op update returns its
+      -- id (the snapshot cannot), so the alert commits linked, with its job. Linked later, a worker
+      -- could take the job before the link and build the payload without the rule.
+      ON CONFLICT (source_name, source_rule_id) WHERE source_rule_id IS NOT NULL
+        DO UPDATE SET source_rule_id = EXCLUDED.source_rule_id
+      RETURNING id, uuid, name, source_name, source_rule_id
     ), rule_created AS (
       INSERT INTO activity_events (uuid, event_type, actor_type, detection_rule_id, "references")
       SELECT DISTINCT ON (r.id) i.rule_activity_uuid, 'detection_rule_created', 'system', r.id,
              jsonb_build_object('name', r.name, 'source_name', r.source_name, 'source_rule_id', r.source_rule_id,
                                 'auto_created', true)
       FROM new_rule r JOIN fresh i ON i.source_name = r.source_name AND i.rule_ref = r.source_rule_id
+      WHERE r.uuid = i.rule_uuid -- created here, not the other writer's
       ORDER BY r.id
     ), alert AS (
       INSERT INTO alerts (uuid, title, description, severity, severity_raw, severity_unmapped, source_name, occurred_at,
@@ -227,7 +223,7 @@ function ingestStatement(input: ReturnType<typeof inputRow>[], windowSeconds: nu
         WHERE e.source_name = i.source_name AND e.source_rule_id = i.rule_ref ORDER BY e.id LIMIT 1
       ) known ON true
       LEFT JOIN new_rule r ON r.source_name = i.source_name AND r.source_rule_id = i.rule_ref
-      RETURNING id, uuid, detection_rule_id
+      RETURNING id, uuid
     ), ingested AS (
       INSERT INTO activity_events (uuid, event_type, actor_type, actor_key_prefix, actor_key_name, api_key_id,
                                    alert_id, "references", request_id)
@@ -237,7 +233,7 @@ function ingestStatement(input: ReturnType<typeof inputRow>[], windowSeconds: nu
     ), job AS (
       ${enrichJobRows(sql`SELECT a.id AS alert_id, i.traceparent FROM alert a JOIN fresh i ON i.uuid = a.uuid`)}
     )
-    SELECT i.uuid, c.owner, a.id AS alert_id, a.detection_rule_id
+    SELECT i.uuid, c.owner, a.id AS alert_id
     FROM input i JOIN claim c ON c.fingerprint = i.fingerprint LEFT JOIN alert a ON a.uuid = i.uuid`;
 }
 

@@ -1,9 +1,5 @@
 import { createHash } from 'node:crypto';
-import type { Db } from '@calseta/db';
 import type { DetectionRuleRef } from '@calseta/schema';
-import { activityRow } from '../infra/activity.js';
-import type { ServiceContext } from '../infra/context.js';
-import { newUuid } from '../infra/ids.js';
 
 /** Bounds on what an alert says about its rule (the alert source controls all of it). */
 export const RULE_NAME_MAX = 500;
@@ -45,70 +41,4 @@ export function boundedRuleRef<T extends DetectionRuleRef | null>(ref: T): T {
     ...(mitre_tactics === undefined ? {} : { mitre_tactics: mitre(mitre_tactics) }),
     ...(mitre_techniques === undefined ? {} : { mitre_techniques: mitre(mitre_techniques) }),
   };
-}
-
-export async function findDetectionRule(db: Db, sourceName: string, sourceRuleId: string): Promise<number | null> {
-  const row = await db
-    .selectFrom('detection_rules')
-    .select('id')
-    .where('source_name', '=', sourceName)
-    .where('source_rule_id', '=', ruleId(sourceRuleId))
-    .orderBy('id')
-    .limit(1)
-    .executeTakeFirst();
-  return row?.id ?? null;
-}
-
-/**
- * The rule an alert fired on, created as a stub (named after the rule, not its id) the first time
- * it is seen. Safe under concurrent ingests of the same rule. Name, description, id and MITRE
- * lists are bounded (cut with a marker, never refused): they come from the alert source.
- */
-export async function ensureDetectionRule(
-  trx: Db,
-  ctx: Pick<ServiceContext, 'actor' | 'requestId'>,
-  sourceName: string,
-  input: DetectionRuleRef,
-): Promise<number> {
-  const ref = boundedRuleRef(input);
-  const name = ref.name ?? ref.source_rule_id;
-  const created = await trx
-    .insertInto('detection_rules')
-    .values({
-      uuid: newUuid(),
-      name,
-      source_name: sourceName,
-      source_rule_id: ref.source_rule_id,
-      severity: ref.severity ?? null,
-      mitre_tactics: ref.mitre_tactics ?? [],
-      mitre_techniques: ref.mitre_techniques ?? [],
-      documentation: ref.description ?? null,
-      created_by: 'system',
-    })
-    .onConflict((oc) =>
-      oc.columns(['source_name', 'source_rule_id']).where('source_rule_id', 'is not', null).doNothing(),
-    )
-    .returning('id')
-    .executeTakeFirst();
-  if (created) {
-    await trx
-      .insertInto('activity_events')
-      .values(
-        activityRow(ctx, {
-          type: 'detection_rule_created',
-          detectionRuleId: created.id,
-          references: {
-            name,
-            source_name: sourceName,
-            source_rule_id: ref.source_rule_id,
-            auto_created: true,
-          },
-        }),
-      )
-      .execute();
-    return created.id;
-  }
-  const existing = await findDetectionRule(trx, sourceName, ref.source_rule_id);
-  if (existing === null) throw new Error('detection rule vanished during ingest');
-  return existing;
 }
