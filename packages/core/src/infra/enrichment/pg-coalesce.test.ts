@@ -421,7 +421,14 @@ describe('PgCoalescer', () => {
     timeout: 20_000,
   }, async () => {
     const a = proc();
-    const b = proc({ recheckMs: 200 });
+    const threeRechecks = deferred();
+    let rechecks = 0;
+    const b = proc({
+      recheckMs: 200,
+      onRecheck: () => {
+        if (++rechecks === 3) threeRechecks.resolve();
+      },
+    });
     const key = 'enrichment:virustotal:ip:198.51.100.9';
     const aCalled = deferred();
     const aHangs = deferred<string>();
@@ -435,7 +442,7 @@ describe('PgCoalescer', () => {
     const bRun = b.coalescer.run(key, async () => 'taken over');
     await waited;
     // Alive: b keeps waiting through several re-checks (the claim is fresh, its owner holds its lock).
-    await new Promise((resolve) => setTimeout(resolve, 700));
+    await threeRechecks.promise;
     expect(b.coalescer.executions).toBe(0);
     // a's connection ends, as when its process is killed: its liveness lock is released.
     const goneAt = performance.now();

@@ -71,6 +71,8 @@ export interface PgCoalescerOptions {
   logger?: Logger;
   /** Observability hook: this process found `key` claimed elsewhere and started waiting. */
   onWait?: (key: string) => void;
+  /** Observability hook: a wait on `key` woke to re-check the claim (its timer, or a listener reconnect). */
+  onRecheck?: (key: string) => void;
 }
 
 /** Why a waiter woke: the owner announced the end of its call, or it is time to re-check the claim. */
@@ -124,6 +126,7 @@ export class PgCoalescer implements CoalescePort {
   private readonly recheckMs: number;
   private readonly logger: Logger | undefined;
   private readonly onWait: ((key: string) => void) | undefined;
+  private readonly onRecheck: ((key: string) => void) | undefined;
   private readonly inflight = new Map<string, Promise<unknown>>();
   /** The claims and the releases of one turn of the event loop: one statement each. */
   private readonly claims = new TickBatcher<EnrichmentKey, { claimed: boolean; cached: unknown }>((ids) =>
@@ -150,6 +153,7 @@ export class PgCoalescer implements CoalescePort {
         : `live:${live}:${hostname()}:${process.pid}`);
     this.logger = options.logger;
     this.onWait = options.onWait;
+    this.onRecheck = options.onRecheck;
   }
 
   run<T>(key: string, fn: () => Promise<T>): Promise<T> {
@@ -204,6 +208,7 @@ export class PgCoalescer implements CoalescePort {
       }
       why = await waiter.promise;
       if (why === 'ended') ended++;
+      else this.onRecheck?.(key);
     }
   }
 
