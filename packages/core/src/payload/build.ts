@@ -240,6 +240,7 @@ export async function loadPayloadSources(
         .select(['uuid', 'name', 'documentation', 'risk_level', 'approval_mode', 'indicator_types', 'is_system'])
         .where('state', '=', 'active')
         .orderBy('created_at')
+        .orderBy('id') // seeded workflows share one timestamp: a stable order, a stable payload
         .limit(WORKFLOW_LIMIT)
         .execute(),
     ),
