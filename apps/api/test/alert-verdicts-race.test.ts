@@ -2,9 +2,8 @@ import { contextFor, SYSTEM } from '@calseta/core';
 import { createDb } from '@calseta/db';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type AlertToCommit, commitAlert } from '../../../packages/core/src/pipeline/commit-alert.js';
-import { settleEnrichment } from '../../../packages/core/src/pipeline/enrich-alert.js';
-import { loadAlert, storedIndicators } from '../../../packages/core/src/pipeline/load.js';
 import { createHarness, type Harness } from './harness.js';
+import { pipelineItem } from './pipeline-items.js';
 
 /**
  * An alert's verdict columns when the pipeline changes an indicator's verdict while another
@@ -58,26 +57,10 @@ describe('the pipeline turning an indicator Malicious while another transaction 
     ]);
     // The batch alert's enrichment turns the indicator Malicious.
     const ctx = contextFor(h.deps, SYSTEM);
-    const alert = await loadAlert(ctx.db, batch);
-    if (alert === null) throw new Error('alert missing');
-    const extracted = [{ type: 'ip', value: '198.51.100.91', source_field: 'src_ip' }];
-    const stored = await storedIndicators(ctx.db, batch, extracted);
-    const now = new Date();
-    const { updates, summary } = settleEnrichment(
-      stored,
-      stored.map(() => ({ results: [] }) as never),
-      0,
-      now,
-    );
+    const settled = await pipelineItem(ctx, batch, '198.51.100.91');
     const item: AlertToCommit = {
-      data: { alert_id: batch, reason: 'ingest' },
-      alert,
-      extraction: { indicators: extracted as never, references: {} },
-      stored: new Map(stored.map((i) => [`${i.type}\u0000${i.value}`, i])),
-      updates: updates.map((u) => ({ ...u, verdict: 'Malicious', changed: true })),
-      summary,
-      now,
-      attempt: 0,
+      ...settled,
+      updates: settled.updates.map((u) => ({ ...u, verdict: 'Malicious', changed: true })),
     };
 
     const analyst = createDb({ url: h.databaseUrl, max: 1 });

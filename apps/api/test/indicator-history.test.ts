@@ -1,11 +1,10 @@
 import { contextFor, relatedAlerts, SYSTEM } from '@calseta/core';
 import { createDb } from '@calseta/db';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type AlertToCommit, commitAlert } from '../../../packages/core/src/pipeline/commit-alert.js';
-import { settleEnrichment } from '../../../packages/core/src/pipeline/enrich-alert.js';
-import { loadAlert, storedIndicators } from '../../../packages/core/src/pipeline/load.js';
+import { commitAlert } from '../../../packages/core/src/pipeline/commit-alert.js';
 import { fixture } from './fixtures.js';
 import { createHarness, type Harness } from './harness.js';
+import { pipelineItem } from './pipeline-items.js';
 
 /**
  * An indicator's history (migration 0024) as the payload reads it, after the writers that change it
@@ -31,39 +30,8 @@ async function ingest(name: string, source: string): Promise<{ id: number; uuid:
   return { id: Number(row?.id), uuid: res.body.data.alert_uuid };
 }
 
-const keyOf = (i: { type: string; value: string }) => `${i.type}\u0000${i.value}`;
-
-/** One alert's pipeline result linking `value` (as processAlert hands it to the commit). */
-async function itemFor(ctx: ReturnType<typeof contextFor>, alertId: number, value: string): Promise<AlertToCommit> {
-  const alert = await loadAlert(ctx.db, alertId);
-  if (alert === null) throw new Error('alert missing');
-  const extracted = [{ type: 'ip', value, source_field: 'src_ip' }];
-  const stored = await storedIndicators(ctx.db, alertId, extracted);
-  if (!stored.some((i) => i.value === value)) {
-    stored.push({
-      ...{ id: null, uuid: null, link_id: null, source_field: null, enrichment_results: null, is_enriched: false },
-      ...{ type: 'ip', value, malice: 'Pending', malice_source: 'enrichment', malice_overridden_at: null },
-      malice_explanation: null,
-    });
-  }
-  const now = new Date();
-  const { updates, summary } = settleEnrichment(
-    stored,
-    stored.map(() => ({ results: [] }) as never),
-    0,
-    now,
-  );
-  return {
-    data: { alert_id: alertId, reason: 'ingest' },
-    alert,
-    extraction: { indicators: extracted as never, references: {} },
-    stored: new Map(stored.map((i) => [keyOf(i), i])),
-    updates,
-    summary,
-    now,
-    attempt: 0,
-  };
-}
+const itemFor = (ctx: ReturnType<typeof contextFor>, alertId: number, value: string) =>
+  pipelineItem(ctx, alertId, value);
 
 /** The value's history recounted from every link, as the payload showed it before 0024. */
 async function recount(value: string) {

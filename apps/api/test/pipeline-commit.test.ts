@@ -3,10 +3,9 @@ import { createDb } from '@calseta/db';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { recordAttempt } from '../../../packages/core/src/agents/dispatch.js';
 import { type AlertToCommit, commitAlert } from '../../../packages/core/src/pipeline/commit-alert.js';
-import { settleEnrichment } from '../../../packages/core/src/pipeline/enrich-alert.js';
-import { loadAlert, storedIndicators } from '../../../packages/core/src/pipeline/load.js';
 import { fixture } from './fixtures.js';
 import { createHarness, type Harness } from './harness.js';
+import { pipelineItem } from './pipeline-items.js';
 
 /**
  * The pipeline's group commit (packages/core/src/pipeline/commit-alert.ts) against a real Postgres,
@@ -30,46 +29,14 @@ async function ingest(name: string, source: string): Promise<number> {
 }
 afterAll(() => h.close());
 
-const keyOf = (i: { type: string; value: string }) => `${i.type}\u0000${i.value}`;
-
-/** One alert's pipeline result linking `value` (an existing indicator) with a changed answer. */
-async function itemFor(
+/** One alert's pipeline result linking `value` with a changed answer (pipeline-items.ts). */
+const itemFor = (
   ctx: ReturnType<typeof contextFor>,
   alertId: number,
   value: string,
-  data: AlertToCommit['data'] = { alert_id: alertId, reason: 'ingest' },
+  data?: AlertToCommit['data'],
   retryAt: string | null = null,
-): Promise<AlertToCommit> {
-  const alert = await loadAlert(ctx.db, alertId);
-  if (alert === null) throw new Error('alert missing');
-  const extracted = [{ type: 'ip', value, source_field: 'review.ip' }];
-  const stored = await storedIndicators(ctx.db, alertId, extracted);
-  if (!stored.some((i) => i.value === value)) {
-    // New, as processAlert holds it before the commit inserts it.
-    stored.push({
-      ...{ id: null, uuid: null, link_id: null, source_field: null, enrichment_results: null, is_enriched: false },
-      ...{ type: 'ip', value, malice: 'Pending', malice_source: 'enrichment', malice_overridden_at: null },
-      malice_explanation: null,
-    });
-  }
-  const now = new Date();
-  const { updates, summary } = settleEnrichment(
-    stored,
-    stored.map(() => ({ results: [] }) as never),
-    0,
-    now,
-  );
-  return {
-    data,
-    alert,
-    extraction: { indicators: extracted as never, references: {} },
-    stored: new Map(stored.map((i) => [keyOf(i), i])),
-    updates: updates.map((u) => ({ ...u, changed: true })),
-    summary: retryAt === null ? summary : { ...summary, status: 'Pending', retry_at: retryAt },
-    now,
-    attempt: 0,
-  };
-}
+) => pipelineItem(ctx, alertId, value, { ...(data ? { data } : {}), retryAt, sourceField: 'review.ip', changed: true });
 
 /** Resolves once `n` backends of the test database wait on a lock (polled through Postgres, no timer). */
 async function waitersOnLocks(n: number): Promise<void> {
