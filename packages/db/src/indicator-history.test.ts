@@ -1,5 +1,4 @@
 import { sql } from 'kysely';
-import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { createTestDatabase, type TestDatabase } from './testing/index.js';
 
@@ -9,22 +8,11 @@ import { createTestDatabase, type TestDatabase } from './testing/index.js';
  * pg_stat_activity, never timed).
  */
 let t: TestDatabase;
-const clients: pg.Client[] = [];
 
 beforeAll(async () => {
   t = await createTestDatabase();
 });
-afterAll(async () => {
-  await Promise.all(clients.map((c) => c.end()));
-  await t?.drop();
-});
-
-async function connect(): Promise<pg.Client> {
-  const client = new pg.Client({ connectionString: t.url });
-  await client.connect();
-  clients.push(client);
-  return client;
-}
+afterAll(() => t?.drop());
 
 async function newAlert(occurredAt: string): Promise<number> {
   const row = await t.db
@@ -79,19 +67,6 @@ async function history(id: number) {
     : { n: rows[0].n, first: rows[0].first.toISOString(), last: rows[0].last.toISOString() };
 }
 
-/** Resolves once `client`'s running statement waits on a lock (polled through Postgres, no timer). */
-async function blocked(client: pg.Client): Promise<() => Promise<void>> {
-  const pid = (await client.query('SELECT pg_backend_pid() AS pid')).rows[0].pid;
-  return async () => {
-    for (let i = 0; i < 5_000; i++) {
-      const { rows } = await sql<{ waiting: boolean }>`
-        SELECT wait_event_type = 'Lock' AS waiting FROM pg_stat_activity WHERE pid = ${pid}`.execute(t.db);
-      if (rows[0]?.waiting) return;
-    }
-    throw new Error(`backend ${pid} never waited on a lock`);
-  };
-}
-
 describe('links added', () => {
   test('count the alerts and widen the times, in one statement or several', async () => {
     const [a, b, c] = [
@@ -118,7 +93,7 @@ describe('links added', () => {
     ];
     const [x, y] = [await newIndicator(), await newIndicator()];
     await link([a, x]);
-    const client = await connect();
+    const client = await t.session();
     await client.query('BEGIN');
     await client.query(linkSql([[b, x]]));
     // A second statement: its note merges with the first's.
@@ -158,7 +133,7 @@ describe('links added', () => {
   test('rolled back: nothing applied, nothing carried into the next transaction', async () => {
     const a = await newAlert('2026-02-03T00:00:00Z');
     const x = await newIndicator();
-    const client = await connect();
+    const client = await t.session();
     await client.query('BEGIN');
     await client.query(linkSql([[a, x]]));
     await client.query('ROLLBACK');
@@ -211,7 +186,7 @@ describe('two transactions on one indicator', () => {
   test('neither waits for the other until commit; both counted exactly', async () => {
     const [a, b] = [await newAlert('2026-04-01T00:00:00Z'), await newAlert('2026-04-02T00:00:00Z')];
     const hot = await newIndicator();
-    const [first, second] = [await connect(), await connect()];
+    const [first, second] = [await t.session(), await t.session()];
     await first.query('BEGIN');
     await first.query(linkSql([[a, hot]]));
     await second.query('BEGIN');
@@ -231,7 +206,7 @@ describe('two transactions on one indicator', () => {
     ];
     const [x, y] = [await newIndicator(), await newIndicator()];
     await link([alerts[2] as number, y]);
-    const [first, second, holder] = [await connect(), await connect(), await connect()];
+    const [first, second, holder] = [await t.session(), await t.session(), await t.session()];
     await first.query('BEGIN');
     await first.query(linkSql([[alerts[0] as number, y]]));
     await first.query(linkSql([[alerts[0] as number, x]]));
@@ -241,8 +216,8 @@ describe('two transactions on one indicator', () => {
     // y held by a third transaction: the first commit takes x, then waits on y; the second waits on x.
     await holder.query('BEGIN');
     await holder.query('SELECT 1 FROM indicator_history WHERE indicator_id = $1 FOR UPDATE', [y]);
-    const firstWaits = await blocked(first);
-    const secondWaits = await blocked(second);
+    const firstWaits = await t.lockWaiter(first);
+    const secondWaits = await t.lockWaiter(second);
     const commits = Promise.allSettled([first.query('COMMIT'), second.query('COMMIT')]);
     await firstWaits();
     await secondWaits();
@@ -261,7 +236,7 @@ describe('two transactions on one indicator', () => {
     ];
     const hot = await newIndicator();
     await link([a, hot], [b, hot]);
-    const [adder, remover] = [await connect(), await connect()];
+    const [adder, remover] = [await t.session(), await t.session()];
     // The adder holds the row (as its commit would) and links a third alert.
     await adder.query('BEGIN');
     await adder.query('SELECT 1 FROM indicator_history WHERE indicator_id = $1 FOR UPDATE', [hot]);
@@ -269,7 +244,7 @@ describe('two transactions on one indicator', () => {
     // The remover unlinks one alert; its commit waits for the row.
     await remover.query('BEGIN');
     await remover.query('DELETE FROM alert_indicators WHERE alert_id = $1 AND indicator_id = $2', [a, hot]);
-    const waits = await blocked(remover);
+    const waits = await t.lockWaiter(remover);
     const removed = remover.query('COMMIT');
     await waits();
     await adder.query('COMMIT');

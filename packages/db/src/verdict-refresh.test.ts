@@ -1,5 +1,4 @@
 import { sql } from 'kysely';
-import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import * as m0025 from './migrations/0025_verdict_refresh_after_lock.js';
 import { createTestDatabase, type TestDatabase } from './testing/index.js';
@@ -10,22 +9,11 @@ import { createTestDatabase, type TestDatabase } from './testing/index.js';
  * afterwards. Two real connections; the waiter is seen waiting through pg_stat_activity.
  */
 let t: TestDatabase;
-const clients: pg.Client[] = [];
 
 beforeAll(async () => {
   t = await createTestDatabase();
 });
-afterAll(async () => {
-  await Promise.all(clients.map((c) => c.end()));
-  await t?.drop();
-});
-
-async function connect(): Promise<pg.Client> {
-  const client = new pg.Client({ connectionString: t.url });
-  await client.connect();
-  clients.push(client);
-  return client;
-}
+afterAll(() => t?.drop());
 
 async function newAlert(): Promise<number> {
   const row = await t.db
@@ -65,28 +53,15 @@ async function columns(alertId: number) {
   return rows[0];
 }
 
-/** Resolves once `client`'s running statement waits on a lock (polled through Postgres, no timer). */
-async function blocked(client: pg.Client): Promise<() => Promise<void>> {
-  const pid = (await client.query('SELECT pg_backend_pid() AS pid')).rows[0].pid;
-  return async () => {
-    for (let i = 0; i < 5_000; i++) {
-      const { rows } = await sql<{ waiting: boolean }>`
-        SELECT wait_event_type = 'Lock' AS waiting FROM pg_stat_activity WHERE pid = ${pid}`.execute(t.db);
-      if (rows[0]?.waiting) return;
-    }
-    throw new Error(`backend ${pid} never waited on a lock`);
-  };
-}
-
 /**
  * `holder` runs `change` in a transaction it keeps open; `waiter` then runs `refresh` (its last
  * statement, after the others in one transaction), which waits for the alert `holder` holds;
  * `holder` commits, then `refresh` ends.
  */
 async function race(change: string[], refresh: string[]): Promise<void> {
-  const holder = await connect();
-  const waiter = await connect();
-  const waiting = await blocked(waiter);
+  const holder = await t.session();
+  const waiter = await t.session();
+  const waiting = await t.lockWaiter(waiter);
   await holder.query('BEGIN');
   for (const statement of change) await holder.query(statement);
   await waiter.query('BEGIN');

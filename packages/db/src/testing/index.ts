@@ -7,7 +7,7 @@
  *   await t.db.selectFrom('alerts')...
  */
 import { randomBytes } from 'node:crypto';
-import type { Kysely } from 'kysely';
+import { CompiledQuery, type Kysely } from 'kysely';
 import pg from 'pg';
 import { inject } from 'vitest';
 import { createDb } from '../create-db.js';
@@ -34,6 +34,13 @@ export interface TestDatabase {
   db: Kysely<Database>;
   /** Destroy `db` and drop the database (terminating other connections). Idempotent. */
   drop(): Promise<void>;
+  /** A connection of its own (for transactions that meet other sessions' locks); ended by `drop()`. */
+  session(): Promise<pg.Client>;
+  /**
+   * For a session about to block: resolves, once called, when that session's running statement waits
+   * on a lock (polled through pg_stat_activity — an event, not a timer).
+   */
+  lockWaiter(session: pg.Client): Promise<() => Promise<void>>;
 }
 
 const CLONE_ATTEMPTS = 5;
@@ -63,12 +70,32 @@ export async function createTestDatabase(): Promise<TestDatabase> {
 
   const url = withDatabase(adminUrl, name);
   const { db } = createDb({ url, max: 5, applicationName: 'calseta-test' });
+  const sessions: pg.Client[] = [];
   let dropped: Promise<void> | undefined;
   return {
     url,
     db,
+    async session() {
+      const session = new pg.Client({ connectionString: url, application_name: 'calseta-test-session' });
+      await session.connect();
+      sessions.push(session);
+      return session;
+    },
+    async lockWaiter(session) {
+      const pid = (await session.query<{ pid: number }>('SELECT pg_backend_pid() AS pid')).rows[0]?.pid;
+      return async () => {
+        for (let i = 0; i < 5_000; i++) {
+          const { rows } = await db.executeQuery<{ waiting: boolean }>(
+            CompiledQuery.raw("SELECT wait_event_type = 'Lock' AS waiting FROM pg_stat_activity WHERE pid = $1", [pid]),
+          );
+          if (rows[0]?.waiting) return;
+        }
+        throw new Error(`session ${pid} never waited on a lock`);
+      };
+    },
     drop: () => {
       dropped ??= (async () => {
+        await Promise.all(sessions.splice(0).map((s) => s.end().catch(() => undefined)));
         await db.destroy();
         await withAdmin(adminUrl, (admin) =>
           admin.query(`DROP DATABASE IF EXISTS ${admin.escapeIdentifier(name)} WITH (FORCE)`),
