@@ -76,24 +76,29 @@ interface RelatedRow {
  */
 export async function relatedAlerts(db: Db, alertId: number, limit = RELATED_LIMIT): Promise<RelatedAlert[]> {
   const { rows } = await sql<RelatedRow>`
-    WITH ranked AS (
+    WITH mine AS MATERIALIZED (
+      SELECT indicator_id FROM alert_indicators WHERE alert_id = ${alertId}
+    ), candidates AS MATERIALIZED (
+      SELECT DISTINCT c.alert_id
+      FROM mine
+      CROSS JOIN LATERAL (
+        SELECT theirs.alert_id FROM alert_indicators theirs
+        WHERE theirs.indicator_id = mine.indicator_id AND theirs.alert_id < ${alertId}
+        ORDER BY theirs.alert_id DESC LIMIT ${Math.max(RELATED_SCAN, limit)}
+      ) c
+    ), ranked AS (
       SELECT a.id, a.created_at, shared.n
       FROM (
-        SELECT DISTINCT c.alert_id
-        FROM alert_indicators mine
-        CROSS JOIN LATERAL (
-          SELECT theirs.alert_id FROM alert_indicators theirs
-          WHERE theirs.indicator_id = mine.indicator_id AND theirs.alert_id < ${alertId}
-          ORDER BY theirs.alert_id DESC LIMIT ${Math.max(RELATED_SCAN, limit)}
-        ) c
-        WHERE mine.alert_id = ${alertId}
-      ) candidates
-      JOIN alerts a ON a.id = candidates.alert_id
-      CROSS JOIN LATERAL (
-        SELECT count(*) AS n FROM alert_indicators x
-        WHERE x.alert_id = candidates.alert_id
-          AND x.indicator_id = ANY(ARRAY(SELECT indicator_id FROM alert_indicators WHERE alert_id = ${alertId}))
+        -- Each candidate's links by key, matched against the alert's indicators by hash: an index
+        -- condition \`= ANY(<its indicators>)\` re-sorted that whole list for every candidate (176 s
+        -- for 5,000 indicators shared with 100,000 earlier alerts; OFFSET 0 keeps the key lookup).
+        SELECT c.alert_id, count(*) AS n
+        FROM candidates c
+        CROSS JOIN LATERAL (SELECT x.indicator_id FROM alert_indicators x WHERE x.alert_id = c.alert_id OFFSET 0) l
+        JOIN mine m ON m.indicator_id = l.indicator_id
+        GROUP BY c.alert_id
       ) shared
+      JOIN alerts a ON a.id = shared.alert_id
       ORDER BY shared.n DESC, a.created_at DESC, a.id DESC
       LIMIT ${limit}
     )
