@@ -2,6 +2,7 @@ import { createServer } from 'node:net';
 import type { Db } from '@calseta/db';
 import { createDb } from '@calseta/db';
 import { createTestDatabase, type TestDatabase } from '@calseta/db/testing';
+import type { HttpPort } from '@calseta/enrichment-engine';
 import { defineProvider, enrichIndicator, PortError } from '@calseta/enrichment-engine';
 import { fakeHttp, jsonResponse, memoryPorts } from '@calseta/enrichment-engine/testing';
 import type { EnrichmentProviderResult } from '@calseta/schema';
@@ -111,6 +112,38 @@ async function claims(value: string) {
   return t.db.selectFrom('enrichment_inflight').selectAll().where('indicator_value', '=', value).execute();
 }
 
+/** The engine's enrichment of the ip `value` by one provider, through `p`'s cache and coalescer. */
+function enrichWith(p: Proc, value: string, http: HttpPort) {
+  return enrichIndicator({
+    indicator: { type: 'ip', value },
+    providers: [
+      defineProvider({
+        provider_name: 'virustotal',
+        display_name: 'VirusTotal',
+        supported_indicator_types: ['ip'],
+        http_config: { steps: [{ url: 'https://vt.test/ip/{{value}}' }] },
+      }),
+    ],
+    ports: { ...memoryPorts(http), cache: p.cache, coalesce: p.coalescer },
+    auth: () => ({}),
+    options: { slim: true },
+  });
+}
+
+/** Runs `fn` while another session holds `value`'s cache row uncommitted: an upsert of it waits. */
+function whileCacheRowHeld<T>(value: string, fn: () => Promise<T>): Promise<T> {
+  return t.db.connection().execute(async (conn) => {
+    await sql`BEGIN`.execute(conn);
+    await sql`INSERT INTO enrichment_cache (provider_name, indicator_type, indicator_value, status, result, expires_at)
+      VALUES ('virustotal', 'ip', ${value}, 'success', '{}', now())`.execute(conn);
+    try {
+      return await fn();
+    } finally {
+      await sql`ROLLBACK`.execute(conn);
+    }
+  });
+}
+
 describe('PgCoalescer', () => {
   it('runs one call for 20 concurrent requests spread over two processes', { timeout: 10_000 }, async () => {
     const a = proc();
@@ -201,36 +234,20 @@ describe('PgCoalescer', () => {
     const a = proc();
     const b = proc();
     const value = '9.9.9.11'; // global: enrichable
-    const provider = defineProvider({
-      provider_name: 'virustotal',
-      display_name: 'VirusTotal',
-      supported_indicator_types: ['ip'],
-      http_config: { steps: [{ url: 'https://vt.test/ip/{{value}}' }] },
-    });
     const http = fakeHttp(() => jsonResponse({ data: { malicious: 0 } }));
-    const enrich = (p: Proc) =>
-      enrichIndicator({
-        indicator: { type: 'ip', value },
-        providers: [provider],
-        ports: { ...memoryPorts(http.port), cache: p.cache, coalesce: p.coalescer },
-        auth: () => ({}),
-        options: { slim: true },
-      });
+    const enrich = (p: Proc) => enrichWith(p, value, http.port);
     // Another session inserts the key's cache row and keeps its transaction open: the owner's upsert
     // of that row waits for it.
-    const result = await t.db.connection().execute(async (conn) => {
-      await sql`BEGIN`.execute(conn);
-      await sql`INSERT INTO enrichment_cache (provider_name, indicator_type, indicator_value, status, result, expires_at)
-        VALUES ('virustotal', 'ip', ${value}, 'success', '{}', now())`.execute(conn);
+    const held = await whileCacheRowHeld(value, async () => {
       const owner = await enrich(a);
       // a has its answer, its write still blocked; b, arriving now, waits on a's claim.
       const waited = b.nextWait();
       const waiter = enrich(b);
       await waited;
       expect(await claims(value)).toHaveLength(1);
-      await sql`ROLLBACK`.execute(conn);
-      return { owner, waiter: await waiter };
+      return { owner, waiter };
     });
+    const result = { owner: held.owner, waiter: await held.waiter };
     expect(result.owner.results[0]).toMatchObject({ status: 'success', cache_hit: false });
     // b was woken after a's answer was stored: it read it instead of calling the provider again.
     expect(result.waiter.results[0]).toMatchObject({
@@ -238,6 +255,30 @@ describe('PgCoalescer', () => {
       extracted: result.owner.results[0]?.extracted,
     });
     expect(http.calls).toHaveLength(1);
+    await a.coalescer.released();
+    expect(await claims(value)).toHaveLength(0);
+  });
+
+  it('the same process asking again before its cache write commits waits for the release, then reads the answer', {
+    timeout: 10_000,
+  }, async () => {
+    const a = proc();
+    const value = '9.9.9.12';
+    const http = fakeHttp(() => jsonResponse({ data: { malicious: 0 } }));
+    const held = await whileCacheRowHeld(value, async () => {
+      const first = await enrichWith(a, value, http.port);
+      expect(await claims(value)).toHaveLength(1);
+      // The in-process flight has ended; the claim is still ours until the write ends.
+      const waited = a.nextWait();
+      const second = enrichWith(a, value, http.port);
+      await waited;
+      return { first, second };
+    });
+    const [first, second] = [held.first, await held.second];
+    expect(first.results[0]).toMatchObject({ status: 'success', cache_hit: false });
+    expect(second.results[0]).toMatchObject({ status: 'success', extracted: first.results[0]?.extracted });
+    expect(http.calls).toHaveLength(1);
+    expect(a.coalescer.executions).toBe(1);
     await a.coalescer.released();
     expect(await claims(value)).toHaveLength(0);
   });

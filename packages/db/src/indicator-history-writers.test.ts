@@ -4,8 +4,11 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createTestDatabase, type TestDatabase } from './testing/index.js';
 
 /**
- * Adversarial review of migration 0024 (indicator_history): writers the first tests did not try.
- * Every check compares the kept history with a full recount of the links.
+ * Migration 0024 (indicator_history) under writers indicator-history.test.ts does not try: savepoints,
+ * bulk cascades, constraints made immediate. Every check compares the kept history with a full
+ * recount of the links. Known and left open (docs/performance.md): the note's merge is quadratic in
+ * the statements (or, for `occurred_at` changes, the alert rows) of one transaction — no app path
+ * writes that way (the pipeline, ingest and adding indicators each link in one statement).
  */
 let t: TestDatabase;
 let client: pg.Client;
@@ -103,57 +106,5 @@ describe('constraints made immediate', () => {
     ]);
     await client.query('COMMIT');
     expect(await drift(indicators)).toEqual([]);
-  });
-});
-
-/** Seconds `run` takes. */
-async function seconds(run: () => Promise<unknown>): Promise<number> {
-  const start = performance.now();
-  await run();
-  return (performance.now() - start) / 1000;
-}
-
-describe('cost of the note (quadratic: each merge re-reads the whole note)', () => {
-  // A per-link statement costs the same whatever came before it in the transaction. Measured as the
-  // ratio of the last 100 statements to the first 100 of 1,200 (linear: ~1; measured ~7 on 0024).
-  it.fails('one transaction linking in many statements: the 1,200th costs what the 1st did', async () => {
-    const n = 1_200;
-    const { alerts, indicators } = await pairs(n, false);
-    const times: number[] = [];
-    await client.query('BEGIN');
-    for (let k = 0; k < n; k++) {
-      times.push(
-        await seconds(() =>
-          client.query('INSERT INTO alert_indicators (alert_id, indicator_id) VALUES ($1, $2)', [
-            alerts[k],
-            indicators[k],
-          ]),
-        ),
-      );
-    }
-    await client.query('COMMIT');
-    const sum = (xs: number[]) => xs.reduce((s, x) => s + x, 0);
-    const ratio = sum(times.slice(-100)) / sum(times.slice(0, 100));
-    console.log('per-link statement, last 100 / first 100:', ratio.toFixed(1));
-    expect(await drift(indicators)).toEqual([]);
-    expect(ratio).toBeLessThan(3);
-  });
-
-  // One UPDATE of occurred_at over 10× the alerts costs about 10× (measured ~100× on 0024: the row
-  // trigger merges each alert's indicators into a note that grows with every row).
-  it.fails('alerts moved in time by one statement: 10× the alerts, not 100× the time', async () => {
-    const small = await pairs(100);
-    const large = await pairs(1_000);
-    const move = (ids: number[]) =>
-      seconds(() =>
-        client.query(`UPDATE alerts SET occurred_at = occurred_at - interval '1 hour' WHERE id = ANY($1::bigint[])`, [
-          ids,
-        ]),
-      );
-    const smallTime = await move(small.alerts);
-    const ratio = (await move(large.alerts)) / smallTime;
-    console.log('occurred_at update, 1,000 / 100 alerts:', ratio.toFixed(1));
-    expect(await drift([...small.indicators, ...large.indicators])).toEqual([]);
-    expect(ratio).toBeLessThan(30);
   });
 });
