@@ -660,4 +660,27 @@ describe('POST /v1/alerts/{uuid}/indicators', () => {
     });
     expect(denied.status).toBe(403);
   });
+
+  it('keeps an alert to 500 indicators (as extraction does): the request past it is refused whole', async () => {
+    const uuid = await seed({ title: 'Manual indicators capped' });
+    const add = (values: string[]) =>
+      h.request('POST', `/v1/alerts/${uuid}/indicators?enrich=false`, {
+        json: { indicators: values.map((value) => ({ type: 'domain', value })) },
+      });
+    const names = (from: number, n: number) => Array.from({ length: n }, (_, i) => `cap-${from + i}.example`);
+    for (let k = 0; k < 5; k++) expect((await add(names(k * 100, 100))).status).toBe(201);
+    const over = await add([...names(0, 99), 'cap-500.example']);
+    expect(over.status).toBe(422);
+    expect(over.body.error).toMatchObject({
+      code: 'VALIDATION_ERROR',
+      details: { limit: 500, linked: 500, would_be: 501 },
+    });
+    const [row] = await h.query<{ n: number }>(
+      'SELECT count(*)::int AS n FROM alert_indicators ai JOIN alerts a ON a.id = ai.alert_id WHERE a.uuid = $1',
+      [uuid],
+    );
+    expect(row?.n).toBe(500);
+    // Already linked: adding it again adds nothing and is not refused.
+    expect((await add(names(0, 100))).status).toBe(201);
+  });
 });

@@ -1,3 +1,4 @@
+import { MAX_INDICATORS_PER_ALERT } from '@calseta/plugin-sdk';
 import {
   type AlertPatch,
   AlertPatchSchema,
@@ -10,7 +11,7 @@ import { authorize } from '../auth/permissions.js';
 import { INDICATOR_COLUMNS, toIndicator } from '../indicators/indicators.js';
 import { type ActivityInput, activityRow } from '../infra/activity.js';
 import type { ServiceContext } from '../infra/context.js';
-import { notFound } from '../infra/errors.js';
+import { notFound, ServiceError } from '../infra/errors.js';
 import { linkIndicators } from '../ingest/extract-alert-indicators.js';
 import { lifecycleChange } from './lifecycle.js';
 import { type AlertDetail, loadAlert } from './read.js';
@@ -145,6 +146,34 @@ export async function deleteAlert(ctx: ServiceContext, { uuid }: { uuid: string 
  * once; with `enrich` the alert's enrichment is queued in the same transaction. Agents already
  * notified of the alert are not notified again (quirk 23).
  */
+/**
+ * An alert carries at most MAX_INDICATORS_PER_ALERT indicators, as extraction keeps: each delivery's
+ * payload and related-alerts read grow with them. Checked per request (two requests at once may pass
+ * the cap by one request's worth, at most 100): a bound on work, not an exact count.
+ */
+async function refuseOverCap(
+  trx: ServiceContext['db'],
+  alertId: number,
+  adding: ReadonlyArray<{ type: string; value: string }>,
+): Promise<void> {
+  const linked = await trx
+    .selectFrom('alert_indicators')
+    .innerJoin('indicators', 'indicators.id', 'alert_indicators.indicator_id')
+    .select(['indicators.type', 'indicators.value'])
+    .where('alert_indicators.alert_id', '=', alertId)
+    .limit(MAX_INDICATORS_PER_ALERT + 1)
+    .execute();
+  const known = new Set(linked.map((i) => `${i.type}\u0000${i.value}`));
+  const total = known.size + adding.filter((i) => !known.has(`${i.type}\u0000${i.value}`)).length;
+  if (total > MAX_INDICATORS_PER_ALERT) {
+    throw new ServiceError(
+      'VALIDATION_ERROR',
+      `An alert carries at most ${MAX_INDICATORS_PER_ALERT} indicators: it has ${known.size}, this request would bring it to ${total}. Nothing was added.`,
+      { limit: MAX_INDICATORS_PER_ALERT, linked: known.size, would_be: total },
+    );
+  }
+}
+
 export async function addAlertIndicators(
   ctx: ServiceContext,
   { uuid, input, enrich = true }: { uuid: string; input: IndicatorAddRequest; enrich?: boolean },
@@ -155,6 +184,7 @@ export async function addAlertIndicators(
   const result = await ctx.db.transaction().execute(async (trx) => {
     const alert = await trx.selectFrom('alerts').select('id').where('uuid', '=', uuid).executeTakeFirst();
     if (!alert) throw notFound('Alert');
+    await refuseOverCap(trx, alert.id, unique);
     const added = await linkIndicators(
       trx,
       alert.id,
