@@ -141,11 +141,8 @@ export async function deleteAlert(ctx: ServiceContext, { uuid }: { uuid: string 
   });
 }
 
-/**
- * Add indicators to an alert by hand: each is upserted (global, one row per type+value) and linked
- * once; with `enrich` the alert's enrichment is queued in the same transaction. Agents already
- * notified of the alert are not notified again (quirk 23).
- */
+const keyOf = (i: { type: string; value: string }) => `${i.type}\u0000${i.value}`;
+
 /**
  * An alert carries at most MAX_INDICATORS_PER_ALERT indicators, as extraction keeps: each delivery's
  * payload and related-alerts read grow with them. Checked per request (two requests at once may pass
@@ -163,8 +160,8 @@ async function refuseOverCap(
     .where('alert_indicators.alert_id', '=', alertId)
     .limit(MAX_INDICATORS_PER_ALERT + 1)
     .execute();
-  const known = new Set(linked.map((i) => `${i.type}\u0000${i.value}`));
-  const total = known.size + adding.filter((i) => !known.has(`${i.type}\u0000${i.value}`)).length;
+  const known = new Set(linked.map(keyOf));
+  const total = known.size + adding.filter((i) => !known.has(keyOf(i))).length;
   if (total > MAX_INDICATORS_PER_ALERT) {
     throw new ServiceError(
       'VALIDATION_ERROR',
@@ -174,13 +171,18 @@ async function refuseOverCap(
   }
 }
 
+/**
+ * Add indicators to an alert by hand: each is upserted (global, one row per type+value) and linked
+ * once; with `enrich` the alert's enrichment is queued in the same transaction. Agents already
+ * notified of the alert are not notified again (quirk 23).
+ */
 export async function addAlertIndicators(
   ctx: ServiceContext,
   { uuid, input, enrich = true }: { uuid: string; input: IndicatorAddRequest; enrich?: boolean },
 ): Promise<IndicatorAddResult> {
   authorize(ctx, 'alerts:write');
   const { indicators } = IndicatorAddRequestSchema.parse(input);
-  const unique = [...new Map(indicators.map((i) => [`${i.type}\u0000${i.value}`, i])).values()];
+  const unique = [...new Map(indicators.map((i) => [keyOf(i), i])).values()];
   const result = await ctx.db.transaction().execute(async (trx) => {
     const alert = await trx.selectFrom('alerts').select('id').where('uuid', '=', uuid).executeTakeFirst();
     if (!alert) throw notFound('Alert');
