@@ -2,7 +2,7 @@ import type { Db } from '@calseta/db';
 import type { ActivityEventType } from '@calseta/schema';
 import type { Actor, ServiceContext } from './context.js';
 import { newUuid } from './ids.js';
-import { insertJson } from './insert-json.js';
+import { insertJsonStatement } from './insert-json.js';
 
 const SECRET_KEYS = new Set([
   'password',
@@ -93,9 +93,13 @@ export function activityRow(source: ActivitySource, input: ActivityInput) {
 /** Append many activity events (`activityRow`s, with whatever columns they add) in one statement. */
 export async function insertActivityRows(db: Db, rows: ReadonlyArray<ReturnType<typeof activityRow>>): Promise<void> {
   if (rows.length === 0) return;
+  await activityInsert(rows).execute(db);
+}
+
+/** {@link insertActivityRows}' statement (at least one row), for a larger statement to carry. */
+export function activityInsert(rows: ReadonlyArray<ReturnType<typeof activityRow>>) {
   // `references` is JSON text for Kysely's inserts; here it travels inside the jsonb parameter.
-  await insertJson(
-    db,
+  return insertJsonStatement(
     'activity_events',
     rows.map((row) => ({ ...row, references: JSON.parse(row.references) as unknown })),
   );

@@ -14,9 +14,18 @@ export function insertJson<R>(
   rows: ReadonlyArray<Record<string, unknown>>,
   tail: RawBuilder<unknown> = sql``,
 ) {
+  return insertJsonStatement<R>(table, rows, tail).execute(db);
+}
+
+/** {@link insertJson}'s statement, unexecuted: e.g. a data-modifying `WITH` member of a larger statement. */
+export function insertJsonStatement<R>(
+  table: string,
+  rows: ReadonlyArray<Record<string, unknown>>,
+  tail: RawBuilder<unknown> = sql``,
+): RawBuilder<R> {
   const columns = sql.join(Object.keys(rows[0] ?? {}).map((column) => sql.ref(column)));
   return sql<R>`
     INSERT INTO ${sql.table(table)} (${columns})
     SELECT ${columns} FROM jsonb_populate_recordset(NULL::${sql.table(table)}, ${JSON.stringify(rows)}::jsonb)
-    ${tail}`.execute(db);
+    ${tail}`;
 }

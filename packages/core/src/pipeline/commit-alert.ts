@@ -12,13 +12,14 @@ import { agentMatches } from '../agents/matching.js';
 import type { AgentRow } from '../agents/registry.js';
 import type { TargetingSubject } from '../context/targeting.js';
 import { alertMalice } from '../indicators/malice.js';
-import { activityRow, insertActivityRows } from '../infra/activity.js';
+import { activityInsert, activityRow, insertActivityRows } from '../infra/activity.js';
 import type { ServiceContext } from '../infra/context.js';
 import { groupCommitPerDatabase } from '../infra/group-commit.js';
 import { newUuid } from '../infra/ids.js';
 import { insertJson } from '../infra/insert-json.js';
 import type { JobPayload } from '../infra/jobs/catalogue.js';
 import { tableCacheOf } from '../infra/table-cache.js';
+import { transactionWith } from '../infra/transaction.js';
 import type { PayloadSources } from '../payload/compose.js';
 import { ALERT_ENRICHED_CHANNEL, type AlertEnrichedEvent, type IndicatorUpdate } from './enrich-alert.js';
 import type { LinkedIndicator, LoadedAlert } from './load.js';
@@ -60,9 +61,12 @@ export interface CommittedAlert {
 const EVENTS_PER_NOTIFY = 40;
 const MAX_BATCH = 64;
 const INACTIVE = 'Agent is inactive';
+/** The alerts' verdict columns are written by storeAlerts, not by 0014's triggers (migration 0023). */
+const DEFERRED_VERDICTS = "SELECT set_config('calseta.alert_verdicts', 'deferred', true)";
 
 const committerOf = groupCommitPerDatabase((ctx: ServiceContext) => ({
-  commit: (items: AlertToCommit[]) => ctx.db.transaction().execute((trx) => commitAlerts(ctx, trx, items)),
+  commit: (items: AlertToCommit[]) =>
+    transactionWith(ctx.db, DEFERRED_VERDICTS, (trx) => commitAlerts(ctx, trx, items)),
   keyOf: (i: AlertToCommit) => String(i.alert.id),
   logger: ctx.logger,
   batchFailed: 'pipeline commit failed; committing alerts one by one',
@@ -89,17 +93,22 @@ interface IndicatorRow {
 
 async function commitAlerts(ctx: ServiceContext, trx: Db, items: AlertToCommit[]): Promise<CommittedAlert[]> {
   const now = new Date();
-  // The alerts' verdict columns are written by writeAlerts, not by 0014's triggers (migration 0023).
-  await sql`SELECT set_config('calseta.alert_verdicts', 'deferred', true)`.execute(trx);
   const { ids, inserted } = await resolveIndicators(trx, items, now);
   const newLinks = await linkIndicators(trx, items, ids);
   const written = await writeIndicators(trx, items, ids, now);
   const others = await lockAlerts(trx, items, written, inserted);
-  await writeAlerts(trx, items);
   await refreshOtherAlerts(trx, others);
-  await insertActivityRows(trx, activityOf(ctx, items, newLinks));
-  const deliveries = await claimDeliveries(ctx, trx, items, now);
-  const indicators = await payloadIndicators(trx, items, deliveries, ids, newLinks, written);
+  const agents = await activeAgents(ctx);
+  const matches =
+    agents.length === 0
+      ? []
+      : items.flatMap((item) => {
+          const subject = subjectOf(item);
+          return agents.filter((agent) => agentMatches(agent, subject)).map((agent) => ({ item, agent }));
+        });
+  const { runs, history } = await storeAlerts(ctx, trx, items, { ids, newLinks, matches, now });
+  const deliveries = await claimDeliveries(ctx, trx, items, { agents, matches, runs, now });
+  const indicators = payloadIndicators(items, deliveries, ids, newLinks, written, history);
 
   const retries = items.filter((i) => i.summary.retry_at !== null);
   await ctx.queue.sendMany(
@@ -113,11 +122,6 @@ async function commitAlerts(ctx: ServiceContext, trx: Db, items: AlertToCommit[]
     })),
     { db: trx },
   );
-  const events: AlertEnrichedEvent[] = items.map((i) => ({ alert_uuid: i.alert.uuid, status: i.summary.status }));
-  for (let start = 0; start < events.length; start += EVENTS_PER_NOTIFY) {
-    const chunk = events.slice(start, start + EVENTS_PER_NOTIFY);
-    await sql`SELECT pg_notify(${ALERT_ENRICHED_CHANNEL}, ${JSON.stringify(chunk)})`.execute(trx);
-  }
   return items.map((item) => ({
     deliveries: deliveries.get(item.alert.id) ?? [],
     subject: subjectOf(item),
@@ -270,33 +274,84 @@ async function writeIndicators(
   return written;
 }
 
-async function writeAlerts(trx: Db, items: AlertToCommit[]): Promise<void> {
-  const rows = items.map((i) => ({
+interface HistoryRow {
+  id: number;
+  n: number;
+  first: string;
+  last: string;
+}
+
+/**
+ * The rest of the batch in one statement: the alerts' status, summary and verdict columns — computed
+ * by a statement that starts once lockAlerts holds the alerts (a snapshot taken before waiting on an
+ * alert would miss the verdict change, an analyst's, that held it) — their activity events, the
+ * automatic delivery of each (alert, matching agent), the enriched notifications, and the history
+ * of the values of alerts that may be delivered (for their payloads).
+ */
+async function storeAlerts(
+  ctx: ServiceContext,
+  trx: Db,
+  items: AlertToCommit[],
+  batch: {
+    ids: Map<string, IndicatorRow>;
+    newLinks: Map<string, number>;
+    matches: Array<{ item: AlertToCommit; agent: AgentRow }>;
+    now: Date;
+  },
+): Promise<{ runs: RunRow[]; history: Map<number, HistoryRow> }> {
+  const { ids, newLinks, matches, now } = batch;
+  const alerts = items.map((i) => ({
     id: i.alert.id,
     status: i.summary.status,
     enriched_at: i.summary.status === 'Pending' ? null : i.now.toISOString(),
     summary: i.summary,
     at: i.now.toISOString(),
   }));
-  // With the verdict columns 0014's triggers would have written (deferred: one row version, not three),
-  // computed by a statement that starts once lockAlerts holds the alerts: a snapshot taken before
-  // waiting on an alert would miss the verdict change (an analyst's) that held it.
-  await sql`
-    UPDATE alerts AS a SET
-      enrichment_status = u.status,
-      is_enriched = u.status <> 'Pending',
-      enriched_at = u.enriched_at,
-      enrichment_summary = u.summary,
-      updated_at = u.at,
-      indicators_malice_rank = v.worst,
-      indicator_count = v.n
-    FROM jsonb_to_recordset(${JSON.stringify(rows)}::jsonb)
-      AS u(id bigint, status text, enriched_at timestamptz, summary jsonb, at timestamptz)
-    CROSS JOIN LATERAL (
-      SELECT COALESCE(max(${MALICE_RANK}), 0)::integer AS worst, count(*)::integer AS n
-      FROM alert_indicators ai JOIN indicators i ON i.id = ai.indicator_id
-      WHERE ai.alert_id = u.id) v
-    WHERE a.id = u.id`.execute(trx);
+  // Deliveries come from the automatic runs inserted here, or from runs released below.
+  const deliverable = new Set(matches.map((m) => m.item.alert.id));
+  for (const item of items) if (released(item)) deliverable.add(item.alert.id);
+  const historyOf = [
+    ...new Set(
+      items
+        .filter((i) => deliverable.has(i.alert.id))
+        .flatMap((i) => i.updates.map((u) => (ids.get(keyOf(u)) as IndicatorRow).id)),
+    ),
+  ];
+  const events: AlertEnrichedEvent[] = items.map((i) => ({ alert_uuid: i.alert.uuid, status: i.summary.status }));
+  const notifications: string[] = [];
+  for (let start = 0; start < events.length; start += EVENTS_PER_NOTIFY) {
+    notifications.push(JSON.stringify(events.slice(start, start + EVENTS_PER_NOTIFY)));
+  }
+  // Every member runs (data-modifying ones whether read or not; the notifications are read).
+  const { rows } = await sql<{ runs: RunRow[]; history: HistoryRow[]; notified: number }>`
+    WITH written AS (
+      UPDATE alerts AS a SET
+        enrichment_status = u.status,
+        is_enriched = u.status <> 'Pending',
+        enriched_at = u.enriched_at,
+        enrichment_summary = u.summary,
+        updated_at = u.at,
+        indicators_malice_rank = v.worst,
+        indicator_count = v.n
+      FROM jsonb_to_recordset(${JSON.stringify(alerts)}::jsonb)
+        AS u(id bigint, status text, enriched_at timestamptz, summary jsonb, at timestamptz)
+      CROSS JOIN LATERAL (
+        SELECT COALESCE(max(${MALICE_RANK}), 0)::integer AS worst, count(*)::integer AS n
+        FROM alert_indicators ai JOIN indicators i ON i.id = ai.indicator_id
+        WHERE ai.alert_id = u.id) v
+      WHERE a.id = u.id
+    ),
+    activity AS (${activityInsert(activityOf(ctx, items, newLinks))}),
+    runs AS (${runsInsert(rowsOfRuns('auto', matches, now), AUTO_RUN_CONFLICT)}),
+    notified AS (SELECT pg_notify(${ALERT_ENRICHED_CHANNEL}, n) FROM unnest(${notifications}::text[]) AS n)
+    SELECT
+      (SELECT coalesce(json_agg(runs), '[]') FROM runs) AS runs,
+      (SELECT coalesce(json_agg(json_build_object('id', h.indicator_id, 'n', h.alert_count, 'first', h.first_seen,
+          'last', h.last_seen)), '[]')
+        FROM calseta_indicator_history(${historyOf}::bigint[]) h) AS history,
+      (SELECT count(*) FROM notified) AS notified`.execute(trx);
+  const { runs, history } = rows[0] as (typeof rows)[number];
+  return { runs, history: new Map(history.map((h) => [Number(h.id), h])) };
 }
 
 /** An indicator verdict's weight, as migration 0014 ranks it. */
@@ -400,70 +455,68 @@ interface RunRow {
   status: string;
 }
 
+/** Automatic deliveries: one per (alert, agent). A literal predicate: a prepared statement's generic plan cannot infer the partial unique index from a parameter. */
+const AUTO_RUN_CONFLICT = sql`ON CONFLICT (alert_id, agent_registration_id) WHERE trigger = 'auto' DO NOTHING`;
+
 /**
- * One automatic delivery per (alert, matching agent): claimed here for its first attempt (status
- * `delivering`, a lease of the agent's timeout + margin) when the enrichment is final, or recorded
- * as `waiting` while rate-limited providers are retried (sent by the final enrichment, which
- * claims them). `redispatch` adds a new delivery where the automatic one exists (quirk 23).
+ * Delivery rows for `pairs`: claimed for the first attempt (status `delivering`, a lease of the
+ * agent's timeout + margin) when the enrichment is final, or `waiting` while rate-limited providers
+ * are retried (sent by the final enrichment, which claims them).
+ */
+function rowsOfRuns(trigger: string, pairs: ReadonlyArray<{ item: AlertToCommit; agent: AgentRow }>, now: Date) {
+  return pairs.map(({ item, agent }) => {
+    const final = item.summary.retry_at === null;
+    return {
+      uuid: newUuid(),
+      agent_registration_id: agent.id,
+      alert_id: item.alert.id,
+      trigger,
+      status: final ? 'delivering' : 'waiting',
+      attempt_count: final ? 1 : 0,
+      started_at: final ? now.toISOString() : null,
+      // Seconds of lease (null: none), ended by the database's clock, as the sweeper reads it (a
+      // worker's clock may be off by more than the margin).
+      lease: final ? agent.timeout_seconds + LEASE_MARGIN_SECONDS : null,
+    };
+  });
+}
+
+/** Whether the item's final enrichment releases deliveries recorded while it waited on rate limits (a fresh alert has none). */
+const released = (item: AlertToCommit) => item.summary.retry_at === null && item.data.reason !== 'ingest';
+
+/**
+ * The batch's deliveries claimed for their first attempt: the automatic ones storeAlerts inserted
+ * (`runs`), plus a new one per matching agent for a `redispatch` (quirk 23), plus those recorded as
+ * waiting on rate limits that this final enrichment releases.
  */
 async function claimDeliveries(
   ctx: ServiceContext,
   trx: Db,
   items: AlertToCommit[],
-  now: Date,
+  batch: {
+    agents: AgentRow[];
+    matches: Array<{ item: AlertToCommit; agent: AgentRow }>;
+    runs: RunRow[];
+    now: Date;
+  },
 ): Promise<Map<number, ClaimedDelivery[]>> {
+  const { agents, matches, now } = batch;
+  const runs = [...batch.runs];
   const claimed = new Map<number, ClaimedDelivery[]>();
-  const agents = await activeAgents(ctx);
   const agentById = new Map(agents.map((a) => [a.id, a]));
-  const rowsFor = (trigger: string, pairs: Array<{ item: AlertToCommit; agent: AgentRow }>) =>
-    pairs.map(({ item, agent }) => {
-      const final = item.summary.retry_at === null;
-      return {
-        uuid: newUuid(),
-        agent_registration_id: agent.id,
-        alert_id: item.alert.id,
-        trigger,
-        status: final ? 'delivering' : 'waiting',
-        attempt_count: final ? 1 : 0,
-        started_at: final ? now.toISOString() : null,
-        // Seconds of lease (null: none), ended by the database's clock, as the sweeper reads it (a
-        // worker's clock may be off by more than the margin).
-        lease: final ? agent.timeout_seconds + LEASE_MARGIN_SECONDS : null,
-      };
-    });
-  const matches =
-    agents.length === 0
-      ? []
-      : items.flatMap((item) => {
-          const subject = subjectOf(item);
-          return agents.filter((agent) => agentMatches(agent, subject)).map((agent) => ({ item, agent }));
-        });
-  const runs: RunRow[] = [];
-  if (matches.length > 0) {
-    // A literal predicate: a prepared statement's generic plan cannot infer the partial unique index from a parameter.
-    runs.push(
-      ...(await insertRuns(
-        trx,
-        rowsFor('auto', matches),
-        sql`ON CONFLICT (alert_id, agent_registration_id) WHERE trigger = 'auto' DO NOTHING`,
-      )),
-    );
-    // A rate-limit retry of a redispatch only releases the deliveries its first run recorded as waiting.
-    const again = matches.filter(
-      ({ item, agent }) =>
-        item.data.redispatch === true &&
-        item.data.reason !== 'rate_limited' &&
-        !runs.some((r) => r.alert_id === item.alert.id && r.agent_registration_id === agent.id),
-    );
-    if (again.length > 0) {
-      runs.push(...(await insertRuns(trx, rowsFor('redispatch', again), sql``)));
-    }
+  // A rate-limit retry of a redispatch only releases the deliveries its first run recorded as waiting.
+  const again = matches.filter(
+    ({ item, agent }) =>
+      item.data.redispatch === true &&
+      item.data.reason !== 'rate_limited' &&
+      !runs.some((r) => r.alert_id === item.alert.id && r.agent_registration_id === agent.id),
+  );
+  if (again.length > 0) {
+    const { rows } = await runsInsert(rowsOfRuns('redispatch', again, now), sql``).execute(trx);
+    runs.push(...rows);
   }
-  // Deliveries recorded while enrichment waited on rate limits go out now. A fresh alert has none.
-  const released = items
-    .filter((i) => i.summary.retry_at === null && i.data.reason !== 'ingest')
-    .map((i) => i.alert.id);
-  if (released.length > 0) {
+  const releasing = items.filter(released).map((i) => i.alert.id);
+  if (releasing.length > 0) {
     // An agent deactivated meanwhile is not delivered to: its delivery is cancelled, as its
     // `dispatch-agent` job cancels it (runAgentDelivery).
     const { rows } = await sql<RunRow>`
@@ -477,7 +530,7 @@ async function claimDeliveries(
         completed_at = CASE WHEN a.is_active THEN NULL ELSE ${now}::timestamptz END,
         updated_at = ${now}
       FROM agent_registrations a
-      WHERE a.id = r.agent_registration_id AND r.alert_id = ANY(${released}::bigint[]) AND r.status = 'waiting'
+      WHERE a.id = r.agent_registration_id AND r.alert_id = ANY(${releasing}::bigint[]) AND r.status = 'waiting'
       RETURNING r.id, r.uuid, r.idempotency_key, r.trigger, r.alert_id, r.agent_registration_id, r.status`.execute(trx);
     const cancelled = rows.filter((row) => row.status === 'cancelled');
     if (cancelled.length > 0) {
@@ -534,29 +587,20 @@ export function activeAgents(ctx: ServiceContext): Promise<AgentRow[]> {
 }
 
 /**
- * The payload's indicators of each alert with deliveries, from memory plus one statement for the
- * history of their values (as this transaction sees it, so it includes this alert): one row per
+ * The payload's indicators of each alert with deliveries, from memory plus the history of their
+ * values (read by storeAlerts as this transaction sees it, so it includes this alert): one row per
  * value, whatever the number of alerts carrying it.
  */
-async function payloadIndicators(
-  trx: Db,
+function payloadIndicators(
   items: AlertToCommit[],
   deliveries: Map<number, ClaimedDelivery[]>,
   ids: Map<string, IndicatorRow>,
   newLinks: Map<string, number>,
   written: Map<number, WrittenIndicator>,
-): Promise<Map<number, PayloadSources['indicators']>> {
+  history: Map<number, HistoryRow>,
+): Map<number, PayloadSources['indicators']> {
   const result = new Map<number, PayloadSources['indicators']>();
   const wanted = items.filter((i) => deliveries.has(i.alert.id));
-  if (wanted.length === 0) return result;
-  const indicatorIds = [
-    ...new Set(wanted.flatMap((i) => i.updates.map((u) => (ids.get(keyOf(u)) as IndicatorRow).id))),
-  ];
-  // Kept by the database (migration 0024), with this transaction's new links counted in.
-  const { rows } = await sql<{ id: number; n: number; first: Date; last: Date }>`
-    SELECT indicator_id AS id, alert_count AS n, first_seen AS first, last_seen AS last
-    FROM calseta_indicator_history(${indicatorIds}::bigint[])`.execute(trx);
-  const history = new Map(rows.map((r) => [Number(r.id), r]));
   for (const item of wanted) {
     const sourceFields = new Map((item.extraction?.indicators ?? []).map((e) => [keyOf(e), e.source_field]));
     const linked = item.updates.flatMap((u) => {
@@ -582,8 +626,8 @@ async function payloadIndicators(
                 ? stored.malice_explanation
                 : u.explanation) as VerdictExplanation | null,
             results: u.results as Record<string, EnrichmentProviderResult>,
-            first_seen: h ? h.first.toISOString() : item.now.toISOString(),
-            last_seen: h ? h.last.toISOString() : item.now.toISOString(),
+            first_seen: h ? new Date(h.first).toISOString() : item.now.toISOString(),
+            last_seen: h ? new Date(h.last).toISOString() : item.now.toISOString(),
             alert_count: h?.n ?? 1,
           },
         },
@@ -598,13 +642,8 @@ async function payloadIndicators(
 }
 
 /** Deliveries, claimed (a lease in seconds, by the database's clock) or waiting; the key is the uuid. */
-async function insertRuns(
-  trx: Db,
-  rows: ReadonlyArray<Record<string, unknown>>,
-  onConflict: RawBuilder<unknown>,
-): Promise<RunRow[]> {
-  if (rows.length === 0) return [];
-  const { rows: inserted } = await sql<RunRow>`
+function runsInsert(rows: ReadonlyArray<Record<string, unknown>>, onConflict: RawBuilder<unknown>) {
+  return sql<RunRow>`
     INSERT INTO agent_runs (uuid, agent_registration_id, alert_id, idempotency_key, trigger, status, attempt_count,
       started_at, next_attempt_at)
     SELECT r.uuid, r.agent_registration_id, r.alert_id, r.uuid, r.trigger, r.status, r.attempt_count, r.started_at,
@@ -612,6 +651,5 @@ async function insertRuns(
     FROM jsonb_to_recordset(${JSON.stringify(rows)}::jsonb) AS r(uuid uuid, agent_registration_id bigint,
       alert_id bigint, trigger text, status text, attempt_count int, started_at timestamptz, lease float8)
     ${onConflict}
-    RETURNING id, uuid, idempotency_key, trigger, alert_id, agent_registration_id, status`.execute(trx);
-  return inserted;
+    RETURNING id, uuid, idempotency_key, trigger, alert_id, agent_registration_id, status`;
 }

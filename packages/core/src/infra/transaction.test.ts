@@ -1,0 +1,68 @@
+import { createDb, type Db } from '@calseta/db';
+import { createTestDatabase, type TestDatabase } from '@calseta/db/testing';
+import { sql } from 'kysely';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { transactionWith } from './transaction.js';
+
+describe('transactionWith (real Postgres)', () => {
+  let database: TestDatabase;
+  let db: Db;
+  beforeAll(async () => {
+    database = await createTestDatabase();
+    // One connection: a transaction left open would be seen by the next test.
+    db = createDb({ url: database.url, max: 1 }).db;
+    await sql`CREATE TABLE tx_probe (n integer)`.execute(db);
+  });
+  afterAll(async () => {
+    await db.destroy();
+    await database.drop();
+  });
+
+  const SETUP = "SELECT set_config('calseta.probe', 'on', true)";
+  const setting = (on: Db) =>
+    sql<{ v: string | null }>`SELECT current_setting('calseta.probe', true) AS v`.execute(on).then((r) => r.rows[0]?.v);
+  const count = async () => (await sql<{ n: number }>`SELECT count(*)::int AS n FROM tx_probe`.execute(db)).rows[0]?.n;
+
+  it('runs the setup inside the transaction and commits what the body wrote', async () => {
+    const seen = await transactionWith(db, SETUP, async (trx) => {
+      await sql`INSERT INTO tx_probe VALUES (1)`.execute(trx);
+      return setting(trx);
+    });
+    expect(seen).toBe('on');
+    expect(await count()).toBe(1);
+    // Transaction-local: gone once it ended, on the same (only) connection.
+    expect(await setting(db)).toBe('');
+  });
+
+  it('rolls back what the body wrote when it throws, and leaves the connection usable', async () => {
+    const before = await count();
+    await expect(
+      transactionWith(db, SETUP, async (trx) => {
+        await sql`INSERT INTO tx_probe VALUES (2)`.execute(trx);
+        throw new Error('body failed');
+      }),
+    ).rejects.toThrow('body failed');
+    expect(await count()).toBe(before);
+    // Not left inside a transaction: a write on the same connection is seen by another at once.
+    await sql`INSERT INTO tx_probe VALUES (3)`.execute(db);
+    const other = createDb({ url: database.url, max: 1 }).db;
+    try {
+      const { rows } = await sql<{ n: number }>`SELECT count(*)::int AS n FROM tx_probe`.execute(other);
+      expect(rows[0]?.n).toBe((before ?? 0) + 1);
+    } finally {
+      await other.destroy();
+    }
+  });
+
+  it('rejects when the commit fails (a deferred constraint), writing nothing', async () => {
+    await sql`CREATE TABLE tx_parent (id integer PRIMARY KEY)`.execute(db);
+    await sql`CREATE TABLE tx_child (parent integer REFERENCES tx_parent DEFERRABLE INITIALLY DEFERRED)`.execute(db);
+    await expect(
+      transactionWith(db, SETUP, async (trx) => {
+        await sql`INSERT INTO tx_child VALUES (42)`.execute(trx);
+      }),
+    ).rejects.toThrow(/foreign key/);
+    const { rows } = await sql<{ n: number }>`SELECT count(*)::int AS n FROM tx_child`.execute(db);
+    expect(rows[0]?.n).toBe(0);
+  });
+});
