@@ -397,3 +397,39 @@ describe("an analyst's verdict saved while a commit waits on the alert", () => {
     }
   });
 });
+
+describe('an indicator another process creates while the commit inserts it', () => {
+  it('is linked to the alert all the same, and counted as its link (its row is read by a statement of its own)', async () => {
+    const alertId = await ingest('01_sentinel_brute_force_tor.json', 'sentinel');
+    const ctx = contextFor(h.deps, SYSTEM);
+    const item = await itemFor(ctx, alertId, '198.51.100.201');
+    expect(item.stored.get('ip\u0000198.51.100.201')?.id).toBeNull(); // new when the job read it
+    const other = createDb({ url: h.databaseUrl, max: 1 });
+    const creator = await other.pool.connect();
+    try {
+      await creator.query('BEGIN');
+      const { rows } = await creator.query<{ id: string }>(
+        "INSERT INTO indicators (uuid, type, value, first_seen, last_seen) VALUES (gen_random_uuid(), 'ip', '198.51.100.201', now(), now()) RETURNING id",
+      );
+      const committing = commitAlert(ctx, item);
+      await waitersOnLocks(1); // our insert waits on theirs, then skips it as a conflict
+      await creator.query('COMMIT');
+      const committed = await committing;
+      const links = await h.query<{ indicator_id: number }>(
+        'SELECT indicator_id FROM alert_indicators WHERE alert_id = $1',
+        [alertId],
+      );
+      expect(links.map((l) => Number(l.indicator_id))).toContain(Number(rows[0]?.id));
+      // The commit knows it made the link (what its payload and activity event are built from).
+      const [event] = await h.query<{ references: { new_links: number } }>(
+        'SELECT "references" FROM activity_events WHERE alert_id = $1 AND event_type = \'alert_indicators_extracted\'',
+        [alertId],
+      );
+      expect(event?.references.new_links).toBe(1);
+      expect(committed.subject.indicator_types).toEqual(['ip']);
+    } finally {
+      creator.release();
+      await other.db.destroy();
+    }
+  });
+});

@@ -17,13 +17,17 @@ export function insertJson<R>(
   return insertJsonStatement<R>(table, rows, tail).execute(db);
 }
 
-/** {@link insertJson}'s statement, unexecuted: e.g. a data-modifying `WITH` member of a larger statement. */
+/**
+ * {@link insertJson}'s statement, unexecuted: e.g. a data-modifying `WITH` member of a larger
+ * statement. `columns` (default: the first row's keys) lets a statement that may have no rows stay valid.
+ */
 export function insertJsonStatement<R>(
   table: string,
   rows: ReadonlyArray<Record<string, unknown>>,
   tail: RawBuilder<unknown> = sql``,
+  columnNames: readonly string[] = Object.keys(rows[0] ?? {}),
 ): RawBuilder<R> {
-  const columns = sql.join(Object.keys(rows[0] ?? {}).map((column) => sql.ref(column)));
+  const columns = sql.join(columnNames.map((column) => sql.ref(column)));
   return sql<R>`
     INSERT INTO ${sql.table(table)} (${columns})
     SELECT ${columns} FROM jsonb_populate_recordset(NULL::${sql.table(table)}, ${JSON.stringify(rows)}::jsonb)

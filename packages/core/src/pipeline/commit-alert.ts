@@ -16,7 +16,7 @@ import { activityInsert, activityRow, insertActivityRows } from '../infra/activi
 import type { ServiceContext } from '../infra/context.js';
 import { groupCommitPerDatabase } from '../infra/group-commit.js';
 import { newUuid } from '../infra/ids.js';
-import { insertJson } from '../infra/insert-json.js';
+import { insertJsonStatement } from '../infra/insert-json.js';
 import type { JobPayload } from '../infra/jobs/catalogue.js';
 import { tableCacheOf } from '../infra/table-cache.js';
 import { transactionWith } from '../infra/transaction.js';
@@ -93,8 +93,7 @@ interface IndicatorRow {
 
 async function commitAlerts(ctx: ServiceContext, trx: Db, items: AlertToCommit[]): Promise<CommittedAlert[]> {
   const now = new Date();
-  const { ids, inserted } = await resolveIndicators(trx, items, now);
-  const newLinks = await linkIndicators(trx, items, ids);
+  const { ids, inserted, newLinks } = await resolveAndLink(trx, items, now);
   const written = await writeIndicators(trx, items, ids, now);
   const others = await lockAlerts(trx, items, written, inserted);
   await refreshOtherAlerts(trx, others);
@@ -129,15 +128,27 @@ async function commitAlerts(ctx: ServiceContext, trx: Db, items: AlertToCommit[]
   }));
 }
 
+const NEW_INDICATOR_COLUMNS = ['uuid', 'type', 'value', 'first_seen', 'last_seen'];
+
+/** An indicator's identity; `id` null: new, inserted by this commit. */
+interface IndicatorRef {
+  id: number | null;
+  type: string;
+  value: string;
+}
+
 /**
- * Ids and uuids of every indicator the batch links or writes; new ones are inserted (in a fixed
- * order: no deadlock) and their ids answered apart (no other transaction can link them before ours commits).
+ * Ids and uuids of every indicator the batch links or writes, and the links of extracted
+ * indicators not linked yet (their ids per alert and indicator), in one statement: new indicators
+ * are inserted in a fixed order (no deadlock), their ids answered apart (no other transaction can
+ * link them before ours commits), and linked with the others. One created by another process since
+ * we read (a conflict: this statement cannot see its row) is read and linked by a statement of its own.
  */
-async function resolveIndicators(
+async function resolveAndLink(
   trx: Db,
   items: AlertToCommit[],
   now: Date,
-): Promise<{ ids: Map<string, IndicatorRow>; inserted: Set<number> }> {
+): Promise<{ ids: Map<string, IndicatorRow>; inserted: Set<number>; newLinks: Map<string, number> }> {
   const ids = new Map<string, IndicatorRow>();
   const missing = new Map<string, { type: string; value: string }>();
   for (const item of items) {
@@ -146,58 +157,92 @@ async function resolveIndicators(
     }
     for (const i of item.stored.values()) if (!ids.has(keyOf(i))) missing.set(keyOf(i), i);
   }
-  const inserted = new Set<number>();
-  if (missing.size === 0) return { ids, inserted };
-  const sorted = [...missing.values()].sort((a, b) => (keyOf(a) < keyOf(b) ? -1 : 1));
-  const { rows: insertedRows } = await insertJson<IndicatorRow>(
-    trx,
-    'indicators',
-    sorted.map((i) => ({ uuid: newUuid(), type: i.type, value: i.value, first_seen: now, last_seen: now })),
-    sql`ON CONFLICT (type, value) DO NOTHING RETURNING id, uuid, type, value`,
+  const fresh = [...missing.values()]
+    .sort((a, b) => (keyOf(a) < keyOf(b) ? -1 : 1))
+    .map((i) => ({ uuid: newUuid(), type: i.type, value: i.value, first_seen: now, last_seen: now }));
+  const links = items.flatMap((item) =>
+    [...(item.extraction?.indicators ?? [])]
+      .sort((a, b) => (keyOf(a) < keyOf(b) ? -1 : 1))
+      .filter((e) => item.stored.get(keyOf(e))?.link_id == null)
+      .map((e) => ({
+        alert_id: item.alert.id,
+        indicator: ids.get(keyOf(e)) ?? { id: null, type: e.type, value: e.value },
+        source_field: e.source_field,
+      })),
   );
+  const inserted = new Set<number>();
+  const newLinks = new Map<string, number>();
+  if (fresh.length === 0 && links.length === 0) return { ids, inserted, newLinks };
+  const { rows } = await sql<{ inserted: IndicatorRow[]; linked: LinkRow[] }>`
+    WITH new AS (${insertJsonStatement('indicators', fresh, sql`ON CONFLICT (type, value) DO NOTHING RETURNING id, uuid, type, value`, NEW_INDICATOR_COLUMNS)}),
+    links AS (${linksInsert(links, sql`new`)})
+    SELECT (SELECT coalesce(json_agg(new), '[]') FROM new) AS inserted,
+           (SELECT coalesce(json_agg(links), '[]') FROM links) AS linked`.execute(trx);
+  const { inserted: insertedRows, linked } = rows[0] as (typeof rows)[number];
   for (const row of insertedRows) {
     ids.set(keyOf(row), row);
     inserted.add(Number(row.id));
   }
-  const raced = sorted.filter((i) => !ids.has(keyOf(i)));
+  const raced = fresh.filter((i) => !ids.has(keyOf(i)));
   if (raced.length > 0) {
     // Created by another process since we read: a new statement sees its committed row.
-    const { rows } = await sql<IndicatorRow>`
+    const { rows: found } = await sql<IndicatorRow>`
       SELECT i.id, i.uuid, i.type, i.value
       FROM unnest(${raced.map((r) => r.type)}::text[], ${raced.map((r) => r.value)}::text[]) AS x(type, value)
       JOIN indicators i ON i.type = x.type AND i.value = x.value`.execute(trx);
-    for (const row of rows) ids.set(keyOf(row), row);
+    for (const row of found) ids.set(keyOf(row), row);
+    const late = links.filter((l) => l.indicator.id === null && ids.has(keyOf(l.indicator)));
+    if (late.length > 0) {
+      const { rows: more } = await linksInsert(
+        late.map((l) => ({ ...l, indicator: ids.get(keyOf(l.indicator)) as IndicatorRow })),
+        sql`(SELECT NULL::bigint AS id, NULL::text AS type, NULL::text AS value WHERE false)`,
+      ).execute(trx);
+      linked.push(...more);
+    }
   }
-  return { ids, inserted };
+  for (const row of linked) newLinks.set(`${row.alert_id}:${row.indicator_id}`, row.id);
+  await touchLastSeen(trx, items, linked);
+  return { ids, inserted, newLinks };
 }
 
-/** Links of extracted indicators not linked yet; answers the new links' ids per alert and indicator. */
-async function linkIndicators(
-  trx: Db,
-  items: AlertToCommit[],
-  ids: Map<string, IndicatorRow>,
-): Promise<Map<string, number>> {
-  const links = items.flatMap((item) => {
-    const sorted = [...(item.extraction?.indicators ?? [])].sort((a, b) => (keyOf(a) < keyOf(b) ? -1 : 1));
-    return sorted
-      .filter((e) => item.stored.get(keyOf(e))?.link_id == null)
-      .map((e) => ({
-        alert_id: item.alert.id,
-        indicator_id: (ids.get(keyOf(e)) as IndicatorRow).id,
-        source_field: e.source_field,
-      }));
-  });
-  const created = new Map<string, number>();
-  if (links.length === 0) return created;
-  const { rows } = await insertJson<{ id: number; alert_id: number; indicator_id: number }>(
-    trx,
-    'alert_indicators',
-    links,
-    sql`ON CONFLICT (alert_id, indicator_id) DO NOTHING RETURNING id, alert_id, indicator_id`,
-  );
-  for (const row of rows) created.set(`${row.alert_id}:${row.indicator_id}`, row.id);
-  // `last_seen` to the minute, for indicators seen before (new ones were inserted with it); rows
-  // another job is touching right now are skipped, not waited for.
+interface LinkRow {
+  id: number;
+  alert_id: number;
+  indicator_id: number;
+}
+
+/**
+ * Links in the order given (link order is the payload's order); an indicator without an id takes
+ * the one `created` (id, type, value rows) has for it, or is left out when it has none.
+ */
+function linksInsert(
+  links: ReadonlyArray<{ alert_id: number; indicator: IndicatorRef; source_field: string | null }>,
+  created: RawBuilder<unknown>,
+) {
+  const rows = links.map((l, ord) => ({
+    ord,
+    alert_id: l.alert_id,
+    indicator_id: l.indicator.id,
+    type: l.indicator.type,
+    value: l.indicator.value,
+    source_field: l.source_field,
+  }));
+  return sql<LinkRow>`
+    INSERT INTO alert_indicators (alert_id, indicator_id, source_field)
+    SELECT l.alert_id, coalesce(l.indicator_id, c.id), l.source_field
+    FROM jsonb_to_recordset(${JSON.stringify(rows)}::jsonb)
+      AS l(ord integer, alert_id bigint, indicator_id bigint, type text, value text, source_field text)
+    LEFT JOIN ${created} AS c ON l.indicator_id IS NULL AND c.type = l.type AND c.value = l.value
+    WHERE coalesce(l.indicator_id, c.id) IS NOT NULL
+    ORDER BY l.ord
+    ON CONFLICT (alert_id, indicator_id) DO NOTHING RETURNING id, alert_id, indicator_id`;
+}
+
+/**
+ * `last_seen` to the minute, for indicators seen before (new ones were inserted with it); rows
+ * another job is touching right now are skipped, not waited for.
+ */
+async function touchLastSeen(trx: Db, items: AlertToCommit[], linked: readonly LinkRow[]): Promise<void> {
   const now = new Date();
   const stale = new Set<number>();
   for (const item of items) {
@@ -205,16 +250,14 @@ async function linkIndicators(
       if (i.id !== null && i.last_seen !== undefined && now.getTime() - i.last_seen.getTime() > 60_000) stale.add(i.id);
     }
   }
-  const seen = [...new Set(rows.map((r) => r.indicator_id))].filter((id) => stale.has(id));
-  if (seen.length > 0) {
-    await sql`
-      UPDATE indicators SET last_seen = ${now}, updated_at = ${now}
-      WHERE id IN (
-        SELECT id FROM indicators
-        WHERE id = ANY(${seen}::bigint[]) AND last_seen < ${now}::timestamptz - interval '1 minute'
-        ORDER BY id FOR NO KEY UPDATE SKIP LOCKED)`.execute(trx);
-  }
-  return created;
+  const seen = [...new Set(linked.map((r) => r.indicator_id))].filter((id) => stale.has(id));
+  if (seen.length === 0) return;
+  await sql`
+    UPDATE indicators SET last_seen = ${now}, updated_at = ${now}
+    WHERE id IN (
+      SELECT id FROM indicators
+      WHERE id = ANY(${seen}::bigint[]) AND last_seen < ${now}::timestamptz - interval '1 minute'
+      ORDER BY id FOR NO KEY UPDATE SKIP LOCKED)`.execute(trx);
 }
 
 interface WrittenIndicator {

@@ -199,13 +199,13 @@ export interface IndicatorUpdate {
 }
 
 /**
- * Pipeline step 4: every indicator with every active provider, in parallel (engine: cache,
- * coalescing, rate governor, per-call timeouts), after one query prefetching every cached answer.
+ * Every cached answer the active providers have for `indicators`, read into the cache's memory
+ * front by one query (shared by the jobs of one event-loop turn); answers already there cost nothing.
  */
-export async function runProviders(
+export async function prefetchAnswers(
   ctx: ServiceContext,
   indicators: ReadonlyArray<Pick<StoredIndicator, 'type' | 'value'>>,
-): Promise<EnrichIndicatorOutcome[]> {
+): Promise<void> {
   const providers = await ctx.enrichment.registry.active();
   await ctx.enrichment.cache.prefetch(
     indicators.flatMap((i) =>
@@ -214,6 +214,18 @@ export async function runProviders(
         .map((p) => cacheKey(p.definition.provider_name, i.type, i.value)),
     ),
   );
+}
+
+/**
+ * Pipeline step 4: every indicator with every active provider, in parallel (engine: cache,
+ * coalescing, rate governor, per-call timeouts), after prefetching every cached answer.
+ */
+export async function runProviders(
+  ctx: ServiceContext,
+  indicators: ReadonlyArray<Pick<StoredIndicator, 'type' | 'value'>>,
+): Promise<EnrichIndicatorOutcome[]> {
+  const providers = await ctx.enrichment.registry.active();
+  await prefetchAnswers(ctx, indicators);
   const outcomes = await Promise.all(
     // Slim: the pipeline stores results without raw responses (the cache keeps them).
     indicators.map((i) =>

@@ -7,7 +7,7 @@ import { extractIndicators } from '../ingest/extract.js';
 import { type AlertToCommit, commitAlert, type Extraction } from './commit-alert.js';
 import { correlateCommitted } from './correlate-committed.js';
 import { deliverCommitted } from './deliver-committed.js';
-import { runProviders, type StoredIndicator, settleEnrichment } from './enrich-alert.js';
+import { prefetchAnswers, runProviders, type StoredIndicator, settleEnrichment } from './enrich-alert.js';
 import { loadAlert, storedIndicators } from './load.js';
 
 export { EVENT_ALERT_ENRICHED };
@@ -37,13 +37,15 @@ export async function processAlert(
   const attempt = data.attempt ?? 0;
   // A rate-limit retry only re-runs the providers: the indicators are already linked.
   const extraction = data.reason === 'rate_limited' ? null : await extract(ctx, alert);
-  const stored = await storedIndicators(ctx.db, alert.id, extraction?.indicators ?? []);
+  const extracted = extraction?.indicators ?? [];
+  // The cached answers for what extraction found are read while the stored indicators are.
+  const [stored] = await Promise.all([storedIndicators(ctx.db, alert.id, extracted), prefetchAnswers(ctx, extracted)]);
   const known = new Map(stored.map((i) => [keyOf(i), i]));
   const indicators: StoredIndicator[] = [...stored];
-  for (const extracted of extraction?.indicators ?? []) {
-    if (known.has(keyOf(extracted))) continue;
-    const fresh = { ...NEW_INDICATOR, type: extracted.type, value: extracted.value };
-    known.set(keyOf(extracted), { ...fresh, uuid: null, link_id: null, source_field: null });
+  for (const found of extracted) {
+    if (known.has(keyOf(found))) continue;
+    const fresh = { ...NEW_INDICATOR, type: found.type, value: found.value };
+    known.set(keyOf(found), { ...fresh, uuid: null, link_id: null, source_field: null });
     indicators.push(fresh);
   }
 
