@@ -4,11 +4,10 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createTestDatabase, type TestDatabase } from './testing/index.js';
 
 /**
- * Migration 0024 (indicator_history) under writers indicator-history.test.ts does not try: savepoints,
- * bulk cascades, constraints made immediate. Every check compares the kept history with a full
- * recount of the links. Known and left open (docs/performance.md): the note's merge is quadratic in
- * the statements (or, for `occurred_at` changes, the alert rows) of one transaction — no app path
- * writes that way (the pipeline, ingest and adding indicators each link in one statement).
+ * Migrations 0024 and 0026 (indicator_history) under writers indicator-history.test.ts does not try:
+ * savepoints, bulk cascades, constraints made immediate, transactions of many statements, one
+ * statement changing the time of many alerts. Every check compares the kept history with a full
+ * recount of the links (timings belong in benchmarks: docs/performance.md has 0026's).
  */
 let t: TestDatabase;
 let client: pg.Client;
@@ -93,10 +92,27 @@ describe('sound', () => {
   });
 });
 
+/** Links alert k to indicator k, one statement each, in the open transaction (one round trip). */
+async function linkEach(alerts: number[], indicators: number[]): Promise<void> {
+  await client.query(
+    alerts
+      .map((a, k) => `INSERT INTO alert_indicators (alert_id, indicator_id) VALUES (${a}, ${indicators[k]});`)
+      .join('\n'),
+  );
+}
+
+/** The history of `ids` as the open transaction reads it, as a map of id to alert count. */
+async function readCounts(ids: number[]): Promise<Map<number, number>> {
+  const { rows } = await client.query('SELECT indicator_id, alert_count FROM calseta_indicator_history($1::bigint[])', [
+    ids,
+  ]);
+  return new Map(rows.map((r) => [Number(r.indicator_id), r.alert_count]));
+}
+
 describe('constraints made immediate', () => {
-  // With the apply trigger immediate, it fires at the end of each statement, before the statement's
-  // note (AFTER ROW events run before AFTER STATEMENT ones): the note is left unapplied at commit.
-  it.fails('SET CONSTRAINTS ALL IMMEDIATE: links still counted', async () => {
+  // The apply trigger, immediate, fires at the end of each statement before the statement's note is
+  // written (AFTER ROW events run before AFTER STATEMENT ones): the note applies itself once written.
+  it('SET CONSTRAINTS ALL IMMEDIATE: links still counted', async () => {
     const { alerts, indicators } = await pairs(1, false);
     await client.query('BEGIN');
     await client.query('SET CONSTRAINTS ALL IMMEDIATE');
@@ -105,6 +121,116 @@ describe('constraints made immediate', () => {
       indicators[0],
     ]);
     await client.query('COMMIT');
+    expect(await drift(indicators)).toEqual([]);
+  });
+
+  it('immediate, then deferred again: each statement counted once, the deferred ones at commit', async () => {
+    const { alerts, indicators } = await pairs(4, false);
+    const [a, b, c, d] = alerts as [number, number, number, number];
+    const [x, y] = indicators as [number, number];
+    const kept = async () =>
+      (await client.query('SELECT alert_count FROM indicator_history WHERE indicator_id = $1', [x])).rows;
+    await client.query('BEGIN');
+    await client.query('INSERT INTO alert_indicators (alert_id, indicator_id) VALUES ($1, $2)', [a, x]);
+    // Runs the pending deferred event: the first statement is applied now.
+    await client.query('SET CONSTRAINTS ALL IMMEDIATE');
+    await client.query('INSERT INTO alert_indicators (alert_id, indicator_id) VALUES ($1, $2), ($3, $2)', [b, x, c]);
+    await client.query(`UPDATE alerts SET occurred_at = occurred_at - interval '1 day' WHERE id = $1`, [b]);
+    expect(await kept()).toEqual([{ alert_count: 3 }]);
+    await client.query('SET CONSTRAINTS ALL DEFERRED');
+    await client.query('INSERT INTO alert_indicators (alert_id, indicator_id) VALUES ($1, $2), ($1, $3)', [d, x, y]);
+    // Deferred again: applied at commit, read meanwhile through the note.
+    expect(await kept()).toEqual([{ alert_count: 3 }]);
+    expect(await readCounts([x, y])).toEqual(
+      new Map([
+        [x, 4],
+        [y, 1],
+      ]),
+    );
+    await client.query('COMMIT');
+    expect(await kept()).toEqual([{ alert_count: 4 }]);
+    expect(await drift(indicators)).toEqual([]);
+  });
+
+  it('a savepoint rolled back after immediate applies: what it applied is undone, what it noted before is applied at commit', async () => {
+    const { alerts, indicators } = await pairs(3, false);
+    const [a, b, c] = alerts as [number, number, number];
+    const x = indicators[0] as number;
+    const link = (alert: number) =>
+      client.query('INSERT INTO alert_indicators (alert_id, indicator_id) VALUES ($1, $2)', [alert, x]);
+    await client.query('BEGIN');
+    await link(a);
+    await client.query('SAVEPOINT s');
+    // Applies the first link (the pending event) and the second, both inside the savepoint.
+    await client.query('SET CONSTRAINTS ALL IMMEDIATE');
+    await link(b);
+    await client.query('ROLLBACK TO SAVEPOINT s');
+    // Deferred again (the savepoint's SET CONSTRAINTS undone), the first link's note back.
+    await link(c);
+    await client.query('COMMIT');
+    expect((await client.query('SELECT alert_count FROM indicator_history WHERE indicator_id = $1', [x])).rows).toEqual(
+      [{ alert_count: 2 }],
+    );
+    expect(await drift([x])).toEqual([]);
+  });
+});
+
+describe('many changes in one transaction', () => {
+  it('2,000 single-link statements: read inside the transaction, applied at commit', async () => {
+    const { alerts, indicators } = await pairs(2000, false);
+    await client.query('BEGIN');
+    await linkEach(alerts, indicators);
+    // The note is long enough to be kept in several chunks: the read sees all of them.
+    const counts = await readCounts(indicators);
+    expect([counts.size, new Set(counts.values())]).toEqual([2000, new Set([1])]);
+    await client.query('COMMIT');
+    expect(await drift(indicators)).toEqual([]);
+  });
+
+  it('one UPDATE of occurred_at over 2,000 linked alerts', async () => {
+    const { alerts, indicators } = await pairs(2000);
+    await client.query(
+      `UPDATE alerts SET occurred_at = occurred_at - (id % 7) * interval '1 hour' WHERE id = ANY($1::bigint[])`,
+      [alerts],
+    );
+    expect(await drift(indicators)).toEqual([]);
+  });
+
+  it('the time changed in a statement of many, then other updates of the same alerts', async () => {
+    const { alerts, indicators } = await pairs(50);
+    await client.query('BEGIN');
+    await client.query(`UPDATE alerts SET occurred_at = occurred_at + interval '1 day' WHERE id = $1`, [alerts[0]]);
+    // Later statements, one through a column list that does not name occurred_at, one that does.
+    await client.query(`UPDATE alerts SET title = 'moved' WHERE id = ANY($1::bigint[])`, [alerts]);
+    await client.query(
+      `UPDATE alerts SET occurred_at = occurred_at - interval '1 day', title = 'moved again' WHERE id = ANY($1::bigint[])`,
+      [alerts.slice(10)],
+    );
+    await client.query('COMMIT');
+    expect(await drift(indicators)).toEqual([]);
+  });
+
+  it('links truncated after a long note: the history goes, the links after it are counted', async () => {
+    const { alerts, indicators } = await pairs(601);
+    const last = alerts.length - 1;
+    await client.query('BEGIN');
+    // Time changes noted in two statements (a note of several chunks), pending on alerts only:
+    // alert_indicators may still be truncated in this transaction.
+    for (const some of [alerts.slice(0, 300), alerts.slice(300, last)]) {
+      await client.query(
+        `UPDATE alerts SET occurred_at = occurred_at - interval '1 hour' WHERE id = ANY($1::bigint[])`,
+        [some],
+      );
+    }
+    await client.query('TRUNCATE alert_indicators');
+    await client.query('INSERT INTO alert_indicators (alert_id, indicator_id) VALUES ($1, $2)', [
+      alerts[last],
+      indicators[0],
+    ]);
+    await client.query('COMMIT');
+    expect((await client.query('SELECT indicator_id, alert_count FROM indicator_history')).rows).toEqual([
+      { indicator_id: String(indicators[0]), alert_count: 1 },
+    ]);
     expect(await drift(indicators)).toEqual([]);
   });
 });

@@ -32,6 +32,7 @@ import * as m0022 from './0022_cache_raw_apart.js';
 import * as m0023 from './0023_deferred_alert_verdicts.js';
 import * as m0024 from './0024_indicator_history.js';
 import * as m0025 from './0025_verdict_refresh_after_lock.js';
+import * as m0026 from './0026_indicator_history_note_append.js';
 
 export const migrations: Readonly<Record<string, Migration>> = Object.freeze({
   '0001_core': m0001,
@@ -58,4 +59,5 @@ export const migrations: Readonly<Record<string, Migration>> = Object.freeze({
   '0023_deferred_alert_verdicts': m0023,
   '0024_indicator_history': m0024,
   '0025_verdict_refresh_after_lock': m0025,
+  '0026_indicator_history_note_append': m0026,
 });
