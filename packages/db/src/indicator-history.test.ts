@@ -3,7 +3,7 @@ import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { createTestDatabase, type TestDatabase } from './testing/index.js';
 
 /**
- * `indicator_history` (migration 0024) against a full recount of the links, after every kind of
+ * `indicator_history` (migrations 0024, 0026) against a full recount of the links, after every kind of
  * write; two real connections where transactions meet on one indicator (waits observed through
  * pg_stat_activity, never timed).
  */
@@ -254,24 +254,32 @@ describe('two transactions on one indicator', () => {
   });
 });
 
-describe('migration 0024', () => {
-  test('backfills the history of links made before it', async () => {
+describe('migrations 0024 and 0026', () => {
+  test('0024 backfills the history of links made before it; 0026 down and up again keeps it exact', async () => {
     const [a, b] = [await newAlert('2023-01-01T00:00:00Z'), await newAlert('2023-02-01T00:00:00Z')];
     const x = await newIndicator();
     await link([a, x], [b, x]);
     const { migrations } = await import('./migrations/index.js');
-    const m = migrations['0024_indicator_history'] as {
-      up(db: unknown): Promise<void>;
-      down(db: unknown): Promise<void>;
-    };
+    type Step = { up(db: unknown): Promise<void>; down(db: unknown): Promise<void> };
+    const [m0024, m0026] = [migrations['0024_indicator_history'], migrations['0026_indicator_history_note_append']] as [
+      Step,
+      Step,
+    ];
     await t.db.transaction().execute(async (trx) => {
-      await m.down(trx);
+      await m0026.down(trx);
+      await m0024.down(trx);
       await sql`INSERT INTO alert_indicators (alert_id, indicator_id) SELECT ${a}, id FROM indicators WHERE id <> ${x} LIMIT 1`.execute(
         trx,
       );
-      await m.up(trx);
+      await m0024.up(trx);
+      await m0026.up(trx);
     });
     expect(await history(x)).toEqual({ n: 2, first: '2023-01-01T00:00:00.000Z', last: '2023-02-01T00:00:00.000Z' });
+    // 0026's triggers are back: a link added and a time changed are kept.
+    const c = await newAlert('2022-12-01T00:00:00Z');
+    await link([c, x]);
+    await t.db.updateTable('alerts').set({ occurred_at: '2023-03-01T00:00:00Z' }).where('id', '=', a).execute();
+    expect(await history(x)).toEqual({ n: 3, first: '2022-12-01T00:00:00.000Z', last: '2023-03-01T00:00:00.000Z' });
     expect(await drift()).toEqual([]);
   });
 });

@@ -194,6 +194,7 @@ describe('migrations on an empty database', () => {
       '0023_deferred_alert_verdicts',
       '0024_indicator_history',
       '0025_verdict_refresh_after_lock',
+      '0026_indicator_history_note_append',
     ]);
     expect(await migrateToLatest(empty.db)).toEqual(migrationNames());
     expect(await migrateToLatest(empty.db)).toEqual([]);
