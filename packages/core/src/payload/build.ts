@@ -1,4 +1,4 @@
-import type { Db } from '@calseta/db';
+import type { Database, Db } from '@calseta/db';
 import type {
   EnrichmentProviderResult,
   EnrichmentSummary,
@@ -7,7 +7,7 @@ import type {
   RelatedAlert,
   VerdictExplanation,
 } from '@calseta/schema';
-import { sql } from 'kysely';
+import { type Selectable, sql } from 'kysely';
 import { applicableDocuments } from '../context/documents.js';
 import type { TargetingSubject } from '../context/targeting.js';
 import { alertMalice } from '../indicators/malice.js';
@@ -35,7 +35,33 @@ const RELATED_SCAN = 100;
 /** Active workflows offered, at most. */
 const WORKFLOW_LIMIT = 20;
 
+/** The alert's columns a payload shows or is built from. */
+export const PAYLOAD_ALERT_COLUMNS = [
+  'uuid',
+  'title',
+  'description',
+  'severity',
+  'status',
+  'source_name',
+  'occurred_at',
+  'ingested_at',
+  'enriched_at',
+  'enrichment_status',
+  'tags',
+  'close_classification',
+  'duplicate_count',
+  'normalized',
+  'agent_findings',
+  'malice_override',
+  'enrichment_summary',
+  'detection_rule_id',
+] as const;
+
+export type PayloadAlertRow = Pick<Selectable<Database['alerts']>, (typeof PAYLOAD_ALERT_COLUMNS)[number]>;
+
 export interface PayloadOptions {
+  /** The alert's row as the caller holds it (the pipeline, from the statement that stored it): not read back. */
+  alert?: PayloadAlertRow;
   /** o200k tokens the payload must fit in (default DEFAULT_TOKEN_BUDGET). */
   tokenBudget?: number;
   /** `standard` (default): documents as brief summaries with links; `full`: inlined. */
@@ -181,32 +207,11 @@ async function linkedIndicators(db: Db, alertId: number): Promise<PayloadSources
 export async function loadPayloadSources(
   ctx: ServiceContext,
   alertId: number,
-  known: Pick<PayloadOptions, 'indicators' | 'subject'> = {},
+  known: Pick<PayloadOptions, 'alert' | 'indicators' | 'subject'> = {},
 ): Promise<PayloadSources> {
-  const alert = await ctx.db
-    .selectFrom('alerts')
-    .select([
-      'uuid',
-      'title',
-      'description',
-      'severity',
-      'status',
-      'source_name',
-      'occurred_at',
-      'ingested_at',
-      'enriched_at',
-      'enrichment_status',
-      'tags',
-      'close_classification',
-      'duplicate_count',
-      'normalized',
-      'agent_findings',
-      'malice_override',
-      'enrichment_summary',
-      'detection_rule_id',
-    ])
-    .where('id', '=', alertId)
-    .executeTakeFirst();
+  const alert =
+    known.alert ??
+    (await ctx.db.selectFrom('alerts').select(PAYLOAD_ALERT_COLUMNS).where('id', '=', alertId).executeTakeFirst());
   if (!alert) throw notFound('Alert');
 
   const cache = tableCacheOf(ctx.notifications);

@@ -20,6 +20,7 @@ import { insertJsonStatement } from '../infra/insert-json.js';
 import type { JobPayload } from '../infra/jobs/catalogue.js';
 import { tableCacheOf } from '../infra/table-cache.js';
 import { transactionWith } from '../infra/transaction.js';
+import { PAYLOAD_ALERT_COLUMNS, type PayloadAlertRow } from '../payload/build.js';
 import type { PayloadSources } from '../payload/compose.js';
 import { ALERT_ENRICHED_CHANNEL, type AlertEnrichedEvent, type IndicatorUpdate } from './enrich-alert.js';
 import type { LinkedIndicator, LoadedAlert } from './load.js';
@@ -55,7 +56,12 @@ export interface CommittedAlert {
   subject: TargetingSubject;
   /** The alert's indicators as its payload shows them (link order, history): only when there are deliveries. */
   indicators: PayloadSources['indicators'];
+  /** The alert's row as stored: only when there may be deliveries. */
+  alert: PayloadAlertRow | undefined;
 }
+
+/** A row as `json_agg` carries it: timestamps as text. */
+type JsonRow<R> = { [K in keyof R]: R[K] extends Date ? string : R[K] extends Date | null ? string | null : R[K] };
 
 /** NOTIFY payloads stay far below Postgres's 8000-byte limit. */
 const EVENTS_PER_NOTIFY = 40;
@@ -105,7 +111,7 @@ async function commitAlerts(ctx: ServiceContext, trx: Db, items: AlertToCommit[]
           const subject = subjectOf(item);
           return agents.filter((agent) => agentMatches(agent, subject)).map((agent) => ({ item, agent }));
         });
-  const { runs, history } = await storeAlerts(ctx, trx, items, { ids, newLinks, matches, now });
+  const { runs, history, alerts } = await storeAlerts(ctx, trx, items, { ids, newLinks, matches, now });
   const deliveries = await claimDeliveries(ctx, trx, items, { agents, matches, runs, now });
   const indicators = payloadIndicators(items, deliveries, ids, newLinks, written, history);
 
@@ -125,6 +131,7 @@ async function commitAlerts(ctx: ServiceContext, trx: Db, items: AlertToCommit[]
     deliveries: deliveries.get(item.alert.id) ?? [],
     subject: subjectOf(item),
     indicators: indicators.get(item.alert.id) ?? [],
+    alert: alerts.get(item.alert.id),
   }));
 }
 
@@ -341,7 +348,7 @@ async function storeAlerts(
     matches: Array<{ item: AlertToCommit; agent: AgentRow }>;
     now: Date;
   },
-): Promise<{ runs: RunRow[]; history: Map<number, HistoryRow> }> {
+): Promise<{ runs: RunRow[]; history: Map<number, HistoryRow>; alerts: Map<number, PayloadAlertRow> }> {
   const { ids, newLinks, matches, now } = batch;
   const alerts = items.map((i) => ({
     id: i.alert.id,
@@ -366,7 +373,12 @@ async function storeAlerts(
     notifications.push(JSON.stringify(events.slice(start, start + EVENTS_PER_NOTIFY)));
   }
   // Every member runs (data-modifying ones whether read or not; the notifications are read).
-  const { rows } = await sql<{ runs: RunRow[]; history: HistoryRow[]; notified: number }>`
+  const { rows } = await sql<{
+    runs: RunRow[];
+    history: HistoryRow[];
+    notified: number;
+    alerts: Array<JsonRow<PayloadAlertRow> & { id: number }>;
+  }>`
     WITH written AS (
       UPDATE alerts AS a SET
         enrichment_status = u.status,
@@ -383,6 +395,7 @@ async function storeAlerts(
         FROM alert_indicators ai JOIN indicators i ON i.id = ai.indicator_id
         WHERE ai.alert_id = u.id) v
       WHERE a.id = u.id
+      RETURNING a.id, ${sql.join(PAYLOAD_ALERT_COLUMNS.map((column) => sql.ref(`a.${column}`)))}
     ),
     activity AS (${activityInsert(activityOf(ctx, items, newLinks))}),
     runs AS (${runsInsert(rowsOfRuns('auto', matches, now), AUTO_RUN_CONFLICT)}),
@@ -392,9 +405,27 @@ async function storeAlerts(
       (SELECT coalesce(json_agg(json_build_object('id', h.indicator_id, 'n', h.alert_count, 'first', h.first_seen,
           'last', h.last_seen)), '[]')
         FROM calseta_indicator_history(${historyOf}::bigint[]) h) AS history,
-      (SELECT count(*) FROM notified) AS notified`.execute(trx);
-  const { runs, history } = rows[0] as (typeof rows)[number];
-  return { runs, history: new Map(history.map((h) => [Number(h.id), h])) };
+      (SELECT count(*) FROM notified) AS notified,
+      (SELECT coalesce(json_agg(w), '[]') FROM written w WHERE w.id = ANY(${[...deliverable]}::bigint[])) AS alerts`.execute(
+    trx,
+  );
+  const { runs, history, alerts: stored } = rows[0] as (typeof rows)[number];
+  return {
+    runs,
+    history: new Map(history.map((h) => [Number(h.id), h])),
+    alerts: new Map(
+      stored.map(({ id, occurred_at, ingested_at, enriched_at, ...row }) => [
+        Number(id),
+        // As Postgres's driver reads them (JSON carries timestamps as text).
+        {
+          ...row,
+          occurred_at: new Date(occurred_at),
+          ingested_at: new Date(ingested_at),
+          enriched_at: enriched_at === null ? null : new Date(enriched_at),
+        },
+      ]),
+    ),
+  };
 }
 
 /** An indicator verdict's weight, as migration 0014 ranks it. */

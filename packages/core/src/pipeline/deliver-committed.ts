@@ -19,6 +19,7 @@ export async function deliverCommitted(
       const record = await attemptDelivery(ctx, agent, delivery, 1, () =>
         buildAlertPayload(ctx, alertId, {
           tokenBudget: agent.token_budget ?? undefined,
+          ...(committed.alert === undefined ? {} : { alert: committed.alert }),
           indicators: committed.indicators,
           subject: committed.subject,
         }),
