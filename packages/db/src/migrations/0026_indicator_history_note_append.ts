@@ -7,11 +7,13 @@
  * the rows of one `UPDATE alerts SET occurred_at`. And with `SET CONSTRAINTS ALL IMMEDIATE` the apply
  * trigger (per row) fired before the statement-level triggers that write the note: nothing applied.
  *
- * - The note is text: the statements' deltas (JSON arrays of objects holding numbers, timestamps and
- *   booleans) written one after the other. A statement appends its own (a string concatenation, no
- *   parsing of what is there); a reader makes one array of them (`][` occurs only between two) and
- *   groups by indicator: links added summed, the earliest first, the latest last, a recount if any
- *   entry asks one. Still `set_config(..., true)`: a savepoint rolled back restores it.
+ * - The note is text: JSON objects (numbers, timestamps, booleans) separated by commas, each
+ *   statement's delta appended as it comes (no parsing of what is there). Reading or writing a setting
+ *   copies it whole, so the appended tail stays under 4 kB: a longer one is sealed first as a chunk of
+ *   its own (`calseta.indicator_history_<k>`, k up to `calseta.indicator_history_chunks`; the tail is
+ *   never empty while the note is not). `calseta_indicator_history_pending()` reads chunks and tail as
+ *   one array and groups by indicator: links added summed, the earliest first, the latest last, a
+ *   recount if any entry asks one. All `set_config(..., true)`: a savepoint rolled back restores them.
  * - `calseta_indicator_history_flush()` applies the note as 0024's apply did (one upsert in indicator
  *   id order; a recount in a later statement than its lock) and empties it. The deferred apply
  *   trigger calls it; an apply that finds the note empty marks the transaction
@@ -35,7 +37,7 @@ import { type Kysely, sql } from 'kysely';
 
 const NOTE_COLUMNS = sql.raw('(id bigint, n integer, first timestamptz, last timestamptz, recount boolean)');
 /** A tail longer than this is sealed as a chunk before the next append. */
-const CHUNK_BYTES = sql.raw('8192');
+const CHUNK_BYTES = sql.raw('4096');
 /** A statement's delta: its changes per indicator, as note entries. */
 const ADDED = sql.raw(
   `string_agg(json_build_object('id', id, 'n', n, 'first', first, 'last', last, 'recount', false)::text, ',')`,
