@@ -1,4 +1,6 @@
+import { createDb } from '@calseta/db';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { WAKE_CHANNEL } from '../../../packages/core/src/infra/jobs/rows.js';
 import { createHarness, type Harness } from './harness.js';
 
 const payload = (n: number, extra: Record<string, unknown> = {}) => ({
@@ -92,5 +94,36 @@ describe('ingest group commit when a batch fails', () => {
               (SELECT count(*) FROM pgboss.job WHERE name = 'enrich-alert')::int AS jobs`,
     );
     expect(stored).toEqual({ alerts: 20, jobs: 20 });
+  });
+});
+
+describe('the workers are woken by the statement that stores the alerts', () => {
+  it('NOTIFYs their channel from the ingest transaction itself, with nothing announced after the commit', async () => {
+    const announced: string[] = [];
+    const h = await createHarness({
+      wrapQueue: (queue) => {
+        // After-commit announcements are recorded, not sent: only the ingest statement can wake.
+        queue.announce = (name) => void announced.push(name);
+        return queue;
+      },
+    });
+    const listening = createDb({ url: h.databaseUrl, max: 1 });
+    const listener = await listening.pool.connect();
+    try {
+      const woken = new Promise<string | undefined>((resolve) =>
+        listener.on('notification', (n: { channel: string; payload?: string }) => {
+          if (n.channel === WAKE_CHANNEL) resolve(n.payload);
+        }),
+      );
+      await listener.query(`LISTEN ${WAKE_CHANNEL}`);
+      const res = await h.request('POST', '/v1/ingest/generic', { json: payload(990) });
+      expect(res.status).toBe(202);
+      expect(await woken).toBe('enrich-alert');
+      expect(announced).toEqual([]);
+    } finally {
+      listener.release();
+      await listening.db.destroy();
+      await h.close();
+    }
   });
 });

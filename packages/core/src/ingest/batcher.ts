@@ -7,7 +7,7 @@ import type { CoreDeps, IngestBatcher, PreparedAlert } from '../infra/context.js
 import { ServiceError } from '../infra/errors.js';
 import { GroupCommit } from '../infra/group-commit.js';
 import { newUuid } from '../infra/ids.js';
-import { enrichJobRows } from '../infra/jobs/rows.js';
+import { enrichJobRows, wakeEnrichWorkers } from '../infra/jobs/rows.js';
 
 const MAX_BATCH = 100;
 /**
@@ -40,7 +40,8 @@ export function createIngestBatcher(deps: Pick<CoreDeps, 'db' | 'queue' | 'confi
       );
     },
     committed(results) {
-      if (results.some((r) => r.status !== 'deduplicated')) deps.queue.announce('enrich-alert');
+      // New alerts' jobs were announced by their statement (ingestStatement); an escalation's job was not.
+      if (results.some((r) => r.status === 'escalated')) deps.queue.announce('enrich-alert');
     },
     logger: deps.logger,
     batchFailed: 'ingest batch failed; committing alerts one by one',
@@ -159,7 +160,7 @@ function inputRow(a: PreparedAlert) {
 /**
  * The whole new-alert path as ONE statement (its own transaction): claim each fingerprint, create
  * unknown detection rules (named after the rule), insert the alerts linked to their rules, their
- * `alert_ingested` activity and their `enrich-alert` jobs. One round trip per batch matters: on a
+ * `alert_ingested` activity and their `enrich-alert` jobs, and wake the workers (at its commit). One round trip per batch matters: on a
  * busy API every round trip also waits its turn on the event loop (docs/adr/0004).
  *
  * The claim always touches the fingerprint row so that it returns the current owner: ours when
@@ -232,8 +233,8 @@ function ingestStatement(input: ReturnType<typeof inputRow>[], windowSeconds: nu
       FROM fresh i JOIN alert a ON a.uuid = i.uuid
     ), job AS (
       ${enrichJobRows(sql`SELECT a.id AS alert_id, i.traceparent FROM alert a JOIN fresh i ON i.uuid = a.uuid`)}
-    )
-    SELECT i.uuid, c.owner, a.id AS alert_id
+    ), woken AS (${wakeEnrichWorkers(sql`alert`)})
+    SELECT i.uuid, c.owner, a.id AS alert_id, (SELECT count(*) FROM woken) AS woken
     FROM input i JOIN claim c ON c.fingerprint = i.fingerprint LEFT JOIN alert a ON a.uuid = i.uuid`;
 }
 

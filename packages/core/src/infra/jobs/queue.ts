@@ -10,14 +10,12 @@ import { Notifications } from '../notifications.js';
 import { countJob, countJobExpiry, countJobRetry, observeQueue, type QueueStat } from '../telemetry/metrics.js';
 import { continueTrace, traceCarrier } from '../telemetry/tracing.js';
 import { JOB_NAMES, JOBS, type JobName, type JobPayload } from './catalogue.js';
-import { PGBOSS_SCHEMA_VERSION, QUEUE_SCHEMA } from './rows.js';
+import { PGBOSS_SCHEMA_VERSION, QUEUE_SCHEMA, WAKE_CHANNEL } from './rows.js';
 
 /** Advisory-lock key serializing queue creation across processes ("calseta" queues). */
 const QUEUE_SETUP_LOCK = 7_301_001;
 
 const SCHEMA = QUEUE_SCHEMA;
-/** Channel on which senders announce committed jobs (payload: the queue name). */
-const WAKE_CHANNEL = 'calseta_jobs';
 /** Fallback poll for jobs no insert announces (retries becoming due, missed notifications). */
 const IDLE_POLL_MS = 2_000;
 /**

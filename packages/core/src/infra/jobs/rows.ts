@@ -3,6 +3,9 @@ import { type RawBuilder, sql } from 'kysely';
 /** Where pg-boss keeps its tables. */
 export const QUEUE_SCHEMA = 'pgboss';
 
+/** Channel on which senders announce committed jobs (payload: the queue name); working processes LISTEN on it. */
+export const WAKE_CHANNEL = 'calseta_jobs';
+
 /**
  * pg-boss schema version the SQL below writes for. `JobQueue.start()` refuses to run against any
  * other, so a pg-boss upgrade cannot silently break job rows written here.
@@ -29,4 +32,13 @@ export function enrichJobRows(alerts: RawBuilder<unknown>) {
            q.policy, q.dead_letter
     FROM (${alerts}) s CROSS JOIN ${schema}.queue q
     WHERE q.name = 'enrich-alert'`;
+}
+
+/**
+ * The NOTIFY waking every process's `enrich-alert` workers, for use inside the statement that
+ * inserts jobs (`jobs`: any member with a row per job): Postgres delivers it when that transaction
+ * commits — no statement after the commit, and nothing announced when nothing was inserted.
+ */
+export function wakeEnrichWorkers(jobs: RawBuilder<unknown>) {
+  return sql`SELECT pg_notify(${WAKE_CHANNEL}, 'enrich-alert') AS woken WHERE EXISTS (SELECT 1 FROM ${jobs})`;
 }
