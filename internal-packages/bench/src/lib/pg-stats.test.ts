@@ -61,22 +61,29 @@ describe('PgStats', () => {
     await load.query("SELECT pg_notify('bench_c', 's-' || g) FROM generate_series(1, 4) AS g");
     await load.query("NOTIFY bench_c, 'n-1'");
     await load.query("SELECT twice('f')");
+    // One NOTIFY from a WITH member of a statement returning 3 rows; two from the main query after one.
+    await load.query(
+      "WITH w AS (SELECT pg_notify('bench_c', 'w-1')) SELECT g, (SELECT count(*) FROM w) FROM generate_series(1, 3) g",
+    );
+    await load.query(
+      "WITH g AS (SELECT 'm-' || g AS p FROM generate_series(1, 2) g) SELECT pg_notify('bench_c', p) FROM g",
+    );
     // Every NOTIFY reached the listener before the window closes (they are sent at commit).
-    while (received.length < 7) await new Promise((r) => listener.once('notification', r));
+    while (received.length < 10) await new Promise((r) => listener.once('notification', r));
     const { work, top, cpuByBackend } = await window.stop();
     await loadDb.destroy();
     listener.release();
 
-    expect(received.sort()).toEqual(['f-1', 'f-2', 'n-1', 's-1', 's-2', 's-3', 's-4']);
+    expect(received.sort()).toEqual(['f-1', 'f-2', 'm-1', 'm-2', 'n-1', 's-1', 's-2', 's-3', 's-4', 'w-1']);
     expect(work.notifies).toBe(received.length);
-    // 3 inserts + BEGIN/INSERT/COMMIT + 3 notifying statements; the function's inner PERFORMs are nested.
-    expect(work.statements).toBe(9);
-    // Transactions given an id: the 4 that inserted and the 3 that notified (a queued NOTIFY carries its xid).
-    expect(work.writeTransactions).toBe(7);
+    // 3 inserts + BEGIN/INSERT/COMMIT + 5 notifying statements; the function's inner PERFORMs are nested.
+    expect(work.statements).toBe(11);
+    // Transactions given an id: the 4 that inserted and the 5 that notified (a queued NOTIFY carries its xid).
+    expect(work.writeTransactions).toBe(9);
     expect(work.walBytes).toBeGreaterThan(0);
     expect(work.planMs).toBeGreaterThan(0);
     expect(top.some((s) => s.query.startsWith('INSERT INTO t'))).toBe(true);
-    expect(perItem(work, 9).statements).toBe(1);
+    expect(perItem(work, 11).statements).toBe(1);
     // Postgres CPU by connection: the load's backend, started inside the window, is there by name.
     expect(cpuByBackend['pg-stats-load']).toBeGreaterThanOrEqual(0);
   }, 60_000);

@@ -15,9 +15,9 @@
  *   entries): every statement a client sent, BEGIN and COMMIT included; ≈ round trips.
  * - plan/exec ms: pg_stat_statements total_plan_time / total_exec_time of those (track_planning on).
  * - NOTIFYs: Postgres has no NOTIFY counter. Counted from pg_stat_statements at every nesting level:
- *   for a statement calling pg_notify(), the rows it returned (one per call of `SELECT pg_notify(…)
- *   [FROM …]`); for a NOTIFY command, its calls. Issued, not delivered: each one wakes every listener
- *   of its channel.
+ *   for a statement whose main query is `SELECT pg_notify(…) [FROM …]` (after its `WITH` members, if
+ *   any), the rows it returned (one per call); for a NOTIFY command, or a statement calling
+ *   pg_notify() once from a `WITH` member (ingest's, the pipeline commit's), its calls. Issued, not delivered: each one wakes every listener of its channel.
  * - sessions: pg_stat_database sessions (connections opened to the measured database: each costs
  *   Postgres a backend, SCRAM and re-preparing every statement; a pool that closes idle connections
  *   pays it again and again).
@@ -212,7 +212,7 @@ export class PgStats {
       `SELECT coalesce(sum(calls) FILTER (WHERE toplevel), 0)::float8 AS statements,
               coalesce(sum(total_plan_time) FILTER (WHERE toplevel), 0)::float8 AS plan_ms,
               coalesce(sum(total_exec_time) FILTER (WHERE toplevel), 0)::float8 AS exec_ms,
-              coalesce(sum(CASE WHEN query ~* '^\\s*notify\\M' THEN calls ELSE rows END)
+              coalesce(sum(CASE WHEN query ~* '(^|\\))\\s*select\\s+pg_notify\\s*\\(' THEN rows ELSE calls END)
                          FILTER (WHERE query ~* '^\\s*notify\\M' OR query ~* 'pg_notify\\s*\\('), 0)::float8 AS notifies
          FROM pg_stat_statements WHERE dbid = $1`,
       [this.dbid],
