@@ -4,6 +4,7 @@
 // offset has seconds (Africa/Monrovia until 1972: -00:44:30) that is e.g. "1971-05-31T23:15:30-00:44:30",
 // which JavaScript's Date cannot parse (pg's own parser can). The server's TimeZone is the
 // operator's (initdb takes the host's); PGOPTIONS sets it here for every connection of this file.
+// biome-ignore lint/style/noProcessEnv: pg reads PGOPTIONS; the server zone is what this test varies
 process.env.PGOPTIONS = '-c TimeZone=Africa/Monrovia';
 
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -22,6 +23,7 @@ describe('review26: an alert from 1971 (ingest refuses times before 1970) on a s
   afterAll(async () => {
     await h.close();
     await endpoint.close();
+    // biome-ignore lint/style/noProcessEnv: restoring the zone set above
     delete process.env.PGOPTIONS;
   });
 
