@@ -65,4 +65,10 @@ describe('transactionWith (real Postgres)', () => {
     const { rows } = await sql<{ n: number }>`SELECT count(*)::int AS n FROM tx_child`.execute(db);
     expect(rows[0]?.n).toBe(0);
   });
+
+  it('leaves the pooled connection usable when the setup fails after BEGIN ran', async () => {
+    await expect(transactionWith(db, 'SELECT 1/0', async () => 'never')).rejects.toThrow(/division by zero/);
+    // The same (only) connection is lent next: not inside an aborted transaction.
+    expect(await count()).toBeGreaterThanOrEqual(0);
+  });
 });

@@ -8,9 +8,10 @@ import { sql } from 'kysely';
  */
 export function transactionWith<T>(db: Db, setup: string, fn: (trx: Db) => Promise<T>): Promise<T> {
   return db.connection().execute(async (connection) => {
-    await sql.raw(`BEGIN; ${setup}`).execute(connection);
     let result: T;
     try {
+      // Inside the try: a setup that fails after BEGIN ran must not leave the transaction open.
+      await sql.raw(`BEGIN; ${setup}`).execute(connection);
       result = await fn(connection);
     } catch (error) {
       // ROLLBACK fails only on a broken connection, which the pool drops on release.

@@ -60,8 +60,14 @@ export interface CommittedAlert {
   alert: PayloadAlertRow | undefined;
 }
 
-/** A row as `json_agg` carries it: timestamps as text. */
-type JsonRow<R> = { [K in keyof R]: R[K] extends Date ? string : R[K] extends Date | null ? string | null : R[K] };
+/** A row as storeAlerts carries it in JSON: timestamps as epoch milliseconds (see epochMs). */
+type JsonRow<R> = { [K in keyof R]: R[K] extends Date ? number : R[K] extends Date | null ? number | null : R[K] };
+
+/**
+ * A timestamp as epoch milliseconds for a JSON result: JSON writes timestamps in the session's time
+ * zone, whose offset may have seconds (Africa/Monrovia until 1972: -00:44:30) that `Date` cannot parse.
+ */
+const epochMs = (column: RawBuilder<unknown>) => sql`floor(extract(epoch FROM ${column}) * 1000)`;
 
 /** NOTIFY payloads stay far below Postgres's 8000-byte limit. */
 const EVENTS_PER_NOTIFY = 40;
@@ -327,8 +333,9 @@ async function writeIndicators(
 interface HistoryRow {
   id: number;
   n: number;
-  first: string;
-  last: string;
+  /** Epoch milliseconds. */
+  first: number;
+  last: number;
 }
 
 /**
@@ -402,13 +409,13 @@ async function storeAlerts(
     notified AS (SELECT pg_notify(${ALERT_ENRICHED_CHANNEL}, n) FROM unnest(${notifications}::text[]) AS n)
     SELECT
       (SELECT coalesce(json_agg(runs), '[]') FROM runs) AS runs,
-      (SELECT coalesce(json_agg(json_build_object('id', h.indicator_id, 'n', h.alert_count, 'first', h.first_seen,
-          'last', h.last_seen)), '[]')
+      (SELECT coalesce(json_agg(json_build_object('id', h.indicator_id, 'n', h.alert_count,
+          'first', ${epochMs(sql`h.first_seen`)}, 'last', ${epochMs(sql`h.last_seen`)})), '[]')
         FROM calseta_indicator_history(${historyOf}::bigint[]) h) AS history,
       (SELECT count(*) FROM notified) AS notified,
-      (SELECT coalesce(json_agg(w), '[]') FROM written w WHERE w.id = ANY(${[...deliverable]}::bigint[])) AS alerts`.execute(
-    trx,
-  );
+      (SELECT coalesce(jsonb_agg(to_jsonb(w) || jsonb_build_object('occurred_at', ${epochMs(sql`w.occurred_at`)},
+          'ingested_at', ${epochMs(sql`w.ingested_at`)}, 'enriched_at', ${epochMs(sql`w.enriched_at`)})), '[]')
+        FROM written w WHERE w.id = ANY(${[...deliverable]}::bigint[])) AS alerts`.execute(trx);
   const { runs, history, alerts: stored } = rows[0] as (typeof rows)[number];
   return {
     runs,
