@@ -820,7 +820,7 @@ async function measure(options: Options, cleanup: Cleanup): Promise<number> {
     ]),
   );
   out(
-    '  statements, planning/execution, NOTIFYs: pg_stat_statements (NOTIFYs = rows of statements calling pg_notify(), calls of NOTIFY);',
+    '  statements, planning/execution, NOTIFYs: pg_stat_statements (NOTIFYs = rows of SELECT pg_notify(), calls of NOTIFY and of WITH members calling it);',
   );
   out('  commits: pg_stat_database.xact_commit; WAL: pg_current_wal_lsn and pg_stat_wal; written, fsyncs: pg_stat_io.');
   if (floorConfig) {
