@@ -1,5 +1,6 @@
 import { contextFor, relatedAlerts, SYSTEM } from '@calseta/core';
 import { createDb } from '@calseta/db';
+import { type CapturedStatement, capturingDb } from '@calseta/db/testing';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { commitAlert } from '../../../packages/core/src/pipeline/commit-alert.js';
 import { fixture } from './fixtures.js';
@@ -143,10 +144,7 @@ function nodes(plan: PlanNode): PlanNode[] {
 }
 
 /** Rows each scan of alerts/alert_indicators produced (all loops), per plan mode. */
-interface Statement {
-  text: string;
-  values: unknown[];
-}
+type Statement = CapturedStatement;
 
 /** A checked-out connection (one session: PREPARE, SET and the transaction stay on it). */
 type Client = { query(text: string, values?: unknown[]): Promise<{ rows: any[] }> };
@@ -211,15 +209,8 @@ describe('a storm: 20,000 alerts carrying one value', () => {
     expect(await drift()).toEqual([]);
 
     // What the payload runs, captured from its own pool.
-    const capture = createDb({ url: h.databaseUrl, max: 1, preparedStatements: false });
-    const statements: Statement[] = [];
-    capture.pool.on('connect', (client) => {
-      const query = client.query.bind(client) as (...args: unknown[]) => unknown;
-      (client as { query: unknown }).query = (text: unknown, values?: unknown) => {
-        if (typeof text === 'string') statements.push({ text, values: (values as unknown[]) ?? [] });
-        return query(text, values);
-      };
-    });
+    const capture = capturingDb(h.databaseUrl);
+    const { statements } = capture;
     try {
       const ctx = { ...contextFor(h.deps, SYSTEM), db: capture.db };
       const payload = (await h.request('GET', `/v1/alerts/${newest?.uuid}/context?token_budget=20000`)).body.data;

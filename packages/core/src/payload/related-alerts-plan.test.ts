@@ -1,5 +1,4 @@
-import { createDb } from '@calseta/db';
-import { createTestDatabase, type TestDatabase } from '@calseta/db/testing';
+import { capturingDb, createTestDatabase, type TestDatabase } from '@calseta/db/testing';
 import { sql } from 'kysely';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { relatedAlerts } from './build.js';
@@ -50,15 +49,8 @@ it("an alert with many indicators: the related alerts' work grows with the candi
   await sql`ANALYZE alert_indicators`.execute(db);
 
   // The statement relatedAlerts runs, captured from its own pool.
-  const capture = createDb({ url: t.url, max: 1, preparedStatements: false });
-  const statements: Array<{ text: string; values: unknown[] }> = [];
-  capture.pool.on('connect', (client) => {
-    const query = client.query.bind(client) as (...args: unknown[]) => unknown;
-    (client as { query: unknown }).query = (text: unknown, values?: unknown) => {
-      if (typeof text === 'string') statements.push({ text, values: (values as unknown[]) ?? [] });
-      return query(text, values);
-    };
-  });
+  const capture = capturingDb(t.url);
+  const { statements } = capture;
   try {
     const related = await relatedAlerts(capture.db, me, 10);
     expect(related).toHaveLength(10);

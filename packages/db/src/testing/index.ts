@@ -43,6 +43,29 @@ export interface TestDatabase {
   lockWaiter(session: pg.Client): Promise<() => Promise<void>>;
 }
 
+/** A statement as a client sent it, for EXPLAIN or PREPARE again on another session. */
+export interface CapturedStatement {
+  text: string;
+  values: unknown[];
+}
+
+/**
+ * A one-connection database handle to `url` that records every statement text its client sends
+ * (unprepared, so each arrives with its text): for tests that check the plans of what code runs.
+ */
+export function capturingDb(url: string): ReturnType<typeof createDb> & { statements: CapturedStatement[] } {
+  const handle = createDb({ url, max: 1, preparedStatements: false });
+  const statements: CapturedStatement[] = [];
+  handle.pool.on('connect', (client) => {
+    const query = client.query.bind(client) as (...args: unknown[]) => unknown;
+    (client as { query: unknown }).query = (text: unknown, values?: unknown) => {
+      if (typeof text === 'string') statements.push({ text, values: (values as unknown[]) ?? [] });
+      return query(text, values);
+    };
+  });
+  return { ...handle, statements };
+}
+
 const CLONE_ATTEMPTS = 5;
 const OBJECT_IN_USE = '55006';
 

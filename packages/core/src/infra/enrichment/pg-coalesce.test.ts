@@ -112,18 +112,19 @@ async function claims(value: string) {
   return t.db.selectFrom('enrichment_inflight').selectAll().where('indicator_value', '=', value).execute();
 }
 
+/** One provider for the engine's enrichments in these tests. */
+const VIRUSTOTAL = defineProvider({
+  provider_name: 'virustotal',
+  display_name: 'VirusTotal',
+  supported_indicator_types: ['ip'],
+  http_config: { steps: [{ url: 'https://vt.test/ip/{{value}}' }] },
+});
+
 /** The engine's enrichment of the ip `value` by one provider, through `p`'s cache and coalescer. */
 function enrichWith(p: Proc, value: string, http: HttpPort) {
   return enrichIndicator({
     indicator: { type: 'ip', value },
-    providers: [
-      defineProvider({
-        provider_name: 'virustotal',
-        display_name: 'VirusTotal',
-        supported_indicator_types: ['ip'],
-        http_config: { steps: [{ url: 'https://vt.test/ip/{{value}}' }] },
-      }),
-    ],
+    providers: [VIRUSTOTAL],
     ports: { ...memoryPorts(http), cache: p.cache, coalesce: p.coalescer },
     auth: () => ({}),
     options: { slim: true },
@@ -414,14 +415,7 @@ describe('PgCoalescer', () => {
       const http = fakeHttp(() => jsonResponse({}));
       const outcome = await enrichIndicator({
         indicator: { type: 'ip', value: '8.8.8.8' },
-        providers: [
-          defineProvider({
-            provider_name: 'virustotal',
-            display_name: 'VirusTotal',
-            supported_indicator_types: ['ip'],
-            http_config: { steps: [{ url: 'https://vt.test/ip/{{value}}' }] },
-          }),
-        ],
+        providers: [VIRUSTOTAL],
         ports: { ...memoryPorts(http.port), coalesce: coalescer },
         auth: () => ({}),
       });
