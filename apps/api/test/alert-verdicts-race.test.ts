@@ -1,18 +1,24 @@
 import { contextFor, SYSTEM } from '@calseta/core';
-import { createDb } from '@calseta/db';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createDb, type Db } from '@calseta/db';
+import type { ExtractedIndicator } from '@calseta/schema';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
+import { linkIndicators } from '../../../packages/core/src/ingest/extract-alert-indicators.js';
 import { type AlertToCommit, commitAlert } from '../../../packages/core/src/pipeline/commit-alert.js';
 import { createHarness, type Harness } from './harness.js';
-import { pipelineItem } from './pipeline-items.js';
+import { lockWaiters, pipelineItem } from './pipeline-items.js';
 
 /**
  * An alert's verdict columns when the pipeline changes an indicator's verdict while another
- * transaction links that indicator to an alert outside the batch (an analyst adding indicators, an
- * extraction, another worker's batch). Each transaction computes what it can see: the pipeline
- * refreshes the alerts linked to the indicator as of its snapshot (not the uncommitted link), the
- * linker ranks its alert with the verdict as it stood (not the uncommitted change). Neither waits on
- * the other: the pipeline's `FOR NO KEY UPDATE` on the indicator does not conflict with the link's
- * foreign-key `FOR KEY SHARE` (commit-alert.ts `writeIndicators`).
+ * transaction links that indicator to an alert outside the batch (an analyst adding indicators,
+ * another worker's batch). Each side computes alert verdicts from what it can see: without a lock
+ * between them, the pipeline refreshes the alerts linked to the indicator as of its snapshot (not the
+ * uncommitted link) and the linker ranks its alert with the verdict as it stood (not the uncommitted
+ * change) — write skew, the other alert left Benign beside a Malicious indicator. The linker's
+ * `FOR SHARE` and the pipeline's `FOR NO KEY UPDATE` on the indicator (commit-alert.ts
+ * lockIndicators, extract-alert-indicators.ts linkIndicators) make the later one wait. The first
+ * and third cases fail without them (the pipeline, or the other batch, runs through and the other
+ * alert stays Benign); in the second, the analyst's link waited before too (its `INSERT … ON
+ * CONFLICT DO NOTHING` of the indicator waits on the row's uncommitted update), now on its lock.
  */
 let h: Harness;
 beforeAll(async () => {
@@ -41,46 +47,175 @@ async function columns(alertId: number) {
   return row;
 }
 
-describe('the pipeline turning an indicator Malicious while another transaction links it to another alert', () => {
-  // KNOWN HOLE, reported to the lead (issue 20, helper verdicts20): `it.fails` passes while the
-  // other alert is left stale; once fixed it fails — make it `it`.
-  it.fails('leaves neither alert with a stale verdict', async () => {
-    const batch = await newAlert('write skew: the batch alert');
-    const other = await newAlert('write skew: the other alert');
-    const [indicator] = await h.query<{ id: number }>(
-      "INSERT INTO indicators (uuid, type, value, malice, first_seen, last_seen) VALUES (gen_random_uuid(), 'ip', '198.51.100.91', 'Benign', now(), now()) RETURNING id",
-    );
-    const x = Number(indicator?.id);
-    await h.query("INSERT INTO alert_indicators (alert_id, indicator_id, source_field) VALUES ($1, $2, 'src_ip')", [
-      batch,
-      x,
-    ]);
-    // The batch alert's enrichment turns the indicator Malicious.
-    const ctx = contextFor(h.deps, SYSTEM);
-    const settled = await pipelineItem(ctx, batch, '198.51.100.91');
-    const item: AlertToCommit = {
-      ...settled,
-      updates: settled.updates.map((u) => ({ ...u, verdict: 'Malicious', changed: true })),
-    };
+/**
+ * Two alerts and a Benign indicator linked to the first; the first's enrichment (the pipeline item)
+ * turns it Malicious. The test then links it to the second.
+ */
+async function scenario(value: string) {
+  const batch = await newAlert(`write skew ${value}: the batch alert`);
+  const other = await newAlert(`write skew ${value}: the other alert`);
+  const [indicator] = await h.query<{ id: number }>(
+    "INSERT INTO indicators (uuid, type, value, malice, first_seen, last_seen) VALUES (gen_random_uuid(), 'ip', $1, 'Benign', now(), now()) RETURNING id",
+    [value],
+  );
+  await h.query("INSERT INTO alert_indicators (alert_id, indicator_id, source_field) VALUES ($1, $2, 'src_ip')", [
+    batch,
+    Number(indicator?.id),
+  ]);
+  const ctx = contextFor(h.deps, SYSTEM);
+  const settled = await pipelineItem(ctx, batch, value);
+  const item: AlertToCommit = {
+    ...settled,
+    updates: settled.updates.map((u) => ({ ...u, verdict: 'Malicious', changed: true })),
+  };
+  return { batch, other, ctx, item };
+}
 
+/** A transaction of `db` kept open until `commit()` (the analyst's request, paused mid-way). */
+function heldTransaction(db: Db): { trx: Promise<Db>; commit(): Promise<void> } {
+  let entered!: (trx: Db) => void;
+  let release!: () => void;
+  const trx = new Promise<Db>((resolve) => (entered = resolve));
+  const released = new Promise<void>((resolve) => (release = resolve));
+  const done = db.transaction().execute(async (t) => {
+    entered(t);
+    await released;
+  });
+  return {
+    trx,
+    commit: async () => {
+      release();
+      await done;
+    },
+  };
+}
+
+const manual = (value: string) => [{ type: 'ip', value, source_field: 'manual' } as ExtractedIndicator];
+
+/** A second connection holding the batch alert `FOR SHARE`: the pipeline's commit stops at its alert lock. */
+async function holdAlert(url: string, alertId: number) {
+  const second = createDb({ url, max: 1 });
+  const client = await second.pool.connect();
+  await client.query('BEGIN');
+  await client.query('SELECT 1 FROM alerts WHERE id = $1 FOR SHARE', [alertId]);
+  return {
+    release: async () => {
+      await client.query('ROLLBACK');
+      client.release();
+      await second.db.destroy();
+    },
+  };
+}
+
+describe('the pipeline turning an indicator Malicious while another transaction links it to another alert', () => {
+  it('the link first: the pipeline waits for it, then refreshes the other alert', async () => {
+    const { batch, other, ctx, item } = await scenario('198.51.100.91');
     const analyst = createDb({ url: h.databaseUrl, max: 1 });
-    const linker = await analyst.pool.connect();
     try {
-      // An analyst adds the indicator to the other alert (0014's trigger ranks it Benign)...
-      await linker.query('BEGIN');
-      await linker.query(
-        "INSERT INTO alert_indicators (alert_id, indicator_id, source_field) VALUES ($1, $2, 'manual')",
-        [other, x],
-      );
-      // ...while the pipeline commits (it does not wait on the analyst's transaction)...
-      await commitAlert(ctx, item);
-      // ...and the analyst's transaction commits last.
-      await linker.query('COMMIT');
+      const link = heldTransaction(analyst.db);
+      await linkIndicators(await link.trx, other, manual('198.51.100.91'));
+      const committing = commitAlert(ctx, item);
+      await lockWaiters(h, 1, committing);
+      await link.commit();
+      await committing;
     } finally {
-      linker.release();
       await analyst.db.destroy();
     }
     expect(await columns(batch)).toEqual({ stored: [5, 1], fresh: [5, 1] });
     expect(await columns(other)).toEqual({ stored: [5, 1], fresh: [5, 1] });
+  });
+
+  it('the verdict first: the link waits for it, then ranks the other alert with it', async () => {
+    const { batch, other, ctx, item } = await scenario('198.51.100.92');
+    const analyst = createDb({ url: h.databaseUrl, max: 1 });
+    const held = await holdAlert(h.databaseUrl, batch);
+    try {
+      // The pipeline has written the verdict and waits to lock its alert.
+      const committing = commitAlert(ctx, item);
+      await lockWaiters(h, 1, committing);
+      const link = heldTransaction(analyst.db);
+      const linking = link.trx.then((trx) => linkIndicators(trx, other, manual('198.51.100.92')));
+      await lockWaiters(h, 2, linking);
+      await held.release();
+      await committing;
+      await linking;
+      await link.commit();
+    } finally {
+      await analyst.db.destroy();
+    }
+    expect(await columns(batch)).toEqual({ stored: [5, 1], fresh: [5, 1] });
+    expect(await columns(other)).toEqual({ stored: [5, 1], fresh: [5, 1] });
+  });
+
+  it('another worker’s batch linking it: that batch waits for the verdict', async () => {
+    const { batch, other, ctx, item } = await scenario('198.51.100.93');
+    // Another process: its own pool, so its own group commit and transaction.
+    const second = createDb({ url: h.databaseUrl, max: 2 });
+    const otherCtx = { ...ctx, db: second.db };
+    const held = await holdAlert(h.databaseUrl, batch);
+    try {
+      const committing = commitAlert(ctx, item);
+      await lockWaiters(h, 1, committing);
+      // The other alert's enrichment links the indicator and writes nothing to it.
+      const linkOnly = { ...(await pipelineItem(otherCtx, other, '198.51.100.93')), updates: [] };
+      const linking = commitAlert(otherCtx, linkOnly);
+      await lockWaiters(h, 2, linking);
+      await held.release();
+      await Promise.all([committing, linking]);
+    } finally {
+      await second.db.destroy();
+    }
+    expect(await columns(batch)).toEqual({ stored: [5, 1], fresh: [5, 1] });
+    expect(await columns(other)).toEqual({ stored: [5, 1], fresh: [5, 1] });
+  });
+
+  it('many at once (two workers, analysts; shared indicators, any order): no deadlock, no stale alert', async () => {
+    const values = ['198.51.100.94', '198.51.100.95', '198.51.100.96'];
+    for (const value of values) {
+      await h.query(
+        "INSERT INTO indicators (uuid, type, value, malice, first_seen, last_seen) VALUES (gen_random_uuid(), 'ip', $1, 'Benign', now(), now())",
+        [value],
+      );
+    }
+    const alerts = [];
+    for (let i = 0; i < 16; i++) alerts.push(await newAlert(`write skew, many: ${i}`));
+    const ctx = contextFor(h.deps, SYSTEM);
+    const second = createDb({ url: h.databaseUrl, max: 3 });
+    const analysts = createDb({ url: h.databaseUrl, max: 4 });
+    const verdicts = ['Malicious', 'Suspicious', 'Benign'] as const;
+    try {
+      // Items are built before any commit (as jobs read before they commit), then all run together.
+      const work: Array<() => Promise<unknown>> = [];
+      for (const [i, alertId] of alerts.entries()) {
+        const value = values[i % values.length] as string;
+        if (i % 4 === 3) {
+          const pair = [value, values[(i + 1) % values.length] as string];
+          work.push(() =>
+            analysts.db.transaction().execute((trx) => linkIndicators(trx, alertId, pair.flatMap(manual))),
+          );
+          continue;
+        }
+        const workerCtx = i % 2 === 0 ? ctx : { ...ctx, db: second.db };
+        const settled = await pipelineItem(workerCtx, alertId, value);
+        const verdict = verdicts[i % verdicts.length] as (typeof verdicts)[number];
+        const item = { ...settled, updates: settled.updates.map((u) => ({ ...u, verdict, changed: true })) };
+        work.push(() => commitAlert(workerCtx, item));
+      }
+      // A batch that fails (a deadlock) is retried alert by alert and logged: none may.
+      const warn = vi.spyOn(ctx.logger, 'warn');
+      const outcomes = await Promise.allSettled(work.map((run) => run()));
+      expect(warn.mock.calls.map((call) => JSON.stringify(call))).toEqual([]);
+      warn.mockRestore();
+      expect(
+        outcomes.filter((o) => o.status === 'rejected').map((o) => String((o as PromiseRejectedResult).reason)),
+      ).toEqual([]);
+    } finally {
+      await second.db.destroy();
+      await analysts.db.destroy();
+    }
+    for (const alertId of alerts) {
+      const row = await columns(alertId);
+      expect(row?.stored, `alert ${alertId}`).toEqual(row?.fresh);
+    }
   });
 });

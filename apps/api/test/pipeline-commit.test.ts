@@ -5,7 +5,7 @@ import { recordAttempt } from '../../../packages/core/src/agents/dispatch.js';
 import { type AlertToCommit, commitAlert } from '../../../packages/core/src/pipeline/commit-alert.js';
 import { fixture } from './fixtures.js';
 import { createHarness, type Harness } from './harness.js';
-import { pipelineItem } from './pipeline-items.js';
+import { lockWaiters, pipelineItem } from './pipeline-items.js';
 
 /**
  * The pipeline's group commit (packages/core/src/pipeline/commit-alert.ts) against a real Postgres,
@@ -38,16 +38,8 @@ const itemFor = (
   retryAt: string | null = null,
 ) => pipelineItem(ctx, alertId, value, { ...(data ? { data } : {}), retryAt, sourceField: 'review.ip', changed: true });
 
-/** Resolves once `n` backends of the test database wait on a lock (polled through Postgres, no timer). */
-async function waitersOnLocks(n: number): Promise<void> {
-  for (let i = 0; i < 5_000; i++) {
-    const [row] = await h.query<{ n: number }>(
-      "SELECT count(*)::int AS n FROM pg_stat_activity WHERE datname = current_database() AND wait_event_type = 'Lock'",
-    );
-    if ((row?.n ?? 0) >= n) return;
-  }
-  throw new Error(`never saw ${n} lock waiters`);
-}
+/** Resolves once `n` backends of the test database wait on a lock. */
+const waitersOnLocks = (n: number) => lockWaiters(h, n);
 
 describe('two workers committing alerts that share an indicator', () => {
   it('do not deadlock (the link’s key-share lock and the verdict write’s row lock)', async () => {

@@ -58,3 +58,27 @@ export async function pipelineItem(
     attempt: 0,
   };
 }
+
+/**
+ * Resolves once `n` backends of the test database wait on a lock (polled through Postgres, no timer);
+ * with `orDone`, also once that settles first (the code under test did not wait: answers false).
+ */
+export async function lockWaiters(
+  h: { query<T>(text: string, values?: unknown[]): Promise<T[]> },
+  n: number,
+  orDone?: Promise<unknown>,
+): Promise<boolean> {
+  let done = false;
+  void orDone?.then(
+    () => (done = true),
+    () => (done = true),
+  );
+  for (let i = 0; i < 5_000; i++) {
+    const [row] = await h.query<{ n: number }>(
+      "SELECT count(*)::int AS n FROM pg_stat_activity WHERE datname = current_database() AND wait_event_type = 'Lock'",
+    );
+    if ((row?.n ?? 0) >= n) return true;
+    if (done) return false;
+  }
+  throw new Error(`never saw ${n} lock waiters`);
+}

@@ -1,6 +1,6 @@
-import type { Db } from '@calseta/db';
+import type { Database, Db } from '@calseta/db';
 import type { ExtractedIndicator } from '@calseta/schema';
-import { sql } from 'kysely';
+import { type ExpressionBuilder, sql } from 'kysely';
 import { activityRow } from '../infra/activity.js';
 import type { ServiceContext } from '../infra/context.js';
 import { newUuid } from '../infra/ids.js';
@@ -71,24 +71,31 @@ export async function linkIndicators(
   // Insert in a fixed order so concurrent jobs creating the same indicators never deadlock.
   const sorted = [...indicators].sort((a, b) => (a.type + a.value < b.type + b.value ? -1 : 1));
   const now = new Date();
-  // Existing indicators are not locked here: every alert sharing them would otherwise queue behind
-  // the others' transactions.
+  const identities = (eb: ExpressionBuilder<Database, 'indicators'>) =>
+    eb(
+      eb.refTuple('type', 'value'),
+      'in',
+      sorted.map((i) => eb.tuple(i.type, i.value)),
+    );
+  // The existing indicators are share-locked in id order before anything else (the pipeline's
+  // commit locks the same way: pipeline/commit-alert.ts lockIndicators): a verdict being written
+  // to one of them commits first, and the link trigger ranks the alert with it; a verdict written
+  // after waits for this link and refreshes the alert. Links of other alerts share the lock: they
+  // do not queue behind each other.
+  await trx.selectFrom('indicators').select('id').where(identities).orderBy('id').forShare().execute();
   await trx
     .insertInto('indicators')
     .values(sorted.map((i) => ({ uuid: newUuid(), type: i.type, value: i.value, first_seen: now, last_seen: now })))
     .onConflict((oc) => oc.columns(['type', 'value']).doNothing())
     .execute();
-  // A new statement: it sees rows another job committed while this one waited on the insert.
+  // A new statement: it sees rows another job committed while this one waited on the insert (and
+  // share-locks them too; held ones are not waited on again).
   const rows = await trx
     .selectFrom('indicators')
     .select(['id', 'type', 'value'])
-    .where((eb) =>
-      eb(
-        eb.refTuple('type', 'value'),
-        'in',
-        sorted.map((i) => eb.tuple(i.type, i.value)),
-      ),
-    )
+    .where(identities)
+    .orderBy('id')
+    .forShare()
     .execute();
   // `last_seen` to the minute; rows another job is touching right now are skipped, not waited for.
   await sql`

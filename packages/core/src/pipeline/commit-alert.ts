@@ -78,7 +78,7 @@ const DEFERRED_VERDICTS = "SELECT set_config('calseta.alert_verdicts', 'deferred
 
 const committerOf = groupCommitPerDatabase((ctx: ServiceContext) => ({
   commit: (items: AlertToCommit[]) =>
-    transactionWith(ctx.db, DEFERRED_VERDICTS, (trx) => commitAlerts(ctx, trx, items)),
+    transactionWith(ctx.db, `${DEFERRED_VERDICTS}; ${lockIndicators(items)}`, (trx) => commitAlerts(ctx, trx, items)),
   keyOf: (i: AlertToCommit) => String(i.alert.id),
   logger: ctx.logger,
   batchFailed: 'pipeline commit failed; committing alerts one by one',
@@ -95,6 +95,37 @@ export function commitAlert(ctx: ServiceContext, item: AlertToCommit): Promise<C
 }
 
 const keyOf = (i: { type: string; value: string }) => `${i.type}\u0000${i.value}`;
+
+/**
+ * The batch's first statement, sent with `BEGIN`: every stored indicator it writes (`FOR NO KEY
+ * UPDATE`) or links (`FOR SHARE`), one id order, before any alert lock. A link and a verdict change
+ * of one indicator in two concurrent transactions would each compute alert verdicts from what the
+ * other has not committed yet (write skew: an alert linked to a Malicious indicator left ranked
+ * Benign); these locks conflict, so the later one waits and its next statements see the other's
+ * commit. Links of two batches share the indicator (SHARE) and do not wait on each other. Every
+ * linker takes its locks first in id order (ingest/extract-alert-indicators.ts `linkIndicators`),
+ * so they cannot deadlock. The ids are integers read from Postgres, inlined because the setup is
+ * one simple-protocol query (no parameters).
+ */
+function lockIndicators(items: AlertToCommit[]): string {
+  const exclusive = new Map<number, boolean>();
+  for (const item of items) {
+    for (const u of item.updates) {
+      const id = item.stored.get(keyOf(u))?.id;
+      if (u.changed && id != null) exclusive.set(id, true);
+    }
+    for (const e of item.extraction?.indicators ?? []) {
+      const linked = item.stored.get(keyOf(e));
+      if (linked?.id != null && linked.link_id == null && !exclusive.has(linked.id)) exclusive.set(linked.id, false);
+    }
+  }
+  if (exclusive.size === 0) return 'SELECT 0';
+  const ids = [...exclusive.keys()].sort((a, b) => a - b);
+  for (const id of ids) if (!Number.isSafeInteger(id)) throw new TypeError(`not an indicator id: ${id}`);
+  return `SELECT count(*) FROM unnest('{${ids.join(',')}}'::bigint[], '{${ids.map((id) => (exclusive.get(id) ? 't' : 'f')).join(',')}}'::boolean[]) AS x(id, exclusive)
+    LEFT JOIN LATERAL (SELECT 1 FROM indicators i WHERE i.id = x.id AND x.exclusive FOR NO KEY UPDATE) AS w ON true
+    LEFT JOIN LATERAL (SELECT 1 FROM indicators i WHERE i.id = x.id AND NOT x.exclusive FOR SHARE) AS l ON true`;
+}
 
 interface IndicatorRow {
   id: number;
@@ -198,11 +229,13 @@ async function resolveAndLink(
   }
   const raced = fresh.filter((i) => !ids.has(keyOf(i)));
   if (raced.length > 0) {
-    // Created by another process since we read: a new statement sees its committed row.
+    // Created by another process since we read: a new statement sees its committed row. Locked as
+    // lockIndicators locks the others, only later (a deadlock this rare fails the batch, retried).
     const { rows: found } = await sql<IndicatorRow>`
       SELECT i.id, i.uuid, i.type, i.value
       FROM unnest(${raced.map((r) => r.type)}::text[], ${raced.map((r) => r.value)}::text[]) AS x(type, value)
-      JOIN indicators i ON i.type = x.type AND i.value = x.value`.execute(trx);
+      JOIN indicators i ON i.type = x.type AND i.value = x.value
+      ORDER BY i.id FOR SHARE OF i`.execute(trx);
     for (const row of found) ids.set(keyOf(row), row);
     const late = links.filter((l) => l.indicator.id === null && ids.has(keyOf(l.indicator)));
     if (late.length > 0) {
@@ -283,10 +316,10 @@ interface WrittenIndicator {
 }
 
 /**
- * Indicators whose answers changed, in one statement (locked in id order first, so concurrent
- * batches sharing indicators never deadlock; `NO KEY UPDATE`, the lock the UPDATE itself takes: a
- * `FOR UPDATE` would wait on the key-share locks another batch's new links hold, while that batch
- * waits on ours — a deadlock). An analyst's verdict is re-checked here: it may have
+ * Indicators whose answers changed, in one statement (already locked by lockIndicators, in id order,
+ * so concurrent batches sharing indicators never deadlock; `NO KEY UPDATE`, the lock the UPDATE itself
+ * takes: a `FOR UPDATE` would wait on the key-share locks another batch's new links hold, while that
+ * batch waits on ours — a deadlock). An analyst's verdict is re-checked here: it may have
  * been set while the providers ran. Answers what was stored.
  */
 async function writeIndicators(
