@@ -219,3 +219,32 @@ describe('the pipeline turning an indicator Malicious while another transaction 
     }
   });
 });
+
+describe('an analyst linking indicators to an alert while the pipeline commits its enrichment', () => {
+  it('neither deadlocks: both hold the link’s key-share lock on the alert, and lock it for no key update', async () => {
+    const alertId = await newAlert('links from two sides');
+    const ctx = contextFor(h.deps, SYSTEM);
+    const item = await pipelineItem(ctx, alertId, '198.51.100.97');
+    const analyst = createDb({ url: h.databaseUrl, max: 1 });
+    const held = await holdAlert(h.databaseUrl, alertId);
+    const link = heldTransaction(analyst.db);
+    try {
+      // The pipeline has linked its indicator and waits to lock the alert...
+      const committing = commitAlert(ctx, item);
+      await lockWaiters(h, 1, committing);
+      // ...the analyst links another, and waits too (0025's FOR UPDATE: on the pipeline's key-share lock).
+      const linking = link.trx.then((trx) => linkIndicators(trx, alertId, manual('198.51.100.98')));
+      await lockWaiters(h, 2, linking);
+      await held.release();
+      const outcomes = await Promise.allSettled([committing, linking.then(() => link.commit())]);
+      expect(outcomes.map((o) => (o.status === 'rejected' ? String(o.reason) : o.status))).toEqual([
+        'fulfilled',
+        'fulfilled',
+      ]);
+    } finally {
+      await link.commit().catch(() => undefined);
+      await analyst.db.destroy();
+    }
+    expect(await columns(alertId)).toEqual({ stored: [1, 2], fresh: [1, 2] });
+  });
+});

@@ -195,6 +195,7 @@ describe('migrations on an empty database', () => {
       '0024_indicator_history',
       '0025_verdict_refresh_after_lock',
       '0026_indicator_history_note_append',
+      '0027_verdict_refresh_no_key_lock',
     ]);
     expect(await migrateToLatest(empty.db)).toEqual(migrationNames());
     expect(await migrateToLatest(empty.db)).toEqual([]);

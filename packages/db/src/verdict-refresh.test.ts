@@ -1,6 +1,7 @@
 import { sql } from 'kysely';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import * as m0025 from './migrations/0025_verdict_refresh_after_lock.js';
+import * as m0027 from './migrations/0027_verdict_refresh_no_key_lock.js';
 import { createTestDatabase, type TestDatabase } from './testing/index.js';
 
 /**
@@ -185,5 +186,32 @@ describe('migration 0025', () => {
     expect(await language()).toEqual(['plpgsql']);
     expect(await columns(stale)).toEqual({ stored: [5, 1], fresh: [5, 1] });
     expect(await columns(right)).toEqual({ stored: [5, 1], fresh: [5, 1] });
+  });
+});
+
+describe('migration 0027', () => {
+  test('a refresh holds its alert for no key update: a link being inserted to it (key share) does not wait', async () => {
+    const alert = await newAlert();
+    const refresher = await t.session();
+    const linker = await t.session();
+    /** Whether a link's key-share lock on the alert is free while a refresh holds it. */
+    const keyShareFree = async () => {
+      await refresher.query('BEGIN');
+      await refresher.query(`SELECT calseta_refresh_alert_verdicts(ARRAY[${alert}]::bigint[])`);
+      try {
+        await linker.query(`SELECT 1 FROM alerts WHERE id = ${alert} FOR KEY SHARE NOWAIT`);
+        return true;
+      } catch {
+        return false;
+      } finally {
+        await refresher.query('ROLLBACK');
+      }
+    };
+    await m0027.up(t.db); // the 0025 test above left 0025's body
+    expect(await keyShareFree()).toBe(true);
+    await m0027.down(t.db);
+    expect(await keyShareFree()).toBe(false);
+    await m0027.up(t.db);
+    expect(await keyShareFree()).toBe(true);
   });
 });

@@ -477,7 +477,9 @@ const MALICE_RANK = sql.raw(
  * Locks the batch's alerts and, with them, the alerts outside the batch that 0014's verdict trigger
  * would refresh (linked to an indicator whose verdict this batch changed) — all in one id order, as
  * the trigger locked them: two phases (batch, then others) deadlock two batches each reaching an
- * alert of the other's. Indicators the batch created are linked to its own alerts only. Answers the
+ * alert of the other's. Indicators the batch created are linked to its own alerts only. `NO KEY
+ * UPDATE`, as the trigger's refresh (migration 0027): a `FOR UPDATE` waits on the key-share lock of a
+ * link another transaction is inserting to the alert, which waits on ours — a deadlock. Answers the
  * others' ids.
  */
 async function lockAlerts(
@@ -497,7 +499,7 @@ async function lockAlerts(
       : sql`SELECT unnest(${[...batch]}::bigint[]) UNION
             SELECT ai.alert_id FROM alert_indicators ai WHERE ai.indicator_id = ANY(${changed}::bigint[])`;
   const { rows } = await sql<{ id: number }>`
-    SELECT id FROM alerts WHERE id IN (${ids}) ORDER BY id FOR UPDATE`.execute(trx);
+    SELECT id FROM alerts WHERE id IN (${ids}) ORDER BY id FOR NO KEY UPDATE`.execute(trx);
   return rows.map((r) => Number(r.id)).filter((id) => !batch.has(id));
 }
 

@@ -33,6 +33,7 @@ import * as m0023 from './0023_deferred_alert_verdicts.js';
 import * as m0024 from './0024_indicator_history.js';
 import * as m0025 from './0025_verdict_refresh_after_lock.js';
 import * as m0026 from './0026_indicator_history_note_append.js';
+import * as m0027 from './0027_verdict_refresh_no_key_lock.js';
 
 export const migrations: Readonly<Record<string, Migration>> = Object.freeze({
   '0001_core': m0001,
@@ -60,4 +61,5 @@ export const migrations: Readonly<Record<string, Migration>> = Object.freeze({
   '0024_indicator_history': m0024,
   '0025_verdict_refresh_after_lock': m0025,
   '0026_indicator_history_note_append': m0026,
+  '0027_verdict_refresh_no_key_lock': m0027,
 });
