@@ -1,5 +1,6 @@
 import fs from 'node:fs/promises';
 import path from 'node:path';
+import { socketDirectory, socketQuery } from './embedded.js';
 
 /**
  * The URL of an embedded Postgres already running on `dataDir` (started by another `calseta`
@@ -16,7 +17,7 @@ export async function runningEmbeddedPostgresUrl(dataDir: string, database = 'ca
   } catch {
     return null;
   }
-  // postmaster.pid: line 1 pid, line 4 port.
+  // postmaster.pid: line 1 pid, line 4 port, line 5 the Unix socket's directory (empty: none).
   const lines = pidFile.split('\n');
   const pid = Number.parseInt(lines[0] ?? '', 10);
   const port = Number.parseInt(lines[3] ?? '', 10);
@@ -28,5 +29,8 @@ export async function runningEmbeddedPostgresUrl(dataDir: string, database = 'ca
   } catch {
     return null;
   }
-  return `postgres://postgres:${encodeURIComponent(password)}@127.0.0.1:${port}/${encodeURIComponent(database)}`;
+  // Through the socket when the server made the one startEmbeddedPostgres asks for.
+  const socketDir = socketDirectory(root);
+  const viaSocket = socketDir !== null && lines[4]?.trim() === socketDir;
+  return `postgres://postgres:${encodeURIComponent(password)}@127.0.0.1:${port}/${encodeURIComponent(database)}${socketQuery(viaSocket ? socketDir : null)}`;
 }

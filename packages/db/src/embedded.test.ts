@@ -1,10 +1,12 @@
 import { spawn, spawnSync } from 'node:child_process';
 import fs from 'node:fs/promises';
+import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { type EmbeddedPostgres, startEmbeddedPostgres } from './embedded.js';
+import { runningEmbeddedPostgresUrl } from './embedded-running.js';
 
 const dirs: string[] = [];
 async function tempDir(): Promise<string> {
@@ -33,6 +35,51 @@ async function start(dataDir: string): Promise<EmbeddedPostgres> {
 afterAll(async () => {
   for (const server of running) await server.stop();
   for (const dir of dirs) await fs.rm(dir, { recursive: true, force: true });
+});
+
+describe('the Unix socket', () => {
+  const clientAddress = async (url: string) =>
+    (await query<{ a: string | null }>(url, 'SELECT host(inet_client_addr()) AS a'))[0]?.a;
+
+  test('clients connect through <dataDir>/run (mode 700); TCP on 127.0.0.1 stays open', async () => {
+    const dataDir = await tempDir();
+    const server = await start(dataDir);
+    expect(await clientAddress(server.url)).toBeNull(); // a Unix socket has no address
+    const tcp = new URL(server.url);
+    tcp.search = '';
+    expect(await clientAddress(tcp.href)).toBe('127.0.0.1');
+    expect((await fs.stat(path.join(dataDir, 'run'))).mode & 0o777).toBe(0o700);
+    // Another process joining the running server gets the socket too.
+    expect(await runningEmbeddedPostgresUrl(dataDir)).toBe(server.url);
+    await server.stop();
+  });
+
+  test('a socket Postgres cannot create (its path taken by a directory): TCP only', async () => {
+    const dataDir = await tempDir();
+    const port = await new Promise<number>((resolve) => {
+      const server = net.createServer().listen(0, '127.0.0.1', () => {
+        const { port } = server.address() as net.AddressInfo;
+        server.close(() => resolve(port));
+      });
+    });
+    await fs.mkdir(path.join(dataDir, 'run', `.s.PGSQL.${port}`), { recursive: true });
+    const server = await startEmbeddedPostgres({ dataDir, port, ephemeral: true });
+    running.push(server);
+    expect(new URL(server.url).search).toBe('');
+    expect(await clientAddress(server.url)).toBe('127.0.0.1');
+    await server.stop();
+  });
+
+  test('a data dir too deep for a socket address: TCP only', async () => {
+    const parent = await tempDir();
+    await fs.chmod(parent, 0o711); // as root, Postgres (user postgres) must traverse it
+    const dataDir = path.join(parent, 'd'.repeat(100));
+    const server = await start(dataDir);
+    expect(new URL(server.url).search).toBe('');
+    expect(await clientAddress(server.url)).toBe('127.0.0.1');
+    expect(await runningEmbeddedPostgresUrl(dataDir)).toBe(server.url);
+    await server.stop();
+  });
 });
 
 describe('startEmbeddedPostgres', () => {
