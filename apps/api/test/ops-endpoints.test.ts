@@ -11,6 +11,7 @@ import { randomBytes } from 'node:crypto';
 import net from 'node:net';
 import { createTestCore, type TestCore } from '@calseta/core/testing';
 import { createDb, type DbHandle, migrationNames } from '@calseta/db';
+import { withTcpAddress } from '@calseta/db/testing';
 import { firstParty } from '@calseta/integrations';
 import { appArgs, type Proc, ProcessGroup } from '@calseta/process-harness';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -43,10 +44,8 @@ async function databaseProxy(target: URL) {
     client.pipe(upstream).pipe(client);
   });
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const url = new URL(target);
-  url.host = `127.0.0.1:${(server.address() as net.AddressInfo).port}`;
   return {
-    url: url.toString(),
+    url: withTcpAddress(target.toString(), `127.0.0.1:${(server.address() as net.AddressInfo).port}`),
     down() {
       down = true;
       for (const socket of sockets) socket.resetAndDestroy();

@@ -1,6 +1,6 @@
-import { createServer } from 'node:net';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import { closedPortUrl } from './testing/index.js';
 import { isDatabaseUnavailable } from './unavailable.js';
 
 // Every error below is a real one, raised by node-postgres against a real server (or no server).
@@ -14,16 +14,6 @@ async function rejection(work: () => Promise<unknown>): Promise<unknown> {
     return error;
   }
   throw new Error('expected a rejection');
-}
-
-async function closedPortUrl(): Promise<string> {
-  const server = createServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as { port: number };
-  await new Promise((resolve) => server.close(resolve));
-  const url = new URL(adminUrl);
-  url.host = `127.0.0.1:${port}`;
-  return url.toString();
 }
 
 async function withClient<T>(url: string, work: (client: pg.Client) => Promise<T>): Promise<T> {
@@ -46,12 +36,24 @@ afterAll(() => withClient(adminUrl, (c) => c.query(`DROP ROLE IF EXISTS ${c.esca
 
 describe('isDatabaseUnavailable: true for a database that cannot be reached now', () => {
   it('nothing listens (ECONNREFUSED)', async () => {
-    const url = await closedPortUrl();
+    const url = await closedPortUrl(adminUrl);
     const error = await rejection(() => withClient(url, (c) => c.query('SELECT 1')));
     expect(error).toMatchObject({ code: 'ECONNREFUSED' });
     expect(isDatabaseUnavailable(error)).toBe(true);
     // Wrapped by a caller, it still counts.
     expect(isDatabaseUnavailable(new Error('enrich failed', { cause: error }))).toBe(true);
+  });
+
+  it('no server behind the Unix socket (its file gone: ENOENT on connect)', async () => {
+    const url = new URL(adminUrl);
+    url.searchParams.set('host', `/tmp/calseta-no-such-socket-${inject('pgRunId')}`);
+    const error = await rejection(() => withClient(url.toString(), (c) => c.query('SELECT 1')));
+    expect(error).toMatchObject({ code: 'ENOENT', syscall: 'connect' });
+    expect(isDatabaseUnavailable(error)).toBe(true);
+    // A missing file elsewhere is not the database.
+    expect(isDatabaseUnavailable(Object.assign(new Error('ENOENT: open'), { code: 'ENOENT', syscall: 'open' }))).toBe(
+      false,
+    );
   });
 
   it('the server terminates the connection (57P01), and the client is then unusable', async () => {

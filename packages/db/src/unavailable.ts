@@ -1,7 +1,8 @@
 /**
  * Errors that mean "the database cannot be reached right now, try again", not "the query is wrong".
  *
- * - Node network errors (`code`): the server is down, unresolvable or unreachable, or dropped us.
+ * - Node network errors (`code`): the server is down, unresolvable or unreachable, or dropped us;
+ *   `ENOENT` of a connect: no server behind the Unix socket's path.
  * - Postgres SQLSTATEs (`code`, https://www.postgresql.org/docs/current/errcodes-appendix.html):
  *   57P01 admin_shutdown, 57P02 crash_shutdown, 57P03 cannot_connect_now (starting up, shutting
  *   down, in recovery), 53300 too_many_connections, 08000/08001/08003/08004/08006 connection
@@ -52,6 +53,8 @@ export function isDatabaseUnavailable(error: unknown, depth = 0): boolean {
     errors?: unknown;
   };
   if (typeof code === 'string' && UNAVAILABLE_CODES.has(code)) return true;
+  // The Unix socket's file is gone (the server stopped): only a connect's ENOENT, not any file's.
+  if (code === 'ENOENT' && (error as { syscall?: unknown }).syscall === 'connect') return true;
   if (typeof message === 'string' && UNAVAILABLE_MESSAGES.some((m) => message.startsWith(m))) return true;
   if (isDatabaseUnavailable(cause, depth + 1)) return true;
   return Array.isArray(errors) && errors.slice(0, 8).some((e) => isDatabaseUnavailable(e, depth + 1));

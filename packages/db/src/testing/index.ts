@@ -7,6 +7,7 @@
  *   await t.db.selectFrom('alerts')...
  */
 import { randomBytes } from 'node:crypto';
+import net from 'node:net';
 import { CompiledQuery, type Kysely } from 'kysely';
 import pg from 'pg';
 import { inject } from 'vitest';
@@ -15,6 +16,26 @@ import type { Database } from '../database.js';
 import { withDatabase } from './shared.js';
 
 export { TEST_PGBOSS_SCHEMA } from './shared.js';
+
+/**
+ * `url` pointed at the TCP address `host` (`127.0.0.1:<port>`): its Unix socket parameter
+ * (`?host=<dir>`, packages/db/src/embedded.ts) is dropped, since it would win over the address.
+ */
+export function withTcpAddress(url: string, host: string): string {
+  const u = new URL(url);
+  u.host = host;
+  u.searchParams.delete('host');
+  return u.toString();
+}
+
+/** `url` pointed at a local TCP port nobody listens on: the real ECONNREFUSED of a database that is down. */
+export async function closedPortUrl(url: string): Promise<string> {
+  const server = net.createServer();
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const { port } = server.address() as net.AddressInfo;
+  await new Promise((resolve) => server.close(resolve));
+  return withTcpAddress(url, `127.0.0.1:${port}`);
+}
 
 declare module 'vitest' {
   export interface ProvidedContext {

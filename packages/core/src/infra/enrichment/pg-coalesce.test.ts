@@ -1,7 +1,6 @@
-import { createServer } from 'node:net';
 import type { Db } from '@calseta/db';
 import { createDb } from '@calseta/db';
-import { createTestDatabase, type TestDatabase } from '@calseta/db/testing';
+import { closedPortUrl, createTestDatabase, type TestDatabase } from '@calseta/db/testing';
 import type { HttpPort } from '@calseta/enrichment-engine';
 import { defineProvider, enrichIndicator, PortError } from '@calseta/enrichment-engine';
 import { fakeHttp, jsonResponse, memoryPorts } from '@calseta/enrichment-engine/testing';
@@ -393,14 +392,7 @@ describe('PgCoalescer', () => {
   it('tags an unreachable database as unavailable: the engine reports port_unavailable, not a provider failure', {
     timeout: 10_000,
   }, async () => {
-    // A port nobody listens on: the real ECONNREFUSED of a database that is down.
-    const server = createServer();
-    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-    const { port } = server.address() as { port: number };
-    await new Promise((resolve) => server.close(resolve));
-    const url = new URL(t.url);
-    url.host = `127.0.0.1:${port}`;
-    const { db } = createDb({ url: url.toString(), max: 1 });
+    const { db } = createDb({ url: await closedPortUrl(t.url), max: 1 });
     try {
       const coalescer = new PgCoalescer({
         db,
