@@ -77,8 +77,14 @@ const INACTIVE = 'Agent is inactive';
 const DEFERRED_VERDICTS = "SELECT set_config('calseta.alert_verdicts', 'deferred', true)";
 
 const committerOf = groupCommitPerDatabase((ctx: ServiceContext) => ({
-  commit: (items: AlertToCommit[]) =>
-    transactionWith(ctx.db, `${DEFERRED_VERDICTS}; ${lockIndicators(items)}`, (trx) => commitAlerts(ctx, trx, items)),
+  // The agents are read before the transaction (from the process's cache, or with a connection of
+  // their own): a transaction holding locks must never wait on the pool for a second connection.
+  commit: async (items: AlertToCommit[]) => {
+    const agents = await activeAgents(ctx);
+    return transactionWith(ctx.db, `${DEFERRED_VERDICTS}; ${lockIndicators(items)}`, (trx) =>
+      commitAlerts(ctx, trx, items, agents),
+    );
+  },
   keyOf: (i: AlertToCommit) => String(i.alert.id),
   logger: ctx.logger,
   batchFailed: 'pipeline commit failed; committing alerts one by one',
@@ -134,13 +140,17 @@ interface IndicatorRow {
   value: string;
 }
 
-async function commitAlerts(ctx: ServiceContext, trx: Db, items: AlertToCommit[]): Promise<CommittedAlert[]> {
+async function commitAlerts(
+  ctx: ServiceContext,
+  trx: Db,
+  items: AlertToCommit[],
+  agents: AgentRow[],
+): Promise<CommittedAlert[]> {
   const now = new Date();
   const { ids, inserted, newLinks } = await resolveAndLink(trx, items, now);
   const written = await writeIndicators(trx, items, ids, now);
   const others = await lockAlerts(trx, items, written, inserted);
   await refreshOtherAlerts(trx, others);
-  const agents = await activeAgents(ctx);
   const matches =
     agents.length === 0
       ? []
