@@ -84,6 +84,22 @@ describe('two workers committing alerts that share an indicator', () => {
   });
 });
 
+describe('a commit on a pool of one connection', () => {
+  it('never waits on the pool for a second connection while its transaction holds locks', async () => {
+    const alertId = await ingest('02_elastic_malware_hash.json', 'elastic');
+    const one = createDb({ url: h.databaseUrl, max: 1, connectionTimeoutMillis: 2_000 });
+    // No listener: nothing is cached, so the active agents are read by a query each time.
+    const unheard = { listen: () => Promise.reject(new Error('no listener')), onReconnect: () => undefined };
+    const ctx = { ...contextFor(h.deps, SYSTEM), db: one.db, notifications: unheard as never };
+    try {
+      const committed = await commitAlert(ctx, await itemFor(ctx, alertId, '203.0.113.79'));
+      expect(committed.subject).toBeDefined();
+    } finally {
+      await one.db.destroy();
+    }
+  });
+});
+
 describe('a redispatch whose enrichment waits on a rate-limited provider', () => {
   it('delivers once per agent, however many retries it takes', async () => {
     const alertId = await ingest('03_splunk_anomalous_data_transfer.json', 'splunk');
