@@ -147,7 +147,9 @@ it('2 APIs and 3 workers on one database: no alert lost, no job processed twice'
   expect(new Set(jobs.map((j) => j.alert_id)).size).toBe(ALERTS);
   // On failure: why a job ran twice, as the workers logged it (a failed attempt or an orphan sweep).
   const retried = procs.all.flatMap((p) =>
-    p.lines.filter((l) => /job failed|retrying jobs|listener lost|commit failed/.test(l)).map((l) => `${p.name}: ${l.slice(0, 600)}`),
+    p.lines
+      .filter((l) => /job failed|retrying jobs|listener lost|commit failed/.test(l))
+      .map((l) => `${p.name}: ${l.slice(0, 600)}`),
   );
   expect(
     jobs.filter((j) => j.state !== 'completed' || j.retry_count !== 0),
