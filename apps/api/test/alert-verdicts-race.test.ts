@@ -248,3 +248,43 @@ describe('an analyst linking indicators to an alert while the pipeline commits i
     expect(await columns(alertId)).toEqual({ stored: [1, 2], fresh: [1, 2] });
   });
 });
+
+describe('two workers’ batches and an analyst creating one new indicator at once', () => {
+  it('no deadlock: both batches wait on the analyst’s insert, then write it one after the other', async () => {
+    // Found by review27. Both batches hold the indicator as new; the analyst inserts it first, so
+    // both read it back as created elsewhere (the raced path) and then write its first answers.
+    const value = '198.51.100.99';
+    const [first, second, third] = [await newAlert('raced 1'), await newAlert('raced 2'), await newAlert('raced 3')];
+    const ctx = contextFor(h.deps, SYSTEM);
+    const one = createDb({ url: h.databaseUrl, max: 2 });
+    const two = createDb({ url: h.databaseUrl, max: 2 });
+    const analyst = createDb({ url: h.databaseUrl, max: 1 });
+    const warn = vi.spyOn(ctx.logger, 'warn');
+    try {
+      const ctx1 = { ...ctx, db: one.db };
+      const ctx2 = { ...ctx, db: two.db };
+      const item1 = await pipelineItem(ctx1, first, value);
+      const item2 = await pipelineItem(ctx2, second, value);
+      expect([...item1.stored.values()].map((i) => i.id)).toEqual([null]);
+      const link = heldTransaction(analyst.db);
+      await linkIndicators(await link.trx, third, manual(value));
+      const committing = [commitAlert(ctx1, item1), commitAlert(ctx2, item2)];
+      await lockWaiters(h, 2);
+      await link.commit();
+      const outcomes = await Promise.allSettled(committing);
+      expect(outcomes.map((o) => (o.status === 'rejected' ? String(o.reason) : o.status))).toEqual([
+        'fulfilled',
+        'fulfilled',
+      ]);
+      // A failed batch (a deadlock) would have been retried alert by alert, and logged.
+      expect(warn.mock.calls.map((call) => JSON.stringify(call))).toEqual([]);
+    } finally {
+      warn.mockRestore();
+      await Promise.all([one.db.destroy(), two.db.destroy(), analyst.db.destroy()]);
+    }
+    for (const alertId of [first, second, third]) {
+      const row = await columns(alertId);
+      expect(row?.stored, `alert ${alertId}`).toEqual(row?.fresh);
+    }
+  });
+});

@@ -240,12 +240,13 @@ async function resolveAndLink(
   const raced = fresh.filter((i) => !ids.has(keyOf(i)));
   if (raced.length > 0) {
     // Created by another process since we read: a new statement sees its committed row. Locked as
-    // lockIndicators locks the others, only later (a deadlock this rare fails the batch, retried).
+    // lockIndicators locks what the batch writes (a new indicator's first answers are written): a share
+    // lock here would deadlock two batches that both raced to it and then both upgrade to write it.
     const { rows: found } = await sql<IndicatorRow>`
       SELECT i.id, i.uuid, i.type, i.value
       FROM unnest(${raced.map((r) => r.type)}::text[], ${raced.map((r) => r.value)}::text[]) AS x(type, value)
       JOIN indicators i ON i.type = x.type AND i.value = x.value
-      ORDER BY i.id FOR SHARE OF i`.execute(trx);
+      ORDER BY i.id FOR NO KEY UPDATE OF i`.execute(trx);
     for (const row of found) ids.set(keyOf(row), row);
     const late = links.filter((l) => l.indicator.id === null && ids.has(keyOf(l.indicator)));
     if (late.length > 0) {
