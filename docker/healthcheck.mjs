@@ -21,10 +21,15 @@ async function httpOk(url) {
   return response.ok;
 }
 
-function tcpOpen(databaseUrl) {
-  const { hostname, port } = new URL(databaseUrl);
+/** Whether Postgres accepts connections: on TCP, or on its Unix socket when the URL names one (`?host=/dir`). */
+function postgresOpen(databaseUrl) {
+  const { hostname, port, searchParams } = new URL(databaseUrl);
+  const host = searchParams.get('host') ?? hostname;
+  const target = host.startsWith('/')
+    ? { path: `${host}/.s.PGSQL.${port || 5432}` }
+    : { host, port: Number(port || 5432) };
   return new Promise((resolve) => {
-    const socket = net.connect({ host: hostname, port: Number(port || 5432), timeout: TIMEOUT_MS });
+    const socket = net.connect({ ...target, timeout: TIMEOUT_MS });
     socket.once('connect', () => {
       socket.destroy();
       resolve(true);
@@ -39,5 +44,9 @@ function tcpOpen(databaseUrl) {
 
 const app = env.CALSETA_APP ?? '';
 const url = env.HEALTHCHECK_URL ?? urls[app];
-const healthy = url ? await httpOk(url).catch(() => false) : env.DATABASE_URL ? await tcpOpen(env.DATABASE_URL) : false;
+const healthy = url
+  ? await httpOk(url).catch(() => false)
+  : env.DATABASE_URL
+    ? await postgresOpen(env.DATABASE_URL)
+    : false;
 process.exit(healthy ? 0 : 1);

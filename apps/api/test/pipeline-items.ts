@@ -60,7 +60,8 @@ export async function pipelineItem(
 }
 
 /**
- * Resolves once `n` backends of the test database wait on a lock (polled through Postgres, no timer);
+ * Resolves once `n` backends of the test database wait on a row or a transaction (not an advisory
+ * lock: pg-boss takes those) — polled through Postgres, no timer;
  * with `orDone`, also once that settles first (the code under test did not wait: answers false).
  */
 export async function lockWaiters(
@@ -75,7 +76,7 @@ export async function lockWaiters(
   );
   for (let i = 0; i < 5_000; i++) {
     const [row] = await h.query<{ n: number }>(
-      "SELECT count(*)::int AS n FROM pg_stat_activity WHERE datname = current_database() AND wait_event_type = 'Lock'",
+      "SELECT count(*)::int AS n FROM pg_stat_activity WHERE datname = current_database() AND wait_event_type = 'Lock' AND wait_event IN ('transactionid', 'tuple')",
     );
     if ((row?.n ?? 0) >= n) return true;
     if (done) return false;

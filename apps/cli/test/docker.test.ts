@@ -8,7 +8,7 @@ import { type ChildProcess, execFileSync, spawn, spawnSync } from 'node:child_pr
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { mkdir } from 'node:fs/promises';
 import http from 'node:http';
-import type { AddressInfo } from 'node:net';
+import { type AddressInfo, createServer } from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -487,6 +487,18 @@ describe('docker/web-server.mjs and docker/healthcheck.mjs', () => {
     expect(
       check({ CALSETA_APP: 'worker', OPS_PORT: 'off', DATABASE_URL: `postgres://u:p@127.0.0.1:${closedPort}/db` }),
     ).toBe(1);
+    // A socket URL (`?host=<dir>`, as the embedded Postgres's): the socket file, not localhost:5432.
+    const dir = mkdtempSync(path.join(os.tmpdir(), 'calseta-hc-'));
+    const unix = createServer((socket) => socket.destroy());
+    await new Promise<void>((resolve) => unix.listen(path.join(dir, '.s.PGSQL.6543'), resolve));
+    try {
+      const socketUrl = (p: string) => `postgres://u:p@127.0.0.1:${p}/db?host=${encodeURIComponent(dir)}`;
+      expect(check({ CALSETA_APP: 'worker', OPS_PORT: 'off', DATABASE_URL: socketUrl('6543') })).toBe(0);
+      expect(check({ CALSETA_APP: 'worker', OPS_PORT: 'off', DATABASE_URL: socketUrl('6544') })).toBe(1);
+    } finally {
+      await new Promise<void>((resolve) => unix.close(() => resolve()));
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 
   it('healthcheck.mjs asks /health/ready: of the API and MCP on their port, of the worker on its ops port', async () => {

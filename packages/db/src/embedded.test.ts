@@ -37,6 +37,16 @@ afterAll(async () => {
   for (const dir of dirs) await fs.rm(dir, { recursive: true, force: true });
 });
 
+/** The first child of `pid` (su's shell, run as another user), once it exists. */
+async function childOf(pid: number): Promise<number> {
+  for (let i = 0; i < 10_000; i++) {
+    const children = (await fs.readFile(`/proc/${pid}/task/${pid}/children`, 'utf8').catch(() => '')).trim();
+    if (children !== '') return Number(children.split(' ')[0]);
+    await new Promise((resolve) => setImmediate(resolve));
+  }
+  throw new Error(`no child of ${pid}`);
+}
+
 describe('the Unix socket', () => {
   const clientAddress = async (url: string) =>
     (await query<{ a: string | null }>(url, 'SELECT host(inet_client_addr()) AS a'))[0]?.a;
@@ -68,6 +78,51 @@ describe('the Unix socket', () => {
     expect(new URL(server.url).search).toBe('');
     expect(await clientAddress(server.url)).toBe('127.0.0.1');
     await server.stop();
+  });
+
+  test('a start that fails after the socket listens is not read as a socket failure (one attempt)', async () => {
+    // Found by review27: every start logs `listening on Unix socket`; a recovery failure after it
+    // must not be retried TCP-only.
+    const dataDir = await tempDir();
+    const first = await start(dataDir);
+    await first.stop();
+    const wal = path.join(dataDir, 'pg', 'pg_wal');
+    for (const f of await fs.readdir(wal)) if (/^[0-9A-F]{24}$/.test(f)) await fs.rm(path.join(wal, f));
+    const error = await startEmbeddedPostgres({ dataDir, port: first.port, ephemeral: true }).catch((e: Error) => e);
+    expect(error).toBeInstanceOf(Error);
+    // The error carries the log's tail: one start, the socket among what it listened on.
+    expect((error as Error).message.match(/listening on IPv4/g)).toHaveLength(1);
+    expect((error as Error).message).toContain('listening on Unix socket');
+  });
+
+  test('a socket lock file a crash left behind, its pid now another process, does not cost the socket', async () => {
+    // Found by review27: Postgres refuses a lock file whose pid is alive and its own user's.
+    const dataDir = await tempDir();
+    const first = await start(dataDir);
+    await first.stop();
+    const asRoot = process.getuid?.() === 0;
+    // A live process of Postgres's OS user (as root: run as postgres) that is not a postgres.
+    const sleeper = spawn(
+      asRoot ? 'su' : 'sleep',
+      asRoot ? ['-s', '/bin/sh', 'postgres', '-c', 'exec sleep 600'] : ['600'],
+    );
+    await new Promise((resolve) => sleeper.once('spawn', resolve));
+    let owner = sleeper.pid as number;
+    try {
+      // su waits as the parent of the shell, which `exec` turns into sleep.
+      if (asRoot) owner = await childOf(owner);
+      await fs.writeFile(
+        path.join(dataDir, 'run', `.s.PGSQL.${first.port}.lock`),
+        `${owner}\n${path.join(dataDir, 'pg')}\n0\n${first.port}\n${path.join(dataDir, 'run')}\n`,
+      );
+      const second = await startEmbeddedPostgres({ dataDir, port: first.port, ephemeral: true });
+      running.push(second);
+      expect(new URL(second.url).searchParams.get('host')).toBe(path.join(dataDir, 'run'));
+      expect(await clientAddress(second.url)).toBeNull();
+    } finally {
+      process.kill(owner, 'SIGKILL');
+      sleeper.kill('SIGKILL');
+    }
   });
 
   test('a data dir too deep for a socket address: TCP only', async () => {

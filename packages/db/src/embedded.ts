@@ -102,7 +102,7 @@ export async function startEmbeddedPostgres(options: StartEmbeddedPostgresOption
     await initialise(EmbeddedPostgresLib, common, dataDir, pgDir, pgUser, log);
   }
 
-  await removeForeignPidFile(pgDir);
+  await removeForeignPidFile(path.join(pgDir, 'postmaster.pid'));
   let socketDir = await prepareSocketDirectory(dataDir, pgUser);
   const postgresFlags = () => [
     '-c',
@@ -187,8 +187,12 @@ export function socketDirectory(dataDir: string): string | null {
   return dir;
 }
 
-/** Postgres's complaints about the socket or its lock file, which a TCP-only start avoids. */
-const UNIX_SOCKET_FAILURE = /Unix-domain socket|Unix socket|Unix address|\.s\.PGSQL\.\d+\.lock/i;
+/**
+ * Postgres's complaints about the socket or its lock file, which a TCP-only start avoids (not its
+ * `listening on Unix socket` line, which every start logs before whatever failed after it).
+ */
+const UNIX_SOCKET_FAILURE =
+  /could not (?:create|bind) Unix|any Unix-domain sockets|Unix-domain socket path|\.s\.PGSQL\.\d+\.lock/;
 
 /** The socket's directory, made (and given to Postgres's OS user), or null: TCP only. */
 async function prepareSocketDirectory(dataDir: string, pgUser: OsUser | undefined): Promise<string | null> {
@@ -197,6 +201,11 @@ async function prepareSocketDirectory(dataDir: string, pgUser: OsUser | undefine
   try {
     await fs.mkdir(dir, { recursive: true, mode: 0o700 });
     if (pgUser) await fs.chown(dir, pgUser.uid, pgUser.gid);
+    // The socket's lock file holds its postmaster's pid, like postmaster.pid: one a crash left
+    // behind, whose pid is now another process's, would keep the socket from being created.
+    for (const name of await fs.readdir(dir)) {
+      if (/^\.s\.PGSQL\.\d+\.lock$/.test(name)) await removeForeignPidFile(path.join(dir, name));
+    }
     return dir;
   } catch {
     return null;
@@ -378,14 +387,13 @@ async function initialise(
 }
 
 /**
- * Postgres itself ignores a postmaster.pid whose process is gone (ESRCH) or
+ * A pid file (postmaster.pid, a socket's lock file). Postgres itself ignores one whose process is gone (ESRCH) or
  * belongs to another user (EPERM) — verified, including after SIGKILL. It refuses
  * to start when the recorded pid was reused by a live process of the same user
  * (typical after a container restart). On Linux, remove the file in that case
  * when /proc shows the process is not a postgres.
  */
-async function removeForeignPidFile(pgDir: string): Promise<void> {
-  const pidFile = path.join(pgDir, 'postmaster.pid');
+async function removeForeignPidFile(pidFile: string): Promise<void> {
   let pid: number;
   try {
     pid = Number.parseInt((await fs.readFile(pidFile, 'utf8')).split('\n')[0] ?? '', 10);
