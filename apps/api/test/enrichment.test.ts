@@ -179,6 +179,15 @@ describe('enrichment end to end over the mock providers', () => {
     expect(first.status).toBe(200);
     expect(first.body.data.verdict).toBe('Malicious');
     expect(Object.keys(first.body.data.results).sort()).toEqual(['abuseipdb', 'virustotal']);
+    // The answers are the caller's before they are stored (ADR 0014, item 13): the repeat is asked
+    // once both are in the cache (polled through Postgres, no timer).
+    for (let stored = 0; stored < 2; ) {
+      const [row] = await h.query<{ n: number }>(
+        'SELECT count(*)::int AS n FROM enrichment_cache WHERE indicator_value = $1',
+        [value],
+      );
+      stored = row?.n ?? 0;
+    }
     const second = await h.request('POST', '/v1/enrichments', {
       json: { indicator_type: 'ip', indicator_value: value },
     });
