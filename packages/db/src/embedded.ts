@@ -176,8 +176,8 @@ const MAX_SOCKET_PATH = 103;
 
 /**
  * Where Postgres puts its Unix socket: `<dataDir>/run`. This host's clients connect through it, not
- * loopback TCP: about a fifth less CPU and time per statement on each side (docs/performance.md),
- * which the pipeline pays several times per alert. Null (TCP only) on Windows, and for a path too
+ * loopback TCP: about a fifth less client CPU and time per statement (docs/performance.md; in the
+ * whole pipeline, below this host's noise). Null (TCP only) on Windows, and for a path too
  * long for a socket address or that Postgres's list syntax would split.
  */
 export function socketDirectory(dataDir: string): string | null {
