@@ -51,6 +51,17 @@ describe('incidents in the web UI end to end (chromium)', () => {
     const [row] = await h.query<{ id: string }>('SELECT id FROM alerts WHERE uuid = $1', [uuid]);
     return { id: Number(row?.id), uuid };
   }
+  /**
+   * Ingest, then wait until the worker has enriched and correlated it (its job ends after both), as
+   * alerts minutes apart arrive: why each alert joined names the alert before it. Ingested at once,
+   * the worker may correlate a later alert first, and the reasons follow that order (seen in CI).
+   */
+  async function ingestInTurn(source: string, payload: unknown): Promise<Stored> {
+    const enriched = h.nextJob((o) => o.name === 'enrich-alert'); // nothing else is in flight
+    const alert = await ingest(source, payload);
+    expect(await enriched).toMatchObject({ state: 'completed', data: { alert_id: alert.id } });
+    return alert;
+  }
   const incidentOf = async (alert: Stored) =>
     (await h.request('GET', `/v1/incidents?alert_uuid=${alert.uuid}`)).body.data[0]?.uuid as string | undefined;
   const all = () => [...Object.values(chain), ...beachhead, noise];
@@ -78,7 +89,7 @@ describe('incidents in the web UI end to end (chromium)', () => {
 
     // An identity compromise, as Sentinel relays it: spray, sign-in, inbox rule, mass download.
     const alice = account('alice.nguyen', 'contoso.com');
-    chain.spray = await ingest(
+    chain.spray = await ingestInTurn(
       'sentinel',
       sentinelAlert({
         title: 'Password spray against multiple accounts',
@@ -87,7 +98,7 @@ describe('incidents in the web UI end to end (chromium)', () => {
         entities: [alice, ip(ATTACKER)],
       }),
     );
-    chain.signIn = await ingest(
+    chain.signIn = await ingestInTurn(
       'sentinel',
       sentinelAlert({
         title: 'Sign-in from an anonymous IP address',
@@ -96,7 +107,7 @@ describe('incidents in the web UI end to end (chromium)', () => {
         entities: [alice, ip(ATTACKER)],
       }),
     );
-    chain.inboxRule = await ingest(
+    chain.inboxRule = await ingestInTurn(
       'sentinel',
       sentinelAlert({
         title: 'Suspicious inbox forwarding rule created',
@@ -105,7 +116,7 @@ describe('incidents in the web UI end to end (chromium)', () => {
         entities: [alice, mailbox('alice.nguyen@contoso.com')],
       }),
     );
-    chain.download = await ingest(
+    chain.download = await ingestInTurn(
       'sentinel',
       sentinelAlert({
         title: 'Mass download of SharePoint files',
