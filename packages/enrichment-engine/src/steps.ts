@@ -236,8 +236,7 @@ function header(headers: Readonly<Record<string, string>>, name: string): string
  * so a result that echoes one (`"X-Auth-Token": …`, a URL with `?session=…`) loses it whatever the
  * member is called. Bounded walk.
  */
-function issuedValues(config: HttpConfig, bodies: Record<string, unknown>): string[] {
-  const results = resultSteps(config);
+function issuedValues(config: HttpConfig, results: readonly boolean[], bodies: Record<string, unknown>): string[] {
   const found: string[] = [];
   const walk = (value: unknown, depth: number): void => {
     if (found.length >= 100 || depth > 8) return;
@@ -258,8 +257,13 @@ function issuedValues(config: HttpConfig, bodies: Record<string, unknown>): stri
  * templates, never here), redacted of credential material and of the provider's own secrets. The
  * shape keeps the step names when the config has several steps, so extraction paths stay the same.
  */
-function assembleRaw(config: HttpConfig, bodies: Record<string, unknown>, configured: readonly string[]): unknown {
-  const issued = issuedValues(config, bodies);
+function assembleRaw(
+  config: HttpConfig,
+  results: readonly boolean[],
+  bodies: Record<string, unknown>,
+  configured: readonly string[],
+): unknown {
+  const issued = issuedValues(config, results, bodies);
   const secrets =
     issued.length === 0
       ? configured
@@ -268,9 +272,8 @@ function assembleRaw(config: HttpConfig, bodies: Record<string, unknown>, config
         );
   if (config.steps.length === 1) {
     const [only] = Object.values(bodies);
-    return resultSteps(config)[0] === true ? redactCredentials(only ?? null, { secrets }) : null;
+    return results[0] === true ? redactCredentials(only ?? null, { secrets }) : null;
   }
-  const results = resultSteps(config);
   const kept: Record<string, unknown> = {};
   config.steps.forEach((step, index) => {
     const name = stepName(step, index);
@@ -298,6 +301,9 @@ export async function runSteps(input: RunStepsInput): Promise<StepsOutcome> {
   );
   const steps: ProviderStepDebug[] = [];
   const bodies: Record<string, unknown> = {};
+  const results = resultSteps(config);
+  /** What the run keeps of the bodies so far (see `assembleRaw`). */
+  const raw = () => assembleRaw(config, results, bodies, secrets);
   const scope: TemplateScope = { indicator, auth, steps: bodies };
   let rateLimit: RateLimitHint | null = null;
 
@@ -327,7 +333,7 @@ export async function runSteps(input: RunStepsInput): Promise<StepsOutcome> {
     };
     const fail = (error: string, reason: StepFailure, durationMs?: number): StepsOutcome => {
       finish('failed', error, durationMs);
-      return { status: 'failed', error, reason, raw: assembleRaw(config, bodies, secrets), steps, rateLimit };
+      return { status: 'failed', error, reason, raw: raw(), steps, rateLimit };
     };
 
     if (debug) {
@@ -377,7 +383,7 @@ export async function runSteps(input: RunStepsInput): Promise<StepsOutcome> {
         status: 'not_found',
         step: name,
         httpStatus: response.status,
-        raw: assembleRaw(config, bodies, secrets),
+        raw: raw(),
         steps,
         rateLimit,
       };
@@ -416,5 +422,5 @@ export async function runSteps(input: RunStepsInput): Promise<StepsOutcome> {
     finish('ok', null, durationMs);
   }
 
-  return { status: 'success', raw: assembleRaw(config, bodies, secrets), steps, rateLimit };
+  return { status: 'success', raw: raw(), steps, rateLimit };
 }

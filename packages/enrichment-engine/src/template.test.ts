@@ -213,6 +213,22 @@ describe('parseTemplate / encodeComponent', () => {
     expect(tokens[3]).toMatchObject({ ref: { ns: 'auth', key: 'k' }, filters: ['raw'] });
   });
 
+  it('parses a template once and shares the frozen tokens; a bad one fails every time', () => {
+    const template = 'https://x.test/{{value}}?k={{auth.api_key | raw}}';
+    const tokens = parseTemplate(template);
+    expect(parseTemplate(template)).toBe(tokens);
+    const placeholder = tokens[1] as Exclude<(typeof tokens)[number], string>;
+    expect(() => (tokens as unknown as string[]).push('x')).toThrow(TypeError);
+    expect(() => (placeholder.filters as string[]).push('raw')).toThrow(TypeError);
+    expect(() => Object.assign(placeholder.ref, { key: 'type' })).toThrow(TypeError);
+    expect(url(template)).toBe(`https://x.test/${encodeComponent(scope.indicator.value)}?k=sk-LIVE-1234567890`);
+    expect(url(template)).toBe(url(template));
+    for (let i = 0; i < 2; i++) expect(() => parseTemplate('{{value')).toThrow(TemplateError);
+    // Past the kept length, every call parses (nothing held for it).
+    const long = `${'a'.repeat(3000)}{{value}}`;
+    expect(parseTemplate(long)).not.toBe(parseTemplate(long));
+  });
+
   it('encodes everything but RFC 3986 unreserved characters', () => {
     expect(encodeComponent("AZaz09-._~!*'() /?#[]@$&+,;=%")).toBe(
       'AZaz09-._~%21%2A%27%28%29%20%2F%3F%23%5B%5D%40%24%26%2B%2C%3B%3D%25',

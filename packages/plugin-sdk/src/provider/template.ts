@@ -101,8 +101,28 @@ export function parsePlaceholder(inner: string, source = `{{${inner}}}`): Placeh
   return { ref, filters, source };
 }
 
-/** Split a template into literal text and placeholders. Throws `TemplateError` on bad syntax. */
-export function parseTemplate(template: string): TemplateToken[] {
+/**
+ * Parsed templates by text: a provider's templates are parsed on every call (several per step for
+ * the credential analysis), and a config holds few. Bounded in entries and in the length kept (a
+ * longer one is parsed each time); failures are not kept (they are reported when the step runs).
+ */
+const PARSED_MAX = 2_000;
+const PARSED_MAX_LENGTH = 2_048;
+const parsed = new Map<string, readonly TemplateToken[]>();
+
+/** Split a template into literal text and placeholders (frozen: shared between calls). Throws `TemplateError` on bad syntax. */
+export function parseTemplate(template: string): readonly TemplateToken[] {
+  if (template.length > PARSED_MAX_LENGTH) return parse(template);
+  let tokens = parsed.get(template);
+  if (tokens === undefined) {
+    tokens = parse(template);
+    if (parsed.size >= PARSED_MAX) parsed.clear();
+    parsed.set(template, tokens);
+  }
+  return tokens;
+}
+
+function parse(template: string): readonly TemplateToken[] {
   const tokens: TemplateToken[] = [];
   let last = 0;
   const literal = (text: string) => {
@@ -115,7 +135,13 @@ export function parseTemplate(template: string): TemplateToken[] {
     last = match.index + match[0].length;
   }
   literal(template.slice(last));
-  return tokens;
+  for (const token of tokens) {
+    if (typeof token === 'string') continue;
+    Object.freeze(token.ref);
+    Object.freeze(token.filters);
+    Object.freeze(token);
+  }
+  return Object.freeze(tokens);
 }
 
 /** Percent-encode as an RFC 3986 path segment / query component (unreserved characters stay). */
