@@ -36,9 +36,9 @@ export function childEnv(overrides: Record<string, string>): NodeJS.ProcessEnv {
   return { ...process.env, ...overrides };
 }
 
-/** NODE_OPTIONS of a `dev` child: the inherited ones, plus the `development` export condition. */
-export function devNodeOptions(): string {
-  return `${process.env.NODE_OPTIONS ?? ''} --conditions=development`.trim();
+/** NODE_OPTIONS of a `dev` child: the inherited ones, the app's node flags and the `development` export condition. */
+export function devNodeOptions(flags: readonly string[] = []): string {
+  return [process.env.NODE_OPTIONS ?? '', ...flags, '--conditions=development'].join(' ').trim();
 }
 
 /**

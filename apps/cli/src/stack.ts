@@ -1,4 +1,5 @@
 import { type ChildProcess, spawn } from 'node:child_process';
+import { readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import path from 'node:path';
 import { createInterface } from 'node:readline';
@@ -18,6 +19,15 @@ const APPS = ['api', 'worker', 'mcp'] as const;
 type AppName = (typeof APPS)[number] | 'web';
 const WEB_PORT = 5173;
 
+/**
+ * The node flags an app asks for in its package.json (`calseta.nodeFlags`: V8 settings read only at
+ * start, e.g. the worker's young generation, apps/worker/README.md).
+ */
+function nodeFlags(app: (typeof APPS)[number]): string[] {
+  const manifest = JSON.parse(readFileSync(path.join(ROOT, 'apps', app, 'package.json'), 'utf8'));
+  return manifest.calseta?.nodeFlags ?? [];
+}
+
 function command(mode: 'dev' | 'start', app: AppName): string[] {
   if (app === 'web') {
     const web = path.join(ROOT, 'apps', 'web');
@@ -29,7 +39,7 @@ function command(mode: 'dev' | 'start', app: AppName): string[] {
     );
     return [vite, web, '--port', String(WEB_PORT), '--strictPort'];
   }
-  if (mode === 'start') return [path.join(ROOT, 'apps', app, 'dist', 'main.js')];
+  if (mode === 'start') return [...nodeFlags(app), path.join(ROOT, 'apps', app, 'dist', 'main.js')];
   const tsx = createRequire(import.meta.url).resolve('tsx/cli');
   return [tsx, 'watch', '--clear-screen=false', path.join(ROOT, 'apps', app, 'src', 'main.ts')];
 }
@@ -128,7 +138,8 @@ export async function runStack(env: Env, mode: 'dev' | 'start'): Promise<void> {
         ...(allowedHosts && { SSRF_ALLOWED_HOSTS: allowedHosts }),
         // dev runs the TypeScript sources: workspace packages that export built files for `start`
         // (the community plugins CALSETA_PLUGINS loads) export their sources under `development`.
-        ...(mode === 'dev' && { NODE_OPTIONS: devNodeOptions() }),
+        // (and tsx's watcher passes node flags on through NODE_OPTIONS only)
+        ...(mode === 'dev' && { NODE_OPTIONS: devNodeOptions(app === 'web' ? [] : nodeFlags(app)) }),
       }),
       stdio: ['ignore', 'pipe', 'pipe'],
     });

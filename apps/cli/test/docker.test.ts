@@ -336,6 +336,18 @@ describe('docker/Dockerfile', () => {
     }
   });
 
+  it("each app's image starts node with the flags its package.json asks for (as `pnpm start` does)", () => {
+    const app = stage('app');
+    expect(app.filter((i) => i.keyword === 'ARG').map((i) => i.args)).toContain('APP_NODE_OPTIONS=""');
+    expect(app.find((i) => i.keyword === 'ENV')?.args).toMatch(/\bNODE_OPTIONS=\$\{APP_NODE_OPTIONS\}/);
+    for (const name of APPS) {
+      const manifest = JSON.parse(read(`apps/${name}/package.json`)) as { calseta?: { nodeFlags?: string[] } };
+      const flags = manifest.calseta?.nodeFlags ?? [];
+      expect(services[name]?.build?.args?.APP_NODE_OPTIONS ?? '', name).toBe(flags.join(' '));
+    }
+    expect(services.worker?.build?.args?.APP_NODE_OPTIONS).toMatch(/--max-semi-space-size=\d+/);
+  });
+
   it('final stages run as a non-root user, with a healthcheck and an exec-form command', () => {
     for (const name of ['app', 'web']) {
       const s = stage(name);

@@ -6,7 +6,7 @@
  * and a non-zero exit instead of restarting the processes forever.
  */
 import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import net, { type AddressInfo } from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
@@ -61,6 +61,24 @@ async function start(databaseUrl: string, plugins: string): Promise<Started> {
     child.once('exit', (code, signal) => resolve(String(signal ?? code))),
   );
   return { child, output: () => out, exited, apiUrl: `http://127.0.0.1:${apiPort}`, dataDir };
+}
+
+const WORKER_BUNDLE = path.join('apps', 'worker', 'dist', 'main.js');
+
+/** The command lines (argv) of the processes whose parent is `pid` (Linux /proc). */
+function childCommandLines(pid: number): string[][] {
+  return readdirSync('/proc')
+    .filter((entry) => /^\d+$/.test(entry))
+    .flatMap((entry) => {
+      try {
+        // The parent pid is the 2nd field after the command name, which sits in parentheses.
+        const stat = readFileSync(`/proc/${entry}/stat`, 'utf8');
+        if (Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]) !== pid) return [];
+        return [readFileSync(`/proc/${entry}/cmdline`, 'utf8').split('\0').filter(Boolean)];
+      } catch {
+        return []; // exited meanwhile
+      }
+    });
 }
 
 /** Poll `check` every 250 ms until it returns a value; fail with the stack's output at the deadline. */
@@ -142,6 +160,11 @@ describe('pnpm start (built bundles) with CALSETA_PLUGINS', () => {
     });
     expect(alert.source_name).toBe('crowdstrike_falcon');
     expect(s.output()).not.toMatch(/exited \(.*\); restarting|Unknown file extension/);
+    // The worker runs with the node flags its package.json asks for (V8 reads them only at start).
+    const worker = childCommandLines(s.child.pid as number).find((args) => args.at(-1)?.endsWith(WORKER_BUNDLE));
+    const { calseta } = JSON.parse(readFileSync(path.join(ROOT, 'apps/worker/package.json'), 'utf8'));
+    expect(calseta.nodeFlags).toContain('--max-semi-space-size=32');
+    expect(worker?.slice(1, -1)).toEqual(calseta.nodeFlags);
   }, 120_000);
 
   it('a plugin that cannot be loaded stops `start` with the message and a non-zero exit', async () => {

@@ -7,6 +7,7 @@
  */
 import { type ChildProcess, spawn } from 'node:child_process';
 import { EventEmitter } from 'node:events';
+import { readFileSync } from 'node:fs';
 import net, { type AddressInfo } from 'node:net';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -18,11 +19,21 @@ export type AppName = 'api' | 'worker' | 'mcp' | 'cli';
 /** How to run an app: its dist bundle, its sources through tsx, or some other entry file. */
 export type AppKind = 'dist' | 'tsx' | { entry: string };
 
-/** The node arguments that run `app` as `kind` from {@link REPO_ROOT}. */
+/**
+ * The node flags an app asks for in its package.json (`calseta.nodeFlags`: V8 settings read only at
+ * start, e.g. the worker's young generation, apps/worker/README.md), as `pnpm start` passes them.
+ */
+export function nodeFlags(app: AppName): string[] {
+  const manifest = JSON.parse(readFileSync(path.join(REPO_ROOT, 'apps', app, 'package.json'), 'utf8'));
+  return manifest.calseta?.nodeFlags ?? [];
+}
+
+/** The node arguments that run `app` as `kind` from {@link REPO_ROOT}, its node flags first. */
 export function appArgs(app: AppName, kind: AppKind): string[] {
-  if (kind === 'dist') return [`apps/${app}/dist/main.js`];
-  if (kind === 'tsx') return ['--import', 'tsx', `apps/${app}/src/main.ts`];
-  return [kind.entry];
+  const flags = nodeFlags(app);
+  if (kind === 'dist') return [...flags, `apps/${app}/dist/main.js`];
+  if (kind === 'tsx') return [...flags, '--import', 'tsx', `apps/${app}/src/main.ts`];
+  return [...flags, kind.entry];
 }
 
 /** A parsed JSON log line (pino): `msg`, `level` and whatever fields the app logged. */
