@@ -12,6 +12,7 @@ import { INDICATOR_COLUMNS, toIndicator } from '../indicators/indicators.js';
 import { type ActivityInput, activityRow } from '../infra/activity.js';
 import type { ServiceContext } from '../infra/context.js';
 import { notFound, ServiceError } from '../infra/errors.js';
+import { retryOnDeadlock } from '../infra/transaction.js';
 import { linkIndicators } from '../ingest/extract-alert-indicators.js';
 import { lifecycleChange } from './lifecycle.js';
 import { type AlertDetail, loadAlert } from './read.js';
@@ -183,44 +184,48 @@ export async function addAlertIndicators(
   authorize(ctx, 'alerts:write');
   const { indicators } = IndicatorAddRequestSchema.parse(input);
   const unique = [...new Map(indicators.map((i) => [keyOf(i), i])).values()];
-  const result = await ctx.db.transaction().execute(async (trx) => {
-    const alert = await trx.selectFrom('alerts').select('id').where('uuid', '=', uuid).executeTakeFirst();
-    if (!alert) throw notFound('Alert');
-    await refuseOverCap(trx, alert.id, unique);
-    const added = await linkIndicators(
-      trx,
-      alert.id,
-      unique.map((i) => ({ ...i, source_field: 'manual' })),
-    );
-    await trx
-      .insertInto('activity_events')
-      .values(
-        activityRow(ctx, {
-          type: 'alert_indicators_added',
-          alertId: alert.id,
-          references: {
-            indicator_count: unique.length,
-            indicators: unique.map(({ type, value }) => ({ type, value })),
-            enrich_requested: enrich,
-          },
-        }),
-      )
-      .execute();
-    if (enrich) await ctx.queue.send('enrich-alert', { alert_id: alert.id, reason: 'indicators_added' }, { db: trx });
-    const rows = await trx
-      .selectFrom('indicators')
-      .select(INDICATOR_COLUMNS)
-      .where((eb) =>
-        eb(
-          eb.refTuple('type', 'value'),
-          'in',
-          unique.map((i) => eb.tuple(i.type, i.value)),
-        ),
-      )
-      .orderBy('id')
-      .execute();
-    return { added_count: added, indicators: rows.map((row) => toIndicator(row)), enrich_requested: enrich };
-  });
+  // Repeated if Postgres fails it to break a deadlock: indicators created by others while it links
+  // are share-locked after the ones it locked first, out of the id order every writer keeps.
+  const result = await retryOnDeadlock(() =>
+    ctx.db.transaction().execute(async (trx) => {
+      const alert = await trx.selectFrom('alerts').select('id').where('uuid', '=', uuid).executeTakeFirst();
+      if (!alert) throw notFound('Alert');
+      await refuseOverCap(trx, alert.id, unique);
+      const added = await linkIndicators(
+        trx,
+        alert.id,
+        unique.map((i) => ({ ...i, source_field: 'manual' })),
+      );
+      await trx
+        .insertInto('activity_events')
+        .values(
+          activityRow(ctx, {
+            type: 'alert_indicators_added',
+            alertId: alert.id,
+            references: {
+              indicator_count: unique.length,
+              indicators: unique.map(({ type, value }) => ({ type, value })),
+              enrich_requested: enrich,
+            },
+          }),
+        )
+        .execute();
+      if (enrich) await ctx.queue.send('enrich-alert', { alert_id: alert.id, reason: 'indicators_added' }, { db: trx });
+      const rows = await trx
+        .selectFrom('indicators')
+        .select(INDICATOR_COLUMNS)
+        .where((eb) =>
+          eb(
+            eb.refTuple('type', 'value'),
+            'in',
+            unique.map((i) => eb.tuple(i.type, i.value)),
+          ),
+        )
+        .orderBy('id')
+        .execute();
+      return { added_count: added, indicators: rows.map((row) => toIndicator(row)), enrich_requested: enrich };
+    }),
+  );
   // Woken once committed; unannounced, the job waited for a worker's idle poll.
   if (enrich) ctx.queue.announce('enrich-alert');
   return result;

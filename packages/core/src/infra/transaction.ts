@@ -25,3 +25,22 @@ export function transactionWith<T>(db: Db, setup: string, fn: (trx: Db) => Promi
     return result;
   });
 }
+
+/** Postgres's `deadlock_detected`: it failed one transaction of a lock cycle so the others go on. */
+const DEADLOCK_DETECTED = '40P01';
+
+/**
+ * Run `transaction` again when Postgres broke a deadlock by failing it, at most `attempts` times in
+ * all. For the few transactions whose lock order cannot be fixed beforehand (rows that other
+ * transactions create while they run); `transaction` must open its own transaction, so a repeat
+ * starts from a rollback.
+ */
+export async function retryOnDeadlock<T>(transaction: () => Promise<T>, attempts = 3): Promise<T> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await transaction();
+    } catch (error) {
+      if (attempt >= attempts || (error as { code?: unknown } | null)?.code !== DEADLOCK_DETECTED) throw error;
+    }
+  }
+}
