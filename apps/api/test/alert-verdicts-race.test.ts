@@ -1,4 +1,4 @@
-import { contextFor, SYSTEM } from '@calseta/core';
+import { addAlertIndicators, contextFor, SYSTEM } from '@calseta/core';
 import { createDb, type Db } from '@calseta/db';
 import type { ExtractedIndicator } from '@calseta/schema';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
@@ -286,5 +286,65 @@ describe('two workers’ batches and an analyst creating one new indicator at on
       const row = await columns(alertId);
       expect(row?.stored, `alert ${alertId}`).toEqual(row?.fresh);
     }
+  });
+});
+
+describe('an analyst adding indicators while another writer creates one of them and updates another', () => {
+  it('a deadlock Postgres breaks by failing the analyst is repeated: one link each, one activity row, one job', async () => {
+    // Found by review28. The analyst share-locks the existing indicator X first; the writer has
+    // inserted Y (uncommitted) and then updates X: the analyst's insert of Y waits on the writer, the
+    // writer's update on the analyst — a cycle. Without retryOnDeadlock (alerts/write.ts) the
+    // request fails with 40P01.
+    const alertId = await newAlert('analyst deadlock');
+    const [row] = await h.query<{ uuid: string }>('SELECT uuid FROM alerts WHERE id = $1', [alertId]);
+    const [x] = await h.query<{ id: number }>(
+      "INSERT INTO indicators (uuid, type, value, malice, first_seen, last_seen) VALUES (gen_random_uuid(), 'ip', '198.51.100.210', 'Benign', now(), now()) RETURNING id",
+    );
+    const deadlocks = async () =>
+      Number(
+        (
+          await h.query<{ n: string }>('SELECT deadlocks AS n FROM pg_stat_database WHERE datname = current_database()')
+        )[0]?.n,
+      );
+    const before = await deadlocks();
+    const writer = createDb({ url: h.databaseUrl, max: 1 });
+    const client = await writer.pool.connect();
+    try {
+      await client.query('BEGIN');
+      await client.query("SET LOCAL deadlock_timeout = '1min'"); // the analyst is the one Postgres fails
+      await client.query(
+        "INSERT INTO indicators (uuid, type, value, malice, first_seen, last_seen) VALUES (gen_random_uuid(), 'ip', '198.51.100.211', 'Pending', now(), now())",
+      );
+      const analyst = addAlertIndicators(contextFor(h.deps, SYSTEM), {
+        uuid: row?.uuid as string,
+        input: {
+          indicators: [
+            { type: 'ip', value: '198.51.100.210' },
+            { type: 'ip', value: '198.51.100.211' },
+          ],
+        },
+        enrich: true,
+      });
+      await lockWaiters(h, 1, analyst); // the analyst waits on the writer's new row
+      await client.query("UPDATE indicators SET malice = 'Malicious' WHERE id = $1", [x?.id]);
+      await client.query('COMMIT');
+      expect(await analyst).toMatchObject({ added_count: 2, enrich_requested: true });
+    } finally {
+      client.release();
+      await writer.db.destroy();
+    }
+    expect(await deadlocks()).toBe(before + 1);
+    const activity = await h.query(
+      "SELECT 1 FROM activity_events WHERE alert_id = $1 AND event_type = 'alert_indicators_added'",
+      [alertId],
+    );
+    expect(activity).toHaveLength(1);
+    const jobs = await h.query(
+      "SELECT 1 FROM pgboss.job WHERE name = 'enrich-alert' AND (data->>'alert_id')::bigint = $1 AND data->>'reason' = 'indicators_added'",
+      [alertId],
+    );
+    expect(jobs).toHaveLength(1);
+    const stored = await columns(alertId);
+    expect(stored?.stored).toEqual(stored?.fresh);
   });
 });

@@ -36,9 +36,16 @@ export function childEnv(overrides: Record<string, string>): NodeJS.ProcessEnv {
   return { ...process.env, ...overrides };
 }
 
-/** NODE_OPTIONS of a `dev` child: the inherited ones, the app's node flags and the `development` export condition. */
-export function devNodeOptions(flags: readonly string[] = []): string {
-  return [process.env.NODE_OPTIONS ?? '', ...flags, '--conditions=development'].join(' ').trim();
+/**
+ * NODE_OPTIONS of a child: the app's node flags, then the inherited NODE_OPTIONS (the later of two
+ * values of a flag wins: the user's), and under `dev` the `development` export condition — dev runs
+ * the TypeScript sources: workspace packages that export built files for `start` (the community
+ * plugins CALSETA_PLUGINS loads) export their sources under it.
+ */
+export function childNodeOptions(flags: readonly string[], dev: boolean): string {
+  return [...flags, process.env.NODE_OPTIONS ?? '', dev ? '--conditions=development' : '']
+    .filter((part) => part !== '')
+    .join(' ');
 }
 
 /**

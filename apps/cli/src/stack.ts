@@ -9,7 +9,7 @@ import PinoPretty from 'pino-pretty';
 import { openCore } from './core.js';
 import { migrate, openDatabase } from './database.js';
 import { DEMO_AGENT_NAME, type DemoAgent, ensureDemoAgentKey, seedLivingDemo, startDemoAgent } from './demo.js';
-import { childEnv, devNodeOptions, type Env } from './env.js';
+import { childEnv, childNodeOptions, type Env } from './env.js';
 import { ensureAdminKey, ensureEncryptionKey } from './first-run.js';
 import { startMockProvidersIfUnconfigured } from './mock-mode.js';
 
@@ -21,7 +21,8 @@ const WEB_PORT = 5173;
 
 /**
  * The node flags an app asks for in its package.json (`calseta.nodeFlags`: V8 settings read only at
- * start, e.g. the worker's young generation, apps/worker/README.md).
+ * start, e.g. the worker's young generation, apps/worker/README.md). Passed in NODE_OPTIONS, before
+ * the user's own (which win), on `start` and `dev` alike (tsx's watcher passes NODE_OPTIONS on).
  */
 function nodeFlags(app: (typeof APPS)[number]): string[] {
   const manifest = JSON.parse(readFileSync(path.join(ROOT, 'apps', app, 'package.json'), 'utf8'));
@@ -39,7 +40,7 @@ function command(mode: 'dev' | 'start', app: AppName): string[] {
     );
     return [vite, web, '--port', String(WEB_PORT), '--strictPort'];
   }
-  if (mode === 'start') return [...nodeFlags(app), path.join(ROOT, 'apps', app, 'dist', 'main.js')];
+  if (mode === 'start') return [path.join(ROOT, 'apps', app, 'dist', 'main.js')];
   const tsx = createRequire(import.meta.url).resolve('tsx/cli');
   return [tsx, 'watch', '--clear-screen=false', path.join(ROOT, 'apps', app, 'src', 'main.ts')];
 }
@@ -136,10 +137,7 @@ export async function runStack(env: Env, mode: 'dev' | 'start'): Promise<void> {
         ENCRYPTION_KEY: encryptionKey,
         ...mock?.env,
         ...(allowedHosts && { SSRF_ALLOWED_HOSTS: allowedHosts }),
-        // dev runs the TypeScript sources: workspace packages that export built files for `start`
-        // (the community plugins CALSETA_PLUGINS loads) export their sources under `development`.
-        // (and tsx's watcher passes node flags on through NODE_OPTIONS only)
-        ...(mode === 'dev' && { NODE_OPTIONS: devNodeOptions(app === 'web' ? [] : nodeFlags(app)) }),
+        NODE_OPTIONS: childNodeOptions(app === 'web' ? [] : nodeFlags(app), mode === 'dev'),
       }),
       stdio: ['ignore', 'pipe', 'pipe'],
     });

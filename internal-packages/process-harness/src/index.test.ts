@@ -1,5 +1,5 @@
 import { afterEach, expect, it } from 'vitest';
-import { GiveUp, ProcessGroup, until } from './index.js';
+import { appArgs, GiveUp, nodeFlags, ProcessGroup, until } from './index.js';
 
 // Real child processes (node -e): what the chaos suite and the benchmarks rely on.
 const group = new ProcessGroup();
@@ -79,4 +79,11 @@ it('until: retries thrown errors, stops on GiveUp, reports the last error on tim
   await expect(until('y', () => Promise.reject(new Error('refused')), { timeoutMs: 50, everyMs: 10 })).rejects.toThrow(
     /waiting for y \(last error: refused\)/,
   );
+});
+
+it('starts an app with the node flags its package.json asks for, as `pnpm start` does', () => {
+  expect(nodeFlags('worker')).toContain('--max-semi-space-size=32');
+  expect(appArgs('worker', 'dist')).toEqual([...nodeFlags('worker'), 'apps/worker/dist/main.js']);
+  expect(appArgs('worker', 'tsx')).toEqual([...nodeFlags('worker'), '--import', 'tsx', 'apps/worker/src/main.ts']);
+  expect(appArgs('api', 'dist')).toEqual([...nodeFlags('api'), 'apps/api/dist/main.js']);
 });

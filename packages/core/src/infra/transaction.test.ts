@@ -95,8 +95,9 @@ describe('retryOnDeadlock (real Postgres)', () => {
   const bump = (trx: Db, id: number) => sql`UPDATE dl_rows SET n = n + 1 WHERE id = ${id}`.execute(trx);
 
   /**
-   * `first` updates row 1 then row 2; the other transaction row 2 then row 1. `first` asks for its
-   * second row first, so its deadlock check (after deadlock_timeout) runs first: it is the one failed.
+   * `first` updates row 1 then row 2; the other transaction row 2 then row 1, and checks for a
+   * deadlock only after a minute: `first`'s check (after the default second) finds the cycle and
+   * fails `first`.
    */
   async function cycle(run: (first: () => Promise<void>) => Promise<unknown>): Promise<{ attempts: number }> {
     let attempts = 0;
@@ -113,6 +114,8 @@ describe('retryOnDeadlock (real Postgres)', () => {
         await bump(trx, 2);
       });
     const other = db.transaction().execute(async (trx) => {
+      // Never the one Postgres fails: its own deadlock check would run only after a minute.
+      await sql`SET LOCAL deadlock_timeout = '1min'`.execute(trx);
       await bump(trx, 2);
       otherHolds();
       await firstHolding;
