@@ -82,3 +82,75 @@ describe('jobs held by a process that died', () => {
     }
   });
 });
+
+describe('JobQueue.stop while Postgres shuts down beside it', () => {
+  it('connections Postgres ends while the queue stops are logged as expected, not as queue errors', async () => {
+    // `pnpm start`'s Ctrl-C reaches the embedded Postgres too: it ends every connection (57P01)
+    // while the apps stop their queues. Before, each app logged it as a `queue error`; the job it
+    // interrupts (its completion's connection ended) is retried, and said so at warn.
+    type Line = { level: number; msg: string; err?: { message?: string } };
+    const lines: Line[] = [];
+    const waits: Array<{ match: (line: Line) => boolean; resolve: () => void }> = [];
+    /** Resolves at the first line (already written or to come) that matches. */
+    const logged = (match: (line: Line) => boolean) =>
+      lines.some(match) ? Promise.resolve() : new Promise<void>((resolve) => waits.push({ match, resolve }));
+    const logger = createLogger({
+      service: 'test',
+      level: 'debug',
+      destination: {
+        write: (text: string) => {
+          const line = JSON.parse(text) as Line;
+          lines.push(line);
+          for (const w of waits) if (w.match(line)) w.resolve();
+        },
+      },
+    });
+    // A queue of the tests above may still hold a connection: each part ends only its own queue's.
+    const pgBossPids = async () =>
+      (
+        await sql<{ pid: number }>`SELECT pid FROM pg_stat_activity
+          WHERE datname = current_database() AND application_name = 'pgboss'`.execute(database.db)
+      ).rows.map((r) => r.pid);
+    const endNew = async (earlier: Set<number>) => {
+      const pids = (await pgBossPids()).filter((pid) => !earlier.has(pid));
+      expect(pids.length).toBeGreaterThan(0);
+      await sql`SELECT pg_terminate_backend(pid) FROM unnest(${pids}::int[]) AS pid`.execute(database.db);
+    };
+
+    const earlier = new Set(await pgBossPids());
+    const queue = new JobQueue({ url: database.url, logger, maxConnections: 2 });
+    let release: () => void = () => undefined;
+    const held = new Promise<void>((resolve) => (release = resolve));
+    let started: () => void = () => undefined;
+    const running = new Promise<void>((resolve) => (started = resolve));
+    await queue.start();
+    await queue.work('enrich-alert', {
+      concurrency: 1,
+      handler: async () => {
+        started();
+        await held;
+      },
+    });
+    await queue.send('enrich-alert', { alert_id: 1, reason: 'ingest' });
+    await running;
+    const stopped = queue.stop(); // waits for the running job: the queue's connections stay open
+    await endNew(earlier);
+    await logged((l) => /terminating connection/.test(l.err?.message ?? '') || /ended a queue connection/.test(l.msg));
+    release();
+    await stopped;
+    expect(lines.filter((l) => l.level >= 50).map((l) => l.msg)).toEqual([]);
+    expect(lines.map((l) => l.msg)).toContain('the database ended a queue connection while the queue stopped');
+
+    // The same loss while a queue runs is still an error.
+    const before = new Set(await pgBossPids());
+    const other = new JobQueue({ url: database.url, logger, maxConnections: 2 });
+    await other.start();
+    await other.send('enrich-alert', { alert_id: 2, reason: 'ingest' }); // a pooled connection, idle now
+    try {
+      await endNew(before);
+      await logged((l) => l.level >= 50 && l.msg === 'queue error');
+    } finally {
+      await other.stop();
+    }
+  });
+});

@@ -1,5 +1,5 @@
 import { EventEmitter } from 'node:events';
-import type { Database } from '@calseta/db';
+import { type Database, isDatabaseUnavailable } from '@calseta/db';
 import { CompiledQuery, type Kysely } from 'kysely';
 import pg from 'pg';
 import PgBoss from 'pg-boss';
@@ -113,7 +113,11 @@ export class JobQueue {
       maintenanceIntervalSeconds: Math.max(1, Math.min(30, Math.floor((options.expireInSeconds ?? 60) / 2))),
       monitorStateIntervalSeconds: 60,
     });
-    this.boss.on('error', (error) => this.logger.error({ err: error }, 'queue error'));
+    this.boss.on('error', (error) => {
+      if (this.stoppingWithoutDatabase(error)) {
+        this.logger.debug({ err: error }, 'the database ended a queue connection while the queue stopped');
+      } else this.logger.error({ err: error }, 'queue error');
+    });
     this.completions = new GroupCommit<Completion, void>({
       commit: async (items) => {
         for (const name of new Set(items.map((i) => i.name))) {
@@ -374,10 +378,16 @@ export class JobQueue {
       this.events.emit('completed', { name, id: job.id, data: job.data } satisfies JobOutcome);
     } catch (error) {
       const message = error instanceof Error ? error.message : String(error);
-      this.logger.error({ err: error, queue: name, job_id: job.id }, 'job failed');
-      await this.boss
-        .fail(name, job.id, { message })
-        .catch((failError: unknown) => this.logger.error({ err: failError }, 'could not record job failure'));
+      if (this.stoppingWithoutDatabase(error)) {
+        this.logger.warn(
+          { err: error, queue: name, job_id: job.id },
+          'job not finished: the database went away while the queue stopped (it is retried)',
+        );
+      } else this.logger.error({ err: error, queue: name, job_id: job.id }, 'job failed');
+      await this.boss.fail(name, job.id, { message }).catch((failError: unknown) => {
+        if (this.stoppingWithoutDatabase(failError)) return; // retried once its lease expires
+        this.logger.error({ err: failError }, 'could not record job failure');
+      });
       countJob(name, 'failed');
       this.events.emit('failed', { name, id: job.id, data: job.data, error: message } satisfies JobOutcome);
     }
@@ -418,6 +428,14 @@ export class JobQueue {
       [],
     );
     return (rows[0] as { n: number } | undefined)?.n ?? 0;
+  }
+
+  /**
+   * A lost connection while this process stops: expected when Postgres stops beside it (a Ctrl-C on
+   * `pnpm start` reaches the embedded Postgres too). Nothing is lost: unfinished jobs are retried.
+   */
+  private stoppingWithoutDatabase(error: unknown): boolean {
+    return this.stopping && isDatabaseUnavailable(error);
   }
 
   async stop(): Promise<void> {
