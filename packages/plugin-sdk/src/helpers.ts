@@ -35,29 +35,46 @@ export function getPath(value: unknown, path: string): unknown {
   return undefined;
 }
 
+/**
+ * `compute` remembered by key, for the constants a process reads again and again (a plugin's paths,
+ * a provider's templates). Bounded: a key over `maxKeyLength` is computed afresh, a full table is
+ * cleared. What `compute` throws is not kept. Internal: not exported by the package.
+ */
+export function boundedMemo<T>(
+  compute: (key: string) => T,
+  maxEntries: number,
+  maxKeyLength: number,
+): (key: string) => T {
+  const table = new Map<string, T>();
+  return (key) => {
+    if (key.length > maxKeyLength) return compute(key);
+    let value = table.get(key);
+    if (value === undefined) {
+      value = compute(key);
+      if (table.size >= maxEntries) table.clear();
+      table.set(key, value);
+    }
+    return value;
+  };
+}
+
 type Split = readonly [head: string, rest: string];
 /**
  * Each path's splits at its dots, the longest head first (a flat dotted key wins; an array index is
  * all digits). Ingest reads a few hundred paths per alert, the same plugin and mapping constants
- * every time: they are split once. Bounded: long paths and a full table are split afresh.
+ * every time: they are split once (paths up to 256 characters, 4,096 of them).
  */
-const SPLITS = new Map<string, readonly Split[]>();
-const MAX_SPLITS = 4_096;
-const MAX_CACHED_PATH = 256;
-
-function splitsOf(path: string): readonly Split[] {
-  const known = SPLITS.get(path);
-  if (known !== undefined) return known;
-  const splits: Split[] = [];
-  for (let dot = path.lastIndexOf('.'); dot >= 0; dot = dot === 0 ? -1 : path.lastIndexOf('.', dot - 1)) {
-    splits.push([path.slice(0, dot), path.slice(dot + 1)]);
-  }
-  if (path.length <= MAX_CACHED_PATH) {
-    if (SPLITS.size >= MAX_SPLITS) SPLITS.clear();
-    SPLITS.set(path, splits);
-  }
-  return splits;
-}
+const splitsOf = boundedMemo(
+  (path): readonly Split[] => {
+    const splits: Split[] = [];
+    for (let dot = path.lastIndexOf('.'); dot >= 0; dot = dot === 0 ? -1 : path.lastIndexOf('.', dot - 1)) {
+      splits.push([path.slice(0, dot), path.slice(dot + 1)]);
+    }
+    return splits;
+  },
+  4_096,
+  256,
+);
 
 /** The first of `paths` whose value is neither null nor undefined. */
 export function firstPath(value: unknown, paths: readonly string[]): unknown {

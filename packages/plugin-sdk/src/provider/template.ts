@@ -1,4 +1,4 @@
-import { isRecord } from '../helpers.js';
+import { boundedMemo, isRecord } from '../helpers.js';
 import { resolvePath } from './path.js';
 
 /**
@@ -103,23 +103,14 @@ export function parsePlaceholder(inner: string, source = `{{${inner}}}`): Placeh
 
 /**
  * Parsed templates by text: a provider's templates are parsed on every call (several per step for
- * the credential analysis), and a config holds few. Bounded in entries and in the length kept (a
- * longer one is parsed each time); failures are not kept (they are reported when the step runs).
+ * the credential analysis), and a config holds few. Templates up to 2,048 characters, 2,000 of them;
+ * failures are not kept (they are reported when the step runs).
  */
-const PARSED_MAX = 2_000;
-const PARSED_MAX_LENGTH = 2_048;
-const parsed = new Map<string, readonly TemplateToken[]>();
+const parseOnce = boundedMemo(parse, 2_000, 2_048);
 
 /** Split a template into literal text and placeholders (frozen: shared between calls). Throws `TemplateError` on bad syntax. */
 export function parseTemplate(template: string): readonly TemplateToken[] {
-  if (template.length > PARSED_MAX_LENGTH) return parse(template);
-  let tokens = parsed.get(template);
-  if (tokens === undefined) {
-    tokens = parse(template);
-    if (parsed.size >= PARSED_MAX) parsed.clear();
-    parsed.set(template, tokens);
-  }
-  return tokens;
+  return parseOnce(template);
 }
 
 function parse(template: string): readonly TemplateToken[] {
